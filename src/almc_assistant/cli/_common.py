@@ -1,0 +1,88 @@
+"""Shared command-line plumbing: exit codes, JSON output, error rendering, logging.
+
+Thread contract: main thread only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from almc_assistant.core.errors import AlmcError, ConfigError, UsageError
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # some files failed or were flagged
+EXIT_USAGE = 2  # usage or configuration error
+
+log = logging.getLogger("almc_assistant")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def setup_logging(verbosity: int) -> None:
+    """Warnings to stderr by default; ``-v`` info, ``-vv`` debug."""
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def print_json(document: Any, stream: TextIO | None = None) -> None:
+    """Print one JSON document (the ``--json`` contract)."""
+    out = stream or sys.stdout
+    json.dump(document, out, indent=2, default=str, ensure_ascii=False)
+    out.write("\n")
+    out.flush()
+
+
+def print_error(err: AlmcError, stream: TextIO | None = None) -> None:
+    """Human form of an error: title, detail, what to do next. Never a traceback."""
+    out = stream or sys.stderr
+    out.write(f"error: {err.title}\n  {err.detail}\n")
+    if err.next_step:
+        out.write(f"  What to do: {err.next_step}\n")
+    out.flush()
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Call the command's handler, turning every error into a message and an exit code."""
+    handler: Handler = args.handler
+    want_json = bool(getattr(args, "json", False))
+    try:
+        return handler(args)
+    except (UsageError, ConfigError) as err:
+        _report(err, want_json)
+        return EXIT_USAGE
+    except AlmcError as err:
+        _report(err, want_json)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted: nothing was left under a final name unverified.\n")
+        return 130
+    except Exception as exc:  # a bug: log the traceback, show plain words
+        log.debug("unexpected error", exc_info=True)
+        internal = AlmcError(
+            f"An unexpected error occurred: {type(exc).__name__}: {exc}",
+            title="Internal error",
+            next_step="Run again with -vv and send the output to the facility staff.",
+        )
+        _report(internal, want_json)
+        return EXIT_FAILED
+
+
+def _report(err: AlmcError, want_json: bool) -> None:
+    if want_json:
+        print_json({"ok": False, **err.as_dict()})
+    else:
+        print_error(err)
+
+
+def not_yet(name: str) -> Handler:
+    """Handler for a command whose capability has not landed yet."""
+
+    def handler(args: argparse.Namespace) -> int:
+        raise UsageError(f"The '{name}' command is not available in this version.")
+
+    return handler

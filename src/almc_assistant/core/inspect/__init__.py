@@ -1,0 +1,1 @@
+"""What is this file? Header-only checks returning a verdict with plain-word reasons."""

@@ -1,0 +1,1 @@
+"""Verified copy: hashing, one-file copier, worker pool, progress, manifest."""

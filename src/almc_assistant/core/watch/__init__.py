@@ -1,0 +1,1 @@
+"""Watching acquisition folders: observers, filter-and-enqueue handler, stabiliser."""
