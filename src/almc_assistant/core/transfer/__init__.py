@@ -37,6 +37,7 @@ from almc_assistant.core.transfer.job import (
 )
 from almc_assistant.core.transfer.naming import MANIFEST_NAME, RECEIPTS_DIR
 from almc_assistant.core.transfer.targets import OnConflict
+from almc_assistant.core.transfer.verifier import VerifyReport, verify_destination
 
 __all__ = [
     "MANIFEST_NAME",
@@ -60,7 +61,9 @@ __all__ = [
     "JobSummary",
     "OnConflict",
     "SourceSkipped",
+    "VerifyReport",
     "default_workers",
     "run_copy",
     "start_copy",
+    "verify_destination",
 ]
