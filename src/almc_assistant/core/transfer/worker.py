@@ -56,6 +56,8 @@ class JobContext:
     progress: Progress
     policy: OnConflict
     hooks: CopyHooks | None
+    chunk_size: int
+    window: int
     counts: Counts = field(default_factory=Counts)
     read_back: str = field(default_factory=cache.read_back_method)
 
@@ -85,7 +87,9 @@ class JobContext:
 class FileWorker:
     def __init__(self, ctx: JobContext) -> None:
         self._ctx = ctx
-        self._copier = FileCopier(ctx.control, ctx.progress, ctx.hooks)
+        self._copier = FileCopier(
+            ctx.control, ctx.progress, ctx.hooks, chunk=ctx.chunk_size, window=ctx.window
+        )
 
     def run(self, task: FileTask, dests: list[Destination]) -> None:
         ctx = self._ctx
