@@ -56,7 +56,9 @@ def tmpfs(tmp_path: Path) -> Iterator[object]:
     def make(size: str, name: str = "mnt") -> Path:
         mnt = tmp_path / name
         mnt.mkdir()
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], check=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], check=True
+        )
         mounted.append(mnt)
         return mnt
 

@@ -46,9 +46,7 @@ def test_detects_the_real_type_of_a_tmpfs_mount(tmp_path: Path) -> None:
 def test_detects_root_filesystem_type_from_mountinfo() -> None:
     fs = detect_filesystem("/")
     with open("/proc/self/mountinfo") as f:
-        root_types = {
-            line.split(" - ")[1].split()[0] for line in f if line.split()[4] == "/"
-        }
+        root_types = {line.split(" - ")[1].split()[0] for line in f if line.split()[4] == "/"}
     assert fs.type in root_types
 
 

@@ -44,8 +44,12 @@ def test_own_records() -> None:
 
 
 def test_stale_partials_of_dead_processes_are_removed_live_ones_kept(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(dead.stdout)
     stale = tmp_path / f"{PARTIAL_PREFIX}{dead_pid}-deadbeef-a.tif"
     mine = tmp_path / f"{PARTIAL_PREFIX}{os.getpid()}-cafe0000-b.tif"
