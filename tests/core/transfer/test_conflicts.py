@@ -25,14 +25,14 @@ def test_keep_both_gives_the_new_copy_a_clear_name(tmp_path: Path) -> None:
     (v,) = sink.of_type(CopyVerified)
     assert v.destination == dest / "run1/img (almc copy 2).tif"
     # and a rerun recognises that copy instead of making a third one
-    again, sink2 = copy([run], [dest])
+    again, _sink2 = copy([run], [dest])
     assert again.summary.verified == 0 and again.summary.skipped == 1
     assert not (dest / "run1/img (almc copy 3).tif").exists()
 
 
 def test_skip_leaves_the_existing_file_and_says_so(tmp_path: Path) -> None:
     run, dest = setup(tmp_path, b"other")
-    result, sink = copy([run], [dest], on_conflict=OnConflict.SKIP)
+    _result, sink = copy([run], [dest], on_conflict=OnConflict.SKIP)
     (s,) = sink.of_type(CopySkipped)
     assert "different file already exists" in s.reason and str(dest / "run1/img.tif") in s.reason
     assert (dest / "run1/img.tif").read_bytes() == b"other"

@@ -154,7 +154,7 @@ def test_large_file_uses_trailing_read_back_windows(tmp_path: Path) -> None:
 
 def test_progress_snapshots_and_events(tmp_path: Path) -> None:
     run = make_run(tmp_path / "src")
-    result, sink = copy([run], [tmp_path / "d"], progress_interval=0.0)
+    _result, sink = copy([run], [tmp_path / "d"], progress_interval=0.0)
     (started,) = sink.of_type(JobStarted)
     assert started.total_files == 4 and started.total_bytes == 370_005
     snaps = [e.snapshot for e in sink.of_type(JobProgressed)]
