@@ -21,7 +21,12 @@ from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Verified
 from almc_assistant.core.transfer.destination import Destination, Record
-from almc_assistant.core.transfer.events import CopyFailed, CopySkipped, CopyVerified
+from almc_assistant.core.transfer.events import (
+    CopyFailed,
+    CopyRetried,
+    CopySkipped,
+    CopyVerified,
+)
 from almc_assistant.core.transfer.faults import (
     MAX_ATTEMPTS,
     Cancelled,
@@ -140,6 +145,16 @@ class FileWorker:
                         again.append(replanned)
                 elif result.retryable and attempt < MAX_ATTEMPTS and not ctx.control.cancelled:
                     log.warning("retrying %s (attempt %d): %s", task.source, attempt + 1, result)
+                    ctx.sink.publish(
+                        CopyRetried(
+                            job_id=ctx.job_id,
+                            source=task.source,
+                            destination_root=t.dest.root,
+                            attempt=attempt + 1,
+                            title=result.title,
+                            detail=result.detail,
+                        )
+                    )
                     again.append(t)
                 else:
                     if result.destination_dead:
