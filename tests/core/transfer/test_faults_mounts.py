@@ -80,6 +80,7 @@ def test_destination_filling_up_during_the_copy(tmp_path: Path, tmpfs: Mount) ->
     result, sink = copy(
         [run], [dest], workers=1, hooks=CopyHooks(before_file=someone_fills_the_disk)
     )
+    assert result.summary.state == "completed with problems"
     failed = sink.of_type(CopyFailed)
     assert {e.source.name for e in failed} == {"b.tif", "c.tif"}
     first = next(e for e in failed if e.source.name == "b.tif")

@@ -9,10 +9,10 @@ almc-manifest.b3sum`` verifies the copies with a standard tool. Paths holding a 
 or a newline are escaped the way ``b3sum`` does it (a leading ``\\``, then ``\\\\`` and
 ``\\n``).
 
-Crash safety: each verified copy is appended (and flushed) as soon as it has its final
-name, so a ``kill -9`` loses nothing (the file is opened per record, never held open); :meth:`Manifest.close` rewrites the file without
-duplicates through a temporary name, ``fsync`` and an atomic replace. A torn last line
-from a crash is ignored on load.
+Crash safety: each verified copy is appended as soon as it has its final name (the file
+is opened per record, never held open), so a ``kill -9`` loses nothing;
+:meth:`Manifest.close` rewrites the file without duplicates through a temporary name,
+``fsync`` and an atomic replace. A torn last line from a crash is ignored on load.
 """
 
 from __future__ import annotations
