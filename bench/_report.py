@@ -127,7 +127,9 @@ def render(doc: dict[str, Any]) -> str:
     for ds in datasets:
         for num, den, label, targets in RATIOS:
             target = targets.get(ds["key"])
-            a, b = cells[ds["key"], num].median, cells[ds["key"], den].median
+            empty = Cell([], [], [], "not selected")
+            a = cells.get((ds["key"], num), empty).median
+            b = cells.get((ds["key"], den), empty).median
             if a is None or b is None or b == 0:
                 measured, verdict = "n/a", "n/a (a command failed or did not run)"
             else:

@@ -149,7 +149,8 @@ class Benchmark:
             entry = {"key": cmd.key, "label": cmd.label}
             if missing:
                 entry["missing"] = " and ".join(missing) + " not installed"
-                say(f"SKIPPING {cmd.key}: {entry['missing']} (Debian: apt-get install ...)")
+                packages = " ".join("coreutils" if t == "cp" else t for t in missing)
+                say(f"SKIPPING {cmd.key}: {entry['missing']} (Debian: apt-get install {packages})")
             self.doc["commands"].append(entry)
         listings = {}
         for spec in self.specs:
