@@ -135,7 +135,7 @@ def ensure(spec: DatasetSpec, data_dir: Path, log: Callable[[str], None]) -> Pat
                 offset += len(piece)
                 out.write(piece)
                 left -= len(piece)
-        if index and index % 1000 == 0:
+        if spec.count >= 100 and index and index % (spec.count // 4) == 0:
             sys.stderr.write(f"  {index:,}/{spec.count:,} files\n")
     os.sync()
     _marker(spec, data_dir).write_text(json.dumps(asdict(spec)))
