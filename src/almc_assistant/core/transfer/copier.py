@@ -39,11 +39,12 @@ from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.faults import (
     CopyError,
+    appeared,
     from_os_error,
     mismatch,
     source_changed,
 )
-from almc_assistant.core.transfer.naming import partial_name
+from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.readback import FlushHook, ReadBack
 from almc_assistant.core.transfer.scan import FileTask
@@ -91,9 +92,12 @@ class _Stream:
     def __init__(self, target: Target, buffer: bytearray, threaded: bool, hooks: CopyHooks):
         self.target = target
         self.partial = target.final.with_name(partial_name(target.final.name))
-        self.fd = os.open(
-            self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644
-        )
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        try:
+            self.fd = os.open(self.partial, flags, 0o644)
+        except BaseException:
+            release_partial(self.partial)
+            raise
         self.readback: ReadBack | None = None
         try:
             cache.prepare(self.fd)
@@ -126,6 +130,7 @@ class _Stream:
             self.partial.unlink()
         except OSError:
             pass
+        release_partial(self.partial)
 
 
 class FileCopier:
@@ -352,13 +357,7 @@ class FileCopier:
             stream.close()
             t.dest.check_alive(task.source)
             if os.path.lexists(t.final):
-                return CopyError(
-                    f"A file appeared at {t.final} while {task.source} was being copied; "
-                    "it was not overwritten.",
-                    title=f"{t.final.name} appeared meanwhile",
-                    next_step="Run the copy again.",
-                    paths=(task.source, t.final),
-                )
+                return appeared(t.final, task.source)
             stream.partial.replace(t.final)
             cache.fsync_dir(t.final.parent)
             t.dest.manifest.record(t.relpath, result.digest)
