@@ -266,12 +266,16 @@ class BatchCopier:
         return self._live(live, results)
 
     def _check_sources(self, live: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
+        unchanged: dict[FileTask, bool] = {}  # one stat per source, not per destination
         for p in live:
-            try:
-                st = p.task.source.stat(follow_symlinks=False)
-                same = st.st_size == p.task.size and st.st_mtime_ns == p.task.mtime_ns
-            except OSError:
-                same = False
+            same = unchanged.get(p.task)
+            if same is None:
+                try:
+                    st = p.task.source.stat(follow_symlinks=False)
+                    same = st.st_size == p.task.size and st.st_mtime_ns == p.task.mtime_ns
+                except OSError:
+                    same = False
+                unchanged[p.task] = same
             if not same:
                 err = source_changed(p.task.source, "its size or modification time changed")
                 self._fail(p, err, results)
