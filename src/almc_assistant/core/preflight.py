@@ -22,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path, PurePath
 
 from almc_assistant.core.destinations import CloudProvider, Destination, DestinationKind
+from almc_assistant.core.units import human_size
 
 GIB = 1 << 30
 FAT32_MAX = 4 * GIB - 1
@@ -112,8 +113,8 @@ def preflight(destination: Destination, files: Sequence[PlannedFile]) -> Preflig
         issues.append(
             PreflightIssue(
                 Severity.ERROR,
-                f"Not enough free space on {root}: the copy needs {_human(needed)}, "
-                f"{_human(free)} are free. Free space there or choose another destination.",
+                f"Not enough free space on {root}: the copy needs {human_size(needed)}, "
+                f"{human_size(free)} are free. Free space there or choose another destination.",
                 (str(root),),
             )
         )
@@ -294,11 +295,3 @@ def _linux_fs(path: Path) -> str:
         return kind.lower()
     except OSError:
         return "unknown"
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
