@@ -67,7 +67,7 @@ def compute_warnings(report: StatusReport, retention: Retention) -> list[SafetyW
             SafetyWarning(
                 WarningKind.CLEANUP_DUE,
                 Severity.CRITICAL,
-                f"{plural(len(due), 'file')} ({human_size(sum(f.size for f in due))}) may be deleted now",
+                f"{_amount(due)} may be deleted now",
                 "These files have no safe backup and are past the facility's cleanup date: "
                 "staff may delete them at any time to free the disk.",
                 "Back them up now (End session and back up).",
@@ -83,8 +83,7 @@ def compute_warnings(report: StatusReport, retention: Retention) -> list[SafetyW
             SafetyWarning(
                 WarningKind.CLEANUP_SOON,
                 Severity.WARNING,
-                f"{plural(len(soon), 'file')} ({human_size(sum(f.size for f in soon))}) may be deleted "
-                f"from {human_date(first)}",
+                f"{_amount(soon)} may be deleted from {human_date(first)}",
                 "These files have no safe backup yet and will become cleanup candidates on "
                 "the workstation.",
                 "Back them up before then.",
