@@ -201,6 +201,7 @@ def test_two_independent_copies_are_enough_and_a_lost_one_is_not(world: World) -
     world.copy_to(other, extra).unlink()
     result = world.apply(world.plan())
     assert not src.exists() and other.exists()
+    assert "the copy is missing" in result.kept[0].reason
 
 
 def test_disk_past_threshold_makes_young_safe_files_candidates(world: World) -> None:
