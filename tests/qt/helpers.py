@@ -76,3 +76,112 @@ class FakeService:
 
 def today_summary(files: int, size: int) -> Summary:
     return Summary(files, size, dt.datetime.now())
+
+
+# ---------------------------------------------------------------------------- transfer
+# Stand-ins with the field names of the core's values (core.inspect.model.FileCheck,
+# core.transfer.events, core.destinations.Destination) for tests of widgets whose core
+# piece has not landed on this branch yet.
+
+
+@dataclass(frozen=True)
+class Check:
+    path: Any
+    verdict: str
+    size: int | None = 0
+    reasons: tuple[str, ...] = ()
+    next_step: str = ""
+
+
+@dataclass(frozen=True)
+class Dest:
+    name: str
+    path: Any
+    kind: str = "other"
+    origin: str = "user"
+    guidance: str = "Count it as one copy and keep another one elsewhere."
+
+
+@dataclass
+class FakeJob:
+    job_id: str
+    actions: list[str] = field(default_factory=list)
+
+    def pause(self) -> None:
+        self.actions.append("pause")
+
+    def resume(self) -> None:
+        self.actions.append("resume")
+
+    def cancel(self) -> None:
+        self.actions.append("cancel")
+
+
+@dataclass
+class TransferService(FakeService):
+    dests: list[Dest] = field(default_factory=list)
+    checked: list[list[str]] = field(default_factory=list)
+    jobs: list[tuple[list[Any], list[Any], FakeJob]] = field(default_factory=list)
+
+    def destinations(self) -> list[Dest]:
+        return list(self.dests)
+
+    def check(self, paths: list[str]) -> None:
+        self.checked.append(list(paths))
+
+    def start_copy(self, files: list[Any], destinations: list[Any], workers: Any = None) -> FakeJob:
+        job = FakeJob(f"job-{len(self.jobs) + 1}")
+        self.jobs.append((list(files), list(destinations), job))
+        return job
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    job_id: str
+    state: str
+    bytes_done: int
+    bytes_total: int
+    files_done: int
+    files_total: int
+    rate_bytes_per_s: float
+    eta_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Progressed:
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
+class Verified:
+    job_id: str
+    source: Any
+    destination_root: Any
+
+
+@dataclass(frozen=True)
+class Failed:
+    job_id: str
+    source: Any
+    destination_root: Any
+    title: str
+    detail: str
+    next_step: str
+    retryable: bool = False
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    job_id: str
+    state: str
+    files_total: int
+    bytes_total: int
+    verified: int
+    skipped: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    job_id: str
+    summary: JobSummary
