@@ -7,10 +7,11 @@ reachable from these tests; it does no I/O and answers at once.
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from almc_assistant.core.session_end.pending import PendingSummary as Summary
 from almc_assistant.qt.prompts import Message, Question
 
 
@@ -50,13 +51,6 @@ class RecordingPrompter:
         return self.save_file
 
 
-@dataclass(frozen=True)
-class Summary:
-    files: int
-    bytes: int
-    oldest: Any
-
-
 @dataclass
 class FakeService:
     """Answers the quick queries from fields; records the actions it was asked for."""
@@ -75,7 +69,7 @@ class FakeService:
 
 
 def today_summary(files: int, size: int) -> Summary:
-    return Summary(files, size, dt.datetime.now())
+    return Summary(files, size, time.time())
 
 
 # ---------------------------------------------------------------------------- transfer

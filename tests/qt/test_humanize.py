@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from almc_assistant.qt import humanize
@@ -15,7 +13,7 @@ from almc_assistant.qt import humanize
         (0, "0 bytes"),
         (1, "1 byte"),
         (999, "999 bytes"),
-        (1000, "1.0 KB"),
+        (1000, "1.0 kB"),
         (12_400_000_000, "12.4 GB"),
         (999_960_000, "1.0 GB"),
         (250_000_000, "250 MB"),
@@ -46,22 +44,3 @@ def test_count_and_rate() -> None:
 )
 def test_duration(seconds: float | None, text: str) -> None:
     assert humanize.duration(seconds) == text
-
-
-def test_since() -> None:
-    now = dt.datetime(2026, 11, 23, 18, 0)
-    assert humanize.since(dt.datetime(2026, 11, 23, 8, 0), now) == "today"
-    assert humanize.since(dt.datetime(2026, 11, 22, 23, 0), now) == "yesterday"
-    assert humanize.since(dt.datetime(2026, 11, 19, 9, 0), now) == "Thursday"
-    assert humanize.since(dt.datetime(2026, 11, 3, 9, 0), now) == "3 Nov"
-    assert humanize.since(dt.datetime(2025, 11, 3, 9, 0), now) == "3 Nov 2025"
-
-
-def test_pending_sentence() -> None:
-    now = dt.datetime.now()
-    assert (
-        humanize.pending_sentence(3, 12_400_000_000, now)
-        == "3 files (12.4 GB) from today are not backed up yet"
-    )
-    assert humanize.pending_sentence(1, 5, None) == "1 file (5 bytes) is not backed up yet"
-    assert humanize.pending_sentence(0, 0, None) == "All your files are backed up"

@@ -142,3 +142,14 @@ def _key_of(
         if isinstance(event, kind):
             return (kind, key(event))
     return None
+
+
+def app_pump(sink: QueueSink, parent: QObject | None = None) -> EventPump:
+    """The app's pump: copy progress collapses to the latest snapshot per job."""
+    from almc_assistant.core.inspect.events import FileChecked
+    from almc_assistant.core.transfer.events import JobProgressed
+
+    pump = EventPump(sink, parent=parent)
+    pump.add_coalescing(JobProgressed, lambda e: e.snapshot.job_id)
+    pump.add_coalescing(FileChecked, lambda e: e.path)
+    return pump

@@ -14,7 +14,9 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.qt import humanize
+from almc_assistant.core.session_end.clock import SystemClock
+from almc_assistant.core.session_end.pending import as_summary
+from almc_assistant.core.session_end.texts import describe_pending
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.prompts import Choice, Level, Message, Prompter, Question, Role
@@ -35,7 +37,7 @@ def compute_status(
     summary: Any, *, copy_progress: float | None = None, paused: bool = False, problem: str = ""
 ) -> TrayStatus:
     """The tray's status from the service's pending summary and what is running."""
-    pending = humanize.pending_sentence(summary.files, summary.bytes, summary.oldest)
+    pending = describe_pending(as_summary(summary), SystemClock())
     if problem:
         return TrayStatus(State.PROBLEM, problem, (pending,) if summary.files else ())
     if copy_progress is not None:

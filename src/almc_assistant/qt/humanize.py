@@ -1,29 +1,21 @@
 """Numbers, sizes, times and durations in the words a user reads.
 
 Thread contract: pure functions, safe anywhere (kept in ``qt/`` because only the GUI
-uses them). Sizes are decimal (1 GB = 10^9 bytes), as Windows Explorer's labels, macOS
-Finder and GNOME Files show them to users.
+uses them). Sizes are decimal (1 GB = 10^9 bytes) and come from
+``core.session_end.texts`` so every screen, reminder and the logout text agree; the
+pending sentence is ``core.session_end.texts.describe_pending``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-_UNITS = ("bytes", "KB", "MB", "GB", "TB", "PB")
+from almc_assistant.core.session_end.texts import format_size
 
 
 def size(n: int | float) -> str:
-    """``12.4 GB``; ``1 byte``; ``950 bytes``; three significant digits above 1 KB."""
-    n = float(n)
-    if n < 1000:
-        whole = int(n)
-        return "1 byte" if whole == 1 else f"{whole} bytes"
-    unit = 0
-    while n >= 999.95 and unit < len(_UNITS) - 1:
-        n /= 1000.0
-        unit += 1
-    digits = 1 if n < 100 else 0
-    return f"{n:.{digits}f} {_UNITS[unit]}"
+    """``12.4 GB``; ``1 byte``; the same words as the reminders and the logout screen."""
+    return format_size(int(n))
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -56,24 +48,6 @@ def duration(seconds: float | None) -> str:
     return f"{count(days, 'day')} {hours} h" if hours else count(days, "day")
 
 
-def since(when: dt.datetime | float | None, now: dt.datetime | None = None) -> str:
-    """Which day something is from: ``today``, ``yesterday``, ``Monday``, ``3 Nov``."""
-    if when is None:
-        return "an unknown day"
-    moment = when if isinstance(when, dt.datetime) else dt.datetime.fromtimestamp(when)
-    now = now or dt.datetime.now(tz=moment.tzinfo)
-    days = (now.date() - moment.date()).days
-    if days <= 0:
-        return "today"
-    if days == 1:
-        return "yesterday"
-    if days < 7:
-        return moment.strftime("%A")
-    if moment.year == now.year:
-        return f"{moment.day} {moment:%b}"
-    return f"{moment.day} {moment:%b %Y}"
-
-
 def date(when: dt.datetime | dt.date | float | None) -> str:
     """A calendar date: ``Mon 3 Nov 2026``."""
     if when is None:
@@ -81,15 +55,3 @@ def date(when: dt.datetime | dt.date | float | None) -> str:
     if isinstance(when, float | int):
         when = dt.datetime.fromtimestamp(when)
     return f"{when:%a} {when.day} {when:%b %Y}"
-
-
-def pending_sentence(files: int, total_bytes: int, oldest: dt.datetime | float | None) -> str:
-    """``3 files (12.4 GB) from today are not backed up yet``; the all-safe sentence at 0."""
-    if files <= 0:
-        return "All your files are backed up"
-    verb = "is" if files == 1 else "are"
-    origin = ""
-    if oldest is not None:
-        day = since(oldest)
-        origin = f" from {day}" if day in ("today", "yesterday") else f" since {day}"
-    return f"{count(files, 'file')} ({size(total_bytes)}){origin} {verb} not backed up yet"

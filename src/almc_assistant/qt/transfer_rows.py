@@ -108,13 +108,13 @@ class JobRow:
 
 
 def row_from_check(check: Any, root: str = "") -> FileRow:
-    """A checked file (``FileCheck``: path, verdict, size, reasons, next_step)."""
+    """A checked file: a ``FileCheck`` (with reasons) or a ``FileChecked`` event (without)."""
     return FileRow(
         path=str(check.path),
         size=check.size,
         verdict=str(check.verdict),
-        reasons=tuple(check.reasons),
-        next_step=check.next_step,
+        reasons=tuple(getattr(check, "reasons", ())),
+        next_step=getattr(check, "next_step", ""),
         state=FileState.CHECKED,
         root=root,
     )

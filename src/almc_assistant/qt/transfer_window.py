@@ -2,7 +2,7 @@
 
 Thread contract: GUI thread only. Slots never touch files: a drop calls
 ``service.check(paths)`` and the results arrive as events through the pump
-(:meth:`on_file_checked`, :meth:`on_check_finished`); "Back up" queues a job, and the
+(:meth:`on_file_checked`, :meth:`on_check_report`); "Back up" queues a job, and the
 window starts queued jobs one at a time with ``service.start_copy`` as the previous one
 finishes, following its copy events (:meth:`on_job_progressed`, ...).
 """
@@ -32,7 +32,18 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.inspect.events import FileChecked
+from almc_assistant.core.transfer.events import (
+    CopyFailed,
+    CopySkipped,
+    CopyVerified,
+    DestinationRefused,
+    JobFinished,
+    JobProgressed,
+    JobStarted,
+)
 from almc_assistant.qt import humanize, icons
+from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.progress_delegate import ProgressDelegate
 from almc_assistant.qt.prompts import Level, Message, Prompter
@@ -84,6 +95,7 @@ class TransferWindow(QWidget):
         self._jobs_started: dict[int, Any] = {}  # key -> the service's job handle
         self._job_keys: dict[str, int] = {}  # engine job id -> key
         self._destinations_of: dict[int, list[Any]] = {}  # queued job key -> destinations
+        self._roots: list[str] = []  # what was dropped or picked, in order
         self._next_key = 1
         self.setWindowTitle("almc-assistant — Transfer")
         self.setWindowIcon(icons.app_icon())
@@ -221,9 +233,10 @@ class TransferWindow(QWidget):
 
     def add_paths(self, paths: Sequence[str]) -> None:
         """Show ``paths`` as being checked and ask the service to check them."""
-        fresh = [str(Path(p)) for p in paths if self.files.row_of(str(Path(p))) is None]
+        fresh = [str(Path(p)) for p in paths if str(Path(p)) not in self._roots]
         if not fresh:
             return
+        self._roots.extend(p for p in fresh if p not in self._roots)
         self.files.upsert(FileRow(path=p, root=p) for p in fresh)
         try:
             self._service.check(fresh)
@@ -244,21 +257,34 @@ class TransferWindow(QWidget):
 
     # ------------------------------------------------------------------ check events
     def on_file_checked(self, check: Any) -> None:
-        """One file's ``FileCheck``: it replaces the placeholder of its dropped root."""
+        """One file checked (``FileChecked`` event or ``FileCheck``): it replaces the
+        placeholder of the file or folder it was found under."""
         path = str(check.path)
-        roots = [r.path for r in self.files.rows() if r.root == r.path and _under(path, r.path)]
-        root = roots[0] if roots else path
+        root = self._root_of(path)
         placeholder = self.files.row_of(root)
         if root != path and placeholder is not None and placeholder.state is FileState.CHECKING:
             self.files.remove([root])
-        self.files.upsert([row_from_check(check, root=root)])
+        current = self.files.row_of(path)
+        if current is not None and current.state not in (FileState.CHECKING, FileState.CHECKED):
+            return  # already queued or copied: the check does not reset it
+        row = row_from_check(check, root=root)
+        if current is not None and not row.reasons:
+            row = replace(row, reasons=current.reasons, next_step=current.next_step)
+        self.files.upsert([row])
 
-    def on_check_finished(self, roots: Sequence[str]) -> None:
-        """A check of ``roots`` ended: a root with no file found says so."""
+    def on_check_report(self, roots: Sequence[str], report: Any) -> None:
+        """A check of ``roots`` ended with its ``CheckReport`` (reasons, next steps)."""
+        for check in report.files:
+            self.on_file_checked(check)
         for root in roots:
             row = self.files.row_of(str(Path(root)))
             if row is not None and row.state is FileState.CHECKING:
-                self.files.upsert([replace(row, state=FileState.CHECK_FAILED, problem="empty")])
+                problem = "No files found there"
+                self.files.upsert([replace(row, state=FileState.CHECK_FAILED, problem=problem)])
+
+    def _root_of(self, path: str) -> str:
+        roots = [r for r in self._roots if _under(path, r)]
+        return max(roots, key=len) if roots else path
 
     def on_check_failed(self, path: str, title: str, detail: str) -> None:
         row = self.files.row_of(str(path)) or FileRow(path=str(path), root=str(path))
@@ -366,6 +392,17 @@ class TransferWindow(QWidget):
     def on_copy_verified(self, event: Any) -> None:
         self._file_copy_result(event, ok=True)
 
+    def connect_pump(self, pump: EventPump) -> None:
+        """Follow the core's check and copy events (delivered on the GUI thread)."""
+        pump.subscribe(FileChecked, self.on_file_checked)
+        pump.subscribe(JobStarted, self.on_job_started)
+        pump.subscribe(JobProgressed, self.on_job_progressed)
+        pump.subscribe(CopyVerified, self.on_copy_verified)
+        pump.subscribe(CopySkipped, self.on_copy_skipped)
+        pump.subscribe(CopyFailed, self.on_copy_failed)
+        pump.subscribe(DestinationRefused, self.on_destination_refused)
+        pump.subscribe(JobFinished, self.on_job_finished)
+
     def on_copy_skipped(self, event: Any) -> None:
         self._file_copy_result(event, ok=True, already=True)
 
@@ -378,8 +415,7 @@ class TransferWindow(QWidget):
         path = str(event.source)
         row = self.files.row_of(path)
         if row is None:  # a file found inside a dropped folder, not checked on its own
-            roots = [r.path for r in self.files.rows() if r.root == r.path and _under(path, r.path)]
-            row = FileRow(path=path, root=roots[0] if roots else path, state=FileState.COPYING)
+            row = FileRow(path=path, root=self._root_of(path), state=FileState.COPYING)
         if not ok:
             self.files.upsert([replace(row, state=FileState.FAILED, problem=problem)])
             return
@@ -391,6 +427,18 @@ class TransferWindow(QWidget):
         if done >= wanted:
             state = FileState.ALREADY if already and row.copies_done == 0 else FileState.VERIFIED
         self.files.upsert([replace(row, copies_done=done, state=state)])
+
+    def on_destination_refused(self, event: Any) -> None:
+        """A whole destination was refused before copying (missing, full, read-only)."""
+        self._prompter.tell(
+            Message(
+                event.title,
+                f"{event.destination_root}: {event.detail}",
+                event.next_step,
+                Level.ERROR,
+                (str(event.destination_root),),
+            )
+        )
 
     def on_job_finished(self, event: Any) -> None:
         job = self._job(event.job_id)
@@ -448,6 +496,8 @@ class TransferWindow(QWidget):
     def _on_remove_clicked(self) -> None:
         busy = {FileState.QUEUED, FileState.COPYING}
         self.files.remove(r.path for r in self._selected_file_rows() if r.state not in busy)
+        kept = {r.root for r in self.files.rows()}
+        self._roots = [r for r in self._roots if r in kept]
 
     # ------------------------------------------------------------------ state
     def _on_picker_selection_changed(self, _selected: Any) -> None:
