@@ -103,6 +103,7 @@ def test_real_watcher_sees_a_new_file_finish(world: tuple[Service, ListSink, Pat
         time.sleep(0.2)
     rec = service.catalog.file(path)
     assert rec is not None and rec.state is FileState.COMPLETE and rec.verdict
+    assert [e.path for e in sink.of_type(ev.VerdictRecorded)] == [path]
 
 
 def test_deleting_an_unsafe_file_records_it_lost(world: tuple[Service, ListSink, Path]) -> None:
