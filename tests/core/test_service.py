@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from almc_assistant.core.events import ListSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
 from almc_assistant.core.status import OverallState
-from almc_assistant.core.warnings import WarningKind
+from almc_assistant.core.warnings import WarningKind, WarningsUpdated
 
 
 def _facility(tmp: Path, **extra: str) -> str:
@@ -196,3 +197,21 @@ def test_end_session_starts_a_new_one(tmp_path: Path) -> None:
         assert [f.path for f in service.session_files()] == [P("/acq/a")]  # latest session
     finally:
         service.stop()
+
+
+def test_warnings_are_republished_while_watching(tmp_path: Path) -> None:
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    (tmp_path / "acq").mkdir()
+    paths.facility_config.write_text(_facility(tmp_path))
+    sink = ListSink()
+    service = Service(paths, sink, warning_interval=0.05)
+    try:
+        service.start_watching()
+        deadline = time.monotonic() + 30
+        while len(sink.of_type(WarningsUpdated)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(sink.of_type(WarningsUpdated)) >= 3
+        assert len(sink.of_type(ev.StatusChanged)) >= 3
+    finally:
+        service.stop()
+    assert not [t for t in threading.enumerate() if t.name.startswith("almc-")]

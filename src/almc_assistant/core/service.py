@@ -63,6 +63,7 @@ class Service:
         clock: Callable[[], float] | None = None,
         user: str | None = None,
         inline: bool = False,
+        warning_interval: float = 900.0,
     ) -> None:
         self.paths = paths
         self.sink = sink
@@ -80,6 +81,9 @@ class Service:
         self._jobs: list[CopyJob] = []
         self._notes: list[str] = []  # problems to show in status and warnings
         self._preflights = 0
+        self._warning_interval = warning_interval
+        self._ticker: threading.Thread | None = None
+        self._ticking = threading.Event()
 
     # ================================================================== plumbing
     @property
@@ -180,6 +184,10 @@ class Service:
             watcher, self._watcher = self._watcher, None
             jobs, self._jobs = self._jobs, []
             pool, self._pool = self._pool, None
+            ticker, self._ticker = self._ticker, None
+        self._ticking.set()
+        if ticker is not None:
+            ticker.join(timeout)
         if watcher is not None:
             watcher.stop(timeout)
         for job in jobs:
@@ -276,6 +284,24 @@ class Service:
             self._watcher = watcher
         watcher.start()
         self._submit("watch", lambda: watcher.scan(self.catalog.known_files))
+        self._start_ticker()
+
+    def _start_ticker(self) -> None:
+        """Re-publish status and warnings every ``warning_interval`` seconds while
+        watching: cleanup dates approach even when no file changes."""
+        with self._lock:
+            if self._ticker is not None:
+                return
+            self._ticking.clear()
+            self._ticker = threading.Thread(target=self._tick, name="almc-service-warnings")
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._ticking.wait(self._warning_interval):
+            try:
+                self._publish_status()
+            except Exception as exc:  # reported, and the ticker keeps going
+                self._failed("warnings", exc)
 
     def scan_once(self) -> None:
         """Scan the folders now, record what changed, check finished files (blocking)."""
