@@ -20,18 +20,16 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
-from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import UsageError
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
-from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service_core import ServiceCore
 from almc_assistant.core.session import file_owner
 
@@ -46,21 +44,9 @@ __all__ = ["Service"]
 class Service(ServiceCore):
     """The facade (see the module docstring for the thread contract)."""
 
-    def __init__(
-        self,
-        paths: AppPaths,
-        sink: EventSink,
-        *,
-        config: Config | None = None,
-        clock: Callable[[], float] | None = None,
-        user: str | None = None,
-        inline: bool = False,
-        warning_interval: float = 900.0,
-    ) -> None:
-        super().__init__(paths, sink, config=config, clock=clock, user=user, inline=inline)
+    def _setup(self) -> None:
         self._watcher: Watcher | None = None
         self._jobs: list[CopyJob] = []
-        self._warning_interval = warning_interval
         self._ticker: threading.Thread | None = None
         self._ticking = threading.Event()
 

@@ -48,6 +48,7 @@ class ServiceCore:
         clock: Callable[[], float] | None = None,
         user: str | None = None,
         inline: bool = False,
+        warning_interval: float = 900.0,
     ) -> None:
         self.paths = paths
         self.sink = sink
@@ -63,6 +64,11 @@ class ServiceCore:
         self._pool: ThreadPoolExecutor | None = None
         self._notes: list[str] = []  # problems to show in status and warnings
         self._preflights = 0
+        self._warning_interval = warning_interval
+        self._setup()
+
+    def _setup(self) -> None:
+        """Extension point: the subclass creates its own state here."""
 
     # ================================================================== plumbing
     @property
