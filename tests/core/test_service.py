@@ -215,3 +215,30 @@ def test_warnings_are_republished_while_watching(tmp_path: Path) -> None:
     finally:
         service.stop()
     assert not [t for t in threading.enumerate() if t.name.startswith("almc-")]
+
+
+def test_copies_come_back_from_receipts_after_the_catalog_is_damaged(
+    world: tuple[Service, ListSink, Path],
+) -> None:
+    service, sink, tmp = world
+    a = _old_file(tmp / "acq" / "a.nd2", b"r" * 3000)
+    service.scan_once()
+    job = service.start_copy([a], service.destinations())
+    assert job.wait(60) is not None
+    service.recorder.flush()
+    assert service.pending_summary().files == 0
+    db = service.catalog.path
+    service.stop()
+    db.write_bytes(b"not a database" * 100)
+    for extra in (Path(f"{db}-wal"), Path(f"{db}-shm")):
+        extra.unlink(missing_ok=True)
+    again = Service(service.paths, sink)
+    try:
+        again.scan_once()  # files from the scan, copies from the receipt at BIT
+        assert sink.of_type(ev.CatalogRecovered)
+        rec = again.catalog.file(a)
+        assert rec is not None and rec.safe and rec.copies[0].path == tmp / "bit" / "a.nd2"
+        assert again.pending_summary().files == 0
+        assert again.import_receipts() == 0  # each receipt is read once
+    finally:
+        again.stop()

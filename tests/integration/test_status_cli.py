@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import blake3
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -104,9 +103,8 @@ def test_cleanup_lists_then_applies_only_safe_files(site: Path) -> None:
     done = cli(site, "copy", str(safe), "--to", str(site / "bit"), "--json")
     if done.returncode != 0:
         pytest.fail(done.stdout + done.stderr)
-    # The copy command records into the catalog only through the service; record the
-    # verified copy the way the service does when the GUI copies (see test_service).
-    _record_copy(site, safe, site / "bit")
+    # The copy command leaves a receipt at the destination; the next scan records it.
+    assert cli(site, "watch", "--once").returncode == 0
     plan = json.loads(cli(site, "cleanup", "--json").stdout)
     actions = {Path(i["path"]).name: (i["action"], i["reason"]) for i in plan["plan"]}
     assert actions["safe.nd2"][0] == "delete"
@@ -118,32 +116,6 @@ def test_cleanup_lists_then_applies_only_safe_files(site: Path) -> None:
     assert doc["bytes_freed"] == 100 and not safe.exists() and unsafe.exists()
     audit = Path(doc["audit_log"]).read_text().splitlines()
     assert json.loads(audit[0])["path"] == str(safe)
-
-
-def _record_copy(site: Path, source: Path, root: Path) -> None:
-    code = (
-        "import sys, os; from pathlib import Path\n"
-        "from almc_assistant.core.paths import AppPaths\n"
-        "from almc_assistant.core.events import NullSink\n"
-        "from almc_assistant.core.service import Service\n"
-        "from almc_assistant.core.catalog import CopyRecord\n"
-        "src, root, digest = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]\n"
-        "s = Service(AppPaths.default(), NullSink(), inline=True)\n"
-        "st = src.stat()\n"
-        "s.catalog.record_copy(src, CopyRecord(root, root / src.name, st.st_size,"
-        " st.st_mtime_ns, digest, 1.0), owner=s.user)\n"
-        "s.stop()\n"
-    )
-    env = {
-        **os.environ,
-        "ALMC_HOME": str(site / "home"),
-        "ALMC_FACILITY_CONFIG": str(site / "facility.toml"),
-        "PYTHONPATH": str(SRC),
-    }
-    digest = blake3.blake3(source.read_bytes()).hexdigest()
-    subprocess.run(
-        [sys.executable, "-c", code, str(source), str(root), digest], env=env, check=True
-    )
 
 
 def test_bad_config_still_runs_and_names_file_key_reason(site: Path) -> None:

@@ -19,9 +19,12 @@ Plumbing, queries, settings and cleanup live in :mod:`almc_assistant.core.servic
 from __future__ import annotations
 
 import fnmatch
+import json
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,12 +36,38 @@ from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSin
 from almc_assistant.core.service_core import ServiceCore
 from almc_assistant.core.session import file_owner
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from almc_assistant.core.inspect import CheckReport
     from almc_assistant.core.transfer import CopyJob
     from almc_assistant.core.watch import Watcher
 
-__all__ = ["Service"]
+__all__ = ["Service", "read_receipt"]
+
+
+def read_receipt(path: Path) -> list[tuple[Path, CopyRecord]]:
+    """The verified copies a copy receipt lists (nothing if it cannot be read)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        root = Path(doc["destination_root"])
+        return [
+            (
+                Path(e["source"]),
+                CopyRecord(
+                    destination_root=root,
+                    path=Path(e["destination"]),
+                    size=int(e["size"]),
+                    mtime_ns=int(e["mtime_ns"]),
+                    blake3=str(e["blake3"]),
+                    verified_at=datetime.fromisoformat(e["verified_at"]).timestamp(),
+                ),
+            )
+            for e in doc["verified"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("copy receipt %s cannot be read; skipped", path)
+        return []
 
 
 class Service(ServiceCore):
@@ -99,7 +128,13 @@ class Service(ServiceCore):
             watcher = self._make_watcher(FanOutSink(CallbackSink(self._on_watch), self.sink))
             self._watcher = watcher
         watcher.start()
-        self._submit("watch", lambda: watcher.scan(self.catalog.known_files))
+
+        def first_scan() -> None:
+            watcher.scan(self.catalog.known_files)
+            self.recorder.flush()
+            self.import_receipts()
+
+        self._submit("watch", first_scan)
         self._start_ticker()
 
     def _start_ticker(self) -> None:
@@ -120,9 +155,12 @@ class Service(ServiceCore):
                 self._failed("warnings", exc)
 
     def scan_once(self) -> None:
-        """Scan the folders now, record what changed, check finished files (blocking)."""
+        """Scan the folders now, record what changed, check finished files, and import
+        copy receipts found at the destinations (blocking)."""
         watcher = self._make_watcher(FanOutSink(CallbackSink(self._on_watch), self.sink))
         watcher.scan(self.catalog.known_files)
+        self.recorder.flush()
+        self.import_receipts()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:  # the checks of finished files
@@ -212,6 +250,38 @@ class Service(ServiceCore):
         with self._lock:
             self._jobs = [j for j in self._jobs if j.wait(0) is None] + [job]
         return job
+
+    def import_receipts(self) -> int:
+        """Record the verified copies listed in the copy receipts at the configured
+        destinations (copies made by ``almc-assistant copy``, or recorded in a catalog
+        that was damaged). Each receipt is read once; files no longer on the workstation
+        are not brought back. Returns the number of receipts read."""
+        from almc_assistant.core.transfer import RECEIPTS_DIR
+
+        count = 0
+        for dest in self.config.destinations:
+            try:
+                receipts = sorted((Path(dest.path) / RECEIPTS_DIR).glob("*.json"))
+            except OSError:
+                continue  # not reachable now: next time
+            for receipt in receipts:
+                key = f"receipt:{receipt}"
+                if self.catalog.noted(key):
+                    continue
+                self.recorder.submit(self._receipt_writer(key, read_receipt(receipt)))
+                count += 1
+        self.recorder.flush()
+        return count
+
+    def _receipt_writer(
+        self, key: str, copies: list[tuple[Path, CopyRecord]]
+    ) -> Callable[[Catalog], None]:
+        def write(catalog: Catalog) -> None:
+            for source, copy in copies:
+                catalog.record_copy(source, copy, owner=self.user, create=False)
+            catalog.note(key)
+
+        return write
 
     def _on_copy(self, event: Event) -> None:
         """Copy workers: record verified copies (queued, batched)."""

@@ -157,6 +157,13 @@ class Catalog(CatalogQueries):
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0]["value"]) if rows else None
 
+    def note(self, key: str, value: str = "1") -> None:
+        """Remember a small fact in the catalog (e.g. a receipt already imported)."""
+        self._set_meta(key, value)
+
+    def noted(self, key: str) -> str | None:
+        return self._meta(key)
+
     def _set_meta(self, key: str, value: str) -> None:
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -332,13 +339,18 @@ class Catalog(CatalogQueries):
         return True
 
     # -------------------------------------------------------------- copies
-    def record_copy(self, source: Path, copy: CopyRecord, *, owner: str) -> bool:
+    def record_copy(
+        self, source: Path, copy: CopyRecord, *, owner: str, create: bool = True
+    ) -> bool:
         """A verified copy of ``source``; returns whether the file is now safe.
 
-        A source the catalog has not seen (copied from elsewhere) is recorded as complete.
+        A source the catalog has not seen (copied from elsewhere) is recorded as complete,
+        unless ``create`` is false (then nothing is recorded and False returned).
         """
         with self._write() as conn:
             row = conn.execute("SELECT id FROM files WHERE path = ?", (str(source),)).fetchone()
+            if row is None and not create:
+                return False
             if row is None:
                 file_id = self._upsert(
                     conn,
