@@ -207,3 +207,22 @@ def test_workers_refresh_while_the_os_asks(paths: AppPaths, clock: FakeClock) ->
             t.join()
     assert not errors
     assert guard.version > 0
+
+
+def test_a_failing_refresh_on_a_worker_is_published_not_swallowed(
+    paths: AppPaths, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from almc_assistant.core.session_end import PendingRefreshFailed
+
+    def broken() -> PendingSummary:
+        raise OSError("catalog is locked")
+
+    sink = ListSink()
+    guard = SessionEndGuard.create(broken, paths, sink, clock=clock)
+    guard.update(PendingSummary(2, 2, clock.now))
+    with caplog.at_level(logging.ERROR):
+        assert not guard.try_refresh()
+    (failed,) = sink.of_type(PendingRefreshFailed)
+    assert failed.detail == "OSError: catalog is locked"
+    assert guard.pending.files == 2  # the last known state is kept
+    assert "not backed up" in caplog.text

@@ -27,7 +27,11 @@ from almc_assistant.core.session_end.decision import (
     SessionEndRequest,
     decide,
 )
-from almc_assistant.core.session_end.events import EndKind, SessionEndAnswered
+from almc_assistant.core.session_end.events import (
+    EndKind,
+    PendingRefreshFailed,
+    SessionEndAnswered,
+)
 from almc_assistant.core.session_end.marker import MarkerRecord, SessionMarker
 from almc_assistant.core.session_end.pending import (
     PendingSource,
@@ -117,6 +121,17 @@ class SessionEndGuard:
         summary = as_summary(self._source())
         self.update(summary)
         return summary
+
+    def try_refresh(self) -> bool:
+        """:meth:`refresh` for a worker: a failure is logged and published, not raised."""
+        try:
+            self.refresh()
+        except Exception as exc:
+            log.exception("Could not find out which files are not backed up yet")
+            detail = str(exc) if isinstance(exc, AlmcError) else f"{type(exc).__name__}: {exc}"
+            self._sink.publish(PendingRefreshFailed(at=self._clock.time(), detail=detail))
+            return False
+        return True
 
     def update(self, summary: PendingSummary) -> bool:
         """Store a new summary (e.g. pushed by the service's events). True if it changed."""
