@@ -73,7 +73,7 @@ class PrivateBuses:
 
 
 @pytest.fixture(scope="session")
-def private_buses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBuses]:
+def _bus_daemons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBuses]:
     if shutil.which("dbus-daemon") is None:
         pytest.skip("dbus-daemon is not installed (apt-get install dbus)")
     try:
@@ -87,7 +87,8 @@ def private_buses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateB
     session = PrivateDBus(BusType.SESSION)
     try:
         system.start()
-        session.start()
+        session.start()  # both set DBUS_*_BUS_ADDRESS: undone below, set per test instead
+        _restore(saved)
         buses = PrivateBuses(system, session, tmp_path_factory.mktemp("dbusmock"))
         yield buses
     finally:
@@ -95,11 +96,23 @@ def private_buses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateB
             f.close()
         session.stop()
         system.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _restore(saved)
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def private_buses(_bus_daemons: PrivateBuses, monkeypatch: pytest.MonkeyPatch) -> PrivateBuses:
+    """The private buses, named in the environment for this test only (for dbusmock)."""
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", _bus_daemons.system.address)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", _bus_daemons.session.address)
+    return _bus_daemons
 
 
 _connections = 0
