@@ -226,3 +226,16 @@ def test_a_failing_refresh_on_a_worker_is_published_not_swallowed(
     assert failed.detail == "OSError: catalog is locked"
     assert guard.pending.files == 2  # the last known state is kept
     assert "not backed up" in caplog.text
+
+
+def test_a_query_notes_the_end_in_the_marker_and_a_cancel_clears_it(
+    paths: AppPaths, clock: FakeClock
+) -> None:
+    guard, _ = make(paths, clock)
+    guard.update(PendingSummary(2, 2, clock.now))
+    guard.query_end(SessionEndRequest(EndKind.LOGOFF, "win32"))
+    rec = guard.marker.read()
+    assert rec is not None and rec.ended_kind is EndKind.LOGOFF
+    guard.session_end_cancelled()
+    rec = guard.marker.read()
+    assert rec is not None and rec.ended_kind is None and rec.pending.files == 2

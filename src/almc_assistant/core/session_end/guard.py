@@ -179,7 +179,11 @@ class SessionEndGuard:
             summary = self.state.summary
             decision = decide(request, summary, self.policy)
             self._ending = request.kind
-            self.flush_marker(durable=False)
+            if summary.at_risk:
+                # The session may be killed at any moment from here on (Windows may not
+                # send WM_ENDSESSION; GNOME's "Log Out Anyway" may not wait for us).
+                self._marker_dirty = True
+                self._write_marker(durable=False)
         log.info(
             "Session end (%s, %s) %s; %d files not backed up",
             request.kind.value,
@@ -203,7 +207,10 @@ class SessionEndGuard:
     def session_end_cancelled(self) -> None:
         """The end was cancelled (by the user, or because we held it up): remind now."""
         with self._lock:
-            self._ending = None
+            if self._ending is not None:
+                self._ending = None
+                self._marker_dirty = True
+                self._write_marker(durable=False)
         self.reminders.session_end_cancelled()
 
     def session_ending(self, kind: EndKind | None = None) -> None:
