@@ -18,9 +18,10 @@ import sys
 import threading
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.events import EventSink
+from almc_assistant.core.events import Event, EventSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.session_end.clock import Clock, SystemClock
+from almc_assistant.core.session_end.cues import ActivityCues
 from almc_assistant.core.session_end.decision import (
     SessionEndDecision,
     SessionEndPolicy,
@@ -72,6 +73,7 @@ class SessionEndGuard:
         self.reminders = ReminderScheduler(
             self.state, sink, self._clock, settings, platform=platform
         )
+        self.cues = ActivityCues(self.reminders, self._clock)
         self._lock = threading.RLock()
         self._previous: MarkerRecord | None = None
         self._previous_pending_reported = False
@@ -221,6 +223,10 @@ class SessionEndGuard:
             self._write_marker(durable=False)
 
     # ------------------------------------------------------------------ cues
+    def observe(self, event: Event) -> None:
+        """Forward any core event (watcher, copy jobs): the cues pick what matters."""
+        self.cues.observe(event)
+
     def acquisition_finished(self) -> bool:
         return self.reminders.acquisition_finished()
 
@@ -234,10 +240,11 @@ class SessionEndGuard:
         self.reminders.unlocked()
 
     def tick(self) -> bool:
-        """Timer: flush a coalesced marker write and run the reminder schedule."""
+        """Timer: flush a coalesced marker write, the quiet-folder cue, the schedule."""
         if self._marker_due():
             self.flush_marker()
-        return self.reminders.tick()
+        cue = self.cues.tick()
+        return self.reminders.tick() or cue
 
     # ------------------------------------------------------------------ internals
     def _marker_due(self) -> bool:
