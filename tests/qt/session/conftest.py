@@ -73,7 +73,7 @@ class PrivateBuses:
 
 
 @pytest.fixture(scope="session")
-def private_buses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBuses]:
+def _bus_daemons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBuses]:
     if shutil.which("dbus-daemon") is None:
         pytest.skip("dbus-daemon is not installed (apt-get install dbus)")
     try:
@@ -87,7 +87,8 @@ def private_buses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateB
     session = PrivateDBus(BusType.SESSION)
     try:
         system.start()
-        session.start()
+        session.start()  # both set DBUS_*_BUS_ADDRESS: undone below, set per test instead
+        _restore(saved)
         buses = PrivateBuses(system, session, tmp_path_factory.mktemp("dbusmock"))
         yield buses
     finally:
@@ -95,11 +96,23 @@ def private_buses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateB
             f.close()
         session.stop()
         system.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _restore(saved)
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def private_buses(_bus_daemons: PrivateBuses, monkeypatch: pytest.MonkeyPatch) -> PrivateBuses:
+    """The private buses, named in the environment for this test only (for dbusmock)."""
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", _bus_daemons.system.address)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", _bus_daemons.session.address)
+    return _bus_daemons
 
 
 _connections = 0
@@ -114,3 +127,56 @@ def connect(address: str) -> Any:
     bus = QDBusConnection.connectToBus(address, f"almc-test-{_connections}")
     assert bus.isConnected(), bus.lastError().message()
     return bus
+
+
+# ---------------------------------------------------------------- a gnome-session mock
+CLIENT = "/org/gnome/SessionManager/Client7"
+CLIENT_IFACE = "org.gnome.SessionManager.ClientPrivate"
+
+
+@pytest.fixture
+def sm(private_buses: PrivateBuses) -> Iterator[Any]:
+    import dbus
+
+    with private_buses.spawn(
+        "org.gnome.SessionManager",
+        "/org/gnome/SessionManager",
+        "org.gnome.SessionManager",
+        system=False,
+    ) as mock:
+        mock.obj.AddMethods(
+            "",
+            [
+                ("RegisterClient", "ss", "o", f"ret = dbus.ObjectPath('{CLIENT}')"),
+                ("UnregisterClient", "o", "", ""),
+            ],
+            dbus_interface="org.freedesktop.DBus.Mock",
+        )
+        mock.obj.AddObject(
+            CLIENT,
+            CLIENT_IFACE,
+            dbus.Dictionary({}, signature="sv"),
+            [("EndSessionResponse", "bs", "", "")],
+            dbus_interface="org.freedesktop.DBus.Mock",
+        )
+        yield mock
+
+
+def client_obj(private_buses: PrivateBuses) -> Any:
+    import dbus
+
+    return dbus.bus.BusConnection(private_buses.session.address).get_object(
+        "org.gnome.SessionManager", CLIENT
+    )
+
+
+def emit(obj: Any, name: str, sig: str = "", args: list[Any] | None = None) -> None:
+    obj.EmitSignal(CLIENT_IFACE, name, sig, args or [], dbus_interface="org.freedesktop.DBus.Mock")
+
+
+def responses(obj: Any) -> list[tuple[Any, ...]]:
+    return [
+        tuple(args)
+        for _, method, args in obj.GetCalls(dbus_interface="org.freedesktop.DBus.Mock")
+        if method == "EndSessionResponse"
+    ]

@@ -6,7 +6,6 @@ types here (a real gnome-session, a GDBus service, rejects wrong ones).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,58 +20,7 @@ from almc_assistant.core.session_end import (
     SessionEndGuard,
 )
 from almc_assistant.qt.session.gnome import GnomeSessionClient
-from tests.qt.session.conftest import PrivateBuses, connect
-
-CLIENT = "/org/gnome/SessionManager/Client7"
-CLIENT_IFACE = "org.gnome.SessionManager.ClientPrivate"
-
-
-@pytest.fixture
-def sm(private_buses: PrivateBuses) -> Iterator[Any]:
-    import dbus
-
-    with private_buses.spawn(
-        "org.gnome.SessionManager",
-        "/org/gnome/SessionManager",
-        "org.gnome.SessionManager",
-        system=False,
-    ) as mock:
-        mock.obj.AddMethods(
-            "",
-            [
-                ("RegisterClient", "ss", "o", f"ret = dbus.ObjectPath('{CLIENT}')"),
-                ("UnregisterClient", "o", "", ""),
-            ],
-            dbus_interface="org.freedesktop.DBus.Mock",
-        )
-        mock.obj.AddObject(
-            CLIENT,
-            CLIENT_IFACE,
-            dbus.Dictionary({}, signature="sv"),
-            [("EndSessionResponse", "bs", "", "")],
-            dbus_interface="org.freedesktop.DBus.Mock",
-        )
-        yield mock
-
-
-def client_obj(private_buses: PrivateBuses) -> Any:
-    import dbus
-
-    return dbus.bus.BusConnection(private_buses.session.address).get_object(
-        "org.gnome.SessionManager", CLIENT
-    )
-
-
-def emit(obj: Any, name: str, sig: str = "", args: list[Any] | None = None) -> None:
-    obj.EmitSignal(CLIENT_IFACE, name, sig, args or [], dbus_interface="org.freedesktop.DBus.Mock")
-
-
-def responses(obj: Any) -> list[tuple[Any, ...]]:
-    return [
-        tuple(args)
-        for _, method, args in obj.GetCalls(dbus_interface="org.freedesktop.DBus.Mock")
-        if method == "EndSessionResponse"
-    ]
+from tests.qt.session.conftest import CLIENT, PrivateBuses, client_obj, connect, emit, responses
 
 
 @pytest.fixture

@@ -18,16 +18,21 @@ import sys
 import threading
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.events import EventSink
+from almc_assistant.core.events import Event, EventSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.session_end.clock import Clock, SystemClock
+from almc_assistant.core.session_end.cues import ActivityCues
 from almc_assistant.core.session_end.decision import (
     SessionEndDecision,
     SessionEndPolicy,
     SessionEndRequest,
     decide,
 )
-from almc_assistant.core.session_end.events import EndKind, SessionEndAnswered
+from almc_assistant.core.session_end.events import (
+    EndKind,
+    PendingRefreshFailed,
+    SessionEndAnswered,
+)
 from almc_assistant.core.session_end.marker import MarkerRecord, SessionMarker
 from almc_assistant.core.session_end.pending import (
     PendingSource,
@@ -68,6 +73,7 @@ class SessionEndGuard:
         self.reminders = ReminderScheduler(
             self.state, sink, self._clock, settings, platform=platform
         )
+        self.cues = ActivityCues(self.reminders, self._clock)
         self._lock = threading.RLock()
         self._previous: MarkerRecord | None = None
         self._previous_pending_reported = False
@@ -118,6 +124,17 @@ class SessionEndGuard:
         self.update(summary)
         return summary
 
+    def try_refresh(self) -> bool:
+        """:meth:`refresh` for a worker: a failure is logged and published, not raised."""
+        try:
+            self.refresh()
+        except Exception as exc:
+            log.exception("Could not find out which files are not backed up yet")
+            detail = str(exc) if isinstance(exc, AlmcError) else f"{type(exc).__name__}: {exc}"
+            self._sink.publish(PendingRefreshFailed(at=self._clock.time(), detail=detail))
+            return False
+        return True
+
     def update(self, summary: PendingSummary) -> bool:
         """Store a new summary (e.g. pushed by the service's events). True if it changed."""
         with self._lock:
@@ -164,7 +181,11 @@ class SessionEndGuard:
             summary = self.state.summary
             decision = decide(request, summary, self.policy)
             self._ending = request.kind
-            self.flush_marker(durable=False)
+            if summary.at_risk:
+                # The session may be killed at any moment from here on (Windows may not
+                # send WM_ENDSESSION; GNOME's "Log Out Anyway" may not wait for us).
+                self._marker_dirty = True
+                self._write_marker(durable=False)
         log.info(
             "Session end (%s, %s) %s; %d files not backed up",
             request.kind.value,
@@ -188,7 +209,10 @@ class SessionEndGuard:
     def session_end_cancelled(self) -> None:
         """The end was cancelled (by the user, or because we held it up): remind now."""
         with self._lock:
-            self._ending = None
+            if self._ending is not None:
+                self._ending = None
+                self._marker_dirty = True
+                self._write_marker(durable=False)
         self.reminders.session_end_cancelled()
 
     def session_ending(self, kind: EndKind | None = None) -> None:
@@ -199,6 +223,10 @@ class SessionEndGuard:
             self._write_marker(durable=False)
 
     # ------------------------------------------------------------------ cues
+    def observe(self, event: Event) -> None:
+        """Forward any core event (watcher, copy jobs): the cues pick what matters."""
+        self.cues.observe(event)
+
     def acquisition_finished(self) -> bool:
         return self.reminders.acquisition_finished()
 
@@ -212,10 +240,11 @@ class SessionEndGuard:
         self.reminders.unlocked()
 
     def tick(self) -> bool:
-        """Timer: flush a coalesced marker write and run the reminder schedule."""
+        """Timer: flush a coalesced marker write, the quiet-folder cue, the schedule."""
         if self._marker_due():
             self.flush_marker()
-        return self.reminders.tick()
+        cue = self.cues.tick()
+        return self.reminders.tick() or cue
 
     # ------------------------------------------------------------------ internals
     def _marker_due(self) -> bool:

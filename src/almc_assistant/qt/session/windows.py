@@ -53,8 +53,16 @@ class _EndSessionFilter(QAbstractNativeEventFilter):
 class WindowsSessionBackend:
     """Owns the hidden window, the event filter and the registered block reason."""
 
-    def __init__(self, app: QCoreApplication, guard: SessionEndGuard, api: Win32Api) -> None:
+    def __init__(
+        self,
+        app: QCoreApplication,
+        guard: SessionEndGuard,
+        api: Win32Api,
+        *,
+        wts_retry_ms: int = WTS_RETRY_MS,
+    ) -> None:
         self._app = app
+        self._wts_retry_ms = wts_retry_ms
         self._api = api
         self._window = QWidget()
         self._window.setWindowTitle("almc-assistant")
@@ -116,7 +124,7 @@ class WindowsSessionBackend:
             self._wts_tries,
             WTS_RETRIES,
         )
-        QTimer.singleShot(WTS_RETRY_MS, self._window, self._register_wts)
+        QTimer.singleShot(self._wts_retry_ms, self._window, self._register_wts)
 
 
 def _defer(fn: Any) -> None:
