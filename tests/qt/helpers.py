@@ -26,6 +26,7 @@ class RecordingPrompter:
     files_to_choose: list[str] = field(default_factory=list)
     folder_to_choose: str = ""
     save_file: str = ""
+    printed: list[tuple[str, str]] = field(default_factory=list)
 
     def ask(self, question: Question) -> str:
         self.asked.append(question)
@@ -49,6 +50,10 @@ class RecordingPrompter:
 
     def choose_save_file(self, title: str, suggested: str, filters: str) -> str:
         return self.save_file
+
+    def print_html(self, title: str, html: str) -> bool:
+        self.printed.append((title, html))
+        return True
 
 
 @dataclass
