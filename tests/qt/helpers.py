@@ -72,6 +72,21 @@ class FakeService:
     def stop(self) -> None:
         self.calls.append(("stop", ()))
 
+    def session_files(self) -> list[Any]:
+        return []
+
+    def destinations(self) -> list[Any]:
+        return []
+
+    def preflight(self, files: Any, destinations: Any) -> None:
+        self.calls.append(("preflight", (files, destinations)))
+
+    def check(self, paths: list[str]) -> None:
+        self.calls.append(("check", (list(paths),)))
+
+    def end_session(self) -> None:
+        self.calls.append(("end_session", ()))
+
 
 def today_summary(files: int, size: int) -> Summary:
     return Summary(files, size, time.time())

@@ -79,6 +79,7 @@ class TransferWindow(QWidget):
     """Emits ``jobs_changed`` (the job rows) whenever a job's state changes."""
 
     jobs_changed = Signal(object)
+    copy_started = Signal(object)  # the service's job handle (pause/resume/cancel)
 
     def __init__(
         self,
@@ -338,6 +339,7 @@ class TransferWindow(QWidget):
         self._job_keys[job_id] = job.key
         self.jobs.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
         self._mark_files(job.sources, FileState.COPYING)
+        self.copy_started.emit(handle)
         self._changed()
 
     def _mark_files(self, sources: Sequence[str], state: FileState, **changes: Any) -> None:

@@ -28,6 +28,7 @@ from almc_assistant.qt.wizard.state import WizardState
 
 class CopyPage(QWizardPage):
     job_finished = Signal(object)  # JobSummary
+    copy_started = Signal(object)  # the service's job handle
 
     def __init__(self, service: Any, state: WizardState) -> None:
         super().__init__()
@@ -86,6 +87,7 @@ class CopyPage(QWizardPage):
             return
         state.job_id = str(getattr(state.job, "job_id", ""))
         self._set_running(True)
+        self.copy_started.emit(state.job)
 
     def _set_running(self, running: bool) -> None:
         self.pause_button.setEnabled(running)
