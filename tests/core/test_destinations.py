@@ -21,7 +21,6 @@ from almc_assistant.core.destinations import (
 from almc_assistant.core.preflight import (
     PlannedFile,
     Severity,
-    filesystem_type,
     plan_files,
     preflight,
 )
@@ -115,14 +114,18 @@ def test_cloud_names_sizes_and_case_collisions(tmp_path: Path) -> None:
     result = preflight(dest, files)
     messages = {i.message.split(" ")[1]: i for i in result.issues}
     text = " | ".join(i.message for i in result.issues)
-    assert "larger than 250 GB" in text
-    names = next(i for i in result.issues if "cannot be stored" in i.message)
+    assert "larger than the 250 GB" in text
+    names = next(i for i in result.issues if "name(s) cannot be stored" in i.message)
     assert set(names.paths) == {
-        str(tmp_path / n) for n in ("bad:name.tif", "CON.tif", "trailing. ", "desktop.ini")
+        str(tmp_path / n)
+        for n in ("bad:name.tif", "CON.tif", "trailing. ", "desktop.ini", "deep")  # deep: 400+
     }
     case = next(i for i in result.issues if "upper/lower case" in i.message)
     assert set(case.paths) == {str(tmp_path / "Cell.TIF"), str(tmp_path / "cell.tif")}
-    assert "400 characters" in text
+    from almc_assistant.core.preflight import filesystem_of
+
+    fs = filesystem_of(dest, root)
+    assert fs.profile == "onedrive" and fs.max_path == 400
     assert "pending upload" in text and "deleted when you" in text
     assert not result.ok and messages
 
@@ -141,12 +144,11 @@ def test_fat32_refuses_files_over_4_gib() -> None:
     if done.returncode:
         pytest.skip(f"cannot loop-mount: {done.stderr.decode().strip()}")
     try:
-        assert filesystem_type(mount) == "vfat"
         dest = Destination("USB", mount, DestinationKind.EXTERNAL_DRIVE)
         files = _planned(work, {"small.tif": 10, "big.nd2": 5 * 2**30})
         result = preflight(dest, files)
         text = " | ".join(i.message for i in result.issues)
-        assert "larger than 4 GiB" in text and "Not enough free space" in text
+        assert "larger than the 4 GiB" in text and "Not enough free space" in text
         assert "never let an external drive hold the only copy" in text
     finally:
         subprocess.run(["umount", str(mount)], check=False)
@@ -157,12 +159,14 @@ def test_fat32_refuses_files_over_4_gib() -> None:
 
 def test_fat32_limits_where_no_fat32_can_be_mounted(tmp_path: Path) -> None:
     """The same rule as above, fed the file-system type this kernel cannot mount."""
+    from almc_assistant.core.fslimits import filesystem_for_type
     from almc_assistant.core.preflight import _limits
 
     dest = Destination("USB", tmp_path, DestinationKind.EXTERNAL_DRIVE)
     files = _planned(tmp_path, {"small.tif": 10, "big.nd2": 4 * 2**30, "A.tif": 1, "a.tif": 1})
-    issues = _limits(dest, tmp_path, "vfat", files)
-    big = next(i for i in issues if "larger than 4 GiB" in i.message)
+    issues = _limits(dest, tmp_path, filesystem_for_type("vfat"), files)
+    big = next(i for i in issues if "larger than the 4 GiB" in i.message)
     assert big.paths == (str(tmp_path / "big.nd2"),) and big.severity is Severity.ERROR
     assert any("upper/lower case" in i.message for i in issues)
-    assert _limits(dest, tmp_path, "ext4", files) == []
+    assert "exFAT or NTFS" in big.message
+    assert _limits(dest, tmp_path, filesystem_for_type("ext4"), files) == []

@@ -4,39 +4,34 @@ Thread contract: does I/O (stat, disk usage, mount table); call it from a worker
 CLI, never from the GUI thread. :meth:`Service.preflight_async` runs it in a worker and
 publishes the results as an event.
 
-Limits checked: FAT32's 4 GiB file size; names Windows file systems and OneDrive reject
-(characters, reserved names, trailing space or period); names that collide on a
-case-insensitive file system; path and name length (Windows 260 without long paths,
-255 per component, OneDrive 400 characters and 250 GB per file).
+Limits checked (with the copy engine's rules, :mod:`almc_assistant.core.fslimits`):
+FAT32's 4 GiB file size; names Windows file systems and OneDrive reject (characters,
+reserved names, trailing space or period); names that collide on a case-insensitive file
+system; path and name length (255 per component, OneDrive 400 characters and 250 GB per
+file). Plus what the copy engine does not judge: reachability, free space, and the
+facility's guidance on the kind of destination.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path, PurePath
 
 from almc_assistant.core.destinations import CloudProvider, Destination, DestinationKind
+from almc_assistant.core.fslimits import (
+    FileSystemInfo,
+    case_collisions,
+    detect_filesystem,
+    name_problems,
+    onedrive_profile,
+    size_problem,
+)
+from almc_assistant.core.units import human_size
 
-GIB = 1 << 30
-FAT32_MAX = 4 * GIB - 1
-ONEDRIVE_MAX_FILE = 250 * 10**9
-ONEDRIVE_MAX_PATH = 400
-WINDOWS_MAX_PATH = 260
-MAX_COMPONENT = 255
 _FREE_MARGIN = 1.02  # keep 2 % more than the copy needs
-
-_WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
-_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
-_ONEDRIVE_BAD_NAMES = re.compile(r"^(\.lock|desktop\.ini|_vti_.*|~\$.*)$", re.IGNORECASE)
-_FAT = {"vfat", "msdos", "fat", "fat32", "fat16"}
-_WINDOWS_FS = _FAT | {"exfat", "ntfs", "ntfs3", "fuseblk", "cifs", "smb3", "smbfs"}
-_CASE_INSENSITIVE = _WINDOWS_FS | {"apfs", "hfs", "hfsplus"}
 
 
 class Severity(StrEnum):
@@ -112,92 +107,56 @@ def preflight(destination: Destination, files: Sequence[PlannedFile]) -> Preflig
         issues.append(
             PreflightIssue(
                 Severity.ERROR,
-                f"Not enough free space on {root}: the copy needs {_human(needed)}, "
-                f"{_human(free)} are free. Free space there or choose another destination.",
+                f"Not enough free space on {root}: the copy needs {human_size(needed)}, "
+                f"{human_size(free)} are free. Free space there or choose another destination.",
                 (str(root),),
             )
         )
-    fs = filesystem_type(existing)
+    fs = filesystem_of(destination, existing)
     issues += _limits(destination, root, fs, files)
     issues += _kind_warnings(destination, files)
-    return PreflightResult(destination, True, free, needed, fs, tuple(issues))
+    return PreflightResult(destination, True, free, needed, fs.label, tuple(issues))
 
 
 def _limits(
-    dest: Destination, root: Path, fs: str, files: Sequence[PlannedFile]
+    dest: Destination, root: Path, fs: FileSystemInfo, files: Sequence[PlannedFile]
 ) -> list[PreflightIssue]:
+    """File-system limits, with the copy engine's rules (:mod:`core.fslimits`)."""
     issues: list[PreflightIssue] = []
-    onedrive = dest.cloud_provider is CloudProvider.ONEDRIVE
-    windowsy = fs in _WINDOWS_FS or sys.platform == "win32" or onedrive
-    if fs in _FAT:
-        big = [str(f.source) for f in files if f.size > FAT32_MAX]
-        if big:
-            issues.append(
-                PreflightIssue(
-                    Severity.ERROR,
-                    f"{len(big)} file(s) are larger than 4 GiB, which a FAT32 drive cannot hold. "
-                    "Use a drive formatted as exFAT or NTFS.",
-                    tuple(big),
-                )
-            )
-    if onedrive:
-        big = [str(f.source) for f in files if f.size > ONEDRIVE_MAX_FILE]
-        if big:
-            issues.append(
-                PreflightIssue(
-                    Severity.ERROR,
-                    f"{len(big)} file(s) are larger than 250 GB, the most OneDrive can sync. "
-                    "Choose institutional or research storage for them.",
-                    tuple(big),
-                )
-            )
-    bad_names: list[str] = []
-    too_long: list[str] = []
-    limit = ONEDRIVE_MAX_PATH if onedrive else (WINDOWS_MAX_PATH if sys.platform == "win32" else 0)
-    for f in files:
-        parts = f.relative.parts
-        if windowsy and any(
-            _bad_windows_name(p) or (onedrive and _ONEDRIVE_BAD_NAMES.match(p)) for p in parts
-        ):
-            bad_names.append(str(f.source))
-        full = len(str(root / f.relative))
-        if any(len(p.encode()) > MAX_COMPONENT for p in parts) or (limit and full >= limit):
-            too_long.append(str(f.source))
-    if bad_names:
+    too_big = [(f, p) for f in files if (p := size_problem(f.size, fs))]
+    if too_big:
         issues.append(
             PreflightIssue(
                 Severity.ERROR,
-                f"{len(bad_names)} name(s) cannot be stored on {dest.name} ({fs}): characters "
-                '< > : " / \\ | ? *, reserved names such as CON or NUL, or a trailing space or '
-                "period. Rename them first.",
-                tuple(bad_names),
+                f"{len(too_big)} file(s) cannot be stored on {dest.name}: {too_big[0][1]}. "
+                + (
+                    "Use a drive formatted as exFAT or NTFS."
+                    if fs.type in {"vfat", "msdos"}
+                    else "Choose institutional or research storage for them."
+                ),
+                tuple(str(f.source) for f, _ in too_big),
             )
         )
-    if too_long:
-        what = f"{limit} characters" if limit else f"{MAX_COMPONENT} bytes per name"
+    bad = [(f, n) for f in files if (n := name_problems(f.relative.as_posix(), fs, root=root))]
+    if bad:
         issues.append(
             PreflightIssue(
                 Severity.ERROR,
-                f"{len(too_long)} path(s) would be longer than {what} at {root}. Use a shorter "
-                "destination folder or shorter names.",
-                tuple(too_long),
+                f"{len(bad)} name(s) cannot be stored on {dest.name} ({fs.label}), e.g. "
+                f"{bad[0][1][0]}. Rename them or use shorter folder names first.",
+                tuple(str(f.source) for f, _ in bad),
             )
         )
-    if fs in _CASE_INSENSITIVE or windowsy:
-        seen: dict[str, PlannedFile] = {}
-        clashes: list[str] = []
-        for f in files:
-            key = str(f.relative).casefold()
-            if key in seen and seen[key].relative != f.relative:
-                clashes += [str(seen[key].source), str(f.source)]
-            seen.setdefault(key, f)
+    if not fs.case_sensitive:
+        by_rel = {f.relative.as_posix(): f for f in files}
+        clashes = case_collisions(by_rel)
         if clashes:
             issues.append(
                 PreflightIssue(
                     Severity.ERROR,
                     f"Names that differ only in upper/lower case would overwrite each other on "
-                    f"{dest.name} ({fs} ignores case). Rename one of each pair.",
-                    tuple(clashes),
+                    f"{dest.name} ({fs.label} ignores case). Rename one of each pair.",
+                    tuple(str(by_rel[r].source) for pair in clashes for r in pair),
                 )
             )
     return issues
@@ -236,10 +195,6 @@ def _kind_warnings(dest: Destination, files: Sequence[PlannedFile]) -> list[Pref
     return out
 
 
-def _bad_windows_name(name: str) -> bool:
-    return bool(_WINDOWS_BAD.search(name) or _RESERVED.match(name) or name[-1:] in {" ", "."})
-
-
 def _same_device(a: Path, b: Path) -> bool:
     target = _existing_ancestor(b)
     try:
@@ -265,40 +220,9 @@ def _free_bytes(path: Path) -> int | None:
         return None
 
 
-def filesystem_type(path: Path) -> str:
-    """The file-system type holding ``path`` (lower case), ``"unknown"`` when unsure."""
-    try:  # the copy engine's detector, when it has landed (branch transfer)
-        from almc_assistant.core.transfer import fslimits  # type: ignore[attr-defined]
-
-        return str(fslimits.detect_filesystem(path)).lower()
-    except (ImportError, AttributeError):
-        pass
-    if sys.platform.startswith("linux"):
-        return _linux_fs(path)
-    return "unknown"
-
-
-def _linux_fs(path: Path) -> str:
-    try:
-        target = os.path.realpath(path)
-        best, kind = "", "unknown"
-        with open("/proc/self/mounts", encoding="utf-8") as fh:
-            for line in fh:
-                fields = line.split()
-                if len(fields) < 3:
-                    continue
-                point = fields[1].replace("\\040", " ")
-                inside = target == point or target.startswith(point.rstrip("/") + "/")
-                if inside and len(point) >= len(best):
-                    best, kind = point, fields[2]
-        return kind.lower()
-    except OSError:
-        return "unknown"
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+def filesystem_of(dest: Destination, existing: Path) -> FileSystemInfo:
+    """The limits that apply at ``existing``; OneDrive's on top in a OneDrive folder."""
+    fs = detect_filesystem(existing)
+    if dest.cloud_provider is CloudProvider.ONEDRIVE and fs.profile != "onedrive":
+        fs = onedrive_profile(fs)
+    return fs

@@ -104,8 +104,25 @@ class Catalog(CatalogQueries):
         self.close()
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes made by this thread into one transaction (all or nothing)."""
+        if getattr(self._local, "batch", None) is not None:
+            yield
+            return
+        with self._write() as conn:
+            self._local.batch = conn
+            try:
+                yield
+            finally:
+                self._local.batch = None
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, retried once if the database stays locked."""
+        batch: sqlite3.Connection | None = getattr(self._local, "batch", None)
+        if batch is not None:  # inside transaction(): the outer one commits
+            yield batch
+            return
         conn = self._conn()
         for attempt in (1, 2):
             try:

@@ -93,12 +93,14 @@ def _compression_verdict(
     fh: BinaryIO, walk: PageWalk, details: dict[str, Any]
 ) -> tuple[Verdict, list[str]]:
     kinds: dict[tiff_codes.Kind, list[str]] = {}
+    provably_lossy = False
     for (code, _, _), (offset, count) in zip(walk.compression_runs, walk.run_samples, strict=False):
         sample = b""
         if tiff_codes.needs_probe(code) and count:
             fh.seek(offset)
             sample = fh.read(min(count, 65536))
         kind = tiff_codes.kind(code, sample)
+        provably_lossy |= kind is tiff_codes.Kind.LOSSY and code not in tiff_codes.UNPROVABLE
         label = tiff_codes.name(code)
         if tiff_codes.needs_probe(code):
             label += f" ({kind.value})"
@@ -106,8 +108,9 @@ def _compression_verdict(
             kinds[kind].append(label)
     details["compression_kinds"] = {k.value: v for k, v in kinds.items()}
     if tiff_codes.Kind.LOSSY in kinds:
+        text = wording.LOSSY if provably_lossy else wording.LOSSY_MAYBE
         return Verdict.TIFF_COMPRESSED_LOSSY, [
-            wording.LOSSY.format(codecs=", ".join(kinds[tiff_codes.Kind.LOSSY]))
+            text.format(codecs=", ".join(kinds[tiff_codes.Kind.LOSSY]))
         ]
     if tiff_codes.Kind.LOSSLESS in kinds:
         return Verdict.TIFF_COMPRESSED_LOSSLESS, [

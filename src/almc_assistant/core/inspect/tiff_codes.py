@@ -38,7 +38,8 @@ _LOSSLESS = frozenset(
      34933, 50000, 50013}
 )  # fmt: skip
 _PROBED = frozenset({7, 34712, 50001, 34927})  # decided by the data's own header
-BILEVEL_ONLY = frozenset({2, 3, 4, 9, 32771, 34661, 34715})
+# can be lossless or lossy, and the data header does not say which (cheaply)
+UNPROVABLE = frozenset({33003, 33005, 34887, 34934, 48124, 50002, 52546})
 
 
 def name(code: int) -> str:

@@ -49,6 +49,11 @@ LOSSY = (
     "It is compressed with a lossy method ({codecs}): pixel values were changed, so it is "
     "not fit for quantitative analysis."
 )
+LOSSY_MAYBE = (
+    "It is compressed with {codecs}, a method that can discard data; whether it did cannot "
+    "be confirmed from the file, so pixel values must be assumed changed: not fit for "
+    "quantitative analysis."
+)
 UNCOMPRESSED = "Every page ({pages}) is stored without compression: pixel values are intact."
 LOSSY_FORMAT = (
     "This is a {format} image, not a TIFF or native file. {why} It is fine for figures, not "

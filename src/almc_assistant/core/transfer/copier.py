@@ -58,11 +58,13 @@ _OPEN_FLAGS |= getattr(os, "O_BINARY", 0)
 class CopyHooks:
     """Test seam (never set in production).
 
+    ``before_file(task)`` runs before anything of a file is opened (between files).
     ``on_chunk(task, bytes_read)`` runs after each source chunk is read and written.
     ``after_flush(partial, start, end)`` runs after a window of a partial is flushed and
     evicted, right before it is read back: a test may flip a byte on disk there.
     """
 
+    before_file: Callable[[FileTask], None] | None = None
     on_chunk: Callable[[FileTask, int], None] | None = None
     after_flush: FlushHook | None = None
 
@@ -151,6 +153,8 @@ class FileCopier:
         """Copy ``task`` to every target once; a result per target."""
         results: dict[Target, Result] = {}
         streams: dict[Target, _Stream] = {}
+        if self._hooks.before_file is not None:
+            self._hooks.before_file(task)
         try:
             try:
                 src = self._open_source(task)

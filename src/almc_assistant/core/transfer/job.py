@@ -24,7 +24,7 @@ from pathlib import Path
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer.control import JobControl
-from almc_assistant.core.transfer.copier import CopyHooks
+from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
 from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.events import (
     CopyFailed,
@@ -61,6 +61,8 @@ class CopyRequest:
     on_conflict: OnConflict = OnConflict.KEEP_BOTH
     hooks: CopyHooks | None = None  # test seam only
     progress_interval: float = 0.25
+    chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
+    window: int = WINDOW  # large files: bytes per flush / evict / read-back window
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,8 @@ class CopyJob:
             progress=self._progress,
             policy=OnConflict(self.request.on_conflict),
             hooks=self.request.hooks,
+            chunk_size=self.request.chunk_size,
+            window=self.request.window,
         )
         run = _Run(ctx)
         error: AlmcError | None = None

@@ -21,7 +21,12 @@ from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Verified
 from almc_assistant.core.transfer.destination import Destination, Record
-from almc_assistant.core.transfer.events import CopyFailed, CopySkipped, CopyVerified
+from almc_assistant.core.transfer.events import (
+    CopyFailed,
+    CopyRetried,
+    CopySkipped,
+    CopyVerified,
+)
 from almc_assistant.core.transfer.faults import (
     MAX_ATTEMPTS,
     Cancelled,
@@ -56,6 +61,8 @@ class JobContext:
     progress: Progress
     policy: OnConflict
     hooks: CopyHooks | None
+    chunk_size: int
+    window: int
     counts: Counts = field(default_factory=Counts)
     read_back: str = field(default_factory=cache.read_back_method)
 
@@ -85,7 +92,9 @@ class JobContext:
 class FileWorker:
     def __init__(self, ctx: JobContext) -> None:
         self._ctx = ctx
-        self._copier = FileCopier(ctx.control, ctx.progress, ctx.hooks)
+        self._copier = FileCopier(
+            ctx.control, ctx.progress, ctx.hooks, chunk=ctx.chunk_size, window=ctx.window
+        )
 
     def run(self, task: FileTask, dests: list[Destination]) -> None:
         ctx = self._ctx
@@ -136,6 +145,16 @@ class FileWorker:
                         again.append(replanned)
                 elif result.retryable and attempt < MAX_ATTEMPTS and not ctx.control.cancelled:
                     log.warning("retrying %s (attempt %d): %s", task.source, attempt + 1, result)
+                    ctx.sink.publish(
+                        CopyRetried(
+                            job_id=ctx.job_id,
+                            source=task.source,
+                            destination_root=t.dest.root,
+                            attempt=attempt + 1,
+                            title=result.title,
+                            detail=result.detail,
+                        )
+                    )
                     again.append(t)
                 else:
                     if result.destination_dead:
