@@ -31,6 +31,7 @@ import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import blake3
 
@@ -257,8 +258,9 @@ class FileCopier:
             total += n
             if total >= next_window:
                 self._submit(task, total, streams, results)
-                cache.evict(src_fd, next_window - self._window, self._window)
-                next_window += self._window
+                cache.evict(src_fd, 0, total)
+                while next_window <= total:
+                    next_window += self._window
             self._progress.add(task, n)
             if self._hooks.on_chunk is not None:
                 self._hooks.on_chunk(task, total)
@@ -297,8 +299,9 @@ class FileCopier:
         for t, stream in list(streams.items()):
             assert stream.readback is not None
 
-            def set_mtime(fd: int = stream.fd) -> None:
-                os.utime(fd, ns=(time.time_ns(), task.mtime_ns))
+            def set_mtime(s: _Stream = stream) -> None:
+                where: int | Path = s.fd if os.utime in os.supports_fd else s.partial
+                os.utime(where, ns=(time.time_ns(), task.mtime_ns))
 
             try:
                 got = stream.readback.finish(task.size, before_last_flush=set_mtime)

@@ -288,6 +288,9 @@ class CopyJob:
     def _finish_destinations(self, dests: list[Destination], run: _Run, cancelled: bool) -> None:
         state = "cancelled" if cancelled else "finished"
         for dest in dests:
+            if not dest.is_alive():  # never write records onto whatever replaced it
+                log.warning("%s is gone: its manifest and receipt were not updated", dest.root)
+                continue
             try:
                 dest.manifest.close()
                 run.manifests.append(dest.manifest.path)
