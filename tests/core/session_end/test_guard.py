@@ -207,3 +207,35 @@ def test_workers_refresh_while_the_os_asks(paths: AppPaths, clock: FakeClock) ->
             t.join()
     assert not errors
     assert guard.version > 0
+
+
+def test_a_failing_refresh_on_a_worker_is_published_not_swallowed(
+    paths: AppPaths, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from almc_assistant.core.session_end import PendingRefreshFailed
+
+    def broken() -> PendingSummary:
+        raise OSError("catalog is locked")
+
+    sink = ListSink()
+    guard = SessionEndGuard.create(broken, paths, sink, clock=clock)
+    guard.update(PendingSummary(2, 2, clock.now))
+    with caplog.at_level(logging.ERROR):
+        assert not guard.try_refresh()
+    (failed,) = sink.of_type(PendingRefreshFailed)
+    assert failed.detail == "OSError: catalog is locked"
+    assert guard.pending.files == 2  # the last known state is kept
+    assert "not backed up" in caplog.text
+
+
+def test_a_query_notes_the_end_in_the_marker_and_a_cancel_clears_it(
+    paths: AppPaths, clock: FakeClock
+) -> None:
+    guard, _ = make(paths, clock)
+    guard.update(PendingSummary(2, 2, clock.now))
+    guard.query_end(SessionEndRequest(EndKind.LOGOFF, "win32"))
+    rec = guard.marker.read()
+    assert rec is not None and rec.ended_kind is EndKind.LOGOFF
+    guard.session_end_cancelled()
+    rec = guard.marker.read()
+    assert rec is not None and rec.ended_kind is None and rec.pending.files == 2

@@ -1,24 +1,37 @@
-"""Reminder settings: defaults, and clear errors for bad values."""
+"""Reminder settings: from the user's config, and clear errors for bad values in code."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from almc_assistant.core.config import ReminderSettings as UserReminders
 from almc_assistant.core.errors import ConfigError
 from almc_assistant.core.session_end import ReminderSettings
 
 
-def test_from_mapping_builds_typed_settings() -> None:
-    s = ReminderSettings.from_mapping({"every": 3600, "daily_at": ["12:30", "17:05"]})
-    assert s.every == 3600
-    assert s.daily_times() == ((12, 30), (17, 5))
+def test_from_user_config_converts_minutes() -> None:
+    s = ReminderSettings.from_user_config(
+        UserReminders(idle_minutes=20, every_minutes=90, snooze_minutes=10)
+    )
+    assert (s.idle_after, s.every, s.snooze) == (1200.0, 5400.0, 600.0)
+
+
+def test_every_zero_minutes_means_no_interval_reminders() -> None:
+    s = ReminderSettings.from_user_config(UserReminders(every_minutes=0))
+    assert s.every is None
+
+
+def test_daily_times() -> None:
+    assert ReminderSettings(daily_at=("12:30", "7:05")).daily_times() == ((12, 30), (7, 5))
 
 
 @pytest.mark.parametrize(
-    ("data", "key", "hint"),
+    ("kwargs", "key", "hint"),
     [
-        ({"daily_at": ["25:00"]}, "daily_at", '"HH:MM"'),
-        ({"daily_at": "17:00"}, "daily_at", "a list of times"),
+        ({"daily_at": ("25:00",)}, "daily_at", '"HH:MM"'),
+        ({"daily_at": (1700,)}, "daily_at", '"HH:MM"'),
         ({"every": 0}, "every", "above 0"),
         ({"every": True}, "every", "above 0"),
         ({"min_gap": -1}, "min_gap", "0 or more"),
@@ -26,15 +39,10 @@ def test_from_mapping_builds_typed_settings() -> None:
         ({"max_snoozes": 1.5}, "max_snoozes", "whole number"),
     ],
 )
-def test_bad_values_name_the_key_and_what_to_write(data: dict, key: str, hint: str) -> None:
+def test_bad_values_name_the_setting_and_what_to_write(
+    kwargs: dict[str, Any], key: str, hint: str
+) -> None:
     with pytest.raises(ConfigError) as info:
-        ReminderSettings.from_mapping(data)
+        ReminderSettings(**kwargs)
     assert repr(key) in info.value.detail
     assert hint in info.value.next_step
-
-
-def test_unknown_keys_are_an_error_with_the_valid_ones_listed() -> None:
-    with pytest.raises(ConfigError) as info:
-        ReminderSettings.from_mapping({"evry": 60})
-    assert "'evry'" in info.value.detail
-    assert "every" in info.value.next_step

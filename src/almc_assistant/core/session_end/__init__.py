@@ -20,6 +20,7 @@ from almc_assistant.core.session_end.decision import (
 )
 from almc_assistant.core.session_end.events import (
     EndKind,
+    PendingRefreshFailed,
     ReminderDue,
     ReminderKind,
     RemindersWithdrawn,
@@ -36,6 +37,7 @@ __all__ = [
     "Clock",
     "EndKind",
     "MarkerRecord",
+    "PendingRefreshFailed",
     "PendingSource",
     "PendingState",
     "PendingSummary",

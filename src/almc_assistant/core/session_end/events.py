@@ -68,3 +68,10 @@ class SessionEndAnswered(Event):
     files: int
     bytes: int
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingRefreshFailed(Event):
+    """Asking the service what is pending failed; the last known state is kept."""
+
+    detail: str

@@ -27,7 +27,11 @@ from almc_assistant.core.session_end.decision import (
     SessionEndRequest,
     decide,
 )
-from almc_assistant.core.session_end.events import EndKind, SessionEndAnswered
+from almc_assistant.core.session_end.events import (
+    EndKind,
+    PendingRefreshFailed,
+    SessionEndAnswered,
+)
 from almc_assistant.core.session_end.marker import MarkerRecord, SessionMarker
 from almc_assistant.core.session_end.pending import (
     PendingSource,
@@ -118,6 +122,17 @@ class SessionEndGuard:
         self.update(summary)
         return summary
 
+    def try_refresh(self) -> bool:
+        """:meth:`refresh` for a worker: a failure is logged and published, not raised."""
+        try:
+            self.refresh()
+        except Exception as exc:
+            log.exception("Could not find out which files are not backed up yet")
+            detail = str(exc) if isinstance(exc, AlmcError) else f"{type(exc).__name__}: {exc}"
+            self._sink.publish(PendingRefreshFailed(at=self._clock.time(), detail=detail))
+            return False
+        return True
+
     def update(self, summary: PendingSummary) -> bool:
         """Store a new summary (e.g. pushed by the service's events). True if it changed."""
         with self._lock:
@@ -164,7 +179,11 @@ class SessionEndGuard:
             summary = self.state.summary
             decision = decide(request, summary, self.policy)
             self._ending = request.kind
-            self.flush_marker(durable=False)
+            if summary.at_risk:
+                # The session may be killed at any moment from here on (Windows may not
+                # send WM_ENDSESSION; GNOME's "Log Out Anyway" may not wait for us).
+                self._marker_dirty = True
+                self._write_marker(durable=False)
         log.info(
             "Session end (%s, %s) %s; %d files not backed up",
             request.kind.value,
@@ -188,7 +207,10 @@ class SessionEndGuard:
     def session_end_cancelled(self) -> None:
         """The end was cancelled (by the user, or because we held it up): remind now."""
         with self._lock:
-            self._ending = None
+            if self._ending is not None:
+                self._ending = None
+                self._marker_dirty = True
+                self._write_marker(durable=False)
         self.reminders.session_end_cancelled()
 
     def session_ending(self, kind: EndKind | None = None) -> None:

@@ -1,16 +1,17 @@
 """Reminder settings: when to remind, how often at most, how snoozes work.
 
-Thread contract: a frozen value, safe anywhere. The config module (branch ``config``)
-maps the user's and the facility's TOML onto :meth:`ReminderSettings.from_mapping`;
-bad values raise :class:`ConfigError` naming the key and what to write instead.
+Thread contract: a frozen value, safe anywhere. ``core.config`` reads and validates the
+user's ``[reminders]`` table (in minutes); :meth:`ReminderSettings.from_user_config` turns
+it into these settings. Values set in code are checked too: a bad one raises
+:class:`ConfigError` naming the setting and what to write instead.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from almc_assistant.core.config import ReminderSettings as UserReminders
 from almc_assistant.core.errors import ConfigError
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -58,22 +59,17 @@ class ReminderSettings:
         return tuple(out)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, object]) -> ReminderSettings:
-        """Build from a ``[reminders]`` table (unknown keys are an error, not ignored)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(
-                f"Unknown reminder setting {unknown[0]!r}.",
-                next_step=f"Use one of: {', '.join(sorted(known))}.",
-            )
-        values = dict(data)
-        if "daily_at" in values:
-            daily = values["daily_at"]
-            if isinstance(daily, str) or not isinstance(daily, list | tuple):
-                raise _bad("daily_at", daily, 'a list of times, e.g. ["12:30", "17:00"]')
-            values["daily_at"] = tuple(daily)
-        return cls(**values)  # type: ignore[arg-type]
+    def from_user_config(cls, reminders: UserReminders) -> ReminderSettings:
+        """From the user's ``[reminders]`` table as ``core.config`` reads and validates it.
+
+        Minutes there, seconds here; ``every_minutes = 0`` means no interval reminders.
+        """
+        every = reminders.every_minutes * 60.0
+        return cls(
+            every=every if every > 0 else None,
+            idle_after=reminders.idle_minutes * 60.0,
+            snooze=reminders.snooze_minutes * 60.0,
+        )
 
 
 def _bad(key: str, value: object, expected: str) -> ConfigError:
