@@ -245,11 +245,26 @@ class Reconciler:
         self.settle(folder, path, size, mtime, now)
 
     def settle(self, folder: str, path: str, size: int, mtime: int, now: float) -> None:
-        """Stabilised at once if quiet by its mtime and it opens; else acquiring."""
-        if quiet_by_mtime(mtime, self.tracker.quiet_seconds) and self.opens(folder, path):
-            self._stabilised(path, size, mtime, now)
-        else:
-            self.tracker.start(folder, path, size, mtime, now)
+        """Stabilised at once if quiet by its mtime and it opens; else acquiring.
+
+        The walk's stat may be seconds old by now (a big folder, held back for rename
+        pairing): the file is looked at again before it is called finished.
+        """
+        if quiet_by_mtime(mtime, self.tracker.quiet_seconds):
+            try:
+                fresh = stat_file(path)
+            except OSError:
+                fresh = None
+            if (
+                fresh is not None
+                and (fresh.st_size, fresh.st_mtime_ns) == (size, mtime)
+                and self.opens(folder, path)
+            ):
+                self._stabilised(path, size, mtime, now)
+                return
+            if fresh is not None:
+                size, mtime = fresh.st_size, fresh.st_mtime_ns
+        self.tracker.start(folder, path, size, mtime, now)
 
     def _stabilised(self, path: str, size: int, mtime: int, now: float) -> None:
         self.settled.add(path, size, mtime, now)

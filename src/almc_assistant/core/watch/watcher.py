@@ -243,14 +243,18 @@ class Watcher:
         reason = fw.probe(returning=True)
         if reason is None and self._observing:
             reason = self._start_observer(fw)
+        if reason is None:
+            try:
+                fw.dev = fw.folder.stat().st_dev  # a remounted drive may have a new one
+            except OSError as exc:
+                fw.stop(1.0)
+                reason = unavailable_reason(exc)
         if reason is not None:
             self._mark_unavailable(fw, reason)
             return False
         if fw.available is False:
             self._reconciler.publish(FolderAvailable(folder=fw.folder))
             fw.rescan = True
-        elif fw.dev is None:
-            fw.dev = fw.folder.stat().st_dev
         fw.available = True
         return True
 
@@ -323,7 +327,12 @@ class Watcher:
                     self._reconcile_subtree(root, sub, now)
             self._plan_rescans(batch.overflowed, now)
             for fw in self._folders:
-                if fw.rescan and fw.available and not self._stopping.is_set():
+                if (
+                    fw.rescan
+                    and fw.available
+                    and now >= fw.rescan_not_before
+                    and not self._stopping.is_set()
+                ):
                     fw.rescan = False
                     share = self._known_share(fw.folder, None)
                     if share is not None:
@@ -440,6 +449,8 @@ class Watcher:
             fw.stop(1.0)
             self._mark_unavailable(fw, unavailable_reason(exc))
             return
+        seconds = time.perf_counter() - started
+        fw.rescan_not_before = self._clock.monotonic() + max(1.0, 4 * seconds)
         for path, err in report.unreadable:
             self._reconciler.publish(
                 WatchFailed(
@@ -451,7 +462,5 @@ class Watcher:
                 )
             )
         self._reconciler.publish(
-            ScanFinished(
-                folder=fw.folder, files=report.files, seconds=time.perf_counter() - started
-            )
+            ScanFinished(folder=fw.folder, files=report.files, seconds=seconds)
         )
