@@ -1,13 +1,117 @@
-"""`almc-assistant verify`."""
+"""`almc-assistant verify DEST [--json]`: re-read what DEST's manifest lists.
+
+Thread contract: main thread; the core verifier runs reader threads and publishes
+``EntryChecked`` events to a queue drained here for the progress bar.
+
+Exit status: 0 every listed file is present and matches; 1 something is missing,
+differs or cannot be read (extra files are reported but do not fail the check);
+2 usage error (DEST has no manifest).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import threading
+from pathlib import Path
 
 from almc_assistant.cli import _common
+from almc_assistant.cli._progress import ProgressView
+from almc_assistant.core.events import QueueSink
+from almc_assistant.core.transfer import EntryChecked, VerifyReport, verify_destination
+from almc_assistant.core.transfer.manifest import read_manifest
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("verify", help="(not yet available)")
+    p = sub.add_parser(
+        "verify",
+        help="re-read every file DEST's manifest lists and compare BLAKE3",
+        description=(
+            "Re-read every file listed in DEST/almc-manifest.b3sum from the storage and "
+            "compare its BLAKE3; report missing, differing and extra files."
+        ),
+    )
+    p.add_argument("destination", metavar="DEST", type=Path, help="a destination root")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(handler=_common.not_yet("verify"))
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    sink = QueueSink()
+    outcome: dict[str, VerifyReport | BaseException] = {}
+
+    def work() -> None:
+        try:
+            outcome["report"] = verify_destination(args.destination, sink)
+        except BaseException as exc:  # handed to the main thread below
+            outcome["error"] = exc
+
+    total = len(read_manifest(args.destination)) if args.destination.is_dir() else 0
+    thread = threading.Thread(target=work, name="almc-verify")
+    thread.start()
+    done = done_bytes = 0
+    with ProgressView(enabled=not args.json and sys.stderr.isatty(), label="Verifying") as view:
+        while thread.is_alive() or done < total:
+            event = sink.get(timeout=0.2)
+            if event is None:
+                if not thread.is_alive():
+                    break
+                continue
+            if isinstance(event, EntryChecked) and event.outcome != "extra":
+                done += 1
+                done_bytes += event.size
+                view.count(done, total, done_bytes, 0)
+    thread.join()
+    error = outcome.get("error")
+    if isinstance(error, BaseException):
+        raise error
+    report = outcome["report"]
+    assert isinstance(report, VerifyReport)
+    if args.json:
+        _common.print_json(
+            {
+                "ok": report.ok,
+                "destination": str(report.root),
+                "checked": len(report.matched)
+                + len(report.differing)
+                + len(report.missing)
+                + len(report.errors),
+                "matched": len(report.matched),
+                "differing": report.differing,
+                "missing": report.missing,
+                "errors": [{"path": p, "detail": d} for p, d in report.errors],
+                "extra": report.extra,
+                "bytes_read": report.bytes_read,
+            }
+        )
+    else:
+        _print_human(report)
+    return _common.EXIT_OK if report.ok else _common.EXIT_FAILED
+
+
+def _print_human(report: VerifyReport, limit: int = 50) -> None:
+    for label, items in (
+        ("DIFFERS", report.differing),
+        ("MISSING", report.missing),
+        ("EXTRA (not in the manifest)", report.extra),
+    ):
+        for i, rel in enumerate(items):
+            if i == limit:
+                print(f"  ... and {len(items) - limit} more")
+                break
+            print(f"{label}: {report.root / rel}")
+    for rel, detail in report.errors:
+        print(f"UNREADABLE: {report.root / rel}: {detail}")
+    verdict = "all good" if report.ok else "PROBLEMS FOUND"
+    print(
+        f"{verdict}: {len(report.matched)} match, {len(report.differing)} differ, "
+        f"{len(report.missing)} missing, {len(report.errors)} unreadable, "
+        f"{len(report.extra)} extra ({report.bytes_read / 2**30:.2f} GiB read)."
+    )
+    if not report.ok:
+        print(
+            "What to do: the destination storage may be failing. Move the damaged copies "
+            "listed above aside, then copy again from the source "
+            "(almc-assistant copy SRC --to DEST).",
+            file=sys.stderr,
+        )

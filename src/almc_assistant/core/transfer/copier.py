@@ -1,0 +1,368 @@
+"""Copy one source file to several destinations, reading it once, and prove every copy.
+
+Thread contract: a :class:`FileCopier` belongs to one worker thread (it owns that
+worker's reusable buffers); many copiers run in parallel. It starts read-back threads of
+its own for large files and joins them before returning.
+
+Steps for one file (after rclone's ``copy.go``):
+
+1. Open the source without following a link and without blocking (a FIFO swapped in
+   since the scan would otherwise hang), check it is still a regular file.
+2. Per destination, open a hidden partial next to the final name (``O_EXCL``).
+3. Read the source once in large chunks into a reused buffer (``readinto``), hash the
+   bytes with BLAKE3, write them to every partial. Every ``WINDOW`` bytes each partial
+   is flushed, evicted from the cache and read back by a trailing thread
+   (:mod:`readback`), so verification overlaps writing.
+4. Check the source gave exactly the size it had and did not change (size, mtime_ns).
+5. Per destination: set the mtime, ``fsync``, finish the read-back and compare BLAKE3.
+6. Re-check the source, then ``os.replace`` the partial to the final name (after making
+   sure no file appeared there) and ``fsync`` the folder.
+
+Any failure of one destination removes its partial and leaves the others going. No
+final name ever holds unverified bytes. The test seam :class:`CopyHooks` lets tests slow
+the copy, change the source, or corrupt a partial on disk between flush and read-back.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import blake3
+
+from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer.control import JobControl
+from almc_assistant.core.transfer.faults import (
+    CopyError,
+    appeared,
+    from_os_error,
+    mismatch,
+    source_changed,
+)
+from almc_assistant.core.transfer.naming import partial_name, release_partial
+from almc_assistant.core.transfer.progress import Progress
+from almc_assistant.core.transfer.readback import FlushHook, ReadBack
+from almc_assistant.core.transfer.scan import FileTask
+from almc_assistant.core.transfer.targets import Target
+
+CHUNK = 4 << 20  # bytes per read from the source
+WINDOW = 32 << 20  # bytes per flush/evict/read-back window of a large file
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS |= getattr(os, "O_BINARY", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyHooks:
+    """Test seam (never set in production).
+
+    ``before_file(task)`` runs before anything of a file is opened (between files).
+    ``on_chunk(task, bytes_read)`` runs after each source chunk is read and written.
+    ``after_flush(partial, start, end)`` runs after a window of a partial is flushed and
+    evicted, right before it is read back: a test may flip a byte on disk there.
+    """
+
+    before_file: Callable[[FileTask], None] | None = None
+    on_chunk: Callable[[FileTask, int], None] | None = None
+    after_flush: FlushHook | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    digest: str
+    verified_at: float
+    adopted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Differs:
+    """An adoption candidate turned out to hold other bytes."""
+
+
+Result = Verified | Differs | CopyError
+
+
+class _Stream:
+    """One partial being written and read back."""
+
+    def __init__(self, target: Target, buffer: bytearray, threaded: bool, hooks: CopyHooks):
+        self.target = target
+        self.partial = target.final.with_name(partial_name(target.final.name))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        try:
+            self.fd = os.open(self.partial, flags, 0o644)
+        except BaseException:
+            release_partial(self.partial)
+            raise
+        self.readback: ReadBack | None = None
+        try:
+            cache.prepare(self.fd)
+            self.readback = ReadBack(
+                self.partial, self.fd, buffer, threaded=threaded, after_flush=hooks.after_flush
+            )
+        except BaseException:
+            self.discard()
+            raise
+
+    def write(self, data: memoryview) -> None:
+        while data:
+            n = os.write(self.fd, data)
+            data = data[n:]
+
+    def close(self) -> None:
+        if self.readback is not None:
+            self.readback.close()
+            self.readback = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def discard(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
+        try:
+            self.partial.unlink()
+        except OSError:
+            pass
+        release_partial(self.partial)
+
+
+class FileCopier:
+    def __init__(
+        self,
+        control: JobControl,
+        progress: Progress,
+        hooks: CopyHooks | None = None,
+        *,
+        chunk: int = CHUNK,
+        window: int = WINDOW,
+    ) -> None:
+        self._control = control
+        self._progress = progress
+        self._hooks = hooks or CopyHooks()
+        self._buf = bytearray(chunk)
+        self._window = window
+        self._rb_bufs: list[bytearray] = []
+
+    def _rb_buffer(self, i: int) -> bytearray:
+        while len(self._rb_bufs) <= i:
+            self._rb_bufs.append(bytearray(len(self._buf)))
+        return self._rb_bufs[i]
+
+    def copy(self, task: FileTask, targets: list[Target]) -> dict[Target, Result]:
+        """Copy ``task`` to every target once; a result per target."""
+        results: dict[Target, Result] = {}
+        streams: dict[Target, _Stream] = {}
+        if self._hooks.before_file is not None:
+            self._hooks.before_file(task)
+        try:
+            try:
+                src = self._open_source(task)
+            except CopyError as err:
+                return dict.fromkeys(targets, err)
+            with src:
+                self._open_streams(task, targets, streams, results)
+                digest = self._pump(task, src, streams, results)
+                self._finish_streams(task, digest, streams, results)
+                for t in targets:
+                    if t.adopt:
+                        results[t] = self._adopt(task, t, digest)
+            self._check_source(task)
+            for t, stream in list(streams.items()):
+                results[t] = self._commit(task, stream, results[t])
+        except CopyError as err:  # the source failed or changed: every open copy fails
+            for t in targets:
+                if not isinstance(results.get(t), CopyError):
+                    results[t] = err
+        finally:
+            for stream in streams.values():
+                stream.discard()  # committed ones no longer exist under the partial name
+        return results
+
+    def _open_source(self, task: FileTask) -> io.FileIO:
+        try:
+            fd = os.open(task.source, _OPEN_FLAGS)
+        except OSError as exc:
+            raise from_os_error(exc, action="read", path=task.source, source=task.source) from exc
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise source_changed(task.source, "it is no longer a regular file")
+        cache.sequential(fd)
+        return io.FileIO(fd, "r", closefd=True)
+
+    def _open_streams(
+        self,
+        task: FileTask,
+        targets: list[Target],
+        streams: dict[Target, _Stream],
+        results: dict[Target, Result],
+    ) -> None:
+        threaded = task.size > self._window
+        for i, t in enumerate(t for t in targets if not t.adopt):
+            relfolder = t.relpath.rpartition("/")[0]
+            try:
+                t.dest.ensure_folder(relfolder, task.source)
+                streams[t] = _Stream(t, self._rb_buffer(i), threaded, self._hooks)
+            except CopyError as err:
+                results[t] = err
+            except OSError as exc:
+                results[t] = self._dest_error(exc, "create", t, task)
+
+    def _dest_error(self, exc: OSError, action: str, t: Target, task: FileTask) -> CopyError:
+        err = from_os_error(exc, action=action, path=t.final, source=task.source)
+        if err.destination_dead:
+            t.dest.mark_dead(err)
+        return err
+
+    def _fail(
+        self,
+        t: Target,
+        err: CopyError,
+        streams: dict[Target, _Stream],
+        results: dict[Target, Result],
+    ) -> None:
+        results[t] = err
+        streams.pop(t).discard()
+
+    def _pump(
+        self,
+        task: FileTask,
+        src: io.FileIO,
+        streams: dict[Target, _Stream],
+        results: dict[Target, Result],
+    ) -> str:
+        hasher = blake3.blake3()
+        view = memoryview(self._buf)
+        total = 0
+        next_window = self._window
+        src_fd = src.fileno()
+        while True:
+            self._control.checkpoint()
+            try:
+                n = src.readinto(view)
+            except OSError as exc:
+                raise from_os_error(
+                    exc, action="read", path=task.source, source=task.source
+                ) from exc
+            if not n:
+                break
+            chunk = view[:n]
+            hasher.update(chunk)
+            for t, stream in list(streams.items()):
+                try:
+                    stream.write(chunk)
+                except OSError as exc:
+                    self._fail(t, self._dest_error(exc, "write", t, task), streams, results)
+            total += n
+            if total >= next_window:
+                self._submit(task, total, streams, results)
+                cache.evict(src_fd, 0, total)
+                while next_window <= total:
+                    next_window += self._window
+            self._progress.add(task, n)
+            if self._hooks.on_chunk is not None:
+                self._hooks.on_chunk(task, total)
+        st = os.fstat(src_fd)
+        if total != task.size or st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
+            raise source_changed(
+                task.source,
+                f"it had {task.size} bytes when listed, {total} were read"
+                if total != task.size
+                else "its modification time changed",
+            )
+        cache.evict(src_fd)
+        return hasher.hexdigest()
+
+    def _submit(
+        self,
+        task: FileTask,
+        upto: int,
+        streams: dict[Target, _Stream],
+        results: dict[Target, Result],
+    ) -> None:
+        for t, stream in list(streams.items()):
+            assert stream.readback is not None
+            try:
+                stream.readback.submit(upto)
+            except OSError as exc:
+                self._fail(t, self._dest_error(exc, "write", t, task), streams, results)
+
+    def _finish_streams(
+        self,
+        task: FileTask,
+        digest: str,
+        streams: dict[Target, _Stream],
+        results: dict[Target, Result],
+    ) -> None:
+        for t, stream in list(streams.items()):
+            assert stream.readback is not None
+
+            def set_mtime(s: _Stream = stream) -> None:
+                where: int | Path = s.fd if os.utime in os.supports_fd else s.partial
+                os.utime(where, ns=(time.time_ns(), task.mtime_ns))
+
+            try:
+                got = stream.readback.finish(task.size, before_last_flush=set_mtime)
+            except OSError as exc:
+                self._fail(t, self._dest_error(exc, "write", t, task), streams, results)
+                continue
+            if got != digest:
+                self._fail(t, mismatch(task.source, t.final, digest, got), streams, results)
+            else:
+                results[t] = Verified(digest, time.time(), adopted=False)
+
+    def _adopt(self, task: FileTask, t: Target, digest: str) -> Result:
+        """Read back the same-size file already at the final name; keep it if it matches."""
+        try:
+            with io.FileIO(t.final, "r") as f:
+                fd = f.fileno()
+                cache.evict(fd)
+                hasher = blake3.blake3()
+                view = memoryview(self._buf)
+                while n := f.readinto(view):
+                    self._control.checkpoint()
+                    hasher.update(view[:n])
+                cache.evict(fd)
+            if hasher.hexdigest() != digest:
+                return Differs()
+            t.dest.check_alive(task.source)
+            os.utime(t.final, ns=(time.time_ns(), task.mtime_ns))
+        except CopyError as err:
+            return err
+        except OSError as exc:
+            return self._dest_error(exc, "read back", t, task)
+        t.dest.manifest.record(t.relpath, digest)
+        return Verified(digest, time.time(), adopted=True)
+
+    def _check_source(self, task: FileTask) -> None:
+        try:
+            st = task.source.stat(follow_symlinks=False)
+        except OSError as exc:
+            raise source_changed(task.source, f"it can no longer be read: {exc.strerror}") from exc
+        if st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
+            raise source_changed(task.source, "its size or modification time changed")
+
+    def _commit(self, task: FileTask, stream: _Stream, result: Result) -> Result:
+        t = stream.target
+        if not isinstance(result, Verified):
+            return result
+        try:
+            stream.close()
+            t.dest.check_alive(task.source)
+            if os.path.lexists(t.final):
+                return appeared(t.final, task.source)
+            stream.partial.replace(t.final)
+            cache.fsync_dir(t.final.parent)
+            t.dest.manifest.record(t.relpath, result.digest)
+        except CopyError as err:
+            return err
+        except OSError as exc:
+            return self._dest_error(exc, "finish the verified copy", t, task)
+        return Verified(result.digest, time.time(), adopted=False)

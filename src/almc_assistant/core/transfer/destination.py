@@ -1,0 +1,100 @@
+"""One destination root during a job: its file system, manifest, folders, health, records.
+
+Thread contract: one :class:`Destination` per root per job, shared by all workers; every
+mutable part is guarded by its lock.
+
+Safety: the root's device number is recorded at the start. Before a folder is created
+or a copy is renamed into place, :meth:`Destination.check_alive` confirms the root still
+exists on the same device, so a lazily unmounted drive never makes the engine write
+into the empty mount-point folder of the system disk. Folders are created below the
+root only; the root itself is never re-created once the job runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
+from almc_assistant.core.transfer.faults import CopyError, destination_gone
+from almc_assistant.core.transfer.manifest import Manifest
+from almc_assistant.core.transfer.naming import remove_stale_partials
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One verified copy, as the receipt lists it."""
+
+    source: Path
+    destination: Path
+    relpath: str
+    size: int
+    mtime_ns: int
+    blake3: str
+    verified_at: float
+    read_back: str
+    adopted: bool
+
+
+class Destination:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.fs: FileSystemInfo = detect_filesystem(root)
+        self.device = root.stat().st_dev
+        self.manifest = Manifest(root)
+        self._lock = threading.Lock()
+        self._ready_dirs: set[str] = set()
+        self._dead: CopyError | None = None
+        self.records: list[Record] = []
+        self.failures: list[tuple[Path, str]] = []  # (source, message)
+
+    @property
+    def dead(self) -> CopyError | None:
+        with self._lock:
+            return self._dead
+
+    def mark_dead(self, err: CopyError) -> None:
+        with self._lock:
+            if self._dead is None:
+                self._dead = err
+
+    def is_alive(self) -> bool:
+        """The root still exists on the device it was on when the job started."""
+        try:
+            return self.root.stat().st_dev == self.device
+        except OSError:
+            return False
+
+    def check_alive(self, source: Path) -> None:
+        """Raise (and remember) if the root vanished or is now another device."""
+        if not self.is_alive():
+            err = destination_gone(self.root, source)
+            self.mark_dead(err)
+            raise err
+
+    def ensure_folder(self, relfolder: str, source: Path) -> Path:
+        """Create ``relfolder`` below the root (not the root), clean stale partials once."""
+        folder = self.root.joinpath(*relfolder.split("/")) if relfolder else self.root
+        with self._lock:
+            if relfolder in self._ready_dirs:
+                return folder
+        self.check_alive(source)
+        current = self.root
+        for part in relfolder.split("/") if relfolder else ():
+            current = current / part
+            with contextlib.suppress(FileExistsError):
+                current.mkdir()
+        remove_stale_partials(folder)
+        with self._lock:
+            self._ready_dirs.add(relfolder)
+        return folder
+
+    def add_record(self, record: Record) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def add_failure(self, source: Path, message: str) -> None:
+        with self._lock:
+            self.failures.append((source, message))

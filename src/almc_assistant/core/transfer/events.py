@@ -1,0 +1,165 @@
+"""Events the copy engine publishes, and the immutable progress snapshot.
+
+Thread contract: plain frozen values; published from job and worker threads to any
+:class:`~almc_assistant.core.events.EventSink`. Consumers must not assume an order between
+events of different files; for one file, ``CopyVerified``/``CopySkipped``/``CopyFailed``
+come once per destination. ``JobFinished`` is always the last event of a job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from almc_assistant.core.events import Event
+
+READ_BACK_EVICTED = "evicted from cache and re-read"
+READ_BACK_CACHED = "re-read; cache eviction not available on this platform"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileProgress:
+    """One file being copied right now."""
+
+    source: Path
+    bytes_done: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobSnapshot:
+    """Progress of a whole job at one instant. ``eta_seconds`` is ``None`` until known."""
+
+    job_id: str
+    state: str  # "scanning", "running", "paused", "cancelling", "finished"
+    bytes_done: int
+    bytes_total: int
+    files_done: int
+    files_total: int
+    rate_bytes_per_s: float
+    eta_seconds: float | None
+    current: tuple[FileProgress, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobStarted(Event):
+    job_id: str
+    total_files: int
+    total_bytes: int
+    destinations: tuple[Path, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobProgressed(Event):
+    snapshot: JobSnapshot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopyVerified(Event):
+    """A copy was written, read back from storage, matched, and got its final name."""
+
+    job_id: str
+    source: Path
+    destination_root: Path
+    destination: Path
+    size: int
+    mtime_ns: int
+    blake3: str
+    verified_at: float
+    read_back: str  # READ_BACK_EVICTED or READ_BACK_CACHED
+    adopted: bool = False  # an identical file was already there and was read back
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopySkipped(Event):
+    """Nothing to do for this destination (already verified, or skipped by policy)."""
+
+    job_id: str
+    source: Path
+    destination: Path
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopyFailed(Event):
+    """A file could not be copied to one destination. ``destination`` may be unknown."""
+
+    job_id: str
+    source: Path
+    destination_root: Path
+    title: str
+    detail: str
+    next_step: str
+    retryable: bool
+    destination: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopyRetried(Event):
+    """A copy to one destination failed in a way worth another try, and is tried again."""
+
+    job_id: str
+    source: Path
+    destination_root: Path
+    attempt: int  # the attempt about to start (2, 3, ...)
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceSkipped(Event):
+    """Something in a source tree that is not copied (symlink, FIFO, device, socket)."""
+
+    job_id: str
+    source: Path
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DestinationRefused(Event):
+    """A whole destination was refused before copying (missing, full, read-only)."""
+
+    job_id: str
+    destination_root: Path
+    title: str
+    detail: str
+    next_step: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobSummary:
+    job_id: str
+    state: str  # "completed", "completed with problems", "cancelled", "refused"
+    files_total: int
+    bytes_total: int
+    verified: int  # (file, destination) pairs verified in this job
+    skipped: int  # pairs already verified before
+    failed: int  # pairs that failed
+    sources_skipped: int  # symlinks and special files in the sources
+    bytes_copied: int
+    seconds: float
+    receipts: tuple[Path, ...] = ()
+    manifests: tuple[Path, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "completed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobFinished(Event):
+    job_id: str
+    summary: JobSummary
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryChecked(Event):
+    """``verify``: one manifest entry (or extra file) checked against the storage."""
+
+    destination_root: Path
+    relative_path: str
+    outcome: str  # "match", "differs", "missing", "extra", "error"
+    expected: str | None = None
+    actual: str | None = None
+    detail: str = ""
+    size: int = field(default=0)

@@ -1,0 +1,330 @@
+"""A copy job: scan, preflight, a pool of workers, manifests and receipts; the public API.
+
+Thread contract: :func:`start_copy` returns at once; the job runs on its own thread
+(``almc-copy-<id>``) with ``workers`` pool threads, all publishing to the given sink.
+:class:`CopyJob` methods may be called from any thread. :func:`run_copy` runs the same job
+on the caller's thread (with ``workers=1`` no pool thread at all: deterministic tests).
+
+Order of events: ``SourceSkipped``/``DestinationRefused``/preflight ``CopyFailed``, then
+``JobStarted``, then per file and destination one of ``CopyVerified``/``CopySkipped``/
+``CopyFailed`` interleaved with ``JobProgressed``, and ``JobFinished`` last, always.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.events import EventSink
+from almc_assistant.core.transfer.control import JobControl
+from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
+from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.events import (
+    CopyFailed,
+    DestinationRefused,
+    JobFinished,
+    JobSnapshot,
+    JobStarted,
+    JobSummary,
+    SourceSkipped,
+)
+from almc_assistant.core.transfer.faults import Cancelled
+from almc_assistant.core.transfer.preflight import PreflightResult, preflight
+from almc_assistant.core.transfer.progress import Progress
+from almc_assistant.core.transfer.receipt import write_receipt
+from almc_assistant.core.transfer.scan import FileTask, scan_sources
+from almc_assistant.core.transfer.targets import OnConflict
+from almc_assistant.core.transfer.worker import FileWorker, JobContext
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WORKERS = 4
+
+
+def default_workers(destinations: int) -> int:
+    """Workers when none are asked for: enough to overlap small files' latencies."""
+    return min(8, DEFAULT_WORKERS + 2 * max(destinations - 1, 0))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopyRequest:
+    sources: list[Path]
+    destinations: list[Path]
+    workers: int | None = None
+    on_conflict: OnConflict = OnConflict.KEEP_BOTH
+    hooks: CopyHooks | None = None  # test seam only
+    progress_interval: float = 0.25
+    chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
+    window: int = WINDOW  # large files: bytes per flush / evict / read-back window
+    group_files: int = 64  # small files made durable together (one syncfs per group)
+    group_bytes: int = 64 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    summary: JobSummary
+    error: AlmcError | None = None  # set when the job was refused before copying
+
+
+@dataclass
+class _Run:
+    """Mutable state of one run, owned by the job thread."""
+
+    ctx: JobContext
+    started: float = field(default_factory=time.time)
+    t0: float = field(default_factory=time.monotonic)
+    files_total: int = 0
+    bytes_total: int = 0
+    sources_skipped: int = 0
+    refused: int = 0
+    receipts: list[Path] = field(default_factory=list)
+    manifests: list[Path] = field(default_factory=list)
+
+
+class CopyJob:
+    """Handle on a running job."""
+
+    def __init__(self, request: CopyRequest, sink: EventSink) -> None:
+        self.job_id = secrets.token_hex(6)
+        self.request = request
+        self._sink = sink
+        self._control = JobControl()
+        self._progress = Progress(self.job_id, sink, interval=request.progress_interval)
+        self._result: JobResult | None = None
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- control, from any thread
+    def pause(self) -> None:
+        self._control.pause()
+        self._progress.set_state("paused")
+
+    def resume(self) -> None:
+        self._control.resume()
+        self._progress.set_state("running")
+
+    def cancel(self) -> None:
+        self._control.cancel()
+        self._progress.set_state("cancelling")
+
+    def snapshot(self) -> JobSnapshot:
+        return self._progress.snapshot()
+
+    def wait(self, timeout: float | None = None) -> JobResult | None:
+        """The result once finished; ``None`` if ``timeout`` passed first."""
+        if not self._done.wait(timeout):
+            return None
+        if self._thread is not None:
+            self._thread.join()
+        return self._result
+
+    # -- running
+    def start(self) -> CopyJob:
+        self._thread = threading.Thread(target=self.run, name=f"almc-copy-{self.job_id}")
+        self._thread.start()
+        return self
+
+    def run(self) -> JobResult:
+        ctx = JobContext(
+            job_id=self.job_id,
+            sink=self._sink,
+            control=self._control,
+            progress=self._progress,
+            policy=OnConflict(self.request.on_conflict),
+            hooks=self.request.hooks,
+            chunk_size=self.request.chunk_size,
+            window=self.request.window,
+        )
+        run = _Run(ctx)
+        error: AlmcError | None = None
+        state = "completed"
+        try:
+            state = self._run(run)
+        except AlmcError as err:
+            error, state = err, "refused"
+        except Exception as exc:
+            log.exception("copy job %s failed", self.job_id)
+            error = AlmcError(
+                f"An unexpected error stopped the copy: {type(exc).__name__}: {exc}",
+                title="Internal error",
+                next_step="Run again with -vv and send the output to the facility staff.",
+            )
+            state = "failed"
+        c = ctx.counts
+        summary = JobSummary(
+            job_id=self.job_id,
+            state=state,
+            files_total=run.files_total,
+            bytes_total=run.bytes_total,
+            verified=c.verified,
+            skipped=c.skipped,
+            failed=c.failed + run.refused,
+            sources_skipped=run.sources_skipped,
+            bytes_copied=c.bytes_copied,
+            seconds=time.monotonic() - run.t0,
+            receipts=tuple(run.receipts),
+            manifests=tuple(run.manifests),
+        )
+        self._progress.set_state("finished")
+        self._progress.maybe_publish(force=True)
+        self._result = JobResult(summary, error)
+        self._sink.publish(JobFinished(job_id=self.job_id, summary=summary))
+        self._done.set()
+        return self._result
+
+    def _run(self, run: _Run) -> str:
+        ctx = run.ctx
+        scan = scan_sources([Path(s) for s in self.request.sources])
+        for path, reason in scan.skipped:
+            run.sources_skipped += 1
+            self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))
+        roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
+        pre = preflight(scan.files, roots, ctx.policy)
+        self._publish_preflight(pre, run)
+        run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
+        self._sink.publish(
+            JobStarted(
+                job_id=self.job_id,
+                total_files=run.files_total,
+                total_bytes=run.bytes_total,
+                destinations=tuple(roots),
+            )
+        )
+        self._progress.start(run.files_total, run.bytes_total)
+        cancelled = False
+        try:
+            self._pool(scan.files, pre, ctx)
+        except Cancelled:
+            cancelled = True
+        self._finish_destinations(pre.destinations, run, cancelled)
+        if cancelled:
+            return "cancelled"
+        problems = ctx.counts.failed + run.refused + run.sources_skipped
+        return "completed" if problems == 0 else "completed with problems"
+
+    def _publish_preflight(self, pre: PreflightResult, run: _Run) -> None:
+        for root, err in pre.refused:
+            run.refused += 1
+            self._sink.publish(
+                DestinationRefused(
+                    job_id=self.job_id,
+                    destination_root=root,
+                    title=err.title,
+                    detail=err.detail,
+                    next_step=err.next_step,
+                )
+            )
+        if pre.refused and not pre.destinations:
+            first = pre.refused[0][1]
+            raise first
+        for task, dest, reason in pre.file_problems:
+            run.refused += 1
+            dest.add_failure(task.source, reason)
+            self._sink.publish(
+                CopyFailed(
+                    job_id=self.job_id,
+                    source=task.source,
+                    destination_root=dest.root,
+                    title=f"{task.source.name} cannot be stored on {dest.fs.label}",
+                    detail=f"{task.source} cannot be copied to {dest.root}: {reason}.",
+                    next_step="Rename the file, or use a destination formatted as exFAT "
+                    "or NTFS (or one without these limits).",
+                    retryable=False,
+                )
+            )
+
+    def _pool(self, files: list[FileTask], pre: PreflightResult, ctx: JobContext) -> None:
+        excluded: dict[int, set[Path]] = {}
+        for task, dest, _ in pre.file_problems:
+            excluded.setdefault(id(task), set()).add(dest.root)
+
+        def dests_for(task: FileTask) -> list[Destination]:
+            no = excluded.get(id(task), set())
+            return [d for d in pre.destinations if d.root not in no]
+
+        n = self.request.workers or default_workers(len(pre.destinations))
+        todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
+        for task in files:
+            todo.put(task)
+        cancelled = threading.Event()
+        group_files, group_bytes = self.request.group_files, self.request.group_bytes
+
+        def next_group() -> list[tuple[FileTask, list[Destination]]]:
+            """Up to ``group_files`` small files (or one large file) to copy next."""
+            group: list[tuple[FileTask, list[Destination]]] = []
+            size = 0
+            while len(group) < group_files and size < group_bytes:
+                try:
+                    task = todo.get_nowait()
+                except queue.Empty:
+                    break
+                if dests := dests_for(task):
+                    group.append((task, dests))
+                    size += task.size
+            return group
+
+        def loop() -> None:
+            worker = FileWorker(ctx)
+            try:
+                while not cancelled.is_set() and (group := next_group()):
+                    ctx.control.checkpoint()
+                    worker.run_many(group)
+            except Cancelled:
+                cancelled.set()
+
+        if n <= 1:  # inline, on the job's thread
+            loop()
+            if cancelled.is_set():
+                raise Cancelled()
+            return
+
+        threads = [
+            threading.Thread(target=loop, name=f"almc-copy-{self.job_id}-w{i}")
+            for i in range(min(n, max(len(files), 1)))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if cancelled.is_set() or ctx.control.cancelled:
+            raise Cancelled()
+
+    def _finish_destinations(self, dests: list[Destination], run: _Run, cancelled: bool) -> None:
+        state = "cancelled" if cancelled else "finished"
+        for dest in dests:
+            if not dest.is_alive():  # never write records onto whatever replaced it
+                log.warning("%s is gone: its manifest and receipt were not updated", dest.root)
+                continue
+            try:
+                dest.manifest.close()
+                run.manifests.append(dest.manifest.path)
+                if dest.records or dest.failures:
+                    run.receipts.append(
+                        write_receipt(
+                            dest,
+                            job_id=self.job_id,
+                            started_at=run.started,
+                            finished_at=time.time(),
+                            state=state,
+                            skipped=run.ctx.counts.skipped,
+                        )
+                    )
+            except OSError as exc:
+                log.warning("could not write the manifest or receipt at %s: %s", dest.root, exc)
+
+
+def start_copy(request: CopyRequest, sink: EventSink) -> CopyJob:
+    """Start a copy job on its own thread and return its handle at once."""
+    return CopyJob(request, sink).start()
+
+
+def run_copy(request: CopyRequest, sink: EventSink) -> JobResult:
+    """Run a copy job on the calling thread and return its result."""
+    return CopyJob(request, sink).run()

@@ -1,0 +1,128 @@
+"""Checks before a single byte is copied: destinations usable, space enough, names legal.
+
+Thread contract: runs on the job thread before the workers start.
+
+Per destination: it exists (it is created when only its last folder is missing, never a
+whole path: a missing drive must not turn into a folder on the system disk), is a
+folder, can be written, and has room for every file not already verified there. Per
+file and destination: the name, the path length and the size fit the destination's file
+system (:mod:`almc_assistant.core.fslimits`), and no two files collide on a
+case-insensitive file system. Refused files are reported with the reason; the others go.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.fslimits import case_collisions, name_problems, size_problem
+from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.scan import FileTask
+from almc_assistant.core.transfer.targets import OnConflict, Target, plan_target
+
+SPACE_MARGIN = 1 << 20  # manifest and receipt
+
+
+@dataclass(slots=True)
+class PreflightResult:
+    destinations: list[Destination] = field(default_factory=list)
+    refused: list[tuple[Path, AlmcError]] = field(default_factory=list)
+    # (file, destination, reason) pairs that will not be copied
+    file_problems: list[tuple[FileTask, Destination, str]] = field(default_factory=list)
+
+
+def _human(n: int) -> str:
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} bytes"  # pragma: no cover
+
+
+def open_destination(root: Path) -> Destination:
+    """The destination at ``root``, ready for copying, or an :class:`AlmcError` why not."""
+    if not root.exists():
+        if root.parent.is_dir() and root.parent != root:
+            try:
+                root.mkdir()
+            except OSError as exc:
+                why = f"it does not exist and could not be created ({exc.strerror})"
+                raise _refuse(root, why) from exc
+        else:
+            raise _refuse(root, "it does not exist (is the drive connected, the share mounted?)")
+    if not root.is_dir():
+        raise _refuse(root, "it is not a folder")
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise _refuse(root, "it cannot be written (read-only drive or no permission)")
+    return Destination(root)
+
+
+def _refuse(root: Path, why: str, next_step: str = "") -> AlmcError:
+    return AlmcError(
+        f"Cannot copy to {root}: {why}.",
+        title=f"Destination not usable: {root}",
+        next_step=next_step or "Check the destination and try again.",
+        paths=(root,),
+    )
+
+
+def preflight(files: list[FileTask], roots: list[Path], policy: OnConflict) -> PreflightResult:
+    out = PreflightResult()
+    for root in roots:
+        try:
+            dest = open_destination(root)
+        except AlmcError as err:
+            out.refused.append((root, err))
+            continue
+        problems = _file_problems(files, dest)
+        out.file_problems.extend((f, dest, why) for f, why in problems)
+        refused = {id(f) for f, _ in problems}
+        needed = 0
+        for f in files:
+            if id(f) not in refused:
+                planned = plan_target(f, dest, policy)
+                if isinstance(planned, Target) and not planned.adopt:
+                    needed += f.size
+        free = shutil.disk_usage(root).free
+        if needed and needed + SPACE_MARGIN > free:
+            out.refused.append(
+                (
+                    root,
+                    _refuse(
+                        root,
+                        f"not enough free space: this copy needs {_human(needed)}, "
+                        f"only {_human(free)} are free",
+                        "Free space there, choose another destination, or copy fewer files.",
+                    ),
+                )
+            )
+            dest.manifest.close()
+            continue
+        out.destinations.append(dest)
+    return out
+
+
+def _file_problems(files: list[FileTask], dest: Destination) -> list[tuple[FileTask, str]]:
+    fs = dest.fs
+    out: list[tuple[FileTask, str]] = []
+    for f in files:
+        reasons = name_problems(f.relpath, fs, root=dest.root)
+        if (too_big := size_problem(f.size, fs)) is not None:
+            reasons.append(too_big)
+        if reasons:
+            out.append((f, "; ".join(reasons)))
+    if not fs.case_sensitive:
+        by_rel = {f.relpath: f for f in files}
+        for first, later in case_collisions(f.relpath for f in files):
+            out.append(
+                (
+                    by_rel[later],
+                    f"'{later}' and '{first}' would be the same file on {fs.label}, "
+                    "which ignores upper/lower case",
+                )
+            )
+    return out

@@ -1,0 +1,132 @@
+"""Read a written file back from storage and hash it, trailing its writer window by window.
+
+Thread contract: a :class:`ReadBack` belongs to one copy of one file. The writer thread
+calls :meth:`ReadBack.submit` and :meth:`ReadBack.finish`; in threaded mode a private
+thread does the flushing and reading, so verification overlaps writing. It re-raises
+any error of that thread in :meth:`finish`. Inline mode (small files, tests) does the
+same work on the caller's thread.
+
+For each window: ``fdatasync`` the writer's descriptor, drop the now clean pages from the
+cache (so the read comes from storage), call the test seam ``after_flush`` (it may
+corrupt the bytes on disk), read the window into a reused buffer and hash it, and drop
+the read pages too. The queue of windows is bounded, which bounds the dirty memory a
+fast writer can pile up ahead of a slow disk.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import blake3
+
+from almc_assistant.core.transfer import cache
+
+AHEAD = 3  # windows the writer may run ahead of the read-back
+
+FlushHook = Callable[[Path, int, int], None]  # (partial path, start, end)
+
+
+class ReadBack:
+    """Verifies ``path`` (being written through ``write_fd``) from storage."""
+
+    def __init__(
+        self,
+        path: Path,
+        write_fd: int,
+        buffer: bytearray,
+        *,
+        threaded: bool,
+        after_flush: FlushHook | None = None,
+    ) -> None:
+        self.path = path
+        self._wfd = write_fd
+        self._buf = memoryview(buffer)
+        self._after_flush = after_flush
+        self._reader = io.FileIO(path, "r")
+        cache.prepare(self._reader.fileno())
+        self._hasher = blake3.blake3()
+        self._done = 0
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[int | None] | None = None
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._queue = queue.Queue(maxsize=AHEAD)
+            self._thread = threading.Thread(
+                target=self._run, name=f"almc-readback {path.name}", daemon=True
+            )
+            self._thread.start()
+
+    def submit(self, upto: int) -> None:
+        """Bytes ``[0, upto)`` are written; verify them (now, or on the trailing thread)."""
+        if self._queue is None:
+            self._advance(upto)
+            return
+        if self._error is not None:
+            raise self._error
+        self._queue.put(upto)
+
+    def finish(self, total: int, *, before_last_flush: Callable[[], None] | None = None) -> str:
+        """Verify up to ``total`` with a full ``fsync``; return the read-back BLAKE3 hex."""
+        if self._queue is not None and self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+        if before_last_flush is not None:
+            before_last_flush()
+        self._advance(total, full=True)
+        return self._hasher.hexdigest()
+
+    def close(self) -> None:
+        """Stop the trailing thread (if any) and close the reader. Idempotent."""
+        if self._queue is not None and self._thread is not None and self._thread.is_alive():
+            while True:  # make room, then tell it to stop
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._queue.put(None)
+            self._thread.join()
+        self._reader.close()
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            upto = self._queue.get()
+            if upto is None:
+                return
+            if self._error is not None:
+                continue  # drain until told to stop
+            try:
+                self._advance(upto)
+            except BaseException as exc:  # re-raised on the writer's thread
+                self._error = exc
+
+    def _advance(self, upto: int, *, full: bool = False) -> None:
+        start = self._done
+        if upto <= start and not full:
+            return
+        cache.flush(self._wfd, full=full)
+        cache.evict(self._wfd, start, upto - start)
+        if self._after_flush is not None:
+            self._after_flush(self.path, start, upto)
+        reader = self._reader
+        reader.seek(start)
+        pos = start
+        buf = self._buf
+        while pos < upto:
+            n = reader.readinto(buf[: min(len(buf), upto - pos)])
+            if not n:
+                break  # shorter than written: the hash will not match
+            self._hasher.update(buf[:n])
+            pos += n
+        if full:  # anything beyond what we wrote means someone else wrote here
+            extra = reader.readinto(buf[:1])
+            if extra:
+                self._hasher.update(buf[:extra])
+        cache.evict(reader.fileno(), start, pos - start)
+        self._done = pos

@@ -1,0 +1,239 @@
+"""One worker's handling of one file: plan per destination, copy, retry, publish outcomes.
+
+Thread contract: a :class:`FileWorker` runs on one pool thread (or inline on the job
+thread); it shares the :class:`JobContext` with the other workers. It publishes
+``CopyVerified``, ``CopySkipped`` and ``CopyFailed`` events from its own thread and never
+swallows an error: an unexpected exception becomes a ``CopyFailed`` for that file (and
+is logged with its traceback); :class:`~almc_assistant.core.transfer.faults.Cancelled`
+propagates to the pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from almc_assistant.core.events import EventSink
+from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer.batch import BatchCopier, batchable
+from almc_assistant.core.transfer.control import JobControl
+from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Result, Verified
+from almc_assistant.core.transfer.destination import Destination, Record
+from almc_assistant.core.transfer.events import (
+    CopyFailed,
+    CopyRetried,
+    CopySkipped,
+    CopyVerified,
+)
+from almc_assistant.core.transfer.faults import (
+    MAX_ATTEMPTS,
+    Cancelled,
+    CopyError,
+    VerificationMismatch,
+)
+from almc_assistant.core.transfer.progress import Progress
+from almc_assistant.core.transfer.scan import FileTask
+from almc_assistant.core.transfer.targets import NothingToDo, OnConflict, Target, plan_target
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Counts:
+    verified: int = 0
+    skipped: int = 0
+    failed: int = 0
+    bytes_copied: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def bump(self, name: str, n: int = 1) -> None:
+        with self.lock:
+            setattr(self, name, getattr(self, name) + n)
+
+
+@dataclass
+class JobContext:
+    job_id: str
+    sink: EventSink
+    control: JobControl
+    progress: Progress
+    policy: OnConflict
+    hooks: CopyHooks | None
+    chunk_size: int
+    window: int
+    counts: Counts = field(default_factory=Counts)
+    read_back: str = field(default_factory=cache.read_back_method)
+
+    def failed(self, task: FileTask, dest: Destination, err: CopyError, final: Path | None) -> None:
+        self.counts.bump("failed")
+        dest.add_failure(task.source, f"{err.title}: {err.detail}")
+        self.sink.publish(
+            CopyFailed(
+                job_id=self.job_id,
+                source=task.source,
+                destination_root=dest.root,
+                destination=final,
+                title=err.title,
+                detail=err.detail,
+                next_step=err.next_step,
+                retryable=err.retryable or isinstance(err, VerificationMismatch),
+            )
+        )
+
+    def skipped(self, task: FileTask, final: Path, reason: str) -> None:
+        self.counts.bump("skipped")
+        self.sink.publish(
+            CopySkipped(job_id=self.job_id, source=task.source, destination=final, reason=reason)
+        )
+
+
+class FileWorker:
+    def __init__(self, ctx: JobContext) -> None:
+        self._ctx = ctx
+        self._copier = FileCopier(
+            ctx.control, ctx.progress, ctx.hooks, chunk=ctx.chunk_size, window=ctx.window
+        )
+        self._batch = BatchCopier(ctx.control, ctx.progress, ctx.hooks, bytearray(ctx.chunk_size))
+
+    def run(self, task: FileTask, dests: list[Destination]) -> None:
+        """Copy one file to ``dests``."""
+        self.run_many([(task, dests)])
+
+    def run_many(self, items: list[tuple[FileTask, list[Destination]]]) -> None:
+        """Copy several files; small ones to local destinations go as one group."""
+        ctx = self._ctx
+        for task, _ in items:
+            ctx.progress.file_started(task)
+        grouped: list[tuple[FileTask, list[Target]]] = []
+        try:
+            for task, dests in items:  # in order: a large file first ends the group so far
+                targets = [t for d in dests if (t := self._plan(task, d, False)) is not None]
+                if not targets:
+                    continue
+                if task.size <= ctx.chunk_size and all(
+                    not t.adopt and batchable(t.dest) for t in targets
+                ):
+                    grouped.append((task, targets))
+                else:
+                    self._copy_group(grouped)
+                    self._guarded(task, targets, None)
+            self._copy_group(grouped)
+        finally:
+            for task, _ in items:
+                ctx.progress.file_finished(task)
+
+    def _copy_group(self, grouped: list[tuple[FileTask, list[Target]]]) -> None:
+        if not grouped:
+            return
+        results = self._batch.copy(grouped)
+        for task, targets in grouped:
+            self._guarded(task, targets, {t: results[(task, t)] for t in targets})
+        grouped.clear()
+
+    def _guarded(
+        self, task: FileTask, targets: list[Target], first: dict[Target, Result] | None
+    ) -> None:
+        """Copy ``task`` (``first``: the group's outcome as the first attempt), retrying;
+        an unexpected error fails ``task`` instead of the job."""
+        try:
+            if first is None:
+                self._loop(task, targets)
+            else:
+                self._loop(task, self._handle(task, first, 1), 2)
+        except Cancelled:
+            raise
+        except Exception as exc:
+            log.exception("unexpected error while copying %s", task.source)
+            internal = CopyError(
+                f"An unexpected error occurred while copying {task.source}: "
+                f"{type(exc).__name__}: {exc}",
+                title="Internal error",
+                next_step="Run again with -vv and send the output to the facility staff.",
+                paths=(task.source,),
+            )
+            for t in targets:
+                self._ctx.failed(task, t.dest, internal, None)
+
+    def _plan(self, task: FileTask, dest: Destination, refuse_final: bool) -> Target | None:
+        planned = plan_target(task, dest, self._ctx.policy, refuse_final=refuse_final)
+        if isinstance(planned, Target):
+            return planned
+        if isinstance(planned, NothingToDo):
+            self._ctx.skipped(task, planned.final, planned.reason)
+        else:
+            self._ctx.failed(task, dest, planned, None)
+        return None
+
+    def _loop(self, task: FileTask, targets: list[Target], attempt: int = 1) -> None:
+        """Copy ``task`` to ``targets`` with the one-file copier, retrying as classified."""
+        while targets:
+            if attempt > 1:
+                self._ctx.progress.rewind(task)
+                time.sleep(0.1 * attempt)
+            targets = self._handle(task, self._copier.copy(task, targets), attempt)
+            attempt += 1
+
+    def _handle(self, task: FileTask, results: dict[Target, Result], attempt: int) -> list[Target]:
+        """Publish the outcomes of one attempt; return the targets to try again."""
+        ctx = self._ctx
+        again: list[Target] = []
+        for t, result in results.items():
+            if isinstance(result, Verified):
+                self._verified(task, t, result)
+            elif isinstance(result, Differs):
+                if (replanned := self._plan(task, t.dest, True)) is not None:
+                    again.append(replanned)
+            elif result.retryable and attempt < MAX_ATTEMPTS and not ctx.control.cancelled:
+                log.warning("retrying %s (attempt %d): %s", task.source, attempt + 1, result)
+                ctx.sink.publish(
+                    CopyRetried(
+                        job_id=ctx.job_id,
+                        source=task.source,
+                        destination_root=t.dest.root,
+                        attempt=attempt + 1,
+                        title=result.title,
+                        detail=result.detail,
+                    )
+                )
+                again.append(t)
+            else:
+                if result.destination_dead:
+                    t.dest.mark_dead(result)
+                ctx.failed(task, t.dest, result, t.final)
+        return again
+
+    def _verified(self, task: FileTask, t: Target, result: Verified) -> None:
+        ctx = self._ctx
+        if not result.adopted:
+            ctx.counts.bump("bytes_copied", task.size)
+        ctx.counts.bump("verified")
+        t.dest.add_record(
+            Record(
+                source=task.source,
+                destination=t.final,
+                relpath=t.relpath,
+                size=task.size,
+                mtime_ns=task.mtime_ns,
+                blake3=result.digest,
+                verified_at=result.verified_at,
+                read_back=ctx.read_back,
+                adopted=result.adopted,
+            )
+        )
+        ctx.sink.publish(
+            CopyVerified(
+                job_id=ctx.job_id,
+                source=task.source,
+                destination_root=t.dest.root,
+                destination=t.final,
+                size=task.size,
+                mtime_ns=task.mtime_ns,
+                blake3=result.digest,
+                verified_at=result.verified_at,
+                read_back=ctx.read_back,
+                adopted=result.adopted,
+            )
+        )
