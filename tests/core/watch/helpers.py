@@ -38,8 +38,9 @@ class CatalogStub(ListSink):
     Collects every event too (it is a ListSink), so tests can count them.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, answers_files: bool = False) -> None:
         super().__init__()
+        self._answers_files = answers_files  # the real catalog answers folders only
         self._files: dict[Path, tuple[int, int, str]] = {}
         self._sorted: list[str] = []  # every path, sorted: prefix queries like an index
         self._flock = threading.Lock()
@@ -81,7 +82,7 @@ class CatalogStub(ListSink):
         """Complete files under ``folder``, or that file (what the real catalog answers)."""
         with self._flock:
             entry = self._files.get(folder)
-            if entry is not None:
+            if entry is not None and self._answers_files:
                 return {folder: entry[:2]} if entry[2] == "complete" else {}
             prefix = str(folder).rstrip(os.sep) + os.sep
             out = {}

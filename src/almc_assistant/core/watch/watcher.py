@@ -122,7 +122,7 @@ class Watcher:
             self._tracker,
             can_open or opens_for_reading,
             changed_every=min(quiet_seconds, 10.0),
-            settled=RecentlySettled(cap=max_queued, ttl=max(60.0, 2 * quiet_seconds)),
+            settled=RecentlySettled(cap=max(max_queued, 100_000), ttl=max(60.0, 2 * quiet_seconds)),
         )
         self._folders = [
             FolderWatch(
@@ -133,6 +133,7 @@ class Watcher:
             )
             for folder in _normalise(folders)
         ]
+        self._reconciler.polled = self._polled
         self._known: Callable[[Path], KnownMap] | None = None
         self._unscanned: dict[str, dict[str, KnownState]] = {}  # mapping shares not yet used
         self._observing = False
@@ -151,6 +152,9 @@ class Watcher:
     def polls(self, folder: Path) -> bool:
         """Whether ``folder`` is watched by polling."""
         return self._folder(folder).polling
+
+    def _polled(self, root: str) -> bool:
+        return any(fw.polling for fw in self._folders if fw.root == root)
 
     def handler(self, folder: Path) -> EnqueueHandler:
         """The watchdog handler of ``folder`` (tests feed it synthetic events)."""
