@@ -172,9 +172,9 @@ def test_destinations_added_and_removed_change_what_is_safe(tmp_path: Path) -> N
 def test_preflight_blocking_and_async(world: tuple[Service, ListSink, Path]) -> None:
     service, sink, tmp = world
     a = _old_file(tmp / "acq" / "a.nd2", b"z" * 10)
-    results = service.preflight([a], service.destinations())
+    results = service.preflight_now([a], service.destinations())
     assert results[0].reachable and results[0].needed_bytes == 10
-    request = service.preflight_async([a], service.destinations())
+    request = service.preflight([str(a)], service.destinations())  # returns at once
     deadline = time.monotonic() + 30
     while not sink.of_type(ev.PreflightFinished) and time.monotonic() < deadline:
         time.sleep(0.05)

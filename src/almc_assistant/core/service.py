@@ -6,10 +6,11 @@ included). *Queries* (``status``, ``session_files``, ``destinations``, ``warning
 return at once too: the work runs in core workers (the watcher's threads, the copy
 engine's pool, the service's own worker pool, the catalog writer thread) which publish
 events to the sink given here; no worker swallows an exception (it becomes a
-:class:`~almc_assistant.core.service_events.ServiceFailed` event). ``preflight`` and
-``apply_cleanup`` are the two blocking calls (for the CLI); their ``*_async`` twins
-publish the result as an event. ``inline=True`` runs the service's own work on the
-caller's thread (deterministic tests).
+:class:`~almc_assistant.core.service_events.ServiceFailed` event). The blocking calls
+are named as such: ``preflight_now`` and ``apply_cleanup`` (for the CLI); ``preflight``
+and ``apply_cleanup_async`` run the same work in a worker and publish the result
+(``PreflightFinished``, ``CleanupFinished``). ``inline=True`` runs the service's own work
+on the caller's thread (deterministic tests).
 
 This is the only module that imports more than one of ``core.inspect``,
 ``core.transfer`` and ``core.watch``; each is imported inside the method that needs it.

@@ -225,21 +225,23 @@ class ServiceCore:
         self.sink.publish(WarningsUpdated(warnings=tuple(self.warnings())))
 
     # ================================================================== copies
-    def preflight(
-        self, files: Sequence[Path], destinations: Sequence[Destination]
+    def preflight_now(
+        self, files: Sequence[Path | str], destinations: Sequence[Destination]
     ) -> list[PreflightResult]:
-        """Blocking preflight of each destination for these files (does I/O)."""
-        planned = plan_files(list(files), self.config.acquisition_folders)
+        """Blocking preflight of each destination for these files (does I/O: the CLI)."""
+        planned = plan_files([Path(f) for f in files], self.config.acquisition_folders)
         return [preflight(d, planned) for d in destinations]
 
-    def preflight_async(self, files: Sequence[Path], destinations: Sequence[Destination]) -> int:
-        """Run :meth:`preflight` in a worker; publishes PreflightFinished(request_id)."""
+    def preflight(self, files: Sequence[Path | str], destinations: Sequence[Destination]) -> int:
+        """Returns at once; a worker runs :meth:`preflight_now` and publishes
+        ``PreflightFinished(request_id, results)``. Returns the request id."""
         with self._lock:
             self._preflights += 1
             request = self._preflights
+        files, destinations = list(files), list(destinations)
 
         def run() -> None:
-            results = self.preflight(files, destinations)
+            results = self.preflight_now(files, destinations)
             self.sink.publish(ev.PreflightFinished(request_id=request, results=tuple(results)))
 
         self._submit("preflight", run)
