@@ -242,3 +242,16 @@ def test_copies_come_back_from_receipts_after_the_catalog_is_damaged(
         assert again.import_receipts() == 0  # each receipt is read once
     finally:
         again.stop()
+
+
+def test_check_reports_and_stores_verdicts(world: tuple[Service, ListSink, Path]) -> None:
+    service, sink, tmp = world
+    a = _old_file(tmp / "acq" / "a.txt", b"plain text, not an image")
+    service.scan_once()
+    report = service.check([str(tmp / "acq")]).result(timeout=60)
+    assert [f.path for f in report.files] == [a]
+    (ready,) = sink.of_type(ev.CheckReportReady)
+    assert ready.report is report and ready.paths == (str(tmp / "acq"),)
+    service.recorder.flush()
+    rec = service.catalog.file(a)
+    assert rec is not None and rec.verdict == str(report.files[0].verdict)

@@ -217,9 +217,10 @@ class Service(ServiceCore):
             )
         )
 
-    def check(self, paths: Sequence[Path]) -> Future[CheckReport]:
-        """Check files and folders in a worker; progress and results arrive as the
-        checker's events; verdicts of catalogued files are stored."""
+    def check(self, paths: Sequence[Path | str]) -> Future[CheckReport]:
+        """Check files and folders in a worker; progress arrives as the checker's events
+        (``FileChecked``), the whole report as ``CheckReportReady``; verdicts of
+        catalogued files are stored."""
         from almc_assistant.core.inspect import check_paths
 
         def run() -> CheckReport:
@@ -231,6 +232,9 @@ class Service(ServiceCore):
                     catalog.record_verdict(path, verdict, reasons)
 
             self.recorder.submit(store)
+            self.sink.publish(
+                ev.CheckReportReady(paths=tuple(str(p) for p in paths), report=report)
+            )
             return report
 
         return self._submit("check", run)
