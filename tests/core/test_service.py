@@ -255,3 +255,16 @@ def test_check_reports_and_stores_verdicts(world: tuple[Service, ListSink, Path]
     service.recorder.flush()
     rec = service.catalog.file(a)
     assert rec is not None and rec.verdict == str(report.files[0].verdict)
+
+
+def test_copies_from_outside_the_acquisition_folders_are_not_tracked(
+    world: tuple[Service, ListSink, Path],
+) -> None:
+    service, sink, tmp = world
+    stick = _old_file(tmp / "usb" / "x.nd2", b"u" * 100)
+    job = service.start_copy([stick], service.destinations())
+    result = job.wait(60)
+    assert result is not None and result.summary.verified == 1
+    service.recorder.flush()
+    assert service.catalog.file(stick) is None
+    assert service.pending_summary().files == 0

@@ -303,6 +303,8 @@ class Service(ServiceCore):
                 verified_at=event.verified_at,
             )
             owner = file_owner(source, self.user)
-            self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner))
+            # Files from outside the acquisition folders (a USB stick) are not tracked.
+            track = self._root_of(source) is not None
+            self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))
         elif isinstance(event, JobFinished):
             self.recorder.submit(lambda c: self._publish_status())
