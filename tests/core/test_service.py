@@ -260,7 +260,7 @@ def test_check_reports_and_stores_verdicts(world: tuple[Service, ListSink, Path]
 def test_copies_from_outside_the_acquisition_folders_are_not_tracked(
     world: tuple[Service, ListSink, Path],
 ) -> None:
-    service, sink, tmp = world
+    service, _sink, tmp = world
     stick = _old_file(tmp / "usb" / "x.nd2", b"u" * 100)
     job = service.start_copy([stick], service.destinations())
     result = job.wait(60)
