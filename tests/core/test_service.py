@@ -268,3 +268,19 @@ def test_copies_from_outside_the_acquisition_folders_are_not_tracked(
     service.recorder.flush()
     assert service.catalog.file(stick) is None
     assert service.pending_summary().files == 0
+
+
+def test_lost_files_can_be_dismissed_and_a_login_starts_a_session(
+    world: tuple[Service, ListSink, Path],
+) -> None:
+    service, sink, tmp = world
+    a = _old_file(tmp / "acq" / "a.nd2", b"data")
+    service.scan_once()
+    opened = service.catalog.open_session(service.user)
+    assert opened is not None
+    assert service.new_login(opened.started_at + 60) == opened.id
+    a.unlink()
+    service.scan_once()
+    assert service.status().lost
+    assert service.dismiss_lost() == 1
+    assert service.status().lost == () and service.status().state is OverallState.ALL_SAFE

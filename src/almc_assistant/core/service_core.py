@@ -255,6 +255,18 @@ class ServiceCore:
         self.sink.publish(ev.SessionEnded(session_id=session, pending=self.pending_summary()))
         return session
 
+    def new_login(self, at: float | None = None) -> int | None:
+        """The user logged in (the tray app starts): a session left open by a logout
+        without "End session" is closed, so this login's files form a new session.
+        Returns the id of the session closed, if any."""
+        return self.catalog.end_session_before(self.user, self._clock() if at is None else at)
+
+    def dismiss_lost(self, paths: Sequence[Path] | None = None) -> int:
+        """The user has taken note of files lost (all, or these): stop reporting them."""
+        count = self.catalog.dismiss_lost(self.user, paths)
+        self._publish_status()
+        return count
+
     def save_user_config(self, settings: UserSettings) -> Path:
         """Write the user's TOML and apply it (destinations change what is safe)."""
         written = save_user_config(self.paths, settings)
