@@ -281,6 +281,6 @@ def test_lost_files_can_be_dismissed_and_a_login_starts_a_session(
     assert service.new_login(opened.started_at + 60) == opened.id
     a.unlink()
     service.scan_once()
-    assert service.status().lost
+    assert service.status().lost and [e.path for e in sink.of_type(ev.FileLost)] == [a]
     assert service.dismiss_lost() == 1
     assert service.status().lost == () and service.status().state is OverallState.ALL_SAFE
