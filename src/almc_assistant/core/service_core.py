@@ -49,6 +49,7 @@ class ServiceCore:
         user: str | None = None,
         inline: bool = False,
         warning_interval: float = 900.0,
+        verify_catalog: bool = False,
     ) -> None:
         self.paths = paths
         self.sink = sink
@@ -65,6 +66,7 @@ class ServiceCore:
         self._notes: list[str] = []  # problems to show in status and warnings
         self._preflights = 0
         self._warning_interval = warning_interval
+        self._verify_catalog = verify_catalog  # quick_check at open (headless watcher)
         self._setup()
 
     def _setup(self) -> None:
@@ -82,6 +84,7 @@ class ServiceCore:
                     safety_key=self._policy.key,
                     busy_timeout=self.config.busy_timeout_seconds,
                     clock=self._clock,
+                    verify=self._verify_catalog,
                 )
                 if cat.recovery is not None:
                     self._notes.append(cat.recovery.message())
