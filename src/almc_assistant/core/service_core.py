@@ -85,6 +85,7 @@ class ServiceCore:
                     busy_timeout=self.config.busy_timeout_seconds,
                     clock=self._clock,
                     verify=self._verify_catalog,
+                    shared=self.config.shared_state_dir is not None,
                 )
                 if cat.recovery is not None:
                     self._notes.append(cat.recovery.message())

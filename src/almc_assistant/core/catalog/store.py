@@ -59,6 +59,7 @@ class Catalog(CatalogQueries):
         busy_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
         verify: bool = False,
+        shared: bool = False,
     ) -> None:
         self.path = path
         self._safety = safety
@@ -69,6 +70,8 @@ class Catalog(CatalogQueries):
         self._all: list[sqlite3.Connection] = []
         first, self.recovery = db.open_database(path, busy_timeout, verify=verify)
         self._register(first)
+        if shared:
+            db.share_with_all_users(path)
         if safety_key and self._meta("safety_key") != safety_key:
             self.recompute_safety()
             self._set_meta("safety_key", safety_key)
