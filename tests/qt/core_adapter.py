@@ -17,6 +17,7 @@ from typing import Any
 
 from almc_assistant.core.events import Event, EventSink
 from almc_assistant.core.inspect import check_paths
+from almc_assistant.core.preflight import plan_files, preflight
 from almc_assistant.core.session_end.pending import PendingSummary
 from almc_assistant.core.transfer import CopyJob, CopyRequest, start_copy
 
@@ -29,12 +30,47 @@ class ChecksReady(Event):
     report: Any
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreflightDone(Event):
+    """Test stand-in for the service's preflight-results event."""
+
+    results: tuple[Any, ...]
+
+
 class CoreBackedService:
-    def __init__(self, sink: EventSink, destinations: Sequence[Any] = ()) -> None:
+    def __init__(
+        self,
+        sink: EventSink,
+        destinations: Sequence[Any] = (),
+        session_files: Sequence[Any] = (),
+    ) -> None:
         self._sink = sink
         self._destinations = list(destinations)
+        self._session_files = list(session_files)
         self._threads: list[threading.Thread] = []
         self.jobs: list[CopyJob] = []
+        self.sessions_ended = 0
+
+    def session_files(self) -> list[Any]:
+        return list(self._session_files)
+
+    def end_session(self) -> None:
+        self.sessions_ended += 1
+
+    def preflight(self, files: Sequence[Path], destinations: Sequence[Any]) -> None:
+        planned = plan_files([Path(f) for f in files])
+        chosen = list(destinations)
+
+        def run() -> None:
+            results = tuple(preflight(d, planned) for d in chosen)
+            self._sink.publish(PreflightDone(results=results))
+
+        self._start(run)
+
+    def _start(self, run: Any) -> None:
+        thread = threading.Thread(target=run, name="test-core-call")
+        thread.start()
+        self._threads.append(thread)
 
     def destinations(self) -> list[Any]:
         return list(self._destinations)
@@ -49,9 +85,7 @@ class CoreBackedService:
             report = check_paths(roots, sink=self._sink)
             self._sink.publish(ChecksReady(roots=roots, report=report))
 
-        thread = threading.Thread(target=run, name="test-check")
-        thread.start()
-        self._threads.append(thread)
+        self._start(run)
 
     def start_copy(
         self, files: Sequence[Path], destinations: Sequence[Any], workers: int | None = None

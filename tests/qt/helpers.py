@@ -26,6 +26,7 @@ class RecordingPrompter:
     files_to_choose: list[str] = field(default_factory=list)
     folder_to_choose: str = ""
     save_file: str = ""
+    printed: list[tuple[str, str]] = field(default_factory=list)
 
     def ask(self, question: Question) -> str:
         self.asked.append(question)
@@ -50,6 +51,10 @@ class RecordingPrompter:
     def choose_save_file(self, title: str, suggested: str, filters: str) -> str:
         return self.save_file
 
+    def print_html(self, title: str, html: str) -> bool:
+        self.printed.append((title, html))
+        return True
+
 
 @dataclass
 class FakeService:
@@ -66,6 +71,21 @@ class FakeService:
 
     def stop(self) -> None:
         self.calls.append(("stop", ()))
+
+    def session_files(self) -> list[Any]:
+        return []
+
+    def destinations(self) -> list[Any]:
+        return []
+
+    def preflight(self, files: Any, destinations: Any) -> None:
+        self.calls.append(("preflight", (files, destinations)))
+
+    def check(self, paths: list[str]) -> None:
+        self.calls.append(("check", (list(paths),)))
+
+    def end_session(self) -> None:
+        self.calls.append(("end_session", ()))
 
 
 def today_summary(files: int, size: int) -> Summary:

@@ -74,6 +74,8 @@ def test_quitting_with_data_at_risk_asks_first(  # type: ignore[no-untyped-def]
     assert controller.request_quit() is quits
     assert bool(quit_calls) is quits
     assert prompter.asked[0].text.startswith("2 files (1.0 GB) from today")
+    wizard = controller.window("wizard")
+    assert (wizard is not None and wizard.isVisible()) is (answer == "backup")
     controller.shutdown()
 
 
@@ -96,4 +98,114 @@ def test_a_failing_status_query_shows_a_problem(qtbot, prompter) -> None:  # typ
     controller.start([])
     assert controller.status is not None and controller.status.state is State.PROBLEM
     assert controller.status.headline == "Catalog damaged"
+    controller.shutdown()
+
+
+def test_tray_menu_opens_each_window(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.qt.settings_dialog import SettingsDialog
+    from almc_assistant.qt.transfer_window import TransferWindow
+    from almc_assistant.qt.wizard.session_wizard import SessionWizard
+    from tests.qt.helpers import TransferService
+
+    service = TransferService()
+    controller = _controller(service, prompter)
+    controller.start([])
+    tray = controller.tray
+    assert tray is not None
+    tray.transfer_window_requested.emit()
+    assert isinstance(controller.window("transfer"), TransferWindow)
+    tray.end_session_requested.emit()
+    assert isinstance(controller.window("wizard"), SessionWizard)
+    tray.settings_requested.emit()
+    assert isinstance(controller.window("settings"), SettingsDialog)
+    prompter.files_to_choose = [str(tmp_path / "x.nd2")]
+    tray.check_files_requested.emit()
+    assert service.checked == [[str(tmp_path / "x.nd2")]]
+    controller.shutdown()
+    assert controller.window("transfer") is None
+
+
+def test_paths_from_a_second_launch_open_the_transfer_window(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.qt.helpers import TransferService
+
+    service = TransferService()
+    controller = _controller(service, prompter)
+    controller.start([str(tmp_path / "a.nd2")])
+    controller.on_instance_message({"paths": [str(tmp_path / "b.nd2")]})
+    assert service.checked == [[str(tmp_path / "a.nd2")], [str(tmp_path / "b.nd2")]]
+    controller.shutdown()
+
+
+def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.transfer.events import (
+        JobFinished,
+        JobProgressed,
+        JobSnapshot,
+        JobSummary,
+    )
+    from tests.qt.helpers import Dest, TransferService
+
+    service = TransferService(pending=today_summary(1, 100))
+    sink = QueueSink()
+    pump = EventPump(sink)
+    controller = AppController(service, pump, prompter, tray_available=True)
+    controller.start([])
+    window = controller.show_transfer()
+    window.add_paths([str(tmp_path / "a.nd2")])
+    window.queue_copy([str(tmp_path / "a.nd2")], [Dest("X", tmp_path / "x")])
+    job = service.jobs[0][2]
+    sink.publish(
+        JobProgressed(
+            snapshot=JobSnapshot(
+                job_id=job.job_id,
+                state="running",
+                bytes_done=25,
+                bytes_total=100,
+                files_done=0,
+                files_total=1,
+                rate_bytes_per_s=10.0,
+                eta_seconds=7.5,
+            )
+        )
+    )
+    pump.drain()
+    status = controller.refresh()
+    assert status.state is State.COPYING and status.progress == 0.25
+    assert controller.tray is not None
+    controller.tray.pause_requested.emit()
+    assert job.actions == ["pause"] and controller.status.paused
+    summary = JobSummary(
+        job_id=job.job_id,
+        state="completed",
+        files_total=1,
+        bytes_total=100,
+        verified=1,
+        skipped=0,
+        failed=0,
+        sources_skipped=0,
+        bytes_copied=100,
+        seconds=1.0,
+    )
+    sink.publish(JobFinished(job_id=job.job_id, summary=summary))
+    pump.drain()
+    assert controller.status.state is State.AT_RISK  # the fake's pending count is unchanged
+    controller.shutdown()
+
+
+def test_one_click_backup_copies_when_the_destinations_make_it_safe(
+    qtbot, prompter, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.destinations import Destination, DestinationKind
+    from tests.qt.helpers import TransferService
+
+    share = Destination(name="Share", path=tmp_path / "share", kind=DestinationKind.INSTITUTIONAL)
+    service = TransferService(dests=[share])  # type: ignore[list-item]
+    controller = _controller(service, prompter)
+    controller.start([])
+    controller.back_up_now([tmp_path / "a.nd2"])
+    assert service.jobs and service.jobs[0][1] == [share]
+    usb = Destination(name="USB", path=tmp_path / "usb", kind=DestinationKind.EXTERNAL_DRIVE)
+    service.dests = [usb]  # type: ignore[list-item]
+    controller.back_up_now([tmp_path / "b.nd2"])
+    assert len(service.jobs) == 1  # one drive alone is not safe: the user chooses
     controller.shutdown()

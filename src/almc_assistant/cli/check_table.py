@@ -5,6 +5,8 @@ Thread contract: main thread only.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
@@ -35,6 +37,14 @@ def human_size(size: int | None) -> str:
     return f"{size} B"  # pragma: no cover
 
 
+def shown(path: Path) -> str:
+    """A path relative to the current folder when it lies inside it (shorter tables)."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def render(report: CheckReport, console: Console | None = None) -> None:
     console = console or Console()
     if not console.is_terminal:
@@ -52,7 +62,9 @@ def render(report: CheckReport, console: Console | None = None) -> None:
             why += f"\nFlags: {', '.join(flags)}"
         if not check.is_ok or flags:
             why += f"\nNext: {check.next_step}"
-        files.add_row(f"[{style}]{check.verdict}[/]", str(check.path), human_size(check.size), why)
+        files.add_row(
+            f"[{style}]{check.verdict}[/]", shown(check.path), human_size(check.size), why
+        )
     console.print(files)
     if report.datasets:
         sets = Table(title="Datasets (judged as a whole)", show_lines=True, expand=True)
@@ -66,7 +78,7 @@ def render(report: CheckReport, console: Console | None = None) -> None:
                 why += f"\nNext: {d.next_step}"
             style = _STYLE[d.verdict]
             sets.add_row(
-                f"[{style}]{d.verdict}[/]", f"{d.kind}\n{d.anchor}", str(len(d.members)), why
+                f"[{style}]{d.verdict}[/]", f"{d.kind}\n{shown(d.anchor)}", str(len(d.members)), why
             )
         console.print(sets)
     counts = ", ".join(f"{n} {v}" for v, n in sorted(report.counts().items()))

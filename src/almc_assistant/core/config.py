@@ -32,15 +32,13 @@ from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import ConfigError, describe_os_error
 from almc_assistant.core.paths import AppPaths
 
-DEFAULT_IGNORE = ("~$*", "*.tmp", "*.part", ".*", "Thumbs.db", "desktop.ini")
-
 
 @dataclass(frozen=True, slots=True)
 class WatchSettings:
     folders: tuple[Path, ...] = ()
     quiet_seconds: float = 60.0  # size and mtime unchanged this long: acquisition finished
     polling: bool = False  # poll instead of native events (network drives)
-    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    ignore: tuple[str, ...] = ()  # name patterns, on top of the watcher's built-in ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +195,7 @@ def _watch(t: TableReader) -> WatchSettings:
         folders=tuple(Path(p) for p in t.strings("folders")),
         quiet_seconds=t.get("quiet_seconds", float, d.quiet_seconds, between(1, 86_400)),
         polling=t.get("polling", bool, d.polling),
-        ignore=t.strings("ignore", d.ignore),
+        ignore=t.strings("ignore"),
     )
     t.finish()
     return settings

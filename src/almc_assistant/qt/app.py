@@ -24,11 +24,12 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
 from almc_assistant import __version__
+from almc_assistant.core.config import Config, load_config
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.qt import crash, icons
-from almc_assistant.qt.bridge import EventPump
+from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.prompts import Level, Message, QtPrompter
 from almc_assistant.qt.single_instance import SingleInstance, server_name
@@ -52,13 +53,14 @@ def run(paths: list[str]) -> int:
     prompter = QtPrompter()
     crash.install(prompter, str(log_file))
     sink = QueueSink()
+    config = load_config(app_paths)  # invalid settings are reported, safe defaults used
     try:
-        service = make_service(app_paths, sink)
+        service = make_service(app_paths, sink, config)
     except AlmcError as err:
         prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))
         return 2
-    pump = EventPump(sink)
-    controller = AppController(service, pump, prompter)
+    pump = app_pump(sink)
+    controller = AppController(service, pump, prompter, config=config)
     instance.message_received.connect(controller.on_instance_message)
     qapp.aboutToQuit.connect(controller.shutdown)
     qapp.aboutToQuit.connect(instance.close)
@@ -67,7 +69,7 @@ def run(paths: list[str]) -> int:
     return int(qapp.exec())
 
 
-def make_service(app_paths: AppPaths, sink: QueueSink) -> Any:
+def make_service(app_paths: AppPaths, sink: QueueSink, config: Config) -> Any:
     """The core's service facade (``core/service.py``), publishing to ``sink``."""
     try:
         from almc_assistant.core.service import Service
@@ -77,7 +79,7 @@ def make_service(app_paths: AppPaths, sink: QueueSink) -> Any:
             title="Cannot start",
             next_step="Install a complete release, or use the command line meanwhile.",
         ) from exc
-    return Service(app_paths, sink)
+    return Service(app_paths, sink, config=config)
 
 
 def _application() -> QApplication:

@@ -8,21 +8,32 @@ windows on request, and routes every question through the prompt port.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
+from almc_assistant.core.config import Config
+from almc_assistant.core.destinations import Destination, guess_kind
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.session_end.clock import SystemClock
 from almc_assistant.core.session_end.pending import as_summary
 from almc_assistant.core.session_end.texts import describe_pending
+from almc_assistant.core.transfer.events import JobFinished, JobProgressed
+from almc_assistant.qt import humanize
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.prompts import Choice, Level, Message, Prompter, Question, Role
 from almc_assistant.qt.service_port import ServicePort
+from almc_assistant.qt.settings_dialog import SettingsDialog
 from almc_assistant.qt.status_window import StatusWindow
+from almc_assistant.qt.transfer_window import TransferWindow
 from almc_assistant.qt.tray import TrayIcon, TrayStatus
+from almc_assistant.qt.warnings_window import DeletionWarningWindow
+from almc_assistant.qt.wizard.session_wizard import SessionWizard
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +73,7 @@ class AppController(QObject):
         pump: EventPump,
         prompter: Prompter,
         *,
+        config: Config | None = None,
         tray_available: bool | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -69,14 +81,15 @@ class AppController(QObject):
         self._service = service
         self._pump = pump
         self._prompter = prompter
+        self._config = config or Config()
+        self._jobs: dict[str, Any] = {}  # running copy jobs: id -> handle
+        self._job_progress: dict[str, tuple[int, int, bool]] = {}  # done, total, paused
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
         self._tray: TrayIcon | None = TrayIcon(self) if tray_available else None
         self._windows: dict[str, QWidget] = {}
         self._status: TrayStatus | None = None
         self._problem = ""
-        self._copy_progress: float | None = None
-        self._copy_paused = False
         self._quitting = False
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(REFRESH_INTERVAL_MS)
@@ -86,12 +99,20 @@ class AppController(QObject):
         self._event_refresh.setInterval(EVENT_REFRESH_DELAY_MS)
         self._event_refresh.timeout.connect(self._on_refresh_timer_timeout)
         pump.batch_arrived.connect(self._on_pump_batch_arrived)
+        pump.subscribe(JobProgressed, self._on_job_progressed)
+        pump.subscribe(JobFinished, self._on_job_finished)
         if self._tray is not None:
             self._connect_tray(self._tray)
 
     # ------------------------------------------------------------------ wiring
     def _connect_tray(self, tray: TrayIcon) -> None:
         tray.status_requested.connect(self.show_status)
+        tray.end_session_requested.connect(self.show_wizard)
+        tray.transfer_window_requested.connect(self.show_transfer)
+        tray.check_files_requested.connect(self.check_files)
+        tray.settings_requested.connect(self.show_settings)
+        tray.pause_requested.connect(self.pause_copies)
+        tray.resume_requested.connect(self.resume_copies)
         tray.quit_requested.connect(self.request_quit)
 
     @property
@@ -125,6 +146,7 @@ class AppController(QObject):
 
     def shutdown(self) -> None:
         """Stop timers, the service and the pump (``aboutToQuit``)."""
+        self._quitting = True
         self._refresh_timer.stop()
         self._event_refresh.stop()
         try:
@@ -135,7 +157,9 @@ class AppController(QObject):
             if self._tray is not None:
                 self._tray.hide()
             for window in self._windows.values():
-                window.close()
+                window.hide()
+                window.deleteLater()
+            self._windows.clear()
 
     @Slot(object)
     def on_instance_message(self, message: dict[str, Any]) -> None:
@@ -147,10 +171,8 @@ class AppController(QObject):
             self.show_status()
 
     def open_paths(self, paths: list[str]) -> None:
-        """Paths handed to the app (command line, a second launch): the status window
-        until the transfer window exists."""
-        log.info("paths handed to the app: %s", paths)
-        self.show_status()
+        """Paths handed to the app (command line, a second launch): the transfer window."""
+        self.show_transfer().add_paths(paths)
 
     # ------------------------------------------------------------------ state
     @Slot()
@@ -170,11 +192,9 @@ class AppController(QObject):
             log.warning("status query failed: %s", err)
             status = TrayStatus(State.PROBLEM, err.title, (err.detail,))
         else:
+            progress, paused = self._copy_state()
             status = compute_status(
-                summary,
-                copy_progress=self._copy_progress,
-                paused=self._copy_paused,
-                problem=self._problem,
+                summary, copy_progress=progress, paused=paused, problem=self._problem
             )
         self._show(status)
         return status
@@ -198,15 +218,160 @@ class AppController(QObject):
 
     @Slot()
     def show_status(self) -> StatusWindow:
-        window = self._windows.get("status")
-        if not isinstance(window, StatusWindow):
+        def make() -> StatusWindow:
             window = StatusWindow(is_main_window=self._tray is None)
             window.quit_requested.connect(self.request_quit)
+            window.end_session_requested.connect(self.show_wizard)
+            window.transfer_window_requested.connect(self.show_transfer)
+            window.check_files_requested.connect(self.check_files)
+            window.settings_requested.connect(self.show_settings)
             if self._status is not None:
                 window.set_status(self._status)
-            self._windows["status"] = window
+            return window
+
+        window: StatusWindow = self._window("status", make)
+        return window
+
+    def _window(self, key: str, make: Callable[[], QWidget]) -> Any:
+        window = self._windows.get(key)
+        if window is None:
+            window = make()
+            self._windows[key] = window
         self._raise(window)
         return window
+
+    def make_destination(self, path: Path) -> Destination:
+        """A folder the user picked for one copy: a destination of the kind it looks like."""
+        return Destination(name=path.name or str(path), path=path, kind=guess_kind(path))
+
+    def would_be_safe(self, destinations: Sequence[Any]) -> str:
+        """Why copies to ``destinations`` would not make data safe ("" if they would)."""
+        known = [*self._config.destinations, *destinations]
+        return Policy(self._config.policy, known).would_be_safe(destinations)
+
+    @Slot()
+    def show_transfer(self) -> TransferWindow:
+        def make() -> TransferWindow:
+            window = TransferWindow(self._service, self._prompter, self.make_destination)
+            window.connect_pump(self._pump)
+            window.copy_started.connect(self._on_copy_started)
+            return window
+
+        window: TransferWindow = self._window("transfer", make)
+        return window
+
+    @Slot()
+    def check_files(self) -> None:
+        paths = self._prompter.choose_files("Choose files to check")
+        if paths:
+            self.show_transfer().add_paths(paths)
+
+    @Slot()
+    def show_wizard(self) -> SessionWizard:
+        existing = self._windows.get("wizard")
+        idle = isinstance(existing, SessionWizard) and (
+            existing.state.job is None or existing.state.summary is not None
+        )
+        if isinstance(existing, SessionWizard) and idle and not existing.isVisible():
+            existing.disconnect_pump()  # a finished wizard starts afresh
+            existing.deleteLater()
+            del self._windows["wizard"]
+
+        def make() -> SessionWizard:
+            wizard = SessionWizard(
+                self._service,
+                self._prompter,
+                self._pump,
+                make_destination=self.make_destination,
+                would_be_safe=self.would_be_safe,
+            )
+            wizard.copy_page.copy_started.connect(self._on_copy_started)
+            return wizard
+
+        wizard: SessionWizard = self._window("wizard", make)
+        return wizard
+
+    @Slot()
+    def show_settings(self) -> SettingsDialog:
+        def make() -> SettingsDialog:
+            return SettingsDialog(self._service, self._prompter, self._config)
+
+        dialog: SettingsDialog = self._window("settings", make)
+        dialog.reload()
+        return dialog
+
+    def show_at_risk(self, records: Sequence[Any], *, disk_full: bool = False) -> None:
+        """The pre-deletion warning: these unsafe files may be cleaned up soon."""
+
+        def make() -> DeletionWarningWindow:
+            window = DeletionWarningWindow()
+            window.backup_requested.connect(self.back_up_now)
+            return window
+
+        window: DeletionWarningWindow = self._window("warnings", make)
+        window.set_at_risk(records, Retention(self._config.retention), disk_full=disk_full)
+        if self._tray is not None and records:
+            self._tray.notify("Files may be deleted soon", window.headline.text(), Level.WARNING)
+
+    @Slot(object)
+    def back_up_now(self, paths: list[Path]) -> None:
+        """One click: copy these files to the user's destinations if those make them safe;
+        otherwise open the transfer window with them, to choose where."""
+        window = self.show_transfer()
+        window.add_paths([str(p) for p in paths])
+        destinations = list(self._service.destinations())
+        if destinations and not self.would_be_safe(destinations):
+            window.queue_copy([str(p) for p in paths], destinations)
+
+    # ------------------------------------------------------------------ copies
+    @Slot(object)
+    def _on_copy_started(self, handle: Any) -> None:
+        job_id = str(getattr(handle, "job_id", ""))
+        self._jobs[job_id] = handle
+        self._job_progress[job_id] = (0, 1, False)
+        self.refresh()
+
+    def _on_job_progressed(self, event: JobProgressed) -> None:
+        s = event.snapshot
+        if s.job_id in self._jobs:
+            paused = s.state == "paused"
+            self._job_progress[s.job_id] = (s.bytes_done, max(s.bytes_total, 1), paused)
+
+    def _on_job_finished(self, event: JobFinished) -> None:
+        self._jobs.pop(event.job_id, None)
+        self._job_progress.pop(event.job_id, None)
+        if event.summary.failed and self._tray is not None:
+            self._tray.notify(
+                "Some files were not copied",
+                f"{humanize.count(event.summary.failed, 'copy', 'copies')} failed; "
+                "open the transfer window for what to do.",
+                Level.WARNING,
+            )
+        self.refresh()
+
+    def _copy_state(self) -> tuple[float | None, bool]:
+        if not self._job_progress:
+            return None, False
+        done = sum(d for d, _t, _p in self._job_progress.values())
+        total = sum(t for _d, t, _p in self._job_progress.values())
+        paused = all(p for _d, _t, p in self._job_progress.values())
+        return done / total, paused
+
+    @Slot()
+    def pause_copies(self) -> None:
+        for job_id, handle in self._jobs.items():
+            handle.pause()
+            done, total, _ = self._job_progress.get(job_id, (0, 1, False))
+            self._job_progress[job_id] = (done, total, True)
+        self.refresh()
+
+    @Slot()
+    def resume_copies(self) -> None:
+        for job_id, handle in self._jobs.items():
+            handle.resume()
+            done, total, _ = self._job_progress.get(job_id, (0, 1, False))
+            self._job_progress[job_id] = (done, total, False)
+        self.refresh()
 
     # ------------------------------------------------------------------ quitting
     @Slot()
@@ -218,9 +383,15 @@ class AppController(QObject):
         if status.state in (State.AT_RISK, State.COPYING):
             answer = self._prompter.ask(self._quit_question(status))
             if answer == "backup":
+                if status.state is State.COPYING:
+                    self.show_transfer()
+                else:
+                    self.show_wizard()
                 return False
             if answer != "quit":
                 return False
+            for handle in self._jobs.values():
+                handle.cancel()
         self._quitting = True
         from PySide6.QtWidgets import QApplication
 

@@ -94,6 +94,10 @@ class Prompter(Protocol):
         """Pick where to save; empty when cancelled."""
         ...
 
+    def print_html(self, title: str, html: str) -> bool:
+        """Let the user print ``html`` (choosing the printer); False when cancelled."""
+        ...
+
 
 _ICONS = {
     Level.INFO: QMessageBox.Icon.Information,
@@ -164,3 +168,18 @@ class QtPrompter:
     def choose_save_file(self, title: str, suggested: str, filters: str) -> str:
         name, _ = QFileDialog.getSaveFileName(self._parent, title, suggested, filters)
         return name
+
+    def print_html(self, title: str, html: str) -> bool:
+        from PySide6.QtGui import QTextDocument
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setDocName(title)
+        dialog = QPrintDialog(printer, self._parent)
+        dialog.setWindowTitle(title)
+        if dialog.exec() != QPrintDialog.DialogCode.Accepted:
+            return False
+        document = QTextDocument()
+        document.setHtml(html)
+        document.print_(printer)
+        return True

@@ -18,15 +18,12 @@ from typing import Any
 from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -47,7 +44,8 @@ from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.progress_delegate import ProgressDelegate
 from almc_assistant.qt.prompts import Level, Message, Prompter
-from almc_assistant.qt.table_model import SnapshotTableModel, sortable
+from almc_assistant.qt.table_model import SnapshotTableModel
+from almc_assistant.qt.table_view import make_table
 from almc_assistant.qt.transfer_columns import FILE_COLUMNS, JOB_COLUMNS
 from almc_assistant.qt.transfer_rows import (
     FileRow,
@@ -81,6 +79,7 @@ class TransferWindow(QWidget):
     """Emits ``jobs_changed`` (the job rows) whenever a job's state changes."""
 
     jobs_changed = Signal(object)
+    copy_started = Signal(object)  # the service's job handle (pause/resume/cancel)
 
     def __init__(
         self,
@@ -132,7 +131,7 @@ class TransferWindow(QWidget):
         drop_layout.addWidget(self.add_files_button)
         drop_layout.addWidget(self.add_folder_button)
 
-        self.file_view = self._table(self.files, sort=True)
+        self.file_view = make_table(self.files, sort=True, stretch_first=True)
         self.file_view.selectionModel().selectionChanged.connect(self._on_file_selection_changed)
         self.file_details = QLabel()
         self.file_details.setWordWrap(True)
@@ -163,7 +162,7 @@ class TransferWindow(QWidget):
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
 
-        self.job_view = self._table(self.jobs, sort=False)
+        self.job_view = make_table(self.jobs, sort=False, stretch_first=True)
         self.job_view.setItemDelegateForColumn(1, ProgressDelegate(self.job_view))
         self.job_view.selectionModel().selectionChanged.connect(self._update_buttons)
         self.pause_button = QPushButton("&Pause")
@@ -189,22 +188,6 @@ class TransferWindow(QWidget):
         layout.addWidget(split, 1)
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)
         self.resize(980, 640)
-
-    @staticmethod
-    def _table(model: SnapshotTableModel[Any], *, sort: bool) -> QTableView:
-        view = QTableView()
-        view.setModel(sortable(model) if sort else model)
-        view.setSortingEnabled(sort)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setAlternatingRowColors(True)
-        view.setShowGrid(False)
-        view.setWordWrap(False)
-        view.verticalHeader().hide()
-        header = view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        return view
 
     # ------------------------------------------------------------------ input
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -356,6 +339,7 @@ class TransferWindow(QWidget):
         self._job_keys[job_id] = job.key
         self.jobs.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
         self._mark_files(job.sources, FileState.COPYING)
+        self.copy_started.emit(handle)
         self._changed()
 
     def _mark_files(self, sources: Sequence[str], state: FileState, **changes: Any) -> None:

@@ -112,11 +112,29 @@ def test_forgetting_a_copy_makes_the_file_unsafe_again(catalog: Catalog) -> None
 
 def test_known_files_for_a_rescan(catalog: Catalog) -> None:
     root = Path("/acq")
-    catalog.record_seen(root / "a", size=1, mtime_ns=2, owner="ann", root=root)
-    catalog.record_seen(Path("/other/b"), size=1, mtime_ns=2, owner="ann", root=Path("/other"))
-    catalog.record_seen(root / "c", size=3, mtime_ns=4, owner="ann", root=root)
+    done = FileState.COMPLETE
+    catalog.record_seen(root / "a", size=1, mtime_ns=2, owner="ann", root=root, state=done)
+    catalog.record_seen(root / "sub" / "b", size=5, mtime_ns=6, owner="ann", state=done)
+    catalog.record_seen(Path("/acq2/x"), size=1, mtime_ns=2, owner="ann", state=done)
+    catalog.record_seen(root / "growing", size=1, mtime_ns=2, owner="ann")  # acquiring
+    catalog.record_seen(root / "c", size=3, mtime_ns=4, owner="ann", root=root, state=done)
     catalog.record_deleted(root / "c")
-    assert catalog.known_files(root) == {root / "a": (1, 2)}
+    assert catalog.known_files(root) == {root / "a": (1, 2), root / "sub" / "b": (5, 6)}
+    assert catalog.known_files(root / "sub") == {root / "sub" / "b": (5, 6)}
+
+
+def test_transaction_groups_writes_all_or_nothing(catalog: Catalog) -> None:
+    with catalog.transaction():
+        catalog.record_seen(Path("/acq/a"), size=1, mtime_ns=NS, owner="ann")
+        catalog.record_seen(Path("/acq/b"), size=1, mtime_ns=NS, owner="ann")
+    assert catalog.pending("ann")[0] == 2
+    try:
+        with catalog.transaction():
+            catalog.record_seen(Path("/acq/c"), size=1, mtime_ns=NS, owner="ann")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert catalog.file(Path("/acq/c")) is None and catalog.pending("ann")[0] == 2
 
 
 def test_a_file_that_comes_back_after_deletion_is_a_new_file(

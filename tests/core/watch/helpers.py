@@ -63,8 +63,11 @@ class CatalogStub(ListSink):
             return {p: s for p, (_, _, s) in self._files.items()}
 
     def known(self, folder: Path) -> dict[Path, tuple[int, int]]:
-        """Complete files under ``folder`` (what the real catalog will answer)."""
+        """Complete files under ``folder``, or that file (what the real catalog answers)."""
         with self._flock:
+            entry = self._files.get(folder)
+            if entry is not None:
+                return {folder: entry[:2]} if entry[2] == "complete" else {}
             return {
                 p: (size, mtime)
                 for p, (size, mtime, state) in self._files.items()

@@ -7,6 +7,7 @@ for writers).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -114,15 +115,19 @@ class CatalogQueries:
     def session_files(self, session_id: int) -> list[FileRecord]:
         return self._files("session_id = ?", (session_id,), "ORDER BY path")
 
-    def known_files(self, root: Path | None = None) -> dict[Path, tuple[int, int]]:
-        """Present files (under ``root``): path -> (size, mtime_ns), for a rescan."""
-        if root is None:
-            rows = self._read(f"SELECT path, size, mtime_ns FROM files WHERE {_PRESENT}")
-        else:
-            rows = self._read(
-                f"SELECT path, size, mtime_ns FROM files WHERE root = ? AND {_PRESENT}",
-                (str(root),),
-            )
+    def known_files(self, folder: Path) -> dict[Path, tuple[int, int]]:
+        """Complete files anywhere under ``folder``: path -> (size, mtime_ns).
+
+        What the watcher's scan reconciles against (files still acquiring are left out:
+        the watcher re-evaluates them). A range scan on the unique path index.
+        """
+        prefix = str(folder).rstrip(os.sep) + os.sep
+        upper = prefix[:-1] + chr(ord(os.sep) + 1)
+        rows = self._read(
+            "SELECT path, size, mtime_ns FROM files WHERE path > ? AND path < ?"
+            " AND state = 'complete'",
+            (prefix, upper),
+        )
         return {Path(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
     def cleanup_candidates(

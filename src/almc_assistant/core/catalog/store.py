@@ -104,8 +104,25 @@ class Catalog(CatalogQueries):
         self.close()
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes made by this thread into one transaction (all or nothing)."""
+        if getattr(self._local, "batch", None) is not None:
+            yield
+            return
+        with self._write() as conn:
+            self._local.batch = conn
+            try:
+                yield
+            finally:
+                self._local.batch = None
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, retried once if the database stays locked."""
+        batch: sqlite3.Connection | None = getattr(self._local, "batch", None)
+        if batch is not None:  # inside transaction(): the outer one commits
+            yield batch
+            return
         conn = self._conn()
         for attempt in (1, 2):
             try:
@@ -139,6 +156,13 @@ class Catalog(CatalogQueries):
     def _meta(self, key: str) -> str | None:
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0]["value"]) if rows else None
+
+    def note(self, key: str, value: str = "1") -> None:
+        """Remember a small fact in the catalog (e.g. a receipt already imported)."""
+        self._set_meta(key, value)
+
+    def noted(self, key: str) -> str | None:
+        return self._meta(key)
 
     def _set_meta(self, key: str, value: str) -> None:
         with self._write() as conn:
@@ -315,13 +339,18 @@ class Catalog(CatalogQueries):
         return True
 
     # -------------------------------------------------------------- copies
-    def record_copy(self, source: Path, copy: CopyRecord, *, owner: str) -> bool:
+    def record_copy(
+        self, source: Path, copy: CopyRecord, *, owner: str, create: bool = True
+    ) -> bool:
         """A verified copy of ``source``; returns whether the file is now safe.
 
-        A source the catalog has not seen (copied from elsewhere) is recorded as complete.
+        A source the catalog has not seen (copied from elsewhere) is recorded as complete,
+        unless ``create`` is false (then nothing is recorded and False returned).
         """
         with self._write() as conn:
             row = conn.execute("SELECT id FROM files WHERE path = ?", (str(source),)).fetchone()
+            if row is None and not create:
+                return False
             if row is None:
                 file_id = self._upsert(
                     conn,

@@ -23,7 +23,13 @@ from almc_assistant.core.inspect.finding import Finding
 from almc_assistant.core.inspect.formats import check_by_signature
 from almc_assistant.core.inspect.model import FileCheck, Flag, Verdict
 from almc_assistant.core.inspect.nd2_check import check_nd2
-from almc_assistant.core.inspect.signatures import HEAD_BYTES, TAIL_BYTES, Family, sniff
+from almc_assistant.core.inspect.signatures import (
+    HEAD_BYTES,
+    TAIL_BYTES,
+    TIFF_MAGICS,
+    Family,
+    sniff,
+)
 from almc_assistant.core.inspect.tiff_check import check_tiff
 from almc_assistant.core.inspect.tiff_ifd import NotTiff
 
@@ -73,14 +79,16 @@ def check_one(path: Path, *, lookup_dataset: bool, dataset: str | None = None) -
 def _inspect(path: Path, size: int) -> Finding:
     with open(path, "rb") as fh:
         head = fh.read(HEAD_BYTES)
-        fh.seek(max(0, size - TAIL_BYTES))
-        tail = fh.read(TAIL_BYTES)
+        tail = b""
+        if not head.startswith(TIFF_MAGICS):  # only ND2 detection needs the last bytes
+            fh.seek(max(0, size - TAIL_BYTES))
+            tail = fh.read(TAIL_BYTES)
         sniffed = sniff(head, tail)
         if sniffed.family is Family.ND2:
             return check_nd2(path, fh, size, head, tail, sniffed.format)
         if sniffed.family is Family.TIFF:
             try:
-                return check_tiff(fh, size, sniffed.format)
+                return check_tiff(fh, size, sniffed.format, head)
             except NotTiff:
                 pass
         return check_by_signature(path, fh, sniffed)

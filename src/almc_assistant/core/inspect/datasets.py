@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,6 +55,7 @@ class Disk:
     def __init__(self, cached: bool = True) -> None:
         self.cached = cached
         self._names = lru_cache(maxsize=4096)(self._list) if cached else self._list
+        self._memo: dict[tuple[str, Path], tuple[str, Path] | None] = {}
 
     @staticmethod
     def _list(folder: Path) -> frozenset[str]:
@@ -62,6 +63,16 @@ class Disk:
             return frozenset(os.listdir(folder))  # noqa: PTH208  (names only, fast)
         except OSError:
             return frozenset()
+
+    def memo(
+        self, key: tuple[str, Path], compute: Callable[[], tuple[str, Path] | None]
+    ) -> tuple[str, Path] | None:
+        """Per-folder answers (computed once per run when cached)."""
+        if not self.cached:
+            return compute()
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def exists(self, path: Path) -> bool:
         if self.cached:
@@ -78,18 +89,25 @@ class Disk:
 
 def anchor_of(path: Path, disk: Disk) -> tuple[str, Path] | None:
     """The dataset ``path`` belongs to, as (kind, anchor file), judged by layout."""
-    name, parent = path.name, path.parent
-    if name in _INDEX_NAMES:
+    if path.name in _INDEX_NAMES:
         return HARMONY, path
-    for index in _INDEX_NAMES:
-        if disk.exists(parent / index):
-            return HARMONY, parent / index
-        if parent.name in _HARMONY_SIBLINGS and disk.exists(parent.parent / "Images" / index):
-            return HARMONY, parent.parent / "Images" / index
+    parent = path.parent
+    found = disk.memo(("harmony", parent), lambda: _harmony_index_for(parent, disk))
+    if found:
+        return found
     found = _by_suffix(path, disk)
     if found:
         return found
-    return _by_ancestor(path, disk)
+    return disk.memo(("ancestor", parent), lambda: _by_ancestor(parent, disk))
+
+
+def _harmony_index_for(folder: Path, disk: Disk) -> tuple[str, Path] | None:
+    for index in _INDEX_NAMES:
+        if disk.exists(folder / index):
+            return HARMONY, folder / index
+        if folder.name in _HARMONY_SIBLINGS and disk.exists(folder.parent / "Images" / index):
+            return HARMONY, folder.parent / "Images" / index
+    return None
 
 
 def _by_suffix(path: Path, disk: Disk) -> tuple[str, Path] | None:
@@ -117,8 +135,8 @@ def _by_suffix(path: Path, disk: Disk) -> tuple[str, Path] | None:
     return None
 
 
-def _by_ancestor(path: Path, disk: Disk) -> tuple[str, Path] | None:
-    for depth, folder in enumerate(path.parents):
+def _by_ancestor(start: Path, disk: Disk) -> tuple[str, Path] | None:
+    for depth, folder in enumerate((start, *start.parents)):
         if depth >= _MAX_DEPTH or folder == folder.parent:
             break
         fname = folder.name

@@ -20,6 +20,7 @@ ND2_MAGIC = b"\xda\xce\xbe\x0a"
 ND2_TRAILER = b"ND2 CHUNK MAP SIGNATURE 0000001!"
 ND2_LEGACY_TRAILER = b"LABORATORY IMAGING ND BOX MAP 00"
 JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Chunk names NIS-Elements writes near the start of a modern ND2: a file whose first
 # bytes were zeroed still shows them, so it is recognised as a damaged ND2.

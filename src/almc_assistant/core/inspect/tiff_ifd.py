@@ -72,10 +72,14 @@ class PageWalk:
         return {code for code, _, _ in self.compression_runs}
 
 
-def walk_pages(fh: BinaryIO, size: int) -> PageWalk:
-    """Walk every IFD of the open TIFF ``fh`` (``size`` bytes long). Raises only NotTiff."""
+def walk_pages(fh: BinaryIO, size: int, head: bytes = b"") -> PageWalk:
+    """Walk every IFD of the open TIFF ``fh`` (``size`` bytes long). Raises only NotTiff.
+
+    ``head`` (the first bytes of the file, already read) saves re-reading a page header
+    that lies inside it, as the first page's usually does.
+    """
     fh.seek(0)
-    header = fh.read(16)
+    header = head[:16] if len(head) >= 16 else fh.read(16)
     if header[:2] not in (b"II", b"MM") or len(header) < 8:
         raise NotTiff("not a TIFF header")
     bo = "<" if header[:2] == b"II" else ">"
@@ -90,15 +94,32 @@ def walk_pages(fh: BinaryIO, size: int) -> PageWalk:
         count_fmt, entry_fmt, next_fmt, inline = bo + "Q", bo + "HHQ8s", bo + "Q", 8
     else:
         raise NotTiff(f"unknown TIFF version {version}")
-    walker = _Walker(fh, size, walk, count_fmt, entry_fmt, next_fmt, inline)
+    walker = _Walker(_Reader(fh, head), size, walk, count_fmt, entry_fmt, next_fmt, inline)
     walker.run(first)
     return walk
+
+
+class _Reader:
+    """Reads from the already-read head when it covers the bytes, else from the file."""
+
+    def __init__(self, fh: BinaryIO, head: bytes) -> None:
+        self.fh, self.head, self.pos = fh, head, 0
+
+    def seek(self, pos: int) -> None:
+        self.pos = pos
+
+    def read(self, n: int) -> bytes:
+        start, self.pos = self.pos, self.pos + n
+        if start + n <= len(self.head):
+            return self.head[start : start + n]
+        self.fh.seek(start)
+        return self.fh.read(n)
 
 
 class _Walker:
     def __init__(
         self,
-        fh: BinaryIO,
+        fh: _Reader,
         size: int,
         walk: PageWalk,
         count_fmt: str,

@@ -31,6 +31,7 @@ import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import blake3
 
@@ -38,11 +39,12 @@ from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.faults import (
     CopyError,
+    appeared,
     from_os_error,
     mismatch,
     source_changed,
 )
-from almc_assistant.core.transfer.naming import partial_name
+from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.readback import FlushHook, ReadBack
 from almc_assistant.core.transfer.scan import FileTask
@@ -90,9 +92,12 @@ class _Stream:
     def __init__(self, target: Target, buffer: bytearray, threaded: bool, hooks: CopyHooks):
         self.target = target
         self.partial = target.final.with_name(partial_name(target.final.name))
-        self.fd = os.open(
-            self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644
-        )
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        try:
+            self.fd = os.open(self.partial, flags, 0o644)
+        except BaseException:
+            release_partial(self.partial)
+            raise
         self.readback: ReadBack | None = None
         try:
             cache.prepare(self.fd)
@@ -125,6 +130,7 @@ class _Stream:
             self.partial.unlink()
         except OSError:
             pass
+        release_partial(self.partial)
 
 
 class FileCopier:
@@ -257,8 +263,9 @@ class FileCopier:
             total += n
             if total >= next_window:
                 self._submit(task, total, streams, results)
-                cache.evict(src_fd, next_window - self._window, self._window)
-                next_window += self._window
+                cache.evict(src_fd, 0, total)
+                while next_window <= total:
+                    next_window += self._window
             self._progress.add(task, n)
             if self._hooks.on_chunk is not None:
                 self._hooks.on_chunk(task, total)
@@ -297,8 +304,9 @@ class FileCopier:
         for t, stream in list(streams.items()):
             assert stream.readback is not None
 
-            def set_mtime(fd: int = stream.fd) -> None:
-                os.utime(fd, ns=(time.time_ns(), task.mtime_ns))
+            def set_mtime(s: _Stream = stream) -> None:
+                where: int | Path = s.fd if os.utime in os.supports_fd else s.partial
+                os.utime(where, ns=(time.time_ns(), task.mtime_ns))
 
             try:
                 got = stream.readback.finish(task.size, before_last_flush=set_mtime)
@@ -349,13 +357,7 @@ class FileCopier:
             stream.close()
             t.dest.check_alive(task.source)
             if os.path.lexists(t.final):
-                return CopyError(
-                    f"A file appeared at {t.final} while {task.source} was being copied; "
-                    "it was not overwritten.",
-                    title=f"{t.final.name} appeared meanwhile",
-                    next_step="Run the copy again.",
-                    paths=(task.source, t.final),
-                )
+                return appeared(t.final, task.source)
             stream.partial.replace(t.final)
             cache.fsync_dir(t.final.parent)
             t.dest.manifest.record(t.relpath, result.digest)

@@ -63,6 +63,8 @@ class CopyRequest:
     progress_interval: float = 0.25
     chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
     window: int = WINDOW  # large files: bytes per flush / evict / read-back window
+    group_files: int = 64  # small files made durable together (one syncfs per group)
+    group_bytes: int = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,31 +250,40 @@ class CopyJob:
             return [d for d in pre.destinations if d.root not in no]
 
         n = self.request.workers or default_workers(len(pre.destinations))
-        if n <= 1:
-            worker = FileWorker(ctx)
-            for task in files:
-                if dests := dests_for(task):
-                    ctx.control.checkpoint()
-                    worker.run(task, dests)
-            return
         todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
         for task in files:
             todo.put(task)
         cancelled = threading.Event()
+        group_files, group_bytes = self.request.group_files, self.request.group_bytes
+
+        def next_group() -> list[tuple[FileTask, list[Destination]]]:
+            """Up to ``group_files`` small files (or one large file) to copy next."""
+            group: list[tuple[FileTask, list[Destination]]] = []
+            size = 0
+            while len(group) < group_files and size < group_bytes:
+                try:
+                    task = todo.get_nowait()
+                except queue.Empty:
+                    break
+                if dests := dests_for(task):
+                    group.append((task, dests))
+                    size += task.size
+            return group
 
         def loop() -> None:
             worker = FileWorker(ctx)
             try:
-                while not cancelled.is_set():
-                    try:
-                        task = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    if dests := dests_for(task):
-                        ctx.control.checkpoint()
-                        worker.run(task, dests)
+                while not cancelled.is_set() and (group := next_group()):
+                    ctx.control.checkpoint()
+                    worker.run_many(group)
             except Cancelled:
                 cancelled.set()
+
+        if n <= 1:  # inline, on the job's thread
+            loop()
+            if cancelled.is_set():
+                raise Cancelled()
+            return
 
         threads = [
             threading.Thread(target=loop, name=f"almc-copy-{self.job_id}-w{i}")

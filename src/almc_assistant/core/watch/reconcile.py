@@ -28,7 +28,12 @@ from almc_assistant.core.watch.events import (
     FileStabilised,
     WatchFailed,
 )
-from almc_assistant.core.watch.stability import Tracker, quiet_by_mtime, stat_file
+from almc_assistant.core.watch.stability import (
+    RecentlySettled,
+    Tracker,
+    quiet_by_mtime,
+    stat_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +50,20 @@ class Reconciler:
         can_open: Callable[[Path], bool],
         *,
         changed_every: float,
+        settled: RecentlySettled,
     ) -> None:
         self._sink = sink
         self.tracker = tracker
         self._can_open = can_open
         self._changed_every = changed_every  # at most one FileChanged per file this often
+        self.settled = settled
         self._deleted: set[str] = set()  # published this tick (hints and subtrees overlap)
+        # The catalog's (size, mtime_ns) of one file, None if unknown; None: cannot ask.
+        self.known_file: Callable[[str], tuple[int, int] | None] | None = None
 
-    def begin_tick(self) -> None:
+    def begin_tick(self, now: float) -> None:
         self._deleted.clear()
+        self.settled.expire(now)
 
     def publish(self, event: Event) -> None:
         try:
@@ -93,19 +103,52 @@ class Reconciler:
         _, size, mtime = seen
         origin = hint.moved_from
         if origin is not None and stat_file(origin) is None:
-            self.tracker.move(origin, path, hint.folder)
-            self.publish(FileMoved(src=Path(origin), dest=Path(path), size=size, mtime_ns=mtime))
-            if path in self.tracker:
-                self._observe(path, size, mtime, now)
-            return
+            if self._same_file(origin, size, mtime):
+                self.tracker.move(origin, path, hint.folder)
+                self.publish(
+                    FileMoved(src=Path(origin), dest=Path(path), size=size, mtime_ns=mtime)
+                )
+                if path in self.tracker:
+                    self._observe(path, size, mtime, now)
+                return
+            self.vanished(origin)  # not the file the catalog knew: gone + appeared
         if path in self.tracker:
             self._observe(path, size, mtime, now)
+        elif self._already_settled(path, size, mtime):
+            pass  # a late event for a file settled since (event storms, re-scans)
         elif hint.born or origin is not None:
             self._begin(hint.folder, path, size, mtime, now, FileAppeared)
         elif hint.content or not quiet_by_mtime(mtime, self.tracker.quiet_seconds):
             # Written, or only attributes changed but the mtime is recent (``touch``).
             self._begin(hint.folder, path, size, mtime, now, FileChanged)
         # else: only attributes (chmod, owner) of a file whose content is old changed.
+
+    def _same_file(self, origin: str, size: int, mtime: int) -> bool:
+        """Is a file that arrived by a move from ``origin`` the one known there?
+
+        An acquiring file is (it may have grown). Otherwise ask the catalog when it can
+        answer: a polling observer takes a deleted file's reused inode for a move, and a
+        move must never hand one file's verified copies to another.
+        """
+        if origin in self.tracker or self.known_file is None:
+            return True
+        try:
+            return self.known_file(origin) == (size, mtime)
+        except Exception:
+            log.exception("the catalog could not tell what %s was", origin)
+            return False
+
+    def _already_settled(self, path: str, size: int, mtime: int) -> bool:
+        """Settled recently, or complete in the catalog, with this very size and mtime."""
+        if self.settled.matches(path, size, mtime):
+            return True
+        if self.known_file is None:
+            return False
+        try:
+            return self.known_file(path) == (size, mtime)
+        except Exception:
+            log.exception("the catalog could not tell what %s is", path)
+            return False
 
     def _hint_gone(self, path: str, hint: Hint) -> None:
         if hint.moved_away:
@@ -175,7 +218,7 @@ class Reconciler:
                 continue
             if self.opens(track.folder, path):
                 self.tracker.forget(path)
-                self.publish(FileStabilised(path=Path(path), size=size, mtime_ns=mtime))
+                self._stabilised(path, size, mtime, now)
             else:
                 self.tracker.restart_quiet(path, now)
 
@@ -204,9 +247,13 @@ class Reconciler:
     def settle(self, folder: str, path: str, size: int, mtime: int, now: float) -> None:
         """Stabilised at once if quiet by its mtime and it opens; else acquiring."""
         if quiet_by_mtime(mtime, self.tracker.quiet_seconds) and self.opens(folder, path):
-            self.publish(FileStabilised(path=Path(path), size=size, mtime_ns=mtime))
+            self._stabilised(path, size, mtime, now)
         else:
             self.tracker.start(folder, path, size, mtime, now)
+
+    def _stabilised(self, path: str, size: int, mtime: int, now: float) -> None:
+        self.settled.add(path, size, mtime, now)
+        self.publish(FileStabilised(path=Path(path), size=size, mtime_ns=mtime))
 
     def moved(self, folder: str, src: str, dest: str, size: int, mtime: int, now: float) -> None:
         """A scan paired a vanished known file with a new one of identical size and mtime."""
@@ -219,6 +266,7 @@ class Reconciler:
     def vanished(self, path: str) -> None:
         """``path`` is gone from a healthy folder."""
         self.tracker.forget(path)
+        self.settled.discard(path)
         if path not in self._deleted:
             self._deleted.add(path)
             self.publish(FileDeleted(path=Path(path)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,3 +131,39 @@ def stat_file(path: str) -> os.stat_result | None:
         return os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
+
+
+class RecentlySettled:
+    """Files stabilised in the last ``ttl`` seconds, at most ``cap`` of them.
+
+    In an event storm, watchdog may deliver a file's creation event after a re-scan has
+    already found it and the stabiliser has settled it; an untracked file whose size and
+    mtime match an entry here is that stale echo, not a new acquisition.
+    """
+
+    def __init__(self, cap: int, ttl: float) -> None:
+        self._cap, self._ttl = cap, ttl
+        self._entries: OrderedDict[str, tuple[int, int, float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, path: str, size: int, mtime_ns: int, now: float) -> None:
+        self._entries.pop(path, None)
+        self._entries[path] = (size, mtime_ns, now)
+        while len(self._entries) > self._cap:
+            self._entries.popitem(last=False)
+
+    def matches(self, path: str, size: int, mtime_ns: int) -> bool:
+        entry = self._entries.get(path)
+        return entry is not None and entry[:2] == (size, mtime_ns)
+
+    def discard(self, path: str) -> None:
+        self._entries.pop(path, None)
+
+    def expire(self, now: float) -> None:
+        while self._entries:
+            first = next(iter(self._entries.values()))
+            if now - first[2] < self._ttl:
+                break
+            self._entries.popitem(last=False)

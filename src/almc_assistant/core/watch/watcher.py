@@ -44,7 +44,12 @@ from almc_assistant.core.watch.ignore import IgnoreRule
 from almc_assistant.core.watch.observer import OverflowSpy
 from almc_assistant.core.watch.reconcile import Reconciler
 from almc_assistant.core.watch.scanner import KnownState, reconcile_tree
-from almc_assistant.core.watch.stability import PendingFile, Tracker, opens_for_reading
+from almc_assistant.core.watch.stability import (
+    PendingFile,
+    RecentlySettled,
+    Tracker,
+    opens_for_reading,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +122,7 @@ class Watcher:
             self._tracker,
             can_open or opens_for_reading,
             changed_every=min(quiet_seconds, 10.0),
+            settled=RecentlySettled(cap=max_queued, ttl=max(60.0, 2 * quiet_seconds)),
         )
         self._folders = [
             FolderWatch(
@@ -307,7 +313,7 @@ class Watcher:
         batch = self._queue.drain()
         with self._lock:
             now = self._clock.monotonic() if now is None else now
-            self._reconciler.begin_tick()
+            self._reconciler.begin_tick(now)
             self._check_folders(now)
             folder_ok = self._folder_ok_cache()
             for path, hint in batch.hints.items():
@@ -362,9 +368,11 @@ class Watcher:
 
         ``known`` maps path -> (size, mtime_ns) of the files the catalog holds as
         complete (leave out files still acquiring: they are re-evaluated), or is a
-        callable ``known(folder) -> mapping`` answering for any folder or subfolder.
-        Give the callable: it is kept for later re-scans (a folder coming back, lost
-        events, the periodic re-scan), which can then report deletions and moves.
+        callable ``known(path) -> mapping`` answering for any folder or subfolder (every
+        file under it) and for a single file (that file, if known). Give the callable: it
+        is kept for later re-scans (a folder coming back, lost events, the periodic
+        re-scan) and to confirm live moves (a rename keeps size and mtime), so those can
+        report deletions and moves correctly.
 
         Publishes FileAppeared / FileChanged (then FileStabilised at once when the file
         is quiet by its mtime and opens, else it stays acquiring), FileMoved (a vanished
@@ -373,6 +381,7 @@ class Watcher:
         """
         if callable(known):
             self._known = known
+            self._reconciler.known_file = self._known_file
         with self._lock:
             now = self._clock.monotonic()
             if self._rescan_interval is not None:
@@ -387,6 +396,13 @@ class Watcher:
                     continue
                 fw.rescan = False
                 self._scan_folder(fw, share)
+
+    def _known_file(self, path: str) -> tuple[int, int] | None:
+        """The catalog's (size, mtime_ns) of one file (the callable asked about it)."""
+        if self._known is None:
+            return None
+        entry = self._known(Path(path)).get(Path(path))
+        return None if entry is None else (int(entry[0]), int(entry[1]))
 
     def _known_share(self, folder: Path, known: KnownSource | None) -> dict[str, KnownState] | None:
         """The catalog's files under ``folder`` as path strings; None if it cannot tell."""
