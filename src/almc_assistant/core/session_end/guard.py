@@ -3,8 +3,10 @@
 Thread contract: every method may be called from any thread. :meth:`SessionEndGuard.refresh`
 calls the injected ``pending_summary`` (which may query the catalog) and belongs on a
 worker; every other method only reads the cached :class:`PendingState`, so an OS
-session-end callback on the GUI thread is answered in well under a millisecond plus, at
-most, one small marker write. Events go to the injected sink on the caller's thread.
+session-end callback on the GUI thread is answered at once (see
+``bench/bench_session_end.py``): its marker note is one small write without fsync, and it
+skips the note rather than wait when a worker is writing the marker. No lock is held
+during I/O. Events go to the injected sink on the caller's thread.
 
 It keeps three things in step with the pending state: the cached summary (for the
 decision and the block reason the adapters show the OS), the on-disk marker (for the next
