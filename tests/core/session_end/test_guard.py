@@ -282,3 +282,18 @@ def test_the_os_answer_never_waits_for_a_stalled_marker_write(
     guard.flush_marker()
     rec = marker.read()
     assert rec is not None and rec.ended_kind is EndKind.LOGOFF  # the note followed
+
+
+def test_snoozing_through_the_guard(paths: AppPaths, clock: FakeClock) -> None:
+    guard, sink = make(paths, clock)
+    guard.update(PendingSummary(2, 2, clock.now))
+    assert guard.acquisition_finished()
+    assert guard.snooze() and guard.snooze() and not guard.snooze()
+    guard.snooze_until_session_end()
+    clock.advance(5 * 3600)
+    assert not guard.acquisition_finished()
+    assert guard.locked()  # leaving the workstation still reminds
+    assert [r.kind for r in sink.of_type(ReminderDue)] == [
+        ReminderKind.ACQUISITION_FINISHED,
+        ReminderKind.LOCKED,
+    ]

@@ -246,6 +246,14 @@ class SessionEndGuard:
     def unlocked(self) -> None:
         self.reminders.unlocked()
 
+    def snooze(self, seconds: float | None = None) -> bool:
+        """ "Remind me later" (False once the snoozes allowed are used up)."""
+        return self.reminders.snooze(seconds)
+
+    def snooze_until_session_end(self) -> None:
+        """ "Remind me when I log out"."""
+        self.reminders.snooze_until_session_end()
+
     def tick(self) -> bool:
         """Timer: flush a coalesced marker write, the quiet-folder cue, the schedule."""
         if self._marker_due():
