@@ -35,7 +35,10 @@ def flip_byte_on_disk(path: Path, offset: int) -> None:
         os.fsync(f.fileno())
 
 
-def test_corruption_between_write_and_read_back_is_caught_and_retried(tmp_path: Path) -> None:
+@pytest.mark.parametrize("grouped", [True, False])
+def test_corruption_between_write_and_read_back_is_caught_and_retried(
+    tmp_path: Path, grouped: bool
+) -> None:
     data = os.urandom(200_000)
     src = write(tmp_path / "src" / "img.tif", data)
     corrupted: list[Path] = []
@@ -45,7 +48,12 @@ def test_corruption_between_write_and_read_back_is_caught_and_retried(tmp_path: 
             flip_byte_on_disk(partial, (start + end) // 2)
             corrupted.append(partial)
 
-    result, sink = copy([src], [tmp_path / "dest"], hooks=CopyHooks(after_flush=after_flush))
+    result, sink = copy(
+        [src],
+        [tmp_path / "dest"],
+        group_small_files=grouped,
+        hooks=CopyHooks(after_flush=after_flush),
+    )
     assert corrupted
     (retry,) = sink.of_type(CopyRetried)
     assert retry.attempt == 2 and str(src) in retry.detail and "does not match" in retry.detail
