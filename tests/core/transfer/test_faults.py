@@ -209,3 +209,22 @@ def test_fat32_names_sizes_and_case_collisions_are_refused_in_preflight(
         assert str(e.source) in e.detail and "FAT32" in e.title
     assert big not in read  # refused before a byte was read
     assert set(tree_files(tmp_path / "dest")) == {"run1/ok.tif", "run1/Case.tif"}
+
+
+def test_onedrive_folder_limits_are_applied_in_preflight(tmp_path: Path) -> None:
+    # a real OneDrive folder is recognised by its name; its limits come on top of ext4's
+    run = tmp_path / "src" / "run1"
+    deep = run.joinpath(*["a_rather_long_folder_name_for_a_plate"] * 12)
+    write(deep / "img.tif", b"deep")
+    write(run / "desktop.ini", b"x")
+    write(run / "fine.tif", b"fine")
+    dest = tmp_path / "OneDrive - University" / "backup"
+    dest.mkdir(parents=True)
+    result, sink = copy([run], [dest])
+    failed = {e.source.name: e for e in sink.of_type(CopyFailed)}
+    assert set(failed) == {"img.tif", "desktop.ini"}
+    assert "more than the 400" in failed["img.tif"].detail
+    assert "OneDrive refuses" in failed["desktop.ini"].detail
+    assert "OneDrive" in failed["img.tif"].title
+    assert tree_files(dest) == {"run1/fine.tif": b"fine"}
+    assert not result.summary.ok
