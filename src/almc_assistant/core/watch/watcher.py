@@ -94,7 +94,7 @@ class Watcher:
         polling: bool | None = None,
         clock: Clock | None = None,
         ignore: IgnoreRule | None = None,
-        poll_interval: float = 2.0,
+        poll_interval: float = 5.0,
         max_queued: int = 50_000,
         retry_interval: float = 5.0,
         rescan_interval: float | None = 1800.0,
