@@ -241,3 +241,17 @@ def test_the_readme_examples_are_valid(paths: AppPaths) -> None:
         DestinationKind.RESEARCH,
         DestinationKind.CLOUD_SYNC,
     ]
+
+
+def test_cloud_folders_of_a_university_account_are_marked(paths: AppPaths) -> None:
+    _write(
+        paths,
+        "[facility]\ninstitution_domains = ['University of Colorado', 'colorado.edu']\n",
+        "[[destinations]]\nname = 'OD'\npath = '/home/a/OneDrive - University of Colorado/x'\n"
+        "kind = 'cloud-sync'\n"
+        "[[destinations]]\nname = 'GD'\npath = '/Users/a/GoogleDrive-a@gmail.com/x'\n"
+        "kind = 'cloud-sync'\n",
+    )
+    od, gd = load_config(paths).destinations
+    assert od.university_managed and "deleted when you leave" in od.guidance
+    assert not gd.university_managed

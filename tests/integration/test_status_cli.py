@@ -164,3 +164,41 @@ def test_locked_catalog_is_a_clear_error(site: Path) -> None:
     doc = json.loads(done.stdout)
     assert doc["title"] == "Catalog busy" and str(db) in doc["detail"]
     assert "Traceback" not in done.stderr
+
+
+def test_watch_runs_until_interrupted_and_records_new_files(site: Path) -> None:
+    import signal
+
+    env = {
+        **os.environ,
+        "ALMC_HOME": str(site / "home"),
+        "ALMC_FACILITY_CONFIG": str(site / "facility.toml"),
+        "PYTHONPATH": str(SRC),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "almc_assistant", "watch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None and "Watching" in proc.stderr.readline()
+        time.sleep(1.0)  # the observer is up
+        (site / "acq" / "new.tif").write_bytes(b"II*\x00" + b"\0" * 10)
+        assert proc.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if "VerdictRecorded" in line:
+                break
+        assert any("FileStabilised" in s and "new.tif" in s for s in seen), seen
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    report = json.loads(cli(site, "status", "--json").stdout)
+    assert [f["path"] for f in report["files"]] == [str(site / "acq" / "new.tif")]

@@ -6,10 +6,11 @@ included). *Queries* (``status``, ``session_files``, ``destinations``, ``warning
 return at once too: the work runs in core workers (the watcher's threads, the copy
 engine's pool, the service's own worker pool, the catalog writer thread) which publish
 events to the sink given here; no worker swallows an exception (it becomes a
-:class:`~almc_assistant.core.service_events.ServiceFailed` event). ``preflight`` and
-``apply_cleanup`` are the two blocking calls (for the CLI); their ``*_async`` twins
-publish the result as an event. ``inline=True`` runs the service's own work on the
-caller's thread (deterministic tests).
+:class:`~almc_assistant.core.service_events.ServiceFailed` event). The blocking calls
+are named as such: ``preflight_now`` and ``apply_cleanup`` (for the CLI); ``preflight``
+and ``apply_cleanup_async`` run the same work in a worker and publish the result
+(``PreflightFinished``, ``CleanupFinished``). ``inline=True`` runs the service's own work
+on the caller's thread (deterministic tests).
 
 This is the only module that imports more than one of ``core.inspect``,
 ``core.transfer`` and ``core.watch``; each is imported inside the method that needs it.
@@ -216,9 +217,10 @@ class Service(ServiceCore):
             )
         )
 
-    def check(self, paths: Sequence[Path]) -> Future[CheckReport]:
-        """Check files and folders in a worker; progress and results arrive as the
-        checker's events; verdicts of catalogued files are stored."""
+    def check(self, paths: Sequence[Path | str]) -> Future[CheckReport]:
+        """Check files and folders in a worker; progress arrives as the checker's events
+        (``FileChecked``), the whole report as ``CheckReportReady``; verdicts of
+        catalogued files are stored."""
         from almc_assistant.core.inspect import check_paths
 
         def run() -> CheckReport:
@@ -230,6 +232,9 @@ class Service(ServiceCore):
                     catalog.record_verdict(path, verdict, reasons)
 
             self.recorder.submit(store)
+            self.sink.publish(
+                ev.CheckReportReady(paths=tuple(str(p) for p in paths), report=report)
+            )
             return report
 
         return self._submit("check", run)
@@ -298,6 +303,8 @@ class Service(ServiceCore):
                 verified_at=event.verified_at,
             )
             owner = file_owner(source, self.user)
-            self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner))
+            # Files from outside the acquisition folders (a USB stick) are not tracked.
+            track = self._root_of(source) is not None
+            self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))
         elif isinstance(event, JobFinished):
             self.recorder.submit(lambda c: self._publish_status())

@@ -49,6 +49,7 @@ class ServiceCore:
         user: str | None = None,
         inline: bool = False,
         warning_interval: float = 900.0,
+        verify_catalog: bool = False,
     ) -> None:
         self.paths = paths
         self.sink = sink
@@ -65,6 +66,7 @@ class ServiceCore:
         self._notes: list[str] = []  # problems to show in status and warnings
         self._preflights = 0
         self._warning_interval = warning_interval
+        self._verify_catalog = verify_catalog  # quick_check at open (headless watcher)
         self._setup()
 
     def _setup(self) -> None:
@@ -82,6 +84,8 @@ class ServiceCore:
                     safety_key=self._policy.key,
                     busy_timeout=self.config.busy_timeout_seconds,
                     clock=self._clock,
+                    verify=self._verify_catalog,
+                    shared=self.config.shared_state_dir is not None,
                 )
                 if cat.recovery is not None:
                     self._notes.append(cat.recovery.message())
@@ -225,21 +229,23 @@ class ServiceCore:
         self.sink.publish(WarningsUpdated(warnings=tuple(self.warnings())))
 
     # ================================================================== copies
-    def preflight(
-        self, files: Sequence[Path], destinations: Sequence[Destination]
+    def preflight_now(
+        self, files: Sequence[Path | str], destinations: Sequence[Destination]
     ) -> list[PreflightResult]:
-        """Blocking preflight of each destination for these files (does I/O)."""
-        planned = plan_files(list(files), self.config.acquisition_folders)
+        """Blocking preflight of each destination for these files (does I/O: the CLI)."""
+        planned = plan_files([Path(f) for f in files], self.config.acquisition_folders)
         return [preflight(d, planned) for d in destinations]
 
-    def preflight_async(self, files: Sequence[Path], destinations: Sequence[Destination]) -> int:
-        """Run :meth:`preflight` in a worker; publishes PreflightFinished(request_id)."""
+    def preflight(self, files: Sequence[Path | str], destinations: Sequence[Destination]) -> int:
+        """Returns at once; a worker runs :meth:`preflight_now` and publishes
+        ``PreflightFinished(request_id, results)``. Returns the request id."""
         with self._lock:
             self._preflights += 1
             request = self._preflights
+        files, destinations = list(files), list(destinations)
 
         def run() -> None:
-            results = self.preflight(files, destinations)
+            results = self.preflight_now(files, destinations)
             self.sink.publish(ev.PreflightFinished(request_id=request, results=tuple(results)))
 
         self._submit("preflight", run)
@@ -252,6 +258,18 @@ class ServiceCore:
         session = self.catalog.end_session(self.user)
         self.sink.publish(ev.SessionEnded(session_id=session, pending=self.pending_summary()))
         return session
+
+    def new_login(self, at: float | None = None) -> int | None:
+        """The user logged in (the tray app starts): a session left open by a logout
+        without "End session" is closed, so this login's files form a new session.
+        Returns the id of the session closed, if any."""
+        return self.catalog.end_session_before(self.user, self._clock() if at is None else at)
+
+    def dismiss_lost(self, paths: Sequence[Path] | None = None) -> int:
+        """The user has taken note of files lost (all, or these): stop reporting them."""
+        count = self.catalog.dismiss_lost(self.user, paths)
+        self._publish_status()
+        return count
 
     def save_user_config(self, settings: UserSettings) -> Path:
         """Write the user's TOML and apply it (destinations change what is safe)."""

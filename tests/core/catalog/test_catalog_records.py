@@ -170,3 +170,29 @@ class TestAgeReference:
         rec = catalog.file(Path("/acq/a"))
         assert rec and rec.born == 2_000_000_000.0  # counts as brand new, not older
         assert catalog.cleanup_candidates(born_before=clock.now) == []
+
+
+def test_a_new_login_closes_a_session_left_open(catalog: Catalog, clock: Clock) -> None:
+    catalog.record_seen(Path("/acq/a"), size=1, mtime_ns=NS, owner="ann")
+    first = catalog.open_session("ann")
+    assert first is not None
+    assert catalog.end_session_before("ann", first.started_at) is None  # same login
+    clock.now += 3600
+    assert catalog.end_session_before("ann", clock.now) == first.id
+    catalog.record_seen(Path("/acq/b"), size=1, mtime_ns=NS, owner="ann")
+    second = catalog.open_session("ann")
+    assert second is not None and second.id != first.id
+
+
+def test_dismissed_lost_files_are_no_longer_reported(catalog: Catalog) -> None:
+    for name in ("a", "b"):
+        p = Path(f"/acq/{name}")
+        catalog.record_seen(p, size=1, mtime_ns=NS, owner="ann", state=FileState.COMPLETE)
+        catalog.record_deleted(p)
+    assert len(catalog.lost_files("ann")) == 2
+    assert catalog.dismiss_lost("ann", [Path("/acq/a")]) == 1
+    assert [f.path for f in catalog.lost_files("ann")] == [Path("/acq/b")]
+    assert catalog.dismiss_lost("bob") == 0
+    assert catalog.dismiss_lost("ann") == 1 and catalog.lost_files("ann") == []
+    rec = catalog.file(Path("/acq/a"))
+    assert rec is not None and rec.state is FileState.DISMISSED

@@ -134,8 +134,8 @@ class Recorder:
                 self._on_recovered()
 
     def _failed(self, exc: CatalogError) -> None:
-        log.warning("catalog write failed (%s); %d waiting", exc, self.waiting)
-        if not self._failing:
+        if not self._failing:  # once per failure streak; retries are quiet
+            log.warning("catalog write failed (%s); %d waiting", exc, self.waiting)
             self._failing = True
             self._on_error(exc, self.waiting)
 

@@ -59,6 +59,7 @@ class Catalog(CatalogQueries):
         busy_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
         verify: bool = False,
+        shared: bool = False,
     ) -> None:
         self.path = path
         self._safety = safety
@@ -69,6 +70,8 @@ class Catalog(CatalogQueries):
         self._all: list[sqlite3.Connection] = []
         first, self.recovery = db.open_database(path, busy_timeout, verify=verify)
         self._register(first)
+        if shared:
+            db.share_with_all_users(path)
         if safety_key and self._meta("safety_key") != safety_key:
             self.recompute_safety()
             self._set_meta("safety_key", safety_key)
@@ -200,6 +203,19 @@ class Catalog(CatalogQueries):
             )
             return int(row[0])
 
+    def end_session_before(self, owner: str, login_time: float) -> int | None:
+        """A new login: close the owner's open session if it began before ``login_time``
+        (they logged out without ending it); the next file starts a new one."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM sessions WHERE owner = ? AND ended_at IS NULL AND started_at < ?",
+                (owner, login_time),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE sessions SET ended_at = ? WHERE id = ?", (login_time, row[0]))
+            return int(row[0])
+
     # -------------------------------------------------------------- files
     def record_seen(
         self,
@@ -319,6 +335,31 @@ class Catalog(CatalogQueries):
                 (state.value, self._clock(), row[0]),
             )
             return state
+
+    def dismiss_lost(self, owner: str, paths: Sequence[Path] | None = None) -> int:
+        """The owner has taken note of lost files (all, or these): stop reporting them."""
+        with self._write() as conn:
+            if paths is None:
+                cur = conn.execute(
+                    "UPDATE files SET state = ?, state_at = ? WHERE owner = ? AND state = ?",
+                    (FileState.DISMISSED.value, self._clock(), owner, FileState.LOST.value),
+                )
+                return cur.rowcount
+            count = 0
+            for path in paths:
+                cur = conn.execute(
+                    "UPDATE files SET state = ?, state_at = ? WHERE owner = ? AND state = ?"
+                    " AND path = ?",
+                    (
+                        FileState.DISMISSED.value,
+                        self._clock(),
+                        owner,
+                        FileState.LOST.value,
+                        str(path),
+                    ),
+                )
+                count += cur.rowcount
+            return count
 
     def record_cleaned(self, path: Path) -> None:
         """An audited cleanup deleted the file."""
