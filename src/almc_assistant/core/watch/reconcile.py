@@ -192,10 +192,10 @@ class Reconciler:
         return True
 
     # ------------------------------------------------------------------ stability
-    def opens(self, folder: str, path: str) -> bool:
+    def opens(self, folder: str, path: str, as_path: Path | None = None) -> bool:
         """The injected open test; an exception from it counts as "does not open"."""
         try:
-            return bool(self._can_open(Path(path)))
+            return bool(self._can_open(as_path or Path(path)))
         except Exception as exc:
             log.exception("open test failed on %s", path)
             self.publish(
@@ -246,15 +246,24 @@ class Reconciler:
         if path in self.tracker:
             self._observe(path, size, mtime, now)
             return
+        as_path = Path(path)  # built once: a first scan meets 100,000s of files
         if known is None:
-            self.publish(FileAppeared(path=Path(path), size=size, mtime_ns=mtime))
+            self.publish(FileAppeared(path=as_path, size=size, mtime_ns=mtime))
         elif known != (size, mtime):
-            self.publish(FileChanged(path=Path(path), size=size, mtime_ns=mtime))
+            self.publish(FileChanged(path=as_path, size=size, mtime_ns=mtime))
         else:
             return
-        self.settle(folder, path, size, mtime, now)
+        self.settle(folder, path, size, mtime, now, as_path)
 
-    def settle(self, folder: str, path: str, size: int, mtime: int, now: float) -> None:
+    def settle(
+        self,
+        folder: str,
+        path: str,
+        size: int,
+        mtime: int,
+        now: float,
+        as_path: Path | None = None,
+    ) -> None:
         """Stabilised at once if quiet by its mtime and it opens; else acquiring.
 
         The walk's stat may be seconds old by now (a big folder, held back for rename
@@ -268,17 +277,19 @@ class Reconciler:
             if (
                 fresh is not None
                 and (fresh.st_size, fresh.st_mtime_ns) == (size, mtime)
-                and self.opens(folder, path)
+                and self.opens(folder, path, as_path)
             ):
-                self._stabilised(path, size, mtime, now)
+                self._stabilised(path, size, mtime, now, as_path)
                 return
             if fresh is not None:
                 size, mtime = fresh.st_size, fresh.st_mtime_ns
         self.tracker.start(folder, path, size, mtime, now)
 
-    def _stabilised(self, path: str, size: int, mtime: int, now: float) -> None:
+    def _stabilised(
+        self, path: str, size: int, mtime: int, now: float, as_path: Path | None = None
+    ) -> None:
         self.settled.add(path, size, mtime, now)
-        self.publish(FileStabilised(path=Path(path), size=size, mtime_ns=mtime))
+        self.publish(FileStabilised(path=as_path or Path(path), size=size, mtime_ns=mtime))
 
     def moved(self, folder: str, src: str, dest: str, size: int, mtime: int, now: float) -> None:
         """A scan paired a vanished known file with a new one of identical size and mtime."""
