@@ -28,6 +28,7 @@ from almc_assistant.core.watch.events import (
     FileStabilised,
     WatchFailed,
 )
+from almc_assistant.core.watch.pairing import KnownState, MovePairing
 from almc_assistant.core.watch.stability import (
     RecentlySettled,
     Tracker,
@@ -51,6 +52,7 @@ class Reconciler:
         *,
         changed_every: float,
         settled: RecentlySettled,
+        pairing: MovePairing | None = None,
     ) -> None:
         self._sink = sink
         self.tracker = tracker
@@ -60,6 +62,9 @@ class Reconciler:
         self._deleted: set[str] = set()  # published this tick (hints and subtrees overlap)
         # The catalog's (size, mtime_ns) of one file, None if unknown; None: cannot ask.
         self.known_file: Callable[[str], tuple[int, int] | None] | None = None
+        # The catalog's files under a folder; None: cannot ask.
+        self.known_under: Callable[[str], dict[str, KnownState] | None] | None = None
+        self.pairing: MovePairing | None = pairing
         self.polled: Callable[[str], bool] = lambda root: False  # is that folder polled?
 
     def begin_tick(self, now: float) -> None:
@@ -99,7 +104,7 @@ class Reconciler:
             return
         if seen is None or not seen[0]:
             if seen is None and folder_ok(hint.folder):
-                self._hint_gone(path, hint)
+                self._hint_gone(path, hint, now)
             return
         _, size, mtime = seen
         origin = hint.moved_from
@@ -119,6 +124,8 @@ class Reconciler:
             pass  # a late event for a file settled since (event storms, re-scans)
         elif hint.born or origin is not None:
             self._begin(hint.folder, path, size, mtime, now, FileAppeared)
+            if self.pairing is not None:
+                self.pairing.arrived(path, size, mtime, now)
         elif hint.content or not quiet_by_mtime(mtime, self.tracker.quiet_seconds):
             # Written, or only attributes changed but the mtime is recent (``touch``).
             self._begin(hint.folder, path, size, mtime, now, FileChanged)
@@ -160,14 +167,54 @@ class Reconciler:
             log.exception("the catalog could not tell what %s is", path)
             return False
 
-    def _hint_gone(self, path: str, hint: Hint) -> None:
+    def _hint_gone(self, path: str, hint: Hint, now: float) -> None:
         if hint.moved_away:
             return  # the destination's hint reports the move
         if hint.moved_from is not None:  # arrived by a move, then vanished
             self.tracker.forget(path)
             self.vanished(hint.moved_from)
-        elif self.tracker.forget(path) is not None or not hint.born:
+            return
+        track = self.tracker.forget(path)
+        if self.pairing is not None:
+            self.pairing.forget_arrival(path)
+        if track is None and hint.born:
+            return  # created and deleted between two ticks: nobody heard of it
+        signature = None if track is None else (track.size, track.mtime_ns)
+        if self.pairing is None or not self.pairing.hold(path, signature, now):
             self.vanished(path)
+
+    def release_deletions(self, now: float, *, everything: bool = False) -> None:
+        """Publish held deletions whose window is over: moves when a partner appeared."""
+        if self.pairing is None:
+            return
+        due = self.pairing.due(now, everything=everything)
+        due = {p: sig for p, sig in due.items() if stat_file(p) is None}  # back meanwhile?
+        if not due:
+            return
+        paired: set[str] = set()
+        if self.pairing.has_arrivals:
+            for src, dest, size, mtime in self.pairing.pair(self._signatures(due)):
+                if stat_file(dest) is None:
+                    continue  # gone again as well: report the deletion
+                paired.add(src)
+                self.settled.discard(src)
+                self.publish(FileMoved(src=Path(src), dest=Path(dest), size=size, mtime_ns=mtime))
+        for path in sorted(due.keys() - paired):
+            self.vanished(path)
+
+    def _signatures(self, due: dict[str, KnownState | None]) -> dict[str, KnownState]:
+        """(size, mtime_ns) of deleted files: as last seen, else from the catalog."""
+        found = {p: sig for p, sig in due.items() if sig is not None}
+        for path in due.keys() - found.keys():
+            recent = self.settled.get(path)
+            if recent is not None:
+                found[path] = recent
+        missing = due.keys() - found.keys()
+        if missing and self.known_under is not None:
+            for parent in {str(Path(p).parent) for p in missing}:
+                share = self.known_under(parent) or {}
+                found.update({p: share[p] for p in missing if p in share})
+        return found
 
     def _begin(
         self,
@@ -303,6 +350,8 @@ class Reconciler:
         """``path`` is gone from a healthy folder."""
         self.tracker.forget(path)
         self.settled.discard(path)
+        if self.pairing is not None:
+            self.pairing.forget_arrival(path)
         if path not in self._deleted:
             self._deleted.add(path)
             self.publish(FileDeleted(path=Path(path)))

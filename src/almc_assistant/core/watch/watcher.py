@@ -42,6 +42,7 @@ from almc_assistant.core.watch.handler import EnqueueHandler
 from almc_assistant.core.watch.ignore import IgnoreRule
 from almc_assistant.core.watch.known import KnownFiles, KnownSource, KnownState
 from almc_assistant.core.watch.observer import OverflowSpy
+from almc_assistant.core.watch.pairing import MovePairing
 from almc_assistant.core.watch.reconcile import Reconciler
 from almc_assistant.core.watch.scanner import reconcile_tree
 from almc_assistant.core.watch.stability import (
@@ -114,6 +115,7 @@ class Watcher:
         self._lock = threading.RLock()
         self._queue = ChangeQueue(max_queued)
         self._tracker = Tracker(quiet_seconds)
+        self.tick_seconds = min(1.0, max(0.05, quiet_seconds / 4))
         self._reconciler = Reconciler(
             sink,
             self._tracker,
@@ -130,6 +132,11 @@ class Watcher:
             )
             for folder in _normalise(folders)
         ]
+        # Deletions wait this long for the other half of a move (inotify holds an
+        # unmatched rename 0.5 s; two polled folders may be seen one poll apart).
+        polled = poll_interval if any(fw.polling for fw in self._folders) else 0.0
+        window = max(2.0, polled + 3 * self.tick_seconds)
+        self._reconciler.pairing = MovePairing(window=window, cap=max_queued)
         self._reconciler.polled = self._polled
         self._known = KnownFiles(self._reconciler.publish)
         self._observing = False
@@ -138,7 +145,6 @@ class Watcher:
         self._overflowed = threading.Event()
         self._spy = OverflowSpy(self._overflowed.set)
         self._next_rescan: float | None = None
-        self.tick_seconds = min(1.0, max(0.05, quiet_seconds / 4))
 
     # ------------------------------------------------------------------ inspection
     @property
@@ -204,6 +210,7 @@ class Watcher:
         with self._lock:
             self._observing = False
             stuck = [fw.folder for fw in self._folders if not fw.stop(timeout)]
+            self._reconciler.release_deletions(self._clock.monotonic(), everything=True)
             self._spy.remove()
         if thread is not None and thread.is_alive():
             stuck.append(Path("(stabiliser)"))
@@ -289,6 +296,7 @@ class Watcher:
             for sub, root in batch.subtrees_gone.items():
                 if folder_ok(root):
                     self._reconcile_subtree(root, sub, now)
+            self._reconciler.release_deletions(now)
             self._plan_rescans(batch.overflowed, now)
             for fw in self._folders:
                 if (
@@ -355,6 +363,7 @@ class Watcher:
         self._known.remember(known)
         if self._known.source is not None:
             self._reconciler.known_file = self._known.file
+            self._reconciler.known_under = lambda folder: self._known.share(Path(folder))
         with self._lock:
             now = self._clock.monotonic()
             if self._rescan_interval is not None:
