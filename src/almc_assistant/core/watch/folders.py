@@ -16,7 +16,7 @@ import errno
 import logging
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from watchdog.events import FileSystemEventHandler
@@ -160,3 +160,20 @@ def folder_ok_cache(folders: list[FolderWatch]) -> Callable[[str], bool]:
         return cache[root]
 
     return folder_ok
+
+
+def absolute_path(path: Path) -> Path:
+    """Absolute and normalised, without resolving symbolic links (events keep this spelling)."""
+    return Path(os.path.normpath(Path(path).absolute()))
+
+
+def normalise_folders(folders: Sequence[Path]) -> list[Path]:
+    """Absolute, without duplicates, and without folders nested in another watched one."""
+    absolute = sorted({absolute_path(f) for f in folders}, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for folder in absolute:
+        if any(folder.is_relative_to(outer) for outer in kept):
+            log.info("%s is inside another watched folder; watched once", folder)
+            continue
+        kept.append(folder)
+    return kept

@@ -37,7 +37,13 @@ from almc_assistant.core.watch.events import (
     WatchFailed,
 )
 from almc_assistant.core.watch.filesystems import use_polling
-from almc_assistant.core.watch.folders import FolderWatch, folder_ok_cache, unavailable_reason
+from almc_assistant.core.watch.folders import (
+    FolderWatch,
+    absolute_path,
+    folder_ok_cache,
+    normalise_folders,
+    unavailable_reason,
+)
 from almc_assistant.core.watch.handler import EnqueueHandler
 from almc_assistant.core.watch.ignore import IgnoreRule
 from almc_assistant.core.watch.known import KnownFiles, KnownSource, KnownState
@@ -63,23 +69,6 @@ class WatchStats:
     queued_high_water: int
     acquiring: int
     acquiring_high_water: int
-
-
-def absolute_path(path: Path) -> Path:
-    """Absolute and normalised, without resolving symbolic links (events keep this spelling)."""
-    return Path(os.path.normpath(Path(path).absolute()))
-
-
-def _normalise(folders: Sequence[Path]) -> list[Path]:
-    """Absolute, without duplicates, and without folders nested in another watched one."""
-    absolute = sorted({absolute_path(f) for f in folders}, key=lambda p: len(p.parts))
-    kept: list[Path] = []
-    for folder in absolute:
-        if any(folder.is_relative_to(outer) for outer in kept):
-            log.info("%s is inside another watched folder; watched once", folder)
-            continue
-        kept.append(folder)
-    return kept
 
 
 class Watcher:
@@ -130,7 +119,7 @@ class Watcher:
                 poll_interval=poll_interval,
                 handler=EnqueueHandler(folder, self._queue, sink, ignore),
             )
-            for folder in _normalise(folders)
+            for folder in normalise_folders(folders)
         ]
         # Deletions wait this long for the other half of a move (inotify holds an
         # unmatched rename 0.5 s; two polled folders may be seen one poll apart).
