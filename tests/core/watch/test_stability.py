@@ -353,3 +353,19 @@ def test_stop_publishes_deletions_still_held(tmp_path: Path) -> None:
     watcher.check_stability()
     watcher.stop()
     assert cat.count(FileDeleted, path=f) == 1
+
+
+def test_a_polling_rename_of_an_old_file_is_confirmed_by_the_catalog(tmp_path: Path) -> None:
+    # Nothing recent is remembered of an old file: the catalog's answer for its folder
+    # (the real catalog answers folders, not single files) confirms the rename.
+    clock, cat = ManualClock(), CatalogStub()
+    old = write_file(tmp_path / "2019" / "a.tif", 10, old=True)
+    Watcher([tmp_path], cat, quiet_seconds=QUIET, clock=clock).scan(cat.known)
+    watcher = Watcher([tmp_path], cat, quiet_seconds=QUIET, clock=clock, polling=True)
+    watcher.scan(cat.known)  # a restart: nothing recent remembered
+    new = tmp_path / "2019" / "b.tif"
+    old.rename(new)
+    watcher.handler(tmp_path).dispatch(FileMovedEvent(str(old), str(new)))
+    watcher.check_stability()
+    assert cat.count(FileMoved, src=old, dest=new) == 1
+    assert not cat.of_type(FileDeleted)

@@ -60,6 +60,7 @@ class Reconciler:
         self._changed_every = changed_every  # at most one FileChanged per file this often
         self.settled = settled
         self._deleted: set[str] = set()  # published this tick (hints and subtrees overlap)
+        self._under: dict[str, dict[str, KnownState]] = {}  # catalog answers this tick
         # The catalog's (size, mtime_ns) of one file, None if unknown; None: cannot ask.
         self.known_file: Callable[[str], tuple[int, int] | None] | None = None
         # The catalog's files under a folder; None: cannot ask.
@@ -69,6 +70,7 @@ class Reconciler:
 
     def begin_tick(self, now: float) -> None:
         self._deleted.clear()
+        self._under.clear()
         self.settled.expire(now)
 
     def publish(self, event: Event) -> None:
@@ -142,17 +144,14 @@ class Reconciler:
         """
         if origin in self.tracker:
             return True
-        recent = self.settled.get(origin)
-        if recent is not None:
-            return recent == (size, mtime)
-        if self.known_file is not None:
+        was = self._signatures({origin: None}).get(origin)
+        if was is None and self.known_file is not None:
             try:
                 was = self.known_file(origin)
             except Exception:
                 log.exception("the catalog could not tell what %s was", origin)
-                was = None
-            if was is not None:
-                return was == (size, mtime)
+        if was is not None:
+            return was == (size, mtime)
         return not polled
 
     def _already_settled(self, path: str, size: int, mtime: int) -> bool:
@@ -212,7 +211,9 @@ class Reconciler:
         missing = due.keys() - found.keys()
         if missing and self.known_under is not None:
             for parent in {str(Path(p).parent) for p in missing}:
-                share = self.known_under(parent) or {}
+                if parent not in self._under:  # one catalog query per folder and tick
+                    self._under[parent] = self.known_under(parent) or {}
+                share = self._under[parent]
                 found.update({p: share[p] for p in missing if p in share})
         return found
 
