@@ -116,6 +116,34 @@ def test_renames_and_moves_inside_the_folder_are_tracked(
     assert cat.count(FileDeleted, path=a) == 0
 
 
+def test_moves_into_a_brand_new_folder_and_between_watched_folders_are_moves(
+    start: StartWatcher, tmp_path: Path
+) -> None:
+    a_root, b_root = tmp_path / "a", tmp_path / "b"
+    a_root.mkdir()
+    b_root.mkdir()
+    files = [write_file(a_root / f"img{i}.tif", 100 + i, old=True) for i in range(5)]
+    cat = CatalogStub()
+    start([a_root, b_root], cat)
+    wait_for(lambda: len(cat.known(a_root)) == 5, "five complete files")
+    fresh = a_root / "sorted"
+    fresh.mkdir()  # created an instant before the moves: inotify may watch it too late
+    moved = [f.rename(fresh / f.name) for f in files[:3]]
+    across = [f.rename(b_root / f.name) for f in files[3:]]  # another observer's folder
+    wait_for(
+        lambda: (
+            all(cat.state(f) == "complete" for f in moved + across)
+            and not any(cat.state(f) for f in files)
+        ),
+        "the catalog follows every move",
+    )
+    settle(cat, a_root)
+    assert not cat.of_type(FileDeleted)  # never reported lost
+    assert {(e.src, e.dest) for e in cat.of_type(FileMoved)} == set(
+        zip(files, moved + across, strict=True)
+    )
+
+
 def test_deletions_and_moves_out_of_and_into_the_tree(start: StartWatcher, tmp_path: Path) -> None:
     root, outside = tmp_path / "acq", tmp_path / "outside"
     root.mkdir()
