@@ -183,3 +183,11 @@ def test_start_copy_returns_at_once_and_wait_gives_the_result(tmp_path: Path) ->
     result = job.wait(timeout=30)
     assert result is not None and result.summary.ok
     assert job.snapshot().files_done == 4
+
+
+def test_destination_inside_the_source_is_refused(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "src")
+    result, _ = copy([run], [run / "backup"])
+    assert result.error is not None and result.error.title == "Destination inside the source"
+    assert str(run / "backup") in result.error.detail
+    assert not (run / "backup").exists()

@@ -71,7 +71,8 @@ def test_full_destination_is_refused_while_the_other_one_gets_the_files(
     assert list(small.iterdir()) == []
 
 
-def test_destination_filling_up_during_the_copy(tmp_path: Path, tmpfs: Mount) -> None:
+@pytest.mark.parametrize("chunk", [4 << 20, 64 << 10], ids=["grouped", "streamed"])
+def test_destination_filling_up_during_the_copy(tmp_path: Path, tmpfs: Mount, chunk: int) -> None:
     dest = tmpfs("4m")
     run = three_files(tmp_path / "src", 1_000_000)
     before = {p.name: digest(p) for p in run.iterdir()}
@@ -82,7 +83,11 @@ def test_destination_filling_up_during_the_copy(tmp_path: Path, tmpfs: Mount) ->
                 f.write(b"\0" * 2_500_000)
 
     result, sink = copy(
-        [run], [dest], workers=1, hooks=CopyHooks(before_file=someone_fills_the_disk)
+        [run],
+        [dest],
+        workers=1,
+        chunk_size=chunk,
+        hooks=CopyHooks(before_file=someone_fills_the_disk),
     )
     assert result.summary.state == "completed with problems"
     failed = sink.of_type(CopyFailed)

@@ -237,3 +237,55 @@ def test_invalid_settings_are_refused_with_a_clear_message(tmp_path: Path, kwarg
     with pytest.raises(UsageError, match="Invalid watch settings") as info:
         Watcher([tmp_path], CatalogStub(), **kwargs)
     assert info.value.next_step
+
+
+def test_a_polling_move_onto_a_different_file_is_a_deletion_and_an_arrival(
+    tmp_path: Path,
+) -> None:
+    # A polling diff pairs paths by inode; a deleted file's inode may be reused by a new
+    # file. Its verified copies must never be handed to the newcomer.
+    clock, cat = ManualClock(), CatalogStub()
+    watcher = Watcher([tmp_path], cat, quiet_seconds=QUIET, clock=clock, polling=True)
+    old = write_file(tmp_path / "old.tif", 10, old=True)
+    watcher.scan(cat.known)
+    assert cat.state(old) == "complete"
+    old.unlink()
+    new = write_file(tmp_path / "new.tif", 12)
+    watcher.handler(tmp_path).dispatch(FileMovedEvent(str(old), str(new)))
+    watcher.check_stability()
+    assert not cat.of_type(FileMoved)
+    assert cat.count(FileDeleted, path=old) == 1 and cat.count(FileAppeared, path=new) == 1
+
+
+def test_a_real_rename_of_a_complete_file_is_a_move_for_either_observer(tmp_path: Path) -> None:
+    for polling in (False, True):
+        folder = tmp_path / f"polling-{polling}"
+        clock, cat = ManualClock(), CatalogStub()
+        watcher = Watcher([folder], cat, quiet_seconds=QUIET, clock=clock, polling=polling)
+        a = write_file(folder / "a.tif", 10, old=True)
+        watcher.scan(cat.known)
+        b = folder / "b.tif"
+        a.rename(b)
+        watcher.handler(folder).dispatch(FileMovedEvent(str(a), str(b)))
+        watcher.check_stability()
+        assert cat.count(FileMoved, src=a, dest=b) == 1, f"polling={polling}"
+        assert cat.states() == {b: "complete"}
+
+
+def test_a_scan_never_calls_a_file_finished_on_a_stale_look(tmp_path: Path) -> None:
+    # The walk's stat can be seconds old when the verdict comes (big folders): a file
+    # that grew meanwhile stays acquiring with its new size.
+    from almc_assistant.core.watch.reconcile import Reconciler
+    from almc_assistant.core.watch.stability import RecentlySettled, Tracker
+
+    cat = CatalogStub()
+    tracker = Tracker(QUIET)
+    rec = Reconciler(
+        cat, tracker, lambda p: True, changed_every=10, settled=RecentlySettled(10, 60)
+    )
+    f = write_file(tmp_path / "grew.nd2", 10, old=True)
+    stale = (5, f.stat().st_mtime_ns - 10**9)
+    rec.settle(str(tmp_path), str(f), *stale, now=0.0)
+    assert not cat.of_type(FileStabilised)
+    [pending] = tracker.pending()
+    assert pending.size == 10

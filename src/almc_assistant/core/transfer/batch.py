@@ -279,10 +279,13 @@ class BatchCopier:
 
     def _commit(self, live: list[_Partial], results: dict[Key, Result]) -> None:
         renamed: list[_Partial] = []
+        checked: set[Destination] = set()
         for p in live:
             t = p.target
             try:
-                t.dest.check_alive(p.task.source)
+                if t.dest not in checked:  # once per destination and group
+                    t.dest.check_alive(p.task.source)
+                    checked.add(t.dest)
                 if os.path.lexists(t.final):
                     self._fail(p, appeared(t.final, p.task.source), results)
                     continue
@@ -297,9 +300,10 @@ class BatchCopier:
             mine = [p for p in renamed if p.target.dest is dest]
             try:
                 syncfs(dest.root)
+                dest.manifest.record_many([(p.target.relpath, p.digest) for p in mine])
+                now = time.time()
                 for p in mine:
-                    dest.manifest.record(p.target.relpath, p.digest)
-                    results[(p.task, p.target)] = Verified(p.digest, time.time(), adopted=False)
+                    results[(p.task, p.target)] = Verified(p.digest, now, adopted=False)
             except OSError as exc:
                 for p in mine:  # the bytes are verified but the rename may not be durable
                     results[(p.task, p.target)] = self._dest_error(

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.errors import AlmcError, UsageError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
@@ -186,6 +186,7 @@ class CopyJob:
             run.sources_skipped += 1
             self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
+        _refuse_copy_into_itself([Path(s) for s in self.request.sources], roots)
         pre = preflight(scan.files, roots, ctx.policy)
         self._publish_preflight(pre, run)
         run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
@@ -318,6 +319,20 @@ class CopyJob:
                     )
             except OSError as exc:
                 log.warning("could not write the manifest or receipt at %s: %s", dest.root, exc)
+
+
+def _refuse_copy_into_itself(sources: list[Path], roots: list[Path]) -> None:
+    for src in sources:
+        real_src = src.resolve()
+        for root in roots:
+            if src.is_dir() and (root.resolve() == real_src or real_src in root.resolve().parents):
+                raise UsageError(
+                    f"The destination {root} is inside the source folder {src}: the copy "
+                    "would copy itself.",
+                    title="Destination inside the source",
+                    next_step="Choose a destination outside the folder you copy.",
+                    paths=(src, root),
+                )
 
 
 def start_copy(request: CopyRequest, sink: EventSink) -> CopyJob:

@@ -62,6 +62,8 @@ class FolderWatch:
         self.reason = ""
         self.dev: int | None = None  # device of the folder when last seen available
         self.rescan = False
+        # Re-scans during an event storm are spaced by a few times their own duration.
+        self.rescan_not_before = 0.0
         self.next_retry = 0.0  # monotonic time of the next availability retry
 
     def probe(self, *, returning: bool = False) -> str | None:

@@ -60,6 +60,7 @@ class Reconciler:
         self._deleted: set[str] = set()  # published this tick (hints and subtrees overlap)
         # The catalog's (size, mtime_ns) of one file, None if unknown; None: cannot ask.
         self.known_file: Callable[[str], tuple[int, int] | None] | None = None
+        self.polled: Callable[[str], bool] = lambda root: False  # is that folder polled?
 
     def begin_tick(self, now: float) -> None:
         self._deleted.clear()
@@ -103,7 +104,7 @@ class Reconciler:
         _, size, mtime = seen
         origin = hint.moved_from
         if origin is not None and stat_file(origin) is None:
-            if self._same_file(origin, size, mtime):
+            if self._same_file(origin, size, mtime, polled=self.polled(hint.folder)):
                 self.tracker.move(origin, path, hint.folder)
                 self.publish(
                     FileMoved(src=Path(origin), dest=Path(path), size=size, mtime_ns=mtime)
@@ -123,20 +124,29 @@ class Reconciler:
             self._begin(hint.folder, path, size, mtime, now, FileChanged)
         # else: only attributes (chmod, owner) of a file whose content is old changed.
 
-    def _same_file(self, origin: str, size: int, mtime: int) -> bool:
+    def _same_file(self, origin: str, size: int, mtime: int, *, polled: bool) -> bool:
         """Is a file that arrived by a move from ``origin`` the one known there?
 
-        An acquiring file is (it may have grown). Otherwise ask the catalog when it can
-        answer: a polling observer takes a deleted file's reused inode for a move, and a
-        move must never hand one file's verified copies to another.
+        A move must never hand one file's verified copies to another. An acquiring file
+        is the same (it may have grown); a rename keeps size and mtime, so compare with
+        what was last seen or what the catalog holds. When nobody can tell, trust a
+        kernel rename, but not a polling diff: it takes a deleted file's reused inode
+        for a move.
         """
-        if origin in self.tracker or self.known_file is None:
+        if origin in self.tracker:
             return True
-        try:
-            return self.known_file(origin) == (size, mtime)
-        except Exception:
-            log.exception("the catalog could not tell what %s was", origin)
-            return False
+        recent = self.settled.get(origin)
+        if recent is not None:
+            return recent == (size, mtime)
+        if self.known_file is not None:
+            try:
+                was = self.known_file(origin)
+            except Exception:
+                log.exception("the catalog could not tell what %s was", origin)
+                was = None
+            if was is not None:
+                return was == (size, mtime)
+        return not polled
 
     def _already_settled(self, path: str, size: int, mtime: int) -> bool:
         """Settled recently, or complete in the catalog, with this very size and mtime."""
@@ -245,11 +255,26 @@ class Reconciler:
         self.settle(folder, path, size, mtime, now)
 
     def settle(self, folder: str, path: str, size: int, mtime: int, now: float) -> None:
-        """Stabilised at once if quiet by its mtime and it opens; else acquiring."""
-        if quiet_by_mtime(mtime, self.tracker.quiet_seconds) and self.opens(folder, path):
-            self._stabilised(path, size, mtime, now)
-        else:
-            self.tracker.start(folder, path, size, mtime, now)
+        """Stabilised at once if quiet by its mtime and it opens; else acquiring.
+
+        The walk's stat may be seconds old by now (a big folder, held back for rename
+        pairing): the file is looked at again before it is called finished.
+        """
+        if quiet_by_mtime(mtime, self.tracker.quiet_seconds):
+            try:
+                fresh = stat_file(path)
+            except OSError:
+                fresh = None
+            if (
+                fresh is not None
+                and (fresh.st_size, fresh.st_mtime_ns) == (size, mtime)
+                and self.opens(folder, path)
+            ):
+                self._stabilised(path, size, mtime, now)
+                return
+            if fresh is not None:
+                size, mtime = fresh.st_size, fresh.st_mtime_ns
+        self.tracker.start(folder, path, size, mtime, now)
 
     def _stabilised(self, path: str, size: int, mtime: int, now: float) -> None:
         self.settled.add(path, size, mtime, now)

@@ -158,6 +158,10 @@ class RecentlySettled:
         entry = self._entries.get(path)
         return entry is not None and entry[:2] == (size, mtime_ns)
 
+    def get(self, path: str) -> tuple[int, int] | None:
+        entry = self._entries.get(path)
+        return None if entry is None else entry[:2]
+
     def discard(self, path: str) -> None:
         self._entries.pop(path, None)
 

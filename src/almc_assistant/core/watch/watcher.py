@@ -122,7 +122,7 @@ class Watcher:
             self._tracker,
             can_open or opens_for_reading,
             changed_every=min(quiet_seconds, 10.0),
-            settled=RecentlySettled(cap=max_queued, ttl=max(60.0, 2 * quiet_seconds)),
+            settled=RecentlySettled(cap=max(max_queued, 100_000), ttl=max(60.0, 2 * quiet_seconds)),
         )
         self._folders = [
             FolderWatch(
@@ -133,6 +133,7 @@ class Watcher:
             )
             for folder in _normalise(folders)
         ]
+        self._reconciler.polled = self._polled
         self._known: Callable[[Path], KnownMap] | None = None
         self._unscanned: dict[str, dict[str, KnownState]] = {}  # mapping shares not yet used
         self._observing = False
@@ -151,6 +152,9 @@ class Watcher:
     def polls(self, folder: Path) -> bool:
         """Whether ``folder`` is watched by polling."""
         return self._folder(folder).polling
+
+    def _polled(self, root: str) -> bool:
+        return any(fw.polling for fw in self._folders if fw.root == root)
 
     def handler(self, folder: Path) -> EnqueueHandler:
         """The watchdog handler of ``folder`` (tests feed it synthetic events)."""
@@ -243,14 +247,18 @@ class Watcher:
         reason = fw.probe(returning=True)
         if reason is None and self._observing:
             reason = self._start_observer(fw)
+        if reason is None:
+            try:
+                fw.dev = fw.folder.stat().st_dev  # a remounted drive may have a new one
+            except OSError as exc:
+                fw.stop(1.0)
+                reason = unavailable_reason(exc)
         if reason is not None:
             self._mark_unavailable(fw, reason)
             return False
         if fw.available is False:
             self._reconciler.publish(FolderAvailable(folder=fw.folder))
             fw.rescan = True
-        elif fw.dev is None:
-            fw.dev = fw.folder.stat().st_dev
         fw.available = True
         return True
 
@@ -323,7 +331,12 @@ class Watcher:
                     self._reconcile_subtree(root, sub, now)
             self._plan_rescans(batch.overflowed, now)
             for fw in self._folders:
-                if fw.rescan and fw.available and not self._stopping.is_set():
+                if (
+                    fw.rescan
+                    and fw.available
+                    and now >= fw.rescan_not_before
+                    and not self._stopping.is_set()
+                ):
                     fw.rescan = False
                     share = self._known_share(fw.folder, None)
                     if share is not None:
@@ -440,6 +453,8 @@ class Watcher:
             fw.stop(1.0)
             self._mark_unavailable(fw, unavailable_reason(exc))
             return
+        seconds = time.perf_counter() - started
+        fw.rescan_not_before = self._clock.monotonic() + max(1.0, 4 * seconds)
         for path, err in report.unreadable:
             self._reconciler.publish(
                 WatchFailed(
@@ -451,7 +466,5 @@ class Watcher:
                 )
             )
         self._reconciler.publish(
-            ScanFinished(
-                folder=fw.folder, files=report.files, seconds=time.perf_counter() - started
-            )
+            ScanFinished(folder=fw.folder, files=report.files, seconds=seconds)
         )
