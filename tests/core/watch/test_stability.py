@@ -289,3 +289,11 @@ def test_a_scan_never_calls_a_file_finished_on_a_stale_look(tmp_path: Path) -> N
     assert not cat.of_type(FileStabilised)
     [pending] = tracker.pending()
     assert pending.size == 10
+
+
+def test_the_default_open_test(tmp_path: Path) -> None:
+    from almc_assistant.core.watch import opens_for_reading
+
+    assert opens_for_reading(write_file(tmp_path / "ok.tif"))
+    assert not opens_for_reading(tmp_path / "missing.tif")
+    assert not opens_for_reading(tmp_path)  # a folder does not open as a file

@@ -18,12 +18,11 @@ Typical use (the service)::
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,12 +37,13 @@ from almc_assistant.core.watch.events import (
     WatchFailed,
 )
 from almc_assistant.core.watch.filesystems import use_polling
-from almc_assistant.core.watch.folders import FolderWatch, unavailable_reason
+from almc_assistant.core.watch.folders import FolderWatch, folder_ok_cache, unavailable_reason
 from almc_assistant.core.watch.handler import EnqueueHandler
 from almc_assistant.core.watch.ignore import IgnoreRule
+from almc_assistant.core.watch.known import KnownFiles, KnownSource, KnownState
 from almc_assistant.core.watch.observer import OverflowSpy
 from almc_assistant.core.watch.reconcile import Reconciler
-from almc_assistant.core.watch.scanner import KnownState, reconcile_tree
+from almc_assistant.core.watch.scanner import reconcile_tree
 from almc_assistant.core.watch.stability import (
     PendingFile,
     RecentlySettled,
@@ -52,9 +52,6 @@ from almc_assistant.core.watch.stability import (
 )
 
 log = logging.getLogger(__name__)
-
-KnownMap = Mapping[Path, tuple[int, int]]
-KnownSource = KnownMap | Callable[[Path], KnownMap]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +94,7 @@ class Watcher:
         polling: bool | None = None,
         clock: Clock | None = None,
         ignore: IgnoreRule | None = None,
-        poll_interval: float = 2.0,
+        poll_interval: float = 5.0,
         max_queued: int = 50_000,
         retry_interval: float = 5.0,
         rescan_interval: float | None = 1800.0,
@@ -134,8 +131,7 @@ class Watcher:
             for folder in _normalise(folders)
         ]
         self._reconciler.polled = self._polled
-        self._known: Callable[[Path], KnownMap] | None = None
-        self._unscanned: dict[str, dict[str, KnownState]] = {}  # mapping shares not yet used
+        self._known = KnownFiles(self._reconciler.publish)
         self._observing = False
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -246,7 +242,7 @@ class Watcher:
         """Make ``fw`` available (starting its observer when observing); False if not."""
         reason = fw.probe(returning=True)
         if reason is None and self._observing:
-            reason = self._start_observer(fw)
+            reason = fw.start_or_poll(self._reconciler.publish)
         if reason is None:
             try:
                 fw.dev = fw.folder.stat().st_dev  # a remounted drive may have a new one
@@ -262,29 +258,6 @@ class Watcher:
         fw.available = True
         return True
 
-    def _start_observer(self, fw: FolderWatch) -> str | None:
-        try:
-            fw.start()
-            return None
-        except OSError as exc:
-            if fw.polling or exc.errno not in (errno.ENOSPC, errno.EMFILE):
-                return unavailable_reason(exc)
-            detail = f"The system limit on watched folders was reached ({exc.strerror})."
-        self._reconciler.publish(
-            WatchFailed(
-                folder=fw.folder,
-                title=f"Watching {fw.folder.name} by polling",
-                detail=f"{detail} {fw.folder} is checked every {fw.poll_interval:g} s instead.",
-                next_step="Staff: raise fs.inotify.max_user_watches / max_user_instances.",
-            )
-        )
-        fw.polling = True
-        try:
-            fw.start()
-        except OSError as exc:
-            return unavailable_reason(exc)
-        return None
-
     def _check_folders(self, now: float) -> None:
         for fw in self._folders:
             if fw.available:
@@ -295,19 +268,6 @@ class Watcher:
                     fw.next_retry = now + self._retry_interval
             elif now >= fw.next_retry and not self._bring_up(fw):
                 fw.next_retry = now + self._retry_interval
-
-    def _folder_ok_cache(self) -> Callable[[str], bool]:
-        """``folder_ok`` for one tick: available and its root still there (looked up once)."""
-        cache: dict[str, bool] = {}
-        by_root = {fw.root: fw for fw in self._folders}
-
-        def folder_ok(root: str) -> bool:
-            if root not in cache:
-                fw = by_root.get(root)
-                cache[root] = fw is not None and bool(fw.available) and fw.probe() is None
-            return cache[root]
-
-        return folder_ok
 
     # ------------------------------------------------------------------ the tick
     def check_stability(self, now: float | None = None) -> None:
@@ -323,7 +283,7 @@ class Watcher:
             now = self._clock.monotonic() if now is None else now
             self._reconciler.begin_tick(now)
             self._check_folders(now)
-            folder_ok = self._folder_ok_cache()
+            folder_ok = folder_ok_cache(self._folders)
             for path, hint in batch.hints.items():
                 self._reconciler.apply_hint(path, hint, folder_ok, now)
             for sub, root in batch.subtrees_gone.items():
@@ -338,7 +298,7 @@ class Watcher:
                     and not self._stopping.is_set()
                 ):
                     fw.rescan = False
-                    share = self._known_share(fw.folder, None)
+                    share = self._known.share(fw.folder)
                     if share is not None:
                         self._scan_folder(fw, share)
             self._reconciler.check_due(folder_ok, now)
@@ -348,7 +308,7 @@ class Watcher:
             self._overflowed.clear()
             overflowed = overflowed | {fw.root for fw in self._folders if not fw.polling}
         periodic = (
-            self._known is not None
+            self._known.source is not None
             and self._next_rescan is not None
             and self._rescan_interval is not None
             and now >= self._next_rescan
@@ -361,7 +321,7 @@ class Watcher:
 
     def _reconcile_subtree(self, root: str, sub: str, now: float) -> None:
         """A folder under ``root`` was deleted or moved away: reconcile what was in it."""
-        known = self._known_share(Path(sub), None) or {}
+        known = self._known.share(Path(sub)) or {}
         if Path(sub).is_dir():
             try:
                 reconcile_tree(
@@ -392,56 +352,23 @@ class Watcher:
         and a new file of identical size and mtime), FileDeleted, WatchFailed for
         unreadable subfolders, and ScanFinished per folder. Unchanged files: no event.
         """
-        if callable(known):
-            self._known = known
-            self._reconciler.known_file = self._known_file
+        self._known.remember(known)
+        if self._known.source is not None:
+            self._reconciler.known_file = self._known.file
         with self._lock:
             now = self._clock.monotonic()
             if self._rescan_interval is not None:
                 self._next_rescan = now + self._rescan_interval
             for fw in self._folders:
-                share = self._known_share(fw.folder, known)
+                share = self._known.share(fw.folder, known)
                 if share is None:
                     continue
                 if not (fw.available if self._observing else self._bring_up(fw)):
-                    self._unscanned[fw.root] = share
+                    self._known.keep_for_later(fw.folder, share)
                     self._mark_unavailable(fw, fw.reason or "it cannot be read")
                     continue
                 fw.rescan = False
                 self._scan_folder(fw, share)
-
-    def _known_file(self, path: str) -> tuple[int, int] | None:
-        """The catalog's (size, mtime_ns) of one file (the callable asked about it)."""
-        if self._known is None:
-            return None
-        entry = self._known(Path(path)).get(Path(path))
-        return None if entry is None else (int(entry[0]), int(entry[1]))
-
-    def _known_share(self, folder: Path, known: KnownSource | None) -> dict[str, KnownState] | None:
-        """The catalog's files under ``folder`` as path strings; None if it cannot tell."""
-        source: KnownSource | None = known if known is not None else self._known
-        if source is None:
-            return self._unscanned.pop(os.fspath(folder), {})
-        try:
-            mapping = source(folder) if callable(source) else source
-            prefix = os.fspath(folder).rstrip(os.sep) + os.sep
-            share = {}
-            for path, (size, mtime) in mapping.items():
-                key = os.fspath(path)
-                if key.startswith(prefix):
-                    share[key] = (int(size), int(mtime))
-            return share
-        except Exception as exc:
-            log.exception("known files of %s could not be read", folder)
-            self._reconciler.publish(
-                WatchFailed(
-                    folder=folder,
-                    title=f"Could not compare {folder.name} with the catalog",
-                    detail=f"Reading the known files of {folder} failed: {exc}",
-                    next_step="The folder was not scanned; it will be tried again.",
-                )
-            )
-            return None
 
     def _scan_folder(self, fw: FolderWatch, share: dict[str, KnownState]) -> None:
         started = time.perf_counter()
