@@ -121,6 +121,8 @@ def test_known_files_for_a_rescan(catalog: Catalog) -> None:
     catalog.record_deleted(root / "c")
     assert catalog.known_files(root) == {root / "a": (1, 2), root / "sub" / "b": (5, 6)}
     assert catalog.known_files(root / "sub") == {root / "sub" / "b": (5, 6)}
+    assert catalog.known_files(root / "a") == {root / "a": (1, 2)}  # a single file
+    assert catalog.known_files(root / "growing") == {}
 
 
 def test_transaction_groups_writes_all_or_nothing(catalog: Catalog) -> None:
