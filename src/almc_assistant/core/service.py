@@ -23,6 +23,7 @@ import fnmatch
 import json
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
@@ -79,6 +80,8 @@ class Service(ServiceCore):
         self._jobs: list[CopyJob] = []
         self._ticker: threading.Thread | None = None
         self._ticking = threading.Event()
+        self._to_check: deque[Path] = deque()
+        self._checking = False
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching, cancel copies, write what is queued, close the catalog."""
@@ -185,15 +188,22 @@ class Service(ServiceCore):
                 )
             )
             if done:
-                self._submit("check", lambda: self._check_one(path))
+                self._queue_check(path)
         elif isinstance(event, w.FileMoved):
             src, dest, size, mtime = event.src, event.dest, event.size, event.mtime_ns
-            rec.submit(lambda c: c.record_moved(src, dest, size=size, mtime_ns=mtime))
+            owner, root = file_owner(dest, self.user), self._root_of(dest)
+
+            def moved(c: Catalog) -> None:
+                if not c.record_moved(src, dest, size=size, mtime_ns=mtime, root=root):
+                    # Not catalogued yet: a new file; the next scan finds it complete.
+                    c.record_seen(dest, size=size, mtime_ns=mtime, owner=owner, root=root)
+
+            rec.submit(moved)
         elif isinstance(event, w.FileDeleted):
             gone = event.path
             rec.submit(lambda c: self._record_deleted(c, gone))
         elif isinstance(event, w.ScanFinished):
-            rec.submit(lambda c: self._publish_status())
+            rec.submit_after(self._publish_status)
 
     def _record_deleted(self, catalog: Catalog, path: Path) -> None:
         before = catalog.file(path)
@@ -205,6 +215,25 @@ class Service(ServiceCore):
         return max(roots, key=lambda r: len(r.parts), default=None)
 
     # ================================================================== checks
+    def _queue_check(self, path: Path) -> None:
+        """Finished files wait in one queue; one worker task drains it (a scan of 10^5
+        files queues paths, not 10^5 tasks)."""
+        with self._lock:
+            self._to_check.append(path)
+            if self._checking:
+                return
+            self._checking = True
+        self._submit("check", self._check_queued)
+
+    def _check_queued(self) -> None:
+        while True:
+            with self._lock:
+                if not self._to_check:
+                    self._checking = False
+                    return
+                path = self._to_check.popleft()
+            self._check_one(path)
+
     def _check_one(self, path: Path) -> None:
         from almc_assistant.core.inspect import check_file
 
@@ -307,4 +336,4 @@ class Service(ServiceCore):
             track = self._root_of(source) is not None
             self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))
         elif isinstance(event, JobFinished):
-            self.recorder.submit(lambda c: self._publish_status())
+            self.recorder.submit_after(self._publish_status)

@@ -173,20 +173,22 @@ class ServiceCore:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        # Stop the writer while the catalog is still open: its after-commit calls
+        # (status updates) read it; only then forget both.
+        recorder = self._recorder
+        left = recorder.stop(timeout) if recorder is not None else 0
         with self._lock:
-            recorder, self._recorder = self._recorder, None
+            self._recorder = None
             catalog, self._catalog = self._catalog, None
-        if recorder is not None:
-            left = recorder.stop(timeout)
-            if left:
-                self.sink.publish(
-                    ev.CatalogBacklog(
-                        waiting=left,
-                        title="Catalog records not written",
-                        detail=f"{left} records could not be written before stopping.",
-                        next_step="They are found again by the next scan.",
-                    )
+        if left:
+            self.sink.publish(
+                ev.CatalogBacklog(
+                    waiting=left,
+                    title="Catalog records not written",
+                    detail=f"{left} records could not be written before stopping.",
+                    next_step="They are found again by the next scan.",
                 )
+            )
         if catalog is not None:
             catalog.close()
 
@@ -284,8 +286,8 @@ class ServiceCore:
         if policy.key != self._policy.key:
             self._policy = policy
             self.recorder.submit(lambda c: c.recompute_safety())
-            self.recorder.submit(lambda c: c._set_meta("safety_key", policy.key))
-            self.recorder.submit(lambda c: self._publish_status())
+            self.recorder.submit(lambda c: c.note("safety_key", policy.key))
+            self.recorder.submit_after(self._publish_status)
         self._policy = policy
 
     def add_destination(

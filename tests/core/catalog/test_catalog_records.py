@@ -121,6 +121,8 @@ def test_known_files_for_a_rescan(catalog: Catalog) -> None:
     catalog.record_deleted(root / "c")
     assert catalog.known_files(root) == {root / "a": (1, 2), root / "sub" / "b": (5, 6)}
     assert catalog.known_files(root / "sub") == {root / "sub" / "b": (5, 6)}
+    assert catalog.known_files(root / "a") == {root / "a": (1, 2)}  # a single file
+    assert catalog.known_files(root / "growing") == {}
 
 
 def test_transaction_groups_writes_all_or_nothing(catalog: Catalog) -> None:
@@ -196,3 +198,13 @@ def test_dismissed_lost_files_are_no_longer_reported(catalog: Catalog) -> None:
     assert catalog.dismiss_lost("ann") == 1 and catalog.lost_files("ann") == []
     rec = catalog.file(Path("/acq/a"))
     assert rec is not None and rec.state is FileState.DISMISSED
+
+
+def test_a_move_with_other_contents_drops_the_old_copies(catalog: Catalog) -> None:
+    src, dest = Path("/acq/a"), Path("/acq/b")
+    catalog.record_seen(src, size=5, mtime_ns=NS, owner="ann", state=FileState.COMPLETE)
+    for root in ("/d1", "/d2"):
+        catalog.record_copy(src, copy_of(src, Path(root), 5, NS), owner="ann")
+    assert catalog.unsafe_files("ann") == []
+    assert catalog.record_moved(src, dest, size=6, mtime_ns=2 * NS, root=Path("/acq"))
+    assert [f.path for f in catalog.unsafe_files("ann")] == [dest]

@@ -369,14 +369,30 @@ class Catalog(CatalogQueries):
                 (FileState.CLEANED.value, self._clock(), str(path)),
             )
 
-    def record_moved(self, src: Path, dest: Path, *, size: int, mtime_ns: int) -> bool:
-        """A rename or move: the record (and its copies) follows the file."""
+    def record_moved(
+        self, src: Path, dest: Path, *, size: int, mtime_ns: int, root: Path | None = None
+    ) -> bool:
+        """A rename or move: the record (and its copies) follows the file.
+
+        False when ``src`` is not catalogued (the caller records ``dest`` as new).
+        """
         with self._write() as conn:
-            row = conn.execute("SELECT id FROM files WHERE path = ?", (str(src),)).fetchone()
+            row = conn.execute(
+                "SELECT id, size, mtime_ns FROM files WHERE path = ?", (str(src),)
+            ).fetchone()
             if row is None:
                 return False
             conn.execute("DELETE FROM files WHERE path = ?", (str(dest),))
-            conn.execute("UPDATE files SET path = ? WHERE id = ?", (str(dest), row[0]))
+            conn.execute(
+                "UPDATE files SET path = ?, root = coalesce(?, root) WHERE id = ?",
+                (str(dest), None if root is None else str(root), row[0]),
+            )
+            if (int(row[1]), int(row[2])) != (size, mtime_ns):  # changed on the way
+                conn.execute(
+                    "UPDATE files SET size = ?, mtime_ns = ?, verdict = NULL WHERE id = ?",
+                    (size, mtime_ns, row[0]),
+                )
+                self._update_safe(conn, int(row[0]))
         return True
 
     # -------------------------------------------------------------- copies
