@@ -31,6 +31,7 @@ import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import blake3
 
@@ -38,15 +39,17 @@ from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.faults import (
     CopyError,
+    appeared,
     from_os_error,
     mismatch,
     source_changed,
 )
-from almc_assistant.core.transfer.naming import partial_name
+from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.readback import FlushHook, ReadBack
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import Target
+from almc_assistant.core.transfer.writer import Lease, StreamWriter
 
 CHUNK = 4 << 20  # bytes per read from the source
 WINDOW = 32 << 20  # bytes per flush/evict/read-back window of a large file
@@ -58,11 +61,13 @@ _OPEN_FLAGS |= getattr(os, "O_BINARY", 0)
 class CopyHooks:
     """Test seam (never set in production).
 
+    ``before_file(task)`` runs before anything of a file is opened (between files).
     ``on_chunk(task, bytes_read)`` runs after each source chunk is read and written.
     ``after_flush(partial, start, end)`` runs after a window of a partial is flushed and
     evicted, right before it is read back: a test may flip a byte on disk there.
     """
 
+    before_file: Callable[[FileTask], None] | None = None
     on_chunk: Callable[[FileTask, int], None] | None = None
     after_flush: FlushHook | None = None
 
@@ -85,21 +90,40 @@ Result = Verified | Differs | CopyError
 class _Stream:
     """One partial being written and read back."""
 
-    def __init__(self, target: Target, buffer: bytearray, threaded: bool, hooks: CopyHooks):
+    def __init__(
+        self,
+        target: Target,
+        buffer: bytearray,
+        *,
+        trailing: bool,
+        threaded_writes: bool,
+        window: int,
+        hooks: CopyHooks,
+    ):
         self.target = target
         self.partial = target.final.with_name(partial_name(target.final.name))
-        self.fd = os.open(
-            self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644
-        )
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        try:
+            self.fd = os.open(self.partial, flags, 0o644)
+        except BaseException:
+            release_partial(self.partial)
+            raise
         self.readback: ReadBack | None = None
         try:
             cache.prepare(self.fd)
             self.readback = ReadBack(
-                self.partial, self.fd, buffer, threaded=threaded, after_flush=hooks.after_flush
+                self.partial, self.fd, buffer, threaded=trailing, after_flush=hooks.after_flush
             )
         except BaseException:
             self.discard()
             raise
+        self.writer = StreamWriter(
+            self.write,
+            self.readback.submit,
+            window,
+            threaded=threaded_writes,
+            name=f"almc-writer {target.final.name}",
+        )
 
     def write(self, data: memoryview) -> None:
         while data:
@@ -107,6 +131,9 @@ class _Stream:
             data = data[n:]
 
     def close(self) -> None:
+        writer: StreamWriter | None = getattr(self, "writer", None)
+        if writer is not None:
+            writer.close()
         if self.readback is not None:
             self.readback.close()
             self.readback = None
@@ -123,6 +150,7 @@ class _Stream:
             self.partial.unlink()
         except OSError:
             pass
+        release_partial(self.partial)
 
 
 class FileCopier:
@@ -141,6 +169,7 @@ class FileCopier:
         self._buf = bytearray(chunk)
         self._window = window
         self._rb_bufs: list[bytearray] = []
+        self._bufs: list[bytearray] = [self._buf]
 
     def _rb_buffer(self, i: int) -> bytearray:
         while len(self._rb_bufs) <= i:
@@ -151,6 +180,8 @@ class FileCopier:
         """Copy ``task`` to every target once; a result per target."""
         results: dict[Target, Result] = {}
         streams: dict[Target, _Stream] = {}
+        if self._hooks.before_file is not None:
+            self._hooks.before_file(task)
         try:
             try:
                 src = self._open_source(task)
@@ -194,12 +225,18 @@ class FileCopier:
         streams: dict[Target, _Stream],
         results: dict[Target, Result],
     ) -> None:
-        threaded = task.size > self._window
         for i, t in enumerate(t for t in targets if not t.adopt):
             relfolder = t.relpath.rpartition("/")[0]
             try:
                 t.dest.ensure_folder(relfolder, task.source)
-                streams[t] = _Stream(t, self._rb_buffer(i), threaded, self._hooks)
+                streams[t] = _Stream(
+                    t,
+                    self._rb_buffer(i),
+                    trailing=task.size > self._window,
+                    threaded_writes=task.size > len(self._buf),
+                    window=self._window,
+                    hooks=self._hooks,
+                )
             except CopyError as err:
                 results[t] = err
             except OSError as exc:
@@ -229,35 +266,45 @@ class FileCopier:
         results: dict[Target, Result],
     ) -> str:
         hasher = blake3.blake3()
-        view = memoryview(self._buf)
+        # several buffers when writers run on their own threads: the next chunk is read
+        # while the previous ones are still being written
+        views = [memoryview(b) for b in self._buffers(3 if task.size > len(self._buf) else 1)]
+        leases: list[Lease | None] = [None] * len(views)
         total = 0
         next_window = self._window
         src_fd = src.fileno()
+        i = 0
         while True:
             self._control.checkpoint()
+            lease = leases[i]
+            if lease is not None:
+                lease.wait()  # every writer is done with this buffer
             try:
-                n = src.readinto(view)
+                n = src.readinto(views[i])
             except OSError as exc:
                 raise from_os_error(
                     exc, action="read", path=task.source, source=task.source
                 ) from exc
             if not n:
                 break
-            chunk = view[:n]
+            chunk = views[i][:n]
             hasher.update(chunk)
-            for t, stream in list(streams.items()):
-                try:
-                    stream.write(chunk)
-                except OSError as exc:
-                    self._fail(t, self._dest_error(exc, "write", t, task), streams, results)
+            leases[i] = lease = Lease(len(streams))
+            for stream in streams.values():
+                stream.writer.put(chunk, lease)
+            self._check_writers(task, streams, results)
             total += n
             if total >= next_window:
-                self._submit(task, total, streams, results)
-                cache.evict(src_fd, next_window - self._window, self._window)
-                next_window += self._window
+                cache.evict(src_fd, 0, total)
+                while next_window <= total:
+                    next_window += self._window
             self._progress.add(task, n)
             if self._hooks.on_chunk is not None:
                 self._hooks.on_chunk(task, total)
+            i = (i + 1) % len(views)
+        for stream in streams.values():
+            stream.writer.close()
+        self._check_writers(task, streams, results)
         st = os.fstat(src_fd)
         if total != task.size or st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
             raise source_changed(
@@ -269,19 +316,22 @@ class FileCopier:
         cache.evict(src_fd)
         return hasher.hexdigest()
 
-    def _submit(
-        self,
-        task: FileTask,
-        upto: int,
-        streams: dict[Target, _Stream],
-        results: dict[Target, Result],
+    def _buffers(self, n: int) -> list[bytearray]:
+        while len(self._bufs) < n:
+            self._bufs.append(bytearray(len(self._buf)))
+        return self._bufs[:n]
+
+    def _check_writers(
+        self, task: FileTask, streams: dict[Target, _Stream], results: dict[Target, Result]
     ) -> None:
+        """Drop the streams whose writer failed (their error becomes the result)."""
         for t, stream in list(streams.items()):
-            assert stream.readback is not None
-            try:
-                stream.readback.submit(upto)
-            except OSError as exc:
-                self._fail(t, self._dest_error(exc, "write", t, task), streams, results)
+            err = stream.writer.error
+            if err is None:
+                continue
+            if not isinstance(err, OSError):
+                raise err
+            self._fail(t, self._dest_error(err, "write", t, task), streams, results)
 
     def _finish_streams(
         self,
@@ -293,8 +343,9 @@ class FileCopier:
         for t, stream in list(streams.items()):
             assert stream.readback is not None
 
-            def set_mtime(fd: int = stream.fd) -> None:
-                os.utime(fd, ns=(time.time_ns(), task.mtime_ns))
+            def set_mtime(s: _Stream = stream) -> None:
+                where: int | Path = s.fd if os.utime in os.supports_fd else s.partial
+                os.utime(where, ns=(time.time_ns(), task.mtime_ns))
 
             try:
                 got = stream.readback.finish(task.size, before_last_flush=set_mtime)
@@ -345,13 +396,7 @@ class FileCopier:
             stream.close()
             t.dest.check_alive(task.source)
             if os.path.lexists(t.final):
-                return CopyError(
-                    f"A file appeared at {t.final} while {task.source} was being copied; "
-                    "it was not overwritten.",
-                    title=f"{t.final.name} appeared meanwhile",
-                    next_step="Run the copy again.",
-                    paths=(task.source, t.final),
-                )
+                return appeared(t.final, task.source)
             stream.partial.replace(t.final)
             cache.fsync_dir(t.final.parent)
             t.dest.manifest.record(t.relpath, result.digest)

@@ -60,13 +60,16 @@ class Destination:
             if self._dead is None:
                 self._dead = err
 
+    def is_alive(self) -> bool:
+        """The root still exists on the device it was on when the job started."""
+        try:
+            return self.root.stat().st_dev == self.device
+        except OSError:
+            return False
+
     def check_alive(self, source: Path) -> None:
         """Raise (and remember) if the root vanished or is now another device."""
-        try:
-            same = self.root.stat().st_dev == self.device
-        except OSError:
-            same = False
-        if not same:
+        if not self.is_alive():
             err = destination_gone(self.root, source)
             self.mark_dead(err)
             raise err

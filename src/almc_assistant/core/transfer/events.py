@@ -95,6 +95,18 @@ class CopyFailed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CopyRetried(Event):
+    """A copy to one destination failed in a way worth another try, and is tried again."""
+
+    job_id: str
+    source: Path
+    destination_root: Path
+    attempt: int  # the attempt about to start (2, 3, ...)
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceSkipped(Event):
     """Something in a source tree that is not copied (symlink, FIFO, device, socket)."""
 

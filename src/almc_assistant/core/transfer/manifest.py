@@ -9,10 +9,10 @@ almc-manifest.b3sum`` verifies the copies with a standard tool. Paths holding a 
 or a newline are escaped the way ``b3sum`` does it (a leading ``\\``, then ``\\\\`` and
 ``\\n``).
 
-Crash safety: each verified copy is appended (and flushed) as soon as it has its final
-name, so a ``kill -9`` loses nothing; :meth:`Manifest.close` rewrites the file without
-duplicates through a temporary name, ``fsync`` and an atomic replace. A torn last line
-from a crash is ignored on load.
+Crash safety: each verified copy is appended as soon as it has its final name (the file
+is opened per record, never held open), so a ``kill -9`` loses nothing;
+:meth:`Manifest.close` rewrites the file without duplicates through a temporary name,
+``fsync`` and an atomic replace. A torn last line from a crash is ignored on load.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import TextIO
 
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.naming import MANIFEST_NAME
@@ -76,7 +75,6 @@ class Manifest:
         self.path = root / MANIFEST_NAME
         self._lock = threading.Lock()
         self._entries = read_manifest(root)
-        self._appender: TextIO | None = None
         self._dirty = False
 
     def lookup(self, relpath: str) -> str | None:
@@ -84,25 +82,28 @@ class Manifest:
             return self._entries.get(relpath)
 
     def record(self, relpath: str, digest: str) -> None:
-        """Append a verified copy (flushed to the OS at once)."""
+        """Append a verified copy (written to the OS at once)."""
+        self.record_many([(relpath, digest)])
+
+    def record_many(self, entries: list[tuple[str, str]]) -> None:
+        """Append several verified copies ``(relpath, digest)`` with one write."""
         with self._lock:
-            if self._entries.get(relpath) == digest:
+            lines = []
+            for relpath, digest in entries:
+                if self._entries.get(relpath) != digest:
+                    self._entries[relpath] = digest
+                    lines.append(format_line(digest, relpath))
+            if not lines:
                 return
-            self._entries[relpath] = digest
             self._dirty = True
-            if self._appender is None:
-                self._appender = self.path.open(
-                    "a", encoding="utf-8", errors="surrogateescape", newline="\n"
-                )
-            self._appender.write(format_line(digest, relpath))
-            self._appender.flush()
+            # opened per write, not held: an open file would keep the drive from being
+            # ejected or remounted between files
+            with self.path.open("a", encoding="utf-8", errors="surrogateescape", newline="\n") as f:
+                f.write("".join(lines))
 
     def close(self) -> None:
         """Rewrite the manifest sorted and without duplicates, durably."""
         with self._lock:
-            if self._appender is not None:
-                self._appender.close()
-                self._appender = None
             if not self._dirty:
                 return
             tmp = self.path.with_name(MANIFEST_NAME + ".tmp")

@@ -1,0 +1,72 @@
+"""An existing file at the destination is never overwritten: keep both, skip, or fail;
+an identical one is adopted only after it is read back and matched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from almc_assistant.core.transfer import CopyFailed, CopySkipped, CopyVerified, OnConflict
+from tests.core.transfer.conftest import copy, partials, write
+
+
+def setup(tmp_path: Path, existing: bytes) -> tuple[Path, Path]:
+    src = write(tmp_path / "src" / "run1" / "img.tif", b"new acquisition" * 100)
+    dest = tmp_path / "dest"
+    write(dest / "run1" / "img.tif", existing)
+    return src.parent, dest
+
+
+def test_keep_both_gives_the_new_copy_a_clear_name(tmp_path: Path) -> None:
+    run, dest = setup(tmp_path, b"someone else's file")
+    result, sink = copy([run], [dest])
+    assert result.summary.ok
+    assert (dest / "run1/img.tif").read_bytes() == b"someone else's file"
+    assert (dest / "run1/img (almc copy 2).tif").read_bytes() == b"new acquisition" * 100
+    (v,) = sink.of_type(CopyVerified)
+    assert v.destination == dest / "run1/img (almc copy 2).tif"
+    # and a rerun recognises that copy instead of making a third one
+    again, _sink2 = copy([run], [dest])
+    assert again.summary.verified == 0 and again.summary.skipped == 1
+    assert not (dest / "run1/img (almc copy 3).tif").exists()
+
+
+def test_skip_leaves_the_existing_file_and_says_so(tmp_path: Path) -> None:
+    run, dest = setup(tmp_path, b"other")
+    _result, sink = copy([run], [dest], on_conflict=OnConflict.SKIP)
+    (s,) = sink.of_type(CopySkipped)
+    assert "different file already exists" in s.reason and str(dest / "run1/img.tif") in s.reason
+    assert (dest / "run1/img.tif").read_bytes() == b"other"
+    assert not (dest / "run1/img (almc copy 2).tif").exists()
+
+
+def test_fail_reports_the_file_and_overwrites_nothing(tmp_path: Path) -> None:
+    run, dest = setup(tmp_path, b"other")
+    result, sink = copy([run], [dest], on_conflict=OnConflict.FAIL)
+    assert not result.summary.ok
+    (f,) = sink.of_type(CopyFailed)
+    assert str(dest / "run1/img.tif") in f.detail and str(run / "img.tif") in f.detail
+    assert "--on-conflict keep-both" in f.next_step
+    assert (dest / "run1/img.tif").read_bytes() == b"other"
+
+
+def test_identical_file_is_adopted_after_reading_it_back(tmp_path: Path) -> None:
+    run, dest = setup(tmp_path, b"new acquisition" * 100)  # same bytes, copied by hand
+    inode = (dest / "run1/img.tif").stat().st_ino
+    result, sink = copy([run], [dest])
+    assert result.summary.ok
+    (v,) = sink.of_type(CopyVerified)
+    assert v.adopted and v.destination == dest / "run1/img.tif"
+    assert (dest / "run1/img.tif").stat().st_ino == inode  # not rewritten
+    assert (dest / "run1/img.tif").stat().st_mtime_ns == (run / "img.tif").stat().st_mtime_ns
+    assert not (dest / "run1/img (almc copy 2).tif").exists()
+    assert partials(dest) == []
+
+
+def test_same_size_different_bytes_is_not_adopted(tmp_path: Path) -> None:
+    run, dest = setup(tmp_path, b"X" * 1500)  # same size as the source, other bytes
+    result, sink = copy([run], [dest])
+    assert result.summary.ok
+    assert (dest / "run1/img.tif").read_bytes() == b"X" * 1500
+    assert (dest / "run1/img (almc copy 2).tif").read_bytes() == b"new acquisition" * 100
+    (v,) = sink.of_type(CopyVerified)
+    assert not v.adopted
