@@ -8,6 +8,7 @@ reachable from these tests; it does no I/O and answers at once.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,11 +79,13 @@ class FakeService:
     def destinations(self) -> list[Any]:
         return []
 
-    def preflight(self, files: Any, destinations: Any) -> None:
-        self.calls.append(("preflight", (files, destinations)))
+    def preflight_async(self, files: Any, destinations: Any) -> int:
+        self.calls.append(("preflight_async", (files, destinations)))
+        return len(self.calls)
 
-    def check(self, paths: list[str]) -> None:
-        self.calls.append(("check", (list(paths),)))
+    def check(self, paths: list[Any]) -> Future[Any]:
+        self.calls.append(("check", ([str(p) for p in paths],)))
+        return Future()  # still running, as far as the window can tell
 
     def end_session(self) -> None:
         self.calls.append(("end_session", ()))
@@ -140,8 +143,9 @@ class TransferService(FakeService):
     def destinations(self) -> list[Dest]:
         return list(self.dests)
 
-    def check(self, paths: list[str]) -> None:
-        self.checked.append(list(paths))
+    def check(self, paths: list[Any]) -> Future[Any]:
+        self.checked.append([str(p) for p in paths])
+        return Future()
 
     def start_copy(self, files: list[Any], destinations: list[Any], workers: Any = None) -> FakeJob:
         job = FakeJob(f"job-{len(self.jobs) + 1}")

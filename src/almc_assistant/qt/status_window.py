@@ -26,6 +26,7 @@ class StatusWindow(QWidget):
     transfer_window_requested = Signal()
     check_files_requested = Signal()
     settings_requested = Signal()
+    warnings_requested = Signal()
     quit_requested = Signal()
 
     def __init__(self, *, is_main_window: bool = False, parent: QWidget | None = None) -> None:
@@ -60,12 +61,15 @@ class StatusWindow(QWidget):
         self.transfer_button.clicked.connect(self.transfer_window_requested)
         self.check_button = QPushButton("&Check files…")
         self.check_button.clicked.connect(self.check_files_requested)
+        self.warnings_button = QPushButton("Files at &risk…")
+        self.warnings_button.clicked.connect(self.warnings_requested)
         self.settings_button = QPushButton("&Settings")
         self.settings_button.clicked.connect(self.settings_requested)
         buttons = QHBoxLayout()
         buttons.addWidget(self.end_session_button)
         buttons.addWidget(self.transfer_button)
         buttons.addWidget(self.check_button)
+        buttons.addWidget(self.warnings_button)
         buttons.addStretch(1)
         buttons.addWidget(self.settings_button)
         if is_main_window:

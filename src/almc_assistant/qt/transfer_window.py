@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.events import EventSink
 from almc_assistant.core.inspect.events import FileChecked
 from almc_assistant.core.transfer.events import (
     CopyFailed,
@@ -39,7 +40,7 @@ from almc_assistant.core.transfer.events import (
     JobProgressed,
     JobStarted,
 )
-from almc_assistant.qt import humanize, icons
+from almc_assistant.qt import background, humanize, icons
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.progress_delegate import ProgressDelegate
@@ -95,6 +96,7 @@ class TransferWindow(QWidget):
         self._job_keys: dict[str, int] = {}  # engine job id -> key
         self._destinations_of: dict[int, list[Any]] = {}  # queued job key -> destinations
         self._roots: list[str] = []  # what was dropped or picked, in order
+        self._sink: EventSink | None = None  # the pump's queue, for check results
         self._next_key = 1
         self.setWindowTitle("almc-assistant — Transfer")
         self.setWindowIcon(icons.app_icon())
@@ -222,7 +224,9 @@ class TransferWindow(QWidget):
         self._roots.extend(p for p in fresh if p not in self._roots)
         self.files.upsert(FileRow(path=p, root=p) for p in fresh)
         try:
-            self._service.check(fresh)
+            future = self._service.check([Path(p) for p in fresh])
+            if self._sink is not None:
+                background.publish_check_result(future, fresh, self._sink)
         except AlmcError as err:
             self._tell(err)
             self.files.upsert(
@@ -254,6 +258,13 @@ class TransferWindow(QWidget):
         if current is not None and not row.reasons:
             row = replace(row, reasons=current.reasons, next_step=current.next_step)
         self.files.upsert([row])
+
+    def _on_check_completed(self, event: background.CheckCompleted) -> None:
+        if event.report is not None:
+            self.on_check_report(event.roots, event.report)
+        else:
+            for root in event.roots:
+                self.on_check_failed(root, event.title, event.detail)
 
     def on_check_report(self, roots: Sequence[str], report: Any) -> None:
         """A check of ``roots`` ended with its ``CheckReport`` (reasons, next steps)."""
@@ -378,7 +389,9 @@ class TransferWindow(QWidget):
 
     def connect_pump(self, pump: EventPump) -> None:
         """Follow the core's check and copy events (delivered on the GUI thread)."""
+        self._sink = pump.sink
         pump.subscribe(FileChecked, self.on_file_checked)
+        pump.subscribe(background.CheckCompleted, self._on_check_completed)
         pump.subscribe(JobStarted, self.on_job_started)
         pump.subscribe(JobProgressed, self.on_job_progressed)
         pump.subscribe(CopyVerified, self.on_copy_verified)
