@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from almc_assistant.core.session_end.pending import PendingSummary as Summary
@@ -74,6 +75,12 @@ class FakeService:
         self.calls.append(("stop", ()))
 
     def session_files(self) -> list[Any]:
+        return []
+
+    def status(self) -> Any:
+        return SimpleNamespace(sessions=(), volumes=(), problems=(), files=())
+
+    def warnings(self) -> list[Any]:
         return []
 
     def destinations(self) -> list[Any]:

@@ -70,3 +70,12 @@ def test_nothing_at_risk(qtbot) -> None:  # type: ignore[no-untyped-def]
     window.set_report([], [])
     assert "Nothing is at risk" in window.headline()
     assert not window.backup_button.isEnabled()
+
+
+def test_unsafe_files_without_warnings_are_not_called_safe(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    now = time.time()
+    window = DeletionWarningWindow()
+    qtbot.addWidget(window)
+    window.set_report([], [_unsafe(tmp_path / "a.nd2", 10**9, 30, now)], now=now)
+    assert "Nothing is at risk" not in window.headline()
+    assert "1 file (1.0 GB) not backed up yet" in window.headline()

@@ -219,10 +219,19 @@ class AppController(QObject):
         self._status = status
         if self._tray is not None:
             self._tray.set_status(status)
-        main = self._windows.get("status")
-        if isinstance(main, StatusWindow):
-            main.set_status(status)
+        self._update_status_window()
         self.status_changed.emit(status)
+
+    def _update_status_window(self) -> None:
+        window = self._windows.get("status")
+        if not isinstance(window, StatusWindow) or self._status is None:
+            return
+        window.set_status(self._status)
+        if window.isVisible():
+            try:
+                window.set_report(self._service.status())
+            except AlmcError as err:
+                log.warning("status report failed: %s", err)
 
     # ------------------------------------------------------------------ windows
     def _raise(self, window: QWidget) -> None:
@@ -240,11 +249,10 @@ class AppController(QObject):
             window.check_files_requested.connect(self.check_files)
             window.settings_requested.connect(self.show_settings)
             window.warnings_requested.connect(self.show_warnings)
-            if self._status is not None:
-                window.set_status(self._status)
             return window
 
         window: StatusWindow = self._window("status", make)
+        self._update_status_window()
         return window
 
     def _window(self, key: str, make: Callable[[], QWidget]) -> Any:

@@ -35,8 +35,8 @@ from almc_assistant.qt.wizard.destinations_page import preflight_html
 DEST_COLUMNS: tuple[Column[Destination], ...] = (
     Column("Name", lambda d: d.name, tooltip=lambda d: d.guidance),
     Column("Kind", lambda d: d.info.label, tooltip=lambda d: d.guidance),
-    Column("Folder", lambda d: str(d.path)),
     Column("From", lambda d: "Facility" if d.origin == "facility" else "You"),
+    Column("Folder", lambda d: str(d.path), tooltip=lambda d: str(d.path)),
 )
 
 
@@ -51,7 +51,7 @@ class DestinationsTab(QWidget):
         self.model: SnapshotTableModel[Destination] = SnapshotTableModel(
             DEST_COLUMNS, key=lambda d: str(d.path), parent=self
         )
-        self.view = make_table(self.model, sort=False)
+        self.view = make_table(self.model, sort=False, fit=(0, 1, 2))
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Lab share")

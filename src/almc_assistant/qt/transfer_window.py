@@ -133,7 +133,7 @@ class TransferWindow(QWidget):
         drop_layout.addWidget(self.add_files_button)
         drop_layout.addWidget(self.add_folder_button)
 
-        self.file_view = make_table(self.files, sort=True, stretch_first=True)
+        self.file_view = make_table(self.files, sort=True, stretch_first=True, fit=(1, 2))
         self.file_view.selectionModel().selectionChanged.connect(self._on_file_selection_changed)
         self.file_details = QLabel()
         self.file_details.setWordWrap(True)
@@ -164,8 +164,9 @@ class TransferWindow(QWidget):
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
 
-        self.job_view = make_table(self.jobs, sort=False, stretch_first=True)
+        self.job_view = make_table(self.jobs, sort=False, stretch_first=True, fit=(2, 3))
         self.job_view.setItemDelegateForColumn(1, ProgressDelegate(self.job_view))
+        self.job_view.setColumnWidth(1, 220)
         self.job_view.selectionModel().selectionChanged.connect(self._update_buttons)
         self.pause_button = QPushButton("&Pause")
         self.pause_button.clicked.connect(self._on_pause_clicked)

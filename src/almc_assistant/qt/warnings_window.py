@@ -87,7 +87,7 @@ class DeletionWarningWindow(QWidget):
         self.model: SnapshotTableModel[AtRiskRow] = SnapshotTableModel(
             AT_RISK_COLUMNS, key=lambda r: str(r.path), parent=self
         )
-        self.view = make_table(self.model)
+        self.view = make_table(self.model, fit=(0, 1, 2))
         self.view.sortByColumn(2, Qt.SortOrder.AscendingOrder)
         self.backup_button = QPushButton("&Back up now")
         self.backup_button.setDefault(True)
@@ -121,8 +121,15 @@ class DeletionWarningWindow(QWidget):
             for f in files
         ]
         self.model.replace_all(rows)
-        self.view.resizeColumnsToContents()
-        self.summary.setText(warnings_html(warnings))
+        text = warnings_html(warnings)
+        if not warnings and rows:
+            first = min(rows, key=lambda r: r.deletable_from)
+            size = humanize.size(sum(r.size for r in rows))
+            text = (
+                f"<p>{humanize.count(len(rows), 'file')} ({size}) not backed up yet; none "
+                f"is close to cleanup. The first may be deleted from {when(first)}.</p>"
+            )
+        self.summary.setText(text)
         self.backup_button.setEnabled(bool(rows))
 
     def headline(self) -> str:
