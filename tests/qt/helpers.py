@@ -8,7 +8,9 @@ reachable from these tests; it does no I/O and answers at once.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from almc_assistant.core.session_end.pending import PendingSummary as Summary
@@ -75,14 +77,22 @@ class FakeService:
     def session_files(self) -> list[Any]:
         return []
 
+    def status(self) -> Any:
+        return SimpleNamespace(sessions=(), volumes=(), problems=(), files=())
+
+    def warnings(self) -> list[Any]:
+        return []
+
     def destinations(self) -> list[Any]:
         return []
 
-    def preflight(self, files: Any, destinations: Any) -> None:
-        self.calls.append(("preflight", (files, destinations)))
+    def preflight_async(self, files: Any, destinations: Any) -> int:
+        self.calls.append(("preflight_async", (files, destinations)))
+        return len(self.calls)
 
-    def check(self, paths: list[str]) -> None:
-        self.calls.append(("check", (list(paths),)))
+    def check(self, paths: list[Any]) -> Future[Any]:
+        self.calls.append(("check", ([str(p) for p in paths],)))
+        return Future()  # still running, as far as the window can tell
 
     def end_session(self) -> None:
         self.calls.append(("end_session", ()))
@@ -140,8 +150,9 @@ class TransferService(FakeService):
     def destinations(self) -> list[Dest]:
         return list(self.dests)
 
-    def check(self, paths: list[str]) -> None:
-        self.checked.append(list(paths))
+    def check(self, paths: list[Any]) -> Future[Any]:
+        self.checked.append([str(p) for p in paths])
+        return Future()
 
     def start_copy(self, files: list[Any], destinations: list[Any], workers: Any = None) -> FakeJob:
         job = FakeJob(f"job-{len(self.jobs) + 1}")

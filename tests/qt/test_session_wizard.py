@@ -1,22 +1,17 @@
-"""The session-end wizard end to end: real files, real check verdicts, real verified copy."""
+"""The session-end wizard end to end on the real service: catalog, checks, verified copy."""
 
 from __future__ import annotations
 
+import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 from PySide6.QtWidgets import QWizard
 
-from almc_assistant.core.catalog.records import FileRecord, FileState
-from almc_assistant.core.config import PolicySettings
-from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
-from almc_assistant.core.events import QueueSink
-from almc_assistant.core.inspect import check_paths
-from almc_assistant.core.policy import Policy
 from almc_assistant.qt.bridge import app_pump
+from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.wizard.session_wizard import (
     COPY,
     DESTINATIONS,
@@ -25,85 +20,47 @@ from almc_assistant.qt.wizard.session_wizard import (
     RECEIPT,
     SessionWizard,
 )
-from tests.qt.core_adapter import CoreBackedService, PreflightDone
+from tests.qt.real_service import real_service
 
 
-def _records(folder: Path, acquiring: set[str]) -> list[FileRecord]:
-    """The catalog's answer for this session, with the real check's verdicts."""
-    report = check_paths([folder])
-    out = []
-    for i, check in enumerate(sorted(report.files, key=lambda c: str(c.path)), start=1):
-        st = check.path.stat()
-        state = FileState.ACQUIRING if check.path.name in acquiring else FileState.COMPLETE
-        out.append(
-            FileRecord(
-                id=i,
-                path=check.path,
-                size=st.st_size,
-                mtime_ns=st.st_mtime_ns,
-                owner="me",
-                first_seen=time.time(),
-                born=time.time(),
-                session_id=1,
-                state=state,
-                verdict=str(check.verdict),
-                verdict_reasons=check.reasons,
-                safe=False,
-            )
+@pytest.fixture
+def wizard_setup(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
+    with real_service(tmp_path / "site") as site:
+        image = (np.arange(128 * 128, dtype=np.uint16) % 4096).reshape(128, 128)
+        acq = site.acquisition
+        tifffile.imwrite(acq / "cells.tif", image)
+        tifffile.imwrite(acq / "cells-jpeg.tif", image.astype(np.uint8), compression="jpeg")
+        tifffile.imwrite(acq / "growing.tif", image)
+        an_hour_ago = time.time() - 3600
+        for name in ("cells.tif", "cells-jpeg.tif"):  # finished; growing.tif was just written
+            os.utime(acq / name, (an_hour_ago, an_hour_ago))
+        site.service.scan_once()  # what the watcher does at start-up
+        controller = AppController(
+            site.service, app_pump(site.sink), prompter, config=site.config, tray_available=True
         )
-    return out
-
-
-@pytest.fixture
-def session(tmp_path: Path) -> Path:
-    folder = tmp_path / "acquisition"
-    folder.mkdir()
-    image = (np.arange(128 * 128, dtype=np.uint16) % 4096).reshape(128, 128)
-    tifffile.imwrite(folder / "cells.tif", image)
-    tifffile.imwrite(folder / "cells-jpeg.tif", image.astype(np.uint8), compression="jpeg")
-    tifffile.imwrite(folder / "growing.tif", image)
-    return folder
-
-
-@pytest.fixture
-def wizard_setup(qtbot, prompter, tmp_path, session):  # type: ignore[no-untyped-def]
-    share = tmp_path / "institutional"
-    usb = tmp_path / "usb"
-    share.mkdir()
-    usb.mkdir()
-    destinations = [
-        Destination(
-            name="Lab share", path=share, kind=DestinationKind.INSTITUTIONAL, origin="facility"
-        ),
-        Destination(name="My drive", path=usb, kind=DestinationKind.EXTERNAL_DRIVE),
-    ]
-    sink = QueueSink()
-    service = CoreBackedService(sink, destinations, _records(session, {"growing.tif"}))
-    policy = Policy(PolicySettings(), destinations)
-    pump = app_pump(sink)
-    wizard = SessionWizard(
-        service,
-        prompter,
-        pump,
-        make_destination=lambda p: Destination(name=p.name, path=p, kind=guess_kind(p)),
-        would_be_safe=policy.would_be_safe,
-    )
-    pump.subscribe(PreflightDone, lambda e: wizard.destinations_page.on_preflight(e.results))
-    qtbot.addWidget(wizard)
-    pump.start()
-    yield wizard, service, share, usb
-    pump.stop()
-    service.stop()
-    for thread in wizard.receipt_page.save_threads:
-        thread.join(10)
+        pump = controller._pump
+        wizard = SessionWizard(
+            site.service,
+            prompter,
+            pump,
+            make_destination=controller.make_destination,
+            would_be_safe=controller.would_be_safe,
+        )
+        qtbot.addWidget(wizard)
+        pump.start()
+        yield wizard, site
+        controller.shutdown()  # stops its timers and the pump before the service goes
+        for thread in wizard.receipt_page.save_threads:
+            thread.join(10)
 
 
 def _next(wizard: SessionWizard) -> None:
     wizard.button(QWizard.WizardButton.NextButton).click()
 
 
-def test_wizard_end_to_end(qtbot, prompter, wizard_setup, session, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    wizard, service, share, usb = wizard_setup
+def test_wizard_end_to_end(qtbot, prompter, wizard_setup, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    wizard, site = wizard_setup
+    share, usb, session = site.share, site.drive, site.acquisition
     wizard.show()
     assert wizard.currentId() == FILES
     page = wizard.files_page
@@ -144,7 +101,6 @@ def test_wizard_end_to_end(qtbot, prompter, wizard_setup, session, tmp_path) -> 
     assert wizard.state.summary.state == "completed"
     assert wizard.state.summary.verified == 2
     for name in ("cells.tif", "cells-jpeg.tif"):
-        assert (share / "cells.tif").exists()
         copied = next(share.rglob(name))
         assert copied.read_bytes() == (session / name).read_bytes()
     assert not list(share.rglob("growing.tif"))  # still acquiring: never copied
@@ -163,11 +119,12 @@ def test_wizard_end_to_end(qtbot, prompter, wizard_setup, session, tmp_path) -> 
     wizard.receipt_page.print_button.click()
     assert prompter.printed and prompter.printed[0][0] == "Backup receipt"
     wizard.button(QWizard.WizardButton.FinishButton).click()
-    assert service.sessions_ended == 1
+    assert site.service.catalog.open_session(site.service.user) is None  # session ended
+    qtbot.waitUntil(lambda: site.service.pending_summary().files == 1, timeout=10_000)
 
 
 def test_a_full_destination_is_refused_in_preflight(qtbot, wizard_setup, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    wizard, _service, _share, _usb = wizard_setup
+    wizard, _site = wizard_setup
     wizard.show()
     _next(wizard)
     wizard.exports_page.go_on.setChecked(True)
@@ -181,7 +138,8 @@ def test_a_full_destination_is_refused_in_preflight(qtbot, wizard_setup, tmp_pat
 
 
 def test_cancel_during_copy_is_reported(qtbot, wizard_setup) -> None:  # type: ignore[no-untyped-def]
-    wizard, _service, share, _usb = wizard_setup
+    wizard, site = wizard_setup
+    share = site.share
     wizard.show()
     _next(wizard)
     wizard.exports_page.go_on.setChecked(True)

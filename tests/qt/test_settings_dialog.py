@@ -12,6 +12,7 @@ from almc_assistant.core.config import Config, UserSettings, WatchSettings
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.preflight import plan_files, preflight
+from almc_assistant.core.service_events import PreflightFinished
 from almc_assistant.qt.settings_dialog import SettingsDialog
 
 
@@ -30,8 +31,9 @@ class SettingsService:
             raise AlmcError("config.toml is read-only.", title="Cannot save settings")
         self.saved.append(settings)
 
-    def preflight(self, files: Any, destinations: Any) -> None:
+    def preflight_async(self, files: Any, destinations: Any) -> int:
         self.preflights.append(list(destinations))
+        return len(self.preflights)
 
 
 @pytest.fixture
@@ -91,7 +93,8 @@ def test_test_button_runs_a_real_preflight(qtbot, prompter, facility_share) -> N
     tab.view.selectRow(0)
     tab.test_button.click()
     assert service.preflights == [[facility_share]]
-    tab.on_preflight([preflight(facility_share, plan_files([]))])  # the service's answer
+    answer = PreflightFinished(request_id=1, results=(preflight(facility_share, plan_files([])),))
+    tab.on_preflight_finished(answer)  # the service's answer, from a worker, via the pump
     assert "Lab share" in tab.result.text() and "free" in tab.result.text()
 
 

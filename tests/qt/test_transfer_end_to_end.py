@@ -1,4 +1,4 @@
-"""Drops onto the transfer window, checked and copied by the real core, verified on disk."""
+"""Drops onto the transfer window, checked and copied by the real service, verified on disk."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import tifffile
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
-from almc_assistant.core.events import QueueSink
+from almc_assistant.core.destinations import Destination, guess_kind
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.transfer_rows import FileState, JobState
 from almc_assistant.qt.transfer_window import TransferWindow
-from tests.qt.core_adapter import ChecksReady, CoreBackedService
+from tests.qt.real_service import real_service
 
 
 def _destination(path: Path) -> Destination:
@@ -35,22 +34,15 @@ def session(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def setup(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
-    sink = QueueSink()
-    share = tmp_path / "share"
-    share.mkdir()
-    service = CoreBackedService(
-        sink, [Destination(name="Lab share", path=share, kind=DestinationKind.INSTITUTIONAL)]
-    )
-    pump = app_pump(sink)
-    window = TransferWindow(service, prompter, _destination)
-    window.connect_pump(pump)
-    pump.subscribe(ChecksReady, lambda e: window.on_check_report(e.roots, e.report))
-    qtbot.addWidget(window)
-    window.show()
-    pump.start()
-    yield window, service, share
-    pump.stop()
-    service.stop()
+    with real_service(tmp_path / "site") as site:
+        pump = app_pump(site.sink)
+        window = TransferWindow(site.service, prompter, _destination)
+        window.connect_pump(pump)
+        qtbot.addWidget(window)
+        window.show()
+        pump.start()
+        yield window, site.service, site.share
+        pump.stop()
 
 
 def test_dropped_folder_is_checked_copied_and_verified(qtbot, setup, session) -> None:  # type: ignore[no-untyped-def]

@@ -5,28 +5,24 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from almc_assistant.core.catalog.records import FileRecord, FileState
-from almc_assistant.core.config import RetentionSettings
-from almc_assistant.core.policy import Retention
+from almc_assistant.core.catalog.records import FileState
+from almc_assistant.core.status import UnsafeFile
+from almc_assistant.core.warnings import SafetyWarning, Severity, WarningKind
 from almc_assistant.qt.warnings_window import DeletionWarningWindow
 
 DAY = 86400.0
 
 
-def _record(path: Path, size: int, age_days: float, now: float) -> FileRecord:
-    return FileRecord(
-        id=1,
+def _unsafe(path: Path, size: int, days_left: float, now: float) -> UnsafeFile:
+    return UnsafeFile(
         path=path,
         size=size,
-        mtime_ns=0,
-        owner="me",
-        first_seen=now - age_days * DAY,
-        born=now - age_days * DAY,
         session_id=1,
         state=FileState.COMPLETE,
         verdict="native-ok",
-        verdict_reasons=(),
-        safe=False,
+        candidate_date=now + days_left * DAY,
+        warn_date=now,
+        missing="needs 1 verified copy",
     )
 
 
@@ -34,37 +30,52 @@ def test_lists_files_with_their_cleanup_dates(qtbot, tmp_path) -> None:  # type:
     now = time.time()
     window = DeletionWarningWindow()
     qtbot.addWidget(window)
-    records = [
-        _record(tmp_path / "old.nd2", 5 * 10**9, 27, now),
-        _record(tmp_path / "new.nd2", 10**9, 1, now),
+    files = [
+        _unsafe(tmp_path / "old.nd2", 5 * 10**9, 3, now),
+        _unsafe(tmp_path / "new.nd2", 10**9, 29, now),
     ]
-    window.set_at_risk(records, Retention(RetentionSettings(max_age_days=30)), now=now)
-    assert window.headline.text().startswith("2 files (6.0 GB) are not backed up")
-    assert "(in 3 days)" in window.headline.text()
-    rows = {r.path.name: r for r in window.model.rows()}
-    assert round(rows["old.nd2"].days_left) == 3 and round(rows["new.nd2"].days_left) == 29
+    warning = SafetyWarning(
+        WarningKind.CLEANUP_SOON,
+        Severity.WARNING,
+        "2 files (6.0 GB) may be deleted from Thu",
+        "These files have no safe backup yet.",
+        "Back them up before then.",
+        files=2,
+    )
+    window.set_report([warning], files, now=now)
+    assert "2 files (6.0 GB) may be deleted from Thu" in window.headline()
+    assert "Back them up before then." in window.headline()
+    texts = {
+        window.model.data(window.model.index(i, 0)): window.model.data(window.model.index(i, 2))
+        for i in range(len(window.model))
+    }
+    assert texts["old.nd2"].endswith("(in 3 days)")
+    assert window.model.data(window.model.index(0, 3)) == "needs 1 verified copy"
     with qtbot.waitSignal(window.backup_requested) as got:
         window.backup_button.click()
-    assert sorted(got.args[0]) == sorted(r.path for r in records)
+    assert sorted(got.args[0]) == sorted(f.path for f in files)
 
 
-def test_disk_full_means_now(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_past_the_date_means_now(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     now = time.time()
     window = DeletionWarningWindow()
     qtbot.addWidget(window)
-    window.set_at_risk(
-        [_record(tmp_path / "a.nd2", 10, 1, now)],
-        Retention(RetentionSettings()),
-        disk_full=True,
-        now=now,
-    )
-    assert "from now" in window.headline.text()
-    assert "disk is nearly full" in window.explanation.text()
+    window.set_report([], [_unsafe(tmp_path / "a.nd2", 10, -1, now)], now=now)
+    assert window.model.data(window.model.index(0, 2)) == "now"
 
 
 def test_nothing_at_risk(qtbot) -> None:  # type: ignore[no-untyped-def]
     window = DeletionWarningWindow()
     qtbot.addWidget(window)
-    window.set_at_risk([], Retention(RetentionSettings()))
-    assert "Nothing is at risk" in window.headline.text()
+    window.set_report([], [])
+    assert "Nothing is at risk" in window.headline()
     assert not window.backup_button.isEnabled()
+
+
+def test_unsafe_files_without_warnings_are_not_called_safe(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    now = time.time()
+    window = DeletionWarningWindow()
+    qtbot.addWidget(window)
+    window.set_report([], [_unsafe(tmp_path / "a.nd2", 10**9, 30, now)], now=now)
+    assert "Nothing is at risk" not in window.headline()
+    assert "1 file (1.0 GB) not backed up yet" in window.headline()

@@ -64,9 +64,47 @@ def run(paths: list[str]) -> int:
     instance.message_received.connect(controller.on_instance_message)
     qapp.aboutToQuit.connect(controller.shutdown)
     qapp.aboutToQuit.connect(instance.close)
+    hooks = _install_session_end(qapp, app_paths, service, sink, config)
     controller.start(absolute)
     log.info("almc-assistant %s started", __version__)
-    return int(qapp.exec())
+    code = int(qapp.exec())
+    if hooks is not None:
+        hooks.uninstall()
+    return code
+
+
+def _install_session_end(
+    qapp: QApplication,
+    app_paths: AppPaths,
+    service: Any,
+    sink: QueueSink,
+    config: Config,
+) -> Any:
+    """The logout/shutdown reminder (``qt/session``): a guard over the pending summary
+    and the platform's adapters. A failure here costs the reminder, never the app."""
+    try:
+        from almc_assistant.core.session_end import SessionEndGuard
+        from almc_assistant.core.session_end.settings import ReminderSettings
+        from almc_assistant.qt.session import install_session_end_hooks
+
+        reminders = config.user.reminders
+        guard = SessionEndGuard.create(
+            service.pending_summary,
+            app_paths,
+            sink,
+            settings=ReminderSettings(
+                every=reminders.every_minutes * 60 or None,
+                idle_after=reminders.idle_minutes * 60 or 15 * 60,
+                snooze=reminders.snooze_minutes * 60 or 30 * 60,
+            ),
+        )
+        guard.start()
+        hooks = install_session_end_hooks(qapp, guard)
+        hooks.quitRequested.connect(qapp.quit)
+        return hooks
+    except Exception:
+        log.exception("session-end reminders unavailable on this desktop")
+        return None
 
 
 def make_service(app_paths: AppPaths, sink: QueueSink, config: Config) -> Any:

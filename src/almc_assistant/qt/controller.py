@@ -18,11 +18,14 @@ from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import Destination, guess_kind
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.policy import Policy, Retention
+from almc_assistant.core.policy import Policy
+from almc_assistant.core.service_events import PreflightFinished, ServiceFailed, StatusChanged
 from almc_assistant.core.session_end.clock import SystemClock
+from almc_assistant.core.session_end.events import ReminderDue
 from almc_assistant.core.session_end.pending import as_summary
 from almc_assistant.core.session_end.texts import describe_pending
 from almc_assistant.core.transfer.events import JobFinished, JobProgressed
+from almc_assistant.core.warnings import WarningsUpdated
 from almc_assistant.qt import humanize
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.icons import State
@@ -101,6 +104,12 @@ class AppController(QObject):
         pump.batch_arrived.connect(self._on_pump_batch_arrived)
         pump.subscribe(JobProgressed, self._on_job_progressed)
         pump.subscribe(JobFinished, self._on_job_finished)
+        pump.subscribe(StatusChanged, self._on_status_changed)
+        pump.subscribe(WarningsUpdated, self._on_warnings_updated)
+        pump.subscribe(ServiceFailed, self._on_service_failed)
+        pump.subscribe(PreflightFinished, self._on_preflight_finished)
+        pump.subscribe(ReminderDue, self._on_reminder_due)
+        self._warnings_seen: set[tuple[str, str]] = set()
         if self._tray is not None:
             self._connect_tray(self._tray)
 
@@ -130,17 +139,20 @@ class AppController(QObject):
     def start(self, paths: list[str]) -> None:
         """Show the tray (or the main window), start watching and the pump."""
         self._pump.start()
+        watch_error: AlmcError | None = None
         try:
             self._service.start_watching()
         except AlmcError as err:
             self._problem = err.title
-            self._tell_error(err)
+            watch_error = err
         self.refresh()
         self._refresh_timer.start()
         if self._tray is not None:
             self._tray.show()
         else:
             self.show_status()
+        if watch_error is not None:  # a notification, not a modal box at login
+            self._notify(watch_error.title, f"{watch_error.detail} {watch_error.next_step}")
         if paths:
             self.open_paths(paths)
 
@@ -181,11 +193,13 @@ class AppController(QObject):
 
     @Slot(object)
     def _on_pump_batch_arrived(self, _events: list[Any]) -> None:
-        if not self._event_refresh.isActive():
+        if not self._quitting and not self._event_refresh.isActive():
             self._event_refresh.start()
 
     def refresh(self) -> TrayStatus:
         """Recompute the status from the service and show it everywhere."""
+        if self._quitting and self._status is not None:
+            return self._status  # the service is stopping: do not reopen its catalog
         try:
             summary = self._service.pending_summary()
         except AlmcError as err:
@@ -205,10 +219,19 @@ class AppController(QObject):
         self._status = status
         if self._tray is not None:
             self._tray.set_status(status)
-        main = self._windows.get("status")
-        if isinstance(main, StatusWindow):
-            main.set_status(status)
+        self._update_status_window()
         self.status_changed.emit(status)
+
+    def _update_status_window(self) -> None:
+        window = self._windows.get("status")
+        if not isinstance(window, StatusWindow) or self._status is None:
+            return
+        window.set_status(self._status)
+        if window.isVisible():
+            try:
+                window.set_report(self._service.status())
+            except AlmcError as err:
+                log.warning("status report failed: %s", err)
 
     # ------------------------------------------------------------------ windows
     def _raise(self, window: QWidget) -> None:
@@ -225,11 +248,11 @@ class AppController(QObject):
             window.transfer_window_requested.connect(self.show_transfer)
             window.check_files_requested.connect(self.check_files)
             window.settings_requested.connect(self.show_settings)
-            if self._status is not None:
-                window.set_status(self._status)
+            window.warnings_requested.connect(self.show_warnings)
             return window
 
         window: StatusWindow = self._window("status", make)
+        self._update_status_window()
         return window
 
     def _window(self, key: str, make: Callable[[], QWidget]) -> Any:
@@ -300,8 +323,9 @@ class AppController(QObject):
         dialog.reload()
         return dialog
 
-    def show_at_risk(self, records: Sequence[Any], *, disk_full: bool = False) -> None:
-        """The pre-deletion warning: these unsafe files may be cleaned up soon."""
+    @Slot()
+    def show_warnings(self, warnings: Sequence[Any] | None = None) -> DeletionWarningWindow:
+        """The pre-deletion warnings: what is at risk, from when; one-click backup."""
 
         def make() -> DeletionWarningWindow:
             window = DeletionWarningWindow()
@@ -309,9 +333,52 @@ class AppController(QObject):
             return window
 
         window: DeletionWarningWindow = self._window("warnings", make)
-        window.set_at_risk(records, Retention(self._config.retention), disk_full=disk_full)
-        if self._tray is not None and records:
-            self._tray.notify("Files may be deleted soon", window.headline.text(), Level.WARNING)
+        try:
+            if warnings is None:
+                warnings = self._service.warnings()
+            files = self._service.status().files
+        except AlmcError as err:
+            self._tell_error(err)
+            return window
+        window.set_report(warnings, files)
+        return window
+
+    def _on_warnings_updated(self, event: WarningsUpdated) -> None:
+        """New warnings: one summarised notification, and the window for serious ones."""
+        current = {(str(w.kind), w.title) for w in event.warnings}
+        new = [w for w in event.warnings if (str(w.kind), w.title) not in self._warnings_seen]
+        self._warnings_seen = current
+        if not new:
+            return
+        first = new[0]
+        more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
+        self._notify(first.title + more, first.next_step, Level.WARNING)
+        if any(str(w.severity) in ("warning", "critical") for w in new):
+            self.show_warnings(event.warnings)
+
+    def _on_status_changed(self, _event: StatusChanged) -> None:
+        self.refresh()
+
+    def _on_service_failed(self, event: ServiceFailed) -> None:
+        self._notify(event.title, f"{event.detail} {event.next_step}".strip(), Level.ERROR)
+
+    def _on_preflight_finished(self, event: PreflightFinished) -> None:
+        settings = self._windows.get("settings")
+        if isinstance(settings, SettingsDialog):
+            settings.destinations.on_preflight_finished(event)
+
+    def _on_reminder_due(self, event: ReminderDue) -> None:
+        """A reminder from the session-end guard: a notification; strong ones open the
+        status window with its "End session and back up" button."""
+        self._notify(event.title, event.text, Level.WARNING)
+        if event.strong:
+            self.show_status()
+
+    def _notify(self, title: str, text: str, level: Level = Level.INFO) -> None:
+        if self._tray is not None:
+            self._tray.notify(title, text, level)
+        else:
+            log.warning("%s: %s", title, text)
 
     @Slot(object)
     def back_up_now(self, paths: list[Path]) -> None:

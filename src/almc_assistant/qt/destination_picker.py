@@ -55,6 +55,7 @@ class DestinationPicker(QWidget):
         self.list = QListWidget()
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setSpacing(2)
         self.list.itemChanged.connect(self._on_list_item_changed)
         self.list.currentItemChanged.connect(self._on_list_current_item_changed)
         self.guidance = QLabel()

@@ -4,12 +4,14 @@ Thread contract: every method is called on the GUI thread and returns at once; t
 runs in the core's workers and reports through events (``qt/bridge.py``). This Protocol
 only names the calls the windows make, so that each window states its dependency and a
 test can hand it a small fake for what is not reachable; the app itself always runs on
-the real :class:`almc_assistant.core.service.Service`.
+the real :class:`almc_assistant.core.service.Service` (which satisfies it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -36,12 +38,14 @@ class ServicePort(Protocol):
 
     def stop(self) -> None: ...
 
-    def check(self, paths: Sequence[str]) -> Any: ...
+    def check(self, paths: Sequence[Path]) -> Future[Any]: ...
 
-    def preflight(self, files: Sequence[Any], destinations: Sequence[Any]) -> Any: ...
+    def preflight_async(self, files: Sequence[Path], destinations: Sequence[Any]) -> int: ...
 
     def start_copy(
         self, files: Sequence[Any], destinations: Sequence[Any], workers: int | None = None
     ) -> Any: ...
 
     def end_session(self) -> Any: ...
+
+    def save_user_config(self, settings: Any) -> Any: ...

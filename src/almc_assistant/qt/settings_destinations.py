@@ -2,8 +2,8 @@
 
 Thread contract: GUI thread only. Adding, removing and changing the kind edit the tab's
 list of user destinations; the dialog saves them with the rest of the user settings.
-"Test" asks the service for a preflight (returns at once; results through
-:meth:`DestinationsTab.on_preflight`).
+"Test" asks the service for a preflight (``preflight_async`` returns at once; its
+``PreflightFinished`` event arrives through :meth:`DestinationsTab.on_preflight_finished`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from almc_assistant.qt.wizard.destinations_page import preflight_html
 DEST_COLUMNS: tuple[Column[Destination], ...] = (
     Column("Name", lambda d: d.name, tooltip=lambda d: d.guidance),
     Column("Kind", lambda d: d.info.label, tooltip=lambda d: d.guidance),
-    Column("Folder", lambda d: str(d.path)),
     Column("From", lambda d: "Facility" if d.origin == "facility" else "You"),
+    Column("Folder", lambda d: str(d.path), tooltip=lambda d: str(d.path)),
 )
 
 
@@ -47,10 +47,11 @@ class DestinationsTab(QWidget):
         super().__init__(parent)
         self._service = service
         self._prompter = prompter
+        self._requests: set[int] = set()
         self.model: SnapshotTableModel[Destination] = SnapshotTableModel(
             DEST_COLUMNS, key=lambda d: str(d.path), parent=self
         )
-        self.view = make_table(self.model, sort=False)
+        self.view = make_table(self.model, sort=False, fit=(0, 1, 2))
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Lab share")
@@ -165,9 +166,14 @@ class DestinationsTab(QWidget):
             return
         self.result.setText(f"Testing {d.name}…")
         try:
-            self._service.preflight([], [d])
+            self._requests.add(self._service.preflight_async([], [d]))
         except AlmcError as err:
             self.result.setText(f"<b>{err.title}</b>: {err.detail}")
+
+    def on_preflight_finished(self, event: Any) -> None:
+        if event.request_id in self._requests:
+            self._requests.discard(event.request_id)
+            self.on_preflight(event.results)
 
     def on_preflight(self, results: Sequence[Any]) -> None:
         known = {str(d.path) for d in self.model.rows()}

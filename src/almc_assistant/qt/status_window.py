@@ -7,6 +7,9 @@ Where no system tray exists, this window is the app's main window.
 
 from __future__ import annotations
 
+import html
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -17,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from almc_assistant.qt import icons
+from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.tray import APP_TITLE, STARTING, TrayStatus
 
 
@@ -26,6 +29,7 @@ class StatusWindow(QWidget):
     transfer_window_requested = Signal()
     check_files_requested = Signal()
     settings_requested = Signal()
+    warnings_requested = Signal()
     quit_requested = Signal()
 
     def __init__(self, *, is_main_window: bool = False, parent: QWidget | None = None) -> None:
@@ -44,12 +48,17 @@ class StatusWindow(QWidget):
         self._details = QLabel()
         self._details.setWordWrap(True)
         self._details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.report = QLabel()
+        self.report.setWordWrap(True)
+        self.report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         top = QHBoxLayout()
         top.addWidget(self._icon, 0, Qt.AlignmentFlag.AlignTop)
         text = QVBoxLayout()
         text.addWidget(self._headline)
         text.addWidget(self._details)
+        text.addSpacing(8)
+        text.addWidget(self.report)
         text.addStretch(1)
         top.addLayout(text, 1)
 
@@ -60,12 +69,15 @@ class StatusWindow(QWidget):
         self.transfer_button.clicked.connect(self.transfer_window_requested)
         self.check_button = QPushButton("&Check files…")
         self.check_button.clicked.connect(self.check_files_requested)
+        self.warnings_button = QPushButton("Files at &risk…")
+        self.warnings_button.clicked.connect(self.warnings_requested)
         self.settings_button = QPushButton("&Settings")
         self.settings_button.clicked.connect(self.settings_requested)
         buttons = QHBoxLayout()
         buttons.addWidget(self.end_session_button)
         buttons.addWidget(self.transfer_button)
         buttons.addWidget(self.check_button)
+        buttons.addWidget(self.warnings_button)
         buttons.addStretch(1)
         buttons.addWidget(self.settings_button)
         if is_main_window:
@@ -78,7 +90,7 @@ class StatusWindow(QWidget):
         layout.addSpacing(12)
         layout.addLayout(buttons)
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)
-        self.resize(560, 220)
+        self.resize(640, 300)
         self.set_status(STARTING)
 
     def set_status(self, status: TrayStatus) -> None:
@@ -86,6 +98,27 @@ class StatusWindow(QWidget):
         self._headline.setText(status.headline)
         self._details.setText("\n".join(status.details))
         self._details.setVisible(bool(status.details))
+
+    def set_report(self, report: Any) -> None:
+        """The service's ``StatusReport``: unsafe files by session, disks, problems."""
+        lines = []
+        for session in report.sessions:
+            started = humanize.date(session.started_at) if session.started_at else "earlier"
+            lines.append(
+                f"<li>Session of {started}: {humanize.count(session.files, 'file')} "
+                f"({humanize.size(session.bytes)}) not backed up; may be deleted from "
+                f"{humanize.date(session.earliest_candidate_date)}</li>"
+            )
+        for volume in report.volumes:
+            if volume.reachable:
+                lines.append(
+                    f"<li>Disk of {html.escape(str(volume.folder))}: "
+                    f"{volume.percent:.0f} % full, {humanize.size(volume.free)} free</li>"
+                )
+            else:
+                lines.append(f"<li>{html.escape(str(volume.folder))} is not reachable</li>")
+        lines.extend(f"<li>⚠ {html.escape(p)}</li>" for p in report.problems)
+        self.report.setText(f"<ul style='margin-left:-20px'>{''.join(lines)}</ul>" if lines else "")
 
     def headline(self) -> str:
         return self._headline.text()

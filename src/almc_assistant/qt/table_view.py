@@ -7,14 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from almc_assistant.qt.table_model import SnapshotTableModel, sortable
 
 
 def make_table(
-    model: SnapshotTableModel[Any], *, sort: bool = True, stretch_first: bool = False
+    model: SnapshotTableModel[Any],
+    *,
+    sort: bool = True,
+    stretch_first: bool = False,
+    fit: tuple[int, ...] = (),
 ) -> QTableView:
+    """A read-only table; ``fit`` columns always fit their contents (badges, sizes)."""
     view = QTableView()
     view.setModel(sortable(model) if sort else model)
     view.setSortingEnabled(sort)
@@ -28,4 +34,8 @@ def make_table(
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     if stretch_first:
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    for column in fit:
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    if sort:
+        view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     return view

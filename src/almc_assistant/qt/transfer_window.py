@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.events import EventSink
 from almc_assistant.core.inspect.events import FileChecked
 from almc_assistant.core.transfer.events import (
     CopyFailed,
@@ -39,7 +40,7 @@ from almc_assistant.core.transfer.events import (
     JobProgressed,
     JobStarted,
 )
-from almc_assistant.qt import humanize, icons
+from almc_assistant.qt import background, humanize, icons
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.progress_delegate import ProgressDelegate
@@ -95,6 +96,7 @@ class TransferWindow(QWidget):
         self._job_keys: dict[str, int] = {}  # engine job id -> key
         self._destinations_of: dict[int, list[Any]] = {}  # queued job key -> destinations
         self._roots: list[str] = []  # what was dropped or picked, in order
+        self._sink: EventSink | None = None  # the pump's queue, for check results
         self._next_key = 1
         self.setWindowTitle("almc-assistant — Transfer")
         self.setWindowIcon(icons.app_icon())
@@ -131,7 +133,7 @@ class TransferWindow(QWidget):
         drop_layout.addWidget(self.add_files_button)
         drop_layout.addWidget(self.add_folder_button)
 
-        self.file_view = make_table(self.files, sort=True, stretch_first=True)
+        self.file_view = make_table(self.files, sort=True, stretch_first=True, fit=(1, 2))
         self.file_view.selectionModel().selectionChanged.connect(self._on_file_selection_changed)
         self.file_details = QLabel()
         self.file_details.setWordWrap(True)
@@ -162,8 +164,9 @@ class TransferWindow(QWidget):
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
 
-        self.job_view = make_table(self.jobs, sort=False, stretch_first=True)
+        self.job_view = make_table(self.jobs, sort=False, stretch_first=True, fit=(2, 3))
         self.job_view.setItemDelegateForColumn(1, ProgressDelegate(self.job_view))
+        self.job_view.setColumnWidth(1, 220)
         self.job_view.selectionModel().selectionChanged.connect(self._update_buttons)
         self.pause_button = QPushButton("&Pause")
         self.pause_button.clicked.connect(self._on_pause_clicked)
@@ -222,7 +225,9 @@ class TransferWindow(QWidget):
         self._roots.extend(p for p in fresh if p not in self._roots)
         self.files.upsert(FileRow(path=p, root=p) for p in fresh)
         try:
-            self._service.check(fresh)
+            future = self._service.check([Path(p) for p in fresh])
+            if self._sink is not None:
+                background.publish_check_result(future, fresh, self._sink)
         except AlmcError as err:
             self._tell(err)
             self.files.upsert(
@@ -254,6 +259,13 @@ class TransferWindow(QWidget):
         if current is not None and not row.reasons:
             row = replace(row, reasons=current.reasons, next_step=current.next_step)
         self.files.upsert([row])
+
+    def _on_check_completed(self, event: background.CheckCompleted) -> None:
+        if event.report is not None:
+            self.on_check_report(event.roots, event.report)
+        else:
+            for root in event.roots:
+                self.on_check_failed(root, event.title, event.detail)
 
     def on_check_report(self, roots: Sequence[str], report: Any) -> None:
         """A check of ``roots`` ended with its ``CheckReport`` (reasons, next steps)."""
@@ -378,7 +390,9 @@ class TransferWindow(QWidget):
 
     def connect_pump(self, pump: EventPump) -> None:
         """Follow the core's check and copy events (delivered on the GUI thread)."""
+        self._sink = pump.sink
         pump.subscribe(FileChecked, self.on_file_checked)
+        pump.subscribe(background.CheckCompleted, self._on_check_completed)
         pump.subscribe(JobStarted, self.on_job_started)
         pump.subscribe(JobProgressed, self.on_job_progressed)
         pump.subscribe(CopyVerified, self.on_copy_verified)

@@ -1,12 +1,14 @@
-"""Pre-deletion warnings: which unsafe files cleanup may delete, and when; one-click backup.
+"""Pre-deletion warnings: what is at risk and from when, with a one-click backup.
 
-Thread contract: GUI thread only; no I/O. The controller feeds it the user's unsafe
-files (``FileRecord``) and the facility's retention rules; "Back up now" emits
-``backup_requested`` with their paths.
+Thread contract: GUI thread only; no I/O. The controller feeds it the core's
+``SafetyWarning`` list (summaries: cleanup due or soon, disk nearly full, files lost)
+and the status report's unsafe files (``UnsafeFile``: path, size, cleanup date, why not
+safe). "Back up now" emits ``backup_requested`` with the unsafe files' paths.
 """
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,21 +19,21 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from almc_assistant.core.policy import Retention
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.table_model import Column, SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
 
 DAY = 86400.0
+_SEVERITY_MARK = {"critical": "⛔", "warning": "⚠", "info": "ℹ"}
 
 
 @dataclass(frozen=True, slots=True)
 class AtRiskRow:
     path: Path
     size: int
-    first_seen: float
     deletable_from: float  # when cleanup may delete it
+    missing: str  # why it is not safe yet
     now: float
 
     @property
@@ -39,7 +41,7 @@ class AtRiskRow:
         return (self.deletable_from - self.now) / DAY
 
 
-def _when(row: AtRiskRow) -> str:
+def when(row: AtRiskRow) -> str:
     if row.days_left <= 0:
         return "now"
     if row.days_left < 1:
@@ -56,9 +58,20 @@ AT_RISK_COLUMNS: tuple[Column[AtRiskRow], ...] = (
         tooltip=lambda r: str(r.path),
     ),
     Column("Size", lambda r: humanize.size(r.size), sort_key=lambda r: r.size, align_right=True),
-    Column("Acquired", lambda r: humanize.date(r.first_seen), sort_key=lambda r: r.first_seen),
-    Column("May be deleted from", _when, sort_key=lambda r: r.deletable_from),
+    Column("May be deleted from", when, sort_key=lambda r: r.deletable_from),
+    Column("Why it is not safe", lambda r: r.missing, tooltip=lambda r: r.missing),
 )
+
+
+def warnings_html(warnings: Sequence[Any]) -> str:
+    parts = []
+    for w in warnings:
+        mark = _SEVERITY_MARK.get(str(w.severity), "⚠")
+        parts.append(
+            f"<p>{mark} <b>{html.escape(w.title)}</b><br>{html.escape(w.detail)} "
+            f"<i>{html.escape(w.next_step)}</i></p>"
+        )
+    return "".join(parts) or "<p>✓ Nothing is at risk: all your files are backed up.</p>"
 
 
 class DeletionWarningWindow(QWidget):
@@ -68,19 +81,14 @@ class DeletionWarningWindow(QWidget):
         super().__init__(parent)
         self.setWindowTitle("almc-assistant — Files at risk")
         self.setWindowIcon(icons.state_icon(icons.State.AT_RISK))
-        self.headline = QLabel()
-        self.headline.setWordWrap(True)
-        font = self.headline.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        self.headline.setFont(font)
-        self.explanation = QLabel()
-        self.explanation.setWordWrap(True)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.model: SnapshotTableModel[AtRiskRow] = SnapshotTableModel(
             AT_RISK_COLUMNS, key=lambda r: str(r.path), parent=self
         )
-        self.view = make_table(self.model, stretch_first=True)
-        self.view.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+        self.view = make_table(self.model, fit=(0, 1, 2))
+        self.view.sortByColumn(2, Qt.SortOrder.AscendingOrder)
         self.backup_button = QPushButton("&Back up now")
         self.backup_button.setDefault(True)
         self.backup_button.clicked.connect(self._on_backup_clicked)
@@ -91,53 +99,41 @@ class DeletionWarningWindow(QWidget):
         buttons.addWidget(self.later_button)
         buttons.addWidget(self.backup_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.headline)
-        layout.addWidget(self.explanation)
+        layout.addWidget(self.summary)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)
-        self.resize(760, 420)
+        self.resize(800, 440)
 
-    def set_at_risk(
-        self,
-        records: Sequence[Any],
-        retention: Retention,
-        *,
-        disk_full: bool = False,
-        now: float | None = None,
+    def set_report(
+        self, warnings: Sequence[Any], files: Sequence[Any], *, now: float | None = None
     ) -> None:
-        """``records``: this user's unsafe files (``FileRecord``: path, size, born, ...)."""
+        """``warnings``: ``SafetyWarning``s; ``files``: the status report's ``UnsafeFile``s."""
         now = time.time() if now is None else now
         rows = [
             AtRiskRow(
-                path=Path(r.path),
-                size=r.size,
-                first_seen=r.first_seen,
-                deletable_from=retention.candidate_date(r.born, disk_full=disk_full, now=now),
+                path=Path(f.path),
+                size=f.size,
+                deletable_from=f.candidate_date,
+                missing=f.missing,
                 now=now,
             )
-            for r in records
+            for f in files
         ]
         self.model.replace_all(rows)
-        self.view.resizeColumnsToContents()
-        total = sum(r.size for r in rows)
-        if not rows:
-            self.headline.setText("Nothing is at risk: all your files are backed up.")
-            self.explanation.clear()
-        else:
-            soonest = min(rows, key=lambda r: r.deletable_from)
-            self.headline.setText(
-                f"{humanize.count(len(rows), 'file')} ({humanize.size(total)}) are not backed "
-                f"up and may be deleted from this computer from {_when(soonest)}."
+        text = warnings_html(warnings)
+        if not warnings and rows:
+            first = min(rows, key=lambda r: r.deletable_from)
+            size = humanize.size(sum(r.size for r in rows))
+            text = (
+                f"<p>{humanize.count(len(rows), 'file')} ({size}) not backed up yet; none "
+                f"is close to cleanup. The first may be deleted from {when(first)}.</p>"
             )
-            self.explanation.setText(
-                "The disk is nearly full, so the facility's cleanup may remove files now. "
-                if disk_full
-                else f"The facility's cleanup removes files older than "
-                f"{retention.settings.max_age_days:g} days from the acquisition computers. "
-            )
-            self.explanation.setText(self.explanation.text() + "Back them up now to keep them.")
+        self.summary.setText(text)
         self.backup_button.setEnabled(bool(rows))
+
+    def headline(self) -> str:
+        return self.summary.text()
 
     def paths(self) -> list[Path]:
         return [r.path for r in self.model.rows()]

@@ -1,9 +1,9 @@
 """Wizard page 3, "Destinations": where the copies go, preflight, and the policy's word.
 
 Thread contract: GUI thread only. Choosing destinations asks the service for a preflight
-(``service.preflight(files, destinations)`` returns at once; results arrive through
-:meth:`DestinationsPage.on_preflight`). Whether the choice would make the data safe is a
-pure policy decision (``Policy.would_be_safe``), computed here without I/O.
+(``service.preflight_async`` returns at once; its ``PreflightFinished`` event arrives
+through :meth:`DestinationsPage.on_preflight_finished`). Whether the choice would make
+the data safe is a pure policy decision (``Policy.would_be_safe``), computed without I/O.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class DestinationsPage(QWizardPage):
         self._service = service
         self._state = state
         self._would_be_safe = would_be_safe
+        self._request: int | None = None
         self.setTitle("Destinations")
         self.setSubTitle("Choose where your files are copied. Each copy is verified.")
         self.setCommitPage(True)
@@ -95,10 +96,15 @@ class DestinationsPage(QWizardPage):
             )
             self.preflight.setText("Checking the destinations…")
             try:
-                self._service.preflight(self._state.sources(), selected)
+                self._request = self._service.preflight_async(self._state.sources(), selected)
             except AlmcError as err:
                 self.preflight.setText(f"<b>{err.title}</b>: {err.detail} {err.next_step}")
         self.completeChanged.emit()
+
+    def on_preflight_finished(self, event: Any) -> None:
+        """``PreflightFinished(request_id, results)``: only the latest request counts."""
+        if event.request_id == self._request:
+            self.on_preflight(event.results)
 
     def on_preflight(self, results: Sequence[Any]) -> None:
         """Preflight results (``PreflightResult`` per destination) from the service."""

@@ -59,7 +59,7 @@ class ExportsPage(QWizardPage):
         self.model: SnapshotTableModel[Any] = SnapshotTableModel(
             FIX_COLUMNS, key=lambda r: str(r.path), parent=self
         )
-        self.view = make_table(self.model)
+        self.view = make_table(self.model, fit=(0, 1))
         self.explanation = QLabel(WHY_IT_MATTERS)
         self.explanation.setWordWrap(True)
         self.go_on = QCheckBox(
@@ -74,7 +74,6 @@ class ExportsPage(QWizardPage):
     def initializePage(self) -> None:
         to_fix = self._state.to_fix()
         self.model.replace_all(to_fix)
-        self.view.resizeColumnsToContents()
         self.setSubTitle(
             f"{humanize.count(len(to_fix), 'file')} may not be what you want to keep. "
             "You can fix them first, or go on knowingly."

@@ -55,7 +55,7 @@ class FilesPage(QWizardPage):
         self.model: SnapshotTableModel[Any] = SnapshotTableModel(
             FILE_COLUMNS, key=lambda r: str(r.path), parent=self
         )
-        self.view = make_table(self.model)
+        self.view = make_table(self.model, fit=(0, 1, 2))
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -74,4 +74,3 @@ class FilesPage(QWizardPage):
                 self._state.describe_files() if files else "No files in this session yet."
             )
         self.model.replace_all(files)
-        self.view.resizeColumnsToContents()

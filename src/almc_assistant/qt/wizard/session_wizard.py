@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget, QWizard
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.service_events import PreflightFinished
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     CopySkipped,
@@ -91,6 +92,7 @@ class SessionWizard(QWizard):
         pump.subscribe(CopyFailed, copy.on_copy_failed)
         pump.subscribe(DestinationRefused, copy.on_destination_refused)
         pump.subscribe(JobFinished, copy.on_job_finished)
+        pump.subscribe(PreflightFinished, self.destinations_page.on_preflight_finished)
         pump.subscribe(background.TextSaved, self.receipt_page.on_text_saved)
         pump.subscribe(background.TextSaveFailed, self.receipt_page.on_text_save_failed)
         self._pump = pump
@@ -104,6 +106,7 @@ class SessionWizard(QWizard):
             copy.on_copy_failed,
             copy.on_destination_refused,
             copy.on_job_finished,
+            self.destinations_page.on_preflight_finished,
             self.receipt_page.on_text_saved,
             self.receipt_page.on_text_save_failed,
         ):
