@@ -1,13 +1,111 @@
-"""`almc-assistant cleanup`."""
+"""`almc-assistant cleanup [--apply] [--json]`: staff's cleanup of the acquisition disks.
+
+Thread contract: main thread. The plan comes from the catalog and the facility's
+retention rules; ``--apply`` deletes only files that are safe, re-checking each one's
+copies right before deleting it, and logs every deletion to the audit log.
+
+Exit status: 0 when the plan was listed or fully applied; 1 when ``--apply`` kept a
+file it had planned to delete (its evidence no longer held, or it could not be deleted).
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from almc_assistant.cli import _common
+from almc_assistant.cli._service import open_service, when
+from almc_assistant.core.cleanup import CleanupPlan, CleanupResult
+from almc_assistant.core.units import human_size, plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("cleanup", help="(not yet available)")
+    p = sub.add_parser(
+        "cleanup",
+        help="staff: what may be deleted from the acquisition disks; --apply deletes it",
+        description="List the files the facility's retention rules make cleanup "
+        "candidates, which of them are safe to delete and which are kept (and why). "
+        "With --apply, delete the safe ones after re-checking their verified copies.",
+    )
+    p.add_argument("--apply", action="store_true", help="delete the files listed as safe")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(handler=_common.not_yet("cleanup"))
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_service(show_problems=not args.json) as service:
+        plan = service.plan_cleanup()
+        result = service.apply_cleanup(plan) if args.apply else None
+    if args.json:
+        _common.print_json(_document(plan, result))
+    else:
+        _render(plan, result)
+    if result is not None and len(result.deleted) < len(plan.delete):
+        return _common.EXIT_FAILED
+    return _common.EXIT_OK
+
+
+def _document(plan: CleanupPlan, result: CleanupResult | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "ok": result is None or len(result.deleted) == len(plan.delete),
+        "applied": result is not None,
+        "plan": [
+            {
+                "path": str(i.file.path),
+                "owner": i.file.owner,
+                "size": i.file.size,
+                "action": i.action.value,
+                "reason": i.reason,
+                "candidate_since": i.candidate_date,
+            }
+            for i in plan.items
+        ],
+        "bytes_to_free": plan.bytes_to_free,
+    }
+    if result is not None:
+        doc["outcomes"] = [
+            {
+                "path": str(o.path),
+                "owner": o.owner,
+                "size": o.size,
+                "deleted": o.deleted,
+                "reason": o.reason,
+            }
+            for o in result.outcomes
+        ]
+        doc["bytes_freed"] = result.bytes_freed
+        doc["audit_log"] = str(result.audit_log)
+    return doc
+
+
+def _render(plan: CleanupPlan, result: CleanupResult | None) -> None:
+    from rich.console import Console
+
+    console = Console()
+    if not plan.items:
+        console.print("Nothing is due for cleanup.")
+        return
+    if result is None:
+        console.print(
+            f"{plural(len(plan.delete), 'file')} ({human_size(plan.bytes_to_free)}) may be "
+            "deleted (verified copies exist); run with --apply to delete them."
+        )
+        for i in plan.delete:
+            console.print(f"  delete {i.file.path} ({human_size(i.file.size)}, {i.file.owner})")
+        if plan.keep:
+            console.print(f"{plural(len(plan.keep), 'file')} due for cleanup are kept:")
+        for i in plan.keep:
+            console.print(
+                f"  keep   {i.file.path} ({i.file.owner}, due {when(i.candidate_date)}): {i.reason}"
+            )
+        return
+    console.print(
+        f"Deleted {plural(len(result.deleted), 'file')} ({human_size(result.bytes_freed)}); "
+        f"every deletion is logged in {result.audit_log}."
+    )
+    for o in result.deleted:
+        console.print(f"  deleted {o.path}: {o.reason}")
+    if result.kept:
+        console.print(f"Kept {plural(len(result.kept), 'file')}:")
+    for o in result.kept:
+        console.print(f"  kept    {o.path}: {o.reason}")

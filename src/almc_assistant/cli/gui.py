@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from almc_assistant.cli import _common
+from almc_assistant.core.errors import AlmcError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,7 +19,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        from almc_assistant.qt import app  # type: ignore[attr-defined]
-    except ImportError:
-        return _common.not_yet("gui")(args)
-    return int(app.run(list(args.paths)))
+        from almc_assistant.qt import app
+    except ImportError as exc:
+        raise AlmcError(
+            f"The tray app needs PySide6, which cannot be loaded here ({exc}).",
+            title="Cannot start the tray app",
+            next_step="Install almc-assistant with its GUI dependencies, or use the "
+            "command line (almc-assistant --help).",
+        ) from exc
+    return app.run(list(args.paths))

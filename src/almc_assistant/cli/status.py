@@ -1,13 +1,90 @@
-"""`almc-assistant status`."""
+"""`almc-assistant status [--json]`: this user's files that are not safe yet.
+
+Thread contract: main thread. Reads the catalog through the core service.
+
+Exit status: 0 when everything is safe; 1 when files are at risk or there is a problem
+(files lost, a disk past the cleanup threshold, a configuration problem).
+"""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 
 from almc_assistant.cli import _common
+from almc_assistant.cli._service import open_service, when
+from almc_assistant.core.status import OverallState, StatusReport
+from almc_assistant.core.units import human_size, plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("status", help="(not yet available)")
+    p = sub.add_parser(
+        "status",
+        help="what is not yet safe, by session, with cleanup dates and disk usage",
+        description="List your files that do not yet have the verified copies the "
+        "facility's policy asks for, by session, with the date each may be cleaned up, "
+        "and the disk usage of the acquisition folders. Exit status 0 when all is safe.",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(handler=_common.not_yet("status"))
+    p.add_argument("--user", default=None, help="another user's files (staff)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_service(show_problems=not args.json) as service:
+        report = service.status(args.user)
+    if args.json:
+        _common.print_json({"ok": report.state is OverallState.ALL_SAFE, **asdict(report)})
+    else:
+        render(report)
+    return _common.EXIT_OK if report.state is OverallState.ALL_SAFE else _common.EXIT_FAILED
+
+
+def render(report: StatusReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if report.state is OverallState.ALL_SAFE and not report.lost:
+        console.print(f"All of {report.user}'s files have verified backups.")
+    else:
+        console.print(
+            f"[bold]{plural(report.total_files, 'file')} ({human_size(report.total_bytes)}) "
+            f"of {report.user} are not backed up safely yet.[/bold]"
+        )
+    for s in report.sessions:
+        state = "open" if s.ended_at is None else f"ended {when(s.ended_at)}"
+        console.print(
+            f"\nSession {s.session_id} (started {when(s.started_at)}, {state}): "
+            f"{plural(s.files, 'file')}, {human_size(s.bytes)}; "
+            f"cleanup from {when(s.earliest_candidate_date)}"
+        )
+        mine = [f for f in report.files if f.session_id == s.session_id]
+        for reason in dict.fromkeys(f.missing for f in mine):
+            console.print(f"  Not safe: {reason}.")
+        table = Table(show_edge=False, pad_edge=False)
+        table.add_column("file", overflow="fold")
+        for column in ("size", "state", "verdict", "cleanup from"):
+            table.add_column(column, no_wrap=True)
+        for f in mine:
+            table.add_row(
+                str(f.path),
+                human_size(f.size),
+                f.state.value,
+                f.verdict or "-",
+                when(f.candidate_date),
+            )
+        console.print(table)
+    if report.lost:
+        console.print(f"\n[red]{plural(len(report.lost), 'file')} deleted without a backup:[/red]")
+        for rec in report.lost:
+            console.print(f"  {rec.path} ({human_size(rec.size)})")
+    if report.volumes:
+        console.print("\nAcquisition disks:")
+        for v in report.volumes:
+            if v.reachable:
+                console.print(f"  {v.folder}: {v.percent:.0f}% used, {human_size(v.free)} free")
+            else:
+                console.print(f"  {v.folder}: [red]not available[/red]")
+    for problem in report.problems:
+        console.print(f"[yellow]problem:[/yellow] {problem}")

@@ -1,1 +1,42 @@
-"""What is this file? Header-only checks returning a verdict with plain-word reasons."""
+"""What is this file? Header-only checks returning a verdict with plain-word reasons.
+
+Thread contract: ``check_file`` may be called from any number of threads at once;
+``check_paths`` blocks its caller and runs its own worker pool. Neither modifies a file.
+
+Public API (the service, the catalog and the GUI rely on it)::
+
+    check_file(path) -> FileCheck
+    check_paths(paths, *, sink=None, workers=None) -> CheckReport
+    partial_datasets(selected_paths) -> list[PartialDataset]
+    dataset_of(path) -> str | None
+    Verdict, Flag, FileCheck, DatasetCheck, CheckReport, PartialDataset
+    CheckStarted, FileChecked, CheckFinished   (events published by check_paths)
+"""
+
+from almc_assistant.core.inspect.checker import check_file
+from almc_assistant.core.inspect.events import CheckFinished, CheckStarted, FileChecked
+from almc_assistant.core.inspect.model import (
+    CheckReport,
+    DatasetCheck,
+    FileCheck,
+    Flag,
+    PartialDataset,
+    Verdict,
+)
+from almc_assistant.core.inspect.run import check_paths, dataset_of, partial_datasets
+
+__all__ = [
+    "CheckFinished",
+    "CheckReport",
+    "CheckStarted",
+    "DatasetCheck",
+    "FileCheck",
+    "FileChecked",
+    "Flag",
+    "PartialDataset",
+    "Verdict",
+    "check_file",
+    "check_paths",
+    "dataset_of",
+    "partial_datasets",
+]

@@ -229,12 +229,12 @@ class BatchCopier:
 
     def _sync(self, partials: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
         live = self._live(partials, results)
-        for dest in {p.target.dest for p in live}:
+        for device, dest in _one_per_device(live).items():
             try:
                 syncfs(dest.root)
             except OSError as exc:
                 for p in live:
-                    if p.target.dest is dest:
+                    if p.target.dest.device == device:
                         self._fail(p, self._dest_error(exc, "write", p.target, p.task), results)
         return self._live(live, results)
 
@@ -266,12 +266,16 @@ class BatchCopier:
         return self._live(live, results)
 
     def _check_sources(self, live: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
+        unchanged: dict[FileTask, bool] = {}  # one stat per source, not per destination
         for p in live:
-            try:
-                st = p.task.source.stat(follow_symlinks=False)
-                same = st.st_size == p.task.size and st.st_mtime_ns == p.task.mtime_ns
-            except OSError:
-                same = False
+            same = unchanged.get(p.task)
+            if same is None:
+                try:
+                    st = p.task.source.stat(follow_symlinks=False)
+                    same = st.st_size == p.task.size and st.st_mtime_ns == p.task.mtime_ns
+                except OSError:
+                    same = False
+                unchanged[p.task] = same
             if not same:
                 err = source_changed(p.task.source, "its size or modification time changed")
                 self._fail(p, err, results)
@@ -296,11 +300,14 @@ class BatchCopier:
                 self._fail(p, err, results)
             except OSError as exc:
                 self._fail(p, self._dest_error(exc, "rename", t, p.task), results)
-        for dest in {p.target.dest for p in renamed}:
-            mine = [p for p in renamed if p.target.dest is dest]
+        for device, dest in _one_per_device(renamed).items():
+            mine = [p for p in renamed if p.target.dest.device == device]
             try:
                 syncfs(dest.root)
-                dest.manifest.record_many([(p.target.relpath, p.digest) for p in mine])
+                for d in {p.target.dest for p in mine}:
+                    d.manifest.record_many(
+                        [(p.target.relpath, p.digest) for p in mine if p.target.dest is d]
+                    )
                 now = time.time()
                 for p in mine:
                     results[(p.task, p.target)] = Verified(p.digest, now, adopted=False)
@@ -309,3 +316,11 @@ class BatchCopier:
                     results[(p.task, p.target)] = self._dest_error(
                         exc, "finish the verified copy", p.target, p.task
                     )
+
+
+def _one_per_device(partials: list[_Partial]) -> dict[int, Destination]:
+    """One destination per file system: ``syncfs`` once for two destinations on one disk."""
+    out: dict[int, Destination] = {}
+    for p in partials:
+        out.setdefault(p.target.dest.device, p.target.dest)
+    return out

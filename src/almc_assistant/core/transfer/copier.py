@@ -44,12 +44,12 @@ from almc_assistant.core.transfer.faults import (
     mismatch,
     source_changed,
 )
-from almc_assistant.core.transfer.naming import partial_name, release_partial
+from almc_assistant.core.transfer.partial import PartialFile
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.readback import FlushHook, ReadBack
+from almc_assistant.core.transfer.readback import FlushHook
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import Target
-from almc_assistant.core.transfer.writer import Lease, StreamWriter
+from almc_assistant.core.transfer.writer import Lease
 
 CHUNK = 4 << 20  # bytes per read from the source
 WINDOW = 32 << 20  # bytes per flush/evict/read-back window of a large file
@@ -87,72 +87,6 @@ class Differs:
 Result = Verified | Differs | CopyError
 
 
-class _Stream:
-    """One partial being written and read back."""
-
-    def __init__(
-        self,
-        target: Target,
-        buffer: bytearray,
-        *,
-        trailing: bool,
-        threaded_writes: bool,
-        window: int,
-        hooks: CopyHooks,
-    ):
-        self.target = target
-        self.partial = target.final.with_name(partial_name(target.final.name))
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        try:
-            self.fd = os.open(self.partial, flags, 0o644)
-        except BaseException:
-            release_partial(self.partial)
-            raise
-        self.readback: ReadBack | None = None
-        try:
-            cache.prepare(self.fd)
-            self.readback = ReadBack(
-                self.partial, self.fd, buffer, threaded=trailing, after_flush=hooks.after_flush
-            )
-        except BaseException:
-            self.discard()
-            raise
-        self.writer = StreamWriter(
-            self.write,
-            self.readback.submit,
-            window,
-            threaded=threaded_writes,
-            name=f"almc-writer {target.final.name}",
-        )
-
-    def write(self, data: memoryview) -> None:
-        while data:
-            n = os.write(self.fd, data)
-            data = data[n:]
-
-    def close(self) -> None:
-        writer: StreamWriter | None = getattr(self, "writer", None)
-        if writer is not None:
-            writer.close()
-        if self.readback is not None:
-            self.readback.close()
-            self.readback = None
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def discard(self) -> None:
-        try:
-            self.close()
-        except OSError:
-            pass
-        try:
-            self.partial.unlink()
-        except OSError:
-            pass
-        release_partial(self.partial)
-
-
 class FileCopier:
     def __init__(
         self,
@@ -179,7 +113,7 @@ class FileCopier:
     def copy(self, task: FileTask, targets: list[Target]) -> dict[Target, Result]:
         """Copy ``task`` to every target once; a result per target."""
         results: dict[Target, Result] = {}
-        streams: dict[Target, _Stream] = {}
+        streams: dict[Target, PartialFile] = {}
         if self._hooks.before_file is not None:
             self._hooks.before_file(task)
         try:
@@ -222,20 +156,20 @@ class FileCopier:
         self,
         task: FileTask,
         targets: list[Target],
-        streams: dict[Target, _Stream],
+        streams: dict[Target, PartialFile],
         results: dict[Target, Result],
     ) -> None:
         for i, t in enumerate(t for t in targets if not t.adopt):
             relfolder = t.relpath.rpartition("/")[0]
             try:
                 t.dest.ensure_folder(relfolder, task.source)
-                streams[t] = _Stream(
+                streams[t] = PartialFile(
                     t,
                     self._rb_buffer(i),
                     trailing=task.size > self._window,
                     threaded_writes=task.size > len(self._buf),
                     window=self._window,
-                    hooks=self._hooks,
+                    after_flush=self._hooks.after_flush,
                 )
             except CopyError as err:
                 results[t] = err
@@ -252,7 +186,7 @@ class FileCopier:
         self,
         t: Target,
         err: CopyError,
-        streams: dict[Target, _Stream],
+        streams: dict[Target, PartialFile],
         results: dict[Target, Result],
     ) -> None:
         results[t] = err
@@ -262,7 +196,7 @@ class FileCopier:
         self,
         task: FileTask,
         src: io.FileIO,
-        streams: dict[Target, _Stream],
+        streams: dict[Target, PartialFile],
         results: dict[Target, Result],
     ) -> str:
         hasher = blake3.blake3()
@@ -322,7 +256,7 @@ class FileCopier:
         return self._bufs[:n]
 
     def _check_writers(
-        self, task: FileTask, streams: dict[Target, _Stream], results: dict[Target, Result]
+        self, task: FileTask, streams: dict[Target, PartialFile], results: dict[Target, Result]
     ) -> None:
         """Drop the streams whose writer failed (their error becomes the result)."""
         for t, stream in list(streams.items()):
@@ -337,13 +271,13 @@ class FileCopier:
         self,
         task: FileTask,
         digest: str,
-        streams: dict[Target, _Stream],
+        streams: dict[Target, PartialFile],
         results: dict[Target, Result],
     ) -> None:
         for t, stream in list(streams.items()):
             assert stream.readback is not None
 
-            def set_mtime(s: _Stream = stream) -> None:
+            def set_mtime(s: PartialFile = stream) -> None:
                 where: int | Path = s.fd if os.utime in os.supports_fd else s.partial
                 os.utime(where, ns=(time.time_ns(), task.mtime_ns))
 
@@ -388,7 +322,7 @@ class FileCopier:
         if st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
             raise source_changed(task.source, "its size or modification time changed")
 
-    def _commit(self, task: FileTask, stream: _Stream, result: Result) -> Result:
+    def _commit(self, task: FileTask, stream: PartialFile, result: Result) -> Result:
         t = stream.target
         if not isinstance(result, Verified):
             return result

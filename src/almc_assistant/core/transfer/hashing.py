@@ -35,7 +35,10 @@ def open_from_storage(path: Path, *, prefetch: bool = False) -> int:
 
 
 def hash_fd(fd: int, buf: bytearray) -> tuple[str, int]:
-    """BLAKE3 hex and size of what remains to read on ``fd``; drops the pages after."""
+    """BLAKE3 hex and size of what remains to read on ``fd``; drops the pages after.
+
+    POSIX only (``os.readv``): used by the grouped small-file path, which runs on Linux.
+    """
     view = memoryview(buf)
     hasher = blake3.blake3()
     size = 0

@@ -64,6 +64,7 @@ class CopyRequest:
     chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
     window: int = WINDOW  # large files: bytes per flush / evict / read-back window
     group_files: int = 64  # small files made durable together (one syncfs per group)
+    group_small_files: bool = True  # False: every file alone (as on macOS and Windows)
     group_bytes: int = 64 << 20
 
 
@@ -141,6 +142,7 @@ class CopyJob:
             hooks=self.request.hooks,
             chunk_size=self.request.chunk_size,
             window=self.request.window,
+            group_small_files=self.request.group_small_files,
         )
         run = _Run(ctx)
         error: AlmcError | None = None

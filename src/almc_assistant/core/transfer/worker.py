@@ -64,6 +64,7 @@ class JobContext:
     hooks: CopyHooks | None
     chunk_size: int
     window: int
+    group_small_files: bool = True
     counts: Counts = field(default_factory=Counts)
     read_back: str = field(default_factory=cache.read_back_method)
 
@@ -113,8 +114,10 @@ class FileWorker:
                 targets = [t for d in dests if (t := self._plan(task, d, False)) is not None]
                 if not targets:
                     continue
-                if task.size <= ctx.chunk_size and all(
-                    not t.adopt and batchable(t.dest) for t in targets
+                if (
+                    ctx.group_small_files
+                    and task.size <= ctx.chunk_size
+                    and all(not t.adopt and batchable(t.dest) for t in targets)
                 ):
                     grouped.append((task, targets))
                 else:

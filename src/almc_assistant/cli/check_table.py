@@ -1,0 +1,88 @@
+"""Human output of `almc-assistant check`: rich tables of files and datasets on stdout.
+
+Thread contract: main thread only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from almc_assistant.core.inspect import CheckReport, Flag, Verdict
+
+_STYLE = {
+    Verdict.NATIVE_OK: "green",
+    Verdict.TIFF_UNCOMPRESSED_OK: "green",
+    Verdict.TIFF_COMPRESSED_LOSSLESS: "yellow",
+    Verdict.OTHER_FORMAT: "yellow",
+    Verdict.EMPTY: "yellow",
+    Verdict.TIFF_COMPRESSED_LOSSY: "red",
+    Verdict.LOSSY_FORMAT: "red",
+    Verdict.TIFF_DAMAGED: "bold red",
+    Verdict.NATIVE_DAMAGED: "bold red",
+    Verdict.UNREADABLE: "bold red",
+}
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"  # pragma: no cover
+
+
+def shown(path: Path) -> str:
+    """A path relative to the current folder when it lies inside it (shorter tables)."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def render(report: CheckReport, console: Console | None = None) -> None:
+    console = console or Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    files = Table(title="Files", show_lines=True, expand=True)
+    files.add_column("Verdict", no_wrap=True, min_width=20)
+    files.add_column("File", overflow="fold", ratio=2)
+    files.add_column("Size", justify="right", no_wrap=True, min_width=8)
+    files.add_column("Why", ratio=3)
+    for check in report.files:
+        style = _STYLE[check.verdict]
+        flags = sorted(str(f) for f in check.flags if f is not Flag.DATASET_MEMBER)
+        why = "\n".join(r for r in check.reasons if not r.startswith("It is part of a multi-file"))
+        if flags:
+            why += f"\nFlags: {', '.join(flags)}"
+        if not check.is_ok or flags:
+            why += f"\nNext: {check.next_step}"
+        files.add_row(
+            f"[{style}]{check.verdict}[/]", shown(check.path), human_size(check.size), why
+        )
+    console.print(files)
+    if report.datasets:
+        sets = Table(title="Datasets (judged as a whole)", show_lines=True, expand=True)
+        sets.add_column("Verdict", no_wrap=True, min_width=20)
+        sets.add_column("Dataset", overflow="fold", ratio=2)
+        sets.add_column("Files", justify="right")
+        sets.add_column("Why", ratio=3)
+        for d in report.datasets:
+            why = "\n".join(d.reasons)
+            if not d.is_ok or d.flags:
+                why += f"\nNext: {d.next_step}"
+            style = _STYLE[d.verdict]
+            sets.add_row(
+                f"[{style}]{d.verdict}[/]", f"{d.kind}\n{shown(d.anchor)}", str(len(d.members)), why
+            )
+        console.print(sets)
+    counts = ", ".join(f"{n} {v}" for v, n in sorted(report.counts().items()))
+    verdict = "[green]all good[/]" if report.all_ok else "[red]needs attention[/]"
+    console.print(
+        f"{len(report.files)} files ({counts}); {len(report.datasets)} datasets: {verdict}"
+    )

@@ -1,0 +1,202 @@
+"""Read-only questions to the catalog, each answered by an indexed query.
+
+Thread contract: mixed into :class:`~almc_assistant.core.catalog.store.Catalog`; safe
+from any thread (each thread reads through its own connection; WAL readers never wait
+for writers).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from almc_assistant.core.catalog.records import (
+    CopyRecord,
+    FileRecord,
+    FileState,
+    SessionRecord,
+    SessionTotals,
+)
+
+_FILE_COLUMNS = (
+    "id, path, size, mtime_ns, owner, first_seen, born, session_id, state, verdict,"
+    " verdict_reasons, safe"
+)
+_UNSAFE = "safe = 0 AND state IN ('acquiring', 'complete')"  # matches index files_unsafe
+_PRESENT = "state IN ('acquiring', 'complete')"
+
+
+class CatalogQueries:
+    """The queries; the subclass provides ``_read`` and ``_conn``."""
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        raise NotImplementedError
+
+    def _conn(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- helpers
+    @staticmethod
+    def _copies_for(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[CopyRecord]]:
+        out: dict[int, list[CopyRecord]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in conn.execute(
+                "SELECT file_id, destination_root, path, size, mtime_ns, blake3, verified_at"
+                f" FROM copies WHERE file_id IN ({marks}) ORDER BY verified_at",
+                tuple(chunk),
+            ):
+                out.setdefault(int(row[0]), []).append(
+                    CopyRecord(
+                        destination_root=Path(row[1]),
+                        path=Path(row[2]),
+                        size=int(row[3]),
+                        mtime_ns=int(row[4]),
+                        blake3=str(row[5]),
+                        verified_at=float(row[6]),
+                    )
+                )
+        return out
+
+    def _files(self, where: str, args: Sequence[object] = (), tail: str = "") -> list[FileRecord]:
+        rows = self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE {where} {tail}", args)
+        if not rows:
+            return []
+        copies = self._copies_for(self._conn(), [int(r["id"]) for r in rows])
+        return [_file(r, copies.get(int(r["id"]), ())) for r in rows]
+
+    # -------------------------------------------------------------- files
+    def file(self, path: Path) -> FileRecord | None:
+        found = self._files("path = ?", (str(path),))
+        return found[0] if found else None
+
+    def unsafe_files(self, owner: str, limit: int | None = None) -> list[FileRecord]:
+        """This owner's files on the workstation without the copies the policy asks for."""
+        tail = "ORDER BY session_id, id" + (f" LIMIT {int(limit)}" if limit else "")
+        return self._files(f"owner = ? AND {_UNSAFE}", (owner,), tail)
+
+    def unsafe_totals(self, owner: str) -> list[SessionTotals]:
+        """Count, bytes and oldest file of the owner's unsafe files, per session."""
+        rows = self._read(
+            "SELECT f.session_id, s.started_at, s.ended_at, count(*) AS n, sum(f.size) AS b,"
+            " min(f.born) AS oldest FROM files f LEFT JOIN sessions s ON s.id = f.session_id"
+            f" WHERE f.owner = ? AND f.{_UNSAFE.replace(' AND state', ' AND f.state')}"
+            " GROUP BY f.session_id ORDER BY f.session_id",
+            (owner,),
+        )
+        return [
+            SessionTotals(
+                session_id=r["session_id"],
+                started_at=r["started_at"],
+                ended_at=r["ended_at"],
+                files=int(r["n"]),
+                bytes=int(r["b"] or 0),
+                oldest_first_seen=float(r["oldest"]),
+            )
+            for r in rows
+        ]
+
+    def pending(self, owner: str) -> tuple[int, int, float | None]:
+        """(files, bytes, oldest age reference) of the owner's unsafe files: one lookup."""
+        row = self._read(
+            f"SELECT count(*), sum(size), min(born) FROM files WHERE owner = ? AND {_UNSAFE}",
+            (owner,),
+        )[0]
+        return int(row[0]), int(row[1] or 0), None if row[2] is None else float(row[2])
+
+    def lost_files(self, owner: str | None = None) -> list[FileRecord]:
+        if owner is None:
+            return self._files("state = 'lost'", (), "ORDER BY id")
+        return self._files("owner = ? AND state = 'lost'", (owner,), "ORDER BY id")
+
+    def session_files(self, session_id: int) -> list[FileRecord]:
+        return self._files("session_id = ?", (session_id,), "ORDER BY path")
+
+    def known_files(self, folder: Path) -> dict[Path, tuple[int, int]]:
+        """Complete files anywhere under ``folder``: path -> (size, mtime_ns).
+
+        What the watcher's scan reconciles against (files still acquiring are left out:
+        the watcher re-evaluates them). A range scan on the unique path index.
+        """
+        prefix = str(folder).rstrip(os.sep) + os.sep
+        upper = prefix[:-1] + chr(ord(os.sep) + 1)
+        rows = self._read(
+            "SELECT path, size, mtime_ns FROM files WHERE path > ? AND path < ?"
+            " AND state = 'complete'",
+            (prefix, upper),
+        )
+        return {Path(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+    def cleanup_candidates(
+        self, *, born_before: float, root: Path | None = None, limit: int | None = None
+    ) -> list[FileRecord]:
+        """Present files old enough for retention, oldest first (any owner)."""
+        tail = "ORDER BY born" + (f" LIMIT {int(limit)}" if limit else "")
+        if root is None:
+            return self._files(f"born < ? AND {_PRESENT}", (born_before,), tail)
+        return self._files(f"root = ? AND born < ? AND {_PRESENT}", (str(root), born_before), tail)
+
+    def present_bytes(self, owner: str | None = None) -> int:
+        if owner is None:
+            row = self._read(f"SELECT sum(size) FROM files WHERE {_PRESENT}")[0]
+        else:
+            row = self._read(
+                f"SELECT sum(size) FROM files WHERE owner = ? AND {_PRESENT}", (owner,)
+            )[0]
+        return int(row[0] or 0)
+
+    # -------------------------------------------------------------- sessions, copies
+    def session(self, session_id: int) -> SessionRecord | None:
+        rows = self._read("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        return _session(rows[0]) if rows else None
+
+    def open_session(self, owner: str) -> SessionRecord | None:
+        rows = self._read(
+            "SELECT * FROM sessions WHERE owner = ? AND ended_at IS NULL ORDER BY id DESC",
+            (owner,),
+        )
+        return _session(rows[0]) if rows else None
+
+    def latest_session(self, owner: str) -> SessionRecord | None:
+        rows = self._read(
+            "SELECT * FROM sessions WHERE owner = ? ORDER BY id DESC LIMIT 1", (owner,)
+        )
+        return _session(rows[0]) if rows else None
+
+    def copies_by_destination(self) -> dict[Path, tuple[int, int]]:
+        """Destination root -> (copies, bytes): which copies exist where."""
+        rows = self._read(
+            "SELECT destination_root, count(*), sum(size) FROM copies GROUP BY destination_root"
+        )
+        return {Path(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}
+
+
+def _file(row: sqlite3.Row, copies: Iterable[CopyRecord]) -> FileRecord:
+    reasons = row["verdict_reasons"]
+    return FileRecord(
+        id=int(row["id"]),
+        path=Path(row["path"]),
+        size=int(row["size"]),
+        mtime_ns=int(row["mtime_ns"]),
+        owner=str(row["owner"]),
+        first_seen=float(row["first_seen"]),
+        born=float(row["born"]),
+        session_id=row["session_id"],
+        state=FileState(row["state"]),
+        verdict=row["verdict"],
+        verdict_reasons=tuple(reasons.split("\n")) if reasons else (),
+        safe=bool(row["safe"]),
+        copies=tuple(copies),
+    )
+
+
+def _session(row: sqlite3.Row) -> SessionRecord:
+    return SessionRecord(
+        id=int(row["id"]),
+        owner=str(row["owner"]),
+        started_at=float(row["started_at"]),
+        ended_at=None if row["ended_at"] is None else float(row["ended_at"]),
+    )

@@ -1,0 +1,131 @@
+"""The catalog's schema and its migrations.
+
+Thread contract: called with a connection the caller owns, inside no open transaction.
+
+The schema version lives in ``PRAGMA user_version``. :data:`MIGRATIONS` holds one SQL
+script per version; :func:`migrate` applies the missing ones in order, each in its own
+transaction, after copying the database aside (``<name>.v<N>.bak``) so that a failed
+migration never costs a record.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Index of the list + 1 == the version the script brings the database to.
+MIGRATIONS: tuple[str, ...] = (
+    # v1
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        ended_at REAL
+    );
+    CREATE INDEX sessions_open ON sessions (owner) WHERE ended_at IS NULL;
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        root TEXT,                      -- the acquisition folder it was seen under
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        owner TEXT NOT NULL,
+        first_seen REAL NOT NULL,
+        born REAL NOT NULL,             -- age reference (see catalog.store.age_reference)
+        session_id INTEGER REFERENCES sessions (id),
+        state TEXT NOT NULL,
+        state_at REAL NOT NULL,
+        verdict TEXT,
+        verdict_reasons TEXT,
+        safe INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX files_unsafe ON files (owner, session_id, size, born)
+        WHERE safe = 0 AND state IN ('acquiring', 'complete');
+    CREATE INDEX files_lost ON files (owner) WHERE state = 'lost';
+    CREATE INDEX files_session ON files (session_id);
+    CREATE INDEX files_root ON files (root, born);
+    CREATE TABLE copies (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+        destination_root TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        blake3 TEXT NOT NULL,
+        verified_at REAL NOT NULL,
+        UNIQUE (file_id, path)
+    );
+    CREATE INDEX copies_destination ON copies (destination_root);
+    """,
+)
+
+LATEST = len(MIGRATIONS)
+
+
+def version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection, db_path: Path | None) -> int:
+    """Bring the database to :data:`LATEST`; return the version it had before.
+
+    Refuses a database written by a newer version of the app (it would not understand
+    its records) with ``sqlite3.DatabaseError`` mapped by the caller.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        before = version(conn)
+    finally:
+        conn.execute("COMMIT")
+    if before > LATEST:
+        raise NewerSchemaError(before)
+    if before == LATEST:
+        return before
+    if before > 0 and db_path is not None:
+        backup = db_path.with_name(f"{db_path.name}.v{before}.bak")
+        with sqlite3.connect(backup) as target:
+            conn.backup(target)
+        target.close()
+        log.info("catalog %s copied to %s before migrating", db_path, backup)
+    for number in range(before + 1, LATEST + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if version(conn) >= number:  # another process migrated meanwhile
+                conn.execute("COMMIT")
+                continue
+            for statement in _statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return before
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (executescript would commit early)."""
+    out: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        out.append(buffer.strip())
+    return out
+
+
+class NewerSchemaError(Exception):
+    """The database was written by a newer almc-assistant."""
+
+    def __init__(self, found: int) -> None:
+        super().__init__(f"catalog schema version {found} is newer than {LATEST}")
+        self.found = found

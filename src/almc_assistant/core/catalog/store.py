@@ -1,0 +1,455 @@
+"""The catalog: which files exist on the workstation and where they have verified copies.
+
+Thread contract: a :class:`Catalog` may be used from any number of threads at once (one
+SQLite connection per thread, WAL). Several processes may share the same database file
+(a machine-wide state folder on a shared workstation): every write runs in a
+``BEGIN IMMEDIATE`` transaction behind SQLite's busy timeout and is retried once before
+:class:`~almc_assistant.core.catalog.connection.CatalogBusyError` is raised.
+
+Whether a file is *safe* depends on the policy; the catalog stores the answer in an
+indexed column (so "unsafe files of this user" is one index lookup) and recomputes it
+whenever copies are recorded, the file changes, or the policy changes (``safety_key``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from almc_assistant.core.catalog import connection as db
+from almc_assistant.core.catalog.queries import CatalogQueries
+from almc_assistant.core.catalog.records import PRESENT_STATES, CopyRecord, FileState
+
+log = logging.getLogger(__name__)
+
+SafetyRule = Callable[[Sequence[CopyRecord]], bool]
+FUTURE_TOLERANCE_S = 86_400.0  # an mtime further ahead than this is not believed
+
+
+def no_copies_are_enough(copies: Sequence[CopyRecord]) -> bool:  # pragma: no cover - trivial
+    return False
+
+
+def age_reference(mtime_ns: int, first_seen: float) -> float:
+    """The moment a file's age counts from, never making it older than it is.
+
+    The later of its mtime and when the catalog first saw it; an mtime more than a day
+    after ``first_seen`` (a wrong camera or workstation clock) is not believed.
+    """
+    mtime = mtime_ns / 1e9
+    if mtime > first_seen + FUTURE_TOLERANCE_S:
+        return first_seen
+    return max(mtime, first_seen)
+
+
+class Catalog(CatalogQueries):
+    """The SQLite catalog (standard library ``sqlite3``)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        safety: SafetyRule = no_copies_are_enough,
+        safety_key: str = "",
+        busy_timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        verify: bool = False,
+        shared: bool = False,
+    ) -> None:
+        self.path = path
+        self._safety = safety
+        self._busy_timeout = busy_timeout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        first, self.recovery = db.open_database(path, busy_timeout, verify=verify)
+        self._register(first)
+        if shared:
+            db.share_with_all_users(path)
+        if safety_key and self._meta("safety_key") != safety_key:
+            self.recompute_safety()
+            self._set_meta("safety_key", safety_key)
+
+    # -------------------------------------------------------------- plumbing
+    def _register(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            self._all.append(conn)
+        self._local.conn = conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = db.connect(self.path, self._busy_timeout)
+            except sqlite3.Error as exc:
+                raise db.translate(exc, self.path, "open") from exc
+            self._register(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection (from any thread)."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes made by this thread into one transaction (all or nothing)."""
+        if getattr(self._local, "batch", None) is not None:
+            yield
+            return
+        with self._write() as conn:
+            self._local.batch = conn
+            try:
+                yield
+            finally:
+                self._local.batch = None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, retried once if the database stays locked."""
+        batch: sqlite3.Connection | None = getattr(self._local, "batch", None)
+        if batch is not None:  # inside transaction(): the outer one commits
+            yield batch
+            return
+        conn = self._conn()
+        for attempt in (1, 2):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                error = db.translate(exc, self.path, "write to")
+                if attempt == 2 or not isinstance(error, db.CatalogBusyError):
+                    raise error from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise db.translate(exc, self.path, "write to") from exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
+        conn = self._conn()
+        try:
+            cur = conn.execute(sql, tuple(args))
+            cur.row_factory = sqlite3.Row
+            return cur.fetchall()
+        except sqlite3.Error as exc:
+            raise db.translate(exc, self.path, "read") from exc
+
+    def _meta(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0]["value"]) if rows else None
+
+    def note(self, key: str, value: str = "1") -> None:
+        """Remember a small fact in the catalog (e.g. a receipt already imported)."""
+        self._set_meta(key, value)
+
+    def noted(self, key: str) -> str | None:
+        return self._meta(key)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -------------------------------------------------------------- sessions
+    def current_session(self, owner: str) -> int:
+        """The owner's open session, started now if they have none."""
+        with self._write() as conn:
+            return self._open_session(conn, owner)
+
+    def _open_session(self, conn: sqlite3.Connection, owner: str) -> int:
+        row = conn.execute(
+            "SELECT id FROM sessions WHERE owner = ? AND ended_at IS NULL ORDER BY id DESC",
+            (owner,),
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+        cur = conn.execute(
+            "INSERT INTO sessions (owner, started_at) VALUES (?, ?)", (owner, self._clock())
+        )
+        return int(cur.lastrowid or 0)
+
+    def end_session(self, owner: str) -> int | None:
+        """Close the owner's open session; the next file starts a new one."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM sessions WHERE owner = ? AND ended_at IS NULL", (owner,)
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE sessions SET ended_at = ? WHERE owner = ? AND ended_at IS NULL",
+                (self._clock(), owner),
+            )
+            return int(row[0])
+
+    def end_session_before(self, owner: str, login_time: float) -> int | None:
+        """A new login: close the owner's open session if it began before ``login_time``
+        (they logged out without ending it); the next file starts a new one."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM sessions WHERE owner = ? AND ended_at IS NULL AND started_at < ?",
+                (owner, login_time),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE sessions SET ended_at = ? WHERE id = ?", (login_time, row[0]))
+            return int(row[0])
+
+    # -------------------------------------------------------------- files
+    def record_seen(
+        self,
+        path: Path,
+        *,
+        size: int,
+        mtime_ns: int,
+        owner: str,
+        state: FileState = FileState.ACQUIRING,
+        root: Path | None = None,
+    ) -> int:
+        """A file exists with this size and mtime (new, changed, or stabilised)."""
+        return self.record_seen_many([(path, size, mtime_ns, owner, root)], state=state)[0]
+
+    def record_seen_many(
+        self,
+        files: Sequence[tuple[Path, int, int, str, Path | None]],
+        *,
+        state: FileState = FileState.ACQUIRING,
+    ) -> list[int]:
+        """Batch form of :meth:`record_seen` (one transaction: scans of 10^5 files)."""
+        now = self._clock()
+        ids: list[int] = []
+        with self._write() as conn:
+            sessions: dict[str, int] = {}
+            for path, size, mtime_ns, owner, root in files:
+                ids.append(
+                    self._upsert(conn, path, size, mtime_ns, owner, root, state, now, sessions)
+                )
+        return ids
+
+    def _upsert(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        size: int,
+        mtime_ns: int,
+        owner: str,
+        root: Path | None,
+        state: FileState,
+        now: float,
+        sessions: dict[str, int],
+    ) -> int:
+        key = str(path)
+        row = conn.execute(
+            "SELECT id, size, mtime_ns, state, first_seen FROM files WHERE path = ?", (key,)
+        ).fetchone()
+        if row is None or row[3] not in PRESENT_STATES:
+            if owner not in sessions:
+                sessions[owner] = self._open_session(conn, owner)
+            if row is not None:  # a file of that name came back: a new file
+                conn.execute("DELETE FROM files WHERE id = ?", (row[0],))
+            cur = conn.execute(
+                "INSERT INTO files (path, root, size, mtime_ns, owner, first_seen, born,"
+                " session_id, state, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    None if root is None else str(root),
+                    size,
+                    mtime_ns,
+                    owner,
+                    now,
+                    age_reference(mtime_ns, now),
+                    sessions[owner],
+                    state.value,
+                    now,
+                ),
+            )
+            return int(cur.lastrowid or 0)
+        file_id = int(row[0])
+        changed = (int(row[1]), int(row[2])) != (size, mtime_ns)
+        conn.execute(
+            "UPDATE files SET size = ?, mtime_ns = ?, born = ?, state = ?, state_at = ?,"
+            " root = coalesce(?, root) WHERE id = ?",
+            (
+                size,
+                mtime_ns,
+                age_reference(mtime_ns, float(row[4])),
+                state.value,
+                now,
+                None if root is None else str(root),
+                file_id,
+            ),
+        )
+        if changed:  # earlier copies are of other contents now
+            conn.execute(
+                "UPDATE files SET verdict = NULL, verdict_reasons = NULL WHERE id = ?", (file_id,)
+            )
+            self._update_safe(conn, file_id)
+        return file_id
+
+    def record_verdict(self, path: Path, verdict: str, reasons: Sequence[str] = ()) -> bool:
+        """Store the file check's verdict; False when the file is unknown."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE files SET verdict = ?, verdict_reasons = ? WHERE path = ?",
+                (verdict, "\n".join(reasons), str(path)),
+            )
+            return cur.rowcount > 0
+
+    def record_deleted(self, path: Path) -> FileState | None:
+        """The file left the workstation: *lost* if it had no verified copy, else *gone*."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, safe, state FROM files WHERE path = ?", (str(path),)
+            ).fetchone()
+            if row is None or row[2] not in PRESENT_STATES:
+                return None
+            has_copy = conn.execute(
+                "SELECT 1 FROM copies c JOIN files f ON f.id = c.file_id WHERE f.id = ?"
+                " AND c.size = f.size AND c.mtime_ns = f.mtime_ns LIMIT 1",
+                (row[0],),
+            ).fetchone()
+            state = FileState.GONE if (row[1] or has_copy) else FileState.LOST
+            conn.execute(
+                "UPDATE files SET state = ?, state_at = ? WHERE id = ?",
+                (state.value, self._clock(), row[0]),
+            )
+            return state
+
+    def dismiss_lost(self, owner: str, paths: Sequence[Path] | None = None) -> int:
+        """The owner has taken note of lost files (all, or these): stop reporting them."""
+        with self._write() as conn:
+            if paths is None:
+                cur = conn.execute(
+                    "UPDATE files SET state = ?, state_at = ? WHERE owner = ? AND state = ?",
+                    (FileState.DISMISSED.value, self._clock(), owner, FileState.LOST.value),
+                )
+                return cur.rowcount
+            count = 0
+            for path in paths:
+                cur = conn.execute(
+                    "UPDATE files SET state = ?, state_at = ? WHERE owner = ? AND state = ?"
+                    " AND path = ?",
+                    (
+                        FileState.DISMISSED.value,
+                        self._clock(),
+                        owner,
+                        FileState.LOST.value,
+                        str(path),
+                    ),
+                )
+                count += cur.rowcount
+            return count
+
+    def record_cleaned(self, path: Path) -> None:
+        """An audited cleanup deleted the file."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE files SET state = ?, state_at = ? WHERE path = ?",
+                (FileState.CLEANED.value, self._clock(), str(path)),
+            )
+
+    def record_moved(self, src: Path, dest: Path, *, size: int, mtime_ns: int) -> bool:
+        """A rename or move: the record (and its copies) follows the file."""
+        with self._write() as conn:
+            row = conn.execute("SELECT id FROM files WHERE path = ?", (str(src),)).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM files WHERE path = ?", (str(dest),))
+            conn.execute("UPDATE files SET path = ? WHERE id = ?", (str(dest), row[0]))
+        return True
+
+    # -------------------------------------------------------------- copies
+    def record_copy(
+        self, source: Path, copy: CopyRecord, *, owner: str, create: bool = True
+    ) -> bool:
+        """A verified copy of ``source``; returns whether the file is now safe.
+
+        A source the catalog has not seen (copied from elsewhere) is recorded as complete,
+        unless ``create`` is false (then nothing is recorded and False returned).
+        """
+        with self._write() as conn:
+            row = conn.execute("SELECT id FROM files WHERE path = ?", (str(source),)).fetchone()
+            if row is None and not create:
+                return False
+            if row is None:
+                file_id = self._upsert(
+                    conn,
+                    source,
+                    copy.size,
+                    copy.mtime_ns,
+                    owner,
+                    None,
+                    FileState.COMPLETE,
+                    self._clock(),
+                    {},
+                )
+            else:
+                file_id = int(row[0])
+            conn.execute(
+                "INSERT OR REPLACE INTO copies (file_id, destination_root, path, size,"
+                " mtime_ns, blake3, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    file_id,
+                    str(copy.destination_root),
+                    str(copy.path),
+                    copy.size,
+                    copy.mtime_ns,
+                    copy.blake3,
+                    copy.verified_at,
+                ),
+            )
+            return self._update_safe(conn, file_id)
+
+    def forget_copy(self, copy_path: Path) -> int:
+        """A copy was found missing or different: it no longer counts."""
+        with self._write() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT file_id FROM copies WHERE path = ?", (str(copy_path),)
+                )
+            ]
+            conn.execute("DELETE FROM copies WHERE path = ?", (str(copy_path),))
+            for file_id in ids:
+                self._update_safe(conn, file_id)
+            return len(ids)
+
+    def _update_safe(self, conn: sqlite3.Connection, file_id: int) -> bool:
+        copies = self._copies_for(conn, [file_id]).get(file_id, [])
+        size, mtime_ns = conn.execute(
+            "SELECT size, mtime_ns FROM files WHERE id = ?", (file_id,)
+        ).fetchone()
+        current = [c for c in copies if c.size == size and c.mtime_ns == mtime_ns]
+        safe = bool(current) and self._safety(current)
+        conn.execute("UPDATE files SET safe = ? WHERE id = ?", (int(safe), file_id))
+        return safe
+
+    def recompute_safety(self) -> int:
+        """Re-decide every file with copies (the policy or destinations changed)."""
+        ids = [int(r["file_id"]) for r in self._read("SELECT DISTINCT file_id FROM copies")]
+        for start in range(0, len(ids), 2000):
+            with self._write() as conn:
+                for file_id in ids[start : start + 2000]:
+                    self._update_safe(conn, file_id)
+        return len(ids)

@@ -1,0 +1,322 @@
+"""Configuration: the facility's TOML (admin) layered under the user's TOML.
+
+Thread contract: :func:`load_config` reads two small files and returns an immutable
+:class:`Config`; call it from any thread. :func:`save_user_config` writes the user's file
+atomically (a temporary file, then ``os.replace``).
+
+The facility file sets acquisition folders, destination presets, the safety policy,
+retention and cleanup rules, the shared state folder and contact text. The user's file
+adds their own destinations and reminder preferences (and acquisition folders if the
+facility allows). Nothing here ever raises on bad content: every problem becomes a
+:class:`~almc_assistant.core.configread.ConfigProblem` naming the file, the key and the
+reason, and the value falls back to a safe default, so the app still starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from almc_assistant.core.configread import (
+    ConfigProblem,
+    TableReader,
+    at_least,
+    between,
+    one_of,
+)
+from almc_assistant.core.destinations import Destination, DestinationKind, is_university_account
+from almc_assistant.core.errors import ConfigError, describe_os_error
+from almc_assistant.core.paths import AppPaths
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSettings:
+    folders: tuple[Path, ...] = ()
+    quiet_seconds: float = 60.0  # size and mtime unchanged this long: acquisition finished
+    polling: bool = False  # poll instead of native events (network drives)
+    ignore: tuple[str, ...] = ()  # name patterns, on top of the watcher's built-in ones
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySettings:
+    """What makes a file safe: copies on backed-up storage, or on independent ones."""
+
+    backed_up_copies: int = 1
+    independent_copies: int = 2
+    count_cloud_sync: bool = False  # copies in sync folders count before upload is known
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """When cleanup may remove files from the acquisition disks."""
+
+    max_age_days: float = 30.0
+    disk_full_percent: float = 90.0
+    warn_days: float = 7.0  # warn about unsafe files this long before their cleanup date
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupSettings:
+    verify_hash: str = "all"  # "all" or "sample": re-hash copies before deleting
+    sample_fraction: float = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSettings:
+    idle_minutes: float = 30.0
+    every_minutes: float = 0.0  # 0: no scheduled reminder
+    snooze_minutes: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class UserSettings:
+    """What the user's own TOML holds (and what :func:`save_user_config` writes)."""
+
+    destinations: tuple[Destination, ...] = ()
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    folders: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    facility_name: str = ""
+    contact: str = ""
+    institution_domains: tuple[str, ...] = ()
+    shared_state_dir: Path | None = None
+    busy_timeout_seconds: float = 10.0
+    allow_user_folders: bool = False
+    watch: WatchSettings = field(default_factory=WatchSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    cleanup: CleanupSettings = field(default_factory=CleanupSettings)
+    facility_destinations: tuple[Destination, ...] = ()
+    user: UserSettings = field(default_factory=UserSettings)
+    problems: tuple[ConfigProblem, ...] = ()
+
+    @property
+    def destinations(self) -> tuple[Destination, ...]:
+        """Facility presets first, then the user's own."""
+        return self.facility_destinations + self.user.destinations
+
+    @property
+    def acquisition_folders(self) -> tuple[Path, ...]:
+        extra = self.user.folders if self.allow_user_folders else ()
+        return tuple(dict.fromkeys(self.watch.folders + extra))
+
+    def catalog_path(self, paths: AppPaths) -> Path:
+        """The machine-wide catalog when the facility names one, else the user's."""
+        if self.shared_state_dir is not None:
+            return self.shared_state_dir / paths.catalog_db.name
+        return paths.catalog_db
+
+
+def load_config(paths: AppPaths) -> Config:
+    """Read the facility and user files; never raises on their content."""
+    problems: list[ConfigProblem] = []
+    facility = _read_toml(paths.facility_config, problems)
+    user = _read_toml(paths.user_config, problems)
+    config = _facility(paths.facility_config, facility, problems)
+    settings = _user(paths.user_config, user, config, problems)
+    domains = config.institution_domains
+    settings = replace(settings, destinations=_mark_managed(settings.destinations, domains))
+    return replace(
+        config,
+        facility_destinations=_mark_managed(config.facility_destinations, domains),
+        user=settings,
+        problems=tuple(problems),
+    )
+
+
+def _mark_managed(
+    destinations: tuple[Destination, ...], domains: tuple[str, ...]
+) -> tuple[Destination, ...]:
+    """Cloud-sync folders of a university account (``OneDrive - University of ...``,
+    ``GoogleDrive-ann@colorado.edu``) get the departure warning even if not marked."""
+    return tuple(
+        replace(d, university_managed=True)
+        if d.kind is DestinationKind.CLOUD_SYNC
+        and not d.university_managed
+        and is_university_account(d.path, domains)
+        else d
+        for d in destinations
+    )
+
+
+def _read_toml(path: Path, problems: list[ConfigProblem]) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(ConfigProblem(path, "", f"not valid TOML ({exc}); file ignored"))
+    except UnicodeDecodeError:
+        problems.append(ConfigProblem(path, "", "not UTF-8 text; file ignored"))
+    except OSError as exc:
+        problems.append(ConfigProblem(path, "", f"cannot be read ({exc.strerror}); ignored"))
+    return {}
+
+
+def _facility(file: Path, data: dict[str, Any], problems: list[ConfigProblem]) -> Config:
+    top = TableReader(file, data, "", problems)
+    base = Config()
+    kw: dict[str, Any] = {}
+    if (t := top.table("facility")) is not None:
+        kw["facility_name"] = t.get("name", str, "")
+        kw["contact"] = t.get("contact", str, "")
+        kw["institution_domains"] = t.strings("institution_domains")
+        state = t.get("shared_state_dir", str, "")
+        kw["shared_state_dir"] = Path(state) if state else None
+        kw["busy_timeout_seconds"] = t.get(
+            "busy_timeout_seconds", float, base.busy_timeout_seconds, between(0.1, 600)
+        )
+        kw["allow_user_folders"] = t.get("allow_user_folders", bool, False)
+        t.finish()
+    if (t := top.table("watch")) is not None:
+        kw["watch"] = _watch(t)
+    if (t := top.table("policy")) is not None:
+        d = PolicySettings()
+        kw["policy"] = PolicySettings(
+            backed_up_copies=t.get("backed_up_copies", int, d.backed_up_copies, between(1, 10)),
+            independent_copies=t.get(
+                "independent_copies", int, d.independent_copies, between(1, 10)
+            ),
+            count_cloud_sync=t.get("count_cloud_sync", bool, d.count_cloud_sync),
+        )
+        t.finish()
+    if (t := top.table("retention")) is not None:
+        r = RetentionSettings()
+        kw["retention"] = RetentionSettings(
+            max_age_days=t.get("max_age_days", float, r.max_age_days, at_least(1)),
+            disk_full_percent=t.get(
+                "disk_full_percent", float, r.disk_full_percent, between(10, 100)
+            ),
+            warn_days=t.get("warn_days", float, r.warn_days, at_least(0)),
+        )
+        t.finish()
+    if (t := top.table("cleanup")) is not None:
+        c = CleanupSettings()
+        kw["cleanup"] = CleanupSettings(
+            verify_hash=t.get("verify_hash", str, c.verify_hash, one_of("all", "sample")),
+            sample_fraction=t.get("sample_fraction", float, c.sample_fraction, between(0.001, 1)),
+        )
+        t.finish()
+    kw["facility_destinations"] = _destinations(top, "facility")
+    top.skip("reminders", "reminders are each user's choice: set them in the user's file")
+    top.finish()
+    return replace(base, **kw)
+
+
+def _watch(t: TableReader) -> WatchSettings:
+    d = WatchSettings()
+    settings = WatchSettings(
+        folders=tuple(Path(p) for p in t.strings("folders")),
+        quiet_seconds=t.get("quiet_seconds", float, d.quiet_seconds, between(1, 86_400)),
+        polling=t.get("polling", bool, d.polling),
+        ignore=t.strings("ignore"),
+    )
+    t.finish()
+    return settings
+
+
+def _destinations(top: TableReader, origin: str) -> tuple[Destination, ...]:
+    out: list[Destination] = []
+    for t in top.tables("destinations"):
+        name = t.get("name", str, "")
+        path = t.get("path", str, "")
+        kind_word = t.get(
+            "kind", str, DestinationKind.OTHER.value, one_of(*(k.value for k in DestinationKind))
+        )
+        managed = t.get("university_managed", bool, False)
+        note = t.get("note", str, "")
+        t.finish()
+        if not path:
+            t.problem("path", "is missing; this destination is ignored")
+            continue
+        out.append(
+            Destination(
+                name=name or Path(path).name or path,
+                path=Path(path),
+                kind=DestinationKind(kind_word),
+                origin=origin,
+                university_managed=managed,
+                note=note,
+            )
+        )
+    return tuple(out)
+
+
+def _user(
+    file: Path, data: dict[str, Any], facility: Config, problems: list[ConfigProblem]
+) -> UserSettings:
+    top = TableReader(file, data, "", problems)
+    reminders = ReminderSettings()
+    if (t := top.table("reminders")) is not None:
+        d = ReminderSettings()
+        reminders = ReminderSettings(
+            idle_minutes=t.get("idle_minutes", float, d.idle_minutes, at_least(1)),
+            every_minutes=t.get("every_minutes", float, d.every_minutes, at_least(0)),
+            snooze_minutes=t.get("snooze_minutes", float, d.snooze_minutes, at_least(1)),
+        )
+        t.finish()
+    folders: tuple[Path, ...] = ()
+    if (t := top.table("watch")) is not None:
+        if facility.allow_user_folders:
+            folders = tuple(Path(p) for p in t.strings("folders"))
+            t.finish()
+        else:
+            top.problem("watch", "the facility does not let users add acquisition folders")
+    for name in ("facility", "policy", "retention", "cleanup"):
+        top.skip(name, "only the facility's configuration may set this; ignored")
+    destinations = _destinations(top, "user")
+    top.finish()
+    return UserSettings(destinations=destinations, reminders=reminders, folders=folders)
+
+
+def user_settings_document(settings: UserSettings) -> dict[str, Any]:
+    """The TOML document for the user's settings (what :func:`save_user_config` writes)."""
+    doc: dict[str, Any] = {
+        "reminders": {
+            "idle_minutes": settings.reminders.idle_minutes,
+            "every_minutes": settings.reminders.every_minutes,
+            "snooze_minutes": settings.reminders.snooze_minutes,
+        }
+    }
+    if settings.folders:
+        doc["watch"] = {"folders": [str(p) for p in settings.folders]}
+    doc["destinations"] = [
+        {
+            "name": d.name,
+            "path": str(d.path),
+            "kind": d.kind.value,
+            "university_managed": d.university_managed,
+            **({"note": d.note} if d.note else {}),
+        }
+        for d in settings.destinations
+    ]
+    return doc
+
+
+def save_user_config(paths: AppPaths, settings: UserSettings) -> Path:
+    """Write the user's TOML atomically; raises :class:`ConfigError` naming the file."""
+    import tomli_w
+
+    target = paths.user_config
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(temp, "wb") as fh:
+            tomli_w.dump(user_settings_document(settings), fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        temp.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+        err = describe_os_error(exc, action="save your settings to", path=target)
+        raise ConfigError(err.detail, next_step=err.next_step, paths=(target,)) from exc
+    return target

@@ -1,0 +1,38 @@
+"""Events the file check publishes (progress for the CLI bar, the GUI, the service).
+
+Thread contract: frozen values; published from the checking threads to any EventSink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from almc_assistant.core.events import Event
+from almc_assistant.core.inspect.model import Verdict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckStarted(Event):
+    """A ``check_paths`` run found ``total`` files to check."""
+
+    total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileChecked(Event):
+    """One file was checked (``done`` of ``total`` so far, in completion order)."""
+
+    path: str
+    verdict: Verdict
+    size: int | None
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckFinished(Event):
+    """The run ended: how many files, how many datasets, whether all were acceptable."""
+
+    files: int
+    datasets: int
+    ok: bool

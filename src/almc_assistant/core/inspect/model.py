@@ -1,0 +1,213 @@
+"""Values the file check returns: verdicts, flags, per-file and per-dataset results.
+
+Thread contract: plain frozen values, safe to share between threads. Nothing here does I/O.
+
+The verdict strings are a contract (``check --json``, the catalog, the GUI): keep them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+
+class Verdict(StrEnum):
+    """What a file (or a dataset) is, judged from its contents."""
+
+    NATIVE_OK = "native-ok"
+    NATIVE_DAMAGED = "native-damaged"
+    TIFF_UNCOMPRESSED_OK = "tiff-uncompressed-ok"
+    TIFF_COMPRESSED_LOSSLESS = "tiff-compressed-lossless"
+    TIFF_COMPRESSED_LOSSY = "tiff-compressed-lossy"
+    TIFF_DAMAGED = "tiff-damaged"
+    LOSSY_FORMAT = "lossy-format"
+    OTHER_FORMAT = "other-format"
+    # Added: the check itself could not look inside (permission denied, vanished, I/O
+    # error, a symlink loop, a folder given as a file). No content verdict applies.
+    UNREADABLE = "unreadable"
+    # Added: a 0-byte file has no content to judge; it is neither damaged data nor an
+    # export (often a file an instrument has just created and not written yet).
+    EMPTY = "empty"
+
+    @property
+    def is_ok(self) -> bool:
+        """True for the two verdicts the facility's policy accepts as they are."""
+        return self in _OK
+
+    @property
+    def severity(self) -> int:
+        """Higher is worse; used to judge a dataset by its worst member."""
+        return _SEVERITY[self]
+
+
+_OK = frozenset({Verdict.NATIVE_OK, Verdict.TIFF_UNCOMPRESSED_OK})
+_SEVERITY = {
+    Verdict.NATIVE_OK: 0,
+    Verdict.TIFF_UNCOMPRESSED_OK: 1,
+    Verdict.EMPTY: 2,
+    Verdict.OTHER_FORMAT: 3,
+    Verdict.TIFF_COMPRESSED_LOSSLESS: 4,
+    Verdict.LOSSY_FORMAT: 5,
+    Verdict.TIFF_COMPRESSED_LOSSY: 6,
+    Verdict.UNREADABLE: 7,
+    Verdict.TIFF_DAMAGED: 8,
+    Verdict.NATIVE_DAMAGED: 9,
+}
+
+
+class Flag(StrEnum):
+    """Warnings that can accompany any verdict."""
+
+    RENDERED_SNAPSHOT = "8bit-rgb-or-palette"
+    REDUCED_BIT_DEPTH = "8bit-from-higher-bit-depth"
+    ND2_LOSSY = "nd2-lossy-compression"
+    MIXED_COMPRESSION = "mixed-compression"
+    DATASET_MEMBER = "dataset-member"
+    # Added from the red-flag list (DOMAIN.md 4): thresholded or processed data.
+    BILEVEL = "1bit-thresholded"
+    FLOAT_PROCESSED = "32bit-float"
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    """The verdict on one file, with reasons in plain words and what to do next.
+
+    ``details`` holds what the headers said (dimensions, dtype, pages, compression per
+    page, ND2 version, acquisition time, ...): JSON-friendly values only.
+    """
+
+    path: Path
+    verdict: Verdict
+    format: str
+    size: int | None
+    reasons: tuple[str, ...]
+    next_step: str
+    flags: frozenset[Flag] = frozenset()
+    details: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))
+    dataset: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.details, MappingProxyType):
+            object.__setattr__(self, "details", _frozen(self.details))
+
+    @property
+    def is_ok(self) -> bool:
+        return self.verdict.is_ok
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (the ``check --json`` contract)."""
+        return {
+            "path": str(self.path),
+            "verdict": str(self.verdict),
+            "flags": sorted(str(f) for f in self.flags),
+            "reasons": list(self.reasons),
+            "next_step": self.next_step,
+            "format": self.format,
+            "size": self.size,
+            "dataset": self.dataset,
+            "details": dict(self.details),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetCheck:
+    """A multi-file dataset judged as one (a Harmony export, an OIF with its folder, ...).
+
+    ``id`` is the path of the file that anchors the dataset (the index XML, the ``.oif``,
+    the ``.vsi``...); ``missing`` lists files the dataset needs that are not there.
+    """
+
+    id: str
+    kind: str
+    anchor: Path
+    members: tuple[Path, ...]
+    missing: tuple[Path, ...]
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    next_step: str
+    flags: frozenset[Flag] = frozenset()
+
+    @property
+    def is_ok(self) -> bool:
+        return self.verdict.is_ok
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "anchor": str(self.anchor),
+            "verdict": str(self.verdict),
+            "flags": sorted(str(f) for f in self.flags),
+            "reasons": list(self.reasons),
+            "next_step": self.next_step,
+            "members": len(self.members),
+            "missing": [str(p) for p in self.missing],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """Everything one ``check_paths`` run found."""
+
+    files: tuple[FileCheck, ...]
+    datasets: tuple[DatasetCheck, ...] = ()
+
+    @property
+    def all_ok(self) -> bool:
+        """True when every standalone file and every dataset is acceptable as it is.
+
+        A file in a dataset is judged through its dataset (an index XML on its own is
+        not an image, but a complete, uncompressed export is fine); a file flagged with
+        anything but ``dataset-member`` is not ok.
+        """
+        datasets = {d.id: d for d in self.datasets}
+        for dataset in self.datasets:
+            if not dataset.is_ok or dataset.flags:
+                return False
+        for check in self.files:
+            if check.dataset in datasets:
+                continue
+            if not check.is_ok or (check.flags - {Flag.DATASET_MEMBER}):
+                return False
+        return True
+
+    def counts(self) -> dict[str, int]:
+        """How many files got each verdict."""
+        out: dict[str, int] = {}
+        for check in self.files:
+            out[str(check.verdict)] = out.get(str(check.verdict), 0) + 1
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.all_ok,
+            "counts": self.counts(),
+            "files": [f.as_dict() for f in self.files],
+            "datasets": [d.as_dict() for d in self.datasets],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PartialDataset:
+    """A selection that holds only part of a multi-file dataset (warn before copy/delete)."""
+
+    dataset: str
+    kind: str
+    anchor: Path
+    selected: tuple[Path, ...]
+    left_out: tuple[Path, ...]
+
+    def message(self) -> str:
+        return (
+            f"Only {len(self.selected)} of {len(self.selected) + len(self.left_out)} files of "
+            f"the {self.kind} '{self.anchor.name}' are selected; the others belong with them "
+            "(copy or delete the whole dataset together)."
+        )

@@ -1,0 +1,310 @@
+"""The one facade the GUI and the CLI call: catalog, watcher, checks, copies, cleanup.
+
+Thread contract: every public method may be called from any thread (the GUI thread
+included). *Queries* (``status``, ``session_files``, ``destinations``, ``warnings``,
+``pending_summary``, ``plan_cleanup``) read the catalog and return at once. *Actions*
+return at once too: the work runs in core workers (the watcher's threads, the copy
+engine's pool, the service's own worker pool, the catalog writer thread) which publish
+events to the sink given here; no worker swallows an exception (it becomes a
+:class:`~almc_assistant.core.service_events.ServiceFailed` event). The blocking calls
+are named as such: ``preflight_now`` and ``apply_cleanup`` (for the CLI); ``preflight``
+and ``apply_cleanup_async`` run the same work in a worker and publish the result
+(``PreflightFinished``, ``CleanupFinished``). ``inline=True`` runs the service's own work
+on the caller's thread (deterministic tests).
+
+This is the only module that imports more than one of ``core.inspect``,
+``core.transfer`` and ``core.watch``; each is imported inside the method that needs it.
+Plumbing, queries, settings and cleanup live in :mod:`almc_assistant.core.service_core`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from almc_assistant.core import service_events as ev
+from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
+from almc_assistant.core.destinations import Destination
+from almc_assistant.core.errors import UsageError
+from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
+from almc_assistant.core.service_core import ServiceCore
+from almc_assistant.core.session import file_owner
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from almc_assistant.core.inspect import CheckReport
+    from almc_assistant.core.transfer import CopyJob
+    from almc_assistant.core.watch import Watcher
+
+__all__ = ["Service", "read_receipt"]
+
+
+def read_receipt(path: Path) -> list[tuple[Path, CopyRecord]]:
+    """The verified copies a copy receipt lists (nothing if it cannot be read)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        root = Path(doc["destination_root"])
+        return [
+            (
+                Path(e["source"]),
+                CopyRecord(
+                    destination_root=root,
+                    path=Path(e["destination"]),
+                    size=int(e["size"]),
+                    mtime_ns=int(e["mtime_ns"]),
+                    blake3=str(e["blake3"]),
+                    verified_at=datetime.fromisoformat(e["verified_at"]).timestamp(),
+                ),
+            )
+            for e in doc["verified"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("copy receipt %s cannot be read; skipped", path)
+        return []
+
+
+class Service(ServiceCore):
+    """The facade (see the module docstring for the thread contract)."""
+
+    def _setup(self) -> None:
+        self._watcher: Watcher | None = None
+        self._jobs: list[CopyJob] = []
+        self._ticker: threading.Thread | None = None
+        self._ticking = threading.Event()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop watching, cancel copies, write what is queued, close the catalog."""
+        with self._lock:
+            watcher, self._watcher = self._watcher, None
+            jobs, self._jobs = self._jobs, []
+            ticker, self._ticker = self._ticker, None
+        self._ticking.set()
+        if ticker is not None:
+            ticker.join(timeout)
+        if watcher is not None:
+            watcher.stop(timeout)
+        for job in jobs:
+            job.cancel()
+        for job in jobs:
+            job.wait(timeout)
+        super().stop(timeout)
+
+    # ================================================================== watching
+    def _make_watcher(self, sink: EventSink) -> Watcher:
+        from almc_assistant.core.watch import Watcher
+
+        patterns = [p.lower() for p in self.config.watch.ignore]
+
+        def ignore(path: Path) -> bool:  # the facility's patterns, on top of the built-ins
+            name = path.name.lower()
+            return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+        return Watcher(
+            list(self.config.acquisition_folders),
+            sink,
+            quiet_seconds=self.config.watch.quiet_seconds,
+            polling=True if self.config.watch.polling else None,
+            ignore=ignore if patterns else None,
+        )
+
+    def start_watching(self) -> None:
+        """Watch the acquisition folders; a first scan reconciles what changed meanwhile."""
+        if not self.config.acquisition_folders:
+            raise UsageError(
+                "No acquisition folders are configured.",
+                next_step=f"Ask staff to list them under [watch] folders in "
+                f"{self.paths.facility_config}.",
+            )
+        with self._lock:
+            if self._watcher is not None:
+                return
+            watcher = self._make_watcher(FanOutSink(CallbackSink(self._on_watch), self.sink))
+            self._watcher = watcher
+        watcher.start()
+
+        def first_scan() -> None:
+            watcher.scan(self.catalog.known_files)
+            self.recorder.flush()
+            self.import_receipts()
+
+        self._submit("watch", first_scan)
+        self._start_ticker()
+
+    def _start_ticker(self) -> None:
+        """Re-publish status and warnings every ``warning_interval`` seconds while
+        watching: cleanup dates approach even when no file changes."""
+        with self._lock:
+            if self._ticker is not None:
+                return
+            self._ticking.clear()
+            self._ticker = threading.Thread(target=self._tick, name="almc-service-warnings")
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._ticking.wait(self._warning_interval):
+            try:
+                self._publish_status()
+            except Exception as exc:  # reported, and the ticker keeps going
+                self._failed("warnings", exc)
+
+    def scan_once(self) -> None:
+        """Scan the folders now, record what changed, check finished files, and import
+        copy receipts found at the destinations (blocking)."""
+        watcher = self._make_watcher(FanOutSink(CallbackSink(self._on_watch), self.sink))
+        watcher.scan(self.catalog.known_files)
+        self.recorder.flush()
+        self.import_receipts()
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:  # the checks of finished files
+            pool.shutdown(wait=True)
+        self.recorder.flush()
+
+    def _on_watch(self, event: Event) -> None:
+        """Watcher threads: turn its events into catalog writes (queued, batched)."""
+        from almc_assistant.core import watch as w
+
+        rec = self.recorder
+        if isinstance(event, (w.FileAppeared, w.FileChanged, w.FileStabilised)):
+            done = isinstance(event, w.FileStabilised)
+            path, size, mtime = event.path, event.size, event.mtime_ns
+            owner = file_owner(path, self.user)
+            root = self._root_of(path)
+            state = FileState.COMPLETE if done else FileState.ACQUIRING
+            rec.submit(
+                lambda c: c.record_seen(
+                    path, size=size, mtime_ns=mtime, owner=owner, state=state, root=root
+                )
+            )
+            if done:
+                self._submit("check", lambda: self._check_one(path))
+        elif isinstance(event, w.FileMoved):
+            src, dest, size, mtime = event.src, event.dest, event.size, event.mtime_ns
+            rec.submit(lambda c: c.record_moved(src, dest, size=size, mtime_ns=mtime))
+        elif isinstance(event, w.FileDeleted):
+            gone = event.path
+            rec.submit(lambda c: self._record_deleted(c, gone))
+        elif isinstance(event, w.ScanFinished):
+            rec.submit(lambda c: self._publish_status())
+
+    def _record_deleted(self, catalog: Catalog, path: Path) -> None:
+        before = catalog.file(path)
+        if catalog.record_deleted(path) is FileState.LOST and before is not None:
+            self.sink.publish(ev.FileLost(path=path, owner=before.owner))
+
+    def _root_of(self, path: Path) -> Path | None:
+        roots = [r for r in self.config.acquisition_folders if r == path or r in path.parents]
+        return max(roots, key=lambda r: len(r.parts), default=None)
+
+    # ================================================================== checks
+    def _check_one(self, path: Path) -> None:
+        from almc_assistant.core.inspect import check_file
+
+        result = check_file(path)
+        verdict, reasons = str(result.verdict), tuple(result.reasons)
+        self.recorder.submit(lambda c: c.record_verdict(path, verdict, reasons))
+        self.sink.publish(
+            ev.VerdictRecorded(
+                path=path, verdict=verdict, reasons=reasons, next_step=result.next_step
+            )
+        )
+
+    def check(self, paths: Sequence[Path | str]) -> Future[CheckReport]:
+        """Check files and folders in a worker; progress arrives as the checker's events
+        (``FileChecked``), the whole report as ``CheckReportReady``; verdicts of
+        catalogued files are stored."""
+        from almc_assistant.core.inspect import check_paths
+
+        def run() -> CheckReport:
+            report = check_paths(list(paths), sink=self.sink)
+            verdicts = [(fc.path, str(fc.verdict), tuple(fc.reasons)) for fc in report.files]
+
+            def store(catalog: Catalog) -> None:
+                for path, verdict, reasons in verdicts:
+                    catalog.record_verdict(path, verdict, reasons)
+
+            self.recorder.submit(store)
+            self.sink.publish(
+                ev.CheckReportReady(paths=tuple(str(p) for p in paths), report=report)
+            )
+            return report
+
+        return self._submit("check", run)
+
+    def start_copy(
+        self,
+        files: Sequence[Path],
+        destinations: Sequence[Destination | Path],
+        workers: int | None = None,
+    ) -> CopyJob:
+        """Start a verified copy; every verified copy is recorded in the catalog."""
+        from almc_assistant.core.transfer import CopyRequest, start_copy
+
+        roots = [Path(d.path) if isinstance(d, Destination) else Path(d) for d in destinations]
+        request = CopyRequest(sources=list(files), destinations=roots, workers=workers)
+        _ = self.catalog  # open it (and its writer) before events arrive
+        job = start_copy(request, FanOutSink(CallbackSink(self._on_copy), self.sink))
+        with self._lock:
+            self._jobs = [j for j in self._jobs if j.wait(0) is None] + [job]
+        return job
+
+    def import_receipts(self) -> int:
+        """Record the verified copies listed in the copy receipts at the configured
+        destinations (copies made by ``almc-assistant copy``, or recorded in a catalog
+        that was damaged). Each receipt is read once; files no longer on the workstation
+        are not brought back. Returns the number of receipts read."""
+        from almc_assistant.core.transfer import RECEIPTS_DIR
+
+        count = 0
+        for dest in self.config.destinations:
+            try:
+                receipts = sorted((Path(dest.path) / RECEIPTS_DIR).glob("*.json"))
+            except OSError:
+                continue  # not reachable now: next time
+            for receipt in receipts:
+                key = f"receipt:{receipt}"
+                if self.catalog.noted(key):
+                    continue
+                self.recorder.submit(self._receipt_writer(key, read_receipt(receipt)))
+                count += 1
+        self.recorder.flush()
+        return count
+
+    def _receipt_writer(
+        self, key: str, copies: list[tuple[Path, CopyRecord]]
+    ) -> Callable[[Catalog], None]:
+        def write(catalog: Catalog) -> None:
+            for source, copy in copies:
+                catalog.record_copy(source, copy, owner=self.user, create=False)
+            catalog.note(key)
+
+        return write
+
+    def _on_copy(self, event: Event) -> None:
+        """Copy workers: record verified copies (queued, batched)."""
+        from almc_assistant.core.transfer import CopyVerified, JobFinished
+
+        if isinstance(event, CopyVerified):
+            source = event.source
+            copy = CopyRecord(
+                destination_root=event.destination_root,
+                path=event.destination,
+                size=event.size,
+                mtime_ns=event.mtime_ns,
+                blake3=event.blake3,
+                verified_at=event.verified_at,
+            )
+            owner = file_owner(source, self.user)
+            # Files from outside the acquisition folders (a USB stick) are not tracked.
+            track = self._root_of(source) is not None
+            self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))
+        elif isinstance(event, JobFinished):
+            self.recorder.submit(lambda c: self._publish_status())

@@ -1,0 +1,100 @@
+"""Events the service publishes (besides those of the watcher, checker and copy engine).
+
+Thread contract: frozen values, published from the service's worker threads (catalog
+writer, checker, preflight and cleanup workers) or from the caller's thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from almc_assistant.core.cleanup import CleanupResult
+from almc_assistant.core.events import Event
+from almc_assistant.core.preflight import PreflightResult
+from almc_assistant.core.session import PendingSummary
+
+if TYPE_CHECKING:
+    from almc_assistant.core.inspect import CheckReport
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceFailed(Event):
+    """Work in a service worker failed; the app keeps running."""
+
+    action: str  # "record", "check", "preflight", "cleanup", "watch", ...
+    title: str
+    detail: str
+    next_step: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatalogRecovered(Event):
+    """The catalog file was damaged, moved aside and rebuilt (a scan restores files)."""
+
+    damaged: Path
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatalogBacklog(Event):
+    """Catalog writes are waiting (disk full, database locked); they are retried.
+
+    ``waiting`` is 0 when the backlog has been written.
+    """
+
+    waiting: int
+    title: str
+    detail: str
+    next_step: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileLost(Event):
+    """A file was deleted from the workstation before it had a verified copy."""
+
+    path: Path
+    owner: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerdictRecorded(Event):
+    """A finished file was checked and its verdict stored in the catalog."""
+
+    path: Path
+    verdict: str
+    reasons: tuple[str, ...]
+    next_step: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusChanged(Event):
+    """This user's pending summary after the catalog changed (tray state, tooltip)."""
+
+    pending: PendingSummary
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionEnded(Event):
+    session_id: int | None
+    pending: PendingSummary
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreflightFinished(Event):
+    request_id: int
+    results: tuple[PreflightResult, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CleanupFinished(Event):
+    result: CleanupResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckReportReady(Event):
+    """``Service.check(paths)`` finished: the whole report (files and datasets)."""
+
+    paths: tuple[str, ...]
+    report: CheckReport

@@ -1,0 +1,57 @@
+"""Who is working: the current OS user, a file's owner, and the pending summary.
+
+Thread contract: pure functions and values, safe anywhere (``file_owner`` stats a file).
+
+A *session* is a user's work at the workstation: the files they created since they
+logged in or since they last ended a session ("End session and back up"). The catalog
+keeps one open session per user; :meth:`Service.end_session` closes it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSummary:
+    """What the logout reminder needs: this user's files without enough verified copies."""
+
+    files: int
+    bytes: int
+    oldest: float | None  # age reference of the oldest unsafe file (epoch seconds)
+
+    @property
+    def at_risk(self) -> bool:
+        return self.files > 0
+
+
+def current_user() -> str:
+    """The login name of the user running the app."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or password database
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def file_owner(path: Path, fallback: str) -> str:
+    """The OS user owning ``path`` (POSIX); ``fallback`` where that cannot be told.
+
+    On Windows the owner needs the security API; the user running the app is used
+    instead (each user's instance records the files it sees being created).
+    """
+    if sys.platform == "win32":
+        return fallback
+    try:
+        uid = path.stat().st_uid
+    except OSError:
+        return fallback
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid-{uid}"

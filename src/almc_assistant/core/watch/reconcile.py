@@ -1,0 +1,297 @@
+"""Deciding which events a fresh look at a file means, given what the watcher knows.
+
+Thread contract: a :class:`Reconciler` is used under the watcher's lock only (from the
+stabiliser thread or the thread running :meth:`Watcher.scan`). It publishes to the sink
+on that thread.
+
+Inputs are hints drained from the :class:`ChangeQueue`, files met by a scan, and the
+tracker's due list; the output is the events of :mod:`core.watch.events`. Deletions are
+only concluded while the watched folder is healthy (``folder_ok``): an unplugged drive
+must never look like thousands of deleted files.
+"""
+
+from __future__ import annotations
+
+import logging
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from almc_assistant.core.errors import describe_os_error
+from almc_assistant.core.events import Event, EventSink
+from almc_assistant.core.watch.changes import Hint
+from almc_assistant.core.watch.events import (
+    FileAppeared,
+    FileChanged,
+    FileDeleted,
+    FileMoved,
+    FileStabilised,
+    WatchFailed,
+)
+from almc_assistant.core.watch.stability import (
+    RecentlySettled,
+    Tracker,
+    quiet_by_mtime,
+    stat_file,
+)
+
+log = logging.getLogger(__name__)
+
+FolderOk = Callable[[str], bool]
+
+
+class Reconciler:
+    """Turns observations into events and keeps the tracker of acquiring files."""
+
+    def __init__(
+        self,
+        sink: EventSink,
+        tracker: Tracker,
+        can_open: Callable[[Path], bool],
+        *,
+        changed_every: float,
+        settled: RecentlySettled,
+    ) -> None:
+        self._sink = sink
+        self.tracker = tracker
+        self._can_open = can_open
+        self._changed_every = changed_every  # at most one FileChanged per file this often
+        self.settled = settled
+        self._deleted: set[str] = set()  # published this tick (hints and subtrees overlap)
+        # The catalog's (size, mtime_ns) of one file, None if unknown; None: cannot ask.
+        self.known_file: Callable[[str], tuple[int, int] | None] | None = None
+        self.polled: Callable[[str], bool] = lambda root: False  # is that folder polled?
+
+    def begin_tick(self, now: float) -> None:
+        self._deleted.clear()
+        self.settled.expire(now)
+
+    def publish(self, event: Event) -> None:
+        try:
+            self._sink.publish(event)
+        except Exception:  # the sink is someone else's code; keep watching
+            log.exception("the event sink failed on %r", event)
+
+    def _failed(self, folder: str, exc: OSError, path: str, action: str) -> None:
+        err = describe_os_error(exc, action=action, path=path)
+        self.publish(
+            WatchFailed(
+                folder=Path(folder), title=err.title, detail=err.detail, next_step=err.next_step
+            )
+        )
+
+    def _lstat(self, folder: str, path: str) -> tuple[bool, int, int] | None:
+        """(is a regular file, size, mtime_ns), or None if gone; raises nothing."""
+        try:
+            st = stat_file(path)
+        except OSError as exc:
+            self._failed(folder, exc, path, "look at")
+            raise
+        if st is None:
+            return None
+        return stat.S_ISREG(st.st_mode), st.st_size, st.st_mtime_ns
+
+    # ------------------------------------------------------------------ live hints
+    def apply_hint(self, path: str, hint: Hint, folder_ok: FolderOk, now: float) -> None:
+        try:
+            seen = self._lstat(hint.folder, path)
+        except OSError:
+            return
+        if seen is None or not seen[0]:
+            if seen is None and folder_ok(hint.folder):
+                self._hint_gone(path, hint)
+            return
+        _, size, mtime = seen
+        origin = hint.moved_from
+        if origin is not None and stat_file(origin) is None:
+            if self._same_file(origin, size, mtime, polled=self.polled(hint.folder)):
+                self.tracker.move(origin, path, hint.folder)
+                self.publish(
+                    FileMoved(src=Path(origin), dest=Path(path), size=size, mtime_ns=mtime)
+                )
+                if path in self.tracker:
+                    self._observe(path, size, mtime, now)
+                return
+            self.vanished(origin)  # not the file the catalog knew: gone + appeared
+        if path in self.tracker:
+            self._observe(path, size, mtime, now)
+        elif self._already_settled(path, size, mtime):
+            pass  # a late event for a file settled since (event storms, re-scans)
+        elif hint.born or origin is not None:
+            self._begin(hint.folder, path, size, mtime, now, FileAppeared)
+        elif hint.content or not quiet_by_mtime(mtime, self.tracker.quiet_seconds):
+            # Written, or only attributes changed but the mtime is recent (``touch``).
+            self._begin(hint.folder, path, size, mtime, now, FileChanged)
+        # else: only attributes (chmod, owner) of a file whose content is old changed.
+
+    def _same_file(self, origin: str, size: int, mtime: int, *, polled: bool) -> bool:
+        """Is a file that arrived by a move from ``origin`` the one known there?
+
+        A move must never hand one file's verified copies to another. An acquiring file
+        is the same (it may have grown); a rename keeps size and mtime, so compare with
+        what was last seen or what the catalog holds. When nobody can tell, trust a
+        kernel rename, but not a polling diff: it takes a deleted file's reused inode
+        for a move.
+        """
+        if origin in self.tracker:
+            return True
+        recent = self.settled.get(origin)
+        if recent is not None:
+            return recent == (size, mtime)
+        if self.known_file is not None:
+            try:
+                was = self.known_file(origin)
+            except Exception:
+                log.exception("the catalog could not tell what %s was", origin)
+                was = None
+            if was is not None:
+                return was == (size, mtime)
+        return not polled
+
+    def _already_settled(self, path: str, size: int, mtime: int) -> bool:
+        """Settled recently, or complete in the catalog, with this very size and mtime."""
+        if self.settled.matches(path, size, mtime):
+            return True
+        if self.known_file is None:
+            return False
+        try:
+            return self.known_file(path) == (size, mtime)
+        except Exception:
+            log.exception("the catalog could not tell what %s is", path)
+            return False
+
+    def _hint_gone(self, path: str, hint: Hint) -> None:
+        if hint.moved_away:
+            return  # the destination's hint reports the move
+        if hint.moved_from is not None:  # arrived by a move, then vanished
+            self.tracker.forget(path)
+            self.vanished(hint.moved_from)
+        elif self.tracker.forget(path) is not None or not hint.born:
+            self.vanished(path)
+
+    def _begin(
+        self,
+        folder: str,
+        path: str,
+        size: int,
+        mtime: int,
+        now: float,
+        kind: type[FileAppeared] | type[FileChanged],
+    ) -> None:
+        self.publish(kind(path=Path(path), size=size, mtime_ns=mtime))
+        self.tracker.start(folder, path, size, mtime, now)
+
+    def _observe(self, path: str, size: int, mtime: int, now: float) -> bool:
+        """Record a fresh stat of a tracked file; True (and maybe FileChanged) if it changed."""
+        if not self.tracker.observe(path, size, mtime, now):
+            return False
+        track = self.tracker.get(path)
+        if track is not None and now - track.reported_at >= self._changed_every:
+            track.reported_at = now
+            self.publish(FileChanged(path=Path(path), size=size, mtime_ns=mtime))
+        return True
+
+    # ------------------------------------------------------------------ stability
+    def opens(self, folder: str, path: str) -> bool:
+        """The injected open test; an exception from it counts as "does not open"."""
+        try:
+            return bool(self._can_open(Path(path)))
+        except Exception as exc:
+            log.exception("open test failed on %s", path)
+            self.publish(
+                WatchFailed(
+                    folder=Path(folder),
+                    title=f"Could not test whether {Path(path).name} is finished",
+                    detail=f"Testing {path} failed: {type(exc).__name__}: {exc}",
+                    next_step="It stays 'acquiring'; it is tested again after a quiet period.",
+                )
+            )
+            return False
+
+    def check_due(self, folder_ok: FolderOk, now: float) -> None:
+        """Stat every file quiet for the period; publish FileStabilised when it opens."""
+        for path in self.tracker.due(now):
+            track = self.tracker.get(path)
+            if track is None:
+                continue
+            try:
+                seen = self._lstat(track.folder, path)
+            except OSError:
+                self.tracker.restart_quiet(path, now)
+                continue
+            if seen is None or not seen[0]:
+                if folder_ok(track.folder):
+                    self.vanished(path)
+                continue
+            _, size, mtime = seen
+            if self._observe(path, size, mtime, now):
+                continue
+            if self.opens(track.folder, path):
+                self.tracker.forget(path)
+                self._stabilised(path, size, mtime, now)
+            else:
+                self.tracker.restart_quiet(path, now)
+
+    # ------------------------------------------------------------------ scans
+    def seen(
+        self,
+        folder: str,
+        path: str,
+        size: int,
+        mtime: int,
+        known: tuple[int, int] | None,
+        now: float,
+    ) -> None:
+        """A scan met ``path``; ``known`` is what the catalog had for it (None: new)."""
+        if path in self.tracker:
+            self._observe(path, size, mtime, now)
+            return
+        if known is None:
+            self.publish(FileAppeared(path=Path(path), size=size, mtime_ns=mtime))
+        elif known != (size, mtime):
+            self.publish(FileChanged(path=Path(path), size=size, mtime_ns=mtime))
+        else:
+            return
+        self.settle(folder, path, size, mtime, now)
+
+    def settle(self, folder: str, path: str, size: int, mtime: int, now: float) -> None:
+        """Stabilised at once if quiet by its mtime and it opens; else acquiring.
+
+        The walk's stat may be seconds old by now (a big folder, held back for rename
+        pairing): the file is looked at again before it is called finished.
+        """
+        if quiet_by_mtime(mtime, self.tracker.quiet_seconds):
+            try:
+                fresh = stat_file(path)
+            except OSError:
+                fresh = None
+            if (
+                fresh is not None
+                and (fresh.st_size, fresh.st_mtime_ns) == (size, mtime)
+                and self.opens(folder, path)
+            ):
+                self._stabilised(path, size, mtime, now)
+                return
+            if fresh is not None:
+                size, mtime = fresh.st_size, fresh.st_mtime_ns
+        self.tracker.start(folder, path, size, mtime, now)
+
+    def _stabilised(self, path: str, size: int, mtime: int, now: float) -> None:
+        self.settled.add(path, size, mtime, now)
+        self.publish(FileStabilised(path=Path(path), size=size, mtime_ns=mtime))
+
+    def moved(self, folder: str, src: str, dest: str, size: int, mtime: int, now: float) -> None:
+        """A scan paired a vanished known file with a new one of identical size and mtime."""
+        was_tracked = src in self.tracker
+        self.tracker.move(src, dest, folder)
+        self.publish(FileMoved(src=Path(src), dest=Path(dest), size=size, mtime_ns=mtime))
+        if was_tracked:
+            self._observe(dest, size, mtime, now)
+
+    def vanished(self, path: str) -> None:
+        """``path`` is gone from a healthy folder."""
+        self.tracker.forget(path)
+        self.settled.discard(path)
+        if path not in self._deleted:
+            self._deleted.add(path)
+            self.publish(FileDeleted(path=Path(path)))

@@ -1,0 +1,120 @@
+"""Starting the tray app: ``run(paths) -> exit status`` (called by ``cli/gui.py``).
+
+Thread contract: :func:`run` is called on the main thread, creates the QApplication and
+every QObject there, and returns when the app quits. Order of events:
+
+1. one instance per user: if one is running, hand it ``paths`` (or ask it to come
+   forward) and return 0;
+2. a rotating log file in the user's log folder; uncaught exceptions are logged and
+   shown (``qt/crash.py``);
+3. the core's service publishing to a queue that the :class:`EventPump` drains on the
+   GUI thread;
+4. the tray icon, or the main window where the desktop has no tray.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+from almc_assistant import __version__
+from almc_assistant.core.config import Config, load_config
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.events import QueueSink
+from almc_assistant.core.paths import AppPaths
+from almc_assistant.qt import crash, icons
+from almc_assistant.qt.bridge import app_pump
+from almc_assistant.qt.controller import AppController
+from almc_assistant.qt.prompts import Level, Message, QtPrompter
+from almc_assistant.qt.single_instance import SingleInstance, server_name
+
+log = logging.getLogger(__name__)
+
+LOG_FILE_NAME = "almc-assistant.log"
+
+
+def run(paths: list[str]) -> int:
+    """Start the tray app (or hand ``paths`` to the running one); returns the exit status."""
+    app_paths = AppPaths.default().ensure()
+    log_file = setup_log_file(app_paths.log_dir)
+    qapp = _application()
+    instance = SingleInstance(server_name(str(app_paths.state_dir)))
+    absolute = [str(Path(p).absolute()) for p in paths]
+    if instance.forward({"paths": absolute}):
+        log.info("handed %d path(s) to the running instance", len(absolute))
+        return 0
+    instance.listen()
+    prompter = QtPrompter()
+    crash.install(prompter, str(log_file))
+    sink = QueueSink()
+    config = load_config(app_paths)  # invalid settings are reported, safe defaults used
+    try:
+        service = make_service(app_paths, sink, config)
+    except AlmcError as err:
+        prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))
+        return 2
+    pump = app_pump(sink)
+    controller = AppController(service, pump, prompter, config=config)
+    instance.message_received.connect(controller.on_instance_message)
+    qapp.aboutToQuit.connect(controller.shutdown)
+    qapp.aboutToQuit.connect(instance.close)
+    controller.start(absolute)
+    log.info("almc-assistant %s started", __version__)
+    return int(qapp.exec())
+
+
+def make_service(app_paths: AppPaths, sink: QueueSink, config: Config) -> Any:
+    """The core's service facade (``core/service.py``), publishing to ``sink``."""
+    try:
+        from almc_assistant.core.service import Service
+    except ImportError as exc:  # the core facade is not in this build
+        raise AlmcError(
+            f"This build of almc-assistant lacks its backup service ({exc}).",
+            title="Cannot start",
+            next_step="Install a complete release, or use the command line meanwhile.",
+        ) from exc
+    return Service(app_paths, sink, config=config)
+
+
+def _application() -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        qapp = existing
+    else:
+        QCoreApplication.setApplicationName("almc-assistant")
+        QCoreApplication.setOrganizationName("ALMC")
+        QCoreApplication.setApplicationVersion(__version__)
+        qapp = QApplication(sys.argv[:1])
+    QApplication.setDesktopFileName("almc-assistant")
+    qapp.setWindowIcon(icons.app_icon())
+    qapp.setQuitOnLastWindowClosed(False)  # the tray keeps running without windows
+    return qapp
+
+
+def setup_log_file(log_dir: Path) -> Path:
+    """A rotating debug log in the user's log folder (kept apart from the audit log)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / LOG_FILE_NAME
+    root = logging.getLogger()
+    if not any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+        )
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+        )
+        handler.setLevel(logging.INFO)
+        if root.getEffectiveLevel() > logging.INFO:
+            # Keep the console as quiet as it was; only the file gets INFO.
+            for existing in root.handlers:
+                if existing.level == logging.NOTSET:
+                    existing.setLevel(root.getEffectiveLevel())
+            root.setLevel(logging.INFO)
+        root.addHandler(handler)
+    return path

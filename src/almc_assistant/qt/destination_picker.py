@@ -1,0 +1,132 @@
+"""A checkable list of backup destinations with each kind's guidance.
+
+Thread contract: GUI thread only; no I/O (a destination's reachability is the
+service's preflight, reported through events). Destinations are the core's values
+(``name``, ``path``, ``kind``, ``origin``, ``guidance``, ``backed_up``); a folder the user
+picks for this once is made into one by the ``make_destination`` callable given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from almc_assistant.qt.prompts import Prompter
+
+_DEST_ROLE = Qt.ItemDataRole.UserRole + 10
+
+
+def kind_label(destination: Any) -> str:
+    info = getattr(destination, "info", None)
+    return str(getattr(info, "label", getattr(destination, "kind", "")))
+
+
+def describe(destination: Any) -> str:
+    origin = " (facility)" if getattr(destination, "origin", "") == "facility" else ""
+    return f"{destination.name}{origin} — {kind_label(destination)}\n{destination.path}"
+
+
+class DestinationPicker(QWidget):
+    """Emits ``selection_changed`` with the checked destinations (a list)."""
+
+    selection_changed = Signal(object)
+
+    def __init__(
+        self,
+        prompter: Prompter,
+        make_destination: Callable[[Path], Any],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._prompter = prompter
+        self._make = make_destination
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.list.itemChanged.connect(self._on_list_item_changed)
+        self.list.currentItemChanged.connect(self._on_list_current_item_changed)
+        self.guidance = QLabel()
+        self.guidance.setWordWrap(True)
+        self.guidance.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.other_button = QPushButton("&Other folder…")
+        self.other_button.clicked.connect(self._on_other_button_clicked)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.other_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.guidance)
+        layout.addLayout(buttons)
+
+    def set_destinations(self, destinations: Sequence[Any], checked: Sequence[Any] = ()) -> None:
+        keep = {str(d.path) for d in (checked or self.selected())}
+        self.list.blockSignals(True)
+        self.list.clear()
+        for destination in destinations:
+            self._add_item(destination, str(destination.path) in keep)
+        self.list.blockSignals(False)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        self.selection_changed.emit(self.selected())
+
+    def _add_item(self, destination: Any, checked: bool) -> QListWidgetItem:
+        item = QListWidgetItem(describe(destination))
+        item.setData(_DEST_ROLE, destination)
+        item.setToolTip(str(getattr(destination, "guidance", "")))
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        self.list.addItem(item)
+        return item
+
+    def selected(self) -> list[Any]:
+        out = []
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(item.data(_DEST_ROLE))
+        return out
+
+    def set_checked(self, path: str, checked: bool = True) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if str(item.data(_DEST_ROLE).path) == path:
+                state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+                item.setCheckState(state)
+
+    def add_folder(self, folder: str) -> Any:
+        """Add a folder picked for this copy (checked), unless it is listed already."""
+        for i in range(self.list.count()):
+            existing = self.list.item(i).data(_DEST_ROLE)
+            if str(existing.path) == str(Path(folder)):
+                self.list.item(i).setCheckState(Qt.CheckState.Checked)
+                return existing
+        destination = self._make(Path(folder))
+        item = self._add_item(destination, True)
+        self.list.setCurrentItem(item)
+        self.selection_changed.emit(self.selected())
+        return destination
+
+    def _on_other_button_clicked(self) -> None:
+        folder = self._prompter.choose_folder("Choose a folder to copy to")
+        if folder:
+            self.add_folder(folder)
+
+    def _on_list_item_changed(self, _item: QListWidgetItem) -> None:
+        self.selection_changed.emit(self.selected())
+
+    def _on_list_current_item_changed(self, item: QListWidgetItem | None, _prev: Any) -> None:
+        destination = item.data(_DEST_ROLE) if item is not None else None
+        self.guidance.setText(str(getattr(destination, "guidance", "")) if destination else "")

@@ -1,0 +1,57 @@
+"""Numbers, sizes, times and durations in the words a user reads.
+
+Thread contract: pure functions, safe anywhere (kept in ``qt/`` because only the GUI
+uses them). Sizes are decimal (1 GB = 10^9 bytes) and come from
+``core.session_end.texts`` so every screen, reminder and the logout text agree; the
+pending sentence is ``core.session_end.texts.describe_pending``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from almc_assistant.core.session_end.texts import format_size
+
+
+def size(n: int | float) -> str:
+    """``12.4 GB``; ``1 byte``; the same words as the reminders and the logout screen."""
+    return format_size(int(n))
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 file``, ``3 files``, ``12,345 files``."""
+    word = noun if n == 1 else (plural or noun + "s")
+    return f"{n:,} {word}"
+
+
+def rate(bytes_per_second: float | None) -> str:
+    """``240 MB/s``; an em dash when unknown."""
+    if not bytes_per_second or bytes_per_second <= 0:
+        return "—"
+    return size(bytes_per_second) + "/s"
+
+
+def duration(seconds: float | None) -> str:
+    """``about 3 minutes``; ``1 h 20 min``; ``less than a minute``; ``—`` when unknown."""
+    if seconds is None or seconds < 0 or seconds != seconds:
+        return "—"
+    s = round(seconds)
+    if s < 60:
+        return "less than a minute" if s >= 10 else "a few seconds"
+    minutes = s // 60
+    if minutes < 60:
+        return count(minutes, "minute")
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{count(days, 'day')} {hours} h" if hours else count(days, "day")
+
+
+def date(when: dt.datetime | dt.date | float | None) -> str:
+    """A calendar date: ``Mon 3 Nov 2026``."""
+    if when is None:
+        return "—"
+    if isinstance(when, float | int):
+        when = dt.datetime.fromtimestamp(when)
+    return f"{when:%a} {when.day} {when:%b %Y}"

@@ -1,0 +1,47 @@
+"""What the GUI needs from the core's service facade (``core/service.py``).
+
+Thread contract: every method is called on the GUI thread and returns at once; the work
+runs in the core's workers and reports through events (``qt/bridge.py``). This Protocol
+only names the calls the windows make, so that each window states its dependency and a
+test can hand it a small fake for what is not reachable; the app itself always runs on
+the real :class:`almc_assistant.core.service.Service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+
+class PendingSummaryLike(Protocol):
+    """``PendingSummary(files, bytes, oldest)``: this user's files not yet safe."""
+
+    files: int
+    bytes: int
+    oldest: Any  # datetime | float | None
+
+
+class ServicePort(Protocol):
+    def pending_summary(self) -> PendingSummaryLike: ...
+
+    def status(self) -> Any: ...
+
+    def session_files(self) -> Sequence[Any]: ...
+
+    def destinations(self) -> Sequence[Any]: ...
+
+    def warnings(self) -> Sequence[Any]: ...
+
+    def start_watching(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def check(self, paths: Sequence[str]) -> Any: ...
+
+    def preflight(self, files: Sequence[Any], destinations: Sequence[Any]) -> Any: ...
+
+    def start_copy(
+        self, files: Sequence[Any], destinations: Sequence[Any], workers: int | None = None
+    ) -> Any: ...
+
+    def end_session(self) -> Any: ...

@@ -1,0 +1,176 @@
+"""Settings tab "Destinations": the facility's presets (read-only) and the user's own.
+
+Thread contract: GUI thread only. Adding, removing and changing the kind edit the tab's
+list of user destinations; the dialog saves them with the rest of the user settings.
+"Test" asks the service for a preflight (returns at once; results through
+:meth:`DestinationsTab.on_preflight`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from almc_assistant.core.destinations import KIND_INFO, Destination, DestinationKind, guess_kind
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.qt.prompts import Prompter
+from almc_assistant.qt.table_model import Column, SnapshotTableModel
+from almc_assistant.qt.table_view import make_table
+from almc_assistant.qt.wizard.destinations_page import preflight_html
+
+DEST_COLUMNS: tuple[Column[Destination], ...] = (
+    Column("Name", lambda d: d.name, tooltip=lambda d: d.guidance),
+    Column("Kind", lambda d: d.info.label, tooltip=lambda d: d.guidance),
+    Column("Folder", lambda d: str(d.path)),
+    Column("From", lambda d: "Facility" if d.origin == "facility" else "You"),
+)
+
+
+class DestinationsTab(QWidget):
+    changed = Signal()
+
+    def __init__(self, service: Any, prompter: Prompter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._prompter = prompter
+        self.model: SnapshotTableModel[Destination] = SnapshotTableModel(
+            DEST_COLUMNS, key=lambda d: str(d.path), parent=self
+        )
+        self.view = make_table(self.model, sort=False)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("e.g. Lab share")
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("a folder on the storage")
+        browse = QPushButton("&Browse…")
+        browse.clicked.connect(self._on_browse_clicked)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        self.kind = QComboBox()
+        for kind in DestinationKind:
+            self.kind.addItem(KIND_INFO[kind].label, kind)
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        self.guidance = QLabel()
+        self.guidance.setWordWrap(True)
+        self.add_button = QPushButton("&Add")
+        self.add_button.clicked.connect(self._on_add_clicked)
+        self.remove_button = QPushButton("&Remove")
+        self.remove_button.clicked.connect(self._on_remove_clicked)
+        self.test_button = QPushButton("&Test")
+        self.test_button.clicked.connect(self._on_test_clicked)
+        self.result = QLabel()
+        self.result.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Name:", self.name)
+        form.addRow("Folder:", folder_row)
+        form.addRow("Kind:", self.kind)
+        form.addRow("", self.guidance)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addWidget(self.test_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(buttons)
+        layout.addLayout(form)
+        layout.addWidget(self.result)
+        self._on_kind_changed()
+        self._on_selection_changed()
+
+    def set_destinations(self, destinations: Sequence[Destination]) -> None:
+        self.model.replace_all(destinations)
+        self._on_selection_changed()
+
+    def user_destinations(self) -> tuple[Destination, ...]:
+        return tuple(d for d in self.model.rows() if d.origin != "facility")
+
+    def _selected(self) -> Destination | None:
+        rows = self.view.selectionModel().selectedRows()
+        return self.model.rows()[rows[0].row()] if rows else None
+
+    def _on_selection_changed(self, *_args: Any) -> None:
+        d = self._selected()
+        self.remove_button.setEnabled(d is not None and d.origin != "facility")
+        self.test_button.setEnabled(d is not None)
+        if d is not None and d.origin != "facility":
+            self.name.setText(d.name)
+            self.folder.setText(str(d.path))
+            self.kind.setCurrentIndex(self.kind.findData(d.kind))
+            self.add_button.setText("&Update")
+        else:
+            self.add_button.setText("&Add")
+
+    def chosen_kind(self) -> DestinationKind:
+        """The combo box hands back the enum's text: make it the enum again."""
+        return DestinationKind(self.kind.currentData())
+
+    def _on_kind_changed(self, *_args: Any) -> None:
+        self.guidance.setText(KIND_INFO[self.chosen_kind()].guidance)
+
+    def _on_browse_clicked(self) -> None:
+        folder = self._prompter.choose_folder("Choose the destination folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+            if not self.name.text():
+                self.name.setText(Path(folder).name)
+            self.kind.setCurrentIndex(self.kind.findData(guess_kind(Path(folder))))
+
+    def _on_add_clicked(self) -> None:
+        folder = self.folder.text().strip()
+        if not folder:
+            self.result.setText("Choose a folder first.")
+            return
+        path = Path(folder)
+        if not path.is_absolute():
+            self.result.setText("Give the full path of the folder (for example D:\\Backup).")
+            return
+        d = Destination(
+            name=self.name.text().strip() or path.name or folder,
+            path=path,
+            kind=self.chosen_kind(),
+        )
+        existing = self.model.row_of(str(path))
+        if existing is not None and existing.origin == "facility":
+            self.result.setText("The facility already offers this folder.")
+            return
+        self.model.upsert([d if existing is None else replace(existing, name=d.name, kind=d.kind)])
+        self.result.setText(f"{d.name} will be saved when you press Save.")
+        self.changed.emit()
+
+    def _on_remove_clicked(self) -> None:
+        d = self._selected()
+        if d is not None and d.origin != "facility":
+            self.model.remove([str(d.path)])
+            self.changed.emit()
+
+    def _on_test_clicked(self) -> None:
+        d = self._selected()
+        if d is None:
+            return
+        self.result.setText(f"Testing {d.name}…")
+        try:
+            self._service.preflight([], [d])
+        except AlmcError as err:
+            self.result.setText(f"<b>{err.title}</b>: {err.detail}")
+
+    def on_preflight(self, results: Sequence[Any]) -> None:
+        known = {str(d.path) for d in self.model.rows()}
+        mine = [r for r in results if str(r.destination.path) in known]
+        if mine:
+            self.result.setText(preflight_html(mine))

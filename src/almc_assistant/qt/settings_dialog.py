@@ -1,0 +1,207 @@
+"""The settings window: destinations, acquisition folders, reminders; facility read-only.
+
+Thread contract: GUI thread only. Shown non-modally. "Save" hands the user's settings to
+``service.save_user_config(UserSettings)`` (returns at once; the service writes the TOML
+in a worker). What the facility sets is shown but cannot be edited here.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from almc_assistant.core.config import Config, ReminderSettings, UserSettings
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.qt import icons
+from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.settings_destinations import DestinationsTab
+
+
+def _minutes(value: float, *, maximum: float = 24 * 60, zero_text: str = "") -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setDecimals(0)
+    box.setRange(0, maximum)
+    box.setSuffix(" min")
+    box.setValue(value)
+    if zero_text:
+        box.setSpecialValueText(zero_text)
+    return box
+
+
+class SettingsDialog(QWidget):
+    def __init__(
+        self, service: Any, prompter: Prompter, config: Config, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._prompter = prompter
+        self._config = config
+        self.setWindowTitle("almc-assistant — Settings")
+        self.setWindowIcon(icons.app_icon())
+        self.tabs = QTabWidget()
+        self.destinations = DestinationsTab(service, prompter)
+        self.tabs.addTab(self.destinations, "&Destinations")
+        self.tabs.addTab(self._folders_tab(), "Acquisition &folders")
+        self.tabs.addTab(self._reminders_tab(), "&Reminders")
+        self.tabs.addTab(self._facility_tab(), "F&acility")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close
+        )
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.buttons)
+        QShortcut(QKeySequence.StandardKey.Close, self, self.close)
+        self.resize(760, 560)
+        self.reload()
+
+    # ------------------------------------------------------------------ tabs
+    def _folders_tab(self) -> QWidget:
+        tab = QWidget()
+        self.folders = QListWidget()
+        self.add_folder_button = QPushButton("&Add folder…")
+        self.add_folder_button.clicked.connect(self._on_add_folder_clicked)
+        self.remove_folder_button = QPushButton("&Remove")
+        self.remove_folder_button.clicked.connect(self._on_remove_folder_clicked)
+        allowed = self._config.allow_user_folders
+        note = QLabel(
+            "Folders your acquisitions are saved to. almc-assistant watches them and "
+            "knows which of their files are backed up."
+            if allowed
+            else "Your facility sets the acquisition folders; ask the staff to change them."
+        )
+        note.setWordWrap(True)
+        self.add_folder_button.setEnabled(allowed)
+        self.remove_folder_button.setEnabled(allowed)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_folder_button)
+        buttons.addWidget(self.remove_folder_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(tab)
+        layout.addWidget(note)
+        layout.addWidget(self.folders, 1)
+        layout.addLayout(buttons)
+        return tab
+
+    def _reminders_tab(self) -> QWidget:
+        tab = QWidget()
+        r = self._config.user.reminders
+        self.idle = _minutes(r.idle_minutes, zero_text="Never")
+        self.every = _minutes(r.every_minutes, zero_text="Never")
+        self.snooze = _minutes(r.snooze_minutes, maximum=8 * 60)
+        self.snooze.setMinimum(5)
+        form = QFormLayout(tab)
+        intro = QLabel(
+            "almc-assistant reminds you when files are not backed up: when an acquisition "
+            "finishes, when you lock the computer, and at these times. It stays silent "
+            "when everything is safe."
+        )
+        intro.setWordWrap(True)
+        form.addRow(intro)
+        form.addRow("Remind after being idle for:", self.idle)
+        form.addRow("Also remind every:", self.every)
+        form.addRow("Snooze for:", self.snooze)
+        return tab
+
+    def _facility_tab(self) -> QWidget:
+        tab = QWidget()
+        c = self._config
+        policy = c.policy
+        retention = c.retention
+        rows = [
+            ("Facility", c.facility_name or "Not configured"),
+            ("Contact", c.contact or "—"),
+            (
+                "Safe means",
+                f"{policy.backed_up_copies} verified copy on backed-up institutional storage, "
+                f"or {policy.independent_copies} on independent destinations",
+            ),
+            (
+                "Cleanup",
+                f"files older than {retention.max_age_days:g} days, or any time the disk is "
+                f"{retention.disk_full_percent:g} % full; warnings {retention.warn_days:g} "
+                "days before",
+            ),
+            ("Acquisition folders", "\n".join(str(f) for f in c.watch.folders) or "—"),
+            (
+                "Destinations offered",
+                "\n".join(f"{d.name}: {d.path}" for d in c.facility_destinations) or "—",
+            ),
+        ]
+        form = QFormLayout(tab)
+        note = QLabel("Set by the facility; shown here for reference.")
+        note.setEnabled(False)
+        form.addRow(note)
+        for label, value in rows:
+            text = QLabel(html.escape(value).replace("\n", "<br>"))
+            text.setWordWrap(True)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(f"{label}:", text)
+        for problem in c.problems:
+            warn = QLabel(f"⚠ {html.escape(str(problem))}")
+            warn.setWordWrap(True)
+            form.addRow(warn)
+        return tab
+
+    # ------------------------------------------------------------------ data
+    def reload(self) -> None:
+        try:
+            destinations = list(self._service.destinations())
+        except AlmcError as err:
+            destinations = []
+            self._tell(err)
+        self.destinations.set_destinations(destinations)
+        self.folders.clear()
+        for folder in self._config.user.folders or self._config.watch.folders:
+            self.folders.addItem(str(folder))
+
+    def _on_add_folder_clicked(self) -> None:
+        folder = self._prompter.choose_folder("Choose an acquisition folder")
+        if folder and not self.folders.findItems(folder, Qt.MatchFlag.MatchExactly):
+            self.folders.addItem(folder)
+
+    def _on_remove_folder_clicked(self) -> None:
+        for item in self.folders.selectedItems():
+            self.folders.takeItem(self.folders.row(item))
+
+    def user_settings(self) -> UserSettings:
+        folders: tuple[Path, ...] = ()
+        if self._config.allow_user_folders:
+            folders = tuple(Path(self.folders.item(i).text()) for i in range(self.folders.count()))
+        return UserSettings(
+            destinations=self.destinations.user_destinations(),
+            reminders=ReminderSettings(
+                idle_minutes=self.idle.value(),
+                every_minutes=self.every.value(),
+                snooze_minutes=self.snooze.value(),
+            ),
+            folders=folders,
+        )
+
+    def save(self) -> None:
+        try:
+            self._service.save_user_config(self.user_settings())
+        except AlmcError as err:
+            self._tell(err)
+            return
+        self.close()
+
+    def _tell(self, err: AlmcError) -> None:
+        self._prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))

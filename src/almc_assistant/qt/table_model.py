@@ -1,0 +1,143 @@
+"""A table model over immutable row snapshots, keyed, updated in batches.
+
+Thread contract: GUI thread only. Each row is a frozen value; an update replaces whole
+rows (``upsert``), so a view never sees a half-changed row and workers never share
+mutable state with the GUI. Columns are declared once (:class:`Column`), and the same
+model serves the transfer window, the wizard, the warnings and the receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QIcon
+
+from almc_assistant.qt.progress_delegate import PROGRESS_ROLE
+
+R = TypeVar("R")
+Index = QModelIndex | QPersistentModelIndex
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+@dataclass(frozen=True)
+class Column(Generic[R]):
+    """One column: its header and how a row shows in it."""
+
+    header: str
+    text: Callable[[R], str]
+    icon: Callable[[R], QIcon | None] | None = None
+    tooltip: Callable[[R], str] | None = None
+    progress: Callable[[R], float | None] | None = None
+    sort_key: Callable[[R], Any] | None = None
+    align_right: bool = False
+
+
+class SnapshotTableModel(QAbstractTableModel, Generic[R]):
+    """Rows of type ``R`` identified by ``key(row)``; replaced, never mutated."""
+
+    def __init__(
+        self, columns: Sequence[Column[R]], key: Callable[[R], Hashable], parent: Any = None
+    ) -> None:
+        super().__init__(parent)
+        self._columns = tuple(columns)
+        self._key = key
+        self._rows: list[R] = []
+        self._index: dict[Hashable, int] = {}
+
+    # ------------------------------------------------------------------ reading
+    def rows(self) -> tuple[R, ...]:
+        return tuple(self._rows)
+
+    def row_of(self, key: Hashable) -> R | None:
+        i = self._index.get(key)
+        return None if i is None else self._rows[i]
+
+    def position_of(self, key: Hashable) -> int | None:
+        return self._index.get(key)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    # ------------------------------------------------------------------ writing
+    def upsert(self, rows: Iterable[R]) -> None:
+        """Replace rows with known keys, append the others; one signal per kind."""
+        changed: list[int] = []
+        new: list[R] = []
+        for row in rows:
+            k = self._key(row)
+            i = self._index.get(k)
+            if i is None:
+                self._index[k] = len(self._rows) + len(new)
+                new.append(row)
+            else:
+                self._rows[i] = row
+                changed.append(i)
+        if changed:
+            last = len(self._columns) - 1
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), last))
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            self._rows.extend(new)
+            self.endInsertRows()
+
+    def replace_all(self, rows: Iterable[R]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._index = {self._key(r): i for i, r in enumerate(self._rows)}
+        self.endResetModel()
+
+    def remove(self, keys: Iterable[Hashable]) -> None:
+        drop = {k for k in keys if k in self._index}
+        if drop:
+            self.replace_all(r for r in self._rows if self._key(r) not in drop)
+
+    # ------------------------------------------------------------------ Qt model API
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._columns[section].header
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = self._columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(row)
+        if role == Qt.ItemDataRole.DecorationRole and column.icon is not None:
+            return column.icon(row)
+        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
+            return column.tooltip(row) or None
+        if role == PROGRESS_ROLE and column.progress is not None:
+            return column.progress(row)
+        if role == SORT_ROLE:
+            return column.sort_key(row) if column.sort_key else column.text(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+def sortable(model: SnapshotTableModel[Any]) -> QSortFilterProxyModel:
+    """A proxy that sorts by each column's ``sort_key`` (sizes as numbers, not text)."""
+    proxy = QSortFilterProxyModel(model)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(SORT_ROLE)
+    return proxy

@@ -1,0 +1,1 @@
+"""The session-end wizard: your files, exports to fix, destinations, copy, receipt."""

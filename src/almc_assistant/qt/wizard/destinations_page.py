@@ -1,0 +1,120 @@
+"""Wizard page 3, "Destinations": where the copies go, preflight, and the policy's word.
+
+Thread contract: GUI thread only. Choosing destinations asks the service for a preflight
+(``service.preflight(files, destinations)`` returns at once; results arrive through
+:meth:`DestinationsPage.on_preflight`). Whether the choice would make the data safe is a
+pure policy decision (``Policy.would_be_safe``), computed here without I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
+
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.qt import humanize
+from almc_assistant.qt.destination_picker import DestinationPicker
+from almc_assistant.qt.prompts import Prompter
+from almc_assistant.qt.wizard.state import WizardState
+
+
+def preflight_html(results: Sequence[Any]) -> str:
+    """One paragraph per destination: reachable, free space, file system, issues."""
+    parts = []
+    for r in results:
+        name = r.destination.name
+        if not r.reachable:
+            parts.append(f"<p>✗ <b>{name}</b>: not reachable.</p>")
+            continue
+        free = "unknown free space" if r.free_bytes is None else humanize.size(r.free_bytes)
+        head = "✓" if r.ok else "✗"
+        line = (
+            f"<p>{head} <b>{name}</b>: {free} free, {humanize.size(r.needed_bytes)} "
+            f"needed ({r.filesystem or 'unknown file system'})."
+        )
+        for issue in r.issues:
+            mark = "Cannot copy" if str(issue.severity) == "error" else "Note"
+            line += f"<br>{mark}: {issue.message}"
+        parts.append(line + "</p>")
+    return "".join(parts)
+
+
+class DestinationsPage(QWizardPage):
+    def __init__(
+        self,
+        service: Any,
+        prompter: Prompter,
+        state: WizardState,
+        make_destination: Callable[[Path], Any],
+        would_be_safe: Callable[[Sequence[Any]], str],
+    ) -> None:
+        super().__init__()
+        self._service = service
+        self._state = state
+        self._would_be_safe = would_be_safe
+        self.setTitle("Destinations")
+        self.setSubTitle("Choose where your files are copied. Each copy is verified.")
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "&Back up now")
+        self.picker = DestinationPicker(prompter, make_destination)
+        self.picker.selection_changed.connect(self._on_picker_selection_changed)
+        self.policy = QLabel()
+        self.policy.setWordWrap(True)
+        self.preflight = QLabel()
+        self.preflight.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.picker, 1)
+        layout.addWidget(self.policy)
+        layout.addWidget(self.preflight)
+
+    def initializePage(self) -> None:
+        try:
+            destinations = list(self._service.destinations())
+        except AlmcError as err:
+            destinations = []
+            self.policy.setText(f"<b>{err.title}</b>: {err.detail}")
+        self.picker.set_destinations(destinations, self._state.destinations)
+        self._on_picker_selection_changed(self.picker.selected())
+
+    def _on_picker_selection_changed(self, selected: list[Any]) -> None:
+        self._state.destinations = list(selected)
+        self._state.preflight = {}
+        if not selected:
+            self.policy.setText("Choose at least one destination.")
+            self.preflight.clear()
+        else:
+            shortfall = self._would_be_safe(selected)
+            self.policy.setText(
+                f"⚠ <b>Not safe yet under the facility's policy</b>: this {shortfall}. "
+                "Add another destination, or plan a second copy soon."
+                if shortfall
+                else "✓ These copies make your data safe under the facility's policy."
+            )
+            self.preflight.setText("Checking the destinations…")
+            try:
+                self._service.preflight(self._state.sources(), selected)
+            except AlmcError as err:
+                self.preflight.setText(f"<b>{err.title}</b>: {err.detail} {err.next_step}")
+        self.completeChanged.emit()
+
+    def on_preflight(self, results: Sequence[Any]) -> None:
+        """Preflight results (``PreflightResult`` per destination) from the service."""
+        chosen = {str(d.path) for d in self._state.destinations}
+        relevant = [r for r in results if str(r.destination.path) in chosen]
+        for r in relevant:
+            self._state.preflight[str(r.destination.path)] = r
+        self.preflight.setText(preflight_html(list(self._state.preflight.values())))
+        self.completeChanged.emit()
+
+    def refused(self) -> list[Any]:
+        return [r for r in self._state.preflight.values() if not r.ok]
+
+    def isComplete(self) -> bool:
+        chosen = self._state.destinations
+        if not chosen:
+            return False
+        done = all(str(d.path) in self._state.preflight for d in chosen)
+        return done and not self.refused()

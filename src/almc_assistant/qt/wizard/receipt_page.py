@@ -1,0 +1,90 @@
+"""Wizard page 5, "Receipt": what went where, how it was verified, what is still at risk.
+
+Thread contract: GUI thread only. Saving the receipt goes to a worker
+(``qt/background.py``); printing and choosing a file go through the prompt port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWizardPage
+
+from almc_assistant.core.events import EventSink
+from almc_assistant.qt import background
+from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.wizard.receipt import receipt_html
+from almc_assistant.qt.wizard.state import WizardState
+
+
+class ReceiptPage(QWizardPage):
+    def __init__(
+        self,
+        prompter: Prompter,
+        state: WizardState,
+        would_be_safe: Callable[[Sequence[Any]], str],
+        sink: EventSink,
+    ) -> None:
+        super().__init__()
+        self._prompter = prompter
+        self._state = state
+        self._would_be_safe = would_be_safe
+        self._sink = sink
+        self.save_threads: list[Any] = []
+        self.setTitle("Receipt")
+        self.setFinalPage(True)
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(False)
+        self.open_button = QPushButton("&Open backup folder")
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.save_button = QPushButton("&Save receipt…")
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.print_button = QPushButton("P&rint…")
+        self.print_button.clicked.connect(self._on_print_clicked)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.print_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser, 1)
+        layout.addLayout(buttons)
+
+    def html(self) -> str:
+        return self.browser.toHtml()
+
+    def initializePage(self) -> None:
+        state = self._state
+        ok = state.summary is not None and state.summary.state == "completed"
+        shortfall = self._would_be_safe(state.destinations) if ok else ""
+        self.setSubTitle(
+            "Your files are copied and verified."
+            if ok and not shortfall
+            else "Some of your data is not safe yet: see below."
+        )
+        self.browser.setHtml(receipt_html(state, shortfall))
+        self.open_button.setEnabled(bool(state.verified or state.skipped))
+
+    def _on_open_clicked(self) -> None:
+        roots = [str(e.destination_root) for e in self._state.verified]
+        if roots:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(roots[0]))
+
+    def _on_save_clicked(self) -> None:
+        path = self._prompter.choose_save_file(
+            "Save the receipt", "backup-receipt.html", "Web page (*.html);;All files (*)"
+        )
+        if path:
+            self.save_threads.append(background.save_text(path, self.html(), self._sink))
+
+    def _on_print_clicked(self) -> None:
+        self._prompter.print_html("Backup receipt", self.html())
+
+    def on_text_saved(self, event: background.TextSaved) -> None:
+        self._prompter.tell(Message("Receipt saved", event.path))
+
+    def on_text_save_failed(self, event: background.TextSaveFailed) -> None:
+        self._prompter.tell(Message(event.title, event.detail, event.next_step, Level.ERROR))

@@ -1,0 +1,126 @@
+"""The session-end wizard ("End session and back up"): five pages on one shared state.
+
+Thread contract: GUI thread only. The wizard is shown non-modally (``show()``), so the
+tray and other windows keep working while it copies. Events reach its pages through the
+pump (:meth:`SessionWizard.connect_pump`). Finishing tells the service the session
+ended (``service.end_session()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget, QWizard
+
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.transfer.events import (
+    CopyFailed,
+    CopySkipped,
+    CopyVerified,
+    DestinationRefused,
+    JobFinished,
+    JobProgressed,
+)
+from almc_assistant.qt import background, icons
+from almc_assistant.qt.bridge import EventPump
+from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.wizard.copy_page import CopyPage
+from almc_assistant.qt.wizard.destinations_page import DestinationsPage
+from almc_assistant.qt.wizard.exports_page import ExportsPage
+from almc_assistant.qt.wizard.files_page import FilesPage
+from almc_assistant.qt.wizard.receipt_page import ReceiptPage
+from almc_assistant.qt.wizard.state import WizardState
+
+FILES, EXPORTS, DESTINATIONS, COPY, RECEIPT = range(5)
+
+
+class SessionWizard(QWizard):
+    def __init__(
+        self,
+        service: Any,
+        prompter: Prompter,
+        pump: EventPump,
+        *,
+        make_destination: Callable[[Path], Any],
+        would_be_safe: Callable[[Sequence[Any]], str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._prompter = prompter
+        self.state = WizardState()
+        self.setWindowTitle("End session and back up")
+        self.setWindowIcon(icons.app_icon())
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self.files_page = FilesPage(service, self.state)
+        self.exports_page = ExportsPage(self.state)
+        self.destinations_page = DestinationsPage(
+            service, prompter, self.state, make_destination, would_be_safe
+        )
+        self.copy_page = CopyPage(service, self.state)
+        self.receipt_page = ReceiptPage(prompter, self.state, would_be_safe, pump.sink)
+        for page_id, page in (
+            (FILES, self.files_page),
+            (EXPORTS, self.exports_page),
+            (DESTINATIONS, self.destinations_page),
+            (COPY, self.copy_page),
+            (RECEIPT, self.receipt_page),
+        ):
+            self.setPage(page_id, page)
+        self.setStartId(FILES)
+        self.resize(860, 620)
+        self.connect_pump(pump)
+
+    def nextId(self) -> int:
+        current = self.currentId()
+        if current == FILES:
+            return EXPORTS if self.state.to_fix() else DESTINATIONS
+        return super().nextId()
+
+    def connect_pump(self, pump: EventPump) -> None:
+        copy = self.copy_page
+        pump.subscribe(JobProgressed, copy.on_job_progressed)
+        pump.subscribe(CopyVerified, copy.on_copy_verified)
+        pump.subscribe(CopySkipped, copy.on_copy_skipped)
+        pump.subscribe(CopyFailed, copy.on_copy_failed)
+        pump.subscribe(DestinationRefused, copy.on_destination_refused)
+        pump.subscribe(JobFinished, copy.on_job_finished)
+        pump.subscribe(background.TextSaved, self.receipt_page.on_text_saved)
+        pump.subscribe(background.TextSaveFailed, self.receipt_page.on_text_save_failed)
+        self._pump = pump
+
+    def disconnect_pump(self) -> None:
+        copy = self.copy_page
+        for slot in (
+            copy.on_job_progressed,
+            copy.on_copy_verified,
+            copy.on_copy_skipped,
+            copy.on_copy_failed,
+            copy.on_destination_refused,
+            copy.on_job_finished,
+            self.receipt_page.on_text_saved,
+            self.receipt_page.on_text_save_failed,
+        ):
+            self._pump.unsubscribe(slot)
+
+    def accept(self) -> None:
+        try:
+            self._service.end_session()
+        except AlmcError as err:
+            self._prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))
+        super().accept()
+
+    def reject(self) -> None:
+        job = self.state.job
+        if job is not None and self.state.summary is None:
+            # Closing the wizard does not stop a copy silently: it keeps running and the
+            # tray shows its progress.
+            self.hide()
+            return
+        super().reject()

@@ -1,0 +1,52 @@
+"""What the session-end wizard's pages share: the files, the plan, the job, the results.
+
+Thread contract: GUI thread only; filled by the pages from service answers and from
+events the pump delivers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from almc_assistant.qt import humanize
+from almc_assistant.qt.verdicts import EXPORT_VERDICTS
+
+NEEDS_FIXING = EXPORT_VERDICTS | {"native-damaged", "tiff-damaged", "unreadable", "empty"}
+
+
+@dataclass
+class WizardState:
+    files: list[Any] = field(default_factory=list)  # FileRecord
+    destinations: list[Any] = field(default_factory=list)  # Destination
+    preflight: dict[str, Any] = field(default_factory=dict)  # path -> PreflightResult
+    job: Any = None  # CopyJob handle
+    job_id: str = ""
+    verified: list[Any] = field(default_factory=list)  # CopyVerified
+    skipped: list[Any] = field(default_factory=list)  # CopySkipped
+    failed: list[Any] = field(default_factory=list)  # CopyFailed / DestinationRefused
+    summary: Any = None  # JobSummary
+    exports_acknowledged: bool = False
+
+    def complete_files(self) -> list[Any]:
+        return [f for f in self.files if str(f.state) == "complete"]
+
+    def acquiring_files(self) -> list[Any]:
+        return [f for f in self.files if str(f.state) == "acquiring"]
+
+    def to_fix(self) -> list[Any]:
+        return [f for f in self.complete_files() if (f.verdict or "") in NEEDS_FIXING]
+
+    def sources(self) -> list[Path]:
+        return [Path(f.path) for f in self.complete_files()]
+
+    def describe_files(self) -> str:
+        files = self.complete_files()
+        total = sum(f.size for f in files)
+        text = f"{humanize.count(len(files), 'file')} ({humanize.size(total)}) to back up"
+        acquiring = self.acquiring_files()
+        if acquiring:
+            text += f"; {humanize.count(len(acquiring), 'file')} still being acquired"
+            text += " (backed up once finished)"
+        return text

@@ -1,0 +1,83 @@
+"""What "safe" means, and retention dates (clock changes never age files wrongly)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from almc_assistant.core.catalog import CopyRecord
+from almc_assistant.core.config import PolicySettings, RetentionSettings
+from almc_assistant.core.destinations import Destination, DestinationKind
+from almc_assistant.core.policy import DAY, Policy, Retention
+
+BIT = Destination("BIT", Path("/mnt/bit"), DestinationKind.INSTITUTIONAL, origin="facility")
+PL = Destination("PetaLibrary", Path("/mnt/pl"), DestinationKind.RESEARCH)
+EXT = Destination("USB", Path("/media/ext"), DestinationKind.EXTERNAL_DRIVE)
+CLOUD = Destination("OneDrive", Path("/home/a/OneDrive"), DestinationKind.CLOUD_SYNC)
+
+
+def _copy(root: str, name: str = "a.nd2") -> CopyRecord:
+    return CopyRecord(Path(root), Path(root) / name, 1, 1, "00", 0.0)
+
+
+POLICY = Policy(PolicySettings(), [BIT, PL, EXT, CLOUD])
+
+
+def test_one_copy_on_backed_up_storage_is_safe() -> None:
+    assert POLICY.is_safe([_copy("/mnt/bit/ann/2026")])  # a subfolder of the preset
+
+
+def test_single_copy_elsewhere_is_not_safe_and_says_why() -> None:
+    why = POLICY.missing([_copy("/media/ext")])
+    assert why == (
+        "needs 1 verified copy on backed-up institutional storage or 2 verified copies on "
+        "independent destinations; has 1 verified copy"
+    )
+    assert not POLICY.is_safe([_copy("/mnt/pl")])
+
+
+def test_two_independent_destinations_are_safe_two_copies_on_one_are_not() -> None:
+    assert POLICY.is_safe([_copy("/mnt/pl"), _copy("/media/ext")])
+    assert not POLICY.is_safe([_copy("/media/ext"), _copy("/media/ext", "b.nd2")])
+
+
+def test_cloud_sync_copies_are_pending_upload_unless_the_facility_counts_them() -> None:
+    copies = [_copy("/home/a/OneDrive"), _copy("/media/ext")]
+    assert "1 pending upload" in POLICY.missing(copies)
+    trusting = Policy(PolicySettings(count_cloud_sync=True), [EXT, CLOUD])
+    assert trusting.is_safe(copies)
+
+
+def test_unknown_folder_guesses_its_kind() -> None:
+    standing = POLICY.standing(_copy("/home/a/Dropbox/x"))
+    assert standing.destination.kind is DestinationKind.CLOUD_SYNC and standing.pending_upload
+    assert POLICY.standing(_copy("/srv/x")).destination.kind is DestinationKind.OTHER
+
+
+def test_stricter_policy_and_plan_check() -> None:
+    strict = Policy(PolicySettings(backed_up_copies=2, independent_copies=3), [BIT, PL, EXT])
+    assert not strict.is_safe([_copy("/mnt/bit")])
+    assert strict.is_safe([_copy("/mnt/bit"), _copy("/mnt/pl"), _copy("/media/ext")])
+    assert POLICY.would_be_safe([BIT]) == ""
+    assert "has 1 verified copy" in POLICY.would_be_safe([EXT])
+
+
+def test_key_changes_with_settings_and_destinations() -> None:
+    keys = {
+        POLICY.key,
+        Policy(PolicySettings(independent_copies=3), [BIT, PL, EXT, CLOUD]).key,
+        Policy(PolicySettings(), [BIT, PL, EXT]).key,
+    }
+    assert len(keys) == 3
+    assert Policy(PolicySettings(), [CLOUD, EXT, PL, BIT]).key == POLICY.key
+
+
+def test_retention_dates() -> None:
+    r = Retention(RetentionSettings(max_age_days=30, disk_full_percent=80, warn_days=7))
+    born = 1_000_000.0
+    assert r.age_date(born) == born + 30 * DAY
+    assert r.warn_date(r.age_date(born)) == born + 23 * DAY
+    now = born + DAY
+    assert r.candidate_date(born, disk_full=False, now=now) == born + 30 * DAY
+    assert r.candidate_date(born, disk_full=True, now=now) == now
+    assert r.disk_full(80.0) and not r.disk_full(79.9)
+    assert r.born_before(born + 31 * DAY) > born

@@ -1,0 +1,44 @@
+"""pytest-qt fixtures for the GUI: offscreen, no real modal dialogs, recording prompter.
+
+Any real ``QDialog.exec``/``QMessageBox``/``QFileDialog`` call fails the test: every
+question must go through the prompt port (``qt/prompts.py``), which tests replace with
+:class:`RecordingPrompter`.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+
+from tests.qt.helpers import RecordingPrompter
+
+
+def _fail_modal(name: str):  # type: ignore[no-untyped-def]
+    def _refuse(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        pytest.fail(f"a real modal dialog was opened ({name}); route it through the prompter")
+
+    return _refuse
+
+
+@pytest.fixture(autouse=True)
+def _no_real_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(QDialog, "exec", _fail_modal("QDialog.exec"))
+    monkeypatch.setattr(QMessageBox, "exec", _fail_modal("QMessageBox.exec"))
+    for name in ("question", "warning", "information", "critical", "about"):
+        monkeypatch.setattr(QMessageBox, name, _fail_modal(f"QMessageBox.{name}"))
+    for name in (
+        "getOpenFileName",
+        "getOpenFileNames",
+        "getExistingDirectory",
+        "getSaveFileName",
+    ):
+        monkeypatch.setattr(QFileDialog, name, _fail_modal(f"QFileDialog.{name}"))
+
+
+@pytest.fixture
+def prompter() -> RecordingPrompter:
+    return RecordingPrompter()

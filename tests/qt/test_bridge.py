@@ -1,0 +1,104 @@
+"""EventPump: events published on worker threads reach the GUI thread, progress coalesced."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from PySide6.QtCore import QThread
+
+from almc_assistant.core.events import Event, QueueSink
+from almc_assistant.qt.bridge import MAX_EVENTS_PER_DRAIN, EventPump, coalesce
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progressed(Event):
+    job_id: int
+    done: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finished(Event):
+    job_id: int
+
+
+def test_coalesce_keeps_the_last_progress_per_job_in_order() -> None:
+    events: list[Event] = [
+        Progressed(job_id=1, done=1),
+        Progressed(job_id=2, done=1),
+        Progressed(job_id=1, done=2),
+        Finished(job_id=2),
+        Progressed(job_id=1, done=3),
+    ]
+    out = coalesce(events, {Progressed: lambda e: e.job_id})
+    assert out == [events[1], events[3], events[4]]
+
+
+def test_coalesce_without_rules_returns_everything() -> None:
+    events: list[Event] = [Progressed(job_id=1, done=i) for i in range(3)]
+    assert coalesce(events, {}) == events
+
+
+def test_events_from_worker_threads_arrive_on_the_gui_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sink = QueueSink()
+    pump = EventPump(sink, coalesce={Progressed: lambda e: e.job_id}, interval_ms=20)
+    seen: list[tuple[Event, bool]] = []
+    pump.subscribe(Finished, lambda e: seen.append((e, QThread.currentThread().isMainThread())))
+    progress: list[Progressed] = []
+    pump.subscribe(Progressed, progress.append)
+
+    def worker() -> None:
+        for i in range(1000):
+            sink.publish(Progressed(job_id=7, done=i))
+        sink.publish(Finished(job_id=7))
+
+    thread = threading.Thread(target=worker)
+    pump.start()
+    thread.start()
+    thread.join()
+    qtbot.waitUntil(lambda: len(seen) == 1)
+    pump.stop()
+    assert seen[0][1] is True
+    assert progress[-1].done == 999
+    assert len(progress) < 1000  # coalesced
+    assert [p.done for p in progress] == sorted(p.done for p in progress)
+
+
+def test_drain_delivers_signals_and_typed_handlers(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sink = QueueSink()
+    pump = EventPump(sink)
+    sink.publish(Finished(job_id=1))
+    with qtbot.waitSignal(pump.batch_arrived) as batch, qtbot.waitSignal(pump.event_arrived):
+        delivered = pump.drain()
+    assert batch.args == [delivered]
+    assert pump.drain() == []
+
+
+def test_a_failing_handler_does_not_stop_the_others(qtbot, caplog) -> None:  # type: ignore[no-untyped-def]
+    sink = QueueSink()
+    pump = EventPump(sink)
+    got: list[Event] = []
+
+    def broken(_e: Event) -> None:
+        raise RuntimeError("widget bug")
+
+    pump.subscribe(Finished, broken)
+    pump.subscribe(Finished, got.append)
+    sink.publish(Finished(job_id=1))
+    pump.drain()
+    assert len(got) == 1
+    assert "widget bug" in caplog.text
+    pump.unsubscribe(broken)
+    sink.publish(Finished(job_id=2))
+    caplog.clear()
+    pump.drain()
+    assert len(got) == 2 and "widget bug" not in caplog.text
+
+
+def test_a_burst_is_drained_in_bounded_slices(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sink = QueueSink()
+    pump = EventPump(sink)
+    for i in range(MAX_EVENTS_PER_DRAIN + 10):
+        sink.publish(Finished(job_id=i))
+    assert len(pump.drain()) == MAX_EVENTS_PER_DRAIN
+    assert len(pump.drain()) == 10

@@ -1,0 +1,211 @@
+"""AppController: tray status from the service, main window without a tray, quitting."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.events import QueueSink
+from almc_assistant.qt.bridge import EventPump
+from almc_assistant.qt.controller import QUIT_WITH_DATA_AT_RISK, AppController, compute_status
+from almc_assistant.qt.icons import State
+from almc_assistant.qt.status_window import StatusWindow
+from tests.qt.helpers import FakeService, Summary, today_summary
+
+
+def _controller(service, prompter, *, tray=True):  # type: ignore[no-untyped-def]
+    pump = EventPump(QueueSink())
+    return AppController(service, pump, prompter, tray_available=tray)
+
+
+def test_compute_status() -> None:
+    assert compute_status(Summary(0, 0, None)).state is State.SAFE
+    at_risk = compute_status(today_summary(3, 12_400_000_000))
+    assert at_risk.state is State.AT_RISK
+    assert at_risk.headline == "3 files (12.4 GB) from today are not backed up yet"
+    copying = compute_status(today_summary(3, 1), copy_progress=0.42)
+    assert copying.state is State.COPYING and copying.headline == "Copying… 42 %"
+    assert copying.progress == 0.42 and copying.can_pause
+    problem = compute_status(today_summary(3, 1), problem="Catalog damaged")
+    assert problem.state is State.PROBLEM and problem.headline == "Catalog damaged"
+
+
+def test_start_shows_tray_with_pending_tooltip(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+    service = FakeService(today_summary(3, 12_400_000_000))
+    controller = _controller(service, prompter)
+    controller.start([])
+    assert controller.tray is not None
+    assert "3 files (12.4 GB) from today" in controller.tray.native.toolTip()
+    assert ("start_watching", ()) in service.calls
+    controller.shutdown()
+    assert ("stop", ()) in service.calls
+
+
+def test_without_a_tray_the_main_window_opens(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+    controller = _controller(FakeService(), prompter, tray=False)
+    controller.start([])
+    window = controller.window("status")
+    assert isinstance(window, StatusWindow) and window.isVisible()
+    assert window.headline() == "All your files are backed up"
+    controller.shutdown()
+
+
+def test_second_launch_brings_the_app_forward(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+    controller = _controller(FakeService(), prompter)
+    controller.start([])
+    controller.on_instance_message({"paths": []})
+    window = controller.window("status")
+    assert window is not None and window.isVisible()
+    controller.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("answer", "quits"), [("quit", True), ("cancel", False), ("backup", False)]
+)
+def test_quitting_with_data_at_risk_asks_first(  # type: ignore[no-untyped-def]
+    qtbot, prompter, monkeypatch, answer, quits
+) -> None:
+    quit_calls: list[bool] = []
+    monkeypatch.setattr(QApplication, "quit", lambda: quit_calls.append(True))
+    controller = _controller(FakeService(today_summary(2, 10**9)), prompter)
+    controller.start([])
+    prompter.answers[QUIT_WITH_DATA_AT_RISK] = answer
+    assert controller.request_quit() is quits
+    assert bool(quit_calls) is quits
+    assert prompter.asked[0].text.startswith("2 files (1.0 GB) from today")
+    wizard = controller.window("wizard")
+    assert (wizard is not None and wizard.isVisible()) is (answer == "backup")
+    controller.shutdown()
+
+
+def test_quitting_when_all_is_safe_does_not_ask(qtbot, prompter, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    quit_calls: list[bool] = []
+    monkeypatch.setattr(QApplication, "quit", lambda: quit_calls.append(True))
+    controller = _controller(FakeService(), prompter)
+    controller.start([])
+    assert controller.request_quit()
+    assert quit_calls == [True] and prompter.asked == []
+    controller.shutdown()
+
+
+def test_a_failing_status_query_shows_a_problem(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+    class Broken(FakeService):
+        def pending_summary(self):  # type: ignore[no-untyped-def]
+            raise AlmcError("The catalog file is damaged.", title="Catalog damaged")
+
+    controller = _controller(Broken(), prompter)
+    controller.start([])
+    assert controller.status is not None and controller.status.state is State.PROBLEM
+    assert controller.status.headline == "Catalog damaged"
+    controller.shutdown()
+
+
+def test_tray_menu_opens_each_window(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.qt.settings_dialog import SettingsDialog
+    from almc_assistant.qt.transfer_window import TransferWindow
+    from almc_assistant.qt.wizard.session_wizard import SessionWizard
+    from tests.qt.helpers import TransferService
+
+    service = TransferService()
+    controller = _controller(service, prompter)
+    controller.start([])
+    tray = controller.tray
+    assert tray is not None
+    tray.transfer_window_requested.emit()
+    assert isinstance(controller.window("transfer"), TransferWindow)
+    tray.end_session_requested.emit()
+    assert isinstance(controller.window("wizard"), SessionWizard)
+    tray.settings_requested.emit()
+    assert isinstance(controller.window("settings"), SettingsDialog)
+    prompter.files_to_choose = [str(tmp_path / "x.nd2")]
+    tray.check_files_requested.emit()
+    assert service.checked == [[str(tmp_path / "x.nd2")]]
+    controller.shutdown()
+    assert controller.window("transfer") is None
+
+
+def test_paths_from_a_second_launch_open_the_transfer_window(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.qt.helpers import TransferService
+
+    service = TransferService()
+    controller = _controller(service, prompter)
+    controller.start([str(tmp_path / "a.nd2")])
+    controller.on_instance_message({"paths": [str(tmp_path / "b.nd2")]})
+    assert service.checked == [[str(tmp_path / "a.nd2")], [str(tmp_path / "b.nd2")]]
+    controller.shutdown()
+
+
+def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.transfer.events import (
+        JobFinished,
+        JobProgressed,
+        JobSnapshot,
+        JobSummary,
+    )
+    from tests.qt.helpers import Dest, TransferService
+
+    service = TransferService(pending=today_summary(1, 100))
+    sink = QueueSink()
+    pump = EventPump(sink)
+    controller = AppController(service, pump, prompter, tray_available=True)
+    controller.start([])
+    window = controller.show_transfer()
+    window.add_paths([str(tmp_path / "a.nd2")])
+    window.queue_copy([str(tmp_path / "a.nd2")], [Dest("X", tmp_path / "x")])
+    job = service.jobs[0][2]
+    sink.publish(
+        JobProgressed(
+            snapshot=JobSnapshot(
+                job_id=job.job_id,
+                state="running",
+                bytes_done=25,
+                bytes_total=100,
+                files_done=0,
+                files_total=1,
+                rate_bytes_per_s=10.0,
+                eta_seconds=7.5,
+            )
+        )
+    )
+    pump.drain()
+    status = controller.refresh()
+    assert status.state is State.COPYING and status.progress == 0.25
+    assert controller.tray is not None
+    controller.tray.pause_requested.emit()
+    assert job.actions == ["pause"] and controller.status.paused
+    summary = JobSummary(
+        job_id=job.job_id,
+        state="completed",
+        files_total=1,
+        bytes_total=100,
+        verified=1,
+        skipped=0,
+        failed=0,
+        sources_skipped=0,
+        bytes_copied=100,
+        seconds=1.0,
+    )
+    sink.publish(JobFinished(job_id=job.job_id, summary=summary))
+    pump.drain()
+    assert controller.status.state is State.AT_RISK  # the fake's pending count is unchanged
+    controller.shutdown()
+
+
+def test_one_click_backup_copies_when_the_destinations_make_it_safe(
+    qtbot, prompter, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.destinations import Destination, DestinationKind
+    from tests.qt.helpers import TransferService
+
+    share = Destination(name="Share", path=tmp_path / "share", kind=DestinationKind.INSTITUTIONAL)
+    service = TransferService(dests=[share])  # type: ignore[list-item]
+    controller = _controller(service, prompter)
+    controller.start([])
+    controller.back_up_now([tmp_path / "a.nd2"])
+    assert service.jobs and service.jobs[0][1] == [share]
+    usb = Destination(name="USB", path=tmp_path / "usb", kind=DestinationKind.EXTERNAL_DRIVE)
+    service.dests = [usb]  # type: ignore[list-item]
+    controller.back_up_now([tmp_path / "b.nd2"])
+    assert len(service.jobs) == 1  # one drive alone is not safe: the user chooses
+    controller.shutdown()

@@ -1,0 +1,46 @@
+"""Sizes, counts, durations and the pending sentence read as a user expects."""
+
+from __future__ import annotations
+
+import pytest
+
+from almc_assistant.qt import humanize
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0 bytes"),
+        (1, "1 byte"),
+        (999, "999 bytes"),
+        (1000, "1.0 kB"),
+        (12_400_000_000, "12.4 GB"),
+        (999_960_000, "1.0 GB"),
+        (250_000_000, "250 MB"),
+        (3 * 10**15, "3.0 PB"),
+    ],
+)
+def test_size(n: int, text: str) -> None:
+    assert humanize.size(n) == text
+
+
+def test_count_and_rate() -> None:
+    assert humanize.count(1, "file") == "1 file"
+    assert humanize.count(12345, "file") == "12,345 files"
+    assert humanize.rate(240e6) == "240 MB/s"
+    assert humanize.rate(None) == "—"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "—"),
+        (3, "a few seconds"),
+        (45, "less than a minute"),
+        (61, "1 minute"),
+        (3 * 3600 + 20 * 60, "3 h 20 min"),
+        (2 * 86400 + 3600, "2 days 1 h"),
+    ],
+)
+def test_duration(seconds: float | None, text: str) -> None:
+    assert humanize.duration(seconds) == text

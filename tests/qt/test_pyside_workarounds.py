@@ -1,0 +1,23 @@
+"""PySide6 6.12.0 + CPython 3.11 drops a reference to True on every signal emit.
+
+Without ``qt/_pyside_workarounds.py`` this test aborts the interpreter ("bool_dealloc").
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+import almc_assistant.qt  # noqa: F401  (applies the workaround)
+
+
+class _Emitter(QObject):
+    fired = Signal(object)
+
+
+def test_many_emits_do_not_abort(qtbot) -> None:  # type: ignore[no-untyped-def]
+    emitter = _Emitter()
+    got: list[int] = []
+    emitter.fired.connect(got.append)
+    for i in range(200_000):
+        emitter.fired.emit(i)
+    assert len(got) == 200_000

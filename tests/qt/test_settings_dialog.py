@@ -1,0 +1,119 @@
+"""Settings: destinations added, changed, removed and tested; reminders; facility read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from almc_assistant.core.config import Config, UserSettings, WatchSettings
+from almc_assistant.core.destinations import Destination, DestinationKind
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.preflight import plan_files, preflight
+from almc_assistant.qt.settings_dialog import SettingsDialog
+
+
+@dataclass
+class SettingsService:
+    dests: list[Destination]
+    saved: list[UserSettings] = field(default_factory=list)
+    preflights: list[Any] = field(default_factory=list)
+    fail_save: bool = False
+
+    def destinations(self) -> list[Destination]:
+        return list(self.dests)
+
+    def save_user_config(self, settings: UserSettings) -> None:
+        if self.fail_save:
+            raise AlmcError("config.toml is read-only.", title="Cannot save settings")
+        self.saved.append(settings)
+
+    def preflight(self, files: Any, destinations: Any) -> None:
+        self.preflights.append(list(destinations))
+
+
+@pytest.fixture
+def facility_share(tmp_path: Path) -> Destination:
+    share = tmp_path / "share"
+    share.mkdir()
+    return Destination(
+        name="Lab share", path=share, kind=DestinationKind.INSTITUTIONAL, origin="facility"
+    )
+
+
+def _dialog(qtbot, prompter, service, **config):  # type: ignore[no-untyped-def]
+    dialog = SettingsDialog(service, prompter, Config(facility_name="ALMC", **config))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def test_add_update_remove_and_save(qtbot, prompter, facility_share, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    service = SettingsService([facility_share])
+    dialog = _dialog(qtbot, prompter, service)
+    tab = dialog.destinations
+    prompter.folder_to_choose = str(tmp_path / "OneDrive - University" / "microscopy")
+    tab._on_browse_clicked()
+    assert tab.chosen_kind() is DestinationKind.CLOUD_SYNC  # guessed from the path
+    assert "pending upload" in tab.guidance.text()
+    tab.add_button.click()
+    assert [d.name for d in tab.user_destinations()] == ["microscopy"]
+    # select it, change its kind, update
+    tab.view.selectRow(1)
+    tab.kind.setCurrentIndex(tab.kind.findData(DestinationKind.EXTERNAL_DRIVE))
+    tab.add_button.click()
+    assert tab.user_destinations()[0].kind is DestinationKind.EXTERNAL_DRIVE
+    # facility presets cannot be removed
+    tab.view.selectRow(0)
+    assert not tab.remove_button.isEnabled()
+    dialog.idle.setValue(45)
+    dialog.buttons.accepted.emit()
+    saved = service.saved[-1]
+    assert [d.kind for d in saved.destinations] == [DestinationKind.EXTERNAL_DRIVE]
+    assert saved.reminders.idle_minutes == 45
+    assert saved.folders == ()  # the facility does not allow user folders
+
+
+def test_relative_folder_is_refused(qtbot, prompter, facility_share) -> None:  # type: ignore[no-untyped-def]
+    dialog = _dialog(qtbot, prompter, SettingsService([facility_share]))
+    dialog.destinations.folder.setText("backup")
+    dialog.destinations.add_button.click()
+    assert "full path" in dialog.destinations.result.text()
+    assert dialog.destinations.user_destinations() == ()
+
+
+def test_test_button_runs_a_real_preflight(qtbot, prompter, facility_share) -> None:  # type: ignore[no-untyped-def]
+    service = SettingsService([facility_share])
+    dialog = _dialog(qtbot, prompter, service)
+    tab = dialog.destinations
+    tab.view.selectRow(0)
+    tab.test_button.click()
+    assert service.preflights == [[facility_share]]
+    tab.on_preflight([preflight(facility_share, plan_files([]))])  # the service's answer
+    assert "Lab share" in tab.result.text() and "free" in tab.result.text()
+
+
+def test_save_failure_is_told(qtbot, prompter, facility_share) -> None:  # type: ignore[no-untyped-def]
+    dialog = _dialog(qtbot, prompter, SettingsService([facility_share], fail_save=True))
+    dialog.save()
+    assert prompter.told[0].title == "Cannot save settings"
+    assert dialog.isVisible()
+
+
+def test_folders_editable_only_when_allowed(qtbot, prompter, facility_share, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    locked = _dialog(
+        qtbot,
+        prompter,
+        SettingsService([facility_share]),
+        watch=WatchSettings(folders=(tmp_path / "D",)),
+    )
+    assert not locked.add_folder_button.isEnabled()
+    assert locked.folders.item(0).text() == str(tmp_path / "D")
+    service = SettingsService([facility_share])
+    allowed = _dialog(qtbot, prompter, service, allow_user_folders=True)
+    prompter.folder_to_choose = str(tmp_path / "mine")
+    allowed.add_folder_button.click()
+    allowed.save()
+    assert service.saved[-1].folders == (tmp_path / "mine",)

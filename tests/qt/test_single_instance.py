@@ -1,0 +1,60 @@
+"""One instance per user: a second launch hands its paths to the first."""
+
+from __future__ import annotations
+
+from almc_assistant.qt.single_instance import SingleInstance, server_name
+
+
+def test_second_launch_forwards_paths(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    name = server_name(str(tmp_path))
+    first = SingleInstance(name)
+    assert not first.forward({"paths": []})  # nobody running yet
+    assert first.listen()
+    second = SingleInstance(name)
+    with qtbot.waitSignal(first.message_received, timeout=3000) as got:
+        assert second.forward({"paths": ["/data/a.nd2", "/data/b é.tif"]})
+    assert got.args == [{"paths": ["/data/a.nd2", "/data/b é.tif"]}]
+    first.close()
+    assert not second.forward({"paths": []})
+
+
+def test_a_stale_server_name_is_taken_over(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    name = server_name(str(tmp_path))
+    # A crashed instance leaves its socket file behind on Unix.
+    from PySide6.QtNetwork import QLocalServer
+
+    crashed = QLocalServer()
+    assert crashed.listen(name)
+    path = crashed.fullServerName()
+    crashed.setSocketOptions(QLocalServer.SocketOption.NoOptions)
+    crashed.close()
+    with open(path, "w"):  # the leftover file a killed process leaves
+        pass
+    instance = SingleInstance(name)
+    assert instance.listen()
+    instance.close()
+
+
+def test_garbage_messages_are_ignored(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtNetwork import QLocalSocket
+
+    name = server_name(str(tmp_path))
+    first = SingleInstance(name)
+    assert first.listen()
+    got: list[object] = []
+    first.message_received.connect(got.append)
+    socket = QLocalSocket()
+    socket.connectToServer(name)
+    assert socket.waitForConnected(1000)
+    socket.write(b"not json\n[1, 2]\n")
+    socket.waitForBytesWritten(1000)
+    with qtbot.waitSignal(first.message_received, timeout=3000):
+        socket.write(b'{"paths": []}\n')
+        socket.waitForBytesWritten(1000)
+    assert got == [{"paths": []}]
+    socket.disconnectFromServer()
+    first.close()
+
+
+def test_names_differ_per_state_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert server_name(str(tmp_path / "a")) != server_name(str(tmp_path / "b"))

@@ -1,0 +1,196 @@
+"""Transfer window: drops and pickers are checked, shown with verdicts, copied in a queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.qt.transfer_rows import FileState, JobState
+from almc_assistant.qt.transfer_window import TransferWindow
+from tests.qt.helpers import (
+    Check,
+    Dest,
+    Failed,
+    Finished,
+    JobSummary,
+    Progressed,
+    Snapshot,
+    TransferService,
+    Verified,
+)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    folder = tmp_path / "session"
+    folder.mkdir()
+    (folder / "a.nd2").write_bytes(b"x" * 100)
+    (folder / "b.tif").write_bytes(b"y" * 50)
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
+    service = TransferService(dests=[Dest("Lab share", tmp_path / "share", "institutional")])
+    w = TransferWindow(service, prompter, lambda p: Dest(p.name, p))
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def _drop(window: TransferWindow, paths: list[Path]) -> QDropEvent:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(drop)
+    return drop
+
+
+def test_drop_of_a_folder_is_checked_and_shown(window, data) -> None:  # type: ignore[no-untyped-def]
+    _drop(window, [data])
+    assert window._service.checked == [[str(data)]]
+    assert window.files.rows()[0].state is FileState.CHECKING
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100, ("A complete ND2 file.",), ""))
+    window.on_file_checked(
+        Check(
+            data / "b.tif",
+            "tiff-compressed-lossy",
+            50,
+            ("JPEG compression changed the pixel values.",),
+            "Export again as uncompressed TIFF.",
+        )
+    )
+    rows = {Path(r.path).name: r for r in window.files.rows()}
+    assert set(rows) == {"a.nd2", "b.tif"}  # the folder placeholder is gone
+    assert window.files.data(
+        window.files.index(window.files.position_of(str(data / "b.tif")), 2)
+    ) == ("Lossy TIFF: pixels changed")
+    tip = window.files.data(
+        window.files.index(window.files.position_of(str(data / "b.tif")), 2),
+        Qt.ItemDataRole.ToolTipRole,
+    )
+    assert "What to do: Export again as uncompressed TIFF." in tip
+
+
+def test_non_file_urls_are_refused(window) -> None:  # type: ignore[no-untyped-def]
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.org/x.tif")])
+    enter = QDragEnterEvent(
+        QPointF(1, 1),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter.setAccepted(False)
+    window.dragEnterEvent(enter)
+    assert not enter.isAccepted()
+
+
+def test_file_picker_goes_through_the_prompter(window, prompter, data) -> None:  # type: ignore[no-untyped-def]
+    prompter.files_to_choose = [str(data / "a.nd2")]
+    window.add_files_button.click()
+    assert window._service.checked == [[str(data / "a.nd2")]]
+    prompter.folder_to_choose = str(data)
+    window.add_folder_button.click()
+    assert window._service.checked[-1] == [str(data)]
+
+
+def test_copy_queue_progress_and_results(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _drop(window, [data / "a.nd2", data / "b.tif"])
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
+    assert not window.copy_button.isEnabled()  # no destination chosen yet
+    window.picker.set_checked(str(tmp_path / "share"))
+    assert window.copy_button.isEnabled()
+    assert window.copy_button.text() == "&Back up 2 items to 1 destination"
+    window.copy_button.click()
+    # a second job queues behind the first
+    second = window.queue_copy([str(data / "a.nd2")], window.picker.selected())
+    assert second is not None and second.state is JobState.QUEUED
+    service = window._service
+    assert len(service.jobs) == 1
+    files, dests, _job = service.jobs[0]
+    assert files == [data / "a.nd2", data / "b.tif"] and dests[0].name == "Lab share"
+
+    window.on_job_progressed(Progressed(Snapshot("job-1", "running", 75, 150, 1, 2, 2e8, 3.0)))
+    row = window.jobs.rows()[0]
+    assert row.state is JobState.RUNNING and row.fraction == 0.5
+    assert window.jobs.data(window.jobs.index(0, 2)) == "200 MB/s"
+    assert window.jobs.data(window.jobs.index(0, 3)) == "a few seconds"
+
+    window.on_copy_verified(Verified("job-1", data / "a.nd2", tmp_path / "share"))
+    window.on_copy_failed(
+        Failed("job-1", data / "b.tif", tmp_path / "share", "Disk full", "…", "Free space.")
+    )
+    rows = {Path(r.path).name: r for r in window.files.rows()}
+    assert rows["a.nd2"].state is FileState.VERIFIED
+    assert rows["b.tif"].state is FileState.FAILED and "Disk full" in rows["b.tif"].status_text
+
+    window.on_job_finished(
+        Finished("job-1", JobSummary("job-1", "completed with problems", 2, 150, 1, 0, 1))
+    )
+    first = window.jobs.rows()[0]
+    assert first.state is JobState.PROBLEMS and first.result == "1 copy verified, 1 failed"
+    assert len(service.jobs) == 2  # the queued job started
+    assert window.jobs.rows()[1].state is JobState.STARTING
+
+
+def test_pause_resume_cancel(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    window.add_paths([str(data / "a.nd2")])
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.queue_copy([str(data / "a.nd2")], [Dest("X", tmp_path / "x")])
+    job = window._service.jobs[0][2]
+    window.pause_button.click()
+    assert window.jobs.rows()[0].state is JobState.PAUSED
+    assert window.pause_button.text() == "&Resume"
+    window.pause_button.click()
+    window.cancel_button.click()
+    assert job.actions == ["pause", "resume", "cancel"]
+    window.on_job_finished(
+        Finished(job.job_id, JobSummary(job.job_id, "cancelled", 1, 100, 0, 0, 0))
+    )
+    assert window.jobs.rows()[0].state is JobState.CANCELLED
+    assert window.files.rows()[0].state is FileState.CHECKED
+
+
+def test_a_refused_copy_says_why(window, prompter, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def refuse(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise AlmcError(
+            "The share is not reachable.",
+            title="Destination missing",
+            next_step="Connect to the network.",
+        )
+
+    window._service.start_copy = refuse
+    window.add_paths([str(data / "a.nd2")])
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.queue_copy([str(data / "a.nd2")], [Dest("X", tmp_path / "x")])
+    assert window.jobs.rows()[0].state is JobState.REFUSED
+    assert prompter.told[0].title == "Destination missing"
+    assert window.files.rows()[0].state is FileState.FAILED
+
+
+def test_other_folder_destination(window, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    prompter.folder_to_choose = str(tmp_path / "usb")
+    window.picker.other_button.click()
+    assert [d.name for d in window.picker.selected()] == ["usb"]
