@@ -102,7 +102,7 @@ def render(doc: dict[str, Any]) -> str:
     drop = doc["cache_drop"]
     lines = [
         f"Measured {doc['started'][:16].replace('T', ' ')} UTC, {doc['runs']} run(s)"
-        f"{' (--quick datasets)' if doc['quick'] else ''}, command order rotated each run; "
+        f"{' (--quick datasets)' if doc['quick'] else ''}, command order from a balanced Latin square; "
         "medians, (min–max).",
         f"Machine: {facts['cpu']}, {facts['logical_cores']} logical cores, "
         f"{facts['memory_gib']} GiB RAM, Linux {facts['kernel']}; source on "
