@@ -92,19 +92,27 @@ def _named(root: Path, name: str) -> list[Path]:
     return [root / name]
 
 
-def _per_dest(count: int) -> Callable[[Path, str], list[Path]]:
-    def copies(root: Path, name: str) -> list[Path]:
-        return [root / str(i) / name for i in range(1, count + 1)]
+def build_commands(
+    almc: AlmcInvocation, second: Callable[[Path], Path] = lambda root: root
+) -> list[Command]:
+    """Every command, in the order of the tables.
 
-    return copies
+    ``second`` maps a destination root to the root of almc's second destination (the
+    same by default; another device with ``--dest-dir2``).
+    """
 
+    def dest_roots(root: Path, count: int) -> list[Path]:
+        return [(root if i == 1 else second(root)) / str(i) for i in range(1, count + 1)]
 
-def build_commands(almc: AlmcInvocation) -> list[Command]:
-    """Every command, in the order of the tables."""
+    def _per_dest(count: int) -> Callable[[Path, str], list[Path]]:
+        def copies(root: Path, name: str) -> list[Path]:
+            return [d / name for d in dest_roots(root, count)]
+
+        return copies
 
     def almc_steps(count: int) -> Callable[[Path, Path, Path], list[Step]]:
         def build(src: Path, root: Path, work: Path) -> list[Step]:
-            dests = [root / str(i) for i in range(1, count + 1)]
+            dests = dest_roots(root, count)
             return [Shell(almc.line(src, dests, work / "almc.json"), env=almc.env)]
 
         return build

@@ -177,7 +177,7 @@ def file_system_of(path: Path) -> str:
     return f"{out[0]} on {out[1]}" if len(out) >= 2 else "unknown"
 
 
-def machine_facts(data_dir: Path, dest_dir: Path) -> dict[str, Any]:
+def machine_facts(data_dir: Path, dest_dir: Path, dest_dir2: Path | None) -> dict[str, Any]:
     """Facts that make a result interpretable: CPU, memory, kernel, file systems, tools."""
     cpu = "unknown"
     try:
@@ -198,5 +198,7 @@ def machine_facts(data_dir: Path, dest_dir: Path) -> dict[str, Any]:
         "data_fs": file_system_of(data_dir),
         "dest_dir": str(dest_dir),
         "dest_fs": file_system_of(dest_dir),
+        "dest_dir2": str(dest_dir2) if dest_dir2 else None,
+        "dest_fs2": file_system_of(dest_dir2) if dest_dir2 else None,
         "tools": tool_versions(),
     }

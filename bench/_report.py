@@ -102,11 +102,16 @@ def render(doc: dict[str, Any]) -> str:
     drop = doc["cache_drop"]
     lines = [
         f"Measured {doc['started'][:16].replace('T', ' ')} UTC, {doc['runs']} run(s)"
-        f"{' (--quick datasets)' if doc['quick'] else ''}, command order rotated each run; "
-        "medians, (min–max).",
+        f"{' (--quick datasets)' if doc['quick'] else ''}, command order from a balanced "
+        "Latin square; medians, (min–max).",
         f"Machine: {facts['cpu']}, {facts['logical_cores']} logical cores, "
         f"{facts['memory_gib']} GiB RAM, Linux {facts['kernel']}; source on "
-        f"{facts['data_fs']}, destination `{facts['dest_dir']}` on {facts['dest_fs']}.",
+        f"{facts['data_fs']}, destination `{facts['dest_dir']}` on {facts['dest_fs']}"
+        + (
+            f"; almc's second destination `{facts['dest_dir2']}` on {facts['dest_fs2']}."
+            if facts.get("dest_dir2")
+            else "."
+        ),
         "Page cache dropped before each command: "
         + ("yes." if drop == "ok" else f"**NO** ({drop}): times are not cold-cache."),
         f"Load average (1 min) before each command: {_load_summary(doc)} "

@@ -48,6 +48,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="where copies go (default: DATA_DIR-dest, beside the data, same disk)",
     )
+    p.add_argument(
+        "--dest-dir2",
+        type=Path,
+        help="second destination of 'almc copy, 2 destinations' (default: as --dest-dir), "
+        "e.g. another disk, to see the cost of a second destination that is not the bottleneck",
+    )
     p.add_argument("--runs", type=int, help="repetitions (default 3; 1 with --quick)")
     p.add_argument("--quick", action="store_true", help="small datasets, a smoke check")
     p.add_argument("--only", default="a,b,c", help="datasets to run (default a,b,c)")
@@ -122,14 +128,16 @@ class Benchmark:
         self.log_dir = args.out / "logs" / stamp
         self.work = args.out / "work"
         # Only this session's own folder is ever deleted, never --dest-dir itself.
-        self.dest_root = args.dest_dir / f"copybench-{stamp}"
+        self.dest_root: Path = args.dest_dir / f"copybench-{stamp}"
+        self.dest_root2: Path = (args.dest_dir2 or args.dest_dir) / f"copybench-{stamp}"
         specs = _datasets.QUICK if args.quick else _datasets.FULL
         keys = {k.strip() for k in args.only.split(",")}
         self.specs = [s for s in specs if s.key in keys]
         if not self.specs:
             raise SystemExit(f"--only {args.only}: no dataset among a, b, c")
         self._previous = ""  # the command measured last (its aftermath may linger)
-        self.commands = select(build_commands(almc_invocation(args)), args.commands)
+        commands = build_commands(almc_invocation(args), self._second_root)
+        self.commands = select(commands, args.commands)
         self.doc: dict[str, Any] = {
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "argv": sys.argv,
@@ -142,16 +150,21 @@ class Benchmark:
             "measurements": [],
         }
 
+    def _second_root(self, root: Path) -> Path:
+        return self.dest_root2 / root.relative_to(self.dest_root)
+
     def save(self) -> None:
         self.json_path.write_text(json.dumps(self.doc, indent=1))
 
     def prepare(self) -> dict[str, dict[str, int]]:
         """Facts, tools, cache drop, datasets, free space; the listing of each dataset."""
         args = self.args
-        for folder in (args.out, self.log_dir, self.work, self.dest_root):
+        for folder in (args.out, self.log_dir, self.work, self.dest_root, self.dest_root2):
             folder.mkdir(parents=True, exist_ok=True)
         args.data_dir.mkdir(parents=True, exist_ok=True)
-        self.doc["machine"] = facts = _harness.machine_facts(args.data_dir, args.dest_dir)
+        self.doc["machine"] = facts = _harness.machine_facts(
+            args.data_dir, args.dest_dir, args.dest_dir2
+        )
         say(
             f"machine: {facts['cpu']}, {facts['logical_cores']} cores, "
             f"{facts['memory_gib']} GiB, kernel {facts['kernel']}, load {os.getloadavg()}"
@@ -176,13 +189,16 @@ class Benchmark:
                 {"key": spec.key, "name": spec.name, "label": spec.label, "path": str(root)}
                 | {"count": spec.count, "size": spec.size, "total_bytes": spec.total_bytes}
             )
-        need = 2 * max(s.total_bytes for s in self.specs) + 2**30
-        free = shutil.disk_usage(args.dest_dir).free
-        if free < need:
-            raise SystemExit(
-                f"not enough free space in {args.dest_dir}: two copies of the largest "
-                f"dataset need {need / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free"
-            )
+        largest = max(s.total_bytes for s in self.specs)
+        copies = 2 if args.dest_dir2 is None else 1
+        for folder in {args.dest_dir, args.dest_dir2 or args.dest_dir}:
+            need = copies * largest + 2**28
+            free = shutil.disk_usage(folder).free
+            if free < need:
+                raise SystemExit(
+                    f"not enough free space in {folder}: {copies} copies of the largest "
+                    f"dataset need {need / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free"
+                )
         self.save()
         return listings
 
@@ -198,6 +214,7 @@ class Benchmark:
         src = Path(self.doc["datasets"][self.specs.index(spec)]["path"])
         root = self.dest_root / spec.name / cmd.key
         _harness.remove_tree(root)
+        _harness.remove_tree(self._second_root(root))
         root.mkdir(parents=True)
         for stale in self.work.iterdir():
             stale.unlink()
@@ -235,6 +252,7 @@ class Benchmark:
             detail = almc_doc.get("detail") if isinstance(almc_doc, dict) else None
             outcome.error = f"{outcome.error}: {detail or _harness.tail(log_path, 3)}"
         _harness.remove_tree(root)
+        _harness.remove_tree(self._second_root(root))
         time.sleep(self.args.settle)  # let the storage absorb the deletion before the next
         record |= {
             "seconds": outcome.seconds,
@@ -282,6 +300,7 @@ class Benchmark:
             self.doc["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             self.save()
             shutil.rmtree(self.dest_root, ignore_errors=True)
+            shutil.rmtree(self.dest_root2, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
