@@ -26,6 +26,7 @@ from almc_assistant.qt.progress_delegate import PROGRESS_ROLE
 R = TypeVar("R")
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+MAX_CHANGE_SIGNALS = 8
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,11 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
                 changed.append(i)
         if changed:
             last = len(self._columns) - 1
-            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), last))
+            runs = _runs(sorted(set(changed)))
+            if len(runs) > MAX_CHANGE_SIGNALS:  # scattered: one span costs less than many
+                runs = [(runs[0][0], runs[-1][1])]
+            for first, end in runs:
+                self.dataChanged.emit(self.index(first, 0), self.index(end, last))
         if new:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
@@ -133,6 +138,17 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    """[1, 2, 3, 7, 8] -> [(1, 3), (7, 8)]."""
+    runs: list[tuple[int, int]] = []
+    for p in positions:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], p)
+        else:
+            runs.append((p, p))
+    return runs
 
 
 def sortable(model: SnapshotTableModel[Any]) -> QSortFilterProxyModel:

@@ -18,9 +18,10 @@ def make_table(
     *,
     sort: bool = True,
     stretch_first: bool = False,
-    fit: tuple[int, ...] = (),
+    fit: dict[int, str] | None = None,
 ) -> QTableView:
-    """A read-only table; ``fit`` columns always fit their contents (badges, sizes)."""
+    """A read-only table; ``fit`` gives columns the width of a sample text."""
+    fit = fit or {}
     view = QTableView()
     view.setModel(sortable(model) if sort else model)
     view.setSortingEnabled(sort)
@@ -34,8 +35,17 @@ def make_table(
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     if stretch_first:
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for column in fit:
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    # Fixed widths from sample texts, not ResizeToContents: that mode reads every row
+    # on every change, which stalls the GUI on tables of thousands of files.
+    metrics = view.fontMetrics()
+    for column, sample in fit.items():
+        width = max(
+            metrics.horizontalAdvance(sample),
+            metrics.horizontalAdvance(
+                str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+            ),
+        )
+        view.setColumnWidth(column, width + 44)  # padding, sort arrow, badge icon
     if sort:
         view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     return view
