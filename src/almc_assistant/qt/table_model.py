@@ -156,4 +156,7 @@ def sortable(model: SnapshotTableModel[Any]) -> QSortFilterProxyModel:
     proxy = QSortFilterProxyModel(model)
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
+    # Sorted when the user clicks a header, not again on every change: re-sorting
+    # thousands of rows per progress update stalls the GUI. New rows are appended.
+    proxy.setDynamicSortFilter(False)
     return proxy

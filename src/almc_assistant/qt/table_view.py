@@ -24,6 +24,9 @@ def make_table(
     fit = fit or {}
     view = QTableView()
     view.setModel(sortable(model) if sort else model)
+    # Unsorted until the user clicks a header: a sorted proxy reads every row's sort key
+    # on each insert, which stalls the GUI while thousands of files arrive.
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     view.setSortingEnabled(sort)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setAlternatingRowColors(True)
@@ -46,6 +49,4 @@ def make_table(
             ),
         )
         view.setColumnWidth(column, width + 44)  # padding, sort arrow, badge icon
-    if sort:
-        view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     return view

@@ -70,6 +70,13 @@ def local_paths(mime: Any) -> list[str]:
     return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
 
 
+class _Report:
+    """The rest of a ``CheckReport`` still to show."""
+
+    def __init__(self, files: Sequence[Any]) -> None:
+        self.files = files
+
+
 def _under(path: str, root: str) -> bool:
     return (
         path == root
@@ -279,9 +286,25 @@ class TransferWindow(QWidget):
                 self.on_check_failed(root, event.title, event.detail)
 
     def on_check_report(self, roots: Sequence[str], report: Any) -> None:
-        """A check of ``roots`` ended with its ``CheckReport`` (reasons, next steps)."""
-        for check in report.files:
+        """A check of ``roots`` ended with its ``CheckReport`` (reasons, next steps).
+
+        Taken in slices of :data:`ROWS_PER_FLUSH` with the event loop running between
+        them, so the report of a 10,000-file folder does not freeze the window."""
+        checks = list(report.files)
+        if not self._batching:
+            self._apply_checks(checks, roots)
+            return
+        self._apply_checks(checks[:ROWS_PER_FLUSH], ())
+        rest = checks[ROWS_PER_FLUSH:]
+        if rest:
+            QTimer.singleShot(0, self, lambda: self.on_check_report(roots, _Report(rest)))
+        else:
+            self._apply_checks([], roots)
+
+    def _apply_checks(self, checks: Sequence[Any], roots: Sequence[str]) -> None:
+        for check in checks:
             self.on_file_checked(check)
+        self.flush()
         for root in roots:
             row = self._row(str(Path(root)))
             if row is not None and row.state is FileState.CHECKING:
@@ -334,7 +357,8 @@ class TransferWindow(QWidget):
         self._next_key += 1
         self._destinations_of[job.key] = list(destinations)
         self.jobs.upsert([job])
-        self._mark_files(sources, FileState.QUEUED, copies_wanted=len(destinations))
+        if any(r.running or r.state is JobState.CANCELLING for r in self.jobs.rows()):
+            self._mark_files(sources, FileState.QUEUED, copies_wanted=len(destinations))
         self._start_next_job()
         return self.jobs.row_of(job.key)
 
@@ -359,7 +383,7 @@ class TransferWindow(QWidget):
         self._jobs_started[job.key] = handle
         self._job_keys[job_id] = job.key
         self.jobs.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
-        self._mark_files(job.sources, FileState.COPYING)
+        self._mark_files(job.sources, FileState.COPYING, copies_wanted=len(destinations))
         self.copy_started.emit(handle)
         self._changed()
 
@@ -556,7 +580,7 @@ class TransferWindow(QWidget):
 
     def _update_buttons(self, *_args: Any) -> None:
         roots = self._checked_roots()
-        destinations = self.picker.selected()
+        destinations = self.picker.selected()  # (a few hundred microseconds per 1,000 rows)
         self.copy_button.setEnabled(bool(roots and destinations))
         if roots and destinations:
             self.copy_button.setText(
