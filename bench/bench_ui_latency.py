@@ -50,6 +50,7 @@ def main() -> int:
     from almc_assistant.core.events import QueueSink
     from almc_assistant.core.paths import AppPaths
     from almc_assistant.core.service import Service
+    from almc_assistant.qt.app import tune_gc
     from almc_assistant.qt.bridge import app_pump
     from almc_assistant.qt.prompts import QtPrompter
     from almc_assistant.qt.transfer_rows import FileState, JobState
@@ -74,6 +75,7 @@ def main() -> int:
     window.connect_pump(pump)
     window.show()
     pump.start()
+    tune_gc()  # as the app does at start-up
 
     late: dict[str, list[float]] = {"check": [], "copy": []}
     phase = ["idle"]
