@@ -102,9 +102,15 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
         self.endResetModel()
 
     def remove(self, keys: Iterable[Hashable]) -> None:
-        drop = {k for k in keys if k in self._index}
-        if drop:
-            self.replace_all(r for r in self._rows if self._key(r) not in drop)
+        """Remove rows by key (row removals, not a reset: views keep their columns)."""
+        positions = sorted({self._index[k] for k in keys if k in self._index})
+        if not positions:
+            return
+        for first, last in reversed(_runs(positions)):
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._rows[first : last + 1]
+            self.endRemoveRows()
+        self._index = {self._key(r): i for i, r in enumerate(self._rows)}
 
     # ------------------------------------------------------------------ Qt model API
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008

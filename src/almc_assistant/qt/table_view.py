@@ -36,8 +36,9 @@ def make_table(
     header = view.horizontalHeader()
     header.setStretchLastSection(True)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    if stretch_first:
+    if stretch_first:  # the first column takes what the fitted ones leave
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
     # Fixed widths from sample texts, not ResizeToContents: that mode reads every row
     # on every change, which stalls the GUI on tables of thousands of files.
     metrics = view.fontMetrics()

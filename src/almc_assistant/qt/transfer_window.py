@@ -146,8 +146,7 @@ class TransferWindow(QWidget):
         self.file_view = make_table(
             self.files,
             sort=True,
-            stretch_first=True,
-            fit={1: "999.9 MB", 2: "Compressed TIFF (lossless)"},
+            fit={0: "HeLa_DAPI_GFP_000.tif", 1: "999.9 MB", 2: "Compressed TIFF (lossless)"},
         )
         self.file_view.selectionModel().selectionChanged.connect(self._on_file_selection_changed)
         self.file_details = QLabel()
@@ -178,9 +177,12 @@ class TransferWindow(QWidget):
         top.addWidget(dest_box)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
+        top.setSizes([700, 340])
 
         self.job_view = make_table(
-            self.jobs, sort=False, stretch_first=True, fit={2: "999 MB/s", 3: "less than a minute"}
+            self.jobs,
+            sort=False,
+            fit={0: "#99: 999 items → LabShare, USB", 2: "999 MB/s", 3: "less than a minute"},
         )
         self.job_view.setItemDelegateForColumn(1, ProgressDelegate(self.job_view))
         self.job_view.setColumnWidth(1, 220)
@@ -207,7 +209,7 @@ class TransferWindow(QWidget):
         layout.addWidget(drop)
         layout.addWidget(split, 1)
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)
-        self.resize(980, 640)
+        self.resize(1060, 660)
 
     # ------------------------------------------------------------------ input
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
