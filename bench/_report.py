@@ -28,6 +28,7 @@ class Cell:
     cpu: list[tuple[float, float]]  # (user, sys) of successful runs
     failures: list[str]
     skipped: str  # why it was not run at all ("rclone missing"), else ""
+    by_run: dict[int, float]  # run number -> seconds, successful runs only
 
     @property
     def median(self) -> float | None:
@@ -51,6 +52,7 @@ def summarise(doc: dict[str, Any]) -> dict[tuple[str, str], Cell]:
                 cpu=[(m["cpu_user"], m["cpu_sys"]) for m in good],
                 failures=[m["error"] for m in runs if not m["ok"]],
                 skipped=skipped.get(cmd["key"], "") if not runs else "",
+                by_run={m["run"]: m["seconds"] for m in good},
             )
     return cells
 
@@ -121,15 +123,22 @@ def render(doc: dict[str, Any]) -> str:
         "",
         "Throughput is source bytes per second (each byte once, also for 2 destinations).",
         "",
-        "| Dataset | Ratio of medians | Measured | Target | Result |",
-        "|---|---|---|---|---|",
+        "| Dataset | Ratio | Measured (ratio of medians) | Per run | Target | Result |",
+        "|---|---|---|---|---|---|",
     ]
     for ds in datasets:
         for num, den, label, targets in RATIOS:
             target = targets.get(ds["key"])
-            empty = Cell([], [], [], "not selected")
-            a = cells.get((ds["key"], num), empty).median
-            b = cells.get((ds["key"], den), empty).median
+            empty = Cell([], [], [], "not selected", {})
+            top = cells.get((ds["key"], num), empty)
+            bottom = cells.get((ds["key"], den), empty)
+            a, b = top.median, bottom.median
+            paired = [
+                f"{top.by_run[r] / bottom.by_run[r]:.2f}"
+                for r in sorted(top.by_run.keys() & bottom.by_run.keys())
+                if bottom.by_run[r] > 0
+            ]
+            per_run = ", ".join(paired) or "–"
             if a is None or b is None or b == 0:
                 measured, verdict = "n/a", "n/a (a command failed or did not run)"
             else:
@@ -137,7 +146,9 @@ def render(doc: dict[str, Any]) -> str:
                 measured = f"{ratio:.2f}×"
                 verdict = "–" if target is None else ("PASS" if ratio <= target else "MISS")
             goal = "–" if target is None else f"≤ {target:.1f}×"
-            lines.append(f"| {ds['label']} | {label} | {measured} | {goal} | {verdict} |")
+            lines.append(
+                f"| {ds['label']} | {label} | {measured} | {per_run} | {goal} | {verdict} |"
+            )
     lines += [
         "",
         "CPU seconds (user / system) of each command, medians:",

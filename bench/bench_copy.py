@@ -23,6 +23,7 @@ import os
 import shlex
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--almc-args", default="", help="extra arguments for almc copy")
     p.add_argument("--timeout", type=float, default=3600, help="seconds per command")
+    p.add_argument("--settle", type=float, default=2.0, help="seconds of rest after each clean-up")
     p.add_argument("--report", type=Path, help="only render the tables of a JSON result")
     args = p.parse_args(argv)
     if args.runs is None:
@@ -90,11 +92,24 @@ def select(commands: list[Command], wanted: str | None) -> list[Command]:
     return [c for c in commands if c.key in keys]
 
 
-def order_for(run: int, commands: list[Command], runs: int) -> list[Command]:
-    """Rotate the order each run, spread evenly, so no command always follows another."""
-    stride = max(1, len(commands) // runs)
-    shift = (run * stride) % len(commands)
-    return commands[shift:] + commands[:shift]
+def order_for(run: int, commands: list[Command]) -> list[Command]:
+    """Row ``run`` of a balanced Latin square (Williams design) over the commands.
+
+    A plain rotation keeps every command behind the same predecessor, and what a command
+    leaves behind (writeback, discards of the deleted copy) then biases its successor.
+    Over ``len(commands)`` runs (an even count) each command follows every other exactly
+    once; fewer runs still vary the predecessors.
+    """
+    n = len(commands)
+    base = [0]
+    low, high = 1, n - 1
+    while len(base) < n:
+        base.append(low)
+        low += 1
+        if len(base) < n:
+            base.append(high)
+            high -= 1
+    return [commands[(b + run) % n] for b in base]
 
 
 class Benchmark:
@@ -113,6 +128,7 @@ class Benchmark:
         self.specs = [s for s in specs if s.key in keys]
         if not self.specs:
             raise SystemExit(f"--only {args.only}: no dataset among a, b, c")
+        self._previous = ""  # the command measured last (its aftermath may linger)
         self.commands = select(build_commands(almc_invocation(args)), args.commands)
         self.doc: dict[str, Any] = {
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -192,6 +208,7 @@ class Benchmark:
         record: dict[str, Any] = {
             "run": run + 1,
             "position": position,
+            "after": self._previous,
             "dataset": spec.key,
             "command": cmd.key,
             "load_before": load_before,
@@ -218,6 +235,7 @@ class Benchmark:
             detail = almc_doc.get("detail") if isinstance(almc_doc, dict) else None
             outcome.error = f"{outcome.error}: {detail or _harness.tail(log_path, 3)}"
         _harness.remove_tree(root)
+        time.sleep(self.args.settle)  # let the storage absorb the deletion before the next
         record |= {
             "seconds": outcome.seconds,
             "cpu_user": outcome.cpu_user,
@@ -227,6 +245,7 @@ class Benchmark:
             "steps": outcome.steps,
         }
         self.doc["measurements"].append(record)
+        self._previous = cmd.key
         self.save()
         state = "ok" if outcome.ok else f"FAILED ({outcome.error.splitlines()[0][:160]})"
         say(
@@ -257,7 +276,7 @@ class Benchmark:
         try:
             for run in range(self.args.runs):
                 for spec in self.specs:
-                    for position, cmd in enumerate(order_for(run, runnable, self.args.runs)):
+                    for position, cmd in enumerate(order_for(run, runnable)):
                         self.measure(run, position, spec, cmd, listings[spec.key])
         finally:
             self.doc["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -83,7 +83,9 @@ class World:
         )
         return dest
 
-    def plan(self, volumes: tuple[VolumeUsage, ...] = ()):  # type: ignore[no-untyped-def]
+    def plan(self, volumes: tuple[VolumeUsage, ...] | None = None):  # type: ignore[no-untyped-def]
+        if volumes is None:  # the acquisition folder, far from full
+            volumes = (VolumeUsage(self.acq, True, total=10**12, used=10**9, free=10**12),)
         return plan_cleanup(
             self.catalog, policy=self.policy, retention=self.retention, volumes=volumes, now=NOW
         )
@@ -237,3 +239,18 @@ def test_blake3_of_reads_the_file(tmp_path: Path) -> None:
     assert blake3_of(f) == blake3.blake3(b"hello").hexdigest()
     f.write_bytes(b"")
     assert blake3_of(f) == blake3.blake3(b"").hexdigest()
+
+
+def test_files_outside_the_acquisition_folders_are_never_candidates(world: World) -> None:
+    usb = world.acq.parent / "usb"
+    usb.mkdir()
+    src = usb / "from-stick.nd2"
+    src.write_bytes(b"data on a USB stick")
+    old = NOW - 90 * DAY
+    os.utime(src, (old, old))
+    world.now = old
+    world.copy_to(src, world.bit)  # copied through the app: catalogued, and safe
+    rec = world.catalog.file(src)
+    assert rec and rec.safe
+    assert world.plan().items == ()
+    assert src.exists()

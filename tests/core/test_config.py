@@ -224,3 +224,34 @@ def test_save_where_it_cannot_write_is_a_config_error(tmp_path: Path) -> None:
         save_user_config(paths, UserSettings())
     assert str(paths.user_config) in info.value.detail
     assert info.value.next_step
+
+
+def test_the_readme_examples_are_valid(paths: AppPaths) -> None:
+    """The configuration reference in the README parses without a single problem."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section: catalog -->")[1].split("<!-- /section: catalog -->")[0]
+    facility, user = re.findall(r"```toml\n(.*?)```", section, flags=re.S)
+    _write(paths, facility, user)
+    config = load_config(paths)
+    assert config.problems == ()
+    assert [d.kind for d in config.destinations] == [
+        DestinationKind.INSTITUTIONAL,
+        DestinationKind.RESEARCH,
+        DestinationKind.CLOUD_SYNC,
+    ]
+
+
+def test_cloud_folders_of_a_university_account_are_marked(paths: AppPaths) -> None:
+    _write(
+        paths,
+        "[facility]\ninstitution_domains = ['University of Colorado', 'colorado.edu']\n",
+        "[[destinations]]\nname = 'OD'\npath = '/home/a/OneDrive - University of Colorado/x'\n"
+        "kind = 'cloud-sync'\n"
+        "[[destinations]]\nname = 'GD'\npath = '/Users/a/GoogleDrive-a@gmail.com/x'\n"
+        "kind = 'cloud-sync'\n",
+    )
+    od, gd = load_config(paths).destinations
+    assert od.university_managed and "deleted when you leave" in od.guidance
+    assert not gd.university_managed

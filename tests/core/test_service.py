@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from almc_assistant.core.events import ListSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
 from almc_assistant.core.status import OverallState
-from almc_assistant.core.warnings import WarningKind
+from almc_assistant.core.warnings import WarningKind, WarningsUpdated
 
 
 def _facility(tmp: Path, **extra: str) -> str:
@@ -171,9 +172,9 @@ def test_destinations_added_and_removed_change_what_is_safe(tmp_path: Path) -> N
 def test_preflight_blocking_and_async(world: tuple[Service, ListSink, Path]) -> None:
     service, sink, tmp = world
     a = _old_file(tmp / "acq" / "a.nd2", b"z" * 10)
-    results = service.preflight([a], service.destinations())
+    results = service.preflight_now([a], service.destinations())
     assert results[0].reachable and results[0].needed_bytes == 10
-    request = service.preflight_async([a], service.destinations())
+    request = service.preflight([str(a)], service.destinations())  # returns at once
     deadline = time.monotonic() + 30
     while not sink.of_type(ev.PreflightFinished) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -196,3 +197,90 @@ def test_end_session_starts_a_new_one(tmp_path: Path) -> None:
         assert [f.path for f in service.session_files()] == [P("/acq/a")]  # latest session
     finally:
         service.stop()
+
+
+def test_warnings_are_republished_while_watching(tmp_path: Path) -> None:
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    (tmp_path / "acq").mkdir()
+    paths.facility_config.write_text(_facility(tmp_path))
+    sink = ListSink()
+    service = Service(paths, sink, warning_interval=0.05)
+    try:
+        service.start_watching()
+        deadline = time.monotonic() + 30
+        while len(sink.of_type(WarningsUpdated)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(sink.of_type(WarningsUpdated)) >= 3
+        assert len(sink.of_type(ev.StatusChanged)) >= 3
+    finally:
+        service.stop()
+    assert not [t for t in threading.enumerate() if t.name.startswith("almc-")]
+
+
+def test_copies_come_back_from_receipts_after_the_catalog_is_damaged(
+    world: tuple[Service, ListSink, Path],
+) -> None:
+    service, sink, tmp = world
+    a = _old_file(tmp / "acq" / "a.nd2", b"r" * 3000)
+    service.scan_once()
+    job = service.start_copy([a], service.destinations())
+    assert job.wait(60) is not None
+    service.recorder.flush()
+    assert service.pending_summary().files == 0
+    db = service.catalog.path
+    service.stop()
+    db.write_bytes(b"not a database" * 100)
+    for extra in (Path(f"{db}-wal"), Path(f"{db}-shm")):
+        extra.unlink(missing_ok=True)
+    again = Service(service.paths, sink)
+    try:
+        again.scan_once()  # files from the scan, copies from the receipt at BIT
+        assert sink.of_type(ev.CatalogRecovered)
+        rec = again.catalog.file(a)
+        assert rec is not None and rec.safe and rec.copies[0].path == tmp / "bit" / "a.nd2"
+        assert again.pending_summary().files == 0
+        assert again.import_receipts() == 0  # each receipt is read once
+    finally:
+        again.stop()
+
+
+def test_check_reports_and_stores_verdicts(world: tuple[Service, ListSink, Path]) -> None:
+    service, sink, tmp = world
+    a = _old_file(tmp / "acq" / "a.txt", b"plain text, not an image")
+    service.scan_once()
+    report = service.check([str(tmp / "acq")]).result(timeout=60)
+    assert [f.path for f in report.files] == [a]
+    (ready,) = sink.of_type(ev.CheckReportReady)
+    assert ready.report is report and ready.paths == (str(tmp / "acq"),)
+    service.recorder.flush()
+    rec = service.catalog.file(a)
+    assert rec is not None and rec.verdict == str(report.files[0].verdict)
+
+
+def test_copies_from_outside_the_acquisition_folders_are_not_tracked(
+    world: tuple[Service, ListSink, Path],
+) -> None:
+    service, _sink, tmp = world
+    stick = _old_file(tmp / "usb" / "x.nd2", b"u" * 100)
+    job = service.start_copy([stick], service.destinations())
+    result = job.wait(60)
+    assert result is not None and result.summary.verified == 1
+    service.recorder.flush()
+    assert service.catalog.file(stick) is None
+    assert service.pending_summary().files == 0
+
+
+def test_lost_files_can_be_dismissed_and_a_login_starts_a_session(
+    world: tuple[Service, ListSink, Path],
+) -> None:
+    service, sink, tmp = world
+    a = _old_file(tmp / "acq" / "a.nd2", b"data")
+    service.scan_once()
+    opened = service.catalog.open_session(service.user)
+    assert opened is not None
+    assert service.new_login(opened.started_at + 60) == opened.id
+    a.unlink()
+    service.scan_once()
+    assert service.status().lost and [e.path for e in sink.of_type(ev.FileLost)] == [a]
+    assert service.dismiss_lost() == 1
+    assert service.status().lost == () and service.status().state is OverallState.ALL_SAFE

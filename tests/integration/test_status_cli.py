@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import blake3
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -104,9 +103,8 @@ def test_cleanup_lists_then_applies_only_safe_files(site: Path) -> None:
     done = cli(site, "copy", str(safe), "--to", str(site / "bit"), "--json")
     if done.returncode != 0:
         pytest.fail(done.stdout + done.stderr)
-    # The copy command records into the catalog only through the service; record the
-    # verified copy the way the service does when the GUI copies (see test_service).
-    _record_copy(site, safe, site / "bit")
+    # The copy command leaves a receipt at the destination; the next scan records it.
+    assert cli(site, "watch", "--once").returncode == 0
     plan = json.loads(cli(site, "cleanup", "--json").stdout)
     actions = {Path(i["path"]).name: (i["action"], i["reason"]) for i in plan["plan"]}
     assert actions["safe.nd2"][0] == "delete"
@@ -118,32 +116,6 @@ def test_cleanup_lists_then_applies_only_safe_files(site: Path) -> None:
     assert doc["bytes_freed"] == 100 and not safe.exists() and unsafe.exists()
     audit = Path(doc["audit_log"]).read_text().splitlines()
     assert json.loads(audit[0])["path"] == str(safe)
-
-
-def _record_copy(site: Path, source: Path, root: Path) -> None:
-    code = (
-        "import sys, os; from pathlib import Path\n"
-        "from almc_assistant.core.paths import AppPaths\n"
-        "from almc_assistant.core.events import NullSink\n"
-        "from almc_assistant.core.service import Service\n"
-        "from almc_assistant.core.catalog import CopyRecord\n"
-        "src, root, digest = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]\n"
-        "s = Service(AppPaths.default(), NullSink(), inline=True)\n"
-        "st = src.stat()\n"
-        "s.catalog.record_copy(src, CopyRecord(root, root / src.name, st.st_size,"
-        " st.st_mtime_ns, digest, 1.0), owner=s.user)\n"
-        "s.stop()\n"
-    )
-    env = {
-        **os.environ,
-        "ALMC_HOME": str(site / "home"),
-        "ALMC_FACILITY_CONFIG": str(site / "facility.toml"),
-        "PYTHONPATH": str(SRC),
-    }
-    digest = blake3.blake3(source.read_bytes()).hexdigest()
-    subprocess.run(
-        [sys.executable, "-c", code, str(source), str(root), digest], env=env, check=True
-    )
 
 
 def test_bad_config_still_runs_and_names_file_key_reason(site: Path) -> None:
@@ -192,3 +164,41 @@ def test_locked_catalog_is_a_clear_error(site: Path) -> None:
     doc = json.loads(done.stdout)
     assert doc["title"] == "Catalog busy" and str(db) in doc["detail"]
     assert "Traceback" not in done.stderr
+
+
+def test_watch_runs_until_interrupted_and_records_new_files(site: Path) -> None:
+    import signal
+
+    env = {
+        **os.environ,
+        "ALMC_HOME": str(site / "home"),
+        "ALMC_FACILITY_CONFIG": str(site / "facility.toml"),
+        "PYTHONPATH": str(SRC),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "almc_assistant", "watch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None and "Watching" in proc.stderr.readline()
+        time.sleep(1.0)  # the observer is up
+        (site / "acq" / "new.tif").write_bytes(b"II*\x00" + b"\0" * 10)
+        assert proc.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if "VerdictRecorded" in line:
+                break
+        assert any("FileStabilised" in s and "new.tif" in s for s in seen), seen
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    report = json.loads(cli(site, "status", "--json").stdout)
+    assert [f["path"] for f in report["files"]] == [str(site / "acq" / "new.tif")]

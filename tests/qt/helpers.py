@@ -86,8 +86,8 @@ class FakeService:
     def destinations(self) -> list[Any]:
         return []
 
-    def preflight_async(self, files: Any, destinations: Any) -> int:
-        self.calls.append(("preflight_async", (files, destinations)))
+    def preflight(self, files: Any, destinations: Any) -> int:
+        self.calls.append(("preflight", (files, destinations)))
         return len(self.calls)
 
     def check(self, paths: list[Any]) -> Future[Any]:

@@ -31,7 +31,7 @@ class SettingsService:
             raise AlmcError("config.toml is read-only.", title="Cannot save settings")
         self.saved.append(settings)
 
-    def preflight_async(self, files: Any, destinations: Any) -> int:
+    def preflight(self, files: Any, destinations: Any) -> int:
         self.preflights.append(list(destinations))
         return len(self.preflights)
 

@@ -15,9 +15,12 @@ from almc_assistant.core.service import Service
 
 
 @contextmanager
-def open_service(sink: EventSink | None = None, *, show_problems: bool = True) -> Iterator[Service]:
-    """A service on the user's folders; configuration problems go to stderr."""
-    service = Service(AppPaths.default().ensure(), sink or NullSink())
+def open_service(
+    sink: EventSink | None = None, *, show_problems: bool = True, verify: bool = False
+) -> Iterator[Service]:
+    """A service on the user's folders; configuration problems go to stderr. ``verify``
+    checks the whole catalog file for damage when it is opened."""
+    service = Service(AppPaths.default().ensure(), sink or NullSink(), verify_catalog=verify)
     try:
         if show_problems:
             for problem in service.config.problems:

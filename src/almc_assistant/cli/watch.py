@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from almc_assistant.core import watch as w
 
     sink = QueueSink()
-    with open_service(sink, show_problems=not args.json) as service:
+    with open_service(sink, show_problems=not args.json, verify=True) as service:
         if args.once:
             started = time.monotonic()
             service.scan_once()

@@ -101,10 +101,17 @@ def plan_cleanup(
     volumes: Sequence[VolumeUsage],
     now: float,
 ) -> CleanupPlan:
-    """Files retention makes candidates (by age, or on a disk past the threshold)."""
+    """Files retention makes candidates (by age, or on a disk past the threshold).
+
+    Only files inside the acquisition folders (one ``VolumeUsage`` each) are ever
+    candidates: a file copied from a USB stick through the app is catalogued, but
+    cleaning the workstation must never reach it.
+    """
+    roots = [v.folder for v in volumes]
     chosen: dict[int, tuple[FileRecord, float]] = {}
     for rec in catalog.cleanup_candidates(born_before=retention.born_before(now)):
-        chosen[rec.id] = (rec, retention.age_date(rec.born))
+        if any(r in rec.path.parents for r in roots):
+            chosen[rec.id] = (rec, retention.age_date(rec.born))
     for v in volumes:
         if v.folder not in full_roots([v], retention):
             continue

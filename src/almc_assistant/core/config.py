@@ -28,7 +28,7 @@ from almc_assistant.core.configread import (
     between,
     one_of,
 )
-from almc_assistant.core.destinations import Destination, DestinationKind
+from almc_assistant.core.destinations import Destination, DestinationKind, is_university_account
 from almc_assistant.core.errors import ConfigError, describe_os_error
 from almc_assistant.core.paths import AppPaths
 
@@ -121,7 +121,29 @@ def load_config(paths: AppPaths) -> Config:
     user = _read_toml(paths.user_config, problems)
     config = _facility(paths.facility_config, facility, problems)
     settings = _user(paths.user_config, user, config, problems)
-    return replace(config, user=settings, problems=tuple(problems))
+    domains = config.institution_domains
+    settings = replace(settings, destinations=_mark_managed(settings.destinations, domains))
+    return replace(
+        config,
+        facility_destinations=_mark_managed(config.facility_destinations, domains),
+        user=settings,
+        problems=tuple(problems),
+    )
+
+
+def _mark_managed(
+    destinations: tuple[Destination, ...], domains: tuple[str, ...]
+) -> tuple[Destination, ...]:
+    """Cloud-sync folders of a university account (``OneDrive - University of ...``,
+    ``GoogleDrive-ann@colorado.edu``) get the departure warning even if not marked."""
+    return tuple(
+        replace(d, university_managed=True)
+        if d.kind is DestinationKind.CLOUD_SYNC
+        and not d.university_managed
+        and is_university_account(d.path, domains)
+        else d
+        for d in destinations
+    )
 
 
 def _read_toml(path: Path, problems: list[ConfigProblem]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Preflight of a destination before copying: reachable, free space, file-system limits.
 
 Thread contract: does I/O (stat, disk usage, mount table); call it from a worker or the
-CLI, never from the GUI thread. :meth:`Service.preflight_async` runs it in a worker and
+CLI, never from the GUI thread. ``Service.preflight`` runs it in a worker and
 publishes the results as an event.
 
 Limits checked (with the copy engine's rules, :mod:`almc_assistant.core.fslimits`):

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from almc_assistant.core.cleanup import CleanupResult
 from almc_assistant.core.events import Event
 from almc_assistant.core.preflight import PreflightResult
 from almc_assistant.core.session import PendingSummary
+
+if TYPE_CHECKING:
+    from almc_assistant.core.inspect import CheckReport
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,3 +90,11 @@ class PreflightFinished(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CleanupFinished(Event):
     result: CleanupResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckReportReady(Event):
+    """``Service.check(paths)`` finished: the whole report (files and datasets)."""
+
+    paths: tuple[str, ...]
+    report: CheckReport

@@ -7,7 +7,8 @@ PySide6 6.12.0 on CPython 3.11 returns singletons without taking a reference: ev
 call of a method returning ``void`` (``QLabel.setText``, ``beginInsertRows``,
 ``processEvents``, ...) drops one to ``None``. After a few hundred emits, or a few
 thousand calls, the interpreter aborts with "Fatal Python error: bool_dealloc" or
-"none_dealloc". Reproduce with ``tests/qt/test_pyside_workarounds.py``. CPython 3.12+
+"none_dealloc". Reproduce with ``tests/qt/test_pyside_workarounds.py`` and
+``tests/qt/session/test_pyside_none_refcount.py``. CPython 3.12+
 made these singletons immortal (PEP 683), so the bug is harmless there; on 3.11 we do
 the same by hand: they are static objects that are never freed, so giving them a huge
 reference count costs nothing and makes the stray decrements harmless.

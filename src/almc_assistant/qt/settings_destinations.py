@@ -2,7 +2,7 @@
 
 Thread contract: GUI thread only. Adding, removing and changing the kind edit the tab's
 list of user destinations; the dialog saves them with the rest of the user settings.
-"Test" asks the service for a preflight (``preflight_async`` returns at once; its
+"Test" asks the service for a preflight (``preflight`` returns at once; its
 ``PreflightFinished`` event arrives through :meth:`DestinationsTab.on_preflight_finished`).
 """
 
@@ -170,7 +170,7 @@ class DestinationsTab(QWidget):
             return
         self.result.setText(f"Testing {d.name}…")
         try:
-            self._requests.add(self._service.preflight_async([], [d]))
+            self._requests.add(self._service.preflight([], [d]))
         except AlmcError as err:
             self.result.setText(f"<b>{err.title}</b>: {err.detail}")
 

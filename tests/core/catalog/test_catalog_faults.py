@@ -267,3 +267,19 @@ def test_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
         finally:
             other.execute("ROLLBACK")
             other.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_a_shared_catalog_is_writable_by_every_user(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        db = tmp_path / "shared.sqlite3"
+        with Catalog(db, shared=True) as cat:
+            cat.record_seen(Path("/acq/a"), size=1, mtime_ns=NS, owner="ann")
+            assert db.stat().st_mode & 0o666 == 0o666
+            assert Path(f"{db}-wal").stat().st_mode & 0o666 == 0o666
+        private = tmp_path / "private.sqlite3"
+        Catalog(private).close()
+        assert private.stat().st_mode & 0o022 == 0
+    finally:
+        os.umask(old)

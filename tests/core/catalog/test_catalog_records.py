@@ -121,6 +121,8 @@ def test_known_files_for_a_rescan(catalog: Catalog) -> None:
     catalog.record_deleted(root / "c")
     assert catalog.known_files(root) == {root / "a": (1, 2), root / "sub" / "b": (5, 6)}
     assert catalog.known_files(root / "sub") == {root / "sub" / "b": (5, 6)}
+    assert catalog.known_files(root / "a") == {root / "a": (1, 2)}  # a single file
+    assert catalog.known_files(root / "growing") == {}
 
 
 def test_transaction_groups_writes_all_or_nothing(catalog: Catalog) -> None:
@@ -170,3 +172,39 @@ class TestAgeReference:
         rec = catalog.file(Path("/acq/a"))
         assert rec and rec.born == 2_000_000_000.0  # counts as brand new, not older
         assert catalog.cleanup_candidates(born_before=clock.now) == []
+
+
+def test_a_new_login_closes_a_session_left_open(catalog: Catalog, clock: Clock) -> None:
+    catalog.record_seen(Path("/acq/a"), size=1, mtime_ns=NS, owner="ann")
+    first = catalog.open_session("ann")
+    assert first is not None
+    assert catalog.end_session_before("ann", first.started_at) is None  # same login
+    clock.now += 3600
+    assert catalog.end_session_before("ann", clock.now) == first.id
+    catalog.record_seen(Path("/acq/b"), size=1, mtime_ns=NS, owner="ann")
+    second = catalog.open_session("ann")
+    assert second is not None and second.id != first.id
+
+
+def test_dismissed_lost_files_are_no_longer_reported(catalog: Catalog) -> None:
+    for name in ("a", "b"):
+        p = Path(f"/acq/{name}")
+        catalog.record_seen(p, size=1, mtime_ns=NS, owner="ann", state=FileState.COMPLETE)
+        catalog.record_deleted(p)
+    assert len(catalog.lost_files("ann")) == 2
+    assert catalog.dismiss_lost("ann", [Path("/acq/a")]) == 1
+    assert [f.path for f in catalog.lost_files("ann")] == [Path("/acq/b")]
+    assert catalog.dismiss_lost("bob") == 0
+    assert catalog.dismiss_lost("ann") == 1 and catalog.lost_files("ann") == []
+    rec = catalog.file(Path("/acq/a"))
+    assert rec is not None and rec.state is FileState.DISMISSED
+
+
+def test_a_move_with_other_contents_drops_the_old_copies(catalog: Catalog) -> None:
+    src, dest = Path("/acq/a"), Path("/acq/b")
+    catalog.record_seen(src, size=5, mtime_ns=NS, owner="ann", state=FileState.COMPLETE)
+    for root in ("/d1", "/d2"):
+        catalog.record_copy(src, copy_of(src, Path(root), 5, NS), owner="ann")
+    assert catalog.unsafe_files("ann") == []
+    assert catalog.record_moved(src, dest, size=6, mtime_ns=2 * NS, root=Path("/acq"))
+    assert [f.path for f in catalog.unsafe_files("ann")] == [dest]

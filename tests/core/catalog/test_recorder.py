@@ -78,3 +78,19 @@ def test_stop_writes_what_is_queued(tmp_path: Path) -> None:
             rec.submit(_seen(i))
         assert rec.stop() == 0
         assert cat.pending("ann")[0] == 300
+
+
+def test_after_commit_runs_once_earlier_writes_are_visible(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite3"
+    seen: list[int] = []
+    with Catalog(db) as cat, Catalog(db) as other:
+        rec = Recorder(cat, on_error=lambda e, n: None)
+        rec.start()
+        try:
+            for i in range(10):
+                rec.submit(_seen(i))
+            rec.submit_after(lambda: seen.append(other.pending("ann")[0]))  # another connection
+            assert rec.flush(timeout=60)
+        finally:
+            rec.stop()
+    assert seen == [10]

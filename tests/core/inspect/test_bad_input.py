@@ -74,6 +74,10 @@ def test_folder_named_like_a_tiff(tmp_path: Path) -> None:
     ]
 
 
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="POSIX links, FIFOs, setuid")
+
+
+@POSIX_ONLY
 def test_symlink_loop(tmp_path: Path) -> None:
     loop = tmp_path / "loop.nd2"
     loop.symlink_to(loop)
@@ -90,6 +94,7 @@ def test_symlink_loop(tmp_path: Path) -> None:
     assert "symbolic link loop" in by_name["back"].reasons[0]
 
 
+@POSIX_ONLY
 def test_fifo_is_not_opened(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.tif"
     os.mkfifo(fifo)
@@ -171,6 +176,7 @@ print(json.dumps(r.as_dict()))
 """
 
 
+@POSIX_ONLY
 def test_unreadable_file_is_reported_not_raised() -> None:
     folder = Path(tempfile.mkdtemp(prefix="almc-unreadable-"))  # /tmp: traversable by all
     try:

@@ -126,3 +126,15 @@ def test_corrupt_chunk_map_is_damaged(timelapse: Path) -> None:
 
     assert result.verdict == Verdict.NATIVE_DAMAGED
     assert any("not where the end of the file says" in r for r in result.reasons)
+
+
+def test_frame_shorter_than_the_image_is_damaged(timelapse: Path) -> None:
+    data = bytearray(timelapse.read_bytes())
+    at = data.rindex(b"ImageDataSeq|3!") + len(b"ImageDataSeq|3!") + 8  # the size field
+    data[at : at + 8] = (100).to_bytes(8, "little")
+    timelapse.write_bytes(bytes(data))
+
+    result = check_file(timelapse)
+
+    assert result.verdict == Verdict.NATIVE_DAMAGED
+    assert any("shorter than the image size" in r for r in result.reasons)

@@ -200,3 +200,23 @@ def test_bigtiff_tiled_planar(tmp_path: Path) -> None:
     assert result.verdict == Verdict.TIFF_UNCOMPRESSED_OK
     assert result.format == "BigTIFF"
     assert result.details["tiled"] is True
+
+
+@pytest.mark.parametrize(
+    "extratag",
+    [
+        (65500, "s", 0, "<Harmony export/>", True),  # Opera Phenix planes are 16-bit
+        (51123, "s", 0, '{"BitDepth": 12}', True),  # Micro-Manager metadata
+    ],
+    ids=["harmony", "micromanager"],
+)
+def test_8bit_export_flagged_from_instrument_metadata(
+    tmp_path: Path, extratag: tuple[int, str, int, str, bool]
+) -> None:
+    path = tmp_path / "plane.tif"
+    tifffile.imwrite(path, GRAY8, extratags=[extratag])
+    sixteen = tmp_path / "plane16.tif"
+    tifffile.imwrite(sixteen, GRAY16, extratags=[extratag])
+
+    assert Flag.REDUCED_BIT_DEPTH in check_file(path).flags
+    assert Flag.REDUCED_BIT_DEPTH not in check_file(sixteen).flags

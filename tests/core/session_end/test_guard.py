@@ -14,12 +14,14 @@ from almc_assistant.core.events import ListSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.session_end import (
     EndKind,
+    MarkerRecord,
     PendingSummary,
     ReminderDue,
     ReminderKind,
     SessionEndAnswered,
     SessionEndGuard,
     SessionEndRequest,
+    SessionMarker,
 )
 from tests.core.session_end.conftest import FakeClock
 
@@ -239,3 +241,59 @@ def test_a_query_notes_the_end_in_the_marker_and_a_cancel_clears_it(
     guard.session_end_cancelled()
     rec = guard.marker.read()
     assert rec is not None and rec.ended_kind is None and rec.pending.files == 2
+
+
+class SlowMarker(SessionMarker):
+    """A marker whose durable writes hang until released (a disk stalling on fsync)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        super().__init__(state_dir)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, record: MarkerRecord, *, durable: bool = True) -> None:
+        if durable:
+            self.entered.set()
+            assert self.release.wait(30)
+        super().write(record, durable=durable)
+
+
+def test_the_os_answer_never_waits_for_a_stalled_marker_write(
+    paths: AppPaths, clock: FakeClock
+) -> None:
+    marker = SlowMarker(paths.state_dir)
+    guard = SessionEndGuard(None, marker, ListSink(), clock=clock, platform="win32")
+    worker = threading.Thread(target=guard.update, args=(PendingSummary(3, 30, clock.now),))
+    worker.start()
+    try:
+        assert marker.entered.wait(10)  # the worker is stuck in its fsync now
+        answers: list[bool] = []
+        asker = threading.Thread(
+            target=lambda: answers.append(
+                guard.query_end(SessionEndRequest(EndKind.LOGOFF, "win32")).veto
+            )
+        )
+        asker.start()
+        asker.join(10)
+        assert answers == [True]  # answered while the write is still stuck
+    finally:
+        marker.release.set()
+        worker.join()
+    guard.flush_marker()
+    rec = marker.read()
+    assert rec is not None and rec.ended_kind is EndKind.LOGOFF  # the note followed
+
+
+def test_snoozing_through_the_guard(paths: AppPaths, clock: FakeClock) -> None:
+    guard, sink = make(paths, clock)
+    guard.update(PendingSummary(2, 2, clock.now))
+    assert guard.acquisition_finished()
+    assert guard.snooze() and guard.snooze() and not guard.snooze()
+    guard.snooze_until_session_end()
+    clock.advance(5 * 3600)
+    assert not guard.acquisition_finished()
+    assert guard.locked()  # leaving the workstation still reminds
+    assert [r.kind for r in sink.of_type(ReminderDue)] == [
+        ReminderKind.ACQUISITION_FINISHED,
+        ReminderKind.LOCKED,
+    ]

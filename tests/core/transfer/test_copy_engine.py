@@ -40,9 +40,9 @@ def make_run(root: Path) -> Path:
     return run
 
 
-@pytest.mark.parametrize("workers", [1, 4])
+@pytest.mark.parametrize(("workers", "grouped"), [(1, True), (4, True), (1, False), (4, False)])
 def test_copies_a_folder_to_two_destinations_reading_each_byte_once(
-    tmp_path: Path, workers: int
+    tmp_path: Path, workers: int, grouped: bool
 ) -> None:
     run = make_run(tmp_path / "src")
     d1, d2 = tmp_path / "d1", tmp_path / "d2"
@@ -54,7 +54,13 @@ def test_copies_a_folder_to_two_destinations_reading_each_byte_once(
         with lock:
             read[task.source] = total  # bytes read so far from this source
 
-    result, sink = copy([run], [d1, d2], workers=workers, hooks=CopyHooks(on_chunk=on_chunk))
+    result, sink = copy(
+        [run],
+        [d1, d2],
+        workers=workers,
+        group_small_files=grouped,  # False: the one-file path macOS and Windows use
+        hooks=CopyHooks(on_chunk=on_chunk),
+    )
     assert result.summary.ok, sink.events
     source_files = tree_files(tmp_path / "src")
     for d in (d1, d2):  # d2 did not exist: created, as its parent exists
@@ -183,3 +189,11 @@ def test_start_copy_returns_at_once_and_wait_gives_the_result(tmp_path: Path) ->
     result = job.wait(timeout=30)
     assert result is not None and result.summary.ok
     assert job.snapshot().files_done == 4
+
+
+def test_destination_inside_the_source_is_refused(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "src")
+    result, _ = copy([run], [run / "backup"])
+    assert result.error is not None and result.error.title == "Destination inside the source"
+    assert str(run / "backup") in result.error.detail
+    assert not (run / "backup").exists()

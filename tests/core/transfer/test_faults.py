@@ -35,7 +35,10 @@ def flip_byte_on_disk(path: Path, offset: int) -> None:
         os.fsync(f.fileno())
 
 
-def test_corruption_between_write_and_read_back_is_caught_and_retried(tmp_path: Path) -> None:
+@pytest.mark.parametrize("grouped", [True, False])
+def test_corruption_between_write_and_read_back_is_caught_and_retried(
+    tmp_path: Path, grouped: bool
+) -> None:
     data = os.urandom(200_000)
     src = write(tmp_path / "src" / "img.tif", data)
     corrupted: list[Path] = []
@@ -45,7 +48,12 @@ def test_corruption_between_write_and_read_back_is_caught_and_retried(tmp_path: 
             flip_byte_on_disk(partial, (start + end) // 2)
             corrupted.append(partial)
 
-    result, sink = copy([src], [tmp_path / "dest"], hooks=CopyHooks(after_flush=after_flush))
+    result, sink = copy(
+        [src],
+        [tmp_path / "dest"],
+        group_small_files=grouped,
+        hooks=CopyHooks(after_flush=after_flush),
+    )
     assert corrupted
     (retry,) = sink.of_type(CopyRetried)
     assert retry.attempt == 2 and str(src) in retry.detail and "does not match" in retry.detail
@@ -201,3 +209,22 @@ def test_fat32_names_sizes_and_case_collisions_are_refused_in_preflight(
         assert str(e.source) in e.detail and "FAT32" in e.title
     assert big not in read  # refused before a byte was read
     assert set(tree_files(tmp_path / "dest")) == {"run1/ok.tif", "run1/Case.tif"}
+
+
+def test_onedrive_folder_limits_are_applied_in_preflight(tmp_path: Path) -> None:
+    # a real OneDrive folder is recognised by its name; its limits come on top of ext4's
+    run = tmp_path / "src" / "run1"
+    deep = run.joinpath(*["a_rather_long_folder_name_for_a_plate"] * 12)
+    write(deep / "img.tif", b"deep")
+    write(run / "desktop.ini", b"x")
+    write(run / "fine.tif", b"fine")
+    dest = tmp_path / "OneDrive - University" / "backup"
+    dest.mkdir(parents=True)
+    result, sink = copy([run], [dest])
+    failed = {e.source.name: e for e in sink.of_type(CopyFailed)}
+    assert set(failed) == {"img.tif", "desktop.ini"}
+    assert "more than the 400" in failed["img.tif"].detail
+    assert "OneDrive refuses" in failed["desktop.ini"].detail
+    assert "OneDrive" in failed["img.tif"].title
+    assert tree_files(dest) == {"run1/fine.tif": b"fine"}
+    assert not result.summary.ok

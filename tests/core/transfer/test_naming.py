@@ -13,6 +13,7 @@ from almc_assistant.core.transfer.naming import (
     free_conflict_name,
     is_own_record,
     partial_name,
+    release_partial,
     remove_stale_partials,
 )
 
@@ -52,9 +53,12 @@ def test_stale_partials_of_dead_processes_are_removed_live_ones_kept(tmp_path: P
     )
     dead_pid = int(dead.stdout)
     stale = tmp_path / f"{PARTIAL_PREFIX}{dead_pid}-deadbeef-a.tif"
-    mine = tmp_path / f"{PARTIAL_PREFIX}{os.getpid()}-cafe0000-b.tif"
+    writing = tmp_path / partial_name("b.tif")  # this process is writing it
+    abandoned = tmp_path / partial_name("c.tif")  # this process gave it up (read-only drive)
+    release_partial(abandoned)
     user = tmp_path / "a.tif"
-    for p in (stale, mine, user):
+    for p in (stale, writing, abandoned, user):
         p.write_bytes(b"x")
-    assert remove_stale_partials(tmp_path) == [stale]
-    assert not stale.exists() and mine.exists() and user.exists()
+    assert sorted(remove_stale_partials(tmp_path)) == sorted([stale, abandoned])
+    assert writing.exists() and user.exists()
+    release_partial(writing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 import time
@@ -20,13 +21,15 @@ from almc_assistant.core.watch import (
 WAIT = 30.0  # generous: the machine is shared; tests never assert on durations
 
 
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+def wait_for(
+    predicate: Callable[[], bool], what: str, timeout: float = WAIT, every: float = 0.02
+) -> None:
     """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(every)
 
 
 class CatalogStub(ListSink):
@@ -35,23 +38,36 @@ class CatalogStub(ListSink):
     Collects every event too (it is a ListSink), so tests can count them.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, answers_files: bool = False) -> None:
         super().__init__()
+        self._answers_files = answers_files  # the real catalog answers folders only
         self._files: dict[Path, tuple[int, int, str]] = {}
+        self._sorted: list[str] = []  # every path, sorted: prefix queries like an index
         self._flock = threading.Lock()
+
+    def _set(self, path: Path, entry: tuple[int, int, str]) -> None:
+        if path not in self._files:
+            bisect.insort(self._sorted, str(path))
+        self._files[path] = entry
+
+    def _pop(self, path: Path) -> tuple[int, int, str] | None:
+        entry = self._files.pop(path, None)
+        if entry is not None:
+            del self._sorted[bisect.bisect_left(self._sorted, str(path))]
+        return entry
 
     def publish(self, event: Event) -> None:
         super().publish(event)
         with self._flock:
             if isinstance(event, FileAppeared | FileChanged):
-                self._files[event.path] = (event.size, event.mtime_ns, "acquiring")
+                self._set(event.path, (event.size, event.mtime_ns, "acquiring"))
             elif isinstance(event, FileStabilised):
-                self._files[event.path] = (event.size, event.mtime_ns, "complete")
+                self._set(event.path, (event.size, event.mtime_ns, "complete"))
             elif isinstance(event, FileMoved):
-                old = self._files.pop(event.src, (event.size, event.mtime_ns, "acquiring"))
-                self._files[event.dest] = (event.size, event.mtime_ns, old[2])
+                old = self._pop(event.src) or (0, 0, "acquiring")
+                self._set(event.dest, (event.size, event.mtime_ns, old[2]))
             elif isinstance(event, FileDeleted):
-                self._files.pop(event.path, None)
+                self._pop(event.path)
 
     def state(self, path: Path) -> str | None:
         with self._flock:
@@ -66,13 +82,17 @@ class CatalogStub(ListSink):
         """Complete files under ``folder``, or that file (what the real catalog answers)."""
         with self._flock:
             entry = self._files.get(folder)
-            if entry is not None:
+            if entry is not None and self._answers_files:
                 return {folder: entry[:2]} if entry[2] == "complete" else {}
-            return {
-                p: (size, mtime)
-                for p, (size, mtime, state) in self._files.items()
-                if state == "complete" and p.is_relative_to(folder)
-            }
+            prefix = str(folder).rstrip(os.sep) + os.sep
+            out = {}
+            for key in self._sorted[bisect.bisect_left(self._sorted, prefix) :]:
+                if not key.startswith(prefix):
+                    break
+                size, mtime, state = self._files[Path(key)]
+                if state == "complete":
+                    out[Path(key)] = (size, mtime)
+            return out
 
     def count(self, kind: type[Event], **fields: object) -> int:
         return sum(

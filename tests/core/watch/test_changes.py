@@ -105,3 +105,21 @@ def test_many_threads_lose_no_path() -> None:
 def test_a_bound_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="max_paths"):
         ChangeQueue(max_paths=0)
+
+
+def test_move_pairing_pairs_one_to_one_and_never_a_file_with_itself() -> None:
+    from almc_assistant.core.watch.pairing import MovePairing
+
+    p = MovePairing(window=2.0, cap=10)
+    p.arrived("/b/x", 10, 1, now=0.0)
+    p.arrived("/b/self", 7, 7, now=0.0)
+    p.arrived("/b/twin1", 5, 5, now=0.0)
+    p.arrived("/b/twin2", 5, 5, now=0.0)
+    assert p.hold("/a/x", None, now=0.0)
+    assert p.due(now=1.0) == {}
+    assert p.due(now=2.0) == {"/a/x": None}
+    pairs = p.pair({"/a/x": (10, 1), "/b/self": (7, 7), "/a/t": (5, 5), "/a/e": (0, 0)})
+    assert pairs == [("/a/x", "/b/x", 10, 1)]  # twins are ambiguous, empty files too
+    full = MovePairing(window=2.0, cap=1)
+    assert full.hold("/a/1", None, now=0.0)
+    assert not full.hold("/a/2", None, now=0.0)  # bounded: the caller publishes at once

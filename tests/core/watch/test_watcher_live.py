@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from almc_assistant.core.watch import (
     FolderUnavailable,
     Watcher,
 )
-from tests.core.watch.helpers import CatalogStub, wait_for, write_file
+from tests.core.watch.helpers import CatalogStub, signature, wait_for, write_file
 
 QUIET = 0.3
 KINDS = ["native", "polling"]
@@ -115,6 +116,34 @@ def test_renames_and_moves_inside_the_folder_are_tracked(
     assert cat.count(FileDeleted, path=a) == 0
 
 
+def test_moves_into_a_brand_new_folder_and_between_watched_folders_are_moves(
+    start: StartWatcher, tmp_path: Path
+) -> None:
+    a_root, b_root = tmp_path / "a", tmp_path / "b"
+    a_root.mkdir()
+    b_root.mkdir()
+    files = [write_file(a_root / f"img{i}.tif", 100 + i, old=True) for i in range(5)]
+    cat = CatalogStub()
+    start([a_root, b_root], cat)
+    wait_for(lambda: len(cat.known(a_root)) == 5, "five complete files")
+    fresh = a_root / "sorted"
+    fresh.mkdir()  # created an instant before the moves: inotify may watch it too late
+    moved = [f.rename(fresh / f.name) for f in files[:3]]
+    across = [f.rename(b_root / f.name) for f in files[3:]]  # another observer's folder
+    wait_for(
+        lambda: (
+            all(cat.state(f) == "complete" for f in moved + across)
+            and not any(cat.state(f) for f in files)
+        ),
+        "the catalog follows every move",
+    )
+    settle(cat, a_root)
+    assert not cat.of_type(FileDeleted)  # never reported lost
+    assert {(e.src, e.dest) for e in cat.of_type(FileMoved)} == set(
+        zip(files, moved + across, strict=True)
+    )
+
+
 def test_deletions_and_moves_out_of_and_into_the_tree(start: StartWatcher, tmp_path: Path) -> None:
     root, outside = tmp_path / "acq", tmp_path / "outside"
     root.mkdir()
@@ -204,6 +233,7 @@ def test_twenty_thousand_files_at_once_all_end_stabilised_with_bounded_queues(
         lambda: sum(1 for s in cat.states().values() if s == "complete") == n,
         "20,000 files stabilised",
         timeout=240,
+        every=0.5,
     )
     stats = watcher.stats()
     assert stats.queued_high_water <= 2000  # the queue never held more than its bound
@@ -212,3 +242,71 @@ def test_twenty_thousand_files_at_once_all_end_stabilised_with_bounded_queues(
     stabilised = cat.of_type(FileStabilised)
     assert len(stabilised) == len({e.path for e in stabilised}) == n  # exactly once each
     assert not cat.of_type(FileDeleted)
+
+
+# ---------------------------------------------------------------- unplugged drives
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
+    """``mount(point)`` mounts a small tmpfs there; everything is unmounted at the end."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a tmpfs (an unpluggable drive)")
+    mounted: list[Path] = []
+
+    def mount(point: Path) -> None:
+        point.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(point)], check=True)
+        mounted.append(point)
+
+    yield mount
+    for point in reversed(mounted):
+        subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
+
+
+def unplug(point: Path) -> None:
+    subprocess.run(["umount", "-l", str(point)], check=True)
+
+
+def fill(folder: Path, n: int) -> dict[Path, tuple[int, int]]:
+    files = {}
+    for i in range(n):
+        f = write_file(folder / f"img{i:02d}.tif", 100 + i, old=True)
+        files[f] = signature(f)
+    return files
+
+
+def refill(files: dict[Path, tuple[int, int]]) -> None:
+    """The same files as before the drive was unplugged (same sizes and mtimes)."""
+    for f, (size, mtime) in files.items():
+        write_file(f, size)
+        os.utime(f, ns=(mtime, mtime))
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("watch_mount_point", [False, True], ids=["subfolder", "mount-point"])
+def test_an_unplugged_drive_is_unavailable_never_a_mass_deletion(
+    start: StartWatcher,
+    tmp_path: Path,
+    tmpfs: Callable[[Path], None],
+    watch_mount_point: bool,
+) -> None:
+    drive = tmp_path / "drive"
+    tmpfs(drive)
+    folder = drive if watch_mount_point else drive / "acq"
+    files = fill(folder, 30)
+    cat = CatalogStub()
+    start([folder], cat)
+    wait_for(lambda: len(cat.known(folder)) == 30, "30 files complete")
+
+    unplug(drive)  # a mount point left behind is an empty folder on another drive
+    wait_for(lambda: cat.count(FolderUnavailable, folder=folder) >= 1, "folder unavailable")
+    unavailable = cat.of_type(FolderUnavailable)[0]
+    assert unavailable.reason
+
+    tmpfs(drive)  # plugged in again (a new device number), same files
+    refill(files)
+    new = write_file(folder / "while_away.tif", 5, old=True)
+    wait_for(lambda: cat.count(FolderAvailable, folder=folder) == 1, "folder available")
+    wait_for(lambda: cat.state(new) == "complete", "the new file found by the re-scan")
+    settle(cat, folder)
+    assert not cat.of_type(FileDeleted)  # nothing was lost
+    assert all(cat.state(f) == "complete" for f in files)

@@ -19,6 +19,7 @@ from almc_assistant.core.session_end import (
     ReminderKind,
     SessionEndGuard,
 )
+from almc_assistant.qt.session.desktop_cues import DesktopCues
 from almc_assistant.qt.session.gnome import GnomeSessionClient
 from almc_assistant.qt.session.hooks import SessionEndHooks, install_session_end_hooks
 from almc_assistant.qt.session.logind import LogindDelayLock
@@ -137,8 +138,8 @@ def test_linux_gets_gnome_client_and_logind_lock_on_the_given_buses(
         )
         try:
             kinds = [type(b) for b in hooks.backends]
-            assert kinds == [GnomeSessionClient, LogindDelayLock]
-            lock = hooks.backends[1]
+            assert kinds == [GnomeSessionClient, DesktopCues, LogindDelayLock]
+            lock = hooks.backends[2]
             assert isinstance(lock, LogindDelayLock)
             guard.update(PendingSummary(1, 1, 0.0))
             qtbot.waitUntil(lambda: lock.held, timeout=5000)

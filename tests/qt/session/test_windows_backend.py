@@ -174,3 +174,17 @@ def test_end_session_true_marks_the_marker(
 def test_the_real_api_refuses_to_load_off_windows() -> None:
     with pytest.raises(OSError, match="only available on Windows"):
         CtypesWin32Api()
+
+
+def test_filter_accepts_the_message_as_a_voidptr_too(
+    backend: WindowsSessionBackend, guard: SessionEndGuard
+) -> None:
+    import shiboken6
+
+    guard.update(AT_RISK)
+    msg = make_msg(WM_QUERYENDSESSION, 0, ENDSESSION_LOGOFF, backend.hwnd)
+    pointer = shiboken6.VoidPtr(ctypes.addressof(msg))
+    assert backend._filter.nativeEventFilter(QByteArray(b"windows_generic_MSG"), pointer) == (
+        True,
+        0,
+    )

@@ -122,6 +122,24 @@ def open_database(
         ) from exc
 
 
+def share_with_all_users(path: Path) -> None:
+    """A machine-wide catalog must be writable by every user's instance.
+
+    The first instance creates the file with its umask (often 0644); make it 0666 when we
+    own it. SQLite gives the ``-wal`` and ``-shm`` files the permissions of the database
+    file. (On Windows the facility's installer sets the folder's ACL instead.)
+    """
+    if os.name != "posix":
+        return
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            st = part.stat()
+            if st.st_uid == os.geteuid() and (st.st_mode & 0o666) != 0o666:
+                part.chmod((st.st_mode & 0o7777) | 0o666)
+        except OSError as exc:  # not ours, or gone: the other user's instance does it
+            log.debug("cannot share %s: %s", part, exc)
+
+
 def is_corruption(exc: sqlite3.DatabaseError) -> bool:
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc).lower()

@@ -116,17 +116,19 @@ class CatalogQueries:
         return self._files("session_id = ?", (session_id,), "ORDER BY path")
 
     def known_files(self, folder: Path) -> dict[Path, tuple[int, int]]:
-        """Complete files anywhere under ``folder``: path -> (size, mtime_ns).
+        """Complete files anywhere under ``folder`` (or ``folder`` itself when it names
+        a file): path -> (size, mtime_ns).
 
         What the watcher's scan reconciles against (files still acquiring are left out:
-        the watcher re-evaluates them). A range scan on the unique path index.
+        the watcher re-evaluates them). Range scans on the unique path index.
         """
         prefix = str(folder).rstrip(os.sep) + os.sep
         upper = prefix[:-1] + chr(ord(os.sep) + 1)
         rows = self._read(
             "SELECT path, size, mtime_ns FROM files WHERE path > ? AND path < ?"
-            " AND state = 'complete'",
-            (prefix, upper),
+            " AND state = 'complete' UNION ALL"
+            " SELECT path, size, mtime_ns FROM files WHERE path = ? AND state = 'complete'",
+            (prefix, upper, str(folder)),
         )
         return {Path(r[0]): (int(r[1]), int(r[2])) for r in rows}
 

@@ -29,6 +29,17 @@ Operation = Callable[[Catalog], object]
 ErrorHandler = Callable[[BaseException, int], None]  # (error, operations waiting)
 
 
+class AfterCommit:
+    """A queued call made once everything submitted before it is committed (it runs
+    outside the transaction, so readers on other connections see the new state)."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+
+    def __call__(self, catalog: Catalog) -> None:  # inside a batch: nothing to write
+        return None
+
+
 class Recorder:
     def __init__(
         self,
@@ -73,6 +84,10 @@ class Recorder:
             self._cond.notify_all()
         if self._inline:
             self._drain_once()
+
+    def submit_after(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` on the writer thread once what was submitted before is written."""
+        self.submit(AfterCommit(fn))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything submitted so far is written; False on timeout."""
@@ -127,15 +142,32 @@ class Recorder:
             except Exception:
                 if not self._isolate(batch):
                     return False
+                self._recovered()
+                self._after(batch)
             else:
+                # Tell, then run the after-commit calls, then count the batch as done,
+                # so that flush() returns only once all of it has happened.
+                self._recovered()
+                self._after(batch)
                 self._finished(len(batch))
-            if self._failing:
-                self._failing = False
-                self._on_recovered()
+
+    def _recovered(self) -> None:
+        if self._failing:
+            self._failing = False
+            self._on_recovered()
+
+    def _after(self, batch: list[Operation]) -> None:
+        for op in batch:
+            if isinstance(op, AfterCommit):
+                try:
+                    op.fn()
+                except Exception as exc:  # reported; the writer keeps going
+                    log.exception("after-commit call failed")
+                    self._on_error(exc, self.waiting)
 
     def _failed(self, exc: CatalogError) -> None:
-        log.warning("catalog write failed (%s); %d waiting", exc, self.waiting)
-        if not self._failing:
+        if not self._failing:  # once per failure streak; retries are quiet
+            log.warning("catalog write failed (%s); %d waiting", exc, self.waiting)
             self._failing = True
             self._on_error(exc, self.waiting)
 

@@ -18,6 +18,7 @@ class FileState(StrEnum):
     LOST = "lost"  # deleted from the workstation without a verified copy
     GONE = "gone"  # deleted after it had a verified copy (nothing lost)
     CLEANED = "cleaned"  # deleted by an audited cleanup
+    DISMISSED = "dismissed"  # lost, and the owner has taken note (no longer reported)
 
 
 PRESENT_STATES = (FileState.ACQUIRING, FileState.COMPLETE)

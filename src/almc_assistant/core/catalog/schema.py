@@ -44,7 +44,7 @@ MIGRATIONS: tuple[str, ...] = (
         verdict_reasons TEXT,
         safe INTEGER NOT NULL DEFAULT 0
     );
-    CREATE INDEX files_unsafe ON files (owner, session_id)
+    CREATE INDEX files_unsafe ON files (owner, session_id, size, born)
         WHERE safe = 0 AND state IN ('acquiring', 'complete');
     CREATE INDEX files_lost ON files (owner) WHERE state = 'lost';
     CREATE INDEX files_session ON files (session_id);

@@ -59,6 +59,7 @@ class Catalog(CatalogQueries):
         busy_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
         verify: bool = False,
+        shared: bool = False,
     ) -> None:
         self.path = path
         self._safety = safety
@@ -69,6 +70,8 @@ class Catalog(CatalogQueries):
         self._all: list[sqlite3.Connection] = []
         first, self.recovery = db.open_database(path, busy_timeout, verify=verify)
         self._register(first)
+        if shared:
+            db.share_with_all_users(path)
         if safety_key and self._meta("safety_key") != safety_key:
             self.recompute_safety()
             self._set_meta("safety_key", safety_key)
@@ -157,6 +160,13 @@ class Catalog(CatalogQueries):
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0]["value"]) if rows else None
 
+    def note(self, key: str, value: str = "1") -> None:
+        """Remember a small fact in the catalog (e.g. a receipt already imported)."""
+        self._set_meta(key, value)
+
+    def noted(self, key: str) -> str | None:
+        return self._meta(key)
+
     def _set_meta(self, key: str, value: str) -> None:
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -191,6 +201,19 @@ class Catalog(CatalogQueries):
                 "UPDATE sessions SET ended_at = ? WHERE owner = ? AND ended_at IS NULL",
                 (self._clock(), owner),
             )
+            return int(row[0])
+
+    def end_session_before(self, owner: str, login_time: float) -> int | None:
+        """A new login: close the owner's open session if it began before ``login_time``
+        (they logged out without ending it); the next file starts a new one."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM sessions WHERE owner = ? AND ended_at IS NULL AND started_at < ?",
+                (owner, login_time),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE sessions SET ended_at = ? WHERE id = ?", (login_time, row[0]))
             return int(row[0])
 
     # -------------------------------------------------------------- files
@@ -313,6 +336,31 @@ class Catalog(CatalogQueries):
             )
             return state
 
+    def dismiss_lost(self, owner: str, paths: Sequence[Path] | None = None) -> int:
+        """The owner has taken note of lost files (all, or these): stop reporting them."""
+        with self._write() as conn:
+            if paths is None:
+                cur = conn.execute(
+                    "UPDATE files SET state = ?, state_at = ? WHERE owner = ? AND state = ?",
+                    (FileState.DISMISSED.value, self._clock(), owner, FileState.LOST.value),
+                )
+                return cur.rowcount
+            count = 0
+            for path in paths:
+                cur = conn.execute(
+                    "UPDATE files SET state = ?, state_at = ? WHERE owner = ? AND state = ?"
+                    " AND path = ?",
+                    (
+                        FileState.DISMISSED.value,
+                        self._clock(),
+                        owner,
+                        FileState.LOST.value,
+                        str(path),
+                    ),
+                )
+                count += cur.rowcount
+            return count
+
     def record_cleaned(self, path: Path) -> None:
         """An audited cleanup deleted the file."""
         with self._write() as conn:
@@ -321,24 +369,45 @@ class Catalog(CatalogQueries):
                 (FileState.CLEANED.value, self._clock(), str(path)),
             )
 
-    def record_moved(self, src: Path, dest: Path, *, size: int, mtime_ns: int) -> bool:
-        """A rename or move: the record (and its copies) follows the file."""
+    def record_moved(
+        self, src: Path, dest: Path, *, size: int, mtime_ns: int, root: Path | None = None
+    ) -> bool:
+        """A rename or move: the record (and its copies) follows the file.
+
+        False when ``src`` is not catalogued (the caller records ``dest`` as new).
+        """
         with self._write() as conn:
-            row = conn.execute("SELECT id FROM files WHERE path = ?", (str(src),)).fetchone()
+            row = conn.execute(
+                "SELECT id, size, mtime_ns FROM files WHERE path = ?", (str(src),)
+            ).fetchone()
             if row is None:
                 return False
             conn.execute("DELETE FROM files WHERE path = ?", (str(dest),))
-            conn.execute("UPDATE files SET path = ? WHERE id = ?", (str(dest), row[0]))
+            conn.execute(
+                "UPDATE files SET path = ?, root = coalesce(?, root) WHERE id = ?",
+                (str(dest), None if root is None else str(root), row[0]),
+            )
+            if (int(row[1]), int(row[2])) != (size, mtime_ns):  # changed on the way
+                conn.execute(
+                    "UPDATE files SET size = ?, mtime_ns = ?, verdict = NULL WHERE id = ?",
+                    (size, mtime_ns, row[0]),
+                )
+                self._update_safe(conn, int(row[0]))
         return True
 
     # -------------------------------------------------------------- copies
-    def record_copy(self, source: Path, copy: CopyRecord, *, owner: str) -> bool:
+    def record_copy(
+        self, source: Path, copy: CopyRecord, *, owner: str, create: bool = True
+    ) -> bool:
         """A verified copy of ``source``; returns whether the file is now safe.
 
-        A source the catalog has not seen (copied from elsewhere) is recorded as complete.
+        A source the catalog has not seen (copied from elsewhere) is recorded as complete,
+        unless ``create`` is false (then nothing is recorded and False returned).
         """
         with self._write() as conn:
             row = conn.execute("SELECT id FROM files WHERE path = ?", (str(source),)).fetchone()
+            if row is None and not create:
+                return False
             if row is None:
                 file_id = self._upsert(
                     conn,

@@ -34,11 +34,11 @@ class _Damage(Exception):
 def check_nd2(path: Path, fh: BinaryIO, size: int, head: bytes, tail: bytes, fmt: str) -> Finding:
     details: dict[str, Any] = {}
     try:
+        frames_in_map: tuple[int, int] | None = None
         if head.startswith(ND2_MAGIC):
             frames_in_map = _modern_structure(fh, size, head, tail, details)
         elif fmt.startswith("Nikon ND2 (legacy"):
             details["legacy"] = True
-            frames_in_map = None
         else:
             raise _Damage(
                 "The start of the file is not an ND2 header (it was overwritten or zeroed), "
@@ -70,8 +70,8 @@ _DAMAGED = (
 
 def _modern_structure(
     fh: BinaryIO, size: int, head: bytes, tail: bytes, details: dict[str, Any]
-) -> int:
-    """Check the start chunk, trailer and chunk map; return the frames in the map."""
+) -> tuple[int, int]:
+    """Check the start chunk, trailer and chunk map; return (frames, smallest frame chunk)."""
     magic, name_len, data_len = _CHUNK.unpack_from(head)
     if len(head) >= 112 and name_len == 32 and data_len == 64:
         version = head[16 + 32 : 16 + 32 + 8].split(b"\x00")[0].decode("ascii", "replace")
@@ -92,38 +92,39 @@ def _modern_structure(
     data = fh.read(data_len)
     if len(data) < data_len:
         raise _Damage("Its table of contents is cut off.")
-    frames, outside = _scan_map(data, size)
+    frames, outside, smallest = _scan_map(data, size)
     if outside:
         raise _Damage(
             f"{outside:,} of its parts (image frames or metadata) should lie beyond the end of "
             "the file: the file is cut off."
         )
     details["frames_in_file"] = frames
-    return frames
+    return frames, smallest
 
 
-def _scan_map(data: bytes, size: int) -> tuple[int, int]:
-    """Count image frames in the chunk map and entries that point past ``size``."""
-    pos, frames, outside = 0, 0, 0
+def _scan_map(data: bytes, size: int) -> tuple[int, int, int]:
+    """Frames in the chunk map, entries pointing past ``size``, smallest frame chunk."""
+    pos, frames, outside, smallest = 0, 0, 0, 1 << 63
     while True:
         end = data.find(b"!", pos)
         if end < 0:
             raise _Damage("Its table of contents is corrupt.")
         name = data[pos : end + 1]
         if name == ND2_TRAILER:
-            return frames, outside
+            return frames, outside, smallest
         if end + 17 > len(data):
             raise _Damage("Its table of contents is corrupt.")
         offset, length = struct.unpack_from("<QQ", data, end + 1)
         if name.startswith(b"ImageDataSeq|"):
             frames += 1
+            smallest = min(smallest, length)
         if offset + length > size:
             outside += 1
         pos = end + 17
 
 
 def _read_with_nd2(
-    path: Path, frames_in_map: int | None, details: dict[str, Any]
+    path: Path, frames_in_map: tuple[int, int] | None, details: dict[str, Any]
 ) -> frozenset[Flag]:
     import nd2
 
@@ -144,17 +145,30 @@ def _read_with_nd2(
         )
         if attributes.compressionType == "lossy":
             flags.add(Flag.ND2_LOSSY)
-        if frames_in_map is not None and frames_in_map < attributes.sequenceCount:
-            raise _Damage(
-                f"Only {frames_in_map:,} of its {attributes.sequenceCount:,} frames are in the "
-                "file."
-            )
+        if frames_in_map is not None:
+            _frames_consistent(attributes, *frames_in_map)
         details["acquisition_time"] = _acquired(f, path)
         info = f.text_info
         for key in ("capturing", "optics", "date"):
             if info.get(key):
                 details[f"text_{key}"] = str(info[key]).strip().splitlines()[0][:120]
     return frozenset(flags)
+
+
+def _frames_consistent(attributes: Any, frames: int, smallest: int) -> None:
+    """As many frames as declared, and (uncompressed) each as large as a frame must be."""
+    if frames < attributes.sequenceCount:
+        raise _Damage(
+            f"Only {frames:,} of its {attributes.sequenceCount:,} frames are in the file."
+        )
+    # an uncompressed frame chunk holds an 8-byte timestamp and then the pixels
+    width_bytes, height = getattr(attributes, "widthBytes", 0), attributes.heightPx
+    uncompressed = not attributes.compressionType and width_bytes and height
+    if frames and uncompressed and smallest < width_bytes * height + 8:
+        raise _Damage(
+            "Some of its frames are shorter than the image size requires: part of the image "
+            "data is missing."
+        )
 
 
 def _acquired(f: Any, path: Path) -> str | None:

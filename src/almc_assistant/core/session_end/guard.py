@@ -3,8 +3,10 @@
 Thread contract: every method may be called from any thread. :meth:`SessionEndGuard.refresh`
 calls the injected ``pending_summary`` (which may query the catalog) and belongs on a
 worker; every other method only reads the cached :class:`PendingState`, so an OS
-session-end callback on the GUI thread is answered in well under a millisecond plus, at
-most, one small marker write. Events go to the injected sink on the caller's thread.
+session-end callback on the GUI thread is answered at once (see
+``bench/bench_session_end.py``): its marker note is one small write without fsync, and it
+skips the note rather than wait when a worker is writing the marker. No lock is held
+during I/O. Events go to the injected sink on the caller's thread.
 
 It keeps three things in step with the pending state: the cached summary (for the
 decision and the block reason the adapters show the OS), the on-disk marker (for the next
@@ -18,9 +20,10 @@ import sys
 import threading
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.events import EventSink
+from almc_assistant.core.events import Event, EventSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.session_end.clock import Clock, SystemClock
+from almc_assistant.core.session_end.cues import ActivityCues
 from almc_assistant.core.session_end.decision import (
     SessionEndDecision,
     SessionEndPolicy,
@@ -72,7 +75,9 @@ class SessionEndGuard:
         self.reminders = ReminderScheduler(
             self.state, sink, self._clock, settings, platform=platform
         )
-        self._lock = threading.RLock()
+        self.cues = ActivityCues(self.reminders, self._clock)
+        self._lock = threading.RLock()  # state and flags only; never held during I/O
+        self._io_lock = threading.Lock()  # serialises marker writes
         self._previous: MarkerRecord | None = None
         self._previous_pending_reported = False
         self._marker_dirty = False
@@ -135,7 +140,7 @@ class SessionEndGuard:
 
     def update(self, summary: PendingSummary) -> bool:
         """Store a new summary (e.g. pushed by the service's events). True if it changed."""
-        with self._lock:
+        with self._lock:  # no I/O under this lock: query_end must never wait for a disk
             previous = self.state.set(summary)
             first_report = not self._previous_pending_reported
             self._previous_pending_reported = True
@@ -143,13 +148,14 @@ class SessionEndGuard:
                 return False
             flipped = previous is None or previous.at_risk != summary.at_risk
             self._marker_dirty = True
-            if flipped or self._marker_due():
-                self.flush_marker()
+            write_now = flipped or self._marker_due()
             if previous is not None:
                 self.reminders.pending_changed(previous, summary)
             if first_report and self._previous is not None:
                 self.reminders.last_session(self._previous.pending)
-            return previous is not None
+        if write_now:
+            self.flush_marker()
+        return previous is not None
 
     @property
     def pending(self) -> PendingSummary:
@@ -170,20 +176,22 @@ class SessionEndGuard:
         with self._lock:
             if not self._marker_dirty:
                 return False
-            return self._write_marker(durable=durable)
+        return self._write_marker(durable=durable, blocking=True)
 
     # ------------------------------------------------------------------ session end
     def query_end(self, request: SessionEndRequest) -> SessionEndDecision:
         """The OS asks whether the session may end. Answers from the cache, at once."""
+        summary = self.state.summary
+        decision = decide(request, summary, self.policy)
         with self._lock:
-            summary = self.state.summary
-            decision = decide(request, summary, self.policy)
             self._ending = request.kind
-            if summary.at_risk:
-                # The session may be killed at any moment from here on (Windows may not
-                # send WM_ENDSESSION; GNOME's "Log Out Anyway" may not wait for us).
-                self._marker_dirty = True
-                self._write_marker(durable=False)
+            self._marker_dirty = True
+        if summary.at_risk:
+            # The session may be killed at any moment from here on (Windows may not send
+            # WM_ENDSESSION; GNOME's "Log Out Anyway" may not wait for us). If a worker is
+            # writing the marker right now, its write already holds the pending state:
+            # do not wait for its fsync; the note follows with the next flush.
+            self._write_marker(durable=False, blocking=False)
         log.info(
             "Session end (%s, %s) %s; %d files not backed up",
             request.kind.value,
@@ -207,10 +215,11 @@ class SessionEndGuard:
     def session_end_cancelled(self) -> None:
         """The end was cancelled (by the user, or because we held it up): remind now."""
         with self._lock:
-            if self._ending is not None:
-                self._ending = None
-                self._marker_dirty = True
-                self._write_marker(durable=False)
+            noted = self._ending is not None
+            self._ending = None
+            self._marker_dirty = self._marker_dirty or noted
+        if noted:
+            self._write_marker(durable=False, blocking=False)
         self.reminders.session_end_cancelled()
 
     def session_ending(self, kind: EndKind | None = None) -> None:
@@ -218,9 +227,13 @@ class SessionEndGuard:
         with self._lock:
             self._ending = kind or self._ending or EndKind.UNKNOWN
             self._marker_dirty = True
-            self._write_marker(durable=False)
+        self._write_marker(durable=False, blocking=True)
 
     # ------------------------------------------------------------------ cues
+    def observe(self, event: Event) -> None:
+        """Forward any core event (watcher, copy jobs): the cues pick what matters."""
+        self.cues.observe(event)
+
     def acquisition_finished(self) -> bool:
         return self.reminders.acquisition_finished()
 
@@ -233,11 +246,20 @@ class SessionEndGuard:
     def unlocked(self) -> None:
         self.reminders.unlocked()
 
+    def snooze(self, seconds: float | None = None) -> bool:
+        """ "Remind me later" (False once the snoozes allowed are used up)."""
+        return self.reminders.snooze(seconds)
+
+    def snooze_until_session_end(self) -> None:
+        """ "Remind me when I log out"."""
+        self.reminders.snooze_until_session_end()
+
     def tick(self) -> bool:
-        """Timer: flush a coalesced marker write and run the reminder schedule."""
+        """Timer: flush a coalesced marker write, the quiet-folder cue, the schedule."""
         if self._marker_due():
             self.flush_marker()
-        return self.reminders.tick()
+        cue = self.cues.tick()
+        return self.reminders.tick() or cue
 
     # ------------------------------------------------------------------ internals
     def _marker_due(self) -> bool:
@@ -247,21 +269,34 @@ class SessionEndGuard:
             last = self._marker_written_at
             return last is None or self._clock.time() - last >= MARKER_MIN_INTERVAL
 
-    def _write_marker(self, *, durable: bool) -> bool:
-        now = self._clock.time()
-        ending = self._ending
-        record = MarkerRecord(
-            pending=self.state.summary,
-            updated=now,
-            ended_kind=ending,
-            ended_at=now if ending is not None else None,
-        )
-        try:
-            self.marker.write(record, durable=durable)
-        except AlmcError as exc:
-            # Never let a marker problem reach the OS callback; the next change retries.
-            log.warning("%s %s", exc, exc.next_step)
+    def _write_marker(self, *, durable: bool, blocking: bool) -> bool:
+        """Write the current state. Writes are serialised; the record is built inside, so
+        the last write always holds the latest state. ``blocking=False`` gives up at once
+        if another write is in progress (the marker stays dirty for the next flush)."""
+        if not self._io_lock.acquire(blocking=blocking):
             return False
-        self._marker_dirty = False
-        self._marker_written_at = now
-        return True
+        try:
+            with self._lock:
+                self._marker_dirty = False
+                ending = self._ending
+                summary = self.state.summary
+            now = self._clock.time()
+            record = MarkerRecord(
+                pending=summary,
+                updated=now,
+                ended_kind=ending,
+                ended_at=now if ending is not None else None,
+            )
+            try:
+                self.marker.write(record, durable=durable)
+            except AlmcError as exc:
+                # Never let a marker problem reach the OS callback; the next flush retries.
+                log.warning("%s %s", exc, exc.next_step)
+                with self._lock:
+                    self._marker_dirty = True
+                return False
+            with self._lock:
+                self._marker_written_at = now
+            return True
+        finally:
+            self._io_lock.release()

@@ -39,15 +39,17 @@ from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.faults import (
     CopyError,
+    appeared,
     from_os_error,
     mismatch,
     source_changed,
 )
-from almc_assistant.core.transfer.naming import partial_name
+from almc_assistant.core.transfer.partial import PartialFile
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.readback import FlushHook, ReadBack
+from almc_assistant.core.transfer.readback import FlushHook
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import Target
+from almc_assistant.core.transfer.writer import Lease
 
 CHUNK = 4 << 20  # bytes per read from the source
 WINDOW = 32 << 20  # bytes per flush/evict/read-back window of a large file
@@ -85,49 +87,6 @@ class Differs:
 Result = Verified | Differs | CopyError
 
 
-class _Stream:
-    """One partial being written and read back."""
-
-    def __init__(self, target: Target, buffer: bytearray, threaded: bool, hooks: CopyHooks):
-        self.target = target
-        self.partial = target.final.with_name(partial_name(target.final.name))
-        self.fd = os.open(
-            self.partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644
-        )
-        self.readback: ReadBack | None = None
-        try:
-            cache.prepare(self.fd)
-            self.readback = ReadBack(
-                self.partial, self.fd, buffer, threaded=threaded, after_flush=hooks.after_flush
-            )
-        except BaseException:
-            self.discard()
-            raise
-
-    def write(self, data: memoryview) -> None:
-        while data:
-            n = os.write(self.fd, data)
-            data = data[n:]
-
-    def close(self) -> None:
-        if self.readback is not None:
-            self.readback.close()
-            self.readback = None
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def discard(self) -> None:
-        try:
-            self.close()
-        except OSError:
-            pass
-        try:
-            self.partial.unlink()
-        except OSError:
-            pass
-
-
 class FileCopier:
     def __init__(
         self,
@@ -144,6 +103,7 @@ class FileCopier:
         self._buf = bytearray(chunk)
         self._window = window
         self._rb_bufs: list[bytearray] = []
+        self._bufs: list[bytearray] = [self._buf]
 
     def _rb_buffer(self, i: int) -> bytearray:
         while len(self._rb_bufs) <= i:
@@ -153,7 +113,7 @@ class FileCopier:
     def copy(self, task: FileTask, targets: list[Target]) -> dict[Target, Result]:
         """Copy ``task`` to every target once; a result per target."""
         results: dict[Target, Result] = {}
-        streams: dict[Target, _Stream] = {}
+        streams: dict[Target, PartialFile] = {}
         if self._hooks.before_file is not None:
             self._hooks.before_file(task)
         try:
@@ -196,15 +156,21 @@ class FileCopier:
         self,
         task: FileTask,
         targets: list[Target],
-        streams: dict[Target, _Stream],
+        streams: dict[Target, PartialFile],
         results: dict[Target, Result],
     ) -> None:
-        threaded = task.size > self._window
         for i, t in enumerate(t for t in targets if not t.adopt):
             relfolder = t.relpath.rpartition("/")[0]
             try:
                 t.dest.ensure_folder(relfolder, task.source)
-                streams[t] = _Stream(t, self._rb_buffer(i), threaded, self._hooks)
+                streams[t] = PartialFile(
+                    t,
+                    self._rb_buffer(i),
+                    trailing=task.size > self._window,
+                    threaded_writes=task.size > len(self._buf),
+                    window=self._window,
+                    after_flush=self._hooks.after_flush,
+                )
             except CopyError as err:
                 results[t] = err
             except OSError as exc:
@@ -220,7 +186,7 @@ class FileCopier:
         self,
         t: Target,
         err: CopyError,
-        streams: dict[Target, _Stream],
+        streams: dict[Target, PartialFile],
         results: dict[Target, Result],
     ) -> None:
         results[t] = err
@@ -230,40 +196,49 @@ class FileCopier:
         self,
         task: FileTask,
         src: io.FileIO,
-        streams: dict[Target, _Stream],
+        streams: dict[Target, PartialFile],
         results: dict[Target, Result],
     ) -> str:
         hasher = blake3.blake3()
-        view = memoryview(self._buf)
+        # several buffers when writers run on their own threads: the next chunk is read
+        # while the previous ones are still being written
+        views = [memoryview(b) for b in self._buffers(3 if task.size > len(self._buf) else 1)]
+        leases: list[Lease | None] = [None] * len(views)
         total = 0
         next_window = self._window
         src_fd = src.fileno()
+        i = 0
         while True:
             self._control.checkpoint()
+            lease = leases[i]
+            if lease is not None:
+                lease.wait()  # every writer is done with this buffer
             try:
-                n = src.readinto(view)
+                n = src.readinto(views[i])
             except OSError as exc:
                 raise from_os_error(
                     exc, action="read", path=task.source, source=task.source
                 ) from exc
             if not n:
                 break
-            chunk = view[:n]
+            chunk = views[i][:n]
             hasher.update(chunk)
-            for t, stream in list(streams.items()):
-                try:
-                    stream.write(chunk)
-                except OSError as exc:
-                    self._fail(t, self._dest_error(exc, "write", t, task), streams, results)
+            leases[i] = lease = Lease(len(streams))
+            for stream in streams.values():
+                stream.writer.put(chunk, lease)
+            self._check_writers(task, streams, results)
             total += n
             if total >= next_window:
-                self._submit(task, total, streams, results)
                 cache.evict(src_fd, 0, total)
                 while next_window <= total:
                     next_window += self._window
             self._progress.add(task, n)
             if self._hooks.on_chunk is not None:
                 self._hooks.on_chunk(task, total)
+            i = (i + 1) % len(views)
+        for stream in streams.values():
+            stream.writer.close()
+        self._check_writers(task, streams, results)
         st = os.fstat(src_fd)
         if total != task.size or st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
             raise source_changed(
@@ -275,31 +250,34 @@ class FileCopier:
         cache.evict(src_fd)
         return hasher.hexdigest()
 
-    def _submit(
-        self,
-        task: FileTask,
-        upto: int,
-        streams: dict[Target, _Stream],
-        results: dict[Target, Result],
+    def _buffers(self, n: int) -> list[bytearray]:
+        while len(self._bufs) < n:
+            self._bufs.append(bytearray(len(self._buf)))
+        return self._bufs[:n]
+
+    def _check_writers(
+        self, task: FileTask, streams: dict[Target, PartialFile], results: dict[Target, Result]
     ) -> None:
+        """Drop the streams whose writer failed (their error becomes the result)."""
         for t, stream in list(streams.items()):
-            assert stream.readback is not None
-            try:
-                stream.readback.submit(upto)
-            except OSError as exc:
-                self._fail(t, self._dest_error(exc, "write", t, task), streams, results)
+            err = stream.writer.error
+            if err is None:
+                continue
+            if not isinstance(err, OSError):
+                raise err
+            self._fail(t, self._dest_error(err, "write", t, task), streams, results)
 
     def _finish_streams(
         self,
         task: FileTask,
         digest: str,
-        streams: dict[Target, _Stream],
+        streams: dict[Target, PartialFile],
         results: dict[Target, Result],
     ) -> None:
         for t, stream in list(streams.items()):
             assert stream.readback is not None
 
-            def set_mtime(s: _Stream = stream) -> None:
+            def set_mtime(s: PartialFile = stream) -> None:
                 where: int | Path = s.fd if os.utime in os.supports_fd else s.partial
                 os.utime(where, ns=(time.time_ns(), task.mtime_ns))
 
@@ -344,7 +322,7 @@ class FileCopier:
         if st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
             raise source_changed(task.source, "its size or modification time changed")
 
-    def _commit(self, task: FileTask, stream: _Stream, result: Result) -> Result:
+    def _commit(self, task: FileTask, stream: PartialFile, result: Result) -> Result:
         t = stream.target
         if not isinstance(result, Verified):
             return result
@@ -352,13 +330,7 @@ class FileCopier:
             stream.close()
             t.dest.check_alive(task.source)
             if os.path.lexists(t.final):
-                return CopyError(
-                    f"A file appeared at {t.final} while {task.source} was being copied; "
-                    "it was not overwritten.",
-                    title=f"{t.final.name} appeared meanwhile",
-                    next_step="Run the copy again.",
-                    paths=(task.source, t.final),
-                )
+                return appeared(t.final, task.source)
             stream.partial.replace(t.final)
             cache.fsync_dir(t.final.parent)
             t.dest.manifest.record(t.relpath, result.digest)

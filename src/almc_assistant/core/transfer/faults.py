@@ -105,6 +105,15 @@ def from_os_error(exc: OSError, *, action: str, path: Path, source: Path) -> Cop
     return err
 
 
+def appeared(final: Path, source: Path) -> CopyError:
+    return CopyError(
+        f"A file appeared at {final} while {source} was being copied; it was not overwritten.",
+        title=f"{final.name} appeared meanwhile",
+        next_step="Run the copy again.",
+        paths=(source, final),
+    )
+
+
 def destination_gone(root: Path, source: Path) -> CopyError:
     return CopyError(
         f"The destination {root} is no longer available (unplugged, unmounted or removed) "

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.errors import AlmcError, UsageError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
@@ -63,6 +63,9 @@ class CopyRequest:
     progress_interval: float = 0.25
     chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
     window: int = WINDOW  # large files: bytes per flush / evict / read-back window
+    group_files: int = 64  # small files made durable together (one syncfs per group)
+    group_small_files: bool = True  # False: every file alone (as on macOS and Windows)
+    group_bytes: int = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,7 @@ class CopyJob:
             hooks=self.request.hooks,
             chunk_size=self.request.chunk_size,
             window=self.request.window,
+            group_small_files=self.request.group_small_files,
         )
         run = _Run(ctx)
         error: AlmcError | None = None
@@ -184,6 +188,7 @@ class CopyJob:
             run.sources_skipped += 1
             self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
+        _refuse_copy_into_itself([Path(s) for s in self.request.sources], roots)
         pre = preflight(scan.files, roots, ctx.policy)
         self._publish_preflight(pre, run)
         run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
@@ -248,31 +253,40 @@ class CopyJob:
             return [d for d in pre.destinations if d.root not in no]
 
         n = self.request.workers or default_workers(len(pre.destinations))
-        if n <= 1:
-            worker = FileWorker(ctx)
-            for task in files:
-                if dests := dests_for(task):
-                    ctx.control.checkpoint()
-                    worker.run(task, dests)
-            return
         todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
         for task in files:
             todo.put(task)
         cancelled = threading.Event()
+        group_files, group_bytes = self.request.group_files, self.request.group_bytes
+
+        def next_group() -> list[tuple[FileTask, list[Destination]]]:
+            """Up to ``group_files`` small files (or one large file) to copy next."""
+            group: list[tuple[FileTask, list[Destination]]] = []
+            size = 0
+            while len(group) < group_files and size < group_bytes:
+                try:
+                    task = todo.get_nowait()
+                except queue.Empty:
+                    break
+                if dests := dests_for(task):
+                    group.append((task, dests))
+                    size += task.size
+            return group
 
         def loop() -> None:
             worker = FileWorker(ctx)
             try:
-                while not cancelled.is_set():
-                    try:
-                        task = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    if dests := dests_for(task):
-                        ctx.control.checkpoint()
-                        worker.run(task, dests)
+                while not cancelled.is_set() and (group := next_group()):
+                    ctx.control.checkpoint()
+                    worker.run_many(group)
             except Cancelled:
                 cancelled.set()
+
+        if n <= 1:  # inline, on the job's thread
+            loop()
+            if cancelled.is_set():
+                raise Cancelled()
+            return
 
         threads = [
             threading.Thread(target=loop, name=f"almc-copy-{self.job_id}-w{i}")
@@ -307,6 +321,20 @@ class CopyJob:
                     )
             except OSError as exc:
                 log.warning("could not write the manifest or receipt at %s: %s", dest.root, exc)
+
+
+def _refuse_copy_into_itself(sources: list[Path], roots: list[Path]) -> None:
+    for src in sources:
+        real_src = src.resolve()
+        for root in roots:
+            if src.is_dir() and (root.resolve() == real_src or real_src in root.resolve().parents):
+                raise UsageError(
+                    f"The destination {root} is inside the source folder {src}: the copy "
+                    "would copy itself.",
+                    title="Destination inside the source",
+                    next_step="Choose a destination outside the folder you copy.",
+                    paths=(src, root),
+                )
 
 
 def start_copy(request: CopyRequest, sink: EventSink) -> CopyJob:

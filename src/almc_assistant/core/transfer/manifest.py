@@ -82,16 +82,24 @@ class Manifest:
             return self._entries.get(relpath)
 
     def record(self, relpath: str, digest: str) -> None:
-        """Append a verified copy (flushed to the OS at once)."""
+        """Append a verified copy (written to the OS at once)."""
+        self.record_many([(relpath, digest)])
+
+    def record_many(self, entries: list[tuple[str, str]]) -> None:
+        """Append several verified copies ``(relpath, digest)`` with one write."""
         with self._lock:
-            if self._entries.get(relpath) == digest:
+            lines = []
+            for relpath, digest in entries:
+                if self._entries.get(relpath) != digest:
+                    self._entries[relpath] = digest
+                    lines.append(format_line(digest, relpath))
+            if not lines:
                 return
-            self._entries[relpath] = digest
             self._dirty = True
-            # opened per record, not held: an open file would keep the drive from being
+            # opened per write, not held: an open file would keep the drive from being
             # ejected or remounted between files
             with self.path.open("a", encoding="utf-8", errors="surrogateescape", newline="\n") as f:
-                f.write(format_line(digest, relpath))
+                f.write("".join(lines))
 
     def close(self) -> None:
         """Rewrite the manifest sorted and without duplicates, durably."""

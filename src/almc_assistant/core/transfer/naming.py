@@ -5,7 +5,9 @@ folder; safe from any worker.
 
 A partial is ``.almc-partial-<pid>-<token>-<name>`` in the target folder (hidden on
 POSIX, and never mistaken for a final name). After a crash or ``kill -9`` the next run
-removes partials whose process is gone; it never trusts or resumes their bytes.
+removes partials whose process is gone; it never trusts or resumes their bytes. Within a
+long-running process (the service), the partials still being written are registered, so
+a later job removes the ones an earlier job could not (a drive that turned read-only).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -24,13 +27,28 @@ _MAX_NAME_BYTES = 255
 _DOUBLE_EXTENSIONS = (".ome.tif", ".ome.tiff", ".ome.zarr", ".tar.gz", ".nii.gz")
 
 
+_in_use: set[str] = set()
+_in_use_lock = threading.Lock()
+
+
 def partial_name(final_name: str) -> str:
-    """A hidden, unique partial name for ``final_name`` in the same folder (<= 255 bytes)."""
+    """A hidden, unique partial name for ``final_name`` in the same folder (<= 255 bytes).
+
+    The name counts as in use by this process until :func:`release_partial`.
+    """
     head = f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-"
     tail = final_name
     while len(os.fsencode(head + tail)) > _MAX_NAME_BYTES:
         tail = tail[1:]
+    with _in_use_lock:
+        _in_use.add(head + tail)
     return head + tail
+
+
+def release_partial(path: Path) -> None:
+    """The partial at ``path`` is renamed, removed, or abandoned: no longer in use."""
+    with _in_use_lock:
+        _in_use.discard(path.name)
 
 
 def is_own_record(relpath: str) -> bool:
@@ -66,8 +84,6 @@ def free_conflict_name(final: Path, taken: set[str] | None = None) -> Path:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -80,7 +96,7 @@ def _pid_alive(pid: int) -> bool:
 def remove_stale_partials(folder: Path) -> list[Path]:
     """Remove partials in ``folder`` left by processes that no longer run. Returns them.
 
-    Partials of this process are left alone (another worker may be writing them).
+    Partials this process is still writing are left alone.
     """
     removed: list[Path] = []
     try:
@@ -91,7 +107,11 @@ def remove_stale_partials(folder: Path) -> list[Path]:
         if not entry.name.startswith(PARTIAL_PREFIX):
             continue
         pid_text = entry.name[len(PARTIAL_PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+        if pid_text == str(os.getpid()):
+            with _in_use_lock:
+                if entry.name in _in_use:
+                    continue
+        elif pid_text.isdigit() and _pid_alive(int(pid_text)):
             continue
         try:
             Path(entry.path).unlink()

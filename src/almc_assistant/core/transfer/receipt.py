@@ -27,6 +27,20 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")
 
 
+def _row(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _layout(head: dict[str, object], lists: dict[str, list[dict[str, object]]]) -> str:
+    """JSON with one row per line: readable, and written by the fast C encoder
+    (``indent`` would switch ``json`` to its pure-Python encoder: seconds for 10^5 rows)."""
+    parts = [json.dumps(head, indent=1, ensure_ascii=False)[:-2]]
+    for key, rows in lists.items():
+        body = ",\n".join("  " + _row(r) for r in rows)
+        parts.append(f',\n "{key}": [\n{body}\n ]' if rows else f',\n "{key}": []')
+    return "".join(parts) + "\n}\n"
+
+
 def write_receipt(
     dest: Destination,
     *,
@@ -50,27 +64,28 @@ def write_receipt(
         "finished_at": _iso(finished_at),
         "state": state,
         "already_verified_before": skipped,
-        "verified": [
-            {
-                "source": str(r.source),
-                "destination": str(r.destination),
-                "relative_path": r.relpath,
-                "size": r.size,
-                "mtime_ns": r.mtime_ns,
-                "mtime": _iso(r.mtime_ns / 1e9),
-                "blake3": r.blake3,
-                "verified_at": _iso(r.verified_at),
-                "read_back": r.read_back,
-                "adopted_existing_copy": r.adopted,
-            }
-            for r in sorted(dest.records, key=lambda r: r.relpath)
-        ],
-        "failed": [{"source": str(s), "reason": why} for s, why in dest.failures],
     }
+    verified: list[dict[str, object]] = [
+        {
+            "source": str(r.source),
+            "destination": str(r.destination),
+            "relative_path": r.relpath,
+            "size": r.size,
+            "mtime_ns": r.mtime_ns,
+            "mtime": _iso(r.mtime_ns / 1e9),
+            "blake3": r.blake3,
+            "verified_at": _iso(r.verified_at),
+            "read_back": r.read_back,
+            "adopted_existing_copy": r.adopted,
+        }
+        for r in sorted(dest.records, key=lambda r: r.relpath)
+    ]
+    failed: list[dict[str, object]] = [
+        {"source": str(s), "reason": why} for s, why in dest.failures
+    ]
     tmp = path.with_suffix(".json.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(document, f, indent=1, ensure_ascii=False)
-        f.write("\n")
+        f.write(_layout(document, {"verified": verified, "failed": failed}))
         f.flush()
         os.fsync(f.fileno())
     tmp.replace(path)

@@ -19,9 +19,13 @@ from pathlib import Path
 from almc_assistant.core.errors import UsageError, describe_os_error
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FileTask:
-    """One regular file to copy: where it is, where it goes (``/``-separated), its stat."""
+    """One regular file to copy: where it is, where it goes (``/``-separated), its stat.
+
+    Compared and hashed by identity (``eq=False``): each task is one entry of one job, and
+    it is a dictionary key in hot paths.
+    """
 
     source: Path
     relpath: str

@@ -33,7 +33,7 @@ class OnConflict(enum.StrEnum):
     FAIL = "fail"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: a dictionary key in hot paths
 class Target:
     dest: Destination
     final: Path

@@ -13,20 +13,16 @@ destination the manifest does not list (the engine's own records are not counted
 
 from __future__ import annotations
 
-import io
 import os
 import queue
-import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import blake3
-
 from almc_assistant.core.errors import UsageError, describe_os_error
 from almc_assistant.core.events import EventSink
-from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.events import EntryChecked
+from almc_assistant.core.transfer.hashing import hash_from_storage
 from almc_assistant.core.transfer.manifest import read_manifest
 from almc_assistant.core.transfer.naming import MANIFEST_NAME, is_own_record
 
@@ -46,24 +42,6 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not (self.differing or self.missing or self.errors)
-
-
-def hash_from_storage(path: Path, buf: bytearray) -> tuple[str, int]:
-    """BLAKE3 hex and size of ``path``, read with its cached pages dropped first."""
-    view = memoryview(buf)
-    hasher = blake3.blake3()
-    size = 0
-    with io.FileIO(path, "r") as f:
-        fd = f.fileno()
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise IsADirectoryError(21, "not a regular file", str(path))
-        cache.evict(fd)
-        cache.sequential(fd)
-        while n := f.readinto(view):
-            hasher.update(view[:n])
-            size += n
-        cache.evict(fd)
-    return hasher.hexdigest(), size
 
 
 def _listed_files(root: Path) -> list[str]:

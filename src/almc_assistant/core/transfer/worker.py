@@ -18,8 +18,9 @@ from pathlib import Path
 
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer.batch import BatchCopier, batchable
 from almc_assistant.core.transfer.control import JobControl
-from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Verified
+from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Result, Verified
 from almc_assistant.core.transfer.destination import Destination, Record
 from almc_assistant.core.transfer.events import (
     CopyFailed,
@@ -63,6 +64,7 @@ class JobContext:
     hooks: CopyHooks | None
     chunk_size: int
     window: int
+    group_small_files: bool = True
     counts: Counts = field(default_factory=Counts)
     read_back: str = field(default_factory=cache.read_back_method)
 
@@ -95,15 +97,55 @@ class FileWorker:
         self._copier = FileCopier(
             ctx.control, ctx.progress, ctx.hooks, chunk=ctx.chunk_size, window=ctx.window
         )
+        self._batch = BatchCopier(ctx.control, ctx.progress, ctx.hooks, bytearray(ctx.chunk_size))
 
     def run(self, task: FileTask, dests: list[Destination]) -> None:
+        """Copy one file to ``dests``."""
+        self.run_many([(task, dests)])
+
+    def run_many(self, items: list[tuple[FileTask, list[Destination]]]) -> None:
+        """Copy several files; small ones to local destinations go as one group."""
         ctx = self._ctx
-        ctx.progress.file_started(task)
+        for task, _ in items:
+            ctx.progress.file_started(task)
+        grouped: list[tuple[FileTask, list[Target]]] = []
         try:
-            self._run(task, dests)
-        except CopyError as err:  # pragma: no cover - the copier returns these per target
-            for d in dests:
-                ctx.failed(task, d, err, None)
+            for task, dests in items:  # in order: a large file first ends the group so far
+                targets = [t for d in dests if (t := self._plan(task, d, False)) is not None]
+                if not targets:
+                    continue
+                if (
+                    ctx.group_small_files
+                    and task.size <= ctx.chunk_size
+                    and all(not t.adopt and batchable(t.dest) for t in targets)
+                ):
+                    grouped.append((task, targets))
+                else:
+                    self._copy_group(grouped)
+                    self._guarded(task, targets, None)
+            self._copy_group(grouped)
+        finally:
+            for task, _ in items:
+                ctx.progress.file_finished(task)
+
+    def _copy_group(self, grouped: list[tuple[FileTask, list[Target]]]) -> None:
+        if not grouped:
+            return
+        results = self._batch.copy(grouped)
+        for task, targets in grouped:
+            self._guarded(task, targets, {t: results[(task, t)] for t in targets})
+        grouped.clear()
+
+    def _guarded(
+        self, task: FileTask, targets: list[Target], first: dict[Target, Result] | None
+    ) -> None:
+        """Copy ``task`` (``first``: the group's outcome as the first attempt), retrying;
+        an unexpected error fails ``task`` instead of the job."""
+        try:
+            if first is None:
+                self._loop(task, targets)
+            else:
+                self._loop(task, self._handle(task, first, 1), 2)
         except Cancelled:
             raise
         except Exception as exc:
@@ -115,10 +157,8 @@ class FileWorker:
                 next_step="Run again with -vv and send the output to the facility staff.",
                 paths=(task.source,),
             )
-            for d in dests:
-                ctx.failed(task, d, internal, None)
-        finally:
-            ctx.progress.file_finished(task)
+            for t in targets:
+                self._ctx.failed(task, t.dest, internal, None)
 
     def _plan(self, task: FileTask, dest: Destination, refuse_final: bool) -> Target | None:
         planned = plan_target(task, dest, self._ctx.policy, refuse_final=refuse_final)
@@ -130,41 +170,43 @@ class FileWorker:
             self._ctx.failed(task, dest, planned, None)
         return None
 
-    def _run(self, task: FileTask, dests: list[Destination]) -> None:
-        ctx = self._ctx
-        targets = [t for d in dests if (t := self._plan(task, d, False)) is not None]
-        attempt = 1
+    def _loop(self, task: FileTask, targets: list[Target], attempt: int = 1) -> None:
+        """Copy ``task`` to ``targets`` with the one-file copier, retrying as classified."""
         while targets:
-            results = self._copier.copy(task, targets)
-            again: list[Target] = []
-            for t, result in results.items():
-                if isinstance(result, Verified):
-                    self._verified(task, t, result)
-                elif isinstance(result, Differs):
-                    if (replanned := self._plan(task, t.dest, True)) is not None:
-                        again.append(replanned)
-                elif result.retryable and attempt < MAX_ATTEMPTS and not ctx.control.cancelled:
-                    log.warning("retrying %s (attempt %d): %s", task.source, attempt + 1, result)
-                    ctx.sink.publish(
-                        CopyRetried(
-                            job_id=ctx.job_id,
-                            source=task.source,
-                            destination_root=t.dest.root,
-                            attempt=attempt + 1,
-                            title=result.title,
-                            detail=result.detail,
-                        )
-                    )
-                    again.append(t)
-                else:
-                    if result.destination_dead:
-                        t.dest.mark_dead(result)
-                    ctx.failed(task, t.dest, result, t.final)
-            targets = again
-            if targets:
-                attempt += 1
-                ctx.progress.rewind(task)
+            if attempt > 1:
+                self._ctx.progress.rewind(task)
                 time.sleep(0.1 * attempt)
+            targets = self._handle(task, self._copier.copy(task, targets), attempt)
+            attempt += 1
+
+    def _handle(self, task: FileTask, results: dict[Target, Result], attempt: int) -> list[Target]:
+        """Publish the outcomes of one attempt; return the targets to try again."""
+        ctx = self._ctx
+        again: list[Target] = []
+        for t, result in results.items():
+            if isinstance(result, Verified):
+                self._verified(task, t, result)
+            elif isinstance(result, Differs):
+                if (replanned := self._plan(task, t.dest, True)) is not None:
+                    again.append(replanned)
+            elif result.retryable and attempt < MAX_ATTEMPTS and not ctx.control.cancelled:
+                log.warning("retrying %s (attempt %d): %s", task.source, attempt + 1, result)
+                ctx.sink.publish(
+                    CopyRetried(
+                        job_id=ctx.job_id,
+                        source=task.source,
+                        destination_root=t.dest.root,
+                        attempt=attempt + 1,
+                        title=result.title,
+                        detail=result.detail,
+                    )
+                )
+                again.append(t)
+            else:
+                if result.destination_dead:
+                    t.dest.mark_dead(result)
+                ctx.failed(task, t.dest, result, t.final)
+        return again
 
     def _verified(self, task: FileTask, t: Target, result: Verified) -> None:
         ctx = self._ctx

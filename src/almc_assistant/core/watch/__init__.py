@@ -20,8 +20,9 @@ from almc_assistant.core.watch.events import (
 )
 from almc_assistant.core.watch.filesystems import filesystem_type, use_polling
 from almc_assistant.core.watch.ignore import default_ignore
+from almc_assistant.core.watch.known import KnownMap, KnownSource
 from almc_assistant.core.watch.stability import PendingFile, opens_for_reading
-from almc_assistant.core.watch.watcher import KnownMap, KnownSource, Watcher, WatchStats
+from almc_assistant.core.watch.watcher import Watcher, WatchStats
 
 __all__ = [
     "Clock",

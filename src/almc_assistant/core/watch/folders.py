@@ -16,11 +16,14 @@ import errno
 import logging
 import os
 import stat
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers.api import BaseObserver
 
+from almc_assistant.core.events import Event
+from almc_assistant.core.watch.events import WatchFailed
 from almc_assistant.core.watch.observer import (
     make_observer,
     observer_alive,
@@ -62,6 +65,8 @@ class FolderWatch:
         self.reason = ""
         self.dev: int | None = None  # device of the folder when last seen available
         self.rescan = False
+        # Re-scans during an event storm are spaced by a few times their own duration.
+        self.rescan_not_before = 0.0
         self.next_retry = 0.0  # monotonic time of the next availability retry
 
     def probe(self, *, returning: bool = False) -> str | None:
@@ -104,6 +109,33 @@ class FolderWatch:
         self.observer = observer
         self.dev = st.st_dev
 
+    def start_or_poll(self, publish: Callable[[Event], None]) -> str | None:
+        """Start observing; on the system's watch limits, poll instead (and say so).
+
+        Returns why the folder cannot be watched, or None.
+        """
+        try:
+            self.start()
+            return None
+        except OSError as exc:
+            if self.polling or exc.errno not in (errno.ENOSPC, errno.EMFILE):
+                return unavailable_reason(exc)
+            detail = f"The system limit on watched folders was reached ({exc.strerror})."
+        publish(
+            WatchFailed(
+                folder=self.folder,
+                title=f"Watching {self.folder.name} by polling",
+                detail=f"{detail} {self.folder} is checked every {self.poll_interval:g} s.",
+                next_step="Staff: raise fs.inotify.max_user_watches / max_user_instances.",
+            )
+        )
+        self.polling = True
+        try:
+            self.start()
+        except OSError as exc:
+            return unavailable_reason(exc)
+        return None
+
     def stop(self, timeout: float) -> bool:
         """Stop the observer if any; True when all its threads ended."""
         observer, self.observer = self.observer, None
@@ -113,3 +145,35 @@ class FolderWatch:
         if not done:
             log.warning("observer of %s did not stop within %.1f s", self.folder, timeout)
         return done
+
+
+def folder_ok_cache(folders: list[FolderWatch]) -> Callable[[str], bool]:
+    """``folder_ok(root)`` for one tick: available and its root still there (looked up
+    once per tick, so a mass deletion does not stat the root per file)."""
+    cache: dict[str, bool] = {}
+    by_root = {fw.root: fw for fw in folders}
+
+    def folder_ok(root: str) -> bool:
+        if root not in cache:
+            fw = by_root.get(root)
+            cache[root] = fw is not None and bool(fw.available) and fw.probe() is None
+        return cache[root]
+
+    return folder_ok
+
+
+def absolute_path(path: Path) -> Path:
+    """Absolute and normalised, without resolving symbolic links (events keep this spelling)."""
+    return Path(os.path.normpath(Path(path).absolute()))
+
+
+def normalise_folders(folders: Sequence[Path]) -> list[Path]:
+    """Absolute, without duplicates, and without folders nested in another watched one."""
+    absolute = sorted({absolute_path(f) for f in folders}, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for folder in absolute:
+        if any(folder.is_relative_to(outer) for outer in kept):
+            log.info("%s is inside another watched folder; watched once", folder)
+            continue
+        kept.append(folder)
+    return kept

@@ -28,6 +28,7 @@ from almc_assistant.core.watch.events import (
     FileStabilised,
     WatchFailed,
 )
+from almc_assistant.core.watch.pairing import KnownState, MovePairing
 from almc_assistant.core.watch.stability import (
     RecentlySettled,
     Tracker,
@@ -51,6 +52,7 @@ class Reconciler:
         *,
         changed_every: float,
         settled: RecentlySettled,
+        pairing: MovePairing | None = None,
     ) -> None:
         self._sink = sink
         self.tracker = tracker
@@ -58,11 +60,17 @@ class Reconciler:
         self._changed_every = changed_every  # at most one FileChanged per file this often
         self.settled = settled
         self._deleted: set[str] = set()  # published this tick (hints and subtrees overlap)
+        self._under: dict[str, dict[str, KnownState]] = {}  # catalog answers this tick
         # The catalog's (size, mtime_ns) of one file, None if unknown; None: cannot ask.
         self.known_file: Callable[[str], tuple[int, int] | None] | None = None
+        # The catalog's files under a folder; None: cannot ask.
+        self.known_under: Callable[[str], dict[str, KnownState] | None] | None = None
+        self.pairing: MovePairing | None = pairing
+        self.polled: Callable[[str], bool] = lambda root: False  # is that folder polled?
 
     def begin_tick(self, now: float) -> None:
         self._deleted.clear()
+        self._under.clear()
         self.settled.expire(now)
 
     def publish(self, event: Event) -> None:
@@ -98,12 +106,12 @@ class Reconciler:
             return
         if seen is None or not seen[0]:
             if seen is None and folder_ok(hint.folder):
-                self._hint_gone(path, hint)
+                self._hint_gone(path, hint, now)
             return
         _, size, mtime = seen
         origin = hint.moved_from
         if origin is not None and stat_file(origin) is None:
-            if self._same_file(origin, size, mtime):
+            if self._same_file(origin, size, mtime, polled=self.polled(hint.folder)):
                 self.tracker.move(origin, path, hint.folder)
                 self.publish(
                     FileMoved(src=Path(origin), dest=Path(path), size=size, mtime_ns=mtime)
@@ -118,25 +126,33 @@ class Reconciler:
             pass  # a late event for a file settled since (event storms, re-scans)
         elif hint.born or origin is not None:
             self._begin(hint.folder, path, size, mtime, now, FileAppeared)
+            if self.pairing is not None:
+                self.pairing.arrived(path, size, mtime, now)
         elif hint.content or not quiet_by_mtime(mtime, self.tracker.quiet_seconds):
             # Written, or only attributes changed but the mtime is recent (``touch``).
             self._begin(hint.folder, path, size, mtime, now, FileChanged)
         # else: only attributes (chmod, owner) of a file whose content is old changed.
 
-    def _same_file(self, origin: str, size: int, mtime: int) -> bool:
+    def _same_file(self, origin: str, size: int, mtime: int, *, polled: bool) -> bool:
         """Is a file that arrived by a move from ``origin`` the one known there?
 
-        An acquiring file is (it may have grown). Otherwise ask the catalog when it can
-        answer: a polling observer takes a deleted file's reused inode for a move, and a
-        move must never hand one file's verified copies to another.
+        A move must never hand one file's verified copies to another. An acquiring file
+        is the same (it may have grown); a rename keeps size and mtime, so compare with
+        what was last seen or what the catalog holds. When nobody can tell, trust a
+        kernel rename, but not a polling diff: it takes a deleted file's reused inode
+        for a move.
         """
-        if origin in self.tracker or self.known_file is None:
+        if origin in self.tracker:
             return True
-        try:
-            return self.known_file(origin) == (size, mtime)
-        except Exception:
-            log.exception("the catalog could not tell what %s was", origin)
-            return False
+        was = self._signatures({origin: None}).get(origin)
+        if was is None and self.known_file is not None:
+            try:
+                was = self.known_file(origin)
+            except Exception:
+                log.exception("the catalog could not tell what %s was", origin)
+        if was is not None:
+            return was == (size, mtime)
+        return not polled
 
     def _already_settled(self, path: str, size: int, mtime: int) -> bool:
         """Settled recently, or complete in the catalog, with this very size and mtime."""
@@ -150,14 +166,56 @@ class Reconciler:
             log.exception("the catalog could not tell what %s is", path)
             return False
 
-    def _hint_gone(self, path: str, hint: Hint) -> None:
+    def _hint_gone(self, path: str, hint: Hint, now: float) -> None:
         if hint.moved_away:
             return  # the destination's hint reports the move
         if hint.moved_from is not None:  # arrived by a move, then vanished
             self.tracker.forget(path)
             self.vanished(hint.moved_from)
-        elif self.tracker.forget(path) is not None or not hint.born:
+            return
+        track = self.tracker.forget(path)
+        if self.pairing is not None:
+            self.pairing.forget_arrival(path)
+        if track is None and hint.born:
+            return  # created and deleted between two ticks: nobody heard of it
+        signature = None if track is None else (track.size, track.mtime_ns)
+        if self.pairing is None or not self.pairing.hold(path, signature, now):
             self.vanished(path)
+
+    def release_deletions(self, now: float, *, everything: bool = False) -> None:
+        """Publish held deletions whose window is over: moves when a partner appeared."""
+        if self.pairing is None:
+            return
+        due = self.pairing.due(now, everything=everything)
+        due = {p: sig for p, sig in due.items() if stat_file(p) is None}  # back meanwhile?
+        if not due:
+            return
+        paired: set[str] = set()
+        if self.pairing.has_arrivals:
+            for src, dest, size, mtime in self.pairing.pair(self._signatures(due)):
+                if stat_file(dest) is None:
+                    continue  # gone again as well: report the deletion
+                paired.add(src)
+                self.settled.discard(src)
+                self.publish(FileMoved(src=Path(src), dest=Path(dest), size=size, mtime_ns=mtime))
+        for path in sorted(due.keys() - paired):
+            self.vanished(path)
+
+    def _signatures(self, due: dict[str, KnownState | None]) -> dict[str, KnownState]:
+        """(size, mtime_ns) of deleted files: as last seen, else from the catalog."""
+        found = {p: sig for p, sig in due.items() if sig is not None}
+        for path in due.keys() - found.keys():
+            recent = self.settled.get(path)
+            if recent is not None:
+                found[path] = recent
+        missing = due.keys() - found.keys()
+        if missing and self.known_under is not None:
+            for parent in {str(Path(p).parent) for p in missing}:
+                if parent not in self._under:  # one catalog query per folder and tick
+                    self._under[parent] = self.known_under(parent) or {}
+                share = self._under[parent]
+                found.update({p: share[p] for p in missing if p in share})
+        return found
 
     def _begin(
         self,
@@ -182,10 +240,10 @@ class Reconciler:
         return True
 
     # ------------------------------------------------------------------ stability
-    def opens(self, folder: str, path: str) -> bool:
+    def opens(self, folder: str, path: str, as_path: Path | None = None) -> bool:
         """The injected open test; an exception from it counts as "does not open"."""
         try:
-            return bool(self._can_open(Path(path)))
+            return bool(self._can_open(as_path or Path(path)))
         except Exception as exc:
             log.exception("open test failed on %s", path)
             self.publish(
@@ -236,24 +294,50 @@ class Reconciler:
         if path in self.tracker:
             self._observe(path, size, mtime, now)
             return
+        as_path = Path(path)  # built once: a first scan meets 100,000s of files
         if known is None:
-            self.publish(FileAppeared(path=Path(path), size=size, mtime_ns=mtime))
+            self.publish(FileAppeared(path=as_path, size=size, mtime_ns=mtime))
         elif known != (size, mtime):
-            self.publish(FileChanged(path=Path(path), size=size, mtime_ns=mtime))
+            self.publish(FileChanged(path=as_path, size=size, mtime_ns=mtime))
         else:
             return
-        self.settle(folder, path, size, mtime, now)
+        self.settle(folder, path, size, mtime, now, as_path)
 
-    def settle(self, folder: str, path: str, size: int, mtime: int, now: float) -> None:
-        """Stabilised at once if quiet by its mtime and it opens; else acquiring."""
-        if quiet_by_mtime(mtime, self.tracker.quiet_seconds) and self.opens(folder, path):
-            self._stabilised(path, size, mtime, now)
-        else:
-            self.tracker.start(folder, path, size, mtime, now)
+    def settle(
+        self,
+        folder: str,
+        path: str,
+        size: int,
+        mtime: int,
+        now: float,
+        as_path: Path | None = None,
+    ) -> None:
+        """Stabilised at once if quiet by its mtime and it opens; else acquiring.
 
-    def _stabilised(self, path: str, size: int, mtime: int, now: float) -> None:
+        The walk's stat may be seconds old by now (a big folder, held back for rename
+        pairing): the file is looked at again before it is called finished.
+        """
+        if quiet_by_mtime(mtime, self.tracker.quiet_seconds):
+            try:
+                fresh = stat_file(path)
+            except OSError:
+                fresh = None
+            if (
+                fresh is not None
+                and (fresh.st_size, fresh.st_mtime_ns) == (size, mtime)
+                and self.opens(folder, path, as_path)
+            ):
+                self._stabilised(path, size, mtime, now, as_path)
+                return
+            if fresh is not None:
+                size, mtime = fresh.st_size, fresh.st_mtime_ns
+        self.tracker.start(folder, path, size, mtime, now)
+
+    def _stabilised(
+        self, path: str, size: int, mtime: int, now: float, as_path: Path | None = None
+    ) -> None:
         self.settled.add(path, size, mtime, now)
-        self.publish(FileStabilised(path=Path(path), size=size, mtime_ns=mtime))
+        self.publish(FileStabilised(path=as_path or Path(path), size=size, mtime_ns=mtime))
 
     def moved(self, folder: str, src: str, dest: str, size: int, mtime: int, now: float) -> None:
         """A scan paired a vanished known file with a new one of identical size and mtime."""
@@ -267,6 +351,8 @@ class Reconciler:
         """``path`` is gone from a healthy folder."""
         self.tracker.forget(path)
         self.settled.discard(path)
+        if self.pairing is not None:
+            self.pairing.forget_arrival(path)
         if path not in self._deleted:
             self._deleted.add(path)
             self.publish(FileDeleted(path=Path(path)))

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from almc_assistant.core.watch.ignore import IgnoreRule, is_ignored_name
+from almc_assistant.core.watch.known import KnownState
 from almc_assistant.core.watch.reconcile import Reconciler
-
-KnownState = tuple[int, int]  # (size, mtime_ns)
 
 
 @dataclass(slots=True)

@@ -102,14 +102,16 @@ class Tracker:
 
 
 def opens_for_reading(path: Path) -> bool:
-    """The default open test: the file opens for reading and its first byte reads.
+    """The default open test: the file opens for reading.
 
     On Windows, acquisition software that keeps a file open without sharing makes this
-    fail with a sharing violation (``PermissionError``) until it lets go.
+    fail with a sharing violation (``PermissionError``) until it lets go. Nothing is
+    read: on a cold cache a read would cost a disk seek per file (a first scan of a
+    folder of 100,000 files went from about 1 s to over 20 s).
     """
     try:
-        with open(path, "rb", buffering=0) as f:
-            f.read(1)
+        with open(path, "rb", buffering=0):
+            pass
     except OSError:
         return False
     return True
@@ -157,6 +159,10 @@ class RecentlySettled:
     def matches(self, path: str, size: int, mtime_ns: int) -> bool:
         entry = self._entries.get(path)
         return entry is not None and entry[:2] == (size, mtime_ns)
+
+    def get(self, path: str) -> tuple[int, int] | None:
+        entry = self._entries.get(path)
+        return None if entry is None else entry[:2]
 
     def discard(self, path: str) -> None:
         self._entries.pop(path, None)

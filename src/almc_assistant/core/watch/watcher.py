@@ -18,12 +18,11 @@ Typical use (the service)::
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,12 +37,20 @@ from almc_assistant.core.watch.events import (
     WatchFailed,
 )
 from almc_assistant.core.watch.filesystems import use_polling
-from almc_assistant.core.watch.folders import FolderWatch, unavailable_reason
+from almc_assistant.core.watch.folders import (
+    FolderWatch,
+    absolute_path,
+    folder_ok_cache,
+    normalise_folders,
+    unavailable_reason,
+)
 from almc_assistant.core.watch.handler import EnqueueHandler
 from almc_assistant.core.watch.ignore import IgnoreRule
+from almc_assistant.core.watch.known import KnownFiles, KnownSource, KnownState
 from almc_assistant.core.watch.observer import OverflowSpy
+from almc_assistant.core.watch.pairing import MovePairing
 from almc_assistant.core.watch.reconcile import Reconciler
-from almc_assistant.core.watch.scanner import KnownState, reconcile_tree
+from almc_assistant.core.watch.scanner import reconcile_tree
 from almc_assistant.core.watch.stability import (
     PendingFile,
     RecentlySettled,
@@ -52,9 +59,6 @@ from almc_assistant.core.watch.stability import (
 )
 
 log = logging.getLogger(__name__)
-
-KnownMap = Mapping[Path, tuple[int, int]]
-KnownSource = KnownMap | Callable[[Path], KnownMap]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,23 +69,6 @@ class WatchStats:
     queued_high_water: int
     acquiring: int
     acquiring_high_water: int
-
-
-def absolute_path(path: Path) -> Path:
-    """Absolute and normalised, without resolving symbolic links (events keep this spelling)."""
-    return Path(os.path.normpath(Path(path).absolute()))
-
-
-def _normalise(folders: Sequence[Path]) -> list[Path]:
-    """Absolute, without duplicates, and without folders nested in another watched one."""
-    absolute = sorted({absolute_path(f) for f in folders}, key=lambda p: len(p.parts))
-    kept: list[Path] = []
-    for folder in absolute:
-        if any(folder.is_relative_to(outer) for outer in kept):
-            log.info("%s is inside another watched folder; watched once", folder)
-            continue
-        kept.append(folder)
-    return kept
 
 
 class Watcher:
@@ -97,7 +84,7 @@ class Watcher:
         polling: bool | None = None,
         clock: Clock | None = None,
         ignore: IgnoreRule | None = None,
-        poll_interval: float = 2.0,
+        poll_interval: float = 5.0,
         max_queued: int = 50_000,
         retry_interval: float = 5.0,
         rescan_interval: float | None = 1800.0,
@@ -117,12 +104,13 @@ class Watcher:
         self._lock = threading.RLock()
         self._queue = ChangeQueue(max_queued)
         self._tracker = Tracker(quiet_seconds)
+        self.tick_seconds = min(1.0, max(0.05, quiet_seconds / 4))
         self._reconciler = Reconciler(
             sink,
             self._tracker,
             can_open or opens_for_reading,
             changed_every=min(quiet_seconds, 10.0),
-            settled=RecentlySettled(cap=max_queued, ttl=max(60.0, 2 * quiet_seconds)),
+            settled=RecentlySettled(cap=max(max_queued, 100_000), ttl=max(60.0, 2 * quiet_seconds)),
         )
         self._folders = [
             FolderWatch(
@@ -131,17 +119,21 @@ class Watcher:
                 poll_interval=poll_interval,
                 handler=EnqueueHandler(folder, self._queue, sink, ignore),
             )
-            for folder in _normalise(folders)
+            for folder in normalise_folders(folders)
         ]
-        self._known: Callable[[Path], KnownMap] | None = None
-        self._unscanned: dict[str, dict[str, KnownState]] = {}  # mapping shares not yet used
+        # Deletions wait this long for the other half of a move (inotify holds an
+        # unmatched rename 0.5 s; two polled folders may be seen one poll apart).
+        polled = poll_interval if any(fw.polling for fw in self._folders) else 0.0
+        window = max(2.0, polled + 3 * self.tick_seconds)
+        self._reconciler.pairing = MovePairing(window=window, cap=max_queued)
+        self._reconciler.polled = self._polled
+        self._known = KnownFiles(self._reconciler.publish)
         self._observing = False
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._overflowed = threading.Event()
         self._spy = OverflowSpy(self._overflowed.set)
         self._next_rescan: float | None = None
-        self.tick_seconds = min(1.0, max(0.05, quiet_seconds / 4))
 
     # ------------------------------------------------------------------ inspection
     @property
@@ -151,6 +143,9 @@ class Watcher:
     def polls(self, folder: Path) -> bool:
         """Whether ``folder`` is watched by polling."""
         return self._folder(folder).polling
+
+    def _polled(self, root: str) -> bool:
+        return any(fw.polling for fw in self._folders if fw.root == root)
 
     def handler(self, folder: Path) -> EnqueueHandler:
         """The watchdog handler of ``folder`` (tests feed it synthetic events)."""
@@ -204,6 +199,7 @@ class Watcher:
         with self._lock:
             self._observing = False
             stuck = [fw.folder for fw in self._folders if not fw.stop(timeout)]
+            self._reconciler.release_deletions(self._clock.monotonic(), everything=True)
             self._spy.remove()
         if thread is not None and thread.is_alive():
             stuck.append(Path("(stabiliser)"))
@@ -242,40 +238,21 @@ class Watcher:
         """Make ``fw`` available (starting its observer when observing); False if not."""
         reason = fw.probe(returning=True)
         if reason is None and self._observing:
-            reason = self._start_observer(fw)
+            reason = fw.start_or_poll(self._reconciler.publish)
+        if reason is None:
+            try:
+                fw.dev = fw.folder.stat().st_dev  # a remounted drive may have a new one
+            except OSError as exc:
+                fw.stop(1.0)
+                reason = unavailable_reason(exc)
         if reason is not None:
             self._mark_unavailable(fw, reason)
             return False
         if fw.available is False:
             self._reconciler.publish(FolderAvailable(folder=fw.folder))
             fw.rescan = True
-        elif fw.dev is None:
-            fw.dev = fw.folder.stat().st_dev
         fw.available = True
         return True
-
-    def _start_observer(self, fw: FolderWatch) -> str | None:
-        try:
-            fw.start()
-            return None
-        except OSError as exc:
-            if fw.polling or exc.errno not in (errno.ENOSPC, errno.EMFILE):
-                return unavailable_reason(exc)
-            detail = f"The system limit on watched folders was reached ({exc.strerror})."
-        self._reconciler.publish(
-            WatchFailed(
-                folder=fw.folder,
-                title=f"Watching {fw.folder.name} by polling",
-                detail=f"{detail} {fw.folder} is checked every {fw.poll_interval:g} s instead.",
-                next_step="Staff: raise fs.inotify.max_user_watches / max_user_instances.",
-            )
-        )
-        fw.polling = True
-        try:
-            fw.start()
-        except OSError as exc:
-            return unavailable_reason(exc)
-        return None
 
     def _check_folders(self, now: float) -> None:
         for fw in self._folders:
@@ -287,19 +264,6 @@ class Watcher:
                     fw.next_retry = now + self._retry_interval
             elif now >= fw.next_retry and not self._bring_up(fw):
                 fw.next_retry = now + self._retry_interval
-
-    def _folder_ok_cache(self) -> Callable[[str], bool]:
-        """``folder_ok`` for one tick: available and its root still there (looked up once)."""
-        cache: dict[str, bool] = {}
-        by_root = {fw.root: fw for fw in self._folders}
-
-        def folder_ok(root: str) -> bool:
-            if root not in cache:
-                fw = by_root.get(root)
-                cache[root] = fw is not None and bool(fw.available) and fw.probe() is None
-            return cache[root]
-
-        return folder_ok
 
     # ------------------------------------------------------------------ the tick
     def check_stability(self, now: float | None = None) -> None:
@@ -315,17 +279,23 @@ class Watcher:
             now = self._clock.monotonic() if now is None else now
             self._reconciler.begin_tick(now)
             self._check_folders(now)
-            folder_ok = self._folder_ok_cache()
+            folder_ok = folder_ok_cache(self._folders)
             for path, hint in batch.hints.items():
                 self._reconciler.apply_hint(path, hint, folder_ok, now)
             for sub, root in batch.subtrees_gone.items():
                 if folder_ok(root):
                     self._reconcile_subtree(root, sub, now)
+            self._reconciler.release_deletions(now)
             self._plan_rescans(batch.overflowed, now)
             for fw in self._folders:
-                if fw.rescan and fw.available and not self._stopping.is_set():
+                if (
+                    fw.rescan
+                    and fw.available
+                    and now >= fw.rescan_not_before
+                    and not self._stopping.is_set()
+                ):
                     fw.rescan = False
-                    share = self._known_share(fw.folder, None)
+                    share = self._known.share(fw.folder)
                     if share is not None:
                         self._scan_folder(fw, share)
             self._reconciler.check_due(folder_ok, now)
@@ -335,7 +305,7 @@ class Watcher:
             self._overflowed.clear()
             overflowed = overflowed | {fw.root for fw in self._folders if not fw.polling}
         periodic = (
-            self._known is not None
+            self._known.source is not None
             and self._next_rescan is not None
             and self._rescan_interval is not None
             and now >= self._next_rescan
@@ -348,7 +318,7 @@ class Watcher:
 
     def _reconcile_subtree(self, root: str, sub: str, now: float) -> None:
         """A folder under ``root`` was deleted or moved away: reconcile what was in it."""
-        known = self._known_share(Path(sub), None) or {}
+        known = self._known.share(Path(sub)) or {}
         if Path(sub).is_dir():
             try:
                 reconcile_tree(
@@ -379,56 +349,24 @@ class Watcher:
         and a new file of identical size and mtime), FileDeleted, WatchFailed for
         unreadable subfolders, and ScanFinished per folder. Unchanged files: no event.
         """
-        if callable(known):
-            self._known = known
-            self._reconciler.known_file = self._known_file
+        self._known.remember(known)
+        if self._known.source is not None:
+            self._reconciler.known_file = self._known.file
+            self._reconciler.known_under = lambda folder: self._known.share(Path(folder))
         with self._lock:
             now = self._clock.monotonic()
             if self._rescan_interval is not None:
                 self._next_rescan = now + self._rescan_interval
             for fw in self._folders:
-                share = self._known_share(fw.folder, known)
+                share = self._known.share(fw.folder, known)
                 if share is None:
                     continue
                 if not (fw.available if self._observing else self._bring_up(fw)):
-                    self._unscanned[fw.root] = share
+                    self._known.keep_for_later(fw.folder, share)
                     self._mark_unavailable(fw, fw.reason or "it cannot be read")
                     continue
                 fw.rescan = False
                 self._scan_folder(fw, share)
-
-    def _known_file(self, path: str) -> tuple[int, int] | None:
-        """The catalog's (size, mtime_ns) of one file (the callable asked about it)."""
-        if self._known is None:
-            return None
-        entry = self._known(Path(path)).get(Path(path))
-        return None if entry is None else (int(entry[0]), int(entry[1]))
-
-    def _known_share(self, folder: Path, known: KnownSource | None) -> dict[str, KnownState] | None:
-        """The catalog's files under ``folder`` as path strings; None if it cannot tell."""
-        source: KnownSource | None = known if known is not None else self._known
-        if source is None:
-            return self._unscanned.pop(os.fspath(folder), {})
-        try:
-            mapping = source(folder) if callable(source) else source
-            prefix = os.fspath(folder).rstrip(os.sep) + os.sep
-            share = {}
-            for path, (size, mtime) in mapping.items():
-                key = os.fspath(path)
-                if key.startswith(prefix):
-                    share[key] = (int(size), int(mtime))
-            return share
-        except Exception as exc:
-            log.exception("known files of %s could not be read", folder)
-            self._reconciler.publish(
-                WatchFailed(
-                    folder=folder,
-                    title=f"Could not compare {folder.name} with the catalog",
-                    detail=f"Reading the known files of {folder} failed: {exc}",
-                    next_step="The folder was not scanned; it will be tried again.",
-                )
-            )
-            return None
 
     def _scan_folder(self, fw: FolderWatch, share: dict[str, KnownState]) -> None:
         started = time.perf_counter()
@@ -440,6 +378,8 @@ class Watcher:
             fw.stop(1.0)
             self._mark_unavailable(fw, unavailable_reason(exc))
             return
+        seconds = time.perf_counter() - started
+        fw.rescan_not_before = self._clock.monotonic() + max(1.0, 4 * seconds)
         for path, err in report.unreadable:
             self._reconciler.publish(
                 WatchFailed(
@@ -451,7 +391,5 @@ class Watcher:
                 )
             )
         self._reconciler.publish(
-            ScanFinished(
-                folder=fw.folder, files=report.files, seconds=time.perf_counter() - started
-            )
+            ScanFinished(folder=fw.folder, files=report.files, seconds=seconds)
         )

@@ -5,7 +5,8 @@ these modules only translate the operating system's session-end messages into ca
 its :class:`~almc_assistant.core.session_end.SessionEndGuard`:
 
 - ``windows``: hidden native window, native event filter, block reason, WTS lock cues;
-- ``gnome``: gnome-session client protocol (QtDBus), screensaver lock, Mutter idle time;
+- ``gnome``: gnome-session client protocol (QtDBus);
+- ``desktop_cues``: screen lock and idle time on GNOME, KDE and other Linux desktops;
 - ``logind``: a delay lock on shutdown/sleep while data is at risk;
 - ``qtsm``: macOS through ``commitDataRequest``;
 - ``hooks``: :func:`install_session_end_hooks`, the one entry point for the tray app.

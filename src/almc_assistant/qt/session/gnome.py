@@ -1,4 +1,4 @@
-"""GNOME (and Cinnamon) adapter: a registered session client, plus lock and idle cues.
+"""GNOME (and Cinnamon) adapter: a registered session client.
 
 Thread contract: GUI thread only (QtDBus signals and replies arrive on it).
 
@@ -11,8 +11,7 @@ by reminding, ``Stop`` by asking the app to quit. A forced logout (flag 1) is ne
 up. ``Inhibit`` is not used: it needs ``uint32`` arguments that PySide6 cannot marshal
 (``LOGOUT.md`` §4.5), and the client protocol gives the same dialog.
 
-Lock comes from ``org.gnome.ScreenSaver.ActiveChanged``; idle time from Mutter's idle
-monitor (asked asynchronously; the last answer is kept).
+Lock and idle cues are in ``desktop_cues`` (they work on other desktops too).
 """
 
 from __future__ import annotations
@@ -37,13 +36,6 @@ SM_SERVICE = "org.gnome.SessionManager"
 SM_PATH = "/org/gnome/SessionManager"
 SM_IFACE = "org.gnome.SessionManager"
 CLIENT_IFACE = "org.gnome.SessionManager.ClientPrivate"
-SS_SERVICE = SS_IFACE = "org.gnome.ScreenSaver"
-SS_PATH = "/org/gnome/ScreenSaver"
-IDLE_MONITOR = (
-    "org.gnome.Mutter.IdleMonitor",
-    "/org/gnome/Mutter/IdleMonitor/Core",
-    "org.gnome.Mutter.IdleMonitor",
-)
 QUERY_FLAG_FORCED = 1
 CALL_TIMEOUT_MS = 5000
 
@@ -74,8 +66,6 @@ class GnomeSessionClient(QObject):
         self._guard = guard
         self._bus = bus
         self.client_path: str | None = None
-        self._idle_ms: int | None = None
-        self._idle_call: QDBusPendingCallWatcher | None = None
         if startup_id is None:
             # Consumed once: children must not reuse the autostart id.
             startup_id = os.environ.pop("DESKTOP_AUTOSTART_ID", "")
@@ -83,14 +73,6 @@ class GnomeSessionClient(QObject):
         msg.setArguments([app_id, startup_id])
         watcher = QDBusPendingCallWatcher(bus.asyncCall(msg, CALL_TIMEOUT_MS), self)
         watcher.finished.connect(self._on_register_finished)
-        self.lock_cue_connected = bus.connect(
-            SS_SERVICE,
-            SS_PATH,
-            SS_IFACE,
-            "ActiveChanged",
-            self,
-            qt_slot("_on_screensaver_active_changed(bool)"),
-        )
 
     # ------------------------------------------------------------------ registration
     @Slot(QDBusPendingCallWatcher)
@@ -112,14 +94,6 @@ class GnomeSessionClient(QObject):
 
     def close(self) -> None:
         """Unregister (so gnome-session does not wait for us) and stop listening."""
-        self._bus.disconnect(
-            SS_SERVICE,
-            SS_PATH,
-            SS_IFACE,
-            "ActiveChanged",
-            self,
-            qt_slot("_on_screensaver_active_changed(bool)"),
-        )
         if self.client_path is None:
             return
         for name, slot in _CLIENT_SIGNALS:
@@ -167,31 +141,3 @@ class GnomeSessionClient(QObject):
         msg.setArguments([is_ok, reason])
         if not self._bus.send(msg):
             log.warning("Could not answer the GNOME session: %s", self._bus.lastError().message())
-
-    # ------------------------------------------------------------------ lock and idle
-    @Slot(bool)
-    def _on_screensaver_active_changed(self, active: bool) -> None:
-        if active:
-            self._guard.locked()
-        else:
-            self._guard.unlocked()
-
-    def idle_seconds(self) -> float | None:
-        """The last idle time Mutter reported; asks again in the background."""
-        if self._idle_call is None:
-            msg = QDBusMessage.createMethodCall(*IDLE_MONITOR, "GetIdletime")
-            self._idle_call = QDBusPendingCallWatcher(
-                self._bus.asyncCall(msg, CALL_TIMEOUT_MS), self
-            )
-            self._idle_call.finished.connect(self._on_idle_finished)
-        return None if self._idle_ms is None else self._idle_ms / 1000.0
-
-    @Slot(QDBusPendingCallWatcher)
-    def _on_idle_finished(self, watcher: QDBusPendingCallWatcher) -> None:
-        self._idle_call = None
-        reply = watcher.reply()
-        watcher.deleteLater()
-        if reply.type() == QDBusMessage.MessageType.ReplyMessage and reply.arguments():
-            self._idle_ms = int(reply.arguments()[0])
-        else:
-            self._idle_ms = None

@@ -151,7 +151,8 @@ def install_session_end_hooks(
 
     Windows: hidden native window + native event filter + block reason + WTS lock cues
     (``win32`` defaults to the real API). macOS: ``commitDataRequest``. Linux and other
-    Unixes: the GNOME session client (session bus) and a logind delay lock (system bus);
+    Unixes: the GNOME session client and lock/idle cues (session bus), a logind delay
+    lock (system bus);
     either bus may be passed in (tests use private buses), else Qt's default buses.
     ``refresh_interval_ms=None`` leaves refreshing to the caller (``guard.update``).
     """
@@ -170,6 +171,7 @@ def install_session_end_hooks(
 
         backends.append(CommitDataHandler(app, guard, platform=platform))
     else:
+        from almc_assistant.qt.session.desktop_cues import DesktopCues
         from almc_assistant.qt.session.gnome import GnomeSessionClient
         from almc_assistant.qt.session.logind import LogindDelayLock
 
@@ -177,8 +179,9 @@ def install_session_end_hooks(
         system = system_bus if system_bus is not None else QDBusConnection.systemBus()
         if session.isConnected():
             gnome = GnomeSessionClient(guard, session)
-            backends.append(gnome)
-            idle_probe = gnome.idle_seconds
+            cues = DesktopCues(guard, session)
+            backends += [gnome, cues]
+            idle_probe = cues.idle_seconds
             quit_signals.append(gnome.quitRequested)
         else:
             log.info("No D-Bus session bus: no GNOME session client")

@@ -6,9 +6,9 @@ run there, as ``ShutdownBlockReasonCreate`` requires the window's own thread).
 Why a hidden window of our own (``LOGOUT.md`` §1.4, §2.2): a tray-only Qt app gets no
 ``WM_QUERYENDSESSION`` (the tray's message window answers TRUE itself), and Windows
 terminates a process without a top-level window without asking. ``winId()`` makes Qt
-create the native window without showing it; Windows lets a hidden window block the end
-only while a block reason is registered, so the reason is kept in sync with the pending
-state all the time, not set at logout.
+create the native window of a ``QWindow`` without showing it. Windows lets a hidden window
+block the end only while a block reason is registered, so the reason is kept in sync with
+the pending state all the time, not set at logout.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ctypes import wintypes
 from typing import Any
 
 from PySide6.QtCore import QAbstractNativeEventFilter, QCoreApplication, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QWindow
 
 from almc_assistant.core.session_end import SessionEndGuard
 from almc_assistant.qt.session.win32api import SHUTDOWN_LEVEL, Win32Api
@@ -64,8 +64,8 @@ class WindowsSessionBackend:
         self._app = app
         self._wts_retry_ms = wts_retry_ms
         self._api = api
-        self._window = QWidget()
-        self._window.setWindowTitle("almc-assistant")
+        self._window = QWindow()  # a QWindow: works under QGuiApplication, no widgets
+        self._window.setTitle("almc-assistant")
         self.hwnd = int(self._window.winId())  # creates the native window; never shown
         self._reason: str | None = None
         self._registered = False

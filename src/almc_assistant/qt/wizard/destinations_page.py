@@ -1,7 +1,7 @@
 """Wizard page 3, "Destinations": where the copies go, preflight, and the policy's word.
 
 Thread contract: GUI thread only. Choosing destinations asks the service for a preflight
-(``service.preflight_async`` returns at once; its ``PreflightFinished`` event arrives
+(``service.preflight`` returns at once; its ``PreflightFinished`` event arrives
 through :meth:`DestinationsPage.on_preflight_finished`). Whether the choice would make
 the data safe is a pure policy decision (``Policy.would_be_safe``), computed without I/O.
 """
@@ -96,7 +96,7 @@ class DestinationsPage(QWizardPage):
             )
             self.preflight.setText("Checking the destinations…")
             try:
-                self._request = self._service.preflight_async(self._state.sources(), selected)
+                self._request = self._service.preflight(self._state.sources(), selected)
             except AlmcError as err:
                 self.preflight.setText(f"<b>{err.title}</b>: {err.detail} {err.next_step}")
         self.completeChanged.emit()

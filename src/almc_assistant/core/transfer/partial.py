@@ -1,0 +1,83 @@
+"""One hidden partial file of a copy: written through its writer, verified by its read-back.
+
+Thread contract: owned by the copier's thread; its :class:`StreamWriter` and
+:class:`ReadBack` may run threads of their own, which :meth:`PartialFile.close` joins.
+:meth:`PartialFile.discard` removes the partial (idempotent, never raises) and releases
+its name; after a successful rename it only closes and releases.
+"""
+
+from __future__ import annotations
+
+import os
+
+from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer.naming import partial_name, release_partial
+from almc_assistant.core.transfer.readback import FlushHook, ReadBack
+from almc_assistant.core.transfer.targets import Target
+from almc_assistant.core.transfer.writer import StreamWriter
+
+
+class PartialFile:
+    """One hidden partial: its descriptor, its writer and its read-back."""
+
+    def __init__(
+        self,
+        target: Target,
+        buffer: bytearray,
+        *,
+        trailing: bool,
+        threaded_writes: bool,
+        window: int,
+        after_flush: FlushHook | None,
+    ):
+        self.target = target
+        self.partial = target.final.with_name(partial_name(target.final.name))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        try:
+            self.fd = os.open(self.partial, flags, 0o644)
+        except BaseException:
+            release_partial(self.partial)
+            raise
+        self.readback: ReadBack | None = None
+        try:
+            cache.prepare(self.fd)
+            self.readback = ReadBack(
+                self.partial, self.fd, buffer, threaded=trailing, after_flush=after_flush
+            )
+        except BaseException:
+            self.discard()
+            raise
+        self.writer = StreamWriter(
+            self.write,
+            self.readback.submit,
+            window,
+            threaded=threaded_writes,
+            name=f"almc-writer {target.final.name}",
+        )
+
+    def write(self, data: memoryview) -> None:
+        while data:
+            n = os.write(self.fd, data)
+            data = data[n:]
+
+    def close(self) -> None:
+        writer: StreamWriter | None = getattr(self, "writer", None)
+        if writer is not None:
+            writer.close()
+        if self.readback is not None:
+            self.readback.close()
+            self.readback = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def discard(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
+        try:
+            self.partial.unlink()
+        except OSError:
+            pass
+        release_partial(self.partial)
