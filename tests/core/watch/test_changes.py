@@ -118,8 +118,12 @@ def test_move_pairing_pairs_one_to_one_and_never_a_file_with_itself() -> None:
     assert p.hold("/a/x", None, now=0.0)
     assert p.due(now=1.0) == {}
     assert p.due(now=2.0) == {"/a/x": None}
-    pairs = p.pair({"/a/x": (10, 1), "/b/self": (7, 7), "/a/t": (5, 5), "/a/e": (0, 0)})
-    assert pairs == [("/a/x", "/b/x", 10, 1)]  # twins are ambiguous, empty files too
+    p.arrived("/b/vanished", 3, 3, now=0.0)
+    p.arrived("/b/y", 3, 3, now=0.0)
+    gone = {"/a/x": (10, 1), "/b/self": (7, 7), "/a/t": (5, 5), "/a/e": (0, 0), "/a/y": (3, 3)}
+    pairs = p.pair(gone, exists=lambda path: path != "/b/vanished")
+    # twins are ambiguous, empty files too; an arrival gone since is no candidate
+    assert sorted(pairs) == [("/a/x", "/b/x", 10, 1), ("/a/y", "/b/y", 3, 3)]
     full = MovePairing(window=2.0, cap=1)
     assert full.hold("/a/1", None, now=0.0)
     assert not full.hold("/a/2", None, now=0.0)  # bounded: the caller publishes at once

@@ -130,17 +130,21 @@ def test_moves_into_a_brand_new_folder_and_between_watched_folders_are_moves(
     fresh.mkdir()  # created an instant before the moves: inotify may watch it too late
     moved = [f.rename(fresh / f.name) for f in files[:3]]
     across = [f.rename(b_root / f.name) for f in files[3:]]  # another observer's folder
+    deep = [write_file(a_root / "day" / f"d{i}.tif", 200 + i, old=True) for i in range(3)]
+    wait_for(lambda: all(cat.state(f) == "complete" for f in deep), "the day folder")
+    (a_root / "day").rename(b_root / "day")  # a whole folder into another watched tree
+    deep_moved = [b_root / "day" / f.name for f in deep]
     wait_for(
         lambda: (
-            all(cat.state(f) == "complete" for f in moved + across)
-            and not any(cat.state(f) for f in files)
+            all(cat.state(f) == "complete" for f in moved + across + deep_moved)
+            and not any(cat.state(f) for f in files + deep)
         ),
         "the catalog follows every move",
     )
     settle(cat, a_root)
     assert not cat.of_type(FileDeleted)  # never reported lost
     assert {(e.src, e.dest) for e in cat.of_type(FileMoved)} == set(
-        zip(files, moved + across, strict=True)
+        zip(files + deep, moved + across + deep_moved, strict=True)
     )
 
 

@@ -14,6 +14,7 @@ window; when it is released, a file that appeared meanwhile with the same size a
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 KnownState = tuple[int, int]  # (size, mtime_ns)
 
@@ -66,10 +67,19 @@ class MovePairing:
     def has_arrivals(self) -> bool:
         return bool(self._arrived)
 
-    def pair(self, gone: dict[str, KnownState]) -> list[tuple[str, str, int, int]]:
-        """(src, dest, size, mtime_ns) for each deletion with exactly one matching arrival."""
+    def pair(
+        self, gone: dict[str, KnownState], exists: Callable[[str], bool]
+    ) -> list[tuple[str, str, int, int]]:
+        """(src, dest, size, mtime_ns) for each deletion with exactly one matching arrival
+        that still ``exists`` (an arrival at a deleted path is no candidate)."""
+        wanted_sigs = set(gone.values())
         by_sig: dict[KnownState, list[str]] = {}
-        for path, (size, mtime, _) in self._arrived.items():
+        for path, (size, mtime, _) in list(self._arrived.items()):
+            if (size, mtime) not in wanted_sigs or path in gone:
+                continue
+            if not exists(path):
+                del self._arrived[path]
+                continue
             by_sig.setdefault((size, mtime), []).append(path)
         wanted: dict[KnownState, list[str]] = {}
         for path, sig in gone.items():
@@ -78,7 +88,7 @@ class MovePairing:
         pairs = []
         for sig, sources in wanted.items():
             dests = by_sig.get(sig, [])
-            if len(sources) == 1 and len(dests) == 1 and sources[0] != dests[0]:
+            if len(sources) == 1 and len(dests) == 1:
                 pairs.append((sources[0], dests[0], sig[0], sig[1]))
                 del self._arrived[dests[0]]
         return pairs

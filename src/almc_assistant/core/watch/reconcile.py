@@ -178,7 +178,10 @@ class Reconciler:
             self.pairing.forget_arrival(path)
         if track is None and hint.born:
             return  # created and deleted between two ticks: nobody heard of it
-        signature = None if track is None else (track.size, track.mtime_ns)
+        self.gone_later(path, None if track is None else (track.size, track.mtime_ns), now)
+
+    def gone_later(self, path: str, signature: KnownState | None, now: float) -> None:
+        """``path`` is gone: hold the deletion a moment (a move's other half may come)."""
         if self.pairing is None or not self.pairing.hold(path, signature, now):
             self.vanished(path)
 
@@ -192,9 +195,8 @@ class Reconciler:
             return
         paired: set[str] = set()
         if self.pairing.has_arrivals:
-            for src, dest, size, mtime in self.pairing.pair(self._signatures(due)):
-                if stat_file(dest) is None:
-                    continue  # gone again as well: report the deletion
+            exists = lambda p: stat_file(p) is not None  # noqa: E731
+            for src, dest, size, mtime in self.pairing.pair(self._signatures(due), exists):
                 paired.add(src)
                 self.settled.discard(src)
                 self.publish(FileMoved(src=Path(src), dest=Path(dest), size=size, mtime_ns=mtime))

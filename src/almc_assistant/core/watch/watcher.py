@@ -329,8 +329,10 @@ class Watcher:
             return
         prefix = sub.rstrip(os.sep) + os.sep
         for path in sorted(set(known) | set(self._tracker.under(prefix))):
-            if path.startswith(prefix):
-                self._reconciler.vanished(path)
+            if path.startswith(prefix):  # held: the folder may reappear in another tree
+                track = self._tracker.forget(path)
+                signature = known.get(path) or (track and (track.size, track.mtime_ns))
+                self._reconciler.gone_later(path, signature or None, now)
 
     # ------------------------------------------------------------------ scans
     def scan(self, known: KnownSource | None = None) -> None:
