@@ -21,3 +21,13 @@ def test_many_emits_do_not_abort(qtbot) -> None:  # type: ignore[no-untyped-def]
     for i in range(200_000):
         emitter.fired.emit(i)
     assert len(got) == 200_000
+
+
+def test_many_void_calls_do_not_abort(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel()
+    qtbot.addWidget(label)
+    for i in range(300_000):  # each call dropped a reference to None
+        label.setText(str(i % 10))
+    assert label.text() == "9"

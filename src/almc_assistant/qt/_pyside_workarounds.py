@@ -2,20 +2,16 @@
 
 Thread contract: runs once at import, before any Qt object exists.
 
-PySide6 6.12.0 on CPython 3.11: every ``SignalInstance.emit()`` and ``connect()`` drops
-one reference to ``True`` that it never took (a missing ``Py_INCREF`` on the returned
-bool). After a few hundred emits the interpreter aborts with "Fatal Python error:
-bool_dealloc: deallocating True or False". Reproduce with
-``tests/qt/test_pyside_workarounds.py``. CPython 3.12+ made ``True``/``False``
-immortal (PEP 683), so the bug is harmless there; on 3.11 we do the same by hand: the
-two singletons are static objects that are never freed, so giving them a huge reference
-count costs nothing and makes the stray decrements harmless.
-
-The same release drops a reference to ``None`` on calls such as
-``QTimer.singleShot(ms, callable)`` and ``QCoreApplication.processEvents()`` (two and one
-per call, measured); after a few thousand the interpreter aborts with "none_dealloc:
-deallocating None". ``None`` is a static object too and gets the same treatment
-(``tests/qt/session/test_pyside_none_refcount.py``).
+PySide6 6.12.0 on CPython 3.11 returns singletons without taking a reference: every
+``SignalInstance.emit()`` and ``connect()`` drops one reference to ``True``, and every
+call of a method returning ``void`` (``QLabel.setText``, ``beginInsertRows``,
+``processEvents``, ...) drops one to ``None``. After a few hundred emits, or a few
+thousand calls, the interpreter aborts with "Fatal Python error: bool_dealloc" or
+"none_dealloc". Reproduce with ``tests/qt/test_pyside_workarounds.py`` and
+``tests/qt/session/test_pyside_none_refcount.py``. CPython 3.12+
+made these singletons immortal (PEP 683), so the bug is harmless there; on 3.11 we do
+the same by hand: they are static objects that are never freed, so giving them a huge
+reference count costs nothing and makes the stray decrements harmless.
 """
 
 from __future__ import annotations
@@ -27,15 +23,15 @@ import sys
 _RESERVE = 1 << 48
 
 
-def make_bools_immortal() -> bool:
-    """On CPython < 3.12, raise the reference count of True, False and None; True if done."""
+def make_singletons_immortal() -> bool:
+    """On CPython < 3.12, raise the reference count of None, True, False; True if done."""
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    for singleton in (True, False, None):
+    for singleton in (None, True, False, Ellipsis, NotImplemented):
         refcount = ctypes.c_ssize_t.from_address(id(singleton))  # ob_refcnt is first
         if refcount.value < _RESERVE:
             refcount.value += _RESERVE
     return True
 
 
-make_bools_immortal()
+make_singletons_immortal()

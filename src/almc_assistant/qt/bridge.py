@@ -8,8 +8,8 @@ the GUI thread through ``Signal(object)``. No Qt signal is ever emitted from a w
 
 Widgets subscribe in two ways:
 
-- ``pump.event_arrived`` (every event, in order) and ``pump.batch_arrived`` (the list of
-  one drain, after coalescing), both ``Signal(object)``;
+- ``pump.batch_arrived`` (``Signal(object)``): the list of one drain, after coalescing
+  (one signal per drain, not one per event: a Qt signal costs far more than a call);
 - ``pump.subscribe(EventType, slot)``: ``slot(event)`` for events of that type (or a
   subclass), called on the GUI thread in publishing order.
 
@@ -33,8 +33,9 @@ KeyFunc = Callable[[Any], Hashable]
 
 DEFAULT_INTERVAL_MS = 75
 # A drain never takes more than this many events at once, so a burst of tens of
-# thousands of events cannot stall the event loop; the rest waits for the next tick.
-MAX_EVENTS_PER_DRAIN = 5000
+# thousands of events cannot stall the event loop; when more are waiting, the next drain
+# runs as soon as the loop has handled what else is pending (input, paint, timers).
+MAX_EVENTS_PER_DRAIN = 1000
 
 
 class EventPump(QObject):
@@ -53,7 +54,6 @@ class EventPump(QObject):
         How often the timer drains the queue.
     """
 
-    event_arrived = Signal(object)
     batch_arrived = Signal(object)
 
     def __init__(
@@ -102,11 +102,13 @@ class EventPump(QObject):
 
     def drain(self) -> list[Event]:
         """Deliver what is queued now; returns the delivered events (after coalescing)."""
-        events = coalesce(self._sink.drain(MAX_EVENTS_PER_DRAIN), self._coalesce)
+        raw = self._sink.drain(MAX_EVENTS_PER_DRAIN)
+        if len(raw) == MAX_EVENTS_PER_DRAIN and self._timer.isActive():
+            QTimer.singleShot(0, self, self._on_timer_timeout)  # more waiting: soon
+        events = coalesce(raw, self._coalesce)
         if not events:
             return events
         for event in events:
-            self.event_arrived.emit(event)
             for kind, slot in list(self._handlers):
                 if isinstance(event, kind):
                     try:

@@ -51,7 +51,11 @@ class DestinationsTab(QWidget):
         self.model: SnapshotTableModel[Destination] = SnapshotTableModel(
             DEST_COLUMNS, key=lambda d: str(d.path), parent=self
         )
-        self.view = make_table(self.model, sort=False, fit=(0, 1, 2))
+        self.view = make_table(
+            self.model,
+            sort=False,
+            fit={0: "Lab share (PetaStore)", 1: "Institutional network storage", 2: "Facility"},
+        )
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Lab share")

@@ -26,6 +26,7 @@ from almc_assistant.qt.progress_delegate import PROGRESS_ROLE
 R = TypeVar("R")
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+MAX_CHANGE_SIGNALS = 8
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,11 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
                 changed.append(i)
         if changed:
             last = len(self._columns) - 1
-            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), last))
+            runs = _runs(sorted(set(changed)))
+            if len(runs) > MAX_CHANGE_SIGNALS:  # scattered: one span costs less than many
+                runs = [(runs[0][0], runs[-1][1])]
+            for first, end in runs:
+                self.dataChanged.emit(self.index(first, 0), self.index(end, last))
         if new:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
@@ -97,9 +102,15 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
         self.endResetModel()
 
     def remove(self, keys: Iterable[Hashable]) -> None:
-        drop = {k for k in keys if k in self._index}
-        if drop:
-            self.replace_all(r for r in self._rows if self._key(r) not in drop)
+        """Remove rows by key (row removals, not a reset: views keep their columns)."""
+        positions = sorted({self._index[k] for k in keys if k in self._index})
+        if not positions:
+            return
+        for first, last in reversed(_runs(positions)):
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._rows[first : last + 1]
+            self.endRemoveRows()
+        self._index = {self._key(r): i for i, r in enumerate(self._rows)}
 
     # ------------------------------------------------------------------ Qt model API
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -135,9 +146,23 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
         return None
 
 
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    """[1, 2, 3, 7, 8] -> [(1, 3), (7, 8)]."""
+    runs: list[tuple[int, int]] = []
+    for p in positions:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], p)
+        else:
+            runs.append((p, p))
+    return runs
+
+
 def sortable(model: SnapshotTableModel[Any]) -> QSortFilterProxyModel:
     """A proxy that sorts by each column's ``sort_key`` (sizes as numbers, not text)."""
     proxy = QSortFilterProxyModel(model)
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
+    # Sorted when the user clicks a header, not again on every change: re-sorting
+    # thousands of rows per progress update stalls the GUI. New rows are appended.
+    proxy.setDynamicSortFilter(False)
     return proxy

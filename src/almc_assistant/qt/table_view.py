@@ -18,11 +18,15 @@ def make_table(
     *,
     sort: bool = True,
     stretch_first: bool = False,
-    fit: tuple[int, ...] = (),
+    fit: dict[int, str] | None = None,
 ) -> QTableView:
-    """A read-only table; ``fit`` columns always fit their contents (badges, sizes)."""
+    """A read-only table; ``fit`` gives columns the width of a sample text."""
+    fit = fit or {}
     view = QTableView()
     view.setModel(sortable(model) if sort else model)
+    # Unsorted until the user clicks a header: a sorted proxy reads every row's sort key
+    # on each insert, which stalls the GUI while thousands of files arrive.
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     view.setSortingEnabled(sort)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setAlternatingRowColors(True)
@@ -32,10 +36,18 @@ def make_table(
     header = view.horizontalHeader()
     header.setStretchLastSection(True)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    if stretch_first:
+    if stretch_first:  # the first column takes what the fitted ones leave
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for column in fit:
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-    if sort:
-        view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        header.setStretchLastSection(False)
+    # Fixed widths from sample texts, not ResizeToContents: that mode reads every row
+    # on every change, which stalls the GUI on tables of thousands of files.
+    metrics = view.fontMetrics()
+    for column, sample in fit.items():
+        width = max(
+            metrics.horizontalAdvance(sample),
+            metrics.horizontalAdvance(
+                str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+            ),
+        )
+        view.setColumnWidth(column, width + 44)  # padding, sort arrow, badge icon
     return view

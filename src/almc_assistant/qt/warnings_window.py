@@ -87,7 +87,10 @@ class DeletionWarningWindow(QWidget):
         self.model: SnapshotTableModel[AtRiskRow] = SnapshotTableModel(
             AT_RISK_COLUMNS, key=lambda r: str(r.path), parent=self
         )
-        self.view = make_table(self.model, fit=(0, 1, 2))
+        self.view = make_table(
+            self.model,
+            fit={0: "HeLa_DAPI_GFP_000.tif", 1: "999.9 MB", 2: "Wed 23 Dec 2026 (in 30 days)"},
+        )
         self.view.sortByColumn(2, Qt.SortOrder.AscendingOrder)
         self.backup_button = QPushButton("&Back up now")
         self.backup_button.setDefault(True)

@@ -59,7 +59,9 @@ class ExportsPage(QWizardPage):
         self.model: SnapshotTableModel[Any] = SnapshotTableModel(
             FIX_COLUMNS, key=lambda r: str(r.path), parent=self
         )
-        self.view = make_table(self.model, fit=(0, 1))
+        self.view = make_table(
+            self.model, fit={0: "HeLa_DAPI_GFP_000.tif", 1: "Compressed TIFF (lossless)"}
+        )
         self.explanation = QLabel(WHY_IT_MATTERS)
         self.explanation.setWordWrap(True)
         self.go_on = QCheckBox(

@@ -55,7 +55,10 @@ class FilesPage(QWizardPage):
         self.model: SnapshotTableModel[Any] = SnapshotTableModel(
             FILE_COLUMNS, key=lambda r: str(r.path), parent=self
         )
-        self.view = make_table(self.model, fit=(0, 1, 2))
+        self.view = make_table(
+            self.model,
+            fit={0: "HeLa_DAPI_GFP_000.tif", 1: "999.9 MB", 2: "Compressed TIFF (lossless)"},
+        )
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)

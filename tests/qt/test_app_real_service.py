@@ -1,0 +1,40 @@
+"""The controller on the real service: tray state from the catalog, warnings, status."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import tifffile
+
+from almc_assistant.qt.bridge import app_pump
+from almc_assistant.qt.controller import AppController
+from almc_assistant.qt.icons import State
+from tests.qt.real_service import real_service
+
+
+def test_tray_and_windows_reflect_the_catalog(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with real_service(tmp_path / "site") as site:
+        image = np.zeros((64, 64), dtype=np.uint16)
+        for i in range(3):
+            tifffile.imwrite(site.acquisition / f"cells_{i}.tif", image)
+        old = time.time() - 3600
+        for f in site.acquisition.iterdir():
+            os.utime(f, (old, old))
+        controller = AppController(
+            site.service, app_pump(site.sink), prompter, config=site.config, tray_available=True
+        )
+        controller.start([])  # starts the real watcher too
+        qtbot.waitUntil(lambda: controller.refresh().state is State.AT_RISK, timeout=20_000)
+        status = controller.status
+        assert status is not None
+        assert status.headline.startswith("3 files (")
+        assert status.headline.endswith("from today are not backed up yet")
+        assert controller.tray is not None
+        assert status.headline in controller.tray.native.toolTip()
+        window = controller.show_status()
+        assert "Session of" in window.report.text()
+        warnings = controller.show_warnings()
+        assert len(warnings.model) == 3
+        controller.shutdown()
