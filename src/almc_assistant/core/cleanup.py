@@ -159,10 +159,14 @@ def keep_whole_datasets(plan: CleanupPlan, catalog: Catalog, parts_of: PartFinde
     """The plan, keeping each file it would delete that belongs to a multi-file dataset
     whose other files are not all safe (no verified copies, still acquiring, or unknown
     to the catalog), with the reason. A dataset whose files are all safe may go, even in
-    parts (the rest becomes a candidate later)."""
-    deleting = [i.file.path for i in plan.delete]
-    if not deleting:
+    parts (the rest becomes a candidate later).
+
+    Safety is read from the catalog now, so an older plan is judged on today's evidence:
+    a planned file that is no longer safe counts as left out (``apply_cleanup`` keeps
+    it, and this keeps the rest of its dataset)."""
+    if not plan.delete:
         return plan
+    deleting = [i.file.path for i in plan.delete if _is_safe(catalog, i.file.path)]
     reasons: dict[Path, str] = {}
     for part in parts_of(deleting):
         unsafe = [p for p in part.left_out if not _is_safe(catalog, p)]
