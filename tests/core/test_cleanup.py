@@ -12,12 +12,20 @@ import blake3
 import pytest
 
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
-from almc_assistant.core.cleanup import Action, apply_cleanup, blake3_of, plan_cleanup
+from almc_assistant.core.cleanup import (
+    Action,
+    apply_cleanup,
+    blake3_of,
+    keep_whole_datasets,
+    plan_cleanup,
+)
 from almc_assistant.core.config import CleanupSettings, PolicySettings, RetentionSettings
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.inspect import partial_datasets
 from almc_assistant.core.policy import DAY, Policy, Retention
 from almc_assistant.core.status import VolumeUsage
+from tests.core.inspect.test_datasets import harmony_export
 
 NOW = 1_800_000_000.0
 
@@ -48,9 +56,11 @@ class World:
         )
         self.audit = tmp / "log" / "audit.log"
 
-    def acquire(self, name: str, data: bytes, *, days_ago: float = 40) -> Path:
+    def acquire(self, name: str, data: bytes | None, *, days_ago: float = 40) -> Path:
+        """Record a file of the acquisition folder (written here unless ``data`` is None)."""
         path = self.acq / name
-        path.write_bytes(data)
+        if data is not None:
+            path.write_bytes(data)
         when = NOW - days_ago * DAY
         os.utime(path, (when, when))
         self.now = when
@@ -254,3 +264,76 @@ def test_files_outside_the_acquisition_folders_are_never_candidates(world: World
     assert rec and rec.safe
     assert world.plan().items == ()
     assert src.exists()
+
+
+def _export(world: World, young: str = "") -> tuple[Path, list[Path]]:
+    """An Opera Phenix export in the acquisition folder, every file catalogued (the one
+    named ``young`` written two days ago, the others 40)."""
+    index = harmony_export(world.acq / "plate1")
+    members = sorted(p for p in (world.acq / "plate1").rglob("*") if p.is_file())
+    for m in members:
+        world.acquire(str(m.relative_to(world.acq)), None, days_ago=2 if m.name == young else 40)
+    return index, members
+
+
+def test_part_of_a_dataset_is_kept_until_all_of_it_is_safe(world: World) -> None:
+    index, members = _export(world)
+    tiffs = [m for m in members if m.suffix == ".tiff"]
+    for t in tiffs:
+        world.copy_to(t, world.bit)
+    plain = world.plan()
+    assert {i.file.path for i in plain.delete} == set(tiffs)  # file by file, they are safe
+
+    plan = keep_whole_datasets(plain, world.catalog, partial_datasets)
+
+    assert plan.delete == () and len(plan.keep) == len(members) == 6
+    why = {i.file.path: i.reason for i in plan.keep}
+    for t in tiffs:
+        assert why[t].startswith(
+            f"part of the Opera Phenix / Harmony export 'Index.idx.xml' in {index.parent}, "
+            "of which 2 other files (such as "
+        )
+        assert "are not safe" in why[t]
+    assert why[index].startswith("not safe")
+    result = world.apply(plan)
+    assert result.deleted == () and all(m.exists() for m in members)
+    assert {o.path: o.reason for o in result.kept} == why
+
+    for m in members[:2]:  # the profile and the index get their copies too
+        world.copy_to(m, world.bit)
+    plan = keep_whole_datasets(world.plan(), world.catalog, partial_datasets)
+    assert {i.file.path for i in plan.delete} == set(members)
+    assert len(world.apply(plan).deleted) == 6 and not any(m.exists() for m in members)
+
+
+def test_a_dataset_all_safe_may_go_in_parts(world: World) -> None:
+    young = "r01c01f01p04-ch1sk1fk1fl1.tiff"
+    _index, members = _export(world, young=young)
+    for m in members:
+        world.copy_to(m, world.bit)
+
+    plan = keep_whole_datasets(world.plan(), world.catalog, partial_datasets)
+
+    assert {i.file.path.name for i in plan.delete} == {m.name for m in members} - {young}
+    assert plan.keep == ()
+
+
+def test_an_older_plan_is_judged_on_todays_evidence(world: World) -> None:
+    index, members = _export(world)
+    for m in members:
+        world.copy_to(m, world.bit)
+    plan = keep_whole_datasets(world.plan(), world.catalog, partial_datasets)
+    assert len(plan.delete) == 6
+    # Since the plan was made, the index's copy was found missing.
+    (world.bit / index.name).unlink()
+    world.catalog.forget_copy(world.bit / index.name)
+
+    again = keep_whole_datasets(plan, world.catalog, partial_datasets)
+
+    assert [i.file.path for i in again.delete] == [index]  # apply_cleanup re-checks it
+    result = world.apply(again)
+    assert result.deleted == () and all(m.exists() for m in members)
+    kept = {o.path: o.reason for o in result.kept}
+    assert kept[index].startswith("evidence no longer holds") and "has 0 verified" in kept[index]
+    others = [m for m in members if m != index]
+    assert all("1 other file (such as Index.idx.xml) is not safe" in kept[m] for m in others)

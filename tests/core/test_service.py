@@ -12,13 +12,16 @@ import pytest
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import FileState
+from almc_assistant.core.cleanup import Action
 from almc_assistant.core.config import load_config
 from almc_assistant.core.destinations import DestinationKind
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.policy import DAY
 from almc_assistant.core.service import Service
 from almc_assistant.core.status import OverallState
 from almc_assistant.core.warnings import WarningKind, WarningsUpdated
+from tests.core.inspect.test_datasets import harmony_export
 
 
 def _facility(tmp: Path, **extra: str) -> str:
@@ -284,3 +287,43 @@ def test_lost_files_can_be_dismissed_and_a_login_starts_a_session(
     assert service.status().lost and [e.path for e in sink.of_type(ev.FileLost)] == [a]
     assert service.dismiss_lost() == 1
     assert service.status().lost == () and service.status().state is OverallState.ALL_SAFE
+
+
+def test_cleanup_keeps_part_of_a_dataset_until_all_of_it_is_safe(tmp_path: Path) -> None:
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    (tmp_path / "bit").mkdir()
+    paths.facility_config.write_text(_facility(tmp_path) + "[retention]\nmax_age_days = 30\n")
+    index = harmony_export(tmp_path / "acq" / "plate1")
+    members = sorted(p for p in (tmp_path / "acq").rglob("*") if p.is_file())
+    for m in members:
+        os.utime(m, (time.time() - 3600,) * 2)
+    now = [time.time()]
+    service = Service(paths, ListSink(), clock=lambda: now[0])
+    try:
+        service.scan_once()
+        tiffs = sorted(index.parent.glob("*.tiff"))
+        (part,) = service.partial_datasets(tiffs)
+        assert part.dataset == str(index) and len(part.left_out) == 2
+        bit = service.destinations()[0]
+        done = service.start_copy(tiffs, [bit]).wait(60)
+        assert done is not None and done.summary.verified == 4
+        service.recorder.flush()
+        now[0] += 40 * DAY  # every file is now a cleanup candidate
+
+        plan = service.plan_cleanup()
+
+        assert len(plan.items) == 6 and plan.delete == ()
+        for item in plan.keep:
+            if item.file.path in tiffs:
+                assert f"part of the Opera Phenix / Harmony export '{index.name}'" in item.reason
+        assert service.apply_cleanup(plan).deleted == () and all(m.exists() for m in members)
+
+        done = service.start_copy([tmp_path / "acq" / "plate1"], [bit]).wait(60)
+        assert done is not None and done.summary.verified == 6
+        service.recorder.flush()
+        plan = service.plan_cleanup()
+        assert [i.action for i in plan.items] == [Action.DELETE] * 6
+        assert len(service.apply_cleanup(plan).deleted) == 6
+        assert not any(m.exists() for m in members)
+    finally:
+        service.stop()

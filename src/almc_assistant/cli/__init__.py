@@ -6,7 +6,8 @@ and consume their events. Each command lives in its own module (``cli/<name>.py`
 and only when it runs.
 
 Exit status (a contract): 0 all good; 1 some files failed or were flagged; 2 usage or
-configuration error. ``--json`` prints one JSON document on stdout.
+configuration error; 130 interrupted (Ctrl-C); 141 the reader of stdout went away
+(``| head``: quietly, as Unix tools do). ``--json`` prints one JSON document on stdout.
 """
 
 from __future__ import annotations

@@ -6,17 +6,24 @@ Thread contract: main thread only.
 from __future__ import annotations
 
 import argparse
+import errno
+import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from almc_assistant.core.errors import AlmcError, ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # some files failed or were flagged
 EXIT_USAGE = 2  # usage or configuration error
+EXIT_PIPE = 141  # the reader of stdout went away (``| head``): 128 + SIGPIPE, as Unix tools
 
 log = logging.getLogger("almc_assistant")
 
@@ -37,6 +44,25 @@ def print_json(document: Any, stream: TextIO | None = None) -> None:
     out.flush()
 
 
+def console() -> Console:
+    """A rich console on stdout for human output. When the reader of stdout goes away it
+    ends the command as :func:`print_json` does (rich's own way exits with status 1,
+    which means "files failed" here)."""
+    return _console_class()()
+
+
+@functools.cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "the reader of stdout went away")
+
+    return _Console
+
+
 def print_error(err: AlmcError, stream: TextIO | None = None) -> None:
     """Human form of an error: title, detail, what to do next. Never a traceback."""
     out = stream or sys.stderr
@@ -47,7 +73,29 @@ def print_error(err: AlmcError, stream: TextIO | None = None) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Call the command's handler, turning every error into a message and an exit code."""
+    """Call the command's handler, turning every error into a message and an exit code.
+
+    When the reader of stdout goes away (``almc-assistant check --json | head``), stop
+    quietly with :data:`EXIT_PIPE`, as standard Unix tools do: no traceback.
+    """
+    try:
+        return _run_handler(args)
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """Point stdout at the null device, so that the final flush at exit cannot fail too."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no usable stdout at all: nothing more to protect
+        pass
+    return EXIT_PIPE
+
+
+def _run_handler(args: argparse.Namespace) -> int:
     handler: Handler = args.handler
     want_json = bool(getattr(args, "json", False))
     try:
@@ -61,6 +109,8 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted: nothing was left under a final name unverified.\n")
         return 130
+    except BrokenPipeError:
+        raise  # the reader of stdout left: run_command ends quietly
     except Exception as exc:  # a bug: log the traceback, show plain words
         log.debug("unexpected error", exc_info=True)
         internal = AlmcError(

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from almc_assistant.cli import _common
 from almc_assistant.core.inspect import CheckReport, Flag, Verdict
 
 _STYLE = {
@@ -46,7 +47,7 @@ def shown(path: Path) -> str:
 
 
 def render(report: CheckReport, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _common.console()
     if not console.is_terminal:
         console.width = max(console.width, 160)
     files = Table(title="Files", show_lines=True, expand=True)

@@ -79,9 +79,8 @@ def _document(plan: CleanupPlan, result: CleanupResult | None) -> dict[str, Any]
 
 
 def _render(plan: CleanupPlan, result: CleanupResult | None) -> None:
-    from rich.console import Console
 
-    console = Console()
+    console = _common.console()
     if not plan.items:
         console.print("Nothing is due for cleanup.")
         return

@@ -1,28 +1,39 @@
 """`almc-assistant copy SRC... --to DEST [--to DEST ...] [--workers N] [--json]`.
 
-Thread contract: main thread. Starts a core copy job and consumes its events from a
-queue: a rich progress bar on stderr (when stderr is a terminal), a human summary, or
-one JSON document with ``--json``. Ctrl-C cancels the job cleanly (no partial is left
-under a final name) and exits with 130.
+Thread contract: main thread. Starts the copy through the core service, which records
+every verified copy in the catalog as it is made, and consumes the events from a queue:
+a rich progress bar on stderr (when stderr is a terminal), a human summary, or one JSON
+document with ``--json``. Ctrl-C cancels the job cleanly (no partial is left under a
+final name) and exits with 130.
+
+Before copying, a selection holding only part of a multi-file dataset (some TIFFs of an
+Opera Phenix export) is warned about (``warnings`` in the JSON document). When the
+catalog cannot be opened (locked, its folder unwritable), the copy still runs: the data's
+safety comes first; the output says the catalog was not updated (``catalog_updated``).
 
 Exit status: 0 every file verified (or already verified) at every destination; 1 some
-file failed, was refused, or was skipped (symlink, special file); 2 usage error.
+file failed, was refused, or was skipped (symlink, special file); 2 usage error. Warnings
+(part of a dataset, catalog not updated) do not change it.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from almc_assistant.cli import _common
 from almc_assistant.cli._progress import ProgressView
-from almc_assistant.core.errors import UsageError
+from almc_assistant.cli._service import open_service
+from almc_assistant.core.errors import AlmcError, UsageError
 from almc_assistant.core.events import Event, QueueSink
+from almc_assistant.core.service import Service
+from almc_assistant.core.service_events import CatalogBacklog
 from almc_assistant.core.transfer import (
     CopyFailed,
-    CopyRequest,
+    CopyJob,
     CopySkipped,
     CopyVerified,
     DestinationRefused,
@@ -31,8 +42,9 @@ from almc_assistant.core.transfer import (
     JobResult,
     OnConflict,
     SourceSkipped,
-    start_copy,
 )
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,16 +84,52 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1.", next_step="For example --workers 4.")
-    request = CopyRequest(
-        sources=list(args.sources),
-        destinations=list(args.destinations),
-        workers=args.workers,
-        on_conflict=OnConflict(args.on_conflict),
-    )
     sink = QueueSink()
-    job = start_copy(request, sink)
     collected = _Collected()
-    view = ProgressView(enabled=not args.json and sys.stderr.isatty(), label="Copying")
+    with open_service(sink, show_problems=not args.json) as service:
+        for part in service.partial_datasets(args.sources):
+            collected.partial(part.message(), part.kind, part.anchor, part.selected, part.left_out)
+        collected.catalog_error = _catalog_error(service)
+        if not args.json:
+            collected.print_warnings()
+        job = service.start_copy(
+            list(args.sources),
+            list(args.destinations),
+            args.workers,
+            on_conflict=OnConflict(args.on_conflict),
+            record=collected.catalog_error is None,
+        )
+        result = _follow(job, sink, collected, enabled=not args.json and sys.stderr.isatty())
+    while (event := sink.get(timeout=0)) is not None:  # what the service said as it stopped
+        collected.add(event)
+    if result.error is not None:
+        raise result.error
+    if args.json:
+        _common.print_json(collected.document(result))
+    else:
+        collected.print_human(result)
+    return _common.EXIT_OK if result.summary.ok else _common.EXIT_FAILED
+
+
+def _catalog_error(service: Service) -> AlmcError | None:
+    """Open the catalog; if it cannot be opened, why (the copy runs anyway)."""
+    try:
+        _ = service.catalog
+    except AlmcError as err:
+        return err
+    except Exception as exc:  # a bug must not stop the copy: say it, copy anyway
+        log.debug("catalog could not be opened", exc_info=True)
+        return AlmcError(
+            f"The catalog could not be opened: {type(exc).__name__}: {exc}",
+            title="Catalog problem",
+            next_step="Run again with -vv and send the output to the facility staff.",
+        )
+    return None
+
+
+def _follow(job: CopyJob, sink: QueueSink, collected: _Collected, *, enabled: bool) -> JobResult:
+    """Consume the job's events until it finishes (progress bar on stderr if enabled)."""
+    view = ProgressView(enabled=enabled, label="Copying")
     try:
         with view:
             while True:
@@ -99,13 +147,14 @@ def _run(args: argparse.Namespace) -> int:
         raise
     result = job.wait()
     assert result is not None
-    if result.error is not None:
-        raise result.error
-    if args.json:
-        _common.print_json(collected.document(result))
-    else:
-        collected.print_human(result)
-    return _common.EXIT_OK if result.summary.ok else _common.EXIT_FAILED
+    return result
+
+
+_NOT_RECORDED = (
+    "Each destination's copy receipt lists the verified copies: a later scan "
+    "(almc-assistant watch --once, or the tray app) records them for your configured "
+    "destinations."
+)
 
 
 class _Collected:
@@ -115,9 +164,75 @@ class _Collected:
         self.failed: list[CopyFailed] = []
         self.sources_skipped: list[SourceSkipped] = []
         self.refused: list[DestinationRefused] = []
+        self.partials: list[dict[str, Any]] = []
+        self.catalog_error: AlmcError | None = None  # the catalog could not be opened
+        self.backlog: CatalogBacklog | None = None  # the last word on catalog writes
+
+    def partial(
+        self,
+        message: str,
+        kind: str,
+        anchor: Path,
+        selected: tuple[Path, ...],
+        left_out: tuple[Path, ...],
+    ) -> None:
+        """The selection holds only part of a multi-file dataset."""
+        self.partials.append(
+            {
+                "kind": "partial-dataset",
+                "message": message,
+                "dataset": str(anchor),
+                "dataset_kind": kind,
+                "selected_files": len(selected),
+                "left_out": [str(p) for p in left_out],
+            }
+        )
+
+    @property
+    def catalog_updated(self) -> bool:
+        return self.catalog_error is None and (self.backlog is None or not self.backlog.waiting)
+
+    def warnings(self) -> list[dict[str, Any]]:
+        out = list(self.partials)
+        problem: AlmcError | CatalogBacklog | None = self.catalog_error
+        if problem is None and not self.catalog_updated:
+            problem = self.backlog
+        if problem is not None:
+            out.append(
+                {
+                    "kind": "catalog-not-updated",
+                    "message": f"The catalog was not updated ({problem.title}); the copies "
+                    f"were verified all the same. {_NOT_RECORDED}",
+                    "title": problem.title,
+                    "detail": problem.detail,
+                    "next_step": problem.next_step,
+                }
+            )
+        return out
+
+    def print_warnings(self, limit: int = 5) -> None:
+        """On stderr, before copying (Ctrl-C is still possible)."""
+        out = sys.stderr
+        for w in self.partials:
+            out.write(f"warning: {w['message']}\n  Dataset: {w['dataset']}\n  Left out:\n")
+            for path in w["left_out"][:limit]:
+                out.write(f"    {path}\n")
+            if len(w["left_out"]) > limit:
+                out.write(f"    ... and {len(w['left_out']) - limit} more (see --json)\n")
+        if self.catalog_error is not None:
+            err = self.catalog_error
+            out.write(
+                f"warning: the catalog cannot be updated: {err.title}\n  {err.detail}\n"
+                f"  The copy runs all the same. {_NOT_RECORDED}\n"
+            )
+            if err.next_step:
+                out.write(f"  What to do: {err.next_step}\n")
+        out.flush()
 
     def add(self, event: Event) -> None:
-        if isinstance(event, CopyVerified):
+        if isinstance(event, CatalogBacklog):
+            self.backlog = event
+        elif isinstance(event, CopyVerified):
             self.verified.append(event)
         elif isinstance(event, CopySkipped):
             self.skipped.append(event)
@@ -184,6 +299,8 @@ class _Collected:
                 }
                 for e in self.refused
             ],
+            "catalog_updated": self.catalog_updated,
+            "warnings": self.warnings(),
         }
 
     def print_human(self, result: JobResult, limit: int = 20) -> None:
@@ -215,3 +332,10 @@ class _Collected:
             print(f"  manifest: {m}")
         for r in s.receipts:
             print(f"  receipt:  {r}")
+        if self.catalog_updated:
+            print("  catalog:  updated")
+        else:
+            print("  catalog:  NOT updated (see the warning)")
+            if self.catalog_error is None and self.backlog is not None:
+                b = self.backlog
+                out.write(f"warning: {b.title}\n  {b.detail}\n  {_NOT_RECORDED}\n")

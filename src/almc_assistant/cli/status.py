@@ -41,10 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(report: StatusReport) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = _common.console()
     if report.state is OverallState.ALL_SAFE and not report.lost:
         console.print(f"All of {report.user}'s files have verified backups.")
     else:

@@ -11,7 +11,9 @@ for all files or a configured sample, that each such copy still has the recorded
 (read from the copy's storage with the ``blake3`` package). Copies that fail are
 forgotten by the catalog; a file whose remaining copies no longer satisfy the policy is
 kept. Every deletion is written to the audit log (one JSON line) *before* the file is
-removed, so no deletion goes unrecorded.
+removed, so no deletion goes unrecorded. :func:`keep_whole_datasets` keeps the members
+of a multi-file dataset (an Opera Phenix export, an OIF with its folder) unless all of
+the dataset is safe: part of a dataset alone is of no use to anyone.
 """
 
 from __future__ import annotations
@@ -21,16 +23,18 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileRecord, FileState
 from almc_assistant.core.config import CleanupSettings
 from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.status import VolumeUsage, full_roots
+from almc_assistant.core.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +128,71 @@ def plan_cleanup(
             if rec.safe:
                 excess -= rec.size
     items = [_judge(rec, date, policy) for rec, date in chosen.values()]
-    items.sort(key=lambda i: (i.action is Action.KEEP, i.candidate_date, str(i.file.path)))
-    return CleanupPlan(created_at=now, items=tuple(items))
+    return CleanupPlan(created_at=now, items=_ordered(items))
+
+
+def _ordered(items: Iterable[CleanupItem]) -> tuple[CleanupItem, ...]:
+    """Deletions first, then the kept files; oldest candidates first in each."""
+    return tuple(
+        sorted(items, key=lambda i: (i.action is Action.KEEP, i.candidate_date, str(i.file.path)))
+    )
+
+
+class DatasetPart(Protocol):
+    """Files of a multi-file dataset some of which are chosen (``core.inspect``'s
+    ``PartialDataset``; the service passes its finder in)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def anchor(self) -> Path: ...
+    @property
+    def selected(self) -> tuple[Path, ...]: ...
+    @property
+    def left_out(self) -> tuple[Path, ...]: ...
+
+
+PartFinder = Callable[[Sequence[Path]], Sequence[DatasetPart]]
+
+
+def keep_whole_datasets(plan: CleanupPlan, catalog: Catalog, parts_of: PartFinder) -> CleanupPlan:
+    """The plan, keeping each file it would delete that belongs to a multi-file dataset
+    whose other files are not all safe (no verified copies, still acquiring, or unknown
+    to the catalog), with the reason. A dataset whose files are all safe may go, even in
+    parts (the rest becomes a candidate later).
+
+    Safety is read from the catalog now, so an older plan is judged on today's evidence:
+    a planned file that is no longer safe counts as left out (``apply_cleanup`` keeps
+    it, and this keeps the rest of its dataset)."""
+    if not plan.delete:
+        return plan
+    deleting = [i.file.path for i in plan.delete if _is_safe(catalog, i.file.path)]
+    reasons: dict[Path, str] = {}
+    for part in parts_of(deleting):
+        unsafe = [p for p in part.left_out if not _is_safe(catalog, p)]
+        if not unsafe:
+            continue
+        reason = (
+            f"part of the {part.kind} '{part.anchor.name}' in {part.anchor.parent}, of which "
+            f"{plural(len(unsafe), 'other file')} (such as {unsafe[0].name}) "
+            f"{'is' if len(unsafe) == 1 else 'are'} not safe: a dataset is deleted only "
+            "once all of it has the verified copies the policy asks for"
+        )
+        reasons.update(dict.fromkeys(part.selected, reason))
+    if not reasons:
+        return plan
+    items = [
+        replace(i, action=Action.KEEP, reason=reasons[i.file.path])
+        if i.action is Action.DELETE and i.file.path in reasons
+        else i
+        for i in plan.items
+    ]
+    return replace(plan, items=_ordered(items))
+
+
+def _is_safe(catalog: Catalog, path: Path) -> bool:
+    rec = catalog.file(path)
+    return rec is not None and rec.safe and rec.state is FileState.COMPLETE
 
 
 def _judge(rec: FileRecord, date: float, policy: Policy) -> CleanupItem:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
+from almc_assistant.core.cleanup import CleanupPlan, CleanupResult, keep_whole_datasets
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import UsageError
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
@@ -41,8 +43,8 @@ from almc_assistant.core.session import file_owner
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from almc_assistant.core.inspect import CheckReport
-    from almc_assistant.core.transfer import CopyJob
+    from almc_assistant.core.inspect import CheckReport, PartialDataset
+    from almc_assistant.core.transfer import CopyJob, OnConflict
     from almc_assistant.core.watch import Watcher
 
 __all__ = ["Service", "read_receipt"]
@@ -268,19 +270,46 @@ class Service(ServiceCore):
 
         return self._submit("check", run)
 
+    def partial_datasets(self, paths: Sequence[Path | str]) -> list[PartialDataset]:
+        """Multi-file datasets of which ``paths`` (files and folders) hold only some files:
+        warn before copying or deleting them. Blocking (it lists the folders): the CLI,
+        or a worker."""
+        from almc_assistant.core.inspect import partial_datasets
+
+        return partial_datasets(paths)
+
     def start_copy(
         self,
         files: Sequence[Path],
         destinations: Sequence[Destination | Path],
         workers: int | None = None,
+        *,
+        on_conflict: OnConflict | None = None,
+        record: bool = True,
     ) -> CopyJob:
-        """Start a verified copy; every verified copy is recorded in the catalog."""
-        from almc_assistant.core.transfer import CopyRequest, start_copy
+        """Start a verified copy; every verified copy is recorded in the catalog (opened
+        first: its error, if it cannot be opened, is raised before anything is copied).
+
+        ``record=False`` copies without touching the catalog, for when it cannot be
+        opened and the data's safety comes first (the CLI); the copy receipts at the
+        destinations let a later scan record those copies.
+        """
+        from almc_assistant.core.transfer import CopyRequest, OnConflict, start_copy
 
         roots = [Path(d.path) if isinstance(d, Destination) else Path(d) for d in destinations]
-        request = CopyRequest(sources=list(files), destinations=roots, workers=workers)
-        _ = self.catalog  # open it (and its writer) before events arrive
-        job = start_copy(request, FanOutSink(CallbackSink(self._on_copy), self.sink))
+        # Absolute sources: the catalog and the receipts name files by absolute path.
+        sources = [Path(os.path.normpath(Path(f).absolute())) for f in files]
+        request = CopyRequest(
+            sources=sources,
+            destinations=roots,
+            workers=workers,
+            on_conflict=on_conflict or OnConflict.KEEP_BOTH,
+        )
+        sink = self.sink
+        if record:
+            _ = self.catalog  # open it (and its writer) before events arrive
+            sink = FanOutSink(CallbackSink(self._on_copy), self.sink)
+        job = start_copy(request, sink)
         with self._lock:
             self._jobs = [j for j in self._jobs if j.wait(0) is None] + [job]
         return job
@@ -337,3 +366,15 @@ class Service(ServiceCore):
             self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))
         elif isinstance(event, JobFinished):
             self.recorder.submit_after(self._publish_status)
+
+    # ================================================================== cleanup
+    def plan_cleanup(self) -> CleanupPlan:
+        """As the core's plan, keeping files of datasets not safe as a whole."""
+        return keep_whole_datasets(super().plan_cleanup(), self.catalog, self.partial_datasets)
+
+    def apply_cleanup(self, plan: CleanupPlan) -> CleanupResult:
+        """Blocking: the dataset rule is checked again (copies may have changed since the
+        plan was made), then the core deletes the safe files, re-checking their copies."""
+        self.recorder.flush()
+        plan = keep_whole_datasets(plan, self.catalog, self.partial_datasets)
+        return super().apply_cleanup(plan)
