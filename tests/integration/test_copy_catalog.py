@@ -161,6 +161,24 @@ def test_locked_catalog_copy_still_runs_and_says_the_catalog_was_not_updated(
     assert status(site)["state"] == "all-safe"
 
 
+def test_damaged_catalog_is_rebuilt_and_the_copy_recorded_in_the_new_one(site: Path) -> None:
+    a = acquired(site / "acq" / "a.nd2", b"a" * 100)
+    db = site / "home" / "state" / "catalog.sqlite3"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"\x00garbage" * 512)
+
+    done = cli(site, "copy", a, "--to", site / "bit", "--json")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["catalog_updated"] is True
+    (warning,) = doc["warnings"]
+    assert warning["kind"] == "catalog-rebuilt" and "moved aside" in warning["message"]
+    assert list(db.parent.glob("catalog.sqlite3.damaged-*"))
+    report = status(site)
+    assert report["state"] == "all-safe", report  # a.nd2 is in the new catalog, with its copy
+
+
 def test_catalog_folder_that_cannot_be_created_does_not_stop_the_copy(
     site: Path,
 ) -> None:

@@ -90,6 +90,8 @@ def _run(args: argparse.Namespace) -> int:
         for part in service.partial_datasets(args.sources):
             collected.partial(part.message(), part.kind, part.anchor, part.selected, part.left_out)
         collected.catalog_error = _catalog_error(service)
+        if collected.catalog_error is None and service.catalog.recovery is not None:
+            collected.recovered = service.catalog.recovery.message()
         if not args.json:
             collected.print_warnings()
         job = service.start_copy(
@@ -167,6 +169,7 @@ class _Collected:
         self.partials: list[dict[str, Any]] = []
         self.catalog_error: AlmcError | None = None  # the catalog could not be opened
         self.backlog: CatalogBacklog | None = None  # the last word on catalog writes
+        self.recovered = ""  # the catalog was damaged, moved aside and rebuilt
 
     def partial(
         self,
@@ -194,6 +197,8 @@ class _Collected:
 
     def warnings(self) -> list[dict[str, Any]]:
         out = list(self.partials)
+        if self.recovered:
+            out.append({"kind": "catalog-rebuilt", "message": self.recovered})
         problem: AlmcError | CatalogBacklog | None = self.catalog_error
         if problem is None and not self.catalog_updated:
             problem = self.backlog
@@ -219,6 +224,8 @@ class _Collected:
                 out.write(f"    {path}\n")
             if len(w["left_out"]) > limit:
                 out.write(f"    ... and {len(w['left_out']) - limit} more (see --json)\n")
+        if self.recovered:
+            out.write(f"warning: {self.recovered}\n")
         if self.catalog_error is not None:
             err = self.catalog_error
             out.write(
