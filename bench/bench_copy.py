@@ -118,6 +118,22 @@ def order_for(run: int, commands: list[Command]) -> list[Command]:
     return [commands[(b + run) % n] for b in base]
 
 
+def _almc_problem(doc: Any) -> str | None:
+    """The first problem an almc ``--json`` document reports, in its own words."""
+    if not isinstance(doc, dict):
+        return None
+    if doc.get("detail"):
+        return str(doc["detail"])
+    for key in ("refused_destinations", "failed", "sources_not_copied"):
+        items = doc.get(key)
+        if isinstance(items, list) and items:
+            first = items[0]
+            if isinstance(first, dict):
+                text = first.get("detail") or first.get("title") or json.dumps(first)
+                return f"{key}: {text}"
+    return None
+
+
 class Benchmark:
     """One benchmark session: its settings, its JSON document, its measurements."""
 
@@ -216,6 +232,7 @@ class Benchmark:
         _harness.remove_tree(root)
         _harness.remove_tree(self._second_root(root))
         root.mkdir(parents=True)
+        self._second_root(root).mkdir(parents=True, exist_ok=True)
         for stale in self.work.iterdir():
             stale.unlink()
         log_path = self.log_dir / f"run{run + 1}-{spec.key}-{cmd.key}.log"
@@ -249,7 +266,7 @@ class Benchmark:
                     f"another size in {bad[0]} (first: {lost[0]})"
                 )
         else:
-            detail = almc_doc.get("detail") if isinstance(almc_doc, dict) else None
+            detail = _almc_problem(almc_doc)
             outcome.error = f"{outcome.error}: {detail or _harness.tail(log_path, 3)}"
         _harness.remove_tree(root)
         _harness.remove_tree(self._second_root(root))
