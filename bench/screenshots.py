@@ -107,6 +107,8 @@ def dark_palette(app):  # type: ignore[no-untyped-def]
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QColor, QPalette
 
+    from almc_assistant.qt.style import install_readable_style
+
     app.setStyle("Fusion")
     p = QPalette()
     for role, colour in (
@@ -130,6 +132,7 @@ def dark_palette(app):  # type: ignore[no-untyped-def]
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#7a7a7a"))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7a7a7a"))
     app.setPalette(p)
+    install_readable_style(app)  # again: setStyle("Fusion") replaced the app's style
     _ = Qt
 
 
