@@ -104,36 +104,12 @@ kind = "external-drive"
 
 
 def dark_palette(app):  # type: ignore[no-untyped-def]
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QColor, QPalette
-
+    from almc_assistant.qt.style import dark_palette as palette
     from almc_assistant.qt.style import install_readable_style
 
     app.setStyle("Fusion")
-    p = QPalette()
-    for role, colour in (
-        (QPalette.ColorRole.Window, "#2b2b2b"),
-        (QPalette.ColorRole.WindowText, "#e6e6e6"),
-        (QPalette.ColorRole.Base, "#1e1e1e"),
-        (QPalette.ColorRole.AlternateBase, "#262626"),
-        (QPalette.ColorRole.Text, "#e6e6e6"),
-        (QPalette.ColorRole.Button, "#353535"),
-        (QPalette.ColorRole.ButtonText, "#e6e6e6"),
-        (QPalette.ColorRole.Highlight, "#2f65ca"),
-        (QPalette.ColorRole.HighlightedText, "#ffffff"),
-        (QPalette.ColorRole.ToolTipBase, "#353535"),
-        (QPalette.ColorRole.ToolTipText, "#e6e6e6"),
-        (QPalette.ColorRole.Link, "#6ea8ff"),
-        (QPalette.ColorRole.PlaceholderText, "#8a8a8a"),
-        (QPalette.ColorRole.Mid, "#5a5a5a"),
-    ):
-        p.setColor(role, QColor(colour))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#7a7a7a"))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#7a7a7a"))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7a7a7a"))
-    app.setPalette(p)
+    app.setPalette(palette())
     install_readable_style(app)  # again: setStyle("Fusion") replaced the app's style
-    _ = Qt
 
 
 def xdotool(*args: str) -> None:

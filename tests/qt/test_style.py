@@ -6,21 +6,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QCheckBox, QListWidget, QListWidgetItem, QStyleFactory
 
-from almc_assistant.qt.style import ReadableCheckStyle, install_readable_style, is_dark
-
-
-def _dark() -> QPalette:
-    palette = QPalette()
-    for role, colour in (
-        (QPalette.ColorRole.Window, "#2b2b2b"),
-        (QPalette.ColorRole.WindowText, "#e6e6e6"),
-        (QPalette.ColorRole.Base, "#1e1e1e"),
-        (QPalette.ColorRole.AlternateBase, "#262626"),
-        (QPalette.ColorRole.Text, "#e6e6e6"),
-        (QPalette.ColorRole.Button, "#353535"),
-    ):
-        palette.setColor(role, QColor(colour))
-    return palette
+from almc_assistant.qt.style import (
+    ReadableCheckStyle,
+    dark_palette,
+    install_readable_style,
+    is_dark,
+)
 
 
 def _brightest(image: QImage) -> int:
@@ -35,7 +26,7 @@ def _unchecked_box(qtbot, style) -> QImage:  # type: ignore[no-untyped-def]
     box = QCheckBox()  # no text: the image is the indicator alone
     qtbot.addWidget(box)
     box.setStyle(style)
-    box.setPalette(_dark())
+    box.setPalette(dark_palette())
     box.resize(box.sizeHint())
     return box.grab().toImage()
 
@@ -53,7 +44,7 @@ def test_list_item_check_boxes_get_the_frame_too(qtbot) -> None:  # type: ignore
     qtbot.addWidget(view)
     style = ReadableCheckStyle("Fusion")
     view.setStyle(style)
-    view.setPalette(_dark())
+    view.setPalette(dark_palette())
     item = QListWidgetItem("")
     item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
     item.setCheckState(Qt.CheckState.Unchecked)
@@ -66,7 +57,7 @@ def test_list_item_check_boxes_get_the_frame_too(qtbot) -> None:  # type: ignore
 
 def test_light_palettes_are_left_as_fusion_draws_them(qtbot) -> None:  # type: ignore[no-untyped-def]
     light = QPalette(QColor("#efefef"))
-    assert not is_dark(light) and is_dark(_dark())
+    assert not is_dark(light) and is_dark(dark_palette())
 
 
 def test_install_wraps_fusion_once(qtbot) -> None:  # type: ignore[no-untyped-def]

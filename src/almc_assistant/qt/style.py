@@ -54,6 +54,36 @@ class ReadableCheckStyle(QProxyStyle):
         painter.restore()
 
 
+def dark_palette() -> QPalette:
+    """A dark Fusion palette (the screenshots' dark mode; Windows 10's is close)."""
+    palette = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#2b2b2b"),
+        (QPalette.ColorRole.WindowText, "#e6e6e6"),
+        (QPalette.ColorRole.Base, "#1e1e1e"),
+        (QPalette.ColorRole.AlternateBase, "#262626"),
+        (QPalette.ColorRole.Text, "#e6e6e6"),
+        (QPalette.ColorRole.Button, "#353535"),
+        (QPalette.ColorRole.ButtonText, "#e6e6e6"),
+        (QPalette.ColorRole.Highlight, "#2f65ca"),
+        (QPalette.ColorRole.HighlightedText, "#ffffff"),
+        (QPalette.ColorRole.ToolTipBase, "#353535"),
+        (QPalette.ColorRole.ToolTipText, "#e6e6e6"),
+        (QPalette.ColorRole.Link, "#6ea8ff"),
+        (QPalette.ColorRole.PlaceholderText, "#8a8a8a"),
+        (QPalette.ColorRole.Mid, "#5a5a5a"),
+    ):
+        palette.setColor(role, QColor(colour))
+    disabled = QPalette.ColorGroup.Disabled
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.ButtonText,
+    ):
+        palette.setColor(disabled, role, QColor("#7a7a7a"))
+    return palette
+
+
 def install_readable_style(qapp: QApplication) -> None:
     """Wrap the application's style in :class:`ReadableCheckStyle` when it is Fusion
     (call again after ``setStyle("Fusion")``); any other style is kept as it is."""
