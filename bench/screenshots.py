@@ -24,35 +24,37 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PANEL_HEIGHT = 32
+# The part of the screen a tray shot keeps: the panel's right end and the tooltip or
+# menu that opens below the icon.
+TRAY_SHOT_WIDTH = 520
+DESKTOP = "#5b7a99"
 sys.path.insert(0, str(ROOT / "src"))
 
 
-def start_display(display: str) -> list[subprocess.Popen[bytes]]:
-    procs = [subprocess.Popen(["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"])]
-    time.sleep(1.0)
-    env = {**os.environ, "DISPLAY": display}
-    procs.append(
-        subprocess.Popen(
-            [
-                "trayer",
-                "--align",
-                "right",
-                "--edge",
-                "top",
-                "--height",
-                "28",
-                "--widthtype",
-                "request",
-                "--transparent",
-                "false",
-                "--tint",
-                "0x303030",
-            ],
-            env=env,
-        )
+def start_display(display: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1400x900x24", "-nolisten", "tcp", "-noreset"]
     )
     time.sleep(1.0)
-    return procs
+    if shutil.which("xsetroot"):  # a desktop colour behind tooltips and menus
+        subprocess.run(["xsetroot", "-solid", DESKTOP], env={**os.environ, "DISPLAY": display})
+    return proc
+
+
+def start_tray_host(display: str, dark: bool) -> subprocess.Popen[bytes]:
+    """``trayer`` as a top panel across the screen, in the palette's colour.
+
+    trayer paints its ``--tint`` only with ``--transparent true`` (``--alpha 0``: opaque);
+    without it the panel is GTK's default grey behind the icon and black elsewhere.
+    """
+    tint = "0x202020" if dark else "0xe4e4e4"
+    args = ["--align", "right", "--edge", "top", "--height", str(PANEL_HEIGHT)]
+    args += ["--widthtype", "percent", "--width", "100", "--padding", "6"]
+    args += ["--transparent", "true", "--alpha", "0", "--tint", tint]
+    proc = subprocess.Popen(["trayer", *args], env={**os.environ, "DISPLAY": display})
+    time.sleep(1.0)
+    return proc
 
 
 def make_site(home: Path) -> Path:
@@ -102,33 +104,107 @@ kind = "external-drive"
 
 
 def dark_palette(app):  # type: ignore[no-untyped-def]
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QColor, QPalette
+    from almc_assistant.qt.style import dark_palette as palette
+    from almc_assistant.qt.style import install_readable_style
 
     app.setStyle("Fusion")
-    p = QPalette()
-    for role, colour in (
-        (QPalette.ColorRole.Window, "#2b2b2b"),
-        (QPalette.ColorRole.WindowText, "#e6e6e6"),
-        (QPalette.ColorRole.Base, "#1e1e1e"),
-        (QPalette.ColorRole.AlternateBase, "#262626"),
-        (QPalette.ColorRole.Text, "#e6e6e6"),
-        (QPalette.ColorRole.Button, "#353535"),
-        (QPalette.ColorRole.ButtonText, "#e6e6e6"),
-        (QPalette.ColorRole.Highlight, "#2f65ca"),
-        (QPalette.ColorRole.HighlightedText, "#ffffff"),
-        (QPalette.ColorRole.ToolTipBase, "#353535"),
-        (QPalette.ColorRole.ToolTipText, "#e6e6e6"),
-        (QPalette.ColorRole.Link, "#6ea8ff"),
-        (QPalette.ColorRole.PlaceholderText, "#8a8a8a"),
-        (QPalette.ColorRole.Mid, "#5a5a5a"),
-    ):
-        p.setColor(role, QColor(colour))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#7a7a7a"))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#7a7a7a"))
-    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7a7a7a"))
-    app.setPalette(p)
-    _ = Qt
+    app.setPalette(palette())
+    install_readable_style(app)  # again: setStyle("Fusion") replaced the app's style
+
+
+def xdotool(*args: str) -> None:
+    subprocess.run(["xdotool", *args], check=True)
+
+
+def tray_region(qapp, bottom: int, left: int | None = None):  # type: ignore[no-untyped-def]
+    """The screen from the panel's right end down to ``bottom`` (a tooltip, a menu)."""
+    screen = qapp.primaryScreen()
+    width = screen.geometry().width()
+    x = width - TRAY_SHOT_WIDTH if left is None else min(left - 8, width - TRAY_SHOT_WIDTH)
+    return screen.grabWindow(0, x, 0, width - x, bottom + 8)
+
+
+def tray_shot(qapp, tray, settle, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The tray icon as the tray host shows it, with its tooltip (the mouse on the icon).
+
+    The icon lives in the tray host's window (XEmbed), so the shot is taken from the
+    screen, never with ``QWidget.grab``; and only after the icon has repainted: a window
+    or menu that covered it leaves the host's background until the icon's next paint.
+    """
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    settle(0.6)
+    centre = tray.native.geometry().center()
+    for dx in (-4, 0):  # enter, then move inside: Qt starts its tooltip timer on a move
+        xdotool("mousemove", str(centre.x() + dx), str(centre.y()))
+        settle(0.1)
+
+    def tip():  # type: ignore[no-untyped-def]
+        shown = [w for w in QApplication.topLevelWidgets() if w.inherits("QTipLabel")]
+        return next((w for w in shown if w.isVisible()), None)
+
+    for _ in range(150):  # the tooltip opens after a short hover
+        settle(0.02)
+        if tip() is not None:
+            break
+    label = tip()
+    settle(0.4)  # let the tooltip paint
+    bottom = label.geometry().bottom() if label is not None else PANEL_HEIGHT
+    tray_region(qapp, bottom).save(str(path))
+    print(path, "(no tooltip)" if label is None else "")
+    xdotool("mousemove", "700", "600")
+    QToolTip.hideText()
+    settle(0.6)
+
+
+def shoot_tray(qapp, tray, settle, out: Path, suffix: str, service, home: Path) -> None:  # type: ignore[no-untyped-def]
+    """The tray in each state on the real tray host, its menu, and a sheet of the icons."""
+    import errno
+
+    from PySide6.QtGui import QColor, QPainter, QPixmap
+
+    from almc_assistant.core.errors import describe_os_error
+    from almc_assistant.qt import icons
+    from almc_assistant.qt.controller import compute_status
+
+    print("tray icon on the tray host at", tray.native.geometry())
+    tray_shot(qapp, tray, settle, out / f"tray-{tray.status.state.value}{suffix}.png")
+
+    menu = tray.menu
+    menu.aboutToShow.emit()
+    menu.popup(tray.native.geometry().bottomLeft())  # where a click on the icon opens it
+    settle(0.6)
+    geometry = menu.geometry()
+    tray_region(qapp, geometry.bottom(), geometry.left()).save(str(out / f"tray-menu{suffix}.png"))
+    print(out / f"tray-menu{suffix}.png")
+    menu.hide()
+
+    # The states a copy and a failure show, as the controller computes them from the
+    # service's real pending summary (a copy of these few files is over too soon to catch).
+    summary = service.pending_summary()
+    tray.set_status(compute_status(summary, copy_progress=0.6))
+    tray_shot(qapp, tray, settle, out / f"tray-copying{suffix}.png")
+    missing = FileNotFoundError(errno.ENOENT, "No such file or directory")
+    problem = describe_os_error(missing, action="watch", path=home / "Acquisition")
+    tray.set_status(compute_status(summary, problem=problem.title))
+    tray_shot(qapp, tray, settle, out / f"tray-problem{suffix}.png")
+    tray.set_status(compute_status(summary))
+
+    states = [
+        (icons.State.SAFE, None),
+        (icons.State.AT_RISK, None),
+        (icons.State.PROBLEM, None),
+        (icons.State.COPYING, 0.25),
+        (icons.State.COPYING, 0.6),
+        (icons.State.COPYING, 0.9),
+    ]
+    sheet = QPixmap(len(states) * 72 + 8, 80)
+    sheet.fill(QColor("#2b2b2b" if suffix else "#f3f3f3"))
+    painter = QPainter(sheet)
+    for i, (state, progress) in enumerate(states):
+        painter.drawPixmap(8 + i * 72, 8, icons.render(f"state-{state.value}", 64, progress))
+    painter.end()
+    sheet.save(str(out / f"tray-icons{suffix}.png"))
 
 
 def run(out: Path, dark: bool) -> int:
@@ -144,6 +220,7 @@ def run(out: Path, dark: bool) -> int:
     from almc_assistant.core.paths import AppPaths
     from almc_assistant.core.service import Service
     from almc_assistant.qt import app as app_module
+    from almc_assistant.qt import icons
     from almc_assistant.qt.bridge import app_pump
     from almc_assistant.qt.controller import AppController
     from almc_assistant.qt.prompts import QtPrompter
@@ -184,35 +261,9 @@ def run(out: Path, dark: bool) -> int:
 
     tray = controller.tray
     if tray is not None:
-        tray.menu.aboutToShow.emit()
-        tray.menu.popup(qapp.primaryScreen().geometry().topRight())
-        settle(0.5)
-        shot(tray.menu, "tray-menu")
-        tray.menu.hide()
-        print("tray icon on the tray host at", tray.native.geometry())
-
-    # icons: every state, and copying at three stages
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QColor, QPainter, QPixmap
-
-    from almc_assistant.qt import icons
-
-    states = [
-        (icons.State.SAFE, None),
-        (icons.State.AT_RISK, None),
-        (icons.State.PROBLEM, None),
-        (icons.State.COPYING, 0.25),
-        (icons.State.COPYING, 0.6),
-        (icons.State.COPYING, 0.9),
-    ]
-    sheet = QPixmap(len(states) * 72 + 8, 80)
-    sheet.fill(QColor("#2b2b2b" if dark else "#f3f3f3"))
-    painter = QPainter(sheet)
-    for i, (state, progress) in enumerate(states):
-        painter.drawPixmap(8 + i * 72, 8, icons.render(f"state-{state.value}", 64, progress))
-    painter.end()
-    sheet.save(str(out / f"tray-icons{suffix}.png"))
-    _ = Qt
+        shoot_tray(qapp, tray, settle, out, suffix, service, home)
+    else:
+        print("no system tray on this display: no tray shots", file=sys.stderr)
 
     warnings = controller.show_warnings()
     shot(warnings, "warnings")
@@ -253,6 +304,9 @@ def run(out: Path, dark: bool) -> int:
     settle(1.0, until=lambda: transfer.jobs.rows()[0].state.name in ("DONE", "PROBLEMS"))
     shot(transfer, "transfer-copied")
     transfer.hide()
+    if tray is not None:  # every file of the session now has a verified copy
+        settle(1.0, until=lambda: controller.refresh().state is icons.State.SAFE)
+        tray_shot(qapp, tray, settle, out / f"tray-{controller.refresh().state.value}{suffix}.png")
 
     settings = controller.show_settings()
     shot(settings, "settings-destinations")
@@ -277,22 +331,26 @@ def main() -> int:
     args = parser.parse_args()
     if args.inner:
         return run(args.out, args.dark)
-    procs = start_display(args.display) if "DISPLAY" not in os.environ else []
-    env = {
-        **os.environ,
-        "DISPLAY": os.environ.get("DISPLAY", args.display),
-        "QT_QPA_PLATFORM": "xcb",
-    }
+    own_display = "DISPLAY" not in os.environ
+    display = os.environ.get("DISPLAY", args.display)
+    xvfb = start_display(display) if own_display else None
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
     try:
         code = 0
         for dark in (False, True) if args.dark else (False,):
+            tray_host = start_tray_host(display, dark) if own_display else None
             cmd = [sys.executable, __file__, "--inner", "--out", str(args.out)]
-            code |= subprocess.call([*cmd, "--dark"] if dark else cmd, env=env)
+            try:
+                code |= subprocess.call([*cmd, "--dark"] if dark else cmd, env=env)
+            finally:
+                if tray_host is not None:
+                    tray_host.terminate()
+                    tray_host.wait(10)
         return code
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            p.wait(10)
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
 
 
 if __name__ == "__main__":

@@ -61,3 +61,14 @@ def test_badges_and_app_icon(qtbot) -> None:  # type: ignore[no-untyped-def]
 def test_a_missing_asset_is_named() -> None:
     with pytest.raises(FileNotFoundError):
         icons.svg_bytes("no-such-icon")
+
+
+def test_progress_ring_reads_at_tray_size(qtbot) -> None:  # type: ignore[no-untyped-def]
+    # At a tray's 22 px the part still to copy is a dark track and the part done a white
+    # arc, so the two differ even on a light panel (a pale track read as the disc's rim).
+    image = icons.render("state-copying", 22, 0.25).toImage()
+    ratio = image.devicePixelRatio()
+    left = image.pixelColor(round(3 * ratio), round(11 * ratio))  # 9 o'clock: not done
+    right = image.pixelColor(round(18.5 * ratio), round(11 * ratio))  # 3 o'clock: done
+    assert left.lightness() < 110, left.name()
+    assert right.lightness() > 200, right.name()

@@ -5,6 +5,11 @@ and consume their events. Each command lives in its own module (``cli/<name>.py`
 ``register(subparsers)`` function; the Qt package is imported only by the ``gui`` command,
 and only when it runs.
 
+``almc-assistant PATH...`` (no command, only existing files or folders) is
+``almc-assistant gui PATH...``: the tray app starts with them, or the running one gets
+them. A first word that is neither a command, an option nor an existing path is a usage
+error (exit 2) that lists the commands.
+
 Exit status (a contract): 0 all good; 1 some files failed or were flagged; 2 usage or
 configuration error; 130 interrupted (Ctrl-C); 141 the reader of stdout went away
 (``| head``: quietly, as Unix tools do). ``--json`` prints one JSON document on stdout.
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from almc_assistant import __version__
 from almc_assistant.cli import _common
@@ -35,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Keeps your microscopy data safe: checks files, copies them to your backup "
             "destinations with verification, and reminds you before data is at risk. "
-            "With no command, starts the tray app."
+            "With no command, starts the tray app; given only files or folders, opens them "
+            "in its transfer window."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -48,10 +55,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def commands(parser: argparse.ArgumentParser) -> list[str]:
+    """The command names ``parser`` knows (``gui``, ``check``, ...)."""
+    for action in parser._actions:  # argparse keeps its sub-commands in an action
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
+def resolve_words(parser: argparse.ArgumentParser, words: Sequence[str]) -> list[str]:
+    """The words as ``parser`` should read them: ``PATH...`` with no command becomes
+    ``gui PATH...``; a first word that is neither a command, an option nor an existing
+    file or folder is a usage error (``parser.error``: exit 2, naming the word)."""
+    words = list(words)
+    if not words or words[0].startswith("-") or words[0] in commands(parser):
+        return words
+    missing = [w for w in words if not w.startswith("-") and not Path(w).exists()]
+    if missing:
+        parser.error(
+            f"{missing[0]!r} is not a command, nor a file or folder that exists. "
+            f"Commands: {', '.join(commands(parser))}; or give existing files or folders "
+            "to open them in the tray app's transfer window."
+        )
+    return ["gui", *words]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    words = resolve_words(parser, sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(words)
     if args.command is None:  # no command: the tray app
         args = parser.parse_args([*words, "gui"])

@@ -34,6 +34,7 @@ from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.prompts import Level, Message, QtPrompter
 from almc_assistant.qt.single_instance import SingleInstance, server_name
+from almc_assistant.qt.style import install_readable_style
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def _application() -> QApplication:
         qapp = QApplication(sys.argv[:1])
     QApplication.setDesktopFileName("almc-assistant")
     qapp.setWindowIcon(icons.app_icon())
+    install_readable_style(qapp)  # check boxes visible in dark mode
     qapp.setQuitOnLastWindowClosed(False)  # the tray keeps running without windows
     return qapp
 

@@ -79,11 +79,16 @@ def render(name: str, size: int, progress: float | None = None) -> QPixmap:
 
 
 def _draw_ring(painter: QPainter, pixels: int, progress: float) -> None:
-    """A white arc inside the disc's rim, clockwise from 12 o'clock, over a faint track."""
-    width = max(1.5, pixels * 0.11)
+    """A white arc inside the disc's rim, clockwise from 12 o'clock, over a dark track.
+
+    The track darkens the disc rather than lightening it, so the white arc stands out
+    at a tray's 16-22 px on light and dark panels alike (a white-on-pale-blue ring did
+    not: it read as the disc's edge, ``docs/screenshots/tray-copying.png``).
+    """
+    width = max(2.0, pixels * 0.14)
     inset = width / 2 + pixels * 0.06
     rect = QRectF(inset, inset, pixels - 2 * inset, pixels - 2 * inset)
-    track = QPen(QColor(255, 255, 255, 90), width)
+    track = QPen(QColor(0, 0, 0, 150), width)
     painter.setPen(track)
     painter.drawEllipse(rect)
     arc = QPen(QColor("#ffffff"), width)
