@@ -2,20 +2,20 @@
 
 Thread contract: GUI thread only. Slots never touch files: a drop calls
 ``service.check(paths)`` and the results arrive as events through the pump
-(:meth:`on_file_checked`, :meth:`on_check_report`); "Back up" queues a job, and the
-window starts queued jobs one at a time with ``service.start_copy`` as the previous one
-finishes, following its copy events (:meth:`on_job_progressed`, ...).
+(``transfer_checks.CheckResults``); "Back up" queues a job, and the window starts queued
+jobs one at a time with ``service.start_copy`` as the previous one finishes, following
+its copy events (``transfer_jobs.CopyJobs``). This module holds the layout, the input
+(drops, pickers, keys) and the buttons' state.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -47,20 +47,14 @@ from almc_assistant.qt.progress_delegate import ProgressDelegate
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
+from almc_assistant.qt.transfer_checks import ROWS_PER_FLUSH, CheckResults
 from almc_assistant.qt.transfer_columns import FILE_COLUMNS, JOB_COLUMNS
-from almc_assistant.qt.transfer_rows import (
-    FileRow,
-    FileState,
-    JobRow,
-    JobState,
-    job_finished,
-    job_progressed,
-    row_from_check,
-)
+from almc_assistant.qt.transfer_jobs import CopyJobs
+from almc_assistant.qt.transfer_rows import FileRow, FileState, JobState
+
+__all__ = ["ROWS_PER_FLUSH", "TransferWindow", "local_paths"]
 
 log = logging.getLogger(__name__)
-
-ROWS_PER_FLUSH = 400
 
 
 def local_paths(mime: Any) -> list[str]:
@@ -70,22 +64,7 @@ def local_paths(mime: Any) -> list[str]:
     return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
 
 
-class _Report:
-    """The rest of a ``CheckReport`` still to show."""
-
-    def __init__(self, files: Sequence[Any]) -> None:
-        self.files = files
-
-
-def _under(path: str, root: str) -> bool:
-    return (
-        path == root
-        or path.startswith(root.rstrip("/\\") + "/")
-        or path.startswith(root.rstrip("/\\") + "\\")
-    )
-
-
-class TransferWindow(QWidget):
+class TransferWindow(CheckResults, CopyJobs):
     """Emits ``jobs_changed`` (the job rows) whenever a job's state changes."""
 
     jobs_changed = Signal(object)
@@ -123,7 +102,6 @@ class TransferWindow(QWidget):
         self.reload_destinations()
         self._update_buttons()
 
-    # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         drop = QFrame()
         drop.setObjectName("dropArea")
@@ -211,7 +189,6 @@ class TransferWindow(QWidget):
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)
         self.resize(1060, 660)
 
-    # ------------------------------------------------------------------ input
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if local_paths(event.mimeData()):
             event.acceptProposedAction()
@@ -236,24 +213,6 @@ class TransferWindow(QWidget):
         if folder:
             self.add_paths([folder])
 
-    def add_paths(self, paths: Sequence[str]) -> None:
-        """Show ``paths`` as being checked and ask the service to check them."""
-        fresh = [str(Path(p)) for p in paths if str(Path(p)) not in self._roots]
-        if not fresh:
-            return
-        self._roots.extend(p for p in fresh if p not in self._roots)
-        self.files.upsert(FileRow(path=p, root=p) for p in fresh)
-        try:
-            future = self._service.check([Path(p) for p in fresh])
-            if self._sink is not None:
-                background.publish_check_result(future, fresh, self._sink)
-        except AlmcError as err:
-            self._tell(err)
-            self.files.upsert(
-                replace(self.files.row_of(p) or FileRow(p), state=FileState.CHECK_FAILED)
-                for p in fresh
-            )
-
     def reload_destinations(self) -> None:
         try:
             destinations = list(self._service.destinations())
@@ -262,66 +221,6 @@ class TransferWindow(QWidget):
             destinations = []
         self.picker.set_destinations(destinations)
 
-    # ------------------------------------------------------------------ check events
-    def on_file_checked(self, check: Any) -> None:
-        """One file checked (``FileChecked`` event or ``FileCheck``): it replaces the
-        placeholder of the file or folder it was found under."""
-        path = str(check.path)
-        root = self._root_of(path)
-        placeholder = self._row(root)
-        if root != path and placeholder is not None and placeholder.state is FileState.CHECKING:
-            self._staged.pop(root, None)
-            self.files.remove([root])
-        current = self._row(path)
-        if current is not None and current.state not in (FileState.CHECKING, FileState.CHECKED):
-            return  # already queued or copied: the check does not reset it
-        row = row_from_check(check, root=root)
-        if current is not None and not row.reasons:
-            row = replace(row, reasons=current.reasons, next_step=current.next_step)
-        self._stage([row])
-
-    def _on_check_completed(self, event: background.CheckCompleted) -> None:
-        if event.report is not None:
-            self.on_check_report(event.roots, event.report)
-        else:
-            for root in event.roots:
-                self.on_check_failed(root, event.title, event.detail)
-
-    def on_check_report(self, roots: Sequence[str], report: Any) -> None:
-        """A check of ``roots`` ended with its ``CheckReport`` (reasons, next steps).
-
-        Taken in slices of :data:`ROWS_PER_FLUSH` with the event loop running between
-        them, so the report of a 10,000-file folder does not freeze the window."""
-        checks = list(report.files)
-        if not self._batching:
-            self._apply_checks(checks, roots)
-            return
-        self._apply_checks(checks[:ROWS_PER_FLUSH], ())
-        rest = checks[ROWS_PER_FLUSH:]
-        if rest:
-            QTimer.singleShot(0, self, lambda: self.on_check_report(roots, _Report(rest)))
-        else:
-            self._apply_checks([], roots)
-
-    def _apply_checks(self, checks: Sequence[Any], roots: Sequence[str]) -> None:
-        for check in checks:
-            self.on_file_checked(check)
-        self.flush()
-        for root in roots:
-            row = self._row(str(Path(root)))
-            if row is not None and row.state is FileState.CHECKING:
-                problem = "No files found there"
-                self._stage([replace(row, state=FileState.CHECK_FAILED, problem=problem)])
-
-    def _root_of(self, path: str) -> str:
-        roots = [r for r in self._roots if _under(path, r)]
-        return max(roots, key=len) if roots else path
-
-    def on_check_failed(self, path: str, title: str, detail: str) -> None:
-        row = self._row(str(path)) or FileRow(path=str(path), root=str(path))
-        self._stage([replace(row, state=FileState.CHECK_FAILED, problem=f"{title}: {detail}")])
-
-    # ------------------------------------------------------------------ copying
     def _checked_roots(self) -> list[str]:
         rows = self.files.rows()
         selected = self._selected_file_rows()
@@ -347,83 +246,6 @@ class TransferWindow(QWidget):
     def _on_copy_clicked(self) -> None:
         self.queue_copy(self._checked_roots(), self.picker.selected())
 
-    def queue_copy(self, sources: Sequence[str], destinations: Sequence[Any]) -> JobRow | None:
-        """Queue a copy job; it starts when no other job of this window is running."""
-        if not sources or not destinations:
-            return None
-        job = JobRow(
-            key=self._next_key,
-            sources=tuple(sources),
-            destinations=tuple(str(d.path) for d in destinations),
-        )
-        self._next_key += 1
-        self._destinations_of[job.key] = list(destinations)
-        self.jobs.upsert([job])
-        if any(r.running or r.state is JobState.CANCELLING for r in self.jobs.rows()):
-            self._mark_files(sources, FileState.QUEUED, copies_wanted=len(destinations))
-        self._start_next_job()
-        return self.jobs.row_of(job.key)
-
-    def _start_next_job(self) -> None:
-        if any(r.running or r.state is JobState.CANCELLING for r in self.jobs.rows()):
-            return
-        queued = [r for r in self.jobs.rows() if r.state is JobState.QUEUED]
-        if not queued:
-            self._changed()
-            return
-        job = queued[0]
-        destinations = self._destinations_of.pop(job.key)
-        try:
-            handle = self._service.start_copy([Path(s) for s in job.sources], destinations)
-        except AlmcError as err:
-            self.jobs.upsert([replace(job, state=JobState.REFUSED, result=err.title)])
-            self._mark_files(job.sources, FileState.FAILED, problem=err.title)
-            self._tell(err)
-            self._start_next_job()
-            return
-        job_id = str(getattr(handle, "job_id", getattr(handle, "id", "")))
-        self._jobs_started[job.key] = handle
-        self._job_keys[job_id] = job.key
-        self.jobs.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
-        self._mark_files(job.sources, FileState.COPYING, copies_wanted=len(destinations))
-        self.copy_started.emit(handle)
-        self._changed()
-
-    def _mark_files(self, sources: Sequence[str], state: FileState, **changes: Any) -> None:
-        self.flush()
-        rows = [
-            replace(r, state=state, **changes)
-            for r in self.files.rows()
-            if any(_under(r.path, s) for s in sources)
-        ]
-        self._stage(rows)
-
-    def _job(self, job_id: str) -> JobRow | None:
-        key = self._job_keys.get(str(job_id))
-        return None if key is None else self.jobs.row_of(key)
-
-    def on_job_started(self, event: Any) -> None:
-        job = self._job(event.job_id)
-        if job is not None and job.state is JobState.STARTING:
-            self.jobs.upsert(
-                [
-                    replace(
-                        job,
-                        state=JobState.RUNNING,
-                        files_total=event.total_files,
-                        bytes_total=event.total_bytes,
-                    )
-                ]
-            )
-
-    def on_job_progressed(self, event: Any) -> None:
-        job = self._job(event.snapshot.job_id)
-        if job is not None:
-            self.jobs.upsert([job_progressed(job, event.snapshot)])
-
-    def on_copy_verified(self, event: Any) -> None:
-        self._file_copy_result(event, ok=True)
-
     def connect_pump(self, pump: EventPump) -> None:
         """Follow the core's check and copy events (delivered on the GUI thread)."""
         self._sink = pump.sink
@@ -439,130 +261,12 @@ class TransferWindow(QWidget):
         pump.subscribe(DestinationRefused, self.on_destination_refused)
         pump.subscribe(JobFinished, self.on_job_finished)
 
-    # ------------------------------------------------------------------ staging
-    def _row(self, path: str) -> FileRow | None:
-        return self._staged.get(path) or self.files.row_of(path)
-
-    def _stage(self, rows: Any) -> None:
-        for row in rows:
-            self._staged[row.path] = row
-        if not self._batching:
-            self.flush()
-
-    def _on_pump_batch_arrived(self, _events: Any) -> None:
-        self.flush()
-
-    def flush(self) -> None:
-        """Write the staged rows to the model, then update the buttons once.
-
-        At most :data:`ROWS_PER_FLUSH` rows at a time: the sorted view's work grows with
-        the rows inserted, so a dropped folder of 10,000 files is shown in slices with
-        the event loop running in between."""
-        if self._staged:
-            paths = list(self._staged)[:ROWS_PER_FLUSH]
-            rows = [self._staged.pop(p) for p in paths]
-            self.files.upsert(rows)
-            if self._staged:
-                QTimer.singleShot(0, self, self.flush)
-        self._update_buttons()
-
-    def on_copy_skipped(self, event: Any) -> None:
-        self._file_copy_result(event, ok=True, already=True)
-
-    def on_copy_failed(self, event: Any) -> None:
-        self._file_copy_result(event, ok=False, problem=f"{event.title}. {event.next_step}")
-
-    def _file_copy_result(
-        self, event: Any, *, ok: bool, already: bool = False, problem: str = ""
-    ) -> None:
-        path = str(event.source)
-        row = self._row(path)
-        if row is None:  # a file found inside a dropped folder, not checked on its own
-            row = FileRow(path=path, root=self._root_of(path), state=FileState.COPYING)
-        if not ok:
-            self._stage([replace(row, state=FileState.FAILED, problem=problem)])
-            return
-        if row.state is FileState.FAILED:
-            return
-        done = row.copies_done + 1
-        wanted = max(row.copies_wanted, 1)
-        state = FileState.COPYING
-        if done >= wanted:
-            state = FileState.ALREADY if already and row.copies_done == 0 else FileState.VERIFIED
-        self._stage([replace(row, copies_done=done, state=state)])
-
-    def on_destination_refused(self, event: Any) -> None:
-        """A whole destination was refused before copying (missing, full, read-only)."""
-        self._prompter.tell(
-            Message(
-                event.title,
-                f"{event.destination_root}: {event.detail}",
-                event.next_step,
-                Level.ERROR,
-                (str(event.destination_root),),
-            )
-        )
-
-    def on_job_finished(self, event: Any) -> None:
-        job = self._job(event.job_id)
-        if job is None:
-            return
-        self._jobs_started.pop(job.key, None)
-        finished = job_finished(job, event.summary)
-        self.jobs.upsert([finished])
-        if finished.state is JobState.CANCELLED:
-            still = [
-                replace(r, state=FileState.CHECKED)
-                for r in self.files.rows()
-                if r.state in (FileState.COPYING, FileState.QUEUED)
-                and any(_under(r.path, s) for s in job.sources)
-            ]
-            self._stage(still)
-        self._start_next_job()
-
-    # ------------------------------------------------------------------ job controls
-    def _selected_job(self) -> JobRow | None:
-        rows = self.job_view.selectionModel().selectedRows()
-        if rows:
-            return self.jobs.rows()[rows[0].row()]
-        running = [r for r in self.jobs.rows() if r.running]
-        return running[0] if running else None
-
-    def _on_pause_clicked(self) -> None:
-        job = self._selected_job()
-        handle = self._jobs_started.get(job.key) if job else None
-        if job is None or handle is None:
-            return
-        if job.state is JobState.PAUSED:
-            handle.resume()
-            self.jobs.upsert([replace(job, state=JobState.RUNNING)])
-        else:
-            handle.pause()
-            self.jobs.upsert([replace(job, state=JobState.PAUSED)])
-        self._changed()
-
-    def _on_cancel_clicked(self) -> None:
-        job = self._selected_job()
-        if job is None:
-            return
-        if job.state is JobState.QUEUED:
-            self.jobs.upsert([replace(job, state=JobState.CANCELLED, result="Cancelled")])
-            self._mark_files(job.sources, FileState.CHECKED)
-        else:
-            handle = self._jobs_started.get(job.key)
-            if handle is None:
-                return
-            handle.cancel()
-            self.jobs.upsert([replace(job, state=JobState.CANCELLING)])
-        self._changed()
-
     def _on_remove_clicked(self) -> None:
         busy = {FileState.QUEUED, FileState.COPYING}
         self.files.remove(r.path for r in self._selected_file_rows() if r.state not in busy)
         kept = {r.root for r in self.files.rows()}
         self._roots = [r for r in self._roots if r in kept]
 
-    # ------------------------------------------------------------------ state
     def _on_picker_selection_changed(self, _selected: Any) -> None:
         self._update_buttons()
 
@@ -599,10 +303,6 @@ class TransferWindow(QWidget):
         self.pause_button.setText("&Resume" if paused else "&Pause")
         cancellable = job is not None and (job.running or job.state is JobState.QUEUED)
         self.cancel_button.setEnabled(cancellable)
-
-    def _changed(self) -> None:
-        self._update_buttons()
-        self.jobs_changed.emit(self.jobs.rows())
 
     def _tell(self, err: AlmcError) -> None:
         self._prompter.tell(

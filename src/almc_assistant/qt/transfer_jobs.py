@@ -1,0 +1,224 @@
+"""The transfer window's copy jobs: a queue run one job at a time (a mixin of the window).
+
+Thread contract: GUI thread only. "Back up" queues a job; the window starts queued jobs
+one at a time with ``service.start_copy`` as the previous one finishes, and follows their
+copy events from the pump (:meth:`CopyJobs.on_job_progressed`, ...), marking the file
+rows as copies are verified, skipped or fail. Pause and cancel act on the service's job
+handle; nothing here touches a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import SignalInstance
+from PySide6.QtWidgets import QTableView, QWidget
+
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.table_model import SnapshotTableModel
+from almc_assistant.qt.transfer_checks import under
+from almc_assistant.qt.transfer_rows import (
+    FileRow,
+    FileState,
+    JobRow,
+    JobState,
+    job_finished,
+    job_progressed,
+)
+
+
+class CopyJobs(QWidget):
+    """The job rows and the service's handles of the jobs started."""
+
+    # Set up by the window.
+    _service: Any
+    _prompter: Prompter
+    files: SnapshotTableModel[FileRow]
+    jobs: SnapshotTableModel[JobRow]
+    job_view: QTableView
+    jobs_changed: SignalInstance
+    copy_started: SignalInstance
+    _jobs_started: dict[int, Any]  # key -> the service's job handle
+    _job_keys: dict[str, int]  # engine job id -> key
+    _destinations_of: dict[int, list[Any]]  # queued job key -> destinations
+    _next_key: int
+    flush: Callable[[], None]
+    _row: Callable[[str], FileRow | None]
+    _stage: Callable[[Any], None]
+    _root_of: Callable[[str], str]
+    _update_buttons: Callable[..., None]
+    _tell: Callable[[AlmcError], None]
+
+    def queue_copy(self, sources: Sequence[str], destinations: Sequence[Any]) -> JobRow | None:
+        """Queue a copy job; it starts when no other job of this window is running."""
+        if not sources or not destinations:
+            return None
+        job = JobRow(
+            key=self._next_key,
+            sources=tuple(sources),
+            destinations=tuple(str(d.path) for d in destinations),
+        )
+        self._next_key += 1
+        self._destinations_of[job.key] = list(destinations)
+        self.jobs.upsert([job])
+        if any(r.running or r.state is JobState.CANCELLING for r in self.jobs.rows()):
+            self._mark_files(sources, FileState.QUEUED, copies_wanted=len(destinations))
+        self._start_next_job()
+        return self.jobs.row_of(job.key)
+
+    def _start_next_job(self) -> None:
+        if any(r.running or r.state is JobState.CANCELLING for r in self.jobs.rows()):
+            return
+        queued = [r for r in self.jobs.rows() if r.state is JobState.QUEUED]
+        if not queued:
+            self._changed()
+            return
+        job = queued[0]
+        destinations = self._destinations_of.pop(job.key)
+        try:
+            handle = self._service.start_copy([Path(s) for s in job.sources], destinations)
+        except AlmcError as err:
+            self.jobs.upsert([replace(job, state=JobState.REFUSED, result=err.title)])
+            self._mark_files(job.sources, FileState.FAILED, problem=err.title)
+            self._tell(err)
+            self._start_next_job()
+            return
+        job_id = str(getattr(handle, "job_id", getattr(handle, "id", "")))
+        self._jobs_started[job.key] = handle
+        self._job_keys[job_id] = job.key
+        self.jobs.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
+        self._mark_files(job.sources, FileState.COPYING, copies_wanted=len(destinations))
+        self.copy_started.emit(handle)
+        self._changed()
+
+    def _mark_files(self, sources: Sequence[str], state: FileState, **changes: Any) -> None:
+        self.flush()
+        rows = [
+            replace(r, state=state, **changes)
+            for r in self.files.rows()
+            if any(under(r.path, s) for s in sources)
+        ]
+        self._stage(rows)
+
+    def _job(self, job_id: str) -> JobRow | None:
+        key = self._job_keys.get(str(job_id))
+        return None if key is None else self.jobs.row_of(key)
+
+    def on_job_started(self, event: Any) -> None:
+        job = self._job(event.job_id)
+        if job is not None and job.state is JobState.STARTING:
+            self.jobs.upsert(
+                [
+                    replace(
+                        job,
+                        state=JobState.RUNNING,
+                        files_total=event.total_files,
+                        bytes_total=event.total_bytes,
+                    )
+                ]
+            )
+
+    def on_job_progressed(self, event: Any) -> None:
+        job = self._job(event.snapshot.job_id)
+        if job is not None:
+            self.jobs.upsert([job_progressed(job, event.snapshot)])
+
+    def on_copy_verified(self, event: Any) -> None:
+        self._file_copy_result(event, ok=True)
+
+    def on_copy_skipped(self, event: Any) -> None:
+        self._file_copy_result(event, ok=True, already=True)
+
+    def on_copy_failed(self, event: Any) -> None:
+        self._file_copy_result(event, ok=False, problem=f"{event.title}. {event.next_step}")
+
+    def _file_copy_result(
+        self, event: Any, *, ok: bool, already: bool = False, problem: str = ""
+    ) -> None:
+        path = str(event.source)
+        row = self._row(path)
+        if row is None:  # a file found inside a dropped folder, not checked on its own
+            row = FileRow(path=path, root=self._root_of(path), state=FileState.COPYING)
+        if not ok:
+            self._stage([replace(row, state=FileState.FAILED, problem=problem)])
+            return
+        if row.state is FileState.FAILED:
+            return
+        done = row.copies_done + 1
+        wanted = max(row.copies_wanted, 1)
+        state = FileState.COPYING
+        if done >= wanted:
+            state = FileState.ALREADY if already and row.copies_done == 0 else FileState.VERIFIED
+        self._stage([replace(row, copies_done=done, state=state)])
+
+    def on_destination_refused(self, event: Any) -> None:
+        """A whole destination was refused before copying (missing, full, read-only)."""
+        self._prompter.tell(
+            Message(
+                event.title,
+                f"{event.destination_root}: {event.detail}",
+                event.next_step,
+                Level.ERROR,
+                (str(event.destination_root),),
+            )
+        )
+
+    def on_job_finished(self, event: Any) -> None:
+        job = self._job(event.job_id)
+        if job is None:
+            return
+        self._jobs_started.pop(job.key, None)
+        finished = job_finished(job, event.summary)
+        self.jobs.upsert([finished])
+        if finished.state is JobState.CANCELLED:
+            still = [
+                replace(r, state=FileState.CHECKED)
+                for r in self.files.rows()
+                if r.state in (FileState.COPYING, FileState.QUEUED)
+                and any(under(r.path, s) for s in job.sources)
+            ]
+            self._stage(still)
+        self._start_next_job()
+
+    def _selected_job(self) -> JobRow | None:
+        rows = self.job_view.selectionModel().selectedRows()
+        if rows:
+            return self.jobs.rows()[rows[0].row()]
+        running = [r for r in self.jobs.rows() if r.running]
+        return running[0] if running else None
+
+    def _on_pause_clicked(self) -> None:
+        job = self._selected_job()
+        handle = self._jobs_started.get(job.key) if job else None
+        if job is None or handle is None:
+            return
+        if job.state is JobState.PAUSED:
+            handle.resume()
+            self.jobs.upsert([replace(job, state=JobState.RUNNING)])
+        else:
+            handle.pause()
+            self.jobs.upsert([replace(job, state=JobState.PAUSED)])
+        self._changed()
+
+    def _on_cancel_clicked(self) -> None:
+        job = self._selected_job()
+        if job is None:
+            return
+        if job.state is JobState.QUEUED:
+            self.jobs.upsert([replace(job, state=JobState.CANCELLED, result="Cancelled")])
+            self._mark_files(job.sources, FileState.CHECKED)
+        else:
+            handle = self._jobs_started.get(job.key)
+            if handle is None:
+                return
+            handle.cancel()
+            self.jobs.upsert([replace(job, state=JobState.CANCELLING)])
+        self._changed()
+
+    def _changed(self) -> None:
+        self._update_buttons()
+        self.jobs_changed.emit(self.jobs.rows())
