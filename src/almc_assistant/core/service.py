@@ -84,6 +84,7 @@ class Service(ServiceCore):
         self._ticking = threading.Event()
         self._to_check: deque[Path] = deque()
         self._checking = False
+        self._last_owner: tuple[Path, str] | None = None  # (source, owner) of copy events
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching, cancel copies, write what is queued, close the catalog."""
@@ -360,7 +361,13 @@ class Service(ServiceCore):
                 blake3=event.blake3,
                 verified_at=event.verified_at,
             )
-            owner = file_owner(source, self.user)
+            # One stat per source, not per destination: its verified copies come in a row.
+            last = self._last_owner
+            if last is not None and last[0] == source:
+                owner = last[1]
+            else:
+                owner = file_owner(source, self.user)
+                self._last_owner = (source, owner)
             # Files from outside the acquisition folders (a USB stick) are not tracked.
             track = self._root_of(source) is not None
             self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))

@@ -52,6 +52,7 @@ from almc_assistant.core.transfer.faults import (
 from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
+from almc_assistant.core.transfer.publish import publish
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import Target
 
@@ -290,10 +291,9 @@ class BatchCopier:
                 if t.dest not in checked:  # once per destination and group
                     t.dest.check_alive(p.task.source)
                     checked.add(t.dest)
-                if os.path.lexists(t.final):
+                if not publish(p.path, t.final):
                     self._fail(p, appeared(t.final, p.task.source), results)
                     continue
-                p.path.replace(t.final)
                 p.committed = True
                 renamed.append(p)
             except CopyError as err:
