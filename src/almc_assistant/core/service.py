@@ -361,18 +361,22 @@ class Service(ServiceCore):
                 blake3=event.blake3,
                 verified_at=event.verified_at,
             )
-            # One stat per source, not per destination: its verified copies come in a row.
-            last = self._last_owner
-            if last is not None and last[0] == source:
-                owner = last[1]
-            else:
-                owner = file_owner(source, self.user)
-                self._last_owner = (source, owner)
             # Files from outside the acquisition folders (a USB stick) are not tracked.
             track = self._root_of(source) is not None
+            owner = self._copy_owner(source) if track else self.user  # unused if untracked
             self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))
         elif isinstance(event, JobFinished):
             self.recorder.submit_after(self._publish_status)
+
+    def _copy_owner(self, source: Path) -> str:
+        """The owner of a copied source: one stat per source, not per destination (the
+        verified copies of one file come in a row)."""
+        last = self._last_owner
+        if last is not None and last[0] == source:
+            return last[1]
+        owner = file_owner(source, self.user)
+        self._last_owner = (source, owner)
+        return owner
 
     # ================================================================== cleanup
     def plan_cleanup(self) -> CleanupPlan:
