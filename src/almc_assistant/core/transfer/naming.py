@@ -43,7 +43,9 @@ def partial_name(final_name: str) -> str:
     """
     head = f"{PARTIAL_PREFIX}{os.getpid()}-{_TOKEN}{next(_serial):x}-"
     tail = final_name
-    while len(os.fsencode(head + tail)) > _MAX_NAME_BYTES:
+    while len(head) + 4 * len(tail) > _MAX_NAME_BYTES and (  # 4: the most bytes a char takes
+        len(os.fsencode(head + tail)) > _MAX_NAME_BYTES
+    ):
         tail = tail[1:]
     with _in_use_lock:
         _in_use.add(head + tail)
