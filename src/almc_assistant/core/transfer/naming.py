@@ -30,8 +30,19 @@ _DOUBLE_EXTENSIONS = (".ome.tif", ".ome.tiff", ".ome.zarr", ".tar.gz", ".nii.gz"
 
 # One random token per process plus a counter: unique names without a random draw per
 # file (creation is O_EXCL anyway, so a clash could only fail, never overwrite).
-_TOKEN = secrets.token_hex(4)
 _serial = itertools.count()  # next() on it is atomic under the GIL
+_prefix = ""
+
+
+def _new_prefix() -> None:
+    """``.almc-partial-<pid>-<token>``: per process, so a forked child gets its own."""
+    global _prefix
+    _prefix = f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+
+
+_new_prefix()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_prefix)
 _in_use: set[str] = set()
 _in_use_lock = threading.Lock()
 
@@ -41,7 +52,7 @@ def partial_name(final_name: str) -> str:
 
     The name counts as in use by this process until :func:`release_partial`.
     """
-    head = f"{PARTIAL_PREFIX}{os.getpid()}-{_TOKEN}{next(_serial):x}-"
+    head = f"{_prefix}{next(_serial):x}-"
     tail = final_name
     while len(head) + 4 * len(tail) > _MAX_NAME_BYTES and (  # 4: the most bytes a char takes
         len(os.fsencode(head + tail)) > _MAX_NAME_BYTES
