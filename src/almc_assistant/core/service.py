@@ -84,6 +84,7 @@ class Service(ServiceCore):
         self._ticking = threading.Event()
         self._to_check: deque[Path] = deque()
         self._checking = False
+        self._last_copied: tuple[Path, bool, str] | None = None  # see _copy_source
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching, cancel copies, write what is queued, close the catalog."""
@@ -360,12 +361,22 @@ class Service(ServiceCore):
                 blake3=event.blake3,
                 verified_at=event.verified_at,
             )
-            owner = file_owner(source, self.user)
             # Files from outside the acquisition folders (a USB stick) are not tracked.
-            track = self._root_of(source) is not None
+            track, owner = self._copy_source(source)
             self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))
         elif isinstance(event, JobFinished):
             self.recorder.submit_after(self._publish_status)
+
+    def _copy_source(self, source: Path) -> tuple[bool, str]:
+        """Whether a copied source is tracked, and its owner (unused when it is not): once
+        per source, not per destination (the verified copies of one file come in a row)."""
+        last = self._last_copied
+        if last is not None and last[0] == source:
+            return last[1], last[2]
+        track = self._root_of(source) is not None
+        owner = file_owner(source, self.user) if track else self.user
+        self._last_copied = (source, track, owner)
+        return track, owner
 
     # ================================================================== cleanup
     def plan_cleanup(self) -> CleanupPlan:

@@ -9,6 +9,7 @@ keeps one open session per user; :meth:`Service.end_session` closes it.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import sys
@@ -49,6 +50,12 @@ def file_owner(path: Path, fallback: str) -> str:
         uid = path.stat().st_uid
     except OSError:
         return fallback
+    return _user_name(uid)
+
+
+@functools.lru_cache(maxsize=64)
+def _user_name(uid: int) -> str:
+    """The login name of ``uid`` (one password-database look-up per uid and process)."""
     try:
         import pwd
 

@@ -1,11 +1,16 @@
 """An existing file at the destination is never overwritten: keep both, skip, or fail;
-an identical one is adopted only after it is read back and matched."""
+an identical one is adopted only after it is read back and matched; a file appearing at
+the final name during the copy is left alone."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from almc_assistant.core.transfer import CopyFailed, CopySkipped, CopyVerified, OnConflict
+from almc_assistant.core.transfer.copier import CopyHooks
+from almc_assistant.core.transfer.publish import publish
 from tests.core.transfer.conftest import copy, partials, write
 
 
@@ -70,3 +75,38 @@ def test_same_size_different_bytes_is_not_adopted(tmp_path: Path) -> None:
     assert (dest / "run1/img (almc copy 2).tif").read_bytes() == b"new acquisition" * 100
     (v,) = sink.of_type(CopyVerified)
     assert not v.adopted
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_file_appearing_at_the_final_name_during_the_copy_is_not_overwritten(
+    tmp_path: Path, grouped: bool
+) -> None:
+    """Someone saves a file at the final name after it was found free: it stays as is."""
+    src = write(tmp_path / "src" / "run1" / "img.tif", b"new acquisition" * 100)
+    dest = tmp_path / "dest"
+
+    def intruder(partial: Path, start: int, end: int) -> None:  # before the rename
+        final = dest / "run1" / "img.tif"
+        if not final.exists():
+            final.write_bytes(b"saved meanwhile")
+
+    result, sink = copy(
+        [src.parent], [dest], hooks=CopyHooks(after_flush=intruder), group_small_files=grouped
+    )
+    assert not result.summary.ok
+    (f,) = sink.of_type(CopyFailed)
+    assert "appeared" in f.title and "not overwritten" in f.detail
+    assert (dest / "run1/img.tif").read_bytes() == b"saved meanwhile"
+    assert partials(dest) == []
+
+
+def test_publish_refuses_an_existing_name_and_renames_to_a_free_one(tmp_path: Path) -> None:
+    a, b, taken = tmp_path / "a", tmp_path / "b", tmp_path / "taken"
+    a.write_bytes(b"A")
+    taken.write_bytes(b"T")
+    assert publish(a, taken) is False
+    assert taken.read_bytes() == b"T" and a.read_bytes() == b"A"
+    assert publish(a, b) is True
+    assert b.read_bytes() == b"A" and not a.exists()
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")  # a dangling link counts as taken
+    assert publish(b, tmp_path / "link") is False and b.exists()

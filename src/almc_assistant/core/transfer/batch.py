@@ -52,6 +52,7 @@ from almc_assistant.core.transfer.faults import (
 from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
+from almc_assistant.core.transfer.publish import publish
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import Target
 
@@ -99,6 +100,7 @@ class _Partial:
     path: Path
     digest: str
     committed: bool = False
+    failed: bool = False  # its result is an error (see BatchCopier._fail)
 
 
 Key = tuple[FileTask, Target]
@@ -142,6 +144,7 @@ class BatchCopier:
 
     def _fail(self, p: _Partial, err: CopyError, results: dict[Key, Result]) -> None:
         results[(p.task, p.target)] = err
+        p.failed = True
         with contextlib.suppress(OSError):
             p.path.unlink()
 
@@ -224,11 +227,8 @@ class BatchCopier:
             finally:
                 os.close(fd)
 
-    def _live(self, partials: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
-        return [p for p in partials if (p.task, p.target) not in results]
-
     def _sync(self, partials: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
-        live = self._live(partials, results)
+        live = _live(partials)
         for device, dest in _one_per_device(live).items():
             try:
                 syncfs(dest.root)
@@ -236,7 +236,7 @@ class BatchCopier:
                 for p in live:
                     if p.target.dest.device == device:
                         self._fail(p, self._dest_error(exc, "write", p.target, p.task), results)
-        return self._live(live, results)
+        return _live(live)
 
     def _read_back(self, live: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
         for i in range(0, len(live), PREFETCH):
@@ -263,7 +263,7 @@ class BatchCopier:
                         os.close(fd)
                 if got != p.digest:
                     self._fail(p, mismatch(p.task.source, p.target.final, p.digest, got), results)
-        return self._live(live, results)
+        return _live(live)
 
     def _check_sources(self, live: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
         unchanged: dict[FileTask, bool] = {}  # one stat per source, not per destination
@@ -279,7 +279,7 @@ class BatchCopier:
             if not same:
                 err = source_changed(p.task.source, "its size or modification time changed")
                 self._fail(p, err, results)
-        return self._live(live, results)
+        return _live(live)
 
     def _commit(self, live: list[_Partial], results: dict[Key, Result]) -> None:
         renamed: list[_Partial] = []
@@ -290,10 +290,9 @@ class BatchCopier:
                 if t.dest not in checked:  # once per destination and group
                     t.dest.check_alive(p.task.source)
                     checked.add(t.dest)
-                if os.path.lexists(t.final):
+                if not publish(p.path, t.final):
                     self._fail(p, appeared(t.final, p.task.source), results)
                     continue
-                p.path.replace(t.final)
                 p.committed = True
                 renamed.append(p)
             except CopyError as err:
@@ -316,6 +315,11 @@ class BatchCopier:
                     results[(p.task, p.target)] = self._dest_error(
                         exc, "finish the verified copy", p.target, p.task
                     )
+
+
+def _live(partials: list[_Partial]) -> list[_Partial]:
+    """The partials without an error so far."""
+    return [p for p in partials if not p.failed]
 
 
 def _one_per_device(partials: list[_Partial]) -> dict[int, Destination]:

@@ -15,8 +15,8 @@ Steps for one file (after rclone's ``copy.go``):
    (:mod:`readback`), so verification overlaps writing.
 4. Check the source gave exactly the size it had and did not change (size, mtime_ns).
 5. Per destination: set the mtime, ``fsync``, finish the read-back and compare BLAKE3.
-6. Re-check the source, then ``os.replace`` the partial to the final name (after making
-   sure no file appeared there) and ``fsync`` the folder.
+6. Re-check the source, then rename the partial to the final name without replacing
+   a file that appeared there (:mod:`publish`) and ``fsync`` the folder.
 
 Any failure of one destination removes its partial and leaves the others going. No
 final name ever holds unverified bytes. The test seam :class:`CopyHooks` lets tests slow
@@ -46,6 +46,7 @@ from almc_assistant.core.transfer.faults import (
 )
 from almc_assistant.core.transfer.partial import PartialFile
 from almc_assistant.core.transfer.progress import Progress
+from almc_assistant.core.transfer.publish import publish
 from almc_assistant.core.transfer.readback import FlushHook
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import Target
@@ -329,9 +330,8 @@ class FileCopier:
         try:
             stream.close()
             t.dest.check_alive(task.source)
-            if os.path.lexists(t.final):
+            if not publish(stream.partial, t.final):
                 return appeared(t.final, task.source)
-            stream.partial.replace(t.final)
             cache.fsync_dir(t.final.parent)
             t.dest.manifest.record(t.relpath, result.digest)
         except CopyError as err:

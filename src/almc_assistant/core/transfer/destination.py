@@ -45,7 +45,7 @@ class Destination:
         self.device = root.stat().st_dev
         self.manifest = Manifest(root)
         self._lock = threading.Lock()
-        self._ready_dirs: set[str] = set()
+        self._ready_dirs: dict[str, Path] = {}  # created and cleaned: relfolder -> path
         self._dead: CopyError | None = None
         self.records: list[Record] = []
         self.failures: list[tuple[Path, str]] = []  # (source, message)
@@ -76,10 +76,11 @@ class Destination:
 
     def ensure_folder(self, relfolder: str, source: Path) -> Path:
         """Create ``relfolder`` below the root (not the root), clean stale partials once."""
+        with self._lock:  # the common case (every file of a folder after its first)
+            ready = self._ready_dirs.get(relfolder)
+        if ready is not None:
+            return ready
         folder = self.root.joinpath(*relfolder.split("/")) if relfolder else self.root
-        with self._lock:
-            if relfolder in self._ready_dirs:
-                return folder
         self.check_alive(source)
         current = self.root
         for part in relfolder.split("/") if relfolder else ():
@@ -88,7 +89,7 @@ class Destination:
                 current.mkdir()
         remove_stale_partials(folder)
         with self._lock:
-            self._ready_dirs.add(relfolder)
+            self._ready_dirs[relfolder] = folder
         return folder
 
     def add_record(self, record: Record) -> None:

@@ -3,7 +3,7 @@
 Thread contract: pure functions, plus :func:`remove_stale_partials` which touches one
 folder; safe from any worker.
 
-A partial is ``.almc-partial-<pid>-<token>-<name>`` in the target folder (hidden on
+A partial is ``.almc-partial-<pid>-<token><n>-<name>`` in the target folder (hidden on
 POSIX, and never mistaken for a final name). After a crash or ``kill -9`` the next run
 removes partials whose process is gone; it never trusts or resumes their bytes. Within a
 long-running process (the service), the partials still being written are registered, so
@@ -12,6 +12,7 @@ a later job removes the ones an earlier job could not (a drive that turned read-
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import secrets
@@ -27,6 +28,21 @@ _MAX_NAME_BYTES = 255
 _DOUBLE_EXTENSIONS = (".ome.tif", ".ome.tiff", ".ome.zarr", ".tar.gz", ".nii.gz")
 
 
+# One random token per process plus a counter: unique names without a random draw per
+# file (creation is O_EXCL anyway, so a clash could only fail, never overwrite).
+_serial = itertools.count()  # next() on it is atomic under the GIL
+_prefix = ""
+
+
+def _new_prefix() -> None:
+    """``.almc-partial-<pid>-<token>``: per process, so a forked child gets its own."""
+    global _prefix
+    _prefix = f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+
+
+_new_prefix()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_prefix)
 _in_use: set[str] = set()
 _in_use_lock = threading.Lock()
 
@@ -36,9 +52,11 @@ def partial_name(final_name: str) -> str:
 
     The name counts as in use by this process until :func:`release_partial`.
     """
-    head = f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-"
+    head = f"{_prefix}{next(_serial):x}-"
     tail = final_name
-    while len(os.fsencode(head + tail)) > _MAX_NAME_BYTES:
+    while len(head) + 4 * len(tail) > _MAX_NAME_BYTES and (  # 4: the most bytes a char takes
+        len(os.fsencode(head + tail)) > _MAX_NAME_BYTES
+    ):
         tail = tail[1:]
     with _in_use_lock:
         _in_use.add(head + tail)

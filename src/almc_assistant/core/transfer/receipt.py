@@ -65,6 +65,14 @@ def write_receipt(
         "state": state,
         "already_verified_before": skipped,
     }
+    stamps: dict[float, str] = {}  # a group of files shares one verification time
+
+    def when(ts: float) -> str:
+        text = stamps.get(ts)
+        if text is None:
+            text = stamps[ts] = _iso(ts)
+        return text
+
     verified: list[dict[str, object]] = [
         {
             "source": str(r.source),
@@ -74,7 +82,7 @@ def write_receipt(
             "mtime_ns": r.mtime_ns,
             "mtime": _iso(r.mtime_ns / 1e9),
             "blake3": r.blake3,
-            "verified_at": _iso(r.verified_at),
+            "verified_at": when(r.verified_at),
             "read_back": r.read_back,
             "adopted_existing_copy": r.adopted,
         }
