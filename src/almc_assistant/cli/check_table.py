@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from almc_assistant.cli import _common
+from almc_assistant.core import units
 from almc_assistant.core.inspect import CheckReport, Flag, Verdict
 
 _STYLE = {
@@ -28,14 +29,7 @@ _STYLE = {
 
 
 def human_size(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover
+    return "-" if size is None else units.human_size(size)
 
 
 def shown(path: Path) -> str:
