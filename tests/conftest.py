@@ -34,6 +34,10 @@ if os.environ.get("ALMC_BLOCK_QT") == "1":
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     home = tmp_path_factory.mktemp("almc-home")
     monkeypatch.setenv("ALMC_HOME", str(home))
+    # Start-at-login entries (core/autostart) go below the test's folder, never into the
+    # real ~/.config/autostart.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(home / "xdg-system"))
     monkeypatch.delenv("ALMC_FACILITY_CONFIG", raising=False)
     return home
 

@@ -255,3 +255,21 @@ def test_cloud_folders_of_a_university_account_are_marked(paths: AppPaths) -> No
     od, gd = load_config(paths).destinations
     assert od.university_managed and "deleted when you leave" in od.guidance
     assert not gd.university_managed
+
+
+@pytest.mark.parametrize("value", ["user", "always", "never"])
+def test_facility_start_at_login_policy(paths: AppPaths, value: str) -> None:
+    _write(paths, f'[facility]\nstart_at_login = "{value}"\n')
+    config = load_config(paths)
+    assert config.start_at_login == value
+    assert config.problems == ()
+
+
+def test_bad_start_at_login_is_reported_and_left_to_the_user(paths: AppPaths) -> None:
+    _write(paths, '[facility]\nstart_at_login = "yes"\n')
+    config = load_config(paths)
+    assert config.start_at_login == "user"
+    (problem,) = config.problems
+    assert problem.key == "facility.start_at_login"
+    assert "always" in problem.reason
+    assert Config().start_at_login == "user"

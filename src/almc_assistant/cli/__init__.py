@@ -24,6 +24,7 @@ from pathlib import Path
 
 from almc_assistant import __version__
 from almc_assistant.cli import _common
+from almc_assistant.cli import autostart as autostart_cmd
 from almc_assistant.cli import check as check_cmd
 from almc_assistant.cli import cleanup as cleanup_cmd
 from almc_assistant.cli import copy as copy_cmd
@@ -32,7 +33,16 @@ from almc_assistant.cli import status as status_cmd
 from almc_assistant.cli import verify as verify_cmd
 from almc_assistant.cli import watch as watch_cmd
 
-_COMMANDS = (gui_cmd, check_cmd, copy_cmd, verify_cmd, watch_cmd, status_cmd, cleanup_cmd)
+_COMMANDS = (
+    gui_cmd,
+    check_cmd,
+    copy_cmd,
+    verify_cmd,
+    watch_cmd,
+    status_cmd,
+    cleanup_cmd,
+    autostart_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,13 +14,12 @@ reason, and the value falls back to a safe default, so the app still starts.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from almc_assistant.core.atomicfile import write_atomically
 from almc_assistant.core.configread import (
     ConfigProblem,
     TableReader,
@@ -89,6 +88,7 @@ class Config:
     shared_state_dir: Path | None = None
     busy_timeout_seconds: float = 10.0
     allow_user_folders: bool = False
+    start_at_login: str = "user"  # "user" decides (on by default), or "always" / "never"
     watch: WatchSettings = field(default_factory=WatchSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
@@ -175,6 +175,9 @@ def _facility(file: Path, data: dict[str, Any], problems: list[ConfigProblem]) -
             "busy_timeout_seconds", float, base.busy_timeout_seconds, between(0.1, 600)
         )
         kw["allow_user_folders"] = t.get("allow_user_folders", bool, False)
+        kw["start_at_login"] = t.get(
+            "start_at_login", str, base.start_at_login, one_of("user", "always", "never")
+        )
         t.finish()
     if (t := top.table("watch")) is not None:
         kw["watch"] = _watch(t)
@@ -306,17 +309,9 @@ def save_user_config(paths: AppPaths, settings: UserSettings) -> Path:
     import tomli_w
 
     target = paths.user_config
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(temp, "wb") as fh:
-            tomli_w.dump(user_settings_document(settings), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        temp.replace(target)
+        write_atomically(target, tomli_w.dumps(user_settings_document(settings)).encode("utf-8"))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
         err = describe_os_error(exc, action="save your settings to", path=target)
         raise ConfigError(err.detail, next_step=err.next_step, paths=(target,)) from exc
     return target

@@ -1,0 +1,93 @@
+"""The Windows Run-key backend against a fake registry (the real one is Windows only)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from almc_assistant.core.autostart import WindowsRunAutostart
+from almc_assistant.core.autostart.windows import WinRegRunKey, split_command_line
+from almc_assistant.core.errors import AlmcError
+
+
+class FakeRunKey:
+    """A dictionary standing in for HKCU\\...\\Run; can be made to refuse writes."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.refuse = False
+
+    def read(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def write(self, name: str, value: str) -> None:
+        if self.refuse:
+            raise PermissionError(13, "Access is denied")
+        self.values[name] = value
+
+    def delete(self, name: str) -> None:
+        if self.refuse:
+            raise PermissionError(13, "Access is denied")
+        self.values.pop(name, None)
+
+
+EXE = r"C:\Users\Ann Lee\AppData\Local\Programs\almc-assistant\almc-assistant.exe"
+
+
+def test_enable_writes_a_quoted_run_value_and_disable_deletes_it() -> None:
+    key = FakeRunKey()
+    backend = WindowsRunAutostart(key)
+    assert backend.registered_command() is None
+    backend.enable([EXE])
+    assert key.values == {"almc-assistant": f'"{EXE}"'}
+    assert backend.registered_command() == (EXE,)
+    backend.disable()
+    assert key.values == {}
+    backend.disable()  # already gone: no error
+    assert "CurrentVersion\\Run\\almc-assistant" in backend.location
+
+
+def test_other_programs_values_are_left_alone() -> None:
+    key = FakeRunKey()
+    key.values["OneDrive"] = '"C:\\Program Files\\OneDrive\\OneDrive.exe" /background'
+    backend = WindowsRunAutostart(key)
+    backend.enable([EXE])
+    backend.disable()
+    assert list(key.values) == ["OneDrive"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [EXE],
+        [r"C:\Python 311\pythonw.exe", "-m", "almc_assistant"],
+        [r"C:\a\b c\\", 'say "hi"', ""],
+        [r"C:\x\y.exe", r"trailing\\"],
+    ],
+)
+def test_command_line_round_trips_like_commandlinetoargvw(argv: list[str]) -> None:
+    assert split_command_line(subprocess.list2cmdline(argv)) == tuple(argv)
+
+
+def test_an_empty_value_is_not_enabled() -> None:
+    key = FakeRunKey()
+    key.values["almc-assistant"] = "  "
+    assert WindowsRunAutostart(key).registered_command() is None
+
+
+def test_a_refused_registry_write_is_a_clear_error() -> None:
+    key = FakeRunKey()
+    key.refuse = True
+    with pytest.raises(AlmcError) as info:
+        WindowsRunAutostart(key).enable([EXE])
+    err = info.value
+    assert "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run" in err.detail
+    assert "Access is denied" in err.detail
+    assert "start almc-assistant yourself" in err.next_step
+
+
+def test_the_real_registry_off_windows_is_a_clear_error_not_a_crash() -> None:
+    with pytest.raises(AlmcError) as info:
+        WindowsRunAutostart(WinRegRunKey()).registered_command()
+    assert "only on Windows" in info.value.detail
