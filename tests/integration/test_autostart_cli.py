@@ -13,9 +13,10 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-def cli(tmp_path: Path, *words: str, facility: str = "") -> subprocess.CompletedProcess[str]:
-    (tmp_path / "facility.toml").write_text(facility, encoding="utf-8")
-    env = {
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of an almc-assistant run whose folders, facility file and
+    start-at-login entries all live below ``tmp_path``."""
+    return {
         **os.environ,
         "ALMC_HOME": str(tmp_path / "home"),
         "ALMC_FACILITY_CONFIG": str(tmp_path / "facility.toml"),
@@ -23,11 +24,15 @@ def cli(tmp_path: Path, *words: str, facility: str = "") -> subprocess.Completed
         "XDG_CONFIG_DIRS": str(tmp_path / "etc-xdg"),
         "PYTHONPATH": str(SRC),
     }
+
+
+def cli(tmp_path: Path, *words: str, facility: str = "") -> subprocess.CompletedProcess[str]:
+    (tmp_path / "facility.toml").write_text(facility, encoding="utf-8")
     return subprocess.run(
         [sys.executable, "-m", "almc_assistant", *words],
         capture_output=True,
         text=True,
-        env=env,
+        env=isolated_env(tmp_path),
         timeout=60,
         check=False,
     )

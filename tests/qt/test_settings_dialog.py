@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from almc_assistant.core.autostart import Autostart, XdgAutostart
 from almc_assistant.core.config import Config, UserSettings, WatchSettings
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError
@@ -120,3 +121,93 @@ def test_folders_editable_only_when_allowed(qtbot, prompter, facility_share, tmp
     allowed.add_folder_button.click()
     allowed.save()
     assert service.saved[-1].folders == (tmp_path / "mine",)
+
+
+# ------------------------------------------------------------------ start at login
+
+
+def _autostart(tmp_path: Path, policy: str = "user") -> Autostart:
+    program = tmp_path / "bin" / "almc-assistant"
+    program.parent.mkdir(exist_ok=True)
+    program.write_text("#!/bin/sh\n", encoding="utf-8")
+    backend = XdgAutostart(tmp_path / "xdg", [tmp_path / "etc-xdg"])
+    return Autostart(backend, policy, state_dir=tmp_path / "state", command=(str(program),))
+
+
+def _entry(tmp_path: Path) -> Path:
+    return tmp_path / "xdg" / "autostart" / "almc-assistant.desktop"
+
+
+def test_start_at_login_checkbox_turns_the_entry_on_and_off(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    auto = _autostart(tmp_path)
+    service = SettingsService([])
+    dialog = SettingsDialog(service, prompter, Config(), autostart=auto)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    box = dialog.start_at_login
+    assert box.isEnabled() and not box.isChecked()
+    assert "cannot remind you at logout" in dialog.start_at_login_note.text()
+    box.setChecked(True)
+    dialog.buttons.accepted.emit()
+    assert not dialog.isVisible()
+    assert f"Exec={tmp_path}/bin/almc-assistant" in _entry(tmp_path).read_text(encoding="utf-8")
+    assert auto.status().enabled
+
+    dialog.show()
+    dialog.reload()
+    assert box.isChecked()
+    box.setChecked(False)
+    dialog.buttons.accepted.emit()
+    assert not _entry(tmp_path).exists()
+    assert len(service.saved) == 2  # the rest of the settings were saved each time
+
+
+def test_saving_other_settings_leaves_the_entry_alone(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    auto = _autostart(tmp_path)
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    auto.backend.enable(("/somewhere/else/almc-assistant",))  # e.g. the CLI, meanwhile
+    dialog.idle.setValue(50)
+    dialog.buttons.accepted.emit()
+    assert auto.status().command == ("/somewhere/else/almc-assistant",)
+
+
+@pytest.mark.parametrize(("policy", "checked"), [("always", True), ("never", False)])
+def test_facility_decides_the_box_is_read_only(qtbot, prompter, tmp_path, policy, checked) -> None:  # type: ignore[no-untyped-def]
+    auto = _autostart(tmp_path, policy)
+    auto.apply_at_start()
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.start_at_login.isChecked() is checked
+    assert not dialog.start_at_login.isEnabled()
+    assert dialog.start_at_login_note.text() == "Set by your facility."
+    assert _entry(tmp_path).exists() is checked
+
+
+def test_a_failed_change_is_told_and_the_window_stays(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    auto = _autostart(tmp_path)
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    # Meanwhile the autostart folder became a file: no entry can be written there.
+    (tmp_path / "xdg").mkdir()
+    (tmp_path / "xdg" / "autostart").write_text("a file, not a folder", encoding="utf-8")
+    dialog.start_at_login.setChecked(True)
+    dialog.buttons.accepted.emit()
+    assert dialog.isVisible()
+    (message,) = prompter.told
+    assert str(_entry(tmp_path)) in message.text
+    assert "start almc-assistant yourself" in message.detail  # the next step
+    dialog.reload()  # shown again: the box says it cannot be read, and is read-only
+    assert not dialog.start_at_login.isEnabled()
+    assert str(_entry(tmp_path)) in dialog.start_at_login_note.text()
+
+
+def test_default_autostart_follows_the_environment(qtbot, prompter, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(start_at_login="never"))
+    qtbot.addWidget(dialog)
+    assert not dialog.start_at_login.isEnabled()
+    assert not dialog.start_at_login.isChecked()

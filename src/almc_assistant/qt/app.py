@@ -9,7 +9,9 @@ every QObject there, and returns when the app quits. Order of events:
    shown (``qt/crash.py``);
 3. the core's service publishing to a queue that the :class:`EventPump` drains on the
    GUI thread;
-4. the tray icon, or the main window where the desktop has no tray.
+4. the tray icon, or the main window where the desktop has no tray;
+5. starting at login (:func:`apply_start_at_login`): the facility's policy, or on the
+   first start enabled and said once, since logout reminders need the app running.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ import gc
 import logging
 import logging.handlers
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from almc_assistant import __version__
+from almc_assistant.core.autostart import Autostart, StartOutcome, for_config
 from almc_assistant.core.config import Config, load_config
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
@@ -68,6 +72,14 @@ def run(paths: list[str]) -> int:
     qapp.aboutToQuit.connect(instance.close)
     hooks = _install_session_end(qapp, app_paths, service, sink, config)
     controller.start(absolute)
+    tray = controller.tray
+    QTimer.singleShot(  # once the tray icon is up, so that the notice has it to show on
+        1000,
+        lambda: apply_start_at_login(
+            for_config(config, app_paths),
+            tray.notify if tray is not None else lambda title, text: log.info(text),
+        ),
+    )
     tune_gc()
     log.info("almc-assistant %s started", __version__)
     code = int(qapp.exec())
@@ -108,6 +120,30 @@ def _install_session_end(
     except Exception:
         log.exception("session-end reminders unavailable on this desktop")
         return None
+
+
+START_AT_LOGIN_TITLE = "almc-assistant will start when you log in"
+START_AT_LOGIN_TEXT = (
+    "So it can remind you before you log out with data that is not backed up. "
+    "You can turn this off in Settings."
+)
+
+
+def apply_start_at_login(
+    autostart: Autostart, notify: Callable[[str, str], None]
+) -> StartOutcome | None:
+    """Apply the start-at-login policy at start-up; on the first start that enables it,
+    say so once through ``notify(title, text)``. A failure is logged (Settings and
+    ``almc-assistant autostart`` show it); the app runs on."""
+    try:
+        outcome = autostart.apply_at_start()
+    except AlmcError as err:
+        log.warning("start at login: %s", err)
+        return None
+    log.info("start at login: %s (%s)", outcome.value, autostart.backend.location)
+    if outcome is StartOutcome.ENABLED_FIRST_START:
+        notify(START_AT_LOGIN_TITLE, START_AT_LOGIN_TEXT)
+    return outcome
 
 
 def tune_gc() -> None:

@@ -3,6 +3,11 @@
 Thread contract: GUI thread only. Shown non-modally. "Save" hands the user's settings to
 ``service.save_user_config(UserSettings)`` (returns at once; the service writes the TOML
 in a worker). What the facility sets is shown but cannot be edited here.
+
+"Start almc-assistant when I log in" reads and changes the OS's start-at-login entry
+through :mod:`almc_assistant.core.autostart` on this thread: one small file in the
+user's own profile (or one registry value), like the window's own geometry. When the
+facility decides (``start_at_login``), the box shows its choice and is read-only.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -26,8 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from almc_assistant.core.autostart import Autostart, for_config
 from almc_assistant.core.config import Config, ReminderSettings, UserSettings
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.paths import AppPaths
 from almc_assistant.qt import icons
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.settings_destinations import DestinationsTab
@@ -46,12 +54,20 @@ def _minutes(value: float, *, maximum: float = 24 * 60, zero_text: str = "") -> 
 
 class SettingsDialog(QWidget):
     def __init__(
-        self, service: Any, prompter: Prompter, config: Config, parent: QWidget | None = None
+        self,
+        service: Any,
+        prompter: Prompter,
+        config: Config,
+        parent: QWidget | None = None,
+        *,
+        autostart: Autostart | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
         self._prompter = prompter
         self._config = config
+        self._autostart = autostart or for_config(config, AppPaths.default())
+        self._autostart_shown: bool | None = None  # what the box showed when loaded
         self.setWindowTitle("almc-assistant — Settings")
         self.setWindowIcon(icons.app_icon())
         self.tabs = QTabWidget()
@@ -118,6 +134,12 @@ class SettingsDialog(QWidget):
         form.addRow("Remind after being idle for:", self.idle)
         form.addRow("Also remind every:", self.every)
         form.addRow("Snooze for:", self.snooze)
+        self.start_at_login = QCheckBox("&Start almc-assistant when I log in")
+        self.start_at_login_note = QLabel()
+        self.start_at_login_note.setWordWrap(True)
+        self.start_at_login_note.setEnabled(False)
+        form.addRow(self.start_at_login)
+        form.addRow(self.start_at_login_note)
         return tab
 
     def _facility_tab(self) -> QWidget:
@@ -171,6 +193,29 @@ class SettingsDialog(QWidget):
         self.folders.clear()
         for folder in self._config.user.folders or self._config.watch.folders:
             self.folders.addItem(str(folder))
+        self._load_start_at_login()
+
+    def _load_start_at_login(self) -> None:
+        box, note = self.start_at_login, self.start_at_login_note
+        try:
+            status = self._autostart.status()
+        except AlmcError as err:
+            self._autostart_shown = None
+            box.setEnabled(False)
+            note.setText(f"{err.detail} {err.next_step}")
+            return
+        self._autostart_shown = status.enabled
+        box.setChecked(status.enabled)
+        box.setEnabled(not status.decided_by_facility)
+        if status.decided_by_facility:
+            note.setText("Set by your facility.")
+        elif status.enabled:
+            note.setText("Reminders before you log out need almc-assistant running.")
+        else:
+            note.setText(
+                "Without it, almc-assistant cannot remind you at logout unless you "
+                "start it yourself."
+            )
 
     def _on_add_folder_clicked(self) -> None:
         folder = self._prompter.choose_folder("Choose an acquisition folder")
@@ -198,10 +243,18 @@ class SettingsDialog(QWidget):
     def save(self) -> None:
         try:
             self._service.save_user_config(self.user_settings())
+            self._save_start_at_login()
         except AlmcError as err:
             self._tell(err)
             return
         self.close()
+
+    def _save_start_at_login(self) -> None:
+        wanted = self.start_at_login.isChecked()
+        if self._autostart_shown is None or wanted == self._autostart_shown:
+            return  # unchanged (or unknown): leave the OS's entry alone
+        self._autostart.set_enabled(wanted)
+        self._autostart_shown = wanted
 
     def _tell(self, err: AlmcError) -> None:
         self._prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))
