@@ -91,12 +91,18 @@ Filename: "{app}\{#CliExe}"; Parameters: "autostart off"; RunOnceId: "AutostartO
 [Code]
 const
   RunKey = 'Software\Microsoft\Windows\CurrentVersion\Run';
+  ApprovedKey = 'Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run';
   RunValue = '{#AppName}';
 
 procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
 begin
-  { The program is going away: its start-at-login entry must not outlive it. }
+  { The program is going away: its start-at-login entry (and Task Manager's on/off
+    mark of it) must not outlive it. }
   if CurUninstallStep = usUninstall then
+  begin
     if RegValueExists(HKEY_CURRENT_USER, RunKey, RunValue) then
       RegDeleteValue(HKEY_CURRENT_USER, RunKey, RunValue);
+    if RegValueExists(HKEY_CURRENT_USER, ApprovedKey, RunValue) then
+      RegDeleteValue(HKEY_CURRENT_USER, ApprovedKey, RunValue);
+  end;
 end;

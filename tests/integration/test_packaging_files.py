@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from almc_assistant.core.autostart.windows import RUN_KEY, VALUE_NAME
+from almc_assistant.core.autostart.windows import APPROVED_KEY, RUN_KEY, VALUE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 ISS = ROOT / "packaging" / "windows" / "almc-assistant.iss"
@@ -70,6 +70,7 @@ def test_inno_setup_runs_autostart_commands_the_cli_has() -> None:
         assert result.returncode == 0, result.stderr
     # The uninstall fallback deletes the very value the core's Windows backend writes.
     assert f"RunKey = '{RUN_KEY}';" in text
+    assert f"ApprovedKey = '{APPROVED_KEY}';" in text
     assert '#define AppName "almc-assistant"' in text and VALUE_NAME == "almc-assistant"
 
 

@@ -16,6 +16,7 @@ class FakeRunKey:
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
+        self.approved: dict[str, bytes] = {}  # ...\Explorer\StartupApproved\Run
         self.refuse = False
 
     def read(self, name: str) -> str | None:
@@ -30,6 +31,14 @@ class FakeRunKey:
         if self.refuse:
             raise PermissionError(13, "Access is denied")
         self.values.pop(name, None)
+
+    def approval(self, name: str) -> bytes | None:
+        return self.approved.get(name)
+
+    def clear_approval(self, name: str) -> None:
+        if self.refuse:
+            raise PermissionError(13, "Access is denied")
+        self.approved.pop(name, None)
 
 
 EXE = r"C:\Users\Ann Lee\AppData\Local\Programs\almc-assistant\almc-assistant.exe"
@@ -48,13 +57,36 @@ def test_enable_writes_a_quoted_run_value_and_disable_deletes_it() -> None:
     assert "CurrentVersion\\Run\\almc-assistant" in backend.location
 
 
+# What Task Manager writes: 0x02 (enabled) or 0x03 (disabled), then a FILETIME.
+DISABLED_IN_TASK_MANAGER = bytes.fromhex("03000000d40d438dc83bd901")
+ENABLED_IN_TASK_MANAGER = bytes.fromhex("020000000000000000000000")
+
+
+def test_switched_off_in_task_manager_counts_as_off_and_enable_clears_it() -> None:
+    key = FakeRunKey()
+    backend = WindowsRunAutostart(key)
+    backend.enable([EXE])
+    key.approved["almc-assistant"] = DISABLED_IN_TASK_MANAGER
+    assert backend.registered_command() is None
+    assert key.values  # Windows keeps the Run value itself
+    backend.enable([EXE])  # the user ticks "Start when I log in" again
+    assert "almc-assistant" not in key.approved
+    assert backend.registered_command() == (EXE,)
+    key.approved["almc-assistant"] = ENABLED_IN_TASK_MANAGER
+    assert backend.registered_command() == (EXE,)
+    backend.disable()
+    assert key.values == {} and key.approved == {}
+
+
 def test_other_programs_values_are_left_alone() -> None:
     key = FakeRunKey()
     key.values["OneDrive"] = '"C:\\Program Files\\OneDrive\\OneDrive.exe" /background'
+    key.approved["OneDrive"] = DISABLED_IN_TASK_MANAGER
     backend = WindowsRunAutostart(key)
     backend.enable([EXE])
     backend.disable()
     assert list(key.values) == ["OneDrive"]
+    assert list(key.approved) == ["OneDrive"]
 
 
 @pytest.mark.parametrize(
