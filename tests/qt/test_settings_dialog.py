@@ -182,8 +182,22 @@ def test_facility_decides_the_box_is_read_only(qtbot, prompter, tmp_path, policy
     dialog.show()
     assert dialog.start_at_login.isChecked() is checked
     assert not dialog.start_at_login.isEnabled()
-    assert dialog.start_at_login_note.text() == "Set by your facility."
+    assert dialog.start_at_login_note.text().startswith("Set by your facility")
     assert _entry(tmp_path).exists() is checked
+    dialog.buttons.accepted.emit()  # saving changes nothing the facility decided
+    assert _entry(tmp_path).exists() is checked
+
+
+def test_facility_always_shows_checked_even_before_the_app_applied_it(
+    qtbot, prompter, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    auto = _autostart(tmp_path, "always")  # the entry does not exist yet
+    config = Config(start_at_login="always")
+    dialog = SettingsDialog(SettingsService([]), prompter, config, autostart=auto)
+    qtbot.addWidget(dialog)
+    assert dialog.start_at_login.isChecked()
+    assert "starts at every login" in dialog.start_at_login_note.text()
+    assert not _entry(tmp_path).exists()  # showing it writes nothing
 
 
 def test_a_failed_change_is_told_and_the_window_stays(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]

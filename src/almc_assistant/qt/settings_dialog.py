@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from almc_assistant.core.autostart import Autostart, for_config
+from almc_assistant.core.autostart import Autostart, AutostartPolicy, for_config
 from almc_assistant.core.config import Config, ReminderSettings, UserSettings
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.paths import AppPaths
@@ -50,6 +50,18 @@ def _minutes(value: float, *, maximum: float = 24 * 60, zero_text: str = "") -> 
     if zero_text:
         box.setSpecialValueText(zero_text)
     return box
+
+
+_FACILITY_START_AT_LOGIN = {
+    True: "Set by your facility: almc-assistant starts at every login, so that it can "
+    "remind you before you log out.",
+    False: "Set by your facility: almc-assistant does not start at login on this computer.",
+}
+_START_AT_LOGIN_POLICY = {
+    "user": "each user decides (on unless they turn it off)",
+    "always": "always",
+    "never": "never",
+}
 
 
 class SettingsDialog(QWidget):
@@ -162,6 +174,7 @@ class SettingsDialog(QWidget):
                 "days before",
             ),
             ("Acquisition folders", "\n".join(str(f) for f in c.watch.folders) or "—"),
+            ("Start at login", _START_AT_LOGIN_POLICY.get(c.start_at_login, c.start_at_login)),
             (
                 "Destinations offered",
                 "\n".join(f"{d.name}: {d.path}" for d in c.facility_destinations) or "—",
@@ -205,11 +218,14 @@ class SettingsDialog(QWidget):
             note.setText(f"{err.detail} {err.next_step}")
             return
         self._autostart_shown = status.enabled
-        box.setChecked(status.enabled)
         box.setEnabled(not status.decided_by_facility)
-        if status.decided_by_facility:
-            note.setText("Set by your facility.")
-        elif status.enabled:
+        if status.decided_by_facility:  # the facility's choice, applied at every start
+            forced_on = status.policy is AutostartPolicy.ALWAYS
+            box.setChecked(forced_on)
+            note.setText(_FACILITY_START_AT_LOGIN[forced_on])
+            return
+        box.setChecked(status.enabled)
+        if status.enabled:
             note.setText("Reminders before you log out need almc-assistant running.")
         else:
             note.setText(
