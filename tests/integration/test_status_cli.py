@@ -73,7 +73,7 @@ def test_watch_once_then_status(site: Path) -> None:
     assert all(f["verdict"] and f["candidate_date"] > time.time() for f in report["files"])
     assert report["volumes"][0]["reachable"] and report["volumes"][0]["total"] > 0
     human = cli(site, "status")
-    assert "2 files (1.0 KB)" in human.stdout and "Session 1" in human.stdout
+    assert "2 files (1.0 kB)" in human.stdout and "Session 1" in human.stdout
 
 
 def test_deleted_unsafe_file_is_reported_lost(site: Path) -> None:

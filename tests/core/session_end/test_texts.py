@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from almc_assistant.core.session_end import PendingSummary, describe_pending, format_size
+from almc_assistant.core.session_end import PendingSummary, describe_pending
 from almc_assistant.core.session_end.events import ReminderKind
 from almc_assistant.core.session_end.texts import (
     MAX_REASON_CHARS,
@@ -15,6 +15,7 @@ from almc_assistant.core.session_end.texts import (
     reminder_title,
     short_reason,
 )
+from almc_assistant.core.units import human_size
 from tests.core.session_end.conftest import FakeClock
 
 
@@ -32,8 +33,8 @@ from tests.core.session_end.conftest import FakeClock
         (3_500_000_000_000_000_000, "3500 PB"),
     ],
 )
-def test_format_size_uses_decimal_units_like_file_managers(n: int, text: str) -> None:
-    assert format_size(n) == text
+def test_one_size_formatter_uses_decimal_units_like_file_managers(n: int, text: str) -> None:
+    assert human_size(n) == text
 
 
 def test_tooltip_sentence_for_today(clock: FakeClock) -> None:
