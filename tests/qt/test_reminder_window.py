@@ -183,6 +183,9 @@ def test_snooze_goes_to_the_scheduler_which_stays_silent_until_it_ends(
         # Clicking the notification (the tray's messageClicked) opens the window.
         tray.native.messageClicked.emit()
         assert window.isVisible()
+        with qtbot.assertNotEmitted(window.snooze_requested):
+            window.close()  # the title bar's close button: no snooze, still pending
+        assert not window.isVisible() and r.controller.reminder is not None
 
 
 def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -268,7 +271,7 @@ def test_next_login_after_a_session_that_ended_at_risk(qtbot, prompter, tmp_path
         assert window.isVisible() and window.strong
         assert window.headline.text() == "Your last session ended before the backup"
         assert "12 files (3.4 GB)" in window.summary.text()
-        assert "last session ended" in window.why.text()
+        assert "still only on this computer" in window.why.text()
         assert {g.label for g in window.model.rows()} == {"HeLa", "overview.tif"}
         assert not window.later_button.isVisible()
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -43,22 +43,23 @@ from almc_assistant.qt.tray import APP_TITLE
 
 DAY = 86400.0
 SNOOZE_CHOICES = (15 * 60.0, 30 * 60.0, 3600.0, 2 * 3600.0)
+MAX_VISIBLE_ROWS = 8
 
 
 def why_text(kind: ReminderKind, platform: str | None = None) -> str:
-    """Why this reminder comes now, in one sentence."""
+    """Why this reminder comes now, in one short sentence (the reminder's own text then
+    says what is at risk and what to do, so this does not repeat it)."""
     word = sign_out_word(platform) if platform else sign_out_word()
     return {
-        ReminderKind.ACQUISITION_FINISHED: "Your acquisition looks finished: a good moment "
-        "to back up, before you leave.",
-        ReminderKind.IDLE: "Nobody has used this workstation for a while. If you are done, "
-        "back up before you leave.",
-        ReminderKind.SCHEDULED: "Your scheduled reminder (set it in Settings › Reminders).",
-        ReminderKind.LOCKED: "You locked the workstation: back up before you leave it.",
-        ReminderKind.SESSION_END_CANCELLED: f"You tried to {word}. It was held up because "
-        "these files are only on this computer.",
-        ReminderKind.LAST_SESSION: "Your last session ended (logout, shutdown or a crash) "
-        "before these files were backed up.",
+        ReminderKind.ACQUISITION_FINISHED: "Your acquisition looks finished: no new images "
+        "for a few minutes.",
+        ReminderKind.IDLE: "Nobody has used this workstation for a while.",
+        ReminderKind.SCHEDULED: "A scheduled reminder (change it in Settings › Reminders).",
+        ReminderKind.LOCKED: "You locked the workstation or switched user.",
+        ReminderKind.SESSION_END_CANCELLED: f"You tried to {word}; it was held up so that "
+        "you can back up first.",
+        ReminderKind.LAST_SESSION: "Whatever ended it (a logout, a shutdown or a crash), "
+        "these files are still only on this computer.",
     }[kind]
 
 
@@ -136,7 +137,7 @@ AT_RISK_COLUMNS: tuple[Column[AtRiskGroup], ...] = (
     ),
     Column("Size", lambda g: humanize.size(g.bytes), sort_key=lambda g: g.bytes, align_right=True),
     Column(
-        "Waiting for",
+        "Age",
         lambda g: age(None if g.oldest is None else g.now - g.oldest),
         sort_key=lambda g: -(g.oldest or 0.0),
     ),
@@ -196,7 +197,7 @@ class ReminderWindow(QDialog):
             self.model,
             sort=False,
             stretch_first=True,
-            fit={1: "999.9 MB", 2: "99 days", 3: "Wed 23 Dec 2026 (in 30 days)"},
+            fit={1: "999.9 MB", 2: "999 days", 3: "Wed 23 Dec 2026 (in 30 days)"},
         )
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes straight to the actions
         self.cleanup = _label()
@@ -231,12 +232,14 @@ class ReminderWindow(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.view, 1)
+        layout.addSpacing(4)
+        layout.addWidget(self.view)
         layout.addWidget(self.cleanup)
         layout.addWidget(self.target)
+        layout.addStretch(1)
         layout.addSpacing(6)
         layout.addLayout(buttons)
-        self.resize(720, 420)
+        self.resize(720, 360)
 
     # ------------------------------------------------------------------ content
     def set_reminder(self, reminder: Any, *, platform: str | None = None) -> None:
@@ -249,12 +252,14 @@ class ReminderWindow(QDialog):
         self.summary.setText(html.escape(reminder.text))
         self._icon.setPixmap(icons.render("state-at-risk", 48))
         self._update_actions()
+        self._fit_window()
 
     def set_files(self, files: Sequence[Any], *, now: float | None = None) -> None:
         """The status report's unsafe files (``UnsafeFile``), grouped by folder."""
         now = time.time() if now is None else now
         groups = group_at_risk(files, now)
         self.model.replace_all(groups)
+        self._fit_table(len(groups))
         self._paths = [Path(f.path) for f in files]
         self._all_safe = not groups
         dates = [g.cleanup_from for g in groups if g.cleanup_from is not None]
@@ -276,6 +281,7 @@ class ReminderWindow(QDialog):
             self.cleanup.setText("")
         self.cleanup.setVisible(bool(self.cleanup.text()))
         self._update_actions()
+        self._fit_window()
 
     def set_files_unknown(self, why: str) -> None:
         """The list could not be read (the summary sentence still says how much)."""
@@ -306,6 +312,7 @@ class ReminderWindow(QDialog):
                 "you choose one."
             )
         self._update_actions()
+        self._fit_window()
 
     def paths(self) -> list[Path]:
         return list(self._paths)
@@ -322,11 +329,18 @@ class ReminderWindow(QDialog):
     def present(self, *, activate: bool) -> None:
         """Show and raise; take the keyboard only when the user asked for the window."""
         self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, not activate)
+        self._fit_window()
         self.show()
         self.raise_()
         if activate:
             self.activateWindow()
             (self._default_button() or self.close_button).setFocus()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """The title bar's close button: just close. The reminder stays pending (the tray
+        menu offers it) and the schedule reminds again in its own time."""
+        event.accept()
+        self.hide()
 
     def reject(self) -> None:
         """Escape: "remind me later" (the usual delay) where allowed, else close."""
@@ -336,6 +350,30 @@ class ReminderWindow(QDialog):
             self.hide()
 
     # ------------------------------------------------------------------ internals
+    def _fit_table(self, rows: int) -> None:
+        """As tall as its rows (up to :data:`MAX_VISIBLE_ROWS`, then it scrolls), so a
+        short list does not leave a wide empty box; the window keeps its size once shown."""
+        shown = min(max(rows, 1), MAX_VISIBLE_ROWS)
+        height = (
+            self.view.horizontalHeader().sizeHint().height()
+            + shown * self.view.verticalHeader().defaultSectionSize()
+            + 2 * self.view.frameWidth()
+        )
+        self.view.setFixedHeight(height)
+        self._fit_window()
+
+    def _fit_window(self) -> None:
+        """As tall as the wrapped texts need at the current width (a word-wrapped label's
+        plain size hint would clip its second line): exactly before it shows, and only
+        ever taller while on screen (the user may have resized it)."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        needed = max(layout.totalHeightForWidth(self.width()), layout.totalMinimumSize().height())
+        if not self.isVisible() or self.height() < needed:
+            self.resize(self.width(), needed)
+
     def _show_all_safe(self) -> None:
         self.headline.setText("All your files are backed up")
         self.why.setText("Nothing is waiting: every file has the verified copies it needs.")
