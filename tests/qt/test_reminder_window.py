@@ -309,3 +309,104 @@ def test_keyboard_return_presses_the_default_and_escape_closes_a_strong_one(
         # Destinations that would not make the data safe: the wizard is the default.
         window.set_backup_target(["My drive"], "needs 1 more verified copy")
         assert window.end_session_button.isDefault() and not window.backup_button.isDefault()
+
+
+def _reminder(kind: ReminderKind, *, strong: bool = False, can_snooze: bool = True):  # type: ignore[no-untyped-def]
+    from almc_assistant.core.session_end import ReminderDue
+
+    return ReminderDue(
+        at=0.0,
+        kind=kind,
+        files=3,
+        bytes=3_000,
+        oldest=None,
+        title=reminder_title(kind, "linux"),
+        text="3 files (3.0 kB) from today are not backed up yet.",
+        strong=strong,
+        can_snooze=can_snooze,
+    )
+
+
+def test_files_past_their_cleanup_date_are_called_out(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.catalog.records import FileState
+    from almc_assistant.core.status import UnsafeFile
+
+    now = 1_800_000_000.0
+
+    def unsafe(name: str, days_left: float, age_days: float) -> UnsafeFile:
+        return UnsafeFile(
+            path=tmp_path / "run" / name,
+            size=1_000,
+            session_id=1,
+            state=FileState.COMPLETE,
+            verdict="native-ok",
+            candidate_date=now + days_left * 86400,
+            warn_date=now,
+            missing="needs 1 verified copy",
+            born=now - age_days * 86400,
+        )
+
+    window = ReminderWindow()
+    qtbot.addWidget(window)
+    window.set_reminder(_reminder(ReminderKind.SCHEDULED))
+    window.set_files(
+        [unsafe("a.nd2", -1, 31), unsafe("b.nd2", 3, 27), unsafe("c.nd2", 9, 21)], now=now
+    )
+    (group,) = window.model.rows()
+    assert group.label == "run" and group.files == 3 and group.bytes == 3_000
+    assert window.model.data(window.model.index(0, 2)) == "31 days"  # the oldest
+    assert window.model.data(window.model.index(0, 3)) == "now"
+    assert "delete 1 of these files <b>now</b>" in window.cleanup.text()
+    window.set_files([unsafe("c.nd2", 9, 21)], now=now)  # updated in place
+    (group,) = window.model.rows()
+    assert group.label == "c.nd2"  # a lone file is named, not its folder
+    assert "in 9 days" in window.cleanup.text()
+
+
+def test_when_all_is_safe_the_window_says_so(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = ReminderWindow()
+    qtbot.addWidget(window)
+    window.set_reminder(_reminder(ReminderKind.IDLE))
+    window.set_files([])
+    window.present(activate=True)
+    assert window.headline.text() == "All your files are backed up"
+    assert window.close_button.isVisible() and window.close_button.isDefault()
+    for hidden in (window.backup_button, window.end_session_button, window.later_button):
+        assert not hidden.isVisible()
+
+
+def test_a_failing_status_query_still_shows_the_reminder(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.errors import AlmcError
+    from almc_assistant.core.events import QueueSink
+    from tests.qt.helpers import FakeService
+
+    class BrokenCatalog(FakeService):  # the catalog cannot be read: nothing else to fake
+        def status(self):  # type: ignore[no-untyped-def]
+            raise AlmcError("database disk image is malformed", title="Catalog unreadable")
+
+    sink = QueueSink()
+    pump = EventPump(sink)
+    controller = AppController(BrokenCatalog(), pump, prompter, tray_available=True)
+    sink.publish(_reminder(ReminderKind.SESSION_END_CANCELLED, strong=True, can_snooze=False))
+    pump.drain()
+    window = controller.window("reminder")
+    assert isinstance(window, ReminderWindow) and window.isVisible()
+    assert "could not be read: Catalog unreadable" in window.cleanup.text()
+    assert "3 files (3.0 kB)" in window.summary.text()
+    assert window.end_session_button.isVisible() and window.end_session_button.isDefault()
+    assert not window.backup_button.isEnabled()  # nothing known to copy
+    controller.shutdown()
+
+
+def test_last_session_reminder_confirms_when_all_is_safe_now(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    window = ReminderWindow()
+    qtbot.addWidget(window)
+    text = (
+        "Your last session ended with 12 files (3.4 GB) not backed up. Everything is backed up now."
+    )
+    window.set_reminder(replace(_reminder(ReminderKind.LAST_SESSION, can_snooze=False), text=text))
+    window.set_files([])
+    assert window.headline.text() == "All your files are backed up"
+    assert "12 files (3.4 GB)" in window.summary.text()

@@ -267,12 +267,10 @@ class ReminderWindow(QDialog):
             self._show_all_safe()
         elif dates:
             first = min(dates)
-            due = sum(
-                g.files for g in groups if g.cleanup_from is not None and g.cleanup_from <= now
-            )
+            due = sum(1 for f in files if f.candidate_date is not None and f.candidate_date <= now)
             self.cleanup.setText(
-                f"⚠ The facility's cleanup may delete {humanize.count(due, 'file')} of "
-                "these <b>now</b>: back them up first."
+                f"⚠ The facility's cleanup may delete {due:,} of these files <b>now</b>: "
+                "back them up first."
                 if due
                 else "The facility's cleanup may delete the first of them from "
                 f"<b>{html.escape(cleanup_phrase(first, now))}</b>."
@@ -291,6 +289,7 @@ class ReminderWindow(QDialog):
         self.cleanup.setText(f"The list of files could not be read: {html.escape(why)}")
         self.cleanup.setVisible(True)
         self._update_actions()
+        self._fit_window()
 
     def set_backup_target(self, names: Sequence[str], not_safe_reason: str) -> None:
         """Where *Back up now* copies to, and why that would not be enough ("" if it is)."""
@@ -344,7 +343,7 @@ class ReminderWindow(QDialog):
 
     def reject(self) -> None:
         """Escape: "remind me later" (the usual delay) where allowed, else close."""
-        if self.later_button.isVisible() and self._can_snooze:
+        if self.later_button.isVisibleTo(self) and self._can_snooze:
             self._snooze(self.snooze_default)
         else:
             self.hide()
@@ -377,7 +376,8 @@ class ReminderWindow(QDialog):
     def _show_all_safe(self) -> None:
         self.headline.setText("All your files are backed up")
         self.why.setText("Nothing is waiting: every file has the verified copies it needs.")
-        self.summary.setText("")
+        if self._kind is not ReminderKind.LAST_SESSION:  # its text says so itself
+            self.summary.setText("")
         self.cleanup.setText("")
         self.target.setText("")
         self._icon.setPixmap(icons.render("state-safe", 48))
