@@ -80,8 +80,9 @@ def rig(
     *,
     settings: ReminderSettings | None = None,
     previous: MarkerRecord | None = None,
+    quiet_seconds: float = 30.0,
 ) -> Iterator[Rig]:
-    with real_service(tmp_path / "site") as site:
+    with real_service(tmp_path / "site", quiet_seconds=quiet_seconds) as site:
         files = _write_acquisition(site.acquisition)
         site.service.scan_once()  # the catalog now knows the three files
         assert site.service.pending_summary().files == 3
@@ -410,3 +411,33 @@ def test_last_session_reminder_confirms_when_all_is_safe_now(qtbot) -> None:  # 
     window.set_files([])
     assert window.headline.text() == "All your files are backed up"
     assert "12 files (3.4 GB)" in window.summary.text()
+
+
+def test_a_finished_acquisition_seen_by_the_real_watcher_reminds(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.session_end.cues import ACQUISITION_QUIET
+    from almc_assistant.core.watch.events import FileStabilised
+
+    with rig(tmp_path, prompter, quiet_seconds=0.3) as r:
+        stabilised: list[FileStabilised] = []
+        r.pump.subscribe(FileStabilised, stabilised.append)
+        last_batch = [time.monotonic()]
+        r.pump.batch_arrived.connect(lambda _b: last_batch.__setitem__(0, time.monotonic()))
+        r.guard.refresh()
+        r.controller.start([])  # the real watcher, and the pump on its timer
+        tifffile.imwrite(r.site.acquisition / "HeLa" / "HeLa_DAPI_02.tif", np.ones((64, 64)))
+        # The watcher's scan and its observer may both report the file: wait until the
+        # folder is quiet and the cues know nothing is being written.
+        qtbot.waitUntil(
+            lambda: (
+                bool(stabilised)
+                and r.guard.cues.acquiring == 0
+                and time.monotonic() - last_batch[0] > 1.0
+            ),
+            timeout=20_000,
+        )
+        assert not r.guard.tick()  # the folder has not been quiet long enough yet
+        r.clock.advance(ACQUISITION_QUIET + 1)
+        assert r.guard.tick()  # the cue came from the pump's events, through the controller
+        qtbot.waitUntil(lambda: r.controller.reminder is not None, timeout=5000)
+        assert r.controller.reminder.kind is ReminderKind.ACQUISITION_FINISHED
+        assert r.controller.window("reminder") is None  # ordinary: no window of its own
