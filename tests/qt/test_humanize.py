@@ -44,3 +44,13 @@ def test_count_and_rate() -> None:
 )
 def test_duration(seconds: float | None, text: str) -> None:
     assert humanize.duration(seconds) == text
+
+
+def test_cleanup_date() -> None:
+    now = 1_800_000_000.0
+    day = 86400.0
+    assert humanize.cleanup_date(None, now) == "—"
+    assert humanize.cleanup_date(now - day, now) == "now"
+    assert humanize.cleanup_date(now + day / 2, now) == "today"
+    in_nine = humanize.cleanup_date(now + 9 * day, now)
+    assert in_nine == f"{humanize.date(now + 9 * day)} (in 9 days)"

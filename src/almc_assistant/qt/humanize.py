@@ -48,6 +48,19 @@ def duration(seconds: float | None) -> str:
     return f"{count(days, 'day')} {hours} h" if hours else count(days, "day")
 
 
+def cleanup_date(date_: float | None, now: float) -> str:
+    """When cleanup may delete something: ``now``, ``today``, ``Wed 2 Dec 2026 (in 9 days)``;
+    ``—`` when not known (the reminder and the pre-deletion warning say it alike)."""
+    if date_ is None:
+        return "—"
+    days = (date_ - now) / 86400.0
+    if days <= 0:
+        return "now"
+    if days < 1:
+        return "today"
+    return f"{date(date_)} (in {count(round(days), 'day')})"
+
+
 def date(when: dt.datetime | dt.date | float | None) -> str:
     """A calendar date: ``Mon 3 Nov 2026``."""
     if when is None:

@@ -116,18 +116,6 @@ def age(seconds: float | None) -> str:
     return humanize.count(round(seconds / DAY), "day")
 
 
-def cleanup_phrase(date: float | None, now: float) -> str:
-    """``now``, ``today``, ``Wed 2 Dec 2026 (in 9 days)``; ``—`` when not known."""
-    if date is None:
-        return "—"
-    days = (date - now) / DAY
-    if days <= 0:
-        return "now"
-    if days < 1:
-        return "today"
-    return f"{humanize.date(date)} (in {humanize.count(round(days), 'day')})"
-
-
 AT_RISK_COLUMNS: tuple[Column[AtRiskGroup], ...] = (
     Column(
         "Folder or dataset",
@@ -143,7 +131,7 @@ AT_RISK_COLUMNS: tuple[Column[AtRiskGroup], ...] = (
     ),
     Column(
         "Cleanup may delete it",
-        lambda g: cleanup_phrase(g.cleanup_from, g.now),
+        lambda g: humanize.cleanup_date(g.cleanup_from, g.now),
         sort_key=lambda g: g.cleanup_from or 0.0,
     ),
 )
@@ -200,6 +188,7 @@ class ReminderWindow(QDialog):
             fit={1: "999.9 MB", 2: "999 days", 3: "Wed 23 Dec 2026 (in 30 days)"},
         )
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes straight to the actions
+        self.view.setAccessibleName("Files not backed up, by folder")
         self.cleanup = _label()
         self.target = _label()
 
@@ -273,7 +262,7 @@ class ReminderWindow(QDialog):
                 "back them up first."
                 if due
                 else "The facility's cleanup may delete the first of them from "
-                f"<b>{html.escape(cleanup_phrase(first, now))}</b>."
+                f"<b>{html.escape(humanize.cleanup_date(first, now))}</b>."
             )
         else:
             self.cleanup.setText("")
