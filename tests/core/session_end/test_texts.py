@@ -15,26 +15,7 @@ from almc_assistant.core.session_end.texts import (
     reminder_title,
     short_reason,
 )
-from almc_assistant.core.units import human_size
 from tests.core.session_end.conftest import FakeClock
-
-
-@pytest.mark.parametrize(
-    ("n", "text"),
-    [
-        (0, "0 bytes"),
-        (1, "1 byte"),
-        (999, "999 bytes"),
-        (1000, "1.0 kB"),
-        (12_400_000_000, "12.4 GB"),
-        (99_950_000_000, "100 GB"),
-        (124_000_000_000, "124 GB"),
-        (999_960_000_000, "1.0 TB"),
-        (3_500_000_000_000_000_000, "3500 PB"),
-    ],
-)
-def test_one_size_formatter_uses_decimal_units_like_file_managers(n: int, text: str) -> None:
-    assert human_size(n) == text
 
 
 def test_tooltip_sentence_for_today(clock: FakeClock) -> None:
