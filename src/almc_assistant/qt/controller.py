@@ -213,7 +213,6 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         if self._tray is not None:
             self._tray.set_status(status)
         self._update_status_window()
-        self._update_reminder_window()
         self.status_changed.emit(status)
 
     def _update_status_window(self) -> None:
@@ -242,8 +241,6 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
 
     def _on_status_changed(self, _event: StatusChanged) -> None:
         self.refresh()
-        if self._refresh_reminders is not None:  # withdraw a reminder once all is safe
-            self._refresh_reminders()
 
     def _on_service_failed(self, event: ServiceFailed) -> None:
         self._notify(event.title, f"{event.detail} {event.next_step}".strip(), Level.ERROR)

@@ -13,12 +13,16 @@ notification per reminder and keeps one :class:`ReminderWindow`, updated in plac
 
 "Remind me later" goes to the guard's scheduler (:meth:`SessionEndGuard.snooze`), which
 then stays silent until the snooze ends. The file list comes from the service's
-``status()`` query, the one the status window uses (catalog only; no file is opened).
+``status()`` query, the one the status window uses (catalog rows and the acquisition
+disks' usage; no file is opened): asked when a reminder arrives or the user opens the
+window, and while it is open at most every :data:`LIST_REFRESH_S` as the catalog
+changes. (Once the status window's report moves to a worker, this can share it.)
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +31,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QWidget
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.service_events import StatusChanged
 from almc_assistant.core.session_end.events import ReminderDue, RemindersWithdrawn
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.prompts import Level
@@ -37,6 +42,9 @@ from almc_assistant.qt.tray import TrayIcon
 log = logging.getLogger(__name__)
 
 REMINDER_MESSAGE = "reminder"  # the key of the tray notification that points to the window
+# While the window is open, its list follows the catalog at most this often (a copy
+# changes the catalog many times a second; the list is one catalog query).
+LIST_REFRESH_S = 5.0
 
 
 class ReminderControls(Protocol):
@@ -66,10 +74,12 @@ class ReminderActions(QObject):
     _reminder_controls: ReminderControls | None = None
     _refresh_reminders: Callable[[], object] | None = None
     _snooze_default: float = 30 * 60.0
+    _list_asked: float = float("-inf")
 
     def _connect_reminders(self, pump: EventPump, tray: TrayIcon | None) -> None:
         pump.subscribe(ReminderDue, self._on_reminder_due)
         pump.subscribe(RemindersWithdrawn, self._on_reminders_withdrawn)
+        pump.subscribe(StatusChanged, self._on_status_changed_for_reminders)
         if tray is not None:
             tray.reminder_requested.connect(self.show_reminder)
             tray.message_clicked.connect(self._on_tray_message_clicked)
@@ -119,6 +129,7 @@ class ReminderActions(QObject):
         return window
 
     def _fill_reminder_window(self, window: ReminderWindow, reminder: ReminderDue) -> None:
+        self._list_asked = time.monotonic()
         window.set_reminder(reminder)
         try:
             window.set_files(self._service.status().files)
@@ -130,10 +141,15 @@ class ReminderActions(QObject):
         reason = self.would_be_safe(destinations) if destinations else ""
         window.set_backup_target([d.name for d in destinations], reason)
 
-    def _update_reminder_window(self) -> None:
-        """The status changed: refresh the window's list if it is on screen."""
+    def _on_status_changed_for_reminders(self, _event: StatusChanged) -> None:
+        """The catalog changed: let the guard see it (it withdraws the reminder once all
+        is safe), and follow it in the window's list if that is on screen."""
+        if self._refresh_reminders is not None:
+            self._refresh_reminders()  # the hooks' worker: no catalog query here
         window = self._windows.get("reminder")
-        if isinstance(window, ReminderWindow) and window.isVisible() and self._reminder:
+        if not (isinstance(window, ReminderWindow) and window.isVisible() and self._reminder):
+            return
+        if time.monotonic() - self._list_asked >= LIST_REFRESH_S:
             self._fill_reminder_window(window, self._reminder)
 
     def _on_reminder_due(self, event: ReminderDue) -> None:
