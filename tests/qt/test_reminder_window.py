@@ -163,6 +163,14 @@ def test_snooze_goes_to_the_scheduler_which_stays_silent_until_it_ends(
         entry.trigger()
         window = r.window()
         assert window.isVisible() and window.later_button.isVisible()
+        texts = [a.text() for a in window.later_menu.actions() if a.text()]
+        assert texts == [
+            "In 15 minutes",
+            "In 30 minutes",
+            "In 1 hour",
+            "In 2 hours",
+            "When I log out",
+        ]
         choice = next(a for a in window.later_menu.actions() if a.text() == "In 30 minutes")
         choice.trigger()
         assert not window.isVisible()

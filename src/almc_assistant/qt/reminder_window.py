@@ -315,7 +315,7 @@ class ReminderWindow(QDialog):
             return
         choices = sorted({*SNOOZE_CHOICES, float(self.snooze_default)})
         for seconds in choices:
-            action = QAction(f"In {humanize.duration(seconds)}", menu)
+            action = QAction(f"In {_delay(seconds)}", menu)
             action.setEnabled(self._can_snooze)
             action.triggered.connect(lambda _c=False, s=seconds: self._snooze(s))
             menu.addAction(action)
@@ -339,6 +339,14 @@ class ReminderWindow(QDialog):
     def _on_backup_clicked(self) -> None:
         self.hide()
         self.backup_requested.emit(self.paths())
+
+
+def _delay(seconds: float) -> str:
+    """``15 minutes``, ``1 hour``, ``2 hours`` (a snooze is a round delay)."""
+    minutes = round(seconds / 60)
+    if minutes % 60 == 0:
+        return humanize.count(minutes // 60, "hour")
+    return humanize.count(minutes, "minute") if minutes < 60 else humanize.duration(seconds)
 
 
 def _label() -> QLabel:
