@@ -449,3 +449,28 @@ def test_a_finished_acquisition_seen_by_the_real_watcher_reminds(qtbot, prompter
         qtbot.waitUntil(lambda: r.controller.reminder is not None, timeout=5000)
         assert r.controller.reminder.kind is ReminderKind.ACQUISITION_FINISHED
         assert r.controller.window("reminder") is None  # ordinary: no window of its own
+
+
+def test_next_login_when_the_last_sessions_files_are_safe_by_now(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.events import QueueSink
+    from almc_assistant.core.paths import AppPaths
+    from tests.qt.helpers import FakeService
+
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    ended = time.time() - 3600
+    SessionMarker(paths.state_dir).write(
+        MarkerRecord(PendingSummary(12, 3_400_000_000, ended), ended, EndKind.LOGOFF, ended)
+    )
+    service = FakeService()  # nothing pending now (copied from another workstation)
+    sink = QueueSink()
+    pump = EventPump(sink)
+    controller = AppController(service, pump, prompter, tray_available=True)
+    guard = SessionEndGuard.create(service.pending_summary, paths, sink, platform="linux")
+    guard.start()
+    controller.attach_reminders(guard)
+    assert guard.refresh() == PendingSummary()
+    delivered = pump.drain()
+    assert [type(e).__name__ for e in delivered] == ["ReminderDue"]  # the note was given
+    assert controller.reminder is None and controller.window("reminder") is None
+    assert controller.tray is not None and controller.tray.reminder is None
+    controller.shutdown()

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QWidget
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.service_events import StatusChanged
-from almc_assistant.core.session_end.events import ReminderDue, RemindersWithdrawn
+from almc_assistant.core.session_end.events import ReminderDue, ReminderKind, RemindersWithdrawn
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.prompts import Level
 from almc_assistant.qt.reminder_window import ReminderWindow
@@ -153,7 +153,13 @@ class ReminderActions(QObject):
             self._fill_reminder_window(window, self._reminder)
 
     def _on_reminder_due(self, event: ReminderDue) -> None:
-        """One notification; a strong reminder also raises the window (no focus taken)."""
+        """One notification; a strong reminder also raises the window (no focus taken).
+
+        The next-login note about a session whose files are all backed up by now is
+        only a notification: nothing is pending, so nothing stays in the tray menu."""
+        if event.kind is ReminderKind.LAST_SESSION and not event.strong:
+            self._notify(event.title, event.text, Level.INFO)
+            return
         self._reminder = event
         self._notify(event.title, event.text, Level.WARNING, key=REMINDER_MESSAGE)
         window = self._windows.get("reminder")
