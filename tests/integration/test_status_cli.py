@@ -166,7 +166,10 @@ def test_locked_catalog_is_a_clear_error(site: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_watch_runs_until_interrupted_and_records_new_files(site: Path) -> None:
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_watch_runs_until_interrupted_and_records_new_files(site: Path, stop: str) -> None:
+    """Ctrl-C, ``kill`` or a service manager stop the watch cleanly (exit 0, no
+    traceback, the catalog written)."""
     import signal
 
     env = {
@@ -196,9 +199,11 @@ def test_watch_runs_until_interrupted_and_records_new_files(site: Path) -> None:
                 break
         assert any("FileStabilised" in s and "new.tif" in s for s in seen), seen
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, stop))
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "Traceback" not in err
+    assert "Stopping" in err and "Traceback" not in err
+    report = json.loads(cli(site, "status", "--json").stdout)  # what the watch recorded
+    assert [f["path"] for f in report["files"]] == [str(site / "acq" / "new.tif")]
     report = json.loads(cli(site, "status", "--json").stdout)
     assert [f["path"] for f in report["files"]] == [str(site / "acq" / "new.tif")]
