@@ -207,6 +207,38 @@ def shoot_tray(qapp, tray, settle, out: Path, suffix: str, service, home: Path) 
     sheet.save(str(out / f"tray-icons{suffix}.png"))
 
 
+def shoot_reminders(controller, service, paths, sink, settle, shot) -> None:  # type: ignore[no-untyped-def]
+    """The reminder window: at the next login after a session that ended with data at
+    risk (a marker as the previous session left it), then updated in place by a lock."""
+    from PySide6.QtWidgets import QApplication
+
+    from almc_assistant.core.session_end import (
+        EndKind,
+        MarkerRecord,
+        SessionEndGuard,
+        SessionMarker,
+    )
+
+    ended = time.time() - 14 * 3600  # last evening
+    SessionMarker(paths.state_dir).write(
+        MarkerRecord(service.pending_summary(), ended, EndKind.LOGOFF, ended)
+    )
+    guard = SessionEndGuard.create(service.pending_summary, paths, sink)
+    guard.start()
+    controller.attach_reminders(guard, snooze_default=guard.reminders.settings.snooze)
+    guard.refresh()  # the first report after login: the strongest reminder
+    settle(1.0, until=lambda: controller.window("reminder") is not None)
+    window = controller.window("reminder")
+    shot(window, "reminder-last-session")
+    guard.locked()  # an ordinary reminder: the same window, with "Remind me later"
+    settle(0.6)
+    shot(window, "reminder-locked")
+    window.hide()
+    for widget in QApplication.topLevelWidgets():  # Qt's own balloon, where no daemon
+        if widget.inherits("QBalloonTip"):
+            widget.hide()
+
+
 def run(out: Path, dark: bool) -> int:
     home = Path(tempfile.mkdtemp(prefix="almc-shots-"))
     os.environ["ALMC_HOME"] = str(home)
@@ -258,6 +290,7 @@ def run(out: Path, dark: bool) -> int:
     status = controller.show_status()
     shot(status, "status")
     status.hide()
+    shoot_reminders(controller, service, paths, sink, settle, shot)
 
     tray = controller.tray
     if tray is not None:

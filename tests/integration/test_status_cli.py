@@ -73,7 +73,7 @@ def test_watch_once_then_status(site: Path) -> None:
     assert all(f["verdict"] and f["candidate_date"] > time.time() for f in report["files"])
     assert report["volumes"][0]["reachable"] and report["volumes"][0]["total"] > 0
     human = cli(site, "status")
-    assert "2 files (1.0 KB)" in human.stdout and "Session 1" in human.stdout
+    assert "2 files (1.0 kB)" in human.stdout and "Session 1" in human.stdout
 
 
 def test_deleted_unsafe_file_is_reported_lost(site: Path) -> None:
@@ -166,7 +166,10 @@ def test_locked_catalog_is_a_clear_error(site: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_watch_runs_until_interrupted_and_records_new_files(site: Path) -> None:
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_watch_runs_until_interrupted_and_records_new_files(site: Path, stop: str) -> None:
+    """Ctrl-C, ``kill`` or a service manager stop the watch cleanly (exit 0, no
+    traceback, the catalog written)."""
     import signal
 
     env = {
@@ -196,9 +199,11 @@ def test_watch_runs_until_interrupted_and_records_new_files(site: Path) -> None:
                 break
         assert any("FileStabilised" in s and "new.tif" in s for s in seen), seen
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, stop))
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "Traceback" not in err
+    assert "Stopping" in err and "Traceback" not in err
+    report = json.loads(cli(site, "status", "--json").stdout)  # what the watch recorded
+    assert [f["path"] for f in report["files"]] == [str(site / "acq" / "new.tif")]
     report = json.loads(cli(site, "status", "--json").stdout)
     assert [f["path"] for f in report["files"]] == [str(site / "acq" / "new.tif")]

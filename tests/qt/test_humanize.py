@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize
 
 
-@pytest.mark.parametrize(
-    ("n", "text"),
-    [
-        (0, "0 bytes"),
-        (1, "1 byte"),
-        (999, "999 bytes"),
-        (1000, "1.0 kB"),
-        (12_400_000_000, "12.4 GB"),
-        (999_960_000, "1.0 GB"),
-        (250_000_000, "250 MB"),
-        (3 * 10**15, "3.0 PB"),
-    ],
-)
-def test_size(n: int, text: str) -> None:
-    assert humanize.size(n) == text
+@pytest.mark.parametrize("n", [0, 1, 999, 1000, 12_400_000_000, 250_000_000, 3 * 10**15])
+def test_size_says_what_the_core_and_the_cli_say(n: int) -> None:
+    assert humanize.size(n) == human_size(n)
 
 
 def test_count_and_rate() -> None:
@@ -44,3 +33,13 @@ def test_count_and_rate() -> None:
 )
 def test_duration(seconds: float | None, text: str) -> None:
     assert humanize.duration(seconds) == text
+
+
+def test_cleanup_date() -> None:
+    now = 1_800_000_000.0
+    day = 86400.0
+    assert humanize.cleanup_date(None, now) == "—"
+    assert humanize.cleanup_date(now - day, now) == "now"
+    assert humanize.cleanup_date(now + day / 2, now) == "today"
+    in_nine = humanize.cleanup_date(now + 9 * day, now)
+    assert in_nine == f"{humanize.date(now + 9 * day)} (in 9 days)"

@@ -11,6 +11,7 @@ file was found deleted without a verified copy or a folder could not be read.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
                 "Ctrl-C stops.\n"
             )
             try:
+                _stop_on_sigterm()
                 while True:
                     event = sink.get(timeout=0.5)
                     if event is not None:
@@ -93,6 +95,16 @@ def run(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"problem: {problem}", file=sys.stderr)
     return _common.EXIT_FAILED if lost or problems else _common.EXIT_OK
+
+
+def _stop_on_sigterm() -> None:
+    """``kill``, a service manager or a logout stops the watch like Ctrl-C does: the
+    watcher stops and the catalog's queued records are written before exiting."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _describe(event: Event) -> str:

@@ -19,11 +19,21 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class PendingSummary:
-    """What the logout reminder needs: this user's files without enough verified copies."""
+    """This user's files without enough verified copies: what the tray and reminders need.
 
-    files: int
-    bytes: int
-    oldest: float | None  # age reference of the oldest unsafe file (epoch seconds)
+    ``files`` and ``bytes`` count them; ``oldest`` is the age reference of the oldest of
+    them (seconds since the epoch), ``None`` when nothing is pending. The one type for
+    this: the service returns it and the session-end guard caches it
+    (``core.session_end.pending``).
+    """
+
+    files: int = 0
+    bytes: int = 0
+    oldest: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.files < 0 or self.bytes < 0:
+            raise ValueError(f"pending counts cannot be negative: {self!r}")
 
     @property
     def at_risk(self) -> bool:

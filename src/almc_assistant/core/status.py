@@ -48,6 +48,7 @@ class UnsafeFile:
     candidate_date: float  # when cleanup may remove it
     warn_date: float
     missing: str  # why it is not safe yet
+    born: float | None = None  # its age reference (first seen or created), epoch seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,7 @@ def build_status(
                 candidate_date=date,
                 warn_date=retention.warn_date(date),
                 missing=policy.missing(rec.current_copies()),
+                born=rec.born,
             )
         )
     sessions: list[SessionStatus] = []

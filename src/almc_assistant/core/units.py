@@ -1,4 +1,4 @@
-"""Human-readable sizes and dates for messages.
+"""Human-readable sizes and dates: the one formatter every screen, message and CLI uses.
 
 Thread contract: pure functions, safe anywhere.
 """
@@ -7,14 +7,26 @@ from __future__ import annotations
 
 import time
 
+_UNITS = ("kB", "MB", "GB", "TB", "PB")
+
 
 def human_size(n: float) -> str:
-    """Decimal units, as file managers show them: ``12.4 GB``."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+    """Decimal units as file managers show them: ``12.4 GB``, ``124 GB``, ``512 bytes``.
+
+    One decimal below 100 of a unit, none above; ``kB`` is the SI kilobyte (1,000 bytes).
+    The tray's tooltip, the reminders, the logout reason, the windows and the command line
+    all say sizes through this function, so they agree to the digit.
+    """
+    n = int(n)
+    if n < 1000:
+        return "1 byte" if n == 1 else f"{n} bytes"
+    value = float(n)
+    unit = "bytes"
+    for unit in _UNITS:
+        value /= 1000.0
+        if round(value, 1) < 1000.0 or unit == _UNITS[-1]:
+            break
+    return f"{value:.1f} {unit}" if round(value, 1) < 100 else f"{value:.0f} {unit}"
 
 
 def human_date(at: float) -> str:

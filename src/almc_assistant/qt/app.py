@@ -71,6 +71,12 @@ def run(paths: list[str]) -> int:
     qapp.aboutToQuit.connect(controller.shutdown)
     qapp.aboutToQuit.connect(instance.close)
     hooks = _install_session_end(qapp, app_paths, service, sink, config)
+    if hooks is not None:  # snoozes, cues and prompt withdrawal go through the guard
+        controller.attach_reminders(
+            hooks.guard,
+            snooze_default=hooks.guard.reminders.settings.snooze,
+            refresh=hooks.refresh_now,
+        )
     controller.start(absolute)
     tray = controller.tray
     QTimer.singleShot(  # once the tray icon is up, so that the notice has it to show on

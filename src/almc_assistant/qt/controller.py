@@ -19,13 +19,13 @@ from almc_assistant.core.config import Config
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.service_events import PreflightFinished, ServiceFailed, StatusChanged
 from almc_assistant.core.session_end.clock import SystemClock
-from almc_assistant.core.session_end.events import ReminderDue
 from almc_assistant.core.session_end.pending import as_summary
 from almc_assistant.core.session_end.texts import describe_pending
 from almc_assistant.core.transfer.events import JobFinished, JobProgressed
 from almc_assistant.core.warnings import WarningsUpdated
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller_copies import QUIT_WITH_DATA_AT_RISK, CopiesAndQuit
+from almc_assistant.qt.controller_reminders import ReminderActions
 from almc_assistant.qt.controller_windows import WindowOpeners
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.prompts import Level, Prompter
@@ -61,7 +61,7 @@ def compute_status(
     return TrayStatus(State.SAFE, pending)
 
 
-class AppController(WindowOpeners, CopiesAndQuit):
+class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
     """Owns the tray (or the main window where no tray exists) and the app's windows."""
 
     status_changed = Signal(object)  # TrayStatus
@@ -104,10 +104,10 @@ class AppController(WindowOpeners, CopiesAndQuit):
         pump.subscribe(WarningsUpdated, self._on_warnings_updated)
         pump.subscribe(ServiceFailed, self._on_service_failed)
         pump.subscribe(PreflightFinished, self._on_preflight_finished)
-        pump.subscribe(ReminderDue, self._on_reminder_due)
         self._warnings_seen: set[tuple[str, str]] = set()
         if self._tray is not None:
             self._connect_tray(self._tray)
+        self._connect_reminders(pump, self._tray)
 
     def _connect_tray(self, tray: TrayIcon) -> None:
         tray.status_requested.connect(self.show_status)
@@ -250,16 +250,9 @@ class AppController(WindowOpeners, CopiesAndQuit):
         if isinstance(settings, SettingsDialog):
             settings.destinations.on_preflight_finished(event)
 
-    def _on_reminder_due(self, event: ReminderDue) -> None:
-        """A reminder from the session-end guard: a notification; strong ones open the
-        status window with its "End session and back up" button."""
-        self._notify(event.title, event.text, Level.WARNING)
-        if event.strong:
-            self.show_status()
-
-    def _notify(self, title: str, text: str, level: Level = Level.INFO) -> None:
+    def _notify(self, title: str, text: str, level: Level = Level.INFO, key: str = "") -> None:
         if self._tray is not None:
-            self._tray.notify(title, text, level)
+            self._tray.notify(title, text, level, key)
         else:
             log.warning("%s: %s", title, text)
 

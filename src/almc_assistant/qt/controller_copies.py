@@ -71,18 +71,21 @@ class CopiesAndQuit(QObject):
 
     @Slot()
     def pause_copies(self) -> None:
-        for job_id, handle in self._jobs.items():
-            handle.pause()
-            done, total, _ = self._job_progress.get(job_id, (0, 1, False))
-            self._job_progress[job_id] = (done, total, True)
-        self.refresh()
+        self._set_paused(True)
 
     @Slot()
     def resume_copies(self) -> None:
+        self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> None:
+        """Pause or resume every running copy; the tray shows it at once."""
         for job_id, handle in self._jobs.items():
-            handle.resume()
+            if paused:
+                handle.pause()
+            else:
+                handle.resume()
             done, total, _ = self._job_progress.get(job_id, (0, 1, False))
-            self._job_progress[job_id] = (done, total, False)
+            self._job_progress[job_id] = (done, total, paused)
         self.refresh()
 
     @Slot()

@@ -1,21 +1,21 @@
 """Numbers, sizes, times and durations in the words a user reads.
 
 Thread contract: pure functions, safe anywhere (kept in ``qt/`` because only the GUI
-uses them). Sizes are decimal (1 GB = 10^9 bytes) and come from
-``core.session_end.texts`` so every screen, reminder and the logout text agree; the
-pending sentence is ``core.session_end.texts.describe_pending``.
+uses them). Sizes are decimal (1 GB = 10^9 bytes) and come from ``core.units.human_size``
+(the command line's too) so every screen, reminder, the logout text and the CLI agree;
+the pending sentence is ``core.session_end.texts.describe_pending``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from almc_assistant.core.session_end.texts import format_size
+from almc_assistant.core.units import human_size
 
 
 def size(n: int | float) -> str:
     """``12.4 GB``; ``1 byte``; the same words as the reminders and the logout screen."""
-    return format_size(int(n))
+    return human_size(n)
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -46,6 +46,19 @@ def duration(seconds: float | None) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{count(days, 'day')} {hours} h" if hours else count(days, "day")
+
+
+def cleanup_date(date_: float | None, now: float) -> str:
+    """When cleanup may delete something: ``now``, ``today``, ``Wed 2 Dec 2026 (in 9 days)``;
+    ``—`` when not known (the reminder and the pre-deletion warning say it alike)."""
+    if date_ is None:
+        return "—"
+    days = (date_ - now) / 86400.0
+    if days <= 0:
+        return "now"
+    if days < 1:
+        return "today"
+    return f"{date(date_)} (in {count(round(days), 'day')})"
 
 
 def date(when: dt.datetime | dt.date | float | None) -> str:

@@ -57,15 +57,20 @@ class TrayIcon(QObject):
     pause_requested = Signal()
     resume_requested = Signal()
     quit_requested = Signal()
+    reminder_requested = Signal()  # the pending backup reminder's window
+    message_clicked = Signal(str)  # the key given to the last notify()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._status = STARTING
+        self._reminder: str | None = None
+        self._message_key = ""
         self._menu = QMenu()
         self._menu.aboutToShow.connect(self._on_menu_about_to_show)
         self._tray = QSystemTrayIcon(self)
         self._tray.setContextMenu(self._menu)
         self._tray.activated.connect(self._on_tray_activated)
+        self._tray.messageClicked.connect(self._on_message_clicked)
         self._rebuild_menu()
         self.set_status(STARTING)
 
@@ -92,10 +97,25 @@ class TrayIcon(QObject):
         self._tray.setIcon(icons.state_icon(status.state, status.progress))
         self._tray.setToolTip(status.tooltip)
 
-    def notify(self, title: str, text: str, level: Level = Level.INFO) -> None:
-        """A desktop notification (one summary, never one per file)."""
+    def set_reminder(self, title: str | None) -> None:
+        """A backup reminder is pending (its title), or none (``None``): the menu offers
+        its window while one is."""
+        self._reminder = title
+
+    @property
+    def reminder(self) -> str | None:
+        return self._reminder
+
+    def notify(self, title: str, text: str, level: Level = Level.INFO, key: str = "") -> None:
+        """A desktop notification (one summary, never one per file). A click on it emits
+        ``message_clicked(key)``."""
+        self._message_key = key
         if QSystemTrayIcon.supportsMessages() and self._tray.isVisible():
             self._tray.showMessage(title, text, _MESSAGE_ICONS[level], 10_000)
+
+    @Slot()
+    def _on_message_clicked(self) -> None:
+        self.message_clicked.emit(self._message_key)
 
     @Slot()
     def _on_menu_about_to_show(self) -> None:
@@ -122,6 +142,8 @@ class TrayIcon(QObject):
             else:
                 self._add(menu, "Pause copying", self.pause_requested)
         menu.addSeparator()
+        if self._reminder is not None:
+            self._add(menu, "Backup reminder…", self.reminder_requested)
         self._add(menu, "End session and back up…", self.end_session_requested, bold=True)
         self._add(menu, "Transfer window", self.transfer_window_requested)
         self._add(menu, "Check files…", self.check_files_requested)

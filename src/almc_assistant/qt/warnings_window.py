@@ -42,12 +42,7 @@ class AtRiskRow:
 
 
 def when(row: AtRiskRow) -> str:
-    if row.days_left <= 0:
-        return "now"
-    if row.days_left < 1:
-        return "today"
-    days = humanize.count(round(row.days_left), "day")
-    return f"{humanize.date(row.deletable_from)} (in {days})"
+    return humanize.cleanup_date(row.deletable_from, row.now)
 
 
 AT_RISK_COLUMNS: tuple[Column[AtRiskRow], ...] = (

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from almc_assistant.core.session_end import PendingSummary, describe_pending, format_size
+from almc_assistant.core.session_end import PendingSummary, describe_pending
 from almc_assistant.core.session_end.events import ReminderKind
 from almc_assistant.core.session_end.texts import (
     MAX_REASON_CHARS,
@@ -16,24 +16,6 @@ from almc_assistant.core.session_end.texts import (
     short_reason,
 )
 from tests.core.session_end.conftest import FakeClock
-
-
-@pytest.mark.parametrize(
-    ("n", "text"),
-    [
-        (0, "0 bytes"),
-        (1, "1 byte"),
-        (999, "999 bytes"),
-        (1000, "1.0 kB"),
-        (12_400_000_000, "12.4 GB"),
-        (99_950_000_000, "100 GB"),
-        (124_000_000_000, "124 GB"),
-        (999_960_000_000, "1.0 TB"),
-        (3_500_000_000_000_000_000, "3500 PB"),
-    ],
-)
-def test_format_size_uses_decimal_units_like_file_managers(n: int, text: str) -> None:
-    assert format_size(n) == text
 
 
 def test_tooltip_sentence_for_today(clock: FakeClock) -> None:

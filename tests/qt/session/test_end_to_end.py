@@ -130,3 +130,27 @@ def _wait(predicate: Any, timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached")
         time.sleep(0.05)
+
+
+def test_sigterm_records_the_end_and_quits_cleanly(
+    tmp_path: Path, private_buses: PrivateBuses, gnome_and_logind: tuple[Any, Any]
+) -> None:
+    """Where no session manager asks first (KDE, systemd stopping the user session,
+    ``kill``), the logout is a SIGTERM: the app writes the marker and exits by itself."""
+    home = tmp_path / "home"
+    first = AppProcess(home, private_buses, 2, 5_000_000_000)
+    try:
+        first.wait_for(lambda e: "registered" in e)
+        first.proc.send_signal(signal.SIGTERM)
+        assert first.proc.wait(timeout=20) == 0  # quit through the event loop, not killed
+    finally:
+        first.kill()
+    marker = json.loads((home / "state" / "session-end.json").read_text())
+    assert marker["files"] == 2 and marker["ended_kind"] == "unknown"
+
+    second = AppProcess(home, private_buses, 2, 5_000_000_000)
+    try:
+        due = second.wait_for(lambda e: e.get("event") == "ReminderDue")
+        assert due["kind"] == "last_session" and due["strong"] is True
+    finally:
+        second.kill()

@@ -23,6 +23,7 @@ from almc_assistant.qt.session.desktop_cues import DesktopCues
 from almc_assistant.qt.session.gnome import GnomeSessionClient
 from almc_assistant.qt.session.hooks import SessionEndHooks, install_session_end_hooks
 from almc_assistant.qt.session.logind import LogindDelayLock
+from almc_assistant.qt.session.posix_signals import PosixSignals
 from almc_assistant.qt.session.qtsm import CommitDataHandler
 from almc_assistant.qt.session.windows import WindowsSessionBackend
 from tests.qt.session.conftest import PrivateBuses, connect
@@ -114,8 +115,9 @@ def test_macos_gets_the_commit_data_handler_and_allow_quit_reaches_it(
     before = qapp.receivers(SIGNAL("commitDataRequest(QSessionManager&)"))
     hooks = install_session_end_hooks(qapp, guard, platform="darwin", refresh_interval_ms=None)
     try:
-        (backend,) = hooks.backends
+        backend, signals = hooks.backends
         assert isinstance(backend, CommitDataHandler)
+        assert isinstance(signals, PosixSignals)  # launchd's SIGTERM at logout
         assert qapp.receivers(SIGNAL("commitDataRequest(QSessionManager&)")) == before + 1
         hooks.allow_quit()
         assert backend._explicit_quit
@@ -138,7 +140,7 @@ def test_linux_gets_gnome_client_and_logind_lock_on_the_given_buses(
         )
         try:
             kinds = [type(b) for b in hooks.backends]
-            assert kinds == [GnomeSessionClient, DesktopCues, LogindDelayLock]
+            assert kinds == [GnomeSessionClient, DesktopCues, LogindDelayLock, PosixSignals]
             lock = hooks.backends[2]
             assert isinstance(lock, LogindDelayLock)
             guard.update(PendingSummary(1, 1, 0.0))
@@ -190,3 +192,20 @@ def test_a_broken_adapter_does_not_stop_the_others(
     hooks.uninstall()
     assert rec.reasons == [None, "2 files (2 bytes) are not backed up yet", "closed"]
     assert "Broken could not take" in caplog.text
+
+
+def test_posix_signals_restore_what_was_there(qapp: Any, guard: SessionEndGuard) -> None:
+    """Closing the adapter gives back the previous handlers and wake-up fd (the test
+    process's own, here), so uninstalling the hooks leaves no trace."""
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    before_fd = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(before_fd)
+    signals = PosixSignals(guard)
+    assert signal.getsignal(signal.SIGTERM) != before
+    assert signal.set_wakeup_fd(-1) == signals._writer.fileno() != before_fd
+    signal.set_wakeup_fd(signals._writer.fileno())
+    signals.close()
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert signal.set_wakeup_fd(before_fd) == before_fd

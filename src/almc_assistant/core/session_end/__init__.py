@@ -31,7 +31,7 @@ from almc_assistant.core.session_end.marker import MarkerRecord, SessionMarker
 from almc_assistant.core.session_end.pending import PendingSource, PendingState, PendingSummary
 from almc_assistant.core.session_end.reminders import ReminderScheduler
 from almc_assistant.core.session_end.settings import ReminderSettings
-from almc_assistant.core.session_end.texts import describe_pending, format_size, short_reason
+from almc_assistant.core.session_end.texts import describe_pending, short_reason
 
 __all__ = [
     "Clock",
@@ -55,6 +55,5 @@ __all__ = [
     "SystemClock",
     "decide",
     "describe_pending",
-    "format_size",
     "short_reason",
 ]

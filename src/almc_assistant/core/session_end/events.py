@@ -3,7 +3,8 @@
 Thread contract: frozen values, published from whichever thread called the guard or the
 scheduler (the GUI thread for OS callbacks and timers; a worker for ``refresh``). The tray
 drains them through the GUI's event pump and shows :class:`ReminderDue` as one summarised
-notification (``strong`` ones open the reminder window instead of only a toast).
+notification pointing to its one reminder window (``qt/reminder_window.py``); ``strong``
+ones raise that window as well, and :class:`RemindersWithdrawn` closes it.
 """
 
 from __future__ import annotations

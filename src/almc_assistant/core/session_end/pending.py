@@ -1,6 +1,7 @@
 """What is not backed up yet: the summary the service reports and a thread-safe cache of it.
 
-Thread contract: :class:`PendingSummary` is a frozen value. :class:`PendingState` may be
+Thread contract: :class:`PendingSummary` (defined in ``core.session``, next to the
+service that returns it; re-exported here) is a frozen value. :class:`PendingState` may be
 read and updated from any thread; reads never block on I/O, which is what lets the
 operating system's session-end callbacks answer in milliseconds.
 
@@ -13,29 +14,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
+from almc_assistant.core.session import PendingSummary
 
-@dataclass(frozen=True, slots=True)
-class PendingSummary:
-    """This user's files without enough verified copies.
-
-    ``files`` and ``bytes`` count them; ``oldest`` is when the oldest of them was first
-    seen (seconds since the epoch), ``None`` when nothing is pending.
-    """
-
-    files: int = 0
-    bytes: int = 0
-    oldest: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.files < 0 or self.bytes < 0:
-            raise ValueError(f"pending counts cannot be negative: {self!r}")
-
-    @property
-    def at_risk(self) -> bool:
-        return self.files > 0
+__all__ = [
+    "NOTHING_PENDING",
+    "PendingLike",
+    "PendingSource",
+    "PendingState",
+    "PendingSummary",
+    "as_summary",
+]
 
 
 NOTHING_PENDING = PendingSummary()

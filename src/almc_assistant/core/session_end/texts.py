@@ -12,28 +12,14 @@ import sys
 from almc_assistant.core.session_end.clock import Clock, local_datetime
 from almc_assistant.core.session_end.events import ReminderKind
 from almc_assistant.core.session_end.pending import PendingSummary
+from almc_assistant.core.units import human_size
 
 MAX_REASON_CHARS = 60  # Windows truncates block reasons; users read them in seconds
-
-_UNITS = ("kB", "MB", "GB", "TB", "PB")
-
-
-def format_size(n: int) -> str:
-    """Decimal units as file managers show them: ``12.4 GB``, ``124 GB``, ``512 bytes``."""
-    if n < 1000:
-        return "1 byte" if n == 1 else f"{n} bytes"
-    value = float(n)
-    unit = "bytes"
-    for unit in _UNITS:
-        value /= 1000.0
-        if round(value, 1) < 1000.0 or unit == _UNITS[-1]:
-            break
-    return f"{value:.1f} {unit}" if round(value, 1) < 100 else f"{value:.0f} {unit}"
 
 
 def count_phrase(summary: PendingSummary) -> str:
     """``1 file (2.1 GB)``, ``1,234 files (12.4 GB)``."""
-    size = format_size(summary.bytes)
+    size = human_size(summary.bytes)
     return f"1 file ({size})" if summary.files == 1 else f"{summary.files:,} files ({size})"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
@@ -152,7 +153,8 @@ def install_session_end_hooks(
     Windows: hidden native window + native event filter + block reason + WTS lock cues
     (``win32`` defaults to the real API). macOS: ``commitDataRequest``. Linux and other
     Unixes: the GNOME session client and lock/idle cues (session bus), a logind delay
-    lock (system bus);
+    lock (system bus); macOS and Unixes also turn SIGTERM/SIGHUP into a recorded end and
+    a clean quit;
     either bus may be passed in (tests use private buses), else Qt's default buses.
     ``refresh_interval_ms=None`` leaves refreshing to the caller (``guard.update``).
     """
@@ -189,6 +191,14 @@ def install_session_end_hooks(
             backends.append(LogindDelayLock(guard, system))
         else:
             log.info("No D-Bus system bus: no logind delay lock")
+    if platform != "win32" and threading.current_thread() is threading.main_thread():
+        # a logout without a session manager's question (KDE, systemd stopping the user
+        # session, ``kill``): record the end, then quit cleanly (qt/session/posix_signals)
+        from almc_assistant.qt.session.posix_signals import PosixSignals
+
+        signals = PosixSignals(guard)
+        backends.append(signals)
+        quit_signals.append(signals.quitRequested)
     hooks = SessionEndHooks(
         guard,
         backends,
