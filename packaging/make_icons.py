@@ -70,7 +70,7 @@ def render_pngs(svg: Path, sizes: Iterable[int]) -> dict[int, bytes]:
         data = QByteArray()
         buffer = QBuffer(data)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        if not image.save(buffer, b"PNG"):
+        if not image.save(buffer, "PNG"):  # (PySide6 6.12 wants str here, despite its stubs)
             raise SystemExit(f"error: could not encode the {size} px image as PNG")
         out[size] = bytes(data.data())
     return out
