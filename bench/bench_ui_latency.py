@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TICK_MS = 10
+PROFILE = [""]  # the phase --profile names
 STALL_MS = 100
 BUCKETS = (10, 25, 50, 100, 200)
 
@@ -71,6 +72,18 @@ def make_files(folder: Path, n: int, size: int) -> None:
         os.utime(path, (past, past))
 
 
+def sched() -> tuple[float, float]:
+    """This thread's seconds on a CPU and seconds runnable but waiting for one (Linux's
+    schedstat; elsewhere CPU time only). What is neither is sleep: an idle event loop,
+    or waiting for the GIL."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            on_cpu, waiting, _ = f.read().split()
+        return int(on_cpu) / 1e9, int(waiting) / 1e9
+    except OSError:
+        return time.thread_time(), 0.0
+
+
 class Heartbeat:
     """A 10 ms precise timer on the GUI thread recording each tick's lateness per phase."""
 
@@ -79,9 +92,9 @@ class Heartbeat:
 
         self.phase = ""
         self.late: dict[str, list[float]] = defaultdict(list)
-        # (phase, from, to, GUI thread CPU ms) of the ticks over 50 ms late
-        self.stalls: list[tuple[str, float, float, float]] = []
-        self._cpu = time.thread_time()
+        # (phase, from, to, (GUI thread's CPU ms, ms waiting for a CPU)), ticks 50 ms late
+        self.stalls: list[tuple[str, float, float, tuple[float, float]]] = []
+        self._cpu = sched()
         self._clock = QElapsedTimer()
         self._clock.start()
         self._last = self._clock.nsecsElapsed()
@@ -93,13 +106,13 @@ class Heartbeat:
 
     def _beat(self) -> None:
         now = self._clock.nsecsElapsed()
-        cpu = time.thread_time()
+        cpu = sched()
         if self.phase:
             lateness = (now - self._last) / 1e6 - TICK_MS
             self.late[self.phase].append(lateness)
-            if lateness > 50:  # for --trace: what ran meanwhile
+            if lateness > 50:  # for --trace: what the GUI thread did meanwhile
                 end = time.perf_counter()
-                busy = (cpu - self._cpu) * 1e3  # the GUI thread's own CPU time meanwhile
+                busy = (cpu[0] - self._cpu[0]) * 1e3, (cpu[1] - self._cpu[1]) * 1e3
                 self.stalls.append((self.phase, end - (now - self._last) / 1e9, end, busy))
         self._last = now
         self._cpu = cpu
@@ -129,7 +142,18 @@ def run_loop(heart: Heartbeat, phase: str, done: Any, limit: float) -> float:
     check.start()
     heart.phase = phase
     heart._last = heart._clock.nsecsElapsed()
+    profiler = None
+    if phase and phase == PROFILE[0]:  # --profile: the GUI thread's Python calls
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     loop.exec()
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     heart.phase = ""
     check.stop()
     if timed_out[0]:
@@ -194,10 +218,11 @@ class DrainTrace:
 
         return call
 
-    def attribute(self, stalls: list[tuple[str, float, float, float]]) -> None:
+    def attribute(self, stalls: list[tuple[str, float, float, tuple[float, float]]]) -> None:
         """For each tick over 50 ms late: the drains and collections that overlapped it."""
         print("\nticks over 50 ms late: drains (ms, slow slots) and collections within")
-        for phase, start, end, busy in stalls:
+        totals = [0.0, 0.0, 0.0, 0.0]  # stalled, on CPU, waiting for a CPU, sleeping
+        for phase, start, end, (busy, queued) in stalls:
 
             def within(a: float, b: float, start: float = start, end: float = end) -> float:
                 return max(0.0, min(b, end) - max(a, start)) * 1e3
@@ -209,9 +234,18 @@ class DrainTrace:
             ]
             gcs = [(round(within(a, b), 1), who) for a, b, who in self.gc_spans if within(a, b) > 0]
             rest = (end - start) * 1e3 - sum(d for d, _ in drains)
+            wall = (end - start) * 1e3
+            for i, v in enumerate((wall, busy, queued, wall - busy - queued)):
+                totals[i] += v
             print(
-                f"  {phase:8} {(end - start) * 1e3:6.1f} ms (GUI thread on CPU {busy:.1f} ms): "
-                f"drains {drains}; gc {gcs}; other {rest:.1f} ms"
+                f"  {phase:8} {wall:6.1f} ms (GUI thread on CPU {busy:.1f} ms, waiting for a "
+                f"CPU {queued:.1f} ms): drains {drains}; gc {gcs}; other {rest:.1f} ms"
+            )
+        if stalls:
+            print(
+                f"  all: {totals[0]:.0f} ms late ticks: GUI thread on CPU {totals[1]:.0f} ms, "
+                f"waiting for a CPU {totals[2]:.0f} ms, sleeping (idle or waiting for the "
+                f"GIL) {totals[3]:.0f} ms"
             )
 
     def report(self) -> None:
@@ -233,6 +267,13 @@ class DrainTrace:
                     f"gc generation {generation}: {len(pauses)} collections, "
                     f"total {sum(pauses):.1f} ms, max {max(pauses):.1f} ms"
                 )
+        tracked = gc.get_objects()
+        kinds: dict[str, int] = defaultdict(int)
+        for obj in tracked:
+            kinds[type(obj).__name__] += 1
+        top = sorted(kinds.items(), key=lambda kv: -kv[1])[:10]
+        print(f"objects the collector tracks at the end: {len(tracked)}; most: {top}")
+        del tracked
         slow = [(round(ms, 1), where) for g, ms, where in self.gc if ms > 20]
         print("collections over 20 ms (ms, phase/thread):", slow)
         print(f"{'slot':70} {'calls':>7} {'total ms':>9} {'max ms':>7}")
@@ -275,7 +316,9 @@ def main() -> int:
     parser.add_argument(
         "--switch-ms", type=float, help="override the interpreter's switch interval (ms)"
     )
+    parser.add_argument("--profile", default="", help="cProfile the GUI thread in this phase")
     args = parser.parse_args()
+    PROFILE[0] = args.profile
 
     from PySide6.QtWidgets import QApplication, QWizard
 
