@@ -15,6 +15,7 @@ from almc_assistant.core.catalog import FileState
 from almc_assistant.core.cleanup import Action
 from almc_assistant.core.config import load_config
 from almc_assistant.core.destinations import DestinationKind
+from almc_assistant.core.errors import ServiceStopped
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.policy import DAY
@@ -327,3 +328,19 @@ def test_cleanup_keeps_part_of_a_dataset_until_all_of_it_is_safe(tmp_path: Path)
         assert not any(m.exists() for m in members)
     finally:
         service.stop()
+
+
+def test_a_stopped_service_does_not_reopen_its_catalog(
+    world: tuple[Service, ListSink, Path],
+) -> None:
+    """A late call after stop (a GUI timer firing during shut-down) gets a clear error and
+    starts no writer thread that would keep the process from exiting."""
+    service, _sink, _tmp = world
+    assert service.pending_summary().files == 0  # opens the catalog and its writer
+    service.stop()
+    with pytest.raises(ServiceStopped) as caught:
+        service.pending_summary()
+    assert "Start almc-assistant again" in caught.value.next_step
+    with pytest.raises(ServiceStopped):
+        service.status()
+    assert not [t for t in threading.enumerate() if t.name.startswith("almc-catalog")]

@@ -26,21 +26,24 @@ def test_tray_and_windows_reflect_the_catalog(qtbot, prompter, tmp_path) -> None
             site.service, app_pump(site.sink), prompter, config=site.config, tray_available=True
         )
         controller.start([])  # starts the real watcher too
-        # The watcher's first scan records the three files (in one or more commits).
-        qtbot.waitUntil(
-            lambda: controller.refresh().headline.startswith("3 files ("), timeout=20_000
-        )
-        status = controller.status
-        assert status is not None and status.state is State.AT_RISK
-        assert status.headline.startswith("3 files (")
-        assert status.headline.endswith("from today are not backed up yet")
-        assert controller.tray is not None
-        assert status.headline in controller.tray.native.toolTip()
-        window = controller.show_status()
-        # The report (every unsafe file, disk usage) is read in a worker, never on the
-        # GUI thread: it arrives through the pump.
-        qtbot.waitUntil(lambda: "Session of" in window.report.text(), timeout=20_000)
-        assert "% full" in window.report.text()
-        warnings = controller.show_warnings()
-        assert len(warnings.model) == 3
-        controller.shutdown()
+        try:
+            # the watcher catalogues the three files one by one: wait for all of them
+            qtbot.waitUntil(
+                lambda: controller.refresh().headline.startswith("3 files ("), timeout=20_000
+            )
+            status = controller.status
+            assert status is not None
+            assert status.state is State.AT_RISK
+            assert status.headline.startswith("3 files (")
+            assert status.headline.endswith("from today are not backed up yet")
+            assert controller.tray is not None
+            assert status.headline in controller.tray.native.toolTip()
+            window = controller.show_status()
+            # The report (every unsafe file, disk usage) is read in a worker, never on
+            # the GUI thread: it arrives through the pump.
+            qtbot.waitUntil(lambda: "Session of" in window.report.text(), timeout=20_000)
+            assert "% full" in window.report.text()
+            warnings = controller.show_warnings()
+            assert len(warnings.model) == 3
+        finally:
+            controller.shutdown()  # also when an assertion fails: no thread left behind

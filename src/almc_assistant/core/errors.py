@@ -56,6 +56,12 @@ class UsageError(AlmcError):
     title = "Cannot run that"
 
 
+class ServiceStopped(AlmcError):
+    """The service was stopped; it does not reopen its catalog or start workers again."""
+
+    title = "almc-assistant is stopping"
+
+
 class ConfigError(AlmcError):
     """A configuration file is invalid (file, key, reason)."""
 

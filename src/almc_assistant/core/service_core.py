@@ -23,7 +23,7 @@ from almc_assistant.core.catalog.recorder import Recorder
 from almc_assistant.core.cleanup import CleanupPlan, CleanupResult, apply_cleanup, plan_cleanup
 from almc_assistant.core.config import Config, UserSettings, load_config, save_user_config
 from almc_assistant.core.destinations import Destination, DestinationKind
-from almc_assistant.core.errors import AlmcError, UsageError
+from almc_assistant.core.errors import AlmcError, ServiceStopped, UsageError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.policy import Policy, Retention
@@ -62,6 +62,7 @@ class ServiceCore:
         self._retention = Retention(self.config.retention)
         self._catalog: Catalog | None = None
         self._recorder: Recorder | None = None
+        self._stopped = False  # after stop(), nothing reopens the catalog or a worker
         self._pool: ThreadPoolExecutor | None = None
         self._notes: list[str] = []  # problems to show in status and warnings
         self._preflights = 0
@@ -78,6 +79,7 @@ class ServiceCore:
         """The catalog, opened (and repaired if damaged) on first use."""
         with self._lock:
             if self._catalog is None:
+                self._refuse_when_stopped()
                 cat = Catalog(
                     self.config.catalog_path(self.paths),
                     safety=lambda copies: self._policy.is_safe(copies),
@@ -163,13 +165,25 @@ class ServiceCore:
                 future.set_exception(exc)
             return future
         with self._lock:
+            self._refuse_when_stopped()
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(2, thread_name_prefix="almc-service")
             return self._pool.submit(run)
 
+    def _refuse_when_stopped(self) -> None:
+        """A stopped service stays stopped: a late call (a timer firing during shut-down)
+        must not reopen the catalog and start a writer thread that nobody stops."""
+        if self._stopped:
+            raise ServiceStopped(
+                "almc-assistant is shutting down and no longer reads or records files.",
+                next_step="Start almc-assistant again to go on.",
+            )
+
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish the service's workers, write what is queued, close the catalog."""
+        """Finish the service's workers, write what is queued, close the catalog.
+        Afterwards every call that needs the catalog raises :class:`ServiceStopped`."""
         with self._lock:
+            self._stopped = True
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
