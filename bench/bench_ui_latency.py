@@ -49,6 +49,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TICK_MS = 10
 PROFILE = [""]  # the phase --profile names
+
+
 STALL_MS = 100
 BUCKETS = (10, 25, 50, 100, 200)
 
@@ -335,6 +337,11 @@ def main() -> int:
     parser.add_argument(
         "--switch-ms", type=float, help="override the interpreter's switch interval (ms)"
     )
+    parser.add_argument(
+        "--no-priority",
+        action="store_true",
+        help="leave the workers' CPU priority as it is (the app lowers it on Linux)",
+    )
     parser.add_argument("--profile", default="", help="cProfile the GUI thread in this phase")
     args = parser.parse_args()
     PROFILE[0] = args.profile
@@ -356,6 +363,7 @@ def main() -> int:
     from almc_assistant.qt.app import tune_gc
     from almc_assistant.qt.bridge import app_pump
     from almc_assistant.qt.controller import AppController
+    from almc_assistant.qt.priority import BackgroundPriority
     from almc_assistant.qt.prompts import QtPrompter
     from almc_assistant.qt.transfer_rows import FileState, JobState
 
@@ -381,6 +389,9 @@ def main() -> int:
         f"{args.files} TIFFs of {args.size} bytes generated and catalogued in "
         f"{time.perf_counter() - t0:.1f} s"
     )
+    priority = BackgroundPriority()
+    if not args.no_priority:
+        priority.start()  # as the app does at start-up
     engine = engine_only(heart, service, sink, source, root / "bare")
 
     pump = app_pump(sink)
@@ -435,6 +446,7 @@ def main() -> int:
     tray = controller.tray
     ring = tray.status.headline if tray is not None else "no tray"
     heart.stop()
+    priority.stop()
     controller.shutdown()
     status.close()
 

@@ -32,6 +32,7 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.qt import crash, icons
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
+from almc_assistant.qt.priority import BackgroundPriority
 from almc_assistant.qt.prompts import Level, Message, QtPrompter
 from almc_assistant.qt.single_instance import SingleInstance, server_name
 from almc_assistant.qt.style import install_readable_style
@@ -69,6 +70,7 @@ def run(paths: list[str]) -> int:
     hooks = _install_session_end(qapp, app_paths, service, sink, config)
     controller.start(absolute)
     tune_gc()
+    BackgroundPriority(qapp).start()  # the GUI thread before the workers (Linux)
     log.info("almc-assistant %s started", __version__)
     code = int(qapp.exec())
     if hooks is not None:
