@@ -150,3 +150,50 @@ def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) ->
     qtbot.waitUntil(lambda: controller.status.details[0].startswith("1 file "))  # type: ignore[union-attr]
     assert controller.tray is not None and "Copying… 50 %" in controller.tray.native.toolTip()
     controller.shutdown()
+
+
+def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    soon = time.time() + 3 * 86400
+    files = tuple(
+        SimpleNamespace(path=f"/acq/cells_{i}.tif", size=1000, candidate_date=soon, missing="x")
+        for i in range(3)
+    )
+
+    class AtRisk(FakeService):
+        def __init__(self) -> None:
+            super().__init__(pending=today_summary(3, 3000))
+            self.threads: list[str] = []
+
+        def status(self) -> Any:
+            self.threads.append(threading.current_thread().name)
+            return SimpleNamespace(sessions=(), volumes=(), problems=(), files=files)
+
+        def warnings(self) -> list[Any]:
+            self.threads.append(threading.current_thread().name)
+            return []
+
+    service = AtRisk()
+    pump = EventPump(QueueSink(), interval_ms=20)
+    controller = AppController(service, pump, prompter, tray_available=True)
+    controller.start([])
+    window = controller.show_warnings()
+    assert len(window.model) == 0  # not read on the GUI thread: it arrives later
+    qtbot.waitUntil(lambda: len(window.model) == 3)
+    assert "3 files (3.0 kB) not backed up yet" in window.headline()
+    assert service.threads and "MainThread" not in service.threads
+    controller.shutdown()
+
+
+def test_a_failed_query_for_the_warnings_window_is_told(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+    class Locked(FakeService):
+        def status(self) -> Any:
+            raise AlmcError("The catalog is locked by another program.", title="Catalog busy")
+
+    pump = EventPump(QueueSink(), interval_ms=20)
+    controller = AppController(Locked(), pump, prompter, tray_available=True)
+    controller.start([])
+    controller.show_warnings()
+    qtbot.waitUntil(lambda: any(m.title == "Catalog busy" for m in prompter.told))
+    controller.shutdown()

@@ -39,6 +39,7 @@ from almc_assistant.qt.settings_dialog import SettingsDialog
 from almc_assistant.qt.status_queries import StatusQueried, StatusQueries
 from almc_assistant.qt.status_window import StatusWindow
 from almc_assistant.qt.tray import TrayIcon, TrayStatus
+from almc_assistant.qt.warnings_window import DeletionWarningWindow
 
 __all__ = ["QUIT_WITH_DATA_AT_RISK", "AppController", "compute_status"]
 
@@ -100,6 +101,8 @@ class AppController(WindowOpeners, CopiesAndQuit):
         self._summary: Any = None  # the last PendingSummary the service gave
         self._queries = StatusQueries(service, pump.sink)
         self._report_asked = float("-inf")  # when the last report was asked for
+        self._warnings_given: tuple[Any, ...] | None = None
+        self._warnings_wanted = False
         self._problem = ""
         self._quitting = False
         self._refresh_timer = QTimer(self)
@@ -255,12 +258,21 @@ class AppController(WindowOpeners, CopiesAndQuit):
         if event.failed:
             log.warning("status query failed: %s", event.title)
             self._show(TrayStatus(State.PROBLEM, event.title, (event.detail,)))
+            if self._warnings_wanted:
+                self._warnings_wanted = False
+                self._tell_error(AlmcError(event.detail, title=event.title))
             return
         self._summary = event.summary
         self._show(self._compose())
         window = self._windows.get("status")
         if event.report is not None and isinstance(window, StatusWindow):
             window.set_report(event.report)
+        warnings = self._windows.get("warnings")
+        if self._warnings_wanted and event.report is not None:
+            given = self._warnings_given if self._warnings_given is not None else event.warnings
+            if given is not None and isinstance(warnings, DeletionWarningWindow):
+                self._warnings_wanted = False
+                warnings.set_report(given, event.report.files)
 
     def _show(self, status: TrayStatus) -> None:
         if status == self._status:

@@ -4,7 +4,8 @@ Thread contract: :meth:`StatusQueries.request` and :meth:`StatusQueries.close` a
 on the GUI thread and return at once (``close`` waits for a query in flight, briefly).
 The query runs in a short-lived worker thread: ``service.pending_summary()`` (a catalog
 read) and, when asked, ``service.status()`` (every unsafe file of the user, and the disk
-usage of each acquisition folder, which can hang on an unreachable network share). The
+usage of each acquisition folder, which can hang on an unreachable network share) and
+``service.warnings()`` (the pre-deletion warnings, from the same). The
 worker only publishes a :class:`StatusQueried` event to the app's sink; the pump
 delivers it on the GUI thread. At most one query runs at a time: requests made while one
 runs are merged into a single follow-up query, so a copy's stream of events never
@@ -26,11 +27,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StatusQueried(Event):
-    """The answers of one status query (``report`` only when it was asked for), or why
-    the query failed (``title``, ``detail``)."""
+    """The answers of one status query (``report`` and ``warnings`` only when they were
+    asked for), or why the query failed (``title``, ``detail``)."""
 
     summary: Any = None  # PendingSummary
     report: Any = None  # StatusReport
+    warnings: tuple[Any, ...] | None = None  # SafetyWarning
     title: str = ""
     detail: str = ""
 
@@ -47,7 +49,7 @@ class StatusQueries:
         self._sink = sink
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._again: bool | None = None  # a request made meanwhile: with a report?
+        self._again: tuple[bool, bool] | None = None  # asked meanwhile: (report, warnings)
         self._closed = False
 
     @property
@@ -55,16 +57,21 @@ class StatusQueries:
         with self._lock:
             return self._thread is not None
 
-    def request(self, *, report: bool = False) -> None:
-        """Ask for a fresh summary (and report); merged with a query already running."""
+    def request(self, *, report: bool = False, warnings: bool = False) -> None:
+        """Ask for a fresh summary (and report, and warnings); merged with a query already
+        running into one more query."""
         with self._lock:
             if self._closed:
                 return
             if self._thread is not None:
-                self._again = report or bool(self._again)
+                before = self._again or (False, False)
+                self._again = (before[0] or report, before[1] or warnings)
                 return
             self._thread = threading.Thread(
-                target=self._run, args=(report,), name="almc-status-query", daemon=True
+                target=self._run,
+                args=((report, warnings),),
+                name="almc-status-query",
+                daemon=True,
             )
             thread = self._thread
         thread.start()
@@ -78,23 +85,24 @@ class StatusQueries:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
-    def _run(self, report: bool) -> None:
+    def _run(self, asked: tuple[bool, bool]) -> None:
         while True:
-            self._sink.publish(self._query(report))
+            self._sink.publish(self._query(*asked))
             with self._lock:
                 again, self._again = self._again, None
                 if again is None or self._closed:
                     self._thread = None
                     return
-            report = again
+            asked = again
 
-    def _query(self, report: bool) -> StatusQueried:
+    def _query(self, report: bool, warnings: bool) -> StatusQueried:
         try:
             summary = self._service.pending_summary()
-            full = self._service.status() if report else None
+            full = self._service.status() if report or warnings else None
+            found = tuple(self._service.warnings()) if warnings else None
         except AlmcError as err:
             return StatusQueried(title=err.title, detail=err.detail)
         except Exception as exc:  # reported, never swallowed
             log.exception("status query failed")
             return StatusQueried(title="Status not available", detail=f"{type(exc).__name__}")
-        return StatusQueried(summary=summary, report=full)
+        return StatusQueried(summary=summary, report=full, warnings=found)
