@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 from almc_assistant.core.errors import AlmcError
@@ -118,8 +119,6 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot, prompter) ->
 
         def status(self) -> Any:
             self.status_threads.append(threading.current_thread().name)
-            from types import SimpleNamespace
-
             return SimpleNamespace(sessions=(), volumes=(), problems=("Share offline",))
 
     service = Recording()
@@ -153,8 +152,6 @@ def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) ->
 
 
 def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
-    from types import SimpleNamespace
-
     soon = time.time() + 3 * 86400
     files = tuple(
         SimpleNamespace(path=f"/acq/cells_{i}.tif", size=1000, candidate_date=soon, missing="x")
