@@ -91,9 +91,12 @@ def sched() -> tuple[float, float]:
 class Heartbeat:
     """A 10 ms precise timer on the GUI thread recording each tick's lateness per phase."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, trace: bool = False) -> None:
         from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
+        # --trace reads this thread's scheduler statistics at every tick (a file read:
+        # it costs the GUI thread time and a GIL round trip, so only when asked)
+        self._trace = trace
         self.phase = ""
         self.late: dict[str, list[float]] = defaultdict(list)
         # (phase, from, to, (GUI thread's CPU ms, ms waiting for a CPU)), ticks 50 ms late
@@ -110,11 +113,11 @@ class Heartbeat:
 
     def _beat(self) -> None:
         now = self._clock.nsecsElapsed()
-        cpu = sched()
+        cpu = sched() if self._trace else (0.0, 0.0)
         if self.phase:
             lateness = (now - self._last) / 1e6 - TICK_MS
             self.late[self.phase].append(lateness)
-            if lateness > 50:  # for --trace: what the GUI thread did meanwhile
+            if lateness > 50 and self._trace:  # what the GUI thread did meanwhile
                 end = time.perf_counter()
                 busy = (cpu[0] - self._cpu[0]) * 1e3, (cpu[1] - self._cpu[1]) * 1e3
                 self.stalls.append((self.phase, end - (now - self._last) / 1e9, end, busy))
@@ -350,7 +353,7 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication([])
     app.setQuitOnLastWindowClosed(False)
-    heart = Heartbeat()
+    heart = Heartbeat(trace=args.trace)
     load = os.getloadavg()[0]
     start = time.perf_counter()
     run_loop(heart, "noise", lambda: time.perf_counter() - start > args.idle, args.idle + 5)
