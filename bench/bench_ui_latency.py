@@ -49,6 +49,39 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TICK_MS = 10
 PROFILE = [""]  # the phase --profile names
+ENTRIES = [""]  # the phase --entries names
+
+
+class EntryTimer:
+    """``--entries PHASE``: how long each call the event loop made into Python took
+    (slots, timers' callbacks, model methods the views call), the slowest first. A
+    profile hook on every call: it slows the GUI thread down; compare, don't add up."""
+
+    def __init__(self) -> None:
+        self._depth = 0
+        self._start = 0.0
+        self.calls: list[tuple[float, str]] = []
+
+    def hook(self, frame: Any, event: str, _arg: Any) -> None:
+        if event == "call":
+            if self._depth == 0:
+                self._start = time.perf_counter()
+            self._depth += 1
+        elif event == "return":
+            self._depth -= 1
+            if self._depth == 0:
+                code = frame.f_code
+                name = f"{Path(code.co_filename).name}:{code.co_firstlineno} {code.co_name}"
+                self.calls.append(((time.perf_counter() - self._start) * 1e3, name))
+            self._depth = max(self._depth, 0)
+
+    def report(self) -> None:
+        totals: dict[str, list[float]] = defaultdict(list)
+        for ms, name in self.calls:
+            totals[name].append(ms)
+        print(f"\n{'entry from the event loop':60} {'calls':>6} {'total ms':>9} {'max ms':>7}")
+        for name, values in sorted(totals.items(), key=lambda kv: -max(kv[1]))[:15]:
+            print(f"{name[:60]:60} {len(values):6d} {sum(values):9.1f} {max(values):7.1f}")
 
 
 STALL_MS = 100
@@ -150,12 +183,18 @@ def run_loop(heart: Heartbeat, phase: str, done: Any, limit: float) -> float:
     heart.phase = phase
     heart._last = heart._clock.nsecsElapsed()
     profiler = None
+    entries = EntryTimer() if phase and phase == ENTRIES[0] else None
     if phase and phase == PROFILE[0]:  # --profile: the GUI thread's Python calls
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
+    if entries is not None:
+        sys.setprofile(entries.hook)
     loop.exec()
+    if entries is not None:
+        sys.setprofile(None)
+        entries.report()
     if profiler is not None:
         import pstats
 
@@ -345,9 +384,13 @@ def main() -> int:
         action="store_true",
         help="leave the workers' CPU priority as it is (the app lowers it on Linux)",
     )
+    parser.add_argument(
+        "--entries", default="", help="time each call from the event loop in this phase"
+    )
     parser.add_argument("--profile", default="", help="cProfile the GUI thread in this phase")
     args = parser.parse_args()
     PROFILE[0] = args.profile
+    ENTRIES[0] = args.entries
 
     from PySide6.QtWidgets import QApplication, QWizard
 
