@@ -5,6 +5,8 @@ Workers publish frozen events to a :class:`~almc_assistant.core.events.QueueSink
 thread; the pump drains that queue on a ``QTimer`` (every 50-100 ms), collapses repeated
 progress events to the latest one per key (a job, a file), and re-emits each event on
 the GUI thread through ``Signal(object)``. No Qt signal is ever emitted from a worker.
+A timer's drain delivers for at most ``budget_ms`` (20 ms), then lets the event loop run
+(input, paint, timers) before it goes on, in order, with what is left.
 
 Widgets subscribe in two ways:
 
