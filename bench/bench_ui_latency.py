@@ -1,7 +1,8 @@
 """Event-loop latency of the tray app while the real engine checks and copies 10,000 files.
 
 Usage: ``python bench/bench_ui_latency.py [--files 10000] [--size 4096] [--idle 5]
-[--trace]``
+[--trace] [--profile PHASE] [--entries PHASE] [--no-priority] [--switch-ms MS]``
+(``bench/README.md`` explains each).
 
 The app as a user has it: the real service (watching the acquisition folder, its
 catalog, check workers, the verified copy pool), the event pump, and the controller with
