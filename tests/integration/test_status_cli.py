@@ -184,6 +184,9 @@ def test_watch_runs_until_interrupted_and_records_new_files(site: Path, stop: st
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as in a terminal, even when this test runs with SIGINT ignored
+        # (a background job): the child starts with Python's own SIGINT handler
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stderr is not None and "Watching" in proc.stderr.readline()

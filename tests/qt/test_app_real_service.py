@@ -39,8 +39,11 @@ def test_tray_and_windows_reflect_the_catalog(qtbot, prompter, tmp_path) -> None
             assert controller.tray is not None
             assert status.headline in controller.tray.native.toolTip()
             window = controller.show_status()
-            assert "Session of" in window.report.text()
-            warnings = controller.show_warnings()
-            assert len(warnings.model) == 3
+            # The report (every unsafe file, disk usage) is read in a worker, never on
+            # the GUI thread: it arrives through the pump.
+            qtbot.waitUntil(lambda: "Session of" in window.report.text(), timeout=20_000)
+            assert "% full" in window.report.text()
+            warnings = controller.show_warnings()  # its files, too, come from a worker
+            qtbot.waitUntil(lambda: len(warnings.model) == 3, timeout=20_000)
         finally:
             controller.shutdown()  # also when an assertion fails: no thread left behind

@@ -102,3 +102,73 @@ def test_a_burst_is_drained_in_bounded_slices(qtbot) -> None:  # type: ignore[no
         sink.publish(Finished(job_id=i))
     assert len(pump.drain()) == MAX_EVENTS_PER_DRAIN
     assert len(pump.drain()) == 10
+
+
+def test_a_drain_bounded_by_time_delivers_everything_in_order(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sink = QueueSink()
+    pump = EventPump(sink)
+    seen: list[int] = []
+    pump.subscribe(Finished, lambda e: seen.append(e.job_id))
+    for i in range(50):
+        sink.publish(Finished(job_id=i))
+    slices = []
+    while True:
+        delivered = pump.drain(budget_ms=0)  # the budget is spent after each event
+        if not delivered:
+            break
+        slices.append(len(delivered))
+    assert seen == list(range(50))
+    assert all(n >= 1 for n in slices)  # always progress, never an empty slice
+    assert len(slices) > 1  # the budget cut the drain short
+
+
+def test_a_progress_waiting_in_the_backlog_is_replaced_by_a_newer_one(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sink = QueueSink()
+    pump = EventPump(sink, coalesce={Progressed: lambda e: e.job_id})
+    got: list[Event] = []
+    pump.subscribe(Event, got.append)
+    first, old, second = Finished(job_id=1), Progressed(job_id=7, done=1), Finished(job_id=2)
+    for event in (first, old, second):
+        sink.publish(event)
+    assert pump.drain(budget_ms=0) == [first]  # the others wait
+    new = Progressed(job_id=7, done=2)
+    sink.publish(new)
+    assert pump.drain() == [second, new]
+    assert got == [first, second, new]
+
+
+def test_the_timer_drains_a_backlog_in_several_batches(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sink = QueueSink()
+    pump = EventPump(sink, interval_ms=20, budget_ms=0)
+    seen: list[int] = []
+    batches: list[int] = []
+    pump.subscribe(Finished, lambda e: seen.append(e.job_id))
+    pump.batch_arrived.connect(lambda events: batches.append(len(events)))
+    for i in range(300):
+        sink.publish(Finished(job_id=i))
+    pump.start()
+    qtbot.waitUntil(lambda: len(seen) == 300)
+    pump.stop()
+    assert seen == list(range(300))
+    assert len(batches) > 1 and sum(batches) == 300
+
+
+def test_slots_subscribed_to_a_base_class_get_subclasses_in_order(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sink = QueueSink()
+    pump = EventPump(sink)
+    calls: list[str] = []
+    pump.subscribe(Event, lambda e: calls.append(f"any:{type(e).__name__}"))
+    pump.subscribe(Finished, lambda e: calls.append("finished"))
+    sink.publish(Finished(job_id=1))
+    pump.drain()
+    late: list[Event] = []
+    pump.subscribe(Finished, late.append)  # a slot subscribed later is called too
+    sink.publish(Finished(job_id=2))
+    sink.publish(Progressed(job_id=1, done=1))
+    pump.drain()
+    assert calls == ["any:Finished", "finished", "any:Finished", "finished", "any:Progressed"]
+    assert [e.job_id for e in late] == [2]  # type: ignore[attr-defined]
+    pump.unsubscribe(late.append)
+    sink.publish(Finished(job_id=3))
+    pump.drain()
+    assert [e.job_id for e in late] == [2]  # type: ignore[attr-defined]

@@ -51,6 +51,16 @@ class Rig:
         self.pump.drain()
 
     def window(self) -> ReminderWindow:
+        """The reminder window, once the status worker's list of files has reached it
+        (the list is read off the GUI thread and comes through the pump)."""
+        deadline = time.monotonic() + 20
+        while True:
+            busy = self.controller._queries.busy  # it publishes before it is done
+            self.drain()
+            if not busy:
+                break
+            assert time.monotonic() < deadline, "the status worker did not answer"
+            time.sleep(0.01)
         window = self.controller.window("reminder")
         assert isinstance(window, ReminderWindow)
         return window
@@ -400,6 +410,9 @@ def test_a_failing_status_query_still_shows_the_reminder(qtbot, prompter) -> Non
     pump.drain()
     window = controller.window("reminder")
     assert isinstance(window, ReminderWindow) and window.isVisible()
+    # the list is read by the status worker; its failure comes back through the pump
+    qtbot.waitUntil(lambda: not controller._queries.busy, timeout=10_000)
+    pump.drain()
     assert "could not be read: Catalog unreadable" in window.cleanup.text()
     assert "3 files (3.0 kB)" in window.summary.text()
     assert window.end_session_button.isVisible() and window.end_session_button.isDefault()

@@ -194,3 +194,34 @@ def test_other_folder_destination(window, prompter, tmp_path) -> None:  # type: 
     prompter.folder_to_choose = str(tmp_path / "usb")
     window.picker.other_button.click()
     assert [d.name for d in window.picker.selected()] == ["usb"]
+
+
+def test_copies_started_elsewhere_only_mark_files_listed_here(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    window.add_paths([str(data / "a.nd2")])
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    # The session-end wizard's copy: its events reach every window through the pump.
+    window.on_copy_verified(Verified("wizard-job", data / "a.nd2", tmp_path / "share"))
+    window.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
+    rows = {Path(r.path).name: r for r in window.files.rows()}
+    assert set(rows) == {"a.nd2"}  # b.tif is not listed in this window
+    assert rows["a.nd2"].state is FileState.VERIFIED
+
+
+def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    window.picker.set_checked(str(tmp_path / "share"))
+    window.add_paths([str(data / "a.nd2"), str(data / "b.tif")])
+    assert not window.copy_button.isEnabled()  # both still being checked
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    assert window.copy_button.text() == "&Back up 1 item to 1 destination"
+    window.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
+    assert window.copy_button.text() == "&Back up 2 items to 1 destination"
+    window.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
+    assert window.copy_button.text() == "&Back up 2 items to 1 destination"
+    window.on_check_failed(str(data / "a.nd2"), "Unreadable", "Permission denied")
+    assert window.copy_button.text() == "&Back up 1 item to 1 destination"
+    window.file_view.selectRow(1)  # b.tif
+    assert window.copy_button.text() == "&Back up 1 item to 1 destination"  # the selection
+    window._on_remove_clicked()
+    window.file_view.clearSelection()
+    assert [Path(r.path).name for r in window.files.rows()] == ["a.nd2"]
+    assert not window.copy_button.isEnabled()  # only a.nd2 is left, and it failed

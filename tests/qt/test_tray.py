@@ -73,3 +73,28 @@ def test_clicking_the_icon_opens_the_status(qtbot) -> None:  # type: ignore[no-u
     tray = TrayIcon()
     with qtbot.waitSignal(tray.status_requested, timeout=1000):
         tray.native.activated.emit(tray.native.ActivationReason.Trigger)
+
+
+def test_the_icon_changes_only_when_the_ring_moves_a_step(qtbot) -> None:  # type: ignore[no-untyped-def]
+    tray = TrayIcon()
+    replaced: list[int] = []
+    native = tray.native
+    tray.set_status(TrayStatus(State.COPYING, "Copying… 50 %", progress=0.50))
+    first = native.icon().cacheKey()
+    assert first == icons.state_icon(State.COPYING, 0.50).cacheKey()
+    tray.set_status(TrayStatus(State.COPYING, "Copying… 51 %", progress=0.51))
+    assert native.icon().cacheKey() == first  # same step of the ring: not replaced
+    assert "Copying… 51 %" in native.toolTip()  # the tooltip follows every percent
+    tray.set_status(TrayStatus(State.COPYING, "Copying… 60 %", progress=0.60))
+    replaced.append(native.icon().cacheKey())
+    assert replaced[0] == icons.state_icon(State.COPYING, 0.60).cacheKey() != first
+    tray.set_status(TrayStatus(State.SAFE, "All your files are backed up"))
+    assert native.icon().cacheKey() == icons.state_icon(State.SAFE).cacheKey()
+
+
+def test_ring_icons_are_drawn_over_one_rendering_of_the_svg(qtbot) -> None:  # type: ignore[no-untyped-def]
+    base = icons.render("state-copying", 32).toImage()
+    ringed = icons.render("state-copying", 32, 0.5).toImage()
+    again = icons.render("state-copying", 32).toImage()
+    assert base == again  # drawing a ring does not touch the cached rendering
+    assert ringed != base and ringed.size() == base.size()

@@ -36,6 +36,7 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.qt import crash, icons
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
+from almc_assistant.qt.priority import BackgroundPriority
 from almc_assistant.qt.prompts import Level, Message, QtPrompter
 from almc_assistant.qt.single_instance import SingleInstance, server_name
 from almc_assistant.qt.style import install_readable_style
@@ -87,6 +88,7 @@ def run(paths: list[str]) -> int:
         ),
     )
     tune_gc()
+    BackgroundPriority(qapp).start()  # the GUI thread before the workers (Linux)
     log.info("almc-assistant %s started", __version__)
     code = int(qapp.exec())
     if hooks is not None:

@@ -5,6 +5,8 @@ Workers publish frozen events to a :class:`~almc_assistant.core.events.QueueSink
 thread; the pump drains that queue on a ``QTimer`` (every 50-100 ms), collapses repeated
 progress events to the latest one per key (a job, a file), and re-emits each event on
 the GUI thread through ``Signal(object)``. No Qt signal is ever emitted from a worker.
+A timer's drain delivers for at most ``budget_ms`` (20 ms), then lets the event loop run
+(input, paint, timers) before it goes on, in order, with what is left.
 
 Widgets subscribe in two ways:
 
@@ -19,6 +21,7 @@ Tests call :meth:`EventPump.drain` directly for deterministic delivery.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
@@ -32,10 +35,12 @@ E = TypeVar("E", bound=Event)
 KeyFunc = Callable[[Any], Hashable]
 
 DEFAULT_INTERVAL_MS = 75
-# A drain never takes more than this many events at once, so a burst of tens of
-# thousands of events cannot stall the event loop; when more are waiting, the next drain
-# runs as soon as the loop has handled what else is pending (input, paint, timers).
+# A timer's drain takes at most this many events from the queue and delivers them for at
+# most this long, so a burst of tens of thousands of events cannot stall the event loop:
+# the rest waits for the next drain, which runs as soon as the loop has handled what else
+# is pending (input, paint, timers).
 MAX_EVENTS_PER_DRAIN = 1000
+DEFAULT_BUDGET_MS = 20.0
 
 
 class EventPump(QObject):
@@ -52,6 +57,9 @@ class EventPump(QObject):
         snapshot never appears after the ``JobFinished`` that followed it.
     interval_ms
         How often the timer drains the queue.
+    budget_ms
+        How long one of the timer's drains may call slots before it yields to the event
+        loop (the rest is delivered by the next drain, in order).
     """
 
     batch_arrived = Signal(object)
@@ -62,12 +70,17 @@ class EventPump(QObject):
         *,
         coalesce: Mapping[type[Event], KeyFunc] | None = None,
         interval_ms: int = DEFAULT_INTERVAL_MS,
+        budget_ms: float = DEFAULT_BUDGET_MS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._sink = sink
         self._coalesce: dict[type[Event], KeyFunc] = dict(coalesce or {})
         self._handlers: list[tuple[type[Event], Callable[[Any], None]]] = []
+        self._dispatch: dict[type[Event], tuple[Callable[[Any], None], ...]] = {}
+        self._budget_ms = budget_ms
+        self._backlog: list[Event] = []  # taken from the queue, not delivered yet
+        self._more = False  # the last drain left events in the queue
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -92,31 +105,71 @@ class EventPump(QObject):
     def subscribe(self, kind: type[E], slot: Callable[[E], None]) -> None:
         """Call ``slot(event)`` on the GUI thread for every event of type ``kind``."""
         self._handlers.append((kind, slot))
+        self._dispatch.clear()
 
     def unsubscribe(self, slot: Callable[[Any], None]) -> None:
         self._handlers = [(k, s) for k, s in self._handlers if s != slot]
+        self._dispatch.clear()
 
     @Slot()
     def _on_timer_timeout(self) -> None:
-        self.drain()
+        self.drain(budget_ms=self._budget_ms)
 
-    def drain(self) -> list[Event]:
-        """Deliver what is queued now; returns the delivered events (after coalescing)."""
-        raw = self._sink.drain(MAX_EVENTS_PER_DRAIN)
-        if len(raw) == MAX_EVENTS_PER_DRAIN and self._timer.isActive():
-            QTimer.singleShot(0, self, self._on_timer_timeout)  # more waiting: soon
-        events = coalesce(raw, self._coalesce)
+    def drain(self, *, budget_ms: float | None = None) -> list[Event]:
+        """Deliver what is queued now; returns the delivered events (after coalescing).
+
+        With ``budget_ms`` (the timer's drains), delivery stops once that much time has
+        passed (at least one event is delivered per call); the rest is kept, in order,
+        for the next drain, which runs as soon as the event loop has handled what else
+        is pending (input, paint, timers). Without it (tests, shutdown) everything queued
+        now is delivered.
+        """
+        events = self._take()
         if not events:
             return events
-        for event in events:
-            for kind, slot in list(self._handlers):
-                if isinstance(event, kind):
-                    try:
-                        slot(event)
-                    except Exception:  # a broken widget must not stop the others
-                        log.exception("handler %r failed on %r", slot, event)
-        self.batch_arrived.emit(events)
-        return events
+        delivered = events
+        if budget_ms is None:
+            self._deliver(events)
+        else:
+            deadline = time.perf_counter() + budget_ms / 1000
+            done = self._deliver(events, deadline)
+            delivered, self._backlog = events[:done], events[done:]
+        if (self._backlog or self._more) and self._timer.isActive():
+            QTimer.singleShot(0, self, self._on_timer_timeout)  # more waiting: soon
+        self.batch_arrived.emit(delivered)
+        return delivered
+
+    def _take(self) -> list[Event]:
+        """The backlog of the last drain, then what workers queued since, coalesced (a
+        progress snapshot still waiting is replaced by a newer one)."""
+        room = MAX_EVENTS_PER_DRAIN - len(self._backlog)
+        raw = self._sink.drain(room) if room > 0 else []
+        self._more = len(raw) == room  # the queue may hold more
+        if self._backlog:
+            raw = self._backlog + raw
+            self._backlog = []
+        return coalesce(raw, self._coalesce)
+
+    def _deliver(self, events: list[Event], deadline: float | None = None) -> int:
+        """Call the slots for ``events`` in order; stop after the deadline. Returns how
+        many events were delivered."""
+        for n, event in enumerate(events):
+            if deadline is not None and n and time.perf_counter() > deadline:
+                return n
+            for slot in self._slots_for(type(event)):
+                try:
+                    slot(event)
+                except Exception:  # a broken widget must not stop the others
+                    log.exception("handler %r failed on %r", slot, event)
+        return len(events)
+
+    def _slots_for(self, kind: type[Event]) -> tuple[Callable[[Any], None], ...]:
+        """The slots subscribed to ``kind`` or a base of it, in subscription order."""
+        slots = self._dispatch.get(kind)
+        if slots is None:
+            slots = tuple(s for k, s in self._handlers if issubclass(kind, k))
+            self._dispatch[kind] = slots
+        return slots
 
 
 def coalesce(events: list[Event], rules: Mapping[type[Event], KeyFunc]) -> list[Event]:

@@ -1,14 +1,19 @@
 """The app's conductor: service state to tray and windows, user requests to the service.
 
-Thread contract: GUI thread only. It reads the service's quick queries (``status()``,
-``pending_summary()``) on a timer and after each batch of events the pump delivers, opens
-windows on request (``controller_windows``), follows copies and asks before quitting
+Thread contract: GUI thread only. It refreshes the tray and the status window on a
+timer and after each batch of events the pump delivers: what it knows (copy progress,
+the last pending summary) at once, the service's queries (``pending_summary()``, and
+``status()`` with its disk usage while the status window is open) in a worker
+(``status_queries``), whose answer arrives through the pump: no catalog read or disk
+query runs on the GUI thread during a copy. It opens windows on request
+(``controller_windows``), follows copies and asks before quitting
 (``controller_copies``), and routes every question through the prompt port.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +36,10 @@ from almc_assistant.qt.icons import State
 from almc_assistant.qt.prompts import Level, Prompter
 from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.settings_dialog import SettingsDialog
+from almc_assistant.qt.status_queries import StatusQueried, StatusQueries
 from almc_assistant.qt.status_window import StatusWindow
 from almc_assistant.qt.tray import TrayIcon, TrayStatus
+from almc_assistant.qt.warnings_window import DeletionWarningWindow
 
 __all__ = ["QUIT_WITH_DATA_AT_RISK", "AppController", "compute_status"]
 
@@ -41,6 +48,9 @@ log = logging.getLogger(__name__)
 REFRESH_INTERVAL_MS = 30_000
 # After events arrive, refresh once they calm down (a copy publishes many).
 EVENT_REFRESH_DELAY_MS = 400
+# The status window's report (every unsafe file, disk usage) is asked for at most this
+# often by the refreshes that follow events; opening the window always asks.
+REPORT_INTERVAL_S = 5.0
 
 
 def compute_status(
@@ -88,6 +98,11 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         self._tray: TrayIcon | None = TrayIcon(self) if tray_available else None
         self._windows: dict[str, QWidget] = {}
         self._status: TrayStatus | None = None
+        self._summary: Any = None  # the last PendingSummary the service gave
+        self._queries = StatusQueries(service, pump.sink)
+        self._report_asked = float("-inf")  # when the last report was asked for
+        self._warnings_given: tuple[Any, ...] | None = None
+        self._warnings_wanted = False
         self._problem = ""
         self._quitting = False
         self._refresh_timer = QTimer(self)
@@ -104,6 +119,7 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         pump.subscribe(WarningsUpdated, self._on_warnings_updated)
         pump.subscribe(ServiceFailed, self._on_service_failed)
         pump.subscribe(PreflightFinished, self._on_preflight_finished)
+        pump.subscribe(StatusQueried, self._on_status_queried)
         self._warnings_seen: set[tuple[str, str]] = set()
         if self._tray is not None:
             self._connect_tray(self._tray)
@@ -155,6 +171,7 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         self._quitting = True
         self._refresh_timer.stop()
         self._event_refresh.stop()
+        self._queries.close()  # before the service closes its catalog
         try:
             self._service.stop()
         finally:
@@ -182,11 +199,15 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
 
     @Slot()
     def _on_refresh_timer_timeout(self) -> None:
-        self.refresh()
+        self.refresh_later()
 
     @Slot(object)
-    def _on_pump_batch_arrived(self, _events: list[Any]) -> None:
-        if not self._quitting and not self._event_refresh.isActive():
+    def _on_pump_batch_arrived(self, events: list[Any]) -> None:
+        """Something happened: refresh soon. Our own query answers do not count, or each
+        answer would ask the next question, forever."""
+        if self._quitting or self._event_refresh.isActive():
+            return
+        if any(not isinstance(e, StatusQueried) for e in events):
             self._event_refresh.start()
 
     def refresh(self) -> TrayStatus:
@@ -194,17 +215,69 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         if self._quitting and self._status is not None:
             return self._status  # the service is stopping: do not reopen its catalog
         try:
-            summary = self._service.pending_summary()
+            self._summary = self._service.pending_summary()
         except AlmcError as err:
             log.warning("status query failed: %s", err)
             status = TrayStatus(State.PROBLEM, err.title, (err.detail,))
         else:
-            progress, paused = self._copy_state()
-            status = compute_status(
-                summary, copy_progress=progress, paused=paused, problem=self._problem
-            )
+            status = self._compose()
         self._show(status)
+        self._ask_report()
         return status
+
+    def refresh_later(self) -> None:
+        """Show at once what is known (copy progress, the last summary); ask the service
+        for a fresh summary (and the status window's report) in a worker."""
+        if self._quitting:
+            return
+        if self._summary is None:
+            self.refresh()
+            return
+        self._show(self._compose())
+        if not self._ask_report():
+            self._queries.request()
+
+    def _ask_report(self, *, now: bool = False) -> bool:
+        """Ask a worker for the status window's report if the window is open (at most
+        every :data:`REPORT_INTERVAL_S` unless ``now``). Returns whether it asked."""
+        window = self._windows.get("status")
+        if not isinstance(window, StatusWindow) or not window.isVisible():
+            return False
+        if not now and time.monotonic() - self._report_asked < REPORT_INTERVAL_S:
+            return False
+        self._report_asked = time.monotonic()
+        self._queries.request(report=True)
+        return True
+
+    def _compose(self) -> TrayStatus:
+        progress, paused = self._copy_state()
+        return compute_status(
+            self._summary, copy_progress=progress, paused=paused, problem=self._problem
+        )
+
+    def _on_status_queried(self, event: StatusQueried) -> None:
+        """A worker's answer (``refresh_later``): the tray, the status window's report."""
+        if self._quitting:
+            return
+        self._on_reminder_report(event)
+        if event.failed:
+            log.warning("status query failed: %s", event.title)
+            self._show(TrayStatus(State.PROBLEM, event.title, (event.detail,)))
+            if self._warnings_wanted:
+                self._warnings_wanted = False
+                self._tell_error(AlmcError(event.detail, title=event.title))
+            return
+        self._summary = event.summary
+        self._show(self._compose())
+        window = self._windows.get("status")
+        if event.report is not None and isinstance(window, StatusWindow):
+            window.set_report(event.report)
+        warnings = self._windows.get("warnings")
+        if self._warnings_wanted and event.report is not None:
+            given = self._warnings_given if self._warnings_given is not None else event.warnings
+            if given is not None and isinstance(warnings, DeletionWarningWindow):
+                self._warnings_wanted = False
+                warnings.set_report(given, event.report.files)
 
     def _show(self, status: TrayStatus) -> None:
         if status == self._status:
@@ -212,19 +285,18 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         self._status = status
         if self._tray is not None:
             self._tray.set_status(status)
-        self._update_status_window()
+        window = self._windows.get("status")
+        if isinstance(window, StatusWindow):
+            window.set_status(status)
         self.status_changed.emit(status)
 
     def _update_status_window(self) -> None:
+        """The status window was opened: its status now, its report from a worker."""
         window = self._windows.get("status")
         if not isinstance(window, StatusWindow) or self._status is None:
             return
         window.set_status(self._status)
-        if window.isVisible():
-            try:
-                window.set_report(self._service.status())
-            except AlmcError as err:
-                log.warning("status report failed: %s", err)
+        self._ask_report(now=True)
 
     def _on_warnings_updated(self, event: WarningsUpdated) -> None:
         """New warnings: one summarised notification, and the window for serious ones."""
@@ -239,8 +311,13 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         if any(str(w.severity) in ("warning", "critical") for w in new):
             self.show_warnings(event.warnings)
 
-    def _on_status_changed(self, _event: StatusChanged) -> None:
-        self.refresh()
+    def _on_status_changed(self, event: StatusChanged) -> None:
+        """The catalog changed: the event carries the new summary (no query needed)."""
+        if self._quitting:
+            return
+        self._summary = event.pending
+        self._show(self._compose())
+        self._ask_report()
 
     def _on_service_failed(self, event: ServiceFailed) -> None:
         self._notify(event.title, f"{event.detail} {event.next_step}".strip(), Level.ERROR)

@@ -4,7 +4,8 @@ Thread contract: GUI thread only. A mixin of :class:`~almc_assistant.qt.controll
 AppController`: it keeps the handles of the copies the windows started and their
 progress (from ``JobProgressed`` events through the pump) for the tray's ring, pauses
 or resumes them all from the tray, and asks before quitting while data is at risk or a
-copy runs.
+copy runs. During a copy the tray shows what is known at once and the service's
+queries run in a worker (``AppController.refresh_later``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class CopiesAndQuit(QObject):
     _job_progress: dict[str, tuple[int, int, bool]]  # done, total, paused
     _quitting: bool
     refresh: Callable[[], TrayStatus]
+    refresh_later: Callable[[], None]
     show_transfer: Callable[[], Any]
     show_wizard: Callable[[], Any]
 
@@ -41,7 +43,7 @@ class CopiesAndQuit(QObject):
         job_id = str(getattr(handle, "job_id", ""))
         self._jobs[job_id] = handle
         self._job_progress[job_id] = (0, 1, False)
-        self.refresh()
+        self.refresh_later()
 
     def _on_job_progressed(self, event: JobProgressed) -> None:
         s = event.snapshot
@@ -59,7 +61,7 @@ class CopiesAndQuit(QObject):
                 "open the transfer window for what to do.",
                 Level.WARNING,
             )
-        self.refresh()
+        self.refresh_later()
 
     def _copy_state(self) -> tuple[float | None, bool]:
         if not self._job_progress:
@@ -86,7 +88,7 @@ class CopiesAndQuit(QObject):
                 handle.resume()
             done, total, _ = self._job_progress.get(job_id, (0, 1, False))
             self._job_progress[job_id] = (done, total, paused)
-        self.refresh()
+        self.refresh_later()
 
     @Slot()
     def request_quit(self) -> bool:

@@ -37,6 +37,7 @@ from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.prompts import Level
 from almc_assistant.qt.reminder_window import ReminderWindow
 from almc_assistant.qt.service_port import ServicePort
+from almc_assistant.qt.status_queries import StatusQueried, StatusQueries
 from almc_assistant.qt.tray import TrayIcon
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class ReminderActions(QObject):
     _pump: EventPump
     _tray: TrayIcon | None
     _windows: dict[str, QWidget]
+    _queries: StatusQueries
     _notify: Callable[..., None]
     show_status: Callable[[], Any]
     show_wizard: Callable[[], Any]
@@ -131,15 +133,27 @@ class ReminderActions(QObject):
     def _fill_reminder_window(self, window: ReminderWindow, reminder: ReminderDue) -> None:
         self._list_asked = time.monotonic()
         window.set_reminder(reminder)
+        # the list (every unsafe file of the user) is read by the controller's status
+        # worker; it arrives through the pump in _on_reminder_report
+        self._queries.request(report=True)
         try:
-            window.set_files(self._service.status().files)
             destinations = list(self._service.destinations())
         except AlmcError as err:
-            log.warning("reminder: the list of files failed: %s", err)
-            window.set_files_unknown(err.title)
-            return
+            log.warning("reminder: the destinations could not be read: %s", err)
+            destinations = []
         reason = self.would_be_safe(destinations) if destinations else ""
         window.set_backup_target([d.name for d in destinations], reason)
+
+    def _on_reminder_report(self, event: StatusQueried) -> None:
+        """A status worker's answer: the reminder window's list, if that window exists."""
+        window = self._windows.get("reminder")
+        if not isinstance(window, ReminderWindow):
+            return
+        if event.failed:
+            log.warning("reminder: the list of files failed: %s", event.title)
+            window.set_files_unknown(event.title)
+        elif event.report is not None:
+            window.set_files(event.report.files)
 
     def _on_status_changed_for_reminders(self, _event: StatusChanged) -> None:
         """The catalog changed: let the guard see it (it withdraws the reminder once all

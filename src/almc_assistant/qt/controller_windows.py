@@ -22,6 +22,7 @@ from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.settings_dialog import SettingsDialog
+from almc_assistant.qt.status_queries import StatusQueries
 from almc_assistant.qt.status_window import StatusWindow
 from almc_assistant.qt.transfer_window import TransferWindow
 from almc_assistant.qt.tray import TrayIcon
@@ -41,6 +42,9 @@ class WindowOpeners(QObject):
     _tray: TrayIcon | None
     _windows: dict[str, QWidget]
     _update_status_window: Callable[[], None]
+    _queries: StatusQueries
+    _warnings_given: tuple[Any, ...] | None  # the warnings show_warnings was given
+    _warnings_wanted: bool  # the warnings window waits for its files
     _on_copy_started: Callable[[Any], None]
     request_quit: Callable[[], bool]
     back_up_now: Callable[[list[Path]], None]
@@ -136,7 +140,9 @@ class WindowOpeners(QObject):
 
     @Slot()
     def show_warnings(self, warnings: Sequence[Any] | None = None) -> DeletionWarningWindow:
-        """The pre-deletion warnings: what is at risk, from when; one-click backup."""
+        """The pre-deletion warnings: what is at risk, from when; one-click backup. The
+        files at risk (and ``warnings`` if not given) are read in a worker; they reach
+        the window through the pump (``AppController._on_status_queried``)."""
 
         def make() -> DeletionWarningWindow:
             window = DeletionWarningWindow()
@@ -144,14 +150,9 @@ class WindowOpeners(QObject):
             return window
 
         window: DeletionWarningWindow = self._window("warnings", make)
-        try:
-            if warnings is None:
-                warnings = self._service.warnings()
-            files = self._service.status().files
-        except AlmcError as err:
-            self._tell_error(err)
-            return window
-        window.set_report(warnings, files)
+        self._warnings_given = None if warnings is None else tuple(warnings)
+        self._warnings_wanted = True
+        self._queries.request(report=True, warnings=warnings is None)
         return window
 
     def _tell_error(self, err: AlmcError) -> None:

@@ -49,7 +49,9 @@ def svg_bytes(name: str) -> bytes:
     return ref.read_bytes()
 
 
+@functools.cache
 def _renderer(name: str) -> QSvgRenderer:
+    """The parsed SVG (parsed once: the tray's ring is redrawn over it at each step)."""
     renderer = QSvgRenderer(QByteArray(svg_bytes(name)))
     if not renderer.isValid():  # a broken asset is a packaging bug; say which file
         raise ValueError(f"icon asset {name}.svg is not a valid SVG")
@@ -66,15 +68,26 @@ def render(name: str, size: int, progress: float | None = None) -> QPixmap:
     """``name`` at ``size`` logical pixels, with a progress ring when ``progress`` is set."""
     ratio = _device_ratio()
     pixels = max(1, round(size * ratio))
+    pixmap = QPixmap(_base(name, pixels))  # a copy: the cached one stays as it is
+    if progress is not None:
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        _draw_ring(painter, pixels, progress)
+        painter.end()
+    pixmap.setDevicePixelRatio(ratio)
+    return pixmap
+
+
+@functools.lru_cache(maxsize=256)
+def _base(name: str, pixels: int) -> QPixmap:
+    """``name`` rendered at ``pixels`` device pixels, without a ring (kept: rendering an
+    SVG costs far more than drawing a ring over it)."""
     pixmap = QPixmap(pixels, pixels)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     _renderer(name).render(painter, QRectF(0, 0, pixels, pixels))
-    if progress is not None:
-        _draw_ring(painter, pixels, progress)
     painter.end()
-    pixmap.setDevicePixelRatio(ratio)
     return pixmap
 
 

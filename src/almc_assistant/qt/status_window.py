@@ -21,7 +21,14 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.qt import humanize, icons
+from almc_assistant.qt.icons import State
 from almc_assistant.qt.tray import APP_TITLE, STARTING, TrayStatus
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    """Set a label's text only when it differs: rich text is laid out anew each time."""
+    if label.text() != text:
+        label.setText(text)
 
 
 class StatusWindow(QWidget):
@@ -35,6 +42,7 @@ class StatusWindow(QWidget):
     def __init__(self, *, is_main_window: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._is_main = is_main_window
+        self._look: tuple[State, float | None] | None = None  # what the icon shows
         self.setWindowTitle(f"{APP_TITLE} — Status")
         self.setWindowIcon(icons.app_icon())
         self._icon = QLabel()
@@ -94,9 +102,14 @@ class StatusWindow(QWidget):
         self.set_status(STARTING)
 
     def set_status(self, status: TrayStatus) -> None:
-        self._icon.setPixmap(icons.render(f"state-{status.state.value}", 48, status.progress))
-        self._headline.setText(status.headline)
-        self._details.setText("\n".join(status.details))
+        """Show ``status``; only what changed is redrawn (a copy updates it often)."""
+        ring = icons.snap_progress(status.progress) if status.state is State.COPYING else None
+        look = (status.state, ring)
+        if look != self._look:
+            self._look = look
+            self._icon.setPixmap(icons.render(f"state-{status.state.value}", 48, ring))
+        _set_text(self._headline, status.headline)
+        _set_text(self._details, "\n".join(status.details))
         self._details.setVisible(bool(status.details))
 
     def set_report(self, report: Any) -> None:
@@ -118,7 +131,8 @@ class StatusWindow(QWidget):
             else:
                 lines.append(f"<li>{html.escape(str(volume.folder))} is not reachable</li>")
         lines.extend(f"<li>⚠ {html.escape(p)}</li>" for p in report.problems)
-        self.report.setText(f"<ul style='margin-left:-20px'>{''.join(lines)}</ul>" if lines else "")
+        text = f"<ul style='margin-left:-20px'>{''.join(lines)}</ul>" if lines else ""
+        _set_text(self.report, text)
 
     def headline(self) -> str:
         return self._headline.text()

@@ -43,6 +43,11 @@ def under(path: str, root: str) -> bool:
     )
 
 
+def is_ready(row: FileRow) -> bool:
+    """Checked (whatever the verdict): the row can be backed up."""
+    return row.state not in (FileState.CHECKING, FileState.CHECK_FAILED)
+
+
 class CheckResults(QWidget):
     """The file rows: placeholders for what was dropped, replaced by each file's check."""
 
@@ -53,6 +58,7 @@ class CheckResults(QWidget):
     _sink: EventSink | None  # the pump's queue, for check results
     _staged: dict[str, FileRow]
     _batching: bool
+    _ready_roots: list[str] | None  # what "Back up" copies, while no row is selected
     _update_buttons: Callable[..., None]
     _tell: Callable[[AlmcError], None]
 
@@ -62,6 +68,7 @@ class CheckResults(QWidget):
         if not fresh:
             return
         self._roots.extend(p for p in fresh if p not in self._roots)
+        self._ready_roots = None
         self.files.upsert(FileRow(path=p, root=p) for p in fresh)
         try:
             future = self._service.check([Path(p) for p in fresh])
@@ -82,6 +89,7 @@ class CheckResults(QWidget):
         placeholder = self._row(root)
         if root != path and placeholder is not None and placeholder.state is FileState.CHECKING:
             self._staged.pop(root, None)
+            self._ready_roots = None
             self.files.remove([root])
         current = self._row(path)
         if current is not None and current.state not in (FileState.CHECKING, FileState.CHECKED):
@@ -141,6 +149,12 @@ class CheckResults(QWidget):
         if not self._batching:
             self.flush()
 
+    def _moves_roots(self, row: FileRow) -> bool:
+        """Whether writing ``row`` may change what "Back up" copies: a new row, or one
+        that becomes ready or stops being ready (copy progress does not)."""
+        old = self.files.row_of(row.path)
+        return old is None or old.root != row.root or is_ready(old) != is_ready(row)
+
     def _on_pump_batch_arrived(self, _events: Any) -> None:
         self.flush()
 
@@ -153,6 +167,8 @@ class CheckResults(QWidget):
         if self._staged:
             paths = list(self._staged)[:ROWS_PER_FLUSH]
             rows = [self._staged.pop(p) for p in paths]
+            if self._ready_roots is not None and any(map(self._moves_roots, rows)):
+                self._ready_roots = None
             self.files.upsert(rows)
             if self._staged:
                 QTimer.singleShot(0, self, self.flush)

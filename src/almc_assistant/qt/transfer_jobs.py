@@ -141,6 +141,8 @@ class CopyJobs(QWidget):
     ) -> None:
         path = str(event.source)
         row = self._row(path)
+        if row is None and str(event.job_id) not in self._job_keys:
+            return  # another window's copy (the wizard's): its files are not listed here
         if row is None:  # a file found inside a dropped folder, not checked on its own
             row = FileRow(path=path, root=self._root_of(path), state=FileState.COPYING)
         if not ok:

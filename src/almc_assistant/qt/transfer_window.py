@@ -47,7 +47,7 @@ from almc_assistant.qt.progress_delegate import ProgressDelegate
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
-from almc_assistant.qt.transfer_checks import ROWS_PER_FLUSH, CheckResults
+from almc_assistant.qt.transfer_checks import ROWS_PER_FLUSH, CheckResults, is_ready
 from almc_assistant.qt.transfer_columns import FILE_COLUMNS, JOB_COLUMNS
 from almc_assistant.qt.transfer_jobs import CopyJobs
 from almc_assistant.qt.transfer_rows import FileRow, FileState, JobState
@@ -89,6 +89,7 @@ class TransferWindow(CheckResults, CopyJobs):
         # batch (thousands of files must not cost thousands of model updates).
         self._staged: dict[str, FileRow] = {}
         self._batching = False
+        self._ready_roots: list[str] | None = None
         self._next_key = 1
         self.setWindowTitle("almc-assistant — Transfer")
         self.setWindowIcon(icons.app_icon())
@@ -222,25 +223,32 @@ class TransferWindow(CheckResults, CopyJobs):
         self.picker.set_destinations(destinations)
 
     def _checked_roots(self) -> list[str]:
-        rows = self.files.rows()
+        """What "Back up" copies: the selected checked files, or else every dropped item
+        with a checked file (kept between changes that may alter it: with 10,000 rows it
+        is not recomputed at every progress update)."""
         selected = self._selected_file_rows()
-        pool = selected or rows
+        if not selected and self._ready_roots is not None:
+            return list(self._ready_roots)
         roots: list[str] = []
-        for r in pool:
-            if r.state in (FileState.CHECKING, FileState.CHECK_FAILED):
+        seen: set[str] = set()
+        for r in selected or self.files.rows():
+            if not is_ready(r):
                 continue
-            root = r.root or r.path
-            target = r.path if selected else root
-            if target not in roots:
+            target = r.path if selected else (r.root or r.path)
+            if target not in seen:
+                seen.add(target)
                 roots.append(target)
-        return roots
+        if not selected:
+            self._ready_roots = roots
+        return list(roots)
 
     def _selected_file_rows(self) -> list[FileRow]:
         proxy = self.file_view.model()
+        rows = self.files.rows()
         out = []
         for index in self.file_view.selectionModel().selectedRows():
             source = proxy.mapToSource(index)  # type: ignore[attr-defined]
-            out.append(self.files.rows()[source.row()])
+            out.append(rows[source.row()])
         return out
 
     def _on_copy_clicked(self) -> None:
@@ -263,9 +271,12 @@ class TransferWindow(CheckResults, CopyJobs):
 
     def _on_remove_clicked(self) -> None:
         busy = {FileState.QUEUED, FileState.COPYING}
+        self._ready_roots = None
         self.files.remove(r.path for r in self._selected_file_rows() if r.state not in busy)
         kept = {r.root for r in self.files.rows()}
         self._roots = [r for r in self._roots if r in kept]
+        self._ready_roots = None  # the view's selection changed while rows went away
+        self._update_buttons()
 
     def _on_picker_selection_changed(self, _selected: Any) -> None:
         self._update_buttons()

@@ -65,6 +65,7 @@ class TrayIcon(QObject):
         self._status = STARTING
         self._reminder: str | None = None
         self._message_key = ""
+        self._icon_key: tuple[State, float | None] | None = None
         self._menu = QMenu()
         self._menu.aboutToShow.connect(self._on_menu_about_to_show)
         self._tray = QSystemTrayIcon(self)
@@ -93,9 +94,17 @@ class TrayIcon(QObject):
         self._tray.hide()
 
     def set_status(self, status: TrayStatus) -> None:
+        """Show ``status``; the icon is replaced only when it looks different (the ring
+        moves in :data:`~almc_assistant.qt.icons.PROGRESS_STEPS` steps), the tooltip
+        only when its text changed: a tray host redraws on each."""
         self._status = status
-        self._tray.setIcon(icons.state_icon(status.state, status.progress))
-        self._tray.setToolTip(status.tooltip)
+        ring = icons.snap_progress(status.progress) if status.state is State.COPYING else None
+        key = (status.state, ring)
+        if key != self._icon_key:
+            self._icon_key = key
+            self._tray.setIcon(icons.state_icon(status.state, status.progress))
+        if status.tooltip != self._tray.toolTip():
+            self._tray.setToolTip(status.tooltip)
 
     def set_reminder(self, title: str | None) -> None:
         """A backup reminder is pending (its title), or none (``None``): the menu offers

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
-from almc_assistant.qt.wizard.state import WizardState
+from almc_assistant.qt.wizard.state import WizardState, copy_note
 
 
 class CopyPage(QWizardPage):
@@ -150,11 +150,11 @@ class CopyPage(QWizardPage):
 
     def on_copy_verified(self, event: Any) -> None:
         if self._mine(event.job_id):
-            self._state.verified.append(event)
+            self._state.verified.append(copy_note(event))
 
     def on_copy_skipped(self, event: Any) -> None:
         if self._mine(event.job_id):
-            self._state.skipped.append(event)
+            self._state.skipped.append(copy_note(event))
 
     def on_copy_failed(self, event: Any) -> None:
         if self._mine(event.job_id):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections import defaultdict
-from typing import Any
 
 from almc_assistant.core.transfer.events import READ_BACK_EVICTED
 from almc_assistant.qt import humanize
@@ -24,23 +23,18 @@ def receipt_html(state: WizardState, shortfall: str, *, now: dt.datetime | None 
     now = now or dt.datetime.now()
     summary = state.summary
     out = [f"<h2>Backup receipt — {_e(humanize.date(now))}, {now:%H:%M}</h2>"]
-    by_root: dict[str, list[Any]] = defaultdict(list)
-    for event in state.verified:
-        by_root[str(event.destination_root)].append(event)
-    for event in state.skipped:
-        by_root[str(getattr(event, "destination_root", event.destination))].append(event)
+    by_root: dict[str, list[int]] = defaultdict(list)  # root -> sizes
+    for root, size, _read_back in (*state.verified, *state.skipped):
+        by_root[root].append(size)
     if by_root:
         out.append("<h3>Copied and verified</h3><ul>")
-        for root, events in by_root.items():
-            size = sum(getattr(e, "size", 0) for e in events)
+        for root, sizes in by_root.items():
             out.append(
-                f"<li><b>{_e(root)}</b>: {humanize.count(len(events), 'file')} "
-                f"({_e(humanize.size(size))})</li>"
+                f"<li><b>{_e(root)}</b>: {humanize.count(len(sizes), 'file')} "
+                f"({_e(humanize.size(sum(sizes)))})</li>"
             )
         out.append("</ul>")
-    evicted = all(
-        getattr(e, "read_back", READ_BACK_EVICTED) == READ_BACK_EVICTED for e in state.verified
-    )
+    evicted = all(read_back in ("", READ_BACK_EVICTED) for _r, _s, read_back in state.verified)
     out.append(
         "<p><b>How it was verified:</b> each copy was written under a hidden name, flushed "
         "to the storage, "

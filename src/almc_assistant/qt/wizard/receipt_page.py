@@ -69,7 +69,7 @@ class ReceiptPage(QWizardPage):
         self.open_button.setEnabled(bool(state.verified or state.skipped))
 
     def _on_open_clicked(self) -> None:
-        roots = [str(e.destination_root) for e in self._state.verified]
+        roots = [root for root, _size, _read_back in self._state.verified]
         if roots:
             QDesktopServices.openUrl(QUrl.fromLocalFile(roots[0]))
 

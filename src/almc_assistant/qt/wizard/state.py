@@ -16,6 +16,20 @@ from almc_assistant.qt.verdicts import EXPORT_VERDICTS
 NEEDS_FIXING = EXPORT_VERDICTS | {"native-damaged", "tiff-damaged", "unreadable", "empty"}
 
 
+# (destination root, size, read-back mode) of one copy: what the receipt tells.
+CopyNote = tuple[str, int, str]
+
+
+def copy_note(event: Any) -> CopyNote:
+    """What the receipt needs of a ``CopyVerified`` or ``CopySkipped`` event, as a plain
+    tuple of strings and numbers, which Python's garbage collector stops tracking. Kept
+    as events (each with three ``Path`` objects), the 10,000 copies of a session made
+    every full collection during the copy walk 70,000 objects more, and a collection
+    holds up every thread, the GUI's too (``bench/bench_ui_latency.py --trace``)."""
+    root = getattr(event, "destination_root", None) or getattr(event, "destination", "")
+    return (str(root), int(getattr(event, "size", 0) or 0), str(getattr(event, "read_back", "")))
+
+
 @dataclass
 class WizardState:
     files: list[Any] = field(default_factory=list)  # FileRecord
@@ -23,8 +37,8 @@ class WizardState:
     preflight: dict[str, Any] = field(default_factory=dict)  # path -> PreflightResult
     job: Any = None  # CopyJob handle
     job_id: str = ""
-    verified: list[Any] = field(default_factory=list)  # CopyVerified
-    skipped: list[Any] = field(default_factory=list)  # CopySkipped
+    verified: list[CopyNote] = field(default_factory=list)  # of each CopyVerified
+    skipped: list[CopyNote] = field(default_factory=list)  # of each CopySkipped
     failed: list[Any] = field(default_factory=list)  # CopyFailed / DestinationRefused
     summary: Any = None  # JobSummary
     exports_acknowledged: bool = False
