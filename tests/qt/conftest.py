@@ -42,3 +42,15 @@ def _no_real_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def prompter() -> RecordingPrompter:
     return RecordingPrompter()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _gui_thread_garbage_collection(qapp):  # type: ignore[no-untyped-def]
+    """As in the app (``qt/app.py``): cycles are collected on the GUI thread only, so no
+    worker thread ever finalises a Qt wrapper."""
+    from almc_assistant.qt.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector(parent=qapp)
+    collector.start()
+    yield
+    collector.stop()

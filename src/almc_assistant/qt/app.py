@@ -36,6 +36,7 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.qt import crash, icons
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
+from almc_assistant.qt.gc_guard import GuiThreadCollector
 from almc_assistant.qt.priority import BackgroundPriority
 from almc_assistant.qt.prompts import Level, Message, QtPrompter
 from almc_assistant.qt.single_instance import SingleInstance, server_name
@@ -88,6 +89,9 @@ def run(paths: list[str]) -> int:
         ),
     )
     tune_gc()
+    collector = GuiThreadCollector(parent=qapp)  # cycles freed on the GUI thread only
+    collector.start()
+    qapp.aboutToQuit.connect(collector.stop)
     BackgroundPriority(qapp).start()  # the GUI thread before the workers (Linux)
     log.info("almc-assistant %s started", __version__)
     code = int(qapp.exec())
@@ -115,11 +119,7 @@ def _install_session_end(
             service.pending_summary,
             app_paths,
             sink,
-            settings=ReminderSettings(
-                every=reminders.every_minutes * 60 or None,
-                idle_after=reminders.idle_minutes * 60 or 15 * 60,
-                snooze=reminders.snooze_minutes * 60 or 30 * 60,
-            ),
+            settings=ReminderSettings.from_user_config(reminders),
         )
         guard.start()
         hooks = install_session_end_hooks(qapp, guard)

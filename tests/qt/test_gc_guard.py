@@ -1,0 +1,65 @@
+"""Cyclic garbage is collected on the GUI thread only, while the collector runs."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from typing import Any, ClassVar
+
+from almc_assistant.qt.gc_guard import GuiThreadCollector
+
+
+class Cyclic:
+    """Garbage only the cyclic collector can free; says on which thread it was freed."""
+
+    freed_on: ClassVar[list[str]] = []
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        Cyclic.freed_on.append(threading.current_thread().name)
+
+
+def _make_garbage_in_a_worker() -> None:
+    def work() -> None:
+        for _ in range(200):
+            Cyclic()
+        # allocate far past every threshold: with automatic collection on, CPython would
+        # collect right here, in this worker
+        junk: list[Any] = [[i] for i in range(50_000)]
+        del junk
+
+    worker = threading.Thread(target=work, name="copy-worker")
+    worker.start()
+    worker.join()
+
+
+def test_cycles_made_in_a_worker_are_freed_on_the_gui_thread(qtbot: Any) -> None:
+    collector = GuiThreadCollector(interval_ms=10)
+    was_enabled = gc.isenabled()
+    collector.start()
+    try:
+        assert not gc.isenabled()
+        Cyclic.freed_on.clear()
+        _make_garbage_in_a_worker()
+        assert Cyclic.freed_on == []  # nothing collected in the worker
+        qtbot.waitUntil(lambda: len(Cyclic.freed_on) == 200, timeout=10_000)
+        assert set(Cyclic.freed_on) == {threading.main_thread().name}
+        assert sum(collector.collections) >= 1
+    finally:
+        collector.stop()
+    assert gc.isenabled() == was_enabled
+
+
+def test_nothing_is_collected_before_python_would_have(qtbot: Any) -> None:
+    collector = GuiThreadCollector()
+    collector.start()
+    try:
+        gc.collect()  # counts back to zero
+        assert collector.check() == -1
+        junk = [[i] for i in range(5_000)]  # past the first threshold (700 by default)
+        assert collector.check() == 0
+        del junk
+    finally:
+        collector.stop()
