@@ -1,7 +1,7 @@
 """Event-loop latency of the tray app while the real engine checks and copies 10,000 files.
 
 Usage: ``python bench/bench_ui_latency.py [--files 10000] [--size 4096] [--idle 5]
-[--trace] [--profile PHASE] [--entries PHASE] [--no-priority] [--switch-ms MS]``
+[--trace] [--profile PHASE] [--entries PHASE] [--no-priority] [--worker-gc] [--switch-ms MS]``
 (``bench/README.md`` explains each).
 
 The app as a user has it: the real service (watching the acquisition folder, its
@@ -386,6 +386,11 @@ def main() -> int:
         help="leave the workers' CPU priority as it is (the app lowers it on Linux)",
     )
     parser.add_argument(
+        "--worker-gc",
+        action="store_true",
+        help="let Python collect cycles in any thread (the app collects on the GUI thread)",
+    )
+    parser.add_argument(
         "--entries", default="", help="time each call from the event loop in this phase"
     )
     parser.add_argument("--profile", default="", help="cProfile the GUI thread in this phase")
@@ -410,6 +415,7 @@ def main() -> int:
     from almc_assistant.qt.app import tune_gc
     from almc_assistant.qt.bridge import app_pump
     from almc_assistant.qt.controller import AppController
+    from almc_assistant.qt.gc_guard import GuiThreadCollector
     from almc_assistant.qt.priority import BackgroundPriority
     from almc_assistant.qt.prompts import QtPrompter
     from almc_assistant.qt.transfer_rows import FileState, JobState
@@ -454,6 +460,9 @@ def main() -> int:
     wizard = controller.show_wizard()  # on its files page: the session's files
     run_loop(heart, "", lambda: bool(scanned), 120)  # the first scan (not measured)
     tune_gc()  # as the app does at start-up
+    collector = GuiThreadCollector()  # so does this: cycles collected on the GUI thread
+    if not args.worker_gc:
+        collector.start()
     if args.switch_ms is not None:
         sys.setswitchinterval(args.switch_ms / 1000)
     if trace is not None:
