@@ -225,3 +225,28 @@ def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path
     window.file_view.clearSelection()
     assert [Path(r.path).name for r in window.files.rows()] == ["a.nd2"]
     assert not window.copy_button.isEnabled()  # only a.nd2 is left, and it failed
+
+
+def test_rows_from_pump_batches_are_written_at_most_every_interval(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """During a copy every pump batch (each 75 ms) changes rows; writing them repaints the
+    list, so writes are held back to one per FLUSH_INTERVAL_S. Nothing is lost: what
+    was held back is written when the interval is over."""
+    from almc_assistant.core.events import QueueSink
+    from almc_assistant.qt.bridge import EventPump
+    from almc_assistant.qt.transfer_rows import FileRow
+
+    def row(name: str) -> FileRow:
+        path = str(tmp_path / name)
+        return FileRow(path=path, root=path, state=FileState.CHECKED)
+
+    pump = EventPump(QueueSink())
+    window.connect_pump(pump)
+    window._stage([row("a.tif")])
+    pump.batch_arrived.emit([])  # the first batch is written at once
+    assert [r.path for r in window.files.rows()] == [str(tmp_path / "a.tif")]
+    window._stage([row("b.tif"), row("c.tif")])
+    pump.batch_arrived.emit([])
+    pump.batch_arrived.emit([])
+    assert len(window.files) == 1 and window._flush_timer.isActive()  # held back
+    qtbot.waitUntil(lambda: len(window.files) == 3, timeout=5000)
+    assert not window._flush_timer.isActive()

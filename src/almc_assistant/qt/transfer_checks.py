@@ -10,6 +10,7 @@ updates nor freeze the window.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,8 @@ from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.transfer_rows import FileRow, FileState, row_from_check
 
 ROWS_PER_FLUSH = 400
+# Rows staged by pump batches are written at most this often (a human cannot tell).
+FLUSH_INTERVAL_S = 0.25
 
 
 class _Report:
@@ -58,6 +61,8 @@ class CheckResults(QWidget):
     _sink: EventSink | None  # the pump's queue, for check results
     _staged: dict[str, FileRow]
     _batching: bool
+    _last_flush: float
+    _flush_timer: QTimer
     _ready_roots: list[str] | None  # what "Back up" copies, while no row is selected
     _update_buttons: Callable[..., None]
     _tell: Callable[[AlmcError], None]
@@ -156,7 +161,16 @@ class CheckResults(QWidget):
         return old is None or old.root != row.root or is_ready(old) != is_ready(row)
 
     def _on_pump_batch_arrived(self, _events: Any) -> None:
-        self.flush()
+        """Write what the batch staged, at most every :data:`FLUSH_INTERVAL_S`: each
+        write repaints the list, and a repaint calls the Python model hundreds of times,
+        each call taking the GIL back from the copy workers (``bench_ui_latency``)."""
+        if self._flush_timer.isActive():
+            return
+        wait = self._last_flush + FLUSH_INTERVAL_S - time.monotonic()
+        if self._staged and wait > 0:
+            self._flush_timer.start(max(1, int(wait * 1000)))
+        else:
+            self.flush()
 
     def flush(self) -> None:
         """Write the staged rows to the model, then update the buttons once.
@@ -164,7 +178,9 @@ class CheckResults(QWidget):
         At most :data:`ROWS_PER_FLUSH` rows at a time: the sorted view's work grows with
         the rows inserted, so a dropped folder of 10,000 files is shown in slices with
         the event loop running in between."""
+        self._flush_timer.stop()
         if self._staged:
+            self._last_flush = time.monotonic()
             paths = list(self._staged)[:ROWS_PER_FLUSH]
             rows = [self._staged.pop(p) for p in paths]
             if self._ready_roots is not None and any(map(self._moves_roots, rows)):

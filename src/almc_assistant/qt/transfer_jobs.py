@@ -184,6 +184,7 @@ class CopyJobs(QWidget):
                 and any(under(r.path, s) for s in job.sources)
             ]
             self._stage(still)
+        self.flush()  # the files' final state shows with the job's result, not later
         self._start_next_job()
 
     def _selected_job(self) -> JobRow | None:

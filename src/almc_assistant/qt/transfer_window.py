@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -89,6 +89,10 @@ class TransferWindow(CheckResults, CopyJobs):
         # batch (thousands of files must not cost thousands of model updates).
         self._staged: dict[str, FileRow] = {}
         self._batching = False
+        self._last_flush = float("-inf")  # time.monotonic() of the last write
+        self._flush_timer = QTimer(self)  # a write held back by FLUSH_INTERVAL_S
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.timeout.connect(self.flush)
         self._ready_roots: list[str] | None = None
         self._next_key = 1
         self.setWindowTitle("almc-assistant — Transfer")
