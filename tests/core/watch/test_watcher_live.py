@@ -314,3 +314,20 @@ def test_an_unplugged_drive_is_unavailable_never_a_mass_deletion(
     settle(cat, folder)
     assert not cat.of_type(FileDeleted)  # nothing was lost
     assert all(cat.state(f) == "complete" for f in files)
+
+
+def test_a_scan_racing_the_live_watcher_does_not_report_a_settled_file_again(
+    start: StartWatcher, tmp_path: Path
+) -> None:
+    """The first scan runs while the observer already works: a file written meanwhile can
+    be stabilised live before the scan walks past it, with a catalog snapshot taken
+    before it existed. The scan must not call it new again (it would be checked and
+    stabilised twice, and the reminder cues would see an acquisition start anew)."""
+    cat = CatalogStub()
+    watcher = start([tmp_path], cat)
+    f = write_file(tmp_path / "cells.nd2", 4096)
+    wait_for(lambda: cat.state(f) == "complete", "cells.nd2 stabilised")
+    watcher.scan({})  # a catalog snapshot from before the file was recorded
+    settle(cat, tmp_path)
+    assert cat.count(FileAppeared, path=f) == 1
+    assert cat.count(FileStabilised, path=f) == 1

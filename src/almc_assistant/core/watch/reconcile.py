@@ -296,6 +296,10 @@ class Reconciler:
         if path in self.tracker:
             self._observe(path, size, mtime, now)
             return
+        if known != (size, mtime) and self.settled.matches(path, size, mtime):
+            # Stabilised live, as it is now, after the scan's catalog snapshot was
+            # taken (the first scan runs while the observers already work): not new.
+            return
         as_path = Path(path)  # built once: a first scan meets 100,000s of files
         if known is None:
             self.publish(FileAppeared(path=as_path, size=size, mtime_ns=mtime))
