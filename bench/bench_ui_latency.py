@@ -482,6 +482,7 @@ def main() -> int:
         600,
     )
 
+    assert not wizard.files_page.loading  # its files were read by a worker long ago
     wizard.button(QWizard.WizardButton.NextButton).click()  # to the destinations
     page = wizard.destinations_page
     page.picker.set_checked(str(share))

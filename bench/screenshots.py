@@ -303,6 +303,7 @@ def run(out: Path, dark: bool) -> int:
     warnings.hide()
 
     wizard = controller.show_wizard()
+    settle(0.1, until=lambda: not wizard.files_page.loading)  # read by a worker
     shot(wizard, "wizard-1-files")
     wizard.button(QWizard.WizardButton.NextButton).click()
     shot(wizard, "wizard-2-exports")

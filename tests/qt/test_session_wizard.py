@@ -54,6 +54,14 @@ def wizard_setup(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
             thread.join(10)
 
 
+def _show(qtbot, wizard: SessionWizard) -> None:  # type: ignore[no-untyped-def]
+    """Show it as the tray does; the session's files are read by a worker, off the GUI
+    thread, and arrive through the pump: *Next* waits for them."""
+    wizard.show()
+    assert wizard.files_page.loading and not wizard.files_page.isComplete()
+    qtbot.waitUntil(lambda: not wizard.files_page.loading, timeout=20_000)
+
+
 def _next(wizard: SessionWizard) -> None:
     wizard.button(QWizard.WizardButton.NextButton).click()
 
@@ -61,7 +69,7 @@ def _next(wizard: SessionWizard) -> None:
 def test_wizard_end_to_end(qtbot, prompter, wizard_setup, tmp_path) -> None:  # type: ignore[no-untyped-def]
     wizard, site = wizard_setup
     share, usb, session = site.share, site.drive, site.acquisition
-    wizard.show()
+    _show(qtbot, wizard)
     assert wizard.currentId() == FILES
     page = wizard.files_page
     assert len(page.model) == 3
@@ -125,7 +133,7 @@ def test_wizard_end_to_end(qtbot, prompter, wizard_setup, tmp_path) -> None:  # 
 
 def test_a_full_destination_is_refused_in_preflight(qtbot, wizard_setup, tmp_path) -> None:  # type: ignore[no-untyped-def]
     wizard, _site = wizard_setup
-    wizard.show()
+    _show(qtbot, wizard)
     _next(wizard)
     wizard.exports_page.go_on.setChecked(True)
     _next(wizard)
@@ -140,7 +148,7 @@ def test_a_full_destination_is_refused_in_preflight(qtbot, wizard_setup, tmp_pat
 def test_cancel_during_copy_is_reported(qtbot, wizard_setup) -> None:  # type: ignore[no-untyped-def]
     wizard, site = wizard_setup
     share = site.share
-    wizard.show()
+    _show(qtbot, wizard)
     _next(wizard)
     wizard.exports_page.go_on.setChecked(True)
     _next(wizard)
@@ -153,3 +161,42 @@ def test_cancel_during_copy_is_reported(qtbot, wizard_setup) -> None:  # type: i
     # the tiny job may finish before the cancel lands; either way the page says so
     assert wizard.state.summary.state in ("cancelled", "completed")
     assert wizard.copy_page.isComplete()
+
+
+def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from almc_assistant.core.errors import AlmcError
+    from almc_assistant.core.events import QueueSink
+    from almc_assistant.qt.bridge import EventPump
+    from tests.qt.helpers import FakeService
+
+    class Unreadable(FakeService):
+        threads: list[str] = []  # noqa: RUF012
+
+        def session_files(self):  # type: ignore[no-untyped-def]
+            Unreadable.threads.append(threading.current_thread().name)
+            raise AlmcError(
+                "database disk image is malformed",
+                title="Catalog unreadable",
+                next_step="Restart almc-assistant.",
+            )
+
+    pump = EventPump(QueueSink(), interval_ms=20)
+    wizard = SessionWizard(
+        Unreadable(), prompter, pump, make_destination=lambda p: p, would_be_safe=lambda d: ""
+    )
+    qtbot.addWidget(wizard)
+    pump.start()
+    _show(qtbot, wizard)
+    page = wizard.files_page
+    assert Unreadable.threads and "MainThread" not in Unreadable.threads
+    assert "Catalog unreadable" in page.summary.text() and len(page.model) == 0
+    assert page.isComplete()  # the user can go on: nothing listed to back up
+    # an answer to an earlier request (the page was shown again meanwhile) is dropped
+    from almc_assistant.qt.wizard.files_page import SessionFilesRead
+
+    page.on_files_read(SessionFilesRead(request=page._request - 1, files=("stale",)))
+    assert len(page.model) == 0
+    pump.stop()
+    page.wait_for_reader()

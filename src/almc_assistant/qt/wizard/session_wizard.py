@@ -31,7 +31,7 @@ from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.wizard.copy_page import CopyPage
 from almc_assistant.qt.wizard.destinations_page import DestinationsPage
 from almc_assistant.qt.wizard.exports_page import ExportsPage
-from almc_assistant.qt.wizard.files_page import FilesPage
+from almc_assistant.qt.wizard.files_page import FilesPage, SessionFilesRead
 from almc_assistant.qt.wizard.receipt_page import ReceiptPage
 from almc_assistant.qt.wizard.state import WizardState
 
@@ -95,6 +95,8 @@ class SessionWizard(QWizard):
         pump.subscribe(PreflightFinished, self.destinations_page.on_preflight_finished)
         pump.subscribe(background.TextSaved, self.receipt_page.on_text_saved)
         pump.subscribe(background.TextSaveFailed, self.receipt_page.on_text_save_failed)
+        pump.subscribe(SessionFilesRead, self.files_page.on_files_read)
+        self.files_page.connect_sink(pump.sink)
         self._pump = pump
 
     def disconnect_pump(self) -> None:
@@ -109,6 +111,7 @@ class SessionWizard(QWizard):
             self.destinations_page.on_preflight_finished,
             self.receipt_page.on_text_saved,
             self.receipt_page.on_text_save_failed,
+            self.files_page.on_files_read,
         ):
             self._pump.unsubscribe(slot)
 
