@@ -21,18 +21,22 @@ class Cyclic:
         Cyclic.freed_on.append(threading.current_thread().name)
 
 
-def _make_garbage_in_a_worker() -> None:
+def _make_garbage_in_a_worker() -> list[Any]:
+    """200 cycles, then allocations far past the first threshold, all in a worker; the
+    allocations are kept (returned): freeing them would lower the collector's count
+    again, and with automatic collection on, CPython collects while it counts up, in
+    this worker."""
+    kept: list[Any] = []
+
     def work() -> None:
         for _ in range(200):
             Cyclic()
-        # allocate far past every threshold: with automatic collection on, CPython would
-        # collect right here, in this worker
-        junk: list[Any] = [[i] for i in range(50_000)]
-        del junk
+        kept.extend([i] for i in range(50_000))
 
     worker = threading.Thread(target=work, name="copy-worker")
     worker.start()
     worker.join()
+    return kept
 
 
 def test_cycles_made_in_a_worker_are_freed_on_the_gui_thread(qtbot: Any) -> None:
@@ -42,9 +46,10 @@ def test_cycles_made_in_a_worker_are_freed_on_the_gui_thread(qtbot: Any) -> None
     try:
         assert not gc.isenabled()
         Cyclic.freed_on.clear()
-        _make_garbage_in_a_worker()
+        kept = _make_garbage_in_a_worker()
         assert Cyclic.freed_on == []  # nothing collected in the worker
         qtbot.waitUntil(lambda: len(Cyclic.freed_on) == 200, timeout=10_000)
+        del kept
         assert set(Cyclic.freed_on) == {threading.main_thread().name}
         assert sum(collector.collections) >= 1
     finally:

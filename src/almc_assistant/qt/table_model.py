@@ -43,7 +43,17 @@ class Column(Generic[R]):
 
 
 class SnapshotTableModel(QAbstractTableModel, Generic[R]):
-    """Rows of type ``R`` identified by ``key(row)``; replaced, never mutated."""
+    """Rows of type ``R`` identified by ``key(row)``; replaced, never mutated.
+
+    Qt's questions (:meth:`rowCount`, :meth:`data`, ...) get an empty model's answers if
+    they come while the Python side is being torn down: when the garbage collector
+    breaks a cycle of a closed window, it clears each object's attributes before the C++
+    objects go, and a view destroyed in between may still ask for its header. Hence the
+    class-level empty ``_columns`` and the ``__dict__`` read of ``_rows``: no
+    ``AttributeError`` in the middle of Qt's event loop.
+    """
+
+    _columns: tuple[Column[Any], ...] = ()
 
     def __init__(
         self, columns: Sequence[Column[R]], key: Callable[[R], Hashable], parent: Any = None
@@ -114,7 +124,7 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
 
     # ------------------------------------------------------------------ Qt model API
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self.__dict__.get("_rows", ()))
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._columns)
@@ -122,14 +132,19 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self._columns)
+        ):
             return self._columns[section].header
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        rows = self.__dict__.get("_rows", ())
+        if not index.isValid() or index.row() >= len(rows):
             return None
-        row = self._rows[index.row()]
+        row = rows[index.row()]
         column = self._columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return column.text(row)
