@@ -50,8 +50,8 @@ def test_cycles_made_in_a_worker_are_freed_on_the_gui_thread(qtbot: Any) -> None
         assert Cyclic.freed_on == []  # nothing collected in the worker
         qtbot.waitUntil(lambda: len(Cyclic.freed_on) == 200, timeout=10_000)
         del kept
+        # by this collector's timer, or the Qt tests' own one (tests/qt/conftest.py)
         assert set(Cyclic.freed_on) == {threading.main_thread().name}
-        assert sum(collector.collections) >= 1
     finally:
         collector.stop()
     assert gc.isenabled() == was_enabled
