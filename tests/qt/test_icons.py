@@ -65,10 +65,15 @@ def test_a_missing_asset_is_named() -> None:
 
 def test_progress_ring_reads_at_tray_size(qtbot) -> None:  # type: ignore[no-untyped-def]
     # At a tray's 22 px the part still to copy is a dark track and the part done a white
-    # arc, so the two differ even on a light panel (a pale track read as the disc's rim).
+    # arc, so the two differ even on a light panel (a pale track read as the disc's rim);
+    # the ring runs around the (smaller) disc, at the rim, and leaves the glyph whole.
     image = icons.render("state-copying", 22, 0.25).toImage()
     ratio = image.devicePixelRatio()
-    left = image.pixelColor(round(3 * ratio), round(11 * ratio))  # 9 o'clock: not done
-    right = image.pixelColor(round(18.5 * ratio), round(11 * ratio))  # 3 o'clock: done
+    left = image.pixelColor(round(1.5 * ratio), round(11 * ratio))  # 9 o'clock: not done
+    right = image.pixelColor(round(20.5 * ratio), round(11 * ratio))  # 3 o'clock: done
     assert left.lightness() < 110, left.name()
     assert right.lightness() > 200, right.name()
+    plain = icons.render("state-copying", 22, None).toImage()
+    disc = image.pixelColor(round(7 * ratio), round(7 * ratio))  # the blue disc, shown
+    assert disc.blue() > 150 and disc.red() < 120, disc.name()
+    assert plain.pixelColor(round(11 * ratio), round(11 * ratio)).lightness() > 200

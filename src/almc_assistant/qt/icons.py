@@ -68,43 +68,51 @@ def render(name: str, size: int, progress: float | None = None) -> QPixmap:
     """``name`` at ``size`` logical pixels, with a progress ring when ``progress`` is set."""
     ratio = _device_ratio()
     pixels = max(1, round(size * ratio))
-    pixmap = QPixmap(_base(name, pixels))  # a copy: the cached one stays as it is
-    if progress is not None:
+    if progress is None:
+        pixmap = QPixmap(_base(name, pixels, pixels))  # a copy: the cached one stays
+    else:
+        width = _ring_width(pixels)
+        inner = max(1, round(pixels - 2 * (width + max(0.5, pixels * 0.03))))
+        pixmap = QPixmap(_base(name, pixels, inner))
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        _draw_ring(painter, pixels, progress)
+        _draw_ring(painter, pixels, width, progress)
         painter.end()
     pixmap.setDevicePixelRatio(ratio)
     return pixmap
 
 
 @functools.lru_cache(maxsize=256)
-def _base(name: str, pixels: int) -> QPixmap:
-    """``name`` rendered at ``pixels`` device pixels, without a ring (kept: rendering an
-    SVG costs far more than drawing a ring over it)."""
+def _base(name: str, pixels: int, inner: int) -> QPixmap:
+    """``name`` rendered ``inner`` device pixels wide, centred in ``pixels`` (kept:
+    rendering an SVG costs far more than drawing a ring around it)."""
     pixmap = QPixmap(pixels, pixels)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    _renderer(name).render(painter, QRectF(0, 0, pixels, pixels))
+    offset = (pixels - inner) / 2
+    _renderer(name).render(painter, QRectF(offset, offset, inner, inner))
     painter.end()
     return pixmap
 
 
-def _draw_ring(painter: QPainter, pixels: int, progress: float) -> None:
-    """A white arc inside the disc's rim, clockwise from 12 o'clock, over a dark track.
+def _ring_width(pixels: int) -> float:
+    return max(2.0, pixels * 0.13)
 
-    The track darkens the disc rather than lightening it, so the white arc stands out
-    at a tray's 16-22 px on light and dark panels alike (a white-on-pale-blue ring did
-    not: it read as the disc's edge, ``docs/screenshots/tray-copying.png``).
+
+def _draw_ring(painter: QPainter, pixels: int, width: float, progress: float) -> None:
+    """A progress ring around the (smaller) disc: a white arc clockwise from 12 o'clock
+    over a dark track, at the icon's rim, clear of the glyph.
+
+    The dark track gives the white arc its contrast on light and dark panels alike, at a
+    tray's 16-22 px (a white-on-pale-blue ring read as the disc's edge, and a ring drawn
+    over the disc hid the glyph: ``docs/screenshots/tray-icons.png``).
     """
-    width = max(2.0, pixels * 0.14)
-    inset = width / 2 + pixels * 0.06
+    inset = width / 2
     rect = QRectF(inset, inset, pixels - 2 * inset, pixels - 2 * inset)
-    track = QPen(QColor(0, 0, 0, 150), width)
-    painter.setPen(track)
+    painter.setPen(QPen(QColor(0, 0, 0, 160), width))
     painter.drawEllipse(rect)
-    arc = QPen(QColor("#ffffff"), width)
+    arc = QPen(QColor("#ffffff"), width * 0.7)
     arc.setCapStyle(Qt.PenCapStyle.RoundCap)
     painter.setPen(arc)
     span = -round(max(0.0, min(1.0, progress)) * 360 * 16)  # negative: clockwise
