@@ -259,7 +259,6 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         """A worker's answer (``refresh_later``): the tray, the status window's report."""
         if self._quitting:
             return
-        self._on_reminder_report(event)
         if event.failed:
             log.warning("status query failed: %s", event.title)
             self._show(TrayStatus(State.PROBLEM, event.title, (event.detail,)))

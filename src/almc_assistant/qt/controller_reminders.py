@@ -80,6 +80,7 @@ class ReminderActions(QObject):
 
     def _connect_reminders(self, pump: EventPump, tray: TrayIcon | None) -> None:
         pump.subscribe(ReminderDue, self._on_reminder_due)
+        pump.subscribe(StatusQueried, self._on_reminder_report)
         pump.subscribe(RemindersWithdrawn, self._on_reminders_withdrawn)
         pump.subscribe(StatusChanged, self._on_status_changed_for_reminders)
         if tray is not None:

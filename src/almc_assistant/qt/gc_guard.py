@@ -32,7 +32,6 @@ class GuiThreadCollector(QObject):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.check)
         self._was_enabled = gc.isenabled()
-        self.collections = [0, 0, 0]  # per generation, for tests and diagnostics
 
     def start(self) -> None:
         self._was_enabled = gc.isenabled()
@@ -46,10 +45,6 @@ class GuiThreadCollector(QObject):
         if self._was_enabled:
             gc.enable()
 
-    @property
-    def running(self) -> bool:
-        return self._timer.isActive()
-
     @Slot()
     def check(self) -> int:
         """Collect the generations Python would have collected by now; the generation
@@ -62,5 +57,4 @@ class GuiThreadCollector(QObject):
         if c1 >= t1:
             generation = 2 if c2 >= t2 else 1
         gc.collect(generation)
-        self.collections[generation] += 1
         return generation

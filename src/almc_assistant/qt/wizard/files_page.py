@@ -67,15 +67,12 @@ def read_session_files(service: Any, request: int, sink: EventSink) -> threading
 
     def run() -> None:
         try:
-            files = tuple(service.session_files())
+            answer = SessionFilesRead(request=request, files=tuple(service.session_files()))
         except AlmcError as err:
-            sink.publish(
-                SessionFilesRead(
-                    request=request, title=err.title, detail=err.detail, next_step=err.next_step
-                )
+            answer = SessionFilesRead(
+                request=request, title=err.title, detail=err.detail, next_step=err.next_step
             )
-        else:
-            sink.publish(SessionFilesRead(request=request, files=files))
+        sink.publish(answer)
 
     thread = threading.Thread(target=run, name="almc-session-files", daemon=True)
     thread.start()
@@ -83,11 +80,11 @@ def read_session_files(service: Any, request: int, sink: EventSink) -> threading
 
 
 class FilesPage(QWizardPage):
-    def __init__(self, service: Any, state: WizardState) -> None:
+    def __init__(self, service: Any, state: WizardState, sink: EventSink) -> None:
         super().__init__()
         self._service = service
         self._state = state
-        self._sink: EventSink | None = None
+        self._sink = sink  # the pump's queue: on_files_read must be subscribed to the pump
         self._reader: threading.Thread | None = None
         self._request = 0
         self._loading = False
@@ -106,30 +103,13 @@ class FilesPage(QWizardPage):
         layout.addWidget(self.summary)
         layout.addWidget(self.view, 1)
 
-    def connect_sink(self, sink: EventSink) -> None:
-        """Where the worker publishes; ``on_files_read`` must be subscribed to the pump."""
-        self._sink = sink
-
     def initializePage(self) -> None:
         self._request += 1
         self._loading = True
         self.summary.setText("Reading this session's files…")
         self.model.replace_all([])
-        if self._sink is None:  # no pump (a bare page): read here and now
-            self._reader = None
-            self.on_files_read(self._read_here(self._request))
-            return
         self._reader = read_session_files(self._service, self._request, self._sink)
         self.completeChanged.emit()
-
-    def _read_here(self, request: int) -> SessionFilesRead:
-        try:
-            files = tuple(self._service.session_files())
-        except AlmcError as err:
-            return SessionFilesRead(
-                request=request, title=err.title, detail=err.detail, next_step=err.next_step
-            )
-        return SessionFilesRead(request=request, files=files)
 
     def on_files_read(self, event: SessionFilesRead) -> None:
         """The worker's answer; an answer to an older request is dropped."""

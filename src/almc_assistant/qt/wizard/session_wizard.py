@@ -59,7 +59,7 @@ class SessionWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
-        self.files_page = FilesPage(service, self.state)
+        self.files_page = FilesPage(service, self.state, pump.sink)
         self.exports_page = ExportsPage(self.state)
         self.destinations_page = DestinationsPage(
             service, prompter, self.state, make_destination, would_be_safe
@@ -96,7 +96,6 @@ class SessionWizard(QWizard):
         pump.subscribe(background.TextSaved, self.receipt_page.on_text_saved)
         pump.subscribe(background.TextSaveFailed, self.receipt_page.on_text_save_failed)
         pump.subscribe(SessionFilesRead, self.files_page.on_files_read)
-        self.files_page.connect_sink(pump.sink)
         self._pump = pump
 
     def disconnect_pump(self) -> None:
