@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# Two real unprivileged accounts for shared-workstation tests (root on Linux; else skip).
+from tests.multiuser import _accounts, shared_root, users  # noqa: F401
+
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 
