@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -138,8 +139,11 @@ def test_fat32_refuses_files_over_4_gib() -> None:
     mount.mkdir()
     with open(image, "wb") as fh:
         fh.truncate(40 * 2**20)
-    if subprocess.run(["mkfs.vfat", "-F", "32", str(image)], capture_output=True).returncode:
-        pytest.skip("mkfs.vfat not available")
+    if shutil.which("mkfs.vfat") is None:
+        pytest.skip("mkfs.vfat is not installed (Debian: dosfstools)")
+    made = subprocess.run(["mkfs.vfat", "-F", "32", str(image)], capture_output=True)
+    if made.returncode:
+        pytest.skip(f"mkfs.vfat failed: {made.stderr.decode().strip()}")
     done = subprocess.run(["mount", "-o", "loop", str(image), str(mount)], capture_output=True)
     if done.returncode:
         pytest.skip(f"cannot loop-mount: {done.stderr.decode().strip()}")
