@@ -77,7 +77,7 @@ def test_no_files_gives_safe_defaults(paths: AppPaths) -> None:
     config = load_config(paths)
     assert config == Config()
     assert config.policy.backed_up_copies == 1 and config.policy.independent_copies == 2
-    assert config.catalog_path(paths) == paths.catalog_db
+    assert config.shared_state_dir is None
 
 
 def test_facility_under_user(paths: AppPaths) -> None:
@@ -89,7 +89,7 @@ def test_facility_under_user(paths: AppPaths) -> None:
     assert config.watch.quiet_seconds == 120.0 and config.watch.polling
     assert config.retention.max_age_days == 14.0 and config.retention.disk_full_percent == 85
     assert config.cleanup.verify_hash == "sample" and config.cleanup.sample_fraction == 0.25
-    assert config.catalog_path(paths) == Path("/srv/almc/state/catalog.sqlite3")
+    assert config.shared_state_dir == Path("/srv/almc/state")
     assert [d.name for d in config.destinations] == ["BIT storage", "My OneDrive"]
     bit, mine = config.destinations
     assert bit.origin == "facility" and bit.kind is DestinationKind.INSTITUTIONAL

@@ -29,6 +29,7 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
 from almc_assistant.core.session import PendingSummary, current_user
+from almc_assistant.core.shared_state import user_catalog
 from almc_assistant.core.status import StatusReport, build_status, measure_volumes
 from almc_assistant.core.warnings import SafetyWarning, WarningsUpdated, compute_warnings
 
@@ -80,15 +81,21 @@ class ServiceCore:
         with self._lock:
             if self._catalog is None:
                 self._refuse_when_stopped()
+                place = user_catalog(self.config.shared_state_dir, self.paths.catalog_db)
+                self._notes.extend(n for n in place.notes if n not in self._notes)
                 cat = Catalog(
-                    self.config.catalog_path(self.paths),
+                    place.path,
                     safety=lambda copies: self._policy.is_safe(copies),
                     safety_key=self._policy.key,
                     busy_timeout=self.config.busy_timeout_seconds,
                     clock=self._clock,
                     verify=self._verify_catalog,
-                    shared=self.config.shared_state_dir is not None,
                 )
+                # Where this user's settings are: staff's cleanup reads the user's own
+                # destinations from there (a file the user owns; see core.staff_view).
+                where = str(self.paths.user_config.absolute())
+                if cat.noted("user_config") != where:
+                    cat.note("user_config", where)
                 if cat.recovery is not None:
                     self._notes.append(cat.recovery.message())
                     self.sink.publish(
