@@ -111,7 +111,6 @@ class Config:
         return tuple(dict.fromkeys(self.watch.folders + extra))
 
 
-
 def load_config(paths: AppPaths) -> Config:
     """Read the facility and user files; never raises on their content.
 
@@ -155,7 +154,7 @@ def _not_staffs(path: Path) -> str:
     """Why root must not obey ``path`` ("" when it is root's and only root may write it;
     a missing file is fine: the defaults are safe)."""
     try:
-        st = os.stat(path)
+        st = path.stat()
     except FileNotFoundError:
         return ""
     except OSError as exc:

@@ -4,7 +4,7 @@ Thread contract: plain functions, safe from any thread (they keep no state).
 
 On a shared workstation another user must never be able to read, replace or redirect
 what one user's app writes. So every folder of a user's state is 0700 and every file
-0600; names are created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` (never through a link a
+0600; names are created with ``O_CREAT | O_EXCL | ONOFOLLOW`` (never through a link a
 neighbour planted), ownership is checked with ``fstat`` on the opened descriptor, and
 modes are tightened with ``fchmod`` on that descriptor, never by path. A name that is a
 link, a FIFO or belongs to someone else is refused with :class:`UnsafeStateError`, which
@@ -27,7 +27,7 @@ from typing import IO
 from almc_assistant.core.errors import AlmcError
 
 POSIX = os.name == "posix"
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+NOFOLLOW = getattr(os, "ONOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -71,9 +71,9 @@ def check_owned(path: Path, st: os.stat_result, *, uid: int | None = None) -> No
 def open_dir(path: Path) -> int:
     """A descriptor on folder ``path`` itself (never through a link as last component)."""
     try:
-        return os.open(path, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        return os.open(path, os.O_RDONLY | _DIRECTORY | NOFOLLOW | _CLOEXEC)
     except OSError as exc:
-        if os.path.islink(path):
+        if path.is_symlink():
             raise refuse(path, "is a symbolic link where a folder was expected") from exc
         raise
 
@@ -90,7 +90,7 @@ def ensure_private_dir(path: Path) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.mkdir(path, 0o700)
+        path.mkdir(0o700)
     except FileExistsError:
         pass
     fd = open_dir(path)
@@ -118,7 +118,9 @@ def check_entry(dir_fd: int, folder: Path, name: str, *, create: bool = False) -
             return False
         try:
             fd = os.open(
-                name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600,
+                name,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC,
+                0o600,
                 dir_fd=dir_fd,
             )
         except FileExistsError:  # raced by ourselves (another thread): check it again
@@ -131,7 +133,7 @@ def check_entry(dir_fd: int, folder: Path, name: str, *, create: bool = False) -
         raise refuse(path, "is not a regular file (a FIFO, device or folder)")
     check_owned(path, st)
     if stat.S_IMODE(st.st_mode) & 0o077:
-        fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=dir_fd)
+        fd = os.open(name, os.O_RDONLY | NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=dir_fd)
         try:
             again = os.fstat(fd)
             if (again.st_dev, again.st_ino) == (st.st_dev, st.st_ino):
@@ -159,11 +161,11 @@ def open_private_append(path: Path) -> IO[str]:
     For logs and the audit log: refuses a link, a non-regular file, or a file of
     another user (:class:`UnsafeStateError`); makes an existing file 0600.
     """
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _NONBLOCK | _CLOEXEC
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | _NONBLOCK | _CLOEXEC
     try:
         fd = os.open(path, flags, 0o600)
     except OSError as exc:
-        if os.path.islink(path):
+        if path.is_symlink():
             raise refuse(path, "is a symbolic link") from exc
         raise
     try:
@@ -175,7 +177,7 @@ def open_private_append(path: Path) -> IO[str]:
             os.fchmod(fd, 0o600)
         if _NONBLOCK:
             os.set_blocking(fd, True)
-        return open(fd, "a", encoding="utf-8")  # noqa: SIM115 - the caller closes it
+        return open(fd, "a", encoding="utf-8")
     except BaseException:
         os.close(fd)
         raise
@@ -186,9 +188,9 @@ def read_foreign(path: Path, *, uid: int, max_bytes: int) -> Iterator[IO[bytes]]
     """Open another user's state file for reading, as staff: never through a link, never
     blocking on a FIFO, only a regular file owned by ``uid`` and at most ``max_bytes``."""
     try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | _NONBLOCK | _CLOEXEC)
     except OSError as exc:
-        if os.path.islink(path):
+        if path.is_symlink():
             raise refuse(path, "is a symbolic link") from exc
         raise
     try:
@@ -203,6 +205,11 @@ def read_foreign(path: Path, *, uid: int, max_bytes: int) -> Iterator[IO[bytes]]
         raise
     with open(fd, "rb") as fh:
         yield fh
+
+
+def is_root() -> bool:
+    """Root (POSIX): the only account that may read every user's private catalog."""
+    return POSIX and os.geteuid() == 0
 
 
 def is_staff(staff_group: str = "") -> bool:

@@ -126,8 +126,7 @@ def own_folder(root: Path) -> Path:
             raise refuse(
                 root / name,
                 "does not exist and you may not create it",
-                f"Staff: create it for this user: install -d -o {_name(uid)} -m 0700 "
-                f"{root / name}",
+                f"Staff: create it for this user: install -d -o {_name(uid)} -m 0700 {root / name}",
             ) from exc
         _check_user_folder(fd, root, name, uid)
     finally:
@@ -165,7 +164,7 @@ def user_folders(root: Path) -> tuple[list[UserFolder], list[str]]:
     problems: list[str] = []
     fd = open_shared_root(root)
     try:
-        names = sorted(os.listdir(fd))
+        names = sorted(os.listdir(fd))  # noqa: PTH208 - by descriptor, not path
         for name in names:
             if not name.isdigit():
                 continue
