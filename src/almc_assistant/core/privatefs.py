@@ -16,6 +16,7 @@ gives them; the POSIX ownership checks are skipped there.
 
 from __future__ import annotations
 
+import logging.handlers
 import os
 import stat
 import sys
@@ -232,3 +233,11 @@ def is_staff(staff_group: str = "") -> bool:
     except (ImportError, KeyError):
         return False
     return gid in os.getgroups() or gid == os.getegid()
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are created 0600 and never opened through a link
+    (file names in a log are as private as the catalog)."""
+
+    def _open(self) -> IO[str]:  # type: ignore[override]
+        return open_private_append(Path(self.baseFilename))
