@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         problems = service.cleanup_problems()  # users' catalogs not read (root's cleanup)
         result = service.apply_cleanup(plan) if args.apply else None
     if args.json:
-        _common.print_json({**_document(plan, result), "problems": problems})
+        config = [str(p) for p in service.config.problems]
+        _common.print_json({**_document(plan, result), "problems": config + problems})
     else:
         for problem in problems:
             sys.stderr.write(f"warning: {problem}\n")

@@ -32,6 +32,7 @@ NOFOLLOW = getattr(os, "ONOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_PATH = getattr(os, "O_PATH", 0)  # Linux
 
 
 class UnsafeStateError(AlmcError):
@@ -70,9 +71,18 @@ def check_owned(path: Path, st: os.stat_result, *, uid: int | None = None) -> No
 
 
 def open_dir(path: Path) -> int:
-    """A descriptor on folder ``path`` itself (never through a link as last component)."""
+    """A descriptor on folder ``path`` itself (never through a link as last component).
+
+    A folder we may enter but not list (a ``1733`` shared state folder) is opened with
+    ``O_PATH`` where the system has it: enough to stat it and to work below it."""
+    flags = _DIRECTORY | NOFOLLOW | _CLOEXEC
     try:
-        return os.open(path, os.O_RDONLY | _DIRECTORY | NOFOLLOW | _CLOEXEC)
+        try:
+            return os.open(path, os.O_RDONLY | flags)
+        except PermissionError:
+            if not _PATH:
+                raise
+            return os.open(path, _PATH | flags)
     except OSError as exc:
         if path.is_symlink():
             raise refuse(path, "is a symbolic link where a folder was expected") from exc

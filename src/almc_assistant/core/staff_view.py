@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import tomllib
 from dataclasses import dataclass, field
@@ -115,7 +116,7 @@ class StaffView:
         policy = Policy(self.config.policy, destinations)
         catalog = Catalog(snapshot, safety=policy.is_safe, busy_timeout=1.0)
         try:
-            _keep_only_owner(catalog, folder.name, [Path(d.path) for d in destinations])
+            _keep_only_owner(catalog, folder.name, folder.uid, [Path(d.path) for d in destinations])
             catalog.recompute_safety()
         except BaseException:
             catalog.close()
@@ -181,12 +182,33 @@ def _inside(path: str, roots: list[Path]) -> bool:
     return any(p == r or r in p.parents for r in roots)
 
 
-def _keep_only_owner(catalog: Catalog, owner: str, roots: list[Path]) -> None:
-    """Drop rows about files of anyone but ``owner``, and copies outside ``roots``."""
+def _owned_by(path: str, uid: int) -> bool:
+    """Whether ``path`` is, on storage now, not a link and owned by ``uid`` (a missing
+    file is kept: it is no cleanup candidate, and its row tells it was lost)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return st.st_uid == uid and not stat.S_ISLNK(st.st_mode)
+
+
+def _keep_only_owner(catalog: Catalog, owner: str, uid: int, roots: list[Path]) -> None:
+    """Drop rows about files of anyone but ``owner`` (by the name the row gives and by
+    the file's owner on storage), and copies outside ``roots``."""
     conn = catalog._conn()
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("DELETE FROM files WHERE owner IS NOT ?", (owner,))
+        foreign = [
+            (row[0],)
+            for row in conn.execute(
+                "SELECT id, path FROM files WHERE state IN ('acquiring', 'complete')"
+            )
+            if not _owned_by(str(row[1]), uid)
+        ]
+        conn.executemany("DELETE FROM files WHERE id = ?", foreign)
         outside = [
             (row[0],)
             for row in conn.execute("SELECT id, destination_root, path FROM copies")
