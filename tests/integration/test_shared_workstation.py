@@ -190,9 +190,11 @@ def test_forged_evidence_in_a_users_catalog_deletes_nothing_of_another_user(
     a, b = users
     victim = _data(b, ws.common / "b-unbacked.nd2")
     _ok(b.run(["almc-assistant", "watch", "--once"], env=ws.env()))
-    evil = a.make_dir(ws.root / "a-dest", 0o755)
-    for claimed_owner in (b.name, a.name):  # B's name, or A's own name as the owner
-        _forge(a, ws, victim, evil, claimed_owner)
+    own = a.make_dir(ws.root / "a-dest", 0o755)
+    # A true copy of B's bytes in the facility's own storage (A may write there) or in
+    # a folder A configured, the row naming B or A as the file's owner.
+    for folder, claimed_owner in ((ws.bit, b.name), (ws.bit, a.name), (own, a.name)):
+        _forge(a, ws, victim, folder, claimed_owner)
         done = ws.staff(["cleanup", "--apply", "--json"])
         assert victim.exists(), done.stdout + done.stderr
         doc = json.loads(done.stdout)
