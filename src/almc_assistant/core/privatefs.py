@@ -4,7 +4,7 @@ Thread contract: plain functions, safe from any thread (they keep no state).
 
 On a shared workstation another user must never be able to read, replace or redirect
 what one user's app writes. So every folder of a user's state is 0700 and every file
-0600; names are created with ``O_CREAT | O_EXCL | ONOFOLLOW`` (never through a link a
+0600; names are created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` (never through a link a
 neighbour planted), ownership is checked with ``fstat`` on the opened descriptor, and
 modes are tightened with ``fchmod`` on that descriptor, never by path. A name that is a
 link, a FIFO or belongs to someone else is refused with :class:`UnsafeStateError`, which
@@ -28,7 +28,7 @@ from typing import IO
 from almc_assistant.core.errors import AlmcError
 
 POSIX = os.name == "posix"
-NOFOLLOW = getattr(os, "ONOFOLLOW", 0)
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -166,6 +166,20 @@ def check_private_files(folder: Path, names: tuple[str, ...], *, create: str = "
         os.close(fd)
 
 
+def _refusal_or(exc: OSError, path: Path) -> Exception:
+    """Why opening ``path`` failed: a link or a non-regular file is a refusal naming it
+    (ELOOP, or ENXIO for a FIFO nobody reads); anything else stays the ``OSError``."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return exc
+    if stat.S_ISLNK(st.st_mode):
+        return refuse(path, "is a symbolic link")
+    if not stat.S_ISREG(st.st_mode):
+        return refuse(path, "is not a regular file (a FIFO, device or folder)")
+    return exc
+
+
 def open_private_append(path: Path) -> IO[str]:
     """``path`` opened for appending text, created 0600, never through a link.
 
@@ -176,9 +190,7 @@ def open_private_append(path: Path) -> IO[str]:
     try:
         fd = os.open(path, flags, 0o600)
     except OSError as exc:
-        if path.is_symlink():
-            raise refuse(path, "is a symbolic link") from exc
-        raise
+        raise _refusal_or(exc, path) from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -201,9 +213,7 @@ def read_foreign(path: Path, *, uid: int, max_bytes: int) -> Iterator[IO[bytes]]
     try:
         fd = os.open(path, os.O_RDONLY | NOFOLLOW | _NONBLOCK | _CLOEXEC)
     except OSError as exc:
-        if path.is_symlink():
-            raise refuse(path, "is a symbolic link") from exc
-        raise
+        raise _refusal_or(exc, path) from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
