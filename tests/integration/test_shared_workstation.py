@@ -130,6 +130,13 @@ def _unsafe_paths(doc: dict[str, object]) -> set[str]:
     return {str(f["path"]) for f in doc["files"]}  # type: ignore[attr-defined, index]
 
 
+def _backed_up(who: Account, ws: Workstation, path: Path) -> None:
+    """``who``'s app sees ``path`` and copies it, verified, to the facility's storage."""
+    _ok(who.run(["almc-assistant", "watch", "--once"], env=ws.env()))
+    copied = who.run(["almc-assistant", "copy", str(path), "--to", str(ws.bit)], env=ws.env())
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+
+
 def _forge(who: Account, ws: Workstation, victim: Path, copy_dir: Path, owner: str) -> None:
     """``who`` writes, into the catalog their app uses, a verified copy of ``victim``:
     a true copy of its bytes in ``copy_dir`` (a folder ``who`` configured as an
@@ -174,9 +181,7 @@ def test_staff_cleanup_deletes_a_users_safe_file_from_their_own_catalog(
     """The wiring works: B's verified copy on the facility's storage lets root delete."""
     _, b = users
     mine = _data(b, ws.common / "b-safe.nd2")
-    _ok(b.run(["almc-assistant", "watch", "--once"], env=ws.env()))
-    copied = b.run(["almc-assistant", "copy", str(mine), "--to", str(ws.bit)], env=ws.env())
-    assert copied.returncode == 0, copied.stdout + copied.stderr
+    _backed_up(b, ws, mine)
     done = ws.staff(["cleanup", "--apply", "--json"])
     assert done.returncode == 0, done.stdout + done.stderr
     doc = json.loads(done.stdout)
@@ -315,9 +320,7 @@ def test_one_users_hostile_catalog_costs_only_that_user_in_staffs_cleanup(
 ) -> None:
     a, b = users
     mine = _data(b, ws.common / "b-safe2.nd2")
-    _ok(b.run(["almc-assistant", "watch", "--once"], env=ws.env()))
-    copied = b.run(["almc-assistant", "copy", str(mine), "--to", str(ws.bit)], env=ws.env())
-    assert copied.returncode == 0, copied.stderr
+    _backed_up(b, ws, mine)
     _data(a, ws.common / "a-x.nd2", 10)
     _ok(a.run(["almc-assistant", "watch", "--once"], env=ws.env()))
     db = ws.state / str(a.uid) / "catalog.sqlite3"

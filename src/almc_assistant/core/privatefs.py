@@ -180,22 +180,33 @@ def _refusal_or(exc: OSError, path: Path) -> Exception:
     return exc
 
 
-def open_private_append(path: Path) -> IO[str]:
-    """``path`` opened for appending text, created 0600, never through a link.
-
-    For logs and the audit log: refuses a link, a non-regular file, or a file of
-    another user (:class:`UnsafeStateError`); makes an existing file 0600.
-    """
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | _NONBLOCK | _CLOEXEC
+def _open_regular(path: Path, flags: int, *, uid: int | None) -> tuple[int, os.stat_result]:
+    """``path`` opened with ``flags`` (never through a link, never waiting on a FIFO),
+    checked on the descriptor to be a regular file of ``uid`` (default: ours)."""
     try:
-        fd = os.open(path, flags, 0o600)
+        fd = os.open(path, flags | NOFOLLOW | _NONBLOCK | _CLOEXEC, 0o600)
     except OSError as exc:
         raise _refusal_or(exc, path) from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise refuse(path, "is not a regular file")
-        check_owned(path, st)
+        check_owned(path, st, uid=uid)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def open_private_append(path: Path) -> IO[str]:
+    """``path`` opened for appending text, created 0600, never through a link.
+
+    For logs and the audit log: refuses a link, a non-regular file, or a file of
+    another user (:class:`UnsafeStateError`); makes an existing file 0600.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    fd, st = _open_regular(path, flags, uid=None)
+    try:
         if POSIX and stat.S_IMODE(st.st_mode) & 0o077:
             os.fchmod(fd, 0o600)
         if _NONBLOCK:
@@ -210,15 +221,8 @@ def open_private_append(path: Path) -> IO[str]:
 def read_foreign(path: Path, *, uid: int, max_bytes: int) -> Iterator[IO[bytes]]:
     """Open another user's state file for reading, as staff: never through a link, never
     blocking on a FIFO, only a regular file owned by ``uid`` and at most ``max_bytes``."""
+    fd, st = _open_regular(path, os.O_RDONLY, uid=uid)
     try:
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW | _NONBLOCK | _CLOEXEC)
-    except OSError as exc:
-        raise _refusal_or(exc, path) from exc
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise refuse(path, "is not a regular file")
-        check_owned(path, st, uid=uid)
         if st.st_size > max_bytes:
             raise refuse(path, f"is larger than {max_bytes} bytes")
     except BaseException:
