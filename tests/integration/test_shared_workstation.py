@@ -264,7 +264,10 @@ def test_whoever_starts_first_does_not_create_or_own_shared_state(
     doc = _status(a, ws)
     assert not ws.state.exists()
     assert any("does not exist (staff create it" in p for p in doc["problems"])  # type: ignore[attr-defined]
-    ws.state.mkdir()
+    ws.state.mkdir(mode=0o755)  # staff's, closed: staff create each user's folder
+    doc = _status(a, ws)
+    wanted = f"install -d -o {a.name} -m 0700 {ws.state / str(a.uid)}"
+    assert any(wanted in p for p in doc["problems"]), doc  # type: ignore[attr-defined]
     os.chown(ws.state, a.uid, a.gid)  # a user's folder, not staff's
     ws.state.chmod(0o777)
     _, b = users

@@ -64,11 +64,14 @@ def user_catalog(shared_state_dir: Path | None, private: Path) -> CatalogPlace:
     try:
         folder = own_folder(shared_state_dir)
     except (UnsafeStateError, OSError) as exc:
-        why = exc.detail if isinstance(exc, UnsafeStateError) else _words(exc, shared_state_dir)
+        if isinstance(exc, UnsafeStateError):
+            why, ask = exc.detail, f"Tell staff: {exc.next_step.removeprefix('Staff: ')}"
+        else:
+            why, ask = _words(exc, shared_state_dir), "Tell staff."
         note = (
             f"The facility's shared state folder cannot hold your catalog: {why} Your "
             f"catalog is kept in your own folder {private.parent} instead, where staff's "
-            "cleanup does not see it (so it keeps your files). Tell staff."
+            f"cleanup does not see it (so it keeps your files). {ask}"
         )
         return CatalogPlace(private, (note,))
     return CatalogPlace(folder / CATALOG_NAME)
