@@ -46,13 +46,12 @@ class AppPaths:
         return self.state_dir / "run"
 
     def ensure(self) -> AppPaths:
-        """Create the folders; state and logs private to this user (0700, checked to be
-        theirs and not links, tightened through their descriptor)."""
+        """Create the folders, private to this user (0700, checked to be theirs and not
+        links, tightened through their descriptor): settings, state, logs and cache all
+        name the user's files and destinations."""
         from almc_assistant.core.privatefs import ensure_private_dir
 
-        for d in (self.config_dir, self.cache_dir):
-            d.mkdir(parents=True, exist_ok=True)
-        for d in (self.state_dir, self.log_dir):
+        for d in (self.config_dir, self.state_dir, self.log_dir, self.cache_dir):
             ensure_private_dir(d)
         return self
 
