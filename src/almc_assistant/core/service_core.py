@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog, FileRecord
@@ -52,6 +52,15 @@ from almc_assistant.core.warnings import SafetyWarning, WarningsUpdated, compute
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class CleanupSource(NamedTuple):
+    """One catalog cleanup plans from, and what its evidence may be trusted for."""
+
+    catalog: Catalog
+    policy: Policy  # decides safety for this catalog's files
+    owner_uid: int | None  # the user whose private catalog it is; None: the caller's own
+    owner_roots: tuple[Path, ...]  # destinations that user configured themselves
 
 
 class ServiceCore:
@@ -413,12 +422,21 @@ class ServiceCore:
                 self._staff = StaffView(self.config, skip_uid=os.geteuid()).open()
             return self._staff
 
-    def _cleanup_sources(self) -> list[tuple[Catalog, Policy, int | None]]:
-        """(catalog, policy deciding safety, owner uid or None for this user's own)."""
-        sources: list[tuple[Catalog, Policy, int | None]] = [(self.catalog, self._policy, None)]
+    def _cleanup_sources(self) -> list[CleanupSource]:
+        """This user's own catalog, then (root) every other user's, as hints."""
+        own = tuple(Path(d.path) for d in self.config.user.destinations)
+        sources = [CleanupSource(self.catalog, self._policy, None, own)]
         staff = self._staff_view()
         if staff is not None:
-            sources += [(u.catalog, u.policy, u.folder.uid) for u in staff.users]
+            sources += [
+                CleanupSource(
+                    u.catalog,
+                    u.policy,
+                    u.folder.uid,
+                    tuple(Path(d.path) for d in u.owner_destinations),
+                )
+                for u in staff.users
+            ]
         return sources
 
     def plan_cleanup(self) -> CleanupPlan:
@@ -428,7 +446,7 @@ class ServiceCore:
         volumes = measure_volumes(self.config.acquisition_folders)
         items: list[CleanupItem] = []
         self._planned = {}
-        for catalog, policy, _ in self._cleanup_sources():
+        for catalog, policy, _, _ in self._cleanup_sources():
             plan = plan_cleanup(
                 catalog,
                 policy=policy,
@@ -454,20 +472,29 @@ class ServiceCore:
         against the catalog it was planned from."""
         self.recorder.flush()
         outcomes: list[CleanupOutcome] = []
-        for catalog, policy, _uid in self._cleanup_sources():
+        for source in self._cleanup_sources():
+            catalog = source.catalog
             mine = [
                 i for i in plan.items if self._planned.get(i.file.path, self.catalog) is catalog
             ]
             if not mine:
                 continue
             part = self._keep_datasets(CleanupPlan(plan.created_at, tuple(mine)), catalog)
-            # INTEGRATION (wt-cleanup): pass rules=EvidenceRules(catalog_owner_uid=_uid or
-            # (None if root else own uid), facility_destinations=..., owner_destinations=
-            # lambda uid: <that user's roots> if uid == _uid else ()) to the new apply.
+            # INTEGRATION (wt-cleanup's apply takes the trust rules): pass
+            #   rules=EvidenceRules(
+            #       catalog_owner_uid=source.owner_uid if source.owner_uid is not None
+            #       else (None if is_root() else os.geteuid()),
+            #       facility_destinations=tuple(
+            #           Path(d.path) for d in self.config.facility_destinations),
+            #       owner_destinations=lambda uid, s=source: s.owner_roots
+            #       if uid == (s.owner_uid if s.owner_uid is not None else os.geteuid())
+            #       else ()),
+            #   acquisition_roots=self.config.acquisition_folders,
+            # instead of settings=.
             result = apply_cleanup(
                 part,
                 catalog,
-                policy=policy,
+                policy=source.policy,
                 settings=self.config.cleanup,
                 audit_log=self.paths.audit_log,
                 user=self.user,
