@@ -116,6 +116,10 @@ class SessionEndGuard:
             return self._previous
 
     @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
     def previous_session(self) -> MarkerRecord | None:
         return self._previous
 

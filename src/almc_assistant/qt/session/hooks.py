@@ -13,6 +13,7 @@ idle time. Which adapters exist on which platform: ``README.md`` ("Reminders at 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from PySide6.QtDBus import QDBusConnection
 from PySide6.QtGui import QGuiApplication
 
 from almc_assistant.core.session_end import SessionEndGuard
+from almc_assistant.qt.session.gnome import SM_SERVICE
 from almc_assistant.qt.session.win32api import Win32Api
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,32 @@ class SessionEndHooks(QObject):
             self._executor = None
 
 
+def x11_backends(
+    app: QGuiApplication, guard: SessionEndGuard, session: QDBusConnection
+) -> list[SessionBackend]:
+    """On X11 (platform ``xcb``): the lost-display recorder, and an XSMP client when a
+    session manager is named in ``SESSION_MANAGER`` and it is not gnome-session (which
+    the GNOME client already answers)."""
+    if app.platformName() != "xcb":
+        return []
+    from almc_assistant.qt.session.display_loss import DisplayLossRecorder
+
+    backends: list[SessionBackend] = [DisplayLossRecorder(guard)]
+    gnome = session.isConnected() and session.interface().isServiceRegistered(SM_SERVICE).value()
+    if not os.environ.get("SESSION_MANAGER"):
+        log.info("No X11 session manager (SESSION_MANAGER is not set)")
+    elif gnome:
+        log.info("gnome-session answers through D-Bus: no XSMP client")
+    else:
+        from almc_assistant.qt.session.xsmp import XsmpSessionClient
+
+        try:
+            backends.append(XsmpSessionClient(guard))
+        except (OSError, ConnectionError) as exc:
+            log.warning("Could not register with the X11 session manager: %s", exc)
+    return backends
+
+
 def install_session_end_hooks(
     app: QGuiApplication,
     guard: SessionEndGuard,
@@ -184,13 +212,14 @@ def install_session_end_hooks(
             cues = DesktopCues(guard, session)
             backends += [gnome, cues]
             idle_probe = cues.idle_seconds
-            quit_signals.append(gnome.quitRequested)
         else:
             log.info("No D-Bus session bus: no GNOME session client")
         if system.isConnected():
             backends.append(LogindDelayLock(guard, system))
         else:
             log.info("No D-Bus system bus: no logind delay lock")
+        backends += x11_backends(app, guard, session)
+        quit_signals += [b.quitRequested for b in backends if hasattr(b, "quitRequested")]
     if platform != "win32" and threading.current_thread() is threading.main_thread():
         # a logout without a session manager's question (KDE, systemd stopping the user
         # session, ``kill``): record the end, then quit cleanly (qt/session/posix_signals)
