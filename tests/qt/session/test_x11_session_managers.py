@@ -40,6 +40,8 @@ MANAGERS: dict[str, tuple[Callable[[X11Desktop], Any], Callable[[X11Desktop], No
 def _ask(desktop: X11Desktop, app: TrayApp, logout: Callable[[X11Desktop], None]) -> str:
     """Start the logout; return the question's window once it is on screen."""
     wait_until(lambda: "Registered with the X11 session manager" in app.log, "XSMP registration")
+    if logout == X11Desktop.xfce_logout:  # and with Xfce's D-Bus client protocol
+        wait_until(lambda: "Registered with the Xfce session as /org/xfce/" in app.log, "D-Bus")
     logout(desktop)
     windows = wait_until(lambda: desktop.windows(QUESTION), "the logout question")
     assert "Logout question shown: 3 files (3.0 kB) from today are not backed up yet." in app.log

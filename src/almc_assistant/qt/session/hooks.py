@@ -25,7 +25,7 @@ from PySide6.QtDBus import QDBusConnection
 from PySide6.QtGui import QGuiApplication
 
 from almc_assistant.core.session_end import SessionEndGuard
-from almc_assistant.qt.session.gnome import SM_SERVICE
+from almc_assistant.qt.session.gnome import SM_SERVICE, XFCE
 from almc_assistant.qt.session.win32api import Win32Api
 
 log = logging.getLogger(__name__)
@@ -142,9 +142,9 @@ class SessionEndHooks(QObject):
 def x11_backends(
     app: QGuiApplication, guard: SessionEndGuard, session: QDBusConnection
 ) -> list[SessionBackend]:
-    """On X11 (platform ``xcb``): the lost-display recorder, and an XSMP client when a
-    session manager is named in ``SESSION_MANAGER`` and it is not gnome-session (which
-    the GNOME client already answers)."""
+    """On X11 (platform ``xcb``): the lost-display recorder; Xfce's D-Bus client where
+    xfce4-session is on the bus; an XSMP client when a session manager is named in
+    ``SESSION_MANAGER`` and it is not gnome-session (the GNOME client answers that)."""
     if app.platformName() != "xcb":
         return []
     from almc_assistant.qt.session.display_loss import DisplayLossRecorder
@@ -159,9 +159,20 @@ def x11_backends(
         from almc_assistant.qt.session.xsmp import XsmpSessionClient
 
         try:
-            backends.append(XsmpSessionClient(guard))
+            xsmp = XsmpSessionClient(guard)
         except (OSError, ConnectionError) as exc:
             log.warning("Could not register with the X11 session manager: %s", exc)
+            return backends
+        backends.append(xsmp)
+        xfce = session.isConnected() and session.interface().isServiceRegistered(XFCE.service)
+        if xfce and xfce.value() and xsmp.conn.client_id:
+            # xfce4-session's D-Bus RegisterClient names an XSMP client by its id; with
+            # an empty id xfce4-session 4.18 crashed (and took the session with it)
+            from almc_assistant.qt.session.gnome import GnomeSessionClient
+
+            backends.append(
+                GnomeSessionClient(guard, session, startup_id=xsmp.conn.client_id, names=XFCE)
+            )
     return backends
 
 

@@ -141,7 +141,7 @@ class XsmpSessionClient(QObject, libsm.SmHandler):
             self._withdraw_prompt()
         self._send_done()
         if was_ending:
-            QTimer.singleShot(0, self._guard.session_end_cancelled)
+            QTimer.singleShot(0, self._guard.cancel_announced_end)
 
     def _send_done(self) -> None:
         if self._owe_done:
