@@ -119,3 +119,19 @@ def test_first_sigterm_quits_even_with_the_main_window_open(
     assert app.wait_exit() == 0
     marker = app.marker()
     assert marker is not None and marker["files"] == 3 and marker["ended_kind"] == "unknown"
+
+
+def test_session_manager_crash_does_not_take_the_app_along(
+    desktop: X11Desktop, tmp_path: Path
+) -> None:
+    """libICE's default I/O error handler calls exit(): ours only logs, the app runs on."""
+    session = desktop.start_xfce()
+    app = TrayApp(desktop, tmp_path / "site")
+    app.wait_at_risk(3)
+    wait_until(lambda: "Registered with the X11 session manager" in app.log, "XSMP registration")
+    session.send_signal(signal.SIGKILL)
+    session.wait(timeout=60)
+    wait_until(lambda: "The X11 session manager went away" in app.log, "the broken connection")
+    assert app.proc.poll() is None
+    app.proc.send_signal(signal.SIGTERM)
+    assert app.wait_exit() == 0

@@ -35,7 +35,8 @@ DIE_MASK = 1 << 1
 SAVE_COMPLETE_MASK = 1 << 2
 SHUTDOWN_CANCELLED_MASK = 1 << 3
 DIALOG_NORMAL = 1
-PROCESS_IO_ERROR = 2  # IceProcessMessagesIOError
+PROCESS_IO_ERROR = 1  # IceProcessMessagesIOError
+PROCESS_CONNECTION_CLOSED = 2  # IceProcessMessagesConnectionClosed
 
 
 class InteractStyle(enum.IntEnum):
@@ -238,7 +239,7 @@ class SmConnection:
             status = self._libs.ice.IceProcessMessages(ice, None, None)
         finally:
             self._dispatching = False
-        if status == PROCESS_IO_ERROR or self._close_pending:
+        if status in (PROCESS_IO_ERROR, PROCESS_CONNECTION_CLOSED) or self._close_pending:
             self.close()
             return False
         return True
