@@ -107,15 +107,16 @@ def test_lost_display_is_recorded_before_qt_exits(desktop: X11Desktop, tmp_path:
     assert "The X11 connection broke" in app.log
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_first_sigterm_quits_even_with_the_main_window_open(
-    desktop: X11Desktop, tmp_path: Path
+    desktop: X11Desktop, tmp_path: Path, signum: signal.Signals
 ) -> None:
     """No tray on this display: the main window stands in, and closing it asks "Quit?".
     A SIGTERM must not go through that question: one signal, a recorded end, an exit."""
     app = TrayApp(desktop, tmp_path / "site")
     app.wait_at_risk(3)
     wait_until(lambda: desktop.windows("almc-assistant"), "the main window")
-    app.proc.send_signal(signal.SIGTERM)
+    app.proc.send_signal(signum)
     assert app.wait_exit() == 0
     marker = app.marker()
     assert marker is not None and marker["files"] == 3 and marker["ended_kind"] == "unknown"
