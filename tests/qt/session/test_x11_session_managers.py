@@ -33,6 +33,7 @@ def desktop(tmp_path: Path) -> Iterator[X11Desktop]:
 
 MANAGERS: dict[str, tuple[Callable[[X11Desktop], Any], Callable[[X11Desktop], None]]] = {
     "xfce4-session": (X11Desktop.start_xfce, X11Desktop.xfce_logout),
+    "xfce4-session --fast": (X11Desktop.start_xfce, X11Desktop.xfce_fast_logout),
     "ksmserver": (X11Desktop.start_ksmserver, X11Desktop.kde_logout),
 }
 
@@ -40,7 +41,7 @@ MANAGERS: dict[str, tuple[Callable[[X11Desktop], Any], Callable[[X11Desktop], No
 def _ask(desktop: X11Desktop, app: TrayApp, logout: Callable[[X11Desktop], None]) -> str:
     """Start the logout; return the question's window once it is on screen."""
     wait_until(lambda: "Registered with the X11 session manager" in app.log, "XSMP registration")
-    if logout == X11Desktop.xfce_logout:  # and with Xfce's D-Bus client protocol
+    if logout in (X11Desktop.xfce_logout, X11Desktop.xfce_fast_logout):  # and Xfce's D-Bus
         wait_until(lambda: "Registered with the Xfce session as /org/xfce/" in app.log, "D-Bus")
     logout(desktop)
     windows = wait_until(lambda: desktop.windows(QUESTION), "the logout question")

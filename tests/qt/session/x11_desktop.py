@@ -181,6 +181,9 @@ class X11Desktop:
     def xfce_logout(self) -> None:
         self._start(["xfce4-session-logout", "--logout"])
 
+    def xfce_fast_logout(self) -> None:
+        self._start(["xfce4-session-logout", "--logout", "--fast"])
+
     def kde_logout(self) -> None:
         self.run(
             [
