@@ -25,7 +25,7 @@ from PySide6.QtDBus import QDBusConnection
 from PySide6.QtGui import QGuiApplication
 
 from almc_assistant.core.session_end import SessionEndGuard
-from almc_assistant.qt.session.gnome import SM_SERVICE, XFCE
+from almc_assistant.qt.session.gnome import SM_SERVICE, XFCE, GnomeSessionClient
 from almc_assistant.qt.session.win32api import Win32Api
 
 log = logging.getLogger(__name__)
@@ -166,10 +166,8 @@ def x11_backends(
         backends.append(xsmp)
         xfce = session.isConnected() and session.interface().isServiceRegistered(XFCE.service)
         if xfce and xfce.value() and xsmp.conn.client_id:
-            # xfce4-session's D-Bus RegisterClient names an XSMP client by its id; with
-            # an empty id xfce4-session 4.18 crashed (and took the session with it)
-            from almc_assistant.qt.session.gnome import GnomeSessionClient
-
+            # xfce4-session's D-Bus RegisterClient names an XSMP client by its id; asked
+            # with an empty id, xfce4-session 4.18.1 went away (and the session with it)
             backends.append(
                 GnomeSessionClient(guard, session, startup_id=xsmp.conn.client_id, names=XFCE)
             )
@@ -213,7 +211,6 @@ def install_session_end_hooks(
         backends.append(CommitDataHandler(app, guard, platform=platform))
     else:
         from almc_assistant.qt.session.desktop_cues import DesktopCues
-        from almc_assistant.qt.session.gnome import GnomeSessionClient
         from almc_assistant.qt.session.logind import LogindDelayLock
 
         session = session_bus if session_bus is not None else QDBusConnection.sessionBus()

@@ -46,7 +46,7 @@ class XsmpSessionClient(QObject, libsm.SmHandler):
     """Our XSMP registration and the answers a logout expects."""
 
     quitRequested = Signal()  # the manager sent Die: the app should quit now
-    questionShown = Signal(object)  # the LogoutPrompt on screen (for the tray and tests)
+    questionShown = Signal(object)  # the LogoutPrompt, once it is on screen
 
     def __init__(
         self,
