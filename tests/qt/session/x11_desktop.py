@@ -73,6 +73,7 @@ class X11Desktop:
             d.mkdir(parents=True, exist_ok=True)
         self.runtime.chmod(0o700)
         self._groups: list[subprocess.Popen[Any]] = []
+        self._sockets: list[Path] = []
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
@@ -173,6 +174,7 @@ class X11Desktop:
         return "boolean true" in done.stdout
 
     def _session_manager(self, proc: subprocess.Popen[Any], sock: Path) -> None:
+        self._sockets.append(sock)  # left behind when the manager is killed
         if proc.poll() is not None:
             raise AssertionError(f"{proc.args[0]} exited with {proc.returncode}")
         host = os.uname().nodename
@@ -214,6 +216,8 @@ class X11Desktop:
             for stream in (proc.stdout, proc.stderr):
                 if stream is not None:
                     stream.close()
+        for sock in self._sockets:
+            sock.unlink(missing_ok=True)
 
 
 class TrayApp:
