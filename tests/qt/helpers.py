@@ -154,7 +154,10 @@ class TransferService(FakeService):
         self.checked.append([str(p) for p in paths])
         return Future()
 
-    def start_copy(self, files: list[Any], destinations: list[Any], workers: Any = None) -> FakeJob:
+    def start_copy(
+        self, files: list[Any], destinations: list[Any], workers: Any = None, *, keep_tree: bool
+    ) -> FakeJob:
+        assert keep_tree  # every GUI copy keeps the acquisition tree (core.layout)
         job = FakeJob(f"job-{len(self.jobs) + 1}")
         self.jobs.append((list(files), list(destinations), job))
         return job

@@ -29,6 +29,7 @@ from almc_assistant.core.fslimits import (
     onedrive_profile,
     size_problem,
 )
+from almc_assistant.core.layout import relative_destination
 from almc_assistant.core.units import human_size
 
 _FREE_MARGIN = 1.02  # keep 2 % more than the copy needs
@@ -72,11 +73,11 @@ class PlannedFile:
 
 
 def plan_files(files: Sequence[Path], roots: Sequence[Path] = ()) -> list[PlannedFile]:
-    """Sizes and destination-relative names (relative to the deepest acquisition root)."""
+    """Sizes and destination-relative names (:func:`~almc_assistant.core.layout.
+    relative_destination`: the engine copies with the same rule)."""
     out: list[PlannedFile] = []
     for f in files:
-        base = max((r for r in roots if r in f.parents), key=lambda r: len(r.parts), default=None)
-        rel = f.relative_to(base) if base is not None else PurePath(f.name)
+        rel = PurePath(relative_destination(f, roots))
         try:
             size = f.stat().st_size
         except OSError:

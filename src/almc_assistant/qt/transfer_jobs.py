@@ -80,7 +80,9 @@ class CopyJobs(QWidget):
         job = queued[0]
         destinations = self._destinations_of.pop(job.key)
         try:
-            handle = self._service.start_copy([Path(s) for s in job.sources], destinations)
+            handle = self._service.start_copy(
+                [Path(s) for s in job.sources], destinations, keep_tree=True
+            )
         except AlmcError as err:
             self.jobs.upsert([replace(job, state=JobState.REFUSED, result=err.title)])
             self._mark_files(job.sources, FileState.FAILED, problem=err.title)

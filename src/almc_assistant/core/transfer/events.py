@@ -140,6 +140,11 @@ class JobSummary:
     seconds: float
     receipts: tuple[Path, ...] = ()
     manifests: tuple[Path, ...] = ()
+    # Why a "refused" or "failed" job stopped (the error :class:`JobResult` carries), so
+    # that whoever only sees the events can say why too; "" otherwise.
+    error_title: str = ""
+    error_detail: str = ""
+    error_next_step: str = ""
 
     @property
     def ok(self) -> bool:

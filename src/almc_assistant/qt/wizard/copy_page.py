@@ -78,7 +78,9 @@ class CopyPage(QWizardPage):
         self.overall.setValue(0)
         self.counts.setText("Starting…")
         try:
-            state.job = self._service.start_copy(state.sources(), state.destinations)
+            state.job = self._service.start_copy(
+                state.sources(), state.destinations, keep_tree=True
+            )
         except AlmcError as err:
             state.job = None
             self._add_failure(err.title, f"{err.detail} {err.next_step}")
