@@ -7,9 +7,9 @@ keeps its structure as ``run1/...``. With ``relative_to`` (the acquisition folde
 source inside one of them keeps its path relative to it instead
 (:func:`~almc_assistant.core.layout.relative_destination`): ``plate1/r01.tiff``.
 
-A symlink or special file *given on the command line* is followed (the user named it); inside a tree nothing is followed: symlinks,
-FIFOs, sockets and devices are listed in :attr:`Scan.skipped` with the reason, and never
-opened (opening a FIFO would hang).
+A symlink or special file *given on the command line* is followed (the user named it);
+inside a tree nothing is followed: symlinks, FIFOs, sockets and devices are listed in
+:attr:`Scan.skipped` with the reason, and never opened (opening a FIFO would hang).
 """
 
 from __future__ import annotations
