@@ -207,6 +207,9 @@ class JobSummary:
     verified: int
     skipped: int
     failed: int
+    error_title: str = ""
+    error_detail: str = ""
+    error_next_step: str = ""
 
 
 @dataclass(frozen=True)

@@ -283,3 +283,28 @@ def test_the_button_says_whether_it_copies_the_selection_or_everything(
     window.copy_button.click()
     window.on_job_finished(Finished("job-1", JobSummary("job-1", "completed", 1, 3, 1, 0, 0)))
     assert [Path(s) for s in window._service.jobs[-1][0]] == [folder]  # the whole drop
+
+
+def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The engine refused the whole job (it used to show "Refused", files left "copying")."""
+    window.add_paths([str(data / "a.nd2")])
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.queue_copy([str(data / "a.nd2")], [Dest("X", tmp_path / "x")])
+    summary = JobSummary(
+        "job-1",
+        "refused",
+        0,
+        0,
+        0,
+        0,
+        0,
+        error_title="Sources would overwrite each other",
+        error_detail="Two sources would land at the same place 'a.nd2'.",
+        error_next_step="Copy them in separate runs.",
+    )
+    window.on_job_finished(Finished("job-1", summary))
+    [job] = window.jobs.rows()
+    assert job.state is JobState.REFUSED and "Sources would overwrite" in job.result
+    [row] = window.files.rows()
+    assert row.state is FileState.FAILED and "separate runs" in row.problem
+    assert prompter.told[-1].title == "Sources would overwrite each other"
