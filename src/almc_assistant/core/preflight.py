@@ -91,7 +91,7 @@ def preflight(destination: Destination, files: Sequence[PlannedFile]) -> Preflig
     issues: list[PreflightIssue] = []
     root = Path(destination.path)
     needed = sum(f.size for f in files)
-    existing = _existing_ancestor(root)
+    existing = existing_ancestor(root)
     reachable = existing is not None and (existing == root or root.parent.exists())
     if existing is None or not reachable:
         issues.append(
@@ -197,14 +197,15 @@ def _kind_warnings(dest: Destination, files: Sequence[PlannedFile]) -> list[Pref
 
 
 def _same_device(a: Path, b: Path) -> bool:
-    target = _existing_ancestor(b)
+    target = existing_ancestor(b)
     try:
         return target is not None and a.stat().st_dev == target.stat().st_dev
     except OSError:
         return False
 
 
-def _existing_ancestor(path: Path) -> Path | None:
+def existing_ancestor(path: Path) -> Path | None:
+    """``path`` or its nearest folder that exists (where a copy there would be stored)."""
     for p in (path, *path.parents):
         try:
             if p.is_dir():

@@ -121,7 +121,6 @@ class WindowOpeners(QObject):
                 self._prompter,
                 self._pump,
                 make_destination=self.make_destination,
-                would_be_safe=self.would_be_safe,
             )
             wizard.copy_page.copy_started.connect(self._on_copy_started)
             return wizard

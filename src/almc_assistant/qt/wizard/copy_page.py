@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
-from almc_assistant.qt.wizard.state import WizardState, copy_note
+from almc_assistant.qt.wizard.state import ALREADY_VERIFIED, WizardState, copy_note
 
 
 class CopyPage(QWizardPage):
     job_finished = Signal(object)  # JobSummary
+    done_copying = Signal()  # finished, or could not start: the wizard may go on
     copy_started = Signal(object)  # the service's job handle
 
     def __init__(self, service: Any, state: WizardState) -> None:
@@ -46,8 +47,10 @@ class CopyPage(QWizardPage):
         self.current = QLabel()
         self.current.setWordWrap(True)
         self.pause_button = QPushButton("&Pause")
+        self.pause_button.setAutoDefault(False)  # Return goes to the wizard's buttons
         self.pause_button.clicked.connect(self._on_pause_clicked)
         self.cancel_button = QPushButton("&Cancel copy")
+        self.cancel_button.setAutoDefault(False)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self.failures = QListWidget()
         self.failures.setWordWrap(True)
@@ -86,6 +89,7 @@ class CopyPage(QWizardPage):
             self._add_failure(err.title, f"{err.detail} {err.next_step}")
             self.counts.setText("The copy could not start.")
             self._set_running(False)
+            self.done_copying.emit()
             return
         state.job_id = str(getattr(state.job, "job_id", ""))
         self._set_running(True)
@@ -155,8 +159,14 @@ class CopyPage(QWizardPage):
             self._state.verified.append(copy_note(event))
 
     def on_copy_skipped(self, event: Any) -> None:
-        if self._mine(event.job_id):
-            self._state.skipped.append(copy_note(event))
+        if not self._mine(event.job_id):
+            return
+        if str(event.reason).startswith(ALREADY_VERIFIED):
+            roots = [d.path for d in self._state.destinations]
+            self._state.skipped.append(copy_note(event, roots))
+        else:  # left alone (a different file there): not a copy of this file
+            self._state.failed.append(event)
+            self._add_failure(f"{event.source.name} → {event.destination}", str(event.reason))
 
     def on_copy_failed(self, event: Any) -> None:
         if self._mine(event.job_id):
@@ -179,15 +189,21 @@ class CopyPage(QWizardPage):
         summary = event.summary
         self._state.summary = summary
         self.overall.setValue(1000 if summary.state == "completed" else self.overall.value())
-        self.counts.setText(
-            f"{summary.state.capitalize()}: {summary.verified} verified, "
-            f"{summary.skipped} already there, {summary.failed} failed "
-            f"in {humanize.duration(summary.seconds)}."
-        )
+        if why := getattr(summary, "error_title", ""):
+            self.counts.setText(f"{summary.state.capitalize()}: nothing was copied.")
+            self._add_failure(why, f"{summary.error_detail} {summary.error_next_step}")
+        else:
+            self.counts.setText(
+                f"{summary.state.capitalize()}: "
+                f"{humanize.count(summary.verified, 'copy', 'copies')} verified, "
+                f"{summary.skipped} already there, {summary.failed} failed "
+                f"in {humanize.duration(summary.seconds)}."
+            )
         self.speed.clear()
         self.current.clear()
         self._set_running(False)
         self.job_finished.emit(summary)
+        self.done_copying.emit()
 
     def _add_failure(self, title: str, detail: str) -> None:
         self.failures_label.show()
