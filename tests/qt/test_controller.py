@@ -208,4 +208,9 @@ def test_one_click_backup_copies_when_the_destinations_make_it_safe(
     service.dests = [usb]  # type: ignore[list-item]
     controller.back_up_now([tmp_path / "b.nd2"])
     assert len(service.jobs) == 1  # one drive alone is not safe: the user chooses
+    # said as a plan: before the copy nothing "has 1 verified copy" (issue 9)
+    assert controller.would_be_safe([usb]) == (
+        "the facility's policy asks for 1 verified copy on backed-up institutional storage "
+        "or 2 verified copies on independent destinations"
+    )
     controller.shutdown()
