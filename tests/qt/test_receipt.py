@@ -118,7 +118,7 @@ def test_everything_safe_only_when_nothing_is_left(tmp_path: Path) -> None:
     state.files.append(File(Path("/acq/live.tif"), state=FileState.ACQUIRING))
     html = receipt_html(state)
     assert "✓ Everything" not in html and "live.tif" in html
-    assert "Back them up in a later session once acquisition has finished" in html
+    assert "Back it up in a later session once acquisition has finished" in html
     state.files.pop()
 
     state.safety = None  # the policy's answer is not known: not called safe

@@ -176,6 +176,12 @@ class CopyPage(QWizardPage):
                 f"{event.detail} {event.next_step}",
             )
 
+    def on_source_skipped(self, event: Any) -> None:
+        """A link or special file among the sources: not copied, said with its reason."""
+        if self._mine(event.job_id):
+            self._state.failed.append(event)
+            self._add_failure(f"{event.source.name}: not copied", str(event.reason))
+
     def on_destination_refused(self, event: Any) -> None:
         if self._mine(event.job_id):
             self._state.failed.append(event)

@@ -36,8 +36,11 @@ def _norm(path: object) -> str:
 
 
 def _names(paths: Iterable[str]) -> str:
+    """File names, or whole paths where two files share a name (plates' tiles)."""
     paths = sorted(paths)
-    shown = ", ".join(_e(Path(p).name) for p in paths[:MAX_NAMES])
+    names = [Path(p).name for p in paths]
+    whole = len(set(names)) < len(names)
+    shown = ", ".join(_e(p if whole else Path(p).name) for p in paths[:MAX_NAMES])
     more = len(paths) - MAX_NAMES
     return shown + (f" and {more:,} more" if more > 0 else "")
 
@@ -61,12 +64,14 @@ def _uncovered(state: WizardState) -> list[str]:
 
 
 def _problem(event: Any) -> str:
+    """One line for a ``CopyFailed``, ``DestinationRefused``, ``SourceSkipped`` or a
+    ``CopySkipped`` other than "already verified"."""
     source = getattr(event, "source", None)
-    where = _e(getattr(event, "destination_root", "") or getattr(event, "destination", ""))
-    if not hasattr(event, "title"):  # a CopySkipped other than "already verified"
-        return f"<li>{_e(Path(str(source)).name)} → {where}: not copied, {_e(event.reason)}.</li>"
-    name = _e(Path(str(source)).name) + " → " if source is not None else ""
-    return f"<li>{name}{where}: {_e(event.title)}. {_e(event.detail)} {_e(event.next_step)}</li>"
+    where = getattr(event, "destination_root", None) or getattr(event, "destination", None)
+    head = " → ".join(_e(x) for x in (source, where) if x is not None)
+    if not hasattr(event, "title"):  # skipped: a reason only
+        return f"<li>{head}: not copied: {_e(event.reason)}.</li>"
+    return f"<li>{head}: {_e(event.title)}. {_e(event.detail)} {_e(event.next_step)}</li>"
 
 
 def not_safe(state: WizardState) -> list[str]:
@@ -83,10 +88,11 @@ def not_safe(state: WizardState) -> list[str]:
     elif summary.state == "cancelled":
         lines.append("<li>The copy was cancelled before it had finished.</li>")
     lines.extend(_problem(event) for event in state.failed)
-    if summary is not None and summary.sources_skipped:
+    skipped_sources = sum(1 for e in state.failed if type(e).__name__ == "SourceSkipped")
+    if summary is not None and summary.sources_skipped > skipped_sources:  # not each told
         lines.append(
             f"<li>{humanize.count(summary.sources_skipped, 'item')} in the sources "
-            "(links or special files) were not copied.</li>"
+            "(links or special files) not copied.</li>"
         )
     uncovered = _uncovered(state)
     if uncovered:
@@ -96,9 +102,10 @@ def not_safe(state: WizardState) -> list[str]:
         )
     acquiring = [str(f.path) for f in state.acquiring_files()]
     if acquiring:
+        it = "them" if len(acquiring) > 1 else "it"
         lines.append(
             f"<li>Still being written when this backup started, so not copied: "
-            f"{_names(acquiring)}. Back them up in a later session once acquisition has "
+            f"{_names(acquiring)}. Back {it} up in a later session once acquisition has "
             "finished.</li>"
         )
     pending = _pending_roots(state)
@@ -138,11 +145,12 @@ def receipt_html(state: WizardState, *, now: dt.datetime | None = None) -> str:
     summary = state.summary
     problems = not_safe(state)
     out = [f"<h2>Backup receipt — {_e(humanize.date(now))}, {now:%H:%M}</h2>"]
-    out.append(
-        "<h3>✓ Everything from this session is safe</h3>"
-        if not problems
-        else "<h3>⚠ Not everything from this session is safe yet: see below</h3>"
-    )
+    if not problems:
+        out.append("<h3>✓ Everything from this session is safe</h3>")
+    elif not (state.verified or state.skipped):
+        out.append("<h3>⚠ Nothing from this session was backed up: see below</h3>")
+    else:
+        out.append("<h3>⚠ Not everything from this session is safe yet: see below</h3>")
     out.extend(_copied(state))
     renamed = [
         (source, root, new)

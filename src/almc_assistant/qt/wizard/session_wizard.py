@@ -24,6 +24,7 @@ from almc_assistant.core.transfer.events import (
     DestinationRefused,
     JobFinished,
     JobProgressed,
+    SourceSkipped,
 )
 from almc_assistant.core.watch.events import FileStabilised
 from almc_assistant.qt import background, icons
@@ -113,6 +114,7 @@ class SessionWizard(QWizard):
         pump.subscribe(CopySkipped, copy.on_copy_skipped)
         pump.subscribe(CopyFailed, copy.on_copy_failed)
         pump.subscribe(DestinationRefused, copy.on_destination_refused)
+        pump.subscribe(SourceSkipped, copy.on_source_skipped)
         pump.subscribe(JobFinished, copy.on_job_finished)
         pump.subscribe(PreflightFinished, self.destinations_page.on_preflight_finished)
         pump.subscribe(background.TextSaved, self.receipt_page.on_text_saved)
@@ -130,6 +132,7 @@ class SessionWizard(QWizard):
             copy.on_copy_skipped,
             copy.on_copy_failed,
             copy.on_destination_refused,
+            copy.on_source_skipped,
             copy.on_job_finished,
             self.destinations_page.on_preflight_finished,
             self.receipt_page.on_text_saved,
