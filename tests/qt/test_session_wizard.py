@@ -332,7 +332,7 @@ def test_a_refused_copy_says_why_and_nothing_is_called_safe(qtbot, make_wizard, 
     assert "The copy was refused: Sources would overwrite each other" in html
     assert str(second / "alice" / "plate1" / "Images" / "r01c01f01p01-ch1.tiff") in html
     assert "6 files without a verified copy" in html and "Nothing was copied" in html
-    assert "not safe yet" in wizard.receipt_page.subTitle()
+    assert "Nothing was backed up" in wizard.receipt_page.subTitle()
 
 
 def test_a_partial_copy_lists_what_is_not_safe_and_what_was_renamed(qtbot, wizard_setup) -> None:  # type: ignore[no-untyped-def]
@@ -348,6 +348,7 @@ def test_a_partial_copy_lists_what_is_not_safe_and_what_was_renamed(qtbot, wizar
     _next(wizard)
     html = wizard.receipt_page.html()
     assert "Not everything from this session is safe" in html
+    assert "Some of your data is not safe yet" in wizard.receipt_page.subTitle()
     assert "cells-jpeg.tif: not copied: it is a named pipe (FIFO)" in html
     assert "1 file without a verified copy on every destination chosen: cells-jpeg.tif" in html
     assert "Stored under another name" in html

@@ -55,11 +55,13 @@ class ReceiptPage(QWizardPage):
 
     def initializePage(self) -> None:
         state = self._state
-        self.setSubTitle(  # the receipt's own verdict: one truth for "safe"
-            "Your files are copied and verified, and safe under the facility's policy."
-            if not not_safe(state)
-            else "Some of your data is not safe yet: see below."
-        )
+        if not not_safe(state):  # the receipt's own verdict: one truth for "safe"
+            words = "Your files are copied and verified, and safe under the facility's policy."
+        elif not (state.verified or state.skipped):
+            words = "Nothing was backed up: see below why, and what to do."
+        else:
+            words = "Some of your data is not safe yet: see below."
+        self.setSubTitle(words)
         self.browser.setHtml(receipt_html(state))
         self.open_button.setEnabled(bool(state.verified or state.skipped))
 
