@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton, QWidget, QWizard
+from PySide6.QtWidgets import QAbstractButton, QPushButton, QWidget, QWizard
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.service_events import PreflightFinished, VerdictRecorded
@@ -95,9 +95,9 @@ class SessionWizard(QWizard):
             self._focus(self.button(QWizard.WizardButton.NextButton))
 
     @staticmethod
-    def _focus(button: QPushButton, *, default: bool = True) -> None:
+    def _focus(button: QAbstractButton, *, default: bool = True) -> None:
         if button.isEnabled():
-            if default:
+            if default and isinstance(button, QPushButton):
                 button.setDefault(True)
             button.setFocus(Qt.FocusReason.OtherFocusReason)
 
