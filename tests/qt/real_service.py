@@ -12,7 +12,6 @@ of its own (root only; the test is skipped otherwise), as a share and a USB driv
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
+from tests.core.catalog.test_catalog_faults import _tmpfs
 
 
 @dataclass
@@ -39,23 +39,15 @@ class Site:
 
 @contextmanager
 def _disk(path: Path, separate: bool) -> Iterator[Path]:
-    path.mkdir(parents=True, exist_ok=True)
+    """``path`` as a folder, or (``separate``) a tmpfs of its own, mounted elsewhere."""
     if not separate:
+        path.mkdir(parents=True, exist_ok=True)
         yield path
         return
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a tmpfs (a destination on a disk of its own)")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(path)],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount tmpfs: {done.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
+    with _tmpfs("16m") as mount:
+        yield mount
 
 
 @contextmanager
