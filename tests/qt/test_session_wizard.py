@@ -373,3 +373,38 @@ def test_page_one_adds_a_file_once_acquisition_has_finished(qtbot, make_wizard) 
     assert "still being written" not in wizard.files_page.summary.text()
     assert "3 files" in wizard.files_page.summary.text()
     assert growing in wizard.state.sources()
+
+
+def test_two_plates_across_two_sessions_each_keep_their_folder(
+    qtbot, prompter, make_wizard
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9: across sessions, plate 3's tiles became "... (almc copy 2).tiff" in plate
+    1's place and plate 3's index pointed at plate 1's images."""
+    wizard, site = make_wizard(files=lambda acq: None)
+    acq, share = site.acquisition, site.share
+    _two_plates(acq)  # plate 1 and plate 3, written ...
+    plate3 = acq / "alice" / "plate3"
+    moved = acq.parent / "later-plate3"
+    plate3.rename(moved)  # ... but plate 3 only in the next session
+    site.service.scan_once()
+    _to_destinations(qtbot, wizard)
+    _back_up(qtbot, wizard, share)
+    assert wizard.state.summary.state == "completed"
+    _next(wizard)
+    wizard.button(QWizard.WizardButton.FinishButton).click()  # the session ends
+
+    moved.rename(plate3)
+    site.service.scan_once()  # the next session's files
+    wizard.disconnect_pump()
+    second = SessionWizard(site.service, prompter, wizard._pump, make_destination=lambda p: p)
+    qtbot.addWidget(second)
+    _to_destinations(qtbot, second)
+    assert {r.path.parent.parent.name for r in second.state.files} == {"plate3"}
+    _back_up(qtbot, second, share)
+    assert second.state.summary.state == "completed", second.state.failed
+    for f in sorted(acq.rglob("*.*")):
+        assert (share / f.relative_to(acq)).read_bytes() == f.read_bytes()
+    assert not [p for p in share.rglob("*") if "almc copy" in p.name]
+    assert sorted(p.name for p in (share / "alice" / "plate1" / "Images").iterdir()) == sorted(
+        p.name for p in (acq / "alice" / "plate1" / "Images").iterdir()
+    )
