@@ -58,6 +58,12 @@ def test_destinations_on_their_own_disks_count_as_the_policy_says(tmp_path: Path
         assert not one.safe and one.after_copying() == "after copying: 1 copy that counts, on USB"
         both = plan_safety(policy, [f], [usb, share])
         assert both.safe and both.counted == ("USB", "Share")
+        twice = Destination("USB again", usb_disk / "other", DestinationKind.EXTERNAL_DRIVE)
+        one_disk = plan_safety(policy, [f], [usb, twice])  # two folders, one drive
+        assert not one_disk.safe and one_disk.counted == ("USB",)
+        assert one_disk.not_counted == (
+            "USB again: on the same disk as USB; copies on one disk count once",
+        )
         with_cloud = plan_safety(policy, [f], [usb, cloud])
         assert not with_cloud.safe and with_cloud.counted == ("USB",)
         assert "OneDrive: a cloud-sync folder" in with_cloud.not_counted[0]

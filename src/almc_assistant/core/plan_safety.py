@@ -7,7 +7,8 @@ publishes the answer with the preflight results (``PreflightFinished.safety``).
 The decision is the policy's (:meth:`Policy.would_be_safe` and :meth:`Policy.standing`):
 this module does not count copies itself. It leaves out of the question the destinations
 on the same disk as the files (a copy there is not a backup: one disk failure loses
-both), and words the answer as a plan: before anything is copied nothing "has" a copy.
+both) and all but one of the destinations on one disk (they count once, as the README
+says), and words the answer as a plan: before anything is copied nothing "has" a copy.
 When the policy learns to count copies per device itself (issue 9), the same-disk filter
 here can go and the policy be asked with the sources.
 """
@@ -68,10 +69,17 @@ def plan_safety(
     sources = _devices(files)
     counted: list[Destination] = []
     not_counted: list[str] = []
+    disks: dict[int, Destination] = {}  # device -> the destination counted on it
     for d in destinations:
-        if _device(d) in sources:
+        device = _device(d)
+        if device in sources:
             not_counted.append(
                 f"{d.name}: on the same disk as your files, so a copy there is not a backup"
+            )
+            continue
+        if device is not None and device in disks:
+            not_counted.append(
+                f"{d.name}: on the same disk as {disks[device].name}; copies on one disk count once"
             )
             continue
         planned = CopyRecord(Path(d.path), Path(d.path), 0, 0, "", 0.0)
@@ -82,6 +90,8 @@ def plan_safety(
                 "sync client has uploaded them, and the facility does not count them before"
             )
             continue
+        if device is not None:
+            disks[device] = d
         counted.append(d)
     return PlanSafety(
         safe=bool(counted) and not policy.would_be_safe(counted),
