@@ -23,7 +23,12 @@ from PySide6.QtWidgets import (
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
-from almc_assistant.qt.wizard.state import ALREADY_VERIFIED, WizardState, copy_note
+from almc_assistant.qt.wizard.state import (
+    ALREADY_VERIFIED,
+    WizardState,
+    copy_note,
+    engine_roots,
+)
 
 
 class CopyPage(QWizardPage):
@@ -35,6 +40,7 @@ class CopyPage(QWizardPage):
         super().__init__()
         self._service = service
         self._state = state
+        self._roots: list[str] = []  # the chosen destinations, as the engine names them
         self.setTitle("Copying")
         self.setSubTitle(
             "Each file is read once, written to every destination, read back from the "
@@ -75,6 +81,7 @@ class CopyPage(QWizardPage):
     def initializePage(self) -> None:
         state = self._state
         state.verified, state.skipped, state.failed, state.summary = [], [], [], None
+        self._roots = engine_roots(state.destinations)
         self.failures.clear()
         self.failures.hide()
         self.failures_label.hide()
@@ -162,8 +169,7 @@ class CopyPage(QWizardPage):
         if not self._mine(event.job_id):
             return
         if str(event.reason).startswith(ALREADY_VERIFIED):
-            roots = [d.path for d in self._state.destinations]
-            self._state.skipped.append(copy_note(event, roots))
+            self._state.skipped.append(copy_note(event, self._roots))
         else:  # left alone (a different file there): not a copy of this file
             self._state.failed.append(event)
             self._add_failure(f"{event.source.name} → {event.destination}", str(event.reason))

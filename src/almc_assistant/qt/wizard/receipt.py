@@ -22,7 +22,7 @@ from typing import Any
 from almc_assistant.core.destinations import DestinationKind
 from almc_assistant.core.transfer.events import READ_BACK_EVICTED
 from almc_assistant.qt import humanize
-from almc_assistant.qt.wizard.state import WizardState
+from almc_assistant.qt.wizard.state import WizardState, engine_roots
 
 MAX_NAMES = 20  # files named one by one in a list; the rest are counted
 
@@ -48,15 +48,15 @@ def _names(paths: Iterable[str]) -> str:
 def _pending_roots(state: WizardState) -> dict[str, str]:
     """Chosen destinations whose copies wait for a sync client: root -> name."""
     return {
-        _norm(d.path): str(d.name)
-        for d in state.destinations
+        root: str(d.name)
+        for root, d in zip(engine_roots(state.destinations), state.destinations, strict=True)
         if getattr(d, "kind", None) is DestinationKind.CLOUD_SYNC
     }
 
 
 def _uncovered(state: WizardState) -> list[str]:
     """Files of this backup without a verified copy on every chosen destination."""
-    wanted = {_norm(d.path) for d in state.destinations}
+    wanted = set(engine_roots(state.destinations))
     have: dict[str, set[str]] = defaultdict(set)
     for root, _size, _read_back, source, _renamed in (*state.verified, *state.skipped):
         have[_norm(source)].add(_norm(root))
@@ -187,7 +187,8 @@ def _copied(state: WizardState) -> list[str]:
         already[root].append(size)
     if not verified and not already:
         return ["<h3>Copied and verified</h3><p>Nothing was copied.</p>"]
-    names = {_norm(d.path): str(d.name) for d in state.destinations}
+    roots = engine_roots(state.destinations)
+    names = {root: str(d.name) for root, d in zip(roots, state.destinations, strict=True)}
     pending = _pending_roots(state)
     out = ["<h3>Copied and verified</h3><ul>"]
     for root in dict.fromkeys([*verified, *already]):

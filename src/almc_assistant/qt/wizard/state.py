@@ -6,6 +6,7 @@ events the pump delivers.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,8 @@ def copy_note(event: Any, roots: Sequence[Any] = ()) -> CopyNote:
     holds up every thread, the GUI's too (``bench/bench_ui_latency.py --trace``).
 
     A ``CopySkipped`` names only the file at the destination: its root is the one of
-    ``roots`` (the chosen destinations) that holds it."""
+    ``roots`` (the chosen destinations, absolute and normalised as the engine names them:
+    :func:`engine_roots`) that holds it."""
     source = Path(getattr(event, "source", ""))
     dest = Path(getattr(event, "destination", "") or "")
     root = getattr(event, "destination_root", None)
@@ -50,6 +52,11 @@ def copy_note(event: Any, roots: Sequence[Any] = ()) -> CopyNote:
         str(source),
         renamed,
     )
+
+
+def engine_roots(destinations: Sequence[Any]) -> list[str]:
+    """The destinations' roots as the copy engine names them (absolute, normalised)."""
+    return [os.path.normpath(Path(d.path).absolute()) for d in destinations]
 
 
 @dataclass
