@@ -157,3 +157,19 @@ def test_cloud_sync_copies_are_pending_upload_not_safe(tmp_path: Path) -> None:
     html = receipt_html(state)
     assert "pending upload: not safe yet" in html
     assert "are pending upload" in html and "✓ Everything" not in html
+
+
+def test_a_copy_stopped_by_an_error_is_not_said_to_have_copied_nothing(tmp_path: Path) -> None:
+    share = Destination("Share", tmp_path / "share", DestinationKind.INSTITUTIONAL)
+    state = _copied_everywhere(tmp_path, share)
+    state.verified = state.verified[:1]  # a.tif was copied before the error
+    state.summary = _summary(
+        "failed",
+        error_title="Internal error",
+        error_detail="An unexpected error stopped the copy: OSError: boom",
+        error_next_step="Run again with -vv and send the output to the facility staff.",
+    )
+    html = receipt_html(state)
+    assert "The copy stopped: Internal error.</b> An unexpected error" in html
+    assert "1 file without a verified copy on every destination chosen: b.tif" in html
+    assert "Not everything from this session is safe yet" in html

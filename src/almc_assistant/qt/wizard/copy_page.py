@@ -202,7 +202,12 @@ class CopyPage(QWizardPage):
         self._state.summary = summary
         self.overall.setValue(1000 if summary.state == "completed" else self.overall.value())
         if why := getattr(summary, "error_title", ""):
-            self.counts.setText(f"{summary.state.capitalize()}: nothing was copied.")
+            self.counts.setText(
+                "Refused: nothing was copied."
+                if summary.state == "refused"
+                else f"Stopped by an error after "
+                f"{humanize.count(summary.verified, 'copy', 'copies')} verified."
+            )
             self._add_failure(why, f"{summary.error_detail} {summary.error_next_step}")
         else:
             self.counts.setText(

@@ -81,8 +81,9 @@ def not_safe(state: WizardState) -> list[str]:
     if summary is None:
         lines.append("<li>The copy did not run: nothing of this session was copied.</li>")
     elif getattr(summary, "error_title", ""):
+        what = "The copy was refused" if summary.state == "refused" else "The copy stopped"
         lines.append(
-            f"<li><b>The copy was {_e(summary.state)}: {_e(summary.error_title)}.</b> "
+            f"<li><b>{what}: {_e(summary.error_title)}.</b> "
             f"{_e(summary.error_detail)} {_e(summary.error_next_step)}</li>"
         )
     elif summary.state == "cancelled":
