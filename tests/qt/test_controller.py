@@ -214,3 +214,44 @@ def test_one_click_backup_copies_when_the_destinations_make_it_safe(
         "or 2 verified copies on independent destinations"
     )
     controller.shutdown()
+
+
+def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9: a job the engine refused (no file failed) ended without a word."""
+    from almc_assistant.core.transfer.events import JobFinished, JobSummary
+    from tests.qt.helpers import Dest, TransferService
+
+    service = TransferService(pending=today_summary(1, 100))
+    sink = QueueSink()
+    controller = AppController(service, EventPump(sink), prompter, tray_available=True)
+    controller.start([])
+    told: list[tuple[str, str]] = []
+    assert controller.tray is not None
+    controller.tray.notify = lambda title, text, *_a, **_k: told.append((title, text))  # type: ignore[method-assign]
+    window = controller.show_transfer()
+    window.queue_copy([str(tmp_path / "a.nd2")], [Dest("X", tmp_path / "x")])
+    job = service.jobs[0][2]
+    summary = JobSummary(
+        job_id=job.job_id,
+        state="refused",
+        files_total=0,
+        bytes_total=0,
+        verified=0,
+        skipped=0,
+        failed=0,
+        sources_skipped=0,
+        bytes_copied=0,
+        seconds=0.1,
+        error_title="Sources would overwrite each other",
+        error_next_step="Copy them in separate runs or to separate destinations.",
+    )
+    sink.publish(JobFinished(job_id=job.job_id, summary=summary))
+    controller._pump.drain()
+    assert told == [
+        (
+            "A copy did not run",
+            "Sources would overwrite each other. Copy them in separate runs or to separate "
+            "destinations.",
+        )
+    ]
+    controller.shutdown()
