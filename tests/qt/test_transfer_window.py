@@ -307,4 +307,4 @@ def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) 
     assert job.state is JobState.REFUSED and "Sources would overwrite" in job.result
     [row] = window.files.rows()
     assert row.state is FileState.FAILED and "separate runs" in row.problem
-    assert prompter.told[-1].title == "Sources would overwrite each other"
+    assert "would land at the same place" in row.problem  # the detail too

@@ -187,21 +187,14 @@ class CopyJobs(QWidget):
             ]
             self._stage(still)
         elif why := getattr(event.summary, "error_title", ""):
-            # Refused or stopped: no file of the job got a copy it did not report.
-            problem = f"{why}. {event.summary.error_next_step}".strip()
+            # Refused or stopped: no file of the job got a copy it did not report. The
+            # row says why; the tray tells it too (``controller_copies``).
+            problem = f"{why}: {event.summary.error_detail} {event.summary.error_next_step}"
             self._stage(
-                replace(r, state=FileState.FAILED, problem=problem)
+                replace(r, state=FileState.FAILED, problem=problem.strip())
                 for r in self.files.rows()
                 if r.state in (FileState.COPYING, FileState.QUEUED)
                 and any(under(r.path, s) for s in job.sources)
-            )
-            self._prompter.tell(
-                Message(
-                    why,
-                    event.summary.error_detail,
-                    event.summary.error_next_step,
-                    Level.ERROR,
-                )
             )
         self.flush()  # the files' final state shows with the job's result, not later
         self._start_next_job()
