@@ -308,3 +308,33 @@ def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) 
     [row] = window.files.rows()
     assert row.state is FileState.FAILED and "separate runs" in row.problem
     assert "would land at the same place" in row.problem  # the detail too
+
+
+def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.transfer.events import ALREADY_VERIFIED, CopySkipped
+
+    window.add_paths([str(data / "a.nd2"), str(data / "b.tif")])
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
+    window.queue_copy([str(data / "a.nd2"), str(data / "b.tif")], [Dest("X", tmp_path / "x")])
+    share = tmp_path / "x"
+    window.on_copy_skipped(
+        CopySkipped(
+            job_id="job-1",
+            source=data / "a.nd2",
+            destination=share / "a.nd2",
+            reason=ALREADY_VERIFIED,
+        )
+    )
+    window.on_copy_skipped(
+        CopySkipped(
+            job_id="job-1",
+            source=data / "b.tif",
+            destination=share / "b.tif",
+            reason=f"a different file already exists at {share / 'b.tif'}",
+        )
+    )
+    rows = {Path(r.path).name: r for r in window.files.rows()}
+    assert rows["a.nd2"].state is FileState.ALREADY
+    assert rows["b.tif"].state is FileState.FAILED
+    assert "a different file already exists" in rows["b.tif"].problem

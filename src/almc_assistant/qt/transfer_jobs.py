@@ -18,6 +18,7 @@ from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QTableView, QWidget
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.transfer.events import ALREADY_VERIFIED
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.transfer_checks import under
@@ -133,7 +134,10 @@ class CopyJobs(QWidget):
         self._file_copy_result(event, ok=True)
 
     def on_copy_skipped(self, event: Any) -> None:
-        self._file_copy_result(event, ok=True, already=True)
+        if event.reason == ALREADY_VERIFIED:
+            self._file_copy_result(event, ok=True, already=True)
+        else:  # left alone (a different file has the name): not a copy of this file
+            self._file_copy_result(event, ok=False, problem=f"Not copied: {event.reason}")
 
     def on_copy_failed(self, event: Any) -> None:
         self._file_copy_result(event, ok=False, problem=f"{event.title}. {event.next_step}")

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.transfer.events import ALREADY_VERIFIED
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.wizard.state import (
-    ALREADY_VERIFIED,
     WizardState,
     copy_note,
     engine_roots,
@@ -168,7 +168,7 @@ class CopyPage(QWizardPage):
     def on_copy_skipped(self, event: Any) -> None:
         if not self._mine(event.job_id):
             return
-        if str(event.reason).startswith(ALREADY_VERIFIED):
+        if event.reason == ALREADY_VERIFIED:
             self._state.skipped.append(copy_note(event, self._roots))
         else:  # left alone (a different file there): not a copy of this file
             self._state.failed.append(event)

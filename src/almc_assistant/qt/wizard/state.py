@@ -23,8 +23,6 @@ NEEDS_FIXING = EXPORT_VERDICTS | {"native-damaged", "tiff-damaged", "unreadable"
 # than the source's (``name (almc copy 2).ext``: a different file had the name).
 CopyNote = tuple[str, int, str, str, str]
 
-ALREADY_VERIFIED = "already verified"  # how a CopySkipped reason starts when nothing was due
-
 
 def copy_note(event: Any, roots: Sequence[Any] = ()) -> CopyNote:
     """What the receipt needs of a ``CopyVerified`` or ``CopySkipped`` event, as a plain
