@@ -161,6 +161,7 @@ def test_wizard_end_to_end(qtbot, prompter, make_wizard, tmp_path) -> None:  # t
         copied = next(share.rglob(name))
         assert copied.read_bytes() == (session / name).read_bytes()
     assert not list(share.rglob("growing.tif"))  # still acquiring: never copied
+    assert not wizard.button(QWizard.WizardButton.CancelButton).isVisible()  # nothing to cancel
     _press_return(qtbot, wizard)  # it used to land on Cancel: no receipt, session open
 
     assert wizard.currentId() == RECEIPT
@@ -302,6 +303,7 @@ def test_two_plates_with_the_same_tile_names_keep_their_folders(qtbot, make_wiza
     tiles refused the whole job ("Refused: 0 verified")."""
     wizard, site = make_wizard(files=_two_plates)
     _to_destinations(qtbot, wizard)
+    _activate(qtbot, wizard)
     _back_up(qtbot, wizard, site.share)
     assert wizard.state.summary.state == "completed", wizard.state.failed
     sources = sorted(site.acquisition.rglob("*.*"))
@@ -309,6 +311,11 @@ def test_two_plates_with_the_same_tile_names_keep_their_folders(qtbot, make_wiza
     for f in sources:
         assert (site.share / f.relative_to(site.acquisition)).read_bytes() == f.read_bytes()
     assert not [p for p in site.share.rglob("*") if "almc copy" in p.name]
+    _press_return(qtbot, wizard)  # issue 9: it landed on Cancel (no receipt, no session end)
+    assert wizard.currentId() == RECEIPT
+    _press_return(qtbot, wizard)  # Finish
+    assert not wizard.isVisible()
+    assert site.service.catalog.open_session(site.service.user) is None
 
 
 def test_a_refused_copy_says_why_and_nothing_is_called_safe(qtbot, make_wizard, tmp_path) -> None:  # type: ignore[no-untyped-def]

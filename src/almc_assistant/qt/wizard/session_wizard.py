@@ -92,6 +92,9 @@ class SessionWizard(QWizard):
 
     def _on_copy_page_done(self) -> None:
         if self.currentId() == COPY:
+            # Nothing left to cancel: the way on is the receipt (and Finish ends the
+            # session); closing the window still closes it.
+            self.setOption(QWizard.WizardOption.NoCancelButton, True)
             self._focus(self.button(QWizard.WizardButton.NextButton))
 
     @staticmethod
