@@ -11,7 +11,7 @@ from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller import QUIT_WITH_DATA_AT_RISK, AppController, compute_status
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.status_window import StatusWindow
-from tests.qt.helpers import FakeService, Summary, today_summary
+from tests.qt.helpers import FakeService, Summary, engine_summary, today_summary
 
 
 def _controller(service, prompter, *, tray=True):  # type: ignore[no-untyped-def]
@@ -141,7 +141,6 @@ def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -
         JobFinished,
         JobProgressed,
         JobSnapshot,
-        JobSummary,
     )
     from tests.qt.helpers import Dest, TransferService
 
@@ -174,18 +173,7 @@ def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -
     assert controller.tray is not None
     controller.tray.pause_requested.emit()
     assert job.actions == ["pause"] and controller.status.paused
-    summary = JobSummary(
-        job_id=job.job_id,
-        state="completed",
-        files_total=1,
-        bytes_total=100,
-        verified=1,
-        skipped=0,
-        failed=0,
-        sources_skipped=0,
-        bytes_copied=100,
-        seconds=1.0,
-    )
+    summary = engine_summary(job.job_id, "completed", verified=1)
     sink.publish(JobFinished(job_id=job.job_id, summary=summary))
     pump.drain()
     assert controller.status.state is State.AT_RISK  # the fake's pending count is unchanged
@@ -218,7 +206,7 @@ def test_one_click_backup_copies_when_the_destinations_make_it_safe(
 
 def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Issue 9: a job the engine refused (no file failed) ended without a word."""
-    from almc_assistant.core.transfer.events import JobFinished, JobSummary
+    from almc_assistant.core.transfer.events import JobFinished
     from tests.qt.helpers import Dest, TransferService
 
     service = TransferService(pending=today_summary(1, 100))
@@ -231,17 +219,9 @@ def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> No
     window = controller.show_transfer()
     window.queue_copy([str(tmp_path / "a.nd2")], [Dest("X", tmp_path / "x")])
     job = service.jobs[0][2]
-    summary = JobSummary(
-        job_id=job.job_id,
-        state="refused",
-        files_total=0,
-        bytes_total=0,
-        verified=0,
-        skipped=0,
-        failed=0,
-        sources_skipped=0,
-        bytes_copied=0,
-        seconds=0.1,
+    summary = engine_summary(
+        job.job_id,
+        "refused",
         error_title="Sources would overwrite each other",
         error_next_step="Copy them in separate runs or to separate destinations.",
     )

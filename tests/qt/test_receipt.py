@@ -24,6 +24,7 @@ from almc_assistant.core.transfer.events import (
 )
 from almc_assistant.qt.wizard.receipt import not_safe, receipt_html
 from almc_assistant.qt.wizard.state import WizardState, copy_note
+from tests.qt.helpers import engine_summary
 
 SAFE = PlanSafety(safe=True, requirement="1 verified copy on backed-up storage", counted=("S",))
 
@@ -51,19 +52,8 @@ def _verified(source: str, root: Path, size: int, read_back: str, name: str = ""
 
 
 def _summary(state: str = "completed", **extra: object) -> JobSummary:
-    return JobSummary(
-        job_id="j",
-        state=state,
-        files_total=2,
-        bytes_total=2,
-        verified=2,
-        skipped=0,
-        failed=0,
-        sources_skipped=0,
-        bytes_copied=2,
-        seconds=1.0,
-        **extra,  # type: ignore[arg-type]
-    )
+    summary: JobSummary = engine_summary("j", state, files_total=2, verified=2, **extra)
+    return summary
 
 
 def test_a_note_is_plain_values_the_collector_stops_tracking(tmp_path: Path) -> None:
