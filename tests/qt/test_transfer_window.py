@@ -283,6 +283,15 @@ def test_the_button_says_whether_it_copies_the_selection_or_everything(
     window.copy_button.click()
     window.on_job_finished(Finished("job-1", JobSummary("job-1", "completed", 1, 3, 1, 0, 0)))
     assert [Path(s) for s in window._service.jobs[-1][0]] == [folder]  # the whole drop
+    from almc_assistant.core.transfer.events import JobStarted
+
+    label = window.jobs.data(window.jobs.index(0, 0))
+    assert label.startswith("#1: 1 file → "), label  # the selected file, as counted
+    assert window.jobs.data(window.jobs.index(1, 0)).startswith("#2: 1 item → ")  # not yet
+    window.on_job_started(
+        JobStarted(job_id="job-2", total_files=5, total_bytes=15, destinations=(tmp_path,))
+    )
+    assert window.jobs.data(window.jobs.index(1, 0)).startswith("#2: 5 files → ")
 
 
 def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
