@@ -262,9 +262,15 @@ class Service(ServiceCore):
         *,
         on_conflict: OnConflict | None = None,
         record: bool = True,
+        keep_tree: bool = False,
     ) -> CopyJob:
         """Start a verified copy; every verified copy is recorded in the catalog (opened
         first: its error, if it cannot be opened, is raised before anything is copied).
+
+        ``keep_tree=True`` (every copy the GUI starts): a source inside an acquisition
+        folder lands at its path relative to that folder, as the preflight planned it
+        (:mod:`almc_assistant.core.layout`); otherwise each source lands under its own
+        name, as the command line's ``copy SRC --to DEST`` promises.
 
         ``record=False`` copies without touching the catalog, for when it cannot be
         opened and the data's safety comes first (the CLI); the copy receipts at the
@@ -280,6 +286,7 @@ class Service(ServiceCore):
             destinations=roots,
             workers=workers,
             on_conflict=on_conflict or OnConflict.KEEP_BOTH,
+            relative_to=tuple(self.config.acquisition_folders) if keep_tree else (),
         )
         sink = self.sink
         if record:

@@ -35,6 +35,7 @@ from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError, ServiceStopped, UsageError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.plan_safety import PlanSafety, plan_safety
 from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
 from almc_assistant.core.privatefs import is_root, is_staff
@@ -328,9 +329,17 @@ class ServiceCore:
         planned = plan_files([Path(f) for f in files], self.config.acquisition_folders)
         return [preflight(d, planned) for d in destinations]
 
+    def plan_safety(
+        self, files: Sequence[Path | str], destinations: Sequence[Destination]
+    ) -> PlanSafety:
+        """Blocking (it stats files and destinations): what copies of ``files`` to
+        ``destinations`` would count for under the facility's policy, once verified."""
+        return plan_safety(self._policy, [Path(f) for f in files], destinations)
+
     def preflight(self, files: Sequence[Path | str], destinations: Sequence[Destination]) -> int:
-        """Returns at once; a worker runs :meth:`preflight_now` and publishes
-        ``PreflightFinished(request_id, results)``. Returns the request id."""
+        """Returns at once; a worker runs :meth:`preflight_now` and :meth:`plan_safety`
+        and publishes ``PreflightFinished(request_id, results, safety)``. Returns the
+        request id."""
         with self._lock:
             self._preflights += 1
             request = self._preflights
@@ -338,7 +347,10 @@ class ServiceCore:
 
         def run() -> None:
             results = self.preflight_now(files, destinations)
-            self.sink.publish(ev.PreflightFinished(request_id=request, results=tuple(results)))
+            safety = self.plan_safety(files, destinations)
+            self.sink.publish(
+                ev.PreflightFinished(request_id=request, results=tuple(results), safety=safety)
+            )
 
         self._submit("preflight", run)
         return request
