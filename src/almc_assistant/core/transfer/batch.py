@@ -12,12 +12,13 @@ one read, on local Linux file systems, a group is copied like this instead:
 2. ``syncfs`` on each destination: every partial of the group is durable at once (a
    write-back error is reported here, as ``fsync`` would);
 3. each partial's (now clean) pages are dropped and it is read back from storage and
-   compared, and the sources are re-checked (size, mtime). Reads of sources and of
+   compared, and the sources are re-checked (size, mtime, ctime, identity:
+   :func:`source.check_unchanged`). Reads of sources and of
    read-backs are started 32 files at a time (``POSIX_FADV_WILLNEED`` after the pages
    were dropped), so their storage latencies overlap instead of adding up;
-4. the verified partials are renamed to their final names, and a second ``syncfs`` makes
-   the renames durable before the copies are reported verified and written to the
-   manifest.
+4. the verified partials are renamed to their final names (or settled with a file that
+   appeared there: :mod:`landing`), and a second ``syncfs`` makes the renames durable
+   before the copies are reported verified and written to the manifest.
 
 The guarantees are those of the one-file path: the final name never holds unverified
 bytes, every failure removes its partial. Other platforms and network file systems
@@ -30,7 +31,6 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
-import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -38,29 +38,29 @@ from pathlib import Path
 
 import blake3
 
+from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
-from almc_assistant.core.transfer.copier import CopyHooks, Result, Verified
+from almc_assistant.core.transfer.copier import CopyHooks
 from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.faults import (
     CopyError,
-    appeared,
     from_os_error,
     mismatch,
     source_changed,
 )
 from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
+from almc_assistant.core.transfer.landing import Result, Verified, land
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.publish import publish
 from almc_assistant.core.transfer.scan import FileTask
+from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
 
 # local file systems where syncfs flushes everything to the device
 _LOCAL = {"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "vfat", "msdos", "exfat", "ntfs"}
 _LOCAL |= {"tmpfs", "jfs", "reiserfs", "bcachefs", "zfs"}
 PREFETCH = 32  # files whose storage reads are started together
-_OPEN_SOURCE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def _load_syncfs() -> object | None:
@@ -114,11 +114,13 @@ class BatchCopier:
         self._progress = progress
         self._hooks = hooks or CopyHooks()
         self._buf = buf
+        self._before: dict[FileTask, FileIdentity] = {}  # each source as opened
 
     def copy(self, items: list[tuple[FileTask, list[Target]]]) -> dict[Key, Result]:
         """Copy every (small) file of ``items`` to its targets; a result per pair."""
         results: dict[Key, Result] = {}
         partials: list[_Partial] = []
+        self._before.clear()
         try:
             for i in range(0, len(items), PREFETCH):
                 window = items[i : i + PREFETCH]
@@ -157,27 +159,24 @@ class BatchCopier:
     def _open_source(self, task: FileTask) -> int | CopyError:
         """Open a source and start reading it in the background (reads of a group overlap)."""
         try:
-            fd = os.open(task.source, _OPEN_SOURCE)
-        except OSError as exc:
-            return from_os_error(exc, action="read", path=task.source, source=task.source)
+            fd, self._before[task] = open_source(task)
+        except CopyError as err:
+            return err
         cache.prefetch(fd)
         return fd
 
     def _read_source(self, task: FileTask, fd: int) -> memoryview:
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise source_changed(task.source, "it is no longer a regular file")
             view = memoryview(self._buf)
             total = 0
             while total < len(view) and (n := os.readv(fd, [view[total:]])):
                 total += n
-            if total != task.size or st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
-                raise source_changed(task.source, "its size or modification time changed")
+            if total != task.size:
+                raise source_changed(task.source, f"{total} bytes were read, not {task.size}")
             cache.evict(fd)
             return view[:total]
         except OSError as exc:
-            raise from_os_error(exc, action="read", path=task.source, source=task.source) from exc
+            raise source_error(exc, task) from exc
 
     def _write(
         self,
@@ -266,19 +265,16 @@ class BatchCopier:
         return _live(live)
 
     def _check_sources(self, live: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
-        unchanged: dict[FileTask, bool] = {}  # one stat per source, not per destination
+        changed: dict[FileTask, CopyError | None] = {}  # one stat per source
         for p in live:
-            same = unchanged.get(p.task)
-            if same is None:
+            if p.task not in changed:
                 try:
-                    st = p.task.source.stat(follow_symlinks=False)
-                    same = st.st_size == p.task.size and st.st_mtime_ns == p.task.mtime_ns
-                except OSError:
-                    same = False
-                unchanged[p.task] = same
-            if not same:
-                err = source_changed(p.task.source, "its size or modification time changed")
-                self._fail(p, err, results)
+                    check_unchanged(p.task, self._before[p.task])
+                    changed[p.task] = None
+                except CopyError as exc:
+                    changed[p.task] = exc
+            if (why := changed[p.task]) is not None:
+                self._fail(p, why, results)
         return _live(live)
 
     def _commit(self, live: list[_Partial], results: dict[Key, Result]) -> None:
@@ -290,15 +286,19 @@ class BatchCopier:
                 if t.dest not in checked:  # once per destination and group
                     t.dest.check_alive(p.task.source)
                     checked.add(t.dest)
-                if not publish(p.path, t.final):
-                    self._fail(p, appeared(t.final, p.task.source), results)
-                    continue
-                p.committed = True
-                renamed.append(p)
+                landed = land(p.path, t, p.digest, self._buf)
             except CopyError as err:
                 self._fail(p, err, results)
+                continue
             except OSError as exc:
                 self._fail(p, self._dest_error(exc, "rename", t, p.task), results)
+                continue
+            if isinstance(landed, Verified) and not landed.adopted:
+                p.committed = True
+                renamed.append(p)
+            else:  # a file appeared at the name: settled with it (the partial goes)
+                results[(p.task, t)] = landed
+                p.failed = True
         for device, dest in _one_per_device(renamed).items():
             mine = [p for p in renamed if p.target.dest.device == device]
             try:

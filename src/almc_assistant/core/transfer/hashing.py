@@ -1,13 +1,18 @@
 """BLAKE3 of a file as stored: drop its cached pages, then read it with a reused buffer.
 
+:func:`hash_existing` reads a file found at a destination name (to adopt it): it never
+follows a link and never blocks on a FIFO planted there.
+
 Thread contract: a pure function; each caller passes its own buffer.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import blake3
@@ -68,3 +73,36 @@ def hash_from_storage(path: Path, buf: bytearray) -> tuple[str, int]:
             size += n
         cache.evict(fd)
     return hasher.hexdigest(), size
+
+
+_EXISTING = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_EXISTING |= getattr(os, "O_BINARY", 0)
+
+
+def hash_existing(
+    path: Path, buf: bytearray, checkpoint: Callable[[], None] | None = None
+) -> str | None:
+    """BLAKE3 hex of the regular file at ``path``, read from storage; ``None`` when the
+    name holds a link or anything but a regular file (never followed, never blocking).
+
+    Other errors raise :class:`OSError`. ``checkpoint`` runs between reads (cancel, pause).
+    """
+    try:
+        fd = os.open(path, _EXISTING)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None
+        raise
+    with io.FileIO(fd, "r", closefd=True) as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        cache.evict(fd)
+        cache.sequential(fd)
+        view = memoryview(buf)
+        hasher = blake3.blake3()
+        while n := f.readinto(view):
+            if checkpoint is not None:
+                checkpoint()
+            hasher.update(view[:n])
+        cache.evict(fd)
+    return hasher.hexdigest()

@@ -40,6 +40,8 @@ from almc_assistant.core.transfer.targets import NothingToDo, OnConflict, Target
 
 log = logging.getLogger(__name__)
 
+ALREADY_VERIFIED = "already verified at this destination"
+
 
 @dataclass
 class Counts:
@@ -111,7 +113,7 @@ class FileWorker:
         grouped: list[tuple[FileTask, list[Target]]] = []
         try:
             for task, dests in items:  # in order: a large file first ends the group so far
-                targets = [t for d in dests if (t := self._plan(task, d, False)) is not None]
+                targets = [t for d in dests if (t := self._plan(task, d)) is not None]
                 if not targets:
                     continue
                 if (
@@ -160,8 +162,10 @@ class FileWorker:
             for t in targets:
                 self._ctx.failed(task, t.dest, internal, None)
 
-    def _plan(self, task: FileTask, dest: Destination, refuse_final: bool) -> Target | None:
-        planned = plan_target(task, dest, self._ctx.policy, refuse_final=refuse_final)
+    def _plan(
+        self, task: FileTask, dest: Destination, refused: frozenset[Path] = frozenset()
+    ) -> Target | None:
+        planned = plan_target(task, dest, self._ctx.policy, refused=refused)
         if isinstance(planned, Target):
             return planned
         if isinstance(planned, NothingToDo):
@@ -187,7 +191,7 @@ class FileWorker:
             if isinstance(result, Verified):
                 self._verified(task, t, result)
             elif isinstance(result, Differs):
-                if (replanned := self._plan(task, t.dest, True)) is not None:
+                if (replanned := self._plan(task, t.dest, t.refused | {t.final})) is not None:
                     again.append(replanned)
             elif result.retryable and attempt < MAX_ATTEMPTS and not ctx.control.cancelled:
                 log.warning("retrying %s (attempt %d): %s", task.source, attempt + 1, result)
@@ -210,6 +214,9 @@ class FileWorker:
 
     def _verified(self, task: FileTask, t: Target, result: Verified) -> None:
         ctx = self._ctx
+        if result.already:  # re-read from storage, and the manifest listed these bytes
+            ctx.skipped(task, t.final, ALREADY_VERIFIED)
+            return
         if not result.adopted:
             ctx.counts.bump("bytes_copied", task.size)
         ctx.counts.bump("verified")
