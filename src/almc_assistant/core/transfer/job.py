@@ -348,6 +348,7 @@ def _refuse_copy_onto_itself(sources: list[Path], roots: list[Path]) -> None:
                     root,
                     f"The destination {root} is the source folder {src} or lies inside it: "
                     "the copy would copy itself.",
+                    "Destination inside the source",
                 )
             try:
                 target_id: FileIdentity | None = FileIdentity.of_path(
@@ -368,10 +369,10 @@ def _same(a: FileIdentity | None, b: FileIdentity) -> bool:
     return a is not None and a.known and b.known and a.same_file(b)
 
 
-def _onto_itself(src: Path, root: Path, detail: str) -> UsageError:
+def _onto_itself(src: Path, root: Path, detail: str, title: str = "Copy onto itself") -> UsageError:
     return UsageError(
         detail,
-        title="Copy onto itself",
+        title=title,
         next_step="Choose a destination outside the folder you copy, on another drive "
         "for a backup.",
         paths=(src, root),

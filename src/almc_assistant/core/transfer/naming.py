@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 PARTIAL_PREFIX = ".almc-partial-"
 MANIFEST_NAME = "almc-manifest.b3sum"
+LOCK_NAME = ".almc-lock"  # the destination root's lock (see destlock)
 RECEIPTS_DIR = "almc-receipts"
 _MAX_NAME_BYTES = 255
 _DOUBLE_EXTENSIONS = (".ome.tif", ".ome.tiff", ".ome.zarr", ".tar.gz", ".nii.gz")
@@ -74,9 +75,9 @@ def is_own_record(relpath: str) -> bool:
     first = relpath.split("/", 1)[0]
     name = relpath.rsplit("/", 1)[-1]
     return (
-        relpath in (MANIFEST_NAME, MANIFEST_NAME + ".tmp")
+        relpath in (MANIFEST_NAME, MANIFEST_NAME + ".tmp", LOCK_NAME)
         or first == RECEIPTS_DIR
-        or name.startswith(PARTIAL_PREFIX)
+        or name.startswith((PARTIAL_PREFIX, ".almc-stale-"))
     )
 
 
