@@ -8,16 +8,24 @@ or a copy is renamed into place, :meth:`Destination.check_alive` confirms the ro
 exists on the same device, so a lazily unmounted drive never makes the engine write
 into the empty mount-point folder of the system disk. Folders are created below the
 root only; the root itself is never re-created once the job runs.
+
+Shared destinations: every folder below the root is created with ``mkdir`` and then
+checked with ``lstat``: a symbolic link (or anything but a folder) planted at a folder's
+name is refused with an error naming it, so a copy never lands in a folder someone else
+redirected it to. The engine's other writes there (partials, the manifest, its
+temporary and lock files, receipts) are opened ``O_EXCL`` or ``O_NOFOLLOW``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
+from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.faults import CopyError, destination_gone
 from almc_assistant.core.transfer.manifest import Manifest
 from almc_assistant.core.transfer.naming import remove_stale_partials
@@ -87,6 +95,11 @@ class Destination:
             current = current / part
             with contextlib.suppress(FileExistsError):
                 current.mkdir()
+            if not stat.S_ISDIR(current.lstat().st_mode):
+                err = planted(current, "a folder of the copy")
+                raise CopyError(
+                    err.detail, title=err.title, next_step=err.next_step, paths=(source, current)
+                )
         remove_stale_partials(folder)
         with self._lock:
             self._ready_dirs[relfolder] = folder

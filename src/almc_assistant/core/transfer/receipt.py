@@ -2,10 +2,15 @@
 
 Thread contract: called once per destination on the job thread after the workers end.
 
-``DEST/almc-receipts/<UTC time>-<job id>.json`` is written through a temporary name,
-``fsync``ed and renamed, so a receipt is either complete or absent. It lists every copy
-verified in the job (source, destination, size, mtime, BLAKE3, verified-at, how it was
-read back), the files already verified before (skipped) and the failures with reasons.
+``DEST/almc-receipts/<UTC time>-<job id>.json`` is written through a temporary name
+(created ``O_EXCL``, never through a link; removed on any failure), ``fsync``ed and
+renamed, so a receipt is either complete or absent. The folder is created, then checked
+with ``lstat`` to be a real folder (a link planted at its name is refused). A file name
+that is not valid UTF-8 is kept exactly: its undecodable bytes appear as JSON escapes
+of lone surrogates U+DC80-U+DCFF (Python's ``surrogateescape``: ``os.fsencode`` gives
+the bytes back). It lists every copy verified in the job (source, destination, size,
+mtime, BLAKE3, verified-at, how it was read back), the files already verified before
+(skipped) and the failures with reasons.
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import stat
 from pathlib import Path
 
 from almc_assistant import __version__
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 
 RECEIPT_FORMAT = "almc-assistant copy receipt 1"
@@ -27,8 +35,31 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+_CREATE |= getattr(os, "O_BINARY", 0)
+
+
 def _row(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8 of JSON text whose strings may hold undecodable file-name bytes (lone
+    surrogates): those become JSON escapes, so the document is valid UTF-8 and exact."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
+def receipts_folder(root: Path) -> Path:
+    """``root/almc-receipts``, created if needed; refused if a link or not a folder."""
+    folder = root / RECEIPTS_DIR
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        pass
+    if not stat.S_ISDIR(folder.lstat().st_mode):
+        raise planted(folder, "the receipts folder")
+    return folder
 
 
 def _layout(head: dict[str, object], lists: dict[str, list[dict[str, object]]]) -> str:
@@ -50,8 +81,7 @@ def write_receipt(
     state: str,
     skipped: int,
 ) -> Path:
-    folder = dest.root / RECEIPTS_DIR
-    folder.mkdir(exist_ok=True)
+    folder = receipts_folder(dest.root)
     stamp = dt.datetime.fromtimestamp(started_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{stamp}-{job_id}.json"
     document = {
@@ -91,11 +121,23 @@ def write_receipt(
     failed: list[dict[str, object]] = [
         {"source": str(s), "reason": why} for s, why in dest.failures
     ]
+    data = _utf8(_layout(document, {"verified": verified, "failed": failed}))
     tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(_layout(document, {"verified": verified, "failed": failed}))
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    try:
+        fd = os.open(tmp, _CREATE, 0o644)
+    except FileExistsError:
+        raise planted(tmp, "the receipt's temporary file") from None
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     cache.fsync_dir(folder)
     return path
