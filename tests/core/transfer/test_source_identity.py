@@ -83,7 +83,7 @@ def test_source_replaced_by_another_file_after_listing_is_refused(
         os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
         other.replace(src)
 
-    result, sink = copy(
+    _, sink = copy(
         [src.parent],
         [tmp_path / "dest"],
         hooks=CopyHooks(before_file=swap),

@@ -45,7 +45,6 @@ from almc_assistant.core.transfer.copier import CopyHooks
 from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.faults import (
     CopyError,
-    from_os_error,
     mismatch,
     source_changed,
 )
@@ -151,10 +150,7 @@ class BatchCopier:
             p.path.unlink()
 
     def _dest_error(self, exc: OSError, action: str, t: Target, task: FileTask) -> CopyError:
-        err = from_os_error(exc, action=action, path=t.final, source=task.source)
-        if err.destination_dead:
-            t.dest.mark_dead(err)
-        return err
+        return t.dest.error(exc, action=action, path=t.final, source=task.source)
 
     def _open_source(self, task: FileTask) -> int | CopyError:
         """Open a source and start reading it in the background (reads of a group overlap)."""

@@ -41,7 +41,6 @@ from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.faults import (
     CopyError,
-    from_os_error,
     mismatch,
     source_changed,
 )
@@ -154,10 +153,7 @@ class FileCopier:
                 results[t] = self._dest_error(exc, "create", t, task)
 
     def _dest_error(self, exc: OSError, action: str, t: Target, task: FileTask) -> CopyError:
-        err = from_os_error(exc, action=action, path=t.final, source=task.source)
-        if err.destination_dead:
-            t.dest.mark_dead(err)
-        return err
+        return t.dest.error(exc, action=action, path=t.final, source=task.source)
 
     def _fail(
         self,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
 from almc_assistant.core.transfer.destlock import planted
-from almc_assistant.core.transfer.faults import CopyError, destination_gone
+from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
 from almc_assistant.core.transfer.manifest import Manifest
 from almc_assistant.core.transfer.naming import remove_stale_partials
 
@@ -82,8 +82,27 @@ class Destination:
             self.mark_dead(err)
             raise err
 
+    def error(self, exc: OSError, *, action: str, path: Path, source: Path) -> CopyError:
+        """Classify an ``OSError`` met here. A root that vanished (unplugged, ``umount -l``)
+        makes it "gone" for the rest of the job: no file is tried, let alone retried, there
+        again."""
+        err = from_os_error(exc, action=action, path=path, source=source)
+        if not err.destination_dead and not self.is_alive():
+            err = destination_gone(self.root, source)
+        if err.destination_dead:
+            self.mark_dead(err)
+        return err
+
     def ensure_folder(self, relfolder: str, source: Path) -> Path:
         """Create ``relfolder`` below the root (not the root), clean stale partials once."""
+        if (dead := self.dead) is not None:
+            raise CopyError(
+                f"{source} was not copied to {self.root}: {dead.detail}",
+                title=dead.title,
+                next_step=dead.next_step,
+                paths=(source, self.root),
+                destination_dead=True,
+            )
         with self._lock:  # the common case (every file of a folder after its first)
             ready = self._ready_dirs.get(relfolder)
         if ready is not None:

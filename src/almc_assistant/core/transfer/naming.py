@@ -3,11 +3,14 @@
 Thread contract: pure functions, plus :func:`remove_stale_partials` which touches one
 folder; safe from any worker.
 
-A partial is ``.almc-partial-<pid>-<token><n>-<name>`` in the target folder (hidden on
-POSIX, and never mistaken for a final name). After a crash or ``kill -9`` the next run
-removes partials whose process is gone; it never trusts or resumes their bytes. Within a
+A partial is ``.almc-partial-<owner>-<token><n>-<name>`` in the target folder (hidden on
+POSIX, and never mistaken for a final name); ``<owner>`` names the machine, boot, process
+and its start time (:mod:`owner`). After a crash or ``kill -9`` the next run removes the
+partials whose writer is gone (never trusting or resuming their bytes), and leaves
+another machine's alone unless they are very old (:func:`owner.is_stale`). Within a
 long-running process (the service), the partials still being written are registered, so
 a later job removes the ones an earlier job could not (a drive that turned read-only).
+Removal is quiet: one log line per folder, with counts.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import os
 import secrets
 import threading
 from pathlib import Path
+
+from almc_assistant.core.transfer import owner
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +41,9 @@ _prefix = ""
 
 
 def _new_prefix() -> None:
-    """``.almc-partial-<pid>-<token>``: per process, so a forked child gets its own."""
+    """``.almc-partial-<owner>-<token>``: per process, so a forked child gets its own."""
     global _prefix
-    _prefix = f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    _prefix = f"{PARTIAL_PREFIX}{owner.marker()}-{secrets.token_hex(4)}"
 
 
 _new_prefix()
@@ -102,40 +107,37 @@ def free_conflict_name(final: Path, taken: set[str] | None = None) -> Path:
         n += 1
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
 def remove_stale_partials(folder: Path) -> list[Path]:
-    """Remove partials in ``folder`` left by processes that no longer run. Returns them.
-
-    Partials this process is still writing are left alone.
-    """
+    """Remove the partials in ``folder`` whose writer is gone (see :mod:`owner`); this
+    process's own partials are removed unless still being written. Returns them."""
     removed: list[Path] = []
+    failed: list[str] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return removed
+    mine = owner.marker()
     for entry in entries:
         if not entry.name.startswith(PARTIAL_PREFIX):
             continue
-        pid_text = entry.name[len(PARTIAL_PREFIX) :].split("-", 1)[0]
-        if pid_text == str(os.getpid()):
-            with _in_use_lock:
-                if entry.name in _in_use:
-                    continue
-        elif pid_text.isdigit() and _pid_alive(int(pid_text)):
-            continue
+        who = "-".join(entry.name[len(PARTIAL_PREFIX) :].split("-", 3)[:3])
         try:
+            if who == mine:
+                with _in_use_lock:
+                    if entry.name in _in_use:
+                        continue
+            elif not owner.is_stale(who, entry.stat(follow_symlinks=False).st_ctime):
+                continue
             Path(entry.path).unlink()
             removed.append(Path(entry.path))
-            log.info("removed stale partial %s", entry.path)
+        except FileNotFoundError:
+            continue  # another job cleaned it first
         except OSError as exc:
-            log.warning("could not remove stale partial %s: %s", entry.path, exc)
+            failed.append(f"{entry.name}: {exc.strerror}")
+    if removed:
+        log.info("removed %d stale partial(s) in %s", len(removed), folder)
+    if failed:
+        log.warning(
+            "could not remove %d stale partial(s) in %s (first: %s)", len(failed), folder, failed[0]
+        )
     return removed
