@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from almc_assistant.core.cachingfs import pending_upload_reason
+
 GiB = 1 << 30
 FAT32_MAX_FILE = (1 << 32) - 1
 ONEDRIVE_MAX_FILE = 250 * 10**9
@@ -49,6 +51,8 @@ class FileSystemInfo:
     ``max_path`` counts characters of the full path, as Windows does. ``windows_names``
     means the Windows naming rules apply (invalid characters, reserved names, no trailing
     dot or space). ``mtime_resolution_ns`` is how coarse stored modification times are.
+    ``pending_upload`` says why a copy here can only be "pending upload" (a caching
+    mount), empty when a read-back reaches the storage.
     """
 
     type: str
@@ -60,6 +64,7 @@ class FileSystemInfo:
     mtime_resolution_ns: int = 1
     profile: str | None = None  # "onedrive" when a sync service's limits apply
     mount_point: str = ""
+    pending_upload: str = ""  # why a read-back here proves a cache (see core.cachingfs)
 
     @property
     def label(self) -> str:
@@ -145,9 +150,10 @@ def detect_filesystem(path: str | os.PathLike[str]) -> FileSystemInfo:
     fs = filesystem_for_type(fs_type, mount_point=mount)
     if os.name == "nt":  # pragma: no cover - Win32 MAX_PATH unless long paths are on
         fs = replace(fs, max_path=WINDOWS_MAX_PATH, windows_names=True, case_sensitive=False)
-    if _is_onedrive(Path(real)):
+    onedrive = _is_onedrive(Path(real))
+    if onedrive:
         fs = onedrive_profile(fs)
-    return fs
+    return replace(fs, pending_upload=pending_upload_reason(fs_type, real, onedrive=onedrive))
 
 
 def _unescape_mount(field: str) -> str:

@@ -56,6 +56,7 @@ class Destination:
         self._ready_dirs: dict[str, Path] = {}  # created and cleaned: relfolder -> path
         self._dead: CopyError | None = None
         self.records: list[Record] = []
+        self.pending: list[Record] = []  # written to a caching mount: pending upload
         self.failures: list[tuple[Path, str]] = []  # (source, message)
 
     @property
@@ -127,6 +128,10 @@ class Destination:
     def add_record(self, record: Record) -> None:
         with self._lock:
             self.records.append(record)
+
+    def add_pending(self, record: Record) -> None:
+        with self._lock:
+            self.pending.append(record)
 
     def add_failure(self, source: Path, message: str) -> None:
         with self._lock:

@@ -71,6 +71,22 @@ class CopyVerified(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CopyPendingUpload(Event):
+    """A copy was written and read back, but through a caching mount (``rclone mount``, a
+    cloud drive): the read-back proved a local cache, not the remote storage. It waits
+    for upload; it is **not** verified and never counts as safe. ``reason`` says why."""
+
+    job_id: str
+    source: Path
+    destination_root: Path
+    destination: Path
+    size: int
+    mtime_ns: int
+    blake3: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CopySkipped(Event):
     """Nothing to do for this destination (already verified, or skipped by policy)."""
 
@@ -129,7 +145,8 @@ class DestinationRefused(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobSummary:
     job_id: str
-    state: str  # "completed", "completed with problems", "cancelled", "refused"
+    # "completed", "completed with problems", "pending upload", "cancelled", "refused"
+    state: str
     files_total: int
     bytes_total: int
     verified: int  # (file, destination) pairs verified in this job
@@ -140,6 +157,7 @@ class JobSummary:
     seconds: float
     receipts: tuple[Path, ...] = ()
     manifests: tuple[Path, ...] = ()
+    pending_upload: int = 0  # pairs only written to a caching mount (not verified)
 
     @property
     def ok(self) -> bool:

@@ -169,6 +169,7 @@ class CopyJob:
             verified=c.verified,
             skipped=c.skipped,
             failed=c.failed + run.refused,
+            pending_upload=c.pending_upload,
             sources_skipped=run.sources_skipped,
             bytes_copied=c.bytes_copied,
             seconds=time.monotonic() - run.t0,
@@ -211,7 +212,9 @@ class CopyJob:
         if cancelled:
             return "cancelled"
         problems = ctx.counts.failed + run.refused + run.sources_skipped
-        return "completed" if problems == 0 else "completed with problems"
+        if problems:
+            return "completed with problems"
+        return "pending upload" if ctx.counts.pending_upload else "completed"
 
     def _publish_preflight(self, pre: PreflightResult, run: _Run) -> None:
         for root, err in pre.refused:
@@ -309,7 +312,7 @@ class CopyJob:
             try:
                 dest.manifest.close()
                 run.manifests.append(dest.manifest.path)
-                if dest.records or dest.failures:
+                if dest.records or dest.failures or dest.pending:
                     run.receipts.append(
                         write_receipt(
                             dest,

@@ -82,7 +82,7 @@ def is_own_record(relpath: str) -> bool:
     return (
         relpath in (MANIFEST_NAME, MANIFEST_NAME + ".tmp", LOCK_NAME)
         or first == RECEIPTS_DIR
-        or name.startswith((PARTIAL_PREFIX, ".almc-stale-"))
+        or name.startswith((PARTIAL_PREFIX, ".almc-stale-", ".almc-probe-"))
     )
 
 

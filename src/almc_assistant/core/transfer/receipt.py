@@ -24,7 +24,7 @@ from pathlib import Path
 
 from almc_assistant import __version__
 from almc_assistant.core.transfer import cache
-from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destination import Destination, Record
 from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 
@@ -95,6 +95,8 @@ def write_receipt(
         "state": state,
         "already_verified_before": skipped,
     }
+    if dest.fs.pending_upload:
+        document["pending_upload_reason"] = dest.fs.pending_upload
     stamps: dict[float, str] = {}  # a group of files shares one verification time
 
     def when(ts: float) -> str:
@@ -103,8 +105,8 @@ def write_receipt(
             text = stamps[ts] = _iso(ts)
         return text
 
-    verified: list[dict[str, object]] = [
-        {
+    def row(r: Record, stamp: str = "verified_at") -> dict[str, object]:
+        return {
             "source": str(r.source),
             "destination": str(r.destination),
             "relative_path": r.relpath,
@@ -112,16 +114,19 @@ def write_receipt(
             "mtime_ns": r.mtime_ns,
             "mtime": _iso(r.mtime_ns / 1e9),
             "blake3": r.blake3,
-            "verified_at": when(r.verified_at),
+            stamp: when(r.verified_at),
             "read_back": r.read_back,
             "adopted_existing_copy": r.adopted,
         }
-        for r in sorted(dest.records, key=lambda r: r.relpath)
-    ]
+
+    verified = [row(r) for r in sorted(dest.records, key=lambda r: r.relpath)]
+    # not verified: only read back through a caching mount (never imported as copies)
+    pending = [row(r, "read_back_at") for r in sorted(dest.pending, key=lambda r: r.relpath)]
     failed: list[dict[str, object]] = [
         {"source": str(s), "reason": why} for s, why in dest.failures
     ]
-    data = _utf8(_layout(document, {"verified": verified, "failed": failed}))
+    lists = {"verified": verified, "pending_upload": pending, "failed": failed}
+    data = _utf8(_layout(document, lists))
     tmp = path.with_suffix(".json.tmp")
     try:
         fd = os.open(tmp, _CREATE, 0o644)

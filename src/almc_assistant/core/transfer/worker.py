@@ -24,6 +24,7 @@ from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, 
 from almc_assistant.core.transfer.destination import Destination, Record
 from almc_assistant.core.transfer.events import (
     CopyFailed,
+    CopyPendingUpload,
     CopyRetried,
     CopySkipped,
     CopyVerified,
@@ -48,6 +49,7 @@ class Counts:
     verified: int = 0
     skipped: int = 0
     failed: int = 0
+    pending_upload: int = 0
     bytes_copied: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -188,7 +190,9 @@ class FileWorker:
         ctx = self._ctx
         again: list[Target] = []
         for t, result in results.items():
-            if isinstance(result, Verified):
+            if isinstance(result, Verified) and t.dest.fs.pending_upload:
+                self._pending(task, t, result)
+            elif isinstance(result, Verified):
                 self._verified(task, t, result)
             elif isinstance(result, Differs):
                 if (replanned := self._plan(task, t.dest, t.refused | {t.final})) is not None:
@@ -212,6 +216,39 @@ class FileWorker:
                 ctx.failed(task, t.dest, result, t.final)
         return again
 
+    def _record(self, task: FileTask, t: Target, result: Verified) -> Record:
+        return Record(
+            source=task.source,
+            destination=t.final,
+            relpath=t.relpath,
+            size=task.size,
+            mtime_ns=task.mtime_ns,
+            blake3=result.digest,
+            verified_at=result.verified_at,
+            read_back=self._ctx.read_back,
+            adopted=result.adopted,
+        )
+
+    def _pending(self, task: FileTask, t: Target, result: Verified) -> None:
+        """Written and read back through a caching mount: pending upload, not verified."""
+        ctx = self._ctx
+        if not result.adopted:
+            ctx.counts.bump("bytes_copied", task.size)
+        ctx.counts.bump("pending_upload")
+        t.dest.add_pending(self._record(task, t, result))
+        ctx.sink.publish(
+            CopyPendingUpload(
+                job_id=ctx.job_id,
+                source=task.source,
+                destination_root=t.dest.root,
+                destination=t.final,
+                size=task.size,
+                mtime_ns=task.mtime_ns,
+                blake3=result.digest,
+                reason=t.dest.fs.pending_upload,
+            )
+        )
+
     def _verified(self, task: FileTask, t: Target, result: Verified) -> None:
         ctx = self._ctx
         if result.already:  # re-read from storage, and the manifest listed these bytes
@@ -220,19 +257,7 @@ class FileWorker:
         if not result.adopted:
             ctx.counts.bump("bytes_copied", task.size)
         ctx.counts.bump("verified")
-        t.dest.add_record(
-            Record(
-                source=task.source,
-                destination=t.final,
-                relpath=t.relpath,
-                size=task.size,
-                mtime_ns=task.mtime_ns,
-                blake3=result.digest,
-                verified_at=result.verified_at,
-                read_back=ctx.read_back,
-                adopted=result.adopted,
-            )
-        )
+        t.dest.add_record(self._record(task, t, result))
         ctx.sink.publish(
             CopyVerified(
                 job_id=ctx.job_id,
