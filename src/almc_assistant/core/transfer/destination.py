@@ -19,6 +19,7 @@ temporary and lock files, receipts) are opened ``O_EXCL`` or ``O_NOFOLLOW``.
 from __future__ import annotations
 
 import contextlib
+import os
 import stat
 import threading
 from dataclasses import dataclass
@@ -29,6 +30,31 @@ from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
 from almc_assistant.core.transfer.manifest import Manifest
 from almc_assistant.core.transfer.naming import remove_stale_partials
+
+
+def _someone_elses(st: os.stat_result) -> bool:
+    """A folder owned by another (non-root) user, when we are not root: they could move or
+    delete whatever we put there."""
+    if not hasattr(os, "geteuid") or os.geteuid() == 0:
+        return False
+    return st.st_uid not in (os.geteuid(), 0)
+
+
+def _foreign_folder(folder: Path, st: os.stat_result, source: Path) -> CopyError:
+    try:
+        import pwd
+
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except (ImportError, KeyError):
+        owner = f"uid {st.st_uid}"
+    return CopyError(
+        f"{folder} belongs to {owner}: a copy there would be in their hands (they could "
+        f"move or delete it). {source} was not copied there.",
+        title=f"{folder.name} at the destination belongs to another user",
+        next_step="Copy to a folder of your own on that destination, or ask the facility "
+        "staff to sort out who owns this folder.",
+        paths=(source, folder),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +139,18 @@ class Destination:
         current = self.root
         for part in relfolder.split("/") if relfolder else ():
             current = current / part
+            made = False
             with contextlib.suppress(FileExistsError):
                 current.mkdir()
-            if not stat.S_ISDIR(current.lstat().st_mode):
+                made = True
+            st = current.lstat()
+            if not stat.S_ISDIR(st.st_mode):
                 err = planted(current, "a folder of the copy")
                 raise CopyError(
                     err.detail, title=err.title, next_step=err.next_step, paths=(source, current)
                 )
+            if not made and _someone_elses(st):
+                raise _foreign_folder(current, st, source)
         remove_stale_partials(folder)
         with self._lock:
             self._ready_dirs[relfolder] = folder

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from almc_assistant.core.errors import AlmcError, UsageError
+from almc_assistant.core.errors import AlmcError, UsageError, describe_os_error
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer.control import JobControl
@@ -309,9 +309,13 @@ class CopyJob:
             if not dest.is_alive():  # never write records onto whatever replaced it
                 log.warning("%s is gone: its manifest and receipt were not updated", dest.root)
                 continue
+            problem: OSError | AlmcError | None = None
             try:
                 dest.manifest.close()
                 run.manifests.append(dest.manifest.path)
+            except (OSError, AlmcError) as exc:
+                problem = exc
+            try:
                 if dest.records or dest.failures or dest.pending:
                     run.receipts.append(
                         write_receipt(
@@ -323,8 +327,29 @@ class CopyJob:
                             skipped=run.ctx.counts.skipped,
                         )
                     )
-            except OSError as exc:
-                log.warning("could not write the manifest or receipt at %s: %s", dest.root, exc)
+            except (OSError, AlmcError) as exc:
+                problem = problem or exc
+            if problem is not None:
+                self._records_not_written(dest, problem, run)
+
+    def _records_not_written(self, dest: Destination, problem: Exception, run: _Run) -> None:
+        """The copies are in place, but the manifest rewrite or the receipt failed."""
+        log.warning("could not write the manifest or receipt at %s: %s", dest.root, problem)
+        err = problem if isinstance(problem, AlmcError) else None
+        if isinstance(problem, OSError):
+            err = describe_os_error(problem, action="write the records at", path=dest.root)
+        assert err is not None
+        run.refused += 1
+        self._sink.publish(
+            DestinationRefused(
+                job_id=self.job_id,
+                destination_root=dest.root,
+                title=f"Records not fully written at {dest.root}",
+                detail=f"{err.detail} The verified copies are in place; each one was added "
+                "to the manifest as it was made.",
+                next_step=err.next_step,
+            )
+        )
 
 
 def _refuse_copy_onto_itself(sources: list[Path], roots: list[Path]) -> None:

@@ -19,7 +19,8 @@ never held open), so a ``kill -9`` loses nothing. A torn last line (a crash or a
 mid-write) is detected before the next append and fenced off with a newline, and a short
 write is truncated away at once. :meth:`Manifest.close` rewrites the file sorted and
 without duplicates under the lock (re-reading it from disk, so other jobs' lines stay),
-through a temporary name opened ``O_EXCL``, ``fsync`` and an atomic replace.
+through a temporary name opened ``O_EXCL``, ``fsync`` and an atomic replace (skipped when
+the manifest is another user's in a sticky shared folder: it then stays as appended).
 
 Reading never trusts the file: it is opened without following links and without
 blocking, must be a regular file of bounded size; a BOM is dropped; lines that are torn,
@@ -285,8 +286,17 @@ class Manifest:
                     tmp.unlink(missing_ok=True)
                     raise
                 os.close(fd)
-                tmp.replace(self.path)
-                cache.fsync_dir(self.root)
+                try:
+                    tmp.replace(self.path)
+                except OSError as exc:
+                    tmp.unlink(missing_ok=True)
+                    if exc.errno not in (errno.EPERM, errno.EACCES):
+                        raise
+                    # another user's manifest in a sticky shared folder: our lines are
+                    # appended already; it stays unsorted, which costs nothing
+                    log.info("%s left as appended (not ours to replace)", self.path)
+                else:
+                    cache.fsync_dir(self.root)
             self._entries = current
             self._dirty = False
 
