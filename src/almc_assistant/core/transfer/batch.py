@@ -48,6 +48,7 @@ from almc_assistant.core.transfer.faults import (
     mismatch,
     source_changed,
 )
+from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.landing import Result, Verified, land
 from almc_assistant.core.transfer.naming import partial_name, release_partial
@@ -96,9 +97,15 @@ def batchable(dest: Destination) -> bool:
 class _Partial:
     task: FileTask
     target: Target
-    path: Path
+    folder: Folder  # shared by the group's partials in one folder (see BatchCopier._folder)
+    name: str
     digest: str
     committed: bool = False
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path / self.name
+
     failed: bool = False  # its result is an error (see BatchCopier._fail)
 
 
@@ -114,6 +121,7 @@ class BatchCopier:
         self._hooks = hooks or CopyHooks()
         self._buf = buf
         self._before: dict[FileTask, FileIdentity] = {}  # each source as opened
+        self._folders: dict[tuple[int, str], Folder] = {}  # open for the group
 
     def copy(self, items: list[tuple[FileTask, list[Target]]]) -> dict[Key, Result]:
         """Copy every (small) file of ``items`` to its targets; a result per pair."""
@@ -139,15 +147,27 @@ class BatchCopier:
             for p in partials:
                 if not p.committed:
                     with contextlib.suppress(OSError):
-                        p.path.unlink()
+                        p.folder.unlink(p.name)
                 release_partial(p.path)
+            for folder in self._folders.values():
+                folder.close()
+            self._folders.clear()
         return results
+
+    def _folder(self, t: Target, task: FileTask) -> Folder:
+        """The target's folder, opened once per group (:meth:`Destination.open_folder`)."""
+        relfolder = t.relpath.rpartition("/")[0]
+        key = (id(t.dest), relfolder)
+        folder = self._folders.get(key)
+        if folder is None:
+            folder = self._folders[key] = t.dest.open_folder(relfolder, task.source)
+        return folder
 
     def _fail(self, p: _Partial, err: CopyError, results: dict[Key, Result]) -> None:
         results[(p.task, p.target)] = err
         p.failed = True
         with contextlib.suppress(OSError):
-            p.path.unlink()
+            p.folder.unlink(p.name)
 
     def _dest_error(self, exc: OSError, action: str, t: Target, task: FileTask) -> CopyError:
         return t.dest.error(exc, action=action, path=t.final, source=task.source)
@@ -198,10 +218,11 @@ class BatchCopier:
         if self._hooks.on_chunk is not None and task.size:  # as the one-file path: per read
             self._hooks.on_chunk(task, task.size)
         for t in targets:
-            path = t.final.with_name(partial_name(t.final.name))
+            name = partial_name(t.final.name)
+            path = t.final.with_name(name)
             try:
-                t.dest.ensure_folder(t.relpath.rpartition("/")[0], task.source)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                folder = self._folder(t, task)
+                fd = folder.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except CopyError as err:
                 results[(task, t)] = err
                 release_partial(path)
@@ -210,7 +231,7 @@ class BatchCopier:
                 results[(task, t)] = self._dest_error(exc, "create", t, task)
                 release_partial(path)
                 continue
-            p = _Partial(task, t, path, digest)
+            p = _Partial(task, t, folder, name, digest)
             partials.append(p)
             try:
                 rest = data
@@ -242,7 +263,7 @@ class BatchCopier:
             fds: list[int | OSError] = []
             for p in window:  # cache dropped, storage reads started for the whole window
                 try:
-                    fds.append(open_from_storage(p.path, prefetch=True))
+                    fds.append(open_from_storage(p.folder, p.name, prefetch=True))
                 except OSError as exc:
                     fds.append(exc)
             for p, fd in zip(window, fds, strict=True):
@@ -282,7 +303,7 @@ class BatchCopier:
                 if t.dest not in checked:  # once per destination and group
                     t.dest.check_alive(p.task.source)
                     checked.add(t.dest)
-                landed = land(p.path, t, p.digest, self._buf)
+                landed = land(p.folder, p.name, t, p.digest, self._buf)
             except CopyError as err:
                 self._fail(p, err, results)
                 continue

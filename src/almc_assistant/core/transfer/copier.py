@@ -136,17 +136,21 @@ class FileCopier:
         results: dict[Target, Result],
     ) -> None:
         for i, t in enumerate(t for t in targets if not t.adopt):
-            relfolder = t.relpath.rpartition("/")[0]
             try:
-                t.dest.ensure_folder(relfolder, task.source)
-                streams[t] = PartialFile(
-                    t,
-                    self._rb_buffer(i),
-                    trailing=task.size > self._window,
-                    threaded_writes=task.size > len(self._buf),
-                    window=self._window,
-                    after_flush=self._hooks.after_flush,
-                )
+                folder = t.dest.open_folder(t.relpath.rpartition("/")[0], task.source)
+                try:
+                    streams[t] = PartialFile(
+                        t,
+                        folder,
+                        self._rb_buffer(i),
+                        trailing=task.size > self._window,
+                        threaded_writes=task.size > len(self._buf),
+                        window=self._window,
+                        after_flush=self._hooks.after_flush,
+                    )
+                except BaseException:
+                    folder.close()
+                    raise
             except CopyError as err:
                 results[t] = err
             except OSError as exc:
@@ -261,17 +265,17 @@ class FileCopier:
     def _adopt(self, task: FileTask, t: Target, digest: str) -> Result:
         """Read back the same-size file already at the final name; keep it if it matches."""
         try:
-            t.dest.check_alive(task.source)
-            result = settle(t, digest, self._buf, self._control.checkpoint)
+            with t.dest.open_folder(t.relpath.rpartition("/")[0], task.source) as folder:
+                result = settle(folder, t, digest, self._buf, self._control.checkpoint)
+                if isinstance(result, Verified):
+                    try:  # best effort: the file may belong to someone else
+                        folder.utime(t.final.name, (time.time_ns(), task.mtime_ns))
+                    except (OSError, NotImplementedError):
+                        pass
         except CopyError as err:
             return err
         except OSError as exc:
             return self._dest_error(exc, "read back", t, task)
-        if isinstance(result, Verified):
-            try:  # best effort: the file may belong to someone else
-                os.utime(t.final, ns=(time.time_ns(), task.mtime_ns), follow_symlinks=False)
-            except (OSError, NotImplementedError):
-                pass
         return result
 
     def _commit(self, task: FileTask, stream: PartialFile, result: Result) -> Result:
@@ -281,9 +285,9 @@ class FileCopier:
         try:
             stream.close()
             t.dest.check_alive(task.source)
-            landed = land(stream.partial, t, result.digest, self._buf)
+            landed = land(stream.folder, stream.name, t, result.digest, self._buf)
             if isinstance(landed, Verified) and not landed.adopted:
-                cache.fsync_dir(t.final.parent)
+                stream.folder.fsync()
                 t.dest.manifest.record(t.relpath, result.digest)
         except CopyError as err:
             return err

@@ -9,18 +9,16 @@ exists on the same device, so a lazily unmounted drive never makes the engine wr
 into the empty mount-point folder of the system disk. Folders are created below the
 root only; the root itself is never re-created once the job runs.
 
-Shared destinations: every folder below the root is created with ``mkdir`` and then
-checked with ``lstat``: a symbolic link (or anything but a folder) planted at a folder's
-name is refused with an error naming it, so a copy never lands in a folder someone else
-redirected it to. The engine's other writes there (partials, the manifest, its
+Shared destinations: files are written beneath the root through open folders
+(:mod:`folder`: ``openat`` with ``O_NOFOLLOW``, created with ``mkdirat``): a symbolic link
+(or anything but a folder) planted at a folder's name is refused with an error naming
+it, and so is a folder another user owns, so a copy never lands where someone else
+redirected it or can take it. The engine's other writes at the root (the manifest, its
 temporary and lock files, receipts) are opened ``O_EXCL`` or ``O_NOFOLLOW``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,25 +26,18 @@ from pathlib import Path
 from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
 from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
+from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.manifest import Manifest
 from almc_assistant.core.transfer.naming import remove_stale_partials
 
 
-def _someone_elses(st: os.stat_result) -> bool:
-    """A folder owned by another (non-root) user, when we are not root: they could move or
-    delete whatever we put there."""
-    if not hasattr(os, "geteuid") or os.geteuid() == 0:
-        return False
-    return st.st_uid not in (os.geteuid(), 0)
-
-
-def _foreign_folder(folder: Path, st: os.stat_result, source: Path) -> CopyError:
+def _foreign_folder(folder: Path, uid: int, source: Path) -> CopyError:
     try:
         import pwd
 
-        owner = pwd.getpwuid(st.st_uid).pw_name
+        owner = pwd.getpwuid(uid).pw_name
     except (ImportError, KeyError):
-        owner = f"uid {st.st_uid}"
+        owner = f"uid {uid}"
     return CopyError(
         f"{folder} belongs to {owner}: a copy there would be in their hands (they could "
         f"move or delete it). {source} was not copied there.",
@@ -79,7 +70,7 @@ class Destination:
         self.device = root.stat().st_dev
         self.manifest = Manifest(root)
         self._lock = threading.Lock()
-        self._ready_dirs: dict[str, Path] = {}  # created and cleaned: relfolder -> path
+        self._cleaned: set[str] = set()  # folders whose stale partials were removed
         self._dead: CopyError | None = None
         self.records: list[Record] = []
         self.pending: list[Record] = []  # written to a caching mount: pending upload
@@ -120,8 +111,11 @@ class Destination:
             self.mark_dead(err)
         return err
 
-    def ensure_folder(self, relfolder: str, source: Path) -> Path:
-        """Create ``relfolder`` below the root (not the root), clean stale partials once."""
+    def open_folder(self, relfolder: str, source: Path) -> Folder:
+        """Open ``relfolder`` below the root beneath it (:meth:`Folder.walk`: created when
+        missing, never through a link); its stale partials are removed the first time.
+        The caller closes it. Raises :class:`CopyError` (or ``OSError``, which the caller
+        classifies with :meth:`error`)."""
         if (dead := self.dead) is not None:
             raise CopyError(
                 f"{source} was not copied to {self.root}: {dead.detail}",
@@ -130,30 +124,24 @@ class Destination:
                 paths=(source, self.root),
                 destination_dead=True,
             )
-        with self._lock:  # the common case (every file of a folder after its first)
-            ready = self._ready_dirs.get(relfolder)
-        if ready is not None:
-            return ready
-        folder = self.root.joinpath(*relfolder.split("/")) if relfolder else self.root
-        self.check_alive(source)
-        current = self.root
-        for part in relfolder.split("/") if relfolder else ():
-            current = current / part
-            made = False
-            with contextlib.suppress(FileExistsError):
-                current.mkdir()
-                made = True
-            st = current.lstat()
-            if not stat.S_ISDIR(st.st_mode):
-                err = planted(current, "a folder of the copy")
-                raise CopyError(
-                    err.detail, title=err.title, next_step=err.next_step, paths=(source, current)
-                )
-            if not made and _someone_elses(st):
-                raise _foreign_folder(current, st, source)
-        remove_stale_partials(folder)
+        try:
+            folder = Folder.walk(self.root, self.device, relfolder.split("/") if relfolder else [])
+        except Gone:
+            err = destination_gone(self.root, source)
+            self.mark_dead(err)
+            raise err from None
+        except Planted as exc:
+            bad = planted(exc.path, "a folder of the copy")
+            raise CopyError(
+                bad.detail, title=bad.title, next_step=bad.next_step, paths=(source, exc.path)
+            ) from None
+        except Foreign as exc:
+            raise _foreign_folder(exc.path, exc.uid, source) from None
         with self._lock:
-            self._ready_dirs[relfolder] = folder
+            first = relfolder not in self._cleaned
+            self._cleaned.add(relfolder)
+        if first:
+            remove_stale_partials(folder)
         return folder
 
     def add_record(self, record: Record) -> None:

@@ -18,18 +18,23 @@ from pathlib import Path
 import blake3
 
 from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer.folder import Folder
+
+EXISTING = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+EXISTING |= getattr(os, "O_BINARY", 0)  # how a file found at a destination name is opened
 
 
-def open_from_storage(path: Path, *, prefetch: bool = False) -> int:
-    """Open ``path`` for reading with its cached pages dropped (so reads hit the storage).
+def open_from_storage(folder: Folder, name: str, *, prefetch: bool = False) -> int:
+    """Open ``name`` in ``folder`` for reading (never through a link) with its cached
+    pages dropped (so reads hit the storage).
 
     With ``prefetch``, the storage read starts at once in the background (open several
     files this way, then :func:`hash_fd` each: their reads overlap).
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = folder.open(name, EXISTING)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise IsADirectoryError(21, "not a regular file", str(path))
+            raise IsADirectoryError(21, "not a regular file", str(folder.path / name))
         cache.evict(fd)
         if prefetch:
             cache.prefetch(fd)
@@ -75,10 +80,6 @@ def hash_from_storage(path: Path, buf: bytearray) -> tuple[str, int]:
     return hasher.hexdigest(), size
 
 
-_EXISTING = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-_EXISTING |= getattr(os, "O_BINARY", 0)
-
-
 def hash_existing(
     path: Path, buf: bytearray, checkpoint: Callable[[], None] | None = None
 ) -> str | None:
@@ -88,11 +89,16 @@ def hash_existing(
     Other errors raise :class:`OSError`. ``checkpoint`` runs between reads (cancel, pause).
     """
     try:
-        fd = os.open(path, _EXISTING)
+        fd = os.open(path, EXISTING)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return None
         raise
+    return hash_open(fd, buf, checkpoint)
+
+
+def hash_open(fd: int, buf: bytearray, checkpoint: Callable[[], None] | None = None) -> str | None:
+    """As :func:`hash_existing`, on a descriptor opened with :data:`EXISTING` (closed here)."""
     with io.FileIO(fd, "r", closefd=True) as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None

@@ -16,14 +16,15 @@ one-file copier and the grouped small-file path (one per-file pipeline for both)
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from almc_assistant.core.transfer.faults import CopyError
-from almc_assistant.core.transfer.hashing import hash_existing
-from almc_assistant.core.transfer.publish import publish
+from almc_assistant.core.transfer.folder import Folder
+from almc_assistant.core.transfer.hashing import EXISTING, hash_open
+from almc_assistant.core.transfer.publish import publish_in
 from almc_assistant.core.transfer.targets import Target
 
 
@@ -44,25 +45,44 @@ Result = Verified | Differs | CopyError
 
 
 def settle(
-    t: Target, digest: str, buf: bytearray, checkpoint: Callable[[], None] | None = None
+    folder: Folder,
+    t: Target,
+    digest: str,
+    buf: bytearray,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Verified | Differs:
-    """Compare the file at ``t.final`` with ``digest``; record it in the manifest if equal.
-
-    ``OSError`` propagates (the caller classifies it).
-    """
-    if hash_existing(t.final, buf, checkpoint) != digest:
+    """Compare the file at ``t.final`` (in ``folder``) with ``digest``; record it in the
+    manifest if equal. ``OSError`` propagates (the caller classifies it)."""
+    try:
+        fd = folder.open(t.final.name, EXISTING)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link: never followed, never adopted
+            return Differs()
+        raise
+    if hash_open(fd, buf, checkpoint) != digest:
         return Differs()
     already = t.dest.manifest.lookup(t.relpath) == digest
     t.dest.manifest.record(t.relpath, digest)
     return Verified(digest, time.time(), adopted=True, already=already)
 
 
-def land(partial: Path, t: Target, digest: str, buf: bytearray) -> Verified | Differs:
-    """Rename the verified ``partial`` to ``t.final``, or settle with what is there.
-
-    A renamed copy (``adopted`` False) is recorded by the caller once the rename is
-    durable; a settled one is recorded here. ``OSError`` propagates.
+def land(
+    folder: Folder, partial: str, t: Target, digest: str, buf: bytearray
+) -> Verified | Differs:
+    """Rename the verified ``partial`` (in ``folder``) to ``t.final``, or settle with what
+        is there. A renamed copy (``adopted`` False) is recorded by the caller once the rename
+        is durable; a settled one is recorded here. :class:`CopyError` when the folder was moved
+    or swapped since it was opened; ``OSError`` propagates.
     """
-    if not publish(partial, t.final):
-        return settle(t, digest, buf)
+    if not folder.still_at_path():
+        raise CopyError(
+            f"{folder.path} was moved or replaced while {t.final.name} was being copied "
+            "into it; the copy was not given its final name.",
+            title=f"{folder.path.name} changed during the copy",
+            next_step="Check the destination folder (on a shared destination someone may "
+            "be interfering), then copy again.",
+            paths=(folder.path,),
+        )
+    if not publish_in(folder, partial, t.final.name):
+        return settle(folder, t, digest, buf)
     return Verified(digest, time.time(), adopted=False)

@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 
 from almc_assistant.core.transfer import owner
+from almc_assistant.core.transfer.folder import Folder
 
 log = logging.getLogger(__name__)
 
@@ -107,37 +108,41 @@ def free_conflict_name(final: Path, taken: set[str] | None = None) -> Path:
         n += 1
 
 
-def remove_stale_partials(folder: Path) -> list[Path]:
-    """Remove the partials in ``folder`` whose writer is gone (see :mod:`owner`); this
+def remove_stale_partials(where: Path | Folder) -> list[Path]:
+    """Remove the partials in a folder whose writer is gone (see :mod:`owner`); this
     process's own partials are removed unless still being written. Returns them."""
+    folder = where if isinstance(where, Folder) else Folder(where, None)
     removed: list[Path] = []
     failed: list[str] = []
     try:
-        entries = list(os.scandir(folder))
+        names = folder.names()
     except OSError:
         return removed
     mine = owner.marker()
-    for entry in entries:
-        if not entry.name.startswith(PARTIAL_PREFIX):
+    for name in names:
+        if not name.startswith(PARTIAL_PREFIX):
             continue
-        who = "-".join(entry.name[len(PARTIAL_PREFIX) :].split("-", 3)[:3])
+        who = "-".join(name[len(PARTIAL_PREFIX) :].split("-", 3)[:3])
         try:
             if who == mine:
                 with _in_use_lock:
-                    if entry.name in _in_use:
+                    if name in _in_use:
                         continue
-            elif not owner.is_stale(who, entry.stat(follow_symlinks=False).st_ctime):
+            elif not owner.is_stale(who, folder.lstat(name).st_ctime):
                 continue
-            Path(entry.path).unlink()
-            removed.append(Path(entry.path))
+            folder.unlink(name)
+            removed.append(folder.path / name)
         except FileNotFoundError:
             continue  # another job cleaned it first
         except OSError as exc:
-            failed.append(f"{entry.name}: {exc.strerror}")
+            failed.append(f"{name}: {exc.strerror}")
     if removed:
-        log.info("removed %d stale partial(s) in %s", len(removed), folder)
+        log.info("removed %d stale partial(s) in %s", len(removed), folder.path)
     if failed:
         log.warning(
-            "could not remove %d stale partial(s) in %s (first: %s)", len(failed), folder, failed[0]
+            "could not remove %d stale partial(s) in %s (first: %s)",
+            len(failed),
+            folder.path,
+            failed[0],
         )
     return removed

@@ -32,6 +32,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from almc_assistant.core.transfer.folder import Folder
+
 log = logging.getLogger(__name__)
 
 _AT_FDCWD = -100
@@ -57,31 +59,40 @@ _RENAMEAT2 = _load_renameat2()
 
 
 def publish(partial: Path, final: Path) -> bool:
-    """Rename ``partial`` to ``final``; ``False`` (nothing renamed) if ``final`` exists.
+    """Rename ``partial`` to ``final`` (same folder); ``False`` (nothing renamed) if
+    ``final`` exists. Other failures raise :class:`OSError`."""
+    assert partial.parent == final.parent
+    if os.name == "nt":  # pragma: no cover - Windows
+        return publish_in(Folder(final.parent, None), partial.name, final.name)
+    with Folder(final.parent, os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)) as folder:
+        return publish_in(folder, partial.name, final.name)
 
-    Other failures raise :class:`OSError`.
-    """
-    if _RENAMEAT2 is not None:
+
+def publish_in(folder: Folder, partial: str, final: str) -> bool:
+    """Rename ``partial`` to ``final`` in ``folder``; ``False`` (nothing renamed) if
+    ``final`` exists. Other failures raise :class:`OSError`."""
+    if _RENAMEAT2 is not None and folder.fd is not None:
         src, dst = os.fsencode(partial), os.fsencode(final)
-        if _RENAMEAT2(_AT_FDCWD, src, _AT_FDCWD, dst, _RENAME_NOREPLACE) == 0:
+        if _RENAMEAT2(folder.fd, src, folder.fd, dst, _RENAME_NOREPLACE) == 0:
             return True
         err = ctypes.get_errno()
         if err == errno.EEXIST:
             return False
         if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-            raise OSError(err, os.strerror(err), str(partial), None, str(final))
+            where = str(folder.path / partial)
+            raise OSError(err, os.strerror(err), where, None, str(folder.path / final))
     if os.name == "nt":  # pragma: no cover - MoveFileExW without REPLACE_EXISTING
         try:
-            partial.rename(final)
+            (folder.path / partial).rename(folder.path / final)
         except FileExistsError:
             return False
         return True
-    return _link_then_unlink(partial, final)
+    return _link_then_unlink(folder, partial, final)
 
 
-def _link_then_unlink(partial: Path, final: Path) -> bool:
+def _link_then_unlink(folder: Folder, partial: str, final: str) -> bool:
     try:
-        os.link(partial, final, follow_symlinks=False)
+        folder.link(partial, final)
     except FileExistsError:
         return False
     except OSError as exc:
@@ -90,15 +101,18 @@ def _link_then_unlink(partial: Path, final: Path) -> bool:
         log.warning(
             "%s: neither a no-replace rename nor a hard link is possible here (%s); "
             "checking the name, then renaming",
-            final.parent,
+            folder.path,
             exc.strerror,
         )
-        if os.path.lexists(final):
+        try:
+            folder.lstat(final)
             return False
-        partial.replace(final)
+        except FileNotFoundError:
+            pass
+        folder.replace(partial, final)
         return True
     try:
-        partial.unlink()
+        folder.unlink(partial)
     except FileNotFoundError:
         pass
     except OSError as exc:  # the final name is right; the extra name is a stale partial
