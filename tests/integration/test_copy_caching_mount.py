@@ -127,3 +127,13 @@ def test_rclone_mount_without_cache_is_refused_clearly_not_retried(
 def test_which_file_systems_are_caching(fs_type: str, caching: bool) -> None:
     assert bool(pending_upload_reason(fs_type, "/x")) is caching
     assert bool(pending_upload_reason("ext4", "/x", onedrive=True))
+
+
+def test_verify_through_a_caching_mount_is_not_proof(tmp_path: Path, rclone_mount: Mount) -> None:
+    mnt = rclone_mount("writes")
+    cli("copy", _run(tmp_path / "src"), "--to", mnt, "--json")
+    proc = cli("verify", mnt, "--json", check_json=True)
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 1 and doc["ok"] is False and "local cache" in doc["cache_only"]
+    rec = json.loads(next((mnt / "almc-receipts").glob("*.json")).read_text())
+    assert all("caching mount" in r["read_back"] for r in rec["pending_upload"])

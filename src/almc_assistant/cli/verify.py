@@ -6,7 +6,8 @@ Thread contract: main thread; the core verifier runs reader threads and publishe
 Exit status: 0 every listed file is present and matches; 1 something is missing,
 differs or cannot be read, the manifest has lines set aside (torn, foreign, or naming a
 path outside DEST), lists nothing, lacks copies a receipt records, or cannot be used at
-all (a link, FIFO or folder at its name, too large); extra files are reported but do not
+all (a link, FIFO or folder at its name, too large), or DEST is a caching mount whose reads
+prove only a local cache (``rclone mount``, a cloud drive); extra files are reported but do not
 fail the check; 2 usage error (DEST does not exist, is not a folder, has no manifest).
 """
 
@@ -88,6 +89,7 @@ def _run(args: argparse.Namespace) -> int:
                 "errors": [{"path": p, "detail": d} for p, d in report.errors],
                 "extra": report.extra,
                 "listed": report.listed,
+                "cache_only": report.cache_only,
                 "not_in_manifest": report.unlisted,
                 "manifest_lines_set_aside": [
                     {"line": n, "reason": why} for n, why in report.set_aside
@@ -117,6 +119,8 @@ def _print_human(report: VerifyReport, limit: int = 50) -> None:
         print(f"NOT IN THE MANIFEST (a receipt records it): {report.root / rel}")
     for n, why in report.set_aside[:limit]:
         print(f"MANIFEST LINE {n} SET ASIDE: {why}")
+    if report.cache_only:
+        print(f"NOT PROOF: {report.cache_only}.")
     if report.listed == 0:
         print(
             "The manifest lists no file"

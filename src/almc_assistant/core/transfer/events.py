@@ -15,6 +15,7 @@ from almc_assistant.core.events import Event
 
 READ_BACK_EVICTED = "evicted from cache and re-read"
 READ_BACK_CACHED = "re-read; cache eviction not available on this platform"
+READ_BACK_CACHE_ONLY = "re-read through a caching mount: proves its local cache only"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,8 @@ folder at its name, or an oversized file, stops the check with an error naming i
 torn, foreign and unsafe lines (``..``, absolute paths: never read) are reported. The
 receipts under ``almc-receipts`` say what was copied: a copy they list that the manifest
 lost (a truncated or emptied manifest) is checked against the receipt's BLAKE3 and
-reported as "not in the manifest". An empty manifest is never "all good".
+reported as "not in the manifest". An empty manifest is never "all good", and neither is
+a destination on a caching mount (reads there prove a local cache, not the storage).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from almc_assistant.core.errors import UsageError, describe_os_error
 from almc_assistant.core.events import EventSink
+from almc_assistant.core.fslimits import detect_filesystem
 from almc_assistant.core.transfer.events import EntryChecked
 from almc_assistant.core.transfer.hashing import hash_existing
 from almc_assistant.core.transfer.manifest import load_manifest, resolve, shown, unsafe_path
@@ -60,13 +62,19 @@ class VerifyReport:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (relpath, message)
     bytes_read: int = 0
     set_aside: list[tuple[int, str]] = field(default_factory=list)  # manifest lines
+    cache_only: str = ""  # why reads here prove a local cache (a caching mount)
     unlisted: list[str] = field(default_factory=list)  # in a receipt, not in the manifest
     listed: int = 0  # entries in the manifest
 
     @property
     def ok(self) -> bool:
         return self.listed > 0 and not (
-            self.differing or self.missing or self.errors or self.set_aside or self.unlisted
+            self.differing
+            or self.missing
+            or self.errors
+            or self.set_aside
+            or self.unlisted
+            or self.cache_only
         )
 
 
@@ -136,7 +144,11 @@ def verify_destination(dest: Path, sink: EventSink, *, workers: int = 2) -> Veri
     unlisted = {r: d for r, d in _receipt_copies(root).items() if r not in entries}
     entries.update(unlisted)
     report = VerifyReport(
-        root, set_aside=loaded.set_aside, unlisted=sorted(unlisted), listed=len(loaded.entries)
+        root,
+        set_aside=loaded.set_aside,
+        unlisted=sorted(unlisted),
+        listed=len(loaded.entries),
+        cache_only=detect_filesystem(root).pending_upload,
     )
     lock = threading.Lock()
     todo: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()

@@ -23,6 +23,7 @@ from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Result, Verified
 from almc_assistant.core.transfer.destination import Destination, Record
 from almc_assistant.core.transfer.events import (
+    READ_BACK_CACHE_ONLY,
     CopyFailed,
     CopyPendingUpload,
     CopyRetried,
@@ -216,7 +217,9 @@ class FileWorker:
                 ctx.failed(task, t.dest, result, t.final)
         return again
 
-    def _record(self, task: FileTask, t: Target, result: Verified) -> Record:
+    def _record(
+        self, task: FileTask, t: Target, result: Verified, read_back: str | None = None
+    ) -> Record:
         return Record(
             source=task.source,
             destination=t.final,
@@ -225,7 +228,7 @@ class FileWorker:
             mtime_ns=task.mtime_ns,
             blake3=result.digest,
             verified_at=result.verified_at,
-            read_back=self._ctx.read_back,
+            read_back=read_back or self._ctx.read_back,
             adopted=result.adopted,
         )
 
@@ -235,7 +238,7 @@ class FileWorker:
         if not result.adopted:
             ctx.counts.bump("bytes_copied", task.size)
         ctx.counts.bump("pending_upload")
-        t.dest.add_pending(self._record(task, t, result))
+        t.dest.add_pending(self._record(task, t, result, READ_BACK_CACHE_ONLY))
         ctx.sink.publish(
             CopyPendingUpload(
                 job_id=ctx.job_id,
