@@ -156,3 +156,13 @@ def test_non_utf8_names_are_copied_and_recorded(tmp_path: Path) -> None:
     # line b3sum itself cannot check (its own convention for such names)
     assert "run1/ok.tif: OK" in checked.stdout
     assert "replacement character" in checked.stderr
+
+
+def test_copy_replaced_by_a_link_to_the_source_is_not_a_match(tmp_path: Path) -> None:
+    dest = _copied(tmp_path)
+    copy_ = dest / "run1" / "f0.tif"
+    copy_.unlink()
+    copy_.symlink_to(tmp_path / "src" / "run1" / "f0.tif")
+    report = verify_destination(dest, ListSink())
+    assert not report.ok and [r for r, _ in report.errors] == ["run1/f0.tif"]
+    assert "link" in report.errors[0][1] and len(report.matched) == 2

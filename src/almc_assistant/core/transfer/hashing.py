@@ -59,27 +59,6 @@ def hash_fd(fd: int, buf: bytearray) -> tuple[str, int]:
     return hasher.hexdigest(), size
 
 
-def hash_from_storage(path: Path, buf: bytearray) -> tuple[str, int]:
-    """BLAKE3 hex and size of ``path``, read with its cached pages dropped first.
-
-    Dirty pages cannot be dropped: make the file durable before calling this.
-    """
-    view = memoryview(buf)
-    hasher = blake3.blake3()
-    size = 0
-    with io.FileIO(path, "r") as f:
-        fd = f.fileno()
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise IsADirectoryError(21, "not a regular file", str(path))
-        cache.evict(fd)
-        cache.sequential(fd)
-        while n := f.readinto(view):
-            hasher.update(view[:n])
-            size += n
-        cache.evict(fd)
-    return hasher.hexdigest(), size
-
-
 def hash_existing(
     path: Path, buf: bytearray, checkpoint: Callable[[], None] | None = None
 ) -> str | None:
