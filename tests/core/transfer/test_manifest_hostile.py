@@ -166,3 +166,16 @@ def test_copy_replaced_by_a_link_to_the_source_is_not_a_match(tmp_path: Path) ->
     report = verify_destination(dest, ListSink())
     assert not report.ok and [r for r, _ in report.errors] == ["run1/f0.tif"]
     assert "link" in report.errors[0][1] and len(report.matched) == 2
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_lock_file_planted_as_a_link_is_refused_clearly(tmp_path: Path, grouped: bool) -> None:
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    victim = write(tmp_path / "victim.txt", b"untouched")
+    (dest / ".almc-lock").symlink_to(victim)
+    write(tmp_path / "src" / "run1" / "a.tif", b"a")
+    result, sink = copy([tmp_path / "src" / "run1"], [dest], group_small_files=grouped)
+    assert result.error is not None and ".almc-lock" in result.error.detail
+    assert sink.of_type(DestinationRefused) and not sink.of_type(CopyVerified)
+    assert victim.read_bytes() == b"untouched"

@@ -327,6 +327,9 @@ class BatchCopier:
                 now = time.time()
                 for p in mine:
                     results[(p.task, p.target)] = Verified(p.digest, now, adopted=False)
+            except CopyError as err:  # e.g. a link planted at the manifest's lock file
+                for p in mine:
+                    results[(p.task, p.target)] = err
             except OSError as exc:
                 for p in mine:  # the bytes are verified but the rename may not be durable
                     results[(p.task, p.target)] = self._dest_error(

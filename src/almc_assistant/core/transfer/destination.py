@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
-from almc_assistant.core.transfer.destlock import planted
+from almc_assistant.core.transfer.destlock import check_lock_file, planted
 from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
 from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.manifest import Manifest
@@ -69,6 +69,7 @@ class Destination:
         self.fs: FileSystemInfo = detect_filesystem(root)
         self.device = root.stat().st_dev
         self.manifest = Manifest(root)
+        check_lock_file(root)  # a link planted there is refused now, not per file
         self._lock = threading.Lock()
         self._cleaned: set[str] = set()  # folders whose stale partials were removed
         self._dead: CopyError | None = None

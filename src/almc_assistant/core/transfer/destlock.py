@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.transfer.faults import CopyError
 from almc_assistant.core.transfer.naming import LOCK_NAME
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -39,9 +39,10 @@ _mutexes: dict[str, threading.Lock] = {}
 _mutexes_lock = threading.Lock()
 
 
-def planted(path: Path, what: str) -> AlmcError:
-    """The error for a link or special file found where the engine writes its records."""
-    return AlmcError(
+def planted(path: Path, what: str) -> CopyError:
+    """The error for a link or special file found where the engine writes its records
+    (the destination is unusable for the job: nothing more is written there)."""
+    return CopyError(
         f"{path} is not a regular file (a symbolic link, a folder or a special file is at "
         f"the name of {what}). Nothing was written through it.",
         title=f"Unexpected {path.name} at the destination",
@@ -49,7 +50,19 @@ def planted(path: Path, what: str) -> AlmcError:
         "copy again. (On a shared destination someone may be trying to redirect your "
         "copies.)",
         paths=(path,),
+        destination_dead=True,
     )
+
+
+def check_lock_file(root: Path) -> None:
+    """Raise :func:`planted` if something other than a regular file has the lock's name
+    (an early, clear refusal; :func:`locked` never follows a link anyway)."""
+    try:
+        st = (root / LOCK_NAME).lstat()
+    except OSError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise planted(root / LOCK_NAME, "the destination's lock file")
 
 
 def _mutex(root: Path) -> threading.Lock:
