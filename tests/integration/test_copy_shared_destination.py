@@ -98,3 +98,15 @@ def test_planted_manifest_line_and_lookalike_file_are_not_already_verified(
     (v,) = doc["verified"]
     assert v["destination"] == str(dest / "cells (almc copy 2).nd2") and not v["adopted"]
     assert fake.read_bytes() == b"\0" * src.stat().st_size
+
+
+def test_receipts_folder_linked_or_owned_by_a_gets_no_receipt_of_b(
+    users: tuple[Account, Account], workstation: tuple[Path, Path, Path]
+) -> None:
+    a, b = users
+    run, _, dest = workstation
+    trap = a.make_dir(dest.parent / "a-collects", 0o777)
+    assert a.run(["ln", "-s", str(trap), str(dest / "almc-receipts")]).returncode == 0
+    code, out = _copy(b, run, dest)
+    assert code == 1 and "almc-receipts" in out and list(trap.iterdir()) == []
+    assert (dest / "run1" / "cells.nd2").exists()  # the copy itself is in place

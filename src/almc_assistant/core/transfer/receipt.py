@@ -4,8 +4,9 @@ Thread contract: called once per destination on the job thread after the workers
 
 ``DEST/almc-receipts/<UTC time>-<job id>.json`` is written through a temporary name
 (created ``O_EXCL``, never through a link; removed on any failure), ``fsync``ed and
-renamed, so a receipt is either complete or absent. The folder is created, then checked
-with ``lstat`` to be a real folder (a link planted at its name is refused). A file name
+renamed, so a receipt is either complete or absent. The folder is opened beneath the
+root like any folder of a copy (:class:`~folder.Folder`: a link planted at its name, or
+a folder another user owns, is refused). A file name
 that is not valid UTF-8 is kept exactly: its undecodable bytes appear as JSON escapes
 of lone surrogates U+DC80-U+DCFF (Python's ``surrogateescape``: ``os.fsencode`` gives
 the bytes back). It lists every copy verified in the job (source, destination, size,
@@ -15,17 +16,18 @@ mtime, BLAKE3, verified-at, how it was read back), the files already verified be
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import re
-import stat
 from pathlib import Path
 
 from almc_assistant import __version__
-from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.destination import Destination, Record
 from almc_assistant.core.transfer.destlock import planted
+from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 
 RECEIPT_FORMAT = "almc-assistant copy receipt 1"
@@ -50,16 +52,17 @@ def _utf8(text: str) -> bytes:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
-def receipts_folder(root: Path) -> Path:
-    """``root/almc-receipts``, created if needed; refused if a link or not a folder."""
-    folder = root / RECEIPTS_DIR
+def receipts_folder(dest: Destination) -> Folder:
+    """``almc-receipts`` below ``dest``, created if needed and held open (never through a
+    link, never another user's folder). The caller closes it."""
     try:
-        folder.mkdir()
-    except FileExistsError:
-        pass
-    if not stat.S_ISDIR(folder.lstat().st_mode):
-        raise planted(folder, "the receipts folder")
-    return folder
+        return Folder.walk(dest.root, dest.device, [RECEIPTS_DIR])
+    except Planted as exc:
+        raise planted(exc.path, "the receipts folder") from None
+    except Foreign as exc:
+        raise planted(exc.path, "the receipts folder (it belongs to another user)") from None
+    except Gone:
+        raise OSError(errno.ENOENT, "the destination is gone", str(dest.root)) from None
 
 
 def _layout(head: dict[str, object], lists: dict[str, list[dict[str, object]]]) -> str:
@@ -81,9 +84,8 @@ def write_receipt(
     state: str,
     skipped: int,
 ) -> Path:
-    folder = receipts_folder(dest.root)
     stamp = dt.datetime.fromtimestamp(started_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"{stamp}-{job_id}.json"
+    name = f"{stamp}-{job_id}.json"
     document = {
         "format": RECEIPT_FORMAT,
         "tool": f"almc-assistant {__version__}",
@@ -127,22 +129,24 @@ def write_receipt(
     ]
     lists = {"verified": verified, "pending_upload": pending, "failed": failed}
     data = _utf8(_layout(document, lists))
-    tmp = path.with_suffix(".json.tmp")
-    try:
-        fd = os.open(tmp, _CREATE, 0o644)
-    except FileExistsError:
-        raise planted(tmp, "the receipt's temporary file") from None
-    try:
+    tmp = name[: -len(".json")] + ".json.tmp"
+    with receipts_folder(dest) as folder:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    cache.fsync_dir(folder)
-    return path
+            fd = folder.open(tmp, _CREATE, 0o644)
+        except FileExistsError:
+            raise planted(folder.path / tmp, "the receipt's temporary file") from None
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            folder.replace(tmp, name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                folder.unlink(tmp)
+            raise
+        folder.fsync()
+        return folder.path / name
