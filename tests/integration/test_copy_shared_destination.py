@@ -110,3 +110,20 @@ def test_receipts_folder_linked_or_owned_by_a_gets_no_receipt_of_b(
     code, out = _copy(b, run, dest)
     assert code == 1 and "almc-receipts" in out and list(trap.iterdir()) == []
     assert (dest / "run1" / "cells.nd2").exists()  # the copy itself is in place
+
+
+def test_manifest_b_cannot_write_fails_no_copy_and_is_reported(
+    users: tuple[Account, Account], workstation: tuple[Path, Path, Path]
+) -> None:
+    """A's manifest (0644) in the shared root: B's copies stand, the output says the
+    manifest could not be updated (exit 1), B's receipt lists them."""
+    a, b = users
+    run, _, dest = workstation
+    a.write(dest / "almc-manifest.b3sum", b"", mode=0o644)
+    proc = b.run(["almc-assistant", "copy", str(run), "--to", str(dest), "--json"])
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 1 and doc["failed"] == [] and len(doc["verified"]) == 1
+    (refused,) = doc["refused_destinations"]
+    assert "Permission denied" in refused["detail"] or "permission" in refused["detail"].lower()
+    (receipt,) = doc["receipts"]
+    assert json.loads(Path(receipt).read_text())["verified"][0]["relative_path"] == "run1/cells.nd2"

@@ -17,7 +17,9 @@ Crash safety: each verified copy is appended, under the destination's lock, with
 ``write`` of whole lines as soon as it has its final name (the file is opened per record,
 never held open), so a ``kill -9`` loses nothing. A torn last line (a crash or a full disk
 mid-write) is detected before the next append and fenced off with a newline, and a short
-write is truncated away at once. :meth:`Manifest.close` rewrites the file sorted and
+write is truncated away at once; a failed append does not fail the copy (it is verified
+and in place): the lines are kept and written by :meth:`Manifest.close`, which raises the
+error if it still cannot write them. :meth:`Manifest.close` rewrites the file sorted and
 without duplicates under the lock (re-reading it from disk, so other jobs' lines stay),
 through a temporary name opened ``O_EXCL``, ``fsync`` and an atomic replace (skipped when
 the manifest is another user's in a sticky shared folder: it then stays as appended).
@@ -214,6 +216,8 @@ class Manifest:
             )
         self._entries = loaded.entries
         self._dirty = False
+        self._unwritten: dict[str, str] = {}  # lines whose append failed: key -> digest
+        self.problem: OSError | None = None  # why (the first time)
 
     def lookup(self, relpath: str) -> str | None:
         with self._lock:
@@ -237,8 +241,15 @@ class Manifest:
             self._dirty = True
             # opened per write, not held: an open file would keep the drive from being
             # ejected or remounted between files
-            with locked(self.root):
-                self._append("".join(lines).encode("utf-8"))
+            try:
+                with locked(self.root):
+                    self._append("".join(lines).encode("utf-8"))
+            except OSError as exc:  # the copies stand; :meth:`close` retries, then reports
+                if self.problem is None:
+                    log.warning("could not add to %s: %s", self.path, exc)
+                    self.problem = exc
+                for relpath, digest in entries:
+                    self._unwritten[shown(relpath)] = digest
 
     def _append(self, data: bytes) -> None:
         try:
@@ -267,38 +278,49 @@ class Manifest:
 
     def close(self) -> None:
         """Rewrite the manifest sorted and without duplicates, durably, keeping the lines
-        other jobs appended meanwhile."""
+        other jobs appended meanwhile, and adding the lines whose append failed. Raises
+        the append's error if those lines could still not be written."""
         with self._lock:
             if not self._dirty:
                 return
             with locked(self.root):
                 current = load_manifest(self.root).entries  # every job's lines
-                tmp = self.root / TMP_NAME
-                fd = self._create_tmp(tmp)
-                try:
-                    body = "".join(format_line(current[r], r) for r in sorted(current))
-                    view = memoryview(body.encode("utf-8"))
-                    while view:
-                        view = view[os.write(fd, view) :]
-                    os.fsync(fd)
-                except BaseException:
-                    os.close(fd)
-                    tmp.unlink(missing_ok=True)
-                    raise
-                os.close(fd)
-                try:
-                    tmp.replace(self.path)
-                except OSError as exc:
-                    tmp.unlink(missing_ok=True)
-                    if exc.errno not in (errno.EPERM, errno.EACCES):
-                        raise
-                    # another user's manifest in a sticky shared folder: our lines are
-                    # appended already; it stays unsorted, which costs nothing
-                    log.info("%s left as appended (not ours to replace)", self.path)
-                else:
-                    cache.fsync_dir(self.root)
+                current.update(self._unwritten)
+                if not self._rewrite(current) and self._unwritten and self.problem:
+                    raise self.problem
+            self._unwritten.clear()
+            self.problem = None
             self._entries = current
             self._dirty = False
+
+    def _rewrite(self, current: dict[str, str]) -> bool:
+        """Replace the manifest by ``current`` (sorted); ``False`` when it is another
+        user's and may not be replaced."""
+        tmp = self.root / TMP_NAME
+        fd = self._create_tmp(tmp)
+        try:
+            body = "".join(format_line(current[r], r) for r in sorted(current))
+            view = memoryview(body.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        try:
+            tmp.replace(self.path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno not in (errno.EPERM, errno.EACCES):
+                raise
+            # another user's manifest in a sticky shared folder: our lines are
+            # appended already; it stays unsorted, which costs nothing
+            log.info("%s left as appended (not ours to replace)", self.path)
+            return False
+        cache.fsync_dir(self.root)
+        return True
 
     def _create_tmp(self, tmp: Path) -> int:
         for _ in range(2):
