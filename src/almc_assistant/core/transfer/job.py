@@ -21,9 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from almc_assistant.core.errors import AlmcError, UsageError, describe_os_error
+from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
-from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
 from almc_assistant.core.transfer.destination import Destination
@@ -37,6 +36,7 @@ from almc_assistant.core.transfer.events import (
     SourceSkipped,
 )
 from almc_assistant.core.transfer.faults import Cancelled
+from almc_assistant.core.transfer.ontoitself import refuse_copy_onto_itself
 from almc_assistant.core.transfer.preflight import PreflightResult, preflight
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.receipt import write_receipt
@@ -190,7 +190,7 @@ class CopyJob:
             run.sources_skipped += 1
             self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
-        _refuse_copy_onto_itself([Path(s) for s in self.request.sources], roots)
+        refuse_copy_onto_itself([Path(s) for s in self.request.sources], roots)
         pre = preflight(scan.files, roots, ctx.policy)
         self._publish_preflight(pre, run)
         run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
@@ -350,61 +350,6 @@ class CopyJob:
                 next_step=err.next_step,
             )
         )
-
-
-def _refuse_copy_onto_itself(sources: list[Path], roots: list[Path]) -> None:
-    """Refuse, before anything is written, a destination that is (or lies inside) a source
-    folder, or where a source would land on itself: ``copy acq/run3 --to acq``, through a
-    symlinked alias, or a bind mount (same device and inode)."""
-    for src in sources:
-        try:
-            real_src = src.resolve()
-            src_id = FileIdentity.of_path(src, follow_symlinks=True)
-        except (OSError, RuntimeError):
-            continue  # the scan reports a missing source
-        name = Path(os.path.normpath(src.absolute())).name
-        for root in roots:
-            real_root = root.resolve()
-            try:
-                root_id: FileIdentity | None = FileIdentity.of_path(root, follow_symlinks=True)
-            except OSError:
-                root_id = None
-            inside = real_root == real_src or real_src in real_root.parents
-            if src_id.is_dir and (inside or _same(root_id, src_id)):
-                raise _onto_itself(
-                    src,
-                    root,
-                    f"The destination {root} is the source folder {src} or lies inside it: "
-                    "the copy would copy itself.",
-                    "Destination inside the source",
-                )
-            try:
-                target_id: FileIdentity | None = FileIdentity.of_path(
-                    root / name, follow_symlinks=True
-                )
-            except OSError:
-                target_id = None
-            if real_root / name == real_src or _same(target_id, src_id):
-                raise _onto_itself(
-                    src,
-                    root,
-                    f"Copying {src} to {root} would put it onto itself ({root / name} is "
-                    f"{src}): that is not a copy. Nothing was written.",
-                )
-
-
-def _same(a: FileIdentity | None, b: FileIdentity) -> bool:
-    return a is not None and a.known and b.known and a.same_file(b)
-
-
-def _onto_itself(src: Path, root: Path, detail: str, title: str = "Copy onto itself") -> UsageError:
-    return UsageError(
-        detail,
-        title=title,
-        next_step="Choose a destination outside the folder you copy, on another drive "
-        "for a backup.",
-        paths=(src, root),
-    )
 
 
 def start_copy(request: CopyRequest, sink: EventSink) -> CopyJob:
