@@ -132,3 +132,17 @@ def test_final_target_that_is_the_source_itself_is_refused_per_file(tmp_path: Pa
     (f,) = sink.of_type(CopyFailed)
     assert "onto itself" in f.title and "Nothing was written" in f.detail
     assert sorted(p.name for p in (tmp_path / "backup" / "run3").iterdir()) == ["img.tif"]
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_a_link_at_the_target_name_is_never_adopted(tmp_path: Path, grouped: bool) -> None:
+    """A copy replaced by a link to the source: a rerun must not call it verified."""
+    run = write(tmp_path / "acq" / "run3" / "img.tif", b"data" * 100).parent
+    dest = tmp_path / "backup"
+    (dest / "run3").mkdir(parents=True)
+    (dest / "run3" / "img.tif").symlink_to(run / "img.tif")
+    result, sink = copy([run], [dest], group_small_files=grouped)
+    assert result.summary.ok
+    (v,) = sink.of_type(CopyVerified)
+    assert v.destination == dest / "run3" / "img (almc copy 2).tif" and not v.adopted
+    assert (dest / "run3" / "img.tif").is_symlink()

@@ -20,6 +20,10 @@ one read, on local Linux file systems, a group is copied like this instead:
    appeared there: :mod:`landing`), and a second ``syncfs`` makes the renames durable
    before the copies are reported verified and written to the manifest.
 
+A file already at its target name with the source's size (a rerun) is not written: it is
+read back from storage with the group's read-backs and adopted when its BLAKE3 equals
+the source's (:func:`landing.accept`).
+
 The guarantees are those of the one-file path: the final name never holds unverified
 bytes, every failure removes its partial. Other platforms and network file systems
 (where ``syncfs`` may not reach the server) use the one-file path.
@@ -30,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import os
 import sys
 import time
@@ -50,7 +55,7 @@ from almc_assistant.core.transfer.faults import (
 )
 from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
-from almc_assistant.core.transfer.landing import Result, Verified, land
+from almc_assistant.core.transfer.landing import Differs, Result, Verified, accept, land
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.scan import FileTask
@@ -109,6 +114,16 @@ class _Partial:
     failed: bool = False  # its result is an error (see BatchCopier._fail)
 
 
+@dataclass(slots=True)
+class _Adopt:
+    """A same-size file already at the target name (a rerun): read back, kept if equal."""
+
+    task: FileTask
+    target: Target
+    folder: Folder
+    digest: str
+
+
 Key = tuple[FileTask, Target]
 
 
@@ -122,11 +137,13 @@ class BatchCopier:
         self._buf = buf
         self._before: dict[FileTask, FileIdentity] = {}  # each source as opened
         self._folders: dict[tuple[int, str], Folder] = {}  # open for the group
+        self._adopts: list[_Adopt] = []  # files already at their names (reruns)
 
     def copy(self, items: list[tuple[FileTask, list[Target]]]) -> dict[Key, Result]:
         """Copy every (small) file of ``items`` to its targets; a result per pair."""
         results: dict[Key, Result] = {}
         partials: list[_Partial] = []
+        self._adopts.clear()
         self._before.clear()
         try:
             for i in range(0, len(items), PREFETCH):
@@ -141,6 +158,7 @@ class BatchCopier:
                             os.close(src)
             live = self._sync(partials, results)
             live = self._read_back(live, results)
+            self._adopt_all(results)
             live = self._check_sources(live, results)
             self._commit(live, results)
         finally:
@@ -218,6 +236,14 @@ class BatchCopier:
         if self._hooks.on_chunk is not None and task.size:  # as the one-file path: per read
             self._hooks.on_chunk(task, task.size)
         for t in targets:
+            if t.adopt:
+                try:
+                    self._adopts.append(_Adopt(task, t, self._folder(t, task), digest))
+                except CopyError as err:
+                    results[(task, t)] = err
+                except OSError as exc:
+                    results[(task, t)] = self._dest_error(exc, "read back", t, task)
+                continue
             name = partial_name(t.final.name)
             path = t.final.with_name(name)
             try:
@@ -281,17 +307,55 @@ class BatchCopier:
                     self._fail(p, mismatch(p.task.source, p.target.final, p.digest, got), results)
         return _live(live)
 
+    def _adopt_all(self, results: dict[Key, Result]) -> None:
+        """Read back the files found at adopted names, storage reads overlapped as in
+        :meth:`_read_back`; equal bytes are adopted, others are ``Differs``."""
+        for i in range(0, len(self._adopts), PREFETCH):
+            window = self._adopts[i : i + PREFETCH]
+            fds: list[int | OSError] = []
+            for a in window:
+                try:
+                    fds.append(open_from_storage(a.folder, a.target.final.name, prefetch=True))
+                except OSError as exc:
+                    fds.append(exc)
+            for a, fd in zip(window, fds, strict=True):
+                key = (a.task, a.target)
+                if isinstance(fd, OSError):
+                    if fd.errno in (errno.ELOOP, errno.EISDIR):  # a link, not a regular file
+                        results[key] = Differs()
+                    else:
+                        results[key] = self._dest_error(fd, "read back", a.target, a.task)
+                    continue
+                try:
+                    got, _ = hash_fd(fd, self._buf)
+                except OSError as exc:
+                    results[key] = self._dest_error(exc, "read back", a.target, a.task)
+                    continue
+                finally:
+                    os.close(fd)
+                if got != a.digest:
+                    results[key] = Differs()
+                else:
+                    results[key] = accept(a.folder, a.target, a.digest, a.task.mtime_ns)
+
     def _check_sources(self, live: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
         changed: dict[FileTask, CopyError | None] = {}  # one stat per source
-        for p in live:
-            if p.task not in changed:
+
+        def why(task: FileTask) -> CopyError | None:
+            if task not in changed:
                 try:
-                    check_unchanged(p.task, self._before[p.task])
-                    changed[p.task] = None
+                    check_unchanged(task, self._before[task])
+                    changed[task] = None
                 except CopyError as exc:
-                    changed[p.task] = exc
-            if (why := changed[p.task]) is not None:
-                self._fail(p, why, results)
+                    changed[task] = exc
+            return changed[task]
+
+        for p in live:
+            if (err := why(p.task)) is not None:
+                self._fail(p, err, results)
+        for a in self._adopts:
+            if (err := why(a.task)) is not None:
+                results[(a.task, a.target)] = err
         return _live(live)
 
     def _commit(self, live: list[_Partial], results: dict[Key, Result]) -> None:

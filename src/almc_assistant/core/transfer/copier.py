@@ -266,12 +266,9 @@ class FileCopier:
         """Read back the same-size file already at the final name; keep it if it matches."""
         try:
             with t.dest.open_folder(t.relpath.rpartition("/")[0], task.source) as folder:
-                result = settle(folder, t, digest, self._buf, self._control.checkpoint)
-                if isinstance(result, Verified):
-                    try:  # best effort: the file may belong to someone else
-                        folder.utime(t.final.name, (time.time_ns(), task.mtime_ns))
-                    except (OSError, NotImplementedError):
-                        pass
+                result = settle(
+                    folder, t, digest, self._buf, self._control.checkpoint, task.mtime_ns
+                )
         except CopyError as err:
             return err
         except OSError as exc:

@@ -16,6 +16,7 @@ one-file copier and the grouped small-file path (one per-file pipeline for both)
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import time
 from collections.abc import Callable
@@ -50,9 +51,10 @@ def settle(
     digest: str,
     buf: bytearray,
     checkpoint: Callable[[], None] | None = None,
+    mtime_ns: int | None = None,
 ) -> Verified | Differs:
-    """Compare the file at ``t.final`` (in ``folder``) with ``digest``; record it in the
-    manifest if equal. ``OSError`` propagates (the caller classifies it)."""
+    """Compare the file at ``t.final`` (in ``folder``) with ``digest``; adopt it if equal
+    (:func:`accept`). ``OSError`` propagates (the caller classifies it)."""
     try:
         fd = folder.open(t.final.name, EXISTING)
     except OSError as exc:
@@ -61,6 +63,15 @@ def settle(
         raise
     if hash_open(fd, buf, checkpoint) != digest:
         return Differs()
+    return accept(folder, t, digest, mtime_ns)
+
+
+def accept(folder: Folder, t: Target, digest: str, mtime_ns: int | None) -> Verified:
+    """The file at ``t.final`` was read from storage and has ``digest``: adopt it (and
+    give it the source's ``mtime_ns``, best effort: it may be someone else's file)."""
+    if mtime_ns is not None:
+        with contextlib.suppress(OSError, NotImplementedError):
+            folder.utime(t.final.name, (time.time_ns(), mtime_ns))
     already = t.dest.manifest.lookup(t.relpath) == digest
     t.dest.manifest.record(t.relpath, digest)
     return Verified(digest, time.time(), adopted=True, already=already)

@@ -122,7 +122,7 @@ class FileWorker:
                 if (
                     ctx.group_small_files
                     and task.size <= ctx.chunk_size
-                    and all(not t.adopt and batchable(t.dest) for t in targets)
+                    and all(batchable(t.dest) for t in targets)
                 ):
                     grouped.append((task, targets))
                 else:
