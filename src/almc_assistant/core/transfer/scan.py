@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from almc_assistant.core.errors import UsageError, describe_os_error
+from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.layout import relative_destination
 
 
@@ -36,6 +37,7 @@ class FileTask:
     relpath: str
     size: int
     mtime_ns: int
+    identity: FileIdentity | None = None  # as listed (None: made by hand, e.g. in tests)
 
 
 @dataclass(slots=True)
@@ -97,7 +99,7 @@ def scan_sources(sources: list[Path], relative_to: Sequence[Path] = ()) -> Scan:
         elif (reason := _kind(st.st_mode)) is not None:
             out.skipped.append((src, reason))
         else:
-            out.files.append(FileTask(src, name, st.st_size, st.st_mtime_ns))
+            out.files.append(FileTask(src, name, st.st_size, st.st_mtime_ns, FileIdentity.of(st)))
     return out
 
 
@@ -124,5 +126,7 @@ def _walk(top: Path, top_rel: str, out: Scan) -> None:
             elif (reason := _kind(st.st_mode)) is not None:
                 out.skipped.append((path, reason))
             else:
-                out.files.append(FileTask(path, entry_rel, st.st_size, st.st_mtime_ns))
+                out.files.append(
+                    FileTask(path, entry_rel, st.st_size, st.st_mtime_ns, FileIdentity.of(st))
+                )
         stack.extend(reversed(subdirs))
