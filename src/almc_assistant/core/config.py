@@ -87,7 +87,7 @@ class Config:
     institution_domains: tuple[str, ...] = ()
     shared_state_dir: Path | None = None
     busy_timeout_seconds: float = 10.0
-    allow_user_folders: bool = False
+    allow_user_folders: bool = False  # True when there is no facility file at all
     start_at_login: str = "user"  # "user" decides (on by default), or "always" / "never"
     watch: WatchSettings = field(default_factory=WatchSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
@@ -120,6 +120,8 @@ def load_config(paths: AppPaths) -> Config:
     facility = _read_toml(paths.facility_config, problems)
     user = _read_toml(paths.user_config, problems)
     config = _facility(paths.facility_config, facility, problems)
+    if _absent(paths.facility_config):  # no facility decides here: the user does
+        config = replace(config, allow_user_folders=True)
     settings = _user(paths.user_config, user, config, problems)
     domains = config.institution_domains
     settings = replace(settings, destinations=_mark_managed(settings.destinations, domains))
@@ -144,6 +146,17 @@ def _mark_managed(
         else d
         for d in destinations
     )
+
+
+def _absent(path: Path) -> bool:
+    """Certainly not there (a file that cannot be looked at counts as present)."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _read_toml(path: Path, problems: list[ConfigProblem]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
 from almc_assistant.core.session import PendingSummary, current_user
+from almc_assistant.core.setup_state import SetupNeeded, setup_needed
 from almc_assistant.core.status import StatusReport, build_status, measure_volumes
 from almc_assistant.core.warnings import SafetyWarning, WarningsUpdated, compute_warnings
 
@@ -217,7 +218,12 @@ class ServiceCore:
             volumes=measure_volumes(self.config.acquisition_folders),
             problems=[str(p) for p in self.config.problems] + self._notes,
             now=self._clock(),
+            setup=self.setup_needed(),
         )
+
+    def setup_needed(self) -> SetupNeeded | None:
+        """Why nothing is watched yet (no acquisition folders), or ``None``."""
+        return setup_needed(self.config, self.paths)
 
     def session_files(self, session: int | None = None) -> list[FileRecord]:
         """Files of a session (default: this user's open or latest session)."""
@@ -288,10 +294,25 @@ class ServiceCore:
         return count
 
     def save_user_config(self, settings: UserSettings) -> Path:
-        """Write the user's TOML and apply it (destinations change what is safe)."""
+        """Write the user's TOML and apply it at once (:meth:`apply_settings`)."""
         written = save_user_config(self.paths, settings)
-        self.reload_config()
+        self.apply_settings()
         return written
+
+    def apply_settings(self) -> Config:
+        """The one path by which new settings take effect while running: re-read the
+        configuration, apply the policy and retention, let the subclass follow the new
+        acquisition folders (:meth:`_settings_changed`), then publish
+        :class:`~almc_assistant.core.service_events.SettingsApplied` for the front ends
+        (the tray's state, the reminder settings, an open Settings window)."""
+        before = self.config
+        self.reload_config()
+        self._settings_changed(before, self.config)
+        self.sink.publish(ev.SettingsApplied(config=self.config, setup=self.setup_needed()))
+        return self.config
+
+    def _settings_changed(self, before: Config, after: Config) -> None:
+        """Extension point: the subclass restarts its watcher when the folders changed."""
 
     def reload_config(self) -> None:
         self.config = load_config(self.paths)

@@ -54,6 +54,7 @@ class TrayIcon(QObject):
     check_files_requested = Signal()
     status_requested = Signal()
     settings_requested = Signal()
+    setup_requested = Signal()  # the welcome window (choose folders and destinations)
     pause_requested = Signal()
     resume_requested = Signal()
     quit_requested = Signal()
@@ -150,6 +151,8 @@ class TrayIcon(QObject):
                 self._add(menu, "Resume copying", self.resume_requested)
             else:
                 self._add(menu, "Pause copying", self.pause_requested)
+        if self._status.state is State.NOT_SET_UP:
+            self._add(menu, "Set up…", self.setup_requested, bold=True)
         menu.addSeparator()
         if self._reminder is not None:
             self._add(menu, "Backup reminder…", self.reminder_requested)

@@ -138,8 +138,7 @@ class CopyPage(QWizardPage):
             self.speed.setText("Paused")
         else:
             self.speed.setText(
-                f"{humanize.rate(s.rate_bytes_per_s)} · about "
-                f"{humanize.duration(s.eta_seconds)} left"
+                f"{humanize.rate(s.rate_bytes_per_s)} · {humanize.time_left(s.eta_seconds)}"
             )
         if s.current:
             names = ", ".join(
