@@ -61,6 +61,8 @@ def render(report: StatusReport) -> None:
     if report.setup is not None:
         console.print(f"[bold]{report.setup.title}.[/bold] {report.setup.detail}", highlight=False)
         console.print(report.setup.next_step, highlight=False)
+        if report.setup.facility_example:
+            console.print(report.setup.facility_example, highlight=False, markup=False)
     elif report.state is OverallState.ALL_SAFE and not report.lost:
         console.print(f"All of {report.user}'s files have verified backups.")
     elif report.total_files:
@@ -69,6 +71,11 @@ def render(report: StatusReport) -> None:
             f"of {report.user} {'is' if report.total_files == 1 else 'are'} not backed up "
             "safely yet.[/bold]"
         )
+    for problem in report.problems:  # each cause of the "problem" state, first
+        console.print(
+            f"[yellow]Problem:[/yellow] {problem.title}. {problem.detail}", highlight=False
+        )
+        console.print(f"  What to do: {problem.next_step}", highlight=False)
     for s in report.sessions:
         state = "open" if s.ended_at is None else f"ended {when(s.ended_at)}"
         console.print(
@@ -94,11 +101,6 @@ def render(report: StatusReport) -> None:
                 )
             else:
                 console.print(f"  {v.folder}: [red]not available[/red]", highlight=False)
-    for problem in report.problems:
-        console.print(
-            f"\n[yellow]Problem:[/yellow] {problem.title}. {problem.detail}", highlight=False
-        )
-        console.print(f"  What to do: {problem.next_step}", highlight=False)
 
 
 def _files(console: Any, files: list[Any]) -> None:

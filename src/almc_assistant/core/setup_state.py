@@ -35,16 +35,6 @@ class SetupNeeded:
     facility_example: str  # what staff put in it ("" when the user chooses)
     title: str = NOT_SET_UP
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "title": self.title,
-            "detail": self.detail,
-            "next_step": self.next_step,
-            "decided_by": "user" if self.user_can_choose else "facility",
-            "facility_file": str(self.facility_file),
-            "facility_example": self.facility_example,
-        }
-
     def lines(self) -> tuple[str, ...]:
         """The detail and the next step, for a tooltip or a terminal."""
         return (self.detail, self.next_step)
@@ -80,8 +70,8 @@ def setup_needed(config: Config, paths: AppPaths) -> SetupNeeded | None:
     example = facility_example()
     return SetupNeeded(
         detail=f"{nothing} On this computer the facility chooses them, and has not yet.",
-        next_step=f"Ask the facility staff to add the acquisition folders to "
-        f"{paths.facility_config}, for example:\n{example}",
+        next_step="Ask the facility staff to list the acquisition folders under [watch] "
+        f"folders in {paths.facility_config}.",
         user_can_choose=False,
         facility_file=paths.facility_config,
         facility_example=example,
@@ -94,9 +84,10 @@ class NotSetUp(ConfigError):
     title = NOT_SET_UP
 
     def __init__(self, setup: SetupNeeded) -> None:
+        example = f"\n{setup.facility_example}" if setup.facility_example else ""
         super().__init__(
             setup.detail,
-            next_step=setup.next_step,
+            next_step=setup.next_step + example,
             paths=(setup.facility_file,) if not setup.user_can_choose else (),
         )
         self.setup = setup

@@ -70,6 +70,7 @@ def run(paths: list[str]) -> int:
         return 2
     pump = app_pump(sink)
     controller = AppController(service, pump, prompter, config=config)
+    prompter.default_folder = controller.data_folder  # pickers open where the data is
     instance.message_received.connect(controller.on_instance_message)
     qapp.aboutToQuit.connect(controller.shutdown)
     qapp.aboutToQuit.connect(instance.close)

@@ -80,6 +80,11 @@ class WindowOpeners(QObject):
         config = getattr(self._service, "config", None)
         return config if isinstance(config, Config) else self._config
 
+    def data_folder(self) -> str:
+        """Where pickers open: the first acquisition folder, else the home folder."""
+        folders = self.live_config().acquisition_folders
+        return str(folders[0]) if folders else str(Path.home())
+
     def _window(self, key: str, make: Callable[[], QWidget]) -> Any:
         window = self._windows.get(key)
         if window is None:
@@ -110,7 +115,7 @@ class WindowOpeners(QObject):
 
     @Slot()
     def check_files(self) -> None:
-        paths = self._prompter.choose_files("Choose files to check")
+        paths = self._prompter.choose_files("Choose files to check", self.data_folder())
         if paths:
             self.show_transfer().add_paths(paths)
 
