@@ -10,6 +10,7 @@ from typing import Any
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, QueueSink
+from almc_assistant.core.status import Problem, ProblemKind
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.status_queries import StatusQueried, StatusQueries
@@ -119,7 +120,8 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot, prompter) ->
 
         def status(self) -> Any:
             self.status_threads.append(threading.current_thread().name)
-            return SimpleNamespace(sessions=(), volumes=(), problems=("Share offline",))
+            offline = Problem(ProblemKind.SETUP, "Setup problem", "Share offline", "Ask staff")
+            return SimpleNamespace(sessions=(), volumes=(), problems=(offline,))
 
     service = Recording()
     pump = EventPump(QueueSink(), interval_ms=20)

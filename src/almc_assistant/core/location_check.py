@@ -89,9 +89,10 @@ def check_destination(destination: Destination) -> LocationCheck:
     writable, why = _probe_write(path)
     if not writable:
         notes.append(why)
+    # The warnings say what they say before a copy; the kind's guidance, once.
     notes += [i.message for i in result.issues if i.severity is Severity.WARNING]
-    if destination.guidance:
-        notes.append(destination.guidance)
+    if not any(destination.info.guidance in n for n in notes):
+        notes.append(destination.info.guidance)
     return LocationCheck(
         path, role, True, writable, result.free_bytes, result.filesystem, tuple(notes)
     )

@@ -55,6 +55,10 @@ INTRO = (
     "backup, and warns before the facility's cleanup could delete it."
 )
 CHOOSE_KIND = "Choose the kind of storage…"
+KIND_FIRST = (
+    "First choose the kind of storage (it decides whether one copy there makes your "
+    "data safe), then its folder."
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,7 +135,7 @@ class WelcomeWindow(QWidget):
             self.kind.addItem(KIND_INFO[kind].label, kind)
         self.kind.setCurrentIndex(-1)  # no default: the kind decides what counts as safe
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
-        self.kind_help = QLabel("First choose the kind of storage, then its folder.")
+        self.kind_help = QLabel(KIND_FIRST)
         self.kind_help.setWordWrap(True)
         self.add_dest_button = QPushButton("Add &destination…")
         self.add_dest_button.setEnabled(False)
@@ -180,8 +184,9 @@ class WelcomeWindow(QWidget):
             self._add_item(self.folders, str(folder), str(folder), editable=False)
         for folder in config.user.folders if allowed else ():
             self._add_item(self.folders, str(folder), str(folder))
-        self.add_folder_button.setEnabled(allowed)
-        self.remove_folder_button.setEnabled(allowed)
+        self.add_folder_button.setVisible(allowed)
+        self.remove_folder_button.setVisible(allowed)
+        self.folders.setVisible(allowed or self.folders.count() > 0)
         if setup is not None and not setup.user_can_choose:
             self.facility_note.setText(facility_html(setup))
         elif not allowed:
@@ -241,8 +246,7 @@ class WelcomeWindow(QWidget):
     def _on_kind_changed(self, *_args: Any) -> None:
         kind = self.chosen_kind()
         self.add_dest_button.setEnabled(kind is not None)
-        if kind is not None:
-            self.kind_help.setText(KIND_INFO[kind].guidance)
+        self.kind_help.setText(KIND_INFO[kind].guidance if kind is not None else KIND_FIRST)
 
     def chosen_kind(self) -> DestinationKind | None:
         data = self.kind.currentData()
