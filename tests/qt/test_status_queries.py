@@ -146,10 +146,10 @@ def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) ->
     service.pending = today_summary(1, 1_000)  # the catalog moved on meanwhile
     controller.refresh_later()
     status = controller.status
-    assert status is not None and status.headline == "Copying… 50 %"  # at once
+    assert status is not None and status.headline == "Copying… 50%"  # at once
     assert status.details[0].startswith("3 files")  # the summary known so far
     qtbot.waitUntil(lambda: controller.status.details[0].startswith("1 file "))  # type: ignore[union-attr]
-    assert controller.tray is not None and "Copying… 50 %" in controller.tray.native.toolTip()
+    assert controller.tray is not None and "Copying… 50%" in controller.tray.native.toolTip()
     controller.shutdown()
 
 

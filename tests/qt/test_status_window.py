@@ -13,12 +13,12 @@ from almc_assistant.qt.tray import TrayStatus
 def test_the_icon_is_redrawn_only_when_the_ring_moves_a_step(qtbot) -> None:  # type: ignore[no-untyped-def]
     window = StatusWindow()
     qtbot.addWidget(window)
-    window.set_status(TrayStatus(State.COPYING, "Copying… 50 %", ("3 files",), 0.50))
+    window.set_status(TrayStatus(State.COPYING, "Copying… 50%", ("3 files",), 0.50))
     first = window._icon.pixmap().cacheKey()
-    window.set_status(TrayStatus(State.COPYING, "Copying… 51 %", ("3 files",), 0.51))
+    window.set_status(TrayStatus(State.COPYING, "Copying… 51%", ("3 files",), 0.51))
     assert window._icon.pixmap().cacheKey() == first
-    assert window.headline() == "Copying… 51 %"
-    window.set_status(TrayStatus(State.COPYING, "Copying… 60 %", ("3 files",), 0.60))
+    assert window.headline() == "Copying… 51%"
+    window.set_status(TrayStatus(State.COPYING, "Copying… 60%", ("3 files",), 0.60))
     assert window._icon.pixmap().cacheKey() != first
     window.set_status(TrayStatus(State.SAFE, "All your files are backed up"))
     assert window.headline() == "All your files are backed up"

@@ -113,9 +113,12 @@ def _stop_on_sigterm() -> None:
 
 
 def _describe(event: Event) -> str:
+    """The cause and, where the event has one, the next step."""
     detail = getattr(event, "detail", None) or getattr(event, "reason", "")
+    next_step = getattr(event, "next_step", "")
+    text = f"{detail} {next_step}".strip() if next_step else str(detail)
     where = getattr(event, "folder", None)
-    return f"{where}: {detail}" if where else str(detail)
+    return f"{where}: {text}" if where else text
 
 
 def _print(event: Event) -> None:

@@ -42,6 +42,11 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
-def percent_full(percent: float) -> str:
-    """How full a disk is, in the one form every screen uses: ``14% full``."""
-    return f"{percent:.0f}% full"
+def percent(fraction: float) -> str:
+    """A share in the one form every screen uses: ``42%`` (no space, as ``14% full``)."""
+    return f"{round(fraction * 100)}%"
+
+
+def percent_full(percent_used: float) -> str:
+    """How full a disk is: ``14% full``."""
+    return f"{percent_used:.0f}% full"

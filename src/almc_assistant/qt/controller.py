@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
+from almc_assistant.core import units
 from almc_assistant.core.config import Config
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.service_events import (
@@ -79,7 +80,7 @@ def compute_status(
     if setup is not None and copy_progress is None:
         return TrayStatus(State.NOT_SET_UP, setup.title, setup.lines())
     if copy_progress is not None:
-        percent = f"{round(copy_progress * 100)} %"
+        percent = units.percent(copy_progress)
         headline = f"Copying paused at {percent}" if paused else f"Copying… {percent}"
         return TrayStatus(
             State.COPYING, headline, (pending,), copy_progress, can_pause=True, paused=paused

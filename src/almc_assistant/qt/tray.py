@@ -163,9 +163,7 @@ class TrayIcon(QObject):
         menu.addSeparator()
         if self._reminder is not None:
             self._add(menu, "Backup reminder…", self.reminder_requested)
-        self._add(
-            menu, "End session and back up…", self.end_session_requested, bold=not not_set_up
-        )
+        self._add(menu, "End session and back up…", self.end_session_requested, bold=not not_set_up)
         self._add(menu, "Transfer window", self.transfer_window_requested)
         self._add(menu, "Check files…", self.check_files_requested)
         menu.addSeparator()

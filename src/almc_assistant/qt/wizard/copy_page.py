@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.units import percent
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.wizard.state import WizardState, copy_note
@@ -129,7 +130,7 @@ class CopyPage(QWizardPage):
             return
         fraction = s.bytes_done / s.bytes_total if s.bytes_total else 0.0
         self.overall.setValue(round(fraction * 1000))
-        self.overall.setFormat(f"{round(fraction * 100)} %")
+        self.overall.setFormat(percent(fraction))
         self.counts.setText(
             f"{s.files_done:,} of {humanize.count(s.files_total, 'file')} · "
             f"{humanize.size(s.bytes_done)} of {humanize.size(s.bytes_total)}"
@@ -142,7 +143,7 @@ class CopyPage(QWizardPage):
             )
         if s.current:
             names = ", ".join(
-                f"{f.source.name} ({round(100 * f.bytes_done / f.size) if f.size else 100} %)"
+                f"{f.source.name} ({percent(f.bytes_done / f.size if f.size else 1.0)})"
                 for f in s.current[:3]
             )
             self.current.setText(f"Now: {names}")
