@@ -185,7 +185,7 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         self._refresh_timer.start()
         if self._tray is not None:
             self._tray.show()
-        elif self._setup is None:
+        else:  # the status window is the main window: it stays when the welcome closes
             self.show_status()
         if self._setup is not None:
             self.show_welcome()
