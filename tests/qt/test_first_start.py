@@ -202,3 +202,15 @@ def test_time_left_words() -> None:
     assert humanize.time_left(30) == "less than a minute left"
     assert humanize.time_left(180) == "about 3 minutes left"
     assert humanize.time_left(None) == "—"
+
+
+def test_every_table_lets_tab_leave(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.qt.settings_destinations import DEST_COLUMNS
+    from almc_assistant.qt.table_model import SnapshotTableModel
+    from almc_assistant.qt.table_view import make_table
+
+    model = SnapshotTableModel(DEST_COLUMNS, key=lambda d: str(d.path))
+    view = make_table(model)
+    model.setParent(view)  # deleted with the view, never before it
+    qtbot.addWidget(view)
+    assert not view.tabKeyNavigation()
