@@ -214,3 +214,11 @@ def test_every_table_lets_tab_leave(qtbot) -> None:  # type: ignore[no-untyped-d
     model.setParent(view)  # deleted with the view, never before it
     qtbot.addWidget(view)
     assert not view.tabKeyNavigation()
+
+
+def test_the_first_start_at_login_notice_says_how_to_turn_it_off() -> None:
+    from almc_assistant.qt.app import START_AT_LOGIN_TEXT
+
+    assert (
+        "Settings" in START_AT_LOGIN_TEXT and "almc-assistant autostart off" in START_AT_LOGIN_TEXT
+    )
