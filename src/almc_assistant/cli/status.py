@@ -72,10 +72,12 @@ def render(report: StatusReport) -> None:
             "safely yet.[/bold]"
         )
     for problem in report.problems:  # each cause of the "problem" state, first
-        console.print(
-            f"[yellow]Problem:[/yellow] {problem.title}. {problem.detail}", highlight=False
+        console.print(  # whole lines: the terminal wraps them, paths stay searchable
+            f"[yellow]Problem:[/yellow] {problem.title}. {problem.detail}",
+            highlight=False,
+            soft_wrap=True,
         )
-        console.print(f"  What to do: {problem.next_step}", highlight=False)
+        console.print(f"  What to do: {problem.next_step}", highlight=False, soft_wrap=True)
     for s in report.sessions:
         state = "open" if s.ended_at is None else f"ended {when(s.ended_at)}"
         console.print(

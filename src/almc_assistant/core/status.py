@@ -43,7 +43,8 @@ class ProblemKind(StrEnum):
     FILES_LOST = "files-lost"
     DISK_FULL = "disk-full"
     FOLDER_UNAVAILABLE = "folder-unavailable"
-    SETUP = "setup"  # a configuration or catalog problem
+    SETUP = "setup"  # a configuration problem (or a note of the service)
+    CATALOG = "catalog"  # records of the catalog that could not be read
 
 
 @dataclass(frozen=True, slots=True)
