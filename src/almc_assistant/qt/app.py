@@ -127,7 +127,10 @@ def _install_session_end(
         )
         guard.start()
         hooks = install_session_end_hooks(qapp, guard)
-        hooks.quitRequested.connect(qapp.quit)
+        # The session ends (SIGTERM, XSMP "Die", GNOME "Stop"): leave now. Not quit():
+        # in Qt 6 that first closes every window, and a window that refuses (the main
+        # window asks "Quit almc-assistant?") would keep the app running on.
+        hooks.quitRequested.connect(lambda: qapp.exit(0))
         return hooks
     except Exception:
         log.exception("session-end reminders unavailable on this desktop")
