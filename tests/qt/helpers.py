@@ -27,6 +27,8 @@ class RecordingPrompter:
     crashes: list[tuple[str, str, str]] = field(default_factory=list)
     files_to_choose: list[str] = field(default_factory=list)
     folder_to_choose: str = ""
+    folder_start: str = ""  # where the last folder picker opened
+    files_start: str = ""  # where the last file picker opened
     save_file: str = ""
     printed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -45,9 +47,11 @@ class RecordingPrompter:
         self.crashes.append((summary, details, log_file))
 
     def choose_files(self, title: str, start: str = "") -> list[str]:
+        self.files_start = start
         return list(self.files_to_choose)
 
     def choose_folder(self, title: str, start: str = "") -> str:
+        self.folder_start = start
         return self.folder_to_choose
 
     def choose_save_file(self, title: str, suggested: str, filters: str) -> str:

@@ -25,7 +25,7 @@ def test_compute_status() -> None:
     assert at_risk.state is State.AT_RISK
     assert at_risk.headline == "3 files (12.4 GB) from today are not backed up yet"
     copying = compute_status(today_summary(3, 1), copy_progress=0.42)
-    assert copying.state is State.COPYING and copying.headline == "Copying… 42 %"
+    assert copying.state is State.COPYING and copying.headline == "Copying… 42%"
     assert copying.progress == 0.42 and copying.can_pause
     problem = compute_status(today_summary(3, 1), problem="Catalog damaged")
     assert problem.state is State.PROBLEM and problem.headline == "Catalog damaged"

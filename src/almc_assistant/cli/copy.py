@@ -50,6 +50,7 @@ from almc_assistant.core.transfer import (
     OnConflict,
     SourceSkipped,
 )
+from almc_assistant.core.units import human_size, plural
 
 log = logging.getLogger(__name__)
 
@@ -357,9 +358,9 @@ class _Collected:
                 break
             out.write(f"NOT COPIED {sk.source}: {sk.reason}\n")
         s = result.summary
-        gib = s.bytes_copied / 2**30
         line = (
-            f"{s.verified} copies verified ({gib:.2f} GiB written), "
+            f"{plural(s.verified, 'copy', 'copies')} verified "
+            f"({human_size(s.bytes_copied)} written), "
             f"{s.skipped} already verified, {s.failed} failed"
         )
         if s.pending_upload:

@@ -24,6 +24,7 @@ from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.transfer import EntryChecked, VerifyReport, verify_destination
 from almc_assistant.core.transfer.manifest import read_manifest
+from almc_assistant.core.units import human_size
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,7 +131,7 @@ def _print_human(report: VerifyReport, limit: int = 50) -> None:
     print(
         f"{verdict}: {len(report.matched)} match, {len(report.differing)} differ, "
         f"{len(report.missing)} missing, {len(report.errors)} unreadable, "
-        f"{len(report.extra)} extra ({report.bytes_read / 2**30:.2f} GiB read)."
+        f"{len(report.extra)} extra ({human_size(report.bytes_read)} read)."
     )
     if report.differing or report.missing or report.errors:
         print(

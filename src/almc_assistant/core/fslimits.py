@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from almc_assistant.core.cachingfs import pending_upload_reason
+from almc_assistant.core.statfs import linux_fs_type
 
 GiB = 1 << 30
 FAT32_MAX_FILE = (1 << 32) - 1
@@ -176,6 +177,8 @@ def _linux_type(real: str) -> tuple[str, str]:
         inside = real == mount or real.startswith(mount.rstrip("/") + "/")
         if inside and len(mount) >= len(best):  # later lines shadow earlier ones
             best, best_type = mount, right.split()[0]
+    if not best:  # a chroot or container: mountinfo hides the mounts holding its root
+        return linux_fs_type(real) or "unknown", ""
     return best_type, best
 
 

@@ -100,7 +100,7 @@ class JobRow:
             return "Queued"
         if self.bytes_total:
             return f"{humanize.size(self.bytes_done)} of {humanize.size(self.bytes_total)}"
-        return f"{self.files_done} of {self.files_total} files"
+        return f"{self.files_done} of {humanize.count(self.files_total, 'file')}"
 
     @property
     def running(self) -> bool:

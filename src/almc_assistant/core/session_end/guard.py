@@ -108,6 +108,10 @@ class SessionEndGuard:
             platform=platform,
         )
 
+    def apply_settings(self, settings: ReminderSettings) -> None:
+        """New reminder settings (Settings saved: ``SettingsApplied``), in force at once."""
+        self.reminders.apply_settings(settings)
+
     # ------------------------------------------------------------------ pending state
     def start(self) -> MarkerRecord | None:
         """Read what the previous session left behind. Call once, before the first update."""

@@ -24,6 +24,7 @@ from almc_assistant.core.fslimits import case_collisions, name_problems, size_pr
 from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import OnConflict, Target, plan_target
+from almc_assistant.core.units import human_size
 
 SPACE_MARGIN = 1 << 20  # manifest and receipt
 
@@ -34,15 +35,6 @@ class PreflightResult:
     refused: list[tuple[Path, AlmcError]] = field(default_factory=list)
     # (file, destination, reason) pairs that will not be copied
     file_problems: list[tuple[FileTask, Destination, str]] = field(default_factory=list)
-
-
-def _human(n: int) -> str:
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"  # pragma: no cover
 
 
 def open_destination(root: Path) -> Destination:
@@ -127,8 +119,8 @@ def preflight(files: list[FileTask], roots: list[Path], policy: OnConflict) -> P
                     root,
                     _refuse(
                         root,
-                        f"not enough free space: this copy needs {_human(needed)}, "
-                        f"only {_human(free)} are free",
+                        f"not enough free space: this copy needs {human_size(needed)}, "
+                        f"only {human_size(free)} are free",
                         "Free space there, choose another destination, or copy fewer files.",
                     ),
                 )

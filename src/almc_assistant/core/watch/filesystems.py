@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from almc_assistant.core.fslimits import macos_statfs
+from almc_assistant.core.statfs import linux_fs_type
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,9 @@ def filesystem_type(folder: Path) -> str | None:
     try:
         if sys.platform.startswith("linux"):
             with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
-                return fs_type_from_mountinfo(f.read(), path)
+                found = fs_type_from_mountinfo(f.read(), path)
+            # A chroot or container: mountinfo hides the mounts holding its root.
+            return found if found is not None else linux_fs_type(path)
         if sys.platform == "win32":  # pragma: no cover - Windows only
             get_drive_type = ctypes.windll.kernel32.GetDriveTypeW
             return "remote" if drive_type_is_remote(path, get_drive_type) else "local"

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.transfer.events import ALREADY_VERIFIED
+from almc_assistant.core.units import percent
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.wizard.state import (
@@ -142,7 +143,7 @@ class CopyPage(QWizardPage):
             return
         fraction = s.bytes_done / s.bytes_total if s.bytes_total else 0.0
         self.overall.setValue(round(fraction * 1000))
-        self.overall.setFormat(f"{round(fraction * 100)} %")
+        self.overall.setFormat(percent(fraction))
         self.counts.setText(
             f"{s.files_done:,} of {humanize.count(s.files_total, 'file')} · "
             f"{humanize.size(s.bytes_done)} of {humanize.size(s.bytes_total)}"
@@ -151,12 +152,11 @@ class CopyPage(QWizardPage):
             self.speed.setText("Paused")
         else:
             self.speed.setText(
-                f"{humanize.rate(s.rate_bytes_per_s)} · about "
-                f"{humanize.duration(s.eta_seconds)} left"
+                f"{humanize.rate(s.rate_bytes_per_s)} · {humanize.time_left(s.eta_seconds)}"
             )
         if s.current:
             names = ", ".join(
-                f"{f.source.name} ({round(100 * f.bytes_done / f.size) if f.size else 100} %)"
+                f"{f.source.name} ({percent(f.bytes_done / f.size if f.size else 1.0)})"
                 for f in s.current[:3]
             )
             self.current.setText(f"Now: {names}")
