@@ -45,6 +45,18 @@ class Sniffed:
     format: str
 
 
+# Structures other formats write near their start: a file whose first bytes were zeroed
+# still shows them, so it goes to that format's walker, which reports the damage.
+_ZEROED_MARKERS = (
+    (b"ZISRAWSUBBLOCK", Family.NATIVE, "Zeiss CZI"),
+    (b"ZISRAWDIRECTORY", Family.NATIVE, "Zeiss CZI"),
+    ("LMSDataContainerHeader".encode("utf-16-le"), Family.NATIVE, "Leica LIF"),
+    ("OibInfo".encode("utf-16-le"), Family.OLE2, "OLE2 compound file"),
+    (b"ImarisDataSet", Family.NATIVE, "Imaris IMS"),
+    (b"{'descr':", Family.NATIVE, "NumPy array"),
+)
+
+
 def _text_head(head: bytes) -> str:
     """The start of a file as text (UTF-16 with or without BOM, else Latin-1)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -82,6 +94,8 @@ _PREFIXES: tuple[tuple[bytes, Sniffed], ...] = (
     (b"%PDF-", Sniffed(Family.OTHER, "PDF")),
     (b"PK\x03\x04", Sniffed(Family.OTHER, "ZIP archive or Office document")),
     (b"8BPS", Sniffed(Family.OTHER, "Photoshop PSD")),
+    (b"SIMPLE  =", Sniffed(Family.OTHER, "FITS image")),
+    (b"\x93NUMPY", Sniffed(Family.NATIVE, "NumPy array")),  # SlideBook 7 planes
 )
 
 
@@ -96,6 +110,10 @@ def sniff(head: bytes, tail: bytes) -> Sniffed:
     if tail.startswith(ND2_TRAILER) or any(m in head for m in _ND2_INNER_MARKERS):
         # the magic is gone but ND2 structures are there: a damaged ND2
         return Sniffed(Family.ND2, "Nikon ND2")
+    if head[:4] == b"\0\0\0\0":
+        for marker, family, fmt in _ZEROED_MARKERS:
+            if marker in head:
+                return Sniffed(family, fmt)
     if head.startswith(b"\x70\x00\x00\x00") and head[8:9] == b"\x2a":
         text = head[13:].decode("utf-16-le", "replace")
         if text.startswith("LMS_Object_File"):
@@ -128,6 +146,8 @@ def sniff(head: bytes, tail: bytes) -> Sniffed:
 
 def _sniff_text(head: bytes) -> Sniffed:
     text = _text_head(head)
+    if "<LMSDataContainerHeader" in text:
+        return Sniffed(Family.NATIVE, "Leica XLEF/XLIF/XLCF")
     if "[FileInformation]" in text or "[Acquisition Parameters Common]" in text:
         return Sniffed(Family.NATIVE, "Olympus FluoView OIF")
     if "NDInfoFile" in text[:64]:
