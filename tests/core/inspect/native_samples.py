@@ -118,7 +118,7 @@ def ole2(stream_names: tuple[str, ...] = ("OibInfo.txt", "Storage00001"), stream
     return bytes(header) + body
 
 
-def hdf5(payload: int = 4096, version: int = 2) -> bytes:
+def hdf5(payload: int = 4096, version: int = 2, *, imaris: bool = True) -> bytes:
     """An HDF5 superblock (v0 or v2) whose end-of-file address is the file's length."""
     if version == 0:
         fixed = b"\x89HDF\r\n\x1a\n" + bytes([0, 0, 0, 0, 0, 8, 8, 0]) + struct.pack("<HHI", 4, 16, 0)
@@ -128,8 +128,8 @@ def hdf5(payload: int = 4096, version: int = 2) -> bytes:
     else:
         eof = 48 + payload
         block = b"\x89HDF\r\n\x1a\n" + bytes([2, 8, 8, 0]) + struct.pack("<QQQQ", 0, (1 << 64) - 1, eof, 48) + bytes(4)
-    body = block.ljust(48 if version == 2 else len(block), b"\0") + b"ImarisDataSet" + bytes(payload - 13)
-    return body
+    marker = b"ImarisDataSet" if imaris else b"SomeDataSet!!"
+    return block.ljust(48 if version == 2 else len(block), b"\0") + marker + bytes(payload - 13)
 
 
 def oir(blocks: int = 3) -> bytes:

@@ -96,15 +96,48 @@ def _walk(fh: BinaryIO, size: int, details: dict[str, Any]) -> list[str]:
     if used > MAX_TABLE or directory + 32 + used > size:
         raise Damage("Its subblock directory runs past the end of the file.")
     table = read_exact(fh, directory + 32, used, size, "subblock directory")
-    problems += _subblocks(fh, size, table, details)
+    subblocks, chain_problem = _chain(fh, size)
+    problems += _subblocks(table, subblocks, size, details)
+    if chain_problem and not problems:
+        problems.append(chain_problem)
     return problems
 
 
-def _subblocks(fh: BinaryIO, size: int, table: bytes, details: dict[str, Any]) -> list[str]:
+def _chain(fh: BinaryIO, size: int) -> tuple[set[int], str]:
+    """Walk the segments from the start to the end of the file.
+
+    Returns the positions of the subblock segments met and the problem that stopped
+    the walk before the end of the file ("" when it reached the end exactly).
+    """
+    subblocks: set[int] = set()
+    pos = 0
+    while pos < size:
+        header = read_at(fh, pos, 32, size)
+        if len(header) < 32:
+            return subblocks, f"The file ends inside a segment header (at byte {pos:,})."
+        sid, allocated, used = _SEGMENT.unpack(header)
+        name = sid.rstrip(b"\0")
+        if not name.startswith((b"ZISRAW", b"DELETED")) or allocated < 0 or used < 0:
+            return subblocks, f"The segment at byte {pos:,} is corrupt (not a CZI segment)."
+        end = pos + 32 + max(allocated, used)  # ZEN writes every segment whole
+        if end > size:
+            return subblocks, (
+                f"Its {name.decode('ascii', 'replace')} segment at byte {pos:,} runs "
+                f"{end - size:,} bytes past the end of the file: the file is cut off."
+            )
+        if name == b"ZISRAWSUBBLOCK":
+            subblocks.add(pos)
+        pos += 32 + max(allocated, used)
+    return subblocks, ""
+
+
+def _subblocks(
+    table: bytes, segments: set[int], size: int, details: dict[str, Any]
+) -> list[str]:
+    """Every directory entry of this file part must be a subblock segment met on the walk."""
     (count,) = struct.unpack_from("<i", table)
-    pos, outside, bad, other_parts, codes = 128, 0, 0, 0, set()
-    first_bad = ""
-    listed = 0
+    pos, listed, other_parts, codes = 128, 0, 0, set()
+    outside, bad, first_bad = 0, 0, ""
     for _ in range(max(0, count)):
         if pos + _ENTRY.size > len(table):
             return [f"Its subblock directory lists {count:,} subblocks but holds only {listed:,}."]
@@ -116,18 +149,12 @@ def _subblocks(fh: BinaryIO, size: int, table: bytes, details: dict[str, Any]) -
         codes.add(compression)
         if part != 0:
             other_parts += 1  # lies in another file of a multi-part CZI
-            continue
-        header = read_at(fh, position, 32, size) if position >= 0 else b""
-        if len(header) < 32:
-            outside += 1
-            first_bad = first_bad or f"subblock {listed:,} should start at byte {position:,}"
-            continue
-        sid, allocated, used = _SEGMENT.unpack(header)
-        if sid.rstrip(b"\0") != b"ZISRAWSUBBLOCK" or used < 0 or allocated < 0:
-            bad += 1
-        elif position + 32 + (used or allocated) > size:
-            outside += 1
-            first_bad = first_bad or f"subblock {listed:,} runs to byte {position + 32 + used:,}"
+        elif position not in segments:
+            if position + 32 > size or position < 0:
+                outside += 1
+                first_bad = first_bad or f"subblock {listed:,} should start at byte {position:,}"
+            else:
+                bad += 1
     details.update(
         subblocks=listed,
         compression_codes=sorted(codes),
@@ -142,5 +169,8 @@ def _subblocks(fh: BinaryIO, size: int, table: bytes, details: dict[str, Any]) -
             f"({size:,} bytes; e.g. {first_bad}): the file is cut off."
         )
     if bad:
-        problems.append(f"{bad:,} of its image subblocks are not where the directory says.")
+        problems.append(
+            f"{bad:,} of its {listed:,} image subblocks are not complete in the file (cut "
+            "off or overwritten)."
+        )
     return problems

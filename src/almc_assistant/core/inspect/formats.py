@@ -60,6 +60,10 @@ def check_by_signature(path: Path, fh: BinaryIO, size: int, sniffed: Sniffed) ->
         return _codestream(fh, size, fmt)
     if fmt == "FITS image":
         return check_fits(fh, size, fmt)
+    if fmt == "HDF5":  # not Imaris (or cut off before Imaris's marker): check it is whole
+        found = check_hdf5(fh, size, fmt)
+        if found.verdict is Verdict.NATIVE_DAMAGED:
+            return found
     if sniffed.family is Family.OTHER:
         text = wording.OTHER_FORMAT.format(article=wording.article(fmt), format=fmt)
         return Finding(Verdict.OTHER_FORMAT, fmt, (text,))

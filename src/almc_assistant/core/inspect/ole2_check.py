@@ -72,6 +72,11 @@ def walk_ole2(fh: BinaryIO, size: int) -> Compound:
                 found.problems.append(f"Its small stream '{name}' lies outside the mini stream.")
     if n_minifat and first_minifat < _MAX_REGULAR:
         walker.chain(fat, first_minifat, "mini-FAT")
+    if size % sector:
+        found.problems.append(
+            f"Its length ({size:,} bytes) is not a whole number of {sector}-byte sectors, "
+            "as compound files are written: the end of the file is cut off."
+        )
     return found
 
 

@@ -137,7 +137,7 @@ def sniff(head: bytes, tail: bytes) -> Sniffed:
         if brand in (b"heic", b"heix", b"mif1", b"avif"):
             return Sniffed(Family.LOSSY, "HEIF/AVIF image")
         return Sniffed(Family.OTHER, "MP4/QuickTime movie")
-    if head.startswith(b"SIS") and b"ETS" in head[:256]:
+    if head.startswith(b"SIS\0") and (b"ETS" in head[:256] or len(head) < 256):
         return Sniffed(Family.NATIVE, "Olympus/Evident ETS (VSI pixel data)")
     if _is_sld(head):
         return Sniffed(Family.NATIVE, "3i SlideBook SLD")
