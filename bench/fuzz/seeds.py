@@ -2,9 +2,10 @@
 
 Thread contract: runs once at fuzzer start, on the calling thread.
 
-The shared corpus (``../shared/corpus/files``) is only read, never copied. Generated seeds
-are small synthetic files of every format the walkers know (``tests.core.inspect.samples``)
-and their cut-off variants, written under ``bench/out`` (ignored by git).
+The shared corpus (``../shared/corpus/files``) and the tests' real files are only read,
+never copied. Generated seeds are small synthetic files of every format the walkers know
+(``tests.core.inspect.samples``) and their cut-off variants, written under ``bench/out``
+(ignored by git); libFuzzer adds what it finds to ``bench/out/fuzz-seeds/work``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def seed_dirs() -> list[Path]:
     for name, data in samples.all_samples().items():
         (generated / name).write_bytes(data)
         (generated / f"cut-{name}").write_bytes(data[: len(data) * 2 // 3])
-    dirs = [work, generated]
+    dirs = [work, generated, _ROOT / "tests" / "core" / "inspect" / "data" / "real"]
     corpus = corpus_location()
     if corpus is not None:
         dirs.append(corpus / "files")
