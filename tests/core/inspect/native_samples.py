@@ -66,7 +66,10 @@ def lif(blocks: int = 3, version: int = 2) -> bytes:
         f'<Element Name="s{i}"><Memory Size="256" MemoryBlockID="MemBlock_{i}"/></Element>'
         for i in range(blocks)
     )
-    xml = f'<LMSDataContainerHeader Version="{version}"><Element Name="p">{memories}</Element></LMSDataContainerHeader>'
+    xml = (
+        f'<LMSDataContainerHeader Version="{version}"><Element Name="p">{memories}</Element>'
+        "</LMSDataContainerHeader>"
+    )
     out = bytearray(_lif_text(xml))
     size_fmt = "<IIBQBI" if version == 2 else "<IIBIBI"
     for i in range(blocks):
@@ -80,10 +83,14 @@ def lof() -> bytes:
     """A LOF: 'LMS_Object_File', versions, one memory block, then its XML."""
     out = _lif_text("LMS_Object_File") + struct.pack("<BIBI", 0x2A, 2, 0x2A, 1)
     out += struct.pack("<BQ", 0x2A, 512) + bytes(512)
-    return out + _lif_text('<LMSDataContainerHeader Version="2"><Element Name="x"/></LMSDataContainerHeader>')
+    return out + _lif_text(
+        '<LMSDataContainerHeader Version="2"><Element Name="x"/></LMSDataContainerHeader>'
+    )
 
 
-def ole2(stream_names: tuple[str, ...] = ("OibInfo.txt", "Storage00001"), stream_size: int = 6000) -> bytes:
+def ole2(
+    stream_names: tuple[str, ...] = ("OibInfo.txt", "Storage00001"), stream_size: int = 6000
+) -> bytes:
     """A version-3 compound file (512-byte sectors) with big streams (beyond the 4096 cutoff)."""
     sector = 512
     per_stream = -(-stream_size // sector)
@@ -97,7 +104,14 @@ def ole2(stream_names: tuple[str, ...] = ("OibInfo.txt", "Storage00001"), stream
         fat += [first + k + 1 for k in range(per_stream - 1)] + [0xFFFFFFFE]
     fat += [0xFFFFFFFF] * (sector // 4 - len(fat))
 
-    def entry(name: str, kind: int, start: int, size: int, child: int = 0xFFFFFFFF, right: int = 0xFFFFFFFF) -> bytes:
+    def entry(
+        name: str,
+        kind: int,
+        start: int,
+        size: int,
+        child: int = 0xFFFFFFFF,
+        right: int = 0xFFFFFFFF,
+    ) -> bytes:
         raw = (name + "\0").encode("utf-16-le")
         out = raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1)
         out += struct.pack("<III", 0xFFFFFFFF, right, child) + bytes(16) + bytes(4) + bytes(16)
@@ -121,13 +135,20 @@ def ole2(stream_names: tuple[str, ...] = ("OibInfo.txt", "Storage00001"), stream
 def hdf5(payload: int = 4096, version: int = 2, *, imaris: bool = True) -> bytes:
     """An HDF5 superblock (v0 or v2) whose end-of-file address is the file's length."""
     if version == 0:
-        fixed = b"\x89HDF\r\n\x1a\n" + bytes([0, 0, 0, 0, 0, 8, 8, 0]) + struct.pack("<HHI", 4, 16, 0)
+        fixed = (
+            b"\x89HDF\r\n\x1a\n" + bytes([0, 0, 0, 0, 0, 8, 8, 0]) + struct.pack("<HHI", 4, 16, 0)
+        )
         head_len = len(fixed) + 32 + 40
         eof = head_len + payload
         block = fixed + struct.pack("<QQQQ", 0, (1 << 64) - 1, eof, (1 << 64) - 1) + bytes(40)
     else:
         eof = 48 + payload
-        block = b"\x89HDF\r\n\x1a\n" + bytes([2, 8, 8, 0]) + struct.pack("<QQQQ", 0, (1 << 64) - 1, eof, 48) + bytes(4)
+        block = (
+            b"\x89HDF\r\n\x1a\n"
+            + bytes([2, 8, 8, 0])
+            + struct.pack("<QQQQ", 0, (1 << 64) - 1, eof, 48)
+            + bytes(4)
+        )
     marker = b"ImarisDataSet" if imaris else b"SomeDataSet!!"
     return block.ljust(48 if version == 2 else len(block), b"\0") + marker + bytes(payload - 13)
 
@@ -150,15 +171,20 @@ def oir(blocks: int = 3) -> bytes:
 def ets(tiles: int = 4, compression: int = 0) -> bytes:
     """An ETS: SIS volume header, ETS header, tiles, then the used-chunk table."""
     ndims = 3
-    ets_header = struct.pack("<4s4xiiiii", b"ETS\0", 2, 3, 1, compression, 90) + struct.pack("<iii", 8, 8, 1)
+    ets_header = struct.pack("<4s4xiiiii", b"ETS\0", 2, 3, 1, compression, 90) + struct.pack(
+        "<iii", 8, 8, 1
+    )
     ets_header = ets_header.ljust(228, b"\0")
     ets_at = 64
     tile = bytes(128)
     tiles_at = ets_at + len(ets_header)
     table_at = tiles_at + tiles * len(tile)
-    volume = struct.pack("<4siiiqi4xqi4x", b"SIS\0", 64, 2, ndims, ets_at, len(ets_header), table_at, tiles)
+    volume = struct.pack(
+        "<4siiiqi4xqi4x", b"SIS\0", 64, 2, ndims, ets_at, len(ets_header), table_at, tiles
+    )
     table = b"".join(
-        struct.pack(f"<4x{ndims}iqi4x", i, 0, 0, tiles_at + i * len(tile), len(tile)) for i in range(tiles)
+        struct.pack(f"<4x{ndims}iqi4x", i, 0, 0, tiles_at + i * len(tile), len(tile))
+        for i in range(tiles)
     )
     return volume.ljust(ets_at, b"\0") + ets_header + tile * tiles + table
 

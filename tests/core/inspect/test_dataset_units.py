@@ -82,7 +82,11 @@ def test_groups_give_one_row_per_dataset_and_per_loose_file(tmp_path: Path) -> N
     assert loose["loose.tif"].file_count == 1 and loose["loose.tif"].is_ok
     assert loose["notes.txt"].verdict == Verdict.OTHER_FORMAT
     data = plate.as_dict()
-    assert (data["file_count"], data["size"], data["verdict"]) == (8, plate.size, "tiff-uncompressed-ok")
+    assert (data["file_count"], data["size"], data["verdict"]) == (
+        8,
+        plate.size,
+        "tiff-uncompressed-ok",
+    )
     assert data["folder"] == str(index.parent)
 
 

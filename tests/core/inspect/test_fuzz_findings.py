@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bench.fuzz.dispatch import run_walkers
 
 from almc_assistant.core.inspect import Verdict, check_file
-from bench.fuzz.dispatch import run_walkers
 
 FINDINGS = sorted((Path(__file__).parent / "data" / "fuzz").glob("*.bin"))
 EXPECTED = {
@@ -35,7 +35,9 @@ def test_check_gives_a_plain_verdict(tmp_path: Path, finding: Path) -> None:
 
     result = check_file(path)
 
-    assert not any("failed unexpectedly" in r or "unpack" in r for r in result.reasons), result.reasons
+    assert not any("failed unexpectedly" in r or "unpack" in r for r in result.reasons), (
+        result.reasons
+    )
     if finding.name in EXPECTED:
         assert result.verdict == EXPECTED[finding.name], result.reasons
 

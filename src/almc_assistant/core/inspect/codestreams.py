@@ -47,9 +47,9 @@ def jpeg_markers(data: bytes) -> tuple[int | None, bytes]:
         length = int.from_bytes(data[i + 2 : i + 4], "big")
         if length < 2:
             return frame, b""
-        if frame is None and (0xC0 <= marker <= 0xCF or marker == _JPEGLS_SOF):
-            if marker not in _NOT_FRAMES:
-                frame = marker
+        is_frame = 0xC0 <= marker <= 0xCF or marker == _JPEGLS_SOF
+        if frame is None and is_frame and marker not in _NOT_FRAMES:
+            frame = marker
         if marker == 0xDA:
             return frame, data[i + 4 : i + 2 + length]
         i += 2 + length

@@ -131,9 +131,7 @@ def _chain(fh: BinaryIO, size: int) -> tuple[set[int], str]:
     return subblocks, ""
 
 
-def _subblocks(
-    table: bytes, segments: set[int], size: int, details: dict[str, Any]
-) -> list[str]:
+def _subblocks(table: bytes, segments: set[int], size: int, details: dict[str, Any]) -> list[str]:
     """Every directory entry of this file part must be a subblock segment met on the walk."""
     (count,) = struct.unpack_from("<i", table)
     pos, listed, other_parts, codes = 128, 0, 0, set()

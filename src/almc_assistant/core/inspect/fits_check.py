@@ -33,7 +33,9 @@ def check_fits(fh: BinaryIO, size: int, fmt: str) -> Finding:
     flags: set[Flag] = set()
     try:
         bitpix = int(cards.get("BITPIX", "0"))
-        axes = [int(cards.get(f"NAXIS{i}", "0")) for i in range(1, int(cards.get("NAXIS", "0")) + 1)]
+        axes = [
+            int(cards.get(f"NAXIS{i}", "0")) for i in range(1, int(cards.get("NAXIS", "0")) + 1)
+        ]
     except ValueError:
         bitpix, axes = 0, []
     if bitpix in _SAMPLES:
@@ -48,8 +50,7 @@ def check_fits(fh: BinaryIO, size: int, fmt: str) -> Finding:
         needed = header_end + abs(bitpix) // 8 * math.prod(axes)
         if needed > size:
             reasons.append(
-                f"Its header describes {needed:,} bytes but the file has {size:,}: it is cut "
-                "off."
+                f"Its header describes {needed:,} bytes but the file has {size:,}: it is cut off."
             )
     return Finding(Verdict.OTHER_FORMAT, fmt, tuple(reasons), frozenset(flags), details)
 

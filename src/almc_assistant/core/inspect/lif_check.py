@@ -69,8 +69,7 @@ def _lif(fh: BinaryIO, size: int, xml: str, pos: int, details: dict[str, Any]) -
         head = read_at(fh, pos, entry.size, size)
         if len(head) < entry.size:
             raise Damage(
-                f"A memory block header at byte {pos:,} is cut off: the file ends at byte "
-                f"{size:,}."
+                f"A memory block header at byte {pos:,} is cut off: the file ends at byte {size:,}."
             )
         magic, _, star1, length, star2, chars = entry.unpack(head)
         if magic != 0x70 or star1 != 0x2A or star2 != 0x2A or chars > 4096:

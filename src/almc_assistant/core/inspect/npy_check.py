@@ -17,7 +17,13 @@ import struct
 from typing import Any, BinaryIO
 
 from almc_assistant.core.inspect.finding import Finding
-from almc_assistant.core.inspect.structure import Damage, complete, damaged, read_exact
+from almc_assistant.core.inspect.structure import (
+    Damage,
+    complete,
+    damaged,
+    not_checked,
+    read_exact,
+)
 
 MAGIC = b"\x93NUMPY"
 _ITEMSIZE = re.compile(r"^[<>|=]?[biufcV](\d+)$")
@@ -29,6 +35,8 @@ def check_npy(fh: BinaryIO, size: int, fmt: str) -> Finding:
         expected = _expected_size(fh, size, details)
     except Damage as exc:
         return damaged(fmt, [str(exc)], details)
+    if expected < 0:
+        return not_checked(fmt, "Its element type is a record type whose size is not checked.")
     if expected > size:
         return damaged(
             fmt,
@@ -64,8 +72,10 @@ def _expected_size(fh: BinaryIO, size: int, details: dict[str, Any]) -> int:
         descr, shape = header["descr"], tuple(int(n) for n in header["shape"])
     except (ValueError, SyntaxError, KeyError, TypeError, MemoryError, RecursionError):
         raise Damage("Its NumPy header cannot be read (corrupt file).") from None
+    if any(n < 0 for n in shape):
+        raise Damage("Its NumPy header describes an impossible shape (corrupt file).")
+    details.update(dtype=str(descr)[:100], shape=list(shape))
     match = _ITEMSIZE.match(descr) if isinstance(descr, str) else None
-    if match is None or any(n < 0 for n in shape):
-        raise Damage("Its NumPy header describes an array this check cannot size.")
-    details.update(dtype=descr, shape=list(shape))
-    return at + length + int(match.group(1)) * math.prod(shape)
+    if match is None:
+        return -1  # a structured dtype: its size is not worked out here
+    return at + length + int(match.group(1)) * int(math.prod(shape))

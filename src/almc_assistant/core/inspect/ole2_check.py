@@ -119,7 +119,9 @@ class _Walker:
         current, limit = start, len(fat)
         while current != _END:
             if current >= limit or current >= _MAX_REGULAR:
-                raise Damage(f"Its {what} chain points to sector {current:,}, which does not exist.")
+                raise Damage(
+                    f"Its {what} chain points to sector {current:,}, which does not exist."
+                )
             if len(out) > limit:
                 raise Damage(f"Its {what} chain loops (corrupt file).")
             out.append(current)

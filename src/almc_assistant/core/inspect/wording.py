@@ -84,9 +84,7 @@ LOSSY_UNPROVEN = (
     "lossy and its header does not prove it lossless, so pixel values must be assumed "
     "changed: fine for figures, not for measurements."
 )
-OTHER_FORMAT = (
-    "This is {article} {format} file: an export or document, not native microscope data."
-)
+OTHER_FORMAT = "This is {article} {format} file: an export or document, not native microscope data."
 UNRECOGNISED = (
     "The contents do not match any image or microscope format this check knows. If this "
     "should be image data (its name ends in '{suffix}'), it may be damaged or mislabelled."
@@ -153,8 +151,7 @@ FLAG_TEXT: dict[Flag, str] = {
         "deconvolution, background subtraction), not the raw recording."
     ),
     Flag.STRUCTURE_NOT_CHECKED: (
-        "Its internal structure was not checked: it is not known whether the file is "
-        "complete."
+        "Its internal structure was not checked: it is not known whether the file is complete."
     ),
     Flag.NATIVE_LOSSY: (
         "The acquisition software stored its pixels with lossy compression (JPEG-type): "
