@@ -78,4 +78,4 @@ def _expected_size(fh: BinaryIO, size: int, details: dict[str, Any]) -> int:
     match = _ITEMSIZE.match(descr) if isinstance(descr, str) else None
     if match is None:
         return -1  # a structured dtype: its size is not worked out here
-    return at + length + int(match.group(1)) * int(math.prod(shape))
+    return at + int(length) + int(match.group(1)) * int(math.prod(shape))
