@@ -58,6 +58,7 @@ class Disk:
         self.cached = cached
         self._names = lru_cache(maxsize=4096)(self._list) if cached else self._list
         self._memo: dict[tuple[str, Path], tuple[str, Path] | None] = {}
+        self.groups: dict[tuple[str, Path], frozenset[str]] = {}  # stems with parts
 
     @staticmethod
     def _list(folder: Path) -> frozenset[str]:
@@ -121,7 +122,8 @@ def _by_suffix(path: Path, disk: Disk) -> tuple[str, Path] | None:
     if suffix == ".sldy":
         return SLDY, path
     if suffix == ".oir":
-        return (OIR, path) if _oir_parts(path, disk) else None
+        has = _has_parts(path, disk, _OIR_PART, f"{path.stem}_00001")
+        return (OIR, path) if has else None
     if (m := _OIR_PART.match(name)) and disk.exists(parent / f"{m['stem']}.oir"):
         return OIR, parent / f"{m['stem']}.oir"
     if m := _MMSTACK.match(name):
@@ -132,7 +134,7 @@ def _by_suffix(path: Path, disk: Disk) -> tuple[str, Path] | None:
             return MMSTACK, parent / f"{prefixes[0]}_MMStack"
     if (m := _CZI_PART.match(name)) and disk.exists(parent / f"{m['stem']}.czi"):
         return CZI, parent / f"{m['stem']}.czi"
-    if suffix == ".czi" and any(_CZI_PART.match(n) for n in _names(parent, disk)):
+    if suffix == ".czi" and _has_parts(path, disk, _CZI_PART, f"{path.stem} (1).czi"):
         return CZI, path
     if suffix == ".lifext" and disk.exists(path.with_suffix(".lif")):
         return LIF, path.with_suffix(".lif")
@@ -157,6 +159,21 @@ def _by_ancestor(start: Path, disk: Disk) -> tuple[str, Path] | None:
             if disk.exists(sldy):
                 return SLDY, sldy
     return None
+
+
+def _has_parts(anchor: Path, disk: Disk, pattern: re.Pattern[str], first: str) -> bool:
+    """Whether ``anchor`` has numbered parts beside it (a multi-part CZI or OIR).
+
+    A run lists each folder once and keeps the stems that have parts; a single lookup
+    only asks whether the first part exists (no listing of a large folder per file).
+    """
+    if not disk.cached:
+        return disk.exists(anchor.parent / first)
+    key = (pattern.pattern, anchor.parent)
+    if key not in disk.groups:
+        names = _names(anchor.parent, disk)
+        disk.groups[key] = frozenset(m["stem"] for n in names if (m := pattern.match(n)))
+    return anchor.stem in disk.groups[key]
 
 
 def _names(folder: Path, disk: Disk) -> frozenset[str]:
