@@ -23,9 +23,13 @@ def main() -> None:
         text = log.read_text(errors="replace")
         units = re.search(r"stat::number_of_executed_units: (\d+)", text)
         rate = re.search(r"stat::average_exec_per_sec:\s+(\d+)", text)
-        if not units:
-            continue
+        if not units:  # killed by its finding before the final statistics: last progress
+            progress = re.findall(r"^#(\d+)\s.*exec/s: (\d+)", text, re.MULTILINE)
+            if not progress:
+                continue
+            units, rate = (re.match(r"(\d+)", v) for v in progress[-1])
         runs += 1
+        assert units is not None
         executions += int(units.group(1))
         if rate and int(rate.group(1)):
             seconds += int(units.group(1)) / int(rate.group(1))

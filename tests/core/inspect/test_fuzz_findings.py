@@ -20,6 +20,7 @@ EXPECTED = {
     "tiff-tag-array-outside.bin": Verdict.TIFF_DAMAGED,
     "bigtiff-64bit-offset.bin": Verdict.TIFF_DAMAGED,
     "nd2-cut-in-first-header.bin": Verdict.NATIVE_DAMAGED,
+    "czi-empty-directory.bin": Verdict.NATIVE_DAMAGED,
 }
 
 

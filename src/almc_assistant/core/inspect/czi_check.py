@@ -95,6 +95,8 @@ def _walk(fh: BinaryIO, size: int, details: dict[str, Any]) -> list[str]:
     _, used = _segment(fh, directory, size, "subblock directory", b"ZISRAWDIRECTORY")
     if used > MAX_TABLE or directory + 32 + used > size:
         raise Damage("Its subblock directory runs past the end of the file.")
+    if used < 128:
+        raise Damage("Its subblock directory is too short to hold its header (corrupt file).")
     table = read_exact(fh, directory + 32, used, size, "subblock directory")
     subblocks, chain_problem = _chain(fh, size)
     problems += _subblocks(table, subblocks, size, details)
