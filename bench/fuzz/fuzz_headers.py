@@ -18,6 +18,7 @@ folder elsewhere (default ``bench/out/fuzz-seeds``, ignored by git); the corpus 
 
 from __future__ import annotations
 
+import hashlib
 import sys
 
 import atheris
@@ -26,6 +27,19 @@ with atheris.instrument_imports():
     from bench.fuzz.dispatch import run_walkers
 
 from bench.fuzz import seeds
+
+
+def test_one(data: bytes) -> None:
+    """Run the walkers; keep the input of any exception before libFuzzer reports it.
+
+    (A run stopped by its ``-timeout`` alarm while reporting may not write the input.)
+    """
+    try:
+        run_walkers(data)
+    except Exception:
+        digest = hashlib.sha1(data).hexdigest()
+        (seeds.out_dir() / "findings" / f"exception-{digest}").write_bytes(data)
+        raise
 
 
 def main() -> None:
@@ -42,7 +56,7 @@ def main() -> None:
         argv.append("-max_len=65536")
     if not any(not a.startswith("-") for a in argv[1:]):
         argv += [str(d) for d in seeds.seed_dirs()]
-    atheris.Setup(argv, run_walkers)
+    atheris.Setup(argv, test_one)
     atheris.Fuzz()
 
 
