@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable
 
 import numpy as np
+import tifffile
 
 
 def _czi_segment(sid: bytes, data: bytes, allocated: int | None = None) -> bytes:
@@ -189,6 +190,21 @@ def ets(tiles: int = 4, compression: int = 0) -> bytes:
     return volume.ljust(ets_at, b"\0") + ets_header + tile * tiles + table
 
 
+def lsm(planes: int = 2) -> bytes:
+    """A TIFF carrying Zeiss's CZ_LSMINFO tag (34412): an LSM to the TIFF walker."""
+    info = bytearray(512)
+    struct.pack_into("<Iiiiiiiiii", info, 0, 0x0400494C, 512, 32, 32, planes, 1, 1, 2, 0, 0)
+    out = io.BytesIO()
+    tifffile.imwrite(
+        out,
+        np.zeros((planes, 32, 32), np.uint16),
+        extratags=[(34412, 7, len(info), bytes(info), True)],
+        photometric="minisblack",
+        metadata=None,
+    )
+    return out.getvalue()
+
+
 def npy(shape: tuple[int, ...] = (4, 16, 16)) -> bytes:
     out = io.BytesIO()
     np.save(out, np.zeros(shape, dtype="<u2"))
@@ -238,5 +254,6 @@ BUILDERS: dict[str, Callable[[], bytes]] = {
     "plane.npy": npy,
     "sample.fits": fits,
     "sample.sld": sld,
+    "sample.lsm": lsm,
     "sample.xlef": xlef,
 }

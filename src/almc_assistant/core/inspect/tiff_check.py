@@ -69,7 +69,11 @@ def check_tiff(fh: BinaryIO, size: int, fmt: str, head: bytes = b"") -> Finding:
     verdict, reasons = _compression_verdict(fh, walk, details)
     if native:
         verdict = Verdict.NATIVE_OK
-        reasons = [f"This is a {native} file, a native TIFF-based format.", *reasons[1:]]
+        reasons = [
+            f"A complete {native} file (a native TIFF-based format): every page header and "
+            f"all image data of its {walk.pages:,} pages lie inside the file.",
+            *reasons[1:],
+        ]
     reasons += [_flag_text(f, walk) for f in sorted(flags)]
     return Finding(verdict, fmt, tuple(reasons), flags, details)
 
