@@ -205,6 +205,10 @@ def lsm(planes: int = 2) -> bytes:
     return out.getvalue()
 
 
+def npy_plane() -> np.ndarray:
+    return (np.arange(32 * 32) % 4096).reshape(32, 32).astype(np.uint16)
+
+
 def npy(shape: tuple[int, ...] = (4, 16, 16)) -> bytes:
     out = io.BytesIO()
     np.save(out, np.zeros(shape, dtype="<u2"))

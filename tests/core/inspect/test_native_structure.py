@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import tifffile
 
 from almc_assistant.core.inspect import Flag, Verdict, check_file, check_paths
 from tests.core.inspect import native_samples
@@ -233,3 +234,29 @@ def test_xlef_with_all_its_files_is_complete_and_without_them_damaged(tmp_path: 
     result = check_file(broken)
     assert result.verdict == Verdict.NATIVE_DAMAGED
     assert any("gone.lof" in r for r in result.reasons)
+
+
+def test_vsi_with_a_cut_off_ets_is_a_damaged_dataset(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "slide.vsi", native_samples.npy_plane())
+    stack = tmp_path / "_slide_" / "stack1"
+    stack.mkdir(parents=True)
+    ets = native_samples.ets(tiles=8)
+    (stack / "frame_t.ets").write_bytes(ets[: len(ets) * 3 // 4])
+
+    report = check_paths([tmp_path / "slide.vsi"])
+
+    (dataset,) = report.datasets
+    assert dataset.verdict == Verdict.NATIVE_DAMAGED
+    assert "frame_t.ets" in dataset.reasons[0]
+
+
+def test_ole2_header_claiming_more_fat_than_the_file_holds_is_damaged(tmp_path: Path) -> None:
+    data = bytearray(native_samples.ole2())
+    data[0x2C:0x30] = (10**6).to_bytes(4, "little")  # FAT sectors
+    path = tmp_path / "corrupt.oib"
+    path.write_bytes(bytes(data))
+
+    result = check_file(path)
+
+    assert result.verdict == Verdict.NATIVE_DAMAGED
+    assert any("more than a file of this size" in r for r in result.reasons)

@@ -89,8 +89,13 @@ class _Walker:
         return read_exact(self.fh, (number + 1) * self.sector, self.sector, self.size, what)
 
     def difat(self, header: bytes, n_fat: int, first: int, n_difat: int) -> list[int]:
-        if n_fat > _MAX_FAT_ENTRIES // (self.sector // 4):
-            raise Damage("Its header declares an impossible number of FAT sectors.")
+        # a file of N sectors needs at most N / (sector / 4) FAT sectors (+1 for rounding)
+        most = self.size // self.sector // (self.sector // 4) + 1
+        if n_fat > min(most, _MAX_FAT_ENTRIES // (self.sector // 4)):
+            raise Damage(
+                f"Its header declares {n_fat:,} FAT sectors, more than a file of this size "
+                "can need (corrupt header)."
+            )
         numbers = [n for n in struct.unpack_from("<109I", header, 0x4C) if n < _MAX_REGULAR]
         seen: set[int] = set()
         current = first
