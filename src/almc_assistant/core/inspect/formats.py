@@ -35,7 +35,7 @@ from almc_assistant.core.inspect.xlef_check import check_xlef
 _PROBE_BYTES = 256 << 10  # enough for any JPEG's APPn segments before its frame header
 
 _WALKERS: dict[str, Callable[[BinaryIO, int, str], Finding]] = {
-    "Zeiss CZI": lambda fh, size, fmt: check_czi(fh, size, fmt),
+    "Zeiss CZI": check_czi,
     "Leica LIF": check_lif,
     "Leica LOF": check_lif,
     "Leica LIFEXT": check_lif,

@@ -13,7 +13,8 @@ NEXT_STEP: dict[Verdict, str] = {
         "Do not delete it or its source. If the acquisition is still running, wait until it "
         "has finished and check again. Otherwise copy the file again from where it came "
         "from; if no good copy exists, ask the facility staff about recovering it "
-        "(NIS-Elements or nd2's rescue tool can often read the frames that are there)."
+        "(the acquisition software, or for ND2 nd2's rescue tool, can often read the parts "
+        "that are there)."
     ),
     Verdict.TIFF_UNCOMPRESSED_OK: "Back it up; keep the native file too if you still have it.",
     Verdict.TIFF_COMPRESSED_LOSSLESS: (
