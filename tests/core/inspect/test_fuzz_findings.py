@@ -21,6 +21,7 @@ EXPECTED = {
     "bigtiff-64bit-offset.bin": Verdict.TIFF_DAMAGED,
     "nd2-cut-in-first-header.bin": Verdict.NATIVE_DAMAGED,
     "czi-empty-directory.bin": Verdict.NATIVE_DAMAGED,
+    "hdf5-superblock-cut.bin": Verdict.NATIVE_DAMAGED,
 }
 
 

@@ -70,7 +70,7 @@ def _superblock(fh: BinaryIO, size: int, details: dict[str, Any]) -> tuple[int, 
     if base is None:
         raise Damage("Its HDF5 superblock is missing (the start of the file is overwritten).")
     head = read_at(fh, base, 128, size)
-    if len(head) < 12:
+    if len(head) < 24:  # the fixed fields of every superblock version
         raise Damage("Its HDF5 superblock is cut off.")
     version = head[8]
     details["hdf5_superblock"] = version
