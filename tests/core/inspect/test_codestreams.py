@@ -141,3 +141,13 @@ def test_cut_off_fits_says_so(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) - 5000])
 
     assert any("cut off" in r for r in check_file(path).reasons)
+
+
+def test_fits_with_an_absurd_axis_count_is_answered_at_once(tmp_path: Path) -> None:
+    data = bytearray((REAL / "hopper.fits").read_bytes())
+    at = data.find(b"NAXIS   =")
+    data[at : at + 30] = b"NAXIS   = 999999999999".ljust(30)
+    path = tmp_path / "corrupt.fits"
+    path.write_bytes(bytes(data))
+
+    assert check_file(path).verdict == Verdict.OTHER_FORMAT
