@@ -33,9 +33,8 @@ def check_fits(fh: BinaryIO, size: int, fmt: str) -> Finding:
     flags: set[Flag] = set()
     try:
         bitpix = int(cards.get("BITPIX", "0"))
-        axes = [
-            int(cards.get(f"NAXIS{i}", "0")) for i in range(1, int(cards.get("NAXIS", "0")) + 1)
-        ]
+        naxis = min(int(cards.get("NAXIS", "0")), 999)  # the standard allows at most 999
+        axes = [int(cards.get(f"NAXIS{i}", "0")) for i in range(1, naxis + 1)]
     except ValueError:
         bitpix, axes = 0, []
     if bitpix in _SAMPLES:
