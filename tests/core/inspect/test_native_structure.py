@@ -260,3 +260,13 @@ def test_ole2_header_claiming_more_fat_than_the_file_holds_is_damaged(tmp_path: 
 
     assert result.verdict == Verdict.NATIVE_DAMAGED
     assert any("more than a file of this size" in r for r in result.reasons)
+
+
+def test_old_imaris_is_recognised_but_not_called_complete(tmp_path: Path) -> None:
+    path = tmp_path / "old.ims"
+    path.write_bytes((5021964).to_bytes(4, "little") + bytes(1000))
+
+    result = check_file(path)
+
+    assert (result.verdict, result.format) == (Verdict.NATIVE_OK, "Imaris IMS (before 5.5)")
+    assert Flag.STRUCTURE_NOT_CHECKED in result.flags

@@ -62,6 +62,8 @@ def _xml_block(fh: BinaryIO, pos: int, size: int, what: str) -> tuple[str, int]:
 def _lif(fh: BinaryIO, size: int, xml: str, pos: int, details: dict[str, Any]) -> str:
     match = _VERSION.search(xml[:2000])
     version = int(match.group(1)) if match else 2
+    if "<LMSDataContainerEnhancedHeader" in xml[:200]:
+        version = 2  # a LIFEXT always has 64-bit block sizes (liffile)
     details["lif_version"] = version
     entry = _MEMORY_V1 if version == 1 else _MEMORY_V2
     blocks: dict[str, int] = {}

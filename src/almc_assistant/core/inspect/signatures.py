@@ -22,6 +22,7 @@ ND2_LEGACY_TRAILER = b"LABORATORY IMAGING ND BOX MAP 00"
 JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLD_IMARIS = struct.pack("<i", 5021964)  # Imaris before 5.5 (Bio-Formats ImarisReader)
 # Chunk names NIS-Elements writes near the start of a modern ND2: a file whose first
 # bytes were zeroed still shows them, so it is recognised as a damaged ND2.
 _ND2_INNER_MARKERS = (b"ImageAttributesLV!", b"ImageDataSeq|", b"ImageMetadataLV!")
@@ -139,6 +140,8 @@ def sniff(head: bytes, tail: bytes) -> Sniffed:
         return Sniffed(Family.OTHER, "MP4/QuickTime movie")
     if head.startswith(b"SIS\0") and (b"ETS" in head[:256] or len(head) < 256):
         return Sniffed(Family.NATIVE, "Olympus/Evident ETS (VSI pixel data)")
+    if head[:4] == _OLD_IMARIS:
+        return Sniffed(Family.NATIVE, "Imaris IMS (before 5.5)")
     if _is_sld(head):
         return Sniffed(Family.NATIVE, "3i SlideBook SLD")
     return _sniff_text(head)
