@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from almc_assistant.core.inspect import CheckGroup, Flag, Verdict, check_file, check_paths
+from almc_assistant.core.events import ListSink
+from almc_assistant.core.inspect import (
+    CheckGroup,
+    FileChecked,
+    Flag,
+    Verdict,
+    check_file,
+    check_paths,
+)
 from tests.core.inspect.test_datasets import PLANE, harmony_export
 
 
@@ -134,3 +142,15 @@ def test_oif_folder_files_are_members_not_exports(tmp_path: Path) -> None:
     assert verdicts["cells.oif"] == Verdict.NATIVE_OK
     (group,) = report.groups()
     assert group.kind == "Olympus OIF dataset" and group.file_count == 4
+
+
+def test_progress_events_name_each_files_dataset(tmp_path: Path) -> None:
+    index = harmony_export(tmp_path / "plate")
+    tifffile.imwrite(tmp_path / "loose.tif", PLANE)
+    sink = ListSink()
+
+    check_paths([tmp_path], sink=sink)
+
+    datasets = {Path(e.path).name: e.dataset for e in sink.of_type(FileChecked)}
+    assert datasets["loose.tif"] is None
+    assert datasets["Index.idx.xml"] == datasets["r01c01f01p01-ch1sk1fk1fl1.tiff"] == str(index)
