@@ -38,6 +38,8 @@ class Compound:
     names: list[str] = field(default_factory=list)
     streams: int = 0
     problems: list[str] = field(default_factory=list)
+    # some Office writers leave the last sector short; FluoView does not (OIB only)
+    partial_sector: str = ""
 
 
 def walk_ole2(fh: BinaryIO, size: int) -> Compound:
@@ -73,9 +75,9 @@ def walk_ole2(fh: BinaryIO, size: int) -> Compound:
     if n_minifat and first_minifat < _MAX_REGULAR:
         walker.chain(fat, first_minifat, "mini-FAT")
     if size % sector:
-        found.problems.append(
+        found.partial_sector = (
             f"Its length ({size:,} bytes) is not a whole number of {sector}-byte sectors, "
-            "as compound files are written: the end of the file is cut off."
+            "as Olympus writes compound files: the end of the file is cut off."
         )
     return found
 
@@ -195,6 +197,8 @@ def check_ole2(fh: BinaryIO, size: int) -> Finding:
             fmt, native = name, is_native
             break
     details = {"streams": found.streams}
+    if native and found.partial_sector:
+        found.problems.append(found.partial_sector)
     if found.problems:
         if native:
             return damaged(fmt, found.problems, details)
