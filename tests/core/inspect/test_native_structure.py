@@ -19,6 +19,19 @@ from tests.core.inspect.helpers import fingerprint
 
 REAL = Path(__file__).parent / "data" / "real"
 
+
+def real_compound_as_oib() -> bytes:
+    """Microsoft Word's compound file (olefile's test file) with one stream renamed
+    ``OibInfo.txt``: a real sector layout, FAT and directory, judged as an OIB."""
+    data = bytearray((REAL / "test-ole-file.doc").read_bytes())
+    at = data.find("WordDocument".encode("utf-16-le"))
+    assert at > 0 and at % 128 == 0
+    name = "OibInfo.txt\0".encode("utf-16-le")
+    data[at : at + 64] = name.ljust(64, b"\0")
+    data[at + 0x40 : at + 0x42] = len(name).to_bytes(2, "little")
+    return bytes(data)
+
+
 SAMPLES: dict[str, Callable[[], bytes]] = {
     "sample.czi": native_samples.czi,
     "dir-last.czi": lambda: native_samples.czi(directory_first=False),
@@ -27,6 +40,7 @@ SAMPLES: dict[str, Callable[[], bytes]] = {
     "v1.lif": lambda: native_samples.lif(version=1),
     "sample.lof": native_samples.lof,
     "sample.oib": native_samples.ole2,
+    "real-compound.oib": real_compound_as_oib,
     "v2.ims": native_samples.hdf5,
     "real-v0.ims": lambda: (REAL / "hdf5-v0.ims").read_bytes(),
     "real-v3.ims": lambda: (REAL / "hdf5-v3.ims").read_bytes(),
@@ -270,3 +284,10 @@ def test_old_imaris_is_recognised_but_not_called_complete(tmp_path: Path) -> Non
 
     assert (result.verdict, result.format) == (Verdict.NATIVE_OK, "Imaris IMS (before 5.5)")
     assert Flag.STRUCTURE_NOT_CHECKED in result.flags
+
+
+def test_real_office_document_is_walked_and_named(tmp_path: Path) -> None:
+    result = check_file(REAL / "test-ole-file.doc")
+
+    assert (result.verdict, result.format) == (Verdict.OTHER_FORMAT, "Word document")
+    assert result.details["streams"] == 5
