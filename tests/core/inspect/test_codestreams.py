@@ -151,3 +151,14 @@ def test_fits_with_an_absurd_axis_count_is_answered_at_once(tmp_path: Path) -> N
     path.write_bytes(bytes(data))
 
     assert check_file(path).verdict == Verdict.OTHER_FORMAT
+
+
+def test_webp_files_are_told_lossless_or_lossy(tmp_path: Path) -> None:
+    rgb = np.random.default_rng(5).integers(0, 255, (16, 16, 3), np.uint8)
+    lossless, lossy = tmp_path / "a.webp", tmp_path / "b.webp"
+    lossless.write_bytes(imagecodecs.webp_encode(rgb, lossless=True))
+    lossy.write_bytes(imagecodecs.webp_encode(rgb, lossless=False, level=80))
+
+    assert check_file(lossless).verdict == Verdict.OTHER_FORMAT
+    assert check_file(lossy).verdict == Verdict.LOSSY_FORMAT
+    np.testing.assert_array_equal(imagecodecs.imread(lossless.read_bytes()), rgb)

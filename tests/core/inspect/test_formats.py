@@ -30,7 +30,10 @@ def _sld() -> bytes:
 ENCODED: list[tuple[str, Callable[[], bytes], Verdict, str]] = [
     ("x.jpg", lambda: imagecodecs.jpeg8_encode(RGB), Verdict.LOSSY_FORMAT, "JPEG"),
     ("x.gif", lambda: imagecodecs.gif_encode(RGB[..., 0]), Verdict.LOSSY_FORMAT, "GIF"),
-    ("x.webp", lambda: imagecodecs.webp_encode(RGB), Verdict.LOSSY_FORMAT, "WebP"),
+    ("x.webp", lambda: imagecodecs.webp_encode(RGB, lossless=False), Verdict.LOSSY_FORMAT,
+     "WebP"),
+    # imagecodecs' default WebP is lossless (VP8L): pixel values intact
+    ("lossless.webp", lambda: imagecodecs.webp_encode(RGB), Verdict.OTHER_FORMAT, "WebP"),
     ("x.jp2", lambda: imagecodecs.jpeg2k_encode(RGB), Verdict.LOSSY_FORMAT, "JPEG 2000"),
     ("x.jxl", lambda: imagecodecs.jpegxl_encode(RGB), Verdict.LOSSY_FORMAT, "JPEG XL"),
     ("x.png", lambda: imagecodecs.png_encode(RGB), Verdict.OTHER_FORMAT, "PNG"),

@@ -80,6 +80,14 @@ def jpeg_kind(data: bytes) -> str:
     return "JPEG"
 
 
+def webp_lossless(data: bytes) -> bool | None:
+    """WebP: a ``VP8L`` image is lossless, ``VP8`` lossy; ``VP8X`` (extended) can be both."""
+    chunk = data[12:16]
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    return {b"VP8L": True, b"VP8 ": False}.get(chunk)
+
+
 def j2k_lossless(data: bytes) -> bool | None:
     """JPEG 2000: False for the 9/7 wavelet or quantisation, else None (see above)."""
     start = data.find(b"\xff\x4f\xff\x51")  # SOC SIZ

@@ -99,6 +99,8 @@ def _codestream(fh: BinaryIO, size: int, fmt: str) -> Finding:
         probe = codestreams.j2k_lossless
     elif fmt == "JPEG XL":
         probe = codestreams.jxl_lossless
+    elif fmt == "WebP":
+        probe = codestreams.webp_lossless
     data = b""
     if probe is not None:
         fh.seek(0)
