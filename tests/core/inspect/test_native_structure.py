@@ -291,3 +291,15 @@ def test_real_office_document_is_walked_and_named(tmp_path: Path) -> None:
 
     assert (result.verdict, result.format) == (Verdict.OTHER_FORMAT, "Word document")
     assert result.details["streams"] == 5
+
+
+def test_czi_still_being_written_is_damaged(tmp_path: Path) -> None:
+    data = bytearray((REAL / "s_1_t_1_c_1_z_1.czi").read_bytes())
+    data[32 + 68 : 32 + 72] = (1).to_bytes(4, "little")  # UpdatePending
+    path = tmp_path / "writing.czi"
+    path.write_bytes(bytes(data))
+
+    result = check_file(path)
+
+    assert result.verdict == Verdict.NATIVE_DAMAGED
+    assert any("still being written" in r for r in result.reasons)

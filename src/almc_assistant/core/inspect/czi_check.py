@@ -74,6 +74,10 @@ def _walk(fh: BinaryIO, size: int, details: dict[str, Any]) -> list[str]:
     details.update(czi_version=f"{major}.{minor}", file_part=file_part)
     if header[9]:
         details["update_pending"] = True
+        raise Damage(
+            "Its header says it is still being written (ZEN's 'update pending' flag, cleared "
+            "when the file is closed): the acquisition or save had not finished."
+        )
     if directory <= 0:
         raise Damage(
             "Its file header does not point to a subblock directory: the file was not "
