@@ -9,6 +9,7 @@ service's worker pool or the catalog writer thread and reports through the sink.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from almc_assistant.core.config import Config, UserSettings, load_config, save_u
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError, ServiceStopped, UsageError
 from almc_assistant.core.events import EventSink
+from almc_assistant.core.evidence import EvidenceRules
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
@@ -58,7 +60,7 @@ class ServiceCore:
         self._clock = clock or time.time
         self._inline = inline
         self._lock = threading.RLock()
-        self._policy = Policy(self.config.policy, self.config.destinations)
+        self._policy = self._make_policy()
         self._retention = Retention(self.config.retention)
         self._catalog: Catalog | None = None
         self._recorder: Recorder | None = None
@@ -69,6 +71,13 @@ class ServiceCore:
         self._warning_interval = warning_interval
         self._verify_catalog = verify_catalog  # quick_check at open (headless watcher)
         self._setup()
+
+    def _make_policy(self) -> Policy:
+        return Policy(
+            self.config.policy,
+            self.config.destinations,
+            acquisition_roots=self.config.acquisition_folders,
+        )
 
     def _setup(self) -> None:
         """Extension point: the subclass creates its own state here."""
@@ -295,7 +304,7 @@ class ServiceCore:
 
     def reload_config(self) -> None:
         self.config = load_config(self.paths)
-        policy = Policy(self.config.policy, self.config.destinations)
+        policy = self._make_policy()
         self._retention = Retention(self.config.retention)
         if policy.key != self._policy.key:
             self._policy = policy
@@ -350,9 +359,27 @@ class ServiceCore:
             plan,
             self.catalog,
             policy=self._policy,
-            settings=self.config.cleanup,
+            rules=self.evidence_rules(),
+            acquisition_roots=self.config.acquisition_folders,
             audit_log=self.paths.audit_log,
             user=self.user,
+        )
+
+    def evidence_rules(self) -> EvidenceRules:
+        """Whose rows this catalog may speak for, and which destinations count.
+
+        The machine-wide catalog (a shared state folder) is treated as staff's; a
+        private catalog speaks only for its user's files. Destinations: the facility's,
+        and this user's own for their own files (other users' configurations are not read
+        here)."""
+        me = os.getuid() if hasattr(os, "getuid") else 0
+        mine = tuple(Path(d.path) for d in self.config.destinations if d.origin != "facility")
+        return EvidenceRules(
+            catalog_owner_uid=None if self.config.shared_state_dir is not None else me,
+            facility_destinations=tuple(
+                Path(d.path) for d in self.config.destinations if d.origin == "facility"
+            ),
+            owner_destinations=lambda uid: mine if uid == me else (),
         )
 
     def apply_cleanup_async(self, plan: CleanupPlan) -> Future[CleanupResult]:
