@@ -147,8 +147,10 @@ class _OneFile:
                 f"the file belongs to uid {ident.uid}, and this catalog speaks only for "
                 f"uid {self.rules.catalog_owner_uid}'s files",
             )
-        digest = read_hash(src)
         current = rec.current_copies()
+        if not current:
+            return _kept(rec, f"evidence does not hold ({self.policy.missing(current)})")
+        digest = read_hash(src)
         if digest not in {c.blake3 for c in current}:
             return _kept(rec, "its bytes differ from those recorded when it was copied (BLAKE3)")
         good, failures = self._prove_copies(h, rec, src, digest)
