@@ -24,11 +24,12 @@ def _copy(root: str, name: str = "a.nd2") -> CopyRecord:
 
 
 def _device(folder: PurePath) -> int | None:
-    """A fake device map: each top-level pair of names is a disk; /gone is unreachable."""
+    """A fake device map: each top-level pair of names is a disk, /acq... is the
+    acquisition disk, /gone... is unreachable."""
     top = "/" + "/".join(folder.parts[1:3])
     if top.startswith("/gone"):
         return None
-    return {"/acq/x": 9, "/acq": 9}.get(top, abs(hash(top)) % 10**6 + 10)
+    return 9 if top.startswith("/acq") else abs(hash(top)) % 10**6 + 10
 
 
 def Policy(settings: PolicySettings, dests: list[Destination], **kw: object) -> _Policy:  # noqa: N802
