@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path, PurePath
-
-import pytest
 
 from almc_assistant.core.catalog import CopyRecord
 from almc_assistant.core.config import PolicySettings, RetentionSettings
@@ -32,7 +29,7 @@ def _device(folder: PurePath) -> int | None:
     return 9 if top.startswith("/acq") else abs(hash(top)) % 10**6 + 10
 
 
-def Policy(settings: PolicySettings, dests: list[Destination], **kw: object) -> _Policy:  # noqa: N802
+def Policy(settings: PolicySettings, dests: list[Destination], **kw: object) -> _Policy:
     kw.setdefault("device_of", _device)
     kw.setdefault("acquisition_roots", [Path("/acq/x")])
     return _Policy(settings, dests, **kw)  # type: ignore[arg-type]
@@ -147,4 +144,4 @@ def test_device_resolver_caches_and_expires(tmp_path: Path) -> None:
     folder.mkdir()
     assert resolve(folder) is None  # cached
     now[0] = 61
-    assert resolve(folder) == os.stat(folder).st_dev
+    assert resolve(folder) == folder.stat().st_dev

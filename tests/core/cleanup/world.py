@@ -10,13 +10,20 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import blake3
 import pytest
 
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
-from almc_assistant.core.cleanup import CleanupPlan, CleanupResult, apply_cleanup, plan_cleanup
+from almc_assistant.core.cleanup import (
+    Action,
+    CleanupPlan,
+    CleanupResult,
+    apply_cleanup,
+    plan_cleanup,
+)
 from almc_assistant.core.config import PolicySettings, RetentionSettings
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.evidence import EvidenceRules
@@ -138,6 +145,12 @@ class World:
         return plan_cleanup(
             self.catalog, policy=self.policy, retention=self.retention, volumes=volumes, now=NOW
         )
+
+    def forced(self) -> CleanupPlan:
+        """The plan with every candidate marked for deletion: a stale plan, or one made
+        from forged rows; the apply step must still refuse what is not proven."""
+        items = tuple(replace(i, action=Action.DELETE) for i in self.plan().items)
+        return replace(self.plan(), items=items)
 
     def apply(self, plan: CleanupPlan | None = None) -> CleanupResult:
         return apply_cleanup(
