@@ -33,7 +33,12 @@ from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
-from almc_assistant.core.cleanup import CleanupPlan, CleanupResult, keep_whole_datasets
+from almc_assistant.core.cleanup import (
+    CleanupPlan,
+    CleanupResult,
+    keep_unchecked_damage,
+    keep_whole_datasets,
+)
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import UsageError
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
@@ -380,12 +385,22 @@ class Service(ServiceCore):
 
     # ================================================================== cleanup
     def plan_cleanup(self) -> CleanupPlan:
-        """As the core's plan, keeping files of datasets not safe as a whole."""
-        return keep_whole_datasets(super().plan_cleanup(), self.catalog, self.partial_datasets)
+        """As the core's plan, keeping files of datasets not safe as a whole, and files
+        never checked that the check finds damaged, unreadable or empty."""
+        plan = keep_unchecked_damage(super().plan_cleanup(), self.catalog, self._verdict_of)
+        return keep_whole_datasets(plan, self.catalog, self.partial_datasets)
 
     def apply_cleanup(self, plan: CleanupPlan) -> CleanupResult:
         """Blocking: the dataset rule is checked again (copies may have changed since the
         plan was made), then the core deletes the safe files, re-checking their copies."""
         self.recorder.flush()
+        plan = keep_unchecked_damage(plan, self.catalog, self._verdict_of)
         plan = keep_whole_datasets(plan, self.catalog, self.partial_datasets)
         return super().apply_cleanup(plan)
+
+    @staticmethod
+    def _verdict_of(path: Path) -> tuple[str, tuple[str, ...]]:
+        from almc_assistant.core.inspect import check_file
+
+        result = check_file(path)
+        return str(result.verdict), tuple(result.reasons)

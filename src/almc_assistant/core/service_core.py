@@ -363,6 +363,7 @@ class ServiceCore:
             acquisition_roots=self.config.acquisition_folders,
             audit_log=self.paths.audit_log,
             user=self.user,
+            clock=self._clock,
         )
 
     def evidence_rules(self) -> EvidenceRules:

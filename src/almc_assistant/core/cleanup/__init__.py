@@ -21,6 +21,7 @@ from almc_assistant.core.cleanup.plan import (
     DatasetPart,
     PartFinder,
     blocking_verdict,
+    keep_unchecked_damage,
     keep_whole_datasets,
     plan_cleanup,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "PartFinder",
     "apply_cleanup",
     "blocking_verdict",
+    "keep_unchecked_damage",
     "keep_whole_datasets",
     "plan_cleanup",
 ]

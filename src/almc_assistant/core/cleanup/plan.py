@@ -194,6 +194,25 @@ def keep_whole_datasets(plan: CleanupPlan, catalog: Catalog, parts_of: PartFinde
     return replace(plan, items=_ordered(items))
 
 
+ContentCheck = Callable[[Path], tuple[str, tuple[str, ...]]]
+
+
+def keep_unchecked_damage(plan: CleanupPlan, catalog: Catalog, check: ContentCheck) -> CleanupPlan:
+    """The plan, after checking each file it would delete that was never checked
+    (``check`` returns the verdict and reasons; the service passes the file check): a
+    damaged, unreadable or empty one is kept, with the reason. Verdicts are recorded."""
+    items = []
+    for item in plan.items:
+        if item.action is Action.DELETE and item.file.verdict is None:
+            verdict, reasons = check(item.file.path)
+            catalog.record_verdict(item.file.path, verdict, reasons)
+            rec = replace(item.file, verdict=verdict, verdict_reasons=reasons)
+            why = blocking_verdict(rec)
+            item = replace(item, file=rec, action=Action.KEEP, reason=why) if why else item
+        items.append(item)
+    return replace(plan, items=_ordered(items))
+
+
 def _is_safe(catalog: Catalog, path: Path) -> bool:
     rec = catalog.file(path)
     return (
