@@ -2,15 +2,22 @@
 
 A facility configuration with one acquisition folder and two destinations (backed-up
 institutional storage and an external drive), an isolated state folder, and the
-service publishing to the queue the pump drains. Nothing here is a fake.
+service publishing to the queue the pump drains. Nothing here is a fake. As root, each
+destination is its own tmpfs disk (copies count only on another disk than the
+acquisition folder's); otherwise they are plain folders and copies there make nothing
+safe (tests that need that call :func:`needs_separate_disks`).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from almc_assistant.core.config import Config, WatchSettings
 from almc_assistant.core.destinations import Destination, DestinationKind
@@ -32,8 +39,15 @@ class Site:
 @contextmanager
 def real_service(root: Path, *, quiet_seconds: float = 30.0) -> Iterator[Site]:
     acquisition, share, drive = root / "acquisition", root / "share", root / "usb"
+    mounted: list[Path] = []
     for folder in (acquisition, share, drive):
         folder.mkdir(parents=True, exist_ok=True)
+        if folder is not acquisition and os.geteuid() == 0:
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "tmpfs", str(folder)],
+                check=True,
+            )
+            mounted.append(folder)
     config = Config(
         facility_name="Light Microscopy Core",
         facility_destinations=(
@@ -42,9 +56,19 @@ def real_service(root: Path, *, quiet_seconds: float = 30.0) -> Iterator[Site]:
         ),
         watch=WatchSettings(folders=(acquisition,), quiet_seconds=quiet_seconds),
     )
-    sink = QueueSink()
-    service = Service(AppPaths.under(root / "home").ensure(), sink, config=config)
     try:
-        yield Site(service, sink, config, acquisition, share, drive)
+        sink = QueueSink()
+        service = Service(AppPaths.under(root / "home").ensure(), sink, config=config)
+        try:
+            yield Site(service, sink, config, acquisition, share, drive)
+        finally:
+            service.stop()
     finally:
-        service.stop()
+        for folder in mounted:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def needs_separate_disks() -> None:
+    """Skip unless the destinations are disks of their own (root)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the destinations must be other disks than the acquisition's")

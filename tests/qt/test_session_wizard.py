@@ -20,7 +20,7 @@ from almc_assistant.qt.wizard.session_wizard import (
     RECEIPT,
     SessionWizard,
 )
-from tests.qt.real_service import real_service
+from tests.qt.real_service import needs_separate_disks, real_service
 
 
 @pytest.fixture
@@ -67,6 +67,7 @@ def _next(wizard: SessionWizard) -> None:
 
 
 def test_wizard_end_to_end(qtbot, prompter, wizard_setup, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    needs_separate_disks()
     wizard, site = wizard_setup
     share, usb, session = site.share, site.drive, site.acquisition
     _show(qtbot, wizard)

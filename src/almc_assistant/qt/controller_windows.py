@@ -85,7 +85,10 @@ class WindowOpeners(QObject):
     def would_be_safe(self, destinations: Sequence[Any]) -> str:
         """Why copies to ``destinations`` would not make data safe ("" if they would)."""
         known = [*self._config.destinations, *destinations]
-        return Policy(self._config.policy, known).would_be_safe(destinations)
+        roots = self._config.acquisition_folders  # a copy on their disk never counts
+        return Policy(self._config.policy, known, acquisition_roots=roots).would_be_safe(
+            destinations
+        )
 
     @Slot()
     def show_transfer(self) -> TransferWindow:

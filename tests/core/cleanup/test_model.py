@@ -14,8 +14,8 @@ def test_no_byte_of_user_data_disappears() -> None:
     run_state_machine_as_test(
         CleanupModel,
         settings=settings(
-            max_examples=15,
-            stateful_step_count=25,
+            max_examples=30,
+            stateful_step_count=30,
             deadline=None,
             database=None,
             derandomize=True,
