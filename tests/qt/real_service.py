@@ -11,7 +11,6 @@ safe (tests that need that call :func:`needs_separate_disks`).
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
+from tests.disks import mount_tmpfs, unmount
 
 
 @dataclass
@@ -43,11 +43,7 @@ def real_service(root: Path, *, quiet_seconds: float = 30.0) -> Iterator[Site]:
     for folder in (acquisition, share, drive):
         folder.mkdir(parents=True, exist_ok=True)
         if folder is not acquisition and os.geteuid() == 0:
-            subprocess.run(
-                ["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "tmpfs", str(folder)],
-                check=True,
-            )
-            mounted.append(folder)
+            mounted.append(mount_tmpfs(folder))
     config = Config(
         facility_name="Light Microscopy Core",
         facility_destinations=(
@@ -65,7 +61,7 @@ def real_service(root: Path, *, quiet_seconds: float = 30.0) -> Iterator[Site]:
             service.stop()
     finally:
         for folder in mounted:
-            subprocess.run(["umount", "-l", str(folder)], check=False)
+            unmount(folder)
 
 
 def needs_separate_disks() -> None:

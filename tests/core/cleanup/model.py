@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.policy import DAY
 from almc_assistant.core.service import Service
 from almc_assistant.core.transfer import CopyVerified
+from tests.disks import mount_tmpfs, unmount
 
 NAMES = st.sampled_from(["a.nd2", "b.nd2", "run/c.nd2", "run/d.tif"])
 DESTS = st.sampled_from(["bit", "usb1", "usb2"])
@@ -82,11 +82,7 @@ class CleanupModel(RuleBasedStateMachine):
         path = self.base / name
         path.mkdir()
         if self.root:
-            subprocess.run(
-                ["mount", "-t", "tmpfs", "-o", "size=32m,mode=0755", "tmpfs", str(path)],
-                check=True,
-            )
-            self.mounted.append(path)
+            self.mounted.append(mount_tmpfs(path, "32m"))
         return path
 
     def _facility(self) -> str:
@@ -110,7 +106,7 @@ class CleanupModel(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.service.stop()
         for mnt in reversed(self.mounted):
-            subprocess.run(["umount", "-l", str(mnt)], check=False)
+            unmount(mnt)
         shutil.rmtree(self.base, ignore_errors=True)
 
     # ------------------------------------------------------------------ rules
@@ -217,7 +213,7 @@ class CleanupModel(RuleBasedStateMachine):
     def unmount_a_destination(self) -> None:
         _step()
         path = next(self.dests[d] for d in ("usb1", "usb2") if self.dests[d] in self.mounted)
-        subprocess.run(["umount", "-l", str(path)], check=True)
+        unmount(path)
         self.mounted.remove(path)
 
     @precondition(lambda self: bool(self.sources))

@@ -7,7 +7,6 @@ otherwise); every mount is unmounted when the test ends.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,6 +28,7 @@ from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.evidence import EvidenceRules
 from almc_assistant.core.policy import DAY, Policy, Retention
 from almc_assistant.core.status import VolumeUsage
+from tests.disks import mount_tmpfs, unmount
 
 NOW = 1_800_000_000.0
 
@@ -43,15 +43,11 @@ def tmpfs_mounts() -> Iterator[list[Path]]:
         yield mounted
     finally:
         for mnt in reversed(mounted):
-            subprocess.run(["umount", "-l", str(mnt)], check=False)
+            unmount(mnt)
 
 
-def mount(mounted: list[Path], point: Path, mode: str = "0755") -> Path:
-    point.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size=64m,mode={mode}", "tmpfs", str(point)], check=True
-    )
-    mounted.append(point)
+def mount(mounted: list[Path], point: Path) -> Path:
+    mounted.append(mount_tmpfs(point))
     return point
 
 
@@ -64,11 +60,10 @@ class World:
     institutional destination ``bit`` and two external drives ``ext`` and ``lab``, each
     its own tmpfs; all facility destinations."""
 
-    def __init__(self, base: Path, mounted: list[Path], *, acq_mode: str = "0755") -> None:
-        self.disk = mount(mounted, base / "acqdisk", acq_mode)
+    def __init__(self, base: Path, mounted: list[Path]) -> None:
+        self.disk = mount(mounted, base / "acqdisk")
         self.acq = self.disk / "data"
         self.acq.mkdir()
-        self.acq.chmod(int(acq_mode, 8))
         self.bit = mount(mounted, base / "bit")
         self.ext = mount(mounted, base / "ext")
         self.lab = mount(mounted, base / "lab")
