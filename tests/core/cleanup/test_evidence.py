@@ -235,3 +235,14 @@ def test_a_source_written_after_the_check_is_not_deleted(world: World) -> None:
     world.before_unlink = write
     reason = _kept_reason(world)
     assert "the file changed after it was checked" in reason and src.read_bytes()[:3] == b"NEW"
+
+
+def test_a_copy_recorded_through_a_link_to_a_trusted_destination_counts(
+    world: World, tmp_path: Path
+) -> None:
+    alias = tmp_path / "bit-alias"
+    alias.symlink_to(world.bit)  # the user copied to a link to BIT
+    src = world.acquire("a.nd2", b"x" * 100)
+    copy = world.copy_to(src, alias)
+    assert (world.bit / "a.nd2").is_file() and copy.parent == alias
+    assert len(world.apply(world.forced()).deleted) == 1 and not src.exists()

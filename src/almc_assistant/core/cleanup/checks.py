@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
 from almc_assistant.core.catalog import CopyRecord
@@ -79,12 +79,10 @@ def check_copy(
     if copy.blake3 != source_hash:
         raise Refused("its catalog row records other bytes than the source has now")
     owner = source.identity.uid
-    for root in rules.trusted_roots(owner):
-        rel = relative_below(copy.path, root)
-        if rel is not None:
-            break
-    else:
+    found = _located(copy.path, rules.trusted_roots(owner))
+    if found is None:
         raise Refused("it is not inside a destination the facility or the file's owner configured")
+    root, rel = found
     h.reached_root = False
     try:
         opened, chain = _open_below(h, root, rel)
@@ -99,7 +97,20 @@ def check_copy(
         raise Refused("it is on the source's own device (not an independent copy)")
     if read_hash(opened) != source_hash:
         raise NotACopy("its bytes differ from the source's (BLAKE3, both read from storage)")
-    return CheckedCopy(copy, opened)
+    # It counts as a copy in the trusted destination it was found in (its kind decides).
+    return CheckedCopy(replace(copy, destination_root=Path(root)), opened)
+
+
+def _located(path: Path, roots: Sequence[PurePath]) -> tuple[PurePath, PurePath] | None:
+    """The trusted root ``path`` lies in and the path below it, its folders' links
+    resolved (only to find the names: the walk from the root then follows no link)."""
+    resolved = Path(os.path.realpath(path.parent)) / path.name
+    for root in roots:
+        for candidate in (path, resolved):
+            rel = relative_below(candidate, root)
+            if rel is not None:
+                return root, rel
+    return None
 
 
 def _open_below(
