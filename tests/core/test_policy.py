@@ -32,6 +32,7 @@ def _device(folder: PurePath) -> int | None:
 def Policy(settings: PolicySettings, dests: list[Destination], **kw: object) -> _Policy:
     kw.setdefault("device_of", _device)
     kw.setdefault("acquisition_roots", [Path("/acq/x")])
+    kw.setdefault("storage_of", lambda dev: dev)
     return _Policy(settings, dests, **kw)  # type: ignore[arg-type]
 
 
@@ -145,3 +146,19 @@ def test_device_resolver_caches_and_expires(tmp_path: Path) -> None:
     assert resolve(folder) is None  # cached
     now[0] = 61
     assert resolve(folder) == folder.stat().st_dev
+
+
+def test_two_mounts_of_one_server_count_once() -> None:
+    server = {11: "server:nas", 12: "server:nas", 13: "disk:/dev/sdb1"}
+    nas1 = Destination("NAS 1", Path("/mnt/nas1"), DestinationKind.RESEARCH)
+    nas2 = Destination("NAS 2", Path("/mnt/nas2"), DestinationKind.RESEARCH)
+    usb = Destination("USB", Path("/media/usb"), DestinationKind.EXTERNAL_DRIVE)
+    devices = {"/mnt/nas1": 11, "/mnt/nas2": 12, "/media/usb": 13, "/acq/x": 9}
+    policy = Policy(
+        PolicySettings(),
+        [nas1, nas2, usb],
+        device_of=lambda p: devices[str(p)],
+        storage_of=lambda dev: server.get(dev, dev),
+    )
+    assert not policy.is_safe([_copy("/mnt/nas1"), _copy("/mnt/nas2")])
+    assert policy.is_safe([_copy("/mnt/nas1"), _copy("/media/usb")])

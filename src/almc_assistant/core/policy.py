@@ -19,13 +19,14 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from almc_assistant.core.catalog import CopyRecord
 from almc_assistant.core.config import PolicySettings, RetentionSettings
 from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
+from almc_assistant.core.storage import StorageKeys
 
 DAY = 86_400.0
 
@@ -68,6 +69,7 @@ class CopyStanding:
     counts: bool  # its kind counts (a cloud-sync folder only when the facility says so)
     pending_upload: bool
     device: int | None  # None: unreachable, or on an acquisition disk (not independent)
+    # (the device number; copies are counted per ``Policy``'s storage key of it)
 
 
 class Policy:
@@ -80,12 +82,15 @@ class Policy:
         *,
         acquisition_roots: Sequence[PurePath] = (),
         device_of: DeviceOf | None = None,
+        storage_of: Callable[[int], Hashable] | None = None,
     ) -> None:
         self.settings = settings
         # Longest path first, so a destination inside another one is matched first.
         self._destinations = sorted(destinations, key=lambda d: len(str(d.path)), reverse=True)
         self._acquisition_roots = tuple(acquisition_roots)
         self._device_of: DeviceOf = device_of or DeviceResolver()
+        # Device number -> the disk or server behind it (two mounts of one count once).
+        self._storage_of: Callable[[int], Hashable] = storage_of or StorageKeys()
 
     @property
     def key(self) -> str:
@@ -95,9 +100,10 @@ class Policy:
         words = [repr(self.settings), "per-device", *places, *roots]
         return hashlib.sha256("\n".join(words).encode()).hexdigest()[:16]
 
-    def acquisition_devices(self) -> set[int]:
-        """Devices of the acquisition folders that can be reached now."""
-        return {d for d in map(self._device_of, self._acquisition_roots) if d is not None}
+    def acquisition_storage(self) -> set[Hashable]:
+        """The disks (or servers) of the acquisition folders that can be reached now."""
+        devices = (self._device_of(r) for r in self._acquisition_roots)
+        return {self._storage_of(d) for d in devices if d is not None}
 
     def destination_of(self, root: PurePath) -> Destination:
         """The configured destination a copy root belongs to, or an ad-hoc one."""
@@ -115,8 +121,11 @@ class Policy:
         pending = dest.kind is DestinationKind.CLOUD_SYNC
         counts = not pending or self.settings.count_cloud_sync
         dev = self._device_of(copy.destination_root) if device is None else device
-        if dev is not None and (dev == source_device or dev in self.acquisition_devices()):
-            dev = None
+        if dev is not None:
+            key = self._storage_of(dev)
+            same = source_device is not None and key == self._storage_of(source_device)
+            if same or key in self.acquisition_storage():
+                dev = None
         return CopyStanding(copy, dest, counts, pending, dev)
 
     def is_safe(self, copies: Sequence[CopyRecord]) -> bool:
@@ -138,10 +147,11 @@ class Policy:
             self.standing(c, known.get(c.path), source_device=source_device) for c in copies
         ]
         counting = [s for s in standings if s.counts and s.device is not None]
-        places: dict[int, bool] = {}
+        places: dict[Hashable, bool] = {}
         for s in counting:
             assert s.device is not None
-            places[s.device] = places.get(s.device, False) or s.destination.backed_up
+            key = self._storage_of(s.device)
+            places[key] = places.get(key, False) or s.destination.backed_up
         backed_up = sum(1 for b in places.values() if b)
         if backed_up >= self.settings.backed_up_copies:
             return ""
