@@ -39,8 +39,6 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 
 from almc_assistant.core.identity import FileIdentity
-from almc_assistant.core.transfer import cache
-from almc_assistant.core.transfer.hashing import hash_fd
 
 _DIR_FLAGS = (
     os.O_RDONLY
@@ -160,6 +158,10 @@ class Handles(contextlib.AbstractContextManager["Handles"]):
 
 def hash_open(fd: int) -> tuple[str, int]:
     """BLAKE3 and size of an open regular file, read from storage (cache dropped first)."""
+    # Imported here: the copy engine's package is heavy, and the CLI starts without it.
+    from almc_assistant.core.transfer import cache
+    from almc_assistant.core.transfer.hashing import hash_fd
+
     os.lseek(fd, 0, os.SEEK_SET)
     cache.evict(fd)
     cache.sequential(fd)
