@@ -194,8 +194,11 @@ class _OneFile:
         failures: list[str] = []
         seen: set[int] = set()
         for copy in rec.current_copies():
-            if not self.policy.standing(copy).counts or copy.blake3 != digest:
-                continue  # not counted by kind, or a row about other bytes (ignored)
+            if not self.policy.standing(copy).counts:
+                continue  # its kind does not count (a cloud-sync folder)
+            if copy.blake3 != digest:
+                failures.append(f"{copy.path}: its row records other bytes (ignored)")
+                continue
             try:
                 checked = check_copy(h, copy, source=src, source_hash=digest, rules=self.rules)
             except NotACopy as exc:
