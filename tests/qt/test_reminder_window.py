@@ -35,7 +35,7 @@ from almc_assistant.qt.bridge import EventPump, app_pump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.reminder_window import ReminderWindow
 from tests.core.session_end.conftest import TZ, FakeClock
-from tests.qt.real_service import Site, needs_separate_disks, real_service
+from tests.qt.real_service import Site, real_service
 
 
 @dataclass
@@ -239,7 +239,6 @@ def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter,
 def test_back_up_now_makes_verified_copies_and_the_reminder_is_withdrawn(
     qtbot, prompter, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    needs_separate_disks()
     with rig(tmp_path, prompter) as r:
         r.pump.start()
         r.guard.refresh()
@@ -255,6 +254,8 @@ def test_back_up_now_makes_verified_copies_and_the_reminder_is_withdrawn(
                 copies = list(destination.rglob(source.name))
                 assert len(copies) == 1, (destination, source.name)
                 assert copies[0].read_bytes() == source.read_bytes()
+                # the acquisition folder's tree, not flattened into the root (issue 9)
+                assert copies[0] == destination / source.relative_to(r.site.acquisition)
         # The service says the status changed; the guard sees nothing at risk and
         # withdraws the reminder; the tray's entry goes.
         qtbot.waitUntil(lambda: r.controller.reminder is None, timeout=10_000)

@@ -15,6 +15,9 @@ from almc_assistant.core.events import Event
 
 READ_BACK_EVICTED = "evicted from cache and re-read"
 READ_BACK_CACHED = "re-read; cache eviction not available on this platform"
+# ``CopySkipped.reason`` when the destination already holds a verified copy (any other
+# reason means the file was left alone: not a copy of it)
+ALREADY_VERIFIED = "already verified at this destination"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +143,11 @@ class JobSummary:
     seconds: float
     receipts: tuple[Path, ...] = ()
     manifests: tuple[Path, ...] = ()
+    # Why a "refused" or "failed" job stopped (the error :class:`JobResult` carries), so
+    # that whoever only sees the events can say why too; "" otherwise.
+    error_title: str = ""
+    error_detail: str = ""
+    error_next_step: str = ""
 
     @property
     def ok(self) -> bool:
