@@ -64,7 +64,8 @@ def test_swapping_a_folder_for_a_link_between_check_and_delete_spares_b(lab: Lab
     )
 
     def attack(path: Path) -> None:  # A acts right between the checks and the unlink
-        lab.a.run(["python", "-c", swap], check=True)
+        done = lab.a.run(["python", "-c", swap])
+        assert done.returncode == 0, done.stderr
 
     lab.world.before_unlink = attack
     result = lab.world.apply(plan)

@@ -77,7 +77,7 @@ class World:
         self.rules = EvidenceRules(None, tuple(Path(d.path) for d in self.destinations))
         self.policy = self.make_policy()
         self.catalog = Catalog(
-            base / "c.sqlite3",
+            base / "state" / "c.sqlite3",  # its own folder: the catalog makes it private
             safety=lambda copies: self.policy.is_safe(copies),
             safety_key=self.policy.key,
             clock=lambda: self.now,
