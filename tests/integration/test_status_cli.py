@@ -216,3 +216,28 @@ def test_watch_runs_until_interrupted_and_records_new_files(site: Path, stop: st
     assert [f["path"] for f in report["files"]] == [str(site / "acq" / "new.tif")]
     report = json.loads(cli(site, "status", "--json").stdout)
     assert [f["path"] for f in report["files"]] == [str(site / "acq" / "new.tif")]
+
+
+def test_names_with_brackets_are_printed_whole(site: Path) -> None:
+    """Rich markup must not eat parts of paths: 'Well[A01]' or '[bold]' are file names."""
+    _file(site / "acq" / "plate [1]" / "Well[A01][bold].tif", b"II*\x00" + b"\0" * 20)
+    assert cli(site, "watch", "--once").returncode == 0
+    human = cli(site, "status")
+    assert human.returncode == 1, human.stderr
+    whole = human.stdout.replace("\n", "")  # a long path is folded at the terminal width
+    assert str(site / "acq" / "plate [1]" / "Well[A01][bold].tif") in whole, human.stdout
+
+
+def test_not_set_up_names_the_config_section(tmp_path: Path) -> None:
+    env = {**os.environ, "ALMC_HOME": str(tmp_path / "home"), "PYTHONPATH": str(SRC)}
+    env.pop("ALMC_FACILITY_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "almc_assistant", "status"],
+        env={**env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "under [watch] folders" in done.stdout, done.stdout

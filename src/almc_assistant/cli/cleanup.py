@@ -101,21 +101,26 @@ def _render(plan: CleanupPlan, result: CleanupResult | None) -> None:
             "deleted (verified copies exist); run with --apply to delete them."
         )
         for i in plan.delete:
-            console.print(f"  delete {i.file.path} ({human_size(i.file.size)}, {i.file.owner})")
+            console.print(
+                f"  delete {i.file.path} ({human_size(i.file.size)}, {i.file.owner})", markup=False
+            )
         if plan.keep:
             console.print(f"{plural(len(plan.keep), 'file')} due for cleanup are kept:")
         for i in plan.keep:
             console.print(
-                f"  keep   {i.file.path} ({i.file.owner}, due {when(i.candidate_date)}): {i.reason}"
+                f"  keep   {i.file.path} ({i.file.owner}, due {when(i.candidate_date)}): "
+                f"{i.reason}",
+                markup=False,
             )
         return
     console.print(
         f"Deleted {plural(len(result.deleted), 'file')} ({human_size(result.bytes_freed)}); "
-        f"every deletion is logged in {result.audit_log}."
+        f"every deletion is logged in {result.audit_log}.",
+        markup=False,
     )
     for o in result.deleted:
-        console.print(f"  deleted {o.path}: {o.reason}")
+        console.print(f"  deleted {o.path}: {o.reason}", markup=False)
     if result.kept:
         console.print(f"Kept {plural(len(result.kept), 'file')}:")
     for o in result.kept:
-        console.print(f"  kept    {o.path}: {o.reason}")
+        console.print(f"  kept    {o.path}: {o.reason}", markup=False)

@@ -57,42 +57,49 @@ TABLE_MIN_WIDTH = 120
 
 
 def render(report: StatusReport) -> None:
+    from rich.markup import escape as esc  # names and paths may hold [brackets]
+
     console = _common.console()
     if report.setup is not None:
-        console.print(f"[bold]{report.setup.title}.[/bold] {report.setup.detail}", highlight=False)
-        console.print(report.setup.next_step, highlight=False)
+        console.print(
+            f"[bold]{esc(report.setup.title)}.[/bold] {esc(report.setup.detail)}", highlight=False
+        )
+        console.print(report.setup.next_step, highlight=False, markup=False)
         if report.setup.facility_example:
             console.print(report.setup.facility_example, highlight=False, markup=False)
     elif report.state is OverallState.ALL_SAFE and not report.lost:
-        console.print(f"All of {report.user}'s files have verified backups.")
+        console.print(f"All of {report.user}'s files have verified backups.", markup=False)
     elif report.total_files:
         console.print(
             f"[bold]{plural(report.total_files, 'file')} ({human_size(report.total_bytes)}) "
-            f"of {report.user} {'is' if report.total_files == 1 else 'are'} not backed up "
+            f"of {esc(report.user)} {'is' if report.total_files == 1 else 'are'} not backed up "
             "safely yet.[/bold]"
         )
     for problem in report.problems:  # each cause of the "problem" state, first
         console.print(  # whole lines: the terminal wraps them, paths stay searchable
-            f"[yellow]Problem:[/yellow] {problem.title}. {problem.detail}",
+            f"[yellow]Problem:[/yellow] {esc(problem.title)}. {esc(problem.detail)}",
             highlight=False,
             soft_wrap=True,
         )
-        console.print(f"  What to do: {problem.next_step}", highlight=False, soft_wrap=True)
+        console.print(
+            f"  What to do: {problem.next_step}", highlight=False, soft_wrap=True, markup=False
+        )
     for s in report.sessions:
         state = "open" if s.ended_at is None else f"ended {when(s.ended_at)}"
         console.print(
             f"\nSession {s.session_id} (started {when(s.started_at)}, {state}): "
             f"{plural(s.files, 'file')}, {human_size(s.bytes)}; "
-            f"cleanup from {when(s.earliest_candidate_date)}"
+            f"cleanup from {when(s.earliest_candidate_date)}",
+            markup=False,
         )
         mine = [f for f in report.files if f.session_id == s.session_id]
         for reason in dict.fromkeys(f.missing for f in mine):
-            console.print(f"  Not safe: {reason}.")
+            console.print(f"  Not safe: {reason}.", markup=False)
         _files(console, mine)
     if report.lost:
         console.print(f"\n[red]{plural(len(report.lost), 'file')} deleted without a backup:[/red]")
         for rec in report.lost:
-            console.print(f"  {rec.path} ({human_size(rec.size)})", highlight=False)
+            console.print(f"  {rec.path} ({human_size(rec.size)})", highlight=False, markup=False)
     if report.volumes:
         console.print("\nAcquisition disks:")
         for v in report.volumes:
@@ -100,22 +107,27 @@ def render(report: StatusReport) -> None:
                 console.print(
                     f"  {v.folder}: {percent_full(v.percent)}, {human_size(v.free)} free",
                     highlight=False,
+                    markup=False,
                 )
             else:
-                console.print(f"  {v.folder}: [red]not available[/red]", highlight=False)
+                console.print(f"  {esc(str(v.folder))}: [red]not available[/red]", highlight=False)
 
 
 def _files(console: Any, files: list[Any]) -> None:
     if console.width < TABLE_MIN_WIDTH:
         for f in files:
-            console.print(f"  {f.path}", highlight=False, overflow="fold", soft_wrap=False)
+            console.print(
+                f"  {f.path}", highlight=False, overflow="fold", soft_wrap=False, markup=False
+            )
             console.print(
                 f"      {human_size(f.size)}, {f.state.value}, {f.verdict or 'not checked'}, "
                 f"cleanup from {when(f.candidate_date)}",
                 highlight=False,
+                markup=False,
             )
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("file", overflow="fold", ratio=1)
@@ -123,6 +135,10 @@ def _files(console: Any, files: list[Any]) -> None:
         table.add_column(column, no_wrap=True)
     for f in files:
         table.add_row(
-            str(f.path), human_size(f.size), f.state.value, f.verdict or "-", when(f.candidate_date)
+            Text(str(f.path)),
+            human_size(f.size),
+            f.state.value,
+            f.verdict or "-",
+            when(f.candidate_date),
         )
     console.print(table)
