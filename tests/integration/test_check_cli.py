@@ -43,6 +43,20 @@ def test_all_good_exits_0_with_a_table(tmp_path: Path) -> None:
     assert "all good" in proc.stdout
 
 
+def test_bracketed_names_are_shown_whole(tmp_path: Path) -> None:
+    """'[bold]' and '[A01]' in a file name are not rich markup."""
+    (tmp_path / "plate [1]").mkdir()
+    tifffile.imwrite(tmp_path / "plate [1]" / "Well[A01][bold].tif", PLANE)
+
+    proc = run(".", cwd=tmp_path)
+
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "Well[A01][bold].tif" in proc.stdout.replace("\n", "").replace("│", "").replace(" ", "")
+        or "Well[A01][bold].tif" in proc.stdout
+    ), proc.stdout
+
+
 def test_flagged_file_exits_1_and_json_is_one_document(tmp_path: Path) -> None:
     good = tmp_path / "good.tif"
     tifffile.imwrite(good, PLANE)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from almc_assistant.cli import _common
 from almc_assistant.core import units
@@ -58,8 +59,11 @@ def render(report: CheckReport, console: Console | None = None) -> None:
             why += f"\nFlags: {', '.join(flags)}"
         if not check.is_ok or flags:
             why += f"\nNext: {check.next_step}"
-        files.add_row(
-            f"[{style}]{check.verdict}[/]", shown(check.path), human_size(check.size), why
+        files.add_row(  # names and reasons as plain text: '[A01]' in a name is not markup
+            f"[{style}]{check.verdict}[/]",
+            Text(shown(check.path)),
+            human_size(check.size),
+            Text(why),
         )
     console.print(files)
     if report.datasets:
@@ -74,7 +78,10 @@ def render(report: CheckReport, console: Console | None = None) -> None:
                 why += f"\nNext: {d.next_step}"
             style = _STYLE[d.verdict]
             sets.add_row(
-                f"[{style}]{d.verdict}[/]", f"{d.kind}\n{shown(d.anchor)}", str(len(d.members)), why
+                f"[{style}]{d.verdict}[/]",
+                Text(f"{d.kind}\n{shown(d.anchor)}"),
+                str(len(d.members)),
+                Text(why),
             )
         console.print(sets)
     counts = ", ".join(f"{n} {v}" for v, n in sorted(report.counts().items()))
