@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +24,7 @@ from almc_assistant.core.preflight import (
     plan_files,
     preflight,
 )
+from tests.portable import IS_ROOT
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_cloud_names_sizes_and_case_collisions(tmp_path: Path) -> None:
 
 
 @pytest.mark.root
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a FAT32 image needs root")
+@pytest.mark.skipif(not IS_ROOT, reason="mounting a FAT32 image needs root")
 def test_fat32_refuses_files_over_4_gib() -> None:
     work = Path(tempfile.mkdtemp(prefix="almc-fat-"))
     image, mount = work / "fat.img", work / "mnt"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_copy_cli import SRC_DIR, cli
+from tests.portable import IS_ROOT
 
 # A child that copies with the real engine and parks inside the big file's copy (after
 # its first chunk is written), so the parent can kill -9 it at a known point.
@@ -92,7 +93,7 @@ def shared_tmp() -> Iterator[Path]:
 
 @pytest.mark.root
 def test_permission_denied_on_a_source_names_the_file(shared_tmp: Path) -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+    if not IS_ROOT or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to run the copy as an unprivileged user")
     run = shared_tmp / "src" / "run1"
     run.mkdir(parents=True)

@@ -23,6 +23,7 @@ from almc_assistant.core.catalog import (
     schema,
 )
 from tests.core.catalog.conftest import copy_of
+from tests.portable import IS_ROOT
 
 NS = 1_000_000_000
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -150,7 +151,7 @@ def _tmpfs(size: str) -> Iterator[Path]:
 
 
 @pytest.mark.root
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a tmpfs")
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to mount a tmpfs")
 def test_disk_full_while_writing_reports_and_loses_nothing_recorded() -> None:
     with _tmpfs("2m") as mount:
         db = mount / "catalog.sqlite3"
@@ -193,7 +194,7 @@ def test_permission_denied_is_a_clear_error(tmp_path: Path) -> None:
 @contextlib.contextmanager
 def _read_only(folder: Path) -> Iterator[None]:
     """Permission bits for a user; a read-only bind mount for root (root ignores bits)."""
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         modes = {p: p.stat().st_mode for p in [folder, *folder.iterdir()]}
         for p in modes:
             p.chmod(0o555 if p.is_dir() else 0o444)

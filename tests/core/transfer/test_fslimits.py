@@ -21,15 +21,15 @@ from almc_assistant.core.fslimits import (
     onedrive_profile,
     size_problem,
 )
+from tests.portable import IS_ROOT
 
 FAT = filesystem_for_type("vfat")
 EXT4 = filesystem_for_type("ext4")
 
 
 def test_detects_the_real_type_of_a_tmpfs_mount(tmp_path: Path) -> None:
-    import os
 
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount a tmpfs")
     mnt = tmp_path / "mnt"
     mnt.mkdir()

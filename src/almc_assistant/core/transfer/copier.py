@@ -78,6 +78,7 @@ class Verified:
     digest: str
     verified_at: float
     adopted: bool
+    read_back: str = ""  # how this copy was read back ("": the job's default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +291,8 @@ class FileCopier:
             if got != digest:
                 self._fail(t, mismatch(task.source, t.final, digest, got), streams, results)
             else:
-                results[t] = Verified(digest, time.time(), adopted=False)
+                method = stream.readback.method
+                results[t] = Verified(digest, time.time(), adopted=False, read_back=method)
 
     def _adopt(self, task: FileTask, t: Target, digest: str) -> Result:
         """Read back the same-size file already at the final name; keep it if it matches."""

@@ -1,5 +1,8 @@
 """BLAKE3 of a file as stored: drop its cached pages, then read it with a reused buffer.
 
+On Windows (no pages to drop) :func:`hash_from_storage` reads through a handle that
+bypasses the cache (:mod:`unbuffered`) when the volume allows it.
+
 Thread contract: a pure function; each caller passes its own buffer.
 """
 
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import blake3
 
-from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer import cache, unbuffered
 
 
 def open_from_storage(path: Path, *, prefetch: bool = False) -> int:
@@ -54,6 +57,18 @@ def hash_from_storage(path: Path, buf: bytearray) -> tuple[str, int]:
 
     Dirty pages cannot be dropped: make the file durable before calling this.
     """
+    direct = unbuffered.open_unbuffered(path)  # Windows only, else None
+    if direct is not None:
+        hasher = blake3.blake3()
+        try:
+            if not stat.S_ISREG(path.stat().st_mode):
+                raise IsADirectoryError(21, "not a regular file", str(path))
+            size = direct.read_range(0, 1 << 62, buf, hasher.update)
+            return hasher.hexdigest(), size
+        except unbuffered.Unsupported:
+            pass  # read it again through the cache
+        finally:
+            direct.close()
     view = memoryview(buf)
     hasher = blake3.blake3()
     size = 0

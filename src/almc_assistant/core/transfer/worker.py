@@ -222,7 +222,7 @@ class FileWorker:
                 mtime_ns=task.mtime_ns,
                 blake3=result.digest,
                 verified_at=result.verified_at,
-                read_back=ctx.read_back,
+                read_back=result.read_back or ctx.read_back,
                 adopted=result.adopted,
             )
         )
@@ -236,7 +236,7 @@ class FileWorker:
                 mtime_ns=task.mtime_ns,
                 blake3=result.digest,
                 verified_at=result.verified_at,
-                read_back=ctx.read_back,
+                read_back=result.read_back or ctx.read_back,
                 adopted=result.adopted,
             )
         )

@@ -9,7 +9,7 @@ import datetime as dt
 import html
 from collections import defaultdict
 
-from almc_assistant.core.transfer.events import READ_BACK_EVICTED
+from almc_assistant.core.transfer.events import READ_BACK_FROM_STORAGE
 from almc_assistant.qt import humanize
 from almc_assistant.qt.wizard.state import WizardState
 
@@ -34,7 +34,9 @@ def receipt_html(state: WizardState, shortfall: str, *, now: dt.datetime | None 
                 f"({_e(humanize.size(sum(sizes)))})</li>"
             )
         out.append("</ul>")
-    evicted = all(read_back in ("", READ_BACK_EVICTED) for _r, _s, read_back in state.verified)
+    evicted = all(
+        read_back in ("", *READ_BACK_FROM_STORAGE) for _r, _s, read_back in state.verified
+    )
     out.append(
         "<p><b>How it was verified:</b> each copy was written under a hidden name, flushed "
         "to the storage, "
