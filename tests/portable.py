@@ -23,3 +23,19 @@ def _under_wine() -> bool:
 
 
 UNDER_WINE = _under_wine()
+
+
+def _read_back_here() -> str:
+    from almc_assistant.core.transfer import (
+        READ_BACK_CACHED,
+        READ_BACK_EVICTED,
+        READ_BACK_UNBUFFERED,
+    )
+
+    if not WINDOWS:
+        return READ_BACK_EVICTED  # Linux: fdatasync, then the pages are dropped
+    # Windows bypasses the cache with FILE_FLAG_NO_BUFFERING; Wine ignores that flag
+    return READ_BACK_CACHED if UNDER_WINE else READ_BACK_UNBUFFERED
+
+
+READ_BACK_HERE = _read_back_here()  # what a copy's receipt says about its read-back here
