@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 import pytest
 
@@ -77,7 +77,7 @@ def test_preflight_of_a_reachable_local_folder(tmp_path: Path) -> None:
     dest = Destination("Other", tmp_path / "backup" / "new", DestinationKind.OTHER)
     (tmp_path / "backup").mkdir()
     files = plan_files([src / "a.nd2"], roots=[src])
-    assert files == [PlannedFile(src / "a.nd2", 1000, PurePosixPath("a.nd2"))]
+    assert files == [PlannedFile(src / "a.nd2", 1000, PurePath("a.nd2"))]
     result = preflight(dest, files)
     assert result.reachable and result.ok and result.needed_bytes == 1000
     assert result.free_bytes and result.free_bytes > 1000

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -60,7 +59,7 @@ def test_kill_9_mid_copy_then_rerun_finishes(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 pass
         assert marker.exists(), "the child never reached the big file"
-        child.send_signal(signal.SIGKILL)
+        child.kill()  # SIGKILL; TerminateProcess on Windows
         child.wait(timeout=30)
     finally:
         if child.poll() is None:

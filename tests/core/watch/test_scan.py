@@ -223,6 +223,7 @@ def _scan_as_unprivileged(root: Path, known: dict[Path, tuple[int, int]]) -> lis
     return json.loads(data)  # type: ignore[no-any-return]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and POSIX folder modes")
 def test_an_unreadable_subfolder_is_reported_and_its_files_are_not_deleted(
     shared_tree: Path,
 ) -> None:
@@ -250,6 +251,7 @@ def test_an_unreadable_subfolder_is_reported_and_its_files_are_not_deleted(
     ]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and POSIX folder modes")
 def test_an_unreadable_watched_folder_is_unavailable_with_a_clear_reason(
     shared_tree: Path,
 ) -> None:

@@ -4,10 +4,12 @@ Thread contract: stateless; callable from any worker.
 
 On Linux, ``renameat2(RENAME_NOREPLACE)`` does it in one system call and atomically: if
 anything appears at the final name, however late, the rename fails with ``EEXIST`` and
-the file there is untouched. Where that call is missing (another OS, an old kernel, or a
-file system that does not support the flag: ``EINVAL``), a check that the name is free
-followed by ``os.replace`` is used instead (a file created between the two would be
-replaced: the window is a few microseconds, and it is the best the platform offers).
+the file there is untouched. On Windows ``os.rename`` (``MoveFileExW`` without
+``MOVEFILE_REPLACE_EXISTING``) refuses an existing name just as atomically. Where neither
+is available (macOS, an old kernel, or a file system that does not support the flag:
+``EINVAL``), a check that the name is free followed by ``os.replace`` is used instead (a
+file created between the two would be replaced: the window is a few microseconds, and it
+is the best the platform offers).
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def publish(partial: Path, final: Path) -> bool:
             return False
         if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
             raise OSError(err, os.strerror(err), str(partial), None, str(final))
+    if os.name == "nt":  # MoveFileExW without REPLACE_EXISTING: refuses atomically
+        try:
+            partial.rename(final)
+        except FileExistsError:
+            return False
+        return True
     if os.path.lexists(final):  # fallback: check, then rename
         return False
     partial.replace(final)
