@@ -30,7 +30,7 @@ from pathlib import Path
 import blake3
 
 from almc_assistant.core.transfer import cache, unbuffered
-from almc_assistant.core.transfer.events import READ_BACK_UNBUFFERED
+from almc_assistant.core.transfer.events import READ_BACK_CACHED, READ_BACK_UNBUFFERED
 
 AHEAD = 3  # windows the writer may run ahead of the read-back
 
@@ -55,9 +55,10 @@ class ReadBack:
         self._buf = memoryview(buffer)
         self._after_flush = after_flush
         self._reader = io.FileIO(path, "r")
-        cache.prepare(self._reader.fileno())
+        bypass = cache.prepare(self._reader.fileno())  # macOS: F_NOCACHE, or False
         self._direct = unbuffered.open_unbuffered(path)  # Windows only, else None
-        self.method = cache.read_back_method()  # how this copy is read back, for receipts
+        # how this copy is read back, for its receipt
+        self.method = cache.read_back_method() if bypass else READ_BACK_CACHED
         if self._direct is not None and unbuffered.honoured():
             self.method = READ_BACK_UNBUFFERED
         self._hasher = blake3.blake3()
