@@ -26,7 +26,7 @@ from almc_assistant.core.inspect import check_file
 from almc_assistant.core.transfer import CopyFailed, CopyRequest, CopyRetried, CopyVerified
 from almc_assistant.core.transfer.job import run_copy
 from almc_assistant.core.winfiles import IN_USE
-from tests.portable import WINDOWS
+from tests.portable import READ_BACK_HERE, WINDOWS
 
 pytestmark = pytest.mark.skipif(not WINDOWS, reason="Windows paths, drives and share modes")
 
@@ -133,7 +133,8 @@ def test_copy_from_a_drive_letter_to_a_unc_share_is_verified(
     result = cli("copy", drive_folder, "--to", unc_folder, "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     doc = json.loads(result.stdout)
-    assert json.dumps(doc).count("verified") >= 1
+    assert doc["ok"] and doc["summary"]["verified"] == 2
+    assert {r["read_back"] for r in doc["verified"]} == {READ_BACK_HERE}
     copied = unc_folder / "2026-12-03"
     assert (copied / "Well A1.nd2").read_bytes() == (drive_folder / "Well A1.nd2").read_bytes()
     assert (copied / "sub" / "t.tif").read_bytes() == (drive_folder / "sub" / "t.tif").read_bytes()
