@@ -35,4 +35,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for kind, test, reason in entries:
             if item.nodeid == test or item.nodeid.startswith((test + "::", test + "[")):
                 mark = pytest.mark.skip if kind == "skip" else pytest.mark.xfail
-                item.add_marker(mark(reason=f"Wine 8: {reason}"))
+                item.add_marker(mark(reason=reason))
