@@ -48,6 +48,7 @@ VIAddVersionKey "ProductName" "${APP}"
 VIAddVersionKey "ProductVersion" "${VERSION}"
 VIAddVersionKey "FileDescription" "${APP} installer"
 VIAddVersionKey "FileVersion" "${VERSION}"
+VIAddVersionKey "LegalCopyright" "almc-assistant developers (BSD-3-Clause)"
 
 !define MUI_ICON "..\icons\app.ico"
 !define MUI_UNICON "..\icons\app.ico"

@@ -189,3 +189,20 @@ def test_a_file_held_for_a_moment_is_retried_with_the_reason_and_then_copied(
     (verified,) = sink.of_type(CopyVerified)
     assert (tmp_path / "d" / "fresh.tif").read_bytes() == src.read_bytes()
     assert verified.destination == tmp_path / "d" / "fresh.tif"
+
+
+def test_json_through_a_pipe_holds_characters_beyond_the_code_page(tmp_path: Path) -> None:
+    """Redirected output is encoded in the ANSI code page on Windows unless told otherwise:
+    a name with a "λ" made ``check --json`` fail after its work was done."""
+    scan = tmp_path / "λ-scan é.tif"
+    scan.write_bytes(b"II*\x00" + bytes(100))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONUTF8", "PYTHONIOENCODING")}
+    result = subprocess.run(
+        [sys.executable, "-m", "almc_assistant", "check", "--json", str(scan)],
+        capture_output=True,
+        timeout=300,
+        check=False,
+        env={**env, "PYTHONUTF8": "0"},
+    )
+    doc = json.loads(result.stdout.decode("utf-8"))
+    assert doc["files"][0]["path"] == str(scan), result.stderr

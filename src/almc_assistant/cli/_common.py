@@ -36,6 +36,20 @@ def setup_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
+def utf8_output() -> None:
+    """Windows: write UTF-8 to a pipe or a file, as JSON readers expect.
+
+    Python there encodes redirected output in the ANSI code page (cp1252), which cannot
+    hold, say, a "λ" from ND2 metadata or a file name: the command would fail after its
+    work was done. A console keeps its own (Unicode) output.
+    """
+    if sys.platform != "win32":
+        return
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure") and not stream.isatty():
+            stream.reconfigure(encoding="utf-8")
+
+
 def print_json(document: Any, stream: TextIO | None = None) -> None:
     """Print one JSON document (the ``--json`` contract)."""
     out = stream or sys.stdout
