@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_no_files_gives_safe_defaults(paths: AppPaths) -> None:
     config = load_config(paths)
     assert config == Config()
     assert config.policy.backed_up_copies == 1 and config.policy.independent_copies == 2
-    assert config.catalog_path(paths) == paths.catalog_db
+    assert config.shared_state_dir is None
 
 
 def test_facility_under_user(paths: AppPaths) -> None:
@@ -89,7 +90,7 @@ def test_facility_under_user(paths: AppPaths) -> None:
     assert config.watch.quiet_seconds == 120.0 and config.watch.polling
     assert config.retention.max_age_days == 14.0 and config.retention.disk_full_percent == 85
     assert config.cleanup.verify_hash == "sample" and config.cleanup.sample_fraction == 0.25
-    assert config.catalog_path(paths) == Path("/srv/almc/state/catalog.sqlite3")
+    assert config.shared_state_dir == Path("/srv/almc/state")
     assert [d.name for d in config.destinations] == ["BIT storage", "My OneDrive"]
     bit, mine = config.destinations
     assert bit.origin == "facility" and bit.kind is DestinationKind.INSTITUTIONAL
@@ -273,3 +274,26 @@ def test_bad_start_at_login_is_reported_and_left_to_the_user(paths: AppPaths) ->
     assert problem.key == "facility.start_at_login"
     assert "always" in problem.reason
     assert Config().start_at_login == "user"
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+@pytest.mark.parametrize("how", ["a user's file", "writable by others"])
+def test_root_obeys_only_a_facility_file_that_root_alone_may_write(
+    paths: AppPaths, how: str
+) -> None:
+    _write(paths, FACILITY.replace("independent_copies = 2", "independent_copies = 1"))
+    if how == "a user's file":
+        os.chown(paths.facility_config, 65534, 65534)  # nobody's: a user made it
+    else:
+        paths.facility_config.chmod(0o666)
+    config = load_config(paths)
+    assert config.policy.independent_copies == 2  # the lax value is not obeyed
+    assert config.facility_name == ""
+    assert any(
+        p.file == paths.facility_config and "run as root, it is ignored" in p.reason
+        for p in config.problems
+    )
+    paths.facility_config.chmod(0o644)
+    os.chown(paths.facility_config, 0, 0)
+    assert load_config(paths).policy.independent_copies == 1  # staff's own file is obeyed

@@ -154,7 +154,10 @@ class TransferService(FakeService):
         self.checked.append([str(p) for p in paths])
         return Future()
 
-    def start_copy(self, files: list[Any], destinations: list[Any], workers: Any = None) -> FakeJob:
+    def start_copy(
+        self, files: list[Any], destinations: list[Any], workers: Any = None, *, keep_tree: bool
+    ) -> FakeJob:
+        assert keep_tree  # every GUI copy keeps the acquisition tree (core.layout)
         job = FakeJob(f"job-{len(self.jobs) + 1}")
         self.jobs.append((list(files), list(destinations), job))
         return job
@@ -204,9 +207,30 @@ class JobSummary:
     verified: int
     skipped: int
     failed: int
+    error_title: str = ""
+    error_detail: str = ""
+    error_next_step: str = ""
 
 
 @dataclass(frozen=True)
 class Finished:
     job_id: str
     summary: JobSummary
+
+
+def engine_summary(job_id: str, state: str, **counts: Any) -> Any:
+    """The copy engine's real ``JobSummary``: one file of 100 bytes, nothing done unless
+    said (``verified=1``, ``error_title=...``)."""
+    from almc_assistant.core.transfer.events import JobSummary
+
+    fields: dict[str, Any] = {
+        "files_total": 1,
+        "bytes_total": 100,
+        "verified": 0,
+        "skipped": 0,
+        "failed": 0,
+        "sources_skipped": 0,
+        "bytes_copied": 0,
+        "seconds": 1.0,
+    }
+    return JobSummary(job_id=job_id, state=state, **{**fields, **counts})

@@ -11,6 +11,7 @@ file it had planned to delete (its evidence no longer held, or it could not be d
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from almc_assistant.cli import _common
@@ -35,10 +36,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     with open_service(show_problems=not args.json) as service:
         plan = service.plan_cleanup()
+        problems = service.cleanup_problems()  # users' catalogs not read (root's cleanup)
         result = service.apply_cleanup(plan) if args.apply else None
     if args.json:
-        _common.print_json(_document(plan, result))
+        config = [str(p) for p in service.config.problems]
+        _common.print_json({**_document(plan, result), "problems": config + problems})
     else:
+        for problem in problems:
+            sys.stderr.write(f"warning: {problem}\n")
         _render(plan, result)
     if result is not None and len(result.deleted) < len(plan.delete):
         return _common.EXIT_FAILED

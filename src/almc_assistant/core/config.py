@@ -14,6 +14,8 @@ reason, and the value falls back to a safe default, so the app still starts.
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,7 +31,7 @@ from almc_assistant.core.configread import (
 )
 from almc_assistant.core.destinations import Destination, DestinationKind, is_university_account
 from almc_assistant.core.errors import ConfigError, describe_os_error
-from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.paths import AppPaths, default_facility_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,7 @@ class Config:
     contact: str = ""
     institution_domains: tuple[str, ...] = ()
     shared_state_dir: Path | None = None
+    staff_group: str = ""  # members may see other users' status (besides root/admins)
     busy_timeout_seconds: float = 10.0
     allow_user_folders: bool = False
     start_at_login: str = "user"  # "user" decides (on by default), or "always" / "never"
@@ -107,19 +110,22 @@ class Config:
         extra = self.user.folders if self.allow_user_folders else ()
         return tuple(dict.fromkeys(self.watch.folders + extra))
 
-    def catalog_path(self, paths: AppPaths) -> Path:
-        """The machine-wide catalog when the facility names one, else the user's."""
-        if self.shared_state_dir is not None:
-            return self.shared_state_dir / paths.catalog_db.name
-        return paths.catalog_db
-
 
 def load_config(paths: AppPaths) -> Config:
-    """Read the facility and user files; never raises on their content."""
+    """Read the facility and user files; never raises on their content.
+
+    Run as root (staff's cleanup), only a facility file that root owns and nobody else
+    may write is obeyed: a file a user made (through ``ALMC_FACILITY_CONFIG`` in an
+    environment root inherited, or a misconfigured installation) could make the policy
+    lax for everyone. Such a file is ignored, with a problem saying so, and the default
+    facility file is read instead when it is sound. A user's own override changes only
+    that user's view.
+    """
     problems: list[ConfigProblem] = []
-    facility = _read_toml(paths.facility_config, problems)
+    facility_path = _obeyed_facility_file(paths.facility_config, problems)
+    facility = _read_toml(facility_path, problems) if facility_path else {}
     user = _read_toml(paths.user_config, problems)
-    config = _facility(paths.facility_config, facility, problems)
+    config = _facility(facility_path or paths.facility_config, facility, problems)
     settings = _user(paths.user_config, user, config, problems)
     domains = config.institution_domains
     settings = replace(settings, destinations=_mark_managed(settings.destinations, domains))
@@ -129,6 +135,41 @@ def load_config(paths: AppPaths) -> Config:
         user=settings,
         problems=tuple(problems),
     )
+
+
+def _obeyed_facility_file(path: Path, problems: list[ConfigProblem]) -> Path | None:
+    if os.name != "posix" or os.geteuid() != 0:
+        return path
+    reason = _not_staffs(path)
+    if not reason:
+        return path
+    default = default_facility_config()
+    fallback = default if default != path and not _not_staffs(default) else None
+    instead = f"{fallback} is read instead" if fallback else "facility defaults are used"
+    problems.append(ConfigProblem(path, "", f"{reason}: run as root, it is ignored; {instead}"))
+    return fallback
+
+
+def _not_staffs(path: Path) -> str:
+    """Why root must not obey ``path`` ("" when it is root's and only root may write it;
+    a missing file is fine: the defaults are safe)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"cannot be checked ({exc.strerror})"
+    if st.st_uid != 0:
+        return "belongs to a user, not to root"
+    if stat.S_IMODE(st.st_mode) & 0o022:
+        return "may be written by users other than root"
+    return ""
+
+
+def read_user_settings(file: Path, data: dict[str, Any], facility: Config) -> UserSettings:
+    """A user's settings from their TOML document (staff read each user's destinations)."""
+    problems: list[ConfigProblem] = []
+    return _user(file, data, facility, problems)
 
 
 def _mark_managed(
@@ -171,6 +212,7 @@ def _facility(file: Path, data: dict[str, Any], problems: list[ConfigProblem]) -
         kw["institution_domains"] = t.strings("institution_domains")
         state = t.get("shared_state_dir", str, "")
         kw["shared_state_dir"] = Path(state) if state else None
+        kw["staff_group"] = t.get("staff_group", str, "")
         kw["busy_timeout_seconds"] = t.get(
             "busy_timeout_seconds", float, base.busy_timeout_seconds, between(0.1, 600)
         )

@@ -39,9 +39,20 @@ class AppPaths:
     def audit_log(self) -> Path:
         return self.log_dir / "audit.log"
 
+    @property
+    def runtime_dir(self) -> Path:
+        """This user's 0700 folder for the single-instance socket (below the state
+        folder, so it is as private as the catalog and never shared between users)."""
+        return self.state_dir / "run"
+
     def ensure(self) -> AppPaths:
+        """Create the folders, private to this user (0700, checked to be theirs and not
+        links, tightened through their descriptor): settings, state, logs and cache all
+        name the user's files and destinations."""
+        from almc_assistant.core.privatefs import ensure_private_dir
+
         for d in (self.config_dir, self.state_dir, self.log_dir, self.cache_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(d)
         return self
 
     @classmethod
@@ -71,7 +82,7 @@ class AppPaths:
                 state_dir=Path(platformdirs.user_state_dir(APP_NAME, APP_AUTHOR)),
                 log_dir=Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR)),
                 cache_dir=Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR)),
-                facility_config=_default_facility_config(),
+                facility_config=default_facility_config(),
             )
         if facility_override:
             paths = cls(
@@ -84,7 +95,7 @@ class AppPaths:
         return paths
 
 
-def _default_facility_config() -> Path:
+def default_facility_config() -> Path:
     if sys.platform == "win32":
         base = os.environ.get("PROGRAMDATA", r"C:\ProgramData")
         return Path(base) / APP_NAME / "facility.toml"

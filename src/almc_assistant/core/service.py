@@ -20,23 +20,22 @@ Plumbing, queries, settings and cleanup live in :mod:`almc_assistant.core.servic
 from __future__ import annotations
 
 import fnmatch
-import json
 import logging
 import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
-from almc_assistant.core.cleanup import CleanupPlan, CleanupResult, keep_whole_datasets
+from almc_assistant.core.cleanup import CleanupPlan, keep_whole_datasets
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import UsageError
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
+from almc_assistant.core.receipts import read_receipt
 from almc_assistant.core.service_core import ServiceCore
 from almc_assistant.core.session import file_owner
 
@@ -48,30 +47,6 @@ if TYPE_CHECKING:
     from almc_assistant.core.watch import Watcher
 
 __all__ = ["Service", "read_receipt"]
-
-
-def read_receipt(path: Path) -> list[tuple[Path, CopyRecord]]:
-    """The verified copies a copy receipt lists (nothing if it cannot be read)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        root = Path(doc["destination_root"])
-        return [
-            (
-                Path(e["source"]),
-                CopyRecord(
-                    destination_root=root,
-                    path=Path(e["destination"]),
-                    size=int(e["size"]),
-                    mtime_ns=int(e["mtime_ns"]),
-                    blake3=str(e["blake3"]),
-                    verified_at=datetime.fromisoformat(e["verified_at"]).timestamp(),
-                ),
-            )
-            for e in doc["verified"]
-        ]
-    except (OSError, ValueError, KeyError, TypeError):
-        log.warning("copy receipt %s cannot be read; skipped", path)
-        return []
 
 
 class Service(ServiceCore):
@@ -287,9 +262,15 @@ class Service(ServiceCore):
         *,
         on_conflict: OnConflict | None = None,
         record: bool = True,
+        keep_tree: bool = False,
     ) -> CopyJob:
         """Start a verified copy; every verified copy is recorded in the catalog (opened
         first: its error, if it cannot be opened, is raised before anything is copied).
+
+        ``keep_tree=True`` (every copy the GUI starts): a source inside an acquisition
+        folder lands at its path relative to that folder, as the preflight planned it
+        (:mod:`almc_assistant.core.layout`); otherwise each source lands under its own
+        name, as the command line's ``copy SRC --to DEST`` promises.
 
         ``record=False`` copies without touching the catalog, for when it cannot be
         opened and the data's safety comes first (the CLI); the copy receipts at the
@@ -305,6 +286,7 @@ class Service(ServiceCore):
             destinations=roots,
             workers=workers,
             on_conflict=on_conflict or OnConflict.KEEP_BOTH,
+            relative_to=tuple(self.config.acquisition_folders) if keep_tree else (),
         )
         sink = self.sink
         if record:
@@ -319,7 +301,9 @@ class Service(ServiceCore):
         """Record the verified copies listed in the copy receipts at the configured
         destinations (copies made by ``almc-assistant copy``, or recorded in a catalog
         that was damaged). Each receipt is read once; files no longer on the workstation
-        are not brought back. Returns the number of receipts read."""
+        are not brought back. Only this user's own receipts count, only for this user's
+        own files and copies under the destination they were found in
+        (:mod:`almc_assistant.core.receipts`). Returns the number of receipts read."""
         from almc_assistant.core.transfer import RECEIPTS_DIR
 
         count = 0
@@ -332,7 +316,8 @@ class Service(ServiceCore):
                 key = f"receipt:{receipt}"
                 if self.catalog.noted(key):
                     continue
-                self.recorder.submit(self._receipt_writer(key, read_receipt(receipt)))
+                found = read_receipt(receipt, Path(dest.path))
+                self.recorder.submit(self._receipt_writer(key, found))
                 count += 1
         self.recorder.flush()
         return count
@@ -379,13 +364,7 @@ class Service(ServiceCore):
         return track, owner
 
     # ================================================================== cleanup
-    def plan_cleanup(self) -> CleanupPlan:
-        """As the core's plan, keeping files of datasets not safe as a whole."""
-        return keep_whole_datasets(super().plan_cleanup(), self.catalog, self.partial_datasets)
-
-    def apply_cleanup(self, plan: CleanupPlan) -> CleanupResult:
-        """Blocking: the dataset rule is checked again (copies may have changed since the
-        plan was made), then the core deletes the safe files, re-checking their copies."""
-        self.recorder.flush()
-        plan = keep_whole_datasets(plan, self.catalog, self.partial_datasets)
-        return super().apply_cleanup(plan)
+    def _keep_datasets(self, plan: CleanupPlan, catalog: Catalog) -> CleanupPlan:
+        """A file of a multi-file dataset is kept unless the whole dataset is safe; run
+        when planning and again right before applying (copies may have changed)."""
+        return keep_whole_datasets(plan, catalog, self.partial_datasets)

@@ -9,31 +9,59 @@ service's worker pool or the catalog writer thread and reports through the sink.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog, FileRecord
 from almc_assistant.core.catalog.recorder import Recorder
-from almc_assistant.core.cleanup import CleanupPlan, CleanupResult, apply_cleanup, plan_cleanup
+from almc_assistant.core.cleanup import (
+    Action,
+    CleanupItem,
+    CleanupOutcome,
+    CleanupPlan,
+    CleanupResult,
+    apply_cleanup,
+    plan_cleanup,
+)
 from almc_assistant.core.config import Config, UserSettings, load_config, save_user_config
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError, ServiceStopped, UsageError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.plan_safety import PlanSafety, plan_safety
 from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
+from almc_assistant.core.privatefs import is_root, is_staff
 from almc_assistant.core.session import PendingSummary, current_user
-from almc_assistant.core.status import StatusReport, build_status, measure_volumes
+from almc_assistant.core.shared_state import user_catalog
+from almc_assistant.core.staff_view import StaffView
+from almc_assistant.core.status import (
+    OverallState,
+    StatusReport,
+    build_status,
+    measure_volumes,
+)
+from almc_assistant.core.units import plural
 from almc_assistant.core.warnings import SafetyWarning, WarningsUpdated, compute_warnings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class CleanupSource(NamedTuple):
+    """One catalog cleanup plans from, and what its evidence may be trusted for."""
+
+    catalog: Catalog
+    policy: Policy  # decides safety for this catalog's files
+    owner_uid: int | None  # the user whose private catalog it is; None: the caller's own
+    owner_roots: tuple[Path, ...]  # destinations that user configured themselves
 
 
 class ServiceCore:
@@ -68,6 +96,8 @@ class ServiceCore:
         self._preflights = 0
         self._warning_interval = warning_interval
         self._verify_catalog = verify_catalog  # quick_check at open (headless watcher)
+        self._staff: StaffView | None = None  # other users' catalogs (root's cleanup)
+        self._planned: dict[Path, Catalog] = {}  # which catalog each planned file came from
         self._setup()
 
     def _setup(self) -> None:
@@ -80,15 +110,21 @@ class ServiceCore:
         with self._lock:
             if self._catalog is None:
                 self._refuse_when_stopped()
+                place = user_catalog(self.config.shared_state_dir, self.paths.catalog_db)
+                self._notes.extend(n for n in place.notes if n not in self._notes)
                 cat = Catalog(
-                    self.config.catalog_path(self.paths),
+                    place.path,
                     safety=lambda copies: self._policy.is_safe(copies),
                     safety_key=self._policy.key,
                     busy_timeout=self.config.busy_timeout_seconds,
                     clock=self._clock,
                     verify=self._verify_catalog,
-                    shared=self.config.shared_state_dir is not None,
                 )
+                # Where this user's settings are: staff's cleanup reads the user's own
+                # destinations from there (a file the user owns; see core.staff_view).
+                where = str(self.paths.user_config.absolute())
+                if cat.noted("user_config") != where:
+                    cat.note("user_config", where)
                 if cat.recovery is not None:
                     self._notes.append(cat.recovery.message())
                     self.sink.publish(
@@ -205,19 +241,60 @@ class ServiceCore:
             )
         if catalog is not None:
             catalog.close()
+        with self._lock:
+            staff, self._staff = self._staff, None
+        if staff is not None:
+            staff.close()
 
     # ================================================================== queries
     def status(self, user: str | None = None) -> StatusReport:
-        """This user's unsafe files by session, dates, disk usage and overall state."""
-        return build_status(
-            self.catalog,
+        """This user's unsafe files by session, dates, disk usage and overall state.
+
+        Another user's (``user``) only for staff (root, an administrator, or a member
+        of the facility's ``staff_group``): read from that user's own catalog, as hints
+        (see :mod:`almc_assistant.core.staff_view`)."""
+        catalog, policy = self.catalog, self._policy
+        if user is not None and user != self.user:
+            catalog, policy = self._other_users_catalog(user)
+        report = build_status(
+            catalog,
             user or self.user,
-            policy=self._policy,
+            policy=policy,
             retention=self._retention,
             volumes=measure_volumes(self.config.acquisition_folders),
             problems=[str(p) for p in self.config.problems] + self._notes,
             now=self._clock(),
         )
+        if catalog.bad_rows:
+            note = (
+                f"{plural(len(catalog.bad_rows), 'record')} in the catalog {catalog.path} "
+                "could not be read and were left out (a damaged or foreign entry)."
+            )
+            report = replace(report, problems=(*report.problems, note), state=OverallState.PROBLEM)
+        return report
+
+    def _other_users_catalog(self, user: str) -> tuple[Catalog, Policy]:
+        if not is_staff(self.config.staff_group):
+            raise UsageError(
+                f"Only staff may see another user's files; you are {self.user}, not {user}.",
+                next_step="Run 'almc-assistant status' for your own files, or ask staff.",
+            )
+        staff = self._staff_view() if is_root() else None
+        hints = staff.for_user(user) if staff is not None else None
+        if hints is None:
+            where = self.config.shared_state_dir
+            raise UsageError(
+                f"No catalog of {user} could be read"
+                + (
+                    f" under {where}."
+                    if where
+                    else ": the facility keeps no shared state "
+                    "folder (shared_state_dir), so each user's catalog is in their home."
+                ),
+                next_step="Run this as root on a workstation whose facility configuration "
+                "sets shared_state_dir; problems reading it are listed by 'cleanup'.",
+            )
+        return hints.catalog, hints.policy
 
     def session_files(self, session: int | None = None) -> list[FileRecord]:
         """Files of a session (default: this user's open or latest session)."""
@@ -252,9 +329,17 @@ class ServiceCore:
         planned = plan_files([Path(f) for f in files], self.config.acquisition_folders)
         return [preflight(d, planned) for d in destinations]
 
+    def plan_safety(
+        self, files: Sequence[Path | str], destinations: Sequence[Destination]
+    ) -> PlanSafety:
+        """Blocking (it stats files and destinations): what copies of ``files`` to
+        ``destinations`` would count for under the facility's policy, once verified."""
+        return plan_safety(self._policy, [Path(f) for f in files], destinations)
+
     def preflight(self, files: Sequence[Path | str], destinations: Sequence[Destination]) -> int:
-        """Returns at once; a worker runs :meth:`preflight_now` and publishes
-        ``PreflightFinished(request_id, results)``. Returns the request id."""
+        """Returns at once; a worker runs :meth:`preflight_now` and :meth:`plan_safety`
+        and publishes ``PreflightFinished(request_id, results, safety)``. Returns the
+        request id."""
         with self._lock:
             self._preflights += 1
             request = self._preflights
@@ -262,7 +347,10 @@ class ServiceCore:
 
         def run() -> None:
             results = self.preflight_now(files, destinations)
-            self.sink.publish(ev.PreflightFinished(request_id=request, results=tuple(results)))
+            safety = self.plan_safety(files, destinations)
+            self.sink.publish(
+                ev.PreflightFinished(request_id=request, results=tuple(results), safety=safety)
+            )
 
         self._submit("preflight", run)
         return request
@@ -333,27 +421,98 @@ class ServiceCore:
         return True
 
     # ================================================================== cleanup
+    def _keep_datasets(self, plan: CleanupPlan, catalog: Catalog) -> CleanupPlan:
+        """Extension point: the dataset rule (the subclass finds datasets)."""
+        return plan
+
+    def _staff_view(self) -> StaffView | None:
+        """Root, with a shared state folder: every other user's catalog, as hints."""
+        if self.config.shared_state_dir is None or not is_root():
+            return None
+        with self._lock:
+            if self._staff is None:
+                self._staff = StaffView(self.config, skip_uid=os.geteuid()).open()
+            return self._staff
+
+    def _cleanup_sources(self) -> list[CleanupSource]:
+        """This user's own catalog, then (root) every other user's, as hints."""
+        own = tuple(Path(d.path) for d in self.config.user.destinations)
+        sources = [CleanupSource(self.catalog, self._policy, None, own)]
+        staff = self._staff_view()
+        if staff is not None:
+            sources += [
+                CleanupSource(
+                    u.catalog,
+                    u.policy,
+                    u.folder.uid,
+                    tuple(Path(d.path) for d in u.owner_destinations),
+                )
+                for u in staff.users
+            ]
+        return sources
+
     def plan_cleanup(self) -> CleanupPlan:
+        """What retention makes candidates, in this user's catalog and, for root with a
+        shared state folder, in every user's (each user's rows about their own files)."""
         self.recorder.flush()
-        return plan_cleanup(
-            self.catalog,
-            policy=self._policy,
-            retention=self._retention,
-            volumes=measure_volumes(self.config.acquisition_folders),
-            now=self._clock(),
-        )
+        volumes = measure_volumes(self.config.acquisition_folders)
+        items: list[CleanupItem] = []
+        self._planned = {}
+        for catalog, policy, _, _ in self._cleanup_sources():
+            plan = plan_cleanup(
+                catalog,
+                policy=policy,
+                retention=self._retention,
+                volumes=volumes,
+                now=self._clock(),
+            )
+            for item in self._keep_datasets(plan, catalog).items:
+                if item.file.path not in self._planned:
+                    self._planned[item.file.path] = catalog
+                    items.append(item)
+        # As each plan is ordered: deletions first, then kept files, oldest first in each.
+        items.sort(key=lambda i: (i.action is Action.KEEP, i.candidate_date, str(i.file.path)))
+        return CleanupPlan(created_at=self._clock(), items=tuple(items))
+
+    def cleanup_problems(self) -> list[str]:
+        """Users' catalogs staff's cleanup could not read (each costs only that user)."""
+        staff = self._staff_view()
+        return list(staff.problems) if staff is not None else []
 
     def apply_cleanup(self, plan: CleanupPlan) -> CleanupResult:
-        """Blocking: delete the plan's safe files after re-checking their copies."""
+        """Blocking: delete the plan's safe files after re-checking their copies, each
+        against the catalog it was planned from."""
         self.recorder.flush()
-        return apply_cleanup(
-            plan,
-            self.catalog,
-            policy=self._policy,
-            settings=self.config.cleanup,
-            audit_log=self.paths.audit_log,
-            user=self.user,
-        )
+        outcomes: list[CleanupOutcome] = []
+        for source in self._cleanup_sources():
+            catalog = source.catalog
+            mine = [
+                i for i in plan.items if self._planned.get(i.file.path, self.catalog) is catalog
+            ]
+            if not mine:
+                continue
+            part = self._keep_datasets(CleanupPlan(plan.created_at, tuple(mine)), catalog)
+            # INTEGRATION (wt-cleanup's apply takes the trust rules): pass
+            #   rules=EvidenceRules(
+            #       catalog_owner_uid=source.owner_uid if source.owner_uid is not None
+            #       else (None if is_root() else os.geteuid()),
+            #       facility_destinations=tuple(
+            #           Path(d.path) for d in self.config.facility_destinations),
+            #       owner_destinations=lambda uid, s=source: s.owner_roots
+            #       if uid == (s.owner_uid if s.owner_uid is not None else os.geteuid())
+            #       else ()),
+            #   acquisition_roots=self.config.acquisition_folders,
+            # instead of settings=.
+            result = apply_cleanup(
+                part,
+                catalog,
+                policy=source.policy,
+                settings=self.config.cleanup,
+                audit_log=self.paths.audit_log,
+                user=self.user,
+            )
+            outcomes.extend(result.outcomes)
+        return CleanupResult(tuple(outcomes), self.paths.audit_log)
 
     def apply_cleanup_async(self, plan: CleanupPlan) -> Future[CleanupResult]:
         def run() -> CleanupResult:

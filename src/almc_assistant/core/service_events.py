@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from almc_assistant.core.cleanup import CleanupResult
 from almc_assistant.core.events import Event
+from almc_assistant.core.plan_safety import PlanSafety
 from almc_assistant.core.preflight import PreflightResult
 from almc_assistant.core.session import PendingSummary
 
@@ -85,6 +86,7 @@ class SessionEnded(Event):
 class PreflightFinished(Event):
     request_id: int
     results: tuple[PreflightResult, ...]
+    safety: PlanSafety | None = None  # what the copies would count for under the policy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

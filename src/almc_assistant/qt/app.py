@@ -33,6 +33,7 @@ from almc_assistant.core.config import Config, load_config
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.privatefs import PrivateRotatingFileHandler, ensure_private_dir
 from almc_assistant.qt import crash, icons
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
@@ -123,7 +124,10 @@ def _install_session_end(
         )
         guard.start()
         hooks = install_session_end_hooks(qapp, guard)
-        hooks.quitRequested.connect(qapp.quit)
+        # The session ends (SIGTERM, XSMP "Die", GNOME "Stop"): leave now. Not quit():
+        # in Qt 6 that first closes every window, and a window that refuses (the main
+        # window asks "Quit almc-assistant?") would keep the app running on.
+        hooks.quitRequested.connect(lambda: qapp.exit(0))
         return hooks
     except Exception:
         log.exception("session-end reminders unavailable on this desktop")
@@ -198,12 +202,13 @@ def _application() -> QApplication:
 
 
 def setup_log_file(log_dir: Path) -> Path:
-    """A rotating debug log in the user's log folder (kept apart from the audit log)."""
-    log_dir.mkdir(parents=True, exist_ok=True)
+    """A rotating debug log in the user's log folder (kept apart from the audit log):
+    the folder 0700, the files 0600, never opened through a link."""
+    ensure_private_dir(log_dir)
     path = log_dir / LOG_FILE_NAME
     root = logging.getLogger()
     if not any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
-        handler = logging.handlers.RotatingFileHandler(
+        handler = PrivateRotatingFileHandler(
             path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
         )
         handler.setFormatter(

@@ -83,9 +83,13 @@ class WindowOpeners(QObject):
         return Destination(name=path.name or str(path), path=path, kind=guess_kind(path))
 
     def would_be_safe(self, destinations: Sequence[Any]) -> str:
-        """Why copies to ``destinations`` would not make data safe ("" if they would)."""
+        """Why copies to ``destinations`` would not make data safe ("" if they would),
+        worded as a plan: nothing is copied yet, so nothing "has" a copy."""
         known = [*self._config.destinations, *destinations]
-        return Policy(self._config.policy, known).would_be_safe(destinations)
+        policy = Policy(self._config.policy, known)
+        if not policy.would_be_safe(destinations):
+            return ""
+        return f"the facility's policy asks for {policy.requirement()}"
 
     @Slot()
     def show_transfer(self) -> TransferWindow:
@@ -121,7 +125,6 @@ class WindowOpeners(QObject):
                 self._prompter,
                 self._pump,
                 make_destination=self.make_destination,
-                would_be_safe=self.would_be_safe,
             )
             wizard.copy_page.copy_started.connect(self._on_copy_started)
             return wizard

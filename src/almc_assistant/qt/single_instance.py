@@ -1,10 +1,17 @@
 """One running app per user: a second launch hands its request to the first and exits.
 
-Thread contract: GUI thread only. The first instance listens on a ``QLocalServer``
-(a Unix socket or a Windows named pipe, readable by this user only); a later launch
-connects, writes one JSON line (``{"paths": [...]}``: show the app, or open these paths
-in the transfer window) and exits. A server name left behind by a crashed instance is
-detected (nobody answers) and taken over.
+Thread contract: GUI thread only. The first instance listens on a ``QLocalServer``; a
+later launch connects, writes one JSON line (``{"paths": [...]}``: show the app, or open
+these paths in the transfer window) and exits. A server name left behind by a crashed
+instance is detected (nobody answers) and taken over.
+
+On a shared workstation the peer is trusted only if it runs as the same user: the Unix
+socket lives in a 0700 folder of this user (``$XDG_RUNTIME_DIR/almc-assistant``, else
+the state folder's ``run``), and both ends check the other's credentials
+(``SO_PEERCRED`` / ``LOCAL_PEERCRED``, :mod:`almc_assistant.core.peercred`). On Windows
+the pipe's name holds the user and the session id, Qt gives it a user-only ACL, and the
+other end's process token must carry our SID. A peer of another user is never sent
+anything and never makes the app exit: the app then starts anyway (logged) with its tray.
 """
 
 from __future__ import annotations
@@ -13,10 +20,19 @@ import getpass
 import hashlib
 import json
 import logging
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.peercred import same_user_fd, same_user_pipe
+from almc_assistant.core.privatefs import ensure_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +40,60 @@ _CONNECT_TIMEOUT_MS = 500
 _MAX_MESSAGE = 1 << 20
 
 
+_MAX_SOCKET_PATH = 100  # sun_path holds 104 (macOS) or 108 (Linux) bytes
+
+
 def server_name(state_dir: str) -> str:
-    """A name unique per user and per state folder (tests and dev runs never collide)."""
-    digest = hashlib.sha256(f"{getpass.getuser()}\0{state_dir}".encode()).hexdigest()[:16]
-    return f"almc-assistant-{digest}"
+    """A name unique per user and per state folder (tests and dev runs never collide):
+    a socket path in a private folder of this user (POSIX) or a per-user, per-session
+    pipe name (Windows); "" when no private folder can be had (no single instance)."""
+    user = getpass.getuser()
+    digest = hashlib.sha256(f"{user}\0{state_dir}".encode()).hexdigest()[:12]
+    if sys.platform == "win32":
+        return f"almc-assistant-{user}-{_windows_session()}-{digest}"
+    for folder in _runtime_folders(Path(state_dir)):
+        path = folder / f"{digest}.sock"
+        if len(os.fsencode(path)) > _MAX_SOCKET_PATH:
+            continue
+        try:
+            ensure_private_dir(folder)
+        except (OSError, AlmcError) as exc:
+            log.warning("single-instance folder %s refused: %s", folder, exc)
+            continue
+        return str(path)
+    log.warning("no private folder for the single-instance socket; each launch runs alone")
+    return ""
+
+
+def _runtime_folders(state_dir: Path) -> list[Path]:
+    out = []
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        out.append(Path(runtime) / "almc-assistant")
+    out.append(state_dir / "run")
+    out.append(Path(tempfile.gettempdir()) / f"almc-assistant-{os.geteuid()}")
+    return out
+
+
+def _windows_session() -> int:  # pragma: no cover - Windows
+    try:
+        import ctypes
+        from ctypes import wintypes
+
+        session = wintypes.DWORD()
+        k32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        if k32.ProcessIdToSessionId(os.getpid(), ctypes.byref(session)):
+            return int(session.value)
+    except (OSError, AttributeError):
+        pass
+    return 0
+
+
+def _same_user(socket: QLocalSocket, *, server_side: bool) -> bool:
+    descriptor = int(socket.socketDescriptor())
+    if sys.platform == "win32":
+        return same_user_pipe(descriptor, server_side=server_side)
+    return same_user_fd(descriptor)
 
 
 class SingleInstance(QObject):
@@ -50,9 +116,19 @@ class SingleInstance(QObject):
 
     def forward(self, message: dict[str, Any]) -> bool:
         """Send ``message`` to a running instance; ``False`` when none answers."""
+        if not self._name:
+            return False
         socket = QLocalSocket()
         socket.connectToServer(self._name)
         if not socket.waitForConnected(_CONNECT_TIMEOUT_MS):
+            return False
+        if not _same_user(socket, server_side=False):
+            log.warning(
+                "single-instance: %s is held by another user's process; nothing sent, "
+                "this app starts on its own",
+                self._name,
+            )
+            socket.abort()
             return False
         socket.write(json.dumps(message).encode("utf-8") + b"\n")
         ok = socket.waitForBytesWritten(_CONNECT_TIMEOUT_MS)
@@ -63,10 +139,16 @@ class SingleInstance(QObject):
 
     def listen(self) -> bool:
         """Become the running instance; ``False`` if the name cannot be taken."""
+        if not self._name:
+            return False
         server = QLocalServer(self)
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         if not server.listen(self._name):
-            # Left behind by a crash (forward() found nobody answering): take it over.
+            # Left behind by a crash (forward() found nobody answering): take it over,
+            # unless it is not ours (then start without being found by later launches).
+            if not self._ours_to_remove():
+                log.warning("single-instance name %s is not ours; not taken over", self._name)
+                return False
             QLocalServer.removeServer(self._name)
             if not server.listen(self._name):
                 log.warning("single-instance server %s: %s", self._name, server.errorString())
@@ -74,6 +156,17 @@ class SingleInstance(QObject):
         server.newConnection.connect(self._on_server_new_connection)
         self._server = server
         return True
+
+    def _ours_to_remove(self) -> bool:
+        if sys.platform == "win32":
+            return True  # a pipe vanishes with its process; nothing to remove
+        try:
+            st = os.lstat(self._name)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return st.st_uid == os.geteuid() and not stat.S_ISLNK(st.st_mode)
 
     def close(self) -> None:
         if self._server is not None:
@@ -84,6 +177,11 @@ class SingleInstance(QObject):
     def _on_server_new_connection(self) -> None:
         assert self._server is not None
         while (socket := self._server.nextPendingConnection()) is not None:
+            if not _same_user(socket, server_side=True):
+                log.warning("single-instance: a connection from another user was refused")
+                socket.abort()
+                socket.deleteLater()
+                continue
             self._buffers[socket] = bytearray()
             socket.readyRead.connect(self._on_socket_ready_read)
             socket.disconnected.connect(self._on_socket_disconnected)

@@ -160,6 +160,8 @@ def job_finished(row: JobRow, summary: Any) -> JobRow:
         parts.append(f"{summary.failed} failed")
     if state is JobState.CANCELLED:
         parts.insert(0, "Cancelled")
+    if why := getattr(summary, "error_title", ""):  # refused or stopped: say why
+        parts.insert(0, f"{why}: nothing more was copied")
     return replace(
         row,
         state=state,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from almc_assistant.core.catalog import (
     FileState,
     schema,
 )
+from almc_assistant.core.privatefs import UnsafeStateError
 from tests.core.catalog.conftest import copy_of
 from tests.portable import IS_ROOT, WINDOWS
 
@@ -272,16 +274,52 @@ def test_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_a_shared_catalog_is_writable_by_every_user(tmp_path: Path) -> None:
+def test_the_catalog_is_private_to_its_user(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
-        db = tmp_path / "shared.sqlite3"
-        with Catalog(db, shared=True) as cat:
+        state = tmp_path / "state"
+        state.mkdir(mode=0o755)
+        db = state / "catalog.sqlite3"
+        with Catalog(db) as cat:
             cat.record_seen(Path("/acq/a"), size=1, mtime_ns=NS, owner="ann")
-            assert db.stat().st_mode & 0o666 == 0o666
-            assert Path(f"{db}-wal").stat().st_mode & 0o666 == 0o666
-        private = tmp_path / "private.sqlite3"
-        Catalog(private).close()
-        assert private.stat().st_mode & 0o022 == 0
+            for part in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+                assert stat.S_IMODE(part.stat().st_mode) == 0o600, part
+        assert stat.S_IMODE(state.stat().st_mode) == 0o700  # tightened through its fd
     finally:
         os.umask(old)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX links and FIFOs")
+@pytest.mark.parametrize("name", ["catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"])
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+def test_a_link_or_fifo_under_a_catalog_name_is_refused_not_opened(
+    tmp_path: Path, name: str, kind: str
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    target = tmp_path / "victim"  # e.g. someone's ~/.bash_profile
+    if kind == "link":
+        (state / name).symlink_to(target)
+    else:
+        os.mkfifo(state / name)
+    with pytest.raises(UnsafeStateError) as info:
+        Catalog(state / "catalog.sqlite3")
+    assert str(state / name) in info.value.detail
+    assert "symbolic link" in info.value.detail or "not a regular file" in info.value.detail
+    assert not target.exists()  # nothing created through the link
+
+
+def test_a_malformed_row_costs_only_that_row(tmp_path: Path) -> None:
+    db = tmp_path / "catalog.sqlite3"
+    with Catalog(db) as cat:
+        cat.record_seen(Path("/acq/good"), size=1, mtime_ns=NS, owner="ann")
+        cat.record_seen(Path("/acq/bad"), size=1, mtime_ns=NS, owner="ann")
+    raw = sqlite3.connect(db)
+    raw.execute("UPDATE files SET state = 'from-the-future', born = 'x' WHERE path = '/acq/bad'")
+    raw.commit()
+    raw.close()
+    with Catalog(db) as cat:
+        assert [f.path for f in cat.unsafe_files("ann")] == [Path("/acq/good")]
+        assert cat.file(Path("/acq/bad")) is None
+        assert cat.bad_rows == {f"file {2}"}
+        cat.unsafe_totals("ann")  # no ValueError

@@ -4,10 +4,15 @@ Thread contract: :func:`open_database` and :func:`recover_corrupt` are called by
 :class:`~almc_assistant.core.catalog.store.Catalog` under its own lock; the connections
 returned are then used by one thread at a time.
 
-Several users' instances may share one machine-wide database: WAL lets readers run while
-one writer writes, writers queue behind SQLite's busy timeout, and a write that still
-finds the database locked after the timeout (and one more try) fails with
-:class:`CatalogBusyError`, which says who to ask.
+Each user's catalog is private (see :mod:`almc_assistant.core.privatefs`): its folder is
+0700, the database and SQLite's ``-wal``, ``-shm`` and ``-journal`` files are this user's
+regular files with mode 0600, created with ``O_EXCL | O_NOFOLLOW`` before SQLite opens
+them; a link, a FIFO or another account's file under one of those names is refused with
+a message naming it (:class:`~almc_assistant.core.privatefs.UnsafeStateError`), never
+opened. Several of the user's own processes (the tray app, a CLI command) share it: WAL
+lets readers run while one writer writes, writers queue behind SQLite's busy timeout,
+and a write that still finds the database locked after the timeout (and one more try)
+fails with :class:`CatalogBusyError`.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from almc_assistant.core import privatefs
 from almc_assistant.core.catalog import schema
 from almc_assistant.core.errors import AlmcError
 
 log = logging.getLogger(__name__)
 
 _SALVAGE_TABLES = ("meta", "sessions", "files", "copies")
+SIDECARS = ("-wal", "-shm", "-journal")
 _CHUNK = 5000
 
 
@@ -63,6 +70,27 @@ class Recovery:
         )
 
 
+def prepare_private(path: Path) -> None:
+    """The catalog's folder made 0700 and this user's; the database created 0600 if
+    missing; it and its SQLite side files checked (this user's regular files, no links).
+
+    Raises :class:`~almc_assistant.core.privatefs.UnsafeStateError` naming what is
+    refused, or :class:`CatalogError` when the folder cannot be created.
+    """
+    try:
+        privatefs.ensure_private_dir(path.parent)
+        names = tuple(path.name + s for s in ("", *SIDECARS))
+        privatefs.check_private_files(path.parent, names, create=path.name)
+    except privatefs.UnsafeStateError:
+        raise
+    except OSError as exc:
+        raise CatalogError(
+            f"Could not create the folder {path.parent} for the catalog: {exc.strerror}.",
+            next_step="Check the permissions of that folder, or ask staff.",
+            paths=(path.parent,),
+        ) from exc
+
+
 def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """A connection in autocommit mode (we open transactions ourselves), WAL, FKs on."""
     conn = sqlite3.connect(
@@ -88,14 +116,7 @@ def open_database(
     readable database shows only when the damaged pages are read; ``verify`` runs
     SQLite's ``quick_check`` to find it up front (the headless watcher does this).
     """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CatalogError(
-            f"Could not create the folder {path.parent} for the catalog: {exc.strerror}.",
-            next_step="Check the permissions of that folder, or ask staff.",
-            paths=(path.parent,),
-        ) from exc
+    prepare_private(path)
     try:
         conn = connect(path, busy_timeout)
         try:
@@ -122,24 +143,6 @@ def open_database(
         ) from exc
 
 
-def share_with_all_users(path: Path) -> None:
-    """A machine-wide catalog must be writable by every user's instance.
-
-    The first instance creates the file with its umask (often 0644); make it 0666 when we
-    own it. SQLite gives the ``-wal`` and ``-shm`` files the permissions of the database
-    file. (On Windows the facility's installer sets the folder's ACL instead.)
-    """
-    if os.name != "posix":
-        return
-    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        try:
-            st = part.stat()
-            if st.st_uid == os.geteuid() and (st.st_mode & 0o666) != 0o666:
-                part.chmod((st.st_mode & 0o7777) | 0o666)
-        except OSError as exc:  # not ours, or gone: the other user's instance does it
-            log.debug("cannot share %s: %s", part, exc)
-
-
 def is_corruption(exc: sqlite3.DatabaseError) -> bool:
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc).lower()
@@ -154,11 +157,12 @@ def recover_corrupt(path: Path, busy_timeout: float, *, reason: str) -> Recovery
     """Move a damaged database aside, build a new one, and copy over what still reads."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     damaged = path.with_name(f"{path.name}.damaged-{stamp}-{os.getpid()}")
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", *SIDECARS):
         part = Path(f"{path}{suffix}")
         if part.exists():
             part.replace(Path(f"{damaged}{suffix}"))
     log.warning("catalog %s damaged (%s); moved to %s", path, reason, damaged)
+    prepare_private(path)  # the name is taken again at once, 0600, by this user
     conn = connect(path, busy_timeout)
     try:
         schema.migrate(conn, None)
@@ -236,8 +240,8 @@ def translate(exc: sqlite3.Error, path: Path, action: str) -> CatalogError:
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
         return CatalogError(
             f"Could not {action} the catalog {path}: permission denied or the file is read-only.",
-            next_step="Check that you may write to that folder; on a shared workstation "
-            "ask staff to make the shared state folder writable for all users.",
+            next_step="Check that you may write to that folder and own the catalog file "
+            "in it (each user's catalog is private to them).",
             paths=(path,),
         )
     if isinstance(exc, sqlite3.DatabaseError) and is_corruption(exc):

@@ -7,6 +7,7 @@ for writers).
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,8 @@ from almc_assistant.core.catalog.records import (
     SessionTotals,
 )
 
+log = logging.getLogger(__name__)
+
 _FILE_COLUMNS = (
     "id, path, size, mtime_ns, owner, first_seen, born, session_id, state, verdict,"
     " verdict_reasons, safe"
@@ -29,7 +32,14 @@ _PRESENT = "state IN ('acquiring', 'complete')"
 
 
 class CatalogQueries:
-    """The queries; the subclass provides ``_read`` and ``_conn``."""
+    """The queries; the subclass provides ``_read`` and ``_conn``.
+
+    A row that does not read as what it should be (a malformed value written by another
+    program or a damaged page) costs only that row: it is left out of the answer, logged,
+    and its id added to :attr:`bad_rows` so that the status can say so.
+    """
+
+    bad_rows: set[str]  # "file 12", "copy 7": rows left out because they do not read
 
     def _read(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
         raise NotImplementedError
@@ -38,19 +48,20 @@ class CatalogQueries:
         raise NotImplementedError
 
     # -------------------------------------------------------------- helpers
-    @staticmethod
-    def _copies_for(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[CopyRecord]]:
+    def _copies_for(
+        self, conn: sqlite3.Connection, ids: Sequence[int]
+    ) -> dict[int, list[CopyRecord]]:
         out: dict[int, list[CopyRecord]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             for row in conn.execute(
-                "SELECT file_id, destination_root, path, size, mtime_ns, blake3, verified_at"
-                f" FROM copies WHERE file_id IN ({marks}) ORDER BY verified_at",
+                "SELECT file_id, destination_root, path, size, mtime_ns, blake3, verified_at,"
+                f" id FROM copies WHERE file_id IN ({marks}) ORDER BY verified_at",
                 tuple(chunk),
             ):
-                out.setdefault(int(row[0]), []).append(
-                    CopyRecord(
+                try:
+                    copy = CopyRecord(
                         destination_root=Path(row[1]),
                         path=Path(row[2]),
                         size=int(row[3]),
@@ -58,7 +69,26 @@ class CatalogQueries:
                         blake3=str(row[5]),
                         verified_at=float(row[6]),
                     )
-                )
+                except (ValueError, TypeError) as exc:
+                    self._note_bad(f"copy {row[7]}", exc)
+                    continue
+                out.setdefault(int(row[0]), []).append(copy)
+        return out
+
+    def _note_bad(self, what: str, exc: Exception) -> None:
+        if what not in self.bad_rows:
+            log.warning("catalog row %s cannot be read (%s); left out", what, exc)
+        self.bad_rows.add(what)
+
+    def _rows_to_files(
+        self, rows: Sequence[sqlite3.Row], copies: dict[int, list[CopyRecord]]
+    ) -> list[FileRecord]:
+        out: list[FileRecord] = []
+        for r in rows:
+            try:
+                out.append(_file(r, copies.get(int(r["id"]), ())))
+            except (ValueError, TypeError) as exc:
+                self._note_bad(f"file {r['id']}", exc)
         return out
 
     def _files(self, where: str, args: Sequence[object] = (), tail: str = "") -> list[FileRecord]:
@@ -66,7 +96,7 @@ class CatalogQueries:
         if not rows:
             return []
         copies = self._copies_for(self._conn(), [int(r["id"]) for r in rows])
-        return [_file(r, copies.get(int(r["id"]), ())) for r in rows]
+        return self._rows_to_files(rows, copies)
 
     # -------------------------------------------------------------- files
     def file(self, path: Path) -> FileRecord | None:
@@ -87,17 +117,22 @@ class CatalogQueries:
             " GROUP BY f.session_id ORDER BY f.session_id",
             (owner,),
         )
-        return [
-            SessionTotals(
-                session_id=r["session_id"],
-                started_at=r["started_at"],
-                ended_at=r["ended_at"],
-                files=int(r["n"]),
-                bytes=int(r["b"] or 0),
-                oldest_first_seen=float(r["oldest"]),
-            )
-            for r in rows
-        ]
+        out: list[SessionTotals] = []
+        for r in rows:
+            try:
+                out.append(
+                    SessionTotals(
+                        session_id=r["session_id"],
+                        started_at=r["started_at"],
+                        ended_at=r["ended_at"],
+                        files=int(r["n"]),
+                        bytes=int(r["b"] or 0),
+                        oldest_first_seen=float(r["oldest"]),
+                    )
+                )
+            except (ValueError, TypeError) as exc:
+                self._note_bad(f"session {r['session_id']}", exc)
+        return out
 
     def pending(self, owner: str) -> tuple[int, int, float | None]:
         """(files, bytes, oldest age reference) of the owner's unsafe files: one lookup."""
@@ -153,20 +188,29 @@ class CatalogQueries:
     # -------------------------------------------------------------- sessions, copies
     def session(self, session_id: int) -> SessionRecord | None:
         rows = self._read("SELECT * FROM sessions WHERE id = ?", (session_id,))
-        return _session(rows[0]) if rows else None
+        return self._session_of(rows)
 
     def open_session(self, owner: str) -> SessionRecord | None:
         rows = self._read(
             "SELECT * FROM sessions WHERE owner = ? AND ended_at IS NULL ORDER BY id DESC",
             (owner,),
         )
-        return _session(rows[0]) if rows else None
+        return self._session_of(rows)
 
     def latest_session(self, owner: str) -> SessionRecord | None:
         rows = self._read(
             "SELECT * FROM sessions WHERE owner = ? ORDER BY id DESC LIMIT 1", (owner,)
         )
-        return _session(rows[0]) if rows else None
+        return self._session_of(rows)
+
+    def _session_of(self, rows: Sequence[sqlite3.Row]) -> SessionRecord | None:
+        if not rows:
+            return None
+        try:
+            return _session(rows[0])
+        except (ValueError, TypeError) as exc:
+            self._note_bad(f"session {rows[0]['id']}", exc)
+            return None
 
     def copies_by_destination(self) -> dict[Path, tuple[int, int]]:
         """Destination root -> (copies, bytes): which copies exist where."""

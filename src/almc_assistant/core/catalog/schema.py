@@ -14,6 +14,8 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from almc_assistant.core import privatefs
+
 log = logging.getLogger(__name__)
 
 # Index of the list + 1 == the version the script brings the database to.
@@ -89,6 +91,7 @@ def migrate(conn: sqlite3.Connection, db_path: Path | None) -> int:
         return before
     if before > 0 and db_path is not None:
         backup = db_path.with_name(f"{db_path.name}.v{before}.bak")
+        privatefs.check_private_files(backup.parent, (backup.name,), create=backup.name)
         with sqlite3.connect(backup) as target:
             conn.backup(target)
         target.close()

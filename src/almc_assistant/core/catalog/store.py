@@ -1,10 +1,13 @@
 """The catalog: which files exist on the workstation and where they have verified copies.
 
 Thread contract: a :class:`Catalog` may be used from any number of threads at once (one
-SQLite connection per thread, WAL). Several processes may share the same database file
-(a machine-wide state folder on a shared workstation): every write runs in a
+SQLite connection per thread, WAL). Several processes of the same user may share the
+database file (the tray app and a CLI command): every write runs in a
 ``BEGIN IMMEDIATE`` transaction behind SQLite's busy timeout and is retried once before
-:class:`~almc_assistant.core.catalog.connection.CatalogBusyError` is raised.
+:class:`~almc_assistant.core.catalog.connection.CatalogBusyError` is raised. The file is
+private to its user (see :mod:`almc_assistant.core.catalog.connection`): no other
+account can add, change or read its rows, so the stored ``safe`` flags are this user's
+view only.
 
 Whether a file is *safe* depends on the policy; the catalog stores the answer in an
 indexed column (so "unsafe files of this user" is one index lookup) and recomputes it
@@ -59,7 +62,6 @@ class Catalog(CatalogQueries):
         busy_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
         verify: bool = False,
-        shared: bool = False,
     ) -> None:
         self.path = path
         self._safety = safety
@@ -68,10 +70,9 @@ class Catalog(CatalogQueries):
         self._lock = threading.Lock()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
+        self.bad_rows: set[str] = set()
         first, self.recovery = db.open_database(path, busy_timeout, verify=verify)
         self._register(first)
-        if shared:
-            db.share_with_all_users(path)
         if safety_key and self._meta("safety_key") != safety_key:
             self.recompute_safety()
             self._set_meta("safety_key", safety_key)

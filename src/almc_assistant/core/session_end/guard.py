@@ -116,6 +116,10 @@ class SessionEndGuard:
             return self._previous
 
     @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
     def previous_session(self) -> MarkerRecord | None:
         return self._previous
 
@@ -221,6 +225,17 @@ class SessionEndGuard:
         if noted:
             self._write_marker(durable=False, blocking=False)
         self.reminders.session_end_cancelled()
+
+    def cancel_announced_end(self) -> bool:
+        """:meth:`session_end_cancelled`, only if an end was announced and not yet cancelled.
+
+        For desktops that tell two adapters about one cancelled logout (Xfce: XSMP and its
+        D-Bus client): the first one reminds, the second finds nothing to cancel."""
+        with self._lock:
+            if self._ending is None:
+                return False
+        self.session_end_cancelled()
+        return True
 
     def session_ending(self, kind: EndKind | None = None) -> None:
         """The session really ends now (we may be killed any moment): record it, quickly."""

@@ -18,6 +18,9 @@ READ_BACK_CACHED = "re-read; cache eviction not available on this platform"
 # Windows: read back through a handle opened with FILE_FLAG_NO_BUFFERING (unbuffered.py)
 READ_BACK_UNBUFFERED = "read back from the storage, bypassing the cache"
 READ_BACK_FROM_STORAGE = frozenset({READ_BACK_EVICTED, READ_BACK_UNBUFFERED})
+# ``CopySkipped.reason`` when the destination already holds a verified copy (any other
+# reason means the file was left alone: not a copy of it)
+ALREADY_VERIFIED = "already verified at this destination"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +146,11 @@ class JobSummary:
     seconds: float
     receipts: tuple[Path, ...] = ()
     manifests: tuple[Path, ...] = ()
+    # Why a "refused" or "failed" job stopped (the error :class:`JobResult` carries), so
+    # that whoever only sees the events can say why too; "" otherwise.
+    error_title: str = ""
+    error_detail: str = ""
+    error_next_step: str = ""
 
     @property
     def ok(self) -> bool:

@@ -59,6 +59,9 @@ class CopyRequest:
     destinations: list[Path]
     workers: int | None = None
     on_conflict: OnConflict = OnConflict.KEEP_BOTH
+    # Acquisition folders: a source inside one lands at its path relative to it
+    # (``core.layout``); empty: every source lands under its own name.
+    relative_to: tuple[Path, ...] = ()
     hooks: CopyHooks | None = None  # test seam only
     progress_interval: float = 0.25
     chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
@@ -173,6 +176,9 @@ class CopyJob:
             seconds=time.monotonic() - run.t0,
             receipts=tuple(run.receipts),
             manifests=tuple(run.manifests),
+            error_title=error.title if error else "",
+            error_detail=error.detail if error else "",
+            error_next_step=error.next_step if error else "",
         )
         self._progress.set_state("finished")
         self._progress.maybe_publish(force=True)
@@ -183,7 +189,7 @@ class CopyJob:
 
     def _run(self, run: _Run) -> str:
         ctx = run.ctx
-        scan = scan_sources([Path(s) for s in self.request.sources])
+        scan = scan_sources([Path(s) for s in self.request.sources], self.request.relative_to)
         for path, reason in scan.skipped:
             run.sources_skipped += 1
             self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))

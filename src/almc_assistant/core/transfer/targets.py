@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.events import ALREADY_VERIFIED
 from almc_assistant.core.transfer.faults import CopyError
 from almc_assistant.core.transfer.naming import conflict_name
 from almc_assistant.core.transfer.scan import FileTask
@@ -83,7 +84,7 @@ def plan_target(
         return Target(dest, final, task.relpath)  # the copy will report the real error
     if not refuse_final:
         if _trusted(task, dest, final, st):
-            return NothingToDo(dest, final, "already verified at this destination")
+            return NothingToDo(dest, final, ALREADY_VERIFIED)
         if stat.S_ISREG(st.st_mode) and st.st_size == task.size:
             return Target(dest, final, task.relpath, adopt=True)
     return _conflict(task, dest, final, policy)
@@ -112,5 +113,5 @@ def _conflict(
         except OSError:
             return Target(dest, candidate, _rel(candidate, dest))
         if _trusted(task, dest, candidate, st):
-            return NothingToDo(dest, candidate, "already verified at this destination")
+            return NothingToDo(dest, candidate, ALREADY_VERIFIED)
         n += 1

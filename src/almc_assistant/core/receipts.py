@@ -1,0 +1,129 @@
+"""Reading copy receipts found at a destination as evidence for this user's own files.
+
+Thread contract: plain functions (they read and stat files); call them from a service
+worker or the CLI, never the GUI thread.
+
+A receipt (``DEST/almc-receipts/*.json``, written by ``almc-assistant copy``) lists
+verified copies. On a shared destination anyone could drop a file there, so a receipt
+adds evidence only when it is this user's own (a regular file, not a link, owned by the
+importing user and writable by nobody else), only for entries whose source is this
+user's own regular file, and only about copies that lie, links resolved, under the
+folder where the receipt was found and are this user's regular files of the listed
+size. Each entry that fails costs only that entry. (Cleanup hashes copies again before
+it deletes anything: a receipt is a hint that a copy exists, not proof of its bytes.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from datetime import datetime
+from pathlib import Path, PurePath
+from typing import Any
+
+from almc_assistant.core import privatefs
+from almc_assistant.core.catalog import CopyRecord
+from almc_assistant.core.errors import AlmcError
+
+log = logging.getLogger(__name__)
+
+MAX_RECEIPT_BYTES = 512 << 20
+
+
+def _mine(st: os.stat_result) -> bool:
+    return not privatefs.POSIX or st.st_uid == os.geteuid()
+
+
+def _others_may_write(st: os.stat_result) -> bool:
+    """World-writable, or group-writable by a group that is not the user's private one
+    (Ubuntu's umask 002 makes receipts group-writable by the user's own group).
+    INTEGRATION: once core.evidence lands, use ``evidence.others_may_write`` instead."""
+    if not privatefs.POSIX or not st.st_mode & 0o022:
+        return False
+    if st.st_mode & stat.S_IWOTH:
+        return True
+    try:
+        import grp
+        import pwd
+
+        group, user = grp.getgrgid(st.st_gid), pwd.getpwuid(st.st_uid)
+    except (ImportError, KeyError):
+        return True
+    return not (group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name})
+
+
+def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, CopyRecord]]:
+    """The verified copies ``path`` lists that may count for this user.
+
+    ``found_in`` is the destination folder the receipt was found in (default: the
+    folder holding ``almc-receipts``); copies outside it are ignored. Nothing when the
+    receipt is not this user's own or cannot be read.
+    """
+    root = found_in or path.parent.parent
+    try:
+        uid = os.geteuid() if privatefs.POSIX else 0
+        with privatefs.read_foreign(path, uid=uid, max_bytes=MAX_RECEIPT_BYTES) as fh:
+            if _others_may_write(os.fstat(fh.fileno())):
+                log.warning("copy receipt %s may be written by others; ignored", path)
+                return []
+            doc = json.loads(fh.read().decode("utf-8"))
+        entries = doc["verified"]
+        if not isinstance(entries, list):
+            raise TypeError("'verified' is not a list")
+    except (AlmcError, OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("copy receipt %s ignored: %s", path, getattr(exc, "detail", exc))
+        return []
+    try:
+        real_root = Path(os.path.realpath(root))
+    except OSError:
+        return []
+    out: list[tuple[Path, CopyRecord]] = []
+    for entry in entries:
+        found = _entry(entry, root, real_root)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _entry(e: Any, root: Path, real_root: Path) -> tuple[Path, CopyRecord] | None:
+    try:
+        source, dest = Path(e["source"]), Path(e["destination"])
+        record = CopyRecord(
+            destination_root=root,
+            path=dest,
+            size=int(e["size"]),
+            mtime_ns=int(e["mtime_ns"]),
+            blake3=str(e["blake3"]),
+            verified_at=datetime.fromisoformat(e["verified_at"]).timestamp(),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None  # a malformed entry costs only itself
+    why = _refusal(source, dest, record.size, root, real_root)
+    if why:
+        log.info("receipt entry for %s not counted: %s", source, why)
+        return None
+    return source, record
+
+
+def _refusal(source: Path, dest: Path, size: int, root: Path, real_root: Path) -> str:
+    if ".." in PurePath(dest).parts or not dest.is_absolute():
+        return "the copy's path is not a plain absolute path"
+    if not (dest == root or root in dest.parents):
+        return f"the copy is not under {root}, where the receipt was found"
+    try:
+        real = Path(os.path.realpath(dest))
+        src = source.lstat()
+        copy = real.lstat()
+    except OSError as exc:
+        return f"cannot be checked ({exc.strerror})"
+    if real_root not in real.parents:
+        return f"the copy lies outside {root} once links are resolved"
+    if not stat.S_ISREG(src.st_mode) or not _mine(src):
+        return "the source is not your own regular file"
+    if not stat.S_ISREG(copy.st_mode) or not _mine(copy):
+        return "the copy is not your own regular file"
+    if copy.st_size != size:
+        return "the copy's size differs from the receipt"
+    return ""
