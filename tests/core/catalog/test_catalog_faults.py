@@ -315,7 +315,8 @@ def test_a_malformed_row_costs_only_that_row(tmp_path: Path) -> None:
         cat.record_seen(Path("/acq/good"), size=1, mtime_ns=NS, owner="ann")
         cat.record_seen(Path("/acq/bad"), size=1, mtime_ns=NS, owner="ann")
     raw = sqlite3.connect(db)
-    raw.execute("UPDATE files SET state = 'from-the-future', born = 'x' WHERE path = '/acq/bad'")
+    bad = str(Path("/acq/bad"))  # as stored: with this OS's separators
+    raw.execute("UPDATE files SET state = 'from-the-future', born = 'x' WHERE path = ?", (bad,))
     raw.commit()
     raw.close()
     with Catalog(db) as cat:
