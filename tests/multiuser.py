@@ -14,7 +14,6 @@ account, with this checkout's ``almc-assistant`` reachable and an ``ALMC_HOME`` 
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+if sys.platform != "win32":  # Windows has no pwd: every fixture here skips there
+    import pwd
 
 NAMES = ("almc-ta", "almc-tb")
 SRC = Path(__file__).resolve().parents[1] / "src"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 import pytest
 
@@ -25,6 +24,7 @@ from almc_assistant.core.preflight import (
     plan_files,
     preflight,
 )
+from tests.portable import IS_ROOT
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_preflight_of_a_reachable_local_folder(tmp_path: Path) -> None:
     dest = Destination("Other", tmp_path / "backup" / "new", DestinationKind.OTHER)
     (tmp_path / "backup").mkdir()
     files = plan_files([src / "a.nd2"], roots=[src])
-    assert files == [PlannedFile(src / "a.nd2", 1000, PurePosixPath("a.nd2"))]
+    assert files == [PlannedFile(src / "a.nd2", 1000, PurePath("a.nd2"))]
     result = preflight(dest, files)
     assert result.reachable and result.ok and result.needed_bytes == 1000
     assert result.free_bytes and result.free_bytes > 1000
@@ -132,7 +132,7 @@ def test_cloud_names_sizes_and_case_collisions(tmp_path: Path) -> None:
 
 
 @pytest.mark.root
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a FAT32 image needs root")
+@pytest.mark.skipif(not IS_ROOT, reason="mounting a FAT32 image needs root")
 def test_fat32_refuses_files_over_4_gib() -> None:
     work = Path(tempfile.mkdtemp(prefix="almc-fat-"))
     image, mount = work / "fat.img", work / "mnt"

@@ -24,6 +24,7 @@ from almc_assistant.core.setup_state import NOT_SET_UP, NotSetUp, setup_needed
 from almc_assistant.core.statfs import linux_fs_type
 from almc_assistant.core.status import OverallState, ProblemKind, VolumeUsage, describe_problems
 from almc_assistant.core.units import percent_full, plural
+from tests.portable import IS_ROOT
 
 
 @pytest.fixture
@@ -138,7 +139,7 @@ def test_a_destination_is_tested_by_writing_a_probe(tmp_path: Path) -> None:
     assert not unreachable.ok and "cannot be reached" in unreachable.notes[0]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+@pytest.mark.skipif(IS_ROOT, reason="root may write anywhere")
 def test_a_read_only_destination_says_so(tmp_path: Path) -> None:
     dest = tmp_path / "ro"
     dest.mkdir()

@@ -6,7 +6,6 @@ there is not a backup" (same disk), and "has 1 verified copy" before anything wa
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from almc_assistant.core.plan_safety import plan_safety
 from almc_assistant.core.policy import Policy
 from almc_assistant.core.service import Service
 from tests.core.catalog.test_catalog_faults import _tmpfs
+from tests.portable import IS_ROOT
 
 
 def _file(tmp: Path) -> Path:
@@ -45,7 +45,7 @@ def test_a_destination_on_the_files_disk_is_not_counted(tmp_path: Path) -> None:
 
 
 @pytest.mark.root
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a tmpfs")
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to mount a tmpfs")
 def test_destinations_on_their_own_disks_count_as_the_policy_says(tmp_path: Path) -> None:
     f = _file(tmp_path)
     with _tmpfs("1m") as share_disk, _tmpfs("1m") as usb_disk, _tmpfs("1m") as cloud_disk:

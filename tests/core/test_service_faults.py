@@ -18,10 +18,11 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.policy import DAY
 from almc_assistant.core.service import Service
 from tests.core.catalog.test_catalog_faults import _read_only, _tmpfs
+from tests.portable import IS_ROOT
 
 
 @pytest.mark.root
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a tmpfs")
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to mount a tmpfs")
 def test_disk_full_under_the_catalog_keeps_records_until_there_is_room(tmp_path: Path) -> None:
     acq = tmp_path / "acq"
     acq.mkdir()

@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="these check the XDG entry; the Run value: tests/core/autostart/test_windows_registry",
+)
 
 
 def isolated_env(tmp_path: Path) -> dict[str, str]:

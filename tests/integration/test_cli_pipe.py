@@ -22,10 +22,11 @@ def run_with_reader_gone(*words: str | Path) -> tuple[int, str]:
         stderr=subprocess.PIPE,
         env=env,
     )
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
-    _out, err = proc.communicate(timeout=120)
-    return proc.returncode, err.decode()
+    err = proc.stderr.read()  # not communicate(): on Windows it reads the closed stdout
+    proc.stderr.close()
+    return proc.wait(timeout=120), err.decode()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_copy_cli import SRC_DIR, cli
+from tests.portable import IS_ROOT
 
 # A child that copies with the real engine and parks inside the big file's copy (after
 # its first chunk is written), so the parent can kill -9 it at a known point.
@@ -59,7 +59,7 @@ def test_kill_9_mid_copy_then_rerun_finishes(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 pass
         assert marker.exists(), "the child never reached the big file"
-        child.send_signal(signal.SIGKILL)
+        child.kill()  # SIGKILL; TerminateProcess on Windows
         child.wait(timeout=30)
     finally:
         if child.poll() is None:
@@ -96,7 +96,7 @@ def shared_tmp() -> Iterator[Path]:
 
 @pytest.mark.root
 def test_permission_denied_on_a_source_names_the_file(shared_tmp: Path) -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+    if not IS_ROOT or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to run the copy as an unprivileged user")
     run = shared_tmp / "src" / "run1"
     run.mkdir(parents=True)

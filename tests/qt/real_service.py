@@ -11,7 +11,6 @@ of its own (root only; the test is skipped otherwise), as a share and a USB driv
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
 from tests.core.catalog.test_catalog_faults import _tmpfs
+from tests.portable import IS_ROOT
 
 
 @dataclass
@@ -44,7 +44,7 @@ def _disk(path: Path, separate: bool) -> Iterator[Path]:
         path.mkdir(parents=True, exist_ok=True)
         yield path
         return
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount a tmpfs (a destination on a disk of its own)")
     with _tmpfs("16m") as mount:
         yield mount

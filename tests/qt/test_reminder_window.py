@@ -29,7 +29,7 @@ from almc_assistant.core.session_end import (
     SessionEndGuard,
     SessionMarker,
 )
-from almc_assistant.core.session_end.texts import reminder_title
+from almc_assistant.core.session_end.texts import reminder_title, sign_out_word
 from almc_assistant.qt import humanize
 from almc_assistant.qt.bridge import EventPump, app_pump
 from almc_assistant.qt.controller import AppController
@@ -136,7 +136,7 @@ def test_strong_reminder_raises_the_window_with_the_files_and_sizes(
         window = r.window()
         assert window.isVisible()
         assert window.headline.text() == reminder_title(ReminderKind.SESSION_END_CANCELLED, "linux")
-        assert "log out" in window.why.text()
+        assert sign_out_word() in window.why.text()  # "sign out" on Windows
         rows = {g.label: g for g in window.model.rows()}
         assert set(rows) == {"HeLa", "overview.tif"}
         hela = r.files[0].stat().st_size + r.files[1].stat().st_size
@@ -184,7 +184,7 @@ def test_snooze_goes_to_the_scheduler_which_stays_silent_until_it_ends(
             "In 30 minutes",
             "In 1 hour",
             "In 2 hours",
-            "When I log out",
+            f"When I {sign_out_word()}",
         ]
         choice = next(a for a in window.later_menu.actions() if a.text() == "In 30 minutes")
         choice.trigger()
@@ -230,7 +230,9 @@ def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter,
         assert window is not None
         delays = [a for a in window.later_menu.actions() if a.text().startswith("In ")]
         assert delays and not any(a.isEnabled() for a in delays)
-        logout = next(a for a in window.later_menu.actions() if a.text() == "When I log out")
+        logout = next(
+            a for a in window.later_menu.actions() if a.text() == f"When I {sign_out_word()}"
+        )
         assert logout.isEnabled()
         QTest.keyClick(window, Qt.Key.Key_Escape)  # no snooze left: Escape only closes
         assert not window.isVisible()

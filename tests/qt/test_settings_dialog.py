@@ -15,6 +15,7 @@ from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.preflight import plan_files, preflight
 from almc_assistant.core.service_events import PreflightFinished
 from almc_assistant.qt.settings_dialog import SettingsDialog
+from tests.portable import WINDOWS
 
 
 @dataclass
@@ -138,6 +139,7 @@ def _entry(tmp_path: Path) -> Path:
     return tmp_path / "xdg" / "autostart" / "almc-assistant.desktop"
 
 
+@pytest.mark.skipif(WINDOWS, reason="an XDG entry (Linux); Windows: test_windows_registry")
 def test_start_at_login_checkbox_turns_the_entry_on_and_off(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
     auto = _autostart(tmp_path)
     service = SettingsService([])
@@ -200,6 +202,7 @@ def test_facility_always_shows_checked_even_before_the_app_applied_it(
     assert not _entry(tmp_path).exists()  # showing it writes nothing
 
 
+@pytest.mark.skipif(WINDOWS, reason="an XDG folder (Linux); Windows: test_windows_registry")
 def test_a_failed_change_is_told_and_the_window_stays(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
     auto = _autostart(tmp_path)
     dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)

@@ -13,6 +13,7 @@ import pytest
 from almc_assistant.core.autostart import Autostart, StartOutcome, XdgAutostart
 from almc_assistant.qt.app import START_AT_LOGIN_TITLE, apply_start_at_login
 from tests.integration.test_autostart_cli import isolated_env
+from tests.portable import WINDOWS
 
 
 def _autostart(tmp_path: Path, policy: str = "user") -> Autostart:
@@ -56,6 +57,7 @@ def test_a_failure_is_logged_not_raised(tmp_path: Path, caplog: pytest.LogCaptur
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(WINDOWS, reason="the XDG entry (Linux); Windows: test_windows_registry")
 def test_the_real_app_from_a_source_checkout_does_not_start_at_login(tmp_path: Path) -> None:
     """Run from this checkout (``./dev app``), the app never registers itself: the entry
     would point into the clone's ``.venv``. Settings offers it instead."""

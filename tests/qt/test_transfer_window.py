@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl, qVersion
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from almc_assistant.core.errors import AlmcError
@@ -42,11 +42,18 @@ def window(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
     return w
 
 
+# PySide6 6.10+ takes a QPointF (its QPoint form is deprecated); 6.9, the Windows lane's
+# (6.10+ needs icuuc.dll, which Wine lacks), takes only a QPoint
+_ENTER_AT = (
+    QPointF(10, 10) if tuple(map(int, qVersion().split(".")[:2])) >= (6, 10) else QPoint(10, 10)
+)
+
+
 def _drop(window: TransferWindow, paths: list[Path]) -> QDropEvent:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     enter = QDragEnterEvent(
-        QPointF(10, 10),
+        _ENTER_AT,
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
@@ -95,7 +102,7 @@ def test_non_file_urls_are_refused(window) -> None:  # type: ignore[no-untyped-d
     mime = QMimeData()
     mime.setUrls([QUrl("https://example.org/x.tif")])
     enter = QDragEnterEvent(
-        QPointF(1, 1),
+        _ENTER_AT,
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,

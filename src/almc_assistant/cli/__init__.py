@@ -97,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(words)
     if args.command is None:  # no command: the tray app
         args = parser.parse_args([*words, "gui"])
+    _common.utf8_output()  # Windows: a pipe or file gets UTF-8, not the ANSI code page
     _common.setup_logging(args.verbose)
     return _common.run_command(args)
 

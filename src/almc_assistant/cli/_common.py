@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import errno
 import functools
+import io
 import json
 import logging
 import os
@@ -34,6 +35,49 @@ def setup_logging(verbosity: int) -> None:
     """Warnings to stderr by default; ``-v`` info, ``-vv`` debug."""
     level = logging.WARNING - 10 * min(verbosity, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def utf8_output() -> None:
+    """Windows, output going to a pipe or a file: UTF-8, and a reader gone is EPIPE.
+
+    Python there encodes redirected output in the ANSI code page (cp1252), which cannot
+    hold, say, a "λ" from ND2 metadata or a file name: the command would fail after its
+    work was done. And a write into a pipe whose reader has gone fails with ``EINVAL``
+    (the C runtime's reading of ``ERROR_NO_DATA``), not ``EPIPE``: stdout is rewrapped so
+    that it raises :class:`BrokenPipeError` as on POSIX, and ``| more`` quit early ends
+    quietly. A console keeps its own (Unicode) output.
+    """
+    if sys.platform != "win32":
+        return
+    if sys.stderr is not None and hasattr(sys.stderr, "reconfigure") and not sys.stderr.isatty():
+        sys.stderr.reconfigure(encoding="utf-8")
+    if sys.stdout is None or sys.stdout.isatty():
+        return
+    sys.stdout.flush()
+    raw = _PipeAwareWriter(sys.stdout.fileno())
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8")
+
+
+class _PipeAwareWriter(io.RawIOBase):
+    """fd 1 on Windows, where a closed pipe's ``EINVAL`` becomes :class:`BrokenPipeError`."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: Any) -> int:
+        try:
+            return os.write(self._fd, data)
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                raise BrokenPipeError(errno.EPIPE, "the reader of stdout went away") from exc
+            raise
 
 
 def print_json(document: Any, stream: TextIO | None = None) -> None:

@@ -12,6 +12,8 @@ import errno
 import os
 from pathlib import Path
 
+from almc_assistant.core.winfiles import IN_USE, IN_USE_NEXT, held_by_another_program
+
 
 class AlmcError(Exception):
     """Base class: something the user (or staff) can understand and act on."""
@@ -101,6 +103,8 @@ def describe_os_error(exc: OSError, *, action: str, path: str | os.PathLike[str]
         exc.errno or -1,
         (exc.strerror or str(exc) or type(exc).__name__, "Try again; if it persists, ask staff."),
     )
+    if held_by_another_program(exc, path):  # Windows: EACCES from a refused share mode
+        what, advice = IN_USE, IN_USE_NEXT
     p = Path(path)
     err = AlmcError(
         f"Could not {action} {p}: {what}.",

@@ -4,8 +4,9 @@ Thread contract: pure functions and frozen values, safe from any thread. The onl
 in :func:`detect_filesystem` (reads ``/proc/self/mountinfo`` on Linux, ``statfs`` on
 macOS, ``GetVolumeInformationW`` on Windows).
 
-Detection is exact on Linux (tested). On macOS (``statfs``) and Windows
-(``GetVolumeInformationW`` through ctypes) it is **best effort and untested here**; when a
+Detection is exact on Linux (tested). On Windows (``GetVolumePathNameW`` then
+``GetVolumeInformationW`` through ctypes) it is tested under Wine by the Windows lane; on
+macOS (``statfs``) it is **best effort and untested here**; when a
 type cannot be found the result is the conservative ``"unknown"`` profile (Windows naming
 rules, no size limit). A OneDrive folder is recognised by the ``OneDrive*`` environment
 variables or a path component starting with ``OneDrive`` and gets OneDrive's limits
@@ -144,13 +145,13 @@ def detect_filesystem(path: str | os.PathLike[str]) -> FileSystemInfo:
         fs_type, mount = _linux_type(real)
     elif sys.platform == "darwin":  # pragma: no cover - best effort, untested here
         fs_type, mount = _macos_type(real)
-    elif os.name == "nt":  # pragma: no cover - best effort, untested here
+    elif os.name == "nt":  # pragma: no cover - tested by the Windows lane
         fs_type, mount = _windows_type(real)
     else:  # pragma: no cover
         fs_type, mount = "unknown", ""
     fs = filesystem_for_type(fs_type, mount_point=mount)
     if os.name == "nt":  # pragma: no cover - Win32 MAX_PATH unless long paths are on
-        fs = replace(fs, max_path=WINDOWS_MAX_PATH, windows_names=True, case_sensitive=False)
+        fs = replace(fs, max_path=_windows_max_path(), windows_names=True, case_sensitive=False)
     onedrive = _is_onedrive(Path(real))
     if onedrive:
         fs = onedrive_profile(fs)
@@ -223,15 +224,39 @@ def macos_statfs(path: str) -> tuple[str, str] | None:  # pragma: no cover - mac
     return None
 
 
-def _windows_type(real: str) -> tuple[str, str]:  # pragma: no cover - untested here
+def _windows_type(real: str) -> tuple[str, str]:  # pragma: no cover - Windows lane only
+    """File-system name (``NTFS``, ``FAT32``, ``exFAT``, ``ReFS``...) and volume root.
+
+    ``GetVolumePathNameW`` finds the volume holding ``real`` (a drive letter, a folder a
+    volume is mounted on, or a ``\\\\server\\share\\`` root); ``GetVolumeInformationW``
+    accepts only such a root. Tested under Wine (which answers NTFS for its drives).
+    """
     import ctypes
 
-    root = os.path.splitdrive(real)[0] + "\\"
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    root = ctypes.create_unicode_buffer(32768)
+    if not kernel32.GetVolumePathNameW(ctypes.c_wchar_p(real), root, len(root)):
+        root.value = os.path.splitdrive(real)[0] + "\\"
     buf = ctypes.create_unicode_buffer(64)
-    ok = ctypes.windll.kernel32.GetVolumeInformationW(  # type: ignore[attr-defined]
-        ctypes.c_wchar_p(root), None, 0, None, None, None, buf, len(buf)
+    ok = kernel32.GetVolumeInformationW(
+        ctypes.c_wchar_p(root.value), None, 0, None, None, None, buf, len(buf)
     )
-    return (buf.value if ok else "unknown"), root
+    return (buf.value if ok and buf.value else "unknown"), root.value
+
+
+def _windows_max_path() -> int | None:  # pragma: no cover - Windows lane only
+    """``None`` when this process may use long paths (the registry switch and the
+    program's manifest both allow it: ``RtlAreLongPathsEnabled``), else ``MAX_PATH``.
+    Wine 8 has no such function and needs no switch, but we stay with the Windows rule."""
+    import ctypes
+
+    ntdll = ctypes.WinDLL("ntdll")  # type: ignore[attr-defined]
+    check = getattr(ntdll, "RtlAreLongPathsEnabled", None)
+    if check is not None:
+        check.restype = ctypes.c_ubyte
+        if check():
+            return None
+    return WINDOWS_MAX_PATH
 
 
 def _is_onedrive(real: Path) -> bool:

@@ -20,6 +20,7 @@ from almc_assistant.core.autostart import (
 from almc_assistant.core.config import load_config
 from almc_assistant.core.errors import UsageError
 from almc_assistant.core.paths import AppPaths
+from tests.portable import WINDOWS
 
 
 @pytest.fixture
@@ -178,4 +179,10 @@ def test_windows_pip_install_uses_pythonw(tmp_path: Path) -> None:
 def test_this_process_gets_a_command_that_exists() -> None:
     command = launch_command()
     assert Path(command[0]).is_file()
-    assert command[0] == sys.executable or command[0].endswith("almc-assistant")
+    assert (
+        command[0] == sys.executable
+        or command[0].endswith("almc-assistant")
+        or (
+            WINDOWS and Path(command[0]).name == "pythonw.exe"  # no console window at login
+        )
+    )

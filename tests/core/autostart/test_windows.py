@@ -9,6 +9,7 @@ import pytest
 from almc_assistant.core.autostart import WindowsRunAutostart
 from almc_assistant.core.autostart.windows import WinRegRunKey, split_command_line
 from almc_assistant.core.errors import AlmcError
+from tests.portable import WINDOWS
 
 
 class FakeRunKey:
@@ -119,6 +120,7 @@ def test_a_refused_registry_write_is_a_clear_error() -> None:
     assert "start almc-assistant yourself" in err.next_step
 
 
+@pytest.mark.skipif(WINDOWS, reason="Windows has the registry: test_windows_registry.py uses it")
 def test_the_real_registry_off_windows_is_a_clear_error_not_a_crash() -> None:
     with pytest.raises(AlmcError) as info:
         WindowsRunAutostart(WinRegRunKey()).registered_command()

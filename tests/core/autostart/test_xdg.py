@@ -12,6 +12,7 @@ import pytest
 from almc_assistant.core.autostart import XdgAutostart, backend_for
 from almc_assistant.core.autostart.xdg import desktop_entry, exec_value, parse_exec
 from almc_assistant.core.errors import AlmcError
+from tests.portable import IS_ROOT, WINDOWS
 
 COMMAND = ("/opt/almc venv/bin/almc-assistant",)
 
@@ -114,7 +115,7 @@ def test_a_garbled_entry_is_not_enabled_and_is_replaced(xdg: XdgAutostart) -> No
     assert xdg.registered_command() == COMMAND
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+@pytest.mark.skipif(IS_ROOT or WINDOWS, reason="root may write anywhere; Windows has no such modes")
 def test_unwritable_autostart_folder_is_a_clear_error_naming_the_path(xdg: XdgAutostart) -> None:
     xdg.path.parent.mkdir(parents=True)
     xdg.path.parent.chmod(0o500)

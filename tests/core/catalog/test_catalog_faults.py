@@ -25,6 +25,7 @@ from almc_assistant.core.catalog import (
 )
 from almc_assistant.core.privatefs import UnsafeStateError
 from tests.core.catalog.conftest import copy_of
+from tests.portable import IS_ROOT, WINDOWS
 
 NS = 1_000_000_000
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -152,7 +153,7 @@ def _tmpfs(size: str) -> Iterator[Path]:
 
 
 @pytest.mark.root
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a tmpfs")
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to mount a tmpfs")
 def test_disk_full_while_writing_reports_and_loses_nothing_recorded() -> None:
     with _tmpfs("2m") as mount:
         db = mount / "catalog.sqlite3"
@@ -173,6 +174,7 @@ def test_disk_full_while_writing_reports_and_loses_nothing_recorded() -> None:
             assert cat.pending("ann")[0] == 101
 
 
+@pytest.mark.skipif(WINDOWS, reason="Windows ignores POSIX folder modes (chmod)")
 def test_permission_denied_is_a_clear_error(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -195,7 +197,7 @@ def test_permission_denied_is_a_clear_error(tmp_path: Path) -> None:
 @contextlib.contextmanager
 def _read_only(folder: Path) -> Iterator[None]:
     """Permission bits for a user; a read-only bind mount for root (root ignores bits)."""
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         modes = {p: p.stat().st_mode for p in [folder, *folder.iterdir()]}
         for p in modes:
             p.chmod(0o555 if p.is_dir() else 0o444)
@@ -313,7 +315,8 @@ def test_a_malformed_row_costs_only_that_row(tmp_path: Path) -> None:
         cat.record_seen(Path("/acq/good"), size=1, mtime_ns=NS, owner="ann")
         cat.record_seen(Path("/acq/bad"), size=1, mtime_ns=NS, owner="ann")
     raw = sqlite3.connect(db)
-    raw.execute("UPDATE files SET state = 'from-the-future', born = 'x' WHERE path = '/acq/bad'")
+    bad = str(Path("/acq/bad"))  # as stored: with this OS's separators
+    raw.execute("UPDATE files SET state = 'from-the-future', born = 'x' WHERE path = ?", (bad,))
     raw.commit()
     raw.close()
     with Catalog(db) as cat:

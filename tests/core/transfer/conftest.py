@@ -12,6 +12,7 @@ import pytest
 
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.transfer import CopyRequest, JobResult, run_copy
+from tests.portable import IS_ROOT
 
 
 def write(path: Path, data: bytes, mtime_ns: int | None = None) -> Path:
@@ -49,7 +50,7 @@ def copy(sources: list[Path], dests: list[Path], **kw: object) -> tuple[JobResul
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[object]:
     """``tmpfs(size)`` mounts a small tmpfs and returns its path; unmounted afterwards."""
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount a tmpfs")
     mounted: list[Path] = []
 

@@ -23,6 +23,7 @@ from almc_assistant.core.transfer import (
 )
 from almc_assistant.core.transfer.scan import FileTask
 from tests.core.transfer.conftest import copy, digest, partials, tree_files, write
+from tests.portable import WINDOWS
 
 pytestmark = pytest.mark.root
 
@@ -138,6 +139,10 @@ def test_destination_turning_read_only_mid_copy(
     assert_only_verified_finals(dest, run)
 
 
+@pytest.mark.skipif(
+    WINDOWS,
+    reason="Windows cannot delete a folder holding open files",
+)
 def test_destination_removed_mid_copy_is_not_recreated(tmp_path: Path) -> None:
     run = three_files(tmp_path / "src", 300_000)
     dest = tmp_path / "dest"

@@ -8,6 +8,7 @@ tested on the profile directly, and end to end with the detection pointed at FAT
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,15 +23,15 @@ from almc_assistant.core.fslimits import (
     size_problem,
 )
 from almc_assistant.core.statfs import linux_fs_type
+from tests.portable import IS_ROOT
 
 FAT = filesystem_for_type("vfat")
 EXT4 = filesystem_for_type("ext4")
 
 
 def test_detects_the_real_type_of_a_tmpfs_mount(tmp_path: Path) -> None:
-    import os
 
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount a tmpfs")
     mnt = tmp_path / "mnt"
     mnt.mkdir()
@@ -44,6 +45,7 @@ def test_detects_the_real_type_of_a_tmpfs_mount(tmp_path: Path) -> None:
         subprocess.run(["umount", str(mnt)], check=True)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/mountinfo is Linux's")
 def test_detects_root_filesystem_type_from_mountinfo() -> None:
     fs = detect_filesystem("/")
     with open("/proc/self/mountinfo") as f:

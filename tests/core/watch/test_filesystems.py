@@ -16,6 +16,7 @@ from almc_assistant.core.watch.filesystems import (
     drive_type_is_remote,
     fs_type_from_mountinfo,
 )
+from tests.portable import IS_ROOT
 
 MOUNTINFO = r"""22 27 0:21 / /proc rw,relatime - proc proc rw
 27 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw
@@ -92,9 +93,8 @@ def test_the_real_file_system_of_a_temporary_folder_is_named(tmp_path: Path) -> 
 @pytest.mark.root
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mount(8) on Linux")
 def test_a_real_tmpfs_mount_is_recognised(tmp_path: Path) -> None:
-    import os
 
-    if os.geteuid() != 0 or shutil.which("mount") is None:
+    if not IS_ROOT or shutil.which("mount") is None:
         pytest.skip("needs root to mount a tmpfs")
     mnt = tmp_path / "mnt"
     mnt.mkdir()

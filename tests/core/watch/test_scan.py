@@ -26,6 +26,7 @@ from almc_assistant.core.watch import (
     WatchFailed,
 )
 from tests.core.watch.helpers import CatalogStub, signature, write_file
+from tests.portable import IS_ROOT
 
 QUIET = 60.0
 
@@ -201,7 +202,7 @@ def _scan_as_unprivileged(root: Path, known: dict[Path, tuple[int, int]]) -> lis
         code = 1
         try:
             os.close(read_fd)
-            if os.geteuid() == 0:
+            if IS_ROOT:
                 os.setgid(65534)
                 os.setuid(65534)
             cat = CatalogStub()
@@ -227,6 +228,7 @@ def _scan_as_unprivileged(root: Path, known: dict[Path, tuple[int, int]]) -> lis
     return json.loads(data)  # type: ignore[no-any-return]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and POSIX folder modes")
 def test_an_unreadable_subfolder_is_reported_and_its_files_are_not_deleted(
     shared_tree: Path,
 ) -> None:
@@ -236,7 +238,7 @@ def test_an_unreadable_subfolder_is_reported_and_its_files_are_not_deleted(
     for p in (shared_tree / "public", public):
         p.chmod(0o755 if p.is_dir() else 0o644)
     secret.chmod(0o700)
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         secret.chmod(0o000)
     known = {
         secret / "b.tif": (100, 1),
@@ -254,12 +256,13 @@ def test_an_unreadable_subfolder_is_reported_and_its_files_are_not_deleted(
     ]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and POSIX folder modes")
 def test_an_unreadable_watched_folder_is_unavailable_with_a_clear_reason(
     shared_tree: Path,
 ) -> None:
     locked = shared_tree / "locked"
     write_file(locked / "a.tif", old=True)
-    locked.chmod(0o700 if os.geteuid() == 0 else 0o000)
+    locked.chmod(0o700 if IS_ROOT else 0o000)
     rows = _scan_as_unprivileged(locked, {locked / "a.tif": (100, 1)})
     assert [r["kind"] for r in rows] == ["FolderUnavailable"]
     assert rows[0]["folder"] == str(locked) and "permission denied" in rows[0]["reason"]

@@ -25,6 +25,7 @@ from almc_assistant.core.watch import (
     Watcher,
 )
 from tests.core.watch.helpers import CatalogStub, signature, wait_for, write_file
+from tests.portable import IS_ROOT
 
 QUIET = 0.3
 KINDS = ["native", "polling"]
@@ -252,7 +253,7 @@ def test_twenty_thousand_files_at_once_all_end_stabilised_with_bounded_queues(
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
     """``mount(point)`` mounts a small tmpfs there; everything is unmounted at the end."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
+    if not IS_ROOT or shutil.which("mount") is None:
         pytest.skip("needs root to mount a tmpfs (an unpluggable drive)")
     mounted: list[Path] = []
 

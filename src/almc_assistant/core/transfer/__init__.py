@@ -14,6 +14,8 @@ from almc_assistant.core.transfer.copier import CopyHooks
 from almc_assistant.core.transfer.events import (
     READ_BACK_CACHED,
     READ_BACK_EVICTED,
+    READ_BACK_FROM_STORAGE,
+    READ_BACK_UNBUFFERED,
     CopyFailed,
     CopyPendingUpload,
     CopyRetried,
@@ -45,6 +47,8 @@ __all__ = [
     "MANIFEST_NAME",
     "READ_BACK_CACHED",
     "READ_BACK_EVICTED",
+    "READ_BACK_FROM_STORAGE",
+    "READ_BACK_UNBUFFERED",
     "RECEIPTS_DIR",
     "CopyFailed",
     "CopyHooks",

@@ -8,9 +8,10 @@ Thread contract: stateless functions on file descriptors, callable from any work
   at least left this machine's memory.)
 - **macOS**: ``F_NOCACHE`` on the descriptors makes reads and writes bypass the unified
   buffer cache for new I/O (best effort, untested here); ``F_FULLFSYNC`` flushes the drive.
-- **Windows**: Python has no portable way to open with ``FILE_FLAG_NO_BUFFERING`` for
-  read-back here, so the read-back may be served from the cache: the receipt says
-  ``READ_BACK_CACHED`` there.
+- **Windows**: nothing to drop here; the read-back opens the copy a second time with
+  ``FILE_FLAG_NO_BUFFERING`` (:mod:`unbuffered`) and says ``READ_BACK_UNBUFFERED`` per
+  copy; :func:`read_back_method` (the default for copies not read back that way) says
+  ``READ_BACK_CACHED``.
 """
 
 from __future__ import annotations
@@ -32,15 +33,19 @@ def read_back_method() -> str:
     return READ_BACK_CACHED
 
 
-def prepare(fd: int) -> None:
-    """Per-descriptor setup: bypass the cache where that is the platform's way (macOS)."""
+def prepare(fd: int) -> bool:
+    """Per-descriptor setup: bypass the cache where that is the platform's way (macOS).
+
+    ``False`` when that way was refused (the read-back then says the cache was used).
+    """
     if sys.platform == "darwin":  # pragma: no cover - untested here
         import fcntl
 
         try:
             fcntl.fcntl(fd, _F_NOCACHE, 1)
         except OSError:
-            pass
+            return False
+    return True
 
 
 def sequential(fd: int) -> None:

@@ -260,7 +260,8 @@ class FileCopier:
             if got != digest:
                 self._fail(t, mismatch(task.source, t.final, digest, got), streams, results)
             else:
-                results[t] = Verified(digest, time.time(), adopted=False)
+                method = stream.readback.method
+                results[t] = Verified(digest, time.time(), adopted=False, read_back=method)
 
     def _adopt(self, task: FileTask, t: Target, digest: str) -> Result:
         """Read back the same-size file already at the final name; keep it if it matches."""

@@ -15,6 +15,9 @@ from almc_assistant.core.events import Event
 
 READ_BACK_EVICTED = "evicted from cache and re-read"
 READ_BACK_CACHED = "re-read; cache eviction not available on this platform"
+# Windows: read back through a handle opened with FILE_FLAG_NO_BUFFERING (unbuffered.py)
+READ_BACK_UNBUFFERED = "read back from the storage, bypassing the cache"
+READ_BACK_FROM_STORAGE = frozenset({READ_BACK_EVICTED, READ_BACK_UNBUFFERED})
 # ``CopySkipped.reason`` when the destination already holds a verified copy (any other
 # reason means the file was left alone: not a copy of it)
 ALREADY_VERIFIED = "already verified at this destination"
@@ -70,7 +73,7 @@ class CopyVerified(Event):
     mtime_ns: int
     blake3: str
     verified_at: float
-    read_back: str  # READ_BACK_EVICTED or READ_BACK_CACHED
+    read_back: str  # READ_BACK_EVICTED, READ_BACK_UNBUFFERED or READ_BACK_CACHED
     adopted: bool = False  # an identical file was already there and was read back
 
 

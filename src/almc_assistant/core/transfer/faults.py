@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from almc_assistant.core.errors import AlmcError, describe_os_error
+from almc_assistant.core.winfiles import held_by_another_program
 
 MAX_ATTEMPTS = 3  # one copy and up to two retries
 
@@ -98,7 +99,8 @@ def from_os_error(exc: OSError, *, action: str, path: Path, source: Path) -> Cop
         title=plain.title,
         next_step=plain.next_step,
         paths=(source, path),
-        retryable=exc.errno not in _NOT_RETRIED,
+        # Windows: a file held by another program (antivirus) is retried, with the reason
+        retryable=exc.errno not in _NOT_RETRIED or held_by_another_program(exc, path),
         destination_dead=exc.errno in _DESTINATION_DEAD,
     )
     err.__cause__ = exc

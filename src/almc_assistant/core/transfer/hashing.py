@@ -2,6 +2,8 @@
 
 :func:`hash_existing` reads a file found at a destination name (to adopt it): it never
 follows a link and never blocks on a FIFO planted there.
+On Windows (no pages to drop) :func:`hash_existing` reads through a handle that
+bypasses the cache (:mod:`unbuffered`) when the volume allows it.
 
 Thread contract: a pure function; each caller passes its own buffer.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import blake3
 
-from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer import cache, unbuffered
 from almc_assistant.core.transfer.folder import Folder
 
 EXISTING = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -67,6 +69,18 @@ def hash_existing(
 
     Other errors raise :class:`OSError`. ``checkpoint`` runs between reads (cancel, pause).
     """
+    direct = unbuffered.open_unbuffered(path)  # Windows only (bypasses the cache), else None
+    if direct is not None:
+        try:
+            if not stat.S_ISREG(path.lstat().st_mode):
+                return None
+            hasher = blake3.blake3()
+            direct.read_range(0, 1 << 62, buf, hasher.update)
+            return hasher.hexdigest()
+        except unbuffered.Unsupported:
+            pass  # read it again through the cache
+        finally:
+            direct.close()
     try:
         fd = os.open(path, EXISTING)
     except OSError as exc:

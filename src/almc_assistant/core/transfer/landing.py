@@ -35,6 +35,7 @@ class Verified:
     verified_at: float
     adopted: bool
     already: bool = False  # adopted, and the manifest already listed these bytes here
+    read_back: str = ""  # how this copy was read back ("": the job's default)
 
 
 @dataclass(frozen=True, slots=True)

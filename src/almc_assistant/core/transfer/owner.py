@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
+from typing import Any
 
 import blake3
 
@@ -64,6 +66,8 @@ def marker(pid: int | None = None) -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill(pid, 0) would TerminateProcess it there
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -71,6 +75,24 @@ def _pid_alive(pid: int) -> bool:
     except OSError:  # EPERM: another user's process
         return True
     return True
+
+
+def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows lane only
+    """Whether process ``pid`` still runs (``OpenProcess`` and ``GetExitCodeProcess``)."""
+    import ctypes
+
+    k: Any = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    k.OpenProcess.restype = ctypes.c_void_p
+    handle = k.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        err: int = getattr(ctypes, "get_last_error")()  # noqa: B009 (Windows only)
+        return err == 5  # access denied: it exists, and is someone else's
+    try:
+        code = ctypes.c_ulong()
+        ok = k.GetExitCodeProcess(ctypes.c_void_p(handle), ctypes.byref(code))
+        return not ok or code.value == 259  # STILL_ACTIVE
+    finally:
+        k.CloseHandle(ctypes.c_void_p(handle))
 
 
 def is_stale(owner: str, changed_at: float, now: float | None = None) -> bool:

@@ -11,6 +11,12 @@ cache (so the read comes from storage), call the test seam ``after_flush`` (it m
 corrupt the bytes on disk), read the window into a reused buffer and hash it, and drop
 the read pages too. The queue of windows is bounded, which bounds the dirty memory a
 fast writer can pile up ahead of a slow disk.
+
+On Windows there are no pages to drop: the window is read through a second handle opened
+with ``FILE_FLAG_NO_BUFFERING`` (:mod:`unbuffered`: aligned whole-sector reads, the tail
+handled), after ``FlushFileBuffers`` on the writer's. :attr:`ReadBack.method` says how
+this copy was read back, for its receipt: if Windows refuses the flag (or it is Wine,
+which ignores it), the read goes through the cache and the method says so.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from pathlib import Path
 
 import blake3
 
-from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer import cache, unbuffered
+from almc_assistant.core.transfer.events import READ_BACK_CACHED, READ_BACK_UNBUFFERED
 
 AHEAD = 3  # windows the writer may run ahead of the read-back
 
@@ -47,10 +54,16 @@ class ReadBack:
         ``path`` is opened."""
         self.path = path
         self._wfd = write_fd
+        self._raw = buffer
         self._buf = memoryview(buffer)
         self._after_flush = after_flush
         self._reader = io.FileIO(path if reader_fd is None else reader_fd, "r")
-        cache.prepare(self._reader.fileno())
+        bypass = cache.prepare(self._reader.fileno())  # macOS: F_NOCACHE, or False
+        self._direct = unbuffered.open_unbuffered(path)  # Windows only, else None
+        # how this copy is read back, for its receipt
+        self.method = cache.read_back_method() if bypass else READ_BACK_CACHED
+        if self._direct is not None and unbuffered.honoured():
+            self.method = READ_BACK_UNBUFFERED
         self._hasher = blake3.blake3()
         self._done = 0
         self._error: BaseException | None = None
@@ -95,6 +108,8 @@ class ReadBack:
             self._queue.put(None)
             self._thread.join()
         self._reader.close()
+        if self._direct is not None:
+            self._direct.close()
 
     def _run(self) -> None:
         assert self._queue is not None
@@ -117,6 +132,11 @@ class ReadBack:
         cache.evict(self._wfd, start, upto - start)
         if self._after_flush is not None:
             self._after_flush(self.path, start, upto)
+        if self._direct is not None:
+            start = self._read_unbuffered(start, upto, full)
+            if self._direct is not None:
+                self._done = start
+                return
         reader = self._reader
         reader.seek(start)
         pos = start
@@ -133,3 +153,20 @@ class ReadBack:
                 self._hasher.update(buf[:extra])
         cache.evict(reader.fileno(), start, pos - start)
         self._done = pos
+
+    def _read_unbuffered(self, start: int, upto: int, full: bool) -> int:
+        """Windows: read ``[start, upto)`` bypassing the cache; return where it stopped.
+
+        With ``full`` it asks for one byte more: anything there means someone else wrote.
+        If the volume refuses an unbuffered read, it closes that handle (the caller goes
+        on through the cache from the returned position) and the method says so.
+        """
+        assert self._direct is not None
+        try:
+            pos = self._direct.read_range(start, upto + full, self._raw, self._hasher.update)
+        except unbuffered.Unsupported as exc:
+            self._direct.close()
+            self._direct = None
+            self.method = cache.read_back_method()
+            return exc.reached
+        return min(pos, upto)

@@ -227,7 +227,7 @@ class FileWorker:
             mtime_ns=task.mtime_ns,
             blake3=result.digest,
             verified_at=result.verified_at,
-            read_back=read_back or self._ctx.read_back,
+            read_back=read_back or result.read_back or self._ctx.read_back,
             adopted=result.adopted,
         )
 
@@ -270,7 +270,7 @@ class FileWorker:
                 mtime_ns=task.mtime_ns,
                 blake3=result.digest,
                 verified_at=result.verified_at,
-                read_back=ctx.read_back,
+                read_back=result.read_back or ctx.read_back,
                 adopted=result.adopted,
             )
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from almc_assistant.core.destinations import DestinationKind
-from almc_assistant.core.transfer.events import READ_BACK_EVICTED
+from almc_assistant.core.transfer.events import READ_BACK_FROM_STORAGE
 from almc_assistant.qt import humanize
 from almc_assistant.qt.wizard.state import WizardState, engine_roots
 
@@ -207,7 +207,7 @@ def _copied(state: WizardState) -> list[str]:
     out.append("</ul>")
     if state.verified:
         evicted = all(
-            read_back in ("", READ_BACK_EVICTED) for _r, _s, read_back, *_ in state.verified
+            read_back in ("", *READ_BACK_FROM_STORAGE) for _r, _s, read_back, *_ in state.verified
         )
         out.append(
             "<p><b>How it was verified:</b> each copy was written under a hidden name, "

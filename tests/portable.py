@@ -1,0 +1,41 @@
+"""What differs when the suite runs under Windows Python (the Windows lane, under Wine).
+
+``IS_ROOT`` replaces module-level ``os.geteuid()`` (absent on Windows, where no test is
+root's). ``WINDOWS`` is true under Windows Python. ``UNDER_WINE`` is true when that Windows
+is Wine (``wine_get_version`` in ntdll), whose gaps some tests skip with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+WINDOWS = sys.platform == "win32"
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _under_wine() -> bool:
+    if not WINDOWS:
+        return False
+    import ctypes
+
+    return hasattr(ctypes.WinDLL("ntdll"), "wine_get_version")
+
+
+UNDER_WINE = _under_wine()
+
+
+def _read_back_here() -> str:
+    from almc_assistant.core.transfer import (
+        READ_BACK_CACHED,
+        READ_BACK_EVICTED,
+        READ_BACK_UNBUFFERED,
+    )
+
+    if not WINDOWS:
+        return READ_BACK_EVICTED  # Linux: fdatasync, then the pages are dropped
+    # Windows bypasses the cache with FILE_FLAG_NO_BUFFERING; Wine ignores that flag
+    return READ_BACK_CACHED if UNDER_WINE else READ_BACK_UNBUFFERED
+
+
+READ_BACK_HERE = _read_back_here()  # what a copy's receipt says about its read-back here
