@@ -69,7 +69,8 @@ def test_dev_installs_only_from_the_locks_and_keeps_pip() -> None:
     script = (ROOT / "dev").read_text(encoding="utf-8")
     assert "--require-hashes" in script and "--no-deps" in script
     assert "--upgrade pip" not in script and 'install -q -e ".$1"' not in script
-    assert (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().endswith("./dev test")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert "./dev test" in ci  # CI runs the README's test command as it is (other lanes after)
 
 
 @pytest.fixture
