@@ -63,6 +63,9 @@ class CopyRequest:
     # Acquisition folders: a source inside one lands at its path relative to it
     # (``core.layout``); empty: every source lands under its own name.
     relative_to: tuple[Path, ...] = ()
+    # Create a missing destination folder whose parent is an ordinary folder (the CLI's
+    # ``copy --to NEW``). Off for configured destinations: missing means not reachable.
+    create_missing: bool = False
     hooks: CopyHooks | None = None  # test seam only
     progress_interval: float = 0.25
     chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
@@ -197,7 +200,7 @@ class CopyJob:
             self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
         refuse_copy_onto_itself([Path(s) for s in self.request.sources], roots)
-        pre = preflight(scan.files, roots, ctx.policy)
+        pre = preflight(scan.files, roots, ctx.policy, create=self.request.create_missing)
         self._publish_preflight(pre, run)
         run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
         self._sink.publish(
