@@ -235,3 +235,32 @@ def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> No
         )
     ]
     controller.shutdown()
+
+
+@pytest.mark.parametrize("how", ["quit-button", "close-window"])
+def test_quit_from_the_main_window_without_a_tray_really_quits(qtbot, prompter, how) -> None:  # type: ignore[no-untyped-def]
+    """No tray (the controller asks QSystemTrayIcon.isSystemTrayAvailable(); given here):
+    the main window's Quit button asks request_quit, which called QApplication.quit();
+    Qt 6 then closes every window, the main window refused (it asks to quit instead),
+    and the quit was dropped: the app ran on. And the user's own quit tells the
+    session hooks (macOS must not hold up a logout for our own quit)."""
+    from PySide6.QtCore import QTimer
+
+    qapp = QApplication.instance()
+    controller = _controller(FakeService(), prompter, tray=False)
+    allowed: list[bool] = []
+    controller.before_quit = lambda: allowed.append(True)
+    controller.start([])
+    window = controller.window("status")
+    assert isinstance(window, StatusWindow) and window.isVisible()
+    user = window.quit_button.click if how == "quit-button" else window.close
+    QTimer.singleShot(0, user)
+    guard = QTimer()  # only so that a broken quit ends the test instead of hanging it
+    guard.setSingleShot(True)
+    guard.timeout.connect(lambda: qapp.exit(7))
+    guard.start(5_000)
+    code = qapp.exec()
+    guard.stop()
+    assert code == 0, "the quit was dropped: the app would have run on"
+    assert allowed == [True]
+    controller.shutdown()
