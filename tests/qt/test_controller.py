@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from almc_assistant.core.config import Config
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.qt.bridge import EventPump
@@ -180,28 +185,64 @@ def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -
     controller.shutdown()
 
 
-def test_one_click_backup_copies_when_the_destinations_make_it_safe(
-    qtbot, prompter, tmp_path
+def test_one_click_backup_asks_the_service_with_the_disk_check(
+    qtbot, prompter, tmp_path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
+    """The reminder's "Back up now" decided with a Policy the GUI built from its config,
+    with no disk check: a share on the files' own disk counted. Now the service's
+    PlanSafety answer (a real plan_safety on real folders) decides."""
     from almc_assistant.core.destinations import Destination, DestinationKind
+    from almc_assistant.core.plan_safety import plan_safety
+    from almc_assistant.core.policy import Policy
+    from almc_assistant.core.preflight import plan_files, preflight
+    from almc_assistant.core.service_events import PreflightFinished
     from tests.qt.helpers import TransferService
 
+    (tmp_path / "share").mkdir()
+    source = tmp_path / "a.nd2"
+    source.write_bytes(b"x" * 100)
     share = Destination(name="Share", path=tmp_path / "share", kind=DestinationKind.INSTITUTIONAL)
     service = TransferService(dests=[share])  # type: ignore[list-item]
-    controller = _controller(service, prompter)
+    sink = QueueSink()
+    pump = EventPump(sink)
+    controller = AppController(service, pump, prompter, tray_available=True)
+    notices: list[str] = []
+    monkeypatch.setattr(controller, "_notify", lambda title, text, *a, **k: notices.append(text))
     controller.start([])
-    controller.back_up_now([tmp_path / "a.nd2"])
-    assert service.jobs and service.jobs[0][1] == [share]
-    usb = Destination(name="USB", path=tmp_path / "usb", kind=DestinationKind.EXTERNAL_DRIVE)
-    service.dests = [usb]  # type: ignore[list-item]
-    controller.back_up_now([tmp_path / "b.nd2"])
-    assert len(service.jobs) == 1  # one drive alone is not safe: the user chooses
-    # said as a plan: before the copy nothing "has 1 verified copy" (issue 9)
-    assert controller.would_be_safe([usb]) == (
-        "the facility's policy asks for 1 verified copy on backed-up institutional storage "
-        "or 2 verified copies on independent destinations"
-    )
-    controller.shutdown()
+
+    def answer(policy_dests: list[Destination]) -> None:
+        request = service.calls[-1]
+        assert request[0] == "preflight"
+        files, dests = request[1]
+        results = tuple(preflight(d, plan_files(files)) for d in dests)
+        safety = plan_safety(Policy(Config().policy, policy_dests), files, dests)
+        sink.publish(
+            PreflightFinished(request_id=len(service.calls), results=results, safety=safety)
+        )
+        pump.drain()
+
+    controller.back_up_now([source])
+    assert service.jobs == []  # nothing decided in the GUI: the service is asked
+    answer([share])
+    # the share is on the files' own disk: not a backup, so no one-click copy
+    assert service.jobs == []
+    assert notices and "same disk" in notices[-1]
+    # a share on a disk of its own (/dev/shm, a tmpfs): the service says safe, it copies
+    if not Path("/dev/shm").is_dir():
+        controller.shutdown()
+        pytest.skip("no /dev/shm: no second disk without root")
+    other = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    try:
+        if other.stat().st_dev == tmp_path.stat().st_dev:
+            pytest.skip("/dev/shm is on the same disk here")
+        remote = Destination(name="Share", path=other, kind=DestinationKind.INSTITUTIONAL)
+        service.dests = [remote]  # type: ignore[list-item]
+        controller.back_up_now([source])
+        answer([remote])
+        assert service.jobs and service.jobs[0][1] == [remote]
+    finally:
+        shutil.rmtree(other)
+        controller.shutdown()
 
 
 def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]

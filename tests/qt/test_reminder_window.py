@@ -91,8 +91,11 @@ def rig(
     settings: ReminderSettings | None = None,
     previous: MarkerRecord | None = None,
     quiet_seconds: float = 30.0,
+    separate_disks: bool = False,
 ) -> Iterator[Rig]:
-    with real_service(tmp_path / "site", quiet_seconds=quiet_seconds) as site:
+    with real_service(
+        tmp_path / "site", quiet_seconds=quiet_seconds, separate_disks=separate_disks
+    ) as site:
         files = _write_acquisition(site.acquisition)
         site.service.scan_once()  # the catalog now knows the three files
         assert site.service.pending_summary().files == 3
@@ -239,7 +242,8 @@ def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter,
 def test_back_up_now_makes_verified_copies_and_the_reminder_is_withdrawn(
     qtbot, prompter, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    with rig(tmp_path, prompter) as r:
+    # destinations on disks of their own: the service's per-disk answer lets it copy
+    with rig(tmp_path, prompter, separate_disks=True) as r:
         r.pump.start()
         r.guard.refresh()
         r.guard.session_end_cancelled()
