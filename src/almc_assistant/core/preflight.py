@@ -29,7 +29,7 @@ from almc_assistant.core.fslimits import (
     onedrive_profile,
     size_problem,
 )
-from almc_assistant.core.layout import relative_destination
+from almc_assistant.core.layout import relative_destinations
 from almc_assistant.core.transfer.mounts import not_mounted
 from almc_assistant.core.units import human_size
 
@@ -75,10 +75,10 @@ class PlannedFile:
 
 def plan_files(files: Sequence[Path], roots: Sequence[Path] = ()) -> list[PlannedFile]:
     """Sizes and destination-relative names (:func:`~almc_assistant.core.layout.
-    relative_destination`: the engine copies with the same rule)."""
+    relative_destinations`: the engine copies with the same rule)."""
     out: list[PlannedFile] = []
-    for f in files:
-        rel = PurePath(relative_destination(f, roots))
+    for f, place in zip(files, relative_destinations(files, roots), strict=True):
+        rel = PurePath(place)
         try:
             size = f.stat().st_size
         except OSError:

@@ -47,8 +47,7 @@ def open_destination(root: Path, *, create: bool = False) -> Destination:
     (:mod:`mounts`); a root below a container whose drive is not mounted is refused."""
     unplugged = _refuse(
         root,
-        "it does not exist, so it is not reachable: is the drive plugged in, the share "
-        "mounted?",
+        "it does not exist, so it is not reachable: is the drive plugged in, the share mounted?",
         "Connect the drive or mount the share, then try again. Nothing was written.",
     )
     if (why := not_mounted(root)) is not None:
