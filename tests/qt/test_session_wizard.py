@@ -283,6 +283,16 @@ def test_a_copy_on_the_files_own_disk_is_not_called_safe(qtbot, wizard_setup) ->
     assert "Not counted: Lab share: on the same disk as your files" in answer
     assert "After copying: no copy that counts" in answer
     assert "not a backup" in page.preflight.text()
+    # the destination's guidance too (it said "One verified copy here makes your data
+    # safe" for institutional storage, whatever disk it was on)
+    picker = page.picker
+    for i in range(picker.list.count()):
+        if picker.list.item(i).data(Qt.ItemDataRole.UserRole + 10).name == "Lab share":
+            picker.list.setCurrentRow(i)
+            tooltip = picker.list.item(i).toolTip()
+    for text in (picker.guidance.text(), tooltip):
+        assert "makes your data safe" not in text
+        assert "would not count for these files: on the same disk as your files" in text
 
 
 def _two_plates(acq: Path, second: Path | None = None) -> None:
