@@ -356,9 +356,21 @@ class CopyJob:
                 title=f"Records not fully written at {dest.root}",
                 detail=f"{err.detail} The verified copies are in place; each one was added "
                 "to the manifest as it was made.",
-                next_step=err.next_step,
+                next_step=_SHARED_SETUP.format(root=dest.root)
+                if isinstance(problem, PermissionError)
+                else err.next_step,
             )
         )
+
+
+# A destination several users copy to, where this user may not update the records: what
+# staff set up (README, "Security on shared workstations").
+_SHARED_SETUP = (
+    "If several users copy to {root}, ask the facility staff to prepare it once: as root, "
+    "create {root}/almc-manifest.b3sum (owned by root, mode 0666) and the folder "
+    "{root}/almc-receipts (owned by root, mode 1777), in a folder that is sticky and "
+    "writable by everyone (mode 1777). Your copies are verified and listed in your receipt."
+)
 
 
 def start_copy(request: CopyRequest, sink: EventSink) -> CopyJob:
