@@ -73,5 +73,5 @@ def not_mounted(path: Path) -> str | None:
     if not mount.is_dir():
         return f"{mount} does not exist"
     if os.name != "nt" and _same_device(mount, mount.parent):
-        return f"{mount} is an empty folder on the same disk as {mount.parent}, not a mounted drive"
+        return f"{mount} is a folder on the same disk as {mount.parent}, not a mounted drive"
     return None
