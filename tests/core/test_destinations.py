@@ -75,7 +75,7 @@ def test_preflight_of_a_reachable_local_folder(tmp_path: Path) -> None:
     src.mkdir()
     (src / "a.nd2").write_bytes(b"x" * 1000)
     dest = Destination("Other", tmp_path / "backup" / "new", DestinationKind.OTHER)
-    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "new").mkdir(parents=True)  # a missing root is not reachable
     files = plan_files([src / "a.nd2"], roots=[src])
     assert files == [PlannedFile(src / "a.nd2", 1000, PurePath("a.nd2"))]
     result = preflight(dest, files)
@@ -90,7 +90,7 @@ def test_unreachable_destination(tmp_path: Path) -> None:
     dest = Destination("Share", tmp_path / "not" / "mounted", DestinationKind.INSTITUTIONAL)
     result = preflight(dest, [])
     assert not result.reachable and not result.ok
-    assert "cannot be reached" in result.issues[0].message
+    assert "not reachable" in result.issues[0].message
     assert str(dest.path) in result.issues[0].message
 
 

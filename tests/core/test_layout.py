@@ -126,3 +126,38 @@ def test_a_refused_job_says_why_in_its_summary(site: tuple[Service, ListSink, Pa
     [finished] = sink.of_type(JobFinished)
     assert finished.summary.error_title == "Sources would overwrite each other"
     assert str(a) in finished.summary.error_detail and finished.summary.error_next_step
+
+
+def test_two_acquisition_folders_holding_the_same_path_land_under_their_names(
+    tmp_path: Path,
+) -> None:
+    """Two acquisition folders with the same relative path (alice/plate1 on both
+    microscopes' disks) made the engine refuse the whole GUI copy job. Where two
+    acquisition folders' places meet, each lands under its folder's name."""
+    a, b, bit = tmp_path / "confocal", tmp_path / "widefield", tmp_path / "bit"
+    bit.mkdir()
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    paths.facility_config.write_text(
+        f'[watch]\nfolders = [{str(a)!r}, {str(b)!r}]\n[[destinations]]\nname = "BIT"\n'
+        f'path = {str(bit)!r}\nkind = "institutional"\n'
+    )
+    files = _plate(a, "plate1", b"A") + _plate(b, "plate1", b"B")
+    planned = plan_files(files, [a, b])
+    assert planned[0].relative.as_posix() == (
+        "confocal/alice/plate1/Images/r01c01f01p01-ch1sk1fk1fl1.tiff"
+    )
+    sink = ListSink()
+    service = Service(paths, sink)
+    try:
+        assert _copy(service, files, bit) == "completed"
+    finally:
+        service.stop()
+    for f in files:
+        root = a if a in f.parents else b
+        assert (bit / root.name / f.relative_to(root)).read_bytes() == f.read_bytes()
+    # what the preflight planned is where the engine copied
+    assert {p.relative for p in planned} == {
+        PurePosixPath(str(e.destination.relative_to(bit))) for e in sink.of_type(CopyVerified)
+    }
+    # one folder alone keeps the plain tree, as before
+    assert relative_destination(a / "alice" / "x.nd2", [a, b]) == "alice/x.nd2"

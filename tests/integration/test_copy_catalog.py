@@ -227,3 +227,26 @@ def test_copying_part_of_a_phenix_export_is_warned_about(site: Path) -> None:
     whole = cli(site, "copy", site / "acq" / "plate1", "--to", site / "bit3", "--json")
     assert whole.returncode == 0 and json.loads(whole.stdout)["warnings"] == []
     assert "warning" not in cli(site, "copy", site / "acq" / "plate1", "--to", site / "bit3").stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_recorded_exactly(site: Path) -> None:
+    """Latin-1 names from an old acquisition PC: the copy worked but the catalog logged a
+    UnicodeEncodeError traceback and the CLI still said "catalog: updated"."""
+    name = os.fsdecode(b"caf\xe9.nd2")  # not valid UTF-8: a surrogate escape in Python
+    src = acquired(site / "acq" / "run1" / name, b"x" * 500)
+    done = cli(site, "copy", site / "acq" / "run1", "--to", site / "bit")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "UnicodeEncodeError" not in done.stderr
+    assert "catalog:  updated" in done.stdout
+    db = sqlite3.connect(site / "home" / "state" / "catalog.sqlite3")
+    try:
+        rows = db.execute(
+            "SELECT f.path, c.path FROM files f JOIN copies c ON c.file_id = f.id"
+        ).fetchall()
+    finally:
+        db.close()
+    assert rows == [(os.fsencode(src), os.fsencode(site / "bit" / "run1" / name))]
+    # Read back as the same path: the scan finds the file recorded, and safe.
+    assert cli(site, "watch", "--once").returncode == 0
+    after = status(site)
+    assert after["state"] == "all-safe" and after["total_files"] == 0, after

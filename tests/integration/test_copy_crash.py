@@ -33,7 +33,8 @@ CHILD = textwrap.dedent(
             marker.write_text("inside")
             threading.Event().wait()  # until killed
     run_copy(CopyRequest(sources=[Path(sys.argv[1])], destinations=[Path(sys.argv[2])],
-                         workers=1, chunk_size=1 << 20, hooks=CopyHooks(on_chunk=on_chunk)),
+                         workers=1, chunk_size=1 << 20, create_missing=True,
+                         hooks=CopyHooks(on_chunk=on_chunk)),
              NullSink())
     """
 )

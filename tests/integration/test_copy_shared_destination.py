@@ -127,3 +127,28 @@ def test_manifest_b_cannot_write_fails_no_copy_and_is_reported(
     assert "Permission denied" in refused["detail"] or "permission" in refused["detail"].lower()
     (receipt,) = doc["receipts"]
     assert json.loads(Path(receipt).read_text())["verified"][0]["relative_path"] == "run1/cells.nd2"
+    # the message says what staff set up for a shared destination (the README's words)
+    assert "almc-manifest.b3sum" in refused["next_step"] and "root" in refused["next_step"]
+
+
+def test_a_shared_destination_prepared_by_staff_takes_every_users_copies(
+    users: tuple[Account, Account], workstation: tuple[Path, Path, Path]
+) -> None:
+    """The README's shared-workstation set-up: the manifest and almc-receipts owned by
+    root (0666, 1777) in a sticky, world-writable folder: both users' copies go in,
+    exit 0, and the manifest lists both."""
+    a, b = users
+    run, _, dest = workstation
+    manifest = dest / "almc-manifest.b3sum"
+    manifest.touch()
+    manifest.chmod(0o666)
+    (dest / "almc-receipts").mkdir()
+    (dest / "almc-receipts").chmod(0o1777)
+    a_run = a.make_dir(a.home / "acq" / "run2", 0o700)
+    a.make_dir(a.home / "acq", 0o700)
+    a.write(a_run / "a.nd2", b"A's pixels" * 100, mode=0o600)
+    assert _copy(b, run, dest)[0] == 0
+    code, out = _copy(a, a_run, dest)
+    assert code == 0, out
+    text = manifest.read_text()
+    assert "run1/cells.nd2" in text and "run2/a.nd2" in text

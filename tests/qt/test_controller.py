@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from almc_assistant.core.config import Config
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.qt.bridge import EventPump
@@ -180,29 +185,65 @@ def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -
     controller.shutdown()
 
 
-def test_one_click_backup_copies_when_the_destinations_make_it_safe(
-    qtbot, prompter, tmp_path
+def test_one_click_backup_asks_the_service_with_the_disk_check(
+    qtbot, prompter, tmp_path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
+    """The reminder's "Back up now" decided with a Policy the GUI built from its config,
+    with no disk check: a share on the files' own disk counted. Now the service's
+    PlanSafety answer (a real plan_safety on real folders) decides."""
     from almc_assistant.core.destinations import Destination, DestinationKind
+    from almc_assistant.core.plan_safety import plan_safety
+    from almc_assistant.core.policy import Policy
+    from almc_assistant.core.preflight import plan_files, preflight
+    from almc_assistant.core.service_events import PreflightFinished
     from tests.qt.helpers import TransferService
 
+    (tmp_path / "share").mkdir()
+    source = tmp_path / "a.nd2"
+    source.write_bytes(b"x" * 100)
     share = Destination(name="Share", path=tmp_path / "share", kind=DestinationKind.INSTITUTIONAL)
     (tmp_path / "share").mkdir()  # a destination that cannot be reached makes nothing safe
     service = TransferService(dests=[share])  # type: ignore[list-item]
-    controller = _controller(service, prompter)
+    sink = QueueSink()
+    pump = EventPump(sink)
+    controller = AppController(service, pump, prompter, tray_available=True)
+    notices: list[str] = []
+    monkeypatch.setattr(controller, "_notify", lambda title, text, *a, **k: notices.append(text))
     controller.start([])
-    controller.back_up_now([tmp_path / "a.nd2"])
-    assert service.jobs and service.jobs[0][1] == [share]
-    usb = Destination(name="USB", path=tmp_path / "usb", kind=DestinationKind.EXTERNAL_DRIVE)
-    service.dests = [usb]  # type: ignore[list-item]
-    controller.back_up_now([tmp_path / "b.nd2"])
-    assert len(service.jobs) == 1  # one drive alone is not safe: the user chooses
-    # said as a plan: before the copy nothing "has 1 verified copy" (issue 9)
-    assert controller.would_be_safe([usb]) == (
-        "the facility's policy asks for 1 verified copy on backed-up institutional storage "
-        "or 2 verified copies on independent destinations"
-    )
-    controller.shutdown()
+
+    def answer(policy_dests: list[Destination]) -> None:
+        request = service.calls[-1]
+        assert request[0] == "preflight"
+        files, dests = request[1]
+        results = tuple(preflight(d, plan_files(files)) for d in dests)
+        safety = plan_safety(Policy(Config().policy, policy_dests), files, dests)
+        sink.publish(
+            PreflightFinished(request_id=len(service.calls), results=results, safety=safety)
+        )
+        pump.drain()
+
+    controller.back_up_now([source])
+    assert service.jobs == []  # nothing decided in the GUI: the service is asked
+    answer([share])
+    # the share is on the files' own disk: not a backup, so no one-click copy
+    assert service.jobs == []
+    assert notices and "same disk" in notices[-1]
+    # a share on a disk of its own (/dev/shm, a tmpfs): the service says safe, it copies
+    if not Path("/dev/shm").is_dir():
+        controller.shutdown()
+        pytest.skip("no /dev/shm: no second disk without root")
+    other = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    try:
+        if other.stat().st_dev == tmp_path.stat().st_dev:
+            pytest.skip("/dev/shm is on the same disk here")
+        remote = Destination(name="Share", path=other, kind=DestinationKind.INSTITUTIONAL)
+        service.dests = [remote]  # type: ignore[list-item]
+        controller.back_up_now([source])
+        answer([remote])
+        assert service.jobs and service.jobs[0][1] == [remote]
+    finally:
+        shutil.rmtree(other)
+        controller.shutdown()
 
 
 def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -235,4 +276,33 @@ def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> No
             "destinations.",
         )
     ]
+    controller.shutdown()
+
+
+@pytest.mark.parametrize("how", ["quit-button", "close-window"])
+def test_quit_from_the_main_window_without_a_tray_really_quits(qtbot, prompter, how) -> None:  # type: ignore[no-untyped-def]
+    """No tray (the controller asks QSystemTrayIcon.isSystemTrayAvailable(); given here):
+    the main window's Quit button asks request_quit, which called QApplication.quit();
+    Qt 6 then closes every window, the main window refused (it asks to quit instead),
+    and the quit was dropped: the app ran on. And the user's own quit tells the
+    session hooks (macOS must not hold up a logout for our own quit)."""
+    from PySide6.QtCore import QTimer
+
+    qapp = QApplication.instance()
+    controller = _controller(FakeService(), prompter, tray=False)
+    allowed: list[bool] = []
+    controller.before_quit = lambda: allowed.append(True)
+    controller.start([])
+    window = controller.window("status")
+    assert isinstance(window, StatusWindow) and window.isVisible()
+    user = window.quit_button.click if how == "quit-button" else window.close
+    QTimer.singleShot(0, user)
+    guard = QTimer()  # only so that a broken quit ends the test instead of hanging it
+    guard.setSingleShot(True)
+    guard.timeout.connect(lambda: qapp.exit(7))
+    guard.start(5_000)
+    code = qapp.exec()
+    guard.stop()
+    assert code == 0, "the quit was dropped: the app would have run on"
+    assert allowed == [True]
     controller.shutdown()

@@ -246,6 +246,7 @@ def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter,
 def test_back_up_now_makes_verified_copies_and_the_reminder_is_withdrawn(
     qtbot, prompter, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
+    # destinations on disks of their own: the service's per-disk answer lets it copy
     with rig(tmp_path, prompter, separate_disks=True) as r:
         r.pump.start()
         r.guard.refresh()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -283,6 +284,16 @@ def test_a_copy_on_the_files_own_disk_is_not_called_safe(qtbot, wizard_setup) ->
     assert "Not counted: Lab share: on the same disk as your files" in answer
     assert "After copying: no copy that counts" in answer
     assert "not a backup" in page.preflight.text()
+    # the destination's guidance too (it said "One verified copy here makes your data
+    # safe" for institutional storage, whatever disk it was on)
+    picker = page.picker
+    for i in range(picker.list.count()):
+        if picker.list.item(i).data(Qt.ItemDataRole.UserRole + 10).name == "Lab share":
+            picker.list.setCurrentRow(i)
+            tooltip = picker.list.item(i).toolTip()
+    for text in (picker.guidance.text(), tooltip):
+        assert "makes your data safe" not in text
+        assert "would not count for these files: on the same disk as your files" in text
 
 
 def _two_plates(acq: Path, second: Path | None = None) -> None:
@@ -318,25 +329,47 @@ def test_two_plates_with_the_same_tile_names_keep_their_folders(qtbot, make_wiza
     assert site.service.catalog.open_session(site.service.user) is None
 
 
-def test_a_refused_copy_says_why_and_nothing_is_called_safe(qtbot, make_wizard, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Issue 9: "Refused: 0 verified" with no reason, and a receipt saying "✓ Everything
-    from this session is safe". Two acquisition folders hold the same relative path: the
-    copies would land on one name, and the engine refuses the job."""
+def test_two_acquisition_folders_with_the_same_path_keep_their_folders(
+    qtbot, make_wizard, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Two acquisition folders hold the same relative path: the engine refused the whole
+    job ("Sources would overwrite each other"). Each lands under its folder's name."""
     second = tmp_path / "site" / "acquisition-2"
     wizard, site = make_wizard(files=lambda acq: _two_plates(acq, second), second_acquisition=True)
     _to_destinations(qtbot, wizard)
     _back_up(qtbot, wizard, site.share)
+    assert wizard.state.summary.state == "completed", wizard.state.failed
+    for root in (site.acquisition, second):
+        for f in root.rglob("*.*"):
+            copy = site.share / root.name / f.relative_to(root)
+            assert copy.read_bytes() == f.read_bytes()
+
+
+def test_a_refused_copy_says_why_and_nothing_is_called_safe(qtbot, make_wizard, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9: "Refused: 0 verified" with no reason, and a receipt saying "✓ Everything
+    from this session is safe". The share goes away (unmounted) after the preflight: the
+    engine refuses the job, and never creates the folder again."""
+    second = tmp_path / "site" / "acquisition-2"
+    wizard, site = make_wizard(files=lambda acq: _two_plates(acq, second), second_acquisition=True)
+    _to_destinations(qtbot, wizard)
+    wizard.destinations_page.picker.set_checked(str(site.share))
+    commit = wizard.button(QWizard.WizardButton.CommitButton)
+    qtbot.waitUntil(commit.isEnabled, timeout=20_000)
+    shutil.rmtree(site.share)  # unplugged between the check and the copy
+    commit.click()
+    qtbot.waitUntil(lambda: wizard.state.summary is not None, timeout=30_000)
     assert wizard.state.summary.state == "refused"
+    assert not site.share.exists()  # not re-created on the system disk
     copy = wizard.copy_page
     assert "nothing was copied" in copy.counts.text()
     problems = [copy.failures.item(i).text() for i in range(copy.failures.count())]
-    assert any("Sources would overwrite each other" in p for p in problems)
-    assert "Copy them in separate runs" in "".join(problems)
+    assert any("Destination not usable" in p for p in problems), problems
+    assert "not reachable" in "".join(problems)
     _next(wizard)
     html = wizard.receipt_page.html()
     assert "Everything from this session is safe" not in html
     assert "Nothing from this session was backed up" in html
-    assert "The copy was refused: Sources would overwrite each other" in html
+    assert "The copy was refused: Destination not usable" in html
     assert str(second / "alice" / "plate1" / "Images" / "r01c01f01p01-ch1.tiff") in html
     assert "6 files without a verified copy" in html and "Nothing was copied" in html
     assert "Nothing was backed up" in wizard.receipt_page.subTitle()

@@ -102,16 +102,19 @@ def _run(args: argparse.Namespace) -> int:
             collected.recovered = service.catalog.recovery.message()
         if not args.json:
             collected.print_warnings()
+        missing = [Path(d) for d in args.destinations if not Path(d).exists()]
         job = service.start_copy(
             list(args.sources),
             list(args.destinations),
             args.workers,
             on_conflict=OnConflict(args.on_conflict),
             record=collected.catalog_error is None,
+            create_missing=True,
         )
         result = _follow(job, sink, collected, enabled=not args.json and sys.stderr.isatty())
     while (event := sink.get(timeout=0)) is not None:  # what the service said as it stopped
         collected.add(event)
+    collected.created = [d for d in missing if d.is_dir()]
     if result.error is not None:
         raise result.error
     if args.json:
@@ -179,6 +182,7 @@ class _Collected:
         self.catalog_error: AlmcError | None = None  # the catalog could not be opened
         self.backlog: CatalogBacklog | None = None  # the last word on catalog writes
         self.recovered = ""  # the catalog was damaged, moved aside and rebuilt
+        self.created: list[Path] = []  # destination folders this copy created
 
     def partial(
         self,
@@ -267,6 +271,7 @@ class _Collected:
             "ok": s.ok,
             "job_id": s.job_id,
             "state": s.state,
+            "created": [str(p) for p in self.created],
             "summary": {
                 "files": s.files_total,
                 "bytes": s.bytes_total,
@@ -334,6 +339,8 @@ class _Collected:
 
     def print_human(self, result: JobResult, limit: int = 20) -> None:
         out = sys.stderr
+        for folder in self.created:
+            out.write(f"created the destination folder {folder}\n")
         for ref in self.refused:
             out.write(f"error: {ref.title}\n  {ref.detail}\n  What to do: {ref.next_step}\n")
         for i, f in enumerate(self.failed):

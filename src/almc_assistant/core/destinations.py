@@ -7,6 +7,7 @@ the destination (reachable, free space, file system) live in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePath
@@ -39,12 +40,14 @@ class KindInfo:
     guidance: str
 
 
+SAFE_CLAIM = "One verified copy here makes your data safe."
+
 KIND_INFO: dict[DestinationKind, KindInfo] = {
     DestinationKind.INSTITUTIONAL: KindInfo(
         "Institutional network storage",
         True,
         "Backed up by the institution; share it with colleagues inside the university "
-        "only. One verified copy here makes your data safe.",
+        f"only. {SAFE_CLAIM}",
     ),
     DestinationKind.RESEARCH: KindInfo(
         "Research storage (single copy)",
@@ -112,6 +115,19 @@ class Destination:
         if self.note:
             parts.append(self.note)
         return " ".join(parts)
+
+
+def guidance_for(destination: Destination, not_counted: Sequence[str]) -> str:
+    """``destination``'s guidance for these files, given the policy's per-disk answer
+    (:class:`~almc_assistant.core.plan_safety.PlanSafety` ``not_counted``: "<name>: why").
+    A destination whose copies would not count (on the files' own disk, on the same
+    disk as another one) never says "One verified copy here makes your data safe"."""
+    prefix = f"{destination.name}: "
+    why = next((w[len(prefix) :] for w in not_counted if w.startswith(prefix)), None)
+    if why is None:
+        return destination.guidance
+    rest = " ".join(destination.guidance.replace(SAFE_CLAIM, "").split())
+    return f"A copy here would not count for these files: {why}. {rest}".strip()
 
 
 _CLOUD_MARKERS: tuple[tuple[str, CloudProvider], ...] = (

@@ -29,7 +29,8 @@ from almc_assistant.core.fslimits import (
     onedrive_profile,
     size_problem,
 )
-from almc_assistant.core.layout import relative_destination
+from almc_assistant.core.layout import relative_destinations
+from almc_assistant.core.transfer.mounts import not_mounted
 from almc_assistant.core.units import human_size
 
 _FREE_MARGIN = 1.02  # keep 2 % more than the copy needs
@@ -74,10 +75,10 @@ class PlannedFile:
 
 def plan_files(files: Sequence[Path], roots: Sequence[Path] = ()) -> list[PlannedFile]:
     """Sizes and destination-relative names (:func:`~almc_assistant.core.layout.
-    relative_destination`: the engine copies with the same rule)."""
+    relative_destinations`: the engine copies with the same rule)."""
     out: list[PlannedFile] = []
-    for f in files:
-        rel = PurePath(relative_destination(f, roots))
+    for f, place in zip(files, relative_destinations(files, roots), strict=True):
+        rel = PurePath(place)
         try:
             size = f.stat().st_size
         except OSError:
@@ -92,13 +93,18 @@ def preflight(destination: Destination, files: Sequence[PlannedFile]) -> Preflig
     root = Path(destination.path)
     needed = sum(f.size for f in files)
     existing = existing_ancestor(root)
-    reachable = existing is not None and (existing == root or root.parent.exists())
+    # A configured root that does not exist is not reachable (never created: an unplugged
+    # drive's mount point would become a folder on the system disk), nor is one below a
+    # mount-point container whose drive is not mounted (core.transfer.mounts).
+    unmounted = not_mounted(root)
+    reachable = existing is not None and existing == root and unmounted is None
     if existing is None or not reachable:
         issues.append(
             PreflightIssue(
                 Severity.ERROR,
-                f"{root} cannot be reached. Check that the drive is plugged in or the network "
-                "share is connected (and that you are on the campus network or VPN).",
+                f"{root} is not reachable{f' ({unmounted})' if unmounted else ''}: is the "
+                "drive plugged in, the share mounted? (On a network share: are you on the "
+                "campus network or VPN?) Nothing is written until it is.",
                 (str(root),),
             )
         )

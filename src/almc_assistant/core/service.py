@@ -285,6 +285,7 @@ class Service(ServiceCore):
         on_conflict: OnConflict | None = None,
         record: bool = True,
         keep_tree: bool = False,
+        create_missing: bool = False,
     ) -> CopyJob:
         """Start a verified copy; every verified copy is recorded in the catalog (opened
         first: its error, if it cannot be opened, is raised before anything is copied).
@@ -293,6 +294,10 @@ class Service(ServiceCore):
         folder lands at its path relative to that folder, as the preflight planned it
         (:mod:`almc_assistant.core.layout`); otherwise each source lands under its own
         name, as the command line's ``copy SRC --to DEST`` promises.
+
+        ``create_missing=True`` (the command line's ``copy --to NEW`` only): a missing
+        destination folder is created when its parent is an ordinary folder; otherwise a
+        missing destination is "not reachable" and nothing is written.
 
         ``record=False`` copies without touching the catalog, for when it cannot be
         opened and the data's safety comes first (the CLI); the copy receipts at the
@@ -309,6 +314,7 @@ class Service(ServiceCore):
             workers=workers,
             on_conflict=on_conflict or OnConflict.KEEP_BOTH,
             relative_to=tuple(self.config.acquisition_folders) if keep_tree else (),
+            create_missing=create_missing,
         )
         sink = self.sink
         if record:

@@ -83,6 +83,7 @@ def run(paths: list[str]) -> int:
             snooze_default=hooks.guard.reminders.settings.snooze,
             refresh=hooks.refresh_now,
         )
+        controller.before_quit = hooks.allow_quit  # our own quit never holds up a logout
     controller.start(absolute)
     tray = controller.tray
     QTimer.singleShot(  # once the tray icon is up, so that the notice has it to show on

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from almc_assistant.core.transfer.events import JobFinished, JobProgressed
 from almc_assistant.core.warnings import WarningsUpdated
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller_copies import QUIT_WITH_DATA_AT_RISK, CopiesAndQuit
-from almc_assistant.qt.controller_reminders import ReminderActions
+from almc_assistant.qt.controller_reminders import ReminderActions, not_safe_reason
 from almc_assistant.qt.controller_windows import WindowOpeners
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.prompts import Level, Prompter
@@ -45,6 +46,7 @@ from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.settings_dialog import SettingsDialog
 from almc_assistant.qt.status_queries import StatusQueried, StatusQueries
 from almc_assistant.qt.status_window import StatusWindow
+from almc_assistant.qt.transfer_window import TransferWindow
 from almc_assistant.qt.tray import TrayIcon, TrayStatus
 from almc_assistant.qt.warnings_window import DeletionWarningWindow
 
@@ -111,6 +113,7 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         self._prompter = prompter
         self._config = config or Config()
         self._jobs: dict[str, Any] = {}  # running copy jobs: id -> handle
+        self._safety_requests: dict[int, Any] = {}  # preflight id -> what it is for
         self._job_progress: dict[str, tuple[int, int, bool]] = {}  # done, total, paused
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
@@ -367,6 +370,11 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         self._notify(event.title, f"{event.detail} {event.next_step}".strip(), Level.ERROR)
 
     def _on_preflight_finished(self, event: PreflightFinished) -> None:
+        purpose = self._safety_requests.pop(event.request_id, None)
+        if isinstance(purpose, _OneClickBackup):
+            self._one_click_answer(purpose, event)
+        elif purpose is not None:
+            self._on_reminder_safety(purpose, event)
         settings = self._windows.get("settings")
         if isinstance(settings, SettingsDialog):
             settings.destinations.on_preflight_finished(event)
@@ -384,8 +392,25 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         window = self.show_transfer()
         window.add_paths([str(p) for p in paths])
         destinations = list(self._service.destinations())
-        if destinations and not self.would_be_safe(destinations):
-            window.queue_copy([str(p) for p in paths], destinations)
+        if destinations:  # the service answers (with the disk check); then copy or not
+            self.ask_safety(paths, destinations, _OneClickBackup(list(paths), destinations))
+
+    def _one_click_answer(self, backup: _OneClickBackup, event: PreflightFinished) -> None:
+        reason = not_safe_reason(event)
+        if reason:
+            self._notify("Choose where to back up", f"Your destinations are not enough: {reason}.")
+            return
+        window = self._windows.get("transfer")
+        if isinstance(window, TransferWindow):
+            window.queue_copy([str(p) for p in backup.paths], backup.destinations)
+
+
+@dataclass(frozen=True)
+class _OneClickBackup:
+    """A reminder's "Back up now" waiting for the service's safety answer."""
+
+    paths: list[Path]
+    destinations: list[Any]
 
 
 def _lines(*texts: str) -> tuple[str, ...]:

@@ -33,6 +33,10 @@ class CopiesAndQuit(QObject):
     _jobs: dict[str, Any]  # running copy jobs: id -> handle
     _job_progress: dict[str, tuple[int, int, bool]]  # done, total, paused
     _quitting: bool
+    _windows: dict[str, Any]
+    # Called on the user's own quit, before it goes ahead (the session hooks'
+    # ``allow_quit``: macOS must not hold up a logout for a quit of our own).
+    before_quit: Callable[[], None] | None = None
     refresh: Callable[[], TrayStatus]
     refresh_later: Callable[[], None]
     show_transfer: Callable[[], Any]
@@ -116,6 +120,13 @@ class CopiesAndQuit(QObject):
             for handle in self._jobs.values():
                 handle.cancel()
         self._quitting = True
+        if self.before_quit is not None:
+            self.before_quit()
+        # Qt 6's quit() first closes every window: the main window (no tray) refuses a
+        # close by asking to quit, which would drop this quit. Let it close now.
+        main = self._windows.get("status")
+        if main is not None and hasattr(main, "allow_close"):
+            main.allow_close()
         from PySide6.QtWidgets import QApplication
 
         QApplication.quit()

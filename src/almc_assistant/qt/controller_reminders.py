@@ -31,7 +31,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QWidget
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.service_events import StatusChanged
+from almc_assistant.core.service_events import PreflightFinished, StatusChanged
 from almc_assistant.core.session_end.events import ReminderDue, ReminderKind, RemindersWithdrawn
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.prompts import Level
@@ -39,6 +39,8 @@ from almc_assistant.qt.reminder_window import ReminderWindow
 from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.status_queries import StatusQueried, StatusQueries
 from almc_assistant.qt.tray import TrayIcon
+
+_REMINDER = "reminder"  # a safety answer for the reminder window (ask_safety)
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,8 @@ class ReminderActions(QObject):
     show_status: Callable[[], Any]
     show_wizard: Callable[[], Any]
     back_up_now: Callable[[list[Path]], None]
-    would_be_safe: Callable[[Sequence[Any]], str]
+    ask_safety: Callable[[Sequence[Path], Sequence[Any], Any], None]
+    _reminder_destinations: list[Any] = []  # noqa: RUF012 (set per reminder)
     _reminder: ReminderDue | None = None
     _reminder_controls: ReminderControls | None = None
     _refresh_reminders: Callable[[], object] | None = None
@@ -142,8 +145,20 @@ class ReminderActions(QObject):
         except AlmcError as err:
             log.warning("reminder: the destinations could not be read: %s", err)
             destinations = []
-        reason = self.would_be_safe(destinations) if destinations else ""
-        window.set_backup_target([d.name for d in destinations], reason)
+        self._reminder_destinations = destinations
+        names = [d.name for d in destinations]
+        # Until the service answers (the policy, per disk), "Back up now" does not claim
+        # its copies would make the files safe.
+        window.set_backup_target(names, "checking the destinations" if names else "")
+        if destinations:
+            self.ask_safety(window.paths(), destinations, _REMINDER)
+
+    def _on_reminder_safety(self, _purpose: object, event: PreflightFinished) -> None:
+        """The service's answer for the reminder's destinations (see ``ask_safety``)."""
+        window = self._windows.get("reminder")
+        if isinstance(window, ReminderWindow):
+            names = [d.name for d in self._reminder_destinations]
+            window.set_backup_target(names, not_safe_reason(event))
 
     def _on_reminder_report(self, event: StatusQueried) -> None:
         """A status worker's answer: the reminder window's list, if that window exists."""
@@ -155,6 +170,8 @@ class ReminderActions(QObject):
             window.set_files_unknown(event.title)
         elif event.report is not None:
             window.set_files(event.report.files)
+            if self._reminder_destinations:  # now with the files: the per-disk answer
+                self.ask_safety(window.paths(), self._reminder_destinations, _REMINDER)
 
     def _on_status_changed_for_reminders(self, _event: StatusChanged) -> None:
         """The catalog changed: let the guard see it (it withdraws the reminder once all
@@ -225,3 +242,18 @@ class ReminderActions(QObject):
             return
         for event in events:
             controls.observe(event)
+
+
+def not_safe_reason(event: PreflightFinished) -> str:
+    """Why copies planned in ``event`` would not make the files safe ("" if they would):
+    the service's :class:`PlanSafety` (the policy, per disk) and each destination's
+    preflight (reachable, room)."""
+    blocked = [i.message for r in event.results for i in r.issues if i.severity == "error"]
+    if blocked:
+        return "; ".join(blocked)
+    safety = event.safety
+    if safety is None:
+        return "the destinations could not be checked"
+    if safety.safe:
+        return ""
+    return "; ".join((f"the facility's policy asks for {safety.requirement}", *safety.not_counted))

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QWidget
 from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import Destination, guess_kind
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.policy import Policy
 from almc_assistant.core.setup_state import SetupNeeded
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.prompts import Level, Message, Prompter
@@ -51,6 +50,7 @@ class WindowOpeners(QObject):
     _on_copy_started: Callable[[Any], None]
     request_quit: Callable[[], bool]
     back_up_now: Callable[[list[Path]], None]
+    _safety_requests: dict[int, Any]  # preflight request id -> what the answer is for
 
     def _raise(self, window: QWidget) -> None:
         window.show()
@@ -97,15 +97,12 @@ class WindowOpeners(QObject):
         """A folder the user picked for one copy: a destination of the kind it looks like."""
         return Destination(name=path.name or str(path), path=path, kind=guess_kind(path))
 
-    def would_be_safe(self, destinations: Sequence[Any]) -> str:
-        """Why copies to ``destinations`` would not make data safe ("" if they would),
-        worded as a plan: nothing is copied yet, so nothing "has" a copy."""
-        known = [*self._config.destinations, *destinations]
-        roots = self._config.acquisition_folders  # a copy on their disk never counts
-        policy = Policy(self._config.policy, known, acquisition_roots=roots)
-        if not policy.would_be_safe(destinations):
-            return ""
-        return f"the facility's policy asks for {policy.requirement()}"
+    def ask_safety(self, files: Sequence[Path], destinations: Sequence[Any], purpose: Any) -> None:
+        """Ask the service (its worker) whether copies of ``files`` to ``destinations``
+        would make them safe: the policy's answer with the disk check, as the wizard's
+        destinations page gets it (``PreflightFinished.safety``). Never decided here."""
+        request = self._service.preflight(list(files), list(destinations))
+        self._safety_requests[request] = purpose
 
     @Slot()
     def show_transfer(self) -> TransferWindow:

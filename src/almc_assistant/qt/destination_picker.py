@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from almc_assistant.core.destinations import Destination, guidance_for
 from almc_assistant.qt.prompts import Prompter
 
 _DEST_ROLE = Qt.ItemDataRole.UserRole + 10
@@ -52,6 +53,7 @@ class DestinationPicker(QWidget):
         super().__init__(parent)
         self._prompter = prompter
         self._make = make_destination
+        self._not_counted: tuple[str, ...] = ()  # "<name>: why", the service's answer
         self.list = QListWidget()
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
@@ -86,7 +88,7 @@ class DestinationPicker(QWidget):
     def _add_item(self, destination: Any, checked: bool) -> QListWidgetItem:
         item = QListWidgetItem(describe(destination))
         item.setData(_DEST_ROLE, destination)
-        item.setToolTip(str(getattr(destination, "guidance", "")))
+        item.setToolTip(self._guidance(destination))
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
         self.list.addItem(item)
@@ -130,4 +132,22 @@ class DestinationPicker(QWidget):
 
     def _on_list_current_item_changed(self, item: QListWidgetItem | None, _prev: Any) -> None:
         destination = item.data(_DEST_ROLE) if item is not None else None
-        self.guidance.setText(str(getattr(destination, "guidance", "")) if destination else "")
+        self.guidance.setText(self._guidance(destination) if destination else "")
+
+    def set_not_counted(self, not_counted: Sequence[str]) -> None:
+        """The service's per-disk answer for the files being backed up (PlanSafety's
+        ``not_counted``): the guidance of a destination that would not count says so."""
+        self._not_counted = tuple(not_counted)
+        self.list.blockSignals(True)  # a tooltip is no change of the selection
+        try:
+            for i in range(self.list.count()):
+                item = self.list.item(i)
+                item.setToolTip(self._guidance(item.data(_DEST_ROLE)))
+        finally:
+            self.list.blockSignals(False)
+        self._on_list_current_item_changed(self.list.currentItem(), None)
+
+    def _guidance(self, destination: Any) -> str:
+        if isinstance(destination, Destination):
+            return guidance_for(destination, self._not_counted)
+        return str(getattr(destination, "guidance", ""))

@@ -45,6 +45,7 @@ class StatusWindow(QWidget):
     def __init__(self, *, is_main_window: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._is_main = is_main_window
+        self._closing_allowed = False  # the app is quitting: the main window closes
         self._look: tuple[State, float | None] | None = None  # what the icon shows
         self.setWindowTitle(f"{APP_TITLE} — Status")
         self.setWindowIcon(icons.app_icon())
@@ -153,8 +154,12 @@ class StatusWindow(QWidget):
     def headline(self) -> str:
         return self._headline.text()
 
+    def allow_close(self) -> None:
+        """The app quits: closing the main window no longer asks to quit again."""
+        self._closing_allowed = True
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self._is_main:  # the main window stands in for the tray: closing it quits
+        if self._is_main and not self._closing_allowed:  # it stands in for the tray: quits
             event.ignore()
             self.quit_requested.emit()
             return

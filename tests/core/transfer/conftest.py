@@ -43,6 +43,7 @@ def partials(root: Path) -> list[Path]:
 
 def copy(sources: list[Path], dests: list[Path], **kw: object) -> tuple[JobResult, ListSink]:
     sink = ListSink()
+    kw.setdefault("create_missing", True)  # as the CLI's copy --to NEW
     result = run_copy(CopyRequest(sources=sources, destinations=dests, **kw), sink)  # type: ignore[arg-type]
     return result, sink
 

@@ -54,6 +54,7 @@ def start(tmp_path: Path, gate: Gate) -> tuple[CopyJob, ListSink, Path]:
             sources=[run],
             destinations=[tmp_path / "dest"],
             workers=1,
+            create_missing=True,  # as the CLI copy --to NEW
             chunk_size=64 * 1024,
             hooks=CopyHooks(on_chunk=gate.on_chunk),
         ),

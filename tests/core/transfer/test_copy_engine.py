@@ -184,6 +184,7 @@ def test_start_copy_returns_at_once_and_wait_gives_the_result(tmp_path: Path) ->
         CopyRequest(
             sources=[run],
             destinations=[tmp_path / "d"],
+            create_missing=True,
             hooks=CopyHooks(on_chunk=lambda t, n: gate.wait(10)),
         ),
         sink,

@@ -21,8 +21,10 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from almc_assistant.core import privatefs
 from almc_assistant.core.catalog import schema
@@ -91,10 +93,64 @@ def prepare_private(path: Path) -> None:
         ) from exc
 
 
+def _param(value: object) -> object:
+    """A file name that is not valid UTF-8 (a str holding surrogate escapes, as Python
+    decodes such names) is stored as its exact bytes; every other value as it is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return os.fsencode(value)
+    return value
+
+
+def _params(args: object) -> object:
+    if isinstance(args, dict):
+        return {k: _param(v) for k, v in args.items()}
+    if isinstance(args, (tuple, list)):
+        return tuple(_param(v) for v in args)
+    return args
+
+
+def _cell(value: object) -> object:
+    """Back from the catalog: the bytes of a non-UTF-8 name are the same str again
+    (surrogate escapes), so a path read back equals the path recorded."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+def decoded_row(cursor: sqlite3.Cursor, row: tuple[object, ...]) -> sqlite3.Row:
+    """A :class:`sqlite3.Row` whose non-UTF-8 names read back as the paths recorded."""
+    return sqlite3.Row(cursor, tuple(_cell(v) for v in row))
+
+
+class PathSafeConnection(sqlite3.Connection):
+    """Stores file names exactly, including names that are not valid UTF-8 (a Linux
+    name can be any bytes): such a name is bound as its bytes (a BLOB) and read back as
+    the same surrogate-escaped str, so lookups by path, inserts and reads agree. Before,
+    recording one raised ``UnicodeEncodeError`` and the copy went unrecorded."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        cur = super().execute(sql, _params(parameters))  # type: ignore[arg-type]
+        if cur.row_factory is None:
+            cur.row_factory = _plain_row
+        return cur
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        return super().executemany(sql, (_params(p) for p in parameters))  # type: ignore[misc]
+
+
+def _plain_row(_cursor: sqlite3.Cursor, row: tuple[object, ...]) -> tuple[object, ...]:
+    return tuple(_cell(v) for v in row)
+
+
 def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """A connection in autocommit mode (we open transactions ourselves), WAL, FKs on."""
     conn = sqlite3.connect(
-        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        path,
+        timeout=busy_timeout,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=PathSafeConnection,
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")

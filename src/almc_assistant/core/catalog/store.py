@@ -152,7 +152,7 @@ class Catalog(CatalogQueries):
         conn = self._conn()
         try:
             cur = conn.execute(sql, tuple(args))
-            cur.row_factory = sqlite3.Row
+            cur.row_factory = db.decoded_row
             return cur.fetchall()
         except sqlite3.Error as exc:
             raise db.translate(exc, self.path, "read") from exc

@@ -63,6 +63,9 @@ class CopyRequest:
     # Acquisition folders: a source inside one lands at its path relative to it
     # (``core.layout``); empty: every source lands under its own name.
     relative_to: tuple[Path, ...] = ()
+    # Create a missing destination folder whose parent is an ordinary folder (the CLI's
+    # ``copy --to NEW``). Off for configured destinations: missing means not reachable.
+    create_missing: bool = False
     hooks: CopyHooks | None = None  # test seam only
     progress_interval: float = 0.25
     chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
@@ -197,7 +200,7 @@ class CopyJob:
             self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
         refuse_copy_onto_itself([Path(s) for s in self.request.sources], roots)
-        pre = preflight(scan.files, roots, ctx.policy)
+        pre = preflight(scan.files, roots, ctx.policy, create=self.request.create_missing)
         self._publish_preflight(pre, run)
         run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
         self._sink.publish(
@@ -353,9 +356,21 @@ class CopyJob:
                 title=f"Records not fully written at {dest.root}",
                 detail=f"{err.detail} The verified copies are in place; each one was added "
                 "to the manifest as it was made.",
-                next_step=err.next_step,
+                next_step=_SHARED_SETUP.format(root=dest.root)
+                if isinstance(problem, PermissionError)
+                else err.next_step,
             )
         )
+
+
+# A destination several users copy to, where this user may not update the records: what
+# staff set up (README, "Security on shared workstations").
+_SHARED_SETUP = (
+    "If several users copy to {root}, ask the facility staff to prepare it once: as root, "
+    "create {root}/almc-manifest.b3sum (owned by root, mode 0666) and the folder "
+    "{root}/almc-receipts (owned by root, mode 1777), in a folder that is sticky and "
+    "writable by everyone (mode 1777). Your copies are verified and listed in your receipt."
+)
 
 
 def start_copy(request: CopyRequest, sink: EventSink) -> CopyJob:

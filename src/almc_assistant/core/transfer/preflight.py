@@ -2,8 +2,9 @@
 
 Thread contract: runs on the job thread before the workers start.
 
-Per destination: it exists (it is created when only its last folder is missing, never a
-whole path: a missing drive must not turn into a folder on the system disk), is a
+Per destination: it exists and its drive is mounted (only the command line's ``copy --to
+NEW`` creates a missing last folder, and never inside a mount-point container such as
+``/media``: a missing drive must not turn into a folder on the system disk), is a
 folder, can be written, and has room for every file not already verified there. Per
 file and destination: the name, the path length and the size fit the destination's file
 system (:mod:`almc_assistant.core.fslimits`), and no two files collide on a
@@ -22,6 +23,7 @@ from pathlib import Path
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.fslimits import case_collisions, name_problems, size_problem
 from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.mounts import is_container, not_mounted
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import OnConflict, Target, plan_target
 from almc_assistant.core.units import human_size
@@ -37,17 +39,33 @@ class PreflightResult:
     file_problems: list[tuple[FileTask, Destination, str]] = field(default_factory=list)
 
 
-def open_destination(root: Path) -> Destination:
-    """The destination at ``root``, ready for copying, or an :class:`AlmcError` why not."""
+def open_destination(root: Path, *, create: bool = False) -> Destination:
+    """The destination at ``root``, ready for copying, or an :class:`AlmcError` why not.
+
+    A missing root is created only when ``create`` (the command line's ``copy --to NEW``)
+    and its parent is an ordinary folder, not a mount-point container such as ``/media``
+    (:mod:`mounts`); a root below a container whose drive is not mounted is refused."""
+    unplugged = _refuse(
+        root,
+        "it does not exist, so it is not reachable: is the drive plugged in, the share mounted?",
+        "Connect the drive or mount the share, then try again. Nothing was written.",
+    )
+    if (why := not_mounted(root)) is not None:
+        raise _refuse(
+            root,
+            f"it is not reachable ({why}): is the drive plugged in, the share mounted?",
+            unplugged.next_step,
+        )
     if not root.exists():
-        if root.parent.is_dir() and root.parent != root:
-            try:
-                root.mkdir()
-            except OSError as exc:
-                why = f"it does not exist and could not be created ({exc.strerror})"
-                raise _refuse(root, why) from exc
-        else:
-            raise _refuse(root, "it does not exist (is the drive connected, the share mounted?)")
+        if not create or not root.parent.is_dir() or root.parent == root:
+            raise unplugged
+        if is_container(root.parent):
+            raise unplugged
+        try:
+            root.mkdir()
+        except OSError as exc:
+            why = f"it does not exist and could not be created ({exc.strerror})"
+            raise _refuse(root, why) from exc
     if not root.is_dir():
         raise _refuse(root, "it is not a folder")
     if not os.access(root, os.W_OK | os.X_OK):
@@ -95,11 +113,13 @@ def _refuse(root: Path, why: str, next_step: str = "") -> AlmcError:
     )
 
 
-def preflight(files: list[FileTask], roots: list[Path], policy: OnConflict) -> PreflightResult:
+def preflight(
+    files: list[FileTask], roots: list[Path], policy: OnConflict, *, create: bool = False
+) -> PreflightResult:
     out = PreflightResult()
     for root in roots:
         try:
-            dest = open_destination(root)
+            dest = open_destination(root, create=create)
         except AlmcError as err:
             out.refused.append((root, err))
             continue

@@ -5,7 +5,7 @@ Thread contract: runs on the job thread before any copy starts; returns plain va
 A file source ``a.nd2`` becomes ``a.nd2`` under each destination; a folder source ``run1``
 keeps its structure as ``run1/...``. With ``relative_to`` (the acquisition folders), a
 source inside one of them keeps its path relative to it instead
-(:func:`~almc_assistant.core.layout.relative_destination`): ``plate1/r01.tiff``.
+(:func:`~almc_assistant.core.layout.relative_destinations`): ``plate1/r01.tiff``.
 
 A symlink or special file *given on the command line* is followed (the user named it);
 inside a tree nothing is followed: symlinks, FIFOs, sockets and devices are listed in
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from almc_assistant.core.errors import UsageError, describe_os_error
 from almc_assistant.core.identity import FileIdentity
-from almc_assistant.core.layout import relative_destination
+from almc_assistant.core.layout import relative_destinations
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -70,7 +70,8 @@ def scan_sources(sources: list[Path], relative_to: Sequence[Path] = ()) -> Scan:
     two sources that would land at the same path."""
     out = Scan()
     names: dict[str, Path] = {}
-    for src in sources:
+    places = relative_destinations([s.absolute() for s in sources], relative_to)
+    for src, name in zip(sources, places, strict=True):
         try:
             st = src.stat()  # follows a link given explicitly
         except FileNotFoundError as exc:
@@ -82,7 +83,6 @@ def scan_sources(sources: list[Path], relative_to: Sequence[Path] = ()) -> Scan:
             ) from exc
         except OSError as exc:
             raise describe_os_error(exc, action="open", path=src) from exc
-        name = relative_destination(src.absolute(), relative_to)
         if name in names and names[name] != src:
             raise UsageError(
                 f"Two sources would land at the same place '{name}': {names[name]} and {src}; "

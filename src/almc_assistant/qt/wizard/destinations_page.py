@@ -124,6 +124,8 @@ class DestinationsPage(QWizardPage):
         """``PreflightFinished(request_id, results)``: only the latest request counts."""
         if event.request_id == self._request:
             self._state.safety = getattr(event, "safety", None)
+            if self._state.safety is not None:  # per-disk: no "makes your data safe" there
+                self.picker.set_not_counted(self._state.safety.not_counted)
             self.policy.setText(
                 plan_html(self._state.safety)
                 if self._state.safety is not None
