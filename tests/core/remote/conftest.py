@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.paths import AppPaths
-from almc_assistant.core.remote.rclonebin import RcloneMissing
 from almc_assistant.core.remote.rcd import RcDaemon
+from almc_assistant.core.remote.rclonebin import RcloneMissing
 from almc_assistant.core.remote.spec import PrivateRcloneConfig
 from tests.core.remote.servers import RcloneServer, SambaServer, SshServer
 
@@ -30,7 +30,6 @@ def daemon(rclone_config: PrivateRcloneConfig) -> Iterator[RcDaemon]:
         pytest.skip(str(exc))
     yield d
     d.stop()
-
 
 
 @pytest.fixture
