@@ -12,9 +12,11 @@ its fixture. ``kill()`` stops one mid-test (server killed mid-upload).
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -44,12 +46,28 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path) ->
     pytest.skip(f"{what} did not listen on 127.0.0.1:{port}")
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started (and theirs), from /proc; [] elsewhere."""
+    out: list[int] = []
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return out
+    for kid in map(int, kids):
+        out += [kid, *descendants(kid)]
+    return out
+
+
 class Server:
     proc: subprocess.Popen[bytes] | None = None
     port = 0
 
     def kill(self) -> None:
+        """Kill the server and every process it started (sshd's per-session children)."""
         if self.proc is not None and self.proc.poll() is None:
+            for pid in descendants(self.proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.proc.kill()
             self.proc.wait()
 

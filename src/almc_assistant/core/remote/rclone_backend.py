@@ -77,8 +77,26 @@ class RcloneBackend:
 
     def open(self) -> RcloneBackend:
         """Check the destination answers and may be written; find its proof (a probe)."""
+        try:
+            self.list("")
+        except RemoteError as exc:
+            if "is a file not a directory" in exc.detail:
+                # S3 takes a refused HEAD on the root for a file: ask the remote's top
+                self.call("sign in", "operations/list", fs=f"{self._name}:", remote="")
+                raise
+            if "directory not found" not in exc.detail:  # a new destination is fine
+                raise
         self.server_hash, self.probe_note = choose_server_hash(self)
         return self
+
+    def free_space(self) -> int | None:
+        """Bytes free at the destination, when the backend can tell (SFTP, SMB, WebDAV)."""
+        try:
+            about = self.daemon.call("operations/about", fs=self.fs(""))
+        except (RcloneCallError, OSError):
+            return None
+        free = about.get("free")
+        return int(free) if isinstance(free, int | float) else None
 
     # ------------------------------------------------------------------ helpers
     def fs(self, relpath: str) -> str:

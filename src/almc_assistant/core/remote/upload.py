@@ -77,6 +77,10 @@ class RcUpload:
                 conn.close()
         if isinstance(exc, RcloneCallError):
             message = exc.detail
+        if "ssh_fx_failure" in message.lower() or message.strip().lower() == "failure":
+            free = self.backend.free_space()  # SFTP says only "Failure" for a full disk
+            if free is not None and free < self.size:
+                message += f"; no space left for {self.size} bytes: {free} bytes free"
         return describe(self.backend.label, f"upload {self.relpath}", message)
 
     def write(self, chunk: bytes | memoryview) -> None:
