@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -65,7 +64,7 @@ def test_private_rclone_config_is_0600_and_refuses_links(tmp_path: Path) -> None
     elsewhere = tmp_path / "planted"
     elsewhere.write_text("")
     conf.path.unlink()
-    os.symlink(elsewhere, conf.path)
+    conf.path.symlink_to(elsewhere)
     with pytest.raises(UnsafeStateError) as caught:
         conf.ensure()
     assert "rclone.conf" in caught.value.detail and "link" in caught.value.detail

@@ -51,7 +51,9 @@ log = logging.getLogger(__name__)
 class RcloneBackend:
     """Destination root ``spec`` reached through the daemon."""
 
-    def __init__(self, daemon: RcDaemon, spec: RemoteSpec) -> None:
+    def __init__(self, daemon: RcDaemon, spec: RemoteSpec, *, rules: str = "") -> None:
+        """``rules``: the backend type whose proof rules apply (default: the remote's
+        own); tests run Drive's and OneDrive's rules against a local stand-in with it."""
         self.daemon = daemon
         self.spec = spec
         try:
@@ -65,7 +67,7 @@ class RcloneBackend:
                 next_step="Add it in Settings or with the remote set-up, then try again.",
                 final=True,
             )
-        self.type = str(config["type"])
+        self.type = rules or str(config["type"])
         self.config = {k: str(v) for k, v in config.items()}
         self.label = f"{spec} ({BACKEND_LABELS.get(self.type, self.type)})"
         opts = override_options(self.type, self.config)
