@@ -76,7 +76,9 @@ class Server:
 
 
 class SshServer(Server):
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, user: str = "") -> None:
+        """``user``: the account to log in as (default: the one running the tests); its
+        data folder is given to it."""
         sshd = Path("/usr/sbin/sshd")
         if not sshd.exists():
             pytest.skip("OpenSSH server not installed (.ci/run installs openssh-server)")
@@ -85,7 +87,9 @@ class SshServer(Server):
         self.root = root
         self.data = root / "data"
         self.data.mkdir(parents=True)
-        self.user = getpass.getuser()
+        self.user = user or getpass.getuser()
+        if user:
+            shutil.chown(self.data, user)
         keys = root / "keys"
         keys.mkdir(mode=0o700)
         for k in ("host", "user"):
@@ -94,6 +98,9 @@ class SshServer(Server):
             )
         self.key = keys / "user"
         (keys / "authorized_keys").write_text((keys / "user.pub").read_text())
+        if user:  # sshd reads the authorized keys as that account
+            keys.chmod(0o755)
+            (keys / "authorized_keys").chmod(0o644)
         self.port = free_port()
         host_pub = (keys / "host.pub").read_text().split()
         self.known_hosts = keys / "known_hosts"

@@ -123,16 +123,14 @@ class RcloneBackend:
         """The hash rclone reports for ``relpath`` ("" when the backend has none)."""
         answer = self.call(
             f"check {relpath}",
-            "operations/hashsum",
-            fs=self.fs(relpath),
+            "operations/hashsumfile",  # one file of the root's Fs: no new connection
+            fs=self.fs(""),
+            remote=relpath,
             hashType=algorithm,
             download=download,
         )
-        lines = answer.get("hashsum") or []
-        if not lines:
-            return ""
-        digest = str(lines[0]).split(" ", 1)[0].strip()
-        return "" if set(digest) <= {"-", ""} else digest.lower()
+        digest = str(answer.get("hash") or "").strip().lower()
+        return "" if set(digest) <= {"-"} else digest
 
     # ------------------------------------------------------------------ protocol
     def wanted_digests(self) -> frozenset[str]:
