@@ -135,7 +135,7 @@ def main() -> int:
         conf = PrivateRcloneConfig(root / "config")
         conf.ensure()
         (root / "sshd").mkdir(mode=0o755)
-        os.chmod(root, 0o755)
+        root.chmod(0o755)
         server = SshServer(root / "sshd", user=bench_account())
         daemon = RcDaemon(conf.path).start()
         try:
@@ -167,7 +167,8 @@ def main() -> int:
             daemon.stop()
             server.kill()
     print(
-        "| dataset | almc (server BLAKE3) | rclone copy | + check --download | ratio | target ≤ 0.6 |"
+        "| dataset | almc (server BLAKE3) | rclone copy | + check --download | ratio "
+        "| target ≤ 0.6 |"
     )
     print("|---|---|---|---|---|---|")
     for r in rows:
