@@ -136,3 +136,21 @@ def test_partial_upload_of_dead_daemon_is_an_error(daemon, sftp_server, tmp_path
             upload.write(os.urandom(1024 * 1024))
         upload.finish()
     assert not (sftp_server.data / "dest" / "c.nd2").exists()
+
+
+def test_stale_partials_of_a_killed_run_are_removed(daemon, sftp_server: SshServer, tmp_path):
+    folder = sftp_server.data / "dest" / "day1"
+    folder.mkdir(parents=True)
+    old = folder / ".a.nd2.0badc0de.almc-partial"
+    fresh = folder / ".b.nd2.0badf00d.almc-partial"  # maybe another upload running now
+    for p in (old, fresh):
+        p.write_bytes(b"half a file")
+    two_days_ago = old.stat().st_mtime - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    dest = backend(daemon, sftp_server.create_remote(daemon, "research"))
+    src = source_file(tmp_path / "src", "c.nd2", 1000)
+
+    _, [outcome] = send_file(src, "day1/c.nd2", [dest])
+
+    assert outcome.verified
+    assert not old.exists() and fresh.exists()

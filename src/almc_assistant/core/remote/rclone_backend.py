@@ -25,6 +25,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,13 @@ from almc_assistant.core.remote.probe import choose_server_hash
 from almc_assistant.core.remote.proof import ServerHash, override_options
 from almc_assistant.core.remote.rcd import RcDaemon, RcloneCallError
 from almc_assistant.core.remote.spec import BACKEND_LABELS, RemoteSpec
-from almc_assistant.core.remote.upload import RcUpload
+from almc_assistant.core.remote.upload import PARTIAL_SUFFIX, RcUpload
 from almc_assistant.core.transfer.manifest import format_line, parse_line
 from almc_assistant.core.transfer.naming import MANIFEST_NAME
 
 log = logging.getLogger(__name__)
+
+STALE_PARTIAL_AGE = timedelta(days=1)
 
 
 class RcloneBackend:
@@ -74,6 +77,7 @@ class RcloneBackend:
         self._name = ",".join([spec.name, *(f"{k}={v}" for k, v in sorted(opts.items()))])
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] = []
+        self._cleaned: set[str] = set()
         self.server_hash: ServerHash | None = None
         self.probe_note = ""
 
@@ -138,7 +142,31 @@ class RcloneBackend:
         return frozenset({h.algorithm}) if h and h.algorithm != "blake3" else frozenset()
 
     def start_upload(self, relpath: str, size: int) -> Upload:
+        self._clean_folder_once(relpath.rpartition("/")[0])
         return RcUpload(self, relpath, size)
+
+    def _clean_folder_once(self, relfolder: str) -> None:
+        """Remove partials a killed run left in ``relfolder`` (older than a day, so an
+        upload running elsewhere right now is never touched). Once per folder per job."""
+        with self._lock:
+            if relfolder in self._cleaned:
+                return
+            self._cleaned.add(relfolder)
+        try:
+            entries = self.list(relfolder)
+        except RemoteError:
+            return  # a new folder, or the upload reports the fault itself
+        cutoff = datetime.now(UTC) - STALE_PARTIAL_AGE
+        for e in entries:
+            if e.is_dir or not e.relpath.endswith(PARTIAL_SUFFIX):
+                continue
+            try:
+                modified = datetime.fromisoformat(e.modified.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if modified < cutoff:
+                log.info("%s: removing stale partial %s", self.label, e.relpath)
+                self.remove_partial(e.relpath)
 
     def prove(self, name: str, digests: SourceDigests) -> StoredProof:
         h = self.server_hash

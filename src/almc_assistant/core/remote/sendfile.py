@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from almc_assistant.core.destination_backend import (
     DestinationBackend,
@@ -70,7 +71,7 @@ def send_file(
         buf = bytearray(CHUNK)
         view = memoryview(buf)
         with open(fd, "rb", buffering=0, closefd=False) as f:
-            while n := f.readinto(view):
+            while n := _read(f, view, source):
                 chunk = view[:n]
                 hashers.update(chunk)
                 for i, up in list(uploads.items()):
@@ -109,6 +110,13 @@ def send_file(
     finally:
         os.close(fd)
     return digests, outcomes
+
+
+def _read(f: BinaryIO, view: memoryview, source: Path) -> int:
+    try:
+        return f.readinto(view)  # type: ignore[attr-defined,no-any-return]
+    except OSError as exc:
+        raise describe_os_error(exc, action="read", path=source) from exc
 
 
 def _land(
