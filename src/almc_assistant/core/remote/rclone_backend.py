@@ -206,7 +206,13 @@ class RcloneBackend:
             )
 
     def stat(self, relpath: str) -> Entry | None:
-        item = self.call(f"look at {relpath}", "operations/stat", fs=self.fs(""), remote=relpath)
+        item = self.call(
+            f"look at {relpath}",
+            "operations/stat",
+            fs=self.fs(""),
+            remote=relpath,
+            opt={"filesOnly": True, "noMimeType": True},  # no listing of the folder
+        )
         found = item.get("item")
         return _entry(found) if isinstance(found, dict) else None
 
