@@ -244,6 +244,7 @@ def run(out: Path, dark: bool) -> int:
     os.environ["ALMC_HOME"] = str(home)
     os.environ.pop("ALMC_FACILITY_CONFIG", None)
     session = make_site(home)
+    mounted = own_disks(home / "LabShare", home / "USB-drive")
 
     from PySide6.QtWidgets import QWizard
 
@@ -352,8 +353,22 @@ def run(out: Path, dark: bool) -> int:
 
     controller.shutdown()
     service.stop()
+    for mount in mounted:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
     shutil.rmtree(home, ignore_errors=True)
     return 0
+
+
+def own_disks(*folders: Path) -> list[Path]:
+    """As root, a tmpfs on each folder: the share and the drive are disks of their own,
+    as real ones are (a copy on the acquisition disk is not a backup, and the wizard
+    says so). Otherwise the folders stay on the acquisition disk."""
+    if os.geteuid() != 0:
+        print("not root: the destinations share the acquisition disk", file=sys.stderr)
+        return []
+    for folder in folders:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(folder)], check=True)
+    return list(folders)
 
 
 def main() -> int:

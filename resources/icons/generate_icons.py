@@ -56,6 +56,9 @@ ICONS = {
 # Verdict badges reuse the state discs (ok = safe, note = at risk, bad = problem); one
 # more glyph marks files that are still being acquired.
 ICONS["state-waiting"] = _disc("#6e7781", f'<path d="M32 16 L32 33 L43 40" {_STROKE}/>')
+# Not set up yet (no acquisition folders): grey, with a plus, "add your folders"; not red,
+# since nothing has failed.
+ICONS["state-not-set-up"] = _disc("#6e7781", f'<path d="M32 18 L32 46 M18 32 L46 32" {_STROKE}/>')
 
 
 def main() -> None:

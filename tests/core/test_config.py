@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,8 @@ def _write(paths: AppPaths, facility: str | None = None, user: str | None = None
 
 def test_no_files_gives_safe_defaults(paths: AppPaths) -> None:
     config = load_config(paths)
-    assert config == Config()
+    # With no facility file at all, no facility decides: the user may choose folders.
+    assert config == replace(Config(), allow_user_folders=True)
     assert config.policy.backed_up_copies == 1 and config.policy.independent_copies == 2
     assert config.shared_state_dir is None
 
@@ -274,6 +276,15 @@ def test_bad_start_at_login_is_reported_and_left_to_the_user(paths: AppPaths) ->
     assert problem.key == "facility.start_at_login"
     assert "always" in problem.reason
     assert Config().start_at_login == "user"
+
+
+def test_user_chooses_folders_only_where_no_facility_file_exists(paths: AppPaths) -> None:
+    _write(paths, user="[watch]\nfolders = ['/data/mine']\n")
+    assert load_config(paths).acquisition_folders == (Path("/data/mine"),)
+    _write(paths, facility="[facility]\nname = 'ALMC'\n")  # the facility decides now
+    config = load_config(paths)
+    assert config.acquisition_folders == ()
+    assert "does not let users add" in {p.key: p.reason for p in config.problems}["watch"]
 
 
 @pytest.mark.root

@@ -263,16 +263,16 @@ def test_whoever_starts_first_does_not_create_or_own_shared_state(
     ws.state.rmdir()
     doc = _status(a, ws)
     assert not ws.state.exists()
-    assert any("does not exist (staff create it" in p for p in doc["problems"])  # type: ignore[attr-defined]
+    assert any("does not exist (staff create it" in p["detail"] for p in doc["problems"])  # type: ignore[attr-defined]
     ws.state.mkdir(mode=0o755)  # staff's, closed: staff create each user's folder
     doc = _status(a, ws)
     wanted = f"install -d -o {a.name} -m 0700 {ws.state / str(a.uid)}"
-    assert any(wanted in p for p in doc["problems"]), doc  # type: ignore[attr-defined]
+    assert any(wanted in p["detail"] for p in doc["problems"]), doc  # type: ignore[attr-defined]
     os.chown(ws.state, a.uid, a.gid)  # a user's folder, not staff's
     ws.state.chmod(0o777)
     _, b = users
     doc = _status(b, ws)
-    assert any("belongs to almc-ta (a user), not to root" in p for p in doc["problems"])  # type: ignore[attr-defined]
+    assert any("belongs to almc-ta (a user), not to root" in p["detail"] for p in doc["problems"])  # type: ignore[attr-defined]
     assert not (ws.state / str(b.uid)).exists()
 
 
@@ -288,7 +288,7 @@ def test_a_folder_taken_in_another_users_name_is_refused_and_named(
     done = _ok(b.run(["almc-assistant", "watch", "--once"], env=ws.env()))
     doc = _status(b, ws)
     assert any(
-        f"{squat} is named after uid {b.uid} ({b.name}) but belongs to {a.name}" in p
+        f"{squat} is named after uid {b.uid} ({b.name}) but belongs to {a.name}" in p["detail"]
         for p in doc["problems"]  # type: ignore[attr-defined]
     ), done.stderr
     assert doc["total_files"] == 1  # B's app works on, from B's own folder
@@ -308,7 +308,7 @@ def test_corruption_recovery_keeps_the_name_private(
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     db.write_bytes(b"\0garbage" * 512)  # root writes; the file stays B's
     doc = _status(b, ws)
-    assert any("was damaged" in p for p in doc["problems"])  # type: ignore[attr-defined]
+    assert any("was damaged" in p["detail"] for p in doc["problems"])  # type: ignore[attr-defined]
     st = db.lstat()
     assert st.st_uid == b.uid and stat.S_IMODE(st.st_mode) == 0o600
     assert a.run(["touch", str(db) + ".x"]).returncode != 0

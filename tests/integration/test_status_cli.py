@@ -129,7 +129,10 @@ def test_bad_config_still_runs_and_names_file_key_reason(site: Path) -> None:
     syntax.write_text("[[destinations]\n")
     done = cli(site, "status", "--json")
     doc = json.loads(done.stdout)
-    assert any(str(syntax) in p and "not valid TOML" in p for p in doc["problems"])
+    assert any(
+        str(syntax) in p["detail"] and "not valid TOML" in p["detail"] and p["next_step"]
+        for p in doc["problems"]
+    )
 
 
 def test_damaged_catalog_is_moved_aside_by_the_cli(site: Path) -> None:

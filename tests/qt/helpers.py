@@ -27,6 +27,8 @@ class RecordingPrompter:
     crashes: list[tuple[str, str, str]] = field(default_factory=list)
     files_to_choose: list[str] = field(default_factory=list)
     folder_to_choose: str = ""
+    folder_start: str = ""  # where the last folder picker opened
+    files_start: str = ""  # where the last file picker opened
     save_file: str = ""
     printed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -45,9 +47,11 @@ class RecordingPrompter:
         self.crashes.append((summary, details, log_file))
 
     def choose_files(self, title: str, start: str = "") -> list[str]:
+        self.files_start = start
         return list(self.files_to_choose)
 
     def choose_folder(self, title: str, start: str = "") -> str:
+        self.folder_start = start
         return self.folder_to_choose
 
     def choose_save_file(self, title: str, suggested: str, filters: str) -> str:
@@ -154,7 +158,10 @@ class TransferService(FakeService):
         self.checked.append([str(p) for p in paths])
         return Future()
 
-    def start_copy(self, files: list[Any], destinations: list[Any], workers: Any = None) -> FakeJob:
+    def start_copy(
+        self, files: list[Any], destinations: list[Any], workers: Any = None, *, keep_tree: bool
+    ) -> FakeJob:
+        assert keep_tree  # every GUI copy keeps the acquisition tree (core.layout)
         job = FakeJob(f"job-{len(self.jobs) + 1}")
         self.jobs.append((list(files), list(destinations), job))
         return job
@@ -204,9 +211,30 @@ class JobSummary:
     verified: int
     skipped: int
     failed: int
+    error_title: str = ""
+    error_detail: str = ""
+    error_next_step: str = ""
 
 
 @dataclass(frozen=True)
 class Finished:
     job_id: str
     summary: JobSummary
+
+
+def engine_summary(job_id: str, state: str, **counts: Any) -> Any:
+    """The copy engine's real ``JobSummary``: one file of 100 bytes, nothing done unless
+    said (``verified=1``, ``error_title=...``)."""
+    from almc_assistant.core.transfer.events import JobSummary
+
+    fields: dict[str, Any] = {
+        "files_total": 1,
+        "bytes_total": 100,
+        "verified": 0,
+        "skipped": 0,
+        "failed": 0,
+        "sources_skipped": 0,
+        "bytes_copied": 0,
+        "seconds": 1.0,
+    }
+    return JobSummary(job_id=job_id, state=state, **{**fields, **counts})

@@ -3,20 +3,28 @@
 A facility configuration with one acquisition folder and two destinations (backed-up
 institutional storage and an external drive), an isolated state folder, and the
 service publishing to the queue the pump drains. Nothing here is a fake.
+
+The destinations are folders on the acquisition folder's disk (a copy there is not a
+backup, and the policy's answer says so) unless ``separate_disks``: then each is a tmpfs
+of its own (root only; the test is skipped otherwise), as a share and a USB drive are.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from almc_assistant.core.config import Config, WatchSettings
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
+from tests.core.catalog.test_catalog_faults import _tmpfs
 
 
 @dataclass
@@ -30,17 +38,48 @@ class Site:
 
 
 @contextmanager
-def real_service(root: Path, *, quiet_seconds: float = 30.0) -> Iterator[Site]:
-    acquisition, share, drive = root / "acquisition", root / "share", root / "usb"
-    for folder in (acquisition, share, drive):
+def _disk(path: Path, separate: bool) -> Iterator[Path]:
+    """``path`` as a folder, or (``separate``) a tmpfs of its own, mounted elsewhere."""
+    if not separate:
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs (a destination on a disk of its own)")
+    with _tmpfs("16m") as mount:
+        yield mount
+
+
+@contextmanager
+def real_service(
+    root: Path,
+    *,
+    quiet_seconds: float = 30.0,
+    separate_disks: bool = False,
+    second_acquisition: bool = False,
+) -> Iterator[Site]:
+    """``second_acquisition``: a second acquisition folder, ``acquisition-2``."""
+    with (
+        _disk(root / "share", separate_disks) as share,
+        _disk(root / "usb", separate_disks) as drive,
+    ):
+        folders = [root / "acquisition"] + ([root / "acquisition-2"] if second_acquisition else [])
+        yield from _site(root, share, drive, quiet_seconds, folders)
+
+
+def _site(
+    root: Path, share: Path, drive: Path, quiet_seconds: float, folders: list[Path]
+) -> Iterator[Site]:
+    for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
+    acquisition = folders[0]
     config = Config(
         facility_name="Light Microscopy Core",
         facility_destinations=(
             Destination("Lab share", share, DestinationKind.INSTITUTIONAL, "facility"),
             Destination("My drive", drive, DestinationKind.EXTERNAL_DRIVE, "facility"),
         ),
-        watch=WatchSettings(folders=(acquisition,), quiet_seconds=quiet_seconds),
+        watch=WatchSettings(folders=tuple(folders), quiet_seconds=quiet_seconds),
     )
     sink = QueueSink()
     service = Service(AppPaths.under(root / "home").ensure(), sink, config=config)

@@ -11,7 +11,7 @@ from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller import QUIT_WITH_DATA_AT_RISK, AppController, compute_status
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.status_window import StatusWindow
-from tests.qt.helpers import FakeService, Summary, today_summary
+from tests.qt.helpers import FakeService, Summary, engine_summary, today_summary
 
 
 def _controller(service, prompter, *, tray=True):  # type: ignore[no-untyped-def]
@@ -25,7 +25,7 @@ def test_compute_status() -> None:
     assert at_risk.state is State.AT_RISK
     assert at_risk.headline == "3 files (12.4 GB) from today are not backed up yet"
     copying = compute_status(today_summary(3, 1), copy_progress=0.42)
-    assert copying.state is State.COPYING and copying.headline == "Copying… 42 %"
+    assert copying.state is State.COPYING and copying.headline == "Copying… 42%"
     assert copying.progress == 0.42 and copying.can_pause
     problem = compute_status(today_summary(3, 1), problem="Catalog damaged")
     assert problem.state is State.PROBLEM and problem.headline == "Catalog damaged"
@@ -141,7 +141,6 @@ def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -
         JobFinished,
         JobProgressed,
         JobSnapshot,
-        JobSummary,
     )
     from tests.qt.helpers import Dest, TransferService
 
@@ -174,18 +173,7 @@ def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -
     assert controller.tray is not None
     controller.tray.pause_requested.emit()
     assert job.actions == ["pause"] and controller.status.paused
-    summary = JobSummary(
-        job_id=job.job_id,
-        state="completed",
-        files_total=1,
-        bytes_total=100,
-        verified=1,
-        skipped=0,
-        failed=0,
-        sources_skipped=0,
-        bytes_copied=100,
-        seconds=1.0,
-    )
+    summary = engine_summary(job.job_id, "completed", verified=1)
     sink.publish(JobFinished(job_id=job.job_id, summary=summary))
     pump.drain()
     assert controller.status.state is State.AT_RISK  # the fake's pending count is unchanged
@@ -208,4 +196,42 @@ def test_one_click_backup_copies_when_the_destinations_make_it_safe(
     service.dests = [usb]  # type: ignore[list-item]
     controller.back_up_now([tmp_path / "b.nd2"])
     assert len(service.jobs) == 1  # one drive alone is not safe: the user chooses
+    # said as a plan: before the copy nothing "has 1 verified copy" (issue 9)
+    assert controller.would_be_safe([usb]) == (
+        "the facility's policy asks for 1 verified copy on backed-up institutional storage "
+        "or 2 verified copies on independent destinations"
+    )
+    controller.shutdown()
+
+
+def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9: a job the engine refused (no file failed) ended without a word."""
+    from almc_assistant.core.transfer.events import JobFinished
+    from tests.qt.helpers import Dest, TransferService
+
+    service = TransferService(pending=today_summary(1, 100))
+    sink = QueueSink()
+    controller = AppController(service, EventPump(sink), prompter, tray_available=True)
+    controller.start([])
+    told: list[tuple[str, str]] = []
+    assert controller.tray is not None
+    controller.tray.notify = lambda title, text, *_a, **_k: told.append((title, text))  # type: ignore[method-assign]
+    window = controller.show_transfer()
+    window.queue_copy([str(tmp_path / "a.nd2")], [Dest("X", tmp_path / "x")])
+    job = service.jobs[0][2]
+    summary = engine_summary(
+        job.job_id,
+        "refused",
+        error_title="Sources would overwrite each other",
+        error_next_step="Copy them in separate runs or to separate destinations.",
+    )
+    sink.publish(JobFinished(job_id=job.job_id, summary=summary))
+    controller._pump.drain()
+    assert told == [
+        (
+            "A copy did not run",
+            "Sources would overwrite each other. Copy them in separate runs or to separate "
+            "destinations.",
+        )
+    ]
     controller.shutdown()

@@ -254,6 +254,8 @@ def test_back_up_now_makes_verified_copies_and_the_reminder_is_withdrawn(
                 copies = list(destination.rglob(source.name))
                 assert len(copies) == 1, (destination, source.name)
                 assert copies[0].read_bytes() == source.read_bytes()
+                # the acquisition folder's tree, not flattened into the root (issue 9)
+                assert copies[0] == destination / source.relative_to(r.site.acquisition)
         # The service says the status changed; the guard sees nothing at risk and
         # withdraws the reminder; the tray's entry goes.
         qtbot.waitUntil(lambda: r.controller.reminder is None, timeout=10_000)

@@ -114,7 +114,7 @@ def test_folders_editable_only_when_allowed(qtbot, prompter, facility_share, tmp
         watch=WatchSettings(folders=(tmp_path / "D",)),
     )
     assert not locked.add_folder_button.isEnabled()
-    assert locked.folders.item(0).text() == str(tmp_path / "D")
+    assert locked.folders.item(0).text() == f"{tmp_path / 'D'}  (set by the facility)"
     service = SettingsService([facility_share])
     allowed = _dialog(qtbot, prompter, service, allow_user_folders=True)
     prompter.folder_to_choose = str(tmp_path / "mine")

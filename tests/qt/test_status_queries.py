@@ -10,6 +10,7 @@ from typing import Any
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, QueueSink
+from almc_assistant.core.status import Problem, ProblemKind
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.status_queries import StatusQueried, StatusQueries
@@ -119,7 +120,8 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot, prompter) ->
 
         def status(self) -> Any:
             self.status_threads.append(threading.current_thread().name)
-            return SimpleNamespace(sessions=(), volumes=(), problems=("Share offline",))
+            offline = Problem(ProblemKind.SETUP, "Setup problem", "Share offline", "Ask staff")
+            return SimpleNamespace(sessions=(), volumes=(), problems=(offline,))
 
     service = Recording()
     pump = EventPump(QueueSink(), interval_ms=20)
@@ -144,10 +146,10 @@ def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) ->
     service.pending = today_summary(1, 1_000)  # the catalog moved on meanwhile
     controller.refresh_later()
     status = controller.status
-    assert status is not None and status.headline == "Copying… 50 %"  # at once
+    assert status is not None and status.headline == "Copying… 50%"  # at once
     assert status.details[0].startswith("3 files")  # the summary known so far
     qtbot.waitUntil(lambda: controller.status.details[0].startswith("1 file "))  # type: ignore[union-attr]
-    assert controller.tray is not None and "Copying… 50 %" in controller.tray.native.toolTip()
+    assert controller.tray is not None and "Copying… 50%" in controller.tray.native.toolTip()
     controller.shutdown()
 
 

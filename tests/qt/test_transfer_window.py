@@ -122,7 +122,7 @@ def test_copy_queue_progress_and_results(window, data, tmp_path) -> None:  # typ
     assert not window.copy_button.isEnabled()  # no destination chosen yet
     window.picker.set_checked(str(tmp_path / "share"))
     assert window.copy_button.isEnabled()
-    assert window.copy_button.text() == "&Back up 2 items to 1 destination"
+    assert window.copy_button.text() == "&Back up all 2 files to 1 destination"
     window.copy_button.click()
     # a second job queues behind the first
     second = window.queue_copy([str(data / "a.nd2")], window.picker.selected())
@@ -212,15 +212,15 @@ def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path
     window.add_paths([str(data / "a.nd2"), str(data / "b.tif")])
     assert not window.copy_button.isEnabled()  # both still being checked
     window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
-    assert window.copy_button.text() == "&Back up 1 item to 1 destination"
+    assert window.copy_button.text() == "&Back up 1 file to 1 destination"
     window.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
-    assert window.copy_button.text() == "&Back up 2 items to 1 destination"
+    assert window.copy_button.text() == "&Back up all 2 files to 1 destination"
     window.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
-    assert window.copy_button.text() == "&Back up 2 items to 1 destination"
+    assert window.copy_button.text() == "&Back up all 2 files to 1 destination"
     window.on_check_failed(str(data / "a.nd2"), "Unreadable", "Permission denied")
-    assert window.copy_button.text() == "&Back up 1 item to 1 destination"
+    assert window.copy_button.text() == "&Back up 1 file to 1 destination"
     window.file_view.selectRow(1)  # b.tif
-    assert window.copy_button.text() == "&Back up 1 item to 1 destination"  # the selection
+    assert window.copy_button.text() == "&Back up 1 selected file to 1 destination"
     window._on_remove_clicked()
     window.file_view.clearSelection()
     assert [Path(r.path).name for r in window.files.rows()] == ["a.nd2"]
@@ -250,3 +250,100 @@ def test_rows_from_pump_batches_are_written_at_most_every_interval(qtbot, window
     assert len(window.files) == 1 and window._flush_timer.isActive()  # held back
     qtbot.waitUntil(lambda: len(window.files) == 3, timeout=5000)
     assert not window._flush_timer.isActive()
+
+
+def test_the_button_says_whether_it_copies_the_selection_or_everything(
+    qtbot, window, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9: 305 files dropped, one row selected, "Back up 1 item to 2 destinations"
+    copied that row only, with the label it has for the whole drop."""
+    folder = tmp_path / "plate1"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"r01c0{i}.tiff").write_bytes(b"t" * (i + 1))
+    _drop(window, [folder])
+    for i in range(5):
+        window.on_file_checked(Check(folder / f"r01c0{i}.tiff", "tiff-uncompressed-ok", i + 1))
+    window.picker.set_checked(str(tmp_path / "share"))
+    assert window.copy_button.text() == "&Back up all 5 files to 1 destination"
+    assert window.scope_label.isHidden()
+
+    window.file_view.selectRow(2)
+    assert window.copy_button.text() == "&Back up 1 selected file to 1 destination"
+    assert not window.scope_label.isHidden()
+    assert "Only the selected files are copied" in window.scope_label.text()
+    window.copy_button.click()
+    [(sources, _dests, _job)] = window._service.jobs
+    assert len(sources) == 1 and sources[0].parent == folder  # what the label said
+
+    window.file_view.setFocus()
+    qtbot.keyClick(window.file_view, Qt.Key.Key_Escape)  # clears the selection
+    assert not window._selected_file_rows()
+    assert window.copy_button.text() == "&Back up all 5 files to 1 destination"
+    window.copy_button.click()
+    window.on_job_finished(Finished("job-1", JobSummary("job-1", "completed", 1, 3, 1, 0, 0)))
+    assert [Path(s) for s in window._service.jobs[-1][0]] == [folder]  # the whole drop
+    from almc_assistant.core.transfer.events import JobStarted
+
+    label = window.jobs.data(window.jobs.index(0, 0))
+    assert label.startswith("#1: 1 file → "), label  # the selected file, as counted
+    assert window.jobs.data(window.jobs.index(1, 0)).startswith("#2: 1 item → ")  # not yet
+    window.on_job_started(
+        JobStarted(job_id="job-2", total_files=5, total_bytes=15, destinations=(tmp_path,))
+    )
+    assert window.jobs.data(window.jobs.index(1, 0)).startswith("#2: 5 files → ")
+
+
+def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The engine refused the whole job (it used to show "Refused", files left "copying")."""
+    window.add_paths([str(data / "a.nd2")])
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.queue_copy([str(data / "a.nd2")], [Dest("X", tmp_path / "x")])
+    summary = JobSummary(
+        "job-1",
+        "refused",
+        0,
+        0,
+        0,
+        0,
+        0,
+        error_title="Sources would overwrite each other",
+        error_detail="Two sources would land at the same place 'a.nd2'.",
+        error_next_step="Copy them in separate runs.",
+    )
+    window.on_job_finished(Finished("job-1", summary))
+    [job] = window.jobs.rows()
+    assert job.state is JobState.REFUSED and "Sources would overwrite" in job.result
+    [row] = window.files.rows()
+    assert row.state is FileState.FAILED and "separate runs" in row.problem
+    assert "would land at the same place" in row.problem  # the detail too
+
+
+def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from almc_assistant.core.transfer.events import ALREADY_VERIFIED, CopySkipped
+
+    window.add_paths([str(data / "a.nd2"), str(data / "b.tif")])
+    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
+    window.queue_copy([str(data / "a.nd2"), str(data / "b.tif")], [Dest("X", tmp_path / "x")])
+    share = tmp_path / "x"
+    window.on_copy_skipped(
+        CopySkipped(
+            job_id="job-1",
+            source=data / "a.nd2",
+            destination=share / "a.nd2",
+            reason=ALREADY_VERIFIED,
+        )
+    )
+    window.on_copy_skipped(
+        CopySkipped(
+            job_id="job-1",
+            source=data / "b.tif",
+            destination=share / "b.tif",
+            reason=f"a different file already exists at {share / 'b.tif'}",
+        )
+    )
+    rows = {Path(r.path).name: r for r in window.files.rows()}
+    assert rows["a.nd2"].state is FileState.ALREADY
+    assert rows["b.tif"].state is FileState.FAILED
+    assert "a different file already exists" in rows["b.tif"].problem

@@ -41,9 +41,9 @@ def test_menu_is_rebuilt_when_it_opens(qtbot) -> None:  # type: ignore[no-untype
     ]
     assert not _action(tray.menu, "All your files are backed up").isEnabled()
 
-    tray.set_status(TrayStatus(State.COPYING, "Copying… 40 %", ("2 files",), 0.4, can_pause=True))
+    tray.set_status(TrayStatus(State.COPYING, "Copying… 40%", ("2 files",), 0.4, can_pause=True))
     tray.menu.aboutToShow.emit()
-    assert _texts(tray.menu)[:3] == ["Copying… 40 %", "2 files", "Pause copying"]
+    assert _texts(tray.menu)[:3] == ["Copying… 40%", "2 files", "Pause copying"]
     tray.set_status(
         TrayStatus(State.COPYING, "Copying paused", (), 0.4, can_pause=True, paused=True)
     )
@@ -79,13 +79,13 @@ def test_the_icon_changes_only_when_the_ring_moves_a_step(qtbot) -> None:  # typ
     tray = TrayIcon()
     replaced: list[int] = []
     native = tray.native
-    tray.set_status(TrayStatus(State.COPYING, "Copying… 50 %", progress=0.50))
+    tray.set_status(TrayStatus(State.COPYING, "Copying… 50%", progress=0.50))
     first = native.icon().cacheKey()
     assert first == icons.state_icon(State.COPYING, 0.50).cacheKey()
-    tray.set_status(TrayStatus(State.COPYING, "Copying… 51 %", progress=0.51))
+    tray.set_status(TrayStatus(State.COPYING, "Copying… 51%", progress=0.51))
     assert native.icon().cacheKey() == first  # same step of the ring: not replaced
-    assert "Copying… 51 %" in native.toolTip()  # the tooltip follows every percent
-    tray.set_status(TrayStatus(State.COPYING, "Copying… 60 %", progress=0.60))
+    assert "Copying… 51%" in native.toolTip()  # the tooltip follows every percent
+    tray.set_status(TrayStatus(State.COPYING, "Copying… 60%", progress=0.60))
     replaced.append(native.icon().cacheKey())
     assert replaced[0] == icons.state_icon(State.COPYING, 0.60).cacheKey() != first
     tray.set_status(TrayStatus(State.SAFE, "All your files are backed up"))

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from almc_assistant.core.transfer import JobSnapshot
+from almc_assistant.core.units import plural
 
 
 class ProgressView:
@@ -52,7 +53,7 @@ class ProgressView:
             self._task,
             completed=snap.bytes_done,
             total=snap.bytes_total or None,
-            files=f"{snap.files_done}/{snap.files_total} files",
+            files=f"{snap.files_done}/{plural(snap.files_total, 'file')}",
             description=f"{self._label} ({snap.state})" if snap.state != "running" else self._label,
         )
 
@@ -64,7 +65,7 @@ class ProgressView:
             self._task,
             completed=done_bytes,
             total=total_bytes or None,
-            files=f"{done}/{total} files",
+            files=f"{done}/{plural(total, 'file')}",
         )
 
     def __exit__(

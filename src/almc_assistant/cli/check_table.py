@@ -79,5 +79,6 @@ def render(report: CheckReport, console: Console | None = None) -> None:
     counts = ", ".join(f"{n} {v}" for v, n in sorted(report.counts().items()))
     verdict = "[green]all good[/]" if report.all_ok else "[red]needs attention[/]"
     console.print(
-        f"{len(report.files)} files ({counts}); {len(report.datasets)} datasets: {verdict}"
+        f"{units.plural(len(report.files), 'file')} ({counts}); "
+        f"{units.plural(len(report.datasets), 'dataset')}: {verdict}"
     )

@@ -11,9 +11,15 @@ Opera Phenix export) is warned about (``warnings`` in the JSON document). When t
 catalog cannot be opened (locked, its folder unwritable), the copy still runs: the data's
 safety comes first; the output says the catalog was not updated (``catalog_updated``).
 
+A destination that is a caching mount (``rclone mount``, a cloud drive: see
+``core.cachingfs``) gets copies that are **pending upload**, never "verified": they are
+listed apart (``pending_upload`` in the JSON, with the reason) and not recorded in the
+catalog as copies.
+
 Exit status: 0 every file verified (or already verified) at every destination; 1 some
-file failed, was refused, or was skipped (symlink, special file); 2 usage error. Warnings
-(part of a dataset, catalog not updated) do not change it.
+file failed, was refused, was skipped (symlink, special file), or is only pending upload
+at a caching mount; 2 usage error (including a copy onto itself). Warnings (part of a
+dataset, catalog not updated) do not change it.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from almc_assistant.core.service_events import CatalogBacklog
 from almc_assistant.core.transfer import (
     CopyFailed,
     CopyJob,
+    CopyPendingUpload,
     CopySkipped,
     CopyVerified,
     DestinationRefused,
@@ -43,6 +50,7 @@ from almc_assistant.core.transfer import (
     OnConflict,
     SourceSkipped,
 )
+from almc_assistant.core.units import human_size, plural
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +172,7 @@ class _Collected:
         self.verified: list[CopyVerified] = []
         self.skipped: list[CopySkipped] = []
         self.failed: list[CopyFailed] = []
+        self.pending: list[CopyPendingUpload] = []
         self.sources_skipped: list[SourceSkipped] = []
         self.refused: list[DestinationRefused] = []
         self.partials: list[dict[str, Any]] = []
@@ -245,6 +254,8 @@ class _Collected:
             self.skipped.append(event)
         elif isinstance(event, CopyFailed):
             self.failed.append(event)
+        elif isinstance(event, CopyPendingUpload):
+            self.pending.append(event)
         elif isinstance(event, SourceSkipped):
             self.sources_skipped.append(event)
         elif isinstance(event, DestinationRefused):
@@ -262,6 +273,7 @@ class _Collected:
                 "verified": s.verified,
                 "already_verified": s.skipped,
                 "failed": s.failed,
+                "pending_upload": s.pending_upload,
                 "sources_skipped": s.sources_skipped,
                 "bytes_written": s.bytes_copied,
                 "seconds": round(s.seconds, 3),
@@ -283,6 +295,16 @@ class _Collected:
             "skipped": [
                 {"source": str(e.source), "destination": str(e.destination), "reason": e.reason}
                 for e in self.skipped
+            ],
+            "pending_upload": [
+                {
+                    "source": str(e.source),
+                    "destination": str(e.destination),
+                    "size": e.size,
+                    "blake3": e.blake3,
+                    "reason": e.reason,
+                }
+                for e in self.pending
             ],
             "failed": [
                 {
@@ -321,17 +343,28 @@ class _Collected:
             out.write(f"FAILED {f.source} -> {f.destination_root}\n  {f.detail}\n")
             if f.next_step:
                 out.write(f"  What to do: {f.next_step}\n")
+        for root in sorted({str(p.destination_root) for p in self.pending}):
+            mine = [p for p in self.pending if str(p.destination_root) == root]
+            out.write(
+                f"PENDING UPLOAD (not verified, not safe yet): {len(mine)} copies at {root}\n"
+                f"  Why: {mine[0].reason}.\n"
+                "  What to do: keep the source until the copy is verified on the remote "
+                "storage itself (almc-assistant verify on the server, or rclone check "
+                "--download).\n"
+            )
         for i, sk in enumerate(self.sources_skipped):
             if i == limit:
                 out.write(f"... and {len(self.sources_skipped) - limit} more not copied\n")
                 break
             out.write(f"NOT COPIED {sk.source}: {sk.reason}\n")
         s = result.summary
-        gib = s.bytes_copied / 2**30
         line = (
-            f"{s.verified} copies verified ({gib:.2f} GiB written), "
+            f"{plural(s.verified, 'copy', 'copies')} verified "
+            f"({human_size(s.bytes_copied)} written), "
             f"{s.skipped} already verified, {s.failed} failed"
         )
+        if s.pending_upload:
+            line += f", {s.pending_upload} pending upload (not verified)"
         if s.sources_skipped:
             line += f", {s.sources_skipped} not copied"
         print(f"{s.state}: {line} in {s.seconds:.1f} s.")

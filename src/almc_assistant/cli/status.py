@@ -3,18 +3,21 @@
 Thread contract: main thread. Reads the catalog through the core service.
 
 Exit status: 0 when everything is safe; 1 when files are at risk or there is a problem
-(files lost, a disk past the cleanup threshold, a configuration problem).
+(files lost, a disk past the cleanup threshold, a configuration problem: each named in
+``problems`` with its next step); 2 when nothing is set up yet (no acquisition folders:
+the same words as ``watch`` and the tray, from :mod:`almc_assistant.core.setup_state`).
 """
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
+from typing import Any
 
 from almc_assistant.cli import _common
 from almc_assistant.cli._service import open_service, when
 from almc_assistant.core.status import OverallState, StatusReport
-from almc_assistant.core.units import human_size, plural
+from almc_assistant.core.units import human_size, percent_full, plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,23 +37,47 @@ def run(args: argparse.Namespace) -> int:
     with open_service(show_problems=not args.json) as service:
         report = service.status(args.user)
     if args.json:
-        _common.print_json({"ok": report.state is OverallState.ALL_SAFE, **asdict(report)})
+        _common.print_json(
+            {
+                "ok": report.state is OverallState.ALL_SAFE,
+                "headline": report.headline,
+                **asdict(report),
+            }
+        )
     else:
         render(report)
+    if report.state is OverallState.NOT_SET_UP:
+        return _common.EXIT_USAGE
     return _common.EXIT_OK if report.state is OverallState.ALL_SAFE else _common.EXIT_FAILED
 
 
-def render(report: StatusReport) -> None:
-    from rich.table import Table
+# Below this width, each file is listed on its own lines (path, then its facts), so that a
+# path is never folded into a column a dozen characters wide.
+TABLE_MIN_WIDTH = 120
 
+
+def render(report: StatusReport) -> None:
     console = _common.console()
-    if report.state is OverallState.ALL_SAFE and not report.lost:
+    if report.setup is not None:
+        console.print(f"[bold]{report.setup.title}.[/bold] {report.setup.detail}", highlight=False)
+        console.print(report.setup.next_step, highlight=False)
+        if report.setup.facility_example:
+            console.print(report.setup.facility_example, highlight=False, markup=False)
+    elif report.state is OverallState.ALL_SAFE and not report.lost:
         console.print(f"All of {report.user}'s files have verified backups.")
-    else:
+    elif report.total_files:
         console.print(
             f"[bold]{plural(report.total_files, 'file')} ({human_size(report.total_bytes)}) "
-            f"of {report.user} are not backed up safely yet.[/bold]"
+            f"of {report.user} {'is' if report.total_files == 1 else 'are'} not backed up "
+            "safely yet.[/bold]"
         )
+    for problem in report.problems:  # each cause of the "problem" state, first
+        console.print(  # whole lines: the terminal wraps them, paths stay searchable
+            f"[yellow]Problem:[/yellow] {problem.title}. {problem.detail}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(f"  What to do: {problem.next_step}", highlight=False, soft_wrap=True)
     for s in report.sessions:
         state = "open" if s.ended_at is None else f"ended {when(s.ended_at)}"
         console.print(
@@ -61,29 +88,41 @@ def render(report: StatusReport) -> None:
         mine = [f for f in report.files if f.session_id == s.session_id]
         for reason in dict.fromkeys(f.missing for f in mine):
             console.print(f"  Not safe: {reason}.")
-        table = Table(show_edge=False, pad_edge=False)
-        table.add_column("file", overflow="fold")
-        for column in ("size", "state", "verdict", "cleanup from"):
-            table.add_column(column, no_wrap=True)
-        for f in mine:
-            table.add_row(
-                str(f.path),
-                human_size(f.size),
-                f.state.value,
-                f.verdict or "-",
-                when(f.candidate_date),
-            )
-        console.print(table)
+        _files(console, mine)
     if report.lost:
         console.print(f"\n[red]{plural(len(report.lost), 'file')} deleted without a backup:[/red]")
         for rec in report.lost:
-            console.print(f"  {rec.path} ({human_size(rec.size)})")
+            console.print(f"  {rec.path} ({human_size(rec.size)})", highlight=False)
     if report.volumes:
         console.print("\nAcquisition disks:")
         for v in report.volumes:
             if v.reachable:
-                console.print(f"  {v.folder}: {v.percent:.0f}% used, {human_size(v.free)} free")
+                console.print(
+                    f"  {v.folder}: {percent_full(v.percent)}, {human_size(v.free)} free",
+                    highlight=False,
+                )
             else:
-                console.print(f"  {v.folder}: [red]not available[/red]")
-    for problem in report.problems:
-        console.print(f"[yellow]problem:[/yellow] {problem}")
+                console.print(f"  {v.folder}: [red]not available[/red]", highlight=False)
+
+
+def _files(console: Any, files: list[Any]) -> None:
+    if console.width < TABLE_MIN_WIDTH:
+        for f in files:
+            console.print(f"  {f.path}", highlight=False, overflow="fold", soft_wrap=False)
+            console.print(
+                f"      {human_size(f.size)}, {f.state.value}, {f.verdict or 'not checked'}, "
+                f"cleanup from {when(f.candidate_date)}",
+                highlight=False,
+            )
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("file", overflow="fold", ratio=1)
+    for column in ("size", "state", "verdict", "cleanup from"):
+        table.add_column(column, no_wrap=True)
+    for f in files:
+        table.add_row(
+            str(f.path), human_size(f.size), f.state.value, f.verdict or "-", when(f.candidate_date)
+        )
+    console.print(table)

@@ -4,8 +4,11 @@ Thread contract: main thread; the core verifier runs reader threads and publishe
 ``EntryChecked`` events to a queue drained here for the progress bar.
 
 Exit status: 0 every listed file is present and matches; 1 something is missing,
-differs or cannot be read (extra files are reported but do not fail the check);
-2 usage error (DEST has no manifest).
+differs or cannot be read, the manifest has lines set aside (torn, foreign, or naming a
+path outside DEST), lists nothing, lacks copies a receipt records, or cannot be used at
+all (a link, FIFO or folder at its name, too large), or DEST is a caching mount whose reads
+prove only a local cache (``rclone mount``, a cloud drive); extra files are reported but do not
+fail the check; 2 usage error (DEST does not exist, is not a folder, has no manifest).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from pathlib import Path
 
 from almc_assistant.cli import _common
 from almc_assistant.cli._progress import ProgressView
+from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.transfer import EntryChecked, VerifyReport, verify_destination
 from almc_assistant.core.transfer.manifest import read_manifest
+from almc_assistant.core.units import human_size
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,7 +51,10 @@ def _run(args: argparse.Namespace) -> int:
         except BaseException as exc:  # handed to the main thread below
             outcome["error"] = exc
 
-    total = len(read_manifest(args.destination)) if args.destination.is_dir() else 0
+    try:
+        total = len(read_manifest(args.destination)) if args.destination.is_dir() else 0
+    except AlmcError:
+        total = 0  # the verifier says why
     thread = threading.Thread(target=work, name="almc-verify")
     thread.start()
     done = done_bytes = 0
@@ -81,6 +89,12 @@ def _run(args: argparse.Namespace) -> int:
                 "missing": report.missing,
                 "errors": [{"path": p, "detail": d} for p, d in report.errors],
                 "extra": report.extra,
+                "listed": report.listed,
+                "cache_only": report.cache_only,
+                "not_in_manifest": report.unlisted,
+                "manifest_lines_set_aside": [
+                    {"line": n, "reason": why} for n, why in report.set_aside
+                ],
                 "bytes_read": report.bytes_read,
             }
         )
@@ -102,16 +116,33 @@ def _print_human(report: VerifyReport, limit: int = 50) -> None:
             print(f"{label}: {report.root / rel}")
     for rel, detail in report.errors:
         print(f"UNREADABLE: {report.root / rel}: {detail}")
+    for rel in report.unlisted[:limit]:
+        print(f"NOT IN THE MANIFEST (a receipt records it): {report.root / rel}")
+    for n, why in report.set_aside[:limit]:
+        print(f"MANIFEST LINE {n} SET ASIDE: {why}")
+    if report.cache_only:
+        print(f"NOT PROOF: {report.cache_only}.")
+    if report.listed == 0:
+        print(
+            "The manifest lists no file"
+            + (f"; the receipts record {len(report.unlisted)} copies." if report.unlisted else ".")
+        )
     verdict = "all good" if report.ok else "PROBLEMS FOUND"
     print(
         f"{verdict}: {len(report.matched)} match, {len(report.differing)} differ, "
         f"{len(report.missing)} missing, {len(report.errors)} unreadable, "
-        f"{len(report.extra)} extra ({report.bytes_read / 2**30:.2f} GiB read)."
+        f"{len(report.extra)} extra ({human_size(report.bytes_read)} read)."
     )
-    if not report.ok:
+    if report.differing or report.missing or report.errors:
         print(
             "What to do: the destination storage may be failing. Move the damaged copies "
             "listed above aside, then copy again from the source "
             "(almc-assistant copy SRC --to DEST).",
+            file=sys.stderr,
+        )
+    elif not report.ok:
+        print(
+            "What to do: the manifest is damaged or incomplete. Copy again from the source "
+            "(almc-assistant copy SRC --to DEST): every copy is re-read and listed anew.",
             file=sys.stderr,
         )

@@ -5,7 +5,8 @@ core service and publish events, which this thread prints until Ctrl-C.
 
 ``--once`` scans the folders, updates the catalog (new, changed, finished, moved and
 deleted files; verdicts of finished files) and exits: 0 when nothing was lost, 1 when a
-file was found deleted without a verified copy or a folder could not be read.
+file was found deleted without a verified copy or a folder could not be read. With no
+acquisition folders set up, both forms exit 2 with the words of ``status`` and the tray.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from almc_assistant.cli import _common
 from almc_assistant.cli._service import open_service
 from almc_assistant.core.events import Event, QueueSink
+from almc_assistant.core.setup_state import NotSetUp
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
     sink = QueueSink()
     with open_service(sink, show_problems=not args.json, verify=True) as service:
+        setup = service.setup_needed()
+        if setup is not None:  # the same words as status and the tray; exit status 2
+            raise NotSetUp(setup)
         if args.once:
             started = time.monotonic()
             service.scan_once()
@@ -108,9 +113,12 @@ def _stop_on_sigterm() -> None:
 
 
 def _describe(event: Event) -> str:
+    """The cause and, where the event has one, the next step."""
     detail = getattr(event, "detail", None) or getattr(event, "reason", "")
+    next_step = getattr(event, "next_step", "")
+    text = f"{detail} {next_step}".strip() if next_step else str(detail)
     where = getattr(event, "folder", None)
-    return f"{where}: {detail}" if where else str(detail)
+    return f"{where}: {text}" if where else text
 
 
 def _print(event: Event) -> None:

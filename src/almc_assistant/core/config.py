@@ -94,7 +94,7 @@ class Config:
     shared_state_dir: Path | None = None
     staff_group: str = ""  # members may see other users' status (besides root/admins)
     busy_timeout_seconds: float = 10.0
-    allow_user_folders: bool = False
+    allow_user_folders: bool = False  # True when there is no facility file at all
     start_at_login: str = "user"  # "user" decides (on by default), or "always" / "never"
     watch: WatchSettings = field(default_factory=WatchSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
@@ -136,6 +136,8 @@ def load_config(paths: AppPaths) -> Config:
     facility = _read_toml(facility_path, problems) if facility_path else {}
     user = _read_toml(paths.user_config, problems)
     config = _facility(facility_path or paths.facility_config, facility, problems)
+    if facility_path is not None and _absent(facility_path):  # no facility decides: the user
+        config = replace(config, allow_user_folders=True)
     settings = _user(paths.user_config, user, config, problems)
     domains = config.institution_domains
     settings = replace(settings, destinations=_mark_managed(settings.destinations, domains))
@@ -195,6 +197,17 @@ def _mark_managed(
         else d
         for d in destinations
     )
+
+
+def _absent(path: Path) -> bool:
+    """Certainly not there (a file that cannot be looked at counts as present)."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _read_toml(path: Path, problems: list[ConfigProblem]) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """What a destination's file system can hold: its type, and the names and sizes it refuses.
 
 Thread contract: pure functions and frozen values, safe from any thread. The only I/O is
-in :func:`detect_filesystem` (reads ``/proc/self/mountinfo`` on Linux, the ``mount``
-table on macOS, ``GetVolumeInformationW`` on Windows).
+in :func:`detect_filesystem` (reads ``/proc/self/mountinfo`` on Linux, ``statfs`` on
+macOS, ``GetVolumeInformationW`` on Windows).
 
-Detection is exact on Linux (tested). On macOS (parses ``mount`` output) and Windows
+Detection is exact on Linux (tested). On macOS (``statfs``) and Windows
 (``GetVolumeInformationW`` through ctypes) it is **best effort and untested here**; when a
 type cannot be found the result is the conservative ``"unknown"`` profile (Windows naming
 rules, no size limit). A OneDrive folder is recognised by the ``OneDrive*`` environment
@@ -21,13 +21,16 @@ Use::
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from almc_assistant.core.cachingfs import pending_upload_reason
+from almc_assistant.core.statfs import linux_fs_type
 
 GiB = 1 << 30
 FAT32_MAX_FILE = (1 << 32) - 1
@@ -49,6 +52,8 @@ class FileSystemInfo:
     ``max_path`` counts characters of the full path, as Windows does. ``windows_names``
     means the Windows naming rules apply (invalid characters, reserved names, no trailing
     dot or space). ``mtime_resolution_ns`` is how coarse stored modification times are.
+    ``pending_upload`` says why a copy here can only be "pending upload" (a caching
+    mount), empty when a read-back reaches the storage.
     """
 
     type: str
@@ -60,6 +65,7 @@ class FileSystemInfo:
     mtime_resolution_ns: int = 1
     profile: str | None = None  # "onedrive" when a sync service's limits apply
     mount_point: str = ""
+    pending_upload: str = ""  # why a read-back here proves a cache (see core.cachingfs)
 
     @property
     def label(self) -> str:
@@ -145,9 +151,10 @@ def detect_filesystem(path: str | os.PathLike[str]) -> FileSystemInfo:
     fs = filesystem_for_type(fs_type, mount_point=mount)
     if os.name == "nt":  # pragma: no cover - Win32 MAX_PATH unless long paths are on
         fs = replace(fs, max_path=WINDOWS_MAX_PATH, windows_names=True, case_sensitive=False)
-    if _is_onedrive(Path(real)):
+    onedrive = _is_onedrive(Path(real))
+    if onedrive:
         fs = onedrive_profile(fs)
-    return fs
+    return replace(fs, pending_upload=pending_upload_reason(fs_type, real, onedrive=onedrive))
 
 
 def _unescape_mount(field: str) -> str:
@@ -170,21 +177,50 @@ def _linux_type(real: str) -> tuple[str, str]:
         inside = real == mount or real.startswith(mount.rstrip("/") + "/")
         if inside and len(mount) >= len(best):  # later lines shadow earlier ones
             best, best_type = mount, right.split()[0]
+    if not best:  # a chroot or container: mountinfo hides the mounts holding its root
+        return linux_fs_type(real) or "unknown", ""
     return best_type, best
 
 
 def _macos_type(real: str) -> tuple[str, str]:  # pragma: no cover - untested here
-    try:
-        out = subprocess.run(["mount"], capture_output=True, text=True, timeout=5).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown", ""
-    best, best_type = "", "unknown"
-    for line in out.splitlines():
-        m = re.match(r"^.+? on (.+) \(([^,)]+)", line)
-        inside = m and (real == m.group(1) or real.startswith(m.group(1).rstrip("/") + "/"))
-        if m and inside and len(m.group(1)) >= len(best):
-            best, best_type = m.group(1), m.group(2)
-    return best_type, best
+    found = macos_statfs(real)
+    return found if found is not None else ("unknown", "")
+
+
+def macos_statfs(path: str) -> tuple[str, str] | None:  # pragma: no cover - macOS only
+    """Best effort ``statfs()``: (``f_fstypename``, ``f_mntonname``) with 64-bit inodes."""
+
+    class StatFs(ctypes.Structure):
+        _fields_ = [
+            ("f_bsize", ctypes.c_uint32),
+            ("f_iosize", ctypes.c_int32),
+            ("f_blocks", ctypes.c_uint64),
+            ("f_bfree", ctypes.c_uint64),
+            ("f_bavail", ctypes.c_uint64),
+            ("f_files", ctypes.c_uint64),
+            ("f_ffree", ctypes.c_uint64),
+            ("f_fsid", ctypes.c_int32 * 2),
+            ("f_owner", ctypes.c_uint32),
+            ("f_type", ctypes.c_uint32),
+            ("f_flags", ctypes.c_uint32),
+            ("f_fssubtype", ctypes.c_uint32),
+            ("f_fstypename", ctypes.c_char * 16),
+            ("f_mntonname", ctypes.c_char * 1024),
+            ("f_mntfromname", ctypes.c_char * 1024),
+            ("f_flags_ext", ctypes.c_uint32),
+            ("f_reserved", ctypes.c_uint32 * 7),
+        ]
+
+    libc = ctypes.CDLL("/usr/lib/libc.dylib", use_errno=True)
+    for symbol in ("statfs$INODE64", "statfs"):
+        func = getattr(libc, symbol, None)
+        if func is None:
+            continue
+        buf = StatFs()
+        if func(os.fsencode(path), ctypes.byref(buf)) == 0:
+            kind = buf.f_fstypename.decode("ascii", "replace").lower()
+            return kind, os.fsdecode(buf.f_mntonname)
+    return None
 
 
 def _windows_type(real: str) -> tuple[str, str]:  # pragma: no cover - untested here

@@ -62,6 +62,10 @@ class FileIdentity:
         return stat_mod.S_ISREG(self.mode)
 
     @property
+    def is_dir(self) -> bool:
+        return stat_mod.S_ISDIR(self.mode)
+
+    @property
     def is_link(self) -> bool:
         return stat_mod.S_ISLNK(self.mode)
 

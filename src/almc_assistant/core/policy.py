@@ -104,6 +104,14 @@ class Policy:
         ]
         return self.missing(fake)
 
+    def requirement(self) -> str:
+        """What the policy asks for, in plain words (for plans and receipts)."""
+        s = self.settings
+        return (
+            f"{_copies(s.backed_up_copies)} on backed-up institutional storage or "
+            f"{_copies(s.independent_copies)} on independent destinations"
+        )
+
 
 def _copies(n: int) -> str:
     return f"{n} verified cop{'y' if n == 1 else 'ies'}"

@@ -29,6 +29,7 @@ from almc_assistant.core.fslimits import (
     onedrive_profile,
     size_problem,
 )
+from almc_assistant.core.layout import relative_destination
 from almc_assistant.core.units import human_size
 
 _FREE_MARGIN = 1.02  # keep 2 % more than the copy needs
@@ -72,11 +73,11 @@ class PlannedFile:
 
 
 def plan_files(files: Sequence[Path], roots: Sequence[Path] = ()) -> list[PlannedFile]:
-    """Sizes and destination-relative names (relative to the deepest acquisition root)."""
+    """Sizes and destination-relative names (:func:`~almc_assistant.core.layout.
+    relative_destination`: the engine copies with the same rule)."""
     out: list[PlannedFile] = []
     for f in files:
-        base = max((r for r in roots if r in f.parents), key=lambda r: len(r.parts), default=None)
-        rel = f.relative_to(base) if base is not None else PurePath(f.name)
+        rel = PurePath(relative_destination(f, roots))
         try:
             size = f.stat().st_size
         except OSError:
@@ -90,7 +91,7 @@ def preflight(destination: Destination, files: Sequence[PlannedFile]) -> Preflig
     issues: list[PreflightIssue] = []
     root = Path(destination.path)
     needed = sum(f.size for f in files)
-    existing = _existing_ancestor(root)
+    existing = existing_ancestor(root)
     reachable = existing is not None and (existing == root or root.parent.exists())
     if existing is None or not reachable:
         issues.append(
@@ -196,14 +197,15 @@ def _kind_warnings(dest: Destination, files: Sequence[PlannedFile]) -> list[Pref
 
 
 def _same_device(a: Path, b: Path) -> bool:
-    target = _existing_ancestor(b)
+    target = existing_ancestor(b)
     try:
         return target is not None and a.stat().st_dev == target.stat().st_dev
     except OSError:
         return False
 
 
-def _existing_ancestor(path: Path) -> Path | None:
+def existing_ancestor(path: Path) -> Path | None:
+    """``path`` or its nearest folder that exists (where a copy there would be stored)."""
     for p in (path, *path.parents):
         try:
             if p.is_dir():

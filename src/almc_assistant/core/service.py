@@ -32,12 +32,13 @@ from typing import TYPE_CHECKING
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
 from almc_assistant.core.cleanup import CleanupPlan, keep_whole_datasets
+from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import Destination
-from almc_assistant.core.errors import UsageError
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
 from almc_assistant.core.receipts import read_receipt
 from almc_assistant.core.service_core import ServiceCore
 from almc_assistant.core.session import file_owner
+from almc_assistant.core.setup_state import NotSetUp
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Service(ServiceCore):
         self._to_check: deque[Path] = deque()
         self._checking = False
         self._last_copied: tuple[Path, bool, str] | None = None  # see _copy_source
+        self._watch_wanted = False  # start_watching was asked for (the tray app)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching, cancel copies, write what is queued, close the catalog."""
@@ -97,13 +99,13 @@ class Service(ServiceCore):
         )
 
     def start_watching(self) -> None:
-        """Watch the acquisition folders; a first scan reconciles what changed meanwhile."""
-        if not self.config.acquisition_folders:
-            raise UsageError(
-                "No acquisition folders are configured.",
-                next_step=f"Ask staff to list them under [watch] folders in "
-                f"{self.paths.facility_config}.",
-            )
+        """Watch the acquisition folders; a first scan reconciles what changed meanwhile.
+        Raises :class:`NotSetUp` when there are none yet; watching then starts by itself
+        once settings that name some are applied (:meth:`apply_settings`)."""
+        self._watch_wanted = True
+        setup = self.setup_needed()
+        if setup is not None:
+            raise NotSetUp(setup)
         with self._lock:
             if self._watcher is not None:
                 return
@@ -118,6 +120,26 @@ class Service(ServiceCore):
 
         self._submit("watch", first_scan)
         self._start_ticker()
+
+    def _settings_changed(self, before: Config, after: Config) -> None:
+        """New settings: watch the new set of acquisition folders (in a worker: stopping
+        the old watcher joins its threads)."""
+        if not self._watch_wanted or (
+            before.acquisition_folders == after.acquisition_folders
+            and before.watch == after.watch
+            and self._watcher is not None
+        ):
+            return
+
+        def rewatch() -> None:
+            with self._lock:
+                old, self._watcher = self._watcher, None
+            if old is not None:
+                old.stop()
+            if self.setup_needed() is None:
+                self.start_watching()
+
+        self._submit("watch", rewatch)
 
     def _start_ticker(self) -> None:
         """Re-publish status and warnings every ``warning_interval`` seconds while
@@ -262,9 +284,15 @@ class Service(ServiceCore):
         *,
         on_conflict: OnConflict | None = None,
         record: bool = True,
+        keep_tree: bool = False,
     ) -> CopyJob:
         """Start a verified copy; every verified copy is recorded in the catalog (opened
         first: its error, if it cannot be opened, is raised before anything is copied).
+
+        ``keep_tree=True`` (every copy the GUI starts): a source inside an acquisition
+        folder lands at its path relative to that folder, as the preflight planned it
+        (:mod:`almc_assistant.core.layout`); otherwise each source lands under its own
+        name, as the command line's ``copy SRC --to DEST`` promises.
 
         ``record=False`` copies without touching the catalog, for when it cannot be
         opened and the data's safety comes first (the CLI); the copy receipts at the
@@ -280,6 +308,7 @@ class Service(ServiceCore):
             destinations=roots,
             workers=workers,
             on_conflict=on_conflict or OnConflict.KEEP_BOTH,
+            relative_to=tuple(self.config.acquisition_folders) if keep_tree else (),
         )
         sink = self.sink
         if record:

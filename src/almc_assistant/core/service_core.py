@@ -35,14 +35,18 @@ from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError, ServiceStopped, UsageError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.plan_safety import PlanSafety, plan_safety
 from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
 from almc_assistant.core.privatefs import is_root, is_staff
 from almc_assistant.core.session import PendingSummary, current_user
+from almc_assistant.core.setup_state import SetupNeeded, setup_needed
 from almc_assistant.core.shared_state import user_catalog
 from almc_assistant.core.staff_view import StaffView
 from almc_assistant.core.status import (
     OverallState,
+    Problem,
+    ProblemKind,
     StatusReport,
     build_status,
     measure_volumes,
@@ -263,11 +267,16 @@ class ServiceCore:
             volumes=measure_volumes(self.config.acquisition_folders),
             problems=[str(p) for p in self.config.problems] + self._notes,
             now=self._clock(),
+            setup=self.setup_needed(),
         )
         if catalog.bad_rows:
-            note = (
+            note = Problem(
+                ProblemKind.CATALOG,
+                "Catalog records left out",
                 f"{plural(len(catalog.bad_rows), 'record')} in the catalog {catalog.path} "
-                "could not be read and were left out (a damaged or foreign entry)."
+                "could not be read and were left out (a damaged or foreign entry).",
+                "The next scan finds the files they describe again; if this persists, "
+                "tell the facility staff.",
             )
             report = replace(report, problems=(*report.problems, note), state=OverallState.PROBLEM)
         return report
@@ -294,6 +303,10 @@ class ServiceCore:
                 "sets shared_state_dir; problems reading it are listed by 'cleanup'.",
             )
         return hints.catalog, hints.policy
+
+    def setup_needed(self) -> SetupNeeded | None:
+        """Why nothing is watched yet (no acquisition folders), or ``None``."""
+        return setup_needed(self.config, self.paths)
 
     def session_files(self, session: int | None = None) -> list[FileRecord]:
         """Files of a session (default: this user's open or latest session)."""
@@ -328,9 +341,17 @@ class ServiceCore:
         planned = plan_files([Path(f) for f in files], self.config.acquisition_folders)
         return [preflight(d, planned) for d in destinations]
 
+    def plan_safety(
+        self, files: Sequence[Path | str], destinations: Sequence[Destination]
+    ) -> PlanSafety:
+        """Blocking (it stats files and destinations): what copies of ``files`` to
+        ``destinations`` would count for under the facility's policy, once verified."""
+        return plan_safety(self._policy, [Path(f) for f in files], destinations)
+
     def preflight(self, files: Sequence[Path | str], destinations: Sequence[Destination]) -> int:
-        """Returns at once; a worker runs :meth:`preflight_now` and publishes
-        ``PreflightFinished(request_id, results)``. Returns the request id."""
+        """Returns at once; a worker runs :meth:`preflight_now` and :meth:`plan_safety`
+        and publishes ``PreflightFinished(request_id, results, safety)``. Returns the
+        request id."""
         with self._lock:
             self._preflights += 1
             request = self._preflights
@@ -338,7 +359,10 @@ class ServiceCore:
 
         def run() -> None:
             results = self.preflight_now(files, destinations)
-            self.sink.publish(ev.PreflightFinished(request_id=request, results=tuple(results)))
+            safety = self.plan_safety(files, destinations)
+            self.sink.publish(
+                ev.PreflightFinished(request_id=request, results=tuple(results), safety=safety)
+            )
 
         self._submit("preflight", run)
         return request
@@ -364,10 +388,25 @@ class ServiceCore:
         return count
 
     def save_user_config(self, settings: UserSettings) -> Path:
-        """Write the user's TOML and apply it (destinations change what is safe)."""
+        """Write the user's TOML and apply it at once (:meth:`apply_settings`)."""
         written = save_user_config(self.paths, settings)
-        self.reload_config()
+        self.apply_settings()
         return written
+
+    def apply_settings(self) -> Config:
+        """The one path by which new settings take effect while running: re-read the
+        configuration, apply the policy and retention, let the subclass follow the new
+        acquisition folders (:meth:`_settings_changed`), then publish
+        :class:`~almc_assistant.core.service_events.SettingsApplied` for the front ends
+        (the tray's state, the reminder settings, an open Settings window)."""
+        before = self.config
+        self.reload_config()
+        self._settings_changed(before, self.config)
+        self.sink.publish(ev.SettingsApplied(config=self.config, setup=self.setup_needed()))
+        return self.config
+
+    def _settings_changed(self, before: Config, after: Config) -> None:
+        """Extension point: the subclass restarts its watcher when the folders changed."""
 
     def reload_config(self) -> None:
         self.config = load_config(self.paths)

@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from almc_assistant.core.cleanup import CleanupResult
+from almc_assistant.core.config import Config
 from almc_assistant.core.events import Event
+from almc_assistant.core.plan_safety import PlanSafety
 from almc_assistant.core.preflight import PreflightResult
 from almc_assistant.core.session import PendingSummary
+from almc_assistant.core.setup_state import SetupNeeded
 
 if TYPE_CHECKING:
     from almc_assistant.core.inspect import CheckReport
@@ -85,6 +88,7 @@ class SessionEnded(Event):
 class PreflightFinished(Event):
     request_id: int
     results: tuple[PreflightResult, ...]
+    safety: PlanSafety | None = None  # what the copies would count for under the policy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,3 +102,12 @@ class CheckReportReady(Event):
 
     paths: tuple[str, ...]
     report: CheckReport
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsApplied(Event):
+    """New settings were saved and now apply (``Service.apply_settings``): the watched
+    folders, the safety policy, and, for whoever holds them, the reminder settings."""
+
+    config: Config
+    setup: SetupNeeded | None  # still not set up (no acquisition folders), and why

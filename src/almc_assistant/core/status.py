@@ -1,5 +1,10 @@
 """The status report: a user's unsafe files by session, cleanup dates, disk usage.
 
+The overall state is defined here once (:class:`OverallState`, its words in
+:data:`STATE_WORDS`), and every problem the report counts is a :class:`Problem` with its
+cause and a next step, so the command line, ``--json``, the tray and the Status window
+say the same thing.
+
 Thread contract: :func:`build_status` reads the catalog (any thread) and takes the
 volumes measured by :func:`measure_volumes` (which stats disks: fast locally, but call it
 off the GUI thread). Values returned are immutable.
@@ -15,12 +20,44 @@ from pathlib import Path
 
 from almc_assistant.core.catalog import Catalog, FileRecord, FileState
 from almc_assistant.core.policy import Policy, Retention
+from almc_assistant.core.setup_state import NOT_SET_UP, SetupNeeded
+from almc_assistant.core.units import human_size, plural
 
 
 class OverallState(StrEnum):
     ALL_SAFE = "all-safe"
     AT_RISK = "at-risk"  # files without enough verified copies
     PROBLEM = "problem"  # files lost, a disk past the cleanup threshold, or a broken setup
+    NOT_SET_UP = "not-set-up"  # no acquisition folders yet: nothing watched (not a failure)
+
+
+STATE_WORDS: dict[OverallState, str] = {
+    OverallState.ALL_SAFE: "All files are backed up",
+    OverallState.AT_RISK: "Files not backed up yet",
+    OverallState.PROBLEM: "Problem",
+    OverallState.NOT_SET_UP: NOT_SET_UP,
+}
+
+
+class ProblemKind(StrEnum):
+    FILES_LOST = "files-lost"
+    DISK_FULL = "disk-full"
+    FOLDER_UNAVAILABLE = "folder-unavailable"
+    SETUP = "setup"  # a configuration problem (or a note of the service)
+    CATALOG = "catalog"  # records of the catalog that could not be read
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why the state is "problem": the cause in words and what to do about it."""
+
+    kind: ProblemKind
+    title: str
+    detail: str
+    next_step: str
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.detail} {self.next_step}".strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +108,16 @@ class StatusReport:
     total_bytes: int
     lost: tuple[FileRecord, ...]
     volumes: tuple[VolumeUsage, ...]
-    problems: tuple[str, ...]  # configuration or catalog problems, in words
+    problems: tuple[Problem, ...]  # each cause of the "problem" state, with a next step
     generated_at: float
+    setup: SetupNeeded | None = None  # set when the state is "not set up"
+
+    @property
+    def headline(self) -> str:
+        """The state in the words every screen uses."""
+        if self.state is OverallState.PROBLEM and self.problems:
+            return self.problems[0].title
+        return STATE_WORDS[self.state]
 
 
 def measure_volumes(folders: Sequence[Path]) -> tuple[VolumeUsage, ...]:
@@ -100,6 +145,7 @@ def build_status(
     volumes: Sequence[VolumeUsage],
     problems: Sequence[str],
     now: float,
+    setup: SetupNeeded | None = None,
 ) -> StatusReport:
     full = full_roots(volumes, retention)
     files: list[UnsafeFile] = []
@@ -132,10 +178,13 @@ def build_status(
             )
         )
     lost = tuple(catalog.lost_files(user))
+    found = describe_problems(lost, volumes, full, retention, problems)
     state = OverallState.ALL_SAFE
     if files:
         state = OverallState.AT_RISK
-    if lost or full or problems or any(not v.reachable for v in volumes):
+    if setup is not None:
+        state = OverallState.NOT_SET_UP
+    if found:
         state = OverallState.PROBLEM
     return StatusReport(
         user=user,
@@ -146,9 +195,66 @@ def build_status(
         total_bytes=sum(f.size for f in files),
         lost=lost,
         volumes=tuple(volumes),
-        problems=tuple(problems),
+        problems=found,
         generated_at=now,
+        setup=setup,
     )
+
+
+def describe_problems(
+    lost: Sequence[FileRecord],
+    volumes: Sequence[VolumeUsage],
+    full: set[Path],
+    retention: Retention,
+    setup_problems: Sequence[str],
+) -> tuple[Problem, ...]:
+    """Every cause of the "problem" state, worst first, each with its next step."""
+    out: list[Problem] = []
+    if lost:
+        out.append(
+            Problem(
+                ProblemKind.FILES_LOST,
+                f"{plural(len(lost), 'file')} deleted without a backup",
+                f"{plural(len(lost), 'file')} ({human_size(sum(f.size for f in lost))}) "
+                "were deleted from the workstation before any verified copy was made.",
+                "If you have them elsewhere, nothing is lost; otherwise ask the facility "
+                "staff at once whether they can be recovered.",
+            )
+        )
+    threshold = retention.settings.disk_full_percent
+    for v in volumes:
+        if not v.reachable:
+            out.append(
+                Problem(
+                    ProblemKind.FOLDER_UNAVAILABLE,
+                    f"{v.folder} is not available",
+                    f"The acquisition folder {v.folder} cannot be reached, so new files "
+                    "there are not tracked.",
+                    "Check that its disk is connected or the share mounted; ask the "
+                    "facility staff if it persists.",
+                )
+            )
+        elif v.folder in full:
+            out.append(
+                Problem(
+                    ProblemKind.DISK_FULL,
+                    f"The disk of {v.folder} is {v.percent:.0f}% full",
+                    f"It is past the facility's cleanup threshold ({threshold:g}% full): "
+                    "cleanup may delete files from it now, the oldest first.",
+                    "Back up your files now (End session and back up), then delete what "
+                    "you no longer need from it.",
+                )
+            )
+    out.extend(
+        Problem(
+            ProblemKind.SETUP,
+            "Setup problem",
+            text,
+            "Correct the file named, or tell the facility staff; safe defaults are used meanwhile.",
+        )
+        for text in setup_problems
+    )
+    return tuple(out)
 
 
 def _on(path: Path, roots: set[Path]) -> bool:

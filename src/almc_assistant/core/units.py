@@ -1,5 +1,8 @@
 """Human-readable sizes and dates: the one formatter every screen, message and CLI uses.
 
+One unit system everywhere: decimal (kB, MB, GB: what file managers on Windows 11 and
+macOS show), never GiB beside GB. Plurals through :func:`plural`.
+
 Thread contract: pure functions, safe anywhere.
 """
 
@@ -34,5 +37,16 @@ def human_date(at: float) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(at))
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 file``, ``3 files``; ``plural(2, "copy", "copies")`` for irregular words."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def percent(fraction: float) -> str:
+    """A share in the one form every screen uses: ``42%`` (no space, as ``14% full``)."""
+    return f"{round(fraction * 100)}%"
+
+
+def percent_full(percent_used: float) -> str:
+    """How full a disk is: ``14% full``."""
+    return f"{percent_used:.0f}% full"

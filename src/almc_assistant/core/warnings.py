@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from almc_assistant.core.events import Event
 from almc_assistant.core.policy import Retention
-from almc_assistant.core.status import StatusReport, UnsafeFile
+from almc_assistant.core.status import ProblemKind, StatusReport, UnsafeFile
 from almc_assistant.core.units import human_date, human_size, plural
 
 NEARLY_FULL_MARGIN = 5.0  # percentage points below the cleanup threshold
@@ -134,16 +134,17 @@ def compute_warnings(report: StatusReport, retention: Retention) -> list[SafetyW
                 paths=tuple(str(f.path) for f in report.lost[:50]),
             )
         )
-    for problem in report.problems:
-        out.append(
-            SafetyWarning(
-                WarningKind.SETUP_PROBLEM,
-                Severity.WARNING,
-                "Setup problem",
-                problem,
-                "Tell the facility staff; the app uses safe defaults meanwhile.",
+    for problem in report.problems:  # the others are warned about above, with numbers
+        if problem.kind is ProblemKind.SETUP:
+            out.append(
+                SafetyWarning(
+                    WarningKind.SETUP_PROBLEM,
+                    Severity.WARNING,
+                    problem.title,
+                    problem.detail,
+                    problem.next_step,
+                )
             )
-        )
     return out
 
 

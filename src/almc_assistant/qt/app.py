@@ -11,7 +11,8 @@ every QObject there, and returns when the app quits. Order of events:
    GUI thread;
 4. the tray icon, or the main window where the desktop has no tray;
 5. starting at login (:func:`apply_start_at_login`): the facility's policy, or on the
-   first start enabled and said once, since logout reminders need the app running.
+   first start of an installed app enabled and said once with how to turn it off, since
+   logout reminders need the app running (never from a source checkout unless asked).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.privatefs import PrivateRotatingFileHandler, ensure_private_dir
 from almc_assistant.qt import crash, icons
-from almc_assistant.qt.bridge import app_pump
+from almc_assistant.qt.bridge import EventPump, app_pump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.gc_guard import GuiThreadCollector
 from almc_assistant.qt.priority import BackgroundPriority
@@ -70,11 +71,13 @@ def run(paths: list[str]) -> int:
         return 2
     pump = app_pump(sink)
     controller = AppController(service, pump, prompter, config=config)
+    prompter.default_folder = controller.data_folder  # pickers open where the data is
     instance.message_received.connect(controller.on_instance_message)
     qapp.aboutToQuit.connect(controller.shutdown)
     qapp.aboutToQuit.connect(instance.close)
     hooks = _install_session_end(qapp, app_paths, service, sink, config)
     if hooks is not None:  # snoozes, cues and prompt withdrawal go through the guard
+        follow_reminder_settings(pump, hooks.guard)
         controller.attach_reminders(
             hooks.guard,
             snooze_default=hooks.guard.reminders.settings.snooze,
@@ -124,17 +127,34 @@ def _install_session_end(
         )
         guard.start()
         hooks = install_session_end_hooks(qapp, guard)
-        hooks.quitRequested.connect(qapp.quit)
+        # The session ends (SIGTERM, XSMP "Die", GNOME "Stop"): leave now. Not quit():
+        # in Qt 6 that first closes every window, and a window that refuses (the main
+        # window asks "Quit almc-assistant?") would keep the app running on.
+        hooks.quitRequested.connect(lambda: qapp.exit(0))
         return hooks
     except Exception:
         log.exception("session-end reminders unavailable on this desktop")
         return None
 
 
+def follow_reminder_settings(pump: EventPump, guard: Any) -> None:
+    """Reminder settings saved in Settings reach the running reminders at once: the
+    service publishes ``SettingsApplied`` (its one path for new settings), the pump
+    delivers it here on the GUI thread."""
+    from almc_assistant.core.service_events import SettingsApplied
+    from almc_assistant.core.session_end.settings import ReminderSettings
+
+    def apply(event: SettingsApplied) -> None:
+        guard.apply_settings(ReminderSettings.from_user_config(event.config.user.reminders))
+
+    pump.subscribe(SettingsApplied, apply)
+
+
 START_AT_LOGIN_TITLE = "almc-assistant will start when you log in"
 START_AT_LOGIN_TEXT = (
     "So it can remind you before you log out with data that is not backed up. "
-    "You can turn this off in Settings."
+    "To turn this off: Settings, Reminders, uncheck \u201cStart almc-assistant when I log "
+    "in\u201d (or run: almc-assistant autostart off)."
 )
 
 

@@ -20,12 +20,19 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
+from almc_assistant.core import units
 from almc_assistant.core.config import Config
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.service_events import PreflightFinished, ServiceFailed, StatusChanged
+from almc_assistant.core.service_events import (
+    PreflightFinished,
+    ServiceFailed,
+    SettingsApplied,
+    StatusChanged,
+)
 from almc_assistant.core.session_end.clock import SystemClock
 from almc_assistant.core.session_end.pending import as_summary
 from almc_assistant.core.session_end.texts import describe_pending
+from almc_assistant.core.setup_state import NotSetUp, SetupNeeded
 from almc_assistant.core.transfer.events import JobFinished, JobProgressed
 from almc_assistant.core.warnings import WarningsUpdated
 from almc_assistant.qt.bridge import EventPump
@@ -54,14 +61,26 @@ REPORT_INTERVAL_S = 5.0
 
 
 def compute_status(
-    summary: Any, *, copy_progress: float | None = None, paused: bool = False, problem: str = ""
+    summary: Any,
+    *,
+    copy_progress: float | None = None,
+    paused: bool = False,
+    problem: str = "",
+    problem_lines: tuple[str, ...] = (),
+    setup: SetupNeeded | None = None,
 ) -> TrayStatus:
-    """The tray's status from the service's pending summary and what is running."""
+    """The tray's status from the service's pending summary and what is running.
+
+    A problem names its cause and next step (``problem_lines``); "not set up" uses the
+    words of :mod:`almc_assistant.core.setup_state`, as the command line does."""
     pending = describe_pending(as_summary(summary), SystemClock())
     if problem:
-        return TrayStatus(State.PROBLEM, problem, (pending,) if summary.files else ())
+        lines = tuple(line for line in problem_lines if line)
+        return TrayStatus(State.PROBLEM, problem, lines + ((pending,) if summary.files else ()))
+    if setup is not None and copy_progress is None:
+        return TrayStatus(State.NOT_SET_UP, setup.title, setup.lines())
     if copy_progress is not None:
-        percent = f"{round(copy_progress * 100)} %"
+        percent = units.percent(copy_progress)
         headline = f"Copying paused at {percent}" if paused else f"Copying… {percent}"
         return TrayStatus(
             State.COPYING, headline, (pending,), copy_progress, can_pause=True, paused=paused
@@ -104,6 +123,8 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         self._warnings_given: tuple[Any, ...] | None = None
         self._warnings_wanted = False
         self._problem = ""
+        self._problem_lines: tuple[str, ...] = ()  # its detail and next step
+        self._setup: SetupNeeded | None = None  # not set up yet: the welcome window helps
         self._quitting = False
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(REFRESH_INTERVAL_MS)
@@ -120,6 +141,7 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         pump.subscribe(ServiceFailed, self._on_service_failed)
         pump.subscribe(PreflightFinished, self._on_preflight_finished)
         pump.subscribe(StatusQueried, self._on_status_queried)
+        pump.subscribe(SettingsApplied, self._on_settings_applied)
         self._warnings_seen: set[tuple[str, str]] = set()
         if self._tray is not None:
             self._connect_tray(self._tray)
@@ -131,6 +153,7 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         tray.transfer_window_requested.connect(self.show_transfer)
         tray.check_files_requested.connect(self.check_files)
         tray.settings_requested.connect(self.show_settings)
+        tray.setup_requested.connect(self.show_welcome)
         tray.pause_requested.connect(self.pause_copies)
         tray.resume_requested.connect(self.resume_copies)
         tray.quit_requested.connect(self.request_quit)
@@ -152,15 +175,20 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         watch_error: AlmcError | None = None
         try:
             self._service.start_watching()
+        except NotSetUp as err:  # not a problem: the welcome window helps set it up
+            self._setup = err.setup
         except AlmcError as err:
             self._problem = err.title
+            self._problem_lines = (err.detail, err.next_step)
             watch_error = err
         self.refresh()
         self._refresh_timer.start()
         if self._tray is not None:
             self._tray.show()
-        else:
+        else:  # the status window is the main window: it stays when the welcome closes
             self.show_status()
+        if self._setup is not None:
+            self.show_welcome()
         if watch_error is not None:  # a notification, not a modal box at login
             self._notify(watch_error.title, f"{watch_error.detail} {watch_error.next_step}")
         if paths:
@@ -218,7 +246,7 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
             self._summary = self._service.pending_summary()
         except AlmcError as err:
             log.warning("status query failed: %s", err)
-            status = TrayStatus(State.PROBLEM, err.title, (err.detail,))
+            status = TrayStatus(State.PROBLEM, err.title, _lines(err.detail, err.next_step))
         else:
             status = self._compose()
         self._show(status)
@@ -252,7 +280,12 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
     def _compose(self) -> TrayStatus:
         progress, paused = self._copy_state()
         return compute_status(
-            self._summary, copy_progress=progress, paused=paused, problem=self._problem
+            self._summary,
+            copy_progress=progress,
+            paused=paused,
+            problem=self._problem,
+            problem_lines=self._problem_lines,
+            setup=self._setup,
         )
 
     def _on_status_queried(self, event: StatusQueried) -> None:
@@ -261,7 +294,8 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
             return
         if event.failed:
             log.warning("status query failed: %s", event.title)
-            self._show(TrayStatus(State.PROBLEM, event.title, (event.detail,)))
+            lines = _lines(event.detail, event.next_step)
+            self._show(TrayStatus(State.PROBLEM, event.title, lines))
             if self._warnings_wanted:
                 self._warnings_wanted = False
                 self._tell_error(AlmcError(event.detail, title=event.title))
@@ -318,6 +352,17 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         self._show(self._compose())
         self._ask_report()
 
+    def _on_settings_applied(self, event: SettingsApplied) -> None:
+        """Saved settings now apply (the service watches the new folders): the state
+        everywhere, and the windows that show settings read them afresh."""
+        self._config = event.config
+        was_not_set_up = self._setup is not None
+        self._setup = event.setup
+        if was_not_set_up and event.setup is None and self._problem == "":
+            self._notify("almc-assistant is set up", "It now watches your acquisition folders.")
+        self._show(self._compose())
+        self.refresh_later()
+
     def _on_service_failed(self, event: ServiceFailed) -> None:
         self._notify(event.title, f"{event.detail} {event.next_step}".strip(), Level.ERROR)
 
@@ -341,3 +386,7 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         destinations = list(self._service.destinations())
         if destinations and not self.would_be_safe(destinations):
             window.queue_copy([str(p) for p in paths], destinations)
+
+
+def _lines(*texts: str) -> tuple[str, ...]:
+    return tuple(t for t in texts if t)

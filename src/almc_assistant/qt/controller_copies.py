@@ -54,7 +54,14 @@ class CopiesAndQuit(QObject):
     def _on_job_finished(self, event: JobFinished) -> None:
         self._jobs.pop(event.job_id, None)
         self._job_progress.pop(event.job_id, None)
-        if event.summary.failed and self._tray is not None:
+        why = getattr(event.summary, "error_title", "")
+        if why and self._tray is not None:  # refused or stopped: nothing more was copied
+            self._tray.notify(
+                "A copy did not run" if event.summary.state == "refused" else "A copy stopped",
+                f"{why}. {event.summary.error_next_step}".strip(),
+                Level.WARNING,
+            )
+        elif event.summary.failed and self._tray is not None:
             self._tray.notify(
                 "Some files were not copied",
                 f"{humanize.count(event.summary.failed, 'copy', 'copies')} failed; "

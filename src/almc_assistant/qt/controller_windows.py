@@ -18,6 +18,7 @@ from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import Destination, guess_kind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.policy import Policy
+from almc_assistant.core.setup_state import SetupNeeded
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.service_port import ServicePort
@@ -27,6 +28,7 @@ from almc_assistant.qt.status_window import StatusWindow
 from almc_assistant.qt.transfer_window import TransferWindow
 from almc_assistant.qt.tray import TrayIcon
 from almc_assistant.qt.warnings_window import DeletionWarningWindow
+from almc_assistant.qt.welcome import WelcomeWindow
 from almc_assistant.qt.wizard.session_wizard import SessionWizard
 
 
@@ -39,6 +41,7 @@ class WindowOpeners(QObject):
     _pump: EventPump
     _prompter: Prompter
     _config: Config
+    _setup: SetupNeeded | None
     _tray: TrayIcon | None
     _windows: dict[str, QWidget]
     _update_status_window: Callable[[], None]
@@ -64,11 +67,23 @@ class WindowOpeners(QObject):
             window.check_files_requested.connect(self.check_files)
             window.settings_requested.connect(self.show_settings)
             window.warnings_requested.connect(self.show_warnings)
+            window.setup_requested.connect(self.show_welcome)
             return window
 
         window: StatusWindow = self._window("status", make)
         self._update_status_window()
         return window
+
+    def live_config(self) -> Config:
+        """The configuration in force: the service's own (it changes when settings are
+        saved), else the one the controller was given (test doubles)."""
+        config = getattr(self._service, "config", None)
+        return config if isinstance(config, Config) else self._config
+
+    def data_folder(self) -> str:
+        """Where pickers open: the first acquisition folder, else the home folder."""
+        folders = self.live_config().acquisition_folders
+        return str(folders[0]) if folders else str(Path.home())
 
     def _window(self, key: str, make: Callable[[], QWidget]) -> Any:
         window = self._windows.get(key)
@@ -83,9 +98,13 @@ class WindowOpeners(QObject):
         return Destination(name=path.name or str(path), path=path, kind=guess_kind(path))
 
     def would_be_safe(self, destinations: Sequence[Any]) -> str:
-        """Why copies to ``destinations`` would not make data safe ("" if they would)."""
+        """Why copies to ``destinations`` would not make data safe ("" if they would),
+        worded as a plan: nothing is copied yet, so nothing "has" a copy."""
         known = [*self._config.destinations, *destinations]
-        return Policy(self._config.policy, known).would_be_safe(destinations)
+        policy = Policy(self._config.policy, known)
+        if not policy.would_be_safe(destinations):
+            return ""
+        return f"the facility's policy asks for {policy.requirement()}"
 
     @Slot()
     def show_transfer(self) -> TransferWindow:
@@ -100,7 +119,7 @@ class WindowOpeners(QObject):
 
     @Slot()
     def check_files(self) -> None:
-        paths = self._prompter.choose_files("Choose files to check")
+        paths = self._prompter.choose_files("Choose files to check", self.data_folder())
         if paths:
             self.show_transfer().add_paths(paths)
 
@@ -121,7 +140,6 @@ class WindowOpeners(QObject):
                 self._prompter,
                 self._pump,
                 make_destination=self.make_destination,
-                would_be_safe=self.would_be_safe,
             )
             wizard.copy_page.copy_started.connect(self._on_copy_started)
             return wizard
@@ -130,9 +148,26 @@ class WindowOpeners(QObject):
         return wizard
 
     @Slot()
+    def show_welcome(self) -> WelcomeWindow:
+        """What the app does, and choosing folders and destinations (first start)."""
+
+        def make() -> WelcomeWindow:
+            return WelcomeWindow(
+                self._service,
+                self._prompter,
+                self._pump,
+                config=self.live_config,
+                setup=lambda: self._setup,
+            )
+
+        window: WelcomeWindow = self._window("welcome", make)
+        window.reload()
+        return window
+
+    @Slot()
     def show_settings(self) -> SettingsDialog:
         def make() -> SettingsDialog:
-            return SettingsDialog(self._service, self._prompter, self._config)
+            return SettingsDialog(self._service, self._prompter, self.live_config)
 
         dialog: SettingsDialog = self._window("settings", make)
         dialog.reload()

@@ -48,6 +48,16 @@ def duration(seconds: float | None) -> str:
     return f"{count(days, 'day')} {hours} h" if hours else count(days, "day")
 
 
+def time_left(seconds: float | None) -> str:
+    """``about 3 minutes left``, ``a few seconds left``; ``—`` when unknown."""
+    words = duration(seconds)
+    if words == "—":
+        return words
+    if words in ("a few seconds", "less than a minute"):
+        return f"{words} left"
+    return f"about {words} left"
+
+
 def cleanup_date(date_: float | None, now: float) -> str:
     """When cleanup may delete something: ``now``, ``today``, ``Wed 2 Dec 2026 (in 9 days)``;
     ``—`` when not known (the reminder and the pre-deletion warning say it alike)."""

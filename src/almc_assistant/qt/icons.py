@@ -30,6 +30,7 @@ class State(enum.Enum):
     AT_RISK = "at-risk"
     COPYING = "copying"
     PROBLEM = "problem"
+    NOT_SET_UP = "not-set-up"  # core.setup_state: nothing to watch yet (not a failure)
 
 
 class Badge(enum.Enum):

@@ -10,7 +10,9 @@ modal dialog (the idea of qutebrowser's ``message.ask`` / ``messagemock``).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
@@ -116,6 +118,9 @@ class QtPrompter:
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self._parent = parent
+        # Where pickers open when the caller names no folder: where the user's data is
+        # (the app sets it to the first acquisition folder), never the working folder.
+        self.default_folder: Callable[[], str] = lambda: str(Path.home())
 
     def _box(self, title: str, text: str, detail: str, level: Level) -> QMessageBox:
         box = QMessageBox(self._parent)
@@ -159,11 +164,11 @@ class QtPrompter:
         box.exec()
 
     def choose_files(self, title: str, start: str = "") -> list[str]:
-        names, _ = QFileDialog.getOpenFileNames(self._parent, title, start)
+        names, _ = QFileDialog.getOpenFileNames(self._parent, title, start or self.default_folder())
         return list(names)
 
     def choose_folder(self, title: str, start: str = "") -> str:
-        return QFileDialog.getExistingDirectory(self._parent, title, start)
+        return QFileDialog.getExistingDirectory(self._parent, title, start or self.default_folder())
 
     def choose_save_file(self, title: str, suggested: str, filters: str) -> str:
         name, _ = QFileDialog.getSaveFileName(self._parent, title, suggested, filters)

@@ -43,7 +43,12 @@ class ServicePort(Protocol):
     def preflight(self, files: Sequence[Path], destinations: Sequence[Any]) -> int: ...
 
     def start_copy(
-        self, files: Sequence[Any], destinations: Sequence[Any], workers: int | None = None
+        self,
+        files: Sequence[Any],
+        destinations: Sequence[Any],
+        workers: int | None = None,
+        *,
+        keep_tree: bool = False,
     ) -> Any: ...
 
     def end_session(self) -> Any: ...

@@ -8,7 +8,7 @@ list of user destinations; the dialog saves them with the rest of the user setti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ from almc_assistant.qt.table_model import Column, SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
 from almc_assistant.qt.wizard.destinations_page import preflight_html
 
+CHOOSE_KIND = "Choose the kind of storage…"
+
 DEST_COLUMNS: tuple[Column[Destination], ...] = (
     Column("Name", lambda d: d.name, tooltip=lambda d: d.guidance),
     Column("Kind", lambda d: d.info.label, tooltip=lambda d: d.guidance),
@@ -43,8 +45,16 @@ DEST_COLUMNS: tuple[Column[Destination], ...] = (
 class DestinationsTab(QWidget):
     changed = Signal()
 
-    def __init__(self, service: Any, prompter: Prompter, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        service: Any,
+        prompter: Prompter,
+        parent: QWidget | None = None,
+        *,
+        start_folder: Callable[[], str] = lambda: str(Path.home()),
+    ) -> None:
         super().__init__(parent)
+        self.start_folder = start_folder  # where the folder picker opens
         self._service = service
         self._prompter = prompter
         self._requests: set[int] = set()
@@ -67,8 +77,10 @@ class DestinationsTab(QWidget):
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
         self.kind = QComboBox()
+        self.kind.setPlaceholderText(CHOOSE_KIND)
         for kind in DestinationKind:
             self.kind.addItem(KIND_INFO[kind].label, kind)
+        self.kind.setCurrentIndex(-1)  # no default: the kind decides what counts as safe
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self.guidance = QLabel()
         self.guidance.setWordWrap(True)
@@ -121,20 +133,30 @@ class DestinationsTab(QWidget):
         else:
             self.add_button.setText("&Add")
 
-    def chosen_kind(self) -> DestinationKind:
-        """The combo box hands back the enum's text: make it the enum again."""
-        return DestinationKind(self.kind.currentData())
+    def chosen_kind(self) -> DestinationKind | None:
+        """The kind chosen (the combo box hands back the enum's text), or ``None``."""
+        data = self.kind.currentData()
+        return None if data is None else DestinationKind(data)
 
     def _on_kind_changed(self, *_args: Any) -> None:
-        self.guidance.setText(KIND_INFO[self.chosen_kind()].guidance)
+        kind = self.chosen_kind()
+        self.guidance.setText(
+            KIND_INFO[kind].guidance
+            if kind is not None
+            else "Choose the kind of storage: it decides whether one copy there makes "
+            "your data safe."
+        )
 
     def _on_browse_clicked(self) -> None:
-        folder = self._prompter.choose_folder("Choose the destination folder", self.folder.text())
+        start = self.folder.text() or self.start_folder()
+        folder = self._prompter.choose_folder("Choose the destination folder", start)
         if folder:
             self.folder.setText(folder)
             if not self.name.text():
                 self.name.setText(Path(folder).name)
-            self.kind.setCurrentIndex(self.kind.findData(guess_kind(Path(folder))))
+            guess = guess_kind(Path(folder))
+            if guess is not DestinationKind.OTHER:  # a sync client's folder is recognised
+                self.kind.setCurrentIndex(self.kind.findData(guess))
 
     def _on_add_clicked(self) -> None:
         folder = self.folder.text().strip()
@@ -145,11 +167,14 @@ class DestinationsTab(QWidget):
         if not path.is_absolute():
             self.result.setText("Give the full path of the folder (for example D:\\Backup).")
             return
-        d = Destination(
-            name=self.name.text().strip() or path.name or folder,
-            path=path,
-            kind=self.chosen_kind(),
-        )
+        kind = self.chosen_kind()
+        if kind is None:
+            self.result.setText(
+                "Choose the kind of storage first: it decides whether one copy there "
+                "makes your data safe."
+            )
+            return
+        d = Destination(name=self.name.text().strip() or path.name or folder, path=path, kind=kind)
         existing = self.model.row_of(str(path))
         if existing is not None and existing.origin == "facility":
             self.result.setText("The facility already offers this folder.")

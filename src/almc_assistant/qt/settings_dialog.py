@@ -1,8 +1,11 @@
 """The settings window: destinations, acquisition folders, reminders; facility read-only.
 
-Thread contract: GUI thread only. Shown non-modally. "Save" hands the user's settings to
-``service.save_user_config(UserSettings)`` (returns at once; the service writes the TOML
-in a worker). What the facility sets is shown but cannot be edited here.
+Thread contract: GUI thread only. Shown non-modally; Esc closes it. "Save" hands the
+user's settings to ``service.save_user_config(UserSettings)``, which writes the TOML and
+applies it at once (the watched folders, the policy; its ``SettingsApplied`` event takes
+the reminder settings to the running reminders). Every time it is shown, the window reads
+the configuration in force (``config()``), never the one captured at start-up, so it shows
+what was saved last. What the facility sets is shown but cannot be edited here.
 
 "Start almc-assistant when I log in" reads and changes the OS's start-at-login entry
 through :mod:`almc_assistant.core.autostart` on this thread: one small file in the
@@ -13,11 +16,11 @@ facility decides (``start_at_login``), the box shows its choice and is read-only
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialogButtonBox,
@@ -26,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -37,6 +41,7 @@ from almc_assistant.core.config import Config, ReminderSettings, UserSettings
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.qt import icons
+from almc_assistant.qt.keys import close_on_escape
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.settings_destinations import DestinationsTab
 
@@ -69,7 +74,7 @@ class SettingsDialog(QWidget):
         self,
         service: Any,
         prompter: Prompter,
-        config: Config,
+        config: Config | Callable[[], Config],
         parent: QWidget | None = None,
         *,
         autostart: Autostart | None = None,
@@ -77,13 +82,14 @@ class SettingsDialog(QWidget):
         super().__init__(parent)
         self._service = service
         self._prompter = prompter
-        self._config = config
-        self._autostart = autostart or for_config(config, AppPaths.default())
+        self._current = config if callable(config) else (lambda: config)
+        self._config = self._current()
+        self._autostart = autostart or for_config(self._config, AppPaths.default())
         self._autostart_shown: bool | None = None  # what the box showed when loaded
         self.setWindowTitle("almc-assistant — Settings")
         self.setWindowIcon(icons.app_icon())
         self.tabs = QTabWidget()
-        self.destinations = DestinationsTab(service, prompter)
+        self.destinations = DestinationsTab(service, prompter, start_folder=self.start_folder)
         self.tabs.addTab(self.destinations, "&Destinations")
         self.tabs.addTab(self._folders_tab(), "Acquisition &folders")
         self.tabs.addTab(self._reminders_tab(), "&Reminders")
@@ -96,7 +102,7 @@ class SettingsDialog(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.buttons)
-        QShortcut(QKeySequence.StandardKey.Close, self, self.close)
+        close_on_escape(self)
         self.resize(760, 560)
         self.reload()
 
@@ -134,6 +140,7 @@ class SettingsDialog(QWidget):
         self.idle = _minutes(r.idle_minutes, zero_text="Never")
         self.every = _minutes(r.every_minutes, zero_text="Never")
         self.snooze = _minutes(r.snooze_minutes, maximum=8 * 60)
+        self.idle.setMinimum(1)  # the user's file requires at least 1 minute
         self.snooze.setMinimum(5)
         form = QFormLayout(tab)
         intro = QLabel(
@@ -170,7 +177,7 @@ class SettingsDialog(QWidget):
             (
                 "Cleanup",
                 f"files older than {retention.max_age_days:g} days, or any time the disk is "
-                f"{retention.disk_full_percent:g} % full; warnings {retention.warn_days:g} "
+                f"{retention.disk_full_percent:g}% full; warnings {retention.warn_days:g} "
                 "days before",
             ),
             ("Acquisition folders", "\n".join(str(f) for f in c.watch.folders) or "—"),
@@ -197,6 +204,8 @@ class SettingsDialog(QWidget):
 
     # ------------------------------------------------------------------ data
     def reload(self) -> None:
+        """Show the settings in force now (what was saved last)."""
+        self._config = config = self._current()
         try:
             destinations = list(self._service.destinations())
         except AlmcError as err:
@@ -204,9 +213,29 @@ class SettingsDialog(QWidget):
             self._tell(err)
         self.destinations.set_destinations(destinations)
         self.folders.clear()
-        for folder in self._config.user.folders or self._config.watch.folders:
+        for folder in config.watch.folders:  # the facility's: shown, not editable here
+            item = QListWidgetItem(f"{folder}  (set by the facility)")
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+            self.folders.addItem(item)
+        for folder in config.user.folders if config.allow_user_folders else ():
             self.folders.addItem(str(folder))
+        r = config.user.reminders
+        self.idle.setValue(r.idle_minutes)
+        self.every.setValue(r.every_minutes)
+        self.snooze.setValue(r.snooze_minutes)
         self._load_start_at_login()
+
+    def start_folder(self) -> str:
+        """Where folder pickers open: where the user's data is (the first acquisition
+        folder), else the home folder; never the process's working folder."""
+        folders = self._user_folders() or self._config.acquisition_folders
+        return str(folders[0]) if folders else str(Path.home())
+
+    def _user_folders(self) -> tuple[Path, ...]:
+        items = [self.folders.item(i) for i in range(self.folders.count())]
+        return tuple(
+            Path(item.text()) for item in items if item.flags() & Qt.ItemFlag.ItemIsSelectable
+        )
 
     def _load_start_at_login(self) -> None:
         box, note = self.start_at_login, self.start_at_login_note
@@ -225,7 +254,12 @@ class SettingsDialog(QWidget):
             note.setText(_FACILITY_START_AT_LOGIN[forced_on])
             return
         box.setChecked(status.enabled)
-        if status.enabled:
+        if not status.enabled and not self._autostart.installed:
+            note.setText(
+                "This copy runs from a source checkout, so it starts at login only if you "
+                "check this box."
+            )
+        elif status.enabled:
             note.setText("Reminders before you log out need almc-assistant running.")
         else:
             note.setText(
@@ -234,7 +268,7 @@ class SettingsDialog(QWidget):
             )
 
     def _on_add_folder_clicked(self) -> None:
-        folder = self._prompter.choose_folder("Choose an acquisition folder")
+        folder = self._prompter.choose_folder("Choose an acquisition folder", self.start_folder())
         if folder and not self.folders.findItems(folder, Qt.MatchFlag.MatchExactly):
             self.folders.addItem(folder)
 
@@ -243,9 +277,9 @@ class SettingsDialog(QWidget):
             self.folders.takeItem(self.folders.row(item))
 
     def user_settings(self) -> UserSettings:
-        folders: tuple[Path, ...] = ()
+        folders = self._config.user.folders
         if self._config.allow_user_folders:
-            folders = tuple(Path(self.folders.item(i).text()) for i in range(self.folders.count()))
+            folders = self._user_folders()
         return UserSettings(
             destinations=self.destinations.user_destinations(),
             reminders=ReminderSettings(

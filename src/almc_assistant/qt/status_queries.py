@@ -35,6 +35,7 @@ class StatusQueried(Event):
     warnings: tuple[Any, ...] | None = None  # SafetyWarning
     title: str = ""
     detail: str = ""
+    next_step: str = ""
 
     @property
     def failed(self) -> bool:
@@ -101,8 +102,13 @@ class StatusQueries:
             full = self._service.status() if report or warnings else None
             found = tuple(self._service.warnings()) if warnings else None
         except AlmcError as err:
-            return StatusQueried(title=err.title, detail=err.detail)
+            return StatusQueried(title=err.title, detail=err.detail, next_step=err.next_step)
         except Exception as exc:  # reported, never swallowed
             log.exception("status query failed")
-            return StatusQueried(title="Status not available", detail=f"{type(exc).__name__}")
+            return StatusQueried(
+                title="Status not available",
+                detail=f"An unexpected error occurred ({type(exc).__name__}).",
+                next_step="Quit and start almc-assistant again; if it persists, send its "
+                "log file to the facility staff.",
+            )
         return StatusQueried(summary=summary, report=full, warnings=found)

@@ -11,7 +11,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -20,8 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from almc_assistant.core.units import percent_full
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import State
+from almc_assistant.qt.keys import close_on_escape
 from almc_assistant.qt.tray import APP_TITLE, STARTING, TrayStatus
 
 
@@ -37,6 +39,7 @@ class StatusWindow(QWidget):
     check_files_requested = Signal()
     settings_requested = Signal()
     warnings_requested = Signal()
+    setup_requested = Signal()
     quit_requested = Signal()
 
     def __init__(self, *, is_main_window: bool = False, parent: QWidget | None = None) -> None:
@@ -79,9 +82,13 @@ class StatusWindow(QWidget):
         self.check_button.clicked.connect(self.check_files_requested)
         self.warnings_button = QPushButton("Files at &risk…")
         self.warnings_button.clicked.connect(self.warnings_requested)
+        self.setup_button = QPushButton("Set &up…")
+        self.setup_button.clicked.connect(self.setup_requested)
+        self.setup_button.setVisible(False)
         self.settings_button = QPushButton("&Settings")
         self.settings_button.clicked.connect(self.settings_requested)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.setup_button)
         buttons.addWidget(self.end_session_button)
         buttons.addWidget(self.transfer_button)
         buttons.addWidget(self.check_button)
@@ -97,7 +104,8 @@ class StatusWindow(QWidget):
         layout.addLayout(top, 1)
         layout.addSpacing(12)
         layout.addLayout(buttons)
-        QShortcut(QKeySequence.StandardKey.Close, self, self.close)
+        if not is_main_window:  # the main window stands in for the tray: Esc keeps it
+            close_on_escape(self)
         self.resize(640, 300)
         self.set_status(STARTING)
 
@@ -108,6 +116,10 @@ class StatusWindow(QWidget):
         if look != self._look:
             self._look = look
             self._icon.setPixmap(icons.render(f"state-{status.state.value}", 48, ring))
+        not_set_up = status.state is State.NOT_SET_UP
+        self.setup_button.setVisible(not_set_up)
+        self.setup_button.setDefault(not_set_up)
+        self.end_session_button.setDefault(not not_set_up)
         _set_text(self._headline, status.headline)
         _set_text(self._details, "\n".join(status.details))
         self._details.setVisible(bool(status.details))
@@ -126,11 +138,15 @@ class StatusWindow(QWidget):
             if volume.reachable:
                 lines.append(
                     f"<li>Disk of {html.escape(str(volume.folder))}: "
-                    f"{volume.percent:.0f} % full, {humanize.size(volume.free)} free</li>"
+                    f"{percent_full(volume.percent)}, {humanize.size(volume.free)} free</li>"
                 )
             else:
                 lines.append(f"<li>{html.escape(str(volume.folder))} is not reachable</li>")
-        lines.extend(f"<li>⚠ {html.escape(p)}</li>" for p in report.problems)
+        lines.extend(
+            f"<li>⚠ <b>{html.escape(p.title)}</b>. {html.escape(p.detail)} "
+            f"<i>What to do:</i> {html.escape(p.next_step)}</li>"
+            for p in report.problems
+        )
         text = f"<ul style='margin-left:-20px'>{''.join(lines)}</ul>" if lines else ""
         _set_text(self.report, text)
 

@@ -23,6 +23,7 @@ def make_table(
     """A read-only table; ``fit`` gives columns the width of a sample text."""
     fit = fit or {}
     view = QTableView()
+    view.setTabKeyNavigation(False)  # Tab leaves the table (qt/keys.py)
     view.setModel(sortable(model) if sort else model)
     # Unsorted until the user clicks a header: a sorted proxy reads every row's sort key
     # on each insert, which stalls the GUI while thousands of files arrive.

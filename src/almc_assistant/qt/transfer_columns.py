@@ -70,11 +70,19 @@ def _job_badge(row: JobRow) -> Badge | None:
     }.get(row.state)
 
 
+def _what(r: JobRow) -> str:
+    """What the job copies: its files once the engine has counted them (a dropped folder
+    is one item of 305 files), the items given until then."""
+    if r.files_total:
+        return humanize.count(r.files_total, "file")
+    return humanize.count(len(r.sources), "item")
+
+
 JOB_COLUMNS: tuple[Column[JobRow], ...] = (
     Column(
         "Copy",
         lambda r: (
-            f"#{r.key}: {humanize.count(len(r.sources), 'item')} → "
+            f"#{r.key}: {_what(r)} → "
             + ", ".join(d.rsplit("/", 1)[-1] or d for d in r.destinations)
         ),
         icon=lambda r: _icon(_job_badge(r)),

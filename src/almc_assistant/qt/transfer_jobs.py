@@ -18,6 +18,7 @@ from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QTableView, QWidget
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.transfer.events import ALREADY_VERIFIED
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.transfer_checks import under
@@ -80,7 +81,9 @@ class CopyJobs(QWidget):
         job = queued[0]
         destinations = self._destinations_of.pop(job.key)
         try:
-            handle = self._service.start_copy([Path(s) for s in job.sources], destinations)
+            handle = self._service.start_copy(
+                [Path(s) for s in job.sources], destinations, keep_tree=True
+            )
         except AlmcError as err:
             self.jobs.upsert([replace(job, state=JobState.REFUSED, result=err.title)])
             self._mark_files(job.sources, FileState.FAILED, problem=err.title)
@@ -131,7 +134,10 @@ class CopyJobs(QWidget):
         self._file_copy_result(event, ok=True)
 
     def on_copy_skipped(self, event: Any) -> None:
-        self._file_copy_result(event, ok=True, already=True)
+        if event.reason == ALREADY_VERIFIED:
+            self._file_copy_result(event, ok=True, already=True)
+        else:  # left alone (a different file has the name): not a copy of this file
+            self._file_copy_result(event, ok=False, problem=f"Not copied: {event.reason}")
 
     def on_copy_failed(self, event: Any) -> None:
         self._file_copy_result(event, ok=False, problem=f"{event.title}. {event.next_step}")
@@ -184,6 +190,16 @@ class CopyJobs(QWidget):
                 and any(under(r.path, s) for s in job.sources)
             ]
             self._stage(still)
+        elif why := getattr(event.summary, "error_title", ""):
+            # Refused or stopped: no file of the job got a copy it did not report. The
+            # row says why; the tray tells it too (``controller_copies``).
+            problem = f"{why}: {event.summary.error_detail} {event.summary.error_next_step}"
+            self._stage(
+                replace(r, state=FileState.FAILED, problem=problem.strip())
+                for r in self.files.rows()
+                if r.state in (FileState.COPYING, FileState.QUEUED)
+                and any(under(r.path, s) for s in job.sources)
+            )
         self.flush()  # the files' final state shows with the job's result, not later
         self._start_next_job()
 

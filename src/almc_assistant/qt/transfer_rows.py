@@ -100,7 +100,7 @@ class JobRow:
             return "Queued"
         if self.bytes_total:
             return f"{humanize.size(self.bytes_done)} of {humanize.size(self.bytes_total)}"
-        return f"{self.files_done} of {self.files_total} files"
+        return f"{self.files_done} of {humanize.count(self.files_total, 'file')}"
 
     @property
     def running(self) -> bool:
@@ -160,6 +160,8 @@ def job_finished(row: JobRow, summary: Any) -> JobRow:
         parts.append(f"{summary.failed} failed")
     if state is JobState.CANCELLED:
         parts.insert(0, "Cancelled")
+    if why := getattr(summary, "error_title", ""):  # refused or stopped: say why
+        parts.insert(0, f"{why}: nothing more was copied")
     return replace(
         row,
         state=state,

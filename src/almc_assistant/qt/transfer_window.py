@@ -94,6 +94,7 @@ class TransferWindow(CheckResults, CopyJobs):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self.flush)
         self._ready_roots: list[str] | None = None
+        self._ready_files = 0  # checked files under _ready_roots
         self._next_key = 1
         self.setWindowTitle("almc-assistant — Transfer")
         self.setWindowIcon(icons.app_icon())
@@ -138,6 +139,9 @@ class TransferWindow(CheckResults, CopyJobs):
         self.remove_button = QPushButton("&Remove from list")
         self.remove_button.clicked.connect(self._on_remove_clicked)
         QShortcut(QKeySequence.StandardKey.Delete, self.file_view, self._on_remove_clicked)
+        clear = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.file_view)
+        clear.setContext(Qt.ShortcutContext.WidgetShortcut)
+        clear.activated.connect(self.file_view.clearSelection)
         files_box = QGroupBox("Files")
         files_layout = QVBoxLayout(files_box)
         files_layout.addWidget(self.file_view, 1)
@@ -154,6 +158,10 @@ class TransferWindow(CheckResults, CopyJobs):
         self.copy_button.setDefault(True)
         self.copy_button.clicked.connect(self._on_copy_clicked)
         dest_layout.addWidget(self.copy_button)
+        self.scope_label = QLabel()
+        self.scope_label.setWordWrap(True)
+        self.scope_label.hide()
+        dest_layout.addWidget(self.scope_label)
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(files_box)
@@ -228,23 +236,31 @@ class TransferWindow(CheckResults, CopyJobs):
 
     def _checked_roots(self) -> list[str]:
         """What "Back up" copies: the selected checked files, or else every dropped item
-        with a checked file (kept between changes that may alter it: with 10,000 rows it
-        is not recomputed at every progress update)."""
+        with a checked file."""
+        return self._backup_scope()[0]
+
+    def _backup_scope(self) -> tuple[list[str], int, bool]:
+        """What "Back up" copies, how many files that is, and whether it is the selection
+        only. Without a selection: every dropped item with a checked file (kept between
+        changes that may alter it: with 10,000 rows it is not recomputed at every progress
+        update)."""
         selected = self._selected_file_rows()
         if not selected and self._ready_roots is not None:
-            return list(self._ready_roots)
+            return list(self._ready_roots), self._ready_files, False
         roots: list[str] = []
         seen: set[str] = set()
+        files = 0
         for r in selected or self.files.rows():
             if not is_ready(r):
                 continue
+            files += 1
             target = r.path if selected else (r.root or r.path)
             if target not in seen:
                 seen.add(target)
                 roots.append(target)
         if not selected:
-            self._ready_roots = roots
-        return list(roots)
+            self._ready_roots, self._ready_files = roots, files
+        return list(roots), files, bool(selected)
 
     def _selected_file_rows(self) -> list[FileRow]:
         proxy = self.file_view.model()
@@ -300,16 +316,25 @@ class TransferWindow(CheckResults, CopyJobs):
         self._update_buttons()
 
     def _update_buttons(self, *_args: Any) -> None:
-        roots = self._checked_roots()
+        roots, files, selection = self._backup_scope()
         destinations = self.picker.selected()  # (a few hundred microseconds per 1,000 rows)
         self.copy_button.setEnabled(bool(roots and destinations))
-        if roots and destinations:
+        where = humanize.count(len(destinations), "destination")
+        if roots and destinations and selection:
             self.copy_button.setText(
-                f"&Back up {humanize.count(len(roots), 'item')} to "
-                f"{humanize.count(len(destinations), 'destination')}"
+                f"&Back up {humanize.count(files, 'selected file')} to {where}"
             )
+        elif roots and destinations:
+            every = "all " if files > 1 else ""
+            self.copy_button.setText(f"&Back up {every}{humanize.count(files, 'file')} to {where}")
         else:
             self.copy_button.setText("&Back up")
+        self.scope_label.setVisible(selection and bool(roots))
+        if selection and roots:
+            self.scope_label.setText(
+                "Only the selected files are copied. To back up everything listed, clear "
+                "the selection (Esc in the list)."
+            )
         self.remove_button.setEnabled(bool(self._selected_file_rows()))
         job = self._selected_job()
         pausable = (JobState.RUNNING, JobState.PAUSED, JobState.STARTING)

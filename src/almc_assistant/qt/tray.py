@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal, SignalInstance, Slot
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -19,6 +19,7 @@ from almc_assistant.qt.icons import State
 from almc_assistant.qt.prompts import Level
 
 APP_TITLE = "almc-assistant"
+MENU_TEXT_WIDTH = 460  # pixels: longer detail lines are elided in the menu
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class TrayIcon(QObject):
     check_files_requested = Signal()
     status_requested = Signal()
     settings_requested = Signal()
+    setup_requested = Signal()  # the welcome window (choose folders and destinations)
     pause_requested = Signal()
     resume_requested = Signal()
     quit_requested = Signal()
@@ -143,17 +145,25 @@ class TrayIcon(QObject):
         menu.clear()
         header = menu.addAction(icons.state_icon(self._status.state), self._status.headline)
         header.setEnabled(False)
-        for line in self._status.details:
-            menu.addAction(line).setEnabled(False)
+        metrics = menu.fontMetrics()
+        for line in self._status.details:  # whole in the tooltip and the Status window
+            short = metrics.elidedText(line, Qt.TextElideMode.ElideRight, MENU_TEXT_WIDTH)
+            action = menu.addAction(short)
+            action.setEnabled(False)
+            if short != line:
+                action.setToolTip(line)
+        not_set_up = self._status.state is State.NOT_SET_UP
         if self._status.can_pause:
             if self._status.paused:
                 self._add(menu, "Resume copying", self.resume_requested)
             else:
                 self._add(menu, "Pause copying", self.pause_requested)
+        if not_set_up:
+            self._add(menu, "Set up…", self.setup_requested, bold=True)
         menu.addSeparator()
         if self._reminder is not None:
             self._add(menu, "Backup reminder…", self.reminder_requested)
-        self._add(menu, "End session and back up…", self.end_session_requested, bold=True)
+        self._add(menu, "End session and back up…", self.end_session_requested, bold=not not_set_up)
         self._add(menu, "Transfer window", self.transfer_window_requested)
         self._add(menu, "Check files…", self.check_files_requested)
         menu.addSeparator()

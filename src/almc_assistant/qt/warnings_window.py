@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
+from almc_assistant.qt.keys import close_on_escape
 from almc_assistant.qt.table_model import Column, SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
 
@@ -100,7 +100,7 @@ class DeletionWarningWindow(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
-        QShortcut(QKeySequence.StandardKey.Close, self, self.close)
+        close_on_escape(self)
         self.resize(800, 440)
 
     def set_report(

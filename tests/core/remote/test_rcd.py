@@ -50,4 +50,4 @@ def test_unpinned_binary_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(rclonebin.RcloneMissing) as caught:
         rclonebin.rclone_binary()
     assert str(fake) in caught.value.detail and "not the pinned build" in caught.value.detail
-    assert "--require-hashes" in caught.value.next_step
+    assert "requirements/app.txt" in caught.value.next_step

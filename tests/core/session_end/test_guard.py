@@ -165,6 +165,17 @@ def test_cancelled_end_gives_the_strong_reminder(paths: AppPaths, clock: FakeClo
     assert r.title == "Back up before you sign out"
 
 
+def test_a_cancel_told_twice_reminds_once(paths: AppPaths, clock: FakeClock) -> None:
+    """Xfce tells its XSMP client and its D-Bus client about one cancelled logout."""
+    guard, sink = make(paths, clock)
+    guard.update(PendingSummary(2, 2 * 10**9, clock.now))
+    assert guard.cancel_announced_end() is False  # nothing was announced: no reminder
+    guard.query_end(SessionEndRequest(EndKind.LOGOFF, "linux"))
+    assert guard.cancel_announced_end() is True
+    assert guard.cancel_announced_end() is False
+    assert len(sink.of_type(ReminderDue)) == 1
+
+
 def test_marker_trouble_never_reaches_the_os_callback(
     tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from almc_assistant.core.transfer import owner
 from almc_assistant.core.transfer.naming import (
     PARTIAL_PREFIX,
     conflict_name,
@@ -52,7 +55,7 @@ def test_stale_partials_of_dead_processes_are_removed_live_ones_kept(tmp_path: P
         check=True,
     )
     dead_pid = int(dead.stdout)
-    stale = tmp_path / f"{PARTIAL_PREFIX}{dead_pid}-deadbeef-a.tif"
+    stale = tmp_path / f"{PARTIAL_PREFIX}{owner.MACHINE}-{dead_pid}-12345-deadbeef0-a.tif"
     writing = tmp_path / partial_name("b.tif")  # this process is writing it
     abandoned = tmp_path / partial_name("c.tif")  # this process gave it up (read-only drive)
     release_partial(abandoned)
@@ -62,3 +65,50 @@ def test_stale_partials_of_dead_processes_are_removed_live_ones_kept(tmp_path: P
     assert sorted(remove_stale_partials(tmp_path)) == sorted([stale, abandoned])
     assert writing.exists() and user.exists()
     release_partial(writing)
+
+
+def _partial(folder: Path, who: str, name: str) -> Path:
+    path = folder / f"{PARTIAL_PREFIX}{who}-cafe00001-{name}"
+    path.write_bytes(b"x")
+    return path
+
+
+def test_a_reused_pid_does_not_keep_a_partial_forever(tmp_path: Path) -> None:
+    """The pid is alive again, but it is another process (other start time)."""
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = owner.start_time(live.pid)
+        reused = _partial(tmp_path, f"{owner.MACHINE}-{live.pid}-{start + 1}", "a.tif")
+        running = _partial(tmp_path, f"{owner.MACHINE}-{live.pid}-{start}", "b.tif")
+        assert remove_stale_partials(tmp_path) == [reused]
+        assert running.exists()
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_another_machines_partial_is_left_unless_very_old(tmp_path: Path) -> None:
+    """Shared storage: a local pid check says nothing about another PC's writer."""
+    other = "abcdef" if owner.HOST != "abcdef" else "fedcba"
+    fresh = _partial(tmp_path, f"{other}123456-1-1", "a.tif")
+    legacy = _partial(tmp_path, "1", "b.tif")  # old format: machine unknown
+    assert remove_stale_partials(tmp_path) == []
+    assert fresh.exists() and legacy.exists()
+    now = fresh.stat().st_ctime + owner.FOREIGN_AGE + 1
+    assert owner.is_stale(f"{other}123456-1-1", fresh.stat().st_ctime, now)
+
+
+def test_this_machines_partial_from_an_earlier_boot_is_removed(tmp_path: Path) -> None:
+    earlier = "000000" if owner.MACHINE[6:] != "000000" else "111111"
+    old = _partial(tmp_path, f"{owner.HOST}{earlier}-{os.getpid()}-1", "a.tif")
+    assert remove_stale_partials(tmp_path) == [old]
+
+
+def test_stale_partials_are_removed_quietly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for i in range(50):
+        _partial(tmp_path, f"{owner.HOST}000000-1-1", f"f{i}.tif")
+    with caplog.at_level("INFO"):
+        assert len(remove_stale_partials(tmp_path)) == 50
+    assert len(caplog.records) == 1 and "50 stale" in caplog.records[0].getMessage()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,6 +182,10 @@ def shared_tree() -> Iterator[Path]:
     """A tree an unprivileged user can reach (pytest's tmp_path is private to root)."""
     base = Path(tempfile.mkdtemp(prefix="almc-watch-perm-"))
     base.chmod(0o755)
+    private = [p for p in base.parents if not p.stat().st_mode & stat.S_IXOTH]
+    if private:  # e.g. a chroot made under a private temporary folder ("/" is 0700)
+        base.rmdir()
+        pytest.skip(f"an unprivileged user cannot reach {base}: {private[-1]} is private")
     yield base
     for dirpath, dirnames, _ in os.walk(base):
         for d in dirnames:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import SIGNAL
+from PySide6.QtDBus import QDBusConnection
 
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.paths import AppPaths
@@ -21,7 +22,11 @@ from almc_assistant.core.session_end import (
 )
 from almc_assistant.qt.session.desktop_cues import DesktopCues
 from almc_assistant.qt.session.gnome import GnomeSessionClient
-from almc_assistant.qt.session.hooks import SessionEndHooks, install_session_end_hooks
+from almc_assistant.qt.session.hooks import (
+    SessionEndHooks,
+    install_session_end_hooks,
+    x11_backends,
+)
 from almc_assistant.qt.session.logind import LogindDelayLock
 from almc_assistant.qt.session.posix_signals import PosixSignals
 from almc_assistant.qt.session.qtsm import CommitDataHandler
@@ -151,6 +156,15 @@ def test_linux_gets_gnome_client_and_logind_lock_on_the_given_buses(
             qtbot.waitUntil(lambda: not lock.held, timeout=5000)
         finally:
             hooks.uninstall()
+
+
+def test_no_xsmp_client_off_x11(
+    qapp: Any, guard: SessionEndGuard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XSMP and the lost-display recorder are for the xcb platform only."""
+    monkeypatch.setenv("SESSION_MANAGER", "local/host:@/tmp/.ICE-unix/0")
+    assert qapp.platformName() != "xcb"
+    assert x11_backends(qapp, guard, QDBusConnection("not connected")) == []
 
 
 def test_gnome_stop_is_forwarded_as_quit_requested(

@@ -9,7 +9,7 @@ configuration. Thread contract: see :mod:`almc_assistant.core.autostart.manager`
 from __future__ import annotations
 
 from almc_assistant.core.autostart.base import AutostartBackend
-from almc_assistant.core.autostart.command import launch_command
+from almc_assistant.core.autostart.command import launch_command, running_from_source
 from almc_assistant.core.autostart.macos import LaunchAgentAutostart
 from almc_assistant.core.autostart.manager import (
     Autostart,
@@ -36,9 +36,15 @@ __all__ = [
     "backend_for",
     "for_config",
     "launch_command",
+    "running_from_source",
 ]
 
 
 def for_config(config: Config, paths: AppPaths) -> Autostart:
     """This OS's start-at-login entry under the facility's ``start_at_login`` policy."""
-    return Autostart(backend_for(), config.start_at_login, state_dir=paths.state_dir)
+    return Autostart(
+        backend_for(),
+        config.start_at_login,
+        state_dir=paths.state_dir,
+        installed=not running_from_source(),
+    )

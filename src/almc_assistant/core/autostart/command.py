@@ -53,6 +53,22 @@ def _gui_twin(exe: Path, windows: bool) -> Path:
     return twin if twin.is_file() else exe
 
 
+def running_from_source(package_file: str | None = None, frozen: bool | None = None) -> bool:
+    """Whether this process runs from a source checkout (``./dev app``, an editable
+    install): its package sits in ``src/`` of a folder with ``pyproject.toml``. Such a
+    run never registers itself to start at login unless the user asks: the entry would
+    point into a clone's ``.venv``, which moves, changes and disappears."""
+    if bool(getattr(sys, "frozen", False)) if frozen is None else frozen:
+        return False
+    if package_file is None:
+        import almc_assistant
+
+        package_file = almc_assistant.__file__ or ""
+    package = Path(package_file).resolve().parent
+    root = package.parent.parent
+    return package.parent.name == "src" and (root / "pyproject.toml").is_file()
+
+
 def program_exists(command: tuple[str, ...] | None) -> bool:
     """Whether a registered command's program is still there (an app moved or removed
     leaves a stale entry behind)."""

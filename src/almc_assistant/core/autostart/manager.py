@@ -3,9 +3,11 @@
 Thread contract: :class:`Autostart` calls its backend synchronously (one small file or
 registry value); use it from one thread at a time.
 
-Logout reminders only work while the app runs, so by default the first start enables
-starting at login and says so once (the caller shows the notification); the user can
-turn it off (Settings, ``almc-assistant autostart off``) and that choice is kept. The
+Logout reminders only work while the app runs, so by default the first start of an
+installed app enables starting at login and says so once, with how to turn it off (the
+caller shows the notification); the user can turn it off (Settings,
+``almc-assistant autostart off``) and that choice is kept. A run from a source checkout
+(``./dev app``) never enables it by itself: Settings offers it. The
 facility's ``start_at_login`` (``facility.toml``) may instead decide for everyone:
 ``"always"`` (enabled at every start, the user cannot turn it off) or ``"never"``
 (removed at every start, the user cannot turn it on). The OS's entry is the only record
@@ -47,6 +49,7 @@ class StartOutcome(enum.StrEnum):
 
     UNCHANGED = "unchanged"
     ENABLED_FIRST_START = "enabled-first-start"  # tell the user, once
+    NOT_INSTALLED = "not-installed"  # a source checkout: offered in Settings, not imposed
     ENFORCED = "enforced"  # the facility's policy was applied
     REPAIRED = "repaired"  # the entry named a program that is gone
 
@@ -96,9 +99,11 @@ class Autostart:
         *,
         state_dir: Path,
         command: tuple[str, ...] | None = None,
+        installed: bool = True,
     ) -> None:
         self.backend = backend
         self.policy = AutostartPolicy(policy)
+        self.installed = installed  # False: a source checkout, enabled only when asked
         self.marker = state_dir / MARKER_NAME
         self.command = command if command is not None else launch_command()
 
@@ -144,6 +149,8 @@ class Autostart:
                 return StartOutcome.UNCHANGED
             self.backend.disable()
             return StartOutcome.ENFORCED
+        if not self.installed:  # never registered behind the user's back from a checkout
+            return StartOutcome.NOT_INSTALLED
         if self.policy is AutostartPolicy.ALWAYS:
             if registered is not None and program_exists(registered):
                 return StartOutcome.UNCHANGED

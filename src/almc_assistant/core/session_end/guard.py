@@ -108,12 +108,20 @@ class SessionEndGuard:
             platform=platform,
         )
 
+    def apply_settings(self, settings: ReminderSettings) -> None:
+        """New reminder settings (Settings saved: ``SettingsApplied``), in force at once."""
+        self.reminders.apply_settings(settings)
+
     # ------------------------------------------------------------------ pending state
     def start(self) -> MarkerRecord | None:
         """Read what the previous session left behind. Call once, before the first update."""
         with self._lock:
             self._previous = self.marker.read()
             return self._previous
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     @property
     def previous_session(self) -> MarkerRecord | None:
@@ -221,6 +229,17 @@ class SessionEndGuard:
         if noted:
             self._write_marker(durable=False, blocking=False)
         self.reminders.session_end_cancelled()
+
+    def cancel_announced_end(self) -> bool:
+        """:meth:`session_end_cancelled`, only if an end was announced and not yet cancelled.
+
+        For desktops that tell two adapters about one cancelled logout (Xfce: XSMP and its
+        D-Bus client): the first one reminds, the second finds nothing to cancel."""
+        with self._lock:
+            if self._ending is None:
+                return False
+        self.session_end_cancelled()
+        return True
 
     def session_ending(self, kind: EndKind | None = None) -> None:
         """The session really ends now (we may be killed any moment): record it, quickly."""

@@ -55,6 +55,11 @@ class ReminderScheduler:
         self._showing = False
         self._last_tick: float | None = None
 
+    def apply_settings(self, settings: ReminderSettings) -> None:
+        """The user saved new reminder settings: they apply from the next decision on."""
+        with self._lock:
+            self.settings = settings
+
     # ------------------------------------------------------------------ inputs
     def pending_changed(self, previous: PendingSummary, current: PendingSummary) -> None:
         """The guard saw the pending state change."""

@@ -103,3 +103,12 @@ def last_session_text(ended_with: PendingSummary, now_pending: PendingSummary, c
     if now_pending.at_risk:
         return f"{text} Now: {describe_pending(now_pending, clock)}."
     return f"{text} Everything is backed up now."
+
+
+def logout_question(summary: PendingSummary, clock: Clock) -> tuple[str, str]:
+    """Headline and text of the question an X11 logout waits for (``qt/session/xsmp``)."""
+    return (
+        f"{describe_pending(summary, clock)}.",
+        "They are only on this computer, and the facility's cleanup may delete them. "
+        "Cancel the logout to back them up first, or log out anyway.",
+    )

@@ -12,12 +12,17 @@ one read, on local Linux file systems, a group is copied like this instead:
 2. ``syncfs`` on each destination: every partial of the group is durable at once (a
    write-back error is reported here, as ``fsync`` would);
 3. each partial's (now clean) pages are dropped and it is read back from storage and
-   compared, and the sources are re-checked (size, mtime). Reads of sources and of
+   compared, and the sources are re-checked (size, mtime, ctime, identity:
+   :func:`source.check_unchanged`). Reads of sources and of
    read-backs are started 32 files at a time (``POSIX_FADV_WILLNEED`` after the pages
    were dropped), so their storage latencies overlap instead of adding up;
-4. the verified partials are renamed to their final names, and a second ``syncfs`` makes
-   the renames durable before the copies are reported verified and written to the
-   manifest.
+4. the verified partials are renamed to their final names (or settled with a file that
+   appeared there: :mod:`landing`), and a second ``syncfs`` makes the renames durable
+   before the copies are reported verified and written to the manifest.
+
+A file already at its target name with the source's size (a rerun) is not written: it is
+read back from storage with the group's read-backs and adopted when its BLAKE3 equals
+the source's (:func:`landing.accept`).
 
 The guarantees are those of the one-file path: the final name never holds unverified
 bytes, every failure removes its partial. Other platforms and network file systems
@@ -29,8 +34,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import os
-import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -38,29 +43,29 @@ from pathlib import Path
 
 import blake3
 
+from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
-from almc_assistant.core.transfer.copier import CopyHooks, Result, Verified
+from almc_assistant.core.transfer.copier import CopyHooks
 from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.faults import (
     CopyError,
-    appeared,
-    from_os_error,
     mismatch,
     source_changed,
 )
+from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
+from almc_assistant.core.transfer.landing import Differs, Result, Verified, accept, land
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.publish import publish
 from almc_assistant.core.transfer.scan import FileTask
+from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
 
 # local file systems where syncfs flushes everything to the device
 _LOCAL = {"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "vfat", "msdos", "exfat", "ntfs"}
 _LOCAL |= {"tmpfs", "jfs", "reiserfs", "bcachefs", "zfs"}
 PREFETCH = 32  # files whose storage reads are started together
-_OPEN_SOURCE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def _load_syncfs() -> object | None:
@@ -97,10 +102,26 @@ def batchable(dest: Destination) -> bool:
 class _Partial:
     task: FileTask
     target: Target
-    path: Path
+    folder: Folder  # shared by the group's partials in one folder (see BatchCopier._folder)
+    name: str
     digest: str
     committed: bool = False
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path / self.name
+
     failed: bool = False  # its result is an error (see BatchCopier._fail)
+
+
+@dataclass(slots=True)
+class _Adopt:
+    """A same-size file already at the target name (a rerun): read back, kept if equal."""
+
+    task: FileTask
+    target: Target
+    folder: Folder
+    digest: str
 
 
 Key = tuple[FileTask, Target]
@@ -114,11 +135,16 @@ class BatchCopier:
         self._progress = progress
         self._hooks = hooks or CopyHooks()
         self._buf = buf
+        self._before: dict[FileTask, FileIdentity] = {}  # each source as opened
+        self._folders: dict[tuple[int, str], Folder] = {}  # open for the group
+        self._adopts: list[_Adopt] = []  # files already at their names (reruns)
 
     def copy(self, items: list[tuple[FileTask, list[Target]]]) -> dict[Key, Result]:
         """Copy every (small) file of ``items`` to its targets; a result per pair."""
         results: dict[Key, Result] = {}
         partials: list[_Partial] = []
+        self._adopts.clear()
+        self._before.clear()
         try:
             for i in range(0, len(items), PREFETCH):
                 window = items[i : i + PREFETCH]
@@ -132,52 +158,59 @@ class BatchCopier:
                             os.close(src)
             live = self._sync(partials, results)
             live = self._read_back(live, results)
+            self._adopt_all(results)
             live = self._check_sources(live, results)
             self._commit(live, results)
         finally:
             for p in partials:
                 if not p.committed:
                     with contextlib.suppress(OSError):
-                        p.path.unlink()
+                        p.folder.unlink(p.name)
                 release_partial(p.path)
+            for folder in self._folders.values():
+                folder.close()
+            self._folders.clear()
         return results
+
+    def _folder(self, t: Target, task: FileTask) -> Folder:
+        """The target's folder, opened once per group (:meth:`Destination.open_folder`)."""
+        relfolder = t.relpath.rpartition("/")[0]
+        key = (id(t.dest), relfolder)
+        folder = self._folders.get(key)
+        if folder is None:
+            folder = self._folders[key] = t.dest.open_folder(relfolder, task.source)
+        return folder
 
     def _fail(self, p: _Partial, err: CopyError, results: dict[Key, Result]) -> None:
         results[(p.task, p.target)] = err
         p.failed = True
         with contextlib.suppress(OSError):
-            p.path.unlink()
+            p.folder.unlink(p.name)
 
     def _dest_error(self, exc: OSError, action: str, t: Target, task: FileTask) -> CopyError:
-        err = from_os_error(exc, action=action, path=t.final, source=task.source)
-        if err.destination_dead:
-            t.dest.mark_dead(err)
-        return err
+        return t.dest.error(exc, action=action, path=t.final, source=task.source)
 
     def _open_source(self, task: FileTask) -> int | CopyError:
         """Open a source and start reading it in the background (reads of a group overlap)."""
         try:
-            fd = os.open(task.source, _OPEN_SOURCE)
-        except OSError as exc:
-            return from_os_error(exc, action="read", path=task.source, source=task.source)
+            fd, self._before[task] = open_source(task)
+        except CopyError as err:
+            return err
         cache.prefetch(fd)
         return fd
 
     def _read_source(self, task: FileTask, fd: int) -> memoryview:
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise source_changed(task.source, "it is no longer a regular file")
             view = memoryview(self._buf)
             total = 0
             while total < len(view) and (n := os.readv(fd, [view[total:]])):
                 total += n
-            if total != task.size or st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
-                raise source_changed(task.source, "its size or modification time changed")
+            if total != task.size:
+                raise source_changed(task.source, f"{total} bytes were read, not {task.size}")
             cache.evict(fd)
             return view[:total]
         except OSError as exc:
-            raise from_os_error(exc, action="read", path=task.source, source=task.source) from exc
+            raise source_error(exc, task) from exc
 
     def _write(
         self,
@@ -203,10 +236,19 @@ class BatchCopier:
         if self._hooks.on_chunk is not None and task.size:  # as the one-file path: per read
             self._hooks.on_chunk(task, task.size)
         for t in targets:
-            path = t.final.with_name(partial_name(t.final.name))
+            if t.adopt:
+                try:
+                    self._adopts.append(_Adopt(task, t, self._folder(t, task), digest))
+                except CopyError as err:
+                    results[(task, t)] = err
+                except OSError as exc:
+                    results[(task, t)] = self._dest_error(exc, "read back", t, task)
+                continue
+            name = partial_name(t.final.name)
+            path = t.final.with_name(name)
             try:
-                t.dest.ensure_folder(t.relpath.rpartition("/")[0], task.source)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                folder = self._folder(t, task)
+                fd = folder.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except CopyError as err:
                 results[(task, t)] = err
                 release_partial(path)
@@ -215,7 +257,7 @@ class BatchCopier:
                 results[(task, t)] = self._dest_error(exc, "create", t, task)
                 release_partial(path)
                 continue
-            p = _Partial(task, t, path, digest)
+            p = _Partial(task, t, folder, name, digest)
             partials.append(p)
             try:
                 rest = data
@@ -247,7 +289,7 @@ class BatchCopier:
             fds: list[int | OSError] = []
             for p in window:  # cache dropped, storage reads started for the whole window
                 try:
-                    fds.append(open_from_storage(p.path, prefetch=True))
+                    fds.append(open_from_storage(p.folder, p.name, prefetch=True))
                 except OSError as exc:
                     fds.append(exc)
             for p, fd in zip(window, fds, strict=True):
@@ -265,20 +307,55 @@ class BatchCopier:
                     self._fail(p, mismatch(p.task.source, p.target.final, p.digest, got), results)
         return _live(live)
 
-    def _check_sources(self, live: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
-        unchanged: dict[FileTask, bool] = {}  # one stat per source, not per destination
-        for p in live:
-            same = unchanged.get(p.task)
-            if same is None:
+    def _adopt_all(self, results: dict[Key, Result]) -> None:
+        """Read back the files found at adopted names, storage reads overlapped as in
+        :meth:`_read_back`; equal bytes are adopted, others are ``Differs``."""
+        for i in range(0, len(self._adopts), PREFETCH):
+            window = self._adopts[i : i + PREFETCH]
+            fds: list[int | OSError] = []
+            for a in window:
                 try:
-                    st = p.task.source.stat(follow_symlinks=False)
-                    same = st.st_size == p.task.size and st.st_mtime_ns == p.task.mtime_ns
-                except OSError:
-                    same = False
-                unchanged[p.task] = same
-            if not same:
-                err = source_changed(p.task.source, "its size or modification time changed")
+                    fds.append(open_from_storage(a.folder, a.target.final.name, prefetch=True))
+                except OSError as exc:
+                    fds.append(exc)
+            for a, fd in zip(window, fds, strict=True):
+                key = (a.task, a.target)
+                if isinstance(fd, OSError):
+                    if fd.errno in (errno.ELOOP, errno.EISDIR):  # a link, not a regular file
+                        results[key] = Differs()
+                    else:
+                        results[key] = self._dest_error(fd, "read back", a.target, a.task)
+                    continue
+                try:
+                    got, _ = hash_fd(fd, self._buf)
+                except OSError as exc:
+                    results[key] = self._dest_error(exc, "read back", a.target, a.task)
+                    continue
+                finally:
+                    os.close(fd)
+                if got != a.digest:
+                    results[key] = Differs()
+                else:
+                    results[key] = accept(a.folder, a.target, a.digest, a.task.mtime_ns)
+
+    def _check_sources(self, live: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
+        changed: dict[FileTask, CopyError | None] = {}  # one stat per source
+
+        def why(task: FileTask) -> CopyError | None:
+            if task not in changed:
+                try:
+                    check_unchanged(task, self._before[task])
+                    changed[task] = None
+                except CopyError as exc:
+                    changed[task] = exc
+            return changed[task]
+
+        for p in live:
+            if (err := why(p.task)) is not None:
                 self._fail(p, err, results)
+        for a in self._adopts:
+            if (err := why(a.task)) is not None:
+                results[(a.task, a.target)] = err
         return _live(live)
 
     def _commit(self, live: list[_Partial], results: dict[Key, Result]) -> None:
@@ -290,15 +367,19 @@ class BatchCopier:
                 if t.dest not in checked:  # once per destination and group
                     t.dest.check_alive(p.task.source)
                     checked.add(t.dest)
-                if not publish(p.path, t.final):
-                    self._fail(p, appeared(t.final, p.task.source), results)
-                    continue
-                p.committed = True
-                renamed.append(p)
+                landed = land(p.folder, p.name, t, p.digest, self._buf)
             except CopyError as err:
                 self._fail(p, err, results)
+                continue
             except OSError as exc:
                 self._fail(p, self._dest_error(exc, "rename", t, p.task), results)
+                continue
+            if isinstance(landed, Verified) and not landed.adopted:
+                p.committed = True
+                renamed.append(p)
+            else:  # a file appeared at the name: settled with it (the partial goes)
+                results[(p.task, t)] = landed
+                p.failed = True
         for device, dest in _one_per_device(renamed).items():
             mine = [p for p in renamed if p.target.dest.device == device]
             try:
@@ -310,6 +391,9 @@ class BatchCopier:
                 now = time.time()
                 for p in mine:
                     results[(p.task, p.target)] = Verified(p.digest, now, adopted=False)
+            except CopyError as err:  # e.g. a link planted at the manifest's lock file
+                for p in mine:
+                    results[(p.task, p.target)] = err
             except OSError as exc:
                 for p in mine:  # the bytes are verified but the rename may not be durable
                     results[(p.task, p.target)] = self._dest_error(

@@ -7,16 +7,19 @@ its own for large files and joins them before returning.
 Steps for one file (after rclone's ``copy.go``):
 
 1. Open the source without following a link and without blocking (a FIFO swapped in
-   since the scan would otherwise hang), check it is still a regular file.
+   since the scan would otherwise hang), check it is still the regular file listed, and
+   keep its identity (:mod:`source`).
 2. Per destination, open a hidden partial next to the final name (``O_EXCL``).
 3. Read the source once in large chunks into a reused buffer (``readinto``), hash the
    bytes with BLAKE3, write them to every partial. Every ``WINDOW`` bytes each partial
    is flushed, evicted from the cache and read back by a trailing thread
    (:mod:`readback`), so verification overlaps writing.
-4. Check the source gave exactly the size it had and did not change (size, mtime_ns).
+4. Check the source gave exactly the size it had.
 5. Per destination: set the mtime, ``fsync``, finish the read-back and compare BLAKE3.
-6. Re-check the source, then rename the partial to the final name without replacing
-   a file that appeared there (:mod:`publish`) and ``fsync`` the folder.
+6. Check the source is unchanged since it was opened (size, mtime, ctime, identity:
+   :func:`source.check_unchanged`), then rename the partial to the final name without
+   replacing a file that appeared there, or settle with that file (:mod:`landing`), and
+   ``fsync`` the folder.
 
 Any failure of one destination removes its partial and leaves the others going. No
 final name ever holds unverified bytes. The test seam :class:`CopyHooks` lets tests slow
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,23 +41,22 @@ from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.faults import (
     CopyError,
-    appeared,
-    from_os_error,
     mismatch,
     source_changed,
 )
+from almc_assistant.core.transfer.landing import Differs, Result, Verified, land, settle
 from almc_assistant.core.transfer.partial import PartialFile
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.publish import publish
 from almc_assistant.core.transfer.readback import FlushHook
 from almc_assistant.core.transfer.scan import FileTask
+from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
 from almc_assistant.core.transfer.writer import Lease
 
 CHUNK = 4 << 20  # bytes per read from the source
 WINDOW = 32 << 20  # bytes per flush/evict/read-back window of a large file
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-_OPEN_FLAGS |= getattr(os, "O_BINARY", 0)
+
+__all__ = ["CHUNK", "WINDOW", "CopyHooks", "Differs", "FileCopier", "Result", "Verified"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +72,6 @@ class CopyHooks:
     before_file: Callable[[FileTask], None] | None = None
     on_chunk: Callable[[FileTask, int], None] | None = None
     after_flush: FlushHook | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Verified:
-    digest: str
-    verified_at: float
-    adopted: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Differs:
-    """An adoption candidate turned out to hold other bytes."""
-
-
-Result = Verified | Differs | CopyError
 
 
 class FileCopier:
@@ -119,17 +105,18 @@ class FileCopier:
             self._hooks.before_file(task)
         try:
             try:
-                src = self._open_source(task)
+                fd, before = open_source(task)
             except CopyError as err:
                 return dict.fromkeys(targets, err)
-            with src:
+            with io.FileIO(fd, "r", closefd=True) as src:
+                cache.sequential(fd)
                 self._open_streams(task, targets, streams, results)
                 digest = self._pump(task, src, streams, results)
                 self._finish_streams(task, digest, streams, results)
                 for t in targets:
                     if t.adopt:
                         results[t] = self._adopt(task, t, digest)
-            self._check_source(task)
+                check_unchanged(task, before, fd)
             for t, stream in list(streams.items()):
                 results[t] = self._commit(task, stream, results[t])
         except CopyError as err:  # the source failed or changed: every open copy fails
@@ -141,18 +128,6 @@ class FileCopier:
                 stream.discard()  # committed ones no longer exist under the partial name
         return results
 
-    def _open_source(self, task: FileTask) -> io.FileIO:
-        try:
-            fd = os.open(task.source, _OPEN_FLAGS)
-        except OSError as exc:
-            raise from_os_error(exc, action="read", path=task.source, source=task.source) from exc
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            raise source_changed(task.source, "it is no longer a regular file")
-        cache.sequential(fd)
-        return io.FileIO(fd, "r", closefd=True)
-
     def _open_streams(
         self,
         task: FileTask,
@@ -161,27 +136,28 @@ class FileCopier:
         results: dict[Target, Result],
     ) -> None:
         for i, t in enumerate(t for t in targets if not t.adopt):
-            relfolder = t.relpath.rpartition("/")[0]
             try:
-                t.dest.ensure_folder(relfolder, task.source)
-                streams[t] = PartialFile(
-                    t,
-                    self._rb_buffer(i),
-                    trailing=task.size > self._window,
-                    threaded_writes=task.size > len(self._buf),
-                    window=self._window,
-                    after_flush=self._hooks.after_flush,
-                )
+                folder = t.dest.open_folder(t.relpath.rpartition("/")[0], task.source)
+                try:
+                    streams[t] = PartialFile(
+                        t,
+                        folder,
+                        self._rb_buffer(i),
+                        trailing=task.size > self._window,
+                        threaded_writes=task.size > len(self._buf),
+                        window=self._window,
+                        after_flush=self._hooks.after_flush,
+                    )
+                except BaseException:
+                    folder.close()
+                    raise
             except CopyError as err:
                 results[t] = err
             except OSError as exc:
                 results[t] = self._dest_error(exc, "create", t, task)
 
     def _dest_error(self, exc: OSError, action: str, t: Target, task: FileTask) -> CopyError:
-        err = from_os_error(exc, action=action, path=t.final, source=task.source)
-        if err.destination_dead:
-            t.dest.mark_dead(err)
-        return err
+        return t.dest.error(exc, action=action, path=t.final, source=task.source)
 
     def _fail(
         self,
@@ -217,9 +193,7 @@ class FileCopier:
             try:
                 n = src.readinto(views[i])
             except OSError as exc:
-                raise from_os_error(
-                    exc, action="read", path=task.source, source=task.source
-                ) from exc
+                raise source_error(exc, task) from exc
             if not n:
                 break
             chunk = views[i][:n]
@@ -240,13 +214,9 @@ class FileCopier:
         for stream in streams.values():
             stream.writer.close()
         self._check_writers(task, streams, results)
-        st = os.fstat(src_fd)
-        if total != task.size or st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
+        if total != task.size:
             raise source_changed(
-                task.source,
-                f"it had {task.size} bytes when listed, {total} were read"
-                if total != task.size
-                else "its modification time changed",
+                task.source, f"it had {task.size} bytes when listed, {total} were read"
             )
         cache.evict(src_fd)
         return hasher.hexdigest()
@@ -295,33 +265,15 @@ class FileCopier:
     def _adopt(self, task: FileTask, t: Target, digest: str) -> Result:
         """Read back the same-size file already at the final name; keep it if it matches."""
         try:
-            with io.FileIO(t.final, "r") as f:
-                fd = f.fileno()
-                cache.evict(fd)
-                hasher = blake3.blake3()
-                view = memoryview(self._buf)
-                while n := f.readinto(view):
-                    self._control.checkpoint()
-                    hasher.update(view[:n])
-                cache.evict(fd)
-            if hasher.hexdigest() != digest:
-                return Differs()
-            t.dest.check_alive(task.source)
-            os.utime(t.final, ns=(time.time_ns(), task.mtime_ns))
+            with t.dest.open_folder(t.relpath.rpartition("/")[0], task.source) as folder:
+                result = settle(
+                    folder, t, digest, self._buf, self._control.checkpoint, task.mtime_ns
+                )
         except CopyError as err:
             return err
         except OSError as exc:
             return self._dest_error(exc, "read back", t, task)
-        t.dest.manifest.record(t.relpath, digest)
-        return Verified(digest, time.time(), adopted=True)
-
-    def _check_source(self, task: FileTask) -> None:
-        try:
-            st = task.source.stat(follow_symlinks=False)
-        except OSError as exc:
-            raise source_changed(task.source, f"it can no longer be read: {exc.strerror}") from exc
-        if st.st_size != task.size or st.st_mtime_ns != task.mtime_ns:
-            raise source_changed(task.source, "its size or modification time changed")
+        return result
 
     def _commit(self, task: FileTask, stream: PartialFile, result: Result) -> Result:
         t = stream.target
@@ -330,12 +282,12 @@ class FileCopier:
         try:
             stream.close()
             t.dest.check_alive(task.source)
-            if not publish(stream.partial, t.final):
-                return appeared(t.final, task.source)
-            cache.fsync_dir(t.final.parent)
-            t.dest.manifest.record(t.relpath, result.digest)
+            landed = land(stream.folder, stream.name, t, result.digest, self._buf)
+            if isinstance(landed, Verified) and not landed.adopted:
+                stream.folder.fsync()
+                t.dest.manifest.record(t.relpath, result.digest)
         except CopyError as err:
             return err
         except OSError as exc:
             return self._dest_error(exc, "finish the verified copy", t, task)
-        return Verified(result.digest, time.time(), adopted=False)
+        return landed

@@ -8,19 +8,44 @@ or a copy is renamed into place, :meth:`Destination.check_alive` confirms the ro
 exists on the same device, so a lazily unmounted drive never makes the engine write
 into the empty mount-point folder of the system disk. Folders are created below the
 root only; the root itself is never re-created once the job runs.
+
+Shared destinations: files are written beneath the root through open folders
+(:mod:`folder`: ``openat`` with ``O_NOFOLLOW``, created with ``mkdirat``): a symbolic link
+(or anything but a folder) planted at a folder's name is refused with an error naming
+it, and so is a folder another user owns, so a copy never lands where someone else
+redirected it or can take it. The engine's other writes at the root (the manifest, its
+temporary and lock files, receipts) are opened ``O_EXCL`` or ``O_NOFOLLOW``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
-from almc_assistant.core.transfer.faults import CopyError, destination_gone
+from almc_assistant.core.transfer.destlock import check_lock_file, planted
+from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
+from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.manifest import Manifest
 from almc_assistant.core.transfer.naming import remove_stale_partials
+
+
+def _foreign_folder(folder: Path, uid: int, source: Path) -> CopyError:
+    try:
+        import pwd
+
+        owner = pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        owner = f"uid {uid}"
+    return CopyError(
+        f"{folder} belongs to {owner}: a copy there would be in their hands (they could "
+        f"move or delete it). {source} was not copied there.",
+        title=f"{folder.name} at the destination belongs to another user",
+        next_step="Copy to a folder of your own on that destination, or ask the facility "
+        "staff to sort out who owns this folder.",
+        paths=(source, folder),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +69,12 @@ class Destination:
         self.fs: FileSystemInfo = detect_filesystem(root)
         self.device = root.stat().st_dev
         self.manifest = Manifest(root)
+        check_lock_file(root)  # a link planted there is refused now, not per file
         self._lock = threading.Lock()
-        self._ready_dirs: dict[str, Path] = {}  # created and cleaned: relfolder -> path
+        self._cleaned: set[str] = set()  # folders whose stale partials were removed
         self._dead: CopyError | None = None
         self.records: list[Record] = []
+        self.pending: list[Record] = []  # written to a caching mount: pending upload
         self.failures: list[tuple[Path, str]] = []  # (source, message)
 
     @property
@@ -74,27 +101,57 @@ class Destination:
             self.mark_dead(err)
             raise err
 
-    def ensure_folder(self, relfolder: str, source: Path) -> Path:
-        """Create ``relfolder`` below the root (not the root), clean stale partials once."""
-        with self._lock:  # the common case (every file of a folder after its first)
-            ready = self._ready_dirs.get(relfolder)
-        if ready is not None:
-            return ready
-        folder = self.root.joinpath(*relfolder.split("/")) if relfolder else self.root
-        self.check_alive(source)
-        current = self.root
-        for part in relfolder.split("/") if relfolder else ():
-            current = current / part
-            with contextlib.suppress(FileExistsError):
-                current.mkdir()
-        remove_stale_partials(folder)
+    def error(self, exc: OSError, *, action: str, path: Path, source: Path) -> CopyError:
+        """Classify an ``OSError`` met here. A root that vanished (unplugged, ``umount -l``)
+        makes it "gone" for the rest of the job: no file is tried, let alone retried, there
+        again."""
+        err = from_os_error(exc, action=action, path=path, source=source)
+        if not err.destination_dead and not self.is_alive():
+            err = destination_gone(self.root, source)
+        if err.destination_dead:
+            self.mark_dead(err)
+        return err
+
+    def open_folder(self, relfolder: str, source: Path) -> Folder:
+        """Open ``relfolder`` below the root beneath it (:meth:`Folder.walk`: created when
+        missing, never through a link); its stale partials are removed the first time.
+        The caller closes it. Raises :class:`CopyError` (or ``OSError``, which the caller
+        classifies with :meth:`error`)."""
+        if (dead := self.dead) is not None:
+            raise CopyError(
+                f"{source} was not copied to {self.root}: {dead.detail}",
+                title=dead.title,
+                next_step=dead.next_step,
+                paths=(source, self.root),
+                destination_dead=True,
+            )
+        try:
+            folder = Folder.walk(self.root, self.device, relfolder.split("/") if relfolder else [])
+        except Gone:
+            err = destination_gone(self.root, source)
+            self.mark_dead(err)
+            raise err from None
+        except Planted as exc:
+            bad = planted(exc.path, "a folder of the copy")
+            raise CopyError(
+                bad.detail, title=bad.title, next_step=bad.next_step, paths=(source, exc.path)
+            ) from None
+        except Foreign as exc:
+            raise _foreign_folder(exc.path, exc.uid, source) from None
         with self._lock:
-            self._ready_dirs[relfolder] = folder
+            first = relfolder not in self._cleaned
+            self._cleaned.add(relfolder)
+        if first:
+            remove_stale_partials(folder)
         return folder
 
     def add_record(self, record: Record) -> None:
         with self._lock:
             self.records.append(record)
+
+    def add_pending(self, record: Record) -> None:
+        with self._lock:
+            self.pending.append(record)
 
     def add_failure(self, source: Path, message: str) -> None:
         with self._lock:

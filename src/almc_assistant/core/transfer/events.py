@@ -15,6 +15,10 @@ from almc_assistant.core.events import Event
 
 READ_BACK_EVICTED = "evicted from cache and re-read"
 READ_BACK_CACHED = "re-read; cache eviction not available on this platform"
+# ``CopySkipped.reason`` when the destination already holds a verified copy (any other
+# reason means the file was left alone: not a copy of it)
+ALREADY_VERIFIED = "already verified at this destination"
+READ_BACK_CACHE_ONLY = "re-read through a caching mount: proves its local cache only"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +72,22 @@ class CopyVerified(Event):
     verified_at: float
     read_back: str  # READ_BACK_EVICTED or READ_BACK_CACHED
     adopted: bool = False  # an identical file was already there and was read back
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopyPendingUpload(Event):
+    """A copy was written and read back, but through a caching mount (``rclone mount``, a
+    cloud drive): the read-back proved a local cache, not the remote storage. It waits
+    for upload; it is **not** verified and never counts as safe. ``reason`` says why."""
+
+    job_id: str
+    source: Path
+    destination_root: Path
+    destination: Path
+    size: int
+    mtime_ns: int
+    blake3: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,7 +149,8 @@ class DestinationRefused(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobSummary:
     job_id: str
-    state: str  # "completed", "completed with problems", "cancelled", "refused"
+    # "completed", "completed with problems", "pending upload", "cancelled", "refused"
+    state: str
     files_total: int
     bytes_total: int
     verified: int  # (file, destination) pairs verified in this job
@@ -140,6 +161,12 @@ class JobSummary:
     seconds: float
     receipts: tuple[Path, ...] = ()
     manifests: tuple[Path, ...] = ()
+    # Why a "refused" or "failed" job stopped (the error :class:`JobResult` carries), so
+    # that whoever only sees the events can say why too; "" otherwise.
+    error_title: str = ""
+    error_detail: str = ""
+    error_next_step: str = ""
+    pending_upload: int = 0  # pairs only written to a caching mount (not verified)
 
     @property
     def ok(self) -> bool:

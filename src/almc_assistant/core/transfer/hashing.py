@@ -1,30 +1,40 @@
 """BLAKE3 of a file as stored: drop its cached pages, then read it with a reused buffer.
 
+:func:`hash_existing` reads a file found at a destination name (to adopt it): it never
+follows a link and never blocks on a FIFO planted there.
+
 Thread contract: a pure function; each caller passes its own buffer.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import blake3
 
 from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer.folder import Folder
+
+EXISTING = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+EXISTING |= getattr(os, "O_BINARY", 0)  # how a file found at a destination name is opened
 
 
-def open_from_storage(path: Path, *, prefetch: bool = False) -> int:
-    """Open ``path`` for reading with its cached pages dropped (so reads hit the storage).
+def open_from_storage(folder: Folder, name: str, *, prefetch: bool = False) -> int:
+    """Open ``name`` in ``folder`` for reading (never through a link) with its cached
+    pages dropped (so reads hit the storage).
 
     With ``prefetch``, the storage read starts at once in the background (open several
     files this way, then :func:`hash_fd` each: their reads overlap).
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = folder.open(name, EXISTING)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise IsADirectoryError(21, "not a regular file", str(path))
+            raise IsADirectoryError(21, "not a regular file", str(folder.path / name))
         cache.evict(fd)
         if prefetch:
             cache.prefetch(fd)
@@ -49,22 +59,35 @@ def hash_fd(fd: int, buf: bytearray) -> tuple[str, int]:
     return hasher.hexdigest(), size
 
 
-def hash_from_storage(path: Path, buf: bytearray) -> tuple[str, int]:
-    """BLAKE3 hex and size of ``path``, read with its cached pages dropped first.
+def hash_existing(
+    path: Path, buf: bytearray, checkpoint: Callable[[], None] | None = None
+) -> str | None:
+    """BLAKE3 hex of the regular file at ``path``, read from storage; ``None`` when the
+    name holds a link or anything but a regular file (never followed, never blocking).
 
-    Dirty pages cannot be dropped: make the file durable before calling this.
+    Other errors raise :class:`OSError`. ``checkpoint`` runs between reads (cancel, pause).
     """
-    view = memoryview(buf)
-    hasher = blake3.blake3()
-    size = 0
-    with io.FileIO(path, "r") as f:
-        fd = f.fileno()
+    try:
+        fd = os.open(path, EXISTING)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None
+        raise
+    return hash_open(fd, buf, checkpoint)
+
+
+def hash_open(fd: int, buf: bytearray, checkpoint: Callable[[], None] | None = None) -> str | None:
+    """As :func:`hash_existing`, on a descriptor opened with :data:`EXISTING` (closed here)."""
+    with io.FileIO(fd, "r", closefd=True) as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise IsADirectoryError(21, "not a regular file", str(path))
+            return None
         cache.evict(fd)
         cache.sequential(fd)
+        view = memoryview(buf)
+        hasher = blake3.blake3()
         while n := f.readinto(view):
+            if checkpoint is not None:
+                checkpoint()
             hasher.update(view[:n])
-            size += n
         cache.evict(fd)
-    return hasher.hexdigest(), size
+    return hasher.hexdigest()

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from almc_assistant.core.errors import AlmcError, UsageError
+from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
@@ -36,6 +36,7 @@ from almc_assistant.core.transfer.events import (
     SourceSkipped,
 )
 from almc_assistant.core.transfer.faults import Cancelled
+from almc_assistant.core.transfer.ontoitself import refuse_copy_onto_itself
 from almc_assistant.core.transfer.preflight import PreflightResult, preflight
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.receipt import write_receipt
@@ -59,6 +60,9 @@ class CopyRequest:
     destinations: list[Path]
     workers: int | None = None
     on_conflict: OnConflict = OnConflict.KEEP_BOTH
+    # Acquisition folders: a source inside one lands at its path relative to it
+    # (``core.layout``); empty: every source lands under its own name.
+    relative_to: tuple[Path, ...] = ()
     hooks: CopyHooks | None = None  # test seam only
     progress_interval: float = 0.25
     chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
@@ -168,11 +172,15 @@ class CopyJob:
             verified=c.verified,
             skipped=c.skipped,
             failed=c.failed + run.refused,
+            pending_upload=c.pending_upload,
             sources_skipped=run.sources_skipped,
             bytes_copied=c.bytes_copied,
             seconds=time.monotonic() - run.t0,
             receipts=tuple(run.receipts),
             manifests=tuple(run.manifests),
+            error_title=error.title if error else "",
+            error_detail=error.detail if error else "",
+            error_next_step=error.next_step if error else "",
         )
         self._progress.set_state("finished")
         self._progress.maybe_publish(force=True)
@@ -183,12 +191,12 @@ class CopyJob:
 
     def _run(self, run: _Run) -> str:
         ctx = run.ctx
-        scan = scan_sources([Path(s) for s in self.request.sources])
+        scan = scan_sources([Path(s) for s in self.request.sources], self.request.relative_to)
         for path, reason in scan.skipped:
             run.sources_skipped += 1
             self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
-        _refuse_copy_into_itself([Path(s) for s in self.request.sources], roots)
+        refuse_copy_onto_itself([Path(s) for s in self.request.sources], roots)
         pre = preflight(scan.files, roots, ctx.policy)
         self._publish_preflight(pre, run)
         run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
@@ -210,7 +218,9 @@ class CopyJob:
         if cancelled:
             return "cancelled"
         problems = ctx.counts.failed + run.refused + run.sources_skipped
-        return "completed" if problems == 0 else "completed with problems"
+        if problems:
+            return "completed with problems"
+        return "pending upload" if ctx.counts.pending_upload else "completed"
 
     def _publish_preflight(self, pre: PreflightResult, run: _Run) -> None:
         for root, err in pre.refused:
@@ -305,10 +315,14 @@ class CopyJob:
             if not dest.is_alive():  # never write records onto whatever replaced it
                 log.warning("%s is gone: its manifest and receipt were not updated", dest.root)
                 continue
+            problem: OSError | AlmcError | None = None
             try:
                 dest.manifest.close()
                 run.manifests.append(dest.manifest.path)
-                if dest.records or dest.failures:
+            except (OSError, AlmcError) as exc:
+                problem = exc
+            try:
+                if dest.records or dest.failures or dest.pending:
                     run.receipts.append(
                         write_receipt(
                             dest,
@@ -319,22 +333,29 @@ class CopyJob:
                             skipped=run.ctx.counts.skipped,
                         )
                     )
-            except OSError as exc:
-                log.warning("could not write the manifest or receipt at %s: %s", dest.root, exc)
+            except (OSError, AlmcError) as exc:
+                problem = problem or exc
+            if problem is not None:
+                self._records_not_written(dest, problem, run)
 
-
-def _refuse_copy_into_itself(sources: list[Path], roots: list[Path]) -> None:
-    for src in sources:
-        real_src = src.resolve()
-        for root in roots:
-            if src.is_dir() and (root.resolve() == real_src or real_src in root.resolve().parents):
-                raise UsageError(
-                    f"The destination {root} is inside the source folder {src}: the copy "
-                    "would copy itself.",
-                    title="Destination inside the source",
-                    next_step="Choose a destination outside the folder you copy.",
-                    paths=(src, root),
-                )
+    def _records_not_written(self, dest: Destination, problem: Exception, run: _Run) -> None:
+        """The copies are in place, but the manifest rewrite or the receipt failed."""
+        log.warning("could not write the manifest or receipt at %s: %s", dest.root, problem)
+        err = problem if isinstance(problem, AlmcError) else None
+        if isinstance(problem, OSError):
+            err = describe_os_error(problem, action="write the records at", path=dest.root)
+        assert err is not None
+        run.refused += 1
+        self._sink.publish(
+            DestinationRefused(
+                job_id=self.job_id,
+                destination_root=dest.root,
+                title=f"Records not fully written at {dest.root}",
+                detail=f"{err.detail} The verified copies are in place; each one was added "
+                "to the manifest as it was made.",
+                next_step=err.next_step,
+            )
+        )
 
 
 def start_copy(request: CopyRequest, sink: EventSink) -> CopyJob:

@@ -1,42 +1,76 @@
 """The manifest at each destination root, in the ``b3sum`` text format.
 
 Thread contract: one :class:`Manifest` per destination root per job, shared by workers;
-:meth:`Manifest.record` and :meth:`Manifest.lookup` are thread-safe.
+its methods are thread-safe. Writes are serialised with every other job, process and
+user on the same root by :mod:`destlock`.
 
 Format: one line per verified file, ``<64 hex>  <path relative to the root>`` with ``/``
 separators, exactly what ``b3sum`` prints, so ``cd DEST && b3sum --check
-almc-manifest.b3sum`` verifies the copies with a standard tool. Paths holding a backslash
-or a newline are escaped the way ``b3sum`` does it (a leading ``\\``, then ``\\\\`` and
-``\\n``).
+almc-manifest.b3sum`` verifies the copies with a standard tool. As ``b3sum`` does, a path
+holding a backslash or a newline is escaped (a leading ``\\``, then ``\\\\`` and ``\\n``),
+and a name that is not valid UTF-8 is written with U+FFFD in place of its bad bytes
+(``b3sum --check`` reports that one line as unreadable and checks the rest; ``verify``
+finds the file by matching the folder's real names; the receipt keeps the exact name).
+The file is always valid UTF-8.
 
-Crash safety: each verified copy is appended as soon as it has its final name (the file
-is opened per record, never held open), so a ``kill -9`` loses nothing;
-:meth:`Manifest.close` rewrites the file without duplicates through a temporary name,
-``fsync`` and an atomic replace. A torn last line from a crash is ignored on load.
+Crash safety: each verified copy is appended, under the destination's lock, with one
+``write`` of whole lines as soon as it has its final name (the file is opened per record,
+never held open), so a ``kill -9`` loses nothing. A torn last line (a crash or a full disk
+mid-write) is detected before the next append and fenced off with a newline, and a short
+write is truncated away at once; a failed append does not fail the copy (it is verified
+and in place): the lines are kept and written by :meth:`Manifest.close`, which raises the
+error if it still cannot write them. :meth:`Manifest.close` rewrites the file sorted and
+without duplicates under the lock (re-reading it from disk, so other jobs' lines stay),
+through a temporary name opened ``O_EXCL``, ``fsync`` and an atomic replace (skipped when
+the manifest is another user's in a sticky shared folder: it then stays as appended).
+
+Reading never trusts the file: it is opened without following links and without
+blocking, must be a regular file of bounded size; a BOM is dropped; lines that are torn,
+foreign, or name a path outside the root (``..``, absolute) are set aside with a reason.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import secrets
+import stat
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer.destlock import locked, planted
 from almc_assistant.core.transfer.naming import MANIFEST_NAME
 
 log = logging.getLogger(__name__)
 
+MAX_BYTES = 1 << 30  # ~10 million lines; anything bigger is not ours
+TMP_NAME = MANIFEST_NAME + ".tmp"
 _LINE = re.compile(r"^(\\?)([0-9a-f]{64})  (.+)$")
+_READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_READ |= getattr(os, "O_BINARY", 0)
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+_APPEND |= getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+_CREATE |= getattr(os, "O_BINARY", 0)
+
+
+def shown(relpath: str) -> str:
+    """``relpath`` as a manifest shows it: bytes that are not UTF-8 become U+FFFD."""
+    return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def format_line(digest: str, relpath: str) -> str:
-    """One manifest line (with its newline)."""
-    if "\\" in relpath or "\n" in relpath:
-        escaped = relpath.replace("\\", "\\\\").replace("\n", "\\n")
+    """One manifest line (with its newline), as ``b3sum`` writes it."""
+    path = shown(relpath)
+    if "\\" in path or "\n" in path:
+        escaped = path.replace("\\", "\\\\").replace("\n", "\\n")
         return f"\\{digest}  {escaped}\n"
-    return f"{digest}  {relpath}\n"
+    return f"{digest}  {path}\n"
 
 
 def parse_line(line: str) -> tuple[str, str] | None:
@@ -50,21 +84,119 @@ def parse_line(line: str) -> tuple[str, str] | None:
     return digest, path
 
 
+def unsafe_path(relpath: str) -> str | None:
+    """Why ``relpath`` may not be read below a root (``None`` when it may)."""
+    if relpath.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relpath):
+        return "it is an absolute path"
+    parts = relpath.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "it leaves the destination folder or is not a plain relative path"
+    if "\0" in relpath:
+        return "it holds a NUL character"
+    return None
+
+
+@dataclass(slots=True)
+class ManifestContents:
+    """What a manifest holds, and what was set aside (line number, reason)."""
+
+    exists: bool = False
+    entries: dict[str, str] = field(default_factory=dict)  # shown relpath -> digest
+    set_aside: list[tuple[int, str]] = field(default_factory=list)
+    torn_tail: bool = False
+    size: int = 0
+
+
+def unusable(path: Path, why: str) -> AlmcError:
+    return AlmcError(
+        f"{path} cannot be used: {why}.",
+        title="Manifest unusable",
+        next_step="Move it aside (it is not a manifest this program wrote), then verify or "
+        "copy again; the copies are re-read and listed anew.",
+        paths=(path,),
+    )
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    """The bytes of ``path`` (``None`` if missing); never through a link, never blocking."""
+    try:
+        fd = os.open(path, _READ)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise planted(path, "the manifest") from exc
+        raise unusable(path, exc.strerror or str(exc)) from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise planted(path, "the manifest")
+        if st.st_size > MAX_BYTES:
+            raise unusable(path, f"it is {st.st_size} bytes, more than a manifest can be")
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            if total > MAX_BYTES:
+                raise unusable(path, "it keeps growing beyond what a manifest can be")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise unusable(path, exc.strerror or str(exc)) from exc
+    finally:
+        os.close(fd)
+
+
+def load_manifest(root: Path) -> ManifestContents:
+    """Read ``root``'s manifest safely. Raises :class:`AlmcError` when it is unusable."""
+    data = _read_bytes(root / MANIFEST_NAME)
+    out = ManifestContents()
+    if data is None:
+        return out
+    out.exists, out.size = True, len(data)
+    text = data.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    out.torn_tail = lines[-1] != ""
+    for n, line in enumerate(lines[:-1] if not out.torn_tail else lines, start=1):
+        if not line.strip():
+            continue
+        parsed = parse_line(line)
+        if parsed is None:
+            last = n == len(lines)
+            out.set_aside.append((n, "torn last line" if last else "not a manifest line"))
+            continue
+        digest, relpath = parsed
+        if why := unsafe_path(relpath):
+            out.set_aside.append((n, f"refused '{relpath[:80]}': {why}"))
+            continue
+        out.entries[relpath] = digest
+    return out
+
+
 def read_manifest(root: Path) -> dict[str, str]:
     """``relpath -> digest`` of ``root``'s manifest (empty when there is none)."""
-    entries: dict[str, str] = {}
-    try:
-        with open(root / MANIFEST_NAME, encoding="utf-8", errors="surrogateescape") as f:
-            for line in f:
-                parsed = parse_line(line)
-                if parsed is None:
-                    if line.strip():
-                        log.warning("ignoring an unreadable manifest line in %s", root)
-                    continue
-                entries[parsed[1]] = parsed[0]
-    except FileNotFoundError:
-        pass
-    return entries
+    return load_manifest(root).entries
+
+
+def resolve(root: Path, relpath: str) -> Path | None:
+    """The file a manifest path names below ``root``. A component with U+FFFD (a name
+    that is not UTF-8) is matched against the folder's real names; ``None`` when that
+    match is not exactly one."""
+    current = root
+    for part in relpath.split("/"):
+        if "\ufffd" not in part:
+            current = current / part
+            continue
+        try:
+            names = [n for n in os.listdir(current) if shown(n) == part]  # noqa: PTH208
+        except OSError:
+            return None
+        if len(names) != 1:
+            return None
+        current = current / names[0]
+    return current
 
 
 class Manifest:
@@ -74,12 +206,22 @@ class Manifest:
         self.root = root
         self.path = root / MANIFEST_NAME
         self._lock = threading.Lock()
-        self._entries = read_manifest(root)
+        loaded = load_manifest(root)
+        if loaded.set_aside:
+            log.warning(
+                "%s: %d line(s) set aside (first: line %d, %s)",
+                self.path,
+                len(loaded.set_aside),
+                *loaded.set_aside[0],
+            )
+        self._entries = loaded.entries
         self._dirty = False
+        self._unwritten: dict[str, str] = {}  # lines whose append failed: key -> digest
+        self.problem: OSError | None = None  # why (the first time)
 
     def lookup(self, relpath: str) -> str | None:
         with self._lock:
-            return self._entries.get(relpath)
+            return self._entries.get(shown(relpath))
 
     def record(self, relpath: str, digest: str) -> None:
         """Append a verified copy (written to the OS at once)."""
@@ -90,28 +232,124 @@ class Manifest:
         with self._lock:
             lines = []
             for relpath, digest in entries:
-                if self._entries.get(relpath) != digest:
-                    self._entries[relpath] = digest
+                key = shown(relpath)
+                if self._entries.get(key) != digest:
+                    self._entries[key] = digest
                     lines.append(format_line(digest, relpath))
             if not lines:
                 return
             self._dirty = True
             # opened per write, not held: an open file would keep the drive from being
             # ejected or remounted between files
-            with self.path.open("a", encoding="utf-8", errors="surrogateescape", newline="\n") as f:
-                f.write("".join(lines))
+            try:
+                with locked(self.root):
+                    self._append("".join(lines).encode("utf-8"))
+            except OSError as exc:  # the copies stand; :meth:`close` retries, then reports
+                if self.problem is None:
+                    log.warning("could not add to %s: %s", self.path, exc)
+                    self.problem = exc
+                for relpath, digest in entries:
+                    self._unwritten[shown(relpath)] = digest
+
+    def _append(self, data: bytes) -> None:
+        try:
+            fd = os.open(self.path, _APPEND, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise planted(self.path, "the manifest") from exc
+            raise
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise planted(self.path, "the manifest")
+            if st.st_size and _last_byte(self.path, st.st_size) != b"\n":
+                log.warning("%s ended with a torn line; it is set aside", self.path)
+                data = b"\n" + data
+            try:
+                written = os.write(fd, data)
+            except OSError:
+                _cut(fd, st.st_size)
+                raise
+            if written != len(data):  # a full disk: no torn line left behind
+                _cut(fd, st.st_size)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
-        """Rewrite the manifest sorted and without duplicates, durably."""
+        """Rewrite the manifest sorted and without duplicates, durably, keeping the lines
+        other jobs appended meanwhile, and adding the lines whose append failed. Raises
+        the append's error if those lines could still not be written."""
         with self._lock:
             if not self._dirty:
                 return
-            tmp = self.path.with_name(MANIFEST_NAME + ".tmp")
-            with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="\n") as f:
-                for relpath in sorted(self._entries):
-                    f.write(format_line(self._entries[relpath], relpath))
-                f.flush()
-                os.fsync(f.fileno())
-            tmp.replace(self.path)
-            cache.fsync_dir(self.root)
+            with locked(self.root):
+                current = load_manifest(self.root).entries  # every job's lines
+                current.update(self._unwritten)
+                if not self._rewrite(current) and self._unwritten and self.problem:
+                    raise self.problem
+            self._unwritten.clear()
+            self.problem = None
+            self._entries = current
             self._dirty = False
+
+    def _rewrite(self, current: dict[str, str]) -> bool:
+        """Replace the manifest by ``current`` (sorted); ``False`` when it is another
+        user's and may not be replaced."""
+        tmp = self.root / TMP_NAME
+        fd = self._create_tmp(tmp)
+        try:
+            body = "".join(format_line(current[r], r) for r in sorted(current))
+            view = memoryview(body.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        try:
+            tmp.replace(self.path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno not in (errno.EPERM, errno.EACCES):
+                raise
+            # another user's manifest in a sticky shared folder: our lines are
+            # appended already; it stays unsorted, which costs nothing
+            log.info("%s left as appended (not ours to replace)", self.path)
+            return False
+        cache.fsync_dir(self.root)
+        return True
+
+    def _create_tmp(self, tmp: Path) -> int:
+        for _ in range(2):
+            try:
+                return os.open(tmp, _CREATE, 0o644)
+            except FileExistsError:
+                st = tmp.lstat()
+                if not stat.S_ISREG(st.st_mode):
+                    raise planted(tmp, "the manifest's temporary file") from None
+                # a regular file left by a crash (we hold the lock: nobody writes it);
+                # moved away first so that a swap in between cannot make us unlink another
+                aside = tmp.with_name(f".almc-stale-{secrets.token_hex(4)}")
+                tmp.rename(aside)
+                if stat.S_ISREG(aside.lstat().st_mode):
+                    aside.unlink()
+        raise planted(tmp, "the manifest's temporary file")
+
+
+def _last_byte(path: Path, size: int) -> bytes:
+    fd = os.open(path, _READ)
+    try:
+        os.lseek(fd, size - 1, os.SEEK_SET)
+        return os.read(fd, 1)
+    finally:
+        os.close(fd)
+
+
+def _cut(fd: int, size: int) -> None:
+    try:
+        os.ftruncate(fd, size)
+    except OSError as exc:  # the torn tail is fenced off on the next append
+        log.warning("could not cut a torn manifest line: %s", exc)

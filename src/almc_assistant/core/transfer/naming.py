@@ -3,11 +3,14 @@
 Thread contract: pure functions, plus :func:`remove_stale_partials` which touches one
 folder; safe from any worker.
 
-A partial is ``.almc-partial-<pid>-<token><n>-<name>`` in the target folder (hidden on
-POSIX, and never mistaken for a final name). After a crash or ``kill -9`` the next run
-removes partials whose process is gone; it never trusts or resumes their bytes. Within a
+A partial is ``.almc-partial-<owner>-<token><n>-<name>`` in the target folder (hidden on
+POSIX, and never mistaken for a final name); ``<owner>`` names the machine, boot, process
+and its start time (:mod:`owner`). After a crash or ``kill -9`` the next run removes the
+partials whose writer is gone (never trusting or resuming their bytes), and leaves
+another machine's alone unless they are very old (:func:`owner.is_stale`). Within a
 long-running process (the service), the partials still being written are registered, so
 a later job removes the ones an earlier job could not (a drive that turned read-only).
+Removal is quiet: one log line per folder, with counts.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ import secrets
 import threading
 from pathlib import Path
 
+from almc_assistant.core.transfer import owner
+from almc_assistant.core.transfer.folder import Folder
+
 log = logging.getLogger(__name__)
 
 PARTIAL_PREFIX = ".almc-partial-"
 MANIFEST_NAME = "almc-manifest.b3sum"
+LOCK_NAME = ".almc-lock"  # the destination root's lock (see destlock)
 RECEIPTS_DIR = "almc-receipts"
 _MAX_NAME_BYTES = 255
 _DOUBLE_EXTENSIONS = (".ome.tif", ".ome.tiff", ".ome.zarr", ".tar.gz", ".nii.gz")
@@ -35,9 +42,9 @@ _prefix = ""
 
 
 def _new_prefix() -> None:
-    """``.almc-partial-<pid>-<token>``: per process, so a forked child gets its own."""
+    """``.almc-partial-<owner>-<token>``: per process, so a forked child gets its own."""
     global _prefix
-    _prefix = f"{PARTIAL_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    _prefix = f"{PARTIAL_PREFIX}{owner.marker()}-{secrets.token_hex(4)}"
 
 
 _new_prefix()
@@ -74,9 +81,9 @@ def is_own_record(relpath: str) -> bool:
     first = relpath.split("/", 1)[0]
     name = relpath.rsplit("/", 1)[-1]
     return (
-        relpath in (MANIFEST_NAME, MANIFEST_NAME + ".tmp")
+        relpath in (MANIFEST_NAME, MANIFEST_NAME + ".tmp", LOCK_NAME)
         or first == RECEIPTS_DIR
-        or name.startswith(PARTIAL_PREFIX)
+        or name.startswith((PARTIAL_PREFIX, ".almc-stale-", ".almc-probe-"))
     )
 
 
@@ -101,40 +108,41 @@ def free_conflict_name(final: Path, taken: set[str] | None = None) -> Path:
         n += 1
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def remove_stale_partials(folder: Path) -> list[Path]:
-    """Remove partials in ``folder`` left by processes that no longer run. Returns them.
-
-    Partials this process is still writing are left alone.
-    """
+def remove_stale_partials(where: Path | Folder) -> list[Path]:
+    """Remove the partials in a folder whose writer is gone (see :mod:`owner`); this
+    process's own partials are removed unless still being written. Returns them."""
+    folder = where if isinstance(where, Folder) else Folder(where, None)
     removed: list[Path] = []
+    failed: list[str] = []
     try:
-        entries = list(os.scandir(folder))
+        names = folder.names()
     except OSError:
         return removed
-    for entry in entries:
-        if not entry.name.startswith(PARTIAL_PREFIX):
+    mine = owner.marker()
+    for name in names:
+        if not name.startswith(PARTIAL_PREFIX):
             continue
-        pid_text = entry.name[len(PARTIAL_PREFIX) :].split("-", 1)[0]
-        if pid_text == str(os.getpid()):
-            with _in_use_lock:
-                if entry.name in _in_use:
-                    continue
-        elif pid_text.isdigit() and _pid_alive(int(pid_text)):
-            continue
+        who = "-".join(name[len(PARTIAL_PREFIX) :].split("-", 3)[:3])
         try:
-            Path(entry.path).unlink()
-            removed.append(Path(entry.path))
-            log.info("removed stale partial %s", entry.path)
+            if who == mine:
+                with _in_use_lock:
+                    if name in _in_use:
+                        continue
+            elif not owner.is_stale(who, folder.lstat(name).st_ctime):
+                continue
+            folder.unlink(name)
+            removed.append(folder.path / name)
+        except FileNotFoundError:
+            continue  # another job cleaned it first
         except OSError as exc:
-            log.warning("could not remove stale partial %s: %s", entry.path, exc)
+            failed.append(f"{name}: {exc.strerror}")
+    if removed:
+        log.info("removed %d stale partial(s) in %s", len(removed), folder.path)
+    if failed:
+        log.warning(
+            "could not remove %d stale partial(s) in %s (first: %s)",
+            len(failed),
+            folder.path,
+            failed[0],
+        )
     return removed

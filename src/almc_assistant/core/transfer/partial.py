@@ -1,5 +1,8 @@
 """One hidden partial file of a copy: written through its writer, verified by its read-back.
 
+Created, read back and removed relative to its open :class:`~folder.Folder` (never by a
+path that could have been redirected since).
+
 Thread contract: owned by the copier's thread; its :class:`StreamWriter` and
 :class:`ReadBack` may run threads of their own, which :meth:`PartialFile.close` joins.
 :meth:`PartialFile.discard` removes the partial (idempotent, never raises) and releases
@@ -11,10 +14,13 @@ from __future__ import annotations
 import os
 
 from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.readback import FlushHook, ReadBack
 from almc_assistant.core.transfer.targets import Target
 from almc_assistant.core.transfer.writer import StreamWriter
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 
 
 class PartialFile:
@@ -23,6 +29,7 @@ class PartialFile:
     def __init__(
         self,
         target: Target,
+        folder: Folder,
         buffer: bytearray,
         *,
         trailing: bool,
@@ -31,18 +38,26 @@ class PartialFile:
         after_flush: FlushHook | None,
     ):
         self.target = target
-        self.partial = target.final.with_name(partial_name(target.final.name))
+        self.folder = folder
+        self.name = partial_name(target.final.name)
+        self.partial = folder.path / self.name
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         try:
-            self.fd = os.open(self.partial, flags, 0o644)
+            self.fd = folder.open(self.name, flags, 0o644)
         except BaseException:
             release_partial(self.partial)
             raise
         self.readback: ReadBack | None = None
         try:
             cache.prepare(self.fd)
+            reader = folder.open(self.name, os.O_RDONLY | _NOFOLLOW)
             self.readback = ReadBack(
-                self.partial, self.fd, buffer, threaded=trailing, after_flush=after_flush
+                self.partial,
+                self.fd,
+                buffer,
+                threaded=trailing,
+                after_flush=after_flush,
+                reader_fd=reader,
             )
         except BaseException:
             self.discard()
@@ -77,7 +92,8 @@ class PartialFile:
         except OSError:
             pass
         try:
-            self.partial.unlink()
+            self.folder.unlink(self.name)
         except OSError:
             pass
         release_partial(self.partial)
+        self.folder.close()

@@ -12,7 +12,9 @@ case-insensitive file system. Refused files are reported with the reason; the ot
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ from almc_assistant.core.fslimits import case_collisions, name_problems, size_pr
 from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import OnConflict, Target, plan_target
+from almc_assistant.core.units import human_size
 
 SPACE_MARGIN = 1 << 20  # manifest and receipt
 
@@ -32,15 +35,6 @@ class PreflightResult:
     refused: list[tuple[Path, AlmcError]] = field(default_factory=list)
     # (file, destination, reason) pairs that will not be copied
     file_problems: list[tuple[FileTask, Destination, str]] = field(default_factory=list)
-
-
-def _human(n: int) -> str:
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"  # pragma: no cover
 
 
 def open_destination(root: Path) -> Destination:
@@ -58,7 +52,38 @@ def open_destination(root: Path) -> Destination:
         raise _refuse(root, "it is not a folder")
     if not os.access(root, os.W_OK | os.X_OK):
         raise _refuse(root, "it cannot be written (read-only drive or no permission)")
-    return Destination(root)
+    dest = Destination(root)
+    if dest.fs.pending_upload and not _visible_while_open(root):
+        raise _refuse(
+            root,
+            f"{dest.fs.pending_upload}; moreover a file written there is not visible until "
+            "it is closed (rclone mount --vfs-cache-mode off), so a copy cannot be read "
+            "back at all",
+            "Mount it with --vfs-cache-mode writes (copies are then 'pending upload'), or "
+            "copy to the remote with rclone itself.",
+        )
+    return dest
+
+
+def _visible_while_open(root: Path) -> bool:
+    """Whether a file being written at ``root`` can be opened for reading (not so on
+    ``rclone mount --vfs-cache-mode off``: it appears when closed)."""
+    probe = root / f".almc-probe-{secrets.token_hex(6)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return True  # the copy will report the real error
+    try:
+        os.write(fd, b"probe")
+        try:
+            os.close(os.open(probe, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)))
+        except FileNotFoundError:
+            return False
+        return True
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            probe.unlink()
 
 
 def _refuse(root: Path, why: str, next_step: str = "") -> AlmcError:
@@ -94,8 +119,8 @@ def preflight(files: list[FileTask], roots: list[Path], policy: OnConflict) -> P
                     root,
                     _refuse(
                         root,
-                        f"not enough free space: this copy needs {_human(needed)}, "
-                        f"only {_human(free)} are free",
+                        f"not enough free space: this copy needs {human_size(needed)}, "
+                        f"only {human_size(free)} are free",
                         "Free space there, choose another destination, or copy fewer files.",
                     ),
                 )

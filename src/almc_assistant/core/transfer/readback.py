@@ -41,12 +41,15 @@ class ReadBack:
         *,
         threaded: bool,
         after_flush: FlushHook | None = None,
+        reader_fd: int | None = None,
     ) -> None:
+        """``reader_fd``: the file opened for reading (owned from now on); by default
+        ``path`` is opened."""
         self.path = path
         self._wfd = write_fd
         self._buf = memoryview(buffer)
         self._after_flush = after_flush
-        self._reader = io.FileIO(path, "r")
+        self._reader = io.FileIO(path if reader_fd is None else reader_fd, "r")
         cache.prepare(self._reader.fileno())
         self._hasher = blake3.blake3()
         self._done = 0

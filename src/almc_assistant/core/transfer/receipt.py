@@ -2,22 +2,32 @@
 
 Thread contract: called once per destination on the job thread after the workers end.
 
-``DEST/almc-receipts/<UTC time>-<job id>.json`` is written through a temporary name,
-``fsync``ed and renamed, so a receipt is either complete or absent. It lists every copy
-verified in the job (source, destination, size, mtime, BLAKE3, verified-at, how it was
-read back), the files already verified before (skipped) and the failures with reasons.
+``DEST/almc-receipts/<UTC time>-<job id>.json`` is written through a temporary name
+(created ``O_EXCL``, never through a link; removed on any failure), ``fsync``ed and
+renamed, so a receipt is either complete or absent. The folder is opened beneath the
+root like any folder of a copy (:class:`~folder.Folder`: a link planted at its name, or
+a folder another user owns, is refused). A file name
+that is not valid UTF-8 is kept exactly: its undecodable bytes appear as JSON escapes
+of lone surrogates U+DC80-U+DCFF (Python's ``surrogateescape``: ``os.fsencode`` gives
+the bytes back). It lists every copy verified in the job (source, destination, size,
+mtime, BLAKE3, verified-at, how it was read back), the files already verified before
+(skipped) and the failures with reasons.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import json
 import os
+import re
 from pathlib import Path
 
 from almc_assistant import __version__
-from almc_assistant.core.transfer import cache
-from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destination import Destination, Record
+from almc_assistant.core.transfer.destlock import planted
+from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 
 RECEIPT_FORMAT = "almc-assistant copy receipt 1"
@@ -27,8 +37,32 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+_CREATE |= getattr(os, "O_BINARY", 0)
+
+
 def _row(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8 of JSON text whose strings may hold undecodable file-name bytes (lone
+    surrogates): those become JSON escapes, so the document is valid UTF-8 and exact."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
+def receipts_folder(dest: Destination) -> Folder:
+    """``almc-receipts`` below ``dest``, created if needed and held open (never through a
+    link, never another user's folder). The caller closes it."""
+    try:
+        return Folder.walk(dest.root, dest.device, [RECEIPTS_DIR])
+    except Planted as exc:
+        raise planted(exc.path, "the receipts folder") from None
+    except Foreign as exc:
+        raise planted(exc.path, "the receipts folder (it belongs to another user)") from None
+    except Gone:
+        raise OSError(errno.ENOENT, "the destination is gone", str(dest.root)) from None
 
 
 def _layout(head: dict[str, object], lists: dict[str, list[dict[str, object]]]) -> str:
@@ -50,10 +84,8 @@ def write_receipt(
     state: str,
     skipped: int,
 ) -> Path:
-    folder = dest.root / RECEIPTS_DIR
-    folder.mkdir(exist_ok=True)
     stamp = dt.datetime.fromtimestamp(started_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"{stamp}-{job_id}.json"
+    name = f"{stamp}-{job_id}.json"
     document = {
         "format": RECEIPT_FORMAT,
         "tool": f"almc-assistant {__version__}",
@@ -65,6 +97,8 @@ def write_receipt(
         "state": state,
         "already_verified_before": skipped,
     }
+    if dest.fs.pending_upload:
+        document["pending_upload_reason"] = dest.fs.pending_upload
     stamps: dict[float, str] = {}  # a group of files shares one verification time
 
     def when(ts: float) -> str:
@@ -73,8 +107,8 @@ def write_receipt(
             text = stamps[ts] = _iso(ts)
         return text
 
-    verified: list[dict[str, object]] = [
-        {
+    def row(r: Record, stamp: str = "verified_at") -> dict[str, object]:
+        return {
             "source": str(r.source),
             "destination": str(r.destination),
             "relative_path": r.relpath,
@@ -82,20 +116,37 @@ def write_receipt(
             "mtime_ns": r.mtime_ns,
             "mtime": _iso(r.mtime_ns / 1e9),
             "blake3": r.blake3,
-            "verified_at": when(r.verified_at),
+            stamp: when(r.verified_at),
             "read_back": r.read_back,
             "adopted_existing_copy": r.adopted,
         }
-        for r in sorted(dest.records, key=lambda r: r.relpath)
-    ]
+
+    verified = [row(r) for r in sorted(dest.records, key=lambda r: r.relpath)]
+    # not verified: only read back through a caching mount (never imported as copies)
+    pending = [row(r, "read_back_at") for r in sorted(dest.pending, key=lambda r: r.relpath)]
     failed: list[dict[str, object]] = [
         {"source": str(s), "reason": why} for s, why in dest.failures
     ]
-    tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(_layout(document, {"verified": verified, "failed": failed}))
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-    cache.fsync_dir(folder)
-    return path
+    lists = {"verified": verified, "pending_upload": pending, "failed": failed}
+    data = _utf8(_layout(document, lists))
+    tmp = name[: -len(".json")] + ".json.tmp"
+    with receipts_folder(dest) as folder:
+        try:
+            fd = folder.open(tmp, _CREATE, 0o644)
+        except FileExistsError:
+            raise planted(folder.path / tmp, "the receipt's temporary file") from None
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            folder.replace(tmp, name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                folder.unlink(tmp)
+            raise
+        folder.fsync()
+        return folder.path / name

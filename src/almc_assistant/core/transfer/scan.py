@@ -3,20 +3,26 @@
 Thread contract: runs on the job thread before any copy starts; returns plain values.
 
 A file source ``a.nd2`` becomes ``a.nd2`` under each destination; a folder source ``run1``
-keeps its structure as ``run1/...``. A symlink or special file *given on the command
-line* is followed (the user named it); inside a tree nothing is followed: symlinks,
-FIFOs, sockets and devices are listed in :attr:`Scan.skipped` with the reason, and never
-opened (opening a FIFO would hang).
+keeps its structure as ``run1/...``. With ``relative_to`` (the acquisition folders), a
+source inside one of them keeps its path relative to it instead
+(:func:`~almc_assistant.core.layout.relative_destination`): ``plate1/r01.tiff``.
+
+A symlink or special file *given on the command line* is followed (the user named it);
+inside a tree nothing is followed: symlinks, FIFOs, sockets and devices are listed in
+:attr:`Scan.skipped` with the reason, and never opened (opening a FIFO would hang).
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from almc_assistant.core.errors import UsageError, describe_os_error
+from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.layout import relative_destination
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -31,6 +37,7 @@ class FileTask:
     relpath: str
     size: int
     mtime_ns: int
+    identity: FileIdentity | None = None  # as listed (None: made by hand, e.g. in tests)
 
 
 @dataclass(slots=True)
@@ -57,8 +64,10 @@ def _kind(mode: int) -> str | None:
     return "it is not a regular file"
 
 
-def scan_sources(sources: list[Path]) -> Scan:
-    """List every regular file under ``sources``. Raises :class:`UsageError` for a missing one."""
+def scan_sources(sources: list[Path], relative_to: Sequence[Path] = ()) -> Scan:
+    """List every regular file under ``sources``, each with its path under a destination
+    (see the module docstring). Raises :class:`UsageError` for a missing source, or for
+    two sources that would land at the same path."""
     out = Scan()
     names: dict[str, Path] = {}
     for src in sources:
@@ -73,10 +82,10 @@ def scan_sources(sources: list[Path]) -> Scan:
             ) from exc
         except OSError as exc:
             raise describe_os_error(exc, action="open", path=src) from exc
-        name = Path(os.path.normpath(src.absolute())).name
+        name = relative_destination(src.absolute(), relative_to)
         if name in names and names[name] != src:
             raise UsageError(
-                f"Two sources have the same name '{name}': {names[name]} and {src}; "
+                f"Two sources would land at the same place '{name}': {names[name]} and {src}; "
                 "they would land on the same place at the destination.",
                 title="Sources would overwrite each other",
                 next_step="Copy them in separate runs or to separate destinations.",
@@ -90,7 +99,7 @@ def scan_sources(sources: list[Path]) -> Scan:
         elif (reason := _kind(st.st_mode)) is not None:
             out.skipped.append((src, reason))
         else:
-            out.files.append(FileTask(src, name, st.st_size, st.st_mtime_ns))
+            out.files.append(FileTask(src, name, st.st_size, st.st_mtime_ns, FileIdentity.of(st)))
     return out
 
 
@@ -117,5 +126,7 @@ def _walk(top: Path, top_rel: str, out: Scan) -> None:
             elif (reason := _kind(st.st_mode)) is not None:
                 out.skipped.append((path, reason))
             else:
-                out.files.append(FileTask(path, entry_rel, st.st_size, st.st_mtime_ns))
+                out.files.append(
+                    FileTask(path, entry_rel, st.st_size, st.st_mtime_ns, FileIdentity.of(st))
+                )
         stack.extend(reversed(subdirs))

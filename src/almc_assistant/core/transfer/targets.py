@@ -4,13 +4,15 @@ Thread contract: pure decisions on the current state of the destination; called 
 workers right before a file is copied (so the state is fresh).
 
 - No file at the final name: copy there.
-- The manifest lists the path and the file there has the source's size and modification
-  time: already verified, nothing to do (this is what makes a rerun fast).
-- A file of the same size but unknown: candidate to **adopt**; it is read back and kept
-  when its BLAKE3 matches the source's, otherwise handled as a conflict.
-- A different file: ``keep-both`` copies to ``name (almc copy N).ext`` (and recognises
-  that name as already verified on the next run), ``skip`` leaves it, ``fail`` reports it.
-  Nothing is ever overwritten.
+- The final name reaches the source itself (same device and inode: a copy onto itself,
+  through an alias): refused, nothing is written.
+- A regular file of the source's size (listed in the manifest or not): candidate to
+  **adopt**; it is read back from storage and kept when its BLAKE3 matches the
+  source's (counted "already verified" when the manifest listed those bytes), otherwise
+  handled as a conflict. A manifest line, a size and an mtime are never proof alone.
+- A different file (or a link, a folder, a FIFO): ``keep-both`` copies to
+  ``name (almc copy N).ext`` (adopting an identical one found there on the next run),
+  ``skip`` leaves it, ``fail`` reports it. Nothing is ever overwritten.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.faults import CopyError
 from almc_assistant.core.transfer.naming import conflict_name
@@ -39,6 +42,7 @@ class Target:
     final: Path
     relpath: str
     adopt: bool = False  # same-size file already there: read it back instead of writing
+    refused: frozenset[Path] = frozenset()  # names found to hold other bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +56,29 @@ def _rel(final: Path, dest: Destination) -> str:
     return final.relative_to(dest.root).as_posix()
 
 
-def _trusted(task: FileTask, dest: Destination, final: Path, st: os.stat_result) -> bool:
-    digest = dest.manifest.lookup(_rel(final, dest))
-    return (
-        digest is not None
-        and stat.S_ISREG(st.st_mode)
-        and st.st_size == task.size
-        and abs(st.st_mtime_ns - task.mtime_ns) <= dest.fs.mtime_resolution_ns
+def _is_source(task: FileTask, st: os.stat_result) -> bool:
+    return task.identity is not None and FileIdentity.of(st).same_file(task.identity)
+
+
+def onto_itself(task: FileTask, dest: Destination, final: Path) -> CopyError:
+    return CopyError(
+        f"{final} is {task.source} itself (the same file on the same device): a copy "
+        "onto itself is not a copy. Nothing was written.",
+        title=f"{task.source.name} would be copied onto itself",
+        next_step="Choose a destination on another drive or folder than the source.",
+        paths=(task.source, final),
     )
 
 
 def plan_target(
-    task: FileTask, dest: Destination, policy: OnConflict, *, refuse_final: bool = False
+    task: FileTask,
+    dest: Destination,
+    policy: OnConflict,
+    *,
+    refused: frozenset[Path] = frozenset(),
 ) -> Target | NothingToDo | CopyError:
-    """What to do with ``task`` at ``dest``. ``refuse_final``: the final name is taken by
-    a different file (found out when adopting failed)."""
+    """What to do with ``task`` at ``dest``. ``refused``: names found to hold other bytes
+    (when adopting or settling failed)."""
     final = dest.root.joinpath(*task.relpath.split("/"))
     if dead := dest.dead:
         return CopyError(
@@ -77,20 +89,21 @@ def plan_target(
         )
     try:
         st = os.lstat(final)
-    except FileNotFoundError:
-        return Target(dest, final, task.relpath)
-    except OSError:
-        return Target(dest, final, task.relpath)  # the copy will report the real error
-    if not refuse_final:
-        if _trusted(task, dest, final, st):
-            return NothingToDo(dest, final, "already verified at this destination")
-        if stat.S_ISREG(st.st_mode) and st.st_size == task.size:
-            return Target(dest, final, task.relpath, adopt=True)
-    return _conflict(task, dest, final, policy)
+    except OSError:  # missing; or the copy will report the real error
+        return Target(dest, final, task.relpath, refused=refused)
+    if _is_source(task, st):
+        return onto_itself(task, dest, final)
+    if final not in refused and _adoptable(task, st):
+        return Target(dest, final, task.relpath, adopt=True, refused=refused)
+    return _conflict(task, dest, final, policy, refused | {final})
+
+
+def _adoptable(task: FileTask, st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode) and st.st_size == task.size
 
 
 def _conflict(
-    task: FileTask, dest: Destination, final: Path, policy: OnConflict
+    task: FileTask, dest: Destination, final: Path, policy: OnConflict, refused: frozenset[Path]
 ) -> Target | NothingToDo | CopyError:
     if policy is OnConflict.SKIP:
         return NothingToDo(dest, final, f"a different file already exists at {final}")
@@ -105,12 +118,14 @@ def _conflict(
     n = 2
     while True:
         candidate = conflict_name(final, n)
+        n += 1
+        if candidate in refused:
+            continue
         try:
             st = os.lstat(candidate)
-        except FileNotFoundError:
-            return Target(dest, candidate, _rel(candidate, dest))
         except OSError:
-            return Target(dest, candidate, _rel(candidate, dest))
-        if _trusted(task, dest, candidate, st):
-            return NothingToDo(dest, candidate, "already verified at this destination")
-        n += 1
+            return Target(dest, candidate, _rel(candidate, dest), refused=refused)
+        if _is_source(task, st):
+            return onto_itself(task, dest, candidate)
+        if _adoptable(task, st):
+            return Target(dest, candidate, _rel(candidate, dest), adopt=True, refused=refused)

@@ -9,24 +9,47 @@ Each file's cached pages are dropped before it is read (where the platform allow
 the check reads the storage, not the memory. Outcomes per path (rclone's vocabulary):
 ``match``, ``differs``, ``missing``, ``error`` (unreadable), and ``extra`` for files at the
 destination the manifest does not list (the engine's own records are not counted).
+A file replaced by a symbolic link, a folder or a FIFO is an ``error`` (never followed,
+never opened in a way that blocks).
+
+The manifest itself is not trusted (:func:`manifest.load_manifest`): a link, FIFO or
+folder at its name, or an oversized file, stops the check with an error naming it;
+torn, foreign and unsafe lines (``..``, absolute paths: never read) are reported. The
+receipts under ``almc-receipts`` say what was copied: a copy they list that the manifest
+lost (a truncated or emptied manifest) is checked against the receipt's BLAKE3 and
+reported as "not in the manifest". An empty manifest is never "all good", and neither is
+a destination on a caching mount (reads there prove a local cache, not the storage).
 """
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 import queue
+import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from almc_assistant.core.errors import UsageError, describe_os_error
 from almc_assistant.core.events import EventSink
+from almc_assistant.core.fslimits import detect_filesystem
 from almc_assistant.core.transfer.events import EntryChecked
-from almc_assistant.core.transfer.hashing import hash_from_storage
-from almc_assistant.core.transfer.manifest import read_manifest
-from almc_assistant.core.transfer.naming import MANIFEST_NAME, is_own_record
+from almc_assistant.core.transfer.hashing import hash_existing
+from almc_assistant.core.transfer.manifest import load_manifest, resolve, shown, unsafe_path
+from almc_assistant.core.transfer.naming import MANIFEST_NAME, RECEIPTS_DIR, is_own_record
+
+log = logging.getLogger(__name__)
 
 _BUFFER = 4 << 20
+_MAX_RECEIPT = 256 << 20
+_NOFOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+class _Unreadable(Exception):
+    """A listed path that is not a file we can read as a copy."""
 
 
 @dataclass(slots=True)
@@ -38,10 +61,21 @@ class VerifyReport:
     extra: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (relpath, message)
     bytes_read: int = 0
+    set_aside: list[tuple[int, str]] = field(default_factory=list)  # manifest lines
+    cache_only: str = ""  # why reads here prove a local cache (a caching mount)
+    unlisted: list[str] = field(default_factory=list)  # in a receipt, not in the manifest
+    listed: int = 0  # entries in the manifest
 
     @property
     def ok(self) -> bool:
-        return not (self.differing or self.missing or self.errors)
+        return self.listed > 0 and not (
+            self.differing
+            or self.missing
+            or self.errors
+            or self.set_aside
+            or self.unlisted
+            or self.cache_only
+        )
 
 
 def _listed_files(root: Path) -> list[str]:
@@ -54,7 +88,7 @@ def _listed_files(root: Path) -> list[str]:
         except OSError:
             continue
         for e in entries:
-            erel = f"{rel}{e.name}"
+            erel = f"{rel}{shown(e.name)}"
             if e.is_dir(follow_symlinks=False):
                 stack.append((Path(e.path), erel + "/"))
             elif not is_own_record(erel):
@@ -62,10 +96,42 @@ def _listed_files(root: Path) -> list[str]:
     return out
 
 
+def _receipt_copies(root: Path) -> dict[str, str]:
+    """``relpath -> blake3`` of the copies the receipts at ``root`` list as verified."""
+    out: dict[str, str] = {}
+    folder = root / RECEIPTS_DIR
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".json"))
+    except OSError:
+        return out
+    for name in names:
+        try:
+            with io.FileIO(os.open(folder / name, _NOFOLLOW), "r") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    continue
+                doc = json.loads(f.read(_MAX_RECEIPT + 1)[:_MAX_RECEIPT])
+            for row in doc["verified"]:
+                rel, digest = str(row["relative_path"]), str(row["blake3"])
+                if unsafe_path(rel) is None and len(digest) == 64:
+                    out[shown(rel)] = digest
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("receipt %s cannot be read; not used by verify", folder / name)
+    return out
+
+
 def verify_destination(dest: Path, sink: EventSink, *, workers: int = 2) -> VerifyReport:
-    """Check ``dest`` against its manifest. Raises :class:`UsageError` without a manifest."""
+    """Check ``dest`` against its manifest. Raises :class:`UsageError` when ``dest`` is
+    missing or has no manifest, :class:`AlmcError` when the manifest is unusable."""
     root = Path(os.path.normpath(Path(dest).absolute()))
-    if not (root / MANIFEST_NAME).is_file():
+    if not root.is_dir():
+        raise UsageError(
+            f"{root} does not exist or is not a folder.",
+            title="Nothing to verify",
+            next_step="Check the path (is the drive connected, the share mounted?).",
+            paths=(root,),
+        )
+    loaded = load_manifest(root)
+    if not loaded.exists:
         raise UsageError(
             f"{root} has no {MANIFEST_NAME}: it was not written by 'almc-assistant copy', "
             "or it is not the destination folder itself.",
@@ -74,21 +140,37 @@ def verify_destination(dest: Path, sink: EventSink, *, workers: int = 2) -> Veri
             f"{MANIFEST_NAME}).",
             paths=(root,),
         )
-    entries = read_manifest(root)
-    report = VerifyReport(root)
+    entries = dict(loaded.entries)
+    unlisted = {r: d for r, d in _receipt_copies(root).items() if r not in entries}
+    entries.update(unlisted)
+    report = VerifyReport(
+        root,
+        set_aside=loaded.set_aside,
+        unlisted=sorted(unlisted),
+        listed=len(loaded.entries),
+        cache_only=detect_filesystem(root).pending_upload,
+    )
     lock = threading.Lock()
     todo: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
     for item in sorted(entries.items()):
         todo.put(item)
 
     def check(relpath: str, expected: str, buf: bytearray) -> None:
-        path = root.joinpath(*relpath.split("/"))
+        found = resolve(root, relpath)
+        path = found or root.joinpath(*relpath.split("/"))
         actual: str | None = None
         detail = ""
         size = 0
         try:
-            actual, size = hash_from_storage(path, buf)
+            if found is None:
+                raise _Unreadable(f"{path}: no single file has this name (not valid UTF-8?)")
+            actual = hash_existing(path, buf)
+            if actual is None:
+                raise _Unreadable(f"{path} is a link, a folder or a special file, not a copy")
+            size = path.stat(follow_symlinks=False).st_size
             outcome = "match" if actual == expected else "differs"
+        except _Unreadable as exc:
+            outcome, detail = "error", str(exc)
         except FileNotFoundError:
             outcome, detail = "missing", f"{path} is listed in the manifest but missing."
         except OSError as exc:

@@ -23,7 +23,10 @@ from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Result, Verified
 from almc_assistant.core.transfer.destination import Destination, Record
 from almc_assistant.core.transfer.events import (
+    ALREADY_VERIFIED,
+    READ_BACK_CACHE_ONLY,
     CopyFailed,
+    CopyPendingUpload,
     CopyRetried,
     CopySkipped,
     CopyVerified,
@@ -46,6 +49,7 @@ class Counts:
     verified: int = 0
     skipped: int = 0
     failed: int = 0
+    pending_upload: int = 0
     bytes_copied: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -111,13 +115,13 @@ class FileWorker:
         grouped: list[tuple[FileTask, list[Target]]] = []
         try:
             for task, dests in items:  # in order: a large file first ends the group so far
-                targets = [t for d in dests if (t := self._plan(task, d, False)) is not None]
+                targets = [t for d in dests if (t := self._plan(task, d)) is not None]
                 if not targets:
                     continue
                 if (
                     ctx.group_small_files
                     and task.size <= ctx.chunk_size
-                    and all(not t.adopt and batchable(t.dest) for t in targets)
+                    and all(batchable(t.dest) for t in targets)
                 ):
                     grouped.append((task, targets))
                 else:
@@ -160,8 +164,10 @@ class FileWorker:
             for t in targets:
                 self._ctx.failed(task, t.dest, internal, None)
 
-    def _plan(self, task: FileTask, dest: Destination, refuse_final: bool) -> Target | None:
-        planned = plan_target(task, dest, self._ctx.policy, refuse_final=refuse_final)
+    def _plan(
+        self, task: FileTask, dest: Destination, refused: frozenset[Path] = frozenset()
+    ) -> Target | None:
+        planned = plan_target(task, dest, self._ctx.policy, refused=refused)
         if isinstance(planned, Target):
             return planned
         if isinstance(planned, NothingToDo):
@@ -184,10 +190,12 @@ class FileWorker:
         ctx = self._ctx
         again: list[Target] = []
         for t, result in results.items():
-            if isinstance(result, Verified):
+            if isinstance(result, Verified) and t.dest.fs.pending_upload:
+                self._pending(task, t, result)
+            elif isinstance(result, Verified):
                 self._verified(task, t, result)
             elif isinstance(result, Differs):
-                if (replanned := self._plan(task, t.dest, True)) is not None:
+                if (replanned := self._plan(task, t.dest, t.refused | {t.final})) is not None:
                     again.append(replanned)
             elif result.retryable and attempt < MAX_ATTEMPTS and not ctx.control.cancelled:
                 log.warning("retrying %s (attempt %d): %s", task.source, attempt + 1, result)
@@ -208,24 +216,50 @@ class FileWorker:
                 ctx.failed(task, t.dest, result, t.final)
         return again
 
-    def _verified(self, task: FileTask, t: Target, result: Verified) -> None:
+    def _record(
+        self, task: FileTask, t: Target, result: Verified, read_back: str | None = None
+    ) -> Record:
+        return Record(
+            source=task.source,
+            destination=t.final,
+            relpath=t.relpath,
+            size=task.size,
+            mtime_ns=task.mtime_ns,
+            blake3=result.digest,
+            verified_at=result.verified_at,
+            read_back=read_back or self._ctx.read_back,
+            adopted=result.adopted,
+        )
+
+    def _pending(self, task: FileTask, t: Target, result: Verified) -> None:
+        """Written and read back through a caching mount: pending upload, not verified."""
         ctx = self._ctx
         if not result.adopted:
             ctx.counts.bump("bytes_copied", task.size)
-        ctx.counts.bump("verified")
-        t.dest.add_record(
-            Record(
+        ctx.counts.bump("pending_upload")
+        t.dest.add_pending(self._record(task, t, result, READ_BACK_CACHE_ONLY))
+        ctx.sink.publish(
+            CopyPendingUpload(
+                job_id=ctx.job_id,
                 source=task.source,
+                destination_root=t.dest.root,
                 destination=t.final,
-                relpath=t.relpath,
                 size=task.size,
                 mtime_ns=task.mtime_ns,
                 blake3=result.digest,
-                verified_at=result.verified_at,
-                read_back=ctx.read_back,
-                adopted=result.adopted,
+                reason=t.dest.fs.pending_upload,
             )
         )
+
+    def _verified(self, task: FileTask, t: Target, result: Verified) -> None:
+        ctx = self._ctx
+        if result.already:  # re-read from storage, and the manifest listed these bytes
+            ctx.skipped(task, t.final, ALREADY_VERIFIED)
+            return
+        if not result.adopted:
+            ctx.counts.bump("bytes_copied", task.size)
+        ctx.counts.bump("verified")
+        t.dest.add_record(self._record(task, t, result))
         ctx.sink.publish(
             CopyVerified(
                 job_id=ctx.job_id,

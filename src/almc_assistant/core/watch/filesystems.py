@@ -17,6 +17,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from almc_assistant.core.fslimits import macos_statfs
+from almc_assistant.core.statfs import linux_fs_type
+
 log = logging.getLogger(__name__)
 
 NETWORK_FS_TYPES = frozenset(
@@ -92,53 +95,21 @@ def drive_type_is_remote(path: str, get_drive_type: Callable[[str], int]) -> boo
     return bool(drive) and get_drive_type(drive + "\\") == DRIVE_REMOTE
 
 
-def _macos_fs_type(path: str) -> str | None:  # pragma: no cover - macOS only
-    """Best effort ``statfs().f_fstypename`` (struct statfs with 64-bit inodes)."""
-
-    class StatFs(ctypes.Structure):
-        _fields_ = [
-            ("f_bsize", ctypes.c_uint32),
-            ("f_iosize", ctypes.c_int32),
-            ("f_blocks", ctypes.c_uint64),
-            ("f_bfree", ctypes.c_uint64),
-            ("f_bavail", ctypes.c_uint64),
-            ("f_files", ctypes.c_uint64),
-            ("f_ffree", ctypes.c_uint64),
-            ("f_fsid", ctypes.c_int32 * 2),
-            ("f_owner", ctypes.c_uint32),
-            ("f_type", ctypes.c_uint32),
-            ("f_flags", ctypes.c_uint32),
-            ("f_fssubtype", ctypes.c_uint32),
-            ("f_fstypename", ctypes.c_char * 16),
-            ("f_mntonname", ctypes.c_char * 1024),
-            ("f_mntfromname", ctypes.c_char * 1024),
-            ("f_flags_ext", ctypes.c_uint32),
-            ("f_reserved", ctypes.c_uint32 * 7),
-        ]
-
-    libc = ctypes.CDLL("/usr/lib/libc.dylib", use_errno=True)
-    for symbol in ("statfs$INODE64", "statfs"):
-        func = getattr(libc, symbol, None)
-        if func is None:
-            continue
-        buf = StatFs()
-        if func(os.fsencode(path), ctypes.byref(buf)) == 0:
-            return str(buf.f_fstypename.decode("ascii", "replace").lower())
-    return None
-
-
 def filesystem_type(folder: Path) -> str | None:
     """The file system type holding ``folder`` ("ext4", "cifs", "remote", ...) or None."""
     path = os.path.realpath(folder)
     try:
         if sys.platform.startswith("linux"):
             with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
-                return fs_type_from_mountinfo(f.read(), path)
+                found = fs_type_from_mountinfo(f.read(), path)
+            # A chroot or container: mountinfo hides the mounts holding its root.
+            return found if found is not None else linux_fs_type(path)
         if sys.platform == "win32":  # pragma: no cover - Windows only
             get_drive_type = ctypes.windll.kernel32.GetDriveTypeW
             return "remote" if drive_type_is_remote(path, get_drive_type) else "local"
         if sys.platform == "darwin":  # pragma: no cover - macOS only
-            return _macos_fs_type(path)
+            found = macos_statfs(path)
+            return None if found is None else found[0]
     except (OSError, AttributeError, ValueError) as exc:
         log.debug("cannot tell the file system of %s: %s", folder, exc)
     return None

@@ -13,6 +13,7 @@ idle time. Which adapters exist on which platform: ``README.md`` ("Reminders at 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from PySide6.QtDBus import QDBusConnection
 from PySide6.QtGui import QGuiApplication
 
 from almc_assistant.core.session_end import SessionEndGuard
+from almc_assistant.qt.session.gnome import SM_SERVICE, XFCE, GnomeSessionClient
 from almc_assistant.qt.session.win32api import Win32Api
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,41 @@ class SessionEndHooks(QObject):
             self._executor = None
 
 
+def x11_backends(
+    app: QGuiApplication, guard: SessionEndGuard, session: QDBusConnection
+) -> list[SessionBackend]:
+    """On X11 (platform ``xcb``): the lost-display recorder; Xfce's D-Bus client where
+    xfce4-session is on the bus; an XSMP client when a session manager is named in
+    ``SESSION_MANAGER`` and it is not gnome-session (the GNOME client answers that)."""
+    if app.platformName() != "xcb":
+        return []
+    from almc_assistant.qt.session.display_loss import DisplayLossRecorder
+
+    backends: list[SessionBackend] = [DisplayLossRecorder(guard)]
+    gnome = session.isConnected() and session.interface().isServiceRegistered(SM_SERVICE).value()
+    if not os.environ.get("SESSION_MANAGER"):
+        log.info("No X11 session manager (SESSION_MANAGER is not set)")
+    elif gnome:
+        log.info("gnome-session answers through D-Bus: no XSMP client")
+    else:
+        from almc_assistant.qt.session.xsmp import XsmpSessionClient
+
+        try:
+            xsmp = XsmpSessionClient(guard)
+        except (OSError, ConnectionError) as exc:
+            log.warning("Could not register with the X11 session manager: %s", exc)
+            return backends
+        backends.append(xsmp)
+        xfce = session.isConnected() and session.interface().isServiceRegistered(XFCE.service)
+        if xfce and xfce.value() and xsmp.conn.client_id:
+            # xfce4-session's D-Bus RegisterClient names an XSMP client by its id; asked
+            # with an empty id, xfce4-session 4.18.1 went away (and the session with it)
+            backends.append(
+                GnomeSessionClient(guard, session, startup_id=xsmp.conn.client_id, names=XFCE)
+            )
+    return backends
+
+
 def install_session_end_hooks(
     app: QGuiApplication,
     guard: SessionEndGuard,
@@ -174,7 +211,6 @@ def install_session_end_hooks(
         backends.append(CommitDataHandler(app, guard, platform=platform))
     else:
         from almc_assistant.qt.session.desktop_cues import DesktopCues
-        from almc_assistant.qt.session.gnome import GnomeSessionClient
         from almc_assistant.qt.session.logind import LogindDelayLock
 
         session = session_bus if session_bus is not None else QDBusConnection.sessionBus()
@@ -184,13 +220,14 @@ def install_session_end_hooks(
             cues = DesktopCues(guard, session)
             backends += [gnome, cues]
             idle_probe = cues.idle_seconds
-            quit_signals.append(gnome.quitRequested)
         else:
             log.info("No D-Bus session bus: no GNOME session client")
         if system.isConnected():
             backends.append(LogindDelayLock(guard, system))
         else:
             log.info("No D-Bus system bus: no logind delay lock")
+        backends += x11_backends(app, guard, session)
+        quit_signals += [b.quitRequested for b in backends if hasattr(b, "quitRequested")]
     if platform != "win32" and threading.current_thread() is threading.main_thread():
         # a logout without a session manager's question (KDE, systemd stopping the user
         # session, ``kill``): record the end, then quit cleanly (qt/session/posix_signals)

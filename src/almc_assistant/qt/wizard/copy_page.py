@@ -21,19 +21,27 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.transfer.events import ALREADY_VERIFIED
+from almc_assistant.core.units import percent
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
-from almc_assistant.qt.wizard.state import WizardState, copy_note
+from almc_assistant.qt.wizard.state import (
+    WizardState,
+    copy_note,
+    engine_roots,
+)
 
 
 class CopyPage(QWizardPage):
     job_finished = Signal(object)  # JobSummary
+    done_copying = Signal()  # finished, or could not start: the wizard may go on
     copy_started = Signal(object)  # the service's job handle
 
     def __init__(self, service: Any, state: WizardState) -> None:
         super().__init__()
         self._service = service
         self._state = state
+        self._roots: list[str] = []  # the chosen destinations, as the engine names them
         self.setTitle("Copying")
         self.setSubTitle(
             "Each file is read once, written to every destination, read back from the "
@@ -46,8 +54,10 @@ class CopyPage(QWizardPage):
         self.current = QLabel()
         self.current.setWordWrap(True)
         self.pause_button = QPushButton("&Pause")
+        self.pause_button.setAutoDefault(False)  # Return goes to the wizard's buttons
         self.pause_button.clicked.connect(self._on_pause_clicked)
         self.cancel_button = QPushButton("&Cancel copy")
+        self.cancel_button.setAutoDefault(False)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self.failures = QListWidget()
         self.failures.setWordWrap(True)
@@ -72,18 +82,22 @@ class CopyPage(QWizardPage):
     def initializePage(self) -> None:
         state = self._state
         state.verified, state.skipped, state.failed, state.summary = [], [], [], None
+        self._roots = engine_roots(state.destinations)
         self.failures.clear()
         self.failures.hide()
         self.failures_label.hide()
         self.overall.setValue(0)
         self.counts.setText("Starting…")
         try:
-            state.job = self._service.start_copy(state.sources(), state.destinations)
+            state.job = self._service.start_copy(
+                state.sources(), state.destinations, keep_tree=True
+            )
         except AlmcError as err:
             state.job = None
             self._add_failure(err.title, f"{err.detail} {err.next_step}")
             self.counts.setText("The copy could not start.")
             self._set_running(False)
+            self.done_copying.emit()
             return
         state.job_id = str(getattr(state.job, "job_id", ""))
         self._set_running(True)
@@ -129,7 +143,7 @@ class CopyPage(QWizardPage):
             return
         fraction = s.bytes_done / s.bytes_total if s.bytes_total else 0.0
         self.overall.setValue(round(fraction * 1000))
-        self.overall.setFormat(f"{round(fraction * 100)} %")
+        self.overall.setFormat(percent(fraction))
         self.counts.setText(
             f"{s.files_done:,} of {humanize.count(s.files_total, 'file')} · "
             f"{humanize.size(s.bytes_done)} of {humanize.size(s.bytes_total)}"
@@ -138,12 +152,11 @@ class CopyPage(QWizardPage):
             self.speed.setText("Paused")
         else:
             self.speed.setText(
-                f"{humanize.rate(s.rate_bytes_per_s)} · about "
-                f"{humanize.duration(s.eta_seconds)} left"
+                f"{humanize.rate(s.rate_bytes_per_s)} · {humanize.time_left(s.eta_seconds)}"
             )
         if s.current:
             names = ", ".join(
-                f"{f.source.name} ({round(100 * f.bytes_done / f.size) if f.size else 100} %)"
+                f"{f.source.name} ({percent(f.bytes_done / f.size if f.size else 1.0)})"
                 for f in s.current[:3]
             )
             self.current.setText(f"Now: {names}")
@@ -153,8 +166,13 @@ class CopyPage(QWizardPage):
             self._state.verified.append(copy_note(event))
 
     def on_copy_skipped(self, event: Any) -> None:
-        if self._mine(event.job_id):
-            self._state.skipped.append(copy_note(event))
+        if not self._mine(event.job_id):
+            return
+        if event.reason == ALREADY_VERIFIED:
+            self._state.skipped.append(copy_note(event, self._roots))
+        else:  # left alone (a different file there): not a copy of this file
+            self._state.failed.append(event)
+            self._add_failure(f"{event.source.name} → {event.destination}", str(event.reason))
 
     def on_copy_failed(self, event: Any) -> None:
         if self._mine(event.job_id):
@@ -163,6 +181,12 @@ class CopyPage(QWizardPage):
                 f"{event.source.name} → {event.destination_root}: {event.title}",
                 f"{event.detail} {event.next_step}",
             )
+
+    def on_source_skipped(self, event: Any) -> None:
+        """A link or special file among the sources: not copied, said with its reason."""
+        if self._mine(event.job_id):
+            self._state.failed.append(event)
+            self._add_failure(f"{event.source.name}: not copied", str(event.reason))
 
     def on_destination_refused(self, event: Any) -> None:
         if self._mine(event.job_id):
@@ -177,15 +201,26 @@ class CopyPage(QWizardPage):
         summary = event.summary
         self._state.summary = summary
         self.overall.setValue(1000 if summary.state == "completed" else self.overall.value())
-        self.counts.setText(
-            f"{summary.state.capitalize()}: {summary.verified} verified, "
-            f"{summary.skipped} already there, {summary.failed} failed "
-            f"in {humanize.duration(summary.seconds)}."
-        )
+        if why := getattr(summary, "error_title", ""):
+            self.counts.setText(
+                "Refused: nothing was copied."
+                if summary.state == "refused"
+                else f"Stopped by an error after "
+                f"{humanize.count(summary.verified, 'copy', 'copies')} verified."
+            )
+            self._add_failure(why, f"{summary.error_detail} {summary.error_next_step}")
+        else:
+            self.counts.setText(
+                f"{summary.state.capitalize()}: "
+                f"{humanize.count(summary.verified, 'copy', 'copies')} verified, "
+                f"{summary.skipped} already there, {summary.failed} failed "
+                f"in {humanize.duration(summary.seconds)}."
+            )
         self.speed.clear()
         self.current.clear()
         self._set_running(False)
         self.job_finished.emit(summary)
+        self.done_copying.emit()
 
     def _add_failure(self, title: str, detail: str) -> None:
         self.failures_label.show()

@@ -2,12 +2,15 @@
 
 Thread contract: GUI thread only. Choosing destinations asks the service for a preflight
 (``service.preflight`` returns at once; its ``PreflightFinished`` event arrives
-through :meth:`DestinationsPage.on_preflight_finished`). Whether the choice would make
-the data safe is a pure policy decision (``Policy.would_be_safe``), computed without I/O.
+through :meth:`DestinationsPage.on_preflight_finished`). The event carries the policy's
+answer too (``PlanSafety``: which destinations' copies would count, and whether that is
+enough), computed by the service in the same worker: the page never judges safety itself,
+and speaks of the copies as a plan (nothing has been copied yet).
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,29 @@ from almc_assistant.qt import humanize
 from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.prompts import Prompter
 from almc_assistant.qt.wizard.state import WizardState
+
+
+def plan_html(safety: Any) -> str:
+    """The policy's answer for the chosen destinations, in future tense."""
+    if safety is None:
+        return "Checking what these copies would count for under the facility's policy…"
+    after = html.escape(safety.after_copying())
+    after = after[0].upper() + after[1:]
+    lines = []
+    if safety.safe:
+        lines.append(
+            "✓ <b>These copies would make your data safe</b> under the facility's policy, "
+            f"once each is read back and verified. {after}."
+        )
+    else:
+        lines.append(
+            "⚠ <b>Not enough under the facility's policy</b>, which asks for "
+            f"{html.escape(safety.requirement)}. {after}."
+        )
+    lines.extend(f"Not counted: {html.escape(why)}." for why in safety.not_counted)
+    if not safety.safe:
+        lines.append("Add another destination, or plan another copy soon.")
+    return "<br>".join(lines)
 
 
 def preflight_html(results: Sequence[Any]) -> str:
@@ -49,12 +75,10 @@ class DestinationsPage(QWizardPage):
         prompter: Prompter,
         state: WizardState,
         make_destination: Callable[[Path], Any],
-        would_be_safe: Callable[[Sequence[Any]], str],
     ) -> None:
         super().__init__()
         self._service = service
         self._state = state
-        self._would_be_safe = would_be_safe
         self._request: int | None = None
         self.setTitle("Destinations")
         self.setSubTitle("Choose where your files are copied. Each copy is verified.")
@@ -83,17 +107,12 @@ class DestinationsPage(QWizardPage):
     def _on_picker_selection_changed(self, selected: list[Any]) -> None:
         self._state.destinations = list(selected)
         self._state.preflight = {}
+        self._state.safety = None
         if not selected:
             self.policy.setText("Choose at least one destination.")
             self.preflight.clear()
         else:
-            shortfall = self._would_be_safe(selected)
-            self.policy.setText(
-                f"⚠ <b>Not safe yet under the facility's policy</b>: this {shortfall}. "
-                "Add another destination, or plan a second copy soon."
-                if shortfall
-                else "✓ These copies make your data safe under the facility's policy."
-            )
+            self.policy.setText(plan_html(None))
             self.preflight.setText("Checking the destinations…")
             try:
                 self._request = self._service.preflight(self._state.sources(), selected)
@@ -104,6 +123,12 @@ class DestinationsPage(QWizardPage):
     def on_preflight_finished(self, event: Any) -> None:
         """``PreflightFinished(request_id, results)``: only the latest request counts."""
         if event.request_id == self._request:
+            self._state.safety = getattr(event, "safety", None)
+            self.policy.setText(
+                plan_html(self._state.safety)
+                if self._state.safety is not None
+                else "What these copies would count for is not known."
+            )
             self.on_preflight(event.results)
 
     def on_preflight(self, results: Sequence[Any]) -> None:

@@ -5,16 +5,23 @@ for ``service.session_files()`` (a catalog query: about 0.2-0.3 s for 10,000 fil
 too long for the GUI thread); the worker only publishes :class:`SessionFilesRead` to the
 app's sink, which the pump delivers to :meth:`FilesPage.on_files_read`. *Next* is
 enabled once the list is there.
+
+While the page is shown, a file listed as still being written that the watcher reports
+finished (``FileStabilised``) becomes one to back up, and its check result
+(``VerdictRecorded``) fills in its verdict: both arrive through the pump, no polling and
+no catalog read on the GUI thread. Once the user has gone on, the list stays as it was
+planned (what the preflight checked is what is copied).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
 
+from almc_assistant.core.catalog import FileState
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, EventSink
 from almc_assistant.qt import humanize, icons, verdicts
@@ -32,8 +39,9 @@ def _reasons(record: Any) -> str:
     if str(record.state) == "acquiring":
         reasons.insert(
             0,
-            "Still being written by the acquisition software: it is backed "
-            "up once it has been quiet for a while.",
+            "Still being written by the acquisition software: not in this backup. It is "
+            "added here once it has been quiet for a while; if acquisition goes on, back "
+            "it up in a later session once it has finished.",
         )
     return "\n".join(reasons)
 
@@ -126,6 +134,40 @@ class FilesPage(QWizardPage):
             )
         self.model.replace_all(files)
         self.completeChanged.emit()
+
+    def _shown(self) -> bool:
+        wizard = self.wizard()
+        return wizard is not None and wizard.currentPage() is self and not self._loading
+
+    def _update(self, row: Any) -> None:
+        self.model.upsert([row])
+        key = str(row.path)
+        self._state.files = [row if str(f.path) == key else f for f in self._state.files]
+        self.summary.setText(self._state.describe_files())
+
+    def on_file_stabilised(self, event: Any) -> None:
+        """The watcher says a file finished (``FileStabilised``): listed as still being
+        written, it becomes one to back up (its check follows)."""
+        row = self.model.row_of(str(event.path)) if self._shown() else None
+        if row is None or str(row.state) != FileState.ACQUIRING:
+            return
+        self._update(
+            replace(
+                row,
+                state=FileState.COMPLETE,
+                size=event.size,
+                mtime_ns=event.mtime_ns,
+                verdict=None,
+                verdict_reasons=(),
+            )
+        )
+
+    def on_verdict_recorded(self, event: Any) -> None:
+        """The check of a finished file (``VerdictRecorded``)."""
+        row = self.model.row_of(str(event.path)) if self._shown() else None
+        if row is None or str(row.state) != FileState.COMPLETE:
+            return
+        self._update(replace(row, verdict=event.verdict, verdict_reasons=tuple(event.reasons)))
 
     @property
     def loading(self) -> bool:

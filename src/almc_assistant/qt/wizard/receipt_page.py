@@ -6,7 +6,6 @@ Thread contract: GUI thread only. Saving the receipt goes to a worker
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QUrl
@@ -16,7 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayou
 from almc_assistant.core.events import EventSink
 from almc_assistant.qt import background
 from almc_assistant.qt.prompts import Level, Message, Prompter
-from almc_assistant.qt.wizard.receipt import receipt_html
+from almc_assistant.qt.wizard.receipt import not_safe, receipt_html
 from almc_assistant.qt.wizard.state import WizardState
 
 
@@ -25,13 +24,11 @@ class ReceiptPage(QWizardPage):
         self,
         prompter: Prompter,
         state: WizardState,
-        would_be_safe: Callable[[Sequence[Any]], str],
         sink: EventSink,
     ) -> None:
         super().__init__()
         self._prompter = prompter
         self._state = state
-        self._would_be_safe = would_be_safe
         self._sink = sink
         self.save_threads: list[Any] = []
         self.setTitle("Receipt")
@@ -58,18 +55,18 @@ class ReceiptPage(QWizardPage):
 
     def initializePage(self) -> None:
         state = self._state
-        ok = state.summary is not None and state.summary.state == "completed"
-        shortfall = self._would_be_safe(state.destinations) if ok else ""
-        self.setSubTitle(
-            "Your files are copied and verified."
-            if ok and not shortfall
-            else "Some of your data is not safe yet: see below."
-        )
-        self.browser.setHtml(receipt_html(state, shortfall))
+        if not not_safe(state):  # the receipt's own verdict: one truth for "safe"
+            words = "Your files are copied and verified, and safe under the facility's policy."
+        elif not (state.verified or state.skipped):
+            words = "Nothing was backed up: see below why, and what to do."
+        else:
+            words = "Some of your data is not safe yet: see below."
+        self.setSubTitle(words)
+        self.browser.setHtml(receipt_html(state))
         self.open_button.setEnabled(bool(state.verified or state.skipped))
 
     def _on_open_clicked(self) -> None:
-        roots = [root for root, _size, _read_back in self._state.verified]
+        roots = [root for root, *_ in (*self._state.verified, *self._state.skipped)]
         if roots:
             QDesktopServices.openUrl(QUrl.fromLocalFile(roots[0]))
 

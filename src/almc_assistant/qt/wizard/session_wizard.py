@@ -8,15 +8,15 @@ ended (``service.end_session()``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget, QWizard
+from PySide6.QtWidgets import QAbstractButton, QPushButton, QWidget, QWizard
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.service_events import PreflightFinished
+from almc_assistant.core.service_events import PreflightFinished, VerdictRecorded
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     CopySkipped,
@@ -24,7 +24,9 @@ from almc_assistant.core.transfer.events import (
     DestinationRefused,
     JobFinished,
     JobProgressed,
+    SourceSkipped,
 )
+from almc_assistant.core.watch.events import FileStabilised
 from almc_assistant.qt import background, icons
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.prompts import Level, Message, Prompter
@@ -46,7 +48,6 @@ class SessionWizard(QWizard):
         pump: EventPump,
         *,
         make_destination: Callable[[Path], Any],
-        would_be_safe: Callable[[Sequence[Any]], str],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -61,11 +62,9 @@ class SessionWizard(QWizard):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         self.files_page = FilesPage(service, self.state, pump.sink)
         self.exports_page = ExportsPage(self.state)
-        self.destinations_page = DestinationsPage(
-            service, prompter, self.state, make_destination, would_be_safe
-        )
+        self.destinations_page = DestinationsPage(service, prompter, self.state, make_destination)
         self.copy_page = CopyPage(service, self.state)
-        self.receipt_page = ReceiptPage(prompter, self.state, would_be_safe, pump.sink)
+        self.receipt_page = ReceiptPage(prompter, self.state, pump.sink)
         for page_id, page in (
             (FILES, self.files_page),
             (EXPORTS, self.exports_page),
@@ -77,6 +76,33 @@ class SessionWizard(QWizard):
         self.setStartId(FILES)
         self.resize(860, 620)
         self.connect_pump(pump)
+        self.currentIdChanged.connect(self._on_current_id_changed)
+        self.copy_page.done_copying.connect(self._on_copy_page_done)
+
+    # Keyboard: the Back up now button goes away when the copy starts, and Qt gave the
+    # focus to the next button in line, Cancel; Return at the end of the copy then
+    # cancelled the wizard (no receipt, session not ended). Focus goes where Return should.
+    def _on_current_id_changed(self, page_id: int) -> None:
+        if page_id == COPY:
+            self._focus(self.copy_page.pause_button, default=False)
+            if self.copy_page.isComplete():  # it could not start
+                self._on_copy_page_done()
+        elif page_id == RECEIPT:
+            self._focus(self.button(QWizard.WizardButton.FinishButton))
+
+    def _on_copy_page_done(self) -> None:
+        if self.currentId() == COPY:
+            # Nothing left to cancel: the way on is the receipt (and Finish ends the
+            # session); closing the window still closes it.
+            self.setOption(QWizard.WizardOption.NoCancelButton, True)
+            self._focus(self.button(QWizard.WizardButton.NextButton))
+
+    @staticmethod
+    def _focus(button: QAbstractButton, *, default: bool = True) -> None:
+        if button.isEnabled():
+            if default and isinstance(button, QPushButton):
+                button.setDefault(True)
+            button.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def nextId(self) -> int:
         current = self.currentId()
@@ -91,11 +117,14 @@ class SessionWizard(QWizard):
         pump.subscribe(CopySkipped, copy.on_copy_skipped)
         pump.subscribe(CopyFailed, copy.on_copy_failed)
         pump.subscribe(DestinationRefused, copy.on_destination_refused)
+        pump.subscribe(SourceSkipped, copy.on_source_skipped)
         pump.subscribe(JobFinished, copy.on_job_finished)
         pump.subscribe(PreflightFinished, self.destinations_page.on_preflight_finished)
         pump.subscribe(background.TextSaved, self.receipt_page.on_text_saved)
         pump.subscribe(background.TextSaveFailed, self.receipt_page.on_text_save_failed)
         pump.subscribe(SessionFilesRead, self.files_page.on_files_read)
+        pump.subscribe(FileStabilised, self.files_page.on_file_stabilised)
+        pump.subscribe(VerdictRecorded, self.files_page.on_verdict_recorded)
         self._pump = pump
 
     def disconnect_pump(self) -> None:
@@ -106,11 +135,14 @@ class SessionWizard(QWizard):
             copy.on_copy_skipped,
             copy.on_copy_failed,
             copy.on_destination_refused,
+            copy.on_source_skipped,
             copy.on_job_finished,
             self.destinations_page.on_preflight_finished,
             self.receipt_page.on_text_saved,
             self.receipt_page.on_text_save_failed,
             self.files_page.on_files_read,
+            self.files_page.on_file_stabilised,
+            self.files_page.on_verdict_recorded,
         ):
             self._pump.unsubscribe(slot)
 

@@ -6,6 +6,8 @@ events the pump delivers.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,18 +18,43 @@ from almc_assistant.qt.verdicts import EXPORT_VERDICTS
 NEEDS_FIXING = EXPORT_VERDICTS | {"native-damaged", "tiff-damaged", "unreadable", "empty"}
 
 
-# (destination root, size, read-back mode) of one copy: what the receipt tells.
-CopyNote = tuple[str, int, str]
+# (destination root, size, read-back mode, source, new name or "") of one copy: what the
+# receipt tells. The new name is the path under the root when the copy got another name
+# than the source's (``name (almc copy 2).ext``: a different file had the name).
+CopyNote = tuple[str, int, str, str, str]
 
 
-def copy_note(event: Any) -> CopyNote:
+def copy_note(event: Any, roots: Sequence[Any] = ()) -> CopyNote:
     """What the receipt needs of a ``CopyVerified`` or ``CopySkipped`` event, as a plain
     tuple of strings and numbers, which Python's garbage collector stops tracking. Kept
     as events (each with three ``Path`` objects), the 10,000 copies of a session made
     every full collection during the copy walk 70,000 objects more, and a collection
-    holds up every thread, the GUI's too (``bench/bench_ui_latency.py --trace``)."""
-    root = getattr(event, "destination_root", None) or getattr(event, "destination", "")
-    return (str(root), int(getattr(event, "size", 0) or 0), str(getattr(event, "read_back", "")))
+    holds up every thread, the GUI's too (``bench/bench_ui_latency.py --trace``).
+
+    A ``CopySkipped`` names only the file at the destination: its root is the one of
+    ``roots`` (the chosen destinations, absolute and normalised as the engine names them:
+    :func:`engine_roots`) that holds it."""
+    source = Path(getattr(event, "source", ""))
+    dest = Path(getattr(event, "destination", "") or "")
+    root = getattr(event, "destination_root", None)
+    if root is None:
+        holding = [Path(r) for r in roots if Path(r) in dest.parents]
+        root = max(holding, key=lambda r: len(r.parts)) if holding else dest.parent
+    renamed = ""
+    if dest.name and dest.name != source.name and Path(root) in dest.parents:
+        renamed = dest.relative_to(root).as_posix()
+    return (
+        str(root),
+        int(getattr(event, "size", 0) or 0),
+        str(getattr(event, "read_back", "")),
+        str(source),
+        renamed,
+    )
+
+
+def engine_roots(destinations: Sequence[Any]) -> list[str]:
+    """The destinations' roots as the copy engine names them (absolute, normalised)."""
+    return [os.path.normpath(Path(d.path).absolute()) for d in destinations]
 
 
 @dataclass
@@ -39,8 +66,10 @@ class WizardState:
     job_id: str = ""
     verified: list[CopyNote] = field(default_factory=list)  # of each CopyVerified
     skipped: list[CopyNote] = field(default_factory=list)  # of each CopySkipped
-    failed: list[Any] = field(default_factory=list)  # CopyFailed / DestinationRefused
+    # CopyFailed, DestinationRefused, and CopySkipped for anything but "already verified"
+    failed: list[Any] = field(default_factory=list)
     summary: Any = None  # JobSummary
+    safety: Any = None  # PlanSafety: the policy's answer for the chosen destinations
     exports_acknowledged: bool = False
 
     def complete_files(self) -> list[Any]:
@@ -61,6 +90,10 @@ class WizardState:
         text = f"{humanize.count(len(files), 'file')} ({humanize.size(total)}) to back up"
         acquiring = self.acquiring_files()
         if acquiring:
-            text += f"; {humanize.count(len(acquiring), 'file')} still being acquired"
-            text += " (backed up once finished)"
+            text += (
+                f". {humanize.count(len(acquiring), 'file')} still being written by the "
+                "acquisition software: not in this backup. Such a file is added here when "
+                "it has been quiet for a while; if acquisition goes on, back it up in a "
+                "later session once it has finished."
+            )
         return text

@@ -1,0 +1,149 @@
+"""Issue 9: publishing on sshfs (no-replace rename refused with EINVAL) is still atomic.
+
+A real sshfs mount of a loopback sshd started here (its own host key, key-only login,
+internal-sftp, which offers OpenSSH's ``hardlink@openssh.com``). Needs root, /dev/fuse,
+``/usr/sbin/sshd`` and ``sshfs`` (apt: openssh-server sshfs); skips cleanly otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from almc_assistant.core.fslimits import detect_filesystem
+from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified
+from almc_assistant.core.transfer.publish import publish
+from tests.core.transfer.conftest import copy, partials
+
+SSHD = Path("/usr/sbin/sshd")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _mounted(mnt: Path) -> bool:
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        return any(f" {mnt} " in line for line in f)
+
+
+@pytest.fixture
+def sshfs(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """(mount point, the server's folder behind it)."""
+    if os.geteuid() != 0 or not Path("/dev/fuse").exists():
+        pytest.skip("needs root and /dev/fuse for a FUSE mount")
+    if not SSHD.exists() or shutil.which("sshfs") is None or shutil.which("ssh-keygen") is None:
+        pytest.skip("needs sshd and sshfs (apt-get install openssh-server sshfs)")
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    for name in ("host", "user"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / name)], check=True
+        )
+    shutil.copy(keys / "user.pub", keys / "authorized_keys")
+    port = _free_port()
+    config = keys / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host'}\n"
+        f"PidFile {keys / 'sshd.pid'}\nAuthorizedKeysFile {keys / 'authorized_keys'}\n"
+        "StrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "Subsystem sftp internal-sftp\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder
+    server = subprocess.Popen(
+        [str(SSHD), "-D", "-e", "-f", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    store, mnt = tmp_path / "store", tmp_path / "mnt"
+    store.mkdir()
+    mnt.mkdir()
+    try:
+        opts = f"IdentityFile={keys / 'user'},StrictHostKeyChecking=no,"
+        opts += "UserKnownHostsFile=/dev/null,BatchMode=yes"
+        for _ in range(100):  # until sshd accepts: waiting, not measuring
+            done = subprocess.run(
+                ["sshfs", "-p", str(port), "-o", opts, f"root@127.0.0.1:{store}", str(mnt)],
+                capture_output=True,
+            )
+            if done.returncode == 0 or server.poll() is not None:
+                break
+            time.sleep(0.1)
+        if not _mounted(mnt):
+            pytest.skip("sshfs could not mount the loopback server here")
+        yield mnt, store
+    finally:
+        subprocess.run(["fusermount", "-u", "-z", str(mnt)], check=False, capture_output=True)
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_publish_on_sshfs_never_replaces_and_needs_no_check(sshfs: tuple[Path, Path]) -> None:
+    mnt, store = sshfs
+    assert detect_filesystem(mnt).type == "fuse.sshfs"
+    assert detect_filesystem(mnt).pending_upload == ""  # reads go to the server
+    (mnt / "partial").write_bytes(b"verified")
+    (store / "taken").write_bytes(b"someone else's")
+    assert publish(mnt / "partial", mnt / "taken") is False
+    assert (store / "taken").read_bytes() == b"someone else's"
+    assert publish(mnt / "partial", mnt / "free") is True
+    assert (store / "free").read_bytes() == b"verified" and not (store / "partial").exists()
+
+
+def test_copy_to_sshfs_with_a_competing_writer_at_the_final_name(
+    tmp_path: Path, sshfs: tuple[Path, Path]
+) -> None:
+    mnt, store = sshfs
+    run = tmp_path / "src" / "run1"
+    run.mkdir(parents=True)
+    data = os.urandom(300_000)
+    (run / "a.nd2").write_bytes(data)
+    (run / "b.tif").write_bytes(b"b" * 1000)
+
+    def competitor(partial: Path, start: int, end: int) -> None:  # writes on the server
+        theirs = store / "run1" / "a.nd2"
+        if partial.name.endswith("a.nd2") and not theirs.exists():
+            theirs.write_bytes(b"another writer's bytes")
+
+    result, sink = copy([run], [mnt], hooks=CopyHooks(after_flush=competitor))
+    assert result.summary.ok and not sink.of_type(CopyFailed)
+    assert (store / "run1" / "a.nd2").read_bytes() == b"another writer's bytes"
+    assert (store / "run1" / "a (almc copy 2).nd2").read_bytes() == data
+    assert (store / "run1" / "b.tif").read_bytes() == b"b" * 1000
+    assert len(sink.of_type(CopyVerified)) == 2 and partials(store) == []
+
+
+def test_publish_on_sshfs_leaves_no_window_between_check_and_rename(
+    sshfs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old fallback checked the name, then renamed: a writer in between was replaced.
+    Here a writer strikes at the moment any such check runs: its file must survive."""
+    mnt, store = sshfs
+    (mnt / "partial").write_bytes(b"verified")
+    raced: list[bool] = []
+    real_lexists = os.path.lexists
+
+    def writer_strikes(path: str | os.PathLike[str]) -> bool:
+        if Path(path) == mnt / "final" and not raced:
+            raced.append(True)
+            (store / "final").write_bytes(b"competitor")
+            return False  # it was free when checked
+        return real_lexists(path)
+
+    monkeypatch.setattr(os.path, "lexists", writer_strikes)
+    published = publish(mnt / "partial", mnt / "final")
+    monkeypatch.undo()
+    if raced:
+        assert not published and (store / "final").read_bytes() == b"competitor"
+    else:
+        assert published and (store / "final").read_bytes() == b"verified"
