@@ -2,7 +2,8 @@
 
 Run from the repository root (takes about a minute, needs ~200 MB in the work folder):
 
-    PYTHONPATH=src:. /work/venv/bin/python bench/bench_check.py [--corpus ../shared/corpus]
+    PYTHONPATH=src:. .venv/bin/python bench/bench_check.py [--corpus ../shared/corpus]
+    PYTHONPATH=src:. .venv/bin/python bench/bench_check.py --only files   # files/s only
 
 Each measurement is set against the standard tool doing the same job in the same run:
 tifffile iterating every ``TiffPage`` (the correct but slow per-page audit; ``useframes``
@@ -23,9 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
+from tests.core.inspect import native_samples as ns
 
 from almc_assistant.core.inspect import Verdict, check_file, check_paths
 from almc_assistant.core.inspect.nd2_check import _scan_map
+from almc_assistant.core.inspect.signatures import sniff
 from bench.nd2_inflate import inflate
 
 Row = tuple[str, str, str, str]
@@ -89,6 +92,48 @@ def many_tiffs(work: Path, count: int) -> list[Row]:
          f"{t_base / t_ours:.1f}x"),
         (f"{count:,} TIFFs, check_file one by one", f"{count / t_serial:,.0f} files/s",
          f"{count / t_base:,.0f} files/s", f"{t_base / t_serial:.1f}x"),
+    ]  # fmt: skip
+
+
+def many_natives(work: Path, count: int) -> list[Row]:
+    """Other vendors' native files (CZI, LIF, LOF, OIB, IMS, OIR, ETS), structure walked.
+
+    No standard tool reads them all; the baseline column is the same files' first 4 KiB
+    read and sniffed only (what the check did before it walked their structure).
+    """
+    folder = work / "natives"
+    folder.mkdir()
+    kinds = [("czi", ns.czi), ("lif", ns.lif), ("lof", ns.lof), ("oib", ns.ole2),
+             ("ims", ns.hdf5), ("oir", ns.oir), ("ets", ns.ets)]  # fmt: skip
+    made = [(ext, build()) for ext, build in kinds]
+    for i in range(count):
+        ext, data = made[i % len(made)]
+        (folder / f"sample{i:05d}.{ext}").write_bytes(data)
+    files = sorted(folder.iterdir())
+
+    def ours() -> None:
+        report = check_paths([folder])
+        assert all(c.verdict == Verdict.NATIVE_OK for c in report.files)
+
+    def ours_serial() -> None:
+        for f in files:
+            check_file(f)
+
+    def sniff_only() -> None:
+        for f in files:
+            with open(f, "rb") as fh:
+                head = fh.read(4096)
+                fh.seek(-40, os.SEEK_END)
+                sniff(head, fh.read(40))
+
+    t_ours, t_serial, t_base = interleaved(3, ours, ours_serial, sniff_only)
+    return [
+        (f"{count:,} native files (7 formats, structure walked), check_paths ({WORKERS} "
+         "threads)", f"{count / t_ours:,.0f} files/s",
+         f"{count / t_base:,.0f} files/s (sniff only)", f"{t_base / t_ours:.2f}x"),
+        (f"{count:,} native files (7 formats, structure walked), check_file one by one",
+         f"{count / t_serial:,.0f} files/s", f"{count / t_base:,.0f} files/s (sniff only)",
+         f"{t_base / t_serial:.2f}x"),
     ]  # fmt: skip
 
 
@@ -158,12 +203,20 @@ def main() -> None:
     parser.add_argument("--nd2-gib", type=int, default=8)
     parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--only",
+        choices=["files"],
+        default=None,
+        help="files: only the files-per-second rows (TIFFs, natives)",
+    )
     args = parser.parse_args()
     corpus = args.corpus if (args.corpus / "CATALOG.tsv").is_file() else None
     work = Path(tempfile.mkdtemp(prefix="almc-bench-", dir=args.workdir))
     try:
-        rows = many_tiffs(work, args.files) + many_pages(work, args.pages)
-        rows += big_nd2(work, corpus, args.nd2_gib) + chunk_map(1_000_000)
+        rows = many_tiffs(work, args.files) + many_natives(work, args.files)
+        if args.only is None:
+            rows += many_pages(work, args.pages)
+            rows += big_nd2(work, corpus, args.nd2_gib) + chunk_map(1_000_000)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("| measurement | almc-assistant | standard tool | ratio |")

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# A second real disk (tmpfs, root only) where copies must be independent of the source's.
+from tests.disks import other_disk  # noqa: F401
+
 # Two real unprivileged accounts for shared-workstation tests (root on Linux; else skip).
 from tests.multiuser import _accounts, shared_root, users  # noqa: F401
 

@@ -59,3 +59,14 @@ def test_untouched_is_unchanged_and_unknown_identity_refuses(tmp_path: Path) -> 
         assert FileIdentity.of_fd(fh.fileno()).same_file(before)
     unknown = FileIdentity(0, 0, before.mode, 0, 1, 0, 0)
     assert unknown.same_file(FileIdentity.of_path(tmp_path))  # cannot say "no": refuse
+
+
+def test_a_new_owner_is_a_change(tmp_path: Path) -> None:
+    import dataclasses
+
+    src = tmp_path / "a.nd2"
+    src.write_bytes(b"a")
+    before = FileIdentity.of_path(src)
+    other = dataclasses.replace(before, uid=before.uid + 1)  # as fstat says after a chown
+    assert not other.unchanged_since(before)
+    assert other.change_from(before) == f"its owner changed (uid {before.uid} -> {other.uid})"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from almc_assistant.core.catalog import CopyRecord
 from almc_assistant.core.config import PolicySettings, RetentionSettings
 from almc_assistant.core.destinations import Destination, DestinationKind
-from almc_assistant.core.policy import DAY, Policy, Retention
+from almc_assistant.core.policy import DAY, DeviceResolver, Retention
+from almc_assistant.core.policy import Policy as _Policy
 
 BIT = Destination("BIT", Path("/mnt/bit"), DestinationKind.INSTITUTIONAL, origin="facility")
 PL = Destination("PetaLibrary", Path("/mnt/pl"), DestinationKind.RESEARCH)
@@ -17,6 +18,22 @@ CLOUD = Destination("OneDrive", Path("/home/a/OneDrive"), DestinationKind.CLOUD_
 
 def _copy(root: str, name: str = "a.nd2") -> CopyRecord:
     return CopyRecord(Path(root), Path(root) / name, 1, 1, "00", 0.0)
+
+
+def _device(folder: PurePath) -> int | None:
+    """A fake device map: each top-level pair of names is a disk, /acq... is the
+    acquisition disk, /gone... is unreachable."""
+    top = "/" + "/".join(folder.parts[1:3])
+    if top.startswith("/gone"):
+        return None
+    return 9 if top.startswith("/acq") else abs(hash(top)) % 10**6 + 10
+
+
+def Policy(settings: PolicySettings, dests: list[Destination], **kw: object) -> _Policy:
+    kw.setdefault("device_of", _device)
+    kw.setdefault("acquisition_roots", [Path("/acq/x")])
+    kw.setdefault("storage_of", lambda dev: dev)
+    return _Policy(settings, dests, **kw)  # type: ignore[arg-type]
 
 
 POLICY = Policy(PolicySettings(), [BIT, PL, EXT, CLOUD])
@@ -81,3 +98,67 @@ def test_retention_dates() -> None:
     assert r.candidate_date(born, disk_full=True, now=now) == now
     assert r.disk_full(80.0) and not r.disk_full(79.9)
     assert r.born_before(born + 31 * DAY) > born
+
+
+def test_copies_count_per_device_not_per_path() -> None:
+    # Two folders on one external drive are one copy, configured or not.
+    sub = Destination("USB-2", Path("/media/ext/second"), DestinationKind.EXTERNAL_DRIVE)
+    policy = Policy(PolicySettings(), [BIT, PL, EXT, sub])
+    copies = [_copy("/media/ext"), _copy("/media/ext/second")]
+    why = policy.missing(copies)
+    assert "has 1 verified copy" in why and "copies on one device count once" in why
+    assert policy.would_be_safe([EXT, sub]) != ""
+    assert policy.would_be_safe([EXT, PL]) == ""
+
+
+def test_a_destination_on_the_acquisition_disk_never_counts() -> None:
+    here = Destination("Same disk", Path("/acq/backup"), DestinationKind.EXTERNAL_DRIVE)
+    there = Destination("Same disk 2", Path("/acq/other"), DestinationKind.INSTITUTIONAL)
+    policy = Policy(PolicySettings(), [here, there, EXT])
+    assert not policy.is_safe([_copy("/acq/backup"), _copy("/acq/other"), _copy("/media/ext")])
+    why = policy.missing([_copy("/acq/backup"), _copy("/acq/other")])
+    assert "has 0 verified copies" in why and "on the acquisition disk itself" in why
+    assert policy.would_be_safe([there]) != ""
+
+
+def test_an_unreachable_destination_does_not_count() -> None:
+    gone = Destination("Gone", Path("/gone/usb"), DestinationKind.EXTERNAL_DRIVE)
+    policy = Policy(PolicySettings(), [gone, EXT])
+    assert not policy.is_safe([_copy("/gone/usb"), _copy("/media/ext")])
+
+
+def test_devices_read_from_the_copies_override_the_roots() -> None:
+    copies = [_copy("/media/ext"), _copy("/mnt/pl")]
+    assert POLICY.is_safe(copies)
+    same = {c.path: 77 for c in copies}  # both copies turned out to be on one device
+    assert POLICY.missing(copies, devices=same) != ""
+    apart = {copies[0].path: 77, copies[1].path: 78}
+    assert POLICY.missing(copies, devices=apart) == ""
+    assert POLICY.missing(copies, devices=apart, source_device=78) != ""
+
+
+def test_device_resolver_caches_and_expires(tmp_path: Path) -> None:
+    now = [0.0]
+    resolve = DeviceResolver(ttl=60, clock=lambda: now[0])
+    folder = tmp_path / "d"
+    assert resolve(folder) is None  # unreachable
+    folder.mkdir()
+    assert resolve(folder) is None  # cached
+    now[0] = 61
+    assert resolve(folder) == folder.stat().st_dev
+
+
+def test_two_mounts_of_one_server_count_once() -> None:
+    server = {11: "server:nas", 12: "server:nas", 13: "disk:/dev/sdb1"}
+    nas1 = Destination("NAS 1", Path("/mnt/nas1"), DestinationKind.RESEARCH)
+    nas2 = Destination("NAS 2", Path("/mnt/nas2"), DestinationKind.RESEARCH)
+    usb = Destination("USB", Path("/media/usb"), DestinationKind.EXTERNAL_DRIVE)
+    devices = {"/mnt/nas1": 11, "/mnt/nas2": 12, "/media/usb": 13, "/acq/x": 9}
+    policy = Policy(
+        PolicySettings(),
+        [nas1, nas2, usb],
+        device_of=lambda p: devices[str(p)],
+        storage_of=lambda dev: server.get(dev, dev),
+    )
+    assert not policy.is_safe([_copy("/mnt/nas1"), _copy("/mnt/nas2")])
+    assert policy.is_safe([_copy("/mnt/nas1"), _copy("/media/usb")])

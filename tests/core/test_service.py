@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +39,11 @@ def _facility(tmp: Path, **extra: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _needs_second_disk() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: BIT must be another disk than the acquisition folder")
+
+
 def _old_file(path: Path, data: bytes, age_s: float = 3600) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -48,10 +53,12 @@ def _old_file(path: Path, data: bytes, age_s: float = 3600) -> Path:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Service, ListSink, Path]]:
+def world(
+    tmp_path: Path, other_disk: Callable[..., Path]
+) -> Iterator[tuple[Service, ListSink, Path]]:
     paths = AppPaths.under(tmp_path / "home").ensure()
     (tmp_path / "acq").mkdir()
-    (tmp_path / "bit").mkdir()
+    other_disk(tmp_path / "bit", required=False)  # copies count only on another disk
     paths.facility_config.write_text(_facility(tmp_path))
     sink = ListSink()
     service = Service(paths, sink)  # the OS user, who owns the files the test creates
@@ -78,6 +85,7 @@ def test_scan_records_files_in_the_users_session(world: tuple[Service, ListSink,
 
 
 def test_copy_to_backed_up_storage_makes_files_safe(world: tuple[Service, ListSink, Path]) -> None:
+    _needs_second_disk()
     service, sink, tmp = world
     a = _old_file(tmp / "acq" / "a.nd2", b"x" * 50_000)
     service.scan_once()
@@ -153,7 +161,10 @@ def test_invalid_config_still_starts_and_warns(tmp_path: Path) -> None:
         service.stop()
 
 
-def test_destinations_added_and_removed_change_what_is_safe(tmp_path: Path) -> None:
+def test_destinations_added_and_removed_change_what_is_safe(
+    tmp_path: Path, other_disk: Callable[..., Path]
+) -> None:
+    other_disk(tmp_path / "nas")
     paths = AppPaths.under(tmp_path).ensure()
     service = Service(paths, ListSink(), user="ann", inline=True)
     try:
@@ -224,6 +235,7 @@ def test_warnings_are_republished_while_watching(tmp_path: Path) -> None:
 def test_copies_come_back_from_receipts_after_the_catalog_is_damaged(
     world: tuple[Service, ListSink, Path],
 ) -> None:
+    _needs_second_disk()
     service, sink, tmp = world
     a = _old_file(tmp / "acq" / "a.nd2", b"r" * 3000)
     service.scan_once()
@@ -290,9 +302,11 @@ def test_lost_files_can_be_dismissed_and_a_login_starts_a_session(
     assert service.status().lost == () and service.status().state is OverallState.ALL_SAFE
 
 
-def test_cleanup_keeps_part_of_a_dataset_until_all_of_it_is_safe(tmp_path: Path) -> None:
+def test_cleanup_keeps_part_of_a_dataset_until_all_of_it_is_safe(
+    tmp_path: Path, other_disk: Callable[..., Path]
+) -> None:
     paths = AppPaths.under(tmp_path / "home").ensure()
-    (tmp_path / "bit").mkdir()
+    other_disk(tmp_path / "bit")
     paths.facility_config.write_text(_facility(tmp_path) + "[retention]\nmax_age_days = 30\n")
     index = harmony_export(tmp_path / "acq" / "plate1")
     members = sorted(p for p in (tmp_path / "acq").rglob("*") if p.is_file())

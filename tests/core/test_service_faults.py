@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -94,15 +95,16 @@ def test_clock_going_back_never_brings_cleanup_dates_closer(tmp_path: Path) -> N
         service.stop()
 
 
-def test_a_file_that_cannot_be_deleted_is_kept_and_said_so(tmp_path: Path) -> None:
+def test_a_file_that_cannot_be_deleted_is_kept_and_said_so(
+    tmp_path: Path, other_disk: Callable[..., Path]
+) -> None:
     import blake3
 
     from almc_assistant.core.catalog import CopyRecord
     from almc_assistant.core.destinations import Destination, DestinationKind
 
-    acq, bit = tmp_path / "acq", tmp_path / "bit"
+    acq, bit = tmp_path / "acq", other_disk(tmp_path / "bit")
     acq.mkdir()
-    bit.mkdir()
     config = Config(
         watch=WatchSettings(folders=(acq,)),
         facility_destinations=(Destination("BIT", bit, DestinationKind.INSTITUTIONAL),),

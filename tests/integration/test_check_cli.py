@@ -17,7 +17,7 @@ from tests.core.inspect.helpers import fingerprint
 SRC = Path(__file__).resolve().parents[2] / "src"
 PLANE = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
 FILE_KEYS = {"path", "verdict", "flags", "reasons", "next_step", "format", "size", "dataset",
-             "details"}  # fmt: skip
+             "details", "folder"}  # fmt: skip
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -145,7 +145,7 @@ def _forge(who: Account, ws: Workstation, victim: Path, copy_dir: Path, owner: s
 import shutil, time
 from pathlib import Path
 from almc_assistant.core.catalog import CopyRecord, FileState
-from almc_assistant.core.cleanup import blake3_of
+import blake3
 from almc_assistant.core.events import NullSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
@@ -157,7 +157,8 @@ s = Service(AppPaths.default().ensure(), NullSink())
 s.catalog.record_seen(victim, size=st.st_size, mtime_ns=st.st_mtime_ns, owner={owner!r},
                       state=FileState.COMPLETE, root=Path({str(ws.acq)!r}))
 s.catalog.record_copy(victim, CopyRecord(copy_dir, copy, st.st_size, st.st_mtime_ns,
-                      blake3_of(copy), time.time()), owner={owner!r})
+                      blake3.blake3(copy.read_bytes()).hexdigest(), time.time()),
+                      owner={owner!r})
 print(s.catalog.path)
 s.stop()
 """

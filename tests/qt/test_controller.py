@@ -187,6 +187,7 @@ def test_one_click_backup_copies_when_the_destinations_make_it_safe(
     from tests.qt.helpers import TransferService
 
     share = Destination(name="Share", path=tmp_path / "share", kind=DestinationKind.INSTITUTIONAL)
+    (tmp_path / "share").mkdir()  # a destination that cannot be reached makes nothing safe
     service = TransferService(dests=[share])  # type: ignore[list-item]
     controller = _controller(service, prompter)
     controller.start([])

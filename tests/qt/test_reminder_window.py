@@ -91,8 +91,13 @@ def rig(
     settings: ReminderSettings | None = None,
     previous: MarkerRecord | None = None,
     quiet_seconds: float = 30.0,
+    separate_disks: bool = False,
 ) -> Iterator[Rig]:
-    with real_service(tmp_path / "site", quiet_seconds=quiet_seconds) as site:
+    """``separate_disks``: the share and the drive are disks of their own (root only), so
+    that the facility's destinations are enough (none on the acquisition disk counts)."""
+    with real_service(
+        tmp_path / "site", quiet_seconds=quiet_seconds, separate_disks=separate_disks
+    ) as site:
         files = _write_acquisition(site.acquisition)
         site.service.scan_once()  # the catalog now knows the three files
         assert site.service.pending_summary().files == 3
@@ -122,7 +127,7 @@ def rig(
 def test_strong_reminder_raises_the_window_with_the_files_and_sizes(
     qtbot, prompter, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    with rig(tmp_path, prompter) as r:
+    with rig(tmp_path, prompter, separate_disks=True) as r:
         r.guard.refresh()
         r.drain()
         assert r.controller.window("reminder") is None  # nothing said yet
@@ -239,7 +244,7 @@ def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter,
 def test_back_up_now_makes_verified_copies_and_the_reminder_is_withdrawn(
     qtbot, prompter, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    with rig(tmp_path, prompter) as r:
+    with rig(tmp_path, prompter, separate_disks=True) as r:
         r.pump.start()
         r.guard.refresh()
         r.guard.session_end_cancelled()
@@ -300,7 +305,7 @@ def test_next_login_after_a_session_that_ended_at_risk(qtbot, prompter, tmp_path
 def test_keyboard_return_presses_the_default_and_escape_closes_a_strong_one(
     qtbot, prompter, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    with rig(tmp_path, prompter) as r:
+    with rig(tmp_path, prompter, separate_disks=True) as r:
         r.guard.refresh()
         r.guard.session_end_cancelled()
         r.drain()

@@ -20,6 +20,7 @@ _STYLE = {
     Verdict.TIFF_COMPRESSED_LOSSLESS: "yellow",
     Verdict.OTHER_FORMAT: "yellow",
     Verdict.EMPTY: "yellow",
+    Verdict.DATASET_METADATA: "green",
     Verdict.TIFF_COMPRESSED_LOSSY: "red",
     Verdict.LOSSY_FORMAT: "red",
     Verdict.TIFF_DAMAGED: "bold red",

@@ -1,8 +1,11 @@
 """`almc-assistant cleanup [--apply] [--json]`: staff's cleanup of the acquisition disks.
 
 Thread contract: main thread. The plan comes from the catalog and the facility's
-retention rules; ``--apply`` deletes only files that are safe, re-checking each one's
-copies right before deleting it, and logs every deletion to the audit log.
+retention rules; ``--apply`` deletes only files whose evidence it proves right before
+deleting each one (the source and every counted copy re-read from storage, same BLAKE3,
+copies on independent devices in trusted destinations: see ``core.cleanup.apply``), and
+logs every deletion (path, device and inode) to the audit log before it. Files never
+deleted (still acquiring, damaged, not safe) are listed with the reason.
 
 Exit status: 0 when the plan was listed or fully applied; 1 when ``--apply`` kept a
 file it had planned to delete (its evidence no longer held, or it could not be deleted).
@@ -26,7 +29,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="staff: what may be deleted from the acquisition disks; --apply deletes it",
         description="List the files the facility's retention rules make cleanup "
         "candidates, which of them are safe to delete and which are kept (and why). "
-        "With --apply, delete the safe ones after re-checking their verified copies.",
+        "With --apply, delete the safe ones, each only after re-reading it and its copies "
+        "from storage and finding the same BLAKE3 on independent devices.",
     )
     p.add_argument("--apply", action="store_true", help="delete the files listed as safe")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -75,6 +79,8 @@ def _document(plan: CleanupPlan, result: CleanupResult | None) -> dict[str, Any]
                 "size": o.size,
                 "deleted": o.deleted,
                 "reason": o.reason,
+                "dev": o.dev,
+                "ino": o.ino,
             }
             for o in result.outcomes
         ]

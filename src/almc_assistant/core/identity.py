@@ -86,7 +86,7 @@ class FileIdentity:
         return (self.dev, self.ino) == (other.dev, other.ino)
 
     def unchanged_since(self, before: FileIdentity) -> bool:
-        """Same file, same type, size, modification time and status-change time.
+        """Same file, same type, owner, size, modification time and status-change time.
 
         An edit that keeps the size and restores the mtime (``touch -d``) still moves
         the ctime; a file replaced under the same name has another file number.
@@ -94,6 +94,7 @@ class FileIdentity:
         return (
             self.same_file(before)
             and stat_mod.S_IFMT(self.mode) == stat_mod.S_IFMT(before.mode)
+            and self.uid == before.uid
             and self.size == before.size
             and self.mtime_ns == before.mtime_ns
             and self.ctime_ns == before.ctime_ns
@@ -105,6 +106,8 @@ class FileIdentity:
             return "it was replaced by another file of the same name"
         if stat_mod.S_IFMT(self.mode) != stat_mod.S_IFMT(before.mode):
             return "it is no longer the same kind of file"
+        if self.uid != before.uid:
+            return f"its owner changed (uid {before.uid} -> {self.uid})"
         if self.size != before.size:
             return f"its size changed ({before.size} -> {self.size} bytes)"
         if self.mtime_ns != before.mtime_ns:

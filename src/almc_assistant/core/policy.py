@@ -17,15 +17,47 @@ before the date.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from almc_assistant.core.catalog import CopyRecord
 from almc_assistant.core.config import PolicySettings, RetentionSettings
 from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
+from almc_assistant.core.storage import StorageKeys
 
 DAY = 86_400.0
+
+DeviceOf = Callable[[PurePath], int | None]
+
+
+class DeviceResolver:
+    """The device of a folder (``stat``, links followed), cached for ``ttl`` seconds.
+
+    ``None`` when the folder cannot be reached: its copies are not counted as independent.
+    Thread-safe."""
+
+    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[PurePath, tuple[float, int | None]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, folder: PurePath) -> int | None:
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(folder)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        try:
+            dev: int | None = Path(folder).stat().st_dev
+        except (OSError, ValueError):
+            dev = None
+        with self._lock:
+            self._cache[folder] = (now, dev)
+        return dev
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,24 +66,44 @@ class CopyStanding:
 
     copy: CopyRecord
     destination: Destination
-    counts: bool
+    counts: bool  # its kind counts (a cloud-sync folder only when the facility says so)
     pending_upload: bool
+    device: int | None  # None: unreachable, or on an acquisition disk (not independent)
+    # (the device number; copies are counted per ``Policy``'s storage key of it)
 
 
 class Policy:
     """Decides safety from a file's verified copies and the known destinations."""
 
-    def __init__(self, settings: PolicySettings, destinations: Sequence[Destination]) -> None:
+    def __init__(
+        self,
+        settings: PolicySettings,
+        destinations: Sequence[Destination],
+        *,
+        acquisition_roots: Sequence[PurePath] = (),
+        device_of: DeviceOf | None = None,
+        storage_of: Callable[[int], Hashable] | None = None,
+    ) -> None:
         self.settings = settings
         # Longest path first, so a destination inside another one is matched first.
         self._destinations = sorted(destinations, key=lambda d: len(str(d.path)), reverse=True)
+        self._acquisition_roots = tuple(acquisition_roots)
+        self._device_of: DeviceOf = device_of or DeviceResolver()
+        # Device number -> the disk or server behind it (two mounts of one count once).
+        self._storage_of: Callable[[int], Hashable] = storage_of or StorageKeys()
 
     @property
     def key(self) -> str:
         """Changes whenever a decision could change (stored by the catalog)."""
         places = sorted(f"{d.path}|{d.kind}" for d in self._destinations)
-        words = [repr(self.settings), *places]
+        roots = sorted(f"acq|{r}" for r in self._acquisition_roots)
+        words = [repr(self.settings), "per-device", *places, *roots]
         return hashlib.sha256("\n".join(words).encode()).hexdigest()[:16]
+
+    def acquisition_storage(self) -> set[Hashable]:
+        """The disks (or servers) of the acquisition folders that can be reached now."""
+        devices = (self._device_of(r) for r in self._acquisition_roots)
+        return {self._storage_of(d) for d in devices if d is not None}
 
     def destination_of(self, root: PurePath) -> Destination:
         """The configured destination a copy root belongs to, or an ad-hoc one."""
@@ -60,20 +112,47 @@ class Policy:
                 return d
         return Destination(name=root.name or str(root), path=root, kind=guess_kind(root))
 
-    def standing(self, copy: CopyRecord) -> CopyStanding:
+    def standing(
+        self, copy: CopyRecord, device: int | None = None, *, source_device: int | None = None
+    ) -> CopyStanding:
+        """How ``copy`` counts; ``device``: its device as read from the copy itself (else
+        its destination root's, from the resolver)."""
         dest = self.destination_of(copy.destination_root)
         pending = dest.kind is DestinationKind.CLOUD_SYNC
         counts = not pending or self.settings.count_cloud_sync
-        return CopyStanding(copy, dest, counts, pending)
+        dev = self._device_of(copy.destination_root) if device is None else device
+        if dev is not None:
+            key = self._storage_of(dev)
+            same = source_device is not None and key == self._storage_of(source_device)
+            if same or key in self.acquisition_storage():
+                dev = None
+        return CopyStanding(copy, dest, counts, pending, dev)
 
     def is_safe(self, copies: Sequence[CopyRecord]) -> bool:
         return not self.missing(copies)
 
-    def missing(self, copies: Sequence[CopyRecord]) -> str:
-        """Why these copies are not enough, in plain words ("" when they are)."""
-        counting = [s for s in map(self.standing, copies) if s.counts]
-        places = {s.destination.path: s.destination for s in counting}
-        backed_up = sum(1 for d in places.values() if d.backed_up)
+    def missing(
+        self,
+        copies: Sequence[CopyRecord],
+        *,
+        devices: Mapping[Path, int] | None = None,
+        source_device: int | None = None,
+    ) -> str:
+        """Why these copies are not enough, in plain words ("" when they are).
+
+        Copies count once per device; copies on an acquisition disk (or on
+        ``source_device``), or whose device is unknown, do not count."""
+        known = devices or {}
+        standings = [
+            self.standing(c, known.get(c.path), source_device=source_device) for c in copies
+        ]
+        counting = [s for s in standings if s.counts and s.device is not None]
+        places: dict[Hashable, bool] = {}
+        for s in counting:
+            assert s.device is not None
+            key = self._storage_of(s.device)
+            places[key] = places.get(key, False) or s.destination.backed_up
+        backed_up = sum(1 for b in places.values() if b)
         if backed_up >= self.settings.backed_up_copies:
             return ""
         if len(places) >= self.settings.independent_copies:
@@ -83,10 +162,18 @@ class Policy:
             f"storage or {_copies(self.settings.independent_copies)} on independent "
             "destinations"
         )
-        pending = sum(1 for s in map(self.standing, copies) if s.pending_upload and not s.counts)
+        pending = sum(1 for s in standings if s.pending_upload and not s.counts)
+        shared = sum(1 for s in standings if s.counts and s.device is None)
         have = f"has {_copies(len(places))}" + (
             f" (and {pending} pending upload in a cloud-sync folder)" if pending else ""
         )
+        if len(counting) > len(places):
+            have += " (copies on one device count once)"
+        if shared:
+            have += (
+                f"; {shared} on the acquisition disk itself or on a destination that "
+                "cannot be reached now (not counted)"
+            )
         return f"{need}; {have}"
 
     def would_be_safe(self, destinations: Sequence[Destination]) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 from almc_assistant.core import privatefs
 from almc_assistant.core.catalog import CopyRecord
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.evidence import others_may_write
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +35,6 @@ MAX_RECEIPT_BYTES = 512 << 20
 
 def _mine(st: os.stat_result) -> bool:
     return not privatefs.POSIX or st.st_uid == os.geteuid()
-
-
-def _others_may_write(st: os.stat_result) -> bool:
-    """World-writable, or group-writable by a group that is not the user's private one
-    (Ubuntu's umask 002 makes receipts group-writable by the user's own group).
-    INTEGRATION: once core.evidence lands, use ``evidence.others_may_write`` instead."""
-    if not privatefs.POSIX or not st.st_mode & 0o022:
-        return False
-    if st.st_mode & stat.S_IWOTH:
-        return True
-    try:
-        import grp
-        import pwd
-
-        group, user = grp.getgrgid(st.st_gid), pwd.getpwuid(st.st_uid)
-    except (ImportError, KeyError):
-        return True
-    return not (group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name})
 
 
 def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, CopyRecord]]:
@@ -65,7 +48,7 @@ def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, C
     try:
         uid = os.geteuid() if privatefs.POSIX else 0
         with privatefs.read_foreign(path, uid=uid, max_bytes=MAX_RECEIPT_BYTES) as fh:
-            if _others_may_write(os.fstat(fh.fileno())):
+            if others_may_write(os.fstat(fh.fileno()), uid, fh.fileno()):
                 log.warning("copy receipt %s may be written by others; ignored", path)
                 return []
             doc = json.loads(fh.read().decode("utf-8"))

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
-from almc_assistant.core.cleanup import CleanupPlan, keep_whole_datasets
+from almc_assistant.core.cleanup import CleanupPlan, keep_unchecked_damage, keep_whole_datasets
 from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
@@ -387,6 +387,15 @@ class Service(ServiceCore):
 
     # ================================================================== cleanup
     def _keep_datasets(self, plan: CleanupPlan, catalog: Catalog) -> CleanupPlan:
-        """A file of a multi-file dataset is kept unless the whole dataset is safe; run
-        when planning and again right before applying (copies may have changed)."""
+        """A file never checked is checked first (damaged, unreadable or empty: kept), and
+        a file of a multi-file dataset is kept unless the whole dataset is safe; run when
+        planning and again right before applying (copies may have changed)."""
+        plan = keep_unchecked_damage(plan, catalog, self._verdict_of)
         return keep_whole_datasets(plan, catalog, self.partial_datasets)
+
+    @staticmethod
+    def _verdict_of(path: Path) -> tuple[str, tuple[str, ...]]:
+        from almc_assistant.core.inspect import check_file
+
+        result = check_file(path)
+        return str(result.verdict), tuple(result.reasons)

@@ -34,6 +34,7 @@ from almc_assistant.core.config import Config, UserSettings, load_config, save_u
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError, ServiceStopped, UsageError
 from almc_assistant.core.events import EventSink
+from almc_assistant.core.evidence import EvidenceRules
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.plan_safety import PlanSafety, plan_safety
 from almc_assistant.core.policy import Policy, Retention
@@ -89,7 +90,7 @@ class ServiceCore:
         self._clock = clock or time.time
         self._inline = inline
         self._lock = threading.RLock()
-        self._policy = Policy(self.config.policy, self.config.destinations)
+        self._policy = self._make_policy()
         self._retention = Retention(self.config.retention)
         self._catalog: Catalog | None = None
         self._recorder: Recorder | None = None
@@ -102,6 +103,13 @@ class ServiceCore:
         self._staff: StaffView | None = None  # other users' catalogs (root's cleanup)
         self._planned: dict[Path, Catalog] = {}  # which catalog each planned file came from
         self._setup()
+
+    def _make_policy(self) -> Policy:
+        return Policy(
+            self.config.policy,
+            self.config.destinations,
+            acquisition_roots=self.config.acquisition_folders,
+        )
 
     def _setup(self) -> None:
         """Extension point: the subclass creates its own state here."""
@@ -410,7 +418,7 @@ class ServiceCore:
 
     def reload_config(self) -> None:
         self.config = load_config(self.paths)
-        policy = Policy(self.config.policy, self.config.destinations)
+        policy = self._make_policy()
         self._retention = Retention(self.config.retention)
         if policy.key != self._policy.key:
             self._policy = policy
@@ -519,27 +527,32 @@ class ServiceCore:
             if not mine:
                 continue
             part = self._keep_datasets(CleanupPlan(plan.created_at, tuple(mine)), catalog)
-            # INTEGRATION (wt-cleanup's apply takes the trust rules): pass
-            #   rules=EvidenceRules(
-            #       catalog_owner_uid=source.owner_uid if source.owner_uid is not None
-            #       else (None if is_root() else os.geteuid()),
-            #       facility_destinations=tuple(
-            #           Path(d.path) for d in self.config.facility_destinations),
-            #       owner_destinations=lambda uid, s=source: s.owner_roots
-            #       if uid == (s.owner_uid if s.owner_uid is not None else os.geteuid())
-            #       else ()),
-            #   acquisition_roots=self.config.acquisition_folders,
-            # instead of settings=.
             result = apply_cleanup(
                 part,
                 catalog,
                 policy=source.policy,
-                settings=self.config.cleanup,
+                rules=self._evidence_rules(source),
+                acquisition_roots=self.config.acquisition_folders,
                 audit_log=self.paths.audit_log,
                 user=self.user,
+                clock=self._clock,
             )
             outcomes.extend(result.outcomes)
         return CleanupResult(tuple(outcomes), self.paths.audit_log)
+
+    def _evidence_rules(self, source: CleanupSource) -> EvidenceRules:
+        """What cleanup may believe of one catalog: a user's private catalog speaks only
+        for that user's files (root's own is staff's: it speaks for anyone's); copies
+        count in the facility's destinations and in those the file's owner configured."""
+        me = os.geteuid() if hasattr(os, "geteuid") else 0
+        owner = source.owner_uid if source.owner_uid is not None else me
+        staffs = source.owner_uid is None and is_root()
+        roots = source.owner_roots
+        return EvidenceRules(
+            catalog_owner_uid=None if staffs else owner,
+            facility_destinations=tuple(Path(d.path) for d in self.config.facility_destinations),
+            owner_destinations=lambda uid: roots if uid == owner else (),
+        )
 
     def apply_cleanup_async(self, plan: CleanupPlan) -> Future[CleanupResult]:
         def run() -> CleanupResult:

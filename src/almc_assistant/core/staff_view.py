@@ -113,7 +113,9 @@ class StaffView:
             where = first.noted("user_config")
         own = self._owner_destinations(folder, where)
         destinations = self.config.facility_destinations + own
-        policy = Policy(self.config.policy, destinations)
+        policy = Policy(
+            self.config.policy, destinations, acquisition_roots=self.config.acquisition_folders
+        )
         catalog = Catalog(snapshot, safety=policy.is_safe, busy_timeout=1.0)
         try:
             _keep_only_owner(catalog, folder.name, folder.uid, [Path(d.path) for d in destinations])

@@ -101,7 +101,8 @@ class WindowOpeners(QObject):
         """Why copies to ``destinations`` would not make data safe ("" if they would),
         worded as a plan: nothing is copied yet, so nothing "has" a copy."""
         known = [*self._config.destinations, *destinations]
-        policy = Policy(self._config.policy, known)
+        roots = self._config.acquisition_folders  # a copy on their disk never counts
+        policy = Policy(self._config.policy, known, acquisition_roots=roots)
         if not policy.would_be_safe(destinations):
             return ""
         return f"the facility's policy asks for {policy.requirement()}"

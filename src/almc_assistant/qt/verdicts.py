@@ -30,6 +30,7 @@ _LOOKS = {
     "tiff-damaged": VerdictLook(Badge.BAD, "Damaged TIFF", True),
     "unreadable": VerdictLook(Badge.BAD, "Could not be read", True),
     "empty": VerdictLook(Badge.NOTE, "Empty file", True),
+    "dataset-metadata": VerdictLook(Badge.OK, "Dataset metadata", False),
 }
 ACQUIRING = VerdictLook(Badge.WAITING, "Still acquiring", False)
 CHECKING = VerdictLook(Badge.WAITING, "Checking…", False)

@@ -20,6 +20,7 @@ from almc_assistant.core.inspect import (
     dataset_of,
     partial_datasets,
 )
+from tests.core.inspect import native_samples
 
 PLANE = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
 NS = "http://www.perkinelmer.com/PEHH/HarmonyV6"
@@ -157,7 +158,7 @@ def test_vsi_with_ets_folder(tmp_path: Path) -> None:
     tifffile.imwrite(tmp_path / "slide.vsi", PLANE)
     stack = tmp_path / "_slide_" / "stack1"
     stack.mkdir(parents=True)
-    (stack / "frame_t.ets").write_bytes(b"SIS\x00" + bytes(60) + b"ETS\x00" + bytes(100))
+    (stack / "frame_t.ets").write_bytes(native_samples.ets())
 
     report = check_paths([tmp_path / "slide.vsi"])
 
@@ -170,7 +171,7 @@ def test_vsi_with_ets_folder(tmp_path: Path) -> None:
 
 def test_oir_parts_belong_together(tmp_path: Path) -> None:
     for name in ("big.oir", "big_00001", "big_00002"):
-        (tmp_path / name).write_bytes(b"OLYMPUSRAWFORMAT" + bytes(100))
+        (tmp_path / name).write_bytes(native_samples.oir())
 
     (dataset,) = check_paths([tmp_path]).datasets
     (partial,) = partial_datasets([tmp_path / "big.oir"])

@@ -13,6 +13,7 @@ import pytest
 
 from almc_assistant.core.inspect import Verdict, check_file
 from almc_assistant.core.inspect.signatures import Family, sniff
+from tests.core.inspect import native_samples
 
 RGB = np.random.default_rng(3).integers(0, 255, (16, 16, 3), np.uint8)
 
@@ -29,7 +30,10 @@ def _sld() -> bytes:
 ENCODED: list[tuple[str, Callable[[], bytes], Verdict, str]] = [
     ("x.jpg", lambda: imagecodecs.jpeg8_encode(RGB), Verdict.LOSSY_FORMAT, "JPEG"),
     ("x.gif", lambda: imagecodecs.gif_encode(RGB[..., 0]), Verdict.LOSSY_FORMAT, "GIF"),
-    ("x.webp", lambda: imagecodecs.webp_encode(RGB), Verdict.LOSSY_FORMAT, "WebP"),
+    ("x.webp", lambda: imagecodecs.webp_encode(RGB, lossless=False), Verdict.LOSSY_FORMAT,
+     "WebP"),
+    # imagecodecs' default WebP is lossless (VP8L): pixel values intact
+    ("lossless.webp", lambda: imagecodecs.webp_encode(RGB), Verdict.OTHER_FORMAT, "WebP"),
     ("x.jp2", lambda: imagecodecs.jpeg2k_encode(RGB), Verdict.LOSSY_FORMAT, "JPEG 2000"),
     ("x.jxl", lambda: imagecodecs.jpegxl_encode(RGB), Verdict.LOSSY_FORMAT, "JPEG XL"),
     ("x.png", lambda: imagecodecs.png_encode(RGB), Verdict.OTHER_FORMAT, "PNG"),
@@ -39,16 +43,21 @@ ENCODED: list[tuple[str, Callable[[], bytes], Verdict, str]] = [
      "AVI movie"),
     ("x.mp4", lambda: b"\x00\x00\x00\x18ftypmp42" + bytes(64), Verdict.OTHER_FORMAT,
      "MP4/QuickTime movie"),
-    ("x.czi", lambda: b"ZISRAWFILE" + bytes(500), Verdict.NATIVE_OK, "Zeiss CZI"),
-    ("x.oir", lambda: b"OLYMPUSRAWFORMAT" + bytes(500), Verdict.NATIVE_OK,
-     "Olympus/Evident OIR"),
-    ("x.lif", lambda: _lif('<LMSDataContainerHeader Version="2">'), Verdict.NATIVE_OK,
-     "Leica LIF"),
-    ("x.lof", lambda: _lif("LMS_Object_File"), Verdict.NATIVE_OK, "Leica LOF"),
+    ("x.czi", native_samples.czi, Verdict.NATIVE_OK, "Zeiss CZI"),
+    ("x.oir", native_samples.oir, Verdict.NATIVE_OK, "Olympus/Evident OIR"),
+    ("x.lif", native_samples.lif, Verdict.NATIVE_OK, "Leica LIF"),
+    ("x.lof", native_samples.lof, Verdict.NATIVE_OK, "Leica LOF"),
     ("x.sld", _sld, Verdict.NATIVE_OK, "3i SlideBook SLD"),
-    ("x.ims", lambda: b"\x89HDF\r\n\x1a\n" + bytes(200) + b"ImarisDataSet", Verdict.NATIVE_OK,
-     "Imaris IMS"),
-    ("x.h5", lambda: b"\x89HDF\r\n\x1a\n" + bytes(200), Verdict.OTHER_FORMAT, "HDF5"),
+    ("x.ims", native_samples.hdf5, Verdict.NATIVE_OK, "Imaris IMS"),
+    # a bare signature is not a complete file: the walkers say so
+    ("cut.czi", lambda: b"ZISRAWFILE" + bytes(500), Verdict.NATIVE_DAMAGED, "Zeiss CZI"),
+    ("cut.oir", lambda: b"OLYMPUSRAWFORMAT" + bytes(500), Verdict.NATIVE_DAMAGED,
+     "Olympus/Evident OIR"),
+    ("cut.lof", lambda: _lif("LMS_Object_File"), Verdict.NATIVE_DAMAGED, "Leica LOF"),
+    ("cut.ims", lambda: b"\x89HDF\r\n\x1a\n" + bytes(200) + b"ImarisDataSet",
+     Verdict.NATIVE_DAMAGED, "Imaris IMS"),
+    ("x.h5", lambda: native_samples.hdf5(imaris=False), Verdict.OTHER_FORMAT, "HDF5"),
+    ("cut.h5", lambda: b"\x89HDF\r\n\x1a\n" + bytes(200), Verdict.NATIVE_DAMAGED, "HDF5"),
     ("x.oif", lambda: "\ufeff[FileInformation]\r\nAppName=FV10-ASW\r\n".encode("utf-16-le"),
      Verdict.NATIVE_OK, "Olympus FluoView OIF"),
     ("x.xml", lambda: b'<?xml version="1.0"?><a/>', Verdict.OTHER_FORMAT, "XML"),
@@ -91,21 +100,6 @@ def test_office_zip_is_other_format(tmp_path: Path) -> None:
     assert "ZIP" in result.format
 
 
-def _ole2(stream_name: str) -> bytes:
-    """A minimal OLE2 header whose first directory sector names one stream."""
-    header = bytearray(512)
-    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-    header[0x1E:0x20] = (9).to_bytes(2, "little")  # 512-byte sectors
-    header[0x30:0x34] = (0).to_bytes(4, "little")  # directory starts at sector 0
-    entry = bytearray(128)
-    name = "Root Entry".encode("utf-16-le")
-    entry[: len(name)] = name
-    entry2 = bytearray(128)
-    name2 = stream_name.encode("utf-16-le")
-    entry2[: len(name2)] = name2
-    return bytes(header) + bytes(entry) + bytes(entry2) + bytes(256)
-
-
 @pytest.mark.parametrize(
     ("stream", "verdict", "fmt"),
     [
@@ -117,7 +111,7 @@ def test_ole2_container_is_told_apart(
     tmp_path: Path, stream: str, verdict: Verdict, fmt: str
 ) -> None:
     path = tmp_path / "file.bin"
-    path.write_bytes(_ole2(stream))
+    path.write_bytes(native_samples.ole2((stream, "Other")))
 
     result = check_file(path)
 

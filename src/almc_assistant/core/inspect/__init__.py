@@ -10,12 +10,14 @@ Public API (the service, the catalog and the GUI rely on it)::
     partial_datasets(selected_paths) -> list[PartialDataset]
     dataset_of(path) -> str | None
     Verdict, Flag, FileCheck, DatasetCheck, CheckReport, PartialDataset
+    CheckGroup   (CheckReport.groups(): one row per dataset or standalone file)
     CheckStarted, FileChecked, CheckFinished   (events published by check_paths)
 """
 
 from almc_assistant.core.inspect.checker import check_file
 from almc_assistant.core.inspect.events import CheckFinished, CheckStarted, FileChecked
 from almc_assistant.core.inspect.model import (
+    CheckGroup,
     CheckReport,
     DatasetCheck,
     FileCheck,
@@ -27,6 +29,7 @@ from almc_assistant.core.inspect.run import check_paths, dataset_of, partial_dat
 
 __all__ = [
     "CheckFinished",
+    "CheckGroup",
     "CheckReport",
     "CheckStarted",
     "DatasetCheck",

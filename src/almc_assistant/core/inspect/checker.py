@@ -91,7 +91,7 @@ def _inspect(path: Path, size: int) -> Finding:
                 return check_tiff(fh, size, sniffed.format, head)
             except NotTiff:
                 pass
-        return check_by_signature(path, fh, sniffed)
+        return check_by_signature(path, fh, size, sniffed)
 
 
 def _after(path: Path, before: os.stat_result, finding: Finding, dataset: str | None) -> FileCheck:
@@ -115,7 +115,13 @@ def _after(path: Path, before: os.stat_result, finding: Finding, dataset: str | 
     flags = set(finding.flags)
     if dataset is not None:
         flags.add(Flag.DATASET_MEMBER)
+        if verdict is Verdict.OTHER_FORMAT:  # the dataset's own metadata, not an export
+            verdict = Verdict.DATASET_METADATA
+            reasons = [wording.DATASET_METADATA.format(anchor=Path(dataset).name), *reasons[1:]]
         reasons.append(wording.FLAG_TEXT[Flag.DATASET_MEMBER])
+    elif finding.format == "NumPy array" and verdict is Verdict.NATIVE_OK:
+        verdict = Verdict.OTHER_FORMAT  # outside a SlideBook 7 dataset: processed data
+        reasons.insert(0, wording.NPY_ALONE)
     return FileCheck(
         path=path,
         verdict=verdict,

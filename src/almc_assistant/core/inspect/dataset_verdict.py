@@ -15,7 +15,7 @@ from almc_assistant.core.inspect import datasets, wording
 from almc_assistant.core.inspect.model import DatasetCheck, FileCheck, Flag, Verdict
 
 _TIFF_KINDS = frozenset({datasets.HARMONY, datasets.MMSTACK})
-_NOT_IMAGES = frozenset({Verdict.OTHER_FORMAT, Verdict.EMPTY})
+_NOT_IMAGES = frozenset({Verdict.OTHER_FORMAT, Verdict.EMPTY, Verdict.DATASET_METADATA})
 _BROKEN = frozenset({Verdict.NATIVE_DAMAGED, Verdict.TIFF_DAMAGED, Verdict.UNREADABLE})
 
 

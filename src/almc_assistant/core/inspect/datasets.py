@@ -6,7 +6,8 @@ never image data. A ``Disk`` caches listings for one run (not shared between thr
 Datasets are defined by the formats' own layouts (DOMAIN.md 1.1, 1.3, 7.1): an Opera
 Phenix / Harmony export (``Index.idx.xml`` plus the images it lists, plus sibling
 ``FFC_Profile/`` and ``Assaylayout/``), OIF + ``name.oif.files/``, VSI + ``_name_/``,
-SLDY + ``name.dir/``, OIR + ``name_00001``..., Micro-Manager ``prefix_MMStack*.tif``,
+SLDY + ``name.dir/``, OIR + ``name_00001``..., Micro-Manager ``prefix_MMStack*.tif`` (with
+its ``metadata.txt`` / ``display_and_comments.txt``),
 CZI + ``name (1).czi``..., LIF + ``.lifext``. Grouping uses names and folders because
 that is how these formats tie their files together; verdicts still come from contents.
 """
@@ -30,6 +31,7 @@ _INDEX_NAMES = ("Index.idx.xml", "Index.ref.xml", "Index.xml")
 _HARMONY_SIBLINGS = ("FFC_Profile", "Assaylayout")
 _OIR_PART = re.compile(r"^(?P<stem>.+)_\d{5}$")
 _MMSTACK = re.compile(r"^(?P<prefix>.+)_MMStack(?:_[^.]*)?(?:\.ome)?\.tiff?$", re.IGNORECASE)
+_MM_METADATA = ("metadata.txt", "display_and_comments.txt", "comments.txt")
 _CZI_PART = re.compile(r"^(?P<stem>.+) \(\d+\)\.czi$", re.IGNORECASE)
 _MAX_DEPTH = 8
 
@@ -56,6 +58,7 @@ class Disk:
         self.cached = cached
         self._names = lru_cache(maxsize=4096)(self._list) if cached else self._list
         self._memo: dict[tuple[str, Path], tuple[str, Path] | None] = {}
+        self.groups: dict[tuple[str, Path], frozenset[str]] = {}  # stems with parts
 
     @staticmethod
     def _list(folder: Path) -> frozenset[str]:
@@ -119,14 +122,19 @@ def _by_suffix(path: Path, disk: Disk) -> tuple[str, Path] | None:
     if suffix == ".sldy":
         return SLDY, path
     if suffix == ".oir":
-        return (OIR, path) if _oir_parts(path, disk) else None
+        has = _has_parts(path, disk, _OIR_PART, f"{path.stem}_00001")
+        return (OIR, path) if has else None
     if (m := _OIR_PART.match(name)) and disk.exists(parent / f"{m['stem']}.oir"):
         return OIR, parent / f"{m['stem']}.oir"
     if m := _MMSTACK.match(name):
         return MMSTACK, parent / f"{m['prefix']}_MMStack"
+    if name in _MM_METADATA:
+        prefixes = sorted({m["prefix"] for n in _names(parent, disk) if (m := _MMSTACK.match(n))})
+        if prefixes:  # Micro-Manager's metadata beside its stacks
+            return MMSTACK, parent / f"{prefixes[0]}_MMStack"
     if (m := _CZI_PART.match(name)) and disk.exists(parent / f"{m['stem']}.czi"):
         return CZI, parent / f"{m['stem']}.czi"
-    if suffix == ".czi" and any(_CZI_PART.match(n) for n in _names(parent, disk)):
+    if suffix == ".czi" and _has_parts(path, disk, _CZI_PART, f"{path.stem} (1).czi"):
         return CZI, path
     if suffix == ".lifext" and disk.exists(path.with_suffix(".lif")):
         return LIF, path.with_suffix(".lif")
@@ -151,6 +159,21 @@ def _by_ancestor(start: Path, disk: Disk) -> tuple[str, Path] | None:
             if disk.exists(sldy):
                 return SLDY, sldy
     return None
+
+
+def _has_parts(anchor: Path, disk: Disk, pattern: re.Pattern[str], first: str) -> bool:
+    """Whether ``anchor`` has numbered parts beside it (a multi-part CZI or OIR).
+
+    A run lists each folder once and keeps the stems that have parts; a single lookup
+    only asks whether the first part exists (no listing of a large folder per file).
+    """
+    if not disk.cached:
+        return disk.exists(anchor.parent / first)
+    key = (pattern.pattern, anchor.parent)
+    if key not in disk.groups:
+        names = _names(anchor.parent, disk)
+        disk.groups[key] = frozenset(m["stem"] for n in names if (m := pattern.match(n)))
+    return anchor.stem in disk.groups[key]
 
 
 def _names(folder: Path, disk: Disk) -> frozenset[str]:
@@ -185,9 +208,9 @@ def layout(kind: str, anchor: Path, disk: Disk) -> Layout:
         return Layout(kind, anchor, _present([anchor, *_oir_parts(anchor, disk)], disk), ())
     if kind == MMSTACK:
         prefix = anchor.name[: -len("_MMStack")]
-        names = sorted(
-            n for n in _names(parent, disk) if (m := _MMSTACK.match(n)) and m["prefix"] == prefix
-        )
+        listing = _names(parent, disk)
+        names = sorted(n for n in listing if (m := _MMSTACK.match(n)) and m["prefix"] == prefix)
+        names += [n for n in _MM_METADATA if n in listing]
         return Layout(kind, anchor, tuple(parent / n for n in names), ())
     if kind == CZI:
         parts = [parent / n for n in sorted(_names(parent, disk)) if _czi_part_of(n, anchor.stem)]

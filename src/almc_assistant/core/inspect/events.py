@@ -20,13 +20,18 @@ class CheckStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FileChecked(Event):
-    """One file was checked (``done`` of ``total`` so far, in completion order)."""
+    """One file was checked (``done`` of ``total`` so far, in completion order).
+
+    ``dataset`` is the id (anchor path) of the dataset the file belongs to, or None: a
+    window can group rows by it as they arrive (the same id as ``CheckGroup.id``).
+    """
 
     path: str
     verdict: Verdict
     size: int | None
     done: int
     total: int
+    dataset: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

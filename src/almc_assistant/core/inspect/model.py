@@ -32,6 +32,11 @@ class Verdict(StrEnum):
     # Added: a 0-byte file has no content to judge; it is neither damaged data nor an
     # export (often a file an instrument has just created and not written yet).
     EMPTY = "empty"
+    # Added: a file that belongs to a multi-file dataset and describes it (Harmony's
+    # Index.idx.xml, FFC profile and assay layout XML, OIF's .pty/.roi/.lut, a SlideBook
+    # 7 .sldy, Micro-Manager's metadata.txt): not image data on its own, not an export
+    # to fix either; it is judged as part of its dataset.
+    DATASET_METADATA = "dataset-metadata"
 
     @property
     def is_ok(self) -> bool:
@@ -44,9 +49,10 @@ class Verdict(StrEnum):
         return _SEVERITY[self]
 
 
-_OK = frozenset({Verdict.NATIVE_OK, Verdict.TIFF_UNCOMPRESSED_OK})
+_OK = frozenset({Verdict.NATIVE_OK, Verdict.TIFF_UNCOMPRESSED_OK, Verdict.DATASET_METADATA})
 _SEVERITY = {
     Verdict.NATIVE_OK: 0,
+    Verdict.DATASET_METADATA: 0,
     Verdict.TIFF_UNCOMPRESSED_OK: 1,
     Verdict.EMPTY: 2,
     Verdict.OTHER_FORMAT: 3,
@@ -70,6 +76,13 @@ class Flag(StrEnum):
     # Added from the red-flag list (DOMAIN.md 4): thresholded or processed data.
     BILEVEL = "1bit-thresholded"
     FLOAT_PROCESSED = "32bit-float"
+    FLOAT16 = "16bit-float"
+    FLOAT64 = "64bit-float"
+    # Added (issue 16): a native format recognised but whose structure is not walked, so
+    # completeness is unknown; and native files whose pixels were stored lossily (CZI
+    # JPEG / JPEG XR subblocks, VSI/ETS JPEG tiles).
+    STRUCTURE_NOT_CHECKED = "structure-not-checked"
+    NATIVE_LOSSY = "native-lossy-compression"
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -102,10 +115,16 @@ class FileCheck:
     def is_ok(self) -> bool:
         return self.verdict.is_ok
 
+    @property
+    def folder(self) -> Path:
+        """The folder the file is in (tells apart rows with the same file name)."""
+        return self.path.parent
+
     def as_dict(self) -> dict[str, Any]:
         """JSON form (the ``check --json`` contract)."""
         return {
             "path": str(self.path),
+            "folder": str(self.folder),
             "verdict": str(self.verdict),
             "flags": sorted(str(f) for f in self.flags),
             "reasons": list(self.reasons),
@@ -179,6 +198,31 @@ class CheckReport:
                 return False
         return True
 
+    def groups(self) -> tuple[CheckGroup, ...]:
+        """The report as units people think in: one per dataset, one per standalone file.
+
+        A dataset's group holds its members' checks (expandable rows); groups come in the
+        order their first file appears in ``files``.
+        """
+        by_id = {d.id: d for d in self.datasets}
+        members: dict[str, list[FileCheck]] = {d.id: [] for d in self.datasets}
+        order: list[str | FileCheck] = []
+        for check in self.files:
+            if check.dataset in members:
+                if not members[check.dataset]:
+                    order.append(check.dataset)
+                members[check.dataset].append(check)
+            else:
+                order.append(check)
+        order += [d.id for d in self.datasets if not members[d.id]]
+        out = []
+        for item in order:
+            if isinstance(item, FileCheck):
+                out.append(CheckGroup.of_file(item))
+            else:
+                out.append(CheckGroup.of_dataset(by_id[item], tuple(members[item])))
+        return tuple(out)
+
     def counts(self) -> dict[str, int]:
         """How many files got each verdict."""
         out: dict[str, int] = {}
@@ -192,6 +236,89 @@ class CheckReport:
             "counts": self.counts(),
             "files": [f.as_dict() for f in self.files],
             "datasets": [d.as_dict() for d in self.datasets],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckGroup:
+    """One row of the "datasets as units" view: a whole dataset, or one standalone file.
+
+    ``files`` are the rows it expands to (one for a standalone file). ``verdict``,
+    ``flags``, ``reasons`` and ``next_step`` are the dataset's (or the file's) overall ones.
+    """
+
+    id: str
+    kind: str  # the dataset's kind, or "file"
+    anchor: Path
+    verdict: Verdict
+    flags: frozenset[Flag]
+    reasons: tuple[str, ...]
+    next_step: str
+    files: tuple[FileCheck, ...]
+    missing: tuple[Path, ...] = ()
+
+    @classmethod
+    def of_file(cls, check: FileCheck) -> CheckGroup:
+        return cls(
+            id=str(check.path),
+            kind="file",
+            anchor=check.path,
+            verdict=check.verdict,
+            flags=check.flags - {Flag.DATASET_MEMBER},
+            reasons=check.reasons,
+            next_step=check.next_step,
+            files=(check,),
+        )
+
+    @classmethod
+    def of_dataset(cls, dataset: DatasetCheck, files: tuple[FileCheck, ...]) -> CheckGroup:
+        return cls(
+            id=dataset.id,
+            kind=dataset.kind,
+            anchor=dataset.anchor,
+            verdict=dataset.verdict,
+            flags=dataset.flags,
+            reasons=dataset.reasons,
+            next_step=dataset.next_step,
+            files=files,
+            missing=dataset.missing,
+        )
+
+    @property
+    def is_dataset(self) -> bool:
+        return self.kind != "file"
+
+    @property
+    def folder(self) -> Path:
+        return self.anchor.parent
+
+    @property
+    def file_count(self) -> int:
+        return len(self.files)
+
+    @property
+    def size(self) -> int:
+        """Bytes in all its files (files whose size is unknown count as 0)."""
+        return sum(f.size or 0 for f in self.files)
+
+    @property
+    def is_ok(self) -> bool:
+        return self.verdict.is_ok and not self.flags
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "anchor": str(self.anchor),
+            "folder": str(self.folder),
+            "verdict": str(self.verdict),
+            "flags": sorted(str(f) for f in self.flags),
+            "reasons": list(self.reasons),
+            "next_step": self.next_step,
+            "size": self.size,
+            "file_count": self.file_count,
+            "missing": [str(p) for p in self.missing],
+            "files": [str(f.path) for f in self.files],
         }
 
 

@@ -72,6 +72,8 @@ def _modern_structure(
     fh: BinaryIO, size: int, head: bytes, tail: bytes, details: dict[str, Any]
 ) -> tuple[int, int]:
     """Check the start chunk, trailer and chunk map; return (frames, smallest frame chunk)."""
+    if len(head) < _CHUNK.size:
+        raise _Damage("The file is cut off inside its first header.")
     magic, name_len, data_len = _CHUNK.unpack_from(head)
     if len(head) >= 112 and name_len == 32 and data_len == 64:
         version = head[16 + 32 : 16 + 32 + 8].split(b"\x00")[0].decode("ascii", "replace")

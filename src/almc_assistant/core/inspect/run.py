@@ -94,6 +94,7 @@ class _Progress:
                     size=result.size,
                     done=done,
                     total=self._total,
+                    dataset=result.dataset,
                 )
             )
         return out

@@ -22,6 +22,7 @@ ND2_LEGACY_TRAILER = b"LABORATORY IMAGING ND BOX MAP 00"
 JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLD_IMARIS = struct.pack("<i", 5021964)  # Imaris before 5.5 (Bio-Formats ImarisReader)
 # Chunk names NIS-Elements writes near the start of a modern ND2: a file whose first
 # bytes were zeroed still shows them, so it is recognised as a damaged ND2.
 _ND2_INNER_MARKERS = (b"ImageAttributesLV!", b"ImageDataSeq|", b"ImageMetadataLV!")
@@ -43,6 +44,18 @@ class Family(Enum):
 class Sniffed:
     family: Family
     format: str
+
+
+# Structures other formats write near their start: a file whose first bytes were zeroed
+# still shows them, so it goes to that format's walker, which reports the damage.
+_ZEROED_MARKERS = (
+    (b"ZISRAWSUBBLOCK", Family.NATIVE, "Zeiss CZI"),
+    (b"ZISRAWDIRECTORY", Family.NATIVE, "Zeiss CZI"),
+    ("LMSDataContainerHeader".encode("utf-16-le"), Family.NATIVE, "Leica LIF"),
+    ("OibInfo".encode("utf-16-le"), Family.OLE2, "OLE2 compound file"),
+    (b"ImarisDataSet", Family.NATIVE, "Imaris IMS"),
+    (b"{'descr':", Family.NATIVE, "NumPy array"),
+)
 
 
 def _text_head(head: bytes) -> str:
@@ -82,6 +95,8 @@ _PREFIXES: tuple[tuple[bytes, Sniffed], ...] = (
     (b"%PDF-", Sniffed(Family.OTHER, "PDF")),
     (b"PK\x03\x04", Sniffed(Family.OTHER, "ZIP archive or Office document")),
     (b"8BPS", Sniffed(Family.OTHER, "Photoshop PSD")),
+    (b"SIMPLE  =", Sniffed(Family.OTHER, "FITS image")),
+    (b"\x93NUMPY", Sniffed(Family.NATIVE, "NumPy array")),  # SlideBook 7 planes
 )
 
 
@@ -96,6 +111,10 @@ def sniff(head: bytes, tail: bytes) -> Sniffed:
     if tail.startswith(ND2_TRAILER) or any(m in head for m in _ND2_INNER_MARKERS):
         # the magic is gone but ND2 structures are there: a damaged ND2
         return Sniffed(Family.ND2, "Nikon ND2")
+    if head[:4] == b"\0\0\0\0":
+        for marker, family, fmt in _ZEROED_MARKERS:
+            if marker in head:
+                return Sniffed(family, fmt)
     if head.startswith(b"\x70\x00\x00\x00") and head[8:9] == b"\x2a":
         text = head[13:].decode("utf-16-le", "replace")
         if text.startswith("LMS_Object_File"):
@@ -119,8 +138,10 @@ def sniff(head: bytes, tail: bytes) -> Sniffed:
         if brand in (b"heic", b"heix", b"mif1", b"avif"):
             return Sniffed(Family.LOSSY, "HEIF/AVIF image")
         return Sniffed(Family.OTHER, "MP4/QuickTime movie")
-    if head.startswith(b"SIS") and b"ETS" in head[:256]:
+    if head.startswith(b"SIS\0") and (b"ETS" in head[:256] or len(head) < 256):
         return Sniffed(Family.NATIVE, "Olympus/Evident ETS (VSI pixel data)")
+    if head[:4] == _OLD_IMARIS:
+        return Sniffed(Family.NATIVE, "Imaris IMS (before 5.5)")
     if _is_sld(head):
         return Sniffed(Family.NATIVE, "3i SlideBook SLD")
     return _sniff_text(head)
@@ -128,6 +149,8 @@ def sniff(head: bytes, tail: bytes) -> Sniffed:
 
 def _sniff_text(head: bytes) -> Sniffed:
     text = _text_head(head)
+    if "<LMSDataContainerHeader" in text:
+        return Sniffed(Family.NATIVE, "Leica XLEF/XLIF/XLCF")
     if "[FileInformation]" in text or "[Acquisition Parameters Common]" in text:
         return Sniffed(Family.NATIVE, "Olympus FluoView OIF")
     if "NDInfoFile" in text[:64]:

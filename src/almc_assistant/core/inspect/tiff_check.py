@@ -28,6 +28,7 @@ _PHOTOMETRIC = {0: "MINISWHITE", 1: "MINISBLACK", 2: "RGB", 3: "PALETTE", 4: "MA
 _COLOUR = frozenset({2, 5, 6, 8})
 _NATIVE_TIFF_TAGS = {34412: "Zeiss LSM", 33628: "MetaMorph STK"}
 _HARMONY_TAG, _MM_TAG = 65500, 51123
+_FLOAT_FLAGS = {16: Flag.FLOAT16, 64: Flag.FLOAT64}  # 24- and 32-bit: FLOAT_PROCESSED
 
 
 def check_tiff(fh: BinaryIO, size: int, fmt: str, head: bytes = b"") -> Finding:
@@ -68,7 +69,11 @@ def check_tiff(fh: BinaryIO, size: int, fmt: str, head: bytes = b"") -> Finding:
     verdict, reasons = _compression_verdict(fh, walk, details)
     if native:
         verdict = Verdict.NATIVE_OK
-        reasons = [f"This is a {native} file, a native TIFF-based format.", *reasons[1:]]
+        reasons = [
+            f"A complete {native} file (a native TIFF-based format): every page header and "
+            f"all image data of its {walk.pages:,} pages lie inside the file.",
+            *reasons[1:],
+        ]
     reasons += [_flag_text(f, walk) for f in sorted(flags)]
     return Finding(verdict, fmt, tuple(reasons), flags, details)
 
@@ -103,9 +108,9 @@ def _compression_verdict(
         if tiff_codes.needs_probe(code) and count:
             fh.seek(offset)
             sample = fh.read(min(count, 65536))
-        kind = tiff_codes.kind(code, sample)
-        provably_lossy |= kind is tiff_codes.Kind.LOSSY and code not in tiff_codes.UNPROVABLE
-        label = tiff_codes.name(code)
+        kind, proved = tiff_codes.classify(code, sample)
+        provably_lossy |= kind is tiff_codes.Kind.LOSSY and proved
+        label = tiff_codes.probe_label(code, sample)
         if tiff_codes.needs_probe(code):
             label += f" ({kind.value})"
         if label not in kinds.setdefault(kind, []):
@@ -210,7 +215,7 @@ def _flags(walk: PageWalk, text: dict[int, str]) -> frozenset[Flag]:
         if layout.bits == 1:
             flags.add(Flag.BILEVEL)
         if layout.sampleformat == 3:
-            flags.add(Flag.FLOAT_PROCESSED)
+            flags.add(_FLOAT_FLAGS.get(layout.bits, Flag.FLOAT_PROCESSED))
         if layout.bits == 8 and _instrument_bits(walk, text) > 8:
             flags.add(Flag.REDUCED_BIT_DEPTH)
     if len(walk.codes()) > 1:

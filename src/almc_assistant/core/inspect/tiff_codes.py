@@ -3,15 +3,17 @@
 Thread contract: pure functions; safe from any thread.
 
 Classification follows DOMAIN.md 3.2. Codecs that can be either lossless or lossy (WebP,
-JPEG, JPEG 2000) are decided from the first bytes of the compressed data when those say
-so (a WebP ``VP8L`` chunk, a JPEG lossless ``SOF3`` frame, a JPEG 2000 reversible 5/3
-wavelet without quantisation); otherwise they count as lossy, since pixel values cannot
-be shown to be intact.
+JPEG, JPEG-LS, JPEG 2000, JPEG XL) are decided from the first bytes of the compressed data
+when those say so (``codestreams``: a WebP ``VP8L`` chunk, a lossless ``SOF3`` frame, a
+JPEG-LS scan with NEAR 0, a JPEG 2000 reversible 5/3 wavelet without quantisation, a JPEG
+XL in XYB); otherwise they count as lossy, since pixel values cannot be shown intact.
 """
 
 from __future__ import annotations
 
 from enum import Enum
+
+from almc_assistant.core.inspect import codestreams
 
 
 class Kind(Enum):
@@ -37,9 +39,14 @@ _LOSSLESS = frozenset(
     {2, 3, 4, 5, 8, 9, 10, 99, 32771, 32773, 32809, 32946, 34661, 34715, 34925, 34926,
      34933, 50000, 50013}
 )  # fmt: skip
-_PROBED = frozenset({7, 34712, 50001, 34927})  # decided by the data's own header
+_JPEG = frozenset({7, 33007, 34892})
+_J2K = frozenset({33003, 33004, 33005, 34712})
+_JXL = frozenset({50002, 52546})
+_WEBP = frozenset({50001, 34927})
+_PROBED = _JPEG | _J2K | _JXL | _WEBP  # decided by the data's own header when it says
+_LOSSY_CODES = frozenset({6, 103, 22610, 34676, 34677})
 # can be lossless or lossy, and the data header does not say which (cheaply)
-UNPROVABLE = frozenset({33003, 33005, 34887, 34934, 48124, 50002, 52546})
+UNPROVABLE = frozenset({34887, 34934, 48124}) | _J2K | _JXL
 
 
 def name(code: int) -> str:
@@ -52,55 +59,37 @@ def needs_probe(code: int) -> bool:
 
 def kind(code: int, first_bytes: bytes = b"") -> Kind:
     """Is ``code`` none, lossless or lossy (probing ``first_bytes`` when that decides)."""
+    return classify(code, first_bytes)[0]
+
+
+def classify(code: int, first_bytes: bytes = b"") -> tuple[Kind, bool]:
+    """(kind, proved): ``proved`` is False when "lossy" only means "not shown lossless"."""
     if code == NONE:
-        return Kind.NONE
+        return Kind.NONE, True
     if code in _LOSSLESS:
-        return Kind.LOSSLESS
-    if code in _PROBED and first_bytes and _probe_lossless(code, first_bytes):
-        return Kind.LOSSLESS
-    return Kind.LOSSY  # lossy codecs, settings-dependent ones we cannot prove, unknown codes
+        return Kind.LOSSLESS, True
+    if code in _PROBED and first_bytes:
+        verdict = _probe(code, first_bytes)
+        if verdict is not None:
+            return (Kind.LOSSLESS if verdict else Kind.LOSSY), True
+    # lossy codecs, settings-dependent ones we cannot prove, unknown codes
+    return Kind.LOSSY, code in _LOSSY_CODES or (code in _PROBED and code not in UNPROVABLE)
 
 
-def _probe_lossless(code: int, data: bytes) -> bool:
-    if code in (50001, 34927):  # WebP: RIFF....WEBP then VP8L (lossless) or VP8 / VP8X
+def _probe(code: int, data: bytes) -> bool | None:
+    if code in _WEBP:  # RIFF....WEBP then VP8L (lossless) or VP8 / VP8X
         return data[:4] == b"RIFF" and data[8:16] == b"WEBPVP8L"
-    if code == 7:
-        return _jpeg_frame(data) == 0xC3  # SOF3: lossless (Huffman) JPEG
-    if code == 34712:
-        return _j2k_reversible_unquantised(data)
-    return False
+    if code in _JPEG:
+        return codestreams.jpeg_lossless(data)
+    if code in _J2K:
+        return codestreams.j2k_lossless(data)
+    return codestreams.jxl_lossless(data)
 
 
-def _jpeg_frame(data: bytes) -> int | None:
-    """The SOFn marker of a JPEG stream (or abbreviated stream), if found."""
-    i = 2 if data[:2] == b"\xff\xd8" else 0
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return marker
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
-    return None
-
-
-def _j2k_reversible_unquantised(data: bytes) -> bool:
-    """JPEG 2000: COD says the reversible 5/3 wavelet and QCD says no quantisation."""
-    start = data.find(b"\xff\x4f\xff\x51")  # SOC SIZ (inside a JP2 box or bare)
-    if start < 0:
-        return False
-    i, reversible, unquantised = start + 2, None, None
-    while i + 4 <= len(data) and data[i] == 0xFF:
-        marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
-        body = data[i + 4 : i + 2 + length]
-        if marker == 0x52 and len(body) >= 10:  # COD: transform is the 10th byte
-            reversible = body[9] == 1
-        elif marker == 0x5C and body:  # QCD: style in the low 5 bits of Sqcd
-            unquantised = (body[0] & 0x1F) == 0
-        elif marker in (0x90, 0x93):  # SOT/SOD: main header is over
-            break
-        i += 2 + length
-    return bool(reversible and unquantised)
+def probe_label(code: int, data: bytes) -> str:
+    """The codec's name as the data header tells it (lossless JPEG, JPEG-LS, ...)."""
+    if code in _JPEG and data:
+        flavour = codestreams.jpeg_kind(data)
+        if flavour != "JPEG":
+            return f"{name(code)} ({flavour})"
+    return name(code)

@@ -112,6 +112,8 @@ class _Reader:
         start, self.pos = self.pos, self.pos + n
         if start + n <= len(self.head):
             return self.head[start : start + n]
+        if start >= 1 << 62:  # a corrupt 64-bit offset: nothing is there
+            return b""
         self.fh.seek(start)
         return self.fh.read(n)
 
@@ -162,7 +164,8 @@ class _Walker:
         fh.seek(offset)
         (n,) = self.count.unpack(fh.read(self.count.size))
         block_len = n * self.entry.size + self.next.size
-        block = fh.read(block_len)
+        # a corrupt count can ask for exabytes: never read past the end of the file
+        block = fh.read(block_len) if block_len <= self.size - offset else b""
         if n == 0 or len(block) < block_len:
             walk.problems.append(
                 f"The header of page {number} is cut off or empty (corrupt or truncated)."
@@ -172,7 +175,14 @@ class _Walker:
         for tag, typ, cnt, raw in self.entry.iter_unpack(block[: n * self.entry.size]):
             tags[tag] = (typ, cnt, raw)
         walk.pages = number
-        self._record(number, tags)
+        try:
+            self._record(number, tags)
+        except _BadArray as exc:
+            walk.problems.append(
+                f"The header of page {number} points to values at byte {exc.pos:,}, beyond "
+                f"the end of the file ({self.size:,} bytes): the file is truncated or corrupt."
+            )
+            return None
         return int(self.next.unpack(block[-self.next.size :])[0])
 
     def _ints(self, entry: tuple[int, int, bytes] | None, default: int = 0) -> tuple[int, ...]:
@@ -202,8 +212,10 @@ class _Walker:
             data = raw[:nbytes]
         else:
             (pos,) = struct.unpack(self.bo + ("I" if self.inline == 4 else "Q"), raw)
+            if pos >= self.size:
+                return ""
             self.fh.seek(pos)
-            data = self.fh.read(min(nbytes, _MAX_TEXT))
+            data = self.fh.read(min(nbytes, _MAX_TEXT, self.size - pos))
         return data.rstrip(b"\x00").decode("utf-8", "replace")
 
     def _record(self, number: int, tags: dict[int, tuple[int, int, bytes]]) -> None:

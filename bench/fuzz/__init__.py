@@ -1,0 +1,1 @@
+"""Coverage-guided fuzz targets for the header walkers (see ``fuzz_headers``)."""

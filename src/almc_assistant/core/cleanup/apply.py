@@ -1,0 +1,258 @@
+"""Deleting the plan's files, each only on evidence proven from the files right before.
+
+Thread contract: heavy I/O (every source and counted copy is read back from storage) and
+deletions: run it in a worker or the CLI, never on the GUI thread; one cleanup at a time.
+
+For each file the plan would delete, :func:`apply_cleanup`, right before deleting it:
+
+1. re-reads the catalog row (today's evidence, not the plan's) and keeps files no longer
+   complete, or whose check forbids deleting them (``plan.blocking_verdict``);
+2. opens the source by walking from its acquisition folder without following links
+   (``cleanup.checks``), and keeps it if its size or mtime differ from the row, if it was
+   written in the last ``settle_seconds`` (it may still be acquiring), or if this
+   catalog may not speak for its owner (``EvidenceRules.rows_apply_to``);
+3. hashes the source through its handle, from storage: the bytes must equal a BLAKE3
+   recorded for it;
+4. proves each copy the policy could count (``checks.check_copy``: trusted location, not
+   writable by others, regular file on another device, same bytes as the source *now*)
+   and asks the policy, with the devices read from the copies themselves, whether the
+   proven copies are enough (one per device; never the source's own device);
+5. calls ``before_unlink`` (tests drive races here), writes the audit line (synced),
+   re-checks that the source's name in the folder still held open is the same unchanged
+   file and that each proven copy is still there unchanged, and only then
+   ``unlinkat``-s it relative to that folder.
+
+The ``[cleanup] verify_hash``/``sample_fraction`` settings no longer allow a shortcut:
+every deletion re-reads every counted copy and the source.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePath
+
+from almc_assistant.core import handles
+from almc_assistant.core.catalog import Catalog, FileRecord, FileState
+from almc_assistant.core.cleanup import audit
+from almc_assistant.core.cleanup.checks import (
+    CheckedCopy,
+    NotACopy,
+    Opened,
+    check_copy,
+    open_source,
+    read_hash,
+)
+from almc_assistant.core.cleanup.plan import (
+    CleanupOutcome,
+    CleanupPlan,
+    CleanupResult,
+    blocking_verdict,
+)
+from almc_assistant.core.evidence import EvidenceRules
+from almc_assistant.core.handles import Handles, Refused
+from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.policy import Policy
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED = (
+    "cleanup deletes only through handles it checked (openat and unlinkat without "
+    "following links), which this system does not offer: nothing is deleted here"
+)
+
+
+def apply_cleanup(
+    plan: CleanupPlan,
+    catalog: Catalog,
+    *,
+    policy: Policy,
+    rules: EvidenceRules,
+    acquisition_roots: Sequence[PurePath],
+    audit_log: Path,
+    user: str,
+    should_stop: Callable[[], bool] = lambda: False,
+    before_unlink: Callable[[Path], None] | None = None,
+    settle_seconds: float = 60.0,
+    clock: Callable[[], float] = time.time,
+) -> CleanupResult:
+    """Delete the plan's safe files, each after proving its evidence (module docstring)."""
+    outcomes: list[CleanupOutcome] = [
+        CleanupOutcome(i.file.path, i.file.size, False, i.reason, i.file.owner) for i in plan.keep
+    ]
+    for item in plan.delete:
+        if should_stop():
+            outcomes.append(_kept(item.file, "cleanup was stopped before this file"))
+        elif not handles.supported():
+            outcomes.append(_kept(item.file, UNSUPPORTED))
+        else:
+            one = _OneFile(catalog, policy, rules, acquisition_roots, audit_log, user)
+            outcomes.append(one.run(item.file.path, before_unlink, clock() - settle_seconds))
+    return CleanupResult(tuple(outcomes), audit_log)
+
+
+def _kept(rec: FileRecord, reason: str) -> CleanupOutcome:
+    return CleanupOutcome(rec.path, rec.size, False, reason, rec.owner)
+
+
+class _OneFile:
+    """The decision and deletion for one file (all its handles closed at the end)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        policy: Policy,
+        rules: EvidenceRules,
+        roots: Sequence[PurePath],
+        audit_log: Path,
+        user: str,
+    ) -> None:
+        self.catalog, self.policy, self.rules = catalog, policy, rules
+        self.roots, self.audit_log, self.user = roots, audit_log, user
+
+    def run(
+        self, path: Path, before_unlink: Callable[[Path], None] | None, settled: float
+    ) -> CleanupOutcome:
+        rec = self.catalog.file(path)  # the evidence as it is now, not as planned
+        if rec is None or rec.state is not FileState.COMPLETE:
+            return CleanupOutcome(path, 0, False, "no longer in the catalog as complete", "")
+        blocked = blocking_verdict(rec)
+        if blocked:
+            return _kept(rec, blocked)
+        with Handles() as h:
+            try:
+                return self._prove_and_delete(h, rec, before_unlink, settled)
+            except Refused as exc:
+                return _kept(rec, f"kept: {exc}")
+            except OSError as exc:
+                return _kept(rec, f"kept: cannot check it ({exc.strerror or exc})")
+
+    def _prove_and_delete(
+        self,
+        h: Handles,
+        rec: FileRecord,
+        before_unlink: Callable[[Path], None] | None,
+        settled: float,
+    ) -> CleanupOutcome:
+        src = open_source(h, rec.path, self.roots)
+        ident = src.identity
+        if (ident.size, ident.mtime_ns) != (rec.size, rec.mtime_ns):
+            return _kept(rec, "the file changed since it was copied")
+        if ident.mtime_ns / 1e9 > settled:
+            return _kept(rec, "it was written to moments ago: it may still be acquiring")
+        if not self.rules.rows_apply_to(ident.uid):
+            return _kept(
+                rec,
+                f"the file belongs to uid {ident.uid}, and this catalog speaks only for "
+                f"uid {self.rules.catalog_owner_uid}'s files",
+            )
+        current = rec.current_copies()
+        if not current:
+            return _kept(rec, f"evidence does not hold ({self.policy.missing(current)})")
+        digest = read_hash(src)
+        if digest not in {c.blake3 for c in current}:
+            return _kept(rec, "its bytes differ from those recorded when it was copied (BLAKE3)")
+        good, failures = self._prove_copies(h, rec, src, digest)
+        devices = {c.record.path: c.opened.identity.dev for c in good}
+        missing = self.policy.missing(
+            [c.record for c in good], devices=devices, source_device=ident.dev
+        )
+        if missing:
+            detail = "; ".join([missing, *failures])
+            return _kept(rec, f"evidence does not hold ({detail})")
+        if before_unlink is not None:
+            before_unlink(rec.path)
+        entry = _entry(rec, src, digest, good, self.user)
+        audit.write(self.audit_log, {"action": "delete", **entry})
+        problem = _changed(src, good)
+        if problem:
+            audit.write(self.audit_log, {"action": "delete-cancelled", "why": problem, **entry})
+            return _kept(rec, f"kept: {problem}")
+        try:
+            handles.unlink_at(src.parent_fd, src.name)
+        except OSError as exc:
+            audit.write(self.audit_log, {"action": "delete-failed", "error": str(exc), **entry})
+            return _kept(rec, f"could not delete it: {exc.strerror}")
+        self.catalog.record_cleaned(rec.path)
+        n = len(good)
+        return CleanupOutcome(
+            rec.path,
+            rec.size,
+            True,
+            f"source and {n} cop{'y' if n == 1 else 'ies'} on independent devices re-read "
+            "from storage: same BLAKE3",
+            rec.owner,
+            ident.dev,
+            ident.ino,
+        )
+
+    def _prove_copies(
+        self, h: Handles, rec: FileRecord, src: Opened, digest: str
+    ) -> tuple[list[CheckedCopy], list[str]]:
+        good: list[CheckedCopy] = []
+        failures: list[str] = []
+        seen: set[int] = set()
+        for copy in rec.current_copies():
+            if not self.policy.standing(copy).counts:
+                continue  # its kind does not count (a cloud-sync folder)
+            if copy.blake3 != digest:
+                failures.append(f"{copy.path}: its row records other bytes (ignored)")
+                continue
+            try:
+                checked = check_copy(h, copy, source=src, source_hash=digest, rules=self.rules)
+            except NotACopy as exc:
+                failures.append(f"{copy.path}: {exc}")
+                self.catalog.forget_copy(copy.path)
+                continue
+            except Refused as exc:
+                failures.append(f"{copy.path}: {exc}")
+                continue
+            except OSError as exc:
+                failures.append(f"{copy.path}: cannot read it ({exc.strerror or exc})")
+                continue
+            if checked.opened.identity.dev in seen:
+                continue  # one copy per device counts
+            seen.add(checked.opened.identity.dev)
+            good.append(checked)
+        return good, failures
+
+
+def _changed(src: Opened, good: Sequence[CheckedCopy]) -> str:
+    """Why the checked files are no longer what was checked ("" when all still are)."""
+    for what, opened in [("the file", src), *(("a copy", c.opened) for c in good)]:
+        why = handles.still_there(opened.parent_fd, opened.name, opened.identity)
+        why = why or FileIdentity.of_fd(opened.fd).change_from(opened.identity)
+        if why:
+            return f"{what} changed after it was checked ({opened.shown}: {why})"
+    return ""
+
+
+def _entry(
+    rec: FileRecord, src: Opened, digest: str, good: Sequence[CheckedCopy], user: str
+) -> dict[str, object]:
+    ident = src.identity
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "by": user,
+        "owner": rec.owner,
+        "uid": ident.uid,
+        "path": str(src.shown),
+        "catalog_path": str(rec.path),
+        "dev": ident.dev,
+        "ino": ident.ino,
+        "size": ident.size,
+        "mtime_ns": ident.mtime_ns,
+        "ctime_ns": ident.ctime_ns,
+        "blake3": digest,
+        "hash_rechecked": True,
+        "copies": [
+            {
+                "path": str(c.opened.shown),
+                "dev": c.opened.identity.dev,
+                "ino": c.opened.identity.ino,
+                "verified_at": c.record.verified_at,
+            }
+            for c in good
+        ],
+    }

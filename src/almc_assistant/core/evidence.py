@@ -1,0 +1,100 @@
+"""Which evidence cleanup may believe: whose rows, which destinations, who could write.
+
+Thread contract: immutable values and pure functions (the group look-up is cached, safe
+from any thread).
+
+A catalog row is a hint, never proof: any user who can write a catalog could write one.
+Cleanup believes a copy only where no unprivileged user other than the file's owner could
+have put it there or changed it:
+
+- :class:`EvidenceRules` says whose rows a catalog may speak for (``catalog_owner_uid``:
+  a user's private catalog speaks only about files that user owns; ``None`` marks staff's
+  catalog, which speaks about anyone's) and which destinations count for a file owned by
+  a given uid: the facility's, and those that owner configured (``owner_destinations``).
+- :func:`others_may_write` says whether a folder or file could be written by a user other
+  than the file's owner or root: owned by someone else, group-writable by a group with
+  other members, world-writable, or carrying a POSIX ACL. A sticky folder writable by
+  others is acceptable when the entry below it is owned by the owner or root (nobody
+  else may rename or remove it then).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import stat as stat_mod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+OwnerDestinations = Callable[[int], Sequence[PurePath]]
+
+
+def _none(uid: int) -> Sequence[PurePath]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRules:
+    """What a cleanup may believe (see the module docstring).
+
+    ``catalog_owner_uid``: the uid whose private catalog the rows come from, or ``None``
+    for staff's catalog (rows about any owner's files). ``facility_destinations``: the
+    destination roots the facility configured (root-owned configuration).
+    ``owner_destinations(uid)``: the destination roots that uid configured for their own
+    files (their own configuration; empty when unknown)."""
+
+    catalog_owner_uid: int | None
+    facility_destinations: tuple[PurePath, ...] = ()
+    owner_destinations: OwnerDestinations = field(default=_none)
+
+    def rows_apply_to(self, owner_uid: int) -> bool:
+        """Whether this catalog's rows may speak about a file ``owner_uid`` owns."""
+        return self.catalog_owner_uid is None or self.catalog_owner_uid == owner_uid
+
+    def trusted_roots(self, owner_uid: int) -> tuple[PurePath, ...]:
+        """Destination roots whose copies may count for a file ``owner_uid`` owns."""
+        roots = [*self.facility_destinations, *self.owner_destinations(owner_uid)]
+        return tuple(dict.fromkeys(roots))
+
+
+def others_may_write(st: os.stat_result, owner_uid: int, fd: int | None = None) -> str:
+    """Why someone other than ``owner_uid`` or root could change this entry ("" if not).
+
+    A sticky folder is reported as ``"sticky"``: the caller then requires the entry
+    below it to be owned by the owner or root."""
+    if st.st_uid not in (owner_uid, 0):
+        return f"it belongs to another user (uid {st.st_uid})"
+    if fd is not None and _has_acl(fd):
+        return "it has an access control list (other users may be allowed to write)"
+    writable = bool(st.st_mode & stat_mod.S_IWOTH) or (
+        bool(st.st_mode & stat_mod.S_IWGRP) and not _private_group(st.st_gid, st.st_uid)
+    )
+    if not writable:
+        return ""
+    if stat_mod.S_ISDIR(st.st_mode) and st.st_mode & stat_mod.S_ISVTX:
+        return "sticky"
+    return "other users may write it"
+
+
+def _has_acl(fd: int) -> bool:
+    if not hasattr(os, "listxattr"):
+        return False
+    with contextlib.suppress(OSError):
+        return "system.posix_acl_access" in os.listxattr(fd)
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _private_group(gid: int, uid: int) -> bool:
+    """A user-private group: named like its owner, with no other listed member."""
+    try:
+        import grp
+        import pwd
+
+        group = grp.getgrgid(gid)
+        user = pwd.getpwuid(uid)
+    except (ImportError, KeyError):
+        return False
+    return group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
