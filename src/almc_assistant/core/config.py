@@ -18,7 +18,7 @@ import os
 import stat
 import tomllib
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from almc_assistant.core.atomicfile import write_atomically
@@ -80,6 +80,10 @@ class UserSettings:
     destinations: tuple[Destination, ...] = ()
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     folders: tuple[Path, ...] = ()
+    # Remote destinations (rclone, core.remote), kept apart until the copy engine takes
+    # them: a front end that does not know them never sees them as folders. ``None``:
+    # "not edited", so saving keeps the ones in the user's file.
+    remotes: tuple[Destination, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,7 @@ class Config:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     cleanup: CleanupSettings = field(default_factory=CleanupSettings)
     facility_destinations: tuple[Destination, ...] = ()
+    facility_remotes: tuple[Destination, ...] = ()
     user: UserSettings = field(default_factory=UserSettings)
     problems: tuple[ConfigProblem, ...] = ()
 
@@ -104,6 +109,11 @@ class Config:
     def destinations(self) -> tuple[Destination, ...]:
         """Facility presets first, then the user's own."""
         return self.facility_destinations + self.user.destinations
+
+    @property
+    def remote_destinations(self) -> tuple[Destination, ...]:
+        """Remote destinations (``remote = "name:path"``): facility's, then the user's."""
+        return self.facility_remotes + (self.user.remotes or ())
 
     @property
     def acquisition_folders(self) -> tuple[Path, ...]:
@@ -263,7 +273,7 @@ def _facility(file: Path, data: dict[str, Any], problems: list[ConfigProblem]) -
             sample_fraction=t.get("sample_fraction", float, c.sample_fraction, between(0.001, 1)),
         )
         t.finish()
-    kw["facility_destinations"] = _destinations(top, "facility")
+    kw["facility_destinations"], kw["facility_remotes"] = _split(_destinations(top, "facility"))
     top.skip("reminders", "reminders are each user's choice: set them in the user's file")
     top.finish()
     return replace(base, **kw)
@@ -291,18 +301,29 @@ def _destinations(top: TableReader, origin: str) -> tuple[Destination, ...]:
         )
         managed = t.get("university_managed", bool, False)
         note = t.get("note", str, "")
+        remote = t.get("remote", str, "")
         t.finish()
+        if remote:
+            from almc_assistant.core.remote.spec import parse_remote
+
+            try:
+                parse_remote(remote)
+            except ConfigError as exc:
+                t.problem("remote", f"{exc.detail} {exc.next_step} This destination is ignored")
+                continue
+            path = path or str(PurePosixPath(remote.partition(":")[2] or "/"))
         if not path:
             t.problem("path", "is missing; this destination is ignored")
             continue
         out.append(
             Destination(
-                name=name or Path(path).name or path,
-                path=Path(path),
+                name=name or remote or Path(path).name or path,
+                path=PurePosixPath(path) if remote else Path(path),
                 kind=DestinationKind(kind_word),
                 origin=origin,
                 university_managed=managed,
                 note=note,
+                remote=remote,
             )
         )
     return tuple(out)
@@ -330,9 +351,21 @@ def _user(
             top.problem("watch", "the facility does not let users add acquisition folders")
     for name in ("facility", "policy", "retention", "cleanup"):
         top.skip(name, "only the facility's configuration may set this; ignored")
-    destinations = _destinations(top, "user")
+    destinations, remotes = _split(_destinations(top, "user"))
     top.finish()
-    return UserSettings(destinations=destinations, reminders=reminders, folders=folders)
+    return UserSettings(
+        destinations=destinations, reminders=reminders, folders=folders, remotes=remotes
+    )
+
+
+def _split(
+    all_destinations: tuple[Destination, ...],
+) -> tuple[tuple[Destination, ...], tuple[Destination, ...]]:
+    """(folders, remotes)."""
+    return (
+        tuple(d for d in all_destinations if not d.remote),
+        tuple(d for d in all_destinations if d.remote),
+    )
 
 
 def user_settings_document(settings: UserSettings) -> dict[str, Any]:
@@ -353,8 +386,9 @@ def user_settings_document(settings: UserSettings) -> dict[str, Any]:
             "kind": d.kind.value,
             "university_managed": d.university_managed,
             **({"note": d.note} if d.note else {}),
+            **({"remote": d.remote} if d.remote else {}),
         }
-        for d in settings.destinations
+        for d in settings.destinations + (settings.remotes or ())
     ]
     return doc
 
@@ -364,6 +398,9 @@ def save_user_config(paths: AppPaths, settings: UserSettings) -> Path:
     import tomli_w
 
     target = paths.user_config
+    if settings.remotes is None:  # a front end that does not edit remotes keeps them
+        kept = _user(target, _read_toml(target, []), Config(), []).remotes
+        settings = replace(settings, remotes=kept)
     try:
         write_atomically(target, tomli_w.dumps(user_settings_document(settings)).encode("utf-8"))
     except OSError as exc:

@@ -90,6 +90,13 @@ class Destination:
     origin: str = "user"  # "facility" or "user"
     university_managed: bool = False  # a cloud account the university deletes on departure
     note: str = ""  # the facility's own words about this destination
+    # An rclone remote ("research:lab/me", see core.remote): its secrets live in the
+    # user's private rclone.conf, never here. Empty for a folder on this computer.
+    remote: str = ""
+
+    @property
+    def is_remote(self) -> bool:
+        return bool(self.remote)
 
     @property
     def info(self) -> KindInfo:
@@ -101,7 +108,7 @@ class Destination:
 
     @property
     def cloud_provider(self) -> CloudProvider | None:
-        return detect_cloud_sync(self.path)
+        return None if self.remote else detect_cloud_sync(self.path)
 
     @property
     def guidance(self) -> str:

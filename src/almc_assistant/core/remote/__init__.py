@@ -1,0 +1,23 @@
+"""Remote destinations through rclone: SFTP, SMB, S3, WebDAV, Google Drive, OneDrive.
+
+Thread contract: see each module; a :class:`~almc_assistant.core.remote.rcd.RcDaemon`
+and the backends built on it are shared by workers, uploads are not.
+
+Why here (``core.remote``) and not ``core.transfer.remote``: the backend depends on no
+part of the copy engine, the engine is being reshaped separately, and the seam between
+them is one Protocol (:mod:`almc_assistant.core.destination_backend`) that both sides
+import. ``core.transfer`` will import this package to build a backend for a ``remote``
+destination; this package imports only the manifest's line format from it.
+
+Why one rclone server (``rclone rcd``) rather than a process per file: see
+:mod:`~almc_assistant.core.remote.rcd` (connections and listings stay warm across
+thousands of files; uploads stream our single read; loopback only, random credentials
+per run given through the environment, stopped with the app).
+
+Modules: ``rclonebin`` (the pinned binary, checked by hash), ``rcd`` (the daemon),
+``spec`` (``name:path`` and the private rclone.conf), ``upload`` (one streaming upload
+to a partial name), ``proof`` and ``probe`` (what each backend can prove, tried once on a
+probe file), ``rclone_backend`` (the ``DestinationBackend``), ``digests`` and
+``quickxor`` (hashes of the single read pass), ``sendfile`` (the reference per-file
+pipeline), ``signin`` (browser sign-in and sign-out), ``faults`` (messages).
+"""

@@ -1,0 +1,57 @@
+"""Every digest the destinations of one file need, fed by the single read of the source.
+
+Thread contract: one :class:`ReadPassDigests` per file, used by the one worker reading it.
+BLAKE3 always (our manifest and local read-back); MD5, SHA-256 and QuickXorHash only
+when a destination can compare one of them with a hash its server computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Protocol
+
+import blake3
+
+from almc_assistant.core.destination_backend import SourceDigests
+from almc_assistant.core.remote.quickxor import QuickXorHash
+
+EXTRA = ("md5", "sha256", "quickxor")
+
+
+class _Hasher(Protocol):
+    def update(self, data: bytes | bytearray | memoryview, /) -> object: ...
+
+    def hexdigest(self) -> str: ...
+
+
+def _new(name: str) -> _Hasher:
+    if name == "quickxor":
+        return QuickXorHash()
+    return hashlib.new(name)
+
+
+class ReadPassDigests:
+    """``update(chunk)`` per chunk read; :meth:`result` at the end."""
+
+    def __init__(self, wanted: Iterable[str] = ()) -> None:
+        names = set(wanted)
+        unknown = names - set(EXTRA) - {"blake3"}
+        if unknown:
+            raise ValueError(f"unknown digests: {sorted(unknown)}")
+        self._blake3 = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        self._others = {name: _new(name) for name in EXTRA if name in names}
+        self._size = 0
+
+    def update(self, chunk: bytes | bytearray | memoryview) -> None:
+        self._blake3.update(chunk)
+        for h in self._others.values():
+            h.update(chunk)
+        self._size += len(chunk)
+
+    def result(self) -> SourceDigests:
+        return SourceDigests(
+            size=self._size,
+            blake3=self._blake3.hexdigest(),
+            others={name: h.hexdigest() for name, h in self._others.items()},
+        )

@@ -1,0 +1,290 @@
+"""An rclone remote as a destination backend (implements ``DestinationBackend``).
+
+Thread contract: one :class:`RcloneBackend` per remote destination per job, shared by the
+job's workers; every method may be called from any worker (the daemon serialises nothing
+but its own state; the manifest buffer is guarded by a lock). Uploads belong to one worker.
+
+Publish without replacing: rclone has no "rename unless the target exists" on most
+backends. We upload under a hidden partial name, prove it, then ``stat`` the final name
+and, only if nothing is there, ``operations/movefile`` the partial onto it; a final name
+already taken raises :class:`NameTaken` and nothing is replaced. What remains, per backend:
+
+- sftp: rclone renames with OpenSSH's ``posix-rename`` (which replaces); a file created at
+  the final name by someone else between our ``stat`` and the rename (milliseconds) would
+  be replaced. Only another writer to the same name in the same instant can hit this.
+- s3, drive, onedrive, webdav, smb: the move is a server-side copy-then-delete or a
+  rename that replaces; the same window between ``stat`` and move remains. On S3 the
+  moved object's ETag is checked again after the move (a cheap HEAD).
+After the move the final name is checked to hold the proven size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from almc_assistant.core.destination_backend import (
+    Entry,
+    NameTaken,
+    ProofKind,
+    SourceDigests,
+    StoredProof,
+    Upload,
+)
+from almc_assistant.core.remote.faults import RemoteError, describe
+from almc_assistant.core.remote.probe import choose_server_hash
+from almc_assistant.core.remote.proof import ServerHash, override_options
+from almc_assistant.core.remote.rcd import RcDaemon, RcloneCallError
+from almc_assistant.core.remote.spec import BACKEND_LABELS, RemoteSpec
+from almc_assistant.core.remote.upload import PARTIAL_SUFFIX, RcUpload
+from almc_assistant.core.transfer.manifest import format_line, parse_line
+from almc_assistant.core.transfer.naming import MANIFEST_NAME
+
+log = logging.getLogger(__name__)
+
+STALE_PARTIAL_AGE = timedelta(days=1)
+
+
+class RcloneBackend:
+    """Destination root ``spec`` reached through the daemon."""
+
+    def __init__(self, daemon: RcDaemon, spec: RemoteSpec, *, rules: str = "") -> None:
+        """``rules``: the backend type whose proof rules apply (default: the remote's
+        own); tests run Drive's and OneDrive's rules against a local stand-in with it."""
+        self.daemon = daemon
+        self.spec = spec
+        try:
+            config: dict[str, Any] = daemon.call("config/get", name=spec.name)
+        except RcloneCallError as exc:
+            raise describe(str(spec), "open the destination", exc.detail) from exc
+        if not config.get("type"):
+            raise RemoteError(
+                f"No remote named {spec.name!r} is set up (destination {spec}).",
+                title="Unknown remote",
+                next_step="Add it in Settings or with the remote set-up, then try again.",
+                final=True,
+            )
+        self.type = rules or str(config["type"])
+        self.config = {k: str(v) for k, v in config.items()}
+        self.label = f"{spec} ({BACKEND_LABELS.get(self.type, self.type)})"
+        opts = override_options(self.type, self.config)
+        self._name = ",".join([spec.name, *(f"{k}={v}" for k, v in sorted(opts.items()))])
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, str]] = []
+        self._cleaned: set[str] = set()
+        self.server_hash: ServerHash | None = None
+        self.probe_note = ""
+
+    def open(self) -> RcloneBackend:
+        """Check the destination answers and may be written; find its proof (a probe)."""
+        try:
+            self.list("")
+        except RemoteError as exc:
+            if "is a file not a directory" in exc.detail:
+                # S3 takes a refused HEAD on the root for a file: ask the remote's top
+                self.call("sign in", "operations/list", fs=f"{self._name}:", remote="")
+                raise
+            if "directory not found" not in exc.detail:  # a new destination is fine
+                raise
+        self.server_hash, self.probe_note = choose_server_hash(self)
+        return self
+
+    def free_space(self) -> int | None:
+        """Bytes free at the destination, when the backend can tell (SFTP, SMB, WebDAV)."""
+        try:
+            about = self.daemon.call("operations/about", fs=self.fs(""))
+        except (RcloneCallError, OSError):
+            return None
+        free = about.get("free")
+        return int(free) if isinstance(free, int | float) else None
+
+    # ------------------------------------------------------------------ helpers
+    def fs(self, relpath: str) -> str:
+        return RemoteSpec(self._name, self.spec.path).fs(relpath)
+
+    def call(self, action: str, path: str, **params: Any) -> dict[str, Any]:
+        try:
+            return self.daemon.call(path, **params)
+        except RcloneCallError as exc:
+            raise describe(self.label, action, exc.detail) from exc
+        except OSError as exc:
+            raise describe(self.label, action, f"the rclone helper is gone ({exc})") from exc
+
+    def remove_partial(self, partial: str) -> None:
+        with contextlib.suppress(RemoteError):
+            if self.stat(partial) is not None:
+                self.call(
+                    f"remove {partial}", "operations/deletefile", fs=self.fs(""), remote=partial
+                )
+
+    def server_digest(self, relpath: str, algorithm: str, *, download: bool = False) -> str:
+        """The hash rclone reports for ``relpath`` ("" when the backend has none)."""
+        answer = self.call(
+            f"check {relpath}",
+            "operations/hashsumfile",  # one file of the root's Fs: no new connection
+            fs=self.fs(""),
+            remote=relpath,
+            hashType=algorithm,
+            download=download,
+        )
+        digest = str(answer.get("hash") or "").strip().lower()
+        return "" if set(digest) <= {"-"} else digest
+
+    # ------------------------------------------------------------------ protocol
+    def wanted_digests(self) -> frozenset[str]:
+        h = self.server_hash
+        return frozenset({h.algorithm}) if h and h.algorithm != "blake3" else frozenset()
+
+    def start_upload(self, relpath: str, size: int) -> Upload:
+        self._clean_folder_once(relpath.rpartition("/")[0])
+        return RcUpload(self, relpath, size)
+
+    def _clean_folder_once(self, relfolder: str) -> None:
+        """Remove partials a killed run left in ``relfolder`` (older than a day, so an
+        upload running elsewhere right now is never touched). Once per folder per job."""
+        with self._lock:
+            if relfolder in self._cleaned:
+                return
+            self._cleaned.add(relfolder)
+        try:
+            entries = self.list(relfolder)
+        except RemoteError:
+            return  # a new folder, or the upload reports the fault itself
+        cutoff = datetime.now(UTC) - STALE_PARTIAL_AGE
+        for e in entries:
+            if e.is_dir or not e.relpath.endswith(PARTIAL_SUFFIX):
+                continue
+            try:
+                modified = datetime.fromisoformat(e.modified.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if modified < cutoff:
+                log.info("%s: removing stale partial %s", self.label, e.relpath)
+                self.remove_partial(e.relpath)
+
+    def prove(self, name: str, digests: SourceDigests) -> StoredProof:
+        h = self.server_hash
+        if h is not None and digests.get(h.algorithm):
+            stored = self.server_digest(name, h.algorithm)
+            if stored:
+                return StoredProof(h.kind, h.algorithm, digests.get(h.algorithm), stored)
+            reason = f"the server gave no {h.algorithm} for this file (multipart upload)"
+        elif h is None:
+            reason = self.probe_note or f"{self.label} computes no hash we can use"
+        else:
+            reason = f"our read pass has no {h.algorithm}"
+        stored = self.server_digest(name, "blake3", download=True)
+        return StoredProof(ProofKind.DOWNLOAD_BACK, "blake3", digests.blake3, stored, reason)
+
+    def publish(self, upload: Upload) -> None:
+        if self.stat(upload.relpath) is not None:
+            raise NameTaken(
+                f"{upload.relpath} already exists at {self.label}; it was not replaced.",
+                next_step="Nothing to do if it is the same file (the copy is checked by "
+                "its hash); otherwise rename one of them.",
+            )
+        self.call(
+            f"publish {upload.relpath}",
+            "operations/movefile",
+            srcFs=self.fs(""),
+            srcRemote=upload.partial,
+            dstFs=self.fs(""),
+            dstRemote=upload.relpath,
+        )
+        entry = self.stat(upload.relpath)
+        if entry is None or entry.size != upload.size:
+            raise describe(
+                self.label,
+                f"publish {upload.relpath}",
+                "the final name is missing or has another size after the move",
+            )
+
+    def stat(self, relpath: str) -> Entry | None:
+        item = self.call(
+            f"look at {relpath}",
+            "operations/stat",
+            fs=self.fs(""),
+            remote=relpath,
+            opt={"filesOnly": True, "noMimeType": True},  # no listing of the folder
+        )
+        found = item.get("item")
+        return _entry(found) if isinstance(found, dict) else None
+
+    def list(self, relfolder: str = "", *, recursive: bool = False) -> list[Entry]:
+        answer = self.call(
+            f"list {relfolder or 'the root'}",
+            "operations/list",
+            fs=self.fs(""),
+            remote=relfolder,
+            opt={"recurse": recursive, "noMimeType": True},
+        )
+        return [_entry(item) for item in answer.get("list") or [] if isinstance(item, dict)]
+
+    def read_manifest(self) -> dict[str, str]:
+        if self.stat(MANIFEST_NAME) is None:
+            return {}
+        with tempfile.TemporaryDirectory(prefix="almc-manifest-") as tmp:
+            self.call(
+                "read the manifest",
+                "operations/copyfile",
+                srcFs=self.fs(""),
+                srcRemote=MANIFEST_NAME,
+                dstFs=tmp,
+                dstRemote=MANIFEST_NAME,
+            )
+            text = (Path(tmp) / MANIFEST_NAME).read_text("utf-8", errors="surrogateescape")
+        out: dict[str, str] = {}
+        for line in text.splitlines(keepends=True):
+            parsed = parse_line(line)
+            if parsed is not None:
+                out[parsed[1]] = parsed[0]
+        return out
+
+    def record(self, entries: Iterable[tuple[str, str]]) -> None:
+        """Remember ``(relpath, blake3)`` of published copies; :meth:`close` writes them."""
+        with self._lock:
+            self._pending.extend(entries)
+
+    def close(self) -> None:
+        """Merge the remembered copies into the remote manifest (read, merge, replace)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if not pending:
+            return
+        merged = self.read_manifest()
+        merged.update({rel: digest for rel, digest in pending})
+        text = "".join(format_line(d, rel) for rel, d in sorted(merged.items()))
+        data = text.encode("utf-8", errors="surrogateescape")
+        upload = RcUpload(self, MANIFEST_NAME, len(data))
+        try:
+            upload.write(data)
+            upload.finish()
+            self.call(
+                "update the manifest",
+                "operations/movefile",
+                srcFs=self.fs(""),
+                srcRemote=upload.partial,
+                dstFs=self.fs(""),
+                dstRemote=MANIFEST_NAME,
+                _config={"IgnoreTimes": True},  # replace even when size and time match
+            )
+        except BaseException:
+            upload.abort()
+            with self._lock:
+                self._pending[:0] = pending
+            raise
+
+
+def _entry(item: dict[str, Any]) -> Entry:
+    return Entry(
+        relpath=str(item.get("Path", "")),
+        size=int(item.get("Size", -1)),
+        is_dir=bool(item.get("IsDir", False)),
+        modified=str(item.get("ModTime", "")),
+    )

@@ -1,0 +1,52 @@
+"""One read of the source feeds two remotes of different kinds (SFTP and WebDAV)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from almc_assistant.core.destination_backend import ProofKind
+from almc_assistant.core.remote import sendfile
+from tests.core.remote.helpers import backend, source_file
+
+
+def test_one_read_two_remotes(daemon, sftp_server, webdav_server, tmp_path: Path, monkeypatch):
+    sftp = backend(daemon, sftp_server.create_remote(daemon, "research"))
+    dav = backend(daemon, webdav_server.create_remote(daemon, "dav"))
+    src = source_file(tmp_path / "src", "a.nd2", 9 * 1024 * 1024 + 1)
+    read = []
+    real_read = sendfile._read
+
+    def counting(f, view, source):  # type: ignore[no-untyped-def]
+        n = real_read(f, view, source)
+        read.append(n)
+        return n
+
+    monkeypatch.setattr(sendfile, "_read", counting)
+
+    _, outcomes = sendfile.send_file(src, "x/a.nd2", [sftp, dav])
+
+    assert sum(read) == src.stat().st_size  # every byte read once, for both
+    assert [o.verified for o in outcomes] == [True, True]
+    assert [o.proof.kind for o in outcomes if o.proof] == [
+        ProofKind.SERVER_BLAKE3,
+        ProofKind.DOWNLOAD_BACK,
+    ]
+    for root in (sftp_server.data, webdav_server.data):
+        assert next(root.rglob("a.nd2")).read_bytes() == src.read_bytes()
+
+
+def test_one_remote_failing_does_not_stop_the_other(daemon, sftp_server, webdav_server, tmp_path):
+    sftp = backend(daemon, sftp_server.create_remote(daemon, "research"))
+    dav = backend(daemon, webdav_server.create_remote(daemon, "dav"))
+    src = source_file(tmp_path / "src", "b.nd2", 12 * 1024 * 1024)
+    webdav_server.kill()
+
+    _, (ok, failed) = sendfile.send_file(src, "b.nd2", [sftp, dav])
+
+    assert ok.verified
+    assert not failed.verified and failed.error is not None
+    assert "dav:dest (WebDAV)" in failed.error.detail
+    with pytest.raises(StopIteration):
+        next(webdav_server.data.rglob("b.nd2"))
