@@ -198,7 +198,6 @@ def test_one_click_backup_asks_the_service_with_the_disk_check(
     from almc_assistant.core.service_events import PreflightFinished
     from tests.qt.helpers import TransferService
 
-    (tmp_path / "share").mkdir()
     source = tmp_path / "a.nd2"
     source.write_bytes(b"x" * 100)
     share = Destination(name="Share", path=tmp_path / "share", kind=DestinationKind.INSTITUTIONAL)
