@@ -245,7 +245,6 @@ def _file(row: sqlite3.Row, copies: Iterable[CopyRecord]) -> FileRecord:
     )
 
 
-
 def _session(row: sqlite3.Row) -> SessionRecord:
     return SessionRecord(
         id=int(row["id"]),

@@ -16,6 +16,7 @@ whenever copies are recorded, the file changes, or the policy changes (``safety_
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -38,6 +39,7 @@ from almc_assistant.core.identity import FileIdentity
 
 log = logging.getLogger(__name__)
 
+_UNSAFE_SQL = "safe = 0 AND f.state IN ('acquiring', 'complete')"
 SafetyRule = Callable[[Sequence[CopyRecord]], bool]
 FUTURE_TOLERANCE_S = 86_400.0  # an mtime further ahead than this is not believed
 
@@ -562,20 +564,61 @@ class Catalog(CatalogQueries):
         ).fetchone()
         now = stored_ident(ident)
         current = [
-            c
-            for c in copies
-            if c.size == size and c.mtime_ns == mtime_ns and c.source_ident == now
+            c for c in copies if c.size == size and c.mtime_ns == mtime_ns and c.source_ident == now
         ]
         safe = bool(current) and self._safety(current)
         conn.execute("UPDATE files SET safe = ? WHERE id = ?", (int(safe), file_id))
         return safe
 
+    def refresh_safety(self, device_of: Callable[[Path], int | None]) -> int:
+        """Re-decide the unsafe files whose copies are on a destination whose device is
+        not what it was when last looked at (a drive plugged back in, a share mounted):
+        their stored flags were decided while it could not be reached.
+
+        ``device_of``: the policy's (cached) resolver, None for unreachable. Cheap when
+        nothing changed: one query and one resolver call per destination root holding
+        copies of unsafe files. Returns how many files were re-decided.
+        """
+        roots = [
+            str(r[0])
+            for r in self._read(
+                "SELECT DISTINCT c.destination_root FROM copies c JOIN files f"
+                f" ON f.id = c.file_id WHERE f.{_UNSAFE_SQL}"
+            )
+        ]
+        try:
+            before = json.loads(self._meta("destination_devices") or "{}")
+        except ValueError:
+            before = {}
+        now = {root: device_of(Path(root)) for root in roots}
+        changed = [root for root in roots if before.get(root) != now[root]]
+        count = 0
+        for start in range(0, len(changed), 500):
+            chunk = changed[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            ids = [
+                int(r[0])
+                for r in self._read(
+                    "SELECT DISTINCT c.file_id FROM copies c JOIN files f ON f.id = c.file_id"
+                    f" WHERE f.{_UNSAFE_SQL} AND c.destination_root IN ({marks})",
+                    chunk,
+                )
+            ]
+            with self._write() as conn:
+                for file_id in ids:
+                    self._update_safe(conn, file_id)
+            count += len(ids)
+        if changed:
+            self._set_meta("destination_devices", json.dumps({**before, **now}))
+        return count
+
     def recompute_safety(self) -> int:
         """Re-decide every file with copies (the policy or destinations changed)."""
         ids = [int(r["file_id"]) for r in self._read("SELECT DISTINCT file_id FROM copies")]
+        with self._write() as conn:  # decided now: the next refresh_safety looks afresh
+            conn.execute("DELETE FROM meta WHERE key = 'destination_devices'")
         for start in range(0, len(ids), 2000):
             with self._write() as conn:
                 for file_id in ids[start : start + 2000]:
                     self._update_safe(conn, file_id)
         return len(ids)
-
