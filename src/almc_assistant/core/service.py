@@ -345,6 +345,7 @@ class Service(ServiceCore):
         from almc_assistant.core.transfer import RECEIPTS_DIR
 
         count = 0
+        sources: dict[Path, None] = {}
         for dest in self.config.destinations:
             try:
                 receipts = sorted((Path(dest.path) / RECEIPTS_DIR).glob("*.json"))
@@ -356,9 +357,20 @@ class Service(ServiceCore):
                     continue
                 found = read_receipt(receipt, Path(dest.path))
                 self.recorder.submit(self._receipt_writer(key, found))
+                sources.update(dict.fromkeys(source for source, _ in found))
                 count += 1
         self.recorder.flush()
+        if sources:  # a receipt does not say which version of a file was copied
+            self._submit("check", lambda: self._revalidate(list(sources)))
         return count
+
+    def _revalidate(self, sources: Sequence[Path]) -> None:
+        """Copies whose source identity is not known (from receipts) count once the
+        file, re-read from storage, hashes as they do."""
+        from almc_assistant.core.catalog.revalidate import revalidate
+
+        for source in sources:
+            revalidate(self.catalog, source)
 
     def _receipt_writer(
         self, key: str, copies: list[tuple[Path, CopyRecord]]

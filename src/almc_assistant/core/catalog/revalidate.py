@@ -32,7 +32,8 @@ BUFFER = 1 << 20
 
 def revalidate(catalog: Catalog, path: Path) -> int:
     """Re-hash ``path`` if it has copies made before its identity moved (same size and
-    mtime); returns how many copies were confirmed to hold its bytes (0: none, or
+    mtime), or of an identity not known (imported from a copy receipt); returns how many
+    copies were confirmed to hold its bytes (0: none, or
     nothing to do). Never raises for the file: an unreadable file stays unsafe."""
     rec = catalog.file(path)
     if rec is None or rec.ident is None or rec.state not in PRESENT_STATES:
@@ -40,10 +41,7 @@ def revalidate(catalog: Catalog, path: Path) -> int:
     stale = [
         c
         for c in rec.copies
-        if c.size == rec.size
-        and c.mtime_ns == rec.mtime_ns
-        and c.source_ident is not None
-        and c.source_ident != rec.ident
+        if c.size == rec.size and c.mtime_ns == rec.mtime_ns and c.source_ident != rec.ident
     ]
     if not stale:
         return 0
@@ -56,7 +54,6 @@ def revalidate(catalog: Catalog, path: Path) -> int:
         return 0
     confirmed = 0
     for before in {c.source_ident for c in stale if c.blake3 == digest}:
-        assert before is not None
         confirmed += catalog.confirm_copies(path, before, rec.ident, digest)
     if not confirmed:
         log.info("%s changed since its last backup: its copies no longer count", path)

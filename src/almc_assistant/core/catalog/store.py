@@ -360,7 +360,7 @@ class Catalog(CatalogQueries):
             return False
         return True
 
-    def confirm_copies(self, path: Path, before: Ident, now: Ident, blake3: str) -> int:
+    def confirm_copies(self, path: Path, before: Ident | None, now: Ident, blake3: str) -> int:
         """The file's identity moved from ``before`` to ``now`` without its size or mtime
         changing, and its bytes, re-read from storage, still hash to ``blake3``: the
         copies of it made at ``before`` with that hash hold its bytes; they count again.
@@ -377,7 +377,7 @@ class Catalog(CatalogQueries):
                 "UPDATE copies SET src_dev = ?, src_ino = ?, src_ctime_ns = ?"
                 " WHERE file_id = ? AND src_dev IS ? AND src_ino IS ? AND src_ctime_ns IS ?"
                 " AND blake3 = ?",
-                (*now, row[0], *before, blake3),
+                (*now, row[0], *(before or (None, None, None)), blake3),
             )
             self._update_safe(conn, int(row[0]))
             return cur.rowcount
@@ -516,16 +516,24 @@ class Catalog(CatalogQueries):
                     FileState.COMPLETE,
                     self._clock(),
                     {},
+                    copy.source_ident,
                 )
             else:
                 file_id = int(row[0])
+                known = conn.execute(
+                    "SELECT dev, ino, ctime_ns FROM files WHERE id = ?", (file_id,)
+                ).fetchone()
+                if copy.source_ident is not None and stored_ident(known) is None:
+                    self._set_ident(conn, file_id, None, copy.source_ident)  # first known
             source_ident = copy.source_ident
-            if source_ident is None:  # not reported (receipts): as the catalog knows it
+            if source_ident is None:  # not reported (a receipt): known only if recorded
                 source_ident = stored_ident(
                     conn.execute(
-                        "SELECT dev, ino, ctime_ns FROM files WHERE id = ?", (file_id,)
+                        "SELECT src_dev, src_ino, src_ctime_ns FROM copies WHERE file_id = ?"
+                        " AND path = ? AND size = ? AND mtime_ns = ? AND blake3 = ?",
+                        (file_id, str(copy.path), copy.size, copy.mtime_ns, copy.blake3),
                     ).fetchone()
-                )
+                )  # else unknown: it counts once a re-hash of the file matches it
             conn.execute(
                 "INSERT OR REPLACE INTO copies (file_id, destination_root, path, size,"
                 " mtime_ns, blake3, verified_at, src_dev, src_ino, src_ctime_ns)"
