@@ -197,6 +197,11 @@ class Service(ServiceCore):
             )
             if done:
                 self._queue_check(path)
+        elif isinstance(event, w.FileIdentified):
+            found, size, mtime, identity = event.path, event.size, event.mtime_ns, event.identity
+            rec.submit(
+                lambda c: c.record_identity(found, size=size, mtime_ns=mtime, identity=identity)
+            )
         elif isinstance(event, w.FileMoved):
             src, dest, size, mtime = event.src, event.dest, event.size, event.mtime_ns
             owner, root = file_owner(dest, self.user), self._root_of(dest)

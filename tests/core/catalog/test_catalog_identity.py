@@ -141,6 +141,23 @@ def test_old_rows_are_read_and_adopt_the_first_identity_seen(tmp_path: Path) -> 
     db = tmp_path / "c.sqlite3"
     f = acquired(tmp_path / "acq" / "a.nd2", b"a" * 4096)
     st = f.stat()
+    legacy_catalog(db, f)
+    with Catalog(db, safety=any_copy) as cat:
+        rec = cat.file(f)
+        assert rec is not None and rec.safe and rec.ident is None
+        assert len(rec.current_copies()) == 1
+        assert cat.known_files(f.parent) == {f: (st.st_size, st.st_mtime_ns, 0, 0)}
+        seen(cat, f)  # the first identity known
+        rec = cat.file(f)
+        assert rec is not None and rec.safe and rec.ident is not None
+        edit_keeping_size_and_mtime(f, b"B")
+        seen(cat, f)
+        assert cat.file(f).changed_since_backup  # type: ignore[union-attr]
+
+
+def legacy_catalog(db: Path, f: Path) -> None:
+    """A schema v1 catalog holding ``f`` complete and safe, with one verified copy."""
+    st = f.stat()
     conn = sqlite3.connect(db)
     conn.executescript(schema.MIGRATIONS[0])
     conn.execute("PRAGMA user_version = 1")
@@ -156,17 +173,6 @@ def test_old_rows_are_read_and_adopt_the_first_identity_seen(tmp_path: Path) -> 
     )
     conn.commit()
     conn.close()
-    with Catalog(db, safety=any_copy) as cat:
-        rec = cat.file(f)
-        assert rec is not None and rec.safe and rec.ident is None
-        assert len(rec.current_copies()) == 1
-        assert cat.known_files(f.parent) == {f: (st.st_size, st.st_mtime_ns, 0, 0)}
-        seen(cat, f)  # the first identity known
-        rec = cat.file(f)
-        assert rec is not None and rec.safe and rec.ident is not None
-        edit_keeping_size_and_mtime(f, b"B")
-        seen(cat, f)
-        assert cat.file(f).changed_since_backup  # type: ignore[union-attr]
 
 
 @pytest.mark.root

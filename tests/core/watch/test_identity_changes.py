@@ -13,12 +13,13 @@ from almc_assistant.core.catalog import Catalog, FileState
 from almc_assistant.core.catalog.revalidate import revalidate
 from almc_assistant.core.events import Event
 from almc_assistant.core.identity import FileIdentity
-from almc_assistant.core.watch import FileChanged, FileStabilised, Watcher
+from almc_assistant.core.watch import FileChanged, FileIdentified, FileStabilised, Watcher
 from tests.core.catalog.test_catalog_identity import (
     acquired,
     any_copy,
     copy_of,
     edit_keeping_size_and_mtime,
+    legacy_catalog,
     seen,
 )
 from tests.core.watch.helpers import wait_for
@@ -44,6 +45,11 @@ class CatalogSink:
                 owner="ann",
                 state=FileState.COMPLETE if done else FileState.ACQUIRING,
                 identity=event.identity,
+            )
+
+        elif isinstance(event, FileIdentified):
+            self.catalog.record_identity(
+                event.path, size=event.size, mtime_ns=event.mtime_ns, identity=event.identity
             )
 
     def count(self, kind: type[Event], path: Path) -> int:
@@ -95,3 +101,21 @@ def test_a_live_chmod_keeps_the_copies_after_a_rehash(
     assert revalidate(catalog, f) == 1
     rec = catalog.file(f)
     assert rec is not None and rec.safe and not rec.changed_since_backup
+
+
+def test_a_file_recorded_before_identities_gets_one_at_the_next_scan(tmp_path: Path) -> None:
+    """After an upgrade, the first scan records the identity of files the catalog held
+    without one (nothing else happens to them), so a later same-size edit is seen."""
+    f = acquired(tmp_path / "acq" / "a.nd2", b"a" * 8192)
+    legacy_catalog(tmp_path / "c.sqlite3", f)
+    with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as catalog:
+        sink = CatalogSink(catalog)
+        watcher = Watcher([tmp_path / "acq"], sink, quiet_seconds=0.2, polling=False)
+        watcher.scan(catalog.known_files)
+        assert sink.count(FileIdentified, f) == 1 and sink.count(FileChanged, f) == 0
+        rec = catalog.file(f)
+        assert rec is not None and rec.safe and rec.ident is not None
+        edit_keeping_size_and_mtime(f, b"B")
+        watcher.scan(catalog.known_files)
+        assert sink.count(FileChanged, f) == 1
+        assert catalog.file(f).changed_since_backup  # type: ignore[union-attr]

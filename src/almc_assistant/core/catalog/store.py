@@ -360,6 +360,24 @@ class Catalog(CatalogQueries):
             return False
         return True
 
+    def record_identity(
+        self, path: Path, *, size: int, mtime_ns: int, identity: FileIdentity
+    ) -> bool:
+        """A file recorded without its identity (before schema v2) is still there with
+        this size and mtime: record its identity (its copies take it too). False when
+        the catalog holds it otherwise (then nothing is written)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, dev, ino, ctime_ns FROM files WHERE path = ? AND size = ?"
+                " AND mtime_ns = ? AND state IN ('acquiring', 'complete')",
+                (str(path), size, mtime_ns),
+            ).fetchone()
+            ident = ident_of(identity)
+            if row is None or ident is None or stored_ident(row[1:4]) is not None:
+                return False
+            self._set_ident(conn, int(row[0]), None, ident)
+            return True
+
     def confirm_copies(self, path: Path, before: Ident | None, now: Ident, blake3: str) -> int:
         """The file's identity moved from ``before`` to ``now`` without its size or mtime
         changing, and its bytes, re-read from storage, still hash to ``blake3``: the

@@ -54,6 +54,18 @@ class FileStabilised(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FileIdentified(Event):
+    """A scan met a file the catalog holds with this size and mtime but without its
+    identity (recorded by an older version): nothing changed as far as can be told;
+    record ``identity`` so that later changes of ctime or file number are seen."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    identity: FileIdentity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FileMoved(Event):
     """A file was renamed or moved inside the watched folders."""
 

@@ -25,6 +25,7 @@ from almc_assistant.core.watch.events import (
     FileAppeared,
     FileChanged,
     FileDeleted,
+    FileIdentified,
     FileMoved,
     FileStabilised,
     WatchFailed,
@@ -335,6 +336,10 @@ class Reconciler:
         elif changed:
             self.publish(FileChanged(path=as_path, size=size, mtime_ns=mtime, identity=ident))
         else:
+            if ident is not None and known[2] == 0:  # the catalog does not know it yet
+                self.publish(
+                    FileIdentified(path=as_path, size=size, mtime_ns=mtime, identity=ident)
+                )
             return
         self.settle(folder, path, size, mtime, now, as_path, ident)
 
