@@ -23,7 +23,10 @@ from almc_assistant.core.watch.events import WatchFailed
 
 log = logging.getLogger(__name__)
 
-KnownState = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, file number); 0: unknown
+# (size, mtime_ns, ctime_ns, file number); ctime and file number 0: the catalog does not
+# know them yet (FileIdentified tells it), -1: the source keeps no identities at all.
+KnownState = tuple[int, int, int, int]
+NO_IDENTITIES = -1
 KnownMap = Mapping[Path, tuple[int, ...]]
 KnownSource = KnownMap | Callable[[Path], KnownMap]
 
@@ -83,7 +86,7 @@ class KnownFiles:
 def known_state(entry: tuple[int, ...]) -> KnownState:
     """``(size, mtime_ns[, ctime_ns, file number])`` as a :data:`KnownState`."""
     size, mtime, *rest = entry
-    ctime, ino = (int(rest[0]), int(rest[1])) if len(rest) >= 2 else (0, 0)
+    ctime, ino = (int(rest[0]), int(rest[1])) if len(rest) >= 2 else (NO_IDENTITIES,) * 2
     return (int(size), int(mtime), ctime, ino)
 
 
@@ -95,6 +98,6 @@ def differs(known: KnownState, size: int, mtime: int, ident: FileIdentity | None
         return True
     if ident is None:
         return False
-    return bool(known[2] and known[2] != ident.ctime_ns) or bool(
-        known[3] and ident.known and known[3] != ident.ino
+    return (known[2] > 0 and known[2] != ident.ctime_ns) or (
+        known[3] > 0 and ident.known and known[3] != ident.ino
     )
