@@ -101,13 +101,13 @@ class CountingSink:
 def child_scan(root: Path, mode: str) -> dict[str, Any]:
     from almc_assistant.core.watch import Watcher
 
-    known: dict[Path, tuple[int, int]] = {}
+    known: dict[Path, tuple[int, int, int, int]] = {}
     if mode == "restart":  # what the catalog would answer (built before timing)
         for dirpath, _, names in os.walk(root):
             for name in names:
                 path = Path(dirpath) / name
                 st = path.lstat()
-                known[path] = (st.st_size, st.st_mtime_ns)
+                known[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     rss_before = proc_status_kib("VmRSS")
     sink = CountingSink()
     watcher = Watcher([root], sink, quiet_seconds=60.0)

@@ -100,6 +100,10 @@ class Policy:
         words = [repr(self.settings), "per-device", *places, *roots]
         return hashlib.sha256("\n".join(words).encode()).hexdigest()[:16]
 
+    def device_of(self, folder: PurePath) -> int | None:
+        """The device of ``folder`` as the policy sees it now (cached); None: unreachable."""
+        return self._device_of(folder)
+
     def acquisition_storage(self) -> set[Hashable]:
         """The disks (or servers) of the acquisition folders that can be reached now."""
         devices = (self._device_of(r) for r in self._acquisition_roots)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
+from almc_assistant.core.catalog.records import ident_of
 from almc_assistant.core.cleanup import CleanupPlan, keep_unchecked_damage, keep_whole_datasets
 from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import Destination
@@ -182,19 +183,34 @@ class Service(ServiceCore):
             owner = file_owner(path, self.user)
             root = self._root_of(path)
             state = FileState.COMPLETE if done else FileState.ACQUIRING
+            identity = event.identity
             rec.submit(
                 lambda c: c.record_seen(
-                    path, size=size, mtime_ns=mtime, owner=owner, state=state, root=root
+                    path,
+                    size=size,
+                    mtime_ns=mtime,
+                    owner=owner,
+                    state=state,
+                    root=root,
+                    identity=identity,
                 )
             )
             if done:
                 self._queue_check(path)
+        elif isinstance(event, w.FileIdentified):
+            found, size, mtime, identity = event.path, event.size, event.mtime_ns, event.identity
+            rec.submit(
+                lambda c: c.record_identity(found, size=size, mtime_ns=mtime, identity=identity)
+            )
         elif isinstance(event, w.FileMoved):
             src, dest, size, mtime = event.src, event.dest, event.size, event.mtime_ns
             owner, root = file_owner(dest, self.user), self._root_of(dest)
+            moved_identity = event.identity
 
             def moved(c: Catalog) -> None:
-                if not c.record_moved(src, dest, size=size, mtime_ns=mtime, root=root):
+                if not c.record_moved(
+                    src, dest, size=size, mtime_ns=mtime, root=root, identity=moved_identity
+                ):
                     # Not catalogued yet: a new file; the next scan finds it complete.
                     c.record_seen(dest, size=size, mtime_ns=mtime, owner=owner, root=root)
 
@@ -235,8 +251,13 @@ class Service(ServiceCore):
             self._check_one(path)
 
     def _check_one(self, path: Path) -> None:
+        from almc_assistant.core.catalog.revalidate import revalidate
         from almc_assistant.core.inspect import check_file
 
+        # Its identity moved but not its size or mtime (chmod, a hard link, or an edit
+        # with the mtime restored): re-hash it to tell whether its copies still hold it.
+        self.recorder.flush()
+        revalidate(self.catalog, path)
         result = check_file(path)
         verdict, reasons = str(result.verdict), tuple(result.reasons)
         self.recorder.submit(lambda c: c.record_verdict(path, verdict, reasons))
@@ -335,6 +356,7 @@ class Service(ServiceCore):
         from almc_assistant.core.transfer import RECEIPTS_DIR
 
         count = 0
+        sources: dict[Path, None] = {}
         for dest in self.config.destinations:
             try:
                 receipts = sorted((Path(dest.path) / RECEIPTS_DIR).glob("*.json"))
@@ -346,9 +368,20 @@ class Service(ServiceCore):
                     continue
                 found = read_receipt(receipt, Path(dest.path))
                 self.recorder.submit(self._receipt_writer(key, found))
+                sources.update(dict.fromkeys(source for source, _ in found))
                 count += 1
         self.recorder.flush()
+        if sources:  # a receipt does not say which version of a file was copied
+            self._submit("check", lambda: self._revalidate(list(sources)))
         return count
+
+    def _revalidate(self, sources: Sequence[Path]) -> None:
+        """Copies whose source identity is not known (from receipts) count once the
+        file, re-read from storage, hashes as they do."""
+        from almc_assistant.core.catalog.revalidate import revalidate
+
+        for source in sources:
+            revalidate(self.catalog, source)
 
     def _receipt_writer(
         self, key: str, copies: list[tuple[Path, CopyRecord]]
@@ -373,6 +406,7 @@ class Service(ServiceCore):
                 mtime_ns=event.mtime_ns,
                 blake3=event.blake3,
                 verified_at=event.verified_at,
+                source_ident=ident_of(event.source_identity),
             )
             # Files from outside the acquisition folders (a USB stick) are not tracked.
             track, owner = self._copy_source(source)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from almc_assistant.core import service_events as ev
-from almc_assistant.core.catalog import Catalog, FileRecord
+from almc_assistant.core.catalog import Catalog, CatalogError, FileRecord
 from almc_assistant.core.catalog.recorder import Recorder
 from almc_assistant.core.cleanup import (
     Action,
@@ -267,6 +267,8 @@ class ServiceCore:
         catalog, policy = self.catalog, self._policy
         if user is not None and user != self.user:
             catalog, policy = self._other_users_catalog(user)
+        else:
+            self._refresh_safety()
         report = build_status(
             catalog,
             user or self.user,
@@ -337,7 +339,16 @@ class ServiceCore:
         files, size, oldest = self.catalog.pending(self.user)
         return PendingSummary(files, size, oldest)
 
+    def _refresh_safety(self) -> None:
+        """A destination is back since its files were judged: judge them again (the
+        stored flags said "unsafe" while it could not be reached)."""
+        try:
+            self.catalog.refresh_safety(self._policy.device_of)
+        except CatalogError as exc:  # busy or full: the flags stay; the next call retries
+            log.warning("safety flags not refreshed: %s", exc)
+
     def _publish_status(self) -> None:
+        self._refresh_safety()
         self.sink.publish(ev.StatusChanged(pending=self.pending_summary()))
         self.sink.publish(WarningsUpdated(warnings=tuple(self.warnings())))
 

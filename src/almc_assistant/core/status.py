@@ -160,7 +160,7 @@ def build_status(
                 verdict=rec.verdict,
                 candidate_date=date,
                 warn_date=retention.warn_date(date),
-                missing=policy.missing(rec.current_copies()),
+                missing=_why_unsafe(rec, policy),
                 born=rec.born,
             )
         )
@@ -255,6 +255,19 @@ def describe_problems(
         for text in setup_problems
     )
     return tuple(out)
+
+
+CHANGED_SINCE_BACKUP = (
+    "Changed since its last backup: its copies hold the older version, so they no "
+    "longer count. Back it up again."
+)
+
+
+def _why_unsafe(rec: FileRecord, policy: Policy) -> str:
+    """Why a file is not safe, in plain words (a file edited after its backup first)."""
+    if rec.changed_since_backup:
+        return CHANGED_SINCE_BACKUP
+    return policy.missing(rec.current_copies())
 
 
 def _on(path: Path, roots: set[Path]) -> bool:

@@ -249,13 +249,13 @@ def test_migration_copies_the_old_database_aside(
     monkeypatch.setattr(schema, "LATEST", len(schema.MIGRATIONS))
     with Catalog(db) as cat:
         assert cat.file(Path("/acq/a")) is not None
-    backup = db.with_name(f"{db.name}.v1.bak")
+    backup = db.with_name(f"{db.name}.v{schema.LATEST - 1}.bak")
     assert backup.exists()
     old = sqlite3.connect(backup)
     assert old.execute("SELECT count(*) FROM files").fetchone()[0] == 1
     old.close()
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST
     conn.close()
 
 

@@ -119,9 +119,9 @@ def test_known_files_for_a_rescan(catalog: Catalog) -> None:
     catalog.record_seen(root / "growing", size=1, mtime_ns=2, owner="ann")  # acquiring
     catalog.record_seen(root / "c", size=3, mtime_ns=4, owner="ann", root=root, state=done)
     catalog.record_deleted(root / "c")
-    assert catalog.known_files(root) == {root / "a": (1, 2), root / "sub" / "b": (5, 6)}
-    assert catalog.known_files(root / "sub") == {root / "sub" / "b": (5, 6)}
-    assert catalog.known_files(root / "a") == {root / "a": (1, 2)}  # a single file
+    assert catalog.known_files(root) == {root / "a": (1, 2, 0, 0), root / "sub" / "b": (5, 6, 0, 0)}
+    assert catalog.known_files(root / "sub") == {root / "sub" / "b": (5, 6, 0, 0)}
+    assert catalog.known_files(root / "a") == {root / "a": (1, 2, 0, 0)}  # a single file
     assert catalog.known_files(root / "growing") == {}
 
 

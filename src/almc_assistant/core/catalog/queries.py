@@ -19,13 +19,14 @@ from almc_assistant.core.catalog.records import (
     FileState,
     SessionRecord,
     SessionTotals,
+    stored_ident,
 )
 
 log = logging.getLogger(__name__)
 
 _FILE_COLUMNS = (
     "id, path, size, mtime_ns, owner, first_seen, born, session_id, state, verdict,"
-    " verdict_reasons, safe"
+    " verdict_reasons, safe, dev, ino, ctime_ns"
 )
 _UNSAFE = "safe = 0 AND state IN ('acquiring', 'complete')"  # matches index files_unsafe
 _PRESENT = "state IN ('acquiring', 'complete')"
@@ -57,7 +58,8 @@ class CatalogQueries:
             marks = ", ".join("?" for _ in chunk)
             for row in conn.execute(
                 "SELECT file_id, destination_root, path, size, mtime_ns, blake3, verified_at,"
-                f" id FROM copies WHERE file_id IN ({marks}) ORDER BY verified_at",
+                " id, src_dev, src_ino, src_ctime_ns FROM copies"
+                f" WHERE file_id IN ({marks}) ORDER BY verified_at",
                 tuple(chunk),
             ):
                 try:
@@ -68,6 +70,7 @@ class CatalogQueries:
                         mtime_ns=int(row[4]),
                         blake3=str(row[5]),
                         verified_at=float(row[6]),
+                        source_ident=stored_ident(row[8:11]),
                     )
                 except (ValueError, TypeError) as exc:
                     self._note_bad(f"copy {row[7]}", exc)
@@ -150,22 +153,24 @@ class CatalogQueries:
     def session_files(self, session_id: int) -> list[FileRecord]:
         return self._files("session_id = ?", (session_id,), "ORDER BY path")
 
-    def known_files(self, folder: Path) -> dict[Path, tuple[int, int]]:
+    def known_files(self, folder: Path) -> dict[Path, tuple[int, int, int, int]]:
         """Complete files anywhere under ``folder`` (or ``folder`` itself when it names
-        a file): path -> (size, mtime_ns).
+        a file): path -> (size, mtime_ns, ctime_ns, file number), the last two 0 when not
+        known yet (rows from before schema v2).
 
         What the watcher's scan reconciles against (files still acquiring are left out:
         the watcher re-evaluates them). Range scans on the unique path index.
         """
         prefix = str(folder).rstrip(os.sep) + os.sep
         upper = prefix[:-1] + chr(ord(os.sep) + 1)
+        columns = "path, size, mtime_ns, coalesce(ctime_ns, 0), coalesce(ino, 0)"
         rows = self._read(
-            "SELECT path, size, mtime_ns FROM files WHERE path > ? AND path < ?"
-            " AND state = 'complete' UNION ALL"
-            " SELECT path, size, mtime_ns FROM files WHERE path = ? AND state = 'complete'",
+            f"SELECT {columns} FROM files WHERE path > ? AND path < ?"
+            f" AND state = 'complete' UNION ALL"
+            f" SELECT {columns} FROM files WHERE path = ? AND state = 'complete'",
             (prefix, upper, str(folder)),
         )
-        return {Path(r[0]): (int(r[1]), int(r[2])) for r in rows}
+        return {Path(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
 
     def cleanup_candidates(
         self, *, born_before: float, root: Path | None = None, limit: int | None = None
@@ -236,6 +241,7 @@ def _file(row: sqlite3.Row, copies: Iterable[CopyRecord]) -> FileRecord:
         verdict_reasons=tuple(reasons.split("\n")) if reasons else (),
         safe=bool(row["safe"]),
         copies=tuple(copies),
+        ident=stored_ident((row["dev"], row["ino"], row["ctime_ns"])),
     )
 
 

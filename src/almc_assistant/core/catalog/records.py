@@ -5,9 +5,12 @@ Thread contract: immutable values, safe anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+from almc_assistant.core.identity import FileIdentity
 
 
 class FileState(StrEnum):
@@ -23,6 +26,26 @@ class FileState(StrEnum):
 
 PRESENT_STATES = (FileState.ACQUIRING, FileState.COMPLETE)
 
+# (device, file number, status-change time in ns) of a file as the catalog last saw it:
+# with size and mtime, what "unchanged" means (see core.identity). None: not known (rows
+# written before schema v2, or a copy whose source identity was not reported).
+Ident = tuple[int, int, int]
+
+
+def ident_of(identity: FileIdentity | None) -> Ident | None:
+    """The part of a :class:`FileIdentity` the catalog stores besides size and mtime."""
+    if identity is None:
+        return None
+    return (identity.dev, identity.ino, identity.ctime_ns)
+
+
+def stored_ident(values: Sequence[object] | None) -> Ident | None:
+    """(dev, ino, ctime_ns) read from a database row; None when not known."""
+    if values is None or any(v is None for v in values):
+        return None
+    dev, ino, ctime = values
+    return (int(dev), int(ino), int(ctime))  # type: ignore[call-overload]
+
 
 @dataclass(frozen=True, slots=True)
 class CopyRecord:
@@ -34,6 +57,7 @@ class CopyRecord:
     mtime_ns: int  # the source's mtime when it was copied
     blake3: str
     verified_at: float
+    source_ident: Ident | None = None  # the source's identity when it was copied
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +77,26 @@ class FileRecord:
     verdict_reasons: tuple[str, ...]
     safe: bool
     copies: tuple[CopyRecord, ...] = ()
+    ident: Ident | None = None
+
+    def is_current(self, copy: CopyRecord) -> bool:
+        """The copy was made of the file as it is now: same size, mtime and identity
+        (device, file number, ctime); an identity not known on both sides is equal only
+        to another unknown one."""
+        return (
+            copy.size == self.size
+            and copy.mtime_ns == self.mtime_ns
+            and copy.source_ident == self.ident
+        )
 
     def current_copies(self) -> tuple[CopyRecord, ...]:
-        """Copies made of the file as it is now (same size and mtime as the source)."""
-        return tuple(c for c in self.copies if c.size == self.size and c.mtime_ns == self.mtime_ns)
+        """Copies made of the file as it is now (see :meth:`is_current`)."""
+        return tuple(c for c in self.copies if self.is_current(c))
+
+    @property
+    def changed_since_backup(self) -> bool:
+        """It had verified copies, but none of the file as it is now: they hold older bytes."""
+        return bool(self.copies) and not self.current_copies()
 
 
 @dataclass(frozen=True, slots=True)

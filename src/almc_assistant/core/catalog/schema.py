@@ -64,6 +64,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX copies_destination ON copies (destination_root);
     """,
+    # v2: file identity (issue 9). NULL in rows written before: "not known yet".
+    """
+    ALTER TABLE files ADD COLUMN dev INTEGER;
+    ALTER TABLE files ADD COLUMN ino INTEGER;
+    ALTER TABLE files ADD COLUMN ctime_ns INTEGER;
+    ALTER TABLE copies ADD COLUMN src_dev INTEGER;
+    ALTER TABLE copies ADD COLUMN src_ino INTEGER;
+    ALTER TABLE copies ADD COLUMN src_ctime_ns INTEGER;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -16,6 +16,7 @@ whenever copies are recorded, the file changes, or the policy changes (``safety_
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -26,10 +27,19 @@ from pathlib import Path
 
 from almc_assistant.core.catalog import connection as db
 from almc_assistant.core.catalog.queries import CatalogQueries
-from almc_assistant.core.catalog.records import PRESENT_STATES, CopyRecord, FileState
+from almc_assistant.core.catalog.records import (
+    PRESENT_STATES,
+    CopyRecord,
+    FileState,
+    Ident,
+    ident_of,
+    stored_ident,
+)
+from almc_assistant.core.identity import FileIdentity
 
 log = logging.getLogger(__name__)
 
+_UNSAFE_SQL = "safe = 0 AND f.state IN ('acquiring', 'complete')"
 SafetyRule = Callable[[Sequence[CopyRecord]], bool]
 FUTURE_TOLERANCE_S = 86_400.0  # an mtime further ahead than this is not believed
 
@@ -227,24 +237,36 @@ class Catalog(CatalogQueries):
         owner: str,
         state: FileState = FileState.ACQUIRING,
         root: Path | None = None,
+        identity: FileIdentity | None = None,
     ) -> int:
-        """A file exists with this size and mtime (new, changed, or stabilised)."""
-        return self.record_seen_many([(path, size, mtime_ns, owner, root)], state=state)[0]
+        """A file exists with this size and mtime (new, changed, or stabilised).
+
+        ``identity`` (its stat): a change of device, file number or ctime with the size
+        and mtime kept (an edit with the mtime restored, a replacement) is a change too:
+        the copies made before no longer count.
+        """
+        return self.record_seen_many(
+            [(path, size, mtime_ns, owner, root)], state=state, idents=[ident_of(identity)]
+        )[0]
 
     def record_seen_many(
         self,
         files: Sequence[tuple[Path, int, int, str, Path | None]],
         *,
         state: FileState = FileState.ACQUIRING,
+        idents: Sequence[Ident | None] | None = None,
     ) -> list[int]:
         """Batch form of :meth:`record_seen` (one transaction: scans of 10^5 files)."""
         now = self._clock()
         ids: list[int] = []
         with self._write() as conn:
             sessions: dict[str, int] = {}
-            for path, size, mtime_ns, owner, root in files:
+            for index, (path, size, mtime_ns, owner, root) in enumerate(files):
+                ident = None if idents is None else idents[index]
                 ids.append(
-                    self._upsert(conn, path, size, mtime_ns, owner, root, state, now, sessions)
+                    self._upsert(
+                        conn, path, size, mtime_ns, owner, root, state, now, sessions, ident
+                    )
                 )
         return ids
 
@@ -259,10 +281,13 @@ class Catalog(CatalogQueries):
         state: FileState,
         now: float,
         sessions: dict[str, int],
+        ident: Ident | None = None,
     ) -> int:
         key = str(path)
         row = conn.execute(
-            "SELECT id, size, mtime_ns, state, first_seen FROM files WHERE path = ?", (key,)
+            "SELECT id, size, mtime_ns, state, first_seen, dev, ino, ctime_ns FROM files"
+            " WHERE path = ?",
+            (key,),
         ).fetchone()
         if row is None or row[3] not in PRESENT_STATES:
             if owner not in sessions:
@@ -271,7 +296,8 @@ class Catalog(CatalogQueries):
                 conn.execute("DELETE FROM files WHERE id = ?", (row[0],))
             cur = conn.execute(
                 "INSERT INTO files (path, root, size, mtime_ns, owner, first_seen, born,"
-                " session_id, state, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " session_id, state, state_at, dev, ino, ctime_ns)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     None if root is None else str(root),
@@ -283,11 +309,14 @@ class Catalog(CatalogQueries):
                     sessions[owner],
                     state.value,
                     now,
+                    *(ident or (None, None, None)),
                 ),
             )
             return int(cur.lastrowid or 0)
         file_id = int(row[0])
         changed = (int(row[1]), int(row[2])) != (size, mtime_ns)
+        if ident is not None:
+            changed = self._set_ident(conn, file_id, stored_ident(row[5:8]), ident) or changed
         conn.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, born = ?, state = ?, state_at = ?,"
             " root = coalesce(?, root) WHERE id = ?",
@@ -301,12 +330,75 @@ class Catalog(CatalogQueries):
                 file_id,
             ),
         )
-        if changed:  # earlier copies are of other contents now
+        if changed:  # earlier copies are of other contents now (or may be)
             conn.execute(
                 "UPDATE files SET verdict = NULL, verdict_reasons = NULL WHERE id = ?", (file_id,)
             )
             self._update_safe(conn, file_id)
         return file_id
+
+    def _set_ident(
+        self, conn: sqlite3.Connection, file_id: int, before: Ident | None, now: Ident
+    ) -> bool:
+        """Store the file's identity; True when it changed from a known one.
+
+        The first identity known for a file (rows from before schema v2) is given to
+        the copies recorded without one: they counted under the old rule (size and
+        mtime) and nothing since says otherwise.
+        """
+        if before == now:
+            return False
+        conn.execute(
+            "UPDATE files SET dev = ?, ino = ?, ctime_ns = ? WHERE id = ?", (*now, file_id)
+        )
+        if before is None:
+            conn.execute(
+                "UPDATE copies SET src_dev = ?, src_ino = ?, src_ctime_ns = ?"
+                " WHERE file_id = ? AND src_ctime_ns IS NULL",
+                (*now, file_id),
+            )
+            return False
+        return True
+
+    def record_identity(
+        self, path: Path, *, size: int, mtime_ns: int, identity: FileIdentity
+    ) -> bool:
+        """A file recorded without its identity (before schema v2) is still there with
+        this size and mtime: record its identity (its copies take it too). False when
+        the catalog holds it otherwise (then nothing is written)."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, dev, ino, ctime_ns FROM files WHERE path = ? AND size = ?"
+                " AND mtime_ns = ? AND state IN ('acquiring', 'complete')",
+                (str(path), size, mtime_ns),
+            ).fetchone()
+            ident = ident_of(identity)
+            if row is None or ident is None or stored_ident(row[1:4]) is not None:
+                return False
+            self._set_ident(conn, int(row[0]), None, ident)
+            return True
+
+    def confirm_copies(self, path: Path, before: Ident | None, now: Ident, blake3: str) -> int:
+        """The file's identity moved from ``before`` to ``now`` without its size or mtime
+        changing, and its bytes, re-read from storage, still hash to ``blake3``: the
+        copies of it made at ``before`` with that hash hold its bytes; they count again.
+
+        Returns how many copies were confirmed (0 if the file changed meanwhile).
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, dev, ino, ctime_ns FROM files WHERE path = ?", (str(path),)
+            ).fetchone()
+            if row is None or stored_ident(row[1:4]) != now:
+                return 0
+            cur = conn.execute(
+                "UPDATE copies SET src_dev = ?, src_ino = ?, src_ctime_ns = ?"
+                " WHERE file_id = ? AND src_dev IS ? AND src_ino IS ? AND src_ctime_ns IS ?"
+                " AND blake3 = ?",
+                (*now, row[0], *(before or (None, None, None)), blake3),
+            )
+            self._update_safe(conn, int(row[0]))
+            return cur.rowcount
 
     def record_verdict(self, path: Path, verdict: str, reasons: Sequence[str] = ()) -> bool:
         """Store the file check's verdict; False when the file is unknown."""
@@ -327,7 +419,8 @@ class Catalog(CatalogQueries):
                 return None
             has_copy = conn.execute(
                 "SELECT 1 FROM copies c JOIN files f ON f.id = c.file_id WHERE f.id = ?"
-                " AND c.size = f.size AND c.mtime_ns = f.mtime_ns LIMIT 1",
+                " AND c.size = f.size AND c.mtime_ns = f.mtime_ns AND c.src_dev IS f.dev"
+                " AND c.src_ino IS f.ino AND c.src_ctime_ns IS f.ctime_ns LIMIT 1",
                 (row[0],),
             ).fetchone()
             state = FileState.GONE if (row[1] or has_copy) else FileState.LOST
@@ -371,15 +464,26 @@ class Catalog(CatalogQueries):
             )
 
     def record_moved(
-        self, src: Path, dest: Path, *, size: int, mtime_ns: int, root: Path | None = None
+        self,
+        src: Path,
+        dest: Path,
+        *,
+        size: int,
+        mtime_ns: int,
+        root: Path | None = None,
+        identity: FileIdentity | None = None,
     ) -> bool:
         """A rename or move: the record (and its copies) follows the file.
 
+        A rename moves the ctime (and a move across disks the file number): the watcher
+        paired the two names by size and mtime, so copies of the file as it was before
+        the move are carried to its new identity.
         False when ``src`` is not catalogued (the caller records ``dest`` as new).
         """
         with self._write() as conn:
             row = conn.execute(
-                "SELECT id, size, mtime_ns FROM files WHERE path = ?", (str(src),)
+                "SELECT id, size, mtime_ns, dev, ino, ctime_ns FROM files WHERE path = ?",
+                (str(src),),
             ).fetchone()
             if row is None:
                 return False
@@ -388,7 +492,17 @@ class Catalog(CatalogQueries):
                 "UPDATE files SET path = ?, root = coalesce(?, root) WHERE id = ?",
                 (str(dest), None if root is None else str(root), row[0]),
             )
-            if (int(row[1]), int(row[2])) != (size, mtime_ns):  # changed on the way
+            ident, before = ident_of(identity), stored_ident(row[3:6])
+            same = (int(row[1]), int(row[2])) == (size, mtime_ns)
+            if ident is not None and same and before is not None and before != ident:
+                conn.execute(
+                    "UPDATE copies SET src_dev = ?, src_ino = ?, src_ctime_ns = ?"
+                    " WHERE file_id = ? AND src_dev IS ? AND src_ino IS ? AND src_ctime_ns IS ?",
+                    (*ident, row[0], *before),
+                )
+            if ident is not None:
+                self._set_ident(conn, int(row[0]), None if same else before, ident)
+            if not same:  # changed on the way
                 conn.execute(
                     "UPDATE files SET size = ?, mtime_ns = ?, verdict = NULL WHERE id = ?",
                     (size, mtime_ns, row[0]),
@@ -420,12 +534,28 @@ class Catalog(CatalogQueries):
                     FileState.COMPLETE,
                     self._clock(),
                     {},
+                    copy.source_ident,
                 )
             else:
                 file_id = int(row[0])
+                known = conn.execute(
+                    "SELECT dev, ino, ctime_ns FROM files WHERE id = ?", (file_id,)
+                ).fetchone()
+                if copy.source_ident is not None and stored_ident(known) is None:
+                    self._set_ident(conn, file_id, None, copy.source_ident)  # first known
+            source_ident = copy.source_ident
+            if source_ident is None:  # not reported (a receipt): known only if recorded
+                source_ident = stored_ident(
+                    conn.execute(
+                        "SELECT src_dev, src_ino, src_ctime_ns FROM copies WHERE file_id = ?"
+                        " AND path = ? AND size = ? AND mtime_ns = ? AND blake3 = ?",
+                        (file_id, str(copy.path), copy.size, copy.mtime_ns, copy.blake3),
+                    ).fetchone()
+                )  # else unknown: it counts once a re-hash of the file matches it
             conn.execute(
                 "INSERT OR REPLACE INTO copies (file_id, destination_root, path, size,"
-                " mtime_ns, blake3, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " mtime_ns, blake3, verified_at, src_dev, src_ino, src_ctime_ns)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     file_id,
                     str(copy.destination_root),
@@ -434,6 +564,7 @@ class Catalog(CatalogQueries):
                     copy.mtime_ns,
                     copy.blake3,
                     copy.verified_at,
+                    *(source_ident or (None, None, None)),
                 ),
             )
             return self._update_safe(conn, file_id)
@@ -454,17 +585,64 @@ class Catalog(CatalogQueries):
 
     def _update_safe(self, conn: sqlite3.Connection, file_id: int) -> bool:
         copies = self._copies_for(conn, [file_id]).get(file_id, [])
-        size, mtime_ns = conn.execute(
-            "SELECT size, mtime_ns FROM files WHERE id = ?", (file_id,)
+        size, mtime_ns, *ident = conn.execute(
+            "SELECT size, mtime_ns, dev, ino, ctime_ns FROM files WHERE id = ?", (file_id,)
         ).fetchone()
-        current = [c for c in copies if c.size == size and c.mtime_ns == mtime_ns]
+        now = stored_ident(ident)
+        current = [
+            c for c in copies if c.size == size and c.mtime_ns == mtime_ns and c.source_ident == now
+        ]
         safe = bool(current) and self._safety(current)
         conn.execute("UPDATE files SET safe = ? WHERE id = ?", (int(safe), file_id))
         return safe
 
+    def refresh_safety(self, device_of: Callable[[Path], int | None]) -> int:
+        """Re-decide the unsafe files whose copies are on a destination whose device is
+        not what it was when last looked at (a drive plugged back in, a share mounted):
+        their stored flags were decided while it could not be reached.
+
+        ``device_of``: the policy's (cached) resolver, None for unreachable. Cheap when
+        nothing changed: one query and one resolver call per destination root holding
+        copies of unsafe files. Returns how many files were re-decided.
+        """
+        roots = [
+            str(r[0])
+            for r in self._read(
+                "SELECT DISTINCT c.destination_root FROM copies c JOIN files f"
+                f" ON f.id = c.file_id WHERE f.{_UNSAFE_SQL}"
+            )
+        ]
+        try:
+            before = json.loads(self._meta("destination_devices") or "{}")
+        except ValueError:
+            before = {}
+        now = {root: device_of(Path(root)) for root in roots}
+        changed = [root for root in roots if before.get(root) != now[root]]
+        count = 0
+        for start in range(0, len(changed), 500):
+            chunk = changed[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            ids = [
+                int(r[0])
+                for r in self._read(
+                    "SELECT DISTINCT c.file_id FROM copies c JOIN files f ON f.id = c.file_id"
+                    f" WHERE f.{_UNSAFE_SQL} AND c.destination_root IN ({marks})",
+                    chunk,
+                )
+            ]
+            with self._write() as conn:
+                for file_id in ids:
+                    self._update_safe(conn, file_id)
+            count += len(ids)
+        if changed:
+            self._set_meta("destination_devices", json.dumps({**before, **now}))
+        return count
+
     def recompute_safety(self) -> int:
         """Re-decide every file with copies (the policy or destinations changed)."""
         ids = [int(r["file_id"]) for r in self._read("SELECT DISTINCT file_id FROM copies")]
+        with self._write() as conn:  # decided now: the next refresh_safety looks afresh
+            conn.execute("DELETE FROM meta WHERE key = 'destination_devices'")
         for start in range(0, len(ids), 2000):
             with self._write() as conn:
                 for file_id in ids[start : start + 2000]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from almc_assistant.core.events import Event
+from almc_assistant.core.identity import FileIdentity
 
 READ_BACK_EVICTED = "evicted from cache and re-read"
 READ_BACK_CACHED = "re-read; cache eviction not available on this platform"
@@ -75,6 +76,7 @@ class CopyVerified(Event):
     verified_at: float
     read_back: str  # READ_BACK_EVICTED, READ_BACK_UNBUFFERED or READ_BACK_CACHED
     adopted: bool = False  # an identical file was already there and was read back
+    source_identity: FileIdentity | None = None  # the source as listed for the copy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

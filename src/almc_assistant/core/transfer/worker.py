@@ -272,5 +272,6 @@ class FileWorker:
                 verified_at=result.verified_at,
                 read_back=result.read_back or ctx.read_back,
                 adopted=result.adopted,
+                source_identity=task.identity,
             )
         )

@@ -8,9 +8,10 @@ folder (symbolic links are not resolved).
 Life of a file: :class:`FileAppeared` (state "acquiring"), any number of
 :class:`FileChanged` while it grows, then :class:`FileStabilised` once its size and mtime
 have been quiet for the configured period and it opens. A modified complete file goes
-back to acquiring with :class:`FileChanged` (a path the catalog does not know yet must
-be treated as appeared). :class:`FileDeleted` may name a path the catalog never heard of
-(it then has nothing to do).
+back to acquiring with :class:`FileChanged` (modified: another size, mtime, ctime or
+file number than the catalog holds, see :func:`core.watch.known.differs`; a path the
+catalog does not know yet must be treated as appeared). :class:`FileDeleted` may name a
+path the catalog never heard of (it then has nothing to do).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from almc_assistant.core.events import Event
+from almc_assistant.core.identity import FileIdentity
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,6 +30,7 @@ class FileAppeared(Event):
     path: Path
     size: int
     mtime_ns: int
+    identity: FileIdentity | None = None  # its stat as seen (None: not known)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +40,7 @@ class FileChanged(Event):
     path: Path
     size: int
     mtime_ns: int
+    identity: FileIdentity | None = None  # its stat as seen (None: not known)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +50,19 @@ class FileStabilised(Event):
     path: Path
     size: int
     mtime_ns: int
+    identity: FileIdentity | None = None  # its stat as seen (None: not known)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileIdentified(Event):
+    """A scan met a file the catalog holds with this size and mtime but without its
+    identity (recorded by an older version): nothing changed as far as can be told;
+    record ``identity`` so that later changes of ctime or file number are seen."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    identity: FileIdentity
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +73,7 @@ class FileMoved(Event):
     dest: Path
     size: int
     mtime_ns: int
+    identity: FileIdentity | None = None  # at the new name (a rename moves the ctime)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,7 +3,8 @@
 Thread contract: used under the watcher's lock (stabiliser thread or the scanning
 thread); the catalog's callable is called on that thread.
 
-The source is either a mapping ``path -> (size, mtime_ns)`` (a snapshot, used once) or a
+The source is either a mapping ``path -> (size, mtime_ns[, ctime_ns, file number])`` (a
+snapshot, used once; ctime and file number 0 or left out when not known) or a
 callable ``known(path) -> mapping`` answering for a folder (every file under it) and, if
 it can, for a single file. The callable is kept for later re-scans and for confirming
 moves; a failure to answer is published, never guessed around.
@@ -17,12 +18,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from almc_assistant.core.events import Event
+from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.watch.events import WatchFailed
 
 log = logging.getLogger(__name__)
 
-KnownState = tuple[int, int]  # (size, mtime_ns)
-KnownMap = Mapping[Path, tuple[int, int]]
+# (size, mtime_ns, ctime_ns, file number); ctime and file number 0: the catalog does not
+# know them yet (FileIdentified tells it), -1: the source keeps no identities at all.
+KnownState = tuple[int, int, int, int]
+NO_IDENTITIES = -1
+KnownMap = Mapping[Path, tuple[int, ...]]
 KnownSource = KnownMap | Callable[[Path], KnownMap]
 
 
@@ -44,11 +49,11 @@ class KnownFiles:
         self._unscanned[os.fspath(folder)] = share
 
     def file(self, path: str) -> KnownState | None:
-        """The catalog's (size, mtime_ns) of one file; None when it does not say."""
+        """What the catalog holds of one file; None when it does not say."""
         if self.source is None:
             return None
         entry = self.source(Path(path)).get(Path(path))
-        return None if entry is None else (int(entry[0]), int(entry[1]))
+        return None if entry is None else known_state(entry)
 
     def share(self, folder: Path, known: KnownSource | None = None) -> dict[str, KnownState] | None:
         """The known files under ``folder`` (``known``, else the kept source, else what
@@ -60,10 +65,10 @@ class KnownFiles:
             mapping = source(folder) if callable(source) else source
             prefix = os.fspath(folder).rstrip(os.sep) + os.sep
             share = {}
-            for path, (size, mtime) in mapping.items():
+            for path, entry in mapping.items():
                 key = os.fspath(path)
                 if key.startswith(prefix):
-                    share[key] = (int(size), int(mtime))
+                    share[key] = known_state(entry)
             return share
         except Exception as exc:
             log.exception("known files of %s could not be read", folder)
@@ -76,3 +81,23 @@ class KnownFiles:
                 )
             )
             return None
+
+
+def known_state(entry: tuple[int, ...]) -> KnownState:
+    """``(size, mtime_ns[, ctime_ns, file number])`` as a :data:`KnownState`."""
+    size, mtime, *rest = entry
+    ctime, ino = (int(rest[0]), int(rest[1])) if len(rest) >= 2 else (NO_IDENTITIES,) * 2
+    return (int(size), int(mtime), ctime, ino)
+
+
+def differs(known: KnownState, size: int, mtime: int, ident: FileIdentity | None) -> bool:
+    """The file is not as the catalog knew it: another size or mtime, or (when both
+    sides know them) another ctime or file number: an edit with the mtime restored, a
+    replacement, or a change of attributes (told apart by a re-hash, not here)."""
+    if known[:2] != (size, mtime):
+        return True
+    if ident is None:
+        return False
+    return (known[2] > 0 and known[2] != ident.ctime_ns) or (
+        known[3] > 0 and ident.known and known[3] != ident.ino
+    )

@@ -19,16 +19,20 @@ from pathlib import Path
 
 from almc_assistant.core.errors import describe_os_error
 from almc_assistant.core.events import Event, EventSink
+from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.watch.changes import Hint
 from almc_assistant.core.watch.events import (
     FileAppeared,
     FileChanged,
     FileDeleted,
+    FileIdentified,
     FileMoved,
     FileStabilised,
     WatchFailed,
 )
-from almc_assistant.core.watch.pairing import KnownState, MovePairing
+from almc_assistant.core.watch.known import KnownState, differs
+from almc_assistant.core.watch.pairing import KnownState as Signature
+from almc_assistant.core.watch.pairing import MovePairing
 from almc_assistant.core.watch.stability import (
     RecentlySettled,
     Tracker,
@@ -61,8 +65,8 @@ class Reconciler:
         self.settled = settled
         self._deleted: set[str] = set()  # published this tick (hints and subtrees overlap)
         self._under: dict[str, dict[str, KnownState]] = {}  # catalog answers this tick
-        # The catalog's (size, mtime_ns) of one file, None if unknown; None: cannot ask.
-        self.known_file: Callable[[str], tuple[int, int] | None] | None = None
+        # What the catalog holds of one file, None if unknown; None: cannot ask.
+        self.known_file: Callable[[str], KnownState | None] | None = None
         # The catalog's files under a folder; None: cannot ask.
         self.known_under: Callable[[str], dict[str, KnownState] | None] | None = None
         self.pairing: MovePairing | None = pairing
@@ -87,8 +91,9 @@ class Reconciler:
             )
         )
 
-    def _lstat(self, folder: str, path: str) -> tuple[bool, int, int] | None:
-        """(is a regular file, size, mtime_ns), or None if gone; raises nothing."""
+    def _lstat(self, folder: str, path: str) -> tuple[bool, int, int, FileIdentity] | None:
+        """(is a regular file, size, mtime_ns, identity), or None if gone; raises
+        only the ``OSError`` it reported."""
         try:
             st = stat_file(path)
         except OSError as exc:
@@ -96,7 +101,7 @@ class Reconciler:
             raise
         if st is None:
             return None
-        return stat.S_ISREG(st.st_mode), st.st_size, st.st_mtime_ns
+        return stat.S_ISREG(st.st_mode), st.st_size, st.st_mtime_ns, FileIdentity.of(st)
 
     # ------------------------------------------------------------------ live hints
     def apply_hint(self, path: str, hint: Hint, folder_ok: FolderOk, now: float) -> None:
@@ -108,13 +113,15 @@ class Reconciler:
             if seen is None and folder_ok(hint.folder):
                 self._hint_gone(path, hint, now)
             return
-        _, size, mtime = seen
+        _, size, mtime, ident = seen
         origin = hint.moved_from
         if origin is not None and stat_file(origin) is None:
             if self._same_file(origin, size, mtime, polled=self.polled(hint.folder)):
                 self.tracker.move(origin, path, hint.folder)
                 self.publish(
-                    FileMoved(src=Path(origin), dest=Path(path), size=size, mtime_ns=mtime)
+                    FileMoved(
+                        src=Path(origin), dest=Path(path), size=size, mtime_ns=mtime, identity=ident
+                    )
                 )
                 if path in self.tracker:
                     self._observe(path, size, mtime, now)
@@ -122,16 +129,22 @@ class Reconciler:
             self.vanished(origin)  # not the file the catalog knew: gone + appeared
         if path in self.tracker:
             self._observe(path, size, mtime, now)
-        elif self._already_settled(path, size, mtime):
+        elif self._already_settled(path, size, mtime, ident):
             pass  # a late event for a file settled since (event storms, re-scans)
         elif hint.born or origin is not None:
-            self._begin(hint.folder, path, size, mtime, now, FileAppeared)
+            self._begin(hint.folder, path, size, mtime, now, FileAppeared, ident)
             if self.pairing is not None:
                 self.pairing.arrived(path, size, mtime, now)
-        elif hint.content or not quiet_by_mtime(mtime, self.tracker.quiet_seconds):
-            # Written, or only attributes changed but the mtime is recent (``touch``).
-            self._begin(hint.folder, path, size, mtime, now, FileChanged)
-        # else: only attributes (chmod, owner) of a file whose content is old changed.
+        elif (
+            hint.content
+            or not quiet_by_mtime(mtime, self.tracker.quiet_seconds)
+            or self._known_differs(path, size, mtime, ident)
+        ):
+            # Written; or only attributes changed but the mtime is recent (``touch``), or
+            # the identity is not the catalog's (a change the copies may not hold: the
+            # service re-hashes the file once it settles to tell).
+            self._begin(hint.folder, path, size, mtime, now, FileChanged, ident)
+        # else: only attributes of a file the catalog does not hold changed.
 
     def _same_file(self, origin: str, size: int, mtime: int, *, polled: bool) -> bool:
         """Is a file that arrived by a move from ``origin`` the one known there?
@@ -147,24 +160,38 @@ class Reconciler:
         was = self._signatures({origin: None}).get(origin)
         if was is None and self.known_file is not None:
             try:
-                was = self.known_file(origin)
+                entry = self.known_file(origin)
+                was = None if entry is None else entry[:2]
             except Exception:
                 log.exception("the catalog could not tell what %s was", origin)
         if was is not None:
             return was == (size, mtime)
         return not polled
 
-    def _already_settled(self, path: str, size: int, mtime: int) -> bool:
-        """Settled recently, or complete in the catalog, with this very size and mtime."""
-        if self.settled.matches(path, size, mtime):
+    def _already_settled(self, path: str, size: int, mtime: int, ident: FileIdentity) -> bool:
+        """Settled recently, or complete in the catalog, exactly as it is now (size,
+        mtime, and ctime and file number where known)."""
+        if self.settled.matches(path, size, mtime, ident):
             return True
         if self.known_file is None:
             return False
         try:
-            return self.known_file(path) == (size, mtime)
+            known = self.known_file(path)
         except Exception:
             log.exception("the catalog could not tell what %s is", path)
             return False
+        return known is not None and not differs(known, size, mtime, ident)
+
+    def _known_differs(self, path: str, size: int, mtime: int, ident: FileIdentity) -> bool:
+        """The catalog holds ``path`` with another size, mtime, ctime or file number."""
+        if self.known_file is None:
+            return False
+        try:
+            known = self.known_file(path)
+        except Exception:
+            log.exception("the catalog could not tell what %s is", path)
+            return False
+        return known is not None and differs(known, size, mtime, ident)
 
     def _hint_gone(self, path: str, hint: Hint, now: float) -> None:
         if hint.moved_away:
@@ -180,7 +207,7 @@ class Reconciler:
             return  # created and deleted between two ticks: nobody heard of it
         self.gone_later(path, None if track is None else (track.size, track.mtime_ns), now)
 
-    def gone_later(self, path: str, signature: KnownState | None, now: float) -> None:
+    def gone_later(self, path: str, signature: Signature | None, now: float) -> None:
         """``path`` is gone: hold the deletion a moment (a move's other half may come)."""
         if self.pairing is None or not self.pairing.hold(path, signature, now):
             self.vanished(path)
@@ -203,7 +230,7 @@ class Reconciler:
         for path in sorted(due.keys() - paired):
             self.vanished(path)
 
-    def _signatures(self, due: dict[str, KnownState | None]) -> dict[str, KnownState]:
+    def _signatures(self, due: dict[str, Signature | None]) -> dict[str, Signature]:
         """(size, mtime_ns) of deleted files: as last seen, else from the catalog."""
         found = {p: sig for p, sig in due.items() if sig is not None}
         for path in due.keys() - found.keys():
@@ -216,7 +243,7 @@ class Reconciler:
                 if parent not in self._under:  # one catalog query per folder and tick
                     self._under[parent] = self.known_under(parent) or {}
                 share = self._under[parent]
-                found.update({p: share[p] for p in missing if p in share})
+                found.update({p: share[p][:2] for p in missing if p in share})
         return found
 
     def _begin(
@@ -227,8 +254,9 @@ class Reconciler:
         mtime: int,
         now: float,
         kind: type[FileAppeared] | type[FileChanged],
+        ident: FileIdentity | None = None,
     ) -> None:
-        self.publish(kind(path=Path(path), size=size, mtime_ns=mtime))
+        self.publish(kind(path=Path(path), size=size, mtime_ns=mtime, identity=ident))
         self.tracker.start(folder, path, size, mtime, now)
 
     def _observe(self, path: str, size: int, mtime: int, now: float) -> bool:
@@ -273,12 +301,12 @@ class Reconciler:
                 if folder_ok(track.folder):
                     self.vanished(path)
                 continue
-            _, size, mtime = seen
+            _, size, mtime, ident = seen
             if self._observe(path, size, mtime, now):
                 continue
             if self.opens(track.folder, path):
                 self.tracker.forget(path)
-                self._stabilised(path, size, mtime, now)
+                self._stabilised(path, size, mtime, now, ident=ident)
             else:
                 self.tracker.restart_quiet(path, now)
 
@@ -289,25 +317,31 @@ class Reconciler:
         path: str,
         size: int,
         mtime: int,
-        known: tuple[int, int] | None,
+        known: KnownState | None,
         now: float,
+        ident: FileIdentity | None = None,
     ) -> None:
         """A scan met ``path``; ``known`` is what the catalog had for it (None: new)."""
         if path in self.tracker:
             self._observe(path, size, mtime, now)
             return
-        if known != (size, mtime) and self.settled.matches(path, size, mtime):
+        changed = known is None or differs(known, size, mtime, ident)
+        if changed and self.settled.matches(path, size, mtime, ident):
             # Stabilised live, as it is now, after the scan's catalog snapshot was
             # taken (the first scan runs while the observers already work): not new.
             return
         as_path = Path(path)  # built once: a first scan meets 100,000s of files
         if known is None:
-            self.publish(FileAppeared(path=as_path, size=size, mtime_ns=mtime))
-        elif known != (size, mtime):
-            self.publish(FileChanged(path=as_path, size=size, mtime_ns=mtime))
+            self.publish(FileAppeared(path=as_path, size=size, mtime_ns=mtime, identity=ident))
+        elif changed:
+            self.publish(FileChanged(path=as_path, size=size, mtime_ns=mtime, identity=ident))
         else:
+            if ident is not None and known[2] == 0:  # the catalog does not know it yet
+                self.publish(
+                    FileIdentified(path=as_path, size=size, mtime_ns=mtime, identity=ident)
+                )
             return
-        self.settle(folder, path, size, mtime, now, as_path)
+        self.settle(folder, path, size, mtime, now, as_path, ident)
 
     def settle(
         self,
@@ -317,6 +351,7 @@ class Reconciler:
         mtime: int,
         now: float,
         as_path: Path | None = None,
+        ident: FileIdentity | None = None,
     ) -> None:
         """Stabilised at once if quiet by its mtime and it opens; else acquiring.
 
@@ -328,28 +363,49 @@ class Reconciler:
                 fresh = stat_file(path)
             except OSError:
                 fresh = None
+            again = None if fresh is None else FileIdentity.of(fresh)
             if (
-                fresh is not None
-                and (fresh.st_size, fresh.st_mtime_ns) == (size, mtime)
+                again is not None
+                and (ident is None or again.unchanged_since(ident))
+                and (again.size, again.mtime_ns) == (size, mtime)
                 and self.opens(folder, path, as_path)
             ):
-                self._stabilised(path, size, mtime, now, as_path)
+                self._stabilised(path, size, mtime, now, as_path, again)
                 return
             if fresh is not None:
                 size, mtime = fresh.st_size, fresh.st_mtime_ns
         self.tracker.start(folder, path, size, mtime, now)
 
     def _stabilised(
-        self, path: str, size: int, mtime: int, now: float, as_path: Path | None = None
+        self,
+        path: str,
+        size: int,
+        mtime: int,
+        now: float,
+        as_path: Path | None = None,
+        ident: FileIdentity | None = None,
     ) -> None:
-        self.settled.add(path, size, mtime, now)
-        self.publish(FileStabilised(path=as_path or Path(path), size=size, mtime_ns=mtime))
+        self.settled.add(path, size, mtime, now, ident)
+        self.publish(
+            FileStabilised(path=as_path or Path(path), size=size, mtime_ns=mtime, identity=ident)
+        )
 
-    def moved(self, folder: str, src: str, dest: str, size: int, mtime: int, now: float) -> None:
+    def moved(
+        self,
+        folder: str,
+        src: str,
+        dest: str,
+        size: int,
+        mtime: int,
+        now: float,
+        ident: FileIdentity | None = None,
+    ) -> None:
         """A scan paired a vanished known file with a new one of identical size and mtime."""
         was_tracked = src in self.tracker
         self.tracker.move(src, dest, folder)
-        self.publish(FileMoved(src=Path(src), dest=Path(dest), size=size, mtime_ns=mtime))
+        self.publish(
+            FileMoved(src=Path(src), dest=Path(dest), size=size, mtime_ns=mtime, identity=ident)
+        )
         if was_tracked:
             self._observe(dest, size, mtime, now)
 

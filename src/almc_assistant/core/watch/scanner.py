@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.watch.ignore import IgnoreRule, is_ignored_name
 from almc_assistant.core.watch.known import KnownState
 from almc_assistant.core.watch.reconcile import Reconciler
@@ -30,10 +31,11 @@ class WalkReport:
     unreadable: list[tuple[str, OSError]] = field(default_factory=list)
 
 
-def walk_files(
-    root: str, extra_ignore: IgnoreRule | None, report: WalkReport
-) -> Iterator[tuple[str, int, int]]:
-    """Yield ``(path, size, mtime_ns)`` of every regular file under ``root``.
+Found = tuple[str, int, int, FileIdentity]  # path, size, mtime_ns, identity
+
+
+def walk_files(root: str, extra_ignore: IgnoreRule | None, report: WalkReport) -> Iterator[Found]:
+    """Yield ``(path, size, mtime_ns, identity)`` of every regular file under ``root``.
 
     Raises the ``OSError`` of listing ``root`` itself (the caller decides the folder is
     unavailable); errors below it are collected in ``report.unreadable``.
@@ -69,27 +71,24 @@ def walk_files(
                 if extra_ignore is not None and extra_ignore(Path(entry.path)):
                     continue
                 report.files += 1
-                yield entry.path, st.st_size, st.st_mtime_ns
+                yield entry.path, st.st_size, st.st_mtime_ns, FileIdentity.of(st)
 
 
-def _pair_moves(
-    new: list[tuple[str, int, int]], missing: dict[str, KnownState]
-) -> list[tuple[str, str, int, int]]:
+def _pair_moves(new: list[Found], missing: dict[str, KnownState]) -> list[tuple[str, Found]]:
     """Pair vanished and new files whose (size, mtime_ns) match one-to-one (renames)."""
-    by_key_missing: dict[KnownState, list[str]] = {}
-    for path, key in missing.items():
-        if key[0] > 0:
-            by_key_missing.setdefault(key, []).append(path)
-    by_key_new: dict[KnownState, list[int]] = {}
-    for index, (_, size, mtime) in enumerate(new):
+    by_key_missing: dict[tuple[int, int], list[str]] = {}
+    for path, known in missing.items():
+        if known[0] > 0:
+            by_key_missing.setdefault(known[:2], []).append(path)
+    by_key_new: dict[tuple[int, int], list[int]] = {}
+    for index, (_, size, mtime, _ident) in enumerate(new):
         if (size, mtime) in by_key_missing:
             by_key_new.setdefault((size, mtime), []).append(index)
     pairs = []
     for key, indices in by_key_new.items():
         sources = by_key_missing[key]
         if len(indices) == 1 and len(sources) == 1:
-            dest, size, mtime = new[indices[0]]
-            pairs.append((sources[0], dest, size, mtime))
+            pairs.append((sources[0], new[indices[0]]))
     return pairs
 
 
@@ -103,22 +102,23 @@ def reconcile_tree(
 ) -> WalkReport:
     """Walk ``root`` (``folder`` or a subfolder of it) and publish what changed vs ``known``.
 
-    ``known`` holds the catalog's files under ``root`` (path string -> size, mtime_ns);
-    it is consumed. Raises the ``OSError`` of listing ``root`` itself.
+    ``known`` holds the catalog's files under ``root`` (path string -> size, mtime_ns,
+    ctime_ns, file number); it is consumed. Raises the ``OSError`` of listing ``root`` itself.
     """
     report = WalkReport()
     tracker = reconciler.tracker
     prefix = root.rstrip(os.sep) + os.sep
     tracked_before = set(tracker.under(prefix))
-    new: list[tuple[str, int, int]] = []
+    new: list[Found] = []
     hold_new = bool(known)  # only worth holding new files back if some could be renames
-    for path, size, mtime in walk_files(root, extra_ignore, report):
+    for found in walk_files(root, extra_ignore, report):
+        path, size, mtime, ident = found
         tracked_before.discard(path)
         was = known.pop(path, None)
         if was is None and hold_new and path not in tracker:
-            new.append((path, size, mtime))
+            new.append(found)
         else:
-            reconciler.seen(folder, path, size, mtime, was, now())
+            reconciler.seen(folder, path, size, mtime, was, now(), ident)
     unreadable = [p.rstrip(os.sep) + os.sep for p, _ in report.unreadable]
 
     def readable(path: str) -> bool:
@@ -126,13 +126,13 @@ def reconcile_tree(
 
     missing = {p: k for p, k in known.items() if readable(p)}
     moved = _pair_moves(new, missing)
-    arrived = {dest for _, dest, _, _ in moved}
-    for src, dest, size, mtime in moved:
+    arrived = {dest[0] for _, dest in moved}
+    for src, (dest, size, mtime, ident) in moved:
         del missing[src]
-        reconciler.moved(folder, src, dest, size, mtime, now())
-    for path, size, mtime in new:
+        reconciler.moved(folder, src, dest, size, mtime, now(), ident)
+    for path, size, mtime, ident in new:
         if path not in arrived:
-            reconciler.seen(folder, path, size, mtime, None, now())
+            reconciler.seen(folder, path, size, mtime, None, now(), ident)
     for path in sorted(missing.keys() | {p for p in tracked_before if readable(p)}):
         reconciler.vanished(path)
     return report

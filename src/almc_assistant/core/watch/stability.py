@@ -18,6 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from almc_assistant.core.identity import FileIdentity
+
 
 @dataclass(frozen=True, slots=True)
 class PendingFile:
@@ -139,26 +141,37 @@ class RecentlySettled:
     """Files stabilised in the last ``ttl`` seconds, at most ``cap`` of them.
 
     In an event storm, watchdog may deliver a file's creation event after a re-scan has
-    already found it and the stabiliser has settled it; an untracked file whose size and
-    mtime match an entry here is that stale echo, not a new acquisition.
+    already found it and the stabiliser has settled it; an untracked file whose size,
+    mtime, ctime and file number match an entry here is that stale echo, not a new
+    acquisition (an edit with the mtime restored moves the ctime: not an echo).
     """
 
     def __init__(self, cap: int, ttl: float) -> None:
         self._cap, self._ttl = cap, ttl
-        self._entries: OrderedDict[str, tuple[int, int, float]] = OrderedDict()
+        # size, mtime_ns, when, ctime_ns, file number (0: not known)
+        self._entries: OrderedDict[str, tuple[int, int, float, int, int]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def add(self, path: str, size: int, mtime_ns: int, now: float) -> None:
+    def add(
+        self, path: str, size: int, mtime_ns: int, now: float, ident: FileIdentity | None = None
+    ) -> None:
         self._entries.pop(path, None)
-        self._entries[path] = (size, mtime_ns, now)
+        ctime, ino = (0, 0) if ident is None else (ident.ctime_ns, ident.ino)
+        self._entries[path] = (size, mtime_ns, now, ctime, ino)
         while len(self._entries) > self._cap:
             self._entries.popitem(last=False)
 
-    def matches(self, path: str, size: int, mtime_ns: int) -> bool:
+    def matches(
+        self, path: str, size: int, mtime_ns: int, ident: FileIdentity | None = None
+    ) -> bool:
         entry = self._entries.get(path)
-        return entry is not None and entry[:2] == (size, mtime_ns)
+        if entry is None or entry[:2] != (size, mtime_ns):
+            return False
+        if ident is None:
+            return True
+        return (entry[3] in (0, ident.ctime_ns)) and (entry[4] in (0, ident.ino))
 
     def get(self, path: str) -> tuple[int, int] | None:
         entry = self._entries.get(path)

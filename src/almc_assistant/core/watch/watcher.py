@@ -331,14 +331,16 @@ class Watcher:
         for path in sorted(set(known) | set(self._tracker.under(prefix))):
             if path.startswith(prefix):  # held: the folder may reappear in another tree
                 track = self._tracker.forget(path)
-                signature = known.get(path) or (track and (track.size, track.mtime_ns))
+                entry = known.get(path)
+                signature = (entry and entry[:2]) or (track and (track.size, track.mtime_ns))
                 self._reconciler.gone_later(path, signature or None, now)
 
     # ------------------------------------------------------------------ scans
     def scan(self, known: KnownSource | None = None) -> None:
         """Reconcile every available folder with ``known`` (what the catalog had).
 
-        ``known`` maps path -> (size, mtime_ns) of the files the catalog holds as
+        ``known`` maps path -> (size, mtime_ns[, ctime_ns, file number]) of the files
+        the catalog holds as
         complete (leave out files still acquiring: they are re-evaluated), or is a
         callable ``known(path) -> mapping`` answering for any folder or subfolder (every
         file under it) and for a single file (that file, if known). Give the callable: it

@@ -1,0 +1,51 @@
+"""`status` after a file changed since its backup, through the real CLI (issue 9).
+
+A same-size edit with the mtime restored (``dd conv=notrunc``, then ``touch -d``): the
+next `watch --once` sees the ctime move, the copy no longer counts, and `status` exits 1
+naming the file "changed since its last backup". A chmod alone moves the ctime too, but
+the re-hash finds the copy's bytes: still safe.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.core.catalog.test_catalog_identity import edit_keeping_size_and_mtime
+from tests.integration.test_copy_catalog import acquired, cli, site, status
+
+__all__ = ["site"]  # the fixture
+
+
+def backed_up(site: Path) -> Path:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the backup must be on another disk than the acquisition folder")
+    f = acquired(site / "acq" / "run1" / "a.nd2", b"a" * 5000)
+    assert cli(site, "watch", "--once").returncode == 0
+    done = cli(site, "copy", site / "acq" / "run1", "--to", site / "bit")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert status(site)["state"] == "all-safe"
+    return f
+
+
+def test_an_edit_with_the_mtime_restored_is_not_safe(site: Path) -> None:
+    f = backed_up(site)
+    edit_keeping_size_and_mtime(f, b"NEW")
+    assert cli(site, "watch", "--once").returncode == 0
+    done = cli(site, "status")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "a.nd2" in done.stdout and "changed since its last backup" in done.stdout.lower()
+    doc = status(site)
+    assert doc["state"] == "at-risk" and [x["path"] for x in doc["files"]] == [str(f)]  # type: ignore[index, union-attr]
+
+
+def test_a_chmod_alone_stays_safe_after_the_rehash(site: Path) -> None:
+    f = backed_up(site)
+    before = f.stat().st_ctime_ns
+    while f.stat().st_ctime_ns == before:
+        f.chmod(0o600 if f.stat().st_mode & 0o044 else 0o644)
+    assert cli(site, "watch", "--once").returncode == 0
+    done = cli(site, "status")
+    assert done.returncode == 0, done.stdout + done.stderr
