@@ -63,6 +63,12 @@ class Rig:
             time.sleep(0.01)
         window = self.controller.window("reminder")
         assert isinstance(window, ReminderWindow)
+        # "Back up now" is the default only once the service's worker has answered whether
+        # copying to the destinations makes the files safe (it says "checking" until then)
+        while "checking the destinations" in window.target.text():
+            assert time.monotonic() < deadline, "the service did not answer the safety question"
+            time.sleep(0.01)
+            self.drain()
         return window
 
 
