@@ -18,6 +18,7 @@ import pytest
 
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.setup_state import NOT_SET_UP
+from tests.portable import IS_ROOT
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -97,7 +98,7 @@ def test_where_the_facility_decides_the_file_and_its_contents_are_named(tmp_path
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount a tmpfs")
     mnt = tmp_path / "acq"
     mnt.mkdir()
