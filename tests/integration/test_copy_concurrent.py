@@ -14,6 +14,7 @@ import pytest
 
 from almc_assistant.core.transfer.manifest import load_manifest
 from tests.integration.test_copy_cli import SRC_DIR, cli
+from tests.portable import WINDOWS
 
 
 def _start(*args: str | Path) -> subprocess.Popen[str]:
@@ -79,6 +80,7 @@ def test_verify_a_missing_folder_says_so_with_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "does not exist" in proc.stderr
 
 
+@pytest.mark.skipif(WINDOWS, reason="POSIX only: Windows has no FIFOs")
 @pytest.mark.timeout(120)
 def test_verify_with_a_fifo_manifest_exits_1_without_hanging(tmp_path: Path) -> None:
     (tmp_path / "almc-manifest.b3sum").unlink(missing_ok=True)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.portable import IS_ROOT
+from tests.portable import IS_ROOT, WINDOWS
+
+pytestmark = pytest.mark.skipif(WINDOWS, reason="POSIX only: ./dev is a bash script run on Linux")
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCKS = ("app", "dev", "dbus")

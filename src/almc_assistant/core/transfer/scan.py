@@ -118,6 +118,8 @@ def _walk(top: Path, top_rel: str, out: Scan) -> None:
             entry_rel = f"{rel}/{entry.name}"
             try:
                 st = entry.stat(follow_symlinks=False)
+                if st.st_ino == 0:  # Windows: DirEntry.stat gives no file number; lstat does
+                    st = os.lstat(path)
             except OSError as exc:
                 out.skipped.append((path, describe_os_error(exc, action="read", path=path).detail))
                 continue
