@@ -170,7 +170,7 @@ sys.path.insert(0, sys.argv[1])
 # import everything first: the interpreter's own files may not be readable by 'nobody'
 from almc_assistant.core.inspect import check_file
 import almc_assistant.core.inspect.nd2_check, errno, nd2, tifffile
-if IS_ROOT:
+if os.geteuid() == 0:
     os.setgid(65534)
     os.setuid(65534)
 r = check_file(sys.argv[2])
