@@ -4,6 +4,7 @@ exit codes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -67,7 +68,11 @@ def test_same_source_copied_twice_at_once_fails_nothing(tmp_path: Path) -> None:
         f.write(os.urandom(24 << 20))
     dest = tmp_path / "dest"
     dest.mkdir()
-    docs = [_finish(p) for p in [_start("copy", run, "--to", dest, "--json") for _ in range(2)]]
+    procs = [_start("copy", run, "--to", dest, "--json") for _ in range(2)]
+    with contextlib.ExitStack() as both:  # each process is waited for, even if one fails
+        for proc in procs:
+            both.callback(proc.communicate, timeout=600)
+        docs = [_finish(p) for p in procs]
     for doc in docs:
         assert doc["failed"] == [] and doc["ok"] is True
     names = sorted(p.name for p in (dest / "run1").iterdir())
