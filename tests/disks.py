@@ -8,12 +8,13 @@ otherwise) and unmounts it when the test ends.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.portable import IS_ROOT
 
 
 def mount_tmpfs(path: Path, size: str = "64m") -> Path:
@@ -35,7 +36,7 @@ def other_disk() -> Iterator[Callable[[Path], Path]]:
 
     def mount(path: Path, *, required: bool = True) -> Path:
         """``required=False``: without root, a plain folder (copies there do not count)."""
-        if os.geteuid() != 0:
+        if not IS_ROOT:
             if required:
                 pytest.skip("needs root to mount a second disk (copies on one disk do not count)")
             path.mkdir(parents=True, exist_ok=True)

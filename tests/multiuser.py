@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.portable import IS_ROOT
+
 if sys.platform != "win32":  # Windows has no pwd: every fixture here skips there
     import pwd
 
@@ -132,7 +134,7 @@ def _ensure_account(name: str) -> pwd.struct_passwd:
 def _skip_reason() -> str:
     if sys.platform != "linux":
         return "real accounts are created on Linux only"
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         return "needs root to create two unprivileged accounts"
     if shutil.which("useradd") is None:
         return "useradd is not installed"

@@ -157,7 +157,7 @@ def test_two_mounts_of_one_server_count_once() -> None:
     policy = Policy(
         PolicySettings(),
         [nas1, nas2, usb],
-        device_of=lambda p: devices[str(p)],
+        device_of=lambda p: devices[Path(p).as_posix()],
         storage_of=lambda dev: server.get(dev, dev),
     )
     assert not policy.is_safe([_copy("/mnt/nas1"), _copy("/mnt/nas2")])

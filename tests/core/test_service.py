@@ -23,6 +23,7 @@ from almc_assistant.core.service import Service
 from almc_assistant.core.status import OverallState
 from almc_assistant.core.warnings import WarningKind, WarningsUpdated
 from tests.core.inspect.test_datasets import harmony_export
+from tests.portable import IS_ROOT
 
 
 def _facility(tmp: Path, **extra: str) -> str:
@@ -40,7 +41,7 @@ def _facility(tmp: Path, **extra: str) -> str:
 
 
 def _needs_second_disk() -> None:
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root: BIT must be another disk than the acquisition folder")
 
 

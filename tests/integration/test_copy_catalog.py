@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.core.inspect.test_datasets import harmony_export
+from tests.portable import IS_ROOT, WINDOWS
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -73,7 +74,7 @@ def status(site: Path) -> dict[str, object]:
 
 
 def test_copy_then_status_shows_the_files_safe(site: Path) -> None:
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root: BIT must be another disk than the acquisition folder")
     a = acquired(site / "acq" / "run1" / "a.nd2", b"a" * 3000)
     b = acquired(site / "acq" / "run1" / "b.nd2", b"b" * 2000)
@@ -132,7 +133,7 @@ def test_copy_to_a_destination_the_policy_does_not_count_leaves_files_at_risk(
 def test_locked_catalog_copy_still_runs_and_says_the_catalog_was_not_updated(
     site: Path,
 ) -> None:
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root: BIT must be another disk than the acquisition folder")
     a = acquired(site / "acq" / "a.nd2", b"a" * 5000)
     assert cli(site, "watch", "--once").returncode == 0
@@ -167,7 +168,7 @@ def test_locked_catalog_copy_still_runs_and_says_the_catalog_was_not_updated(
 
 
 def test_damaged_catalog_is_rebuilt_and_the_copy_recorded_in_the_new_one(site: Path) -> None:
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root: BIT must be another disk than the acquisition folder")
     a = acquired(site / "acq" / "a.nd2", b"a" * 100)
     db = site / "home" / "state" / "catalog.sqlite3"
@@ -229,6 +230,10 @@ def test_copying_part_of_a_phenix_export_is_warned_about(site: Path) -> None:
     assert "warning" not in cli(site, "copy", site / "acq" / "plate1", "--to", site / "bit3").stderr
 
 
+@pytest.mark.skipif(
+    WINDOWS,
+    reason="POSIX only: Windows file names are UTF-16, a name cannot hold bytes that are not UTF-8",
+)
 def test_a_file_name_that_is_not_utf8_is_recorded_exactly(site: Path) -> None:
     """Latin-1 names from an old acquisition PC: the copy worked but the catalog logged a
     UnicodeEncodeError traceback and the CLI still said "catalog: updated"."""

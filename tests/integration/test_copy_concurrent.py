@@ -4,6 +4,7 @@ exit codes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 from almc_assistant.core.transfer.manifest import load_manifest
 from tests.integration.test_copy_cli import SRC_DIR, cli
+from tests.portable import WINDOWS
 
 
 def _start(*args: str | Path) -> subprocess.Popen[str]:
@@ -66,7 +68,11 @@ def test_same_source_copied_twice_at_once_fails_nothing(tmp_path: Path) -> None:
         f.write(os.urandom(24 << 20))
     dest = tmp_path / "dest"
     dest.mkdir()
-    docs = [_finish(p) for p in [_start("copy", run, "--to", dest, "--json") for _ in range(2)]]
+    procs = [_start("copy", run, "--to", dest, "--json") for _ in range(2)]
+    with contextlib.ExitStack() as both:  # each process is waited for, even if one fails
+        for proc in procs:
+            both.callback(proc.communicate, timeout=600)
+        docs = [_finish(p) for p in procs]
     for doc in docs:
         assert doc["failed"] == [] and doc["ok"] is True
     names = sorted(p.name for p in (dest / "run1").iterdir())
@@ -79,6 +85,7 @@ def test_verify_a_missing_folder_says_so_with_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "does not exist" in proc.stderr
 
 
+@pytest.mark.skipif(WINDOWS, reason="POSIX only: Windows has no FIFOs")
 @pytest.mark.timeout(120)
 def test_verify_with_a_fifo_manifest_exits_1_without_hanging(tmp_path: Path) -> None:
     (tmp_path / "almc-manifest.b3sum").unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from almc_assistant.core.fslimits import detect_filesystem
 from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified
 from almc_assistant.core.transfer.publish import publish
 from tests.core.transfer.conftest import copy, partials
+from tests.portable import IS_ROOT
 
 SSHD = Path("/usr/sbin/sshd")
 
@@ -39,7 +40,7 @@ def _mounted(mnt: Path) -> bool:
 @pytest.fixture
 def sshfs(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """(mount point, the server's folder behind it)."""
-    if os.geteuid() != 0 or not Path("/dev/fuse").exists():
+    if not IS_ROOT or not Path("/dev/fuse").exists():
         pytest.skip("needs root and /dev/fuse for a FUSE mount")
     if not SSHD.exists() or shutil.which("sshfs") is None or shutil.which("ssh-keygen") is None:
         pytest.skip("needs sshd and sshfs (apt-get install openssh-server sshfs)")

@@ -10,7 +10,6 @@ root does), the real CLI in a subprocess.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +19,13 @@ import pytest
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.preflight import preflight
 from tests.integration.test_copy_cli import cli, make_run
+from tests.portable import IS_ROOT
 
 
 @pytest.fixture
 def media(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A mount-point container (like /media) with a tmpfs "drive" mounted at usb/."""
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount a tmpfs")
     container = tmp_path / "media"
     usb = container / "usb"

@@ -18,6 +18,7 @@ import pytest
 
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.setup_state import NOT_SET_UP
+from tests.portable import IS_ROOT, WINDOWS
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -97,7 +98,7 @@ def test_where_the_facility_decides_the_file_and_its_contents_are_named(tmp_path
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount a tmpfs")
     mnt = tmp_path / "acq"
     mnt.mkdir()
@@ -147,5 +148,6 @@ def test_status_at_80_columns_keeps_each_path_on_one_line(tmp_path: Path) -> Non
     lines = done.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines)
     first = next(line for line in lines if line.startswith(f"  {str(f)[:20]}"))
-    assert len(first) == min(len(str(f)) + 2, 80)  # folded at the edge, not in a column
+    edge = 79 if WINDOWS else 80  # Rich keeps the last column of a legacy Windows console free
+    assert len(first) == min(len(str(f)) + 2, edge)  # folded at the edge, not in a column
     assert "1 file (104 bytes)" in done.stdout and " is not backed up" in done.stdout

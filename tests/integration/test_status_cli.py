@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.portable import WINDOWS
+from tests.portable import IS_ROOT, WINDOWS
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -90,7 +90,7 @@ def test_deleted_unsafe_file_is_reported_lost(site: Path) -> None:
 
 
 def test_cleanup_lists_then_applies_only_safe_files(site: Path) -> None:
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root: BIT must be another disk than the acquisition folder")
     # Files first seen today are young (their age counts from when the app first saw
     # them), so make the disk count as full: safe files are then candidates at once.

@@ -144,6 +144,7 @@ def test_copy_from_a_drive_letter_to_a_unc_share_is_verified(
 def test_a_file_held_by_the_acquisition_software_is_reported_as_in_use(tmp_path: Path) -> None:
     nd2 = tmp_path / "acquiring.nd2"
     nd2.write_bytes(b"\xda\xce\xbe\x0a" + bytes(5000))
+    (tmp_path / "d").mkdir()  # a destination must exist (it is not created on the fly)
     holder = Holder(nd2)
     try:
         result = check_file(nd2)
@@ -177,6 +178,7 @@ def test_a_file_held_for_a_moment_is_retried_with_the_reason_and_then_copied(
 ) -> None:
     src = tmp_path / "fresh.tif"
     src.write_bytes(os.urandom(20_000))
+    (tmp_path / "d").mkdir()  # a destination must exist (it is not created on the fly)
     holder = Holder(src)
     sink = _ReleaseOnRetry(holder)
     try:

@@ -22,6 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def entry_stat(entry: os.DirEntry[str]) -> os.stat_result:
+    """``entry.stat(follow_symlinks=False)`` with the file number: on Windows a
+    ``DirEntry``'s stat has ``st_ino`` and ``st_dev`` 0, which :meth:`FileIdentity.same_file`
+    must read as "unknown" (so every file would look like every other); ``os.lstat``
+    fills them."""
+    st = entry.stat(follow_symlinks=False)
+    return os.lstat(entry.path) if st.st_ino == 0 else st
+
+
 @dataclass(frozen=True, slots=True)
 class FileIdentity:
     """What one ``stat`` result says about a file, for comparisons."""

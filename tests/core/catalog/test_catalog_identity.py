@@ -25,6 +25,7 @@ from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.policy import DeviceResolver, Policy
 from tests.disks import mount_tmpfs, unmount
+from tests.portable import IS_ROOT
 
 
 def any_copy(copies: Sequence[CopyRecord]) -> bool:
@@ -179,7 +180,7 @@ def legacy_catalog(db: Path, f: Path) -> None:
 def test_safe_flags_come_back_with_the_drive(tmp_path: Path) -> None:
     """Policy recomputed while the backup drive is unplugged: its files are unsafe;
     plugged back in, the next refresh judges them again (no new copy needed)."""
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount a tmpfs")
     drive = tmp_path / "usb"
     dest = Destination(name="USB", path=drive / "backup", kind=DestinationKind.INSTITUTIONAL)

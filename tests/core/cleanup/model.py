@@ -36,6 +36,7 @@ from almc_assistant.core.policy import DAY
 from almc_assistant.core.service import Service
 from almc_assistant.core.transfer import CopyVerified
 from tests.disks import mount_tmpfs, unmount
+from tests.portable import IS_ROOT
 
 NAMES = st.sampled_from(["a.nd2", "b.nd2", "run/c.nd2", "run/d.tif"])
 DESTS = st.sampled_from(["bit", "usb1", "usb2"])
@@ -62,7 +63,7 @@ class CleanupModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.base = Path(tempfile.mkdtemp(prefix="almc-model-"))
-        self.root = os.geteuid() == 0
+        self.root = IS_ROOT
         self.mounted: list[Path] = []
         self.acq_disk = self._disk("acqdisk")
         self.acq = self.acq_disk / "data"

@@ -29,6 +29,7 @@ from almc_assistant.core.evidence import EvidenceRules
 from almc_assistant.core.policy import DAY, Policy, Retention
 from almc_assistant.core.status import VolumeUsage
 from tests.disks import mount_tmpfs, unmount
+from tests.portable import IS_ROOT
 
 NOW = 1_800_000_000.0
 
@@ -36,7 +37,7 @@ NOW = 1_800_000_000.0
 @contextmanager
 def tmpfs_mounts() -> Iterator[list[Path]]:
     """Yields a list; :func:`mount` appends to it; everything is unmounted at the end."""
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount tmpfs disks (each its own device)")
     mounted: list[Path] = []
     try:

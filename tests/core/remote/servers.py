@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.remote.rcd import RcDaemon
+from tests.portable import IS_ROOT
 
 
 def free_port() -> int:
@@ -216,7 +217,7 @@ class RcloneServer(Server):
 
 class SambaServer(Server):
     def __init__(self, root: Path) -> None:
-        if os.geteuid() != 0:
+        if not IS_ROOT:
             pytest.skip("Samba's test server needs root (smbpasswd, smbd's state folders)")
         smbd = shutil.which("smbd") or "/usr/sbin/smbd"
         if not Path(smbd).exists() or not shutil.which("smbpasswd"):

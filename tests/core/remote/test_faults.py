@@ -19,6 +19,7 @@ from almc_assistant.core.remote.sendfile import send_file
 from almc_assistant.core.remote.spec import parse_remote
 from tests.core.remote.helpers import backend, source_file
 from tests.core.remote.servers import SshServer
+from tests.portable import IS_ROOT
 
 
 def test_server_killed_mid_upload_then_rerun(daemon, sftp_server: SshServer, tmp_path):
@@ -66,7 +67,7 @@ def test_wrong_password_is_a_sign_in_refusal(request, daemon, server: str) -> No
 
 @pytest.mark.root
 def test_remote_disk_full(daemon, sftp_server: SshServer, tmp_path):
-    if os.geteuid() != 0:
+    if not IS_ROOT:
         pytest.skip("needs root to mount a small tmpfs as the server's disk")
     folder = sftp_server.data / "dest"
     folder.mkdir()

@@ -12,6 +12,7 @@ from almc_assistant.core.destinations import DestinationKind
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.privatefs import UnsafeStateError
 from almc_assistant.core.remote.spec import PrivateRcloneConfig, parse_remote
+from tests.portable import WINDOWS
 
 USER = """
 [[destinations]]
@@ -52,6 +53,7 @@ def test_remote_destination_read_kept_apart_and_saved() -> None:
     assert load_config(paths).remote_destinations == ()
 
 
+@pytest.mark.skipif(WINDOWS, reason="POSIX only: mode bits (0600) and O_NOFOLLOW links")
 def test_private_rclone_config_is_0600_and_refuses_links(tmp_path: Path) -> None:
     conf = PrivateRcloneConfig(AppPaths.default().config_dir)
     conf.ensure()

@@ -28,7 +28,7 @@ def test_round_trip(name: str) -> None:
 
 def test_torn_and_foreign_lines_are_ignored(tmp_path: Path) -> None:
     good = format_line("cd" * 32, "run1/a.tif")
-    (tmp_path / MANIFEST_NAME).write_text(good + "garbage line\n" + "ab" * 20)
+    (tmp_path / MANIFEST_NAME).write_bytes((good + "garbage line\n" + "ab" * 20).encode())
     assert read_manifest(tmp_path) == {"run1/a.tif": "cd" * 32}
 
 

@@ -17,6 +17,7 @@ from almc_assistant.core.transfer import CopyVerified, DestinationRefused, verif
 from almc_assistant.core.transfer.manifest import Manifest, format_line, load_manifest
 from almc_assistant.core.transfer.naming import MANIFEST_NAME
 from tests.core.transfer.conftest import copy, digest, write
+from tests.portable import WINDOWS
 
 
 def _copied(tmp_path: Path, n: int = 3) -> Path:
@@ -29,6 +30,8 @@ def _copied(tmp_path: Path, n: int = 3) -> Path:
 
 
 def _plant(manifest: Path, kind: str) -> None:
+    if WINDOWS and kind != "folder":
+        pytest.skip("POSIX only: Windows has no FIFOs and no /dev/zero")
     manifest.unlink(missing_ok=True)
     if kind == "folder":
         manifest.mkdir()
@@ -132,6 +135,10 @@ def test_disk_full_while_appending_leaves_no_torn_line(tmp_path: Path, tmpfs: ob
     assert len(load_manifest(mnt).entries) == 101 and m.problem is None
 
 
+@pytest.mark.skipif(
+    WINDOWS,
+    reason="POSIX only: Windows file names are UTF-16, a name cannot hold bytes that are not UTF-8",
+)
 def test_non_utf8_names_are_copied_and_recorded(tmp_path: Path) -> None:
     raw = b"plate\xff\xfe-01.tif"
     run = tmp_path / "src" / "run1"

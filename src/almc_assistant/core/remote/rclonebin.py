@@ -87,6 +87,5 @@ def rclone_binary() -> Path:
     found = f" ({', '.join(seen)} is not the pinned build)" if seen else ""
     raise RcloneMissing(
         f"The pinned rclone {RCLONE_VERSION} was not found beside {sys.executable}{found}.",
-        next_step="Run ./dev app (it installs requirements/app.txt, hash-checked), then "
-        "try again.",
+        next_step="Run ./dev app (it installs requirements/app.txt, hash-checked), then try again.",
     )

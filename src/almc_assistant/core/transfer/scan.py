@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from almc_assistant.core.errors import UsageError, describe_os_error
-from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.identity import FileIdentity, entry_stat
 from almc_assistant.core.layout import relative_destinations
 
 
@@ -117,7 +117,7 @@ def _walk(top: Path, top_rel: str, out: Scan) -> None:
             path = Path(entry.path)
             entry_rel = f"{rel}/{entry.name}"
             try:
-                st = entry.stat(follow_symlinks=False)
+                st = entry_stat(entry)
             except OSError as exc:
                 out.skipped.append((path, describe_os_error(exc, action="read", path=path).detail))
                 continue

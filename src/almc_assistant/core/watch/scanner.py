@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.identity import FileIdentity, entry_stat
 from almc_assistant.core.watch.ignore import IgnoreRule, is_ignored_name
 from almc_assistant.core.watch.known import KnownState
 from almc_assistant.core.watch.reconcile import Reconciler
@@ -62,7 +62,7 @@ def walk_files(root: str, extra_ignore: IgnoreRule | None, report: WalkReport) -
                         continue
                     if not entry.is_file(follow_symlinks=False):
                         continue  # symbolic links, devices, sockets
-                    st = entry.stat(follow_symlinks=False)
+                    st = entry_stat(entry)
                 except FileNotFoundError:
                     continue
                 except OSError as exc:
