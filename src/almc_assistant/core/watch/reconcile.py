@@ -173,25 +173,23 @@ class Reconciler:
         mtime, and ctime and file number where known)."""
         if self.settled.matches(path, size, mtime, ident):
             return True
-        if self.known_file is None:
-            return False
-        try:
-            known = self.known_file(path)
-        except Exception:
-            log.exception("the catalog could not tell what %s is", path)
-            return False
+        known = self._known(path)
         return known is not None and not differs(known, size, mtime, ident)
 
     def _known_differs(self, path: str, size: int, mtime: int, ident: FileIdentity) -> bool:
         """The catalog holds ``path`` with another size, mtime, ctime or file number."""
+        known = self._known(path)
+        return known is not None and differs(known, size, mtime, ident)
+
+    def _known(self, path: str) -> KnownState | None:
+        """What the catalog knows of ``path`` (None when nothing, or it cannot tell)."""
         if self.known_file is None:
-            return False
+            return None
         try:
-            known = self.known_file(path)
+            return self.known_file(path)
         except Exception:
             log.exception("the catalog could not tell what %s is", path)
-            return False
-        return known is not None and differs(known, size, mtime, ident)
+            return None
 
     def _hint_gone(self, path: str, hint: Hint, now: float) -> None:
         if hint.moved_away:
