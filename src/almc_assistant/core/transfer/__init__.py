@@ -10,6 +10,7 @@ Public API (everything else in this package is internal):
 Thread contract: see each module; events may arrive from any worker thread.
 """
 
+from almc_assistant.core.transfer.concurrency import default_workers
 from almc_assistant.core.transfer.copier import CopyHooks
 from almc_assistant.core.transfer.events import (
     READ_BACK_CACHED,
@@ -35,7 +36,6 @@ from almc_assistant.core.transfer.job import (
     CopyJob,
     CopyRequest,
     JobResult,
-    default_workers,
     run_copy,
     start_copy,
 )

@@ -62,6 +62,7 @@ class Folder:
         self.path = path
         self.fd = fd
         self.created: list[Path] = []  # folders this walk made
+        self.device: int | None = None  # st_dev of the destination, when walked from it
 
     # -- opening
     @classmethod
@@ -74,6 +75,7 @@ class Folder:
         except OSError as exc:
             raise Gone() from exc
         folder = cls(root, fd)
+        folder.device = device
         try:
             if os.fstat(fd).st_dev != device:
                 raise Gone()

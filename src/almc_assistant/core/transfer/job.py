@@ -23,6 +23,8 @@ from pathlib import Path
 
 from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
+from almc_assistant.core.transfer.batch import batchable
+from almc_assistant.core.transfer.concurrency import choose_workers
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
 from almc_assistant.core.transfer.destination import Destination
@@ -45,13 +47,6 @@ from almc_assistant.core.transfer.targets import OnConflict
 from almc_assistant.core.transfer.worker import FileWorker, JobContext
 
 log = logging.getLogger(__name__)
-
-DEFAULT_WORKERS = 4
-
-
-def default_workers(destinations: int) -> int:
-    """Workers when none are asked for: enough to overlap small files' latencies."""
-    return min(8, DEFAULT_WORKERS + 2 * max(destinations - 1, 0))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,12 +260,14 @@ class CopyJob:
             no = excluded.get(id(task), set())
             return [d for d in pre.destinations if d.root not in no]
 
-        n = self.request.workers or default_workers(len(pre.destinations))
+        n = self.request.workers or choose_workers([d.root for d in pre.destinations])
         todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
         for task in files:
             todo.put(task)
         cancelled = threading.Event()
         group_files, group_bytes = self.request.group_files, self.request.group_bytes
+        if not all(batchable(d) for d in pre.destinations):
+            group_files = 1  # files go one by one there: a group would only serialise them
 
         def next_group() -> list[tuple[FileTask, list[Destination]]]:
             """Up to ``group_files`` small files (or one large file) to copy next."""

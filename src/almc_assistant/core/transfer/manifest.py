@@ -15,7 +15,12 @@ The file is always valid UTF-8.
 
 Crash safety: each verified copy is appended, under the destination's lock, with one
 ``write`` of whole lines as soon as it has its final name (the file is opened per record,
-never held open), so a ``kill -9`` loses nothing. A torn last line (a crash or a full disk
+never held open), so a ``kill -9`` loses nothing. Appends are group-committed: while one
+worker appends, the lines other workers record meanwhile wait and go together in the next
+single ``write`` (each :meth:`Manifest.record_many` returns only once its own lines are
+written), so on a network share the manifest's round trips are paid per group, not per
+file. The last byte is read (to find a torn line) only when the file's size is not the
+one our own last append left. A torn last line (a crash or a full disk
 mid-write) is detected before the next append and fenced off with a newline, and a short
 write is truncated away at once; a failed append does not fail the copy (it is verified
 and in place): the lines are kept and written by :meth:`Manifest.close`, which raises the
@@ -94,6 +99,16 @@ def unsafe_path(relpath: str) -> str | None:
     if "\0" in relpath:
         return "it holds a NUL character"
     return None
+
+
+@dataclass(slots=True, eq=False)
+class _Append:
+    """Lines one :meth:`Manifest.record_many` call waits to see written."""
+
+    lines: list[str]
+    entries: list[tuple[str, str]]
+    done: bool = False
+    error: BaseException | None = None
 
 
 @dataclass(slots=True)
@@ -218,6 +233,10 @@ class Manifest:
         self._dirty = False
         self._unwritten: dict[str, str] = {}  # lines whose append failed: key -> digest
         self.problem: OSError | None = None  # why (the first time)
+        self._queue: list[_Append] = []  # recorded, not yet taken by a writer
+        self._turn = threading.Condition()  # who writes next (guards _writing)
+        self._writing = False
+        self._end: int | None = None  # file size our last append left
 
     def lookup(self, relpath: str) -> str | None:
         with self._lock:
@@ -228,7 +247,10 @@ class Manifest:
         self.record_many([(relpath, digest)])
 
     def record_many(self, entries: list[tuple[str, str]]) -> None:
-        """Append several verified copies ``(relpath, digest)`` with one write."""
+        """Append several verified copies ``(relpath, digest)``; returns once they are
+        written to the OS (in one ``write`` with whatever other workers recorded
+        meanwhile). A failed append does not raise (:meth:`close` retries, then reports);
+        a manifest that is not a regular file raises, in every caller of that write."""
         with self._lock:
             lines = []
             for relpath, digest in entries:
@@ -239,17 +261,46 @@ class Manifest:
             if not lines:
                 return
             self._dirty = True
-            # opened per write, not held: an open file would keep the drive from being
-            # ejected or remounted between files
+            mine = _Append(lines, entries)
+            self._queue.append(mine)
+        with self._turn:
+            while self._writing and not mine.done:
+                self._turn.wait()
+            if not mine.done:  # nobody is writing: write everything queued, ours included
+                self._writing = True
+        if not mine.done:
+            batch: list[_Append] = []
             try:
-                with locked(self.root):
-                    self._append("".join(lines).encode("utf-8"))
-            except OSError as exc:  # the copies stand; :meth:`close` retries, then reports
+                with self._lock:
+                    batch, self._queue = self._queue, []
+                self._write_batch(batch)
+            finally:
+                with self._turn:
+                    for item in batch:
+                        item.done = True
+                    self._writing = False
+                    self._turn.notify_all()
+        if mine.error is not None:
+            raise mine.error
+
+    def _write_batch(self, batch: list[_Append]) -> None:
+        data = "".join(line for item in batch for line in item.lines).encode("utf-8")
+        # opened per write, not held: an open file would keep the drive from being
+        # ejected or remounted between files
+        try:
+            with locked(self.root):
+                self._append(data)
+        except OSError as exc:  # the copies stand; :meth:`close` retries, then reports
+            with self._lock:
                 if self.problem is None:
                     log.warning("could not add to %s: %s", self.path, exc)
                     self.problem = exc
-                for relpath, digest in entries:
-                    self._unwritten[shown(relpath)] = digest
+                for item in batch:
+                    for relpath, digest in item.entries:
+                        self._unwritten[shown(relpath)] = digest
+        except BaseException as exc:  # e.g. a link planted at the lock or the manifest
+            for item in batch:
+                item.error = exc
 
     def _append(self, data: bytes) -> None:
         try:
@@ -262,7 +313,9 @@ class Manifest:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise planted(self.path, "the manifest")
-            if st.st_size and _last_byte(self.path, st.st_size) != b"\n":
+            torn = st.st_size and st.st_size != self._end
+            self._end = None
+            if torn and _last_byte(self.path, st.st_size) != b"\n":
                 log.warning("%s ended with a torn line; it is set aside", self.path)
                 data = b"\n" + data
             try:
@@ -273,6 +326,7 @@ class Manifest:
             if written != len(data):  # a full disk: no torn line left behind
                 _cut(fd, st.st_size)
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+            self._end = st.st_size + written
         finally:
             os.close(fd)
 
@@ -280,7 +334,20 @@ class Manifest:
         """Rewrite the manifest sorted and without duplicates, durably, keeping the lines
         other jobs appended meanwhile, and adding the lines whose append failed. Raises
         the append's error if those lines could still not be written."""
+        with self._turn:  # no append in flight while the file is rewritten
+            while self._writing:
+                self._turn.wait()
+            self._writing = True
+        try:
+            self._close()
+        finally:
+            with self._turn:
+                self._writing = False
+                self._turn.notify_all()
+
+    def _close(self) -> None:
         with self._lock:
+            self._end = None
             if not self._dirty:
                 return
             with locked(self.root):

@@ -126,13 +126,10 @@ def preflight(
         problems = _file_problems(files, dest)
         out.file_problems.extend((f, dest, why) for f, why in problems)
         refused = {id(f) for f, _ in problems}
-        needed = 0
-        for f in files:
-            if id(f) not in refused:
-                planned = plan_target(f, dest, policy)
-                if isinstance(planned, Target) and not planned.adopt:
-                    needed += f.size
         free = shutil.disk_usage(root).free
+        needed = sum(f.size for f in files if id(f) not in refused)
+        if needed and needed + SPACE_MARGIN > free:  # an upper bound; exact only when short:
+            needed = _needed(files, refused, dest, policy)  # a look-up per file (round trips)
         if needed and needed + SPACE_MARGIN > free:
             out.refused.append(
                 (
@@ -149,6 +146,17 @@ def preflight(
             continue
         out.destinations.append(dest)
     return out
+
+
+def _needed(files: list[FileTask], refused: set[int], dest: Destination, policy: OnConflict) -> int:
+    """Bytes to write to ``dest``: the files not refused and not already there."""
+    needed = 0
+    for f in files:
+        if id(f) not in refused:
+            planned = plan_target(f, dest, policy)
+            if isinstance(planned, Target) and not planned.adopt:
+                needed += f.size
+    return needed
 
 
 def _file_problems(files: list[FileTask], dest: Destination) -> list[tuple[FileTask, str]]:

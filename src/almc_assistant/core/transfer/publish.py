@@ -8,7 +8,9 @@ publish fails and the file there is untouched. What each file system gives:
 - **Linux, local file systems** (ext4, xfs, btrfs, tmpfs, vfat, exfat, ntfs3, ...):
   ``renameat2(RENAME_NOREPLACE)``, one system call.
 - **Where that flag is refused** (``EINVAL``: sshfs and other FUSE file systems, SMB/CIFS,
-  NFS) and on **macOS**: ``link(partial, final)`` then ``unlink(partial)``. ``link`` fails
+  NFS) and on **macOS**: ``link(partial, final)`` then ``unlink(partial)``. The refusal
+  is remembered per device (for the process), so later files there go straight to
+  ``link`` instead of paying a refused call (a round trip on a network share) each. ``link`` fails
   with ``EEXIST`` atomically on the server; sshfs does it with OpenSSH's
   ``hardlink@openssh.com`` extension, NFS and SMB with their own hard-link calls. If we
   die between the two calls, the final name holds the verified bytes and the partial
@@ -40,6 +42,7 @@ _AT_FDCWD = -100
 # link(2) not possible here: fall back to the last resort
 _NO_LINK = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, errno.EXDEV, errno.EMLINK}
 _RENAME_NOREPLACE = 1
+_REFUSED: set[int] = set()  # devices whose file system refused RENAME_NOREPLACE
 
 
 def _load_renameat2() -> Callable[..., int] | None:
@@ -71,7 +74,7 @@ def publish(partial: Path, final: Path) -> bool:
 def publish_in(folder: Folder, partial: str, final: str) -> bool:
     """Rename ``partial`` to ``final`` in ``folder``; ``False`` (nothing renamed) if
     ``final`` exists. Other failures raise :class:`OSError`."""
-    if _RENAMEAT2 is not None and folder.fd is not None:
+    if _RENAMEAT2 is not None and folder.fd is not None and folder.device not in _REFUSED:
         src, dst = os.fsencode(partial), os.fsencode(final)
         if _RENAMEAT2(folder.fd, src, folder.fd, dst, _RENAME_NOREPLACE) == 0:
             return True
@@ -81,6 +84,8 @@ def publish_in(folder: Folder, partial: str, final: str) -> bool:
         if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
             where = str(folder.path / partial)
             raise OSError(err, os.strerror(err), where, None, str(folder.path / final))
+        if folder.device is not None:
+            _REFUSED.add(folder.device)
     if os.name == "nt":  # pragma: no cover - MoveFileExW without REPLACE_EXISTING
         try:
             (folder.path / partial).rename(folder.path / final)
