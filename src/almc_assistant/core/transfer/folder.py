@@ -90,11 +90,15 @@ class Folder:
         assert self.fd is not None
         path = self.path / name
         made = False
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(name, 0o777, dir_fd=self.fd)
-            made = True
+        flags = os.O_RDONLY | _DIRECTORY | _NOFOLLOW
         try:
-            fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=self.fd)
+            try:  # opened first: a mkdir of an existing folder holds its parent's lock
+                fd = os.open(name, flags, dir_fd=self.fd)  # for a round trip on a share
+            except FileNotFoundError:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o777, dir_fd=self.fd)
+                    made = True
+                fd = os.open(name, flags, dir_fd=self.fd)
         except OSError as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
