@@ -46,9 +46,8 @@ def test_local_and_sftp_in_one_job(daemon: RcDaemon, sftp_server: SshServer, tmp
     assert (s.verified, s.failed) == (6, 0), s
     remote_root = sftp_server.data / "dest"
     for rel, content in data.items():
-        name = rel if rel == "a.nd2" else rel
-        assert (local / name).read_bytes() == content
-        assert (remote_root / name).read_bytes() == content
+        assert (local / rel).read_bytes() == content
+        assert (remote_root / rel).read_bytes() == content
     verified = [e for e in sink.events if isinstance(e, CopyVerified)]
     remote_events = [e for e in verified if str(e.destination_root) == spec]
     assert len(remote_events) == 3
