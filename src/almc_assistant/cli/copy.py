@@ -35,6 +35,7 @@ from almc_assistant.cli._progress import ProgressView
 from almc_assistant.cli._service import open_service
 from almc_assistant.core.errors import AlmcError, UsageError
 from almc_assistant.core.events import Event, QueueSink
+from almc_assistant.core.remote.session import looks_remote
 from almc_assistant.core.service import Service
 from almc_assistant.core.service_events import CatalogBacklog
 from almc_assistant.core.transfer import (
@@ -74,8 +75,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         required=True,
         metavar="DEST",
-        type=Path,
-        help="destination folder (repeat for several destinations)",
+        help="destination folder, or a remote as NAME:path (an rclone remote in your "
+        "private rclone.conf, e.g. research:lab/me); repeat for several destinations",
     )
     p.add_argument("--workers", type=int, default=None, metavar="N", help="parallel files")
     p.add_argument(
@@ -103,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
         if not args.json:
             collected.print_warnings()
         missing = [Path(d) for d in args.destinations if not Path(d).exists()]
+        missing = [d for d in missing if not looks_remote(str(d))]
         job = service.start_copy(
             list(args.sources),
             list(args.destinations),
@@ -293,6 +295,7 @@ class _Collected:
                     "mtime_ns": e.mtime_ns,
                     "blake3": e.blake3,
                     "read_back": e.read_back,
+                    "proof": e.proof or "read-back",
                     "adopted": e.adopted,
                 }
                 for e in self.verified
@@ -379,6 +382,10 @@ class _Collected:
             print(f"  manifest: {m}")
         for r in s.receipts:
             print(f"  receipt:  {r}")
+        for root, words in sorted(
+            {(str(e.destination_root), e.read_back) for e in self.verified if e.proof}
+        ):
+            print(f"  proof at {root}: {words}")
         if self.catalog_updated:
             print("  catalog:  updated")
         else:

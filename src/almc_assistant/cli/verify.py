@@ -22,9 +22,11 @@ from almc_assistant.cli import _common
 from almc_assistant.cli._progress import ProgressView
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
+from almc_assistant.core.remote.session import looks_remote
 from almc_assistant.core.transfer import EntryChecked, VerifyReport, verify_destination
 from almc_assistant.core.transfer.manifest import read_manifest
-from almc_assistant.core.units import human_size
+from almc_assistant.core.transfer.remote_verify import verify_remote
+from almc_assistant.core.units import human_size, plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +38,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "compare its BLAKE3; report missing, differing and extra files."
         ),
     )
-    p.add_argument("destination", metavar="DEST", type=Path, help="a destination root")
+    p.add_argument(
+        "destination",
+        metavar="DEST",
+        help="a destination root: a folder, or a remote as NAME:path (research:lab/me)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=_run)
 
@@ -44,15 +50,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _run(args: argparse.Namespace) -> int:
     sink = QueueSink()
     outcome: dict[str, VerifyReport | BaseException] = {}
+    remote = looks_remote(args.destination)
+    dest = Path(args.destination)
 
     def work() -> None:
         try:
-            outcome["report"] = verify_destination(args.destination, sink)
+            if remote:
+                outcome["report"] = verify_remote(args.destination, sink)
+            else:
+                outcome["report"] = verify_destination(dest, sink)
         except BaseException as exc:  # handed to the main thread below
             outcome["error"] = exc
 
     try:
-        total = len(read_manifest(args.destination)) if args.destination.is_dir() else 0
+        total = len(read_manifest(dest)) if not remote and dest.is_dir() else 0
     except AlmcError:
         total = 0  # the verifier says why
     thread = threading.Thread(target=work, name="almc-verify")
@@ -96,6 +107,7 @@ def _run(args: argparse.Namespace) -> int:
                     {"line": n, "reason": why} for n, why in report.set_aside
                 ],
                 "bytes_read": report.bytes_read,
+                "proofs": report.proofs,
             }
         )
     else:
@@ -127,6 +139,8 @@ def _print_human(report: VerifyReport, limit: int = 50) -> None:
             "The manifest lists no file"
             + (f"; the receipts record {len(report.unlisted)} copies." if report.unlisted else ".")
         )
+    for words, n in sorted(report.proofs.items()):
+        print(f"proof: {words} ({plural(n, 'copy', 'copies')})")
     verdict = "all good" if report.ok else "PROBLEMS FOUND"
     print(
         f"{verdict}: {len(report.matched)} match, {len(report.differing)} differ, "

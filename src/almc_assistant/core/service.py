@@ -300,7 +300,7 @@ class Service(ServiceCore):
     def start_copy(
         self,
         files: Sequence[Path],
-        destinations: Sequence[Destination | Path],
+        destinations: Sequence[Destination | Path | str],
         workers: int | None = None,
         *,
         on_conflict: OnConflict | None = None,
@@ -320,13 +320,16 @@ class Service(ServiceCore):
         destination folder is created when its parent is an ordinary folder; otherwise a
         missing destination is "not reachable" and nothing is written.
 
+        A destination that is a remote (a :class:`Destination` with ``remote`` set, or
+        text such as ``research:lab/me``) goes through its rclone backend in the same job.
+
         ``record=False`` copies without touching the catalog, for when it cannot be
         opened and the data's safety comes first (the CLI); the copy receipts at the
         destinations let a later scan record those copies.
         """
         from almc_assistant.core.transfer import CopyRequest, OnConflict, start_copy
 
-        roots = [Path(d.path) if isinstance(d, Destination) else Path(d) for d in destinations]
+        roots, remotes = _split_destinations(destinations)
         # Absolute sources: the catalog and the receipts name files by absolute path.
         sources = [Path(os.path.normpath(Path(f).absolute())) for f in files]
         request = CopyRequest(
@@ -336,6 +339,7 @@ class Service(ServiceCore):
             on_conflict=on_conflict or OnConflict.KEEP_BOTH,
             relative_to=tuple(self.config.acquisition_folders) if keep_tree else (),
             create_missing=create_missing,
+            remotes=remotes,
         )
         sink = self.sink
         if record:
@@ -439,3 +443,24 @@ class Service(ServiceCore):
 
         result = check_file(path)
         return str(result.verdict), tuple(result.reasons)
+
+
+def _split_destinations(
+    destinations: Sequence[Destination | Path | str],
+) -> tuple[list[Path], tuple[str, ...]]:
+    """(local folders, remote specs) of a copy's destinations (issue 13: remotes)."""
+    from almc_assistant.core.remote.session import looks_remote
+
+    roots: list[Path] = []
+    remotes: list[str] = []
+    for d in destinations:
+        if isinstance(d, Destination):
+            if d.is_remote:
+                remotes.append(d.remote)
+            else:
+                roots.append(Path(d.path))
+        elif isinstance(d, str) and looks_remote(d):
+            remotes.append(d)
+        else:
+            roots.append(Path(d))
+    return roots, tuple(remotes)

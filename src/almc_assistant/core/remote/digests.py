@@ -34,12 +34,14 @@ def _new(name: str) -> _Hasher:
 class ReadPassDigests:
     """``update(chunk)`` per chunk read; :meth:`result` at the end."""
 
-    def __init__(self, wanted: Iterable[str] = ()) -> None:
+    def __init__(self, wanted: Iterable[str] = (), *, threads: bool = True) -> None:
+        """``threads=False``: single-threaded BLAKE3 (the copy engine runs one hasher per
+        worker already)."""
         names = set(wanted)
         unknown = names - set(EXTRA) - {"blake3"}
         if unknown:
             raise ValueError(f"unknown digests: {sorted(unknown)}")
-        self._blake3 = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        self._blake3 = blake3.blake3(max_threads=blake3.blake3.AUTO if threads else 1)
         self._others = {name: _new(name) for name in EXTRA if name in names}
         self._size = 0
 

@@ -20,11 +20,13 @@ After the move the final name is checked to hold the proven size.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
+import secrets
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,12 +45,15 @@ from almc_assistant.core.remote.proof import ServerHash, override_options
 from almc_assistant.core.remote.rcd import RcDaemon, RcloneCallError
 from almc_assistant.core.remote.spec import BACKEND_LABELS, RemoteSpec
 from almc_assistant.core.remote.upload import PARTIAL_SUFFIX, RcUpload
-from almc_assistant.core.transfer.manifest import format_line, parse_line
-from almc_assistant.core.transfer.naming import MANIFEST_NAME
+from almc_assistant.core.transfer.manifest import format_line, parse_line, unsafe_path
+from almc_assistant.core.transfer.naming import MANIFEST_NAME, RECEIPTS_DIR
 
 log = logging.getLogger(__name__)
 
 STALE_PARTIAL_AGE = timedelta(days=1)
+PART_SUFFIX = ".manifest.b3sum"  # one job's manifest lines, in the receipts folder
+PART_GRACE = timedelta(hours=1)  # parts younger than this are never removed
+MERGE_ROUNDS = 4
 
 
 class RcloneBackend:
@@ -78,6 +83,7 @@ class RcloneBackend:
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] = []
         self._cleaned: set[str] = set()
+        self._merge_hook: Callable[[], None] | None = None  # test seam: between read and write
         self.server_hash: ServerHash | None = None
         self.probe_note = ""
 
@@ -227,24 +233,68 @@ class RcloneBackend:
         return [_entry(item) for item in answer.get("list") or [] if isinstance(item, dict)]
 
     def read_manifest(self) -> dict[str, str]:
-        if self.stat(MANIFEST_NAME) is None:
+        """``relpath -> blake3`` of every copy recorded here: the root manifest and the
+        per-job parts not yet merged into it (:meth:`close`)."""
+        out = self._read_lines(MANIFEST_NAME)
+        for part in self._manifest_parts():
+            out.update(self._read_lines(part.relpath))
+        return out
+
+    def _manifest_parts(self) -> builtins.list[Entry]:
+        try:
+            entries = self.list(RECEIPTS_DIR)
+        except RemoteError as exc:
+            if "directory not found" in exc.detail:
+                return []
+            raise
+        return sorted(
+            (e for e in entries if not e.is_dir and e.relpath.endswith(PART_SUFFIX)),
+            key=lambda e: e.relpath,
+        )
+
+    def _read_lines(self, relpath: str) -> dict[str, str]:
+        if self.stat(relpath) is None:
             return {}
         with tempfile.TemporaryDirectory(prefix="almc-manifest-") as tmp:
             self.call(
                 "read the manifest",
                 "operations/copyfile",
                 srcFs=self.fs(""),
-                srcRemote=MANIFEST_NAME,
+                srcRemote=relpath,
                 dstFs=tmp,
-                dstRemote=MANIFEST_NAME,
+                dstRemote="lines",
             )
-            text = (Path(tmp) / MANIFEST_NAME).read_text("utf-8", errors="surrogateescape")
+            text = (Path(tmp) / "lines").read_text("utf-8", errors="surrogateescape")
         out: dict[str, str] = {}
         for line in text.splitlines(keepends=True):
             parsed = parse_line(line)
-            if parsed is not None:
+            if parsed is not None and unsafe_path(parsed[1]) is None:
                 out[parsed[1]] = parsed[0]
         return out
+
+    def write_file(self, relpath: str, data: bytes, *, replace: bool = False) -> None:
+        """Store ``data`` at ``relpath`` through a partial name (one of our own records:
+        the manifest, a part of it, a receipt). ``replace`` only for the manifest."""
+        upload = RcUpload(self, relpath, len(data))
+        try:
+            upload.write(data)
+            upload.finish()
+            if not replace:
+                self.publish(upload)
+                return
+            self.call(
+                "update the manifest",
+                "operations/movefile",
+                srcFs=self.fs(""),
+                srcRemote=upload.partial,
+                dstFs=self.fs(""),
+                dstRemote=relpath,
+                _config={"IgnoreTimes": True},  # replace even when size and time match
+            )
+        except BaseException:
+            with contextlib.suppress(RemoteError):
+                upload.abort()
+            raise
 
     def record(self, entries: Iterable[tuple[str, str]]) -> None:
         """Remember ``(relpath, blake3)`` of published copies; :meth:`close` writes them."""
@@ -252,33 +302,68 @@ class RcloneBackend:
             self._pending.extend(entries)
 
     def close(self) -> None:
-        """Merge the remembered copies into the remote manifest (read, merge, replace)."""
+        """Write the remembered copies to the remote manifest without losing another
+        job's lines, however the jobs interleave.
+
+        1. This job's lines go first into a part of their own,
+           ``almc-receipts/<time>-<token>.manifest.b3sum`` (a unique name, never
+           replaced): from then on nothing can lose them (:meth:`read_manifest` reads the
+           root manifest and every part).
+        2. The root manifest is rewritten as the union of itself and every part (read,
+           merge, replace); if a part appeared meanwhile, again (a few times at most).
+           Two jobs racing here may leave the root file without the other's lines for a
+           moment; those lines stay in their part, and the next job merges them.
+        3. Parts older than :data:`PART_GRACE` whose lines the root file now holds are
+           removed. A job's read-merge-write takes seconds, so no job still writing can
+           have read the root file before such a part existed.
+        """
         with self._lock:
             pending, self._pending = self._pending, []
         if not pending:
             return
-        merged = self.read_manifest()
-        merged.update({rel: digest for rel, digest in pending})
-        text = "".join(format_line(d, rel) for rel, d in sorted(merged.items()))
-        data = text.encode("utf-8", errors="surrogateescape")
-        upload = RcUpload(self, MANIFEST_NAME, len(data))
+        text = "".join(format_line(d, rel) for rel, d in pending)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        part = f"{RECEIPTS_DIR}/{stamp}-{secrets.token_hex(4)}{PART_SUFFIX}"
         try:
-            upload.write(data)
-            upload.finish()
-            self.call(
-                "update the manifest",
-                "operations/movefile",
-                srcFs=self.fs(""),
-                srcRemote=upload.partial,
-                dstFs=self.fs(""),
-                dstRemote=MANIFEST_NAME,
-                _config={"IgnoreTimes": True},  # replace even when size and time match
-            )
+            self.write_file(part, text.encode("utf-8", errors="surrogateescape"))
         except BaseException:
-            upload.abort()
             with self._lock:
                 self._pending[:0] = pending
             raise
+        self._merge()
+
+    def _merge(self) -> None:
+        seen: set[str] = set()
+        for _ in range(MERGE_ROUNDS):
+            parts = self._manifest_parts()
+            names = {p.relpath for p in parts}
+            if names <= seen:
+                break
+            seen |= names
+            merged = self._read_lines(MANIFEST_NAME)
+            for p in parts:
+                merged.update(self._read_lines(p.relpath))
+            if self._merge_hook is not None:
+                self._merge_hook()
+            body = "".join(format_line(d, rel) for rel, d in sorted(merged.items()))
+            self.write_file(MANIFEST_NAME, body.encode("utf-8", "surrogateescape"), replace=True)
+        self._compact()
+
+    def _compact(self) -> None:
+        root = self._read_lines(MANIFEST_NAME)
+        cutoff = datetime.now(UTC) - PART_GRACE
+        for p in self._manifest_parts():
+            try:
+                modified = datetime.fromisoformat(p.modified.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if modified >= cutoff:
+                continue
+            lines = self._read_lines(p.relpath)
+            if all(root.get(rel) == d for rel, d in lines.items()):
+                self.call(
+                    "tidy the manifest", "operations/deletefile", fs=self.fs(""), remote=p.relpath
+                )
 
 
 def _entry(item: dict[str, Any]) -> Entry:

@@ -58,6 +58,7 @@ from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.landing import Differs, Result, Verified, accept, land
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
+from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
@@ -93,9 +94,9 @@ def syncfs(path: Path) -> None:
         os.close(fd)
 
 
-def batchable(dest: Destination) -> bool:
-    """Whether small files to ``dest`` may go through a group."""
-    return _SYNCFS is not None and dest.fs.type in _LOCAL
+def batchable(dest: Destination | RemoteDestination) -> bool:
+    """Whether small files to ``dest`` may go through a group (local file systems only)."""
+    return _SYNCFS is not None and isinstance(dest, Destination) and dest.fs.type in _LOCAL
 
 
 @dataclass(slots=True)
@@ -178,7 +179,7 @@ class BatchCopier:
         key = (id(t.dest), relfolder)
         folder = self._folders.get(key)
         if folder is None:
-            folder = self._folders[key] = t.dest.open_folder(relfolder, task.source)
+            folder = self._folders[key] = _local(t).open_folder(relfolder, task.source)
         return folder
 
     def _fail(self, p: _Partial, err: CopyError, results: dict[Key, Result]) -> None:
@@ -188,7 +189,7 @@ class BatchCopier:
             p.folder.unlink(p.name)
 
     def _dest_error(self, exc: OSError, action: str, t: Target, task: FileTask) -> CopyError:
-        return t.dest.error(exc, action=action, path=t.final, source=task.source)
+        return _local(t).error(exc, action=action, path=t.final, source=task.source)
 
     def _open_source(self, task: FileTask) -> int | CopyError:
         """Open a source and start reading it in the background (reads of a group overlap)."""
@@ -366,7 +367,7 @@ class BatchCopier:
             try:
                 if t.dest not in checked:  # once per destination and group
                     t.dest.check_alive(p.task.source)
-                    checked.add(t.dest)
+                    checked.add(_local(t))
                 landed = land(p.folder, p.name, t, p.digest, self._buf)
             except CopyError as err:
                 self._fail(p, err, results)
@@ -384,7 +385,7 @@ class BatchCopier:
             mine = [p for p in renamed if p.target.dest.device == device]
             try:
                 syncfs(dest.root)
-                for d in {p.target.dest for p in mine}:
+                for d in {_local(p.target) for p in mine}:
                     d.manifest.record_many(
                         [(p.target.relpath, p.digest) for p in mine if p.target.dest is d]
                     )
@@ -410,5 +411,11 @@ def _one_per_device(partials: list[_Partial]) -> dict[int, Destination]:
     """One destination per file system: ``syncfs`` once for two destinations on one disk."""
     out: dict[int, Destination] = {}
     for p in partials:
-        out.setdefault(p.target.dest.device, p.target.dest)
+        out.setdefault(p.target.dest.device, _local(p.target))
     return out
+
+
+def _local(t: Target) -> Destination:
+    """The destination of a grouped target: always a local one (:func:`batchable`)."""
+    assert isinstance(t.dest, Destination)
+    return t.dest

@@ -58,9 +58,11 @@ def workers_for_latency(latency: float, destinations: int) -> int:
     return max(local, min(MAX_WORKERS, math.ceil(latency * 6000)))
 
 
-def choose_workers(roots: list[Path]) -> int:
-    """Worker count for a job to ``roots``: set by the slowest destination."""
+def choose_workers(roots: list[Path], *, others: int = 0) -> int:
+    """Worker count for a job to the local or mounted ``roots`` and ``others`` remote
+    destinations (reached through rclone, not probed here): set by the slowest root."""
+    count = len(roots) + others
     if not roots:
-        return DEFAULT_WORKERS
+        return default_workers(max(count, 1))
     latency = max(lookup_latency(root) for root in roots)
-    return workers_for_latency(latency, len(roots))
+    return workers_for_latency(latency, count)

@@ -1,4 +1,5 @@
-"""Copy one source file to several destinations, reading it once, and prove every copy.
+"""The per-file pipeline: copy one source file to several destinations of any backend,
+reading it once, and prove every copy.
 
 Thread contract: a :class:`FileCopier` belongs to one worker thread (it owns that
 worker's reusable buffers); many copiers run in parallel. It starts read-back threads of
@@ -21,6 +22,12 @@ Steps for one file (after rclone's ``copy.go``):
    replacing a file that appeared there, or settle with that file (:mod:`landing`), and
    ``fsync`` the folder.
 
+A remote destination (:mod:`remote_dest`, over the ``DestinationBackend`` seam) takes the
+same steps in its own terms: its upload is fed from the same read on a writer thread (2);
+after the read it is finished and proven by the backend (a hash the server computed over
+the stored bytes, or a download back) where a local partial is read back (5); it is
+published without replacing, or settled by proof with a file already there (6).
+
 Any failure of one destination removes its partial and leaves the others going. No
 final name ever holds unverified bytes. The test seam :class:`CopyHooks` lets tests slow
 the copy, change the source, or corrupt a partial on disk between flush and read-back.
@@ -35,8 +42,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import blake3
-
+from almc_assistant.core.destination_backend import SourceDigests
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.remote.digests import ReadPassDigests
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.faults import (
@@ -48,6 +56,11 @@ from almc_assistant.core.transfer.landing import Differs, Result, Verified, land
 from almc_assistant.core.transfer.partial import PartialFile
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.readback import FlushHook
+from almc_assistant.core.transfer.remote_dest import (
+    RemoteDestination,
+    RemoteStream,
+    remote_mismatch,
+)
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
@@ -101,6 +114,7 @@ class FileCopier:
         """Copy ``task`` to every target once; a result per target."""
         results: dict[Target, Result] = {}
         streams: dict[Target, PartialFile] = {}
+        uploads: dict[Target, RemoteStream] = {}
         if self._hooks.before_file is not None:
             self._hooks.before_file(task)
         try:
@@ -111,14 +125,18 @@ class FileCopier:
             with io.FileIO(fd, "r", closefd=True) as src:
                 cache.sequential(fd)
                 self._open_streams(task, targets, streams, results)
-                digest = self._pump(task, src, streams, results)
-                self._finish_streams(task, digest, streams, results)
+                self._open_uploads(task, targets, uploads, results)
+                digests = self._pump(task, src, targets, streams, uploads, results)
+                self._finish_streams(task, digests.blake3, streams, results)
+                self._finish_uploads(task, digests, uploads, results)
                 for t in targets:
                     if t.adopt:
-                        results[t] = self._adopt(task, t, digest)
+                        results[t] = self._adopt(task, t, digests)
                 check_unchanged(task, before, fd)
             for t, stream in list(streams.items()):
                 results[t] = self._commit(task, stream, results[t])
+            for t, up in list(uploads.items()):
+                results[t] = self._publish(task, up, digests, results[t])
         except CopyError as err:  # the source failed or changed: every open copy fails
             for t in targets:
                 if not isinstance(results.get(t), CopyError):
@@ -126,6 +144,8 @@ class FileCopier:
         finally:
             for stream in streams.values():
                 stream.discard()  # committed ones no longer exist under the partial name
+            for up in uploads.values():
+                up.discard()  # published ones are left alone
         return results
 
     def _open_streams(
@@ -135,7 +155,9 @@ class FileCopier:
         streams: dict[Target, PartialFile],
         results: dict[Target, Result],
     ) -> None:
-        for i, t in enumerate(t for t in targets if not t.adopt):
+        local = (t for t in targets if not t.adopt and not isinstance(t.dest, RemoteDestination))
+        for i, t in enumerate(local):
+            assert not isinstance(t.dest, RemoteDestination)
             try:
                 folder = t.dest.open_folder(t.relpath.rpartition("/")[0], task.source)
                 try:
@@ -156,7 +178,29 @@ class FileCopier:
             except OSError as exc:
                 results[t] = self._dest_error(exc, "create", t, task)
 
+    def _open_uploads(
+        self,
+        task: FileTask,
+        targets: list[Target],
+        uploads: dict[Target, RemoteStream],
+        results: dict[Target, Result],
+    ) -> None:
+        for t in targets:
+            if t.adopt or not isinstance(t.dest, RemoteDestination):
+                continue
+            try:
+                uploads[t] = t.dest.start(
+                    t.relpath,
+                    task.size,
+                    threaded=task.size > len(self._buf),
+                    window=self._window,
+                )
+            except (AlmcError, OSError) as exc:
+                results[t] = t.dest.error(exc, action="upload", source=task.source)
+
     def _dest_error(self, exc: OSError, action: str, t: Target, task: FileTask) -> CopyError:
+        if isinstance(t.dest, RemoteDestination):
+            return t.dest.error(exc, action=action, source=task.source)
         return t.dest.error(exc, action=action, path=t.final, source=task.source)
 
     def _fail(
@@ -173,10 +217,16 @@ class FileCopier:
         self,
         task: FileTask,
         src: io.FileIO,
+        targets: list[Target],
         streams: dict[Target, PartialFile],
+        uploads: dict[Target, RemoteStream],
         results: dict[Target, Result],
-    ) -> str:
-        hasher = blake3.blake3()
+    ) -> SourceDigests:
+        wanted: set[str] = set()  # what the remotes' servers can prove, besides BLAKE3
+        for t in targets:
+            if isinstance(t.dest, RemoteDestination):
+                wanted |= t.dest.backend.wanted_digests()
+        hasher = ReadPassDigests(wanted, threads=False)
         # several buffers when writers run on their own threads: the next chunk is read
         # while the previous ones are still being written
         views = [memoryview(b) for b in self._buffers(3 if task.size > len(self._buf) else 1)]
@@ -198,10 +248,13 @@ class FileCopier:
                 break
             chunk = views[i][:n]
             hasher.update(chunk)
-            leases[i] = lease = Lease(len(streams))
+            leases[i] = lease = Lease(len(streams) + len(uploads))
             for stream in streams.values():
                 stream.writer.put(chunk, lease)
+            for up in uploads.values():
+                up.writer.put(chunk, lease)
             self._check_writers(task, streams, results)
+            self._check_uploads(task, uploads, results)
             total += n
             if total >= next_window:
                 cache.evict(src_fd, 0, total)
@@ -213,13 +266,16 @@ class FileCopier:
             i = (i + 1) % len(views)
         for stream in streams.values():
             stream.writer.close()
+        for up in uploads.values():
+            up.writer.close()
         self._check_writers(task, streams, results)
+        self._check_uploads(task, uploads, results)
         if total != task.size:
             raise source_changed(
                 task.source, f"it had {task.size} bytes when listed, {total} were read"
             )
         cache.evict(src_fd)
-        return hasher.hexdigest()
+        return hasher.result()
 
     def _buffers(self, n: int) -> list[bytearray]:
         while len(self._bufs) < n:
@@ -237,6 +293,71 @@ class FileCopier:
             if not isinstance(err, OSError):
                 raise err
             self._fail(t, self._dest_error(err, "write", t, task), streams, results)
+
+    def _check_uploads(
+        self, task: FileTask, uploads: dict[Target, RemoteStream], results: dict[Target, Result]
+    ) -> None:
+        """Drop the uploads whose writer failed (their error becomes the result)."""
+        for t, up in list(uploads.items()):
+            err = up.writer.error
+            if err is None:
+                continue
+            if not isinstance(err, AlmcError | OSError):
+                raise err
+            results[t] = up.dest.error(err, action="upload", source=task.source)
+            uploads.pop(t).discard()
+
+    def _finish_uploads(
+        self,
+        task: FileTask,
+        digests: SourceDigests,
+        uploads: dict[Target, RemoteStream],
+        results: dict[Target, Result],
+    ) -> None:
+        """Finish each upload, then have its backend prove the stored bytes."""
+        for t, up in list(uploads.items()):
+            self._control.checkpoint()
+            try:
+                up.finish()
+                proof = up.dest.prove(up.upload.partial, digests)
+            except (AlmcError, OSError) as exc:
+                results[t] = up.dest.error(exc, action="upload", source=task.source)
+                uploads.pop(t).discard()
+                continue
+            if not proof.verified:
+                results[t] = remote_mismatch(task.source, up.dest, proof)
+                uploads.pop(t).discard()
+                continue
+            results[t] = Verified(
+                digests.blake3, time.time(), adopted=False, read_back=proof.words, proof=proof
+            )
+
+    def _publish(
+        self, task: FileTask, up: RemoteStream, digests: SourceDigests, result: Result
+    ) -> Result:
+        """Give a proven remote copy its final name, or settle with the file there."""
+        if not isinstance(result, Verified):
+            return result
+        dest, relpath = up.dest, up.upload.relpath
+        try:
+            if up.publish():
+                dest.manifest.record(relpath, result.digest)
+                return result
+            up.discard()
+            already = dest.manifest.lookup(relpath) == digests.blake3
+            proof = dest.settle(relpath, digests)
+        except (AlmcError, OSError) as exc:
+            return dest.error(exc, action="publish the proven copy", source=task.source)
+        if proof is None:
+            return Differs()
+        return Verified(
+            digests.blake3,
+            time.time(),
+            adopted=True,
+            already=already,
+            read_back=proof.words,
+            proof=proof,
+        )
 
     def _finish_streams(
         self,
@@ -263,8 +384,26 @@ class FileCopier:
                 method = stream.readback.method
                 results[t] = Verified(digest, time.time(), adopted=False, read_back=method)
 
-    def _adopt(self, task: FileTask, t: Target, digest: str) -> Result:
-        """Read back the same-size file already at the final name; keep it if it matches."""
+    def _adopt(self, task: FileTask, t: Target, digests: SourceDigests) -> Result:
+        """Read back the same-size file already at the final name; keep it if it matches
+        (a remote one: proven by its backend)."""
+        digest = digests.blake3
+        if isinstance(t.dest, RemoteDestination):
+            try:
+                already = t.dest.manifest.lookup(t.relpath) == digest
+                proof = t.dest.settle(t.relpath, digests)
+            except (AlmcError, OSError) as exc:
+                return t.dest.error(exc, action="check the file there", source=task.source)
+            if proof is None:
+                return Differs()
+            return Verified(
+                digest,
+                time.time(),
+                adopted=True,
+                already=already,
+                read_back=proof.words,
+                proof=proof,
+            )
         try:
             with t.dest.open_folder(t.relpath.rpartition("/")[0], task.source) as folder:
                 result = settle(

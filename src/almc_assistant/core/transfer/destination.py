@@ -61,6 +61,7 @@ class Record:
     verified_at: float
     read_back: str
     adopted: bool
+    proof: dict[str, object] | None = None  # a remote copy: StoredProof.as_dict()
 
 
 class Destination:

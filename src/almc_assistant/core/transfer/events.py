@@ -77,6 +77,9 @@ class CopyVerified(Event):
     read_back: str  # READ_BACK_EVICTED, READ_BACK_UNBUFFERED or READ_BACK_CACHED
     adopted: bool = False  # an identical file was already there and was read back
     source_identity: FileIdentity | None = None  # the source as listed for the copy
+    # A remote copy: what its backend proved (``ProofKind`` value, e.g. "server-blake3",
+    # "downloaded-back"); ``read_back`` then holds the proof's words. "" for a local copy.
+    proof: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

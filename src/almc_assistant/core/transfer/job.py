@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
@@ -27,7 +28,6 @@ from almc_assistant.core.transfer.batch import batchable
 from almc_assistant.core.transfer.concurrency import choose_workers
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
-from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     DestinationRefused,
@@ -39,12 +39,17 @@ from almc_assistant.core.transfer.events import (
 )
 from almc_assistant.core.transfer.faults import Cancelled
 from almc_assistant.core.transfer.ontoitself import refuse_copy_onto_itself
-from almc_assistant.core.transfer.preflight import PreflightResult, preflight
+from almc_assistant.core.transfer.preflight import SPACE_MARGIN, PreflightResult, preflight
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.receipt import write_receipt
+from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
 from almc_assistant.core.transfer.targets import OnConflict
-from almc_assistant.core.transfer.worker import FileWorker, JobContext
+from almc_assistant.core.transfer.worker import AnyDestination, FileWorker, JobContext
+from almc_assistant.core.units import human_size
+
+if TYPE_CHECKING:
+    from almc_assistant.core.remote.session import RemoteSession
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,10 @@ class CopyRequest:
     group_files: int = 64  # small files made durable together (one syncfs per group)
     group_small_files: bool = True  # False: every file alone (as on macOS and Windows)
     group_bytes: int = 64 << 20
+    # Remote destinations (``research:lab/me``: an rclone remote in the user's private
+    # rclone.conf, core.remote); their files go through the same per-file pipeline.
+    remotes: tuple[str, ...] = ()
+    rclone_config: Path | None = None  # the private rclone.conf (default: the user's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +98,7 @@ class _Run:
     refused: int = 0
     receipts: list[Path] = field(default_factory=list)
     manifests: list[Path] = field(default_factory=list)
+    remotes: list[RemoteDestination] = field(default_factory=list)
 
 
 class CopyJob:
@@ -149,8 +159,13 @@ class CopyJob:
         run = _Run(ctx)
         error: AlmcError | None = None
         state = "completed"
+        session = None
+        if self.request.remotes:
+            from almc_assistant.core.remote.session import RemoteSession
+
+            session = RemoteSession(self.request.rclone_config)
         try:
-            state = self._run(run)
+            state = self._run(run, session)
         except AlmcError as err:
             error, state = err, "refused"
         except Exception as exc:
@@ -161,6 +176,9 @@ class CopyJob:
                 next_step="Run again with -vv and send the output to the facility staff.",
             )
             state = "failed"
+        finally:
+            if session is not None:
+                session.stop()
         c = ctx.counts
         summary = JobSummary(
             job_id=self.job_id,
@@ -187,7 +205,7 @@ class CopyJob:
         self._done.set()
         return self._result
 
-    def _run(self, run: _Run) -> str:
+    def _run(self, run: _Run, session: RemoteSession | None) -> str:
         ctx = run.ctx
         scan = scan_sources([Path(s) for s in self.request.sources], self.request.relative_to)
         for path, reason in scan.skipped:
@@ -196,6 +214,8 @@ class CopyJob:
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
         refuse_copy_onto_itself([Path(s) for s in self.request.sources], roots)
         pre = preflight(scan.files, roots, ctx.policy, create=self.request.create_missing)
+        if session is not None:
+            run.remotes = self._open_remotes(session, scan.files, pre)
         self._publish_preflight(pre, run)
         run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
         self._sink.publish(
@@ -203,16 +223,16 @@ class CopyJob:
                 job_id=self.job_id,
                 total_files=run.files_total,
                 total_bytes=run.bytes_total,
-                destinations=tuple(roots),
+                destinations=tuple(roots) + tuple(r.root for r in run.remotes),
             )
         )
         self._progress.start(run.files_total, run.bytes_total)
         cancelled = False
         try:
-            self._pool(scan.files, pre, ctx)
+            self._pool(scan.files, pre, run.remotes, ctx)
         except Cancelled:
             cancelled = True
-        self._finish_destinations(pre.destinations, run, cancelled)
+        self._finish_destinations([*pre.destinations, *run.remotes], run, cancelled)
         if cancelled:
             return "cancelled"
         problems = ctx.counts.failed + run.refused + run.sources_skipped
@@ -232,7 +252,7 @@ class CopyJob:
                     next_step=err.next_step,
                 )
             )
-        if pre.refused and not pre.destinations:
+        if pre.refused and not pre.destinations and not run.remotes:
             first = pre.refused[0][1]
             raise first
         for task, dest, reason in pre.file_problems:
@@ -251,27 +271,59 @@ class CopyJob:
                 )
             )
 
-    def _pool(self, files: list[FileTask], pre: PreflightResult, ctx: JobContext) -> None:
+    def _open_remotes(
+        self, session: RemoteSession, files: list[FileTask], pre: PreflightResult
+    ) -> list[RemoteDestination]:
+        """Open each remote destination (a probe: reachable, writable, which proof) and
+        check its free space where the backend can tell; refusals join ``pre.refused``."""
+        from almc_assistant.core.remote.session import refused
+
+        out: list[RemoteDestination] = []
+        needed = sum(f.size for f in files)
+        for text in self.request.remotes:
+            try:
+                backend = session.open(text)
+                free = backend.free_space() if needed else None
+                if free is not None and needed + SPACE_MARGIN > free:
+                    raise AlmcError(
+                        f"not enough free space: this copy needs {human_size(needed)}, "
+                        f"only {human_size(free)} are free",
+                        next_step="Free space there, choose another destination, or copy "
+                        "fewer files.",
+                    )
+                out.append(RemoteDestination(backend, text))
+            except AlmcError as err:
+                pre.refused.append((Path(text), refused(text, err)))
+        return out
+
+    def _pool(
+        self,
+        files: list[FileTask],
+        pre: PreflightResult,
+        remotes: list[RemoteDestination],
+        ctx: JobContext,
+    ) -> None:
         excluded: dict[int, set[Path]] = {}
         for task, dest, _ in pre.file_problems:
             excluded.setdefault(id(task), set()).add(dest.root)
 
-        def dests_for(task: FileTask) -> list[Destination]:
+        def dests_for(task: FileTask) -> list[AnyDestination]:
             no = excluded.get(id(task), set())
-            return [d for d in pre.destinations if d.root not in no]
+            return [d for d in pre.destinations if d.root not in no] + list(remotes)
 
-        n = self.request.workers or choose_workers([d.root for d in pre.destinations])
+        roots = [d.root for d in pre.destinations]
+        n = self.request.workers or choose_workers(roots, others=len(remotes))
         todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
         for task in files:
             todo.put(task)
         cancelled = threading.Event()
         group_files, group_bytes = self.request.group_files, self.request.group_bytes
-        if not all(batchable(d) for d in pre.destinations):
+        if remotes or not all(batchable(d) for d in pre.destinations):
             group_files = 1  # files go one by one there: a group would only serialise them
 
-        def next_group() -> list[tuple[FileTask, list[Destination]]]:
+        def next_group() -> list[tuple[FileTask, list[AnyDestination]]]:
             """Up to ``group_files`` small files (or one large file) to copy next."""
-            group: list[tuple[FileTask, list[Destination]]] = []
+            group: list[tuple[FileTask, list[AnyDestination]]] = []
             size = 0
             while len(group) < group_files and size < group_bytes:
                 try:
@@ -309,7 +361,7 @@ class CopyJob:
         if cancelled.is_set() or ctx.control.cancelled:
             raise Cancelled()
 
-    def _finish_destinations(self, dests: list[Destination], run: _Run, cancelled: bool) -> None:
+    def _finish_destinations(self, dests: list[AnyDestination], run: _Run, cancelled: bool) -> None:
         state = "cancelled" if cancelled else "finished"
         for dest in dests:
             if not dest.is_alive():  # never write records onto whatever replaced it
@@ -338,7 +390,7 @@ class CopyJob:
             if problem is not None:
                 self._records_not_written(dest, problem, run)
 
-    def _records_not_written(self, dest: Destination, problem: Exception, run: _Run) -> None:
+    def _records_not_written(self, dest: AnyDestination, problem: Exception, run: _Run) -> None:
         """The copies are in place, but the manifest rewrite or the receipt failed."""
         log.warning("could not write the manifest or receipt at %s: %s", dest.root, problem)
         err = problem if isinstance(problem, AlmcError) else None

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from almc_assistant.core.destination_backend import StoredProof
 from almc_assistant.core.transfer.faults import CopyError
 from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.hashing import EXISTING, hash_open
@@ -36,6 +37,7 @@ class Verified:
     adopted: bool
     already: bool = False  # adopted, and the manifest already listed these bytes here
     read_back: str = ""  # how this copy was read back ("": the job's default)
+    proof: StoredProof | None = None  # a remote copy: what its backend proved
 
 
 @dataclass(frozen=True, slots=True)

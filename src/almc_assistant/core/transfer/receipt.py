@@ -29,6 +29,7 @@ from almc_assistant.core.transfer.destination import Destination, Record
 from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
+from almc_assistant.core.transfer.remote_dest import RemoteDestination
 
 RECEIPT_FORMAT = "almc-assistant copy receipt 1"
 
@@ -76,7 +77,7 @@ def _layout(head: dict[str, object], lists: dict[str, list[dict[str, object]]]) 
 
 
 def write_receipt(
-    dest: Destination,
+    dest: Destination | RemoteDestination,
     *,
     job_id: str,
     started_at: float,
@@ -84,51 +85,16 @@ def write_receipt(
     state: str,
     skipped: int,
 ) -> Path:
-    stamp = dt.datetime.fromtimestamp(started_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"{stamp}-{job_id}.json"
-    document = {
-        "format": RECEIPT_FORMAT,
-        "tool": f"almc-assistant {__version__}",
-        "job_id": job_id,
-        "destination_root": str(dest.root),
-        "file_system": dest.fs.label,
-        "started_at": _iso(started_at),
-        "finished_at": _iso(finished_at),
-        "state": state,
-        "already_verified_before": skipped,
-    }
-    if dest.fs.pending_upload:
-        document["pending_upload_reason"] = dest.fs.pending_upload
-    stamps: dict[float, str] = {}  # a group of files shares one verification time
-
-    def when(ts: float) -> str:
-        text = stamps.get(ts)
-        if text is None:
-            text = stamps[ts] = _iso(ts)
-        return text
-
-    def row(r: Record, stamp: str = "verified_at") -> dict[str, object]:
-        return {
-            "source": str(r.source),
-            "destination": str(r.destination),
-            "relative_path": r.relpath,
-            "size": r.size,
-            "mtime_ns": r.mtime_ns,
-            "mtime": _iso(r.mtime_ns / 1e9),
-            "blake3": r.blake3,
-            stamp: when(r.verified_at),
-            "read_back": r.read_back,
-            "adopted_existing_copy": r.adopted,
-        }
-
-    verified = [row(r) for r in sorted(dest.records, key=lambda r: r.relpath)]
-    # not verified: only read back through a caching mount (never imported as copies)
-    pending = [row(r, "read_back_at") for r in sorted(dest.pending, key=lambda r: r.relpath)]
-    failed: list[dict[str, object]] = [
-        {"source": str(s), "reason": why} for s, why in dest.failures
-    ]
-    lists = {"verified": verified, "pending_upload": pending, "failed": failed}
-    data = _utf8(_layout(document, lists))
+    name, data = receipt_document(
+        dest,
+        job_id=job_id,
+        started_at=started_at,
+        finished_at=finished_at,
+        state=state,
+        skipped=skipped,
+    )
+    if isinstance(dest, RemoteDestination):
+        return dest.root / RECEIPTS_DIR / dest.backend_write(f"{RECEIPTS_DIR}/{name}", data)
     tmp = name[: -len(".json")] + ".json.tmp"
     with receipts_folder(dest) as folder:
         try:
@@ -150,3 +116,61 @@ def write_receipt(
             raise
         folder.fsync()
         return folder.path / name
+
+
+def receipt_document(
+    dest: Destination | RemoteDestination,
+    *,
+    job_id: str,
+    started_at: float,
+    finished_at: float,
+    state: str,
+    skipped: int,
+) -> tuple[str, bytes]:
+    """The receipt's file name and its bytes."""
+    stamp = dt.datetime.fromtimestamp(started_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{stamp}-{job_id}.json"
+    document = {
+        "format": RECEIPT_FORMAT,
+        "tool": f"almc-assistant {__version__}",
+        "job_id": job_id,
+        "destination_root": str(dest.root),
+        "file_system": dest.label if isinstance(dest, RemoteDestination) else dest.fs.label,
+        "started_at": _iso(started_at),
+        "finished_at": _iso(finished_at),
+        "state": state,
+        "already_verified_before": skipped,
+    }
+    if dest.fs.pending_upload:
+        document["pending_upload_reason"] = dest.fs.pending_upload
+    stamps: dict[float, str] = {}  # a group of files shares one verification time
+
+    def when(ts: float) -> str:
+        text = stamps.get(ts)
+        if text is None:
+            text = stamps[ts] = _iso(ts)
+        return text
+
+    def row(r: Record, stamp: str = "verified_at") -> dict[str, object]:
+        extra = {"proof": r.proof} if r.proof is not None else {}
+        return {
+            "source": str(r.source),
+            "destination": str(r.destination),
+            "relative_path": r.relpath,
+            "size": r.size,
+            "mtime_ns": r.mtime_ns,
+            "mtime": _iso(r.mtime_ns / 1e9),
+            "blake3": r.blake3,
+            stamp: when(r.verified_at),
+            "read_back": r.read_back,
+            "adopted_existing_copy": r.adopted,
+        } | extra
+
+    verified = [row(r) for r in sorted(dest.records, key=lambda r: r.relpath)]
+    # not verified: only read back through a caching mount (never imported as copies)
+    pending = [row(r, "read_back_at") for r in sorted(dest.pending, key=lambda r: r.relpath)]
+    failed: list[dict[str, object]] = [
+        {"source": str(s), "reason": why} for s, why in dest.failures
+    ]
+    lists = {"verified": verified, "pending_upload": pending, "failed": failed}
+    return name, _utf8(_layout(document, lists))

@@ -27,6 +27,7 @@ from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.faults import CopyError
 from almc_assistant.core.transfer.naming import conflict_name
+from almc_assistant.core.transfer.remote_dest import RemoteDestination, plan_remote
 from almc_assistant.core.transfer.scan import FileTask
 
 
@@ -38,7 +39,7 @@ class OnConflict(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity: a dictionary key in hot paths
 class Target:
-    dest: Destination
+    dest: Destination | RemoteDestination
     final: Path
     relpath: str
     adopt: bool = False  # same-size file already there: read it back instead of writing
@@ -47,7 +48,7 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class NothingToDo:
-    dest: Destination
+    dest: Destination | RemoteDestination
     final: Path
     reason: str
 
@@ -72,13 +73,21 @@ def onto_itself(task: FileTask, dest: Destination, final: Path) -> CopyError:
 
 def plan_target(
     task: FileTask,
-    dest: Destination,
+    dest: Destination | RemoteDestination,
     policy: OnConflict,
     *,
     refused: frozenset[Path] = frozenset(),
 ) -> Target | NothingToDo | CopyError:
     """What to do with ``task`` at ``dest``. ``refused``: names found to hold other bytes
     (when adopting or settling failed)."""
+    if isinstance(dest, RemoteDestination):
+        planned = plan_remote(task, dest, policy.value, refused)
+        if isinstance(planned, tuple):
+            rel, adopt = planned
+            return Target(dest, dest.root / rel, rel, adopt=adopt, refused=refused)
+        if isinstance(planned, str):
+            return NothingToDo(dest, dest.root / task.relpath, planned)
+        return planned
     final = dest.root.joinpath(*task.relpath.split("/"))
     if dead := dest.dead:
         return CopyError(

@@ -65,6 +65,7 @@ class VerifyReport:
     cache_only: str = ""  # why reads here prove a local cache (a caching mount)
     unlisted: list[str] = field(default_factory=list)  # in a receipt, not in the manifest
     listed: int = 0  # entries in the manifest
+    proofs: dict[str, int] = field(default_factory=dict)  # a remote: proof words -> copies
 
     @property
     def ok(self) -> bool:

@@ -38,10 +38,13 @@ from almc_assistant.core.transfer.faults import (
     VerificationMismatch,
 )
 from almc_assistant.core.transfer.progress import Progress
+from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import NothingToDo, OnConflict, Target, plan_target
 
 log = logging.getLogger(__name__)
+
+AnyDestination = Destination | RemoteDestination
 
 
 @dataclass
@@ -72,7 +75,13 @@ class JobContext:
     counts: Counts = field(default_factory=Counts)
     read_back: str = field(default_factory=cache.read_back_method)
 
-    def failed(self, task: FileTask, dest: Destination, err: CopyError, final: Path | None) -> None:
+    def failed(
+        self,
+        task: FileTask,
+        dest: Destination | RemoteDestination,
+        err: CopyError,
+        final: Path | None,
+    ) -> None:
         self.counts.bump("failed")
         dest.add_failure(task.source, f"{err.title}: {err.detail}")
         self.sink.publish(
@@ -103,11 +112,11 @@ class FileWorker:
         )
         self._batch = BatchCopier(ctx.control, ctx.progress, ctx.hooks, bytearray(ctx.chunk_size))
 
-    def run(self, task: FileTask, dests: list[Destination]) -> None:
+    def run(self, task: FileTask, dests: list[AnyDestination]) -> None:
         """Copy one file to ``dests``."""
         self.run_many([(task, dests)])
 
-    def run_many(self, items: list[tuple[FileTask, list[Destination]]]) -> None:
+    def run_many(self, items: list[tuple[FileTask, list[AnyDestination]]]) -> None:
         """Copy several files; small ones to local destinations go as one group."""
         ctx = self._ctx
         for task, _ in items:
@@ -165,7 +174,10 @@ class FileWorker:
                 self._ctx.failed(task, t.dest, internal, None)
 
     def _plan(
-        self, task: FileTask, dest: Destination, refused: frozenset[Path] = frozenset()
+        self,
+        task: FileTask,
+        dest: Destination | RemoteDestination,
+        refused: frozenset[Path] = frozenset(),
     ) -> Target | None:
         planned = plan_target(task, dest, self._ctx.policy, refused=refused)
         if isinstance(planned, Target):
@@ -229,6 +241,7 @@ class FileWorker:
             verified_at=result.verified_at,
             read_back=read_back or result.read_back or self._ctx.read_back,
             adopted=result.adopted,
+            proof=result.proof.as_dict() if result.proof is not None else None,
         )
 
     def _pending(self, task: FileTask, t: Target, result: Verified) -> None:
@@ -273,5 +286,6 @@ class FileWorker:
                 read_back=result.read_back or ctx.read_back,
                 adopted=result.adopted,
                 source_identity=task.identity,
+                proof=result.proof.kind.value if result.proof is not None else "",
             )
         )

@@ -1,0 +1,261 @@
+"""A remote destination during a job: a :class:`DestinationBackend` as the engine sees it.
+
+Thread contract: one :class:`RemoteDestination` per remote root per job, shared by the
+workers (its bookkeeping is guarded by a lock; the backend is shared by design). A
+:class:`RemoteStream` belongs to the worker copying one file.
+
+The engine drives a remote target through the same per-file pipeline as a local one
+(:mod:`copier`): the one read of the source feeds the remote upload on a writer thread
+exactly as it feeds a local partial; where a local partial is flushed, evicted and read
+back, a remote one is finished and *proven* (``backend.prove``: a hash the server
+computed over the stored bytes, or a download back); where a local partial is renamed
+without replacing, a remote one is published without replacing. Whatever proved a copy
+is kept with it (:class:`StoredProof`) and written into the receipt. A copy nothing
+proved is never verified: it is removed and the file fails.
+
+``root`` is the remote spec as a path (``research:lab/me``): the name events, receipts
+and the catalog give the destination. Nothing is ever opened through it locally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+
+from almc_assistant.core.destination_backend import (
+    DestinationBackend,
+    NameTaken,
+    SourceDigests,
+    StoredProof,
+    Upload,
+)
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.fslimits import FileSystemInfo
+from almc_assistant.core.transfer.destination import Record
+from almc_assistant.core.transfer.faults import CopyError, VerificationMismatch
+from almc_assistant.core.transfer.naming import MANIFEST_NAME, conflict_name
+from almc_assistant.core.transfer.scan import FileTask
+from almc_assistant.core.transfer.writer import StreamWriter
+
+REMOTE_FS = "rclone remote"
+
+
+class RemoteManifest:
+    """The remote's manifest as the engine's landing code sees it: looked up from the
+    copy read at the start of the job, recorded through the backend (written at close)."""
+
+    def __init__(self, backend: DestinationBackend, spec: str) -> None:
+        self._backend = backend
+        self._entries = backend.read_manifest()
+        self._lock = threading.Lock()
+        self.path = Path(f"{spec.rstrip('/')}/{MANIFEST_NAME}")
+
+    def lookup(self, relpath: str) -> str | None:
+        with self._lock:
+            return self._entries.get(relpath)
+
+    def record(self, relpath: str, digest: str) -> None:
+        with self._lock:
+            self._entries[relpath] = digest
+        self._backend.record([(relpath, digest)])
+
+    def close(self) -> None:
+        self._backend.close()
+
+
+class RemoteDestination:
+    """One remote root during a job (the counterpart of :class:`destination.Destination`)."""
+
+    remote = True
+
+    def __init__(self, backend: DestinationBackend, spec: str) -> None:
+        self.backend = backend
+        self.spec = spec
+        self.root = Path(spec)
+        self.label = backend.label
+        self.fs = FileSystemInfo(type=REMOTE_FS)
+        self.device = -1
+        self.manifest = RemoteManifest(backend, spec)
+        self._lock = threading.Lock()
+        self._dead: CopyError | None = None
+        self.records: list[Record] = []
+        self.pending: list[Record] = []
+        self.failures: list[tuple[Path, str]] = []
+
+    # -- the bookkeeping the worker and the job share with local destinations
+    @property
+    def dead(self) -> CopyError | None:
+        with self._lock:
+            return self._dead
+
+    def mark_dead(self, err: CopyError) -> None:
+        with self._lock:
+            if self._dead is None:
+                self._dead = err
+
+    def is_alive(self) -> bool:
+        return True  # a remote that stops answering fails its calls, with their reason
+
+    def check_alive(self, source: Path) -> None:
+        return None
+
+    def add_record(self, record: Record) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def add_pending(self, record: Record) -> None:
+        with self._lock:
+            self.pending.append(record)
+
+    def add_failure(self, source: Path, message: str) -> None:
+        with self._lock:
+            self.failures.append((source, message))
+
+    def backend_write(self, relpath: str, data: bytes) -> str:
+        """Store one of our own records (a receipt) at ``relpath``; its leaf name."""
+        write = getattr(self.backend, "write_file", None)
+        if write is None:
+            raise AlmcError(f"{self.label} cannot keep receipts.", title="No receipt written")
+        write(relpath, data)
+        return relpath.rpartition("/")[2]
+
+    # -- errors
+    def error(self, exc: AlmcError | OSError, *, action: str, source: Path) -> CopyError:
+        """A :class:`CopyError` for one file from the backend's error (its message already
+        names the destination and the next step)."""
+        if isinstance(exc, OSError):
+            detail = f"Could not {action} at {self.label}: {exc}."
+            return CopyError(
+                detail,
+                title=f"Could not {action}",
+                next_step="Check the network and the remote, then copy again.",
+                paths=(source,),
+                retryable=True,
+            )
+        final = bool(getattr(exc, "final", False))
+        return CopyError(
+            f"{source} was not copied: {exc.detail}",
+            title=exc.title,
+            next_step=exc.next_step,
+            paths=(source,),
+            retryable=not final,
+            destination_dead=final and "full" in exc.detail,
+        )
+
+    # -- the per-file steps
+    def start(self, relpath: str, size: int, *, threaded: bool, window: int) -> RemoteStream:
+        return RemoteStream(self, self.backend.start_upload(relpath, size), threaded, window)
+
+    def prove(self, name: str, digests: SourceDigests) -> StoredProof:
+        return self.backend.prove(name, digests)
+
+    def settle(self, relpath: str, digests: SourceDigests) -> StoredProof | None:
+        """The proof that the file already at ``relpath`` holds the source's bytes, or
+        ``None`` when it holds others."""
+        proof = self.backend.prove(relpath, digests)
+        if not proof.verified:
+            return None
+        self.manifest.record(relpath, digests.blake3)
+        return proof
+
+
+class RemoteStream:
+    """One upload of one file: written on its own thread from the single read."""
+
+    def __init__(
+        self, dest: RemoteDestination, upload: Upload, threaded: bool, window: int
+    ) -> None:
+        self.dest = dest
+        self.upload = upload
+        self.published = False
+        self.writer = StreamWriter(
+            upload.write,
+            lambda _n: None,
+            window,
+            threaded=threaded,
+            name=f"almc-upload {upload.relpath}",
+        )
+
+    def finish(self) -> None:
+        self.writer.close()
+        if self.writer.error is not None:
+            raise self.writer.error
+        self.upload.finish()
+
+    def publish(self) -> bool:
+        """Give the proven partial its final name; ``False`` when the name is taken."""
+        try:
+            self.dest.backend.publish(self.upload)
+        except NameTaken:
+            return False
+        self.published = True
+        return True
+
+    def discard(self) -> None:
+        """Stop writing and remove the partial unless it was published (never raises)."""
+        with contextlib.suppress(BaseException):
+            self.writer.close()
+        if not self.published:
+            with contextlib.suppress(AlmcError, OSError):
+                self.upload.abort()
+
+
+def remote_mismatch(source: Path, dest: RemoteDestination, proof: StoredProof) -> CopyError:
+    return VerificationMismatch(
+        f"The copy of {source} at {dest.label} does not match the source "
+        f"({proof.words}: {proof.stored[:16] or 'nothing'}… instead of "
+        f"{proof.expected[:16]}…{'; ' + proof.reason if proof.reason else ''}). "
+        "The bad copy was removed; no final file was created.",
+        next_step="Copy again; if it fails again, ask the remote's administrator to check "
+        "the storage (or its hash command).",
+        paths=(source,),
+        retryable=True,
+    )
+
+
+def plan_remote(
+    task: FileTask, dest: RemoteDestination, policy: str, refused: frozenset[Path]
+) -> tuple[str, bool] | str | CopyError:
+    """Where ``task`` goes at ``dest``: ``(relpath, adopt)``; a reason to skip; or an
+    error. A same-size file there is a candidate to adopt (proven later, never trusted);
+    another file is a conflict (``keep-both``: the next free "almc copy N" name)."""
+    if dead := dest.dead:
+        return CopyError(
+            f"{task.source} was not copied to {dest.label}: {dead.detail}",
+            title=dead.title,
+            next_step=dead.next_step,
+            paths=(task.source,),
+        )
+    relpath = task.relpath
+    try:
+        entry = dest.backend.stat(relpath)
+        final = dest.root / relpath
+        if entry is None:
+            return relpath, False
+        if final not in refused and not entry.is_dir and entry.size == task.size:
+            return relpath, True
+        if policy == "skip":
+            return f"a different file already exists at {final}"
+        if policy == "fail":
+            return CopyError(
+                f"A different file already exists at {final}; it was not overwritten and "
+                f"{task.source} was not copied.",
+                title=f"{final.name} already exists",
+                next_step="Move or rename the existing file, or copy with --on-conflict keep-both.",
+                paths=(task.source,),
+            )
+        n = 2
+        while True:
+            candidate = conflict_name(final, n)
+            n += 1
+            if candidate in refused:
+                continue
+            rel = candidate.relative_to(dest.root).as_posix()
+            entry = dest.backend.stat(rel)
+            if entry is None:
+                return rel, False
+            if not entry.is_dir and entry.size == task.size:
+                return rel, True
+    except AlmcError as exc:
+        return dest.error(exc, action="look at the destination", source=task.source)
