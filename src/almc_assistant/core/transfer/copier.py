@@ -424,6 +424,7 @@ class FileCopier:
             t.dest.check_alive(task.source)
             landed = land(stream.folder, stream.name, t, result.digest, self._buf)
             if isinstance(landed, Verified) and not landed.adopted:
+                stream.published = True  # the partial's name is gone
                 stream.folder.fsync()
                 t.dest.manifest.record(t.relpath, result.digest)
         except CopyError as err:

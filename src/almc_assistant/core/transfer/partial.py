@@ -6,7 +6,8 @@ path that could have been redirected since).
 Thread contract: owned by the copier's thread; its :class:`StreamWriter` and
 :class:`ReadBack` may run threads of their own, which :meth:`PartialFile.close` joins.
 :meth:`PartialFile.discard` removes the partial (idempotent, never raises) and releases
-its name; after a successful rename it only closes and releases.
+its name; after a successful rename (:attr:`PartialFile.published` set by the copier) it
+only closes and releases: no removal of a name that is gone (a round trip on a share).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class PartialFile:
         self.folder = folder
         self.name = partial_name(target.final.name)
         self.partial = folder.path / self.name
+        self.published = False  # renamed to its final name: nothing left to remove
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         try:
             self.fd = folder.open(self.name, flags, 0o644)
@@ -91,9 +93,10 @@ class PartialFile:
             self.close()
         except OSError:
             pass
-        try:
-            self.folder.unlink(self.name)
-        except OSError:
-            pass
+        if not self.published:
+            try:
+                self.folder.unlink(self.name)
+            except OSError:
+                pass
         release_partial(self.partial)
         self.folder.close()
