@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,3 +149,43 @@ def test_publish_on_sshfs_leaves_no_window_between_check_and_rename(
         assert not published and (store / "final").read_bytes() == b"competitor"
     else:
         assert published and (store / "final").read_bytes() == b"verified"
+
+
+def test_small_files_to_a_share_are_spread_over_the_workers(
+    tmp_path: Path, sshfs: tuple[Path, Path]
+) -> None:
+    """Issue 17: small files to a share once went as one 64-file group to one worker
+    (groups only pay on local disks), so the other workers stood idle."""
+    mnt, store = sshfs
+    run = tmp_path / "src" / "run1"
+    run.mkdir(parents=True)
+    for i in range(24):
+        (run / f"f{i:02d}.tif").write_bytes(os.urandom(1000))
+    seen: set[str] = set()
+    started = threading.Barrier(2, timeout=30)
+
+    def before(task: object) -> None:
+        name = threading.current_thread().name
+        if name not in seen:
+            seen.add(name)
+            if len(seen) <= 2:
+                started.wait()  # two workers at once, or the barrier breaks
+
+    result, sink = copy([run], [mnt], workers=4, hooks=CopyHooks(before_file=before))
+    assert result.summary.ok and len(sink.of_type(CopyVerified)) == 24
+    assert len(seen) >= 2
+    assert sorted(p.name for p in (store / "run1").iterdir()) == [
+        f"f{i:02d}.tif" for i in range(24)
+    ]
+
+
+def test_publish_after_a_refused_no_replace_rename_still_never_replaces(
+    sshfs: tuple[Path, Path],
+) -> None:
+    mnt, store = sshfs
+    for _ in range(2):  # the second time the refusal is remembered: link straight away
+        (mnt / "partial").write_bytes(b"verified")
+        (store / "taken").write_bytes(b"someone else's")
+        assert publish(mnt / "partial", mnt / "taken") is False
+        assert (store / "taken").read_bytes() == b"someone else's"
+        (mnt / "partial").unlink()

@@ -1,0 +1,114 @@
+"""Per-file cost cuts keep their guarantees: group-committed manifest appends, the torn
+line check after our own append, opening an existing folder, the adaptive worker count.
+
+Real files and real threads; nothing here is timed (speed lives in bench/).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.transfer.concurrency import (
+    MAX_WORKERS,
+    choose_workers,
+    default_workers,
+    lookup_latency,
+    workers_for_latency,
+)
+from almc_assistant.core.transfer.folder import Folder, Planted
+from almc_assistant.core.transfer.manifest import Manifest, load_manifest, read_manifest
+from almc_assistant.core.transfer.naming import MANIFEST_NAME
+
+THREADS = 16
+PER_THREAD = 50
+
+
+def test_concurrent_records_all_land_once_each(tmp_path: Path) -> None:
+    m = Manifest(tmp_path)
+    start = threading.Barrier(THREADS)
+
+    def worker(n: int) -> None:
+        start.wait()
+        for i in range(PER_THREAD):
+            m.record(f"w{n}/f{i}.tif", f"{n:02x}{i:02x}" * 16)
+            # returned: the line is in the file already (a kill -9 now loses nothing)
+            assert read_manifest(tmp_path)[f"w{n}/f{i}.tif"] == f"{n:02x}{i:02x}" * 16
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    loaded = load_manifest(tmp_path)
+    assert not loaded.set_aside and not loaded.torn_tail
+    assert len(loaded.entries) == THREADS * PER_THREAD
+    lines = (tmp_path / MANIFEST_NAME).read_text().splitlines()
+    assert len(lines) == THREADS * PER_THREAD  # each line written exactly once
+    m.close()
+    assert len(read_manifest(tmp_path)) == THREADS * PER_THREAD
+
+
+def test_a_torn_line_written_by_another_after_our_append_is_fenced_off(tmp_path: Path) -> None:
+    m = Manifest(tmp_path)
+    m.record("a.tif", "11" * 32)
+    with open(tmp_path / MANIFEST_NAME, "ab") as f:  # another job died mid-line
+        f.write(b"22" * 20)
+    m.record("b.tif", "33" * 32)
+    loaded = load_manifest(tmp_path)
+    assert loaded.entries == {"a.tif": "11" * 32, "b.tif": "33" * 32}
+    assert [why for _, why in loaded.set_aside] == ["not a manifest line"]
+
+
+def test_a_planted_manifest_fails_every_caller_of_the_shared_write(tmp_path: Path) -> None:
+    m = Manifest(tmp_path)
+    (tmp_path / "elsewhere").write_text("")
+    (tmp_path / MANIFEST_NAME).symlink_to(tmp_path / "elsewhere")
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            m.record(f"f{n}.tif", f"{n:02x}" * 32)
+        except AlmcError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 8
+    assert (tmp_path / "elsewhere").read_text() == ""
+
+
+def test_walk_opens_an_existing_folder_and_creates_a_missing_one(tmp_path: Path) -> None:
+    (tmp_path / "run1").mkdir()
+    device = tmp_path.stat().st_dev
+    with Folder.walk(tmp_path, device, ["run1", "new"]) as folder:
+        assert folder.path == tmp_path / "run1" / "new"
+        assert folder.created == [tmp_path / "run1" / "new"]  # not run1: it was there
+        assert folder.device == device
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(Planted):
+        Folder.walk(tmp_path, device, ["file"])
+    (tmp_path / "link").symlink_to(tmp_path / "run1")
+    with pytest.raises(Planted):
+        Folder.walk(tmp_path, device, ["link"])
+
+
+def test_worker_count_follows_the_round_trip() -> None:
+    assert workers_for_latency(0.00002, 1) == default_workers(1)  # a local disk
+    assert workers_for_latency(0.00002, 2) == default_workers(2)
+    assert workers_for_latency(0.0025, 1) == 15  # a share 2.5 ms away
+    assert workers_for_latency(0.020, 1) == MAX_WORKERS  # 20 ms away
+    assert workers_for_latency(float("inf"), 1) == default_workers(1)  # no answer
+
+
+def test_choose_workers_probes_without_leaving_anything(tmp_path: Path) -> None:
+    assert lookup_latency(tmp_path) >= 0
+    assert default_workers(1) <= choose_workers([tmp_path]) <= MAX_WORKERS
+    assert choose_workers([], others=2) == default_workers(2)
+    assert list(tmp_path.iterdir()) == []
