@@ -15,7 +15,8 @@ already taken raises :class:`NameTaken` and nothing is replaced. What remains, p
 - s3, drive, onedrive, webdav, smb: the move is a server-side copy-then-delete or a
   rename that replaces; the same window between ``stat`` and move remains. On S3 the
   moved object's ETag is checked again after the move (a cheap HEAD).
-After the move the final name is checked to hold the proven size.
+After the move the final name is checked to hold the proven size (not on SFTP, where the
+move is a rename of the proven file on the server's own disk).
 """
 
 from __future__ import annotations
@@ -203,7 +204,9 @@ class RcloneBackend:
             dstFs=self.fs(""),
             dstRemote=upload.relpath,
         )
-        entry = self.stat(upload.relpath)
+        if self.type == "sftp":  # a rename on the server's disk: the proven bytes moved
+            return
+        entry = self.stat(upload.relpath)  # a copy-then-delete elsewhere: check it landed
         if entry is None or entry.size != upload.size:
             raise describe(
                 self.label,

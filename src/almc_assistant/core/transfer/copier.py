@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,8 +128,7 @@ class FileCopier:
                 self._open_streams(task, targets, streams, results)
                 self._open_uploads(task, targets, uploads, results)
                 digests = self._pump(task, src, targets, streams, uploads, results)
-                self._finish_streams(task, digests.blake3, streams, results)
-                self._finish_uploads(task, digests, uploads, results)
+                self._finish_all(task, digests, streams, uploads, results)
                 for t in targets:
                     if t.adopt:
                         results[t] = self._adopt(task, t, digests)
@@ -293,6 +293,38 @@ class FileCopier:
             if not isinstance(err, OSError):
                 raise err
             self._fail(t, self._dest_error(err, "write", t, task), streams, results)
+
+    def _finish_all(
+        self,
+        task: FileTask,
+        digests: SourceDigests,
+        streams: dict[Target, PartialFile],
+        uploads: dict[Target, RemoteStream],
+        results: dict[Target, Result],
+    ) -> None:
+        """Finish the local partials (read-backs) and the uploads (proofs) at once: a
+        server hashing a large file and a local read-back overlap instead of adding up.
+        Each side touches only its own targets' entries of ``results``."""
+        if not (streams and uploads and task.size > len(self._buf)):
+            self._finish_streams(task, digests.blake3, streams, results)
+            self._finish_uploads(task, digests, uploads, results)
+            return
+        failure: list[BaseException] = []
+
+        def remote_side() -> None:
+            try:
+                self._finish_uploads(task, digests, uploads, results)
+            except BaseException as exc:  # re-raised on the copier's thread below
+                failure.append(exc)
+
+        thread = threading.Thread(target=remote_side, name="almc-prove")
+        thread.start()
+        try:
+            self._finish_streams(task, digests.blake3, streams, results)
+        finally:
+            thread.join()
+        if failure:
+            raise failure[0]
 
     def _check_uploads(
         self, task: FileTask, uploads: dict[Target, RemoteStream], results: dict[Target, Result]

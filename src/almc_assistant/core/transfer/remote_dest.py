@@ -25,6 +25,7 @@ from pathlib import Path
 
 from almc_assistant.core.destination_backend import (
     DestinationBackend,
+    Entry,
     NameTaken,
     SourceDigests,
     StoredProof,
@@ -79,6 +80,7 @@ class RemoteDestination:
         self.manifest = RemoteManifest(backend, spec)
         self._lock = threading.Lock()
         self._dead: CopyError | None = None
+        self._listed: dict[str, dict[str, Entry]] = {}  # folder -> name -> entry (planning)
         self.records: list[Record] = []
         self.pending: list[Record] = []
         self.failures: list[tuple[Path, str]] = []
@@ -142,6 +144,25 @@ class RemoteDestination:
             retryable=not final,
             destination_dead=final and "full" in exc.detail,
         )
+
+    def lookup(self, relpath: str) -> Entry | None:
+        """What is at ``relpath`` as planning sees it: from one listing of its folder per
+        job (thousands of files: one call, not a stat each). A file that appears after
+        the listing is still never replaced: publishing checks the name again."""
+        folder, _, name = relpath.rpartition("/")
+        with self._lock:
+            listed = self._listed.get(folder)
+        if listed is None:
+            try:
+                entries = self.backend.list(folder)
+            except AlmcError as exc:
+                if "directory not found" not in exc.detail:
+                    raise
+                entries = []
+            listed = {e.relpath.rpartition("/")[2]: e for e in entries}
+            with self._lock:
+                self._listed[folder] = listed
+        return listed.get(name)
 
     # -- the per-file steps
     def start(self, relpath: str, size: int, *, threaded: bool, window: int) -> RemoteStream:
@@ -229,7 +250,7 @@ def plan_remote(
         )
     relpath = task.relpath
     try:
-        entry = dest.backend.stat(relpath)
+        entry = dest.lookup(relpath)
         final = dest.root / relpath
         if entry is None:
             return relpath, False
@@ -252,7 +273,7 @@ def plan_remote(
             if candidate in refused:
                 continue
             rel = candidate.relative_to(dest.root).as_posix()
-            entry = dest.backend.stat(rel)
+            entry = dest.backend.stat(rel)  # fresh: a name just refused was there
             if entry is None:
                 return rel, False
             if not entry.is_dir and entry.size == task.size:
