@@ -65,6 +65,7 @@ class RcloneBackend:
         own); tests run Drive's and OneDrive's rules against a local stand-in with it."""
         self.daemon = daemon
         self.spec = spec
+        self.root = str(spec)
         try:
             config: dict[str, Any] = daemon.call("config/get", name=spec.name)
         except RcloneCallError as exc:
@@ -255,19 +256,26 @@ class RcloneBackend:
             key=lambda e: e.relpath,
         )
 
-    def _read_lines(self, relpath: str) -> dict[str, str]:
+    def read_file(self, relpath: str) -> bytes | None:
+        """The bytes of one of our own records here (``None`` when missing)."""
         if self.stat(relpath) is None:
-            return {}
-        with tempfile.TemporaryDirectory(prefix="almc-manifest-") as tmp:
+            return None
+        with tempfile.TemporaryDirectory(prefix="almc-record-") as tmp:
             self.call(
-                "read the manifest",
+                f"read {relpath}",
                 "operations/copyfile",
                 srcFs=self.fs(""),
                 srcRemote=relpath,
                 dstFs=tmp,
-                dstRemote="lines",
+                dstRemote="record",
             )
-            text = (Path(tmp) / "lines").read_text("utf-8", errors="surrogateescape")
+            return (Path(tmp) / "record").read_bytes()
+
+    def _read_lines(self, relpath: str) -> dict[str, str]:
+        data = self.read_file(relpath)
+        if data is None:
+            return {}
+        text = data.decode("utf-8", errors="surrogateescape")
         out: dict[str, str] = {}
         for line in text.splitlines(keepends=True):
             parsed = parse_line(line)

@@ -57,11 +57,8 @@ from almc_assistant.core.transfer.landing import Differs, Result, Verified, land
 from almc_assistant.core.transfer.partial import PartialFile
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.readback import FlushHook
-from almc_assistant.core.transfer.remote_dest import (
-    RemoteDestination,
-    RemoteStream,
-    remote_mismatch,
-)
+from almc_assistant.core.transfer.remote_dest import RemoteDestination, RemoteStream
+from almc_assistant.core.transfer.remote_steps import adopt_remote, prove_upload, publish_proven
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
@@ -136,7 +133,7 @@ class FileCopier:
             for t, stream in list(streams.items()):
                 results[t] = self._commit(task, stream, results[t])
             for t, up in list(uploads.items()):
-                results[t] = self._publish(task, up, digests, results[t])
+                results[t] = publish_proven(up, digests, results[t], task.source)
         except CopyError as err:  # the source failed or changed: every open copy fails
             for t in targets:
                 if not isinstance(results.get(t), CopyError):
@@ -349,47 +346,9 @@ class FileCopier:
         """Finish each upload, then have its backend prove the stored bytes."""
         for t, up in list(uploads.items()):
             self._control.checkpoint()
-            try:
-                up.finish()
-                proof = up.dest.prove(up.upload.partial, digests)
-            except (AlmcError, OSError) as exc:
-                results[t] = up.dest.error(exc, action="upload", source=task.source)
-                uploads.pop(t).discard()
-                continue
-            if not proof.verified:
-                results[t] = remote_mismatch(task.source, up.dest, proof)
-                uploads.pop(t).discard()
-                continue
-            results[t] = Verified(
-                digests.blake3, time.time(), adopted=False, read_back=proof.words, proof=proof
-            )
-
-    def _publish(
-        self, task: FileTask, up: RemoteStream, digests: SourceDigests, result: Result
-    ) -> Result:
-        """Give a proven remote copy its final name, or settle with the file there."""
-        if not isinstance(result, Verified):
-            return result
-        dest, relpath = up.dest, up.upload.relpath
-        try:
-            if up.publish():
-                dest.manifest.record(relpath, result.digest)
-                return result
-            up.discard()
-            already = dest.manifest.lookup(relpath) == digests.blake3
-            proof = dest.settle(relpath, digests)
-        except (AlmcError, OSError) as exc:
-            return dest.error(exc, action="publish the proven copy", source=task.source)
-        if proof is None:
-            return Differs()
-        return Verified(
-            digests.blake3,
-            time.time(),
-            adopted=True,
-            already=already,
-            read_back=proof.words,
-            proof=proof,
-        )
+            results[t] = prove_upload(up, digests, task.source)
+            if not isinstance(results[t], Verified):
+                del uploads[t]
 
     def _finish_streams(
         self,
@@ -421,21 +380,7 @@ class FileCopier:
         (a remote one: proven by its backend)."""
         digest = digests.blake3
         if isinstance(t.dest, RemoteDestination):
-            try:
-                already = t.dest.manifest.lookup(t.relpath) == digest
-                proof = t.dest.settle(t.relpath, digests)
-            except (AlmcError, OSError) as exc:
-                return t.dest.error(exc, action="check the file there", source=task.source)
-            if proof is None:
-                return Differs()
-            return Verified(
-                digest,
-                time.time(),
-                adopted=True,
-                already=already,
-                read_back=proof.words,
-                proof=proof,
-            )
+            return adopt_remote(t.dest, t.relpath, digests, task.source)
         try:
             with t.dest.open_folder(t.relpath.rpartition("/")[0], task.source) as folder:
                 result = settle(

@@ -222,6 +222,11 @@ class RemoteStream:
                 self.upload.abort()
 
 
+def proof_words(proof: StoredProof) -> str:
+    """How a remote copy was proven, for the receipt's ``read_back`` and the events."""
+    return f"{proof.words} ({proof.reason})" if proof.reason else proof.words
+
+
 def remote_mismatch(source: Path, dest: RemoteDestination, proof: StoredProof) -> CopyError:
     return VerificationMismatch(
         f"The copy of {source} at {dest.label} does not match the source "
