@@ -24,6 +24,12 @@ A file already at its target name with the source's size (a rerun) is not writte
 read back from storage with the group's read-backs and adopted when its BLAKE3 equals
 the source's (:func:`landing.accept`).
 
+A remote target of a grouped file (:mod:`remote_dest`) is fed from the same one read: its
+upload is sent and proven right after the read (:func:`remote_steps.prove_upload`), the
+source is re-checked, and the copy is published (:func:`remote_steps.publish_proven`) at
+once, file by file (a server lost mid-group keeps what it had proven and published); a
+same-size file already there is adopted only by proof.
+
 The guarantees are those of the one-file path: the final name never holds unverified
 bytes, every failure removes its partial. Other platforms and network file systems
 (where ``syncfs`` may not reach the server) use the one-file path.
@@ -41,9 +47,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import blake3
-
+from almc_assistant.core.destination_backend import SourceDigests
+from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.remote.digests import ReadPassDigests
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks
@@ -58,10 +65,12 @@ from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.landing import Differs, Result, Verified, accept, land
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.remote_dest import RemoteDestination
+from almc_assistant.core.transfer.remote_dest import RemoteDestination, RemoteStream
+from almc_assistant.core.transfer.remote_steps import adopt_remote, prove_upload, publish_proven
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
+from almc_assistant.core.transfer.writer import Lease
 
 # local file systems where syncfs flushes everything to the device
 _LOCAL = {"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "vfat", "msdos", "exfat", "ntfs"}
@@ -139,6 +148,8 @@ class BatchCopier:
         self._before: dict[FileTask, FileIdentity] = {}  # each source as opened
         self._folders: dict[tuple[int, str], Folder] = {}  # open for the group
         self._adopts: list[_Adopt] = []  # files already at their names (reruns)
+        self._uploads: list[RemoteStream] = []  # removed at the end unless published
+        self._remote_adopted: list[Key] = []  # remote files adopted by proof
 
     def copy(self, items: list[tuple[FileTask, list[Target]]]) -> dict[Key, Result]:
         """Copy every (small) file of ``items`` to its targets; a result per pair."""
@@ -146,6 +157,8 @@ class BatchCopier:
         partials: list[_Partial] = []
         self._adopts.clear()
         self._before.clear()
+        self._uploads.clear()
+        self._remote_adopted.clear()
         try:
             for i in range(0, len(items), PREFETCH):
                 window = items[i : i + PREFETCH]
@@ -163,6 +176,8 @@ class BatchCopier:
             live = self._check_sources(live, results)
             self._commit(live, results)
         finally:
+            for up in self._uploads:
+                up.discard()  # published ones are left alone
             for p in partials:
                 if not p.committed:
                     with contextlib.suppress(OSError):
@@ -232,11 +247,20 @@ class BatchCopier:
             for t in targets:
                 results[(task, t)] = err
             return
-        digest = blake3.blake3(data).hexdigest()
+        remotes = [t.dest for t in targets if isinstance(t.dest, RemoteDestination)]
+        hasher = ReadPassDigests(
+            set().union(*(d.backend.wanted_digests() for d in remotes)), threads=False
+        )
+        hasher.update(data)
+        digests = hasher.result()
+        digest = digests.blake3
         self._progress.add(task, task.size)
         if self._hooks.on_chunk is not None and task.size:  # as the one-file path: per read
             self._hooks.on_chunk(task, task.size)
         for t in targets:
+            if isinstance(t.dest, RemoteDestination):
+                self._remote(task, t, t.dest, data, digests, results)
+                continue
             if t.adopt:
                 try:
                     self._adopts.append(_Adopt(task, t, self._folder(t, task), digest))
@@ -269,6 +293,39 @@ class BatchCopier:
                 self._fail(p, self._dest_error(exc, "write", t, task), results)
             finally:
                 os.close(fd)
+
+    def _remote(
+        self,
+        task: FileTask,
+        t: Target,
+        dest: RemoteDestination,
+        data: memoryview,
+        digests: SourceDigests,
+        results: dict[Key, Result],
+    ) -> None:
+        """Send ``data`` to a remote target, prove it, re-check the source and publish it,
+        now (or adopt by proof what is already there)."""
+        self._control.checkpoint()
+        if t.adopt:
+            results[(task, t)] = adopt_remote(dest, t.relpath, digests, task.source)
+            self._remote_adopted.append((task, t))
+            return
+        try:
+            stream = dest.start(t.relpath, task.size, threaded=False, window=len(self._buf))
+        except (AlmcError, OSError) as exc:
+            results[(task, t)] = dest.error(exc, action="upload", source=task.source)
+            return
+        self._uploads.append(stream)
+        stream.writer.put(data, Lease(1))
+        result = prove_upload(stream, digests, task.source)
+        if isinstance(result, Verified):
+            try:
+                check_unchanged(task, self._before[task])
+            except CopyError as err:
+                result = err
+            else:
+                result = publish_proven(stream, digests, result, task.source)
+        results[(task, t)] = result
 
     def _sync(self, partials: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
         live = _live(partials)
@@ -357,6 +414,9 @@ class BatchCopier:
         for a in self._adopts:
             if (err := why(a.task)) is not None:
                 results[(a.task, a.target)] = err
+        for key in self._remote_adopted:
+            if (err := why(key[0])) is not None:
+                results[key] = err
         return _live(live)
 
     def _commit(self, live: list[_Partial], results: dict[Key, Result]) -> None:
