@@ -32,6 +32,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from almc_assistant.core import handles
 from almc_assistant.core.catalog import Catalog, FileRecord, FileState
@@ -51,9 +52,12 @@ from almc_assistant.core.cleanup.plan import (
     blocking_verdict,
 )
 from almc_assistant.core.evidence import EvidenceRules
-from almc_assistant.core.handles import Handles, Refused
+from almc_assistant.core.handles import Refused
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.policy import Policy
+
+if TYPE_CHECKING:
+    from almc_assistant.core.cleanup.checks import AnyHandles
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +124,7 @@ class _OneFile:
         blocked = blocking_verdict(rec)
         if blocked:
             return _kept(rec, blocked)
-        with Handles() as h:
+        with handles.open_handles() as h:
             try:
                 return self._prove_and_delete(h, rec, before_unlink, settled)
             except Refused as exc:
@@ -130,7 +134,7 @@ class _OneFile:
 
     def _prove_and_delete(
         self,
-        h: Handles,
+        h: AnyHandles,
         rec: FileRecord,
         before_unlink: Callable[[Path], None] | None,
         settled: float,
@@ -150,7 +154,7 @@ class _OneFile:
         current = rec.current_copies()
         if not current:
             return _kept(rec, f"evidence does not hold ({self.policy.missing(current)})")
-        digest = read_hash(src)
+        digest = read_hash(h, src)
         if digest not in {c.blake3 for c in current}:
             return _kept(rec, "its bytes differ from those recorded when it was copied (BLAKE3)")
         good, failures = self._prove_copies(h, rec, src, digest)
@@ -165,12 +169,12 @@ class _OneFile:
             before_unlink(rec.path)
         entry = _entry(rec, src, digest, good, self.user)
         audit.write(self.audit_log, {"action": "delete", **entry})
-        problem = _changed(src, good)
+        problem = _changed(h, src, good)
         if problem:
             audit.write(self.audit_log, {"action": "delete-cancelled", "why": problem, **entry})
             return _kept(rec, f"kept: {problem}")
         try:
-            handles.unlink_at(src.parent_fd, src.name)
+            h.unlink(src.parent_fd, src.name, src.fd)
         except OSError as exc:
             audit.write(self.audit_log, {"action": "delete-failed", "error": str(exc), **entry})
             return _kept(rec, f"could not delete it: {exc.strerror}")
@@ -188,7 +192,7 @@ class _OneFile:
         )
 
     def _prove_copies(
-        self, h: Handles, rec: FileRecord, src: Opened, digest: str
+        self, h: AnyHandles, rec: FileRecord, src: Opened, digest: str
     ) -> tuple[list[CheckedCopy], list[str]]:
         good: list[CheckedCopy] = []
         failures: list[str] = []
@@ -218,10 +222,10 @@ class _OneFile:
         return good, failures
 
 
-def _changed(src: Opened, good: Sequence[CheckedCopy]) -> str:
+def _changed(h: AnyHandles, src: Opened, good: Sequence[CheckedCopy]) -> str:
     """Why the checked files are no longer what was checked ("" when all still are)."""
     for what, opened in [("the file", src), *(("a copy", c.opened) for c in good)]:
-        why = handles.still_there(opened.parent_fd, opened.name, opened.identity)
+        why = h.still_there(opened.parent_fd, opened.name, opened.identity)
         why = why or FileIdentity.of_fd(opened.fd).change_from(opened.identity)
         if why:
             return f"{what} changed after it was checked ({opened.shown}: {why})"
