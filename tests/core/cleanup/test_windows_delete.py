@@ -176,3 +176,47 @@ def test_a_folder_swapped_for_a_link_is_refused(tmp_path: Path, dest_root: Path)
         _unix(r"Z:\bin\rm", str(f.parent), until=lambda: not os.path.lexists(f.parent))
     assert not outcome.deleted and "outside the folder walked" in outcome.reason
     assert victim.read_bytes() == DATA
+
+
+def test_a_copy_other_accounts_may_write_does_not_count(tmp_path: Path, dest_root: Path) -> None:
+    """Everyone may write the copy (its ACL): any user could have put those bytes there
+    or change them after the check, so it is no evidence; the source stays."""
+    from almc_assistant.core import winacl
+    from tests.windows_acl import set_dacl
+
+    f = _recorded(tmp_path, dest_root)
+    me = winacl.user_sid()
+    set_dacl(dest_root / "run1" / "a.nd2", f"D:(A;;FA;;;{me})(A;;FA;;;WD)")
+    (outcome,) = _cleanup(tmp_path, dest_root, f).outcomes
+    assert not outcome.deleted and "lets S-1-1-0 write it" in outcome.reason
+    assert f.read_bytes() == DATA
+    set_dacl(dest_root / "run1" / "a.nd2", f"D:(A;;FA;;;{me})(A;;FR;;;WD)")  # read only
+    (outcome,) = _cleanup(tmp_path, dest_root, f).outcomes
+    assert outcome.deleted, outcome.reason
+
+
+def test_a_users_catalog_does_not_speak_for_another_accounts_file(
+    tmp_path: Path, dest_root: Path
+) -> None:
+    """Owners are SIDs on Windows (``st_uid`` is 0 for all): a file owned by another
+    account is kept by a user's own cleanup, whatever that user's catalog says."""
+    from almc_assistant.core import privatefs, winacl, wininfo
+    from tests.windows_acl import set_owner
+
+    if privatefs.is_staff():
+        pytest.skip("runs as an administrator (Wine's user is one): staff's cleanup may")
+    f = _recorded(tmp_path, dest_root)
+    try:
+        set_owner(f, "S-1-5-32-545")  # BUILTIN\\Users: not this account
+        handle = wininfo.open_handle(f, access=wininfo.READ_CONTROL)
+        try:
+            owner = winacl.security_of(handle).owner
+        finally:
+            wininfo.close(handle)
+    except OSError as exc:
+        pytest.skip(f"cannot give the file another owner here ({exc})")
+    if owner != "S-1-5-32-545":
+        pytest.skip("the owner did not change (Wine 8 derives it from the Unix file)")
+    (outcome,) = _cleanup(tmp_path, dest_root, f).outcomes
+    assert not outcome.deleted and "speaks only for" in outcome.reason
+    assert f.read_bytes() == DATA

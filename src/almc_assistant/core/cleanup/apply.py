@@ -10,7 +10,8 @@ For each file the plan would delete, :func:`apply_cleanup`, right before deletin
 2. opens the source by walking from its acquisition folder without following links
    (``cleanup.checks``), and keeps it if its size or mtime differ from the row, if it was
    written in the last ``settle_seconds`` (it may still be acquiring), or if this
-   catalog may not speak for its owner (``EvidenceRules.rows_apply_to``);
+   catalog may not speak for its owner (``EvidenceRules.rows_apply_to``; on Windows a
+   user's own catalog speaks only for files whose owner SID is that user's);
 3. hashes the source through its handle, from storage: the bytes must equal a BLAKE3
    recorded for it;
 4. proves each copy the policy could count (``checks.check_copy``: trusted location, not
@@ -29,6 +30,7 @@ every deletion re-reads every counted copy and the source.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
@@ -44,6 +46,7 @@ from almc_assistant.core.cleanup.checks import (
     check_copy,
     open_source,
     read_hash,
+    windows_owner_refusal,
 )
 from almc_assistant.core.cleanup.plan import (
     CleanupOutcome,
@@ -151,6 +154,10 @@ class _OneFile:
                 f"the file belongs to uid {ident.uid}, and this catalog speaks only for "
                 f"uid {self.rules.catalog_owner_uid}'s files",
             )
+        if sys.platform == "win32":  # pragma: no cover - Windows: owners are SIDs
+            why = windows_owner_refusal(src, self.rules)
+            if why:
+                return _kept(rec, why)
         current = rec.current_copies()
         if not current:
             return _kept(rec, f"evidence does not hold ({self.policy.missing(current)})")

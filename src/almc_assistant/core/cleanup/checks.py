@@ -65,6 +65,24 @@ def open_source(h: AnyHandles, path: Path, roots: Sequence[PurePath]) -> Opened:
     raise Refused("it is outside the acquisition folders")
 
 
+def windows_owner_refusal(
+    src: Opened, rules: EvidenceRules
+) -> str:  # pragma: no cover - Windows only (the Windows lane runs it)
+    """Windows: why a user's own catalog may not speak for ``src`` ("" when it may).
+
+    Owners are SIDs there (``st_uid`` is 0 for every file): a user's catalog speaks only
+    for files that user owns, unless it runs as an administrator (staff)."""
+    from almc_assistant.core import privatefs, winacl, wininfo
+
+    if rules.catalog_owner_uid is None or privatefs.is_staff():
+        return ""
+    owner = winacl.security_of(wininfo.handle_of_fd(src.fd)).owner
+    me = winacl.user_sid()
+    if owner != me:
+        return f"the file belongs to {owner}, and this catalog speaks only for {me}'s files"
+    return ""
+
+
 def read_hash(h: AnyHandles, opened: Opened) -> str:
     """BLAKE3 of the open file, from storage; refused if it changed while being read."""
     digest, size = h.hash_open(opened.fd)
