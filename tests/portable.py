@@ -39,3 +39,21 @@ def _read_back_here() -> str:
 
 
 READ_BACK_HERE = _read_back_here()  # what a copy's receipt says about its read-back here
+
+
+def chmod_until_the_ctime_moves(path: os.PathLike[str]) -> None:
+    """Change only ``path``'s permissions, until its change time moves (coarse clocks).
+
+    POSIX: toggles group/other read. Windows: toggles the read-only attribute (the only
+    permission bit ``os.chmod`` sets there), which moves NTFS's ChangeTime."""
+    from pathlib import Path
+
+    from almc_assistant.core.identity import FileIdentity
+
+    f = Path(path)
+    before = FileIdentity.of_path(f).ctime_ns
+    while FileIdentity.of_path(f).ctime_ns == before:
+        if WINDOWS:
+            f.chmod(0o444 if f.stat().st_mode & 0o200 else 0o666)
+        else:
+            f.chmod(0o600 if f.stat().st_mode & 0o044 else 0o644)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.identity import FileIdentity
-from tests.portable import WINDOWS
+from tests.portable import WINDOWS, chmod_until_the_ctime_moves
 
 
 @pytest.mark.skipif(WINDOWS, reason="symbolic links need a privilege on Windows (Wine makes none)")
@@ -74,3 +74,19 @@ def test_a_new_owner_is_a_change(tmp_path: Path) -> None:
     other = dataclasses.replace(before, uid=before.uid + 1)  # as fstat says after a chown
     assert not other.unchanged_since(before)
     assert other.change_from(before) == f"its owner changed (uid {before.uid} -> {other.uid})"
+
+
+def test_every_way_to_read_an_identity_agrees(tmp_path: Path) -> None:
+    """From a path, a descriptor or a stat plus its path: one identity (on Windows the
+    change time comes through a handle, and the file number must match ``os.stat``'s)."""
+    src = tmp_path / "a.nd2"
+    src.write_bytes(b"a" * 100)
+    st = os.lstat(src)
+    by_path = FileIdentity.of_path(src)
+    assert FileIdentity.of(st, src) == by_path
+    assert (by_path.dev, by_path.ino) == (st.st_dev, st.st_ino)
+    with open(src, "rb") as fh:
+        assert FileIdentity.of_fd(fh.fileno()).unchanged_since(by_path)
+    chmod_until_the_ctime_moves(src)  # Windows: the read-only attribute
+    assert not FileIdentity.of_path(src).unchanged_since(by_path)
+    src.chmod(0o666)

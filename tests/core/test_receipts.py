@@ -38,12 +38,6 @@ def _receipt(dest: Path, entries: list[object]) -> Path:
     return path
 
 
-ON_WINDOWS_REFUSED = (
-    "Windows: mode bits say nothing about other users (ACLs decide), so a receipt is refused"
-    " there by design (test_on_windows_a_receipt_is_refused)"
-)
-
-
 @pytest.fixture
 def layout(tmp_path: Path) -> tuple[Path, Path, Path]:
     source = tmp_path / "acq" / "a.nd2"
@@ -55,7 +49,6 @@ def layout(tmp_path: Path) -> tuple[Path, Path, Path]:
     return source, dest, tmp_path
 
 
-@pytest.mark.skipif(WINDOWS, reason=ON_WINDOWS_REFUSED)
 def test_a_sound_entry_counts(layout: tuple[Path, Path, Path]) -> None:
     source, dest, _ = layout
     found = read_receipt(_receipt(dest, [_entry(source, dest / "a.nd2")]), dest)
@@ -80,7 +73,6 @@ def test_copies_outside_the_folder_of_the_receipt_never_count(
     assert read_receipt(_receipt(dest, entries), dest) == []
 
 
-@pytest.mark.skipif(WINDOWS, reason=ON_WINDOWS_REFUSED)
 def test_a_malformed_entry_costs_only_itself(layout: tuple[Path, Path, Path]) -> None:
     source, dest, _ = layout
     entries: list[object] = [
@@ -113,8 +105,21 @@ def test_a_hostile_receipt_is_ignored_without_blocking(
     assert read_receipt(path, dest) == []
 
 
-@pytest.mark.skipif(not WINDOWS, reason="Windows only: POSIX checks the owner and mode bits")
-def test_on_windows_a_receipt_is_refused(layout: tuple[Path, Path, Path]) -> None:
-    """Mode bits cannot say who else may write a file there: refused rather than guessed."""
+@pytest.mark.skipif(not WINDOWS, reason="Windows ACLs (the POSIX modes are tested above)")
+def test_on_windows_a_receipt_others_may_write_is_ignored(
+    layout: tuple[Path, Path, Path],
+) -> None:
+    """Windows: the owner SID and the ACL decide (mode bits say nothing about other
+    users). A receipt whose ACL lets Everyone write it is ignored; one only this user
+    may write counts."""
+    from almc_assistant.core import winacl
+    from tests.windows_acl import set_dacl
+
     source, dest, _ = layout
-    assert read_receipt(_receipt(dest, [_entry(source, dest / "a.nd2")]), dest) == []
+    path = _receipt(dest, [_entry(source, dest / "a.nd2")])
+    me = winacl.user_sid()
+    assert len(read_receipt(path, dest)) == 1
+    set_dacl(path, f"D:P(A;;FA;;;{me})(A;;FA;;;WD)")
+    assert read_receipt(path, dest) == []
+    set_dacl(path, f"D:P(A;;FA;;;{me})(A;;FR;;;WD)")  # others may read only
+    assert len(read_receipt(path, dest)) == 1

@@ -14,7 +14,7 @@ import pytest
 
 from tests.core.catalog.test_catalog_identity import edit_keeping_size_and_mtime
 from tests.integration.test_copy_catalog import acquired, cli, site, status
-from tests.portable import IS_ROOT
+from tests.portable import IS_ROOT, chmod_until_the_ctime_moves
 
 __all__ = ["site"]  # the fixture
 
@@ -43,9 +43,7 @@ def test_an_edit_with_the_mtime_restored_is_not_safe(site: Path) -> None:
 
 def test_a_chmod_alone_stays_safe_after_the_rehash(site: Path) -> None:
     f = backed_up(site)
-    before = f.stat().st_ctime_ns
-    while f.stat().st_ctime_ns == before:
-        f.chmod(0o600 if f.stat().st_mode & 0o044 else 0o644)
+    chmod_until_the_ctime_moves(f)
     assert cli(site, "watch", "--once").returncode == 0
     done = cli(site, "status")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -64,3 +64,56 @@ def test_garbage_messages_are_ignored(qtbot, tmp_path) -> None:  # type: ignore[
 
 def test_names_differ_per_state_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert server_name(str(tmp_path / "a")) != server_name(str(tmp_path / "b"))
+
+
+@pytest.mark.skipif(not WINDOWS, reason="Windows named pipes (POSIX: tests/integration)")
+def test_on_windows_the_pipe_is_first_instance_and_this_users_only(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The pipe is created as the first instance (a second server of the name fails,
+    whoever holds it) with a protected DACL naming this user alone, owned by this user."""
+    from almc_assistant.core import winacl, winpipe
+
+    name = server_name(str(tmp_path))
+    first = SingleInstance(name)
+    assert first.listen()
+    try:
+        assert not SingleInstance(name).listen()  # FILE_FLAG_FIRST_PIPE_INSTANCE
+        k = winpipe._k32()
+        handle = k.CreateFileW(winpipe.pipe_path(name), 0x00020000, 0, None, 3, 0, None)
+        assert handle not in (None, winpipe._INVALID)
+        try:
+            sec = winacl.security_of(handle)
+        finally:
+            k.CloseHandle(handle)
+        me = winacl.user_sid()
+        assert sec.owner == me
+        assert sec.dacl is not None and {a.sid for a in sec.dacl} == {me}
+    finally:
+        first.close()
+
+
+@pytest.mark.skipif(not WINDOWS, reason="Windows named pipes (POSIX: tests/integration)")
+def test_on_windows_a_pipe_of_another_account_is_sent_nothing(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Another account listens under this user's pipe name first: the launch sends it
+    nothing (its owner SID is not ours) and starts on its own (listen fails: logged)."""
+    from almc_assistant.core import winacl, winpipe
+
+    name = server_name(str(tmp_path))
+    got: list[bytes] = []
+    squatter = winpipe.PipeServer(name, got.append)
+    other = "S-1-5-32-545"  # BUILTIN\\Users, standing in for another account
+    assert squatter.start(f"O:{other}D:(A;;GA;;;WD)")
+    try:
+        k = winpipe._k32()
+        handle = k.CreateFileW(winpipe.pipe_path(name), 0x00020000, 0, None, 3, 0, None)
+        try:
+            owner = winacl.security_of(handle).owner
+        finally:
+            k.CloseHandle(handle)
+        if owner != other:
+            pytest.skip(f"the pipe's owner could not be set to another account here ({owner})")
+        launch = SingleInstance(name)
+        assert not launch.forward({"paths": ["C:\\\\data\\\\a.nd2"]})
+        assert not launch.listen()
+    finally:
+        squatter.stop()
+    assert got == []

@@ -16,14 +16,29 @@ and mergerfs sit on local disks); any other FUSE file system is treated as cachi
 because nothing tells us where its reads come from.
 
 - Linux: the ``fstype`` of ``/proc/self/mountinfo`` (``fuse.rclone``, ``fuse.s3fs``...).
-- macOS: ``statfs().f_fstypename`` (``macfuse``, ``osxfuse``, ``fuse-t``...) and folders
-  under ``~/Library/CloudStorage`` (File Provider: iCloud, OneDrive, Google Drive,
-  Dropbox). Best effort, untested here.
-- Windows: the volume's file-system name (``GetVolumeInformationW``: WinFsp drives report
-  ``FUSE-...``, rclone ``rclone``), and a path under a cloud-files sync root
-  (``CfGetSyncRootInfoByPath``: OneDrive, Google Drive, Dropbox, iCloud). Best effort,
-  untested here.
+- macOS (best effort, untested here: no macOS machine): ``statfs().f_fstypename``
+  (``macfuse``, ``osxfuse``, ``fuse-t``...), folders under ``~/Library/CloudStorage``
+  (File Provider: OneDrive, Google Drive, Dropbox, Box) and iCloud Drive
+  (``~/Library/Mobile Documents``).
+- Windows (the Windows lane runs these calls under Wine, where none of them fires):
+  the volume's file-system name (``GetVolumeInformationW``: WinFsp-FUSE drives report
+  ``FUSE-<name>``, rclone ``rclone``, WinFsp and Dokan drives their own names, listed
+  below); a path under a cloud-files sync root (``CfGetSyncRootInfoByPath``: OneDrive,
+  Dropbox, Box, iCloud for Windows, Google Drive's mirror mode); and the cloud-files
+  attributes of the destination folder itself (``FILE_ATTRIBUTE_PINNED``/``UNPINNED``,
+  ``RECALL_ON_OPEN``/``RECALL_ON_DATA_ACCESS``, ``OFFLINE``: set on placeholders of a
+  sync engine), read by :func:`cloud_attribute_reason`.
 - Everywhere: a OneDrive folder (the OneDrive client uploads it later).
+
+**Not detectable** (a read-back there is called verified although it may prove only a
+cache; the README says so): a user-mode drive whose driver reports an ordinary name
+(several Dokan and WinFsp file systems, and Google Drive for desktop's streaming drive,
+answer ``NTFS`` or ``FAT32``); Windows Offline Files (client-side caching of an SMB
+share, which answers from the local cache while the server is away); fuse-t on macOS,
+which mounts through a local NFS server (its ``f_fstypename`` is ``nfs``); a sync client
+that does not use the cloud-files API or File Provider and watches an ordinary folder
+(old Dropbox, Nextcloud, Syncthing): the copy there is real and local, its upload
+unknown to us.
 """
 
 from __future__ import annotations
@@ -61,6 +76,16 @@ _HONEST_FUSE = {
     "fuse.lxcfs",
 }
 _MAC_FUSE = {"macfuse", "osxfuse", "fuse-t", "fusefs", "osxfusefs"}
+# Windows file-system names of user-mode drives (GetVolumeInformationW), lower case
+_WINDOWS_USER_MODE = {"winfsp": "a WinFsp drive", "dokan": "a Dokan drive"}
+# Cloud-files attributes of a placeholder or a synced folder (winnt.h)
+_CLOUD_ATTRIBUTES = {
+    0x00080000: "pinned",  # FILE_ATTRIBUTE_PINNED
+    0x00100000: "unpinned",  # FILE_ATTRIBUTE_UNPINNED
+    0x00040000: "recall on open",  # FILE_ATTRIBUTE_RECALL_ON_OPEN
+    0x00400000: "recall on data access",  # FILE_ATTRIBUTE_RECALL_ON_DATA_ACCESS
+    0x00001000: "offline",  # FILE_ATTRIBUTE_OFFLINE
+}
 _WHY = (
     "it answers reads from a local cache and uploads to the remote storage later, so "
     "reading the copy back proves the cache, not the remote copy"
@@ -80,18 +105,44 @@ def pending_upload_reason(fs_type: str, real_path: str, *, onedrive: bool = Fals
         )
     if kind in _MAC_FUSE or kind.startswith("fuse-"):
         return f"the destination is a FUSE drive ({fs_type}): {_WHY}"
+    for prefix, what in _WINDOWS_USER_MODE.items():
+        if kind.startswith(prefix):
+            return f"the destination is {what} ({fs_type}), which may cache: {_WHY}"
     if onedrive:
         return f"the destination is a OneDrive folder: the OneDrive client {_WHY[3:]}"
     if sys.platform == "darwin" and _under_cloud_storage(real_path):  # pragma: no cover
-        return f"the destination is a cloud-drive folder (~/Library/CloudStorage): {_WHY}"
-    if os.name == "nt" and _windows_sync_root(real_path):  # pragma: no cover
-        return f"the destination is inside a cloud sync folder (OneDrive, Google Drive...): {_WHY}"
+        return f"the destination is a cloud-drive folder (File Provider or iCloud Drive): {_WHY}"
+    if os.name == "nt":  # pragma: no cover - tested by the Windows lane
+        if _windows_sync_root(real_path):
+            return f"the destination is inside a cloud sync folder (OneDrive, Dropbox...): {_WHY}"
+        return cloud_attribute_reason(_windows_attributes(real_path))
     return ""
 
 
+def cloud_attribute_reason(attributes: int) -> str:
+    """Why a Windows folder with these attributes is a sync engine's ("" if it is not)."""
+    found = [word for bit, word in _CLOUD_ATTRIBUTES.items() if attributes & bit]
+    if not found:
+        return ""
+    return f"the destination folder is managed by a cloud sync client ({', '.join(found)}): {_WHY}"
+
+
+def _windows_attributes(real_path: str) -> int:  # pragma: no cover - Windows only
+    import ctypes
+
+    k32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    k32.GetFileAttributesW.restype = ctypes.c_uint32
+    attributes = int(k32.GetFileAttributesW(ctypes.c_wchar_p(real_path)))
+    return 0 if attributes == 0xFFFFFFFF else attributes
+
+
 def _under_cloud_storage(real_path: str) -> bool:  # pragma: no cover - macOS only
-    base = Path.home() / "Library" / "CloudStorage"
-    return Path(real_path) == base or base in Path(real_path).parents
+    """File Provider folders and iCloud Drive (whose files may be evicted to the cloud)."""
+    library = Path.home() / "Library"
+    for base in (library / "CloudStorage", library / "Mobile Documents"):
+        if Path(real_path) == base or base in Path(real_path).parents:
+            return True
+    return False
 
 
 def _windows_sync_root(real_path: str) -> bool:  # pragma: no cover - Windows only

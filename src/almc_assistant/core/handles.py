@@ -20,14 +20,13 @@ Linux's ``openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`` would do the walk in 
 the per-component ``openat`` walk gives the same guarantee on every POSIX system, so it is
 the one used.
 
-**Windows** (not implemented: :func:`supported` is False there and cleanup deletes
-nothing, saying why): the equivalent is ``CreateFileW`` per component relative to the
-parent handle (``NtCreateFile`` with ``RootDirectory``) with
-``FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS``, refusing any component
-whose attributes include ``FILE_ATTRIBUTE_REPARSE_POINT`` (junctions, symlinks, cloud
-placeholders), ``GetFileInformationByHandle`` for the volume serial and file index, and
-deleting through the checked handle with ``SetFileInformationByHandle(FileDispositionInfo)``
-(opened with ``DELETE`` access), so the file deleted is the handle's.
+**Windows** (``core.winhandles.WinHandles``, same methods; :func:`open_handles` picks):
+each component is opened by name with ``FILE_FLAG_OPEN_REPARSE_POINT`` and refused if it
+is a reparse point (symlink, junction, cloud placeholder) or if
+``GetFinalPathNameByHandleW`` puts it elsewhere; the folders are held without
+``FILE_SHARE_DELETE`` (nothing can rename them), the file is held sharing reads only (no
+writer, no rename), hashed through its handle, and deleted through that same handle
+(``SetFileInformationByHandle``, ``FileDispositionInfo[Ex]``).
 """
 
 from __future__ import annotations
@@ -35,10 +34,15 @@ from __future__ import annotations
 import contextlib
 import os
 import stat as stat_mod
+import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from almc_assistant.core.identity import FileIdentity
+
+if TYPE_CHECKING:
+    from almc_assistant.core.winhandles import WinHandles
 
 _DIR_FLAGS = (
     os.O_RDONLY
@@ -61,7 +65,10 @@ class Refused(Exception):
 
 
 def supported() -> bool:
-    """Whether this platform has what the handle-based walk needs (POSIX ``*at`` calls)."""
+    """Whether this platform has what the handle-based walk needs (POSIX ``*at`` calls,
+    or Windows handles)."""
+    if sys.platform == "win32":
+        return True
     return (
         hasattr(os, "O_NOFOLLOW")
         and hasattr(os, "O_DIRECTORY")
@@ -94,6 +101,15 @@ def relative_below(path: PurePath, root: PurePath) -> PurePath | None:
         if path != base and base in path.parents:
             return path.relative_to(base)
     return None
+
+
+def open_handles() -> Handles | WinHandles:
+    """A fresh set of handles for one decision: POSIX descriptors or Windows handles."""
+    if sys.platform == "win32":
+        from almc_assistant.core.winhandles import WinHandles
+
+        return WinHandles()
+    return Handles()
 
 
 class Handles(contextlib.AbstractContextManager["Handles"]):
@@ -137,9 +153,12 @@ class Handles(contextlib.AbstractContextManager["Handles"]):
             chain.append((fd, os.fstat(fd)))
         return chain
 
-    def open_regular(self, parent_fd: int, name: str) -> tuple[int, FileIdentity]:
+    def open_regular(
+        self, parent_fd: int, name: str, *, for_delete: bool = False
+    ) -> tuple[int, FileIdentity]:
         """Open a regular file in ``parent_fd`` for reading; anything else is refused
-        before it is opened (a FIFO never blocks, a device is never touched)."""
+        before it is opened (a FIFO never blocks, a device is never touched).
+        (``for_delete`` matters on Windows only: a name is deleted relative to its folder.)"""
         try:
             before = FileIdentity.of(os.stat(name, dir_fd=parent_fd, follow_symlinks=False))
         except OSError as exc:
@@ -154,6 +173,17 @@ class Handles(contextlib.AbstractContextManager["Handles"]):
         if not ident.is_regular or not ident.same_file(before):
             raise Refused(f"'{name}' was replaced while it was being opened")
         return fd, ident
+
+    def hash_open(self, fd: int) -> tuple[str, int]:
+        return hash_open(fd)
+
+    def still_there(self, parent_fd: int, name: str, expected: FileIdentity) -> str:
+        return still_there(parent_fd, name, expected)
+
+    def unlink(self, parent_fd: int, name: str, fd: int) -> None:
+        """Remove ``name`` from the folder held open as ``parent_fd`` (``fd``: the file's
+        own descriptor, which Windows deletes through)."""
+        unlink_at(parent_fd, name)
 
 
 def hash_open(fd: int) -> tuple[str, int]:

@@ -9,6 +9,13 @@ device and file number (inode on POSIX, the volume serial number and file index 
 Windows), its type, owner, size, modification time and status-change time (ctime: any
 write or metadata change moves it, and no unprivileged call can set it back).
 
+On Windows ``st_ctime`` is the *creation* time, which an edit never moves; there the
+change time is NTFS's ``ChangeTime``, read through a handle (:mod:`core.wininfo`), with
+the volume serial, file index, size and mtime from the same handle. So on Windows give
+:meth:`FileIdentity.of` the path the ``stat`` came from (or use :meth:`of_path` /
+:meth:`of_fd`): an identity made from a bare ``stat_result`` there carries the creation
+time, which only ever makes a file look changed (a re-hash), never unchanged.
+
 - :meth:`FileIdentity.same_file`: two names (or handles) reach one file.
 - :meth:`FileIdentity.unchanged_since`: nothing about the file changed in between; the
   test "unchanged" means everywhere (copy, cleanup): size, mtime, ctime and identity.
@@ -18,8 +25,15 @@ from __future__ import annotations
 
 import os
 import stat as stat_mod
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from almc_assistant.core import wininfo
+
+_WINDOWS = sys.platform == "win32"
 
 
 def entry_stat(entry: os.DirEntry[str]) -> os.stat_result:
@@ -44,8 +58,16 @@ class FileIdentity:
     ctime_ns: int
 
     @classmethod
-    def of(cls, st: os.stat_result) -> FileIdentity:
-        return cls(
+    def of(
+        cls,
+        st: os.stat_result,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        follow_symlinks: bool = False,
+    ) -> FileIdentity:
+        """The identity ``st`` describes; on Windows, with ``path`` (where ``st`` was
+        taken, links followed as for ``st``), the change time read through a handle."""
+        ident = cls(
             dev=st.st_dev,
             ino=st.st_ino,
             mode=st.st_mode,
@@ -54,17 +76,39 @@ class FileIdentity:
             mtime_ns=st.st_mtime_ns,
             ctime_ns=st.st_ctime_ns,
         )
+        if _WINDOWS and path is not None:  # pragma: no cover - tested by the Windows lane
+            from almc_assistant.core import wininfo
+
+            return ident._with(wininfo.identity_of_path(path, follow_links=follow_symlinks))
+        return ident
 
     @classmethod
     def of_fd(cls, fd: int) -> FileIdentity:
-        return cls.of(os.fstat(fd))
+        ident = cls.of(os.fstat(fd))
+        if _WINDOWS:  # pragma: no cover - tested by the Windows lane
+            from almc_assistant.core import wininfo
+
+            return ident._with(wininfo.identity_of_handle(wininfo.handle_of_fd(fd)))
+        return ident
 
     @classmethod
     def of_path(
         cls, path: str | os.PathLike[str], *, follow_symlinks: bool = False
     ) -> FileIdentity:
         """The identity of what is at ``path`` (the link itself unless ``follow_symlinks``)."""
-        return cls.of(Path(path).stat(follow_symlinks=follow_symlinks))
+        st = Path(path).stat(follow_symlinks=follow_symlinks)
+        return cls.of(st, path, follow_symlinks=follow_symlinks)
+
+    def _with(self, info: wininfo.HandleInfo) -> FileIdentity:  # pragma: no cover - Windows
+        """This identity with what a Windows handle says (change time, not creation)."""
+        return replace(
+            self,
+            dev=info.volume_serial,
+            ino=info.file_index,
+            size=self.size if self.is_dir else info.size,
+            mtime_ns=info.mtime_ns,
+            ctime_ns=info.change_ns,
+        )
 
     @property
     def is_regular(self) -> bool:

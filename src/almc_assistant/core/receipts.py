@@ -9,8 +9,10 @@ adds evidence only when it is this user's own (a regular file, not a link, owned
 importing user and writable by nobody else), only for entries whose source is this
 user's own regular file, and only about copies that lie, links resolved, under the
 folder where the receipt was found and are this user's regular files of the listed
-size. Each entry that fails costs only that entry. (Cleanup hashes copies again before
-it deletes anything: a receipt is a hint that a copy exists, not proof of its bytes.)
+size. Each entry that fails costs only that entry. On Windows "owned by" is the owner
+SID and "writable by nobody else" is read from the ACL (``core.winacl``). (Cleanup hashes
+copies again before it deletes anything: a receipt is a hint that a copy exists, not
+proof of its bytes.)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 import os
 import stat
+import sys
 from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Any
@@ -33,8 +36,46 @@ log = logging.getLogger(__name__)
 MAX_RECEIPT_BYTES = 512 << 20
 
 
-def _mine(st: os.stat_result) -> bool:
-    return not privatefs.POSIX or st.st_uid == os.geteuid()
+def _mine(st: os.stat_result, path: Path) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - Windows: owners are SIDs
+        try:
+            return _windows_owner(path) == _windows_me()
+        except OSError:
+            return False
+    return st.st_uid == os.geteuid()
+
+
+def _windows_me() -> str:  # pragma: no cover - Windows only (the Windows lane runs it)
+    from almc_assistant.core import winacl
+
+    return winacl.user_sid()
+
+
+def _windows_owner(path: Path) -> str:  # pragma: no cover - Windows only
+    from almc_assistant.core import winacl, wininfo
+
+    handle = wininfo.open_handle(path, access=wininfo.READ_CONTROL)
+    try:
+        return winacl.security_of(handle).owner
+    finally:
+        wininfo.close(handle)
+
+
+def _others_may_write(fd: int, uid: int) -> str:
+    """Why someone else could have written the open receipt ("" when nobody could).
+
+    Windows: the owner SID must be this user's and the ACL must let no other account
+    (but SYSTEM and Administrators) write it, as POSIX requires the owner and the mode."""
+    if sys.platform == "win32":  # pragma: no cover - Windows only (the Windows lane runs it)
+        from almc_assistant.core import winacl, wininfo
+
+        handle = wininfo.handle_of_fd(fd)
+        me = winacl.user_sid()
+        sec = winacl.security_of(handle)
+        if sec.owner != me:
+            return f"it belongs to another account ({sec.owner})"
+        return winacl.writers_besides(sec, me)
+    return others_may_write(os.fstat(fd), uid, fd)
 
 
 def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, CopyRecord]]:
@@ -48,8 +89,9 @@ def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, C
     try:
         uid = os.geteuid() if privatefs.POSIX else 0
         with privatefs.read_foreign(path, uid=uid, max_bytes=MAX_RECEIPT_BYTES) as fh:
-            if others_may_write(os.fstat(fh.fileno()), uid, fh.fileno()):
-                log.warning("copy receipt %s may be written by others; ignored", path)
+            why = _others_may_write(fh.fileno(), uid)
+            if why:
+                log.warning("copy receipt %s may be written by others (%s); ignored", path, why)
                 return []
             doc = json.loads(fh.read().decode("utf-8"))
         entries = doc["verified"]
@@ -103,9 +145,9 @@ def _refusal(source: Path, dest: Path, size: int, root: Path, real_root: Path) -
         return f"cannot be checked ({exc.strerror})"
     if real_root not in real.parents:
         return f"the copy lies outside {root} once links are resolved"
-    if not stat.S_ISREG(src.st_mode) or not _mine(src):
+    if not stat.S_ISREG(src.st_mode) or not _mine(src, source):
         return "the source is not your own regular file"
-    if not stat.S_ISREG(copy.st_mode) or not _mine(copy):
+    if not stat.S_ISREG(copy.st_mode) or not _mine(copy, real):
         return "the copy is not your own regular file"
     if copy.st_size != size:
         return "the copy's size differs from the receipt"

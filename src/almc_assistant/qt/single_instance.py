@@ -9,9 +9,11 @@ On a shared workstation the peer is trusted only if it runs as the same user: th
 socket lives in a 0700 folder of this user (``$XDG_RUNTIME_DIR/almc-assistant``, else
 the state folder's ``run``), and both ends check the other's credentials
 (``SO_PEERCRED`` / ``LOCAL_PEERCRED``, :mod:`almc_assistant.core.peercred`). On Windows
-the pipe's name holds the user and the session id, Qt gives it a user-only ACL, and the
-other end's process token must carry our SID. A peer of another user is never sent
-anything and never makes the app exit: the app then starts anyway (logged) with its tray.
+the pipe's name holds the user and the session id, and :mod:`almc_assistant.core.winpipe`
+serves it instead of ``QLocalServer`` (first instance only, a user-only DACL, both ends'
+SIDs checked; its reader thread hands lines over through a queued signal). A peer of
+another user is never sent anything and never makes the app exit: the app then starts
+anyway (logged) with its tray.
 """
 
 from __future__ import annotations
@@ -103,12 +105,15 @@ class SingleInstance(QObject):
     """
 
     message_received = Signal(object)
+    _line_received = Signal(bytes)  # from the Windows pipe's reader thread (queued)
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._name = name
         self._server: QLocalServer | None = None
+        self._pipe: Any = None  # core.winpipe.PipeServer on Windows
         self._buffers: dict[QLocalSocket, bytearray] = {}
+        self._line_received.connect(self._on_line)
 
     @property
     def name(self) -> str:
@@ -118,6 +123,16 @@ class SingleInstance(QObject):
         """Send ``message`` to a running instance; ``False`` when none answers."""
         if not self._name:
             return False
+        if sys.platform == "win32":  # pragma: no cover - tested by the Windows lane
+            from almc_assistant.core import winpipe
+
+            line = json.dumps(message).encode("utf-8") + b"\n"
+            sent = winpipe.send(self._name, line, timeout_ms=_CONNECT_TIMEOUT_MS)
+            if sent is None:
+                log.warning(
+                    "single-instance: %s is another user's; this app starts on its own", self._name
+                )
+            return bool(sent)
         socket = QLocalSocket()
         socket.connectToServer(self._name)
         if not socket.waitForConnected(_CONNECT_TIMEOUT_MS):
@@ -141,6 +156,14 @@ class SingleInstance(QObject):
         """Become the running instance; ``False`` if the name cannot be taken."""
         if not self._name:
             return False
+        if sys.platform == "win32":  # pragma: no cover - tested by the Windows lane
+            from almc_assistant.core import winpipe
+
+            pipe = winpipe.PipeServer(self._name, self._line_received.emit)
+            if not pipe.start():
+                return False
+            self._pipe = pipe
+            return True
         server = QLocalServer(self)
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         if not server.listen(self._name):
@@ -169,6 +192,9 @@ class SingleInstance(QObject):
         return st.st_uid == os.geteuid() and not stat.S_ISLNK(st.st_mode)
 
     def close(self) -> None:
+        if self._pipe is not None:
+            self._pipe.stop()
+            self._pipe = None
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -214,10 +240,14 @@ class SingleInstance(QObject):
         while b"\n" in buffer:
             line, _, rest = bytes(buffer).partition(b"\n")
             buffer[:] = rest
-            try:
-                message = json.loads(line)
-            except ValueError:
-                log.warning("single-instance: unreadable message %r", line[:200])
-                continue
-            if isinstance(message, dict):
-                self.message_received.emit(message)
+            self._on_line(line)
+
+    @Slot(bytes)
+    def _on_line(self, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            log.warning("single-instance: unreadable message %r", line[:200])
+            return
+        if isinstance(message, dict):
+            self.message_received.emit(message)

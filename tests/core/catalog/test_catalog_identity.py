@@ -25,7 +25,7 @@ from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.policy import DeviceResolver, Policy
 from tests.disks import mount_tmpfs, unmount
-from tests.portable import IS_ROOT
+from tests.portable import IS_ROOT, chmod_until_the_ctime_moves
 
 
 def any_copy(copies: Sequence[CopyRecord]) -> bool:
@@ -100,9 +100,7 @@ def test_a_chmod_alone_is_told_apart_by_a_rehash(tmp_path: Path) -> None:
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
         seen(cat, f)
         cat.record_copy(f, copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
-        before = FileIdentity.of_path(f).ctime_ns
-        while FileIdentity.of_path(f).ctime_ns == before:  # coarse ctime clocks
-            f.chmod(0o600 if f.stat().st_mode & 0o044 else 0o644)
+        chmod_until_the_ctime_moves(f)
         seen(cat, f)
         assert not cat.file(f).safe  # type: ignore[union-attr]  # until re-hashed
         assert revalidate(cat, f) == 1

@@ -11,6 +11,7 @@ import pytest
 
 from almc_assistant.core.errors import UsageError
 from almc_assistant.core.events import ListSink
+from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified, JobResult
 from almc_assistant.core.transfer.scan import FileTask
 from tests.core.transfer.conftest import copy, partials, write
@@ -25,7 +26,7 @@ def assert_refused(outcome: tuple[JobResult, ListSink], words: str) -> None:
 def _aged(path: Path) -> None:
     """Let the kernel's coarse ctime clock move past the file's last change (one tick is a
     few milliseconds): the torn edit below must not share a tick with the file's creation."""
-    ctime = path.stat().st_ctime_ns
+    ctime = FileIdentity.of_path(path).ctime_ns
     while time.time_ns() < ctime + 50_000_000:
         time.sleep(0.01)
 

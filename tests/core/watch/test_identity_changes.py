@@ -23,6 +23,7 @@ from tests.core.catalog.test_catalog_identity import (
     seen,
 )
 from tests.core.watch.helpers import wait_for
+from tests.portable import chmod_until_the_ctime_moves
 
 
 class CatalogSink:
@@ -94,9 +95,7 @@ def test_a_live_chmod_keeps_the_copies_after_a_rehash(
     watched: tuple[Catalog, CatalogSink, Path],
 ) -> None:
     catalog, sink, f = watched
-    before = f.stat().st_ctime_ns
-    while f.stat().st_ctime_ns == before:
-        f.chmod(0o600 if f.stat().st_mode & 0o044 else 0o644)
+    chmod_until_the_ctime_moves(f)
     wait_for(lambda: sink.count(FileStabilised, f) == 1, "the chmod to be seen")
     assert revalidate(catalog, f) == 1
     rec = catalog.file(f)

@@ -10,7 +10,8 @@ For each file the plan would delete, :func:`apply_cleanup`, right before deletin
 2. opens the source by walking from its acquisition folder without following links
    (``cleanup.checks``), and keeps it if its size or mtime differ from the row, if it was
    written in the last ``settle_seconds`` (it may still be acquiring), or if this
-   catalog may not speak for its owner (``EvidenceRules.rows_apply_to``);
+   catalog may not speak for its owner (``EvidenceRules.rows_apply_to``; on Windows a
+   user's own catalog speaks only for files whose owner SID is that user's);
 3. hashes the source through its handle, from storage: the bytes must equal a BLAKE3
    recorded for it;
 4. proves each copy the policy could count (``checks.check_copy``: trusted location, not
@@ -29,9 +30,11 @@ every deletion re-reads every counted copy and the source.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from almc_assistant.core import handles
 from almc_assistant.core.catalog import Catalog, FileRecord, FileState
@@ -43,6 +46,7 @@ from almc_assistant.core.cleanup.checks import (
     check_copy,
     open_source,
     read_hash,
+    windows_owner_refusal,
 )
 from almc_assistant.core.cleanup.plan import (
     CleanupOutcome,
@@ -51,9 +55,12 @@ from almc_assistant.core.cleanup.plan import (
     blocking_verdict,
 )
 from almc_assistant.core.evidence import EvidenceRules
-from almc_assistant.core.handles import Handles, Refused
+from almc_assistant.core.handles import Refused
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.policy import Policy
+
+if TYPE_CHECKING:
+    from almc_assistant.core.cleanup.checks import AnyHandles
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +127,7 @@ class _OneFile:
         blocked = blocking_verdict(rec)
         if blocked:
             return _kept(rec, blocked)
-        with Handles() as h:
+        with handles.open_handles() as h:
             try:
                 return self._prove_and_delete(h, rec, before_unlink, settled)
             except Refused as exc:
@@ -130,7 +137,7 @@ class _OneFile:
 
     def _prove_and_delete(
         self,
-        h: Handles,
+        h: AnyHandles,
         rec: FileRecord,
         before_unlink: Callable[[Path], None] | None,
         settled: float,
@@ -147,10 +154,14 @@ class _OneFile:
                 f"the file belongs to uid {ident.uid}, and this catalog speaks only for "
                 f"uid {self.rules.catalog_owner_uid}'s files",
             )
+        if sys.platform == "win32":  # pragma: no cover - Windows: owners are SIDs
+            why = windows_owner_refusal(src, self.rules)
+            if why:
+                return _kept(rec, why)
         current = rec.current_copies()
         if not current:
             return _kept(rec, f"evidence does not hold ({self.policy.missing(current)})")
-        digest = read_hash(src)
+        digest = read_hash(h, src)
         if digest not in {c.blake3 for c in current}:
             return _kept(rec, "its bytes differ from those recorded when it was copied (BLAKE3)")
         good, failures = self._prove_copies(h, rec, src, digest)
@@ -165,12 +176,12 @@ class _OneFile:
             before_unlink(rec.path)
         entry = _entry(rec, src, digest, good, self.user)
         audit.write(self.audit_log, {"action": "delete", **entry})
-        problem = _changed(src, good)
+        problem = _changed(h, src, good)
         if problem:
             audit.write(self.audit_log, {"action": "delete-cancelled", "why": problem, **entry})
             return _kept(rec, f"kept: {problem}")
         try:
-            handles.unlink_at(src.parent_fd, src.name)
+            h.unlink(src.parent_fd, src.name, src.fd)
         except OSError as exc:
             audit.write(self.audit_log, {"action": "delete-failed", "error": str(exc), **entry})
             return _kept(rec, f"could not delete it: {exc.strerror}")
@@ -188,7 +199,7 @@ class _OneFile:
         )
 
     def _prove_copies(
-        self, h: Handles, rec: FileRecord, src: Opened, digest: str
+        self, h: AnyHandles, rec: FileRecord, src: Opened, digest: str
     ) -> tuple[list[CheckedCopy], list[str]]:
         good: list[CheckedCopy] = []
         failures: list[str] = []
@@ -218,10 +229,10 @@ class _OneFile:
         return good, failures
 
 
-def _changed(src: Opened, good: Sequence[CheckedCopy]) -> str:
+def _changed(h: AnyHandles, src: Opened, good: Sequence[CheckedCopy]) -> str:
     """Why the checked files are no longer what was checked ("" when all still are)."""
     for what, opened in [("the file", src), *(("a copy", c.opened) for c in good)]:
-        why = handles.still_there(opened.parent_fd, opened.name, opened.identity)
+        why = h.still_there(opened.parent_fd, opened.name, opened.identity)
         why = why or FileIdentity.of_fd(opened.fd).change_from(opened.identity)
         if why:
             return f"{what} changed after it was checked ({opened.shown}: {why})"

@@ -17,14 +17,21 @@ descriptor lives in the caller's :class:`~almc_assistant.core.handles.Handles`.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from almc_assistant.core.catalog import CopyRecord
 from almc_assistant.core.evidence import EvidenceRules, others_may_write
-from almc_assistant.core.handles import Handles, Refused, components, hash_open, relative_below
+from almc_assistant.core.handles import Handles, Refused, components, relative_below
 from almc_assistant.core.identity import FileIdentity
+
+if TYPE_CHECKING:
+    from almc_assistant.core.winhandles import WinHandles
+
+    AnyHandles = Handles | WinHandles
 
 
 class NotACopy(Refused):
@@ -49,18 +56,36 @@ class CheckedCopy:
     opened: Opened
 
 
-def open_source(h: Handles, path: Path, roots: Sequence[PurePath]) -> Opened:
+def open_source(h: AnyHandles, path: Path, roots: Sequence[PurePath]) -> Opened:
     """Open the catalogued ``path`` below the acquisition folder that holds it."""
     for root in roots:
         rel = relative_below(path, root)
         if rel is not None:
-            return _open_below(h, root, rel)[0]
+            return _open_below(h, root, rel, for_delete=True)[0]
     raise Refused("it is outside the acquisition folders")
 
 
-def read_hash(opened: Opened) -> str:
+def windows_owner_refusal(
+    src: Opened, rules: EvidenceRules
+) -> str:  # pragma: no cover - Windows only (the Windows lane runs it)
+    """Windows: why a user's own catalog may not speak for ``src`` ("" when it may).
+
+    Owners are SIDs there (``st_uid`` is 0 for every file): a user's catalog speaks only
+    for files that user owns, unless it runs as an administrator (staff)."""
+    from almc_assistant.core import privatefs, winacl, wininfo
+
+    if rules.catalog_owner_uid is None or privatefs.is_staff():
+        return ""
+    owner = winacl.security_of(wininfo.handle_of_fd(src.fd)).owner
+    me = winacl.user_sid()
+    if owner != me:
+        return f"the file belongs to {owner}, and this catalog speaks only for {me}'s files"
+    return ""
+
+
+def read_hash(h: AnyHandles, opened: Opened) -> str:
     """BLAKE3 of the open file, from storage; refused if it changed while being read."""
-    digest, size = hash_open(opened.fd)
+    digest, size = h.hash_open(opened.fd)
     change = FileIdentity.of_fd(opened.fd).change_from(opened.identity)
     if change or size != opened.identity.size:
         raise Refused(f"it changed while it was read ({change or 'its size changed'})")
@@ -68,7 +93,7 @@ def read_hash(opened: Opened) -> str:
 
 
 def check_copy(
-    h: Handles,
+    h: AnyHandles,
     copy: CopyRecord,
     *,
     source: Opened,
@@ -90,12 +115,15 @@ def check_copy(
         if h.reached_root:
             raise NotACopy(str(exc)) from exc
         raise
-    _writable_only_by_owner(chain, opened, owner)
+    if sys.platform == "win32":  # pragma: no cover - tested by the Windows lane
+        _windows_writable_only_by_owner(chain, opened, source)
+    else:
+        _writable_only_by_owner(chain, opened, owner)
     if opened.identity.same_file(source.identity):
         raise NotACopy("it is the source itself (same device and inode)")
     if opened.identity.dev == source.identity.dev:
         raise Refused("it is on the source's own device (not an independent copy)")
-    if read_hash(opened) != source_hash:
+    if read_hash(h, opened) != source_hash:
         raise NotACopy("its bytes differ from the source's (BLAKE3, both read from storage)")
     # It counts as a copy in the trusted destination it was found in (its kind decides).
     return CheckedCopy(replace(copy, destination_root=Path(root)), opened)
@@ -114,7 +142,7 @@ def _located(path: Path, roots: Sequence[PurePath]) -> tuple[PurePath, PurePath]
 
 
 def _open_below(
-    h: Handles, root: PurePath, rel: PurePath
+    h: AnyHandles, root: PurePath, rel: PurePath, *, for_delete: bool = False
 ) -> tuple[Opened, list[tuple[int, os.stat_result, str]]]:
     names = components(rel)
     root_fd, root_st = h.open_root(root)
@@ -122,7 +150,7 @@ def _open_below(
     chain = [(root_fd, root_st, str(real))]
     for i, (fd, st) in enumerate(h.walk(root_fd, names[:-1])):
         chain.append((fd, st, str(real.joinpath(*names[: i + 1]))))
-    fd, ident = h.open_regular(chain[-1][0], names[-1])
+    fd, ident = h.open_regular(chain[-1][0], names[-1], for_delete=for_delete)
     return Opened(chain[-1][0], names[-1], fd, ident, real.joinpath(*names)), chain
 
 
@@ -137,5 +165,19 @@ def _writable_only_by_owner(
             if below.st_uid in (owner, 0):
                 continue
             why = "it is a shared sticky folder and the entry below it belongs to another user"
+        if why:
+            raise Refused(f"{shown}: {why}")
+
+
+def _windows_writable_only_by_owner(
+    chain: list[tuple[int, os.stat_result, str]], copy: Opened, source: Opened
+) -> None:  # pragma: no cover - Windows only (the Windows lane runs it)
+    """Windows: the copy and every folder down to it are owned by the source's owner (or
+    a system account) and their ACLs let nobody else write (``core.winacl``)."""
+    from almc_assistant.core import winacl, wininfo
+
+    owner = winacl.security_of(wininfo.handle_of_fd(source.fd)).owner
+    for fd, _st, shown in [*chain, (copy.fd, None, str(copy.shown))]:
+        why = winacl.others_may_write(wininfo.handle_of_fd(fd), owner)
         if why:
             raise Refused(f"{shown}: {why}")

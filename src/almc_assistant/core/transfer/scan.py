@@ -99,7 +99,11 @@ def scan_sources(sources: list[Path], relative_to: Sequence[Path] = ()) -> Scan:
         elif (reason := _kind(st.st_mode)) is not None:
             out.skipped.append((src, reason))
         else:
-            out.files.append(FileTask(src, name, st.st_size, st.st_mtime_ns, FileIdentity.of(st)))
+            try:
+                ident = FileIdentity.of(st, src, follow_symlinks=True)
+            except OSError as exc:
+                raise describe_os_error(exc, action="open", path=src) from exc
+            out.files.append(FileTask(src, name, st.st_size, st.st_mtime_ns, ident))
     return out
 
 
@@ -126,7 +130,11 @@ def _walk(top: Path, top_rel: str, out: Scan) -> None:
             elif (reason := _kind(st.st_mode)) is not None:
                 out.skipped.append((path, reason))
             else:
-                out.files.append(
-                    FileTask(path, entry_rel, st.st_size, st.st_mtime_ns, FileIdentity.of(st))
-                )
+                try:
+                    ident = FileIdentity.of(st, path)
+                except OSError as exc:
+                    detail = describe_os_error(exc, action="read", path=path).detail
+                    out.skipped.append((path, detail))
+                    continue
+                out.files.append(FileTask(path, entry_rel, st.st_size, st.st_mtime_ns, ident))
         stack.extend(reversed(subdirs))

@@ -96,12 +96,15 @@ class Reconciler:
         only the ``OSError`` it reported."""
         try:
             st = stat_file(path)
+            ident = None if st is None else FileIdentity.of(st, path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # gone between the stat and the look through a handle (Windows)
         except OSError as exc:
             self._failed(folder, exc, path, "look at")
             raise
-        if st is None:
+        if st is None or ident is None:
             return None
-        return stat.S_ISREG(st.st_mode), st.st_size, st.st_mtime_ns, FileIdentity.of(st)
+        return stat.S_ISREG(st.st_mode), st.st_size, st.st_mtime_ns, ident
 
     # ------------------------------------------------------------------ live hints
     def apply_hint(self, path: str, hint: Hint, folder_ok: FolderOk, now: float) -> None:
@@ -359,9 +362,9 @@ class Reconciler:
         if quiet_by_mtime(mtime, self.tracker.quiet_seconds):
             try:
                 fresh = stat_file(path)
+                again = None if fresh is None else FileIdentity.of(fresh, path)
             except OSError:
-                fresh = None
-            again = None if fresh is None else FileIdentity.of(fresh)
+                again = None
             if (
                 again is not None
                 and (ident is None or again.unchanged_since(ident))

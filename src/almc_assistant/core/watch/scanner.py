@@ -63,6 +63,7 @@ def walk_files(root: str, extra_ignore: IgnoreRule | None, report: WalkReport) -
                     if not entry.is_file(follow_symlinks=False):
                         continue  # symbolic links, devices, sockets
                     st = entry_stat(entry)
+                    ident = FileIdentity.of(st, entry.path)
                 except FileNotFoundError:
                     continue
                 except OSError as exc:
@@ -71,7 +72,7 @@ def walk_files(root: str, extra_ignore: IgnoreRule | None, report: WalkReport) -
                 if extra_ignore is not None and extra_ignore(Path(entry.path)):
                     continue
                 report.files += 1
-                yield entry.path, st.st_size, st.st_mtime_ns, FileIdentity.of(st)
+                yield entry.path, st.st_size, st.st_mtime_ns, ident
 
 
 def _pair_moves(new: list[Found], missing: dict[str, KnownState]) -> list[tuple[str, Found]]:
