@@ -155,18 +155,11 @@ if os.name == "nt":  # pragma: no cover - Windows only
     import msvcrt
     from ctypes import wintypes
 
+    from almc_assistant.core.transfer.unbuffered import Overlapped
+
     _ERROR_LOCK_VIOLATION = 33
     _ERROR_IO_PENDING = 997
     _EXCLUSIVE_NOW = 0x2 | 0x1  # LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY
-
-    class _Overlapped(ctypes.Structure):
-        _fields_ = [
-            ("Internal", ctypes.c_void_p),
-            ("InternalHigh", ctypes.c_void_p),
-            ("Offset", wintypes.DWORD),
-            ("OffsetHigh", wintypes.DWORD),
-            ("hEvent", wintypes.HANDLE),
-        ]
 
     _k32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
     _k32.LockFileEx.argtypes = [wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD]
@@ -178,7 +171,7 @@ if os.name == "nt":  # pragma: no cover - Windows only
 
     def _try_lock(fd: int) -> bool:
         handle = msvcrt.get_osfhandle(fd)  # type: ignore[attr-defined]
-        if _k32.LockFileEx(handle, _EXCLUSIVE_NOW, 0, 1, 0, ctypes.byref(_Overlapped())):
+        if _k32.LockFileEx(handle, _EXCLUSIVE_NOW, 0, 1, 0, ctypes.byref(Overlapped())):
             return True
         code = ctypes.get_last_error()  # type: ignore[attr-defined]
         if code in (_ERROR_LOCK_VIOLATION, _ERROR_IO_PENDING):
@@ -187,7 +180,7 @@ if os.name == "nt":  # pragma: no cover - Windows only
 
     def _unlock(fd: int) -> None:
         handle = msvcrt.get_osfhandle(fd)  # type: ignore[attr-defined]
-        if not _k32.UnlockFileEx(handle, 0, 1, 0, ctypes.byref(_Overlapped())):
+        if not _k32.UnlockFileEx(handle, 0, 1, 0, ctypes.byref(Overlapped())):
             raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined]
 
 else:
