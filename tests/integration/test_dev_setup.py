@@ -77,6 +77,20 @@ def test_dev_installs_only_from_the_locks_and_keeps_pip() -> None:
     assert "./dev test" in ci  # CI runs the README's test command as it is (other lanes after)
 
 
+def test_ci_always_runs_the_windows_lane_after_the_linux_checks() -> None:
+    ci = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert "set -euo pipefail" in ci  # a failed lane fails CI
+    assert ci.index(".ci/windows-lane") > ci.index("./dev test")
+    assert not [line for line in ci if "ALMC_WINDOWS_LANE" in line]  # not opt-in any more
+    lane = (ROOT / ".ci" / "windows-lane").read_text(encoding="utf-8")
+    assert "xvfb" in lane and "Xvfb -displayfd" in lane  # Wine's display: a free number
+    assert "without pytest's summary" in lane  # a Wine killed under the run is a failure
+
+
 @pytest.fixture
 def bare_debian(tmp_path: Path) -> dict[str, str]:
     """A PATH on which apt's tools say no package is installed (and any install fails)."""

@@ -34,7 +34,7 @@ HOLD = r"""
 import ctypes, sys
 k = ctypes.WinDLL("kernel32", use_last_error=True)
 k.CreateFileW.restype = ctypes.c_void_p
-h = k.CreateFileW(sys.argv[1], 0xC0000000, 0, None, 3, 0, None)  # share mode 0
+h = k.CreateFileW(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), None, 3, 0, None)
 print("held" if h not in (None, ctypes.c_void_p(-1).value) else f"error {ctypes.get_last_error()}",
       flush=True)
 sys.stdin.readline()  # until told to let go
@@ -42,11 +42,13 @@ sys.stdin.readline()  # until told to let go
 
 
 class Holder:
-    """A second Windows process holding a file open, sharing nothing."""
+    """A second Windows process holding a file open: by default for reading and writing,
+    sharing nothing (the acquisition software); an antivirus reads, sharing reading and
+    writing but not deleting (``access=GENERIC_READ, share=FILE_SHARE_READ|WRITE``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, access: int = 0xC0000000, share: int = 0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", HOLD, str(path)],
+            [sys.executable, "-c", HOLD, str(path), str(access), str(share)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from almc_assistant.core.session_end import PendingSummary, describe_pending
+from almc_assistant.core.session_end.clock import SystemClock
 from almc_assistant.core.session_end.events import ReminderKind
 from almc_assistant.core.session_end.texts import (
     MAX_REASON_CHARS,
@@ -78,3 +79,11 @@ def test_last_session_text_says_whether_it_is_safe_now(clock: FakeClock) -> None
 def test_negative_counts_are_rejected() -> None:
     with pytest.raises(ValueError, match="negative"):
         PendingSummary(files=-1)
+
+
+@pytest.mark.parametrize("oldest", [0.0, 3600.0, -5.0])
+def test_files_dated_at_or_before_1970_are_described_with_the_real_clock(oldest: float) -> None:
+    """Windows: ``datetime.fromtimestamp(0).astimezone()`` raised OSError (the Windows
+    lane found it through a reminder for files with an mtime of 0)."""
+    text = describe_pending(PendingSummary(2, 2000, oldest), SystemClock())
+    assert "1970" in text or "1969" in text, text

@@ -7,7 +7,7 @@ clock so that schedules, snoozes and ages are deterministic (no sleeping, no rea
 from __future__ import annotations
 
 import time
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -35,6 +35,9 @@ def local_datetime(clock: Clock, at: float | None = None) -> datetime:
     """``at`` (default: now) as an aware local datetime in the clock's time zone."""
     when = clock.time() if at is None else at
     tz = clock.tz()
-    if tz is None:
-        return datetime.fromtimestamp(when).astimezone()
-    return datetime.fromtimestamp(when, tz)
+    try:
+        # Aware first: Windows' C runtime has no local time near or before 1970, and a
+        # naive fromtimestamp(0).astimezone() raised there (a file with an mtime of 0)
+        return datetime.fromtimestamp(when, UTC).astimezone(tz)
+    except (OSError, OverflowError, ValueError):  # Windows: before 1970, kept in UTC
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=when)

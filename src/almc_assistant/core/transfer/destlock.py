@@ -17,7 +17,12 @@ The lock file is opened without following links and without blocking, and must b
 regular file: a link or FIFO planted at its name is refused with an error naming it.
 POSIX: ``flock`` (NFS clients forward it to the server; sshfs and other FUSE mounts keep
 it local to this machine: two machines writing one manifest through sshfs are not
-serialised, see the README). Windows: ``msvcrt.locking`` on the file's first byte.
+serialised, see the README). Windows: ``LockFileEx`` on the file's first byte (not
+``msvcrt.locking``: Wine's gives up after 10 ms and leaves ``errno`` at 0, so a busy lock
+surfaced as "[Errno 0] Error"). Both are tried without blocking, with a short backoff,
+for at most :data:`LOCK_WAIT_S`: a lock still held then (a copy hung on a dead network
+share) or refused for another reason is a :class:`DestinationLockError` naming the file,
+never a hang and never a bare error number.
 """
 
 from __future__ import annotations
@@ -26,12 +31,16 @@ import errno
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.transfer.faults import CopyError
 from almc_assistant.core.transfer.naming import LOCK_NAME
+
+LOCK_WAIT_S = 60.0  # each holder keeps it for one write; a minute means something is stuck
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _NOFOLLOW |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -51,6 +60,24 @@ def planted(path: Path, what: str) -> CopyError:
         "copies.)",
         paths=(path,),
         destination_dead=True,
+    )
+
+
+class DestinationLockError(AlmcError, OSError):
+    """The destination's lock could not be taken. An ``OSError`` too, so the manifest
+    keeps its lines for the end of the job (its retry path), as for any write error."""
+
+    title = "Destination is busy"
+
+
+def lock_failed(path: Path, why: str) -> DestinationLockError:
+    return DestinationLockError(
+        f"The lock file {path} {why}, so the list of verified copies there (the manifest) "
+        "was not updated yet. The copies themselves are not affected.",
+        next_step="Check that no other copy to this destination is stuck (a program "
+        "waiting on a network share that went away); then copy again: files already "
+        "verified are not copied twice.",
+        paths=(path,),
     )
 
 
@@ -93,7 +120,7 @@ def locked(root: Path) -> Iterator[None]:
     with _mutex(root):
         fd = _open(root / LOCK_NAME)
         try:
-            _lock(fd)
+            _lock(fd, root / LOCK_NAME)
             try:
                 yield
             finally:
@@ -102,28 +129,69 @@ def locked(root: Path) -> Iterator[None]:
             os.close(fd)
 
 
-if os.name == "nt":  # pragma: no cover - Windows only
-    import msvcrt
-
-    def _lock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        while True:
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+def _lock(fd: int, path: Path) -> None:
+    """Take the lock, polling with a backoff (5 ms doubling to 50 ms) up to LOCK_WAIT_S."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    delay = 0.005
+    while True:
+        try:
+            if _try_lock(fd):
                 return
-            except OSError as exc:  # LK_LOCK gives up after 10 s: keep waiting
-                if exc.errno != errno.EDEADLK:
-                    raise
+        except OSError as exc:
+            raise lock_failed(path, f"could not be locked ({_describe(exc)})") from exc
+        if time.monotonic() >= deadline:
+            raise lock_failed(path, f"stayed locked by another copy for {LOCK_WAIT_S:g} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _describe(exc: OSError) -> str:
+    winerror = getattr(exc, "winerror", None)
+    return f"Windows error {winerror}: {exc.strerror}" if winerror else str(exc)
+
+
+if os.name == "nt":  # pragma: no cover - Windows only
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+
+    from almc_assistant.core.transfer.unbuffered import Overlapped
+
+    _ERROR_LOCK_VIOLATION = 33
+    _ERROR_IO_PENDING = 997
+    _EXCLUSIVE_NOW = 0x2 | 0x1  # LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY
+
+    _k32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    _k32.LockFileEx.argtypes = [wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD]
+    _k32.LockFileEx.argtypes += [wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p]
+    _k32.LockFileEx.restype = wintypes.BOOL
+    _k32.UnlockFileEx.argtypes = [wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD]
+    _k32.UnlockFileEx.argtypes += [wintypes.DWORD, ctypes.c_void_p]
+    _k32.UnlockFileEx.restype = wintypes.BOOL
+
+    def _try_lock(fd: int) -> bool:
+        handle = msvcrt.get_osfhandle(fd)  # type: ignore[attr-defined]
+        if _k32.LockFileEx(handle, _EXCLUSIVE_NOW, 0, 1, 0, ctypes.byref(Overlapped())):
+            return True
+        code = ctypes.get_last_error()  # type: ignore[attr-defined]
+        if code in (_ERROR_LOCK_VIOLATION, _ERROR_IO_PENDING):
+            return False  # held by another handle (process, thread or user)
+        raise ctypes.WinError(code)  # type: ignore[attr-defined]
 
     def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        handle = msvcrt.get_osfhandle(fd)  # type: ignore[attr-defined]
+        if not _k32.UnlockFileEx(handle, 0, 1, 0, ctypes.byref(Overlapped())):
+            raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined]
 
 else:
     import fcntl
 
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)

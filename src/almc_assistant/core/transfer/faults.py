@@ -7,6 +7,12 @@ I/O errors are retried a bounded number of times; a full disk, a quota, permissi
 denied, a read-only file system, a name or size the file system cannot hold, a vanished
 destination and a source that changed are reported at once. Errors that make a whole
 destination unusable (full, read-only, gone) stop further work for that destination.
+
+Windows: a file held by another program without sharing (an antivirus scanning the copy
+it just saw written, keeping it from being renamed; the acquisition software still
+writing the source) is retried on a longer, bounded backoff (:data:`IN_USE_DELAYS`, about
+8 s in all), each retry with the reason; after the last one the error says how long it
+waited.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.winfiles import held_by_another_program
 
 MAX_ATTEMPTS = 3  # one copy and up to two retries
+IN_USE_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds before each retry of a file in use
 
 _NOT_RETRIED = {
     errno.ENOSPC,
@@ -50,10 +57,38 @@ class CopyError(AlmcError):
         paths: tuple[str | os.PathLike[str], ...] = (),
         retryable: bool = False,
         destination_dead: bool = False,
+        in_use: bool = False,
     ) -> None:
         super().__init__(detail, title=title, next_step=next_step, paths=paths)
         self.retryable = retryable
         self.destination_dead = destination_dead
+        self.in_use = in_use  # Windows: held open by another program, sharing refused
+
+    @property
+    def max_attempts(self) -> int:
+        return len(IN_USE_DELAYS) + 1 if self.in_use else MAX_ATTEMPTS
+
+
+def retry_delay(attempt: int, in_use: bool) -> float:
+    """Seconds to wait before ``attempt`` (2 or more); ``in_use``: a file was held."""
+    if in_use:
+        return IN_USE_DELAYS[min(attempt - 2, len(IN_USE_DELAYS) - 1)]
+    return 0.1 * attempt
+
+
+def still_in_use(err: CopyError, attempts: int) -> CopyError:
+    """``err`` after its last retry: the same error, saying how long it was waited for."""
+    waited = sum(IN_USE_DELAYS[: attempts - 1])
+    out = CopyError(
+        f"{err.detail} It was still in use after {attempts} tries over {waited:g} s.",
+        title=err.title,
+        next_step=err.next_step,
+        paths=tuple(err.paths),
+        destination_dead=err.destination_dead,
+        in_use=True,
+    )
+    out.__cause__ = err.__cause__
+    return out
 
 
 class VerificationMismatch(CopyError):
@@ -91,6 +126,7 @@ def source_changed(source: Path, what: str) -> SourceChanged:
 def from_os_error(exc: OSError, *, action: str, path: Path, source: Path) -> CopyError:
     """Wrap an ``OSError`` during the copy of ``source`` (``path`` is where it happened)."""
     plain = describe_os_error(exc, action=action, path=path)
+    in_use = held_by_another_program(exc, path)
     detail = plain.detail
     if path != source:
         detail += f" (while copying {source})"
@@ -100,8 +136,9 @@ def from_os_error(exc: OSError, *, action: str, path: Path, source: Path) -> Cop
         next_step=plain.next_step,
         paths=(source, path),
         # Windows: a file held by another program (antivirus) is retried, with the reason
-        retryable=exc.errno not in _NOT_RETRIED or held_by_another_program(exc, path),
+        retryable=exc.errno not in _NOT_RETRIED or in_use,
         destination_dead=exc.errno in _DESTINATION_DEAD,
+        in_use=in_use,
     )
     err.__cause__ = exc
     return err

@@ -62,7 +62,9 @@ def honoured() -> bool:
     return not hasattr(ntdll, "wine_get_version")  # pragma: no cover
 
 
-class _Overlapped(ctypes.Structure):
+class Overlapped(ctypes.Structure):
+    """Win32 ``OVERLAPPED``: the file offset of a ``ReadFile`` or ``LockFileEx``."""
+
     _fields_ = [
         ("Internal", ctypes.c_size_t),
         ("InternalHigh", ctypes.c_size_t),
@@ -89,7 +91,7 @@ def _kernel32() -> Any:  # pragma: no cover - Windows only
         ctypes.c_void_p,
         wintypes.DWORD,
         ctypes.POINTER(wintypes.DWORD),
-        ctypes.POINTER(_Overlapped),
+        ctypes.POINTER(Overlapped),
     ]
     k.ReadFile.restype = wintypes.BOOL
     k.CloseHandle.argtypes = [wintypes.HANDLE]
@@ -160,7 +162,7 @@ class UnbufferedReader:  # pragma: no cover - Windows only (the Windows lane run
         pos = start
         block = start - start % a
         got = wintypes.DWORD()
-        ov = _Overlapped()
+        ov = Overlapped()
         while pos < end:
             want = min(len(view), -(-(end - block) // a) * a)
             ov.Offset, ov.OffsetHigh = block & 0xFFFFFFFF, block >> 32

@@ -32,10 +32,11 @@ from almc_assistant.core.transfer.events import (
     CopyVerified,
 )
 from almc_assistant.core.transfer.faults import (
-    MAX_ATTEMPTS,
     Cancelled,
     CopyError,
     VerificationMismatch,
+    retry_delay,
+    still_in_use,
 )
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
@@ -158,7 +159,7 @@ class FileWorker:
             if first is None:
                 self._loop(task, targets)
             else:
-                self._loop(task, self._handle(task, first, 1), 2)
+                self._loop(task, self._handle(task, first, 1), 2, _in_use(first))
         except Cancelled:
             raise
         except Exception as exc:
@@ -188,13 +189,18 @@ class FileWorker:
             self._ctx.failed(task, dest, planned, None)
         return None
 
-    def _loop(self, task: FileTask, targets: list[Target], attempt: int = 1) -> None:
-        """Copy ``task`` to ``targets`` with the one-file copier, retrying as classified."""
+    def _loop(
+        self, task: FileTask, targets: list[Target], attempt: int = 1, in_use: bool = False
+    ) -> None:
+        """Copy ``task`` to ``targets`` with the one-file copier, retrying as classified
+        (``in_use``: the last attempt found a file held by another program)."""
         while targets:
             if attempt > 1:
                 self._ctx.progress.rewind(task)
-                time.sleep(0.1 * attempt)
-            targets = self._handle(task, self._copier.copy(task, targets), attempt)
+                time.sleep(retry_delay(attempt, in_use))
+            results = self._copier.copy(task, targets)
+            in_use = _in_use(results)
+            targets = self._handle(task, results, attempt)
             attempt += 1
 
     def _handle(self, task: FileTask, results: dict[Target, Result], attempt: int) -> list[Target]:
@@ -209,7 +215,7 @@ class FileWorker:
             elif isinstance(result, Differs):
                 if (replanned := self._plan(task, t.dest, t.refused | {t.final})) is not None:
                     again.append(replanned)
-            elif result.retryable and attempt < MAX_ATTEMPTS and not ctx.control.cancelled:
+            elif result.retryable and attempt < result.max_attempts and not ctx.control.cancelled:
                 log.warning("retrying %s (attempt %d): %s", task.source, attempt + 1, result)
                 ctx.sink.publish(
                     CopyRetried(
@@ -223,6 +229,8 @@ class FileWorker:
                 )
                 again.append(t)
             else:
+                if result.in_use and attempt > 1:
+                    result = still_in_use(result, attempt)
                 if result.destination_dead:
                     t.dest.mark_dead(result)
                 ctx.failed(task, t.dest, result, t.final)
@@ -289,3 +297,7 @@ class FileWorker:
                 proof=result.proof.kind.value if result.proof is not None else "",
             )
         )
+
+
+def _in_use(results: dict[Target, Result]) -> bool:
+    return any(isinstance(r, CopyError) and r.in_use for r in results.values())
