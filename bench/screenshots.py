@@ -225,7 +225,7 @@ def shoot_reminders(controller, service, paths, sink, settle, shot) -> None:  # 
     )
     guard = SessionEndGuard.create(service.pending_summary, paths, sink)
     guard.start()
-    controller.attach_reminders(guard, snooze_default=guard.reminders.settings.snooze)
+    controller.attach_reminders(guard)
     guard.refresh()  # the first report after login: the strongest reminder
     settle(1.0, until=lambda: controller.window("reminder") is not None)
     window = controller.window("reminder")

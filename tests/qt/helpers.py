@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from almc_assistant.core.config import ReminderSettings
 from almc_assistant.core.session_end.pending import PendingSummary as Summary
 from almc_assistant.qt.prompts import Message, Question
 
@@ -67,6 +68,7 @@ class FakeService:
     """Answers the quick queries from fields; records the actions it was asked for."""
 
     pending: Summary = field(default_factory=lambda: Summary(0, 0, None))
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
     def pending_summary(self) -> Summary:
@@ -89,6 +91,9 @@ class FakeService:
 
     def destinations(self) -> list[Any]:
         return []
+
+    def reminder_settings(self) -> ReminderSettings:
+        return self.reminders
 
     def preflight(self, files: Any, destinations: Any) -> int:
         self.calls.append(("preflight", (files, destinations)))

@@ -119,11 +119,11 @@ def rig(
             site.service.paths,
             site.sink,
             clock=clock,
-            settings=settings or ReminderSettings(min_gap=0, every=None, daily_at=()),
+            settings=settings or ReminderSettings(min_gap_minutes=0, daily_at=()),
             platform="linux",
         )
         guard.start()
-        controller.attach_reminders(guard, snooze_default=30 * 60, refresh=guard.try_refresh)
+        controller.attach_reminders(guard, refresh=guard.try_refresh)
         try:
             yield Rig(site, pump, controller, guard, clock, files)
         finally:
@@ -219,7 +219,7 @@ def test_snooze_goes_to_the_scheduler_which_stays_silent_until_it_ends(
 
 
 def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = ReminderSettings(min_gap=0, every=None, daily_at=(), max_snoozes=1)
+    settings = ReminderSettings(min_gap_minutes=0, daily_at=(), max_snoozes=1)
     with rig(tmp_path, prompter, settings=settings) as r:
         r.guard.refresh()
         r.guard.acquisition_finished()

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from almc_assistant.core.cleanup import CleanupResult
 from almc_assistant.core.config import Config
 from almc_assistant.core.events import Event
 from almc_assistant.core.plan_safety import PlanSafety
 from almc_assistant.core.preflight import PreflightResult
 from almc_assistant.core.session import PendingSummary
 from almc_assistant.core.setup_state import SetupNeeded
+from almc_assistant.core.status import StatusReport
+from almc_assistant.core.warnings import SafetyWarning
 
 if TYPE_CHECKING:
     from almc_assistant.core.inspect import CheckReport
@@ -79,6 +80,24 @@ class StatusChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StatusQueried(Event):
+    """The answer to ``Service.request_status``: the pending summary, and the status
+    report and warnings when they were asked for; or why the query failed (``title``,
+    ``detail``, ``next_step``)."""
+
+    summary: PendingSummary | None = None
+    report: StatusReport | None = None
+    warnings: tuple[SafetyWarning, ...] | None = None
+    title: str = ""
+    detail: str = ""
+    next_step: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.title)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEnded(Event):
     session_id: int | None
     pending: PendingSummary
@@ -89,11 +108,6 @@ class PreflightFinished(Event):
     request_id: int
     results: tuple[PreflightResult, ...]
     safety: PlanSafety | None = None  # what the copies would count for under the policy
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CleanupFinished(Event):
-    result: CleanupResult
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

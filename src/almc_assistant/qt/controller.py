@@ -363,6 +363,9 @@ class AppController(WindowOpeners, CopiesAndQuit, ReminderActions):
         self._setup = event.setup
         if was_not_set_up and event.setup is None and self._problem == "":
             self._notify("almc-assistant is set up", "It now watches your acquisition folders.")
+        settings = self._windows.get("settings")
+        if isinstance(settings, SettingsDialog) and settings.isVisible():
+            settings.reload()  # saved elsewhere (the welcome window): Save keeps it
         self._show(self._compose())
         self.refresh_later()
 

@@ -78,7 +78,6 @@ class ReminderActions(QObject):
     _reminder: ReminderDue | None = None
     _reminder_controls: ReminderControls | None = None
     _refresh_reminders: Callable[[], object] | None = None
-    _snooze_default: float = 30 * 60.0
     _list_asked: float = float("-inf")
 
     def _connect_reminders(self, pump: EventPump, tray: TrayIcon | None) -> None:
@@ -94,7 +93,6 @@ class ReminderActions(QObject):
         self,
         controls: ReminderControls,
         *,
-        snooze_default: float = 30 * 60.0,
         refresh: Callable[[], object] | None = None,
     ) -> None:
         """Wire the session-end guard: snoozes go to it, the pump's events feed its cues
@@ -102,7 +100,6 @@ class ReminderActions(QObject):
         refresh of the pending state) runs when the service says the status changed, so
         that a reminder is withdrawn as soon as everything is safe."""
         self._reminder_controls = controls
-        self._snooze_default = snooze_default
         self._refresh_reminders = refresh
         self._pump.batch_arrived.connect(self._on_pump_batch_for_cues)
 
@@ -125,7 +122,7 @@ class ReminderActions(QObject):
         window = self._windows.get("reminder")
         if isinstance(window, ReminderWindow):
             return window
-        window = ReminderWindow(snooze_default=self._snooze_default)
+        window = ReminderWindow(snooze_default=self._service.reminder_settings().snooze)
         window.end_session_requested.connect(self.show_wizard)
         window.status_requested.connect(self.show_status)
         window.backup_requested.connect(self.back_up_now)
@@ -136,6 +133,7 @@ class ReminderActions(QObject):
 
     def _fill_reminder_window(self, window: ReminderWindow, reminder: ReminderDue) -> None:
         self._list_asked = time.monotonic()
+        window.snooze_default = self._service.reminder_settings().snooze  # as now in force
         window.set_reminder(reminder)
         # the list (every unsafe file of the user) is read by the controller's status
         # worker; it arrives through the pump in _on_reminder_report

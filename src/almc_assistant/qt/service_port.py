@@ -14,17 +14,14 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Protocol
 
-
-class PendingSummaryLike(Protocol):
-    """``PendingSummary(files, bytes, oldest)``: this user's files not yet safe."""
-
-    files: int
-    bytes: int
-    oldest: Any  # datetime | float | None
+from almc_assistant.core.config import ReminderSettings
+from almc_assistant.core.session import PendingSummary
 
 
 class ServicePort(Protocol):
-    def pending_summary(self) -> PendingSummaryLike: ...
+    def pending_summary(self) -> PendingSummary: ...
+
+    def reminder_settings(self) -> ReminderSettings: ...
 
     def status(self) -> Any: ...
 
