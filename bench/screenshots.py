@@ -268,7 +268,7 @@ def run(out: Path, dark: bool) -> int:
     sink = QueueSink()
     service = Service(paths, sink, config=config)
     pump = app_pump(sink)
-    controller = AppController(service, pump, QtPrompter(), config=config)
+    controller = AppController(service, pump, QtPrompter())
 
     def settle(seconds: float = 0.6, until=None) -> None:  # type: ignore[no-untyped-def]
         end = time.monotonic() + seconds

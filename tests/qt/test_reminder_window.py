@@ -55,7 +55,7 @@ class Rig:
         (the list is read off the GUI thread and comes through the pump)."""
         deadline = time.monotonic() + 20
         while True:
-            busy = self.controller._queries.busy  # it publishes before it is done
+            busy = self.site.service.state.busy  # it publishes before it is done
             self.drain()
             if not busy:
                 break
@@ -108,9 +108,7 @@ def rig(
         site.service.scan_once()  # the catalog now knows the three files
         assert site.service.pending_summary().files == 3
         pump = app_pump(site.sink)
-        controller = AppController(
-            site.service, pump, prompter, config=site.config, tray_available=True
-        )
+        controller = AppController(site.service, pump, prompter, tray_available=True)
         clock = FakeClock(datetime(2026, 11, 18, 9, 0, tzinfo=TZ))
         if previous is not None:
             SessionMarker(site.service.paths.state_dir).write(previous)
@@ -421,13 +419,12 @@ def test_a_failing_status_query_still_shows_the_reminder(qtbot, prompter) -> Non
 
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(BrokenCatalog(), pump, prompter, tray_available=True)
+    controller = AppController(BrokenCatalog(sink=sink), pump, prompter, tray_available=True)
     sink.publish(_reminder(ReminderKind.SESSION_END_CANCELLED, strong=True, can_snooze=False))
     pump.drain()
     window = controller.window("reminder")
     assert isinstance(window, ReminderWindow) and window.isVisible()
-    # the list is read by the status worker; its failure comes back through the pump
-    qtbot.waitUntil(lambda: not controller._queries.busy, timeout=10_000)
+    # the list is the service's status answer; its failure comes back through the pump
     pump.drain()
     assert "could not be read: Catalog unreadable" in window.cleanup.text()
     assert "3 files (3.0 kB)" in window.summary.text()

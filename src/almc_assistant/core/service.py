@@ -55,12 +55,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
+from almc_assistant.core.atomicfile import write_atomically
 from almc_assistant.core.catalog import Catalog, FileRecord
 from almc_assistant.core.catalog.recorder import Recorder
 from almc_assistant.core.cleanup import CleanupPlan, CleanupResult
 from almc_assistant.core.config import Config, ReminderSettings, UserSettings
 from almc_assistant.core.destinations import Destination, DestinationKind
-from almc_assistant.core.errors import UsageError
+from almc_assistant.core.errors import UsageError, describe_os_error
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.plan_safety import PlanSafety
@@ -379,6 +380,27 @@ class Service:
         """How many files ``destination``'s manifest lists (blocking; ``AlmcError`` when
         it cannot be read)."""
         return self.copying.manifest_entries(destination)
+
+    def save_text(self, path: Path | str, text: str) -> None:
+        """Returns at once: a worker writes ``text`` to ``path`` (a temporary name, then a
+        rename, so the name never holds half a file) and publishes ``TextSaved`` or
+        ``TextSaveFailed`` (a receipt the user saves)."""
+        target = Path(path)
+
+        def run() -> None:
+            try:
+                write_atomically(target, text.encode("utf-8"))
+            except OSError as exc:
+                err = describe_os_error(exc, action="save", path=target)
+                self.sink.publish(
+                    ev.TextSaveFailed(
+                        path=str(path), title=err.title, detail=err.detail, next_step=err.next_step
+                    )
+                )
+            else:
+                self.sink.publish(ev.TextSaved(path=str(path)))
+
+        self._runtime.submit("save", run)
 
     # ================================================================== session
     def end_session(self) -> int | None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog
+from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.service_runtime import Runtime
 
 if TYPE_CHECKING:
@@ -68,9 +69,27 @@ class Checking:
 
     def check(self, paths: Sequence[Path | str]) -> Future[CheckReport]:
         """Check files and folders in a worker; progress arrives as the checker's events
-        (``FileChecked``), the whole report as ``CheckReportReady``; verdicts of
-        catalogued files are stored."""
-        return self._rt.submit("check", lambda: self.check_now(paths))
+        (``FileChecked``), the whole report as ``CheckReportReady`` (or ``CheckFailed``);
+        verdicts of catalogued files are stored."""
+        names = tuple(str(p) for p in paths)
+
+        def run() -> CheckReport:
+            try:
+                return self.check_now(paths)
+            except AlmcError as err:
+                self._rt.sink.publish(
+                    ev.CheckFailed(
+                        paths=names, title=err.title, detail=err.detail, next_step=err.next_step
+                    )
+                )
+                raise
+            except Exception as exc:  # ServiceFailed tells the rest
+                self._rt.sink.publish(
+                    ev.CheckFailed(paths=names, title="Check failed", detail=str(exc))
+                )
+                raise
+
+        return self._rt.submit("check", run)
 
     def check_now(
         self, paths: Sequence[Path | str], *, workers: int | None = None, record: bool = True

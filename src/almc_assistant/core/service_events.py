@@ -125,3 +125,30 @@ class SettingsApplied(Event):
 
     config: Config
     setup: SetupNeeded | None  # still not set up (no acquisition folders), and why
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckFailed(Event):
+    """``Service.check(paths)`` failed as a whole (``ServiceFailed`` says so too)."""
+
+    paths: tuple[str, ...]
+    title: str
+    detail: str
+    next_step: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextSaved(Event):
+    """``Service.save_text``: the text is at ``path`` (written whole, then renamed)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextSaveFailed(Event):
+    """``Service.save_text`` could not write ``path``; nothing is left at that name."""
+
+    path: str
+    title: str
+    detail: str
+    next_step: str

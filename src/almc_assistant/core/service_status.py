@@ -129,6 +129,12 @@ class StatusPart:
             thread = self._thread
         thread.start()
 
+    @property
+    def busy(self) -> bool:
+        """A query runs (its answer is published before it is done)."""
+        with self._query_lock:
+            return self._thread is not None
+
     def close(self, timeout: float = 5.0) -> None:
         """No more queries; wait (briefly) for the one in flight."""
         with self._query_lock:

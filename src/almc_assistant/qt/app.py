@@ -71,7 +71,7 @@ def run(paths: list[str]) -> int:
         prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))
         return 2
     pump = app_pump(sink)
-    controller = AppController(service, pump, prompter, config=config)
+    controller = AppController(service, pump, prompter)
     prompter.default_folder = controller.data_folder  # pickers open where the data is
     instance.message_received.connect(controller.on_instance_message)
     qapp.aboutToQuit.connect(controller.shutdown)

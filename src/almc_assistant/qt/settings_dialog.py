@@ -21,7 +21,6 @@ import html
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -48,6 +47,7 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.qt import icons
 from almc_assistant.qt.keys import close_on_escape
 from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.settings_destinations import DestinationsTab
 
 
@@ -77,7 +77,7 @@ _START_AT_LOGIN_POLICY = {
 class SettingsDialog(QWidget):
     def __init__(
         self,
-        service: Any,
+        service: ServicePort,
         prompter: Prompter,
         config: Config | Callable[[], Config],
         parent: QWidget | None = None,

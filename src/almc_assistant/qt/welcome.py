@@ -47,6 +47,7 @@ from almc_assistant.qt import icons
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.keys import close_on_escape
 from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.service_port import ServicePort
 
 INTRO = (
     "almc-assistant watches the folders your microscope saves to, checks each finished "
@@ -84,7 +85,7 @@ class WelcomeWindow(QWidget):
 
     def __init__(
         self,
-        service: Any,
+        service: ServicePort,
         prompter: Prompter,
         pump: EventPump,
         config: Callable[[], Config],
