@@ -99,6 +99,12 @@ class FakeService:
         thread.start()
         thread.join(10)
 
+    def autostart(self) -> Any:
+        from almc_assistant.core.autostart import for_config
+        from almc_assistant.core.paths import AppPaths
+
+        return for_config(self.config, AppPaths.default())  # the test's own XDG folders
+
     def save_text(self, path: str, text: str) -> None:
         self.calls.append(("save_text", (path,)))
 

@@ -74,7 +74,6 @@ def test_welcome_tests_and_saves_then_watching_starts(fresh, qtbot, prompter) ->
     prompter.folder_to_choose = str(backup)
     welcome.add_dest_button.click()
     welcome.run_tests()
-    welcome.wait_for_tests()
     qtbot.waitUntil(lambda: "✓ destination" in welcome.result.text(), timeout=10_000)
     text = welcome.result.text()
     assert "✓ acquisition folder" in text and "readable" in text and "writable" in text

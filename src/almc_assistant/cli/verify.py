@@ -20,10 +20,11 @@ from pathlib import Path
 
 from almc_assistant.cli import _common
 from almc_assistant.cli._progress import ProgressView
+from almc_assistant.cli._service import open_service
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
-from almc_assistant.core.transfer import EntryChecked, VerifyReport, verify_destination
-from almc_assistant.core.transfer.manifest import read_manifest
+from almc_assistant.core.service import Service
+from almc_assistant.core.transfer import EntryChecked, VerifyReport
 from almc_assistant.core.units import human_size
 
 
@@ -43,16 +44,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     sink = QueueSink()
+    with open_service(sink, show_problems=False) as service:  # verify opens no catalog
+        return _verify(args, service, sink)
+
+
+def _verify(args: argparse.Namespace, service: Service, sink: QueueSink) -> int:
     outcome: dict[str, VerifyReport | BaseException] = {}
 
     def work() -> None:
         try:
-            outcome["report"] = verify_destination(args.destination, sink)
+            outcome["report"] = service.verify_destination(args.destination)
         except BaseException as exc:  # handed to the main thread below
             outcome["error"] = exc
 
     try:
-        total = len(read_manifest(args.destination)) if args.destination.is_dir() else 0
+        total = service.manifest_entries(args.destination) if args.destination.is_dir() else 0
     except AlmcError:
         total = 0  # the verifier says why
     thread = threading.Thread(target=work, name="almc-verify")

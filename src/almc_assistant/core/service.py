@@ -81,6 +81,7 @@ from almc_assistant.core.status import StatusReport
 from almc_assistant.core.warnings import SafetyWarning
 
 if TYPE_CHECKING:
+    from almc_assistant.core.autostart import Autostart
     from almc_assistant.core.inspect import CheckReport, PartialDataset
     from almc_assistant.core.session_end import SessionEndGuard
     from almc_assistant.core.transfer import CopyJob, OnConflict, VerifyReport
@@ -110,6 +111,7 @@ class Service:
         self.settings.follow(self._on_policy_changed)
         self._policy_key = self.settings.policy.key
         self._apply_lock = threading.Lock()
+        self._location_tests = 0
         rt = self._runtime = Runtime(
             paths,
             sink,
@@ -200,6 +202,32 @@ class Service:
         recorder.submit(lambda c: c.recompute_safety())
         recorder.submit(lambda c: c.note("safety_key", policy.key))
         recorder.submit_after(self.state.publish)
+
+    def test_locations(self, folders: Sequence[Path], destinations: Sequence[Destination]) -> int:
+        """Returns a request id at once; a worker tests each acquisition folder and
+        destination (reachable, readable or writable, free space, file system) and
+        publishes ``LocationsChecked`` (the welcome window's "Test")."""
+        from almc_assistant.core.location_check import check_acquisition_folder, check_destination
+
+        with self._apply_lock:
+            self._location_tests += 1
+            request = self._location_tests
+        folders, destinations = list(folders), list(destinations)
+
+        def run() -> None:
+            results = [check_acquisition_folder(f) for f in folders]
+            results += [check_destination(d) for d in destinations]
+            self.sink.publish(ev.LocationsChecked(request_id=request, results=tuple(results)))
+
+        self._runtime.submit("test", run)
+        return request
+
+    def autostart(self) -> Autostart:
+        """Starting at login on this OS, under the facility's policy in force (its
+        methods do small file or registry I/O: see :mod:`almc_assistant.core.autostart`)."""
+        from almc_assistant.core.autostart import for_config
+
+        return for_config(self.config, self.paths)
 
     def reminder_settings(self) -> ReminderSettings:
         """The reminder settings in force."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from almc_assistant.core.config import Config
 from almc_assistant.core.events import Event
+from almc_assistant.core.location_check import LocationCheck
 from almc_assistant.core.plan_safety import PlanSafety
 from almc_assistant.core.preflight import PreflightResult
 from almc_assistant.core.session import PendingSummary
@@ -152,3 +153,11 @@ class TextSaveFailed(Event):
     title: str
     detail: str
     next_step: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocationsChecked(Event):
+    """The answer to ``Service.test_locations``: one result per folder and destination."""
+
+    request_id: int
+    results: tuple[LocationCheck, ...]

@@ -29,8 +29,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from almc_assistant import __version__
-from almc_assistant.core.autostart import Autostart, StartOutcome, for_config
-from almc_assistant.core.config import Config, load_config
+from almc_assistant.core.autostart import Autostart, StartOutcome
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
@@ -64,9 +63,8 @@ def run(paths: list[str]) -> int:
     prompter = QtPrompter()
     crash.install(prompter, str(log_file))
     sink = QueueSink()
-    config = load_config(app_paths)  # invalid settings are reported, safe defaults used
-    try:
-        service = make_service(app_paths, sink, config)
+    try:  # invalid settings are reported, safe defaults used
+        service = make_service(app_paths, sink)
     except AlmcError as err:
         prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))
         return 2
@@ -85,7 +83,7 @@ def run(paths: list[str]) -> int:
     QTimer.singleShot(  # once the tray icon is up, so that the notice has it to show on
         1000,
         lambda: apply_start_at_login(
-            for_config(config, app_paths),
+            service.autostart(),
             tray.notify if tray is not None else lambda title, text: log.info(text),
         ),
     )
@@ -160,9 +158,10 @@ def tune_gc() -> None:
     gc.freeze()
 
 
-def make_service(app_paths: AppPaths, sink: QueueSink, config: Config) -> Service:
-    """The core's service facade (``core/service.py``), publishing to ``sink``."""
-    return Service(app_paths, sink, config=config)
+def make_service(app_paths: AppPaths, sink: QueueSink) -> Service:
+    """The core's service facade (``core/service.py``), publishing to ``sink``; it reads
+    the configuration and owns it from then on."""
+    return Service(app_paths, sink)
 
 
 def _application() -> QApplication:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from almc_assistant.core.autostart import Autostart
 from almc_assistant.core.catalog import FileRecord
 from almc_assistant.core.config import Config, ReminderSettings, UserSettings
 from almc_assistant.core.destinations import Destination
@@ -48,6 +49,8 @@ class ServicePort(Protocol):
 
     def reminder_settings(self) -> ReminderSettings: ...
 
+    def autostart(self) -> Autostart: ...
+
     def request_status(self, *, report: bool = False, warnings: bool = False) -> None: ...
 
     def session_files(self) -> Sequence[FileRecord]: ...
@@ -76,3 +79,7 @@ class ServicePort(Protocol):
     def save_user_config(self, settings: UserSettings) -> Path: ...
 
     def save_text(self, path: str, text: str) -> None: ...
+
+    def test_locations(
+        self, folders: Sequence[Path], destinations: Sequence[Destination]
+    ) -> int: ...

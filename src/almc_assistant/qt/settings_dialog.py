@@ -40,10 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from almc_assistant.core.autostart import Autostart, AutostartPolicy, for_config
+from almc_assistant.core.autostart import Autostart, AutostartPolicy
 from almc_assistant.core.config import Config, UserSettings
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.paths import AppPaths
 from almc_assistant.qt import icons
 from almc_assistant.qt.keys import close_on_escape
 from almc_assistant.qt.prompts import Level, Message, Prompter
@@ -89,7 +88,7 @@ class SettingsDialog(QWidget):
         self._prompter = prompter
         self._current = config if callable(config) else (lambda: config)
         self._config = self._current()
-        self._autostart = autostart or for_config(self._config, AppPaths.default())
+        self._autostart = autostart or service.autostart()
         self._autostart_shown: bool | None = None  # what the box showed when loaded
         self.setWindowTitle("almc-assistant — Settings")
         self.setWindowIcon(icons.app_icon())
