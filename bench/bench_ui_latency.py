@@ -449,7 +449,7 @@ def main() -> int:
 
     pump = app_pump(sink)
     trace = DrainTrace(pump, lambda: heart.phase) if args.trace else None
-    controller = AppController(service, pump, QtPrompter(), config=config, tray_available=True)
+    controller = AppController(service, pump, QtPrompter(), tray_available=True)
     from almc_assistant.core.watch import ScanFinished
 
     scanned: list[object] = []

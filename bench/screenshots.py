@@ -225,7 +225,7 @@ def shoot_reminders(controller, service, paths, sink, settle, shot) -> None:  # 
     )
     guard = SessionEndGuard.create(service.pending_summary, paths, sink)
     guard.start()
-    controller.attach_reminders(guard, snooze_default=guard.reminders.settings.snooze)
+    controller.attach_reminders(guard)
     guard.refresh()  # the first report after login: the strongest reminder
     settle(1.0, until=lambda: controller.window("reminder") is not None)
     window = controller.window("reminder")
@@ -268,7 +268,7 @@ def run(out: Path, dark: bool) -> int:
     sink = QueueSink()
     service = Service(paths, sink, config=config)
     pump = app_pump(sink)
-    controller = AppController(service, pump, QtPrompter(), config=config)
+    controller = AppController(service, pump, QtPrompter())
 
     def settle(seconds: float = 0.6, until=None) -> None:  # type: ignore[no-untyped-def]
         end = time.monotonic() + seconds

@@ -121,9 +121,7 @@ class Case:
         from almc_assistant.qt.prompts import QtPrompter
 
         self.service.scan_once()
-        self.controller = AppController(
-            self.service, app_pump(self.sink), QtPrompter(), config=self.config
-        )
+        self.controller = AppController(self.service, app_pump(self.sink), QtPrompter())
         self.controller._pump.start()
         w = self.controller.show_wizard()
         self.settle(until=lambda: not w.files_page.loading)

@@ -47,7 +47,7 @@ def test_disk_full_under_the_catalog_keeps_records_until_there_is_room(tmp_path:
             from almc_assistant.core.events import CallbackSink
 
             # The service's own watch handler, without the checks of finished files.
-            watcher = service._make_watcher(CallbackSink(service._on_watch))
+            watcher = service.watching.make_watcher(CallbackSink(service.watching.on_watch))
             watcher.scan(service.catalog.known_files)
             assert not service.recorder.flush(timeout=3)  # cannot write: waiting
             backlog = sink.of_type(ev.CatalogBacklog)

@@ -7,12 +7,17 @@ reachable from these tests; it does no I/O and answers at once.
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from almc_assistant.core.config import Config, ReminderSettings
+from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.events import EventSink
+from almc_assistant.core.service_events import StatusQueried
 from almc_assistant.core.session_end.pending import PendingSummary as Summary
 from almc_assistant.qt.prompts import Message, Question
 
@@ -67,7 +72,41 @@ class FakeService:
     """Answers the quick queries from fields; records the actions it was asked for."""
 
     pending: Summary = field(default_factory=lambda: Summary(0, 0, None))
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    config: Config = field(default_factory=Config)
+    # Where request_status answers go (the pump's sink); None: asked, never answered.
+    sink: EventSink | None = None
+
+    def request_status(self, *, report: bool = False, warnings: bool = False) -> None:
+        """Answers as the service does, on a thread of its own, through the sink."""
+        self.calls.append(("request_status", (report, warnings)))
+        sink = self.sink
+        if sink is None:
+            return
+
+        def run() -> None:
+            try:
+                summary = self.pending_summary()
+                full = self.status() if report or warnings else None
+                found = tuple(self.warnings()) if warnings else None
+            except AlmcError as err:
+                sink.publish(StatusQueried(title=err.title, detail=err.detail))
+                return
+            sink.publish(StatusQueried(summary=summary, report=full, warnings=found))
+
+        thread = threading.Thread(target=run, name="fake-status-query", daemon=True)
+        thread.start()
+        thread.join(10)
+
+    def autostart(self) -> Any:
+        from almc_assistant.core.autostart import for_config
+        from almc_assistant.core.paths import AppPaths
+
+        return for_config(self.config, AppPaths.default())  # the test's own XDG folders
+
+    def save_text(self, path: str, text: str) -> None:
+        self.calls.append(("save_text", (path,)))
 
     def pending_summary(self) -> Summary:
         return self.pending
@@ -89,6 +128,9 @@ class FakeService:
 
     def destinations(self) -> list[Any]:
         return []
+
+    def reminder_settings(self) -> ReminderSettings:
+        return self.reminders
 
     def preflight(self, files: Any, destinations: Any) -> int:
         self.calls.append(("preflight", (files, destinations)))

@@ -22,9 +22,7 @@ def test_tray_and_windows_reflect_the_catalog(qtbot, prompter, tmp_path) -> None
         old = time.time() - 3600
         for f in site.acquisition.iterdir():
             os.utime(f, (old, old))
-        controller = AppController(
-            site.service, app_pump(site.sink), prompter, config=site.config, tray_available=True
-        )
+        controller = AppController(site.service, app_pump(site.sink), prompter, tray_available=True)
         controller.start([])  # starts the real watcher too
         try:
             # the watcher catalogues the three files one by one: wait for all of them

@@ -7,6 +7,7 @@ service starts watching them; Settings then shows what was saved.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,15 +15,12 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from almc_assistant.core.config import UserSettings
 from almc_assistant.core.destinations import DestinationKind
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
-from almc_assistant.core.session_end import SessionEndGuard
 from almc_assistant.core.setup_state import NOT_SET_UP
 from almc_assistant.qt import humanize
-from almc_assistant.qt.app import follow_reminder_settings
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.icons import State
@@ -31,7 +29,7 @@ from almc_assistant.qt.status_window import StatusWindow
 from almc_assistant.qt.style import ReadableCheckStyle
 from almc_assistant.qt.warnings_window import DeletionWarningWindow
 from almc_assistant.qt.welcome import WelcomeWindow
-from tests.qt.helpers import FakeService
+from tests.qt.helpers import FakeService, today_summary
 
 
 @pytest.fixture
@@ -76,7 +74,6 @@ def test_welcome_tests_and_saves_then_watching_starts(fresh, qtbot, prompter) ->
     prompter.folder_to_choose = str(backup)
     welcome.add_dest_button.click()
     welcome.run_tests()
-    welcome.wait_for_tests()
     qtbot.waitUntil(lambda: "✓ destination" in welcome.result.text(), timeout=10_000)
     text = welcome.result.text()
     assert "✓ acquisition folder" in text and "readable" in text and "writable" in text
@@ -95,24 +92,55 @@ def test_welcome_tests_and_saves_then_watching_starts(fresh, qtbot, prompter) ->
     assert service.config.acquisition_folders == (acq,)
 
 
-def test_reminder_settings_reach_the_running_guard(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    paths = AppPaths.under(tmp_path / "home").ensure()
-    sink = QueueSink()
-    service = Service(paths, sink)
-    pump = EventPump(sink)
-    guard = SessionEndGuard.create(service.pending_summary, paths, sink)
-    follow_reminder_settings(pump, guard)
-    pump.start()
-    try:
-        user = service.config.user
-        reminders = type(user.reminders)(idle_minutes=7, every_minutes=45, snooze_minutes=12)
-        service.save_user_config(UserSettings(reminders=reminders))
-        qtbot.waitUntil(lambda: guard.reminders.settings.idle_after == 7 * 60, timeout=5_000)
-        assert guard.reminders.settings.every == 45 * 60
-        assert guard.reminders.settings.snooze == 12 * 60
-    finally:
-        pump.stop()
-        service.stop()
+def test_reminder_settings_reach_the_running_guard(fresh, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Settings' reminders reach the service's guard and the reminder window's snooze."""
+    controller, service, _pump, _tmp = fresh
+    guard = service.session_end_guard()
+    controller.attach_reminders(guard)
+    settings = controller.show_settings()
+    settings.idle.setValue(7)
+    settings.every.setValue(45)
+    settings.snooze.setValue(12)
+    settings.daily_at.setText("12:30, 18:00")
+    settings.min_gap.setValue(20)
+    settings.max_snoozes.setValue(4)
+    settings.save()
+    s = guard.reminders.settings  # at once: the service applied them, no relay
+    assert (s.idle_after, s.every, s.snooze, s.min_gap) == (7 * 60, 45 * 60, 12 * 60, 20 * 60)
+    assert s.daily_at == ("12:30", "18:00") and s.max_snoozes == 4
+    reopened = controller.show_settings()
+    assert reopened.daily_at.text() == "12:30, 18:00" and reopened.max_snoozes.value() == 4
+    reopened.close()
+    guard.update(today_summary(2, 10**9))
+    assert guard.reminders.acquisition_finished()
+    qtbot.waitUntil(lambda: controller.reminder is not None, timeout=5_000)
+    window = controller.show_reminder()
+    assert window is not None and window.snooze_default == 12 * 60
+
+
+def test_a_time_of_day_that_is_not_one_is_told_and_nothing_is_saved(fresh, prompter) -> None:  # type: ignore[no-untyped-def]
+    controller, service, _pump, _tmp = fresh
+    settings = controller.show_settings()
+    settings.daily_at.setText("25:00")
+    settings.save()
+    assert prompter.told and "25:00" in prompter.told[-1].text
+    assert settings.isVisible() and service.config.user.reminders.daily_at == ("17:00",)
+
+
+def test_an_open_settings_window_follows_settings_saved_elsewhere(fresh, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Settings open while the welcome window saves the folders: Save in Settings
+    afterwards keeps them (it used to save the folders it had shown, none)."""
+    controller, service, _pump, tmp = fresh
+    acq = tmp / "acq"
+    acq.mkdir()
+    settings = controller.show_settings()
+    assert settings.folders.count() == 0
+    service.save_user_config(replace(service.config.user, folders=(acq,)))
+    qtbot.waitUntil(lambda: settings.folders.count() == 1, timeout=5_000)
+    settings.snooze.setValue(45)
+    settings.save()
+    assert service.config.acquisition_folders == (acq,)
+    assert service.config.user.reminders.snooze_minutes == 45
 
 
 def test_a_new_destination_asks_for_its_kind(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]

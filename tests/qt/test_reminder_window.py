@@ -55,7 +55,7 @@ class Rig:
         (the list is read off the GUI thread and comes through the pump)."""
         deadline = time.monotonic() + 20
         while True:
-            busy = self.controller._queries.busy  # it publishes before it is done
+            busy = self.site.service.state.busy  # it publishes before it is done
             self.drain()
             if not busy:
                 break
@@ -108,9 +108,7 @@ def rig(
         site.service.scan_once()  # the catalog now knows the three files
         assert site.service.pending_summary().files == 3
         pump = app_pump(site.sink)
-        controller = AppController(
-            site.service, pump, prompter, config=site.config, tray_available=True
-        )
+        controller = AppController(site.service, pump, prompter, tray_available=True)
         clock = FakeClock(datetime(2026, 11, 18, 9, 0, tzinfo=TZ))
         if previous is not None:
             SessionMarker(site.service.paths.state_dir).write(previous)
@@ -119,11 +117,11 @@ def rig(
             site.service.paths,
             site.sink,
             clock=clock,
-            settings=settings or ReminderSettings(min_gap=0, every=None, daily_at=()),
+            settings=settings or ReminderSettings(min_gap_minutes=0, daily_at=()),
             platform="linux",
         )
         guard.start()
-        controller.attach_reminders(guard, snooze_default=30 * 60, refresh=guard.try_refresh)
+        controller.attach_reminders(guard, refresh=guard.try_refresh)
         try:
             yield Rig(site, pump, controller, guard, clock, files)
         finally:
@@ -219,7 +217,7 @@ def test_snooze_goes_to_the_scheduler_which_stays_silent_until_it_ends(
 
 
 def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = ReminderSettings(min_gap=0, every=None, daily_at=(), max_snoozes=1)
+    settings = ReminderSettings(min_gap_minutes=0, daily_at=(), max_snoozes=1)
     with rig(tmp_path, prompter, settings=settings) as r:
         r.guard.refresh()
         r.guard.acquisition_finished()
@@ -421,13 +419,12 @@ def test_a_failing_status_query_still_shows_the_reminder(qtbot, prompter) -> Non
 
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(BrokenCatalog(), pump, prompter, tray_available=True)
+    controller = AppController(BrokenCatalog(sink=sink), pump, prompter, tray_available=True)
     sink.publish(_reminder(ReminderKind.SESSION_END_CANCELLED, strong=True, can_snooze=False))
     pump.drain()
     window = controller.window("reminder")
     assert isinstance(window, ReminderWindow) and window.isVisible()
-    # the list is read by the status worker; its failure comes back through the pump
-    qtbot.waitUntil(lambda: not controller._queries.busy, timeout=10_000)
+    # the list is the service's status answer; its failure comes back through the pump
     pump.drain()
     assert "could not be read: Catalog unreadable" in window.cleanup.text()
     assert "3 files (3.0 kB)" in window.summary.text()

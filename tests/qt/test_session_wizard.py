@@ -51,7 +51,6 @@ def make_wizard(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
                 site.service,
                 app_pump(site.sink),
                 prompter,
-                config=site.config,
                 tray_available=True,
             )
             pump = controller._pump
@@ -62,9 +61,7 @@ def make_wizard(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
             pump.start()
 
             def stop() -> None:
-                controller.shutdown()  # stops its timers and the pump before the service
-                for thread in wizard.receipt_page.save_threads:
-                    thread.join(10)
+                controller.shutdown()  # stops its timers, the service (its saves), the pump
 
             stack.callback(stop)
             return wizard, site

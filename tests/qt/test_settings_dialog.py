@@ -24,6 +24,7 @@ class SettingsService:
     saved: list[UserSettings] = field(default_factory=list)
     preflights: list[Any] = field(default_factory=list)
     fail_save: bool = False
+    config: Config = field(default_factory=Config)
 
     def destinations(self) -> list[Destination]:
         return list(self.dests)
@@ -36,6 +37,12 @@ class SettingsService:
     def preflight(self, files: Any, destinations: Any) -> int:
         self.preflights.append(list(destinations))
         return len(self.preflights)
+
+    def autostart(self) -> Any:
+        from almc_assistant.core.autostart import for_config
+        from almc_assistant.core.paths import AppPaths
+
+        return for_config(self.config, AppPaths.default())  # the test's own XDG folders
 
 
 @pytest.fixture
@@ -224,7 +231,8 @@ def test_a_failed_change_is_told_and_the_window_stays(qtbot, prompter, tmp_path)
 
 def test_default_autostart_follows_the_environment(qtbot, prompter, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    dialog = SettingsDialog(SettingsService([]), prompter, Config(start_at_login="never"))
+    never = Config(start_at_login="never")
+    dialog = SettingsDialog(SettingsService([], config=never), prompter, never)
     qtbot.addWidget(dialog)
     assert not dialog.start_at_login.isEnabled()
     assert not dialog.start_at_login.isChecked()

@@ -1,5 +1,6 @@
-"""StatusQueries: the controller's catalog and disk queries run in a worker, one at a time,
-merged, and their answers (or failures) arrive as events through the pump."""
+"""The controller asks the service for its slow queries (``request_status``) and shows the
+answers that arrive as events through the pump; it never runs them on the GUI thread.
+The service's side (its own thread, merging) is in tests/core/test_service_status_requests.py."""
 
 from __future__ import annotations
 
@@ -10,106 +11,11 @@ from typing import Any
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, QueueSink
+from almc_assistant.core.service_events import StatusQueried
 from almc_assistant.core.status import Problem, ProblemKind
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller import AppController
-from almc_assistant.qt.status_queries import StatusQueried, StatusQueries
-from tests.qt.helpers import FakeJob, FakeService, Progressed, Snapshot, Summary, today_summary
-
-
-class GatedService(FakeService):
-    """Blocks each ``pending_summary`` until the test opens the gate; records threads."""
-
-    def __init__(self) -> None:
-        super().__init__(pending=Summary(2, 10, None))
-        self.gate = threading.Event()
-        self.started = threading.Event()
-        self.queries: list[str] = []  # "summary" / "status", in order
-        self.threads: set[str] = set()
-
-    def pending_summary(self) -> Summary:
-        self.threads.add(threading.current_thread().name)
-        self.queries.append("summary")
-        self.started.set()
-        assert self.gate.wait(20), "the test never opened the gate"
-        return self.pending
-
-    def status(self) -> Any:
-        self.threads.add(threading.current_thread().name)
-        self.queries.append("status")
-        return super().status()
-
-
-def _wait_idle(queries: StatusQueries) -> None:
-    for _ in range(2000):
-        if not queries.busy:
-            return
-        time.sleep(0.01)
-    raise AssertionError("the status query never finished")
-
-
-def _answers(sink: QueueSink) -> list[StatusQueried]:
-    return [e for e in sink.drain() if isinstance(e, StatusQueried)]
-
-
-def test_requests_made_while_one_runs_merge_into_one_more_query() -> None:
-    service, sink = GatedService(), QueueSink()
-    queries = StatusQueries(service, sink)
-    queries.request()
-    assert service.started.wait(20)
-    queries.request()
-    queries.request(report=True)  # a report asked meanwhile is not lost
-    queries.request()
-    service.gate.set()
-    _wait_idle(queries)  # the merged follow-up runs in the same worker
-    queries.close()
-    assert service.queries == ["summary", "summary", "status"]
-    answers = _answers(sink)
-    assert [a.report is not None for a in answers] == [False, True]
-    assert all(a.summary == Summary(2, 10, None) and not a.failed for a in answers)
-    assert "MainThread" not in service.threads
-
-
-def test_failures_are_answers_too() -> None:
-    class Broken(FakeService):
-        def __init__(self, exc: Exception) -> None:
-            super().__init__()
-            self.exc = exc
-
-        def pending_summary(self) -> Summary:
-            raise self.exc
-
-    sink = QueueSink()
-    for exc, title in (
-        (AlmcError("The catalog is locked.", title="Catalog busy"), "Catalog busy"),
-        (RuntimeError("boom"), "Status not available"),
-    ):
-        queries = StatusQueries(Broken(exc), sink)
-        queries.request()
-        queries.close()
-        (answer,) = _answers(sink)
-        assert answer.failed and answer.title == title and answer.summary is None
-
-
-def test_close_drops_a_follow_up_not_started_yet() -> None:
-    service, sink = GatedService(), QueueSink()
-    queries = StatusQueries(service, sink)
-    queries.request()
-    assert service.started.wait(20)
-    queries.request(report=True)
-    queries.close(timeout=0)  # the service is about to stop: the query in flight only
-    service.gate.set()
-    _wait_idle(queries)
-    assert service.queries == ["summary"]
-    assert len(_answers(sink)) == 1
-
-
-def test_no_query_after_close() -> None:
-    service, sink = GatedService(), QueueSink()
-    queries = StatusQueries(service, sink)
-    queries.close()
-    queries.request(report=True)
-    assert not queries.busy and service.queries == [] and _answers(sink) == []
+from tests.qt.helpers import FakeJob, FakeService, Progressed, Snapshot, today_summary
 
 
 def test_the_status_window_report_is_read_off_the_gui_thread(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
@@ -123,8 +29,9 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot, prompter) ->
             offline = Problem(ProblemKind.SETUP, "Setup problem", "Share offline", "Ask staff")
             return SimpleNamespace(sessions=(), volumes=(), problems=(offline,))
 
-    service = Recording()
     pump = EventPump(QueueSink(), interval_ms=20)
+    service = Recording()
+    service.sink = pump.sink
     controller = AppController(service, pump, prompter, tray_available=True)
     controller.start([])
     window = controller.show_status()
@@ -135,8 +42,8 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot, prompter) ->
 
 
 def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
-    service = FakeService(today_summary(3, 1_000_000))
     pump = EventPump(QueueSink(), interval_ms=20)
+    service = FakeService(today_summary(3, 1_000_000), sink=pump.sink)
     controller = AppController(service, pump, prompter, tray_available=True)
     controller.start([])
     controller._on_copy_started(FakeJob("job-1"))
@@ -173,8 +80,9 @@ def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot, prompter)
             self.threads.append(threading.current_thread().name)
             return []
 
-    service = AtRisk()
     pump = EventPump(QueueSink(), interval_ms=20)
+    service = AtRisk()
+    service.sink = pump.sink
     controller = AppController(service, pump, prompter, tray_available=True)
     controller.start([])
     window = controller.show_warnings()
@@ -191,7 +99,7 @@ def test_a_failed_query_for_the_warnings_window_is_told(qtbot, prompter) -> None
             raise AlmcError("The catalog is locked by another program.", title="Catalog busy")
 
     pump = EventPump(QueueSink(), interval_ms=20)
-    controller = AppController(Locked(), pump, prompter, tray_available=True)
+    controller = AppController(Locked(sink=pump.sink), pump, prompter, tray_available=True)
     controller.start([])
     controller.show_warnings()
     qtbot.waitUntil(lambda: any(m.title == "Catalog busy" for m in prompter.told))
@@ -208,8 +116,8 @@ def test_an_answer_does_not_ask_the_next_question(qtbot, prompter) -> None:  # t
     controller.refresh()
     sink.publish(StatusQueried(summary=today_summary(3, 12_400_000_000)))
     pump.drain()
-    assert not controller._event_refresh.isActive()
+    assert not controller.presenter.event_refresh.isActive()
     sink.publish(Event())  # anything else is news: refresh soon
     pump.drain()
-    assert controller._event_refresh.isActive()
+    assert controller.presenter.event_refresh.isActive()
     controller.shutdown()

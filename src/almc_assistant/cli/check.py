@@ -1,7 +1,7 @@
 """`almc-assistant check PATH... [--json]`: a verdict per file and per dataset.
 
-Thread contract: main thread. The core checks files in its own worker pool and publishes
-progress events on this thread; a rich progress bar on stderr shows them.
+Thread contract: main thread. The service (``check_now``) checks files in the core's
+worker pool and publishes progress events; a rich progress bar on stderr shows them.
 
 Exit status: 0 when every file (or dataset) is native-ok or tiff-uncompressed-ok with no
 flag; 1 when anything is flagged, compressed, damaged or unreadable; 2 on usage errors.
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from almc_assistant.core.inspect import check_paths
+    from almc_assistant.cli._service import open_service
 
     missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
@@ -45,8 +45,11 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1.")
-    with _Progress() as progress:
-        report = check_paths(args.paths, sink=CallbackSink(progress.on_event), workers=args.workers)
+    with (
+        _Progress() as progress,
+        open_service(CallbackSink(progress.on_event), show_problems=False) as service,
+    ):
+        report = service.check_now(args.paths, workers=args.workers, record=False)
     if args.json:
         _common.print_json(report.as_dict())
     else:

@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from pathlib import Path
 
 from almc_assistant.cli import _common
 from almc_assistant.cli._progress import ProgressView
+from almc_assistant.cli._service import open_service
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
-from almc_assistant.core.remote.session import looks_remote
-from almc_assistant.core.transfer import EntryChecked, VerifyReport, verify_destination
-from almc_assistant.core.transfer.manifest import read_manifest
-from almc_assistant.core.transfer.remote_verify import verify_remote
+from almc_assistant.core.service import Service
+from almc_assistant.core.transfer import EntryChecked, VerifyReport
 from almc_assistant.core.units import human_size, plural
 
 
@@ -49,21 +47,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     sink = QueueSink()
+    with open_service(sink, show_problems=False) as service:  # verify opens no catalog
+        return _verify(args, service, sink)
+
+
+def _verify(args: argparse.Namespace, service: Service, sink: QueueSink) -> int:
     outcome: dict[str, VerifyReport | BaseException] = {}
-    remote = looks_remote(args.destination)
-    dest = Path(args.destination)
 
     def work() -> None:
         try:
-            if remote:
-                outcome["report"] = verify_remote(args.destination, sink)
-            else:
-                outcome["report"] = verify_destination(dest, sink)
+            outcome["report"] = service.verify_destination(args.destination)
         except BaseException as exc:  # handed to the main thread below
             outcome["error"] = exc
 
     try:
-        total = len(read_manifest(dest)) if not remote and dest.is_dir() else 0
+        total = service.manifest_entries(args.destination)
     except AlmcError:
         total = 0  # the verifier says why
     thread = threading.Thread(target=work, name="almc-verify")

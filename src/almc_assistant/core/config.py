@@ -15,6 +15,7 @@ reason, and the value falls back to a safe default, so the app still starts.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -66,11 +67,86 @@ class CleanupSettings:
     sample_fraction: float = 0.1
 
 
+_TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
 @dataclass(frozen=True, slots=True)
 class ReminderSettings:
-    idle_minutes: float = 30.0
-    every_minutes: float = 0.0  # 0: no scheduled reminder
-    snooze_minutes: float = 30.0
+    """When and how often to remind (the user's ``[reminders]`` table, in minutes).
+
+    The one shape of the reminder settings: the user's file, the Settings window and the
+    running reminders (:mod:`almc_assistant.core.session_end`) all use it; the scheduler
+    reads the durations in seconds (:attr:`idle_after`, :attr:`every`, :attr:`snooze`,
+    :attr:`min_gap`). ``enabled`` governs the ordinary reminders (acquisition finished,
+    idle, schedule, lock); the reminder after a blocked logout and the one at the next
+    login always show. Values set in code are checked: a bad one raises
+    :class:`ConfigError` naming the setting and what to write instead (the user's file
+    is read leniently: a bad value there is a problem and the default applies).
+    """
+
+    idle_minutes: float = 30.0  # no keyboard or mouse input for this long
+    every_minutes: float = 0.0  # while data is at risk; 0: no interval reminders
+    snooze_minutes: float = 30.0  # "Remind me later"
+    daily_at: tuple[str, ...] = ("17:00",)  # local times "HH:MM", e.g. the end of the day
+    min_gap_minutes: float = 60.0  # at most one ordinary reminder this often
+    max_snoozes: int = 2  # then only "Back up now" and "Remind me when I log out"
+    enabled: bool = True
+    when_locked: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("idle_minutes", "every_minutes", "snooze_minutes", "min_gap_minutes"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise _bad_reminder(name, value, "a number of minutes, 0 or more")
+        if (
+            not isinstance(self.max_snoozes, int)
+            or isinstance(self.max_snoozes, bool)
+            or self.max_snoozes < 0
+        ):
+            raise _bad_reminder("max_snoozes", self.max_snoozes, "a whole number, 0 or more")
+        for t in self.daily_at:
+            if not isinstance(t, str) or not _TIME_OF_DAY.match(t):
+                raise _bad_reminder("daily_at", t, 'times of day as "HH:MM", e.g. "17:00"')
+
+    @property
+    def idle_after(self) -> float:
+        """Seconds without input before the idle reminder."""
+        return self.idle_minutes * 60.0
+
+    @property
+    def every(self) -> float | None:
+        """Seconds between interval reminders; ``None``: no interval reminders."""
+        return self.every_minutes * 60.0 if self.every_minutes > 0 else None
+
+    @property
+    def snooze(self) -> float:
+        """Seconds a "Remind me later" lasts."""
+        return self.snooze_minutes * 60.0
+
+    @property
+    def min_gap(self) -> float:
+        """Seconds between two ordinary reminders, at least."""
+        return self.min_gap_minutes * 60.0
+
+    def daily_times(self) -> tuple[tuple[int, int], ...]:
+        """``daily_at`` as (hour, minute) pairs."""
+        out = []
+        for t in self.daily_at:
+            hour, minute = t.split(":")
+            out.append((int(hour), int(minute)))
+        return tuple(out)
+
+
+def _bad_reminder(key: str, value: object, expected: str) -> ConfigError:
+    return ConfigError(
+        f"The reminder setting {key!r} is {value!r}.",
+        next_step=f"Set it to {expected}.",
+    )
+
+
+def is_time_of_day(text: str) -> bool:
+    """Whether ``text`` is a local time of day as ``daily_at`` takes it ("HH:MM")."""
+    return bool(_TIME_OF_DAY.match(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,10 +412,19 @@ def _user(
     reminders = ReminderSettings()
     if (t := top.table("reminders")) is not None:
         d = ReminderSettings()
+        daily_at = t.strings("daily_at", d.daily_at)
+        if not all(is_time_of_day(x) for x in daily_at):
+            t.problem(
+                "daily_at", 'times of day should read "HH:MM", e.g. "17:00"; using the default'
+            )
+            daily_at = d.daily_at
         reminders = ReminderSettings(
             idle_minutes=t.get("idle_minutes", float, d.idle_minutes, at_least(1)),
             every_minutes=t.get("every_minutes", float, d.every_minutes, at_least(0)),
             snooze_minutes=t.get("snooze_minutes", float, d.snooze_minutes, at_least(1)),
+            daily_at=tuple(daily_at),
+            min_gap_minutes=t.get("min_gap_minutes", float, d.min_gap_minutes, at_least(0)),
+            max_snoozes=t.get("max_snoozes", int, d.max_snoozes, at_least(0)),
         )
         t.finish()
     folders: tuple[Path, ...] = ()
@@ -375,6 +460,9 @@ def user_settings_document(settings: UserSettings) -> dict[str, Any]:
             "idle_minutes": settings.reminders.idle_minutes,
             "every_minutes": settings.reminders.every_minutes,
             "snooze_minutes": settings.reminders.snooze_minutes,
+            "daily_at": list(settings.reminders.daily_at),
+            "min_gap_minutes": settings.reminders.min_gap_minutes,
+            "max_snoozes": settings.reminders.max_snoozes,
         }
     }
     if settings.folders:

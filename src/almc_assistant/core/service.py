@@ -1,302 +1,339 @@
-"""The one facade the GUI and the CLI call: catalog, watcher, checks, copies, cleanup.
+"""The one facade the GUI and the CLI call, and the one owner of live state.
 
-Thread contract: every public method may be called from any thread (the GUI thread
-included). *Queries* (``status``, ``session_files``, ``destinations``, ``warnings``,
-``pending_summary``, ``plan_cleanup``) read the catalog and return at once. *Actions*
-return at once too: the work runs in core workers (the watcher's threads, the copy
-engine's pool, the service's own worker pool, the catalog writer thread) which publish
-events to the sink given here; no worker swallows an exception (it becomes a
-:class:`~almc_assistant.core.service_events.ServiceFailed` event). The blocking calls
-are named as such: ``preflight_now`` and ``apply_cleanup`` (for the CLI); ``preflight``
-and ``apply_cleanup_async`` run the same work in a worker and publish the result
-(``PreflightFinished``, ``CleanupFinished``). ``inline=True`` runs the service's own work
-on the caller's thread (deterministic tests).
+It owns the configuration in force (:class:`~almc_assistant.core.service_settings.
+LiveSettings`, with its policy and retention), the destinations, the reminder settings
+and the session-end guard; and it is composed of small parts, each in a module of its
+own, that share one :class:`~almc_assistant.core.service_runtime.Runtime` (workers,
+failure reports, the catalog and its writer):
 
-This is the only module that imports more than one of ``core.inspect``,
-``core.transfer`` and ``core.watch``; each is imported inside the method that needs it.
-Plumbing, queries, settings and cleanup live in :mod:`almc_assistant.core.service_core`.
+========================  ============================================================
+part                      responsibility
+========================  ============================================================
+``service_watching``      watchers over the acquisition folders, into the catalog
+``service_checks``        file checks (``core.inspect``), verdicts recorded
+``service_copies``        verified copies (``core.transfer``), receipts, preflight
+``service_cleanup``       cleanup plans and their application; staff's view
+``service_status``        status, warnings, the pending summary; asked asynchronously
+``service_settings``      the configuration in force; who follows its changes
+``service_reminders``     the session-end guard and the reminder settings in force
+========================  ============================================================
+
+A change of settings (:meth:`Service.save_user_config`, :meth:`Service.apply_settings`)
+is read once and reaches every part that depends on it (the catalog's safety flags, the
+watcher, the running reminders), then :class:`~almc_assistant.core.service_events.
+SettingsApplied` tells the front ends.
+
+Thread contract: every public method may be called from any thread. *Quick queries*
+(``pending_summary``, ``session_files``, ``destinations``, ``setup_needed``,
+``reminder_settings``) read the catalog or the configuration and return at once.
+*Slow queries* block and are for the command line or a worker: ``status`` and
+``warnings`` measure disks; a front end calls ``request_status`` instead, whose answer
+arrives as ``StatusQueried``. *Actions* return at once: the work runs in core workers
+(the watcher's threads, the copy engine's pool, the service's own workers, the catalog
+writer thread) which publish events to the sink given here; no worker swallows an
+exception (it becomes a ``ServiceFailed`` event). The blocking calls say so:
+``preflight_now``, ``plan_safety``, ``check_now``, ``partial_datasets``,
+``plan_cleanup``, ``apply_cleanup``, ``scan_once``, ``import_receipts``,
+``verify_destination`` and ``save_user_config`` (one small file written, then applied;
+slow consequences such as re-watching run in a worker). ``inline=True`` runs the
+service's own work on the caller's thread (deterministic tests).
+
+Only the parts import ``core.inspect``, ``core.transfer`` and ``core.watch`` (each
+inside the method that needs it); the front ends import only this facade, its events
+and the domain's values (an import-linter layers contract in ``pyproject.toml``).
 """
 
 from __future__ import annotations
 
-import fnmatch
-import logging
-import os
+import sys
 import threading
-from collections import deque
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
-from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
-from almc_assistant.core.catalog.records import ident_of
-from almc_assistant.core.cleanup import CleanupPlan, keep_unchecked_damage, keep_whole_datasets
-from almc_assistant.core.config import Config
-from almc_assistant.core.destinations import Destination
-from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
+from almc_assistant.core.atomicfile import write_atomically
+from almc_assistant.core.catalog import Catalog, FileRecord
+from almc_assistant.core.catalog.recorder import Recorder
+from almc_assistant.core.cleanup import CleanupPlan, CleanupResult
+from almc_assistant.core.config import Config, ReminderSettings, UserSettings
+from almc_assistant.core.destinations import Destination, DestinationKind
+from almc_assistant.core.errors import UsageError, describe_os_error
+from almc_assistant.core.events import EventSink
+from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.plan_safety import PlanSafety
+from almc_assistant.core.preflight import PreflightResult
 from almc_assistant.core.receipts import read_receipt
-from almc_assistant.core.service_core import ServiceCore
-from almc_assistant.core.session import file_owner
-from almc_assistant.core.setup_state import NotSetUp
-
-log = logging.getLogger(__name__)
+from almc_assistant.core.service_checks import Checking
+from almc_assistant.core.service_cleanup import CleanupPart
+from almc_assistant.core.service_copies import Copying
+from almc_assistant.core.service_reminders import Reminders
+from almc_assistant.core.service_runtime import Runtime
+from almc_assistant.core.service_settings import LiveSettings
+from almc_assistant.core.service_status import StatusPart
+from almc_assistant.core.service_watching import Watching
+from almc_assistant.core.session import PendingSummary, current_user
+from almc_assistant.core.setup_state import SetupNeeded
+from almc_assistant.core.status import StatusReport
+from almc_assistant.core.warnings import SafetyWarning
 
 if TYPE_CHECKING:
+    from almc_assistant.core.autostart import Autostart
     from almc_assistant.core.inspect import CheckReport, PartialDataset
-    from almc_assistant.core.transfer import CopyJob, OnConflict
-    from almc_assistant.core.watch import Watcher
+    from almc_assistant.core.session_end import SessionEndGuard
+    from almc_assistant.core.transfer import CopyJob, OnConflict, VerifyReport
 
 __all__ = ["Service", "read_receipt"]
 
 
-class Service(ServiceCore):
-    """The facade (see the module docstring for the thread contract)."""
+class Service:
+    """The facade (see the module docstring for its parts and thread contract)."""
 
-    def _setup(self) -> None:
-        self._watcher: Watcher | None = None
-        self._jobs: list[CopyJob] = []
-        self._ticker: threading.Thread | None = None
-        self._ticking = threading.Event()
-        self._to_check: deque[Path] = deque()
-        self._checking = False
-        self._last_copied: tuple[Path, bool, str] | None = None  # see _copy_source
-        self._watch_wanted = False  # start_watching was asked for (the tray app)
+    def __init__(
+        self,
+        paths: AppPaths,
+        sink: EventSink,
+        *,
+        config: Config | None = None,
+        clock: Callable[[], float] | None = None,
+        user: str | None = None,
+        inline: bool = False,
+        warning_interval: float = 900.0,
+        verify_catalog: bool = False,
+    ) -> None:
+        self.paths = paths
+        self.sink = sink
+        self.user = user or current_user()
+        self.settings = LiveSettings(paths, config)
+        self.settings.follow(self._on_policy_changed)
+        self._policy_key = self.settings.policy.key
+        self._apply_lock = threading.Lock()
+        self._location_tests = 0
+        rt = self._runtime = Runtime(
+            paths,
+            sink,
+            self.settings,
+            clock=clock or time.time,
+            inline=inline,
+            verify_catalog=verify_catalog,
+        )
+        self.checking = Checking(rt)
+        self.cleanup = CleanupPart(
+            rt,
+            self.user,
+            verdict_of=self.checking.verdict_of,
+            partial_datasets=self.checking.partial_datasets,
+        )
+        self.state = StatusPart(rt, self.user, self.cleanup)
+        self.watching = Watching(
+            rt,
+            self.user,
+            check=self.checking.queue,
+            import_receipts=lambda: self.copying.import_receipts(),
+            publish_status=self.state.publish,
+            setup_needed=self.state.setup_needed,
+            warning_interval=warning_interval,
+        )
+        self.copying = Copying(
+            rt, self.user, root_of=self.watching.root_of, publish_status=self.state.publish
+        )
+        self.reminders = Reminders(rt, self.state.pending_summary)
+
+    # ================================================================== state
+    @property
+    def config(self) -> Config:
+        """The configuration in force (it changes when settings are applied)."""
+        return self.settings.config
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog, opened (and repaired if damaged) on first use."""
+        return self._runtime.catalog
+
+    @property
+    def recorder(self) -> Recorder:
+        """The catalog's writer thread (queued, batched writes)."""
+        return self._runtime.recorder
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop watching, cancel copies, write what is queued, close the catalog."""
-        with self._lock:
-            watcher, self._watcher = self._watcher, None
-            jobs, self._jobs = self._jobs, []
-            ticker, self._ticker = self._ticker, None
-        self._ticking.set()
-        if ticker is not None:
-            ticker.join(timeout)
-        if watcher is not None:
-            watcher.stop(timeout)
-        for job in jobs:
-            job.cancel()
-        for job in jobs:
-            job.wait(timeout)
-        super().stop(timeout)
+        """Stop watching, cancel copies, write what is queued, close the catalog.
+        Afterwards every call that needs the catalog raises ``ServiceStopped``."""
+        self.watching.stop(timeout)
+        self.copying.stop(timeout)
+        self.state.close()
+        self._runtime.stop(timeout)
+        self.cleanup.close()
+
+    # ================================================================== settings
+    def save_user_config(self, settings: UserSettings) -> Path:
+        """Write the user's TOML and apply it at once (:meth:`apply_settings`). Blocking
+        but brief (one small file, written atomically); what is slow about applying
+        (stopping and starting watchers) runs in a worker."""
+        with self._apply_lock:
+            written = self.settings.save(settings)
+        self._settings_applied()
+        return written
+
+    def apply_settings(self) -> Config:
+        """The one path by which new settings take effect while running: re-read the
+        configuration; the policy, the retention, the watched folders and the running
+        reminders follow it; then :class:`~almc_assistant.core.service_events.
+        SettingsApplied` tells the front ends."""
+        with self._apply_lock:
+            self.settings.reload()
+        return self._settings_applied()
+
+    def _settings_applied(self) -> Config:
+        config = self.settings.config
+        self.sink.publish(ev.SettingsApplied(config=config, setup=self.setup_needed()))
+        return config
+
+    def _on_policy_changed(self, _before: Config, _after: Config) -> None:
+        """A new safety policy: the stored safety flags are recomputed (by the writer),
+        then the status is published again."""
+        policy = self.settings.policy
+        if policy.key == self._policy_key:
+            return
+        self._policy_key = policy.key
+        recorder = self.recorder
+        recorder.submit(lambda c: c.recompute_safety())
+        recorder.submit(lambda c: c.note("safety_key", policy.key))
+        recorder.submit_after(self.state.publish)
+
+    def test_locations(self, folders: Sequence[Path], destinations: Sequence[Destination]) -> int:
+        """Returns a request id at once; a worker tests each acquisition folder and
+        destination (reachable, readable or writable, free space, file system) and
+        publishes ``LocationsChecked`` (the welcome window's "Test")."""
+        from almc_assistant.core.location_check import check_acquisition_folder, check_destination
+
+        with self._apply_lock:
+            self._location_tests += 1
+            request = self._location_tests
+        folders, destinations = list(folders), list(destinations)
+
+        def run() -> None:
+            results = [check_acquisition_folder(f) for f in folders]
+            results += [check_destination(d) for d in destinations]
+            self.sink.publish(ev.LocationsChecked(request_id=request, results=tuple(results)))
+
+        self._runtime.submit("test", run)
+        return request
+
+    def autostart(self) -> Autostart:
+        """Starting at login on this OS, under the facility's policy in force (its
+        methods do small file or registry I/O: see :mod:`almc_assistant.core.autostart`)."""
+        from almc_assistant.core.autostart import for_config
+
+        return for_config(self.config, self.paths)
+
+    def reminder_settings(self) -> ReminderSettings:
+        """The reminder settings in force."""
+        return self.reminders.settings
+
+    def session_end_guard(self, *, platform: str = sys.platform) -> SessionEndGuard:
+        """The session-end guard the service owns (created on the first call): the
+        desktop's adapters ask it whether a logout may go ahead; new reminder settings
+        reach it as soon as they apply."""
+        return self.reminders.guard(platform=platform)
+
+    def add_destination(
+        self,
+        name: str,
+        path: Path,
+        kind: DestinationKind,
+        *,
+        university_managed: bool = False,
+        note: str = "",
+    ) -> Destination:
+        if any(d.name == name for d in self.config.destinations):
+            raise UsageError(
+                f"A destination named {name!r} exists already.",
+                next_step="Choose another name, or remove the old one first.",
+            )
+        dest = Destination(name, Path(path), kind, "user", university_managed, note)
+        user = self.config.user
+        self.save_user_config(replace(user, destinations=(*user.destinations, dest)))
+        return dest
+
+    def remove_destination(self, name: str) -> bool:
+        """Remove one of the user's destinations (facility presets cannot be removed)."""
+        user = self.config.user
+        kept = tuple(d for d in user.destinations if d.name != name)
+        if len(kept) == len(user.destinations):
+            return False
+        self.save_user_config(replace(user, destinations=kept))
+        return True
+
+    # ================================================================== quick queries
+    def setup_needed(self) -> SetupNeeded | None:
+        """Why nothing is watched yet (no acquisition folders), or ``None``."""
+        return self.state.setup_needed()
+
+    def pending_summary(self) -> PendingSummary:
+        """This user's files without enough verified copies (one indexed lookup)."""
+        return self.state.pending_summary()
+
+    def session_files(self, session: int | None = None) -> list[FileRecord]:
+        """Files of a session (default: this user's open or latest session)."""
+        catalog = self.catalog
+        if session is None:
+            found = catalog.open_session(self.user) or catalog.latest_session(self.user)
+            if found is None:
+                return []
+            session = found.id
+        return catalog.session_files(session)
+
+    def destinations(self) -> list[Destination]:
+        """Facility presets, then the user's own (each with ``.guidance``)."""
+        return list(self.config.destinations)
+
+    # ================================================================== slow queries
+    def status(self, user: str | None = None) -> StatusReport:
+        """Blocking (it measures disks): this user's unsafe files by session, dates, disk
+        usage and overall state. Another user's (``user``) only for staff, read from that
+        user's own catalog as hints (:mod:`almc_assistant.core.staff_view`)."""
+        return self.state.status(user)
+
+    def warnings(self) -> list[SafetyWarning]:
+        """Blocking (it builds the status): the pre-deletion warnings."""
+        return self.state.warnings()
+
+    def request_status(self, *, report: bool = False, warnings: bool = False) -> None:
+        """Returns at once: the pending summary (and the status report, and the warnings,
+        when asked) arrive as a ``StatusQueried`` event."""
+        self.state.request(report=report, warnings=warnings)
 
     # ================================================================== watching
-    def _make_watcher(self, sink: EventSink) -> Watcher:
-        from almc_assistant.core.watch import Watcher
-
-        patterns = [p.lower() for p in self.config.watch.ignore]
-
-        def ignore(path: Path) -> bool:  # the facility's patterns, on top of the built-ins
-            name = path.name.lower()
-            return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-        return Watcher(
-            list(self.config.acquisition_folders),
-            sink,
-            quiet_seconds=self.config.watch.quiet_seconds,
-            polling=True if self.config.watch.polling else None,
-            ignore=ignore if patterns else None,
-        )
-
     def start_watching(self) -> None:
-        """Watch the acquisition folders; a first scan reconciles what changed meanwhile.
-        Raises :class:`NotSetUp` when there are none yet; watching then starts by itself
-        once settings that name some are applied (:meth:`apply_settings`)."""
-        self._watch_wanted = True
-        setup = self.setup_needed()
-        if setup is not None:
-            raise NotSetUp(setup)
-        with self._lock:
-            if self._watcher is not None:
-                return
-            watcher = self._make_watcher(FanOutSink(CallbackSink(self._on_watch), self.sink))
-            self._watcher = watcher
-        watcher.start()
-
-        def first_scan() -> None:
-            watcher.scan(self.catalog.known_files)
-            self.recorder.flush()
-            self.import_receipts()
-
-        self._submit("watch", first_scan)
-        self._start_ticker()
-
-    def _settings_changed(self, before: Config, after: Config) -> None:
-        """New settings: watch the new set of acquisition folders (in a worker: stopping
-        the old watcher joins its threads)."""
-        if not self._watch_wanted or (
-            before.acquisition_folders == after.acquisition_folders
-            and before.watch == after.watch
-            and self._watcher is not None
-        ):
-            return
-
-        def rewatch() -> None:
-            with self._lock:
-                old, self._watcher = self._watcher, None
-            if old is not None:
-                old.stop()
-            if self.setup_needed() is None:
-                self.start_watching()
-
-        self._submit("watch", rewatch)
-
-    def _start_ticker(self) -> None:
-        """Re-publish status and warnings every ``warning_interval`` seconds while
-        watching: cleanup dates approach even when no file changes."""
-        with self._lock:
-            if self._ticker is not None:
-                return
-            self._ticking.clear()
-            self._ticker = threading.Thread(target=self._tick, name="almc-service-warnings")
-            self._ticker.start()
-
-    def _tick(self) -> None:
-        while not self._ticking.wait(self._warning_interval):
-            try:
-                self._publish_status()
-            except Exception as exc:  # reported, and the ticker keeps going
-                self._failed("warnings", exc)
+        """Watch the acquisition folders (raises ``NotSetUp`` when there are none yet;
+        watching then starts by itself once settings that name some apply)."""
+        self.watching.start()
 
     def scan_once(self) -> None:
-        """Scan the folders now, record what changed, check finished files, and import
-        copy receipts found at the destinations (blocking)."""
-        watcher = self._make_watcher(FanOutSink(CallbackSink(self._on_watch), self.sink))
-        watcher.scan(self.catalog.known_files)
-        self.recorder.flush()
-        self.import_receipts()
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:  # the checks of finished files
-            pool.shutdown(wait=True)
-        self.recorder.flush()
-
-    def _on_watch(self, event: Event) -> None:
-        """Watcher threads: turn its events into catalog writes (queued, batched)."""
-        from almc_assistant.core import watch as w
-
-        rec = self.recorder
-        if isinstance(event, (w.FileAppeared, w.FileChanged, w.FileStabilised)):
-            done = isinstance(event, w.FileStabilised)
-            path, size, mtime = event.path, event.size, event.mtime_ns
-            owner = file_owner(path, self.user)
-            root = self._root_of(path)
-            state = FileState.COMPLETE if done else FileState.ACQUIRING
-            identity = event.identity
-            rec.submit(
-                lambda c: c.record_seen(
-                    path,
-                    size=size,
-                    mtime_ns=mtime,
-                    owner=owner,
-                    state=state,
-                    root=root,
-                    identity=identity,
-                )
-            )
-            if done:
-                self._queue_check(path)
-        elif isinstance(event, w.FileIdentified):
-            found, size, mtime, identity = event.path, event.size, event.mtime_ns, event.identity
-            rec.submit(
-                lambda c: c.record_identity(found, size=size, mtime_ns=mtime, identity=identity)
-            )
-        elif isinstance(event, w.FileMoved):
-            src, dest, size, mtime = event.src, event.dest, event.size, event.mtime_ns
-            owner, root = file_owner(dest, self.user), self._root_of(dest)
-            moved_identity = event.identity
-
-            def moved(c: Catalog) -> None:
-                if not c.record_moved(
-                    src, dest, size=size, mtime_ns=mtime, root=root, identity=moved_identity
-                ):
-                    # Not catalogued yet: a new file; the next scan finds it complete.
-                    c.record_seen(dest, size=size, mtime_ns=mtime, owner=owner, root=root)
-
-            rec.submit(moved)
-        elif isinstance(event, w.FileDeleted):
-            gone = event.path
-            rec.submit(lambda c: self._record_deleted(c, gone))
-        elif isinstance(event, w.ScanFinished):
-            rec.submit_after(self._publish_status)
-
-    def _record_deleted(self, catalog: Catalog, path: Path) -> None:
-        before = catalog.file(path)
-        if catalog.record_deleted(path) is FileState.LOST and before is not None:
-            self.sink.publish(ev.FileLost(path=path, owner=before.owner))
-
-    def _root_of(self, path: Path) -> Path | None:
-        roots = [r for r in self.config.acquisition_folders if r == path or r in path.parents]
-        return max(roots, key=lambda r: len(r.parts), default=None)
+        """Scan the folders, record, check finished files, import receipts (blocking)."""
+        self.watching.scan_once()
 
     # ================================================================== checks
-    def _queue_check(self, path: Path) -> None:
-        """Finished files wait in one queue; one worker task drains it (a scan of 10^5
-        files queues paths, not 10^5 tasks)."""
-        with self._lock:
-            self._to_check.append(path)
-            if self._checking:
-                return
-            self._checking = True
-        self._submit("check", self._check_queued)
-
-    def _check_queued(self) -> None:
-        while True:
-            with self._lock:
-                if not self._to_check:
-                    self._checking = False
-                    return
-                path = self._to_check.popleft()
-            self._check_one(path)
-
-    def _check_one(self, path: Path) -> None:
-        from almc_assistant.core.catalog.revalidate import revalidate
-        from almc_assistant.core.inspect import check_file
-
-        # Its identity moved but not its size or mtime (chmod, a hard link, or an edit
-        # with the mtime restored): re-hash it to tell whether its copies still hold it.
-        self.recorder.flush()
-        revalidate(self.catalog, path)
-        result = check_file(path)
-        verdict, reasons = str(result.verdict), tuple(result.reasons)
-        self.recorder.submit(lambda c: c.record_verdict(path, verdict, reasons))
-        self.sink.publish(
-            ev.VerdictRecorded(
-                path=path, verdict=verdict, reasons=reasons, next_step=result.next_step
-            )
-        )
-
     def check(self, paths: Sequence[Path | str]) -> Future[CheckReport]:
-        """Check files and folders in a worker; progress arrives as the checker's events
-        (``FileChecked``), the whole report as ``CheckReportReady``; verdicts of
-        catalogued files are stored."""
-        from almc_assistant.core.inspect import check_paths
+        """Check files and folders in a worker: ``FileChecked`` per file, then
+        ``CheckReportReady``; verdicts of catalogued files are stored."""
+        return self.checking.check(paths)
 
-        def run() -> CheckReport:
-            report = check_paths(list(paths), sink=self.sink)
-            verdicts = [(fc.path, str(fc.verdict), tuple(fc.reasons)) for fc in report.files]
-
-            def store(catalog: Catalog) -> None:
-                for path, verdict, reasons in verdicts:
-                    catalog.record_verdict(path, verdict, reasons)
-
-            self.recorder.submit(store)
-            self.sink.publish(
-                ev.CheckReportReady(paths=tuple(str(p) for p in paths), report=report)
-            )
-            return report
-
-        return self._submit("check", run)
+    def check_now(
+        self, paths: Sequence[Path | str], *, workers: int | None = None, record: bool = True
+    ) -> CheckReport:
+        """Blocking :meth:`check` (the command line)."""
+        return self.checking.check_now(paths, workers=workers, record=record)
 
     def partial_datasets(self, paths: Sequence[Path | str]) -> list[PartialDataset]:
         """Multi-file datasets of which ``paths`` (files and folders) hold only some files:
-        warn before copying or deleting them. Blocking (it lists the folders): the CLI,
-        or a worker."""
-        from almc_assistant.core.inspect import partial_datasets
+        warn before copying or deleting them. Blocking (it lists the folders)."""
+        return self.checking.partial_datasets(paths)
 
-        return partial_datasets(paths)
-
+    # ================================================================== copies
     def start_copy(
         self,
         files: Sequence[Path],
@@ -327,28 +364,15 @@ class Service(ServiceCore):
         opened and the data's safety comes first (the CLI); the copy receipts at the
         destinations let a later scan record those copies.
         """
-        from almc_assistant.core.transfer import CopyRequest, OnConflict, start_copy
-
-        roots, remotes = _split_destinations(destinations)
-        # Absolute sources: the catalog and the receipts name files by absolute path.
-        sources = [Path(os.path.normpath(Path(f).absolute())) for f in files]
-        request = CopyRequest(
-            sources=sources,
-            destinations=roots,
-            workers=workers,
-            on_conflict=on_conflict or OnConflict.KEEP_BOTH,
-            relative_to=tuple(self.config.acquisition_folders) if keep_tree else (),
+        return self.copying.start_copy(
+            files,
+            destinations,
+            workers,
+            on_conflict=on_conflict,
+            record=record,
+            keep_tree=keep_tree,
             create_missing=create_missing,
-            remotes=remotes,
         )
-        sink = self.sink
-        if record:
-            _ = self.catalog  # open it (and its writer) before events arrive
-            sink = FanOutSink(CallbackSink(self._on_copy), self.sink)
-        job = start_copy(request, sink)
-        with self._lock:
-            self._jobs = [j for j in self._jobs if j.wait(0) is None] + [job]
-        return job
 
     def import_receipts(self) -> int:
         """Record the verified copies listed in the copy receipts at the configured
@@ -357,110 +381,91 @@ class Service(ServiceCore):
         are not brought back. Only this user's own receipts count, only for this user's
         own files and copies under the destination they were found in
         (:mod:`almc_assistant.core.receipts`). Returns the number of receipts read."""
-        from almc_assistant.core.transfer import RECEIPTS_DIR
+        return self.copying.import_receipts()
 
-        count = 0
-        sources: dict[Path, None] = {}
-        for dest in self.config.destinations:
+    def preflight_now(
+        self, files: Sequence[Path | str], destinations: Sequence[Destination]
+    ) -> list[PreflightResult]:
+        """Blocking preflight of each destination for these files (does I/O: the CLI)."""
+        return self.copying.preflight_now(files, destinations)
+
+    def plan_safety(
+        self, files: Sequence[Path | str], destinations: Sequence[Destination]
+    ) -> PlanSafety:
+        """Blocking (it stats files and destinations): what copies of ``files`` to
+        ``destinations`` would count for under the facility's policy, once verified."""
+        return self.copying.plan_safety(files, destinations)
+
+    def preflight(self, files: Sequence[Path | str], destinations: Sequence[Destination]) -> int:
+        """Returns at once; a worker runs :meth:`preflight_now` and :meth:`plan_safety`
+        and publishes ``PreflightFinished(request_id, results, safety)``. Returns the
+        request id."""
+        return self.copying.preflight(files, destinations)
+
+    def verify_destination(self, destination: Path | str) -> VerifyReport:
+        """Blocking: re-read every file ``destination``'s manifest lists and compare
+        BLAKE3 (``EntryChecked`` events go to the sink as it goes)."""
+        return self.copying.verify_destination(destination)
+
+    def manifest_entries(self, destination: Path | str) -> int:
+        """How many files ``destination``'s manifest lists (blocking; ``AlmcError`` when
+        it cannot be read)."""
+        return self.copying.manifest_entries(destination)
+
+    def save_text(self, path: Path | str, text: str) -> None:
+        """Returns at once: a worker writes ``text`` to ``path`` (a temporary name, then a
+        rename, so the name never holds half a file) and publishes ``TextSaved`` or
+        ``TextSaveFailed`` (a receipt the user saves)."""
+        target = Path(path)
+
+        def run() -> None:
             try:
-                receipts = sorted((Path(dest.path) / RECEIPTS_DIR).glob("*.json"))
-            except OSError:
-                continue  # not reachable now: next time
-            for receipt in receipts:
-                key = f"receipt:{receipt}"
-                if self.catalog.noted(key):
-                    continue
-                found = read_receipt(receipt, Path(dest.path))
-                self.recorder.submit(self._receipt_writer(key, found))
-                sources.update(dict.fromkeys(source for source, _ in found))
-                count += 1
+                write_atomically(target, text.encode("utf-8"))
+            except OSError as exc:
+                err = describe_os_error(exc, action="save", path=target)
+                self.sink.publish(
+                    ev.TextSaveFailed(
+                        path=str(path), title=err.title, detail=err.detail, next_step=err.next_step
+                    )
+                )
+            else:
+                self.sink.publish(ev.TextSaved(path=str(path)))
+
+        self._runtime.submit("save", run)
+
+    # ================================================================== session
+    def end_session(self) -> int | None:
+        """Close this user's session; the next file starts a new one."""
         self.recorder.flush()
-        if sources:  # a receipt does not say which version of a file was copied
-            self._submit("check", lambda: self._revalidate(list(sources)))
+        session = self.catalog.end_session(self.user)
+        self.sink.publish(ev.SessionEnded(session_id=session, pending=self.pending_summary()))
+        return session
+
+    def new_login(self, at: float | None = None) -> int | None:
+        """The user logged in (the tray app starts): a session left open by a logout
+        without "End session" is closed, so this login's files form a new session.
+        Returns the id of the session closed, if any."""
+        when = self._runtime.clock() if at is None else at
+        return self.catalog.end_session_before(self.user, when)
+
+    def dismiss_lost(self, paths: Sequence[Path] | None = None) -> int:
+        """The user has taken note of files lost (all, or these): stop reporting them."""
+        count = self.catalog.dismiss_lost(self.user, paths)
+        self.state.publish()
         return count
 
-    def _revalidate(self, sources: Sequence[Path]) -> None:
-        """Copies whose source identity is not known (from receipts) count once the
-        file, re-read from storage, hashes as they do."""
-        from almc_assistant.core.catalog.revalidate import revalidate
-
-        for source in sources:
-            revalidate(self.catalog, source)
-
-    def _receipt_writer(
-        self, key: str, copies: list[tuple[Path, CopyRecord]]
-    ) -> Callable[[Catalog], None]:
-        def write(catalog: Catalog) -> None:
-            for source, copy in copies:
-                catalog.record_copy(source, copy, owner=self.user, create=False)
-            catalog.note(key)
-
-        return write
-
-    def _on_copy(self, event: Event) -> None:
-        """Copy workers: record verified copies (queued, batched)."""
-        from almc_assistant.core.transfer import CopyVerified, JobFinished
-
-        if isinstance(event, CopyVerified):
-            source = event.source
-            copy = CopyRecord(
-                destination_root=event.destination_root,
-                path=event.destination,
-                size=event.size,
-                mtime_ns=event.mtime_ns,
-                blake3=event.blake3,
-                verified_at=event.verified_at,
-                source_ident=ident_of(event.source_identity),
-            )
-            # Files from outside the acquisition folders (a USB stick) are not tracked.
-            track, owner = self._copy_source(source)
-            self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))
-        elif isinstance(event, JobFinished):
-            self.recorder.submit_after(self._publish_status)
-
-    def _copy_source(self, source: Path) -> tuple[bool, str]:
-        """Whether a copied source is tracked, and its owner (unused when it is not): once
-        per source, not per destination (the verified copies of one file come in a row)."""
-        last = self._last_copied
-        if last is not None and last[0] == source:
-            return last[1], last[2]
-        track = self._root_of(source) is not None
-        owner = file_owner(source, self.user) if track else self.user
-        self._last_copied = (source, track, owner)
-        return track, owner
-
     # ================================================================== cleanup
-    def _keep_datasets(self, plan: CleanupPlan, catalog: Catalog) -> CleanupPlan:
-        """A file never checked is checked first (damaged, unreadable or empty: kept), and
-        a file of a multi-file dataset is kept unless the whole dataset is safe; run when
-        planning and again right before applying (copies may have changed)."""
-        plan = keep_unchecked_damage(plan, catalog, self._verdict_of)
-        return keep_whole_datasets(plan, catalog, self.partial_datasets)
+    def plan_cleanup(self) -> CleanupPlan:
+        """Blocking: what retention makes candidates, in this user's catalog and, for root
+        with a shared state folder, in every user's (each user's rows about their own
+        files)."""
+        return self.cleanup.plan()
 
-    @staticmethod
-    def _verdict_of(path: Path) -> tuple[str, tuple[str, ...]]:
-        from almc_assistant.core.inspect import check_file
+    def cleanup_problems(self) -> list[str]:
+        """Users' catalogs staff's cleanup could not read (each costs only that user)."""
+        return self.cleanup.problems()
 
-        result = check_file(path)
-        return str(result.verdict), tuple(result.reasons)
-
-
-def _split_destinations(
-    destinations: Sequence[Destination | Path | str],
-) -> tuple[list[Path], tuple[str, ...]]:
-    """(local folders, remote specs) of a copy's destinations (issue 13: remotes)."""
-    from almc_assistant.core.remote.session import looks_remote
-
-    roots: list[Path] = []
-    remotes: list[str] = []
-    for d in destinations:
-        if isinstance(d, Destination):
-            if d.is_remote:
-                remotes.append(d.remote)
-            else:
-                roots.append(Path(d.path))
-        elif isinstance(d, str) and looks_remote(d):
-            remotes.append(d)
-        else:
-            roots.append(Path(d))
-    return roots, tuple(remotes)
+    def apply_cleanup(self, plan: CleanupPlan) -> CleanupResult:
+        """Blocking: delete the plan's safe files after re-checking their copies, each
+        against the catalog it was planned from."""
+        return self.cleanup.apply(plan)

@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from almc_assistant.core.cleanup import CleanupResult
 from almc_assistant.core.config import Config
 from almc_assistant.core.events import Event
+from almc_assistant.core.location_check import LocationCheck
 from almc_assistant.core.plan_safety import PlanSafety
 from almc_assistant.core.preflight import PreflightResult
 from almc_assistant.core.session import PendingSummary
 from almc_assistant.core.setup_state import SetupNeeded
+from almc_assistant.core.status import StatusReport
+from almc_assistant.core.warnings import SafetyWarning
 
 if TYPE_CHECKING:
     from almc_assistant.core.inspect import CheckReport
@@ -79,6 +81,24 @@ class StatusChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StatusQueried(Event):
+    """The answer to ``Service.request_status``: the pending summary, and the status
+    report and warnings when they were asked for; or why the query failed (``title``,
+    ``detail``, ``next_step``)."""
+
+    summary: PendingSummary | None = None
+    report: StatusReport | None = None
+    warnings: tuple[SafetyWarning, ...] | None = None
+    title: str = ""
+    detail: str = ""
+    next_step: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.title)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEnded(Event):
     session_id: int | None
     pending: PendingSummary
@@ -89,11 +109,6 @@ class PreflightFinished(Event):
     request_id: int
     results: tuple[PreflightResult, ...]
     safety: PlanSafety | None = None  # what the copies would count for under the policy
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CleanupFinished(Event):
-    result: CleanupResult
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,3 +126,38 @@ class SettingsApplied(Event):
 
     config: Config
     setup: SetupNeeded | None  # still not set up (no acquisition folders), and why
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckFailed(Event):
+    """``Service.check(paths)`` failed as a whole (``ServiceFailed`` says so too)."""
+
+    paths: tuple[str, ...]
+    title: str
+    detail: str
+    next_step: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextSaved(Event):
+    """``Service.save_text``: the text is at ``path`` (written whole, then renamed)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextSaveFailed(Event):
+    """``Service.save_text`` could not write ``path``; nothing is left at that name."""
+
+    path: str
+    title: str
+    detail: str
+    next_step: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocationsChecked(Event):
+    """The answer to ``Service.test_locations``: one result per folder and destination."""
+
+    request_id: int
+    results: tuple[LocationCheck, ...]

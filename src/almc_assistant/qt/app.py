@@ -29,14 +29,14 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from almc_assistant import __version__
-from almc_assistant.core.autostart import Autostart, StartOutcome, for_config
-from almc_assistant.core.config import Config, load_config
+from almc_assistant.core.autostart import Autostart, StartOutcome
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.privatefs import PrivateRotatingFileHandler, ensure_private_dir
+from almc_assistant.core.service import Service
 from almc_assistant.qt import crash, icons
-from almc_assistant.qt.bridge import EventPump, app_pump
+from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.gc_guard import GuiThreadCollector
 from almc_assistant.qt.priority import BackgroundPriority
@@ -63,33 +63,27 @@ def run(paths: list[str]) -> int:
     prompter = QtPrompter()
     crash.install(prompter, str(log_file))
     sink = QueueSink()
-    config = load_config(app_paths)  # invalid settings are reported, safe defaults used
-    try:
-        service = make_service(app_paths, sink, config)
+    try:  # invalid settings are reported, safe defaults used
+        service = make_service(app_paths, sink)
     except AlmcError as err:
         prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))
         return 2
     pump = app_pump(sink)
-    controller = AppController(service, pump, prompter, config=config)
+    controller = AppController(service, pump, prompter)
     prompter.default_folder = controller.data_folder  # pickers open where the data is
     instance.message_received.connect(controller.on_instance_message)
     qapp.aboutToQuit.connect(controller.shutdown)
     qapp.aboutToQuit.connect(instance.close)
-    hooks = _install_session_end(qapp, app_paths, service, sink, config)
+    hooks = _install_session_end(qapp, service)
     if hooks is not None:  # snoozes, cues and prompt withdrawal go through the guard
-        follow_reminder_settings(pump, hooks.guard)
-        controller.attach_reminders(
-            hooks.guard,
-            snooze_default=hooks.guard.reminders.settings.snooze,
-            refresh=hooks.refresh_now,
-        )
+        controller.attach_reminders(hooks.guard, refresh=hooks.refresh_now)
         controller.before_quit = hooks.allow_quit  # our own quit never holds up a logout
     controller.start(absolute)
     tray = controller.tray
     QTimer.singleShot(  # once the tray icon is up, so that the notice has it to show on
         1000,
         lambda: apply_start_at_login(
-            for_config(config, app_paths),
+            service.autostart(),
             tray.notify if tray is not None else lambda title, text: log.info(text),
         ),
     )
@@ -105,27 +99,14 @@ def run(paths: list[str]) -> int:
     return code
 
 
-def _install_session_end(
-    qapp: QApplication,
-    app_paths: AppPaths,
-    service: Any,
-    sink: QueueSink,
-    config: Config,
-) -> Any:
-    """The logout/shutdown reminder (``qt/session``): a guard over the pending summary
-    and the platform's adapters. A failure here costs the reminder, never the app."""
+def _install_session_end(qapp: QApplication, service: Service) -> Any:
+    """The logout/shutdown reminder (``qt/session``): the service's session-end guard
+    (it keeps the guard's reminder settings those in force) and the platform's adapters.
+    A failure here costs the reminder, never the app."""
     try:
-        from almc_assistant.core.session_end import SessionEndGuard
-        from almc_assistant.core.session_end.settings import ReminderSettings
         from almc_assistant.qt.session import install_session_end_hooks
 
-        reminders = config.user.reminders
-        guard = SessionEndGuard.create(
-            service.pending_summary,
-            app_paths,
-            sink,
-            settings=ReminderSettings.from_user_config(reminders),
-        )
+        guard = service.session_end_guard()
         guard.start()
         hooks = install_session_end_hooks(qapp, guard)
         # The session ends (SIGTERM, XSMP "Die", GNOME "Stop"): leave now. Not quit():
@@ -136,19 +117,6 @@ def _install_session_end(
     except Exception:
         log.exception("session-end reminders unavailable on this desktop")
         return None
-
-
-def follow_reminder_settings(pump: EventPump, guard: Any) -> None:
-    """Reminder settings saved in Settings reach the running reminders at once: the
-    service publishes ``SettingsApplied`` (its one path for new settings), the pump
-    delivers it here on the GUI thread."""
-    from almc_assistant.core.service_events import SettingsApplied
-    from almc_assistant.core.session_end.settings import ReminderSettings
-
-    def apply(event: SettingsApplied) -> None:
-        guard.apply_settings(ReminderSettings.from_user_config(event.config.user.reminders))
-
-    pump.subscribe(SettingsApplied, apply)
 
 
 START_AT_LOGIN_TITLE = "almc-assistant will start when you log in"
@@ -190,17 +158,10 @@ def tune_gc() -> None:
     gc.freeze()
 
 
-def make_service(app_paths: AppPaths, sink: QueueSink, config: Config) -> Any:
-    """The core's service facade (``core/service.py``), publishing to ``sink``."""
-    try:
-        from almc_assistant.core.service import Service
-    except ImportError as exc:  # the core facade is not in this build
-        raise AlmcError(
-            f"This build of almc-assistant lacks its backup service ({exc}).",
-            title="Cannot start",
-            next_step="Install a complete release, or use the command line meanwhile.",
-        ) from exc
-    return Service(app_paths, sink, config=config)
+def make_service(app_paths: AppPaths, sink: QueueSink) -> Service:
+    """The core's service facade (``core/service.py``), publishing to ``sink``; it reads
+    the configuration and owns it from then on."""
+    return Service(app_paths, sink)
 
 
 def _application() -> QApplication:

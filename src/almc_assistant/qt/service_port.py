@@ -1,56 +1,85 @@
-"""What the GUI needs from the core's service facade (``core/service.py``).
+"""The typed port between the GUI and the core's service (``core/service.py``).
 
-Thread contract: every method is called on the GUI thread and returns at once; the work
-runs in the core's workers and reports through events (``qt/bridge.py``). This Protocol
-only names the calls the windows make, so that each window states its dependency and a
-test can hand it a small fake for what is not reachable; the app itself always runs on
-the real :class:`almc_assistant.core.service.Service` (which satisfies it).
+Thread contract: every method is called on the GUI thread and returns at once (or, for
+``save_user_config``, after writing one small file); the work runs in the core's
+workers and the GUI learns of every change through events delivered by the pump
+(``qt/bridge.py``): ``StatusQueried`` answers ``request_status``, ``PreflightFinished``
+answers ``preflight``, ``CheckReportReady``/``CheckFailed`` answer ``check``, the copy
+engine's events follow a copy, ``SettingsApplied`` follows a save. This Protocol names
+only the calls the windows make, with the core's own value types, so that each window
+states its dependency and a test can hand it a small fake; the app itself always runs on
+the real :class:`almc_assistant.core.service.Service` (which satisfies it, as mypy checks
+in ``qt/app.py``). The slow queries (``status``, ``warnings``) are not in it: the GUI
+asks for them with ``request_status``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+from almc_assistant.core.autostart import Autostart
+from almc_assistant.core.catalog import FileRecord
+from almc_assistant.core.config import Config, ReminderSettings, UserSettings
+from almc_assistant.core.destinations import Destination
+from almc_assistant.core.session import PendingSummary
 
 
-class PendingSummaryLike(Protocol):
-    """``PendingSummary(files, bytes, oldest)``: this user's files not yet safe."""
+class CopyHandle(Protocol):
+    """A running copy (the copy engine's ``CopyJob``): its id names it in the events."""
 
-    files: int
-    bytes: int
-    oldest: Any  # datetime | float | None
+    @property
+    def job_id(self) -> str: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def cancel(self) -> None: ...
 
 
 class ServicePort(Protocol):
-    def pending_summary(self) -> PendingSummaryLike: ...
+    @property
+    def config(self) -> Config:
+        """The configuration in force (it changes when settings apply)."""
+        ...
 
-    def status(self) -> Any: ...
+    def pending_summary(self) -> PendingSummary: ...
 
-    def session_files(self) -> Sequence[Any]: ...
+    def reminder_settings(self) -> ReminderSettings: ...
 
-    def destinations(self) -> Sequence[Any]: ...
+    def autostart(self) -> Autostart: ...
 
-    def warnings(self) -> Sequence[Any]: ...
+    def request_status(self, *, report: bool = False, warnings: bool = False) -> None: ...
+
+    def session_files(self) -> Sequence[FileRecord]: ...
+
+    def destinations(self) -> Sequence[Destination]: ...
 
     def start_watching(self) -> None: ...
 
     def stop(self) -> None: ...
 
-    def check(self, paths: Sequence[Path]) -> Future[Any]: ...
+    def check(self, paths: Sequence[Path]) -> object: ...
 
-    def preflight(self, files: Sequence[Path], destinations: Sequence[Any]) -> int: ...
+    def preflight(self, files: Sequence[Path], destinations: Sequence[Destination]) -> int: ...
 
     def start_copy(
         self,
-        files: Sequence[Any],
-        destinations: Sequence[Any],
+        files: Sequence[Path],
+        destinations: Sequence[Destination | Path],
         workers: int | None = None,
         *,
         keep_tree: bool = False,
-    ) -> Any: ...
+    ) -> CopyHandle: ...
 
-    def end_session(self) -> Any: ...
+    def end_session(self) -> int | None: ...
 
-    def save_user_config(self, settings: Any) -> Any: ...
+    def save_user_config(self, settings: UserSettings) -> Path: ...
+
+    def save_text(self, path: str, text: str) -> None: ...
+
+    def test_locations(
+        self, folders: Sequence[Path], destinations: Sequence[Destination]
+    ) -> int: ...

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from almc_assistant.core.destinations import KIND_INFO, Destination, DestinationKind, guess_kind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.qt.prompts import Prompter
+from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.table_model import Column, SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
 from almc_assistant.qt.wizard.destinations_page import preflight_html
@@ -47,7 +48,7 @@ class DestinationsTab(QWidget):
 
     def __init__(
         self,
-        service: Any,
+        service: ServicePort,
         prompter: Prompter,
         parent: QWidget | None = None,
         *,

@@ -1,11 +1,13 @@
 """The settings window: destinations, acquisition folders, reminders; facility read-only.
 
-Thread contract: GUI thread only. Shown non-modally; Esc closes it. "Save" hands the
-user's settings to ``service.save_user_config(UserSettings)``, which writes the TOML and
-applies it at once (the watched folders, the policy; its ``SettingsApplied`` event takes
-the reminder settings to the running reminders). Every time it is shown, the window reads
-the configuration in force (``config()``), never the one captured at start-up, so it shows
-what was saved last. What the facility sets is shown but cannot be edited here.
+Thread contract: GUI thread only. Shown non-modally; Esc closes it. "Save" is
+synchronous and brief: it hands the user's settings to
+``service.save_user_config(UserSettings)``, which writes one small TOML file and applies
+it (the service's parts follow: the policy, the running reminders; re-watching the
+folders runs in the service's worker). Every time it is shown, and whenever settings
+apply from elsewhere while it is open (the welcome window saved), the window reads the
+configuration in force (``config()``), never the one captured at start-up, so it shows
+and saves what was saved last. What the facility sets is shown but cannot be edited here.
 
 "Start almc-assistant when I log in" reads and changes the OS's start-at-login entry
 through :mod:`almc_assistant.core.autostart` on this thread: one small file in the
@@ -17,8 +19,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -28,21 +30,23 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from almc_assistant.core.autostart import Autostart, AutostartPolicy, for_config
-from almc_assistant.core.config import Config, ReminderSettings, UserSettings
+from almc_assistant.core.autostart import Autostart, AutostartPolicy
+from almc_assistant.core.config import Config, UserSettings
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.paths import AppPaths
 from almc_assistant.qt import icons
 from almc_assistant.qt.keys import close_on_escape
 from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.settings_destinations import DestinationsTab
 
 
@@ -72,7 +76,7 @@ _START_AT_LOGIN_POLICY = {
 class SettingsDialog(QWidget):
     def __init__(
         self,
-        service: Any,
+        service: ServicePort,
         prompter: Prompter,
         config: Config | Callable[[], Config],
         parent: QWidget | None = None,
@@ -84,7 +88,7 @@ class SettingsDialog(QWidget):
         self._prompter = prompter
         self._current = config if callable(config) else (lambda: config)
         self._config = self._current()
-        self._autostart = autostart or for_config(self._config, AppPaths.default())
+        self._autostart = autostart or service.autostart()
         self._autostart_shown: bool | None = None  # what the box showed when loaded
         self.setWindowTitle("almc-assistant — Settings")
         self.setWindowIcon(icons.app_icon())
@@ -142,6 +146,13 @@ class SettingsDialog(QWidget):
         self.snooze = _minutes(r.snooze_minutes, maximum=8 * 60)
         self.idle.setMinimum(1)  # the user's file requires at least 1 minute
         self.snooze.setMinimum(5)
+        self.daily_at = QLineEdit()
+        self.daily_at.setPlaceholderText("e.g. 17:00, or empty for none")
+        self.daily_at.setToolTip('Times of day as "HH:MM", separated by commas.')
+        self.min_gap = _minutes(r.min_gap_minutes, zero_text="No limit")
+        self.max_snoozes = QSpinBox()
+        self.max_snoozes.setRange(0, 20)
+        self.max_snoozes.setValue(r.max_snoozes)
         form = QFormLayout(tab)
         intro = QLabel(
             "almc-assistant reminds you when files are not backed up: when an acquisition "
@@ -152,7 +163,10 @@ class SettingsDialog(QWidget):
         form.addRow(intro)
         form.addRow("Remind after being idle for:", self.idle)
         form.addRow("Also remind every:", self.every)
+        form.addRow("And each day at:", self.daily_at)
+        form.addRow("At most one reminder every:", self.min_gap)
         form.addRow("Snooze for:", self.snooze)
+        form.addRow("Snoozes allowed in a row:", self.max_snoozes)
         self.start_at_login = QCheckBox("&Start almc-assistant when I log in")
         self.start_at_login_note = QLabel()
         self.start_at_login_note.setWordWrap(True)
@@ -223,6 +237,9 @@ class SettingsDialog(QWidget):
         self.idle.setValue(r.idle_minutes)
         self.every.setValue(r.every_minutes)
         self.snooze.setValue(r.snooze_minutes)
+        self.daily_at.setText(", ".join(r.daily_at))
+        self.min_gap.setValue(r.min_gap_minutes)
+        self.max_snoozes.setValue(r.max_snoozes)
         self._load_start_at_login()
 
     def start_folder(self) -> str:
@@ -277,15 +294,22 @@ class SettingsDialog(QWidget):
             self.folders.takeItem(self.folders.row(item))
 
     def user_settings(self) -> UserSettings:
+        """What the window shows, as the user's settings; raises :class:`ConfigError`
+        naming a reminder time that is not a time of day."""
         folders = self._config.user.folders
         if self._config.allow_user_folders:
             folders = self._user_folders()
+        times = tuple(t.strip() for t in self.daily_at.text().replace(";", ",").split(","))
         return UserSettings(
             destinations=self.destinations.user_destinations(),
-            reminders=ReminderSettings(
+            reminders=replace(
+                self._config.user.reminders,
                 idle_minutes=self.idle.value(),
                 every_minutes=self.every.value(),
                 snooze_minutes=self.snooze.value(),
+                daily_at=tuple(t for t in times if t),
+                min_gap_minutes=self.min_gap.value(),
+                max_snoozes=self.max_snoozes.value(),
             ),
             folders=folders,
         )

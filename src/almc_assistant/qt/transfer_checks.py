@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import EventSink
-from almc_assistant.qt import background
+from almc_assistant.core.service_events import CheckFailed, CheckReportReady
 from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.transfer_rows import FileRow, FileState, row_from_check
 
@@ -76,9 +76,7 @@ class CheckResults(QWidget):
         self._ready_roots = None
         self.files.upsert(FileRow(path=p, root=p) for p in fresh)
         try:
-            future = self._service.check([Path(p) for p in fresh])
-            if self._sink is not None:
-                background.publish_check_result(future, fresh, self._sink)
+            self._service.check([Path(p) for p in fresh])  # answers come as events
         except AlmcError as err:
             self._tell(err)
             self.files.upsert(
@@ -104,12 +102,12 @@ class CheckResults(QWidget):
             row = replace(row, reasons=current.reasons, next_step=current.next_step)
         self._stage([row])
 
-    def _on_check_completed(self, event: background.CheckCompleted) -> None:
-        if event.report is not None:
-            self.on_check_report(event.roots, event.report)
-        else:
-            for root in event.roots:
-                self.on_check_failed(root, event.title, event.detail)
+    def _on_check_report_ready(self, event: CheckReportReady) -> None:
+        self.on_check_report(event.paths, event.report)
+
+    def _on_check_failed(self, event: CheckFailed) -> None:
+        for root in event.paths:
+            self.on_check_failed(root, event.title, event.detail)
 
     def on_check_report(self, roots: Sequence[str], report: Any) -> None:
         """A check of ``roots`` ended with its ``CheckReport`` (reasons, next steps).

@@ -90,7 +90,7 @@ class CopyJobs(QWidget):
             self._tell(err)
             self._start_next_job()
             return
-        job_id = str(getattr(handle, "job_id", getattr(handle, "id", "")))
+        job_id = handle.job_id
         self._jobs_started[job.key] = handle
         self._job_keys[job_id] = job.key
         self.jobs.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.inspect.events import FileChecked
+from almc_assistant.core.service_events import CheckFailed, CheckReportReady
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     CopySkipped,
@@ -40,7 +41,7 @@ from almc_assistant.core.transfer.events import (
     JobProgressed,
     JobStarted,
 )
-from almc_assistant.qt import background, humanize, icons
+from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.progress_delegate import ProgressDelegate
@@ -280,7 +281,8 @@ class TransferWindow(CheckResults, CopyJobs):
         self._batching = True
         pump.batch_arrived.connect(self._on_pump_batch_arrived)
         pump.subscribe(FileChecked, self.on_file_checked)
-        pump.subscribe(background.CheckCompleted, self._on_check_completed)
+        pump.subscribe(CheckReportReady, self._on_check_report_ready)
+        pump.subscribe(CheckFailed, self._on_check_failed)
         pump.subscribe(JobStarted, self.on_job_started)
         pump.subscribe(JobProgressed, self.on_job_progressed)
         pump.subscribe(CopyVerified, self.on_copy_verified)

@@ -1,10 +1,10 @@
 """The welcome window: what almc-assistant does, then choose folders and destinations.
 
 Thread contract: GUI thread only. Shown non-modally on the first start without
-acquisition folders (and from the tray's "Set up…"). "Test" checks every folder and
-destination in a short-lived worker thread (:mod:`almc_assistant.core.location_check`:
-reachable, readable or writable, free space, file system); the worker only publishes a
-:class:`LocationsChecked` event, which the pump delivers here. "Save" hands the user's
+acquisition folders (and from the tray's "Set up…"). "Test" asks the service to test
+every folder and destination (``service.test_locations``: reachable, readable or
+writable, free space, file system) in its worker; its ``LocationsChecked`` event comes
+back through the pump. "Save" hands the user's
 settings to ``service.save_user_config`` (the service applies them at once and publishes
 ``SettingsApplied``). Where the facility chooses the folders and has not, the window says
 so, with the facility file's exact path and what to put in it.
@@ -13,9 +13,8 @@ so, with the facility file's exact path and what to put in it.
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +35,14 @@ from PySide6.QtWidgets import (
 from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import KIND_INFO, Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.events import Event
-from almc_assistant.core.location_check import (
-    LocationCheck,
-    check_acquisition_folder,
-    check_destination,
-)
+from almc_assistant.core.location_check import LocationCheck
+from almc_assistant.core.service_events import LocationsChecked
 from almc_assistant.core.setup_state import SetupNeeded
 from almc_assistant.qt import icons
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.keys import close_on_escape
 from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.service_port import ServicePort
 
 INTRO = (
     "almc-assistant watches the folders your microscope saves to, checks each finished "
@@ -59,14 +55,6 @@ KIND_FIRST = (
     "First choose the kind of storage (it decides whether one copy there makes your "
     "data safe), then its folder."
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LocationsChecked(Event):
-    """The results of one "Test" of the welcome window."""
-
-    request: int
-    results: tuple[LocationCheck, ...]
 
 
 def facility_html(setup: SetupNeeded) -> str:
@@ -84,7 +72,7 @@ class WelcomeWindow(QWidget):
 
     def __init__(
         self,
-        service: Any,
+        service: ServicePort,
         prompter: Prompter,
         pump: EventPump,
         config: Callable[[], Config],
@@ -98,7 +86,6 @@ class WelcomeWindow(QWidget):
         self._config = config
         self._setup = setup
         self._request = 0
-        self._worker: threading.Thread | None = None
         pump.subscribe(LocationsChecked, self._on_locations_checked)
         self.setWindowTitle("Welcome to almc-assistant")
         self.setWindowIcon(icons.app_icon())
@@ -280,31 +267,16 @@ class WelcomeWindow(QWidget):
 
     def run_tests(self) -> int:
         """Test every folder and destination in a worker; results arrive by the pump."""
-        self._request += 1
-        request = self._request
         folders = [
             Path(self.folders.item(i).data(Qt.ItemDataRole.UserRole))
             for i in range(self.folders.count())
         ]
-        destinations = self._all_destinations()
-        sink = self._pump.sink
-
-        def work() -> None:
-            results = [check_acquisition_folder(f) for f in folders]
-            results += [check_destination(d) for d in destinations]
-            sink.publish(LocationsChecked(request=request, results=tuple(results)))
-
         self.result.setText("Testing…")
-        self._worker = threading.Thread(target=work, name="almc-welcome-test", daemon=True)
-        self._worker.start()
-        return request
-
-    def wait_for_tests(self, timeout: float = 30.0) -> None:
-        if self._worker is not None:
-            self._worker.join(timeout)
+        self._request = self._service.test_locations(folders, self._all_destinations())
+        return self._request
 
     def _on_locations_checked(self, event: LocationsChecked) -> None:
-        if event.request == self._request:
+        if event.request_id == self._request:
             self.result.setText(results_html(event.results))
 
     def save(self) -> None:

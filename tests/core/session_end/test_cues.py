@@ -69,7 +69,7 @@ def rig(tmp_path: Path, clock: FakeClock) -> tuple[SessionEndGuard, ListSink]:
         AppPaths.under(tmp_path).ensure(),
         sink,
         clock=clock,
-        settings=ReminderSettings(every=None, daily_at=()),
+        settings=ReminderSettings(daily_at=()),
     )
     guard.update(PendingSummary(2, 2 * 10**9, clock.now))
     return guard, sink

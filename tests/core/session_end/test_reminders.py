@@ -42,7 +42,7 @@ class Rig:
 
 @pytest.fixture
 def rig(clock: FakeClock) -> Rig:
-    return Rig(clock, ReminderSettings(daily_at=()))
+    return Rig(clock, ReminderSettings(daily_at=(), every_minutes=120, idle_minutes=15))
 
 
 def test_silent_when_everything_is_safe(rig: Rig) -> None:
@@ -183,7 +183,7 @@ def test_interval_counts_from_when_data_became_at_risk(rig: Rig) -> None:
 
 
 def test_daily_time_fires_once_when_crossed(clock: FakeClock) -> None:
-    rig = Rig(clock, ReminderSettings(every=None, daily_at=("17:00",)))
+    rig = Rig(clock, ReminderSettings(daily_at=("17:00",)))
     rig.pending(3)
     assert not rig.s.tick()  # 09:00
     clock.now = clock.at(2026, 11, 18, 16, 59)

@@ -66,7 +66,7 @@ def live_guard(tmp_path: Path, clock: Any, sink: ListSink, service: Service) -> 
 def win_hooks(
     qapp: Any, live_guard: SessionEndGuard
 ) -> Iterator[tuple[SessionEndHooks, FakeWin32Api]]:
-    api = FakeWin32Api(idle=20 * 60.0)
+    api = FakeWin32Api(idle=40 * 60.0)  # past the default idle_minutes (30)
     hooks = install_session_end_hooks(
         qapp, live_guard, platform="win32", win32=api, tick_interval_ms=50
     )

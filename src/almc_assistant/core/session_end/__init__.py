@@ -11,6 +11,7 @@ Typical wiring (the tray app)::
     hooks = install_session_end_hooks(app, guard)   # almc_assistant.qt.session
 """
 
+from almc_assistant.core.config import ReminderSettings
 from almc_assistant.core.session_end.clock import Clock, SystemClock
 from almc_assistant.core.session_end.decision import (
     SessionEndDecision,
@@ -30,7 +31,6 @@ from almc_assistant.core.session_end.guard import SessionEndGuard
 from almc_assistant.core.session_end.marker import MarkerRecord, SessionMarker
 from almc_assistant.core.session_end.pending import PendingSource, PendingState, PendingSummary
 from almc_assistant.core.session_end.reminders import ReminderScheduler
-from almc_assistant.core.session_end.settings import ReminderSettings
 from almc_assistant.core.session_end.texts import describe_pending, short_reason
 
 __all__ = [

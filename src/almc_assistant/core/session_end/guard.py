@@ -19,6 +19,7 @@ import logging
 import sys
 import threading
 
+from almc_assistant.core.config import ReminderSettings
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, EventSink
 from almc_assistant.core.paths import AppPaths
@@ -43,7 +44,6 @@ from almc_assistant.core.session_end.pending import (
     as_summary,
 )
 from almc_assistant.core.session_end.reminders import ReminderScheduler
-from almc_assistant.core.session_end.settings import ReminderSettings
 from almc_assistant.core.session_end.texts import short_reason
 
 log = logging.getLogger(__name__)

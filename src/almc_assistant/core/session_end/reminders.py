@@ -18,11 +18,11 @@ import sys
 import threading
 from datetime import datetime, timedelta
 
+from almc_assistant.core.config import ReminderSettings
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.session_end.clock import Clock, local_datetime
 from almc_assistant.core.session_end.events import ReminderDue, ReminderKind, RemindersWithdrawn
 from almc_assistant.core.session_end.pending import PendingState, PendingSummary
-from almc_assistant.core.session_end.settings import ReminderSettings
 from almc_assistant.core.session_end.texts import last_session_text, reminder_text, reminder_title
 
 

@@ -25,6 +25,7 @@ from almc_assistant.core.transfer.events import ALREADY_VERIFIED
 from almc_assistant.core.units import percent
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
+from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.wizard.state import (
     WizardState,
     copy_note,
@@ -37,7 +38,7 @@ class CopyPage(QWizardPage):
     done_copying = Signal()  # finished, or could not start: the wizard may go on
     copy_started = Signal(object)  # the service's job handle
 
-    def __init__(self, service: Any, state: WizardState) -> None:
+    def __init__(self, service: ServicePort, state: WizardState) -> None:
         super().__init__()
         self._service = service
         self._state = state
@@ -89,9 +90,7 @@ class CopyPage(QWizardPage):
         self.overall.setValue(0)
         self.counts.setText("Starting…")
         try:
-            state.job = self._service.start_copy(
-                state.sources(), state.destinations, keep_tree=True
-            )
+            handle = self._service.start_copy(state.sources(), state.destinations, keep_tree=True)
         except AlmcError as err:
             state.job = None
             self._add_failure(err.title, f"{err.detail} {err.next_step}")
@@ -99,7 +98,7 @@ class CopyPage(QWizardPage):
             self._set_running(False)
             self.done_copying.emit()
             return
-        state.job_id = str(getattr(state.job, "job_id", ""))
+        state.job, state.job_id = handle, handle.job_id
         self._set_running(True)
         self.copy_started.emit(state.job)
 

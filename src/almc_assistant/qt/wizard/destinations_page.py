@@ -21,6 +21,7 @@ from almc_assistant.core.errors import AlmcError
 from almc_assistant.qt import humanize
 from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.prompts import Prompter
+from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.wizard.state import WizardState
 
 
@@ -71,7 +72,7 @@ def preflight_html(results: Sequence[Any]) -> str:
 class DestinationsPage(QWizardPage):
     def __init__(
         self,
-        service: Any,
+        service: ServicePort,
         prompter: Prompter,
         state: WizardState,
         make_destination: Callable[[Path], Any],

@@ -25,6 +25,7 @@ from almc_assistant.core.catalog import FileState
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, EventSink
 from almc_assistant.qt import humanize, icons, verdicts
+from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.table_model import Column, SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
 from almc_assistant.qt.wizard.state import WizardState
@@ -70,7 +71,7 @@ class SessionFilesRead(Event):
     next_step: str = ""
 
 
-def read_session_files(service: Any, request: int, sink: EventSink) -> threading.Thread:
+def read_session_files(service: ServicePort, request: int, sink: EventSink) -> threading.Thread:
     """``service.session_files()`` in a worker; the answer is published to ``sink``."""
 
     def run() -> None:
@@ -88,7 +89,7 @@ def read_session_files(service: Any, request: int, sink: EventSink) -> threading
 
 
 class FilesPage(QWizardPage):
-    def __init__(self, service: Any, state: WizardState, sink: EventSink) -> None:
+    def __init__(self, service: ServicePort, state: WizardState, sink: EventSink) -> None:
         super().__init__()
         self._service = service
         self._state = state

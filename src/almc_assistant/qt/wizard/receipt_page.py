@@ -1,20 +1,19 @@
 """Wizard page 5, "Receipt": what went where, how it was verified, what is still at risk.
 
-Thread contract: GUI thread only. Saving the receipt goes to a worker
-(``qt/background.py``); printing and choosing a file go through the prompt port.
+Thread contract: GUI thread only. Saving the receipt goes to the service's worker
+(``service.save_text``; ``TextSaved`` or ``TextSaveFailed`` come back through the pump);
+printing and choosing a file go through the prompt port.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWizardPage
 
-from almc_assistant.core.events import EventSink
-from almc_assistant.qt import background
+from almc_assistant.core.service_events import TextSaved, TextSaveFailed
 from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.wizard.receipt import not_safe, receipt_html
 from almc_assistant.qt.wizard.state import WizardState
 
@@ -22,15 +21,14 @@ from almc_assistant.qt.wizard.state import WizardState
 class ReceiptPage(QWizardPage):
     def __init__(
         self,
+        service: ServicePort,
         prompter: Prompter,
         state: WizardState,
-        sink: EventSink,
     ) -> None:
         super().__init__()
+        self._service = service
         self._prompter = prompter
         self._state = state
-        self._sink = sink
-        self.save_threads: list[Any] = []
         self.setTitle("Receipt")
         self.setFinalPage(True)
         self.browser = QTextBrowser()
@@ -75,13 +73,13 @@ class ReceiptPage(QWizardPage):
             "Save the receipt", "backup-receipt.html", "Web page (*.html);;All files (*)"
         )
         if path:
-            self.save_threads.append(background.save_text(path, self.html(), self._sink))
+            self._service.save_text(path, self.html())
 
     def _on_print_clicked(self) -> None:
         self._prompter.print_html("Backup receipt", self.html())
 
-    def on_text_saved(self, event: background.TextSaved) -> None:
+    def on_text_saved(self, event: TextSaved) -> None:
         self._prompter.tell(Message("Receipt saved", event.path))
 
-    def on_text_save_failed(self, event: background.TextSaveFailed) -> None:
+    def on_text_save_failed(self, event: TextSaveFailed) -> None:
         self._prompter.tell(Message(event.title, event.detail, event.next_step, Level.ERROR))

@@ -16,7 +16,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QPushButton, QWidget, QWizard
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.service_events import PreflightFinished, VerdictRecorded
+from almc_assistant.core.service_events import (
+    PreflightFinished,
+    TextSaved,
+    TextSaveFailed,
+    VerdictRecorded,
+)
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     CopySkipped,
@@ -27,9 +32,10 @@ from almc_assistant.core.transfer.events import (
     SourceSkipped,
 )
 from almc_assistant.core.watch.events import FileStabilised
-from almc_assistant.qt import background, icons
+from almc_assistant.qt import icons
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.wizard.copy_page import CopyPage
 from almc_assistant.qt.wizard.destinations_page import DestinationsPage
 from almc_assistant.qt.wizard.exports_page import ExportsPage
@@ -43,7 +49,7 @@ FILES, EXPORTS, DESTINATIONS, COPY, RECEIPT = range(5)
 class SessionWizard(QWizard):
     def __init__(
         self,
-        service: Any,
+        service: ServicePort,
         prompter: Prompter,
         pump: EventPump,
         *,
@@ -64,7 +70,7 @@ class SessionWizard(QWizard):
         self.exports_page = ExportsPage(self.state)
         self.destinations_page = DestinationsPage(service, prompter, self.state, make_destination)
         self.copy_page = CopyPage(service, self.state)
-        self.receipt_page = ReceiptPage(prompter, self.state, pump.sink)
+        self.receipt_page = ReceiptPage(service, prompter, self.state)
         for page_id, page in (
             (FILES, self.files_page),
             (EXPORTS, self.exports_page),
@@ -120,8 +126,8 @@ class SessionWizard(QWizard):
         pump.subscribe(SourceSkipped, copy.on_source_skipped)
         pump.subscribe(JobFinished, copy.on_job_finished)
         pump.subscribe(PreflightFinished, self.destinations_page.on_preflight_finished)
-        pump.subscribe(background.TextSaved, self.receipt_page.on_text_saved)
-        pump.subscribe(background.TextSaveFailed, self.receipt_page.on_text_save_failed)
+        pump.subscribe(TextSaved, self.receipt_page.on_text_saved)
+        pump.subscribe(TextSaveFailed, self.receipt_page.on_text_save_failed)
         pump.subscribe(SessionFilesRead, self.files_page.on_files_read)
         pump.subscribe(FileStabilised, self.files_page.on_file_stabilised)
         pump.subscribe(VerdictRecorded, self.files_page.on_verdict_recorded)

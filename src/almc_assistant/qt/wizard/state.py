@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from almc_assistant.qt import humanize
+from almc_assistant.qt.service_port import CopyHandle
 from almc_assistant.qt.verdicts import EXPORT_VERDICTS
 
 NEEDS_FIXING = EXPORT_VERDICTS | {"native-damaged", "tiff-damaged", "unreadable", "empty"}
@@ -62,7 +63,7 @@ class WizardState:
     files: list[Any] = field(default_factory=list)  # FileRecord
     destinations: list[Any] = field(default_factory=list)  # Destination
     preflight: dict[str, Any] = field(default_factory=dict)  # path -> PreflightResult
-    job: Any = None  # CopyJob handle
+    job: CopyHandle | None = None  # the running copy
     job_id: str = ""
     verified: list[CopyNote] = field(default_factory=list)  # of each CopyVerified
     skipped: list[CopyNote] = field(default_factory=list)  # of each CopySkipped
