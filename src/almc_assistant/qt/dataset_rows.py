@@ -85,11 +85,14 @@ def summarize(
     failed: bool,
     busy: bool,
     check: Any = None,
+    kind: str = "",
+    reasons: tuple[str, ...] = (),
+    next_step: str = "",
 ) -> DatasetRow:
     """A dataset's row from its members' verdicts and sizes, and the dataset's own check
     (``DatasetCheck``: missing files, reasons) when there is one."""
     anchor = Path(group)
-    kind = kind_of(anchor, check)
+    kind = kind or kind_of(anchor, check)
     verdict = str(check.verdict) if check is not None else worst(verdicts_found)
     flagged = bool(getattr(check, "flags", ()))
     known = [s for s in sizes if s is not None]
@@ -101,12 +104,21 @@ def summarize(
         files=len(sizes),
         size=sum(known) if known else None,
         verdict=verdict,
-        reasons=tuple(getattr(check, "reasons", ())),
-        next_step=str(getattr(check, "next_step", "")),
+        reasons=tuple(getattr(check, "reasons", ())) or reasons,
+        next_step=str(getattr(check, "next_step", "")) or next_step,
         status_text=status_text,
         attention=failed or flagged or needs_attention(verdict),
         busy=busy,
     )
+
+
+def verdict_counts(found: Sequence[str | None]) -> str:
+    """ "300 Uncompressed TIFF, 3 Dataset metadata": what a dataset's files are."""
+    counts: dict[str, int] = {}
+    for v in found:
+        label = verdicts.look(v).label
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{n:,} {label}" for label, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def files_text(item: Any) -> str:
