@@ -83,10 +83,14 @@ def folder(item: Any) -> str:
     return str(item.folder) if isinstance(item, DatasetRow) else str(item.path.parent)
 
 
-NAME = Column("File", name, tooltip=lambda r: str(r.path), sort_key=lambda r: name(r).lower())
-FOLDER = Column("Folder", folder, tooltip=folder)
-FILES = Column("Files", files_text, sort_key=lambda r: getattr(r, "files", 1), align_right=True)
-SIZE = Column(
+NAME: Column[Any] = Column(
+    "File", name, tooltip=lambda r: str(r.path), sort_key=lambda r: name(r).lower()
+)
+FOLDER: Column[Any] = Column("Folder", folder, tooltip=folder)
+FILES: Column[Any] = Column(
+    "Files", files_text, sort_key=lambda r: getattr(r, "files", 1), align_right=True
+)
+SIZE: Column[Any] = Column(
     "Size",
     lambda r: humanize.size(r.size) if r.size is not None else "",
     sort_key=lambda r: r.size or 0,
