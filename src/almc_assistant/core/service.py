@@ -324,6 +324,7 @@ class Service(ServiceCore):
         opened and the data's safety comes first (the CLI); the copy receipts at the
         destinations let a later scan record those copies.
         """
+        from almc_assistant.core.inspect import UnitFinder
         from almc_assistant.core.transfer import CopyRequest, OnConflict, start_copy
 
         roots = [Path(d.path) if isinstance(d, Destination) else Path(d) for d in destinations]
@@ -336,6 +337,7 @@ class Service(ServiceCore):
             on_conflict=on_conflict or OnConflict.KEEP_BOTH,
             relative_to=tuple(self.config.acquisition_folders) if keep_tree else (),
             create_missing=create_missing,
+            dataset_of=UnitFinder().key,  # the receipts list each dataset's files together
         )
         sink = self.sink
         if record:

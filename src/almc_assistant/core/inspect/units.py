@@ -75,6 +75,11 @@ class UnitFinder:
         kind, anchor = found
         return DatasetUnit(id=str(anchor), kind=kind, anchor=anchor)
 
+    def key(self, path: Path) -> tuple[str, str, str] | None:
+        """``(id, kind, name)`` of ``path``'s dataset (what a copy receipt lists)."""
+        unit = self.unit_of(path)
+        return None if unit is None else (unit.id, unit.kind, unit.label)
+
 
 def units_of(paths: Iterable[str | os.PathLike[str]]) -> dict[str, DatasetUnit]:
     """``str(path)`` -> its dataset, for the paths that belong to one."""
