@@ -260,14 +260,16 @@ def test_status_groups_files_by_dataset(site: Path) -> None:
     report = json.loads(cli(site, "status", "--json").stdout)
 
     units = {u["name"]: u for u in report["datasets"]}
-    assert set(units) == {"plate1", "run….nd2", "lone.nd2"}
+    assert set(units) == {"plate1", "run001.nd2 …", "lone.nd2"}
     assert units["plate1"]["kind"] == "Opera Phenix / Harmony export"
     assert len(units["plate1"]["files"]) == 4 and units["plate1"]["folder"] == str(images.parent)
-    assert units["run….nd2"]["kind"] == "ND2 series" and len(units["run….nd2"]["files"]) == 2
+    assert (
+        units["run001.nd2 …"]["kind"] == "ND2 series" and len(units["run001.nd2 …"]["files"]) == 2
+    )
     assert units["lone.nd2"]["kind"] == "" and units["lone.nd2"]["files"] == [
         str(site / "acq" / "lone.nd2")
     ]
     human = cli(site, "status").stdout
     assert "Dataset plate1 (Opera Phenix / Harmony export): 4 files" in human
-    assert "Dataset run….nd2 (ND2 series): 2 files" in human
+    assert "Dataset run001.nd2 … (ND2 series): 2 files" in human
     assert "Other files:" in human and "lone.nd2" in human

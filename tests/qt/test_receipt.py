@@ -182,7 +182,9 @@ def test_the_receipt_lists_each_dataset_with_its_files(tmp_path: Path) -> None:
 
     assert "<h3>Datasets</h3>" in html
     where = Path("/acq")
-    assert f"<b>run….nd2</b> — ND2 series, in {where}: 2 files, not all copied: 1 without" in html
+    assert (
+        f"<b>run001.nd2 …</b> — ND2 series, in {where}: 2 files, not all copied: 1 without" in html
+    )
     assert "Files: run001.nd2, run002.nd2" in html
     state.verified.append(
         copy_note(_verified("/acq/run002.nd2", tmp_path / "share", 1, READ_BACK_EVICTED))

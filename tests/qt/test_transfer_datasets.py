@@ -44,7 +44,7 @@ def test_a_plate_is_one_row_and_what_needs_attention_comes_first(window, shown) 
     top = _top(window)
     assert len(top) == 4  # the plate, the ND2 series, the loose ND2, the export
     # the damaged ND2s and the export come before the plate's 303 files
-    assert top[-1] == "plate1 — Opera Phenix / Harmony export", top
+    assert top[-1] == "plate1 · Harmony export", top
     plate = model.group_index(str(shown["plate"]))
     assert model.rowCount(plate) == 303
     row = model.item(plate)
@@ -60,7 +60,7 @@ def test_a_plate_is_one_row_and_what_needs_attention_comes_first(window, shown) 
         index = model.index_of(member.path)
         assert index.parent() == plate
     series = model.group_index(str(shown["run1"]))
-    assert model.data(series) == "run….nd2 — ND2 series"
+    assert model.data(series) == "run001.nd2 … · ND2 series"
     assert model.item(series).verdict == "native-damaged" and model.item(series).attention
 
 

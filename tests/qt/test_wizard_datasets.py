@@ -64,7 +64,7 @@ def test_files_and_exports_pages_show_datasets_as_units(qtbot, prompter, tmp_pat
         model = page.model
         top = [model.data(model.index(i, 0)) for i in range(model.rowCount())]
         assert len(top) == 4, top
-        assert top[-1] == "plate1 — Opera Phenix / Harmony export"  # after what needs a look
+        assert top[-1] == "plate1 · Harmony export"  # after what needs a look
         plate = model.group_index(str(files["plate"]))
         assert model.rowCount(plate) == 303
         assert model.data(plate.siblingAtColumn(CHECK_COLUMN)) == "Uncompressed TIFF"
@@ -82,7 +82,7 @@ def test_files_and_exports_pages_show_datasets_as_units(qtbot, prompter, tmp_pat
         assert names == {"overview.nd2", "run001.nd2", "run002.nd2", "max_projection.tif"}
         assert not any(n.endswith(".xml") for n in names)  # metadata is never "to fix"
         series = fix.group_index(str(files["run1"]))
-        assert fix.data(series) == "run….nd2 — ND2 series" and fix.rowCount(series) == 2
+        assert fix.data(series) == "run001.nd2 … · ND2 series" and fix.rowCount(series) == 2
     finally:
         pump.stop()
         wizard.files_page.wait_for_reader()

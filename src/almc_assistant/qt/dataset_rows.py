@@ -12,12 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from almc_assistant.core.inspect import datasets as kinds
 from almc_assistant.core.inspect.datasets import HARMONY, MMSTACK
 from almc_assistant.core.inspect.model import Verdict
 from almc_assistant.core.inspect.units import dataset_folder, dataset_label
 from almc_assistant.qt import humanize, verdicts
 
 ATTENTION, BUSY, FINE = 0, 1, 2  # ranks: lists show lower first
+# A dataset's kind in a few words, after its name in the lists (the whole in the tooltip).
+SHORT_KIND = {
+    kinds.HARMONY: "Harmony export",
+    kinds.ND2_SERIES: "ND2 series",
+    kinds.OIF: "OIF + folder",
+    kinds.VSI: "VSI + ETS",
+    kinds.SLDY: "SlideBook 7",
+    kinds.OIR: "OIR parts",
+    kinds.MMSTACK: "Micro-Manager",
+    kinds.CZI: "CZI parts",
+    kinds.LIF: "LIF + LIFEXT",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +52,7 @@ class DatasetRow:
 
     @property
     def name(self) -> str:
-        return f"{self.label} — {self.kind}" if self.kind else self.label
+        return f"{self.label} · {SHORT_KIND.get(self.kind, self.kind)}" if self.kind else self.label
 
     @property
     def path(self) -> str:

@@ -127,8 +127,8 @@ class TransferWindow(QWidget):
         self.file_view = make_tree(
             self.files,
             fit={
-                0: "HeLa_DAPI_GFP_000.tif",
-                1: "…/session/plate1/Images",
+                0: "plate1 · Harmony export",
+                1: "…/session/plate1",
                 2: "999 files",
                 3: "999.9 MB",
                 4: "Compressed TIFF (lossless)",
@@ -169,8 +169,8 @@ class TransferWindow(QWidget):
         top.addWidget(files_box)
         top.addWidget(dest_box)
         top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 2)
-        top.setSizes([700, 340])
+        top.setStretchFactor(1, 1)
+        top.setSizes([800, 300])
 
         self.job_view = make_table(
             self.jobs,

@@ -49,6 +49,7 @@ def make_tree(model: Any, *, fit: dict[int, str] | None = None) -> QTreeView:
     view.setAllColumnsShowFocus(True)
     view.setExpandsOnDoubleClick(True)
     view.setWordWrap(False)
+    view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a folder's end tells it apart
     view.setTabKeyNavigation(False)
     view.setSortingEnabled(True)  # the model sorts; rows needing attention stay first
     view.header().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)

@@ -80,7 +80,7 @@ def test_series_are_found_by_name_before_the_number(tmp_path: Path) -> None:
     assert set(found) == {str(tmp_path / n) for n in ("run1.nd2", "run2.nd2", "RUN3.nd2")}
     unit = found[str(tmp_path / "run2.nd2")]
     assert unit.kind == ND2_SERIES and unit.anchor == tmp_path / "run1.nd2"
-    assert unit.label == "run….nd2"
+    assert unit.label == "run1.nd2 …"
 
 
 def test_dates_as_numbers_do_not_make_a_list_of_gaps(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_units_group_known_files_one_row_per_dataset(tmp_path: Path) -> None:
     assert [(u.label if u else None, len(m)) for u, m in groups] == [
         (tmp_path.name, 3),
         (None, 1),
-        ("a….nd2", 2),
+        ("a01.nd2 …", 2),
     ]
     assert groups[0][0] is not None and groups[0][0].folder == tmp_path
 

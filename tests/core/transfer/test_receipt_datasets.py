@@ -45,7 +45,7 @@ def test_a_receipt_lists_each_dataset_with_its_files(tmp_path: Path) -> None:
 
     doc = got["doc"]
     sections = {s["name"]: s for s in doc["datasets"]}
-    assert set(sections) == {"plate1", "run….nd2"}
+    assert set(sections) == {"plate1", "run001.nd2 …"}
     plate = sections["plate1"]
     assert plate["kind"] == "Opera Phenix / Harmony export" and plate["file_count"] == 4
     assert plate["dataset"] == str(source / "plate1" / "Images" / "Index.idx.xml")
@@ -53,7 +53,7 @@ def test_a_receipt_lists_each_dataset_with_its_files(tmp_path: Path) -> None:
     assert plate["size"] == sum(
         e["size"] for e in doc["verified"] if e["relative_path"] in plate["files"]
     )
-    assert sections["run….nd2"]["files"] == ["session/run001.nd2", "session/run002.nd2"]
+    assert sections["run001.nd2 …"]["files"] == ["session/run001.nd2", "session/run002.nd2"]
     assert len(doc["verified"]) == 7  # every copy still has its own row
     # the reader counts the same copies with or without the section
     assert len(read_receipt(got["path"], tmp_path / "share")) == 7

@@ -50,15 +50,14 @@ def dataset_folder(kind: str, anchor: Path) -> Path:
 
 def dataset_label(kind: str, anchor: Path) -> str:
     """A short name for a dataset, as people call it: the export folder of a Harmony
-    plate, the acquisition prefix of a Micro-Manager stack, the files of an ND2 series."""
+    plate, the acquisition prefix of a Micro-Manager stack, the first file of an ND2
+    series and an ellipsis."""
     if kind == datasets.HARMONY:
         return dataset_folder(kind, anchor).name or str(anchor)
     if kind == datasets.MMSTACK:
         return anchor.name[: -len("_MMStack")] or anchor.name
-    if kind == datasets.ND2_SERIES:
-        found = datasets.ND2_NUMBERED.match(anchor.name)
-        stem = found["stem"] if found else anchor.stem
-        return f"{stem}….nd2" if stem else "….nd2"
+    if kind == datasets.ND2_SERIES:  # its first file, and more
+        return f"{anchor.name} …"
     return anchor.name
 
 

@@ -94,7 +94,7 @@ class FilesPage(QWizardPage):
         self.view = make_tree(
             self.model,
             fit={
-                0: "HeLa_DAPI_GFP_000.tif",
+                0: "plate1 · Harmony export",
                 1: "…/session/plate1",
                 2: "999 files",
                 3: "999.9 MB",
