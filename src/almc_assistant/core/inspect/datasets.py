@@ -147,10 +147,21 @@ def _by_suffix(path: Path, disk: Disk) -> tuple[str, Path] | None:
     if suffix == ".lif" and disk.exists(path.with_suffix(".lifext")):
         return LIF, path
     if suffix == ".nd2" and (m := ND2_NUMBERED.match(name)):
-        members = nd2_series(parent, disk).get(m["stem"].lower())
+        stem = m["stem"].lower()
+        members = (nd2_series(parent, disk) if disk.cached else _one_series(parent, stem)).get(stem)
         if members:
             return ND2_SERIES, parent / members[0]
     return None
+
+
+def _one_series(folder: Path, stem: str) -> dict[str, tuple[str, ...]]:
+    """:func:`nd2_series` for one name only (a single lookup: a large folder's other
+    names are passed over without the pattern)."""
+    names = [
+        n for n in Disk._list(folder) if n.lower().startswith(stem) and n[-4:].lower() == ".nd2"
+    ]
+    found = nd2_series_of(names)
+    return {stem: found[stem]} if stem in found else {}
 
 
 def nd2_series(folder: Path, disk: Disk) -> dict[str, tuple[str, ...]]:
@@ -158,14 +169,18 @@ def nd2_series(folder: Path, disk: Disk) -> dict[str, tuple[str, ...]]:
     names in number order, for names shared by two or more numbered ND2 files."""
     found = disk.series.get(folder) if disk.cached else None
     if found is None:
-        stems: dict[str, list[tuple[int, str]]] = {}
-        for n in _names(folder, disk):
-            if m := ND2_NUMBERED.match(n):
-                stems.setdefault(m["stem"].lower(), []).append((int(m["number"]), n))
-        found = {s: tuple(n for _, n in sorted(ns)) for s, ns in stems.items() if len(ns) > 1}
+        found = nd2_series_of(_names(folder, disk))
         if disk.cached:
             disk.series[folder] = found
     return found
+
+
+def nd2_series_of(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    stems: dict[str, list[tuple[int, str]]] = {}
+    for n in names:
+        if m := ND2_NUMBERED.match(n):
+            stems.setdefault(m["stem"].lower(), []).append((int(m["number"]), n))
+    return {s: tuple(n for _, n in sorted(ns)) for s, ns in stems.items() if len(ns) > 1}
 
 
 def _series_gaps(names: tuple[str, ...]) -> list[str]:
