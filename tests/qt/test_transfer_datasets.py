@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtTest import QAbstractItemModelTester
 
 from almc_assistant.core.inspect import check_paths
 from almc_assistant.qt.transfer_columns import CHECK_COLUMN
@@ -98,6 +99,10 @@ def test_a_selected_dataset_is_backed_up_whole(qtbot, window, shown, tmp_path) -
 def test_order_stays_attention_first_when_a_file_fails(window, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from tests.qt.helpers import Check
 
+    # Qt's own consistency checks of the model, on every change (a failure raises)
+    QAbstractItemModelTester(
+        window.files, QAbstractItemModelTester.FailureReportingMode.Fatal, window
+    )
     folder = tmp_path / "plain"
     folder.mkdir()
     window.add_paths([str(folder)])

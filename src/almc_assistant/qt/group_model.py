@@ -32,11 +32,12 @@ _TOP = 0  # internal id of top-level indexes; a child's is its group's serial
 class _Node:
     """A top-level row: a dataset (``group`` set, ``keys`` its rows) or one loose row."""
 
-    __slots__ = ("group", "keys", "serial", "summary")
+    __slots__ = ("group", "keys", "rank", "serial", "summary")
 
     def __init__(self, serial: int, group: str | None, keys: list[Hashable]) -> None:
         self.serial, self.group, self.keys = serial, group, keys
         self.summary: Any = None
+        self.rank: int | None = None  # its rank when the rows were last put in order
 
 
 class GroupTreeModel(QAbstractItemModel, Generic[R]):
@@ -65,6 +66,9 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
     def _clear(self) -> None:
         self._rows: dict[Hashable, R] = {}
         self._born: dict[Hashable, int] = {}  # arrival order of each row
+        self._ranks: dict[Hashable, int] = {}  # each row's rank
+        self._dirty_top = False  # rows at the top may be out of order
+        self._dirty: set[int] = set()  # datasets whose rows may be out of order
         self._node_of: dict[Hashable, _Node] = {}
         self._groups: dict[str, _Node] = {}
         self._nodes: dict[int, _Node] = {}
@@ -148,11 +152,14 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
             if node is not None:
                 self._rows[k] = row
                 changed.setdefault(node.serial, set()).add(k)
+                self._note_rank(k, node)
                 continue
             self._rows[k] = row
             self._born[k] = next(self._serials)
+            self._ranks[k] = self._rank(row)
             if group is None:
                 node = self._new_node(None, [k])
+                node.rank = self._ranks[k]
                 new_top.append(node)
             elif group in self._groups:
                 node = self._groups[group]
@@ -174,7 +181,9 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
             node.summary = None
             self.endInsertRows()
             changed.setdefault(serial, set())
+            self._dirty.add(serial)
         if new_top:
+            self._dirty_top = True
             first = len(self._top)
             self.beginInsertRows(QModelIndex(), first, first + len(new_top) - 1)
             for i, node in enumerate(new_top, first):
@@ -188,6 +197,24 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
         else:
             self._reorder()
 
+    def _note_rank(self, key: Hashable, node: _Node) -> None:
+        """A row changed: if its rank did, its place may have to change."""
+        rank = self._rank(self._rows[key])
+        if rank != self._ranks.get(key):
+            self._ranks[key] = rank
+            if node.group is None:
+                node.rank = rank
+                self._dirty_top = True
+            else:
+                self._dirty.add(node.serial)
+
+    def _check_group_rank(self, node: _Node) -> None:
+        """A dataset's rows changed: if its summary's rank did, its place may too."""
+        rank = self._rank(self._summary(node))
+        if node.rank != rank:
+            node.rank = rank
+            self._dirty_top = True
+
     def _new_node(self, group: str | None, keys: list[Hashable]) -> _Node:
         node = _Node(next(self._serials), group, keys)
         self._nodes[node.serial] = node
@@ -199,9 +226,12 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
         for serial, keys in changed.items():
             node = self._nodes[serial]
             tops.append(self._pos[serial])
-            if node.group is None or not keys:
+            if node.group is None:
                 continue
             node.summary = None
+            self._check_group_rank(node)
+            if not keys:
+                continue
             where = [i for i, k in enumerate(node.keys) if k in keys]
             parent = serial
             self.dataChanged.emit(
@@ -225,20 +255,21 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
     def remove(self, keys: Iterable[Hashable]) -> None:
         """Remove rows by key; a dataset's row goes with its last file."""
         for k in list(dict.fromkeys(keys)):
-            node = self._node_of.pop(k, None)
+            node = self._node_of.get(k)
             if node is None:
                 continue
-            del self._rows[k]
-            del self._born[k]
             if node.group is not None and len(node.keys) > 1:
                 i = node.keys.index(k)
                 self.beginRemoveRows(self.createIndex(self._pos[node.serial], 0, _TOP), i, i)
+                self._forget(k)  # while views may still ask about the row: it is there
                 node.keys.pop(i)
                 node.summary = None
                 self.endRemoveRows()
+                self._check_group_rank(node)
                 continue
             at = self._pos[node.serial]
             self.beginRemoveRows(QModelIndex(), at, at)
+            self._forget(k)
             self._top.pop(at)
             del self._nodes[node.serial]
             if node.group is not None:
@@ -246,6 +277,9 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
             self._pos = {n.serial: i for i, n in enumerate(self._top)}
             self.endRemoveRows()
         self._reorder()
+
+    def _forget(self, key: Hashable) -> None:
+        del self._node_of[key], self._rows[key], self._born[key], self._ranks[key]
 
     def replace_all(self, rows: Iterable[R]) -> None:
         self.beginResetModel()
@@ -257,34 +291,50 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """The user sorted by ``column`` (rows needing attention stay first)."""
         self._sort = (column, order) if 0 <= column < len(self._columns) else None
-        self._reorder()
+        self._reorder(force=True)
 
     def _order_key(self, item: Any) -> Any:
         assert self._sort is not None
         column = self._columns[self._sort[0]]
         return column.sort_key(item) if column.sort_key else column.text(item)
 
-    def _ordered(self, items: list[Any], subjects: list[Any]) -> list[Any]:
-        """``items`` sorted like their ``subjects`` (rows or summaries): attention first,
-        then the user's column or the arrival order."""
-        pairs = list(zip(items, subjects, strict=True))
+    def _ordered(self, items: list[Any], subjects: list[Any], ranks: list[int]) -> list[Any]:
+        """``items`` sorted like their ``subjects`` (rows or summaries): attention first
+        (``ranks``), then the user's column or the arrival order."""
+        pairs = list(zip(items, subjects, ranks, strict=True))
         if self._sort is not None:
             reverse = self._sort[1] == Qt.SortOrder.DescendingOrder
             pairs.sort(key=lambda p: self._order_key(p[1]), reverse=reverse)
-        pairs.sort(key=lambda p: self._rank(p[1]))
+        pairs.sort(key=lambda p: p[2])
         return [p[0] for p in pairs]
 
-    def _reorder(self) -> None:
-        by_arrival = sorted(self._top, key=lambda n: n.serial)
-        new_top = self._ordered(by_arrival, [self._item_of(n) for n in by_arrival])
+    def _reorder(self, *, force: bool = False) -> None:
+        """Put rows in order again where a change may have moved them (new rows, a rank
+        that changed); ``force``: everywhere (the user sorted). A copy's progress changes
+        no rank, so it never reorders (nor relays out) thousands of rows."""
+        if not (force or self._dirty_top or self._dirty):
+            return
+        new_top = self._top
+        if force or self._dirty_top:
+            for node in self._top:
+                if node.rank is None:  # a dataset's row just made
+                    node.rank = self._rank(self._item_of(node))
+            if force or not self._in_order():
+                by_arrival = sorted(self._top, key=lambda n: n.serial)
+                items = [self._item_of(n) for n in by_arrival] if self._sort else by_arrival
+                ranks = [n.rank or 0 for n in by_arrival]
+                new_top = self._ordered(by_arrival, items, ranks)
         children: dict[int, list[Hashable]] = {}
-        for node in self._top:
+        groups = self._top if force else [self._nodes[s] for s in self._dirty if s in self._nodes]
+        for node in groups:
             if node.group is None or len(node.keys) < 2:
                 continue
             arrival = sorted(node.keys, key=self._born.__getitem__)
-            order = self._ordered(arrival, [self._rows[k] for k in arrival])
+            rows = [self._rows[k] for k in arrival]
+            order = self._ordered(arrival, rows, [self._ranks[k] for k in arrival])
             if order != node.keys:
                 children[node.serial] = order
+        self._dirty_top, self._dirty = False, set()
         if new_top == self._top and not children:
             return
         self.layoutAboutToBeChanged.emit()
@@ -297,6 +347,19 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
         news = [self._from_identity(w) for w in where]
         self.changePersistentIndexList(olds, news)
         self.layoutChanged.emit()
+
+    def _in_order(self) -> bool:
+        """Whether the top rows are in order already (rows only appended in arrival
+        order, no rank changed: the usual case while a folder's files arrive)."""
+        if self._sort is not None:
+            return False
+        last = (-1, -1)
+        for node in self._top:
+            here = (node.rank or 0, node.serial)
+            if here < last:
+                return False
+            last = here
+        return True
 
     def _item_of(self, node: _Node) -> Any:
         return self._summary(node) if node.group is not None else self._rows[node.keys[0]]

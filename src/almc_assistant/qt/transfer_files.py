@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import EventSink
 from almc_assistant.qt import background
-from almc_assistant.qt.dataset_rows import ATTENTION, BUSY, FINE, DatasetRow, needs_attention
+from almc_assistant.qt.dataset_rows import ATTENTION, FINE, DatasetRow, needs_attention
 from almc_assistant.qt.dataset_rows import summarize as summarize_dataset
 from almc_assistant.qt.group_model import GroupTreeModel
 from almc_assistant.qt.transfer_columns import FILE_COLUMNS
@@ -60,14 +60,14 @@ def is_ready(row: FileRow) -> bool:
 
 
 def rank(item: Any) -> int:
-    """Rows needing attention first, then rows still busy, then the rest."""
+    """Rows needing attention first (a copy's progress changes no rank: rows do not
+    jump around while files are copied)."""
     if isinstance(item, DatasetRow):
-        return ATTENTION if item.attention else BUSY if item.busy else FINE
-    if item.state in _FAILED or (
-        item.state is not FileState.CHECKING and needs_attention(item.verdict)
-    ):
+        return ATTENTION if item.attention else FINE
+    failed = item.state in _FAILED
+    if failed or (item.state is not FileState.CHECKING and needs_attention(item.verdict)):
         return ATTENTION
-    return BUSY if item.state in _BUSY else FINE
+    return FINE
 
 
 def group_status(rows: Sequence[FileRow]) -> str:
