@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 def run(out: Path, corpus: Path | None) -> int:
     from PySide6.QtCore import QItemSelectionModel
     from PySide6.QtWidgets import QWizard
+    from tests.qt import dataset_samples
 
     from almc_assistant.qt import app as app_module
     from bench.screenshots_wizard import Case
-    from tests.qt import dataset_samples
 
     qapp = app_module._application()
     out.mkdir(parents=True, exist_ok=True)
@@ -65,9 +65,11 @@ def run(out: Path, corpus: Path | None) -> int:
     transfer.resize(1180, 640)
     transfer.add_paths([str(session)])
     case.settle(
-        until=lambda: transfer.files.summary(str(files["plate"])) is not None
-        and transfer.files.summary(str(files["plate"])).kind != ""
-        and all(r.reasons for r in transfer.files.rows())
+        until=lambda: (
+            transfer.files.summary(str(files["plate"])) is not None
+            and transfer.files.summary(str(files["plate"])).kind != ""
+            and all(r.reasons for r in transfer.files.rows())
+        )
     )
     view = transfer.file_view
     first = transfer.files.index(0, 0)
