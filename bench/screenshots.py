@@ -331,7 +331,7 @@ def run(out: Path, dark: bool) -> int:
     settle(
         1.0, until=lambda: all(r.reasons for r in transfer.files.rows()) and len(transfer.files) > 1
     )
-    transfer.file_view.selectRow(1)
+    transfer.file_view.setCurrentIndex(transfer.files.index(1, 0))  # selects its row
     shot(transfer, "transfer-checked")
     transfer.file_view.clearSelection()
     transfer.picker.set_checked(str(home / "LabShare"))

@@ -244,3 +244,32 @@ def test_not_set_up_names_the_config_section(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "under [watch] folders" in done.stdout, done.stdout
+
+
+def test_status_groups_files_by_dataset(site: Path) -> None:
+    images = site / "acq" / "plate1" / "Images"
+    names = [f"r01c01f01p0{p}-ch1sk1fk1fl1.tiff" for p in (1, 2, 3)]
+    for name in names:
+        _file(images / name, b"II*\x00" + b"\0" * 20)
+    urls = "".join(f"<Image><URL>{n}</URL></Image>" for n in names)
+    _file(images / "Index.idx.xml", f"<Images>{urls}</Images>".encode())
+    for name in ("run001.nd2", "run002.nd2", "lone.nd2"):
+        _file(site / "acq" / name, b"x" * 100)
+    assert cli(site, "watch", "--once", "--json").returncode == 0
+
+    report = json.loads(cli(site, "status", "--json").stdout)
+
+    units = {u["name"]: u for u in report["datasets"]}
+    assert set(units) == {"plate1", "run001.nd2 …", "lone.nd2"}
+    assert units["plate1"]["kind"] == "Opera Phenix / Harmony export"
+    assert len(units["plate1"]["files"]) == 4 and units["plate1"]["folder"] == str(images.parent)
+    assert (
+        units["run001.nd2 …"]["kind"] == "ND2 series" and len(units["run001.nd2 …"]["files"]) == 2
+    )
+    assert units["lone.nd2"]["kind"] == "" and units["lone.nd2"]["files"] == [
+        str(site / "acq" / "lone.nd2")
+    ]
+    human = cli(site, "status").stdout
+    assert "Dataset plate1 (Opera Phenix / Harmony export): 4 files" in human
+    assert "Dataset run001.nd2 … (ND2 series): 2 files" in human
+    assert "Other files:" in human and "lone.nd2" in human

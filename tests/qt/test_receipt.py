@@ -164,3 +164,29 @@ def test_a_copy_stopped_by_an_error_is_not_said_to_have_copied_nothing(tmp_path:
     assert "The copy stopped: Internal error.</b> An unexpected error" in html
     assert "1 file without a verified copy on every destination chosen: b.tif" in html
     assert "Not everything from this session is safe yet" in html
+
+
+def test_the_receipt_lists_each_dataset_with_its_files(tmp_path: Path) -> None:
+    from almc_assistant.core.inspect import DatasetUnit
+
+    share = Destination("Share", tmp_path / "share", DestinationKind.INSTITUTIONAL)
+    state = _copied_everywhere(tmp_path, share)
+    series = DatasetUnit(id="/acq/run001.nd2", kind="ND2 series", anchor=Path("/acq/run001.nd2"))
+    state.files += [File(Path("/acq/run001.nd2")), File(Path("/acq/run002.nd2"))]
+    state.datasets = {"/acq/run001.nd2": series, "/acq/run002.nd2": series}
+    state.verified.append(
+        copy_note(_verified("/acq/run001.nd2", tmp_path / "share", 1, READ_BACK_EVICTED))
+    )
+
+    html = receipt_html(state)
+
+    assert "<h3>Datasets</h3>" in html
+    where = Path("/acq")
+    assert (
+        f"<b>run001.nd2 …</b> — ND2 series, in {where}: 2 files, not all copied: 1 without" in html
+    )
+    assert "Files: run001.nd2, run002.nd2" in html
+    state.verified.append(
+        copy_note(_verified("/acq/run002.nd2", tmp_path / "share", 1, READ_BACK_EVICTED))
+    )
+    assert "2 files, every file copied and verified" in receipt_html(state)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QWizard
 
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
+from almc_assistant.qt.wizard.files_page import CHECK_COLUMN
 from almc_assistant.qt.wizard.session_wizard import (
     COPY,
     DESTINATIONS,
@@ -117,8 +118,8 @@ def test_wizard_end_to_end(qtbot, prompter, make_wizard, tmp_path) -> None:  # t
     assert "2 files" in text and "1 file still being written" in text
     assert "not in this backup" in text and "backed up once finished" not in text
     labels = {
-        r.path.name: page.model.data(page.model.index(i, 2))
-        for i, r in enumerate(page.model.rows())
+        r.path.name: page.model.data(page.model.index_of(str(r.path), CHECK_COLUMN))
+        for r in page.model.rows()
     }
     assert labels == {
         "cells.tif": "Uncompressed TIFF",

@@ -39,3 +39,22 @@ def test_report_lists_sessions_disks_and_problems(qtbot) -> None:  # type: ignor
     assert window.report.text() == text
     window.set_report(SimpleNamespace(sessions=(), volumes=(), problems=()))
     assert window.report.text() == ""
+
+
+def test_report_names_the_datasets_of_each_session(qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = StatusWindow()
+    qtbot.addWidget(window)
+    session = SimpleNamespace(
+        session_id=3, started_at=None, files=304, bytes=10**9, earliest_candidate_date=0.0
+    )
+    plate = SimpleNamespace(
+        session_id=3, kind="Opera Phenix / Harmony export", name="plate1", files=(1,) * 303,
+        bytes=9 * 10**8,
+    )  # fmt: skip
+    lone = SimpleNamespace(session_id=3, kind="", name="overview.nd2", files=(1,), bytes=10**8)
+    window.set_report(
+        SimpleNamespace(sessions=(session,), volumes=(), problems=(), datasets=(plate, lone))
+    )
+    text = window.report.text()
+    assert "<b>plate1</b> — Opera Phenix / Harmony export: 303 files" in text
+    assert "<b>overview.nd2</b>: 1 file" in text

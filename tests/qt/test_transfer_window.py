@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl, qVersion
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QPointF, Qt, QUrl, qVersion
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.qt.transfer_columns import CHECK_COLUMN
 from almc_assistant.qt.transfer_rows import FileState, JobState
 from almc_assistant.qt.transfer_window import TransferWindow
 from tests.qt.helpers import (
@@ -72,12 +73,23 @@ def _drop(window: TransferWindow, paths: list[Path]) -> QDropEvent:
     return drop
 
 
+def _select(window: TransferWindow, path: Path) -> None:
+    index = window.files.index_of(str(path))
+    assert index.isValid(), path
+    window.file_view.selectionModel().select(
+        index,
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+
+
 def test_drop_of_a_folder_is_checked_and_shown(window, data) -> None:  # type: ignore[no-untyped-def]
     _drop(window, [data])
     assert window._service.checked == [[str(data)]]
     assert window.files.rows()[0].state is FileState.CHECKING
-    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100, ("A complete ND2 file.",), ""))
-    window.on_file_checked(
+    window.file_list.on_file_checked(
+        Check(data / "a.nd2", "native-ok", 100, ("A complete ND2 file.",), "")
+    )
+    window.file_list.on_file_checked(
         Check(
             data / "b.tif",
             "tiff-compressed-lossy",
@@ -88,13 +100,9 @@ def test_drop_of_a_folder_is_checked_and_shown(window, data) -> None:  # type: i
     )
     rows = {Path(r.path).name: r for r in window.files.rows()}
     assert set(rows) == {"a.nd2", "b.tif"}  # the folder placeholder is gone
-    assert window.files.data(
-        window.files.index(window.files.position_of(str(data / "b.tif")), 2)
-    ) == ("Lossy TIFF: pixels changed")
-    tip = window.files.data(
-        window.files.index(window.files.position_of(str(data / "b.tif")), 2),
-        Qt.ItemDataRole.ToolTipRole,
-    )
+    cell = window.files.index_of(str(data / "b.tif"), CHECK_COLUMN)
+    assert window.files.data(cell) == "Lossy TIFF: pixels changed"
+    tip = window.files.data(cell, Qt.ItemDataRole.ToolTipRole)
     assert "What to do: Export again as uncompressed TIFF." in tip
 
 
@@ -124,8 +132,8 @@ def test_file_picker_goes_through_the_prompter(window, prompter, data) -> None: 
 
 def test_copy_queue_progress_and_results(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     _drop(window, [data / "a.nd2", data / "b.tif"])
-    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
-    window.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
+    window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.file_list.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
     assert not window.copy_button.isEnabled()  # no destination chosen yet
     window.picker.set_checked(str(tmp_path / "share"))
     assert window.copy_button.isEnabled()
@@ -139,21 +147,23 @@ def test_copy_queue_progress_and_results(window, data, tmp_path) -> None:  # typ
     files, dests, _job = service.jobs[0]
     assert files == [data / "a.nd2", data / "b.tif"] and dests[0].name == "Lab share"
 
-    window.on_job_progressed(Progressed(Snapshot("job-1", "running", 75, 150, 1, 2, 2e8, 3.0)))
+    window.copies.on_job_progressed(
+        Progressed(Snapshot("job-1", "running", 75, 150, 1, 2, 2e8, 3.0))
+    )
     row = window.jobs.rows()[0]
     assert row.state is JobState.RUNNING and row.fraction == 0.5
     assert window.jobs.data(window.jobs.index(0, 2)) == "200 MB/s"
     assert window.jobs.data(window.jobs.index(0, 3)) == "a few seconds"
 
-    window.on_copy_verified(Verified("job-1", data / "a.nd2", tmp_path / "share"))
-    window.on_copy_failed(
+    window.copies.on_copy_verified(Verified("job-1", data / "a.nd2", tmp_path / "share"))
+    window.copies.on_copy_failed(
         Failed("job-1", data / "b.tif", tmp_path / "share", "Disk full", "…", "Free space.")
     )
     rows = {Path(r.path).name: r for r in window.files.rows()}
     assert rows["a.nd2"].state is FileState.VERIFIED
     assert rows["b.tif"].state is FileState.FAILED and "Disk full" in rows["b.tif"].status_text
 
-    window.on_job_finished(
+    window.copies.on_job_finished(
         Finished("job-1", JobSummary("job-1", "completed with problems", 2, 150, 1, 0, 1))
     )
     first = window.jobs.rows()[0]
@@ -164,7 +174,7 @@ def test_copy_queue_progress_and_results(window, data, tmp_path) -> None:  # typ
 
 def test_pause_resume_cancel(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     window.add_paths([str(data / "a.nd2")])
-    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     window.queue_copy([str(data / "a.nd2")], [Dest("X", tmp_path / "x")])
     job = window._service.jobs[0][2]
     window.pause_button.click()
@@ -173,7 +183,7 @@ def test_pause_resume_cancel(window, data, tmp_path) -> None:  # type: ignore[no
     window.pause_button.click()
     window.cancel_button.click()
     assert job.actions == ["pause", "resume", "cancel"]
-    window.on_job_finished(
+    window.copies.on_job_finished(
         Finished(job.job_id, JobSummary(job.job_id, "cancelled", 1, 100, 0, 0, 0))
     )
     assert window.jobs.rows()[0].state is JobState.CANCELLED
@@ -190,7 +200,7 @@ def test_a_refused_copy_says_why(window, prompter, data, tmp_path) -> None:  # t
 
     window._service.start_copy = refuse
     window.add_paths([str(data / "a.nd2")])
-    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     window.queue_copy([str(data / "a.nd2")], [Dest("X", tmp_path / "x")])
     assert window.jobs.rows()[0].state is JobState.REFUSED
     assert prompter.told[0].title == "Destination missing"
@@ -205,10 +215,10 @@ def test_other_folder_destination(window, prompter, tmp_path) -> None:  # type: 
 
 def test_copies_started_elsewhere_only_mark_files_listed_here(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     window.add_paths([str(data / "a.nd2")])
-    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     # The session-end wizard's copy: its events reach every window through the pump.
-    window.on_copy_verified(Verified("wizard-job", data / "a.nd2", tmp_path / "share"))
-    window.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
+    window.copies.on_copy_verified(Verified("wizard-job", data / "a.nd2", tmp_path / "share"))
+    window.copies.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
     rows = {Path(r.path).name: r for r in window.files.rows()}
     assert set(rows) == {"a.nd2"}  # b.tif is not listed in this window
     assert rows["a.nd2"].state is FileState.VERIFIED
@@ -218,15 +228,15 @@ def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path
     window.picker.set_checked(str(tmp_path / "share"))
     window.add_paths([str(data / "a.nd2"), str(data / "b.tif")])
     assert not window.copy_button.isEnabled()  # both still being checked
-    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     assert window.copy_button.text() == "&Back up 1 file to 1 destination"
-    window.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
+    window.file_list.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
     assert window.copy_button.text() == "&Back up all 2 files to 1 destination"
-    window.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
+    window.copies.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
     assert window.copy_button.text() == "&Back up all 2 files to 1 destination"
-    window.on_check_failed(str(data / "a.nd2"), "Unreadable", "Permission denied")
+    window.file_list.on_check_failed(str(data / "a.nd2"), "Unreadable", "Permission denied")
     assert window.copy_button.text() == "&Back up 1 file to 1 destination"
-    window.file_view.selectRow(1)  # b.tif
+    _select(window, data / "b.tif")
     assert window.copy_button.text() == "&Back up 1 selected file to 1 destination"
     window._on_remove_clicked()
     window.file_view.clearSelection()
@@ -248,15 +258,15 @@ def test_rows_from_pump_batches_are_written_at_most_every_interval(qtbot, window
 
     pump = EventPump(QueueSink())
     window.connect_pump(pump)
-    window._stage([row("a.tif")])
+    window.file_list.stage([row("a.tif")])
     pump.batch_arrived.emit([])  # the first batch is written at once
     assert [r.path for r in window.files.rows()] == [str(tmp_path / "a.tif")]
-    window._stage([row("b.tif"), row("c.tif")])
+    window.file_list.stage([row("b.tif"), row("c.tif")])
     pump.batch_arrived.emit([])
     pump.batch_arrived.emit([])
-    assert len(window.files) == 1 and window._flush_timer.isActive()  # held back
+    assert len(window.files) == 1 and window.file_list.flush_timer.isActive()  # held back
     qtbot.waitUntil(lambda: len(window.files) == 3, timeout=5000)
-    assert not window._flush_timer.isActive()
+    assert not window.file_list.flush_timer.isActive()
 
 
 def test_the_button_says_whether_it_copies_the_selection_or_everything(
@@ -270,12 +280,14 @@ def test_the_button_says_whether_it_copies_the_selection_or_everything(
         (folder / f"r01c0{i}.tiff").write_bytes(b"t" * (i + 1))
     _drop(window, [folder])
     for i in range(5):
-        window.on_file_checked(Check(folder / f"r01c0{i}.tiff", "tiff-uncompressed-ok", i + 1))
+        window.file_list.on_file_checked(
+            Check(folder / f"r01c0{i}.tiff", "tiff-uncompressed-ok", i + 1)
+        )
     window.picker.set_checked(str(tmp_path / "share"))
     assert window.copy_button.text() == "&Back up all 5 files to 1 destination"
     assert window.scope_label.isHidden()
 
-    window.file_view.selectRow(2)
+    _select(window, folder / "r01c02.tiff")
     assert window.copy_button.text() == "&Back up 1 selected file to 1 destination"
     assert not window.scope_label.isHidden()
     assert "Only the selected files are copied" in window.scope_label.text()
@@ -288,14 +300,16 @@ def test_the_button_says_whether_it_copies_the_selection_or_everything(
     assert not window._selected_file_rows()
     assert window.copy_button.text() == "&Back up all 5 files to 1 destination"
     window.copy_button.click()
-    window.on_job_finished(Finished("job-1", JobSummary("job-1", "completed", 1, 3, 1, 0, 0)))
+    window.copies.on_job_finished(
+        Finished("job-1", JobSummary("job-1", "completed", 1, 3, 1, 0, 0))
+    )
     assert [Path(s) for s in window._service.jobs[-1][0]] == [folder]  # the whole drop
     from almc_assistant.core.transfer.events import JobStarted
 
     label = window.jobs.data(window.jobs.index(0, 0))
     assert label.startswith("#1: 1 file → "), label  # the selected file, as counted
     assert window.jobs.data(window.jobs.index(1, 0)).startswith("#2: 1 item → ")  # not yet
-    window.on_job_started(
+    window.copies.on_job_started(
         JobStarted(job_id="job-2", total_files=5, total_bytes=15, destinations=(tmp_path,))
     )
     assert window.jobs.data(window.jobs.index(1, 0)).startswith("#2: 5 files → ")
@@ -304,7 +318,7 @@ def test_the_button_says_whether_it_copies_the_selection_or_everything(
 def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The engine refused the whole job (it used to show "Refused", files left "copying")."""
     window.add_paths([str(data / "a.nd2")])
-    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     window.queue_copy([str(data / "a.nd2")], [Dest("X", tmp_path / "x")])
     summary = JobSummary(
         "job-1",
@@ -318,7 +332,7 @@ def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) 
         error_detail="Two sources would land at the same place 'a.nd2'.",
         error_next_step="Copy them in separate runs.",
     )
-    window.on_job_finished(Finished("job-1", summary))
+    window.copies.on_job_finished(Finished("job-1", summary))
     [job] = window.jobs.rows()
     assert job.state is JobState.REFUSED and "Sources would overwrite" in job.result
     [row] = window.files.rows()
@@ -330,11 +344,11 @@ def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path) -> No
     from almc_assistant.core.transfer.events import ALREADY_VERIFIED, CopySkipped
 
     window.add_paths([str(data / "a.nd2"), str(data / "b.tif")])
-    window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
-    window.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
+    window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.file_list.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
     window.queue_copy([str(data / "a.nd2"), str(data / "b.tif")], [Dest("X", tmp_path / "x")])
     share = tmp_path / "x"
-    window.on_copy_skipped(
+    window.copies.on_copy_skipped(
         CopySkipped(
             job_id="job-1",
             source=data / "a.nd2",
@@ -342,7 +356,7 @@ def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path) -> No
             reason=ALREADY_VERIFIED,
         )
     )
-    window.on_copy_skipped(
+    window.copies.on_copy_skipped(
         CopySkipped(
             job_id="job-1",
             source=data / "b.tif",

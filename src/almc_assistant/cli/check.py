@@ -5,6 +5,8 @@ worker pool and publishes progress events; a rich progress bar on stderr shows t
 
 Exit status: 0 when every file (or dataset) is native-ok or tiff-uncompressed-ok with no
 flag; 1 when anything is flagged, compressed, damaged or unreadable; 2 on usage errors.
+A dataset's metadata (``dataset-metadata``: Harmony's index, FFC and assay-layout XML) is
+judged with its dataset, never as an export to fix (the command's help says so).
 """
 
 from __future__ import annotations
@@ -23,9 +25,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "check",
         help="say, per file and dataset, whether it is native, an uncompressed export, "
         "compressed, lossy or damaged",
-        description="Check files and folders (recursively) from their headers, never their "
-        "names. Exit status 0 when everything is native-ok or tiff-uncompressed-ok without "
-        "flags, 1 otherwise, 2 on usage errors.",
+        description=(
+            "Check files and folders (recursively): each file is judged from its headers, "
+            "never its name. Files that belong together are judged as one dataset: an "
+            "Opera Phenix / Harmony export (its Index.idx.xml, the images it lists, its "
+            "FFC_Profile and Assaylayout XML), an ND2 series (run001.nd2, run002.nd2, "
+            "...), an OIF with its .oif.files folder, a VSI with its _name_ folder, a "
+            "Micro-Manager acquisition, a multi-part CZI or OIR. A dataset's own metadata "
+            "files get the verdict dataset-metadata: they are part of the dataset (checked "
+            "with it, copied with it), not exports to fix; a dataset is damaged when a "
+            "file it lists is missing. Exit status 0 when every dataset and every other "
+            "file is native-ok or tiff-uncompressed-ok without flags, 1 otherwise, 2 on "
+            "usage errors. --json gives 'files' (each with its 'dataset' and 'folder') "
+            "and 'datasets' (each with its kind, verdict, members and missing files)."
+        ),
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to check")
     p.add_argument("--json", action="store_true", help="print one JSON document")

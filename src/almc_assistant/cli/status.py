@@ -23,9 +23,11 @@ from almc_assistant.core.units import human_size, percent_full, plural
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "status",
-        help="what is not yet safe, by session, with cleanup dates and disk usage",
+        help="what is not yet safe, by session and dataset, with cleanup dates and disk usage",
         description="List your files that do not yet have the verified copies the "
-        "facility's policy asks for, by session, with the date each may be cleaned up, "
+        "facility's policy asks for, by session and dataset (an Opera Phenix plate with "
+        "its metadata, an ND2 series, an OIF with its folder: one heading each, its files "
+        "below), with the date each may be cleaned up, "
         "and the disk usage of the acquisition folders. Exit status 0 when all is safe.",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -95,7 +97,7 @@ def render(report: StatusReport) -> None:
         mine = [f for f in report.files if f.session_id == s.session_id]
         for reason in dict.fromkeys(f.missing for f in mine):
             console.print(f"  Not safe: {reason}.", markup=False)
-        _files(console, mine)
+        _by_dataset(console, report, s.session_id, mine)
     if report.lost:
         console.print(f"\n[red]{plural(len(report.lost), 'file')} deleted without a backup:[/red]")
         for rec in report.lost:
@@ -113,19 +115,44 @@ def render(report: StatusReport) -> None:
                 console.print(f"  {esc(str(v.folder))}: [red]not available[/red]", highlight=False)
 
 
-def _files(console: Any, files: list[Any]) -> None:
+def _by_dataset(console: Any, report: StatusReport, session: int | None, files: list[Any]) -> None:
+    """The session's files, each dataset (a plate, an ND2 series) under a line of its
+    own, the loose files after them."""
+    by_path = {f.path: f for f in files}
+    units = [u for u in report.datasets if u.session_id == session]
+    loose = [by_path[u.files[0]] for u in units if not u.kind and u.files[0] in by_path]
+    for unit in units:
+        if not unit.kind:
+            continue
+        console.print(
+            f"  Dataset {unit.name} ({unit.kind}): {plural(len(unit.files), 'file')}, "
+            f"{human_size(unit.bytes)}, in {unit.folder}; cleanup from "
+            f"{when(unit.earliest_candidate_date)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        _files(console, [by_path[p] for p in unit.files if p in by_path], indent="    ")
+    if loose:
+        if len(loose) < len(files):
+            console.print("  Other files:", markup=False)
+        _files(console, loose)
+
+
+def _files(console: Any, files: list[Any], indent: str = "  ") -> None:
     if console.width < TABLE_MIN_WIDTH:
         for f in files:
             console.print(
-                f"  {f.path}", highlight=False, overflow="fold", soft_wrap=False, markup=False
+                f"{indent}{f.path}", highlight=False, overflow="fold", soft_wrap=False, markup=False
             )
             console.print(
-                f"      {human_size(f.size)}, {f.state.value}, {f.verdict or 'not checked'}, "
+                f"{indent}    {human_size(f.size)}, {f.state.value}, {f.verdict or 'not checked'}, "
                 f"cleanup from {when(f.candidate_date)}",
                 highlight=False,
                 markup=False,
             )
         return
+    from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
@@ -141,4 +168,4 @@ def _files(console: Any, files: list[Any]) -> None:
             f.verdict or "-",
             when(f.candidate_date),
         )
-    console.print(table)
+    console.print(Padding(table, (0, 0, 0, len(indent) - 2)) if len(indent) > 2 else table)

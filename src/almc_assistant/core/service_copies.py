@@ -61,6 +61,7 @@ class Copying:
         create_missing: bool = False,
     ) -> CopyJob:
         """See :meth:`almc_assistant.core.service.Service.start_copy`."""
+        from almc_assistant.core.inspect import UnitFinder
         from almc_assistant.core.transfer import CopyRequest, OnConflict, start_copy
 
         roots, remotes = _split_destinations(destinations)
@@ -74,6 +75,7 @@ class Copying:
             relative_to=tuple(self._rt.settings.config.acquisition_folders) if keep_tree else (),
             create_missing=create_missing,
             remotes=remotes,
+            dataset_of=UnitFinder().key,  # the receipts list each dataset's files together
         )
         sink: EventSink = self._rt.sink
         if record:

@@ -5,7 +5,8 @@ The overall state is defined here once (:class:`OverallState`, its words in
 cause and a next step, so the command line, ``--json``, the tray and the Status window
 say the same thing.
 
-Thread contract: :func:`build_status` reads the catalog (any thread) and takes the
+Thread contract: :func:`build_status` reads the catalog and lists the folders of the
+unsafe files to group them by dataset (any thread, not the GUI's), and takes the
 volumes measured by :func:`measure_volumes` (which stats disks: fast locally, but call it
 off the GUI thread). Values returned are immutable.
 """
@@ -99,6 +100,21 @@ class SessionStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class UnsafeDataset:
+    """The unsafe files of one session that make up one dataset (a plate, an ND2
+    series), or one loose file (``kind`` empty): the unit status lists."""
+
+    id: str
+    kind: str
+    name: str
+    folder: Path
+    session_id: int | None
+    files: tuple[Path, ...]
+    bytes: int
+    earliest_candidate_date: float
+
+
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     user: str
     state: OverallState
@@ -111,6 +127,7 @@ class StatusReport:
     problems: tuple[Problem, ...]  # each cause of the "problem" state, with a next step
     generated_at: float
     setup: SetupNeeded | None = None  # set when the state is "not set up"
+    datasets: tuple[UnsafeDataset, ...] = ()  # ``files`` by session and dataset
 
     @property
     def headline(self) -> str:
@@ -198,7 +215,40 @@ def build_status(
         problems=found,
         generated_at=now,
         setup=setup,
+        datasets=group_by_dataset(files),
     )
+
+
+def group_by_dataset(files: Sequence[UnsafeFile]) -> tuple[UnsafeDataset, ...]:
+    """Unsafe files as units, per session: one per dataset, one per loose file, in the
+    order of their first file (datasets found from the folders' layout: listings only)."""
+    from almc_assistant.core.inspect import UnitFinder
+
+    finder = UnitFinder()
+    units: dict[tuple[int | None, str], list[UnsafeFile]] = {}
+    found: dict[str, tuple[str, str, Path]] = {}
+    for f in files:
+        unit = finder.unit_of(f.path)
+        key = unit.id if unit is not None else str(f.path)
+        if unit is not None:
+            found[key] = (unit.kind, unit.label, unit.folder)
+        units.setdefault((f.session_id, key), []).append(f)
+    out = []
+    for (session, key), members in units.items():
+        kind, name, folder = found.get(key, ("", members[0].path.name, members[0].path.parent))
+        out.append(
+            UnsafeDataset(
+                id=key,
+                kind=kind,
+                name=name,
+                folder=folder,
+                session_id=session,
+                files=tuple(m.path for m in members),
+                bytes=sum(m.size for m in members),
+                earliest_candidate_date=min(m.candidate_date for m in members),
+            )
+        )
+    return tuple(out)
 
 
 def describe_problems(

@@ -33,6 +33,25 @@ def _set_text(label: QLabel, text: str) -> None:
         label.setText(text)
 
 
+MAX_UNITS = 6  # datasets or files named under a session; the rest are counted
+
+
+def _units(units: list[Any]) -> str:
+    """A session's datasets (a plate, an ND2 series) and loose files, as a short list."""
+    if not units:
+        return ""
+    items = []
+    for unit in units[:MAX_UNITS]:
+        what = f" — {html.escape(unit.kind)}" if unit.kind else ""
+        items.append(
+            f"<li><b>{html.escape(unit.name)}</b>{what}: "
+            f"{humanize.count(len(unit.files), 'file')}, {humanize.size(unit.bytes)}</li>"
+        )
+    if len(units) > MAX_UNITS:
+        items.append(f"<li>and {len(units) - MAX_UNITS:,} more</li>")
+    return f"<ul>{''.join(items)}</ul>"
+
+
 class StatusWindow(QWidget):
     end_session_requested = Signal()
     transfer_window_requested = Signal()
@@ -130,10 +149,13 @@ class StatusWindow(QWidget):
         lines = []
         for session in report.sessions:
             started = humanize.date(session.started_at) if session.started_at else "earlier"
+            units = [
+                u for u in getattr(report, "datasets", ()) if u.session_id == session.session_id
+            ]
             lines.append(
                 f"<li>Session of {started}: {humanize.count(session.files, 'file')} "
                 f"({humanize.size(session.bytes)}) not backed up; may be deleted from "
-                f"{humanize.date(session.earliest_candidate_date)}</li>"
+                f"{humanize.date(session.earliest_candidate_date)}{_units(units)}</li>"
             )
         for volume in report.volumes:
             if volume.reachable:

@@ -1,24 +1,32 @@
-"""Column declarations of the transfer window's two tables (files and jobs).
+"""Column declarations of the transfer window's two lists (files by dataset, and jobs).
 
 Thread contract: GUI thread only (icons).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from almc_assistant.qt import humanize, icons, verdicts
+from almc_assistant.qt.dataset_rows import DatasetRow, files_text
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.table_model import Column
-from almc_assistant.qt.transfer_rows import FileRow, FileState, JobRow, JobState
+from almc_assistant.qt.transfer_rows import FileState, JobRow, JobState
 
 
-def _verdict_tooltip(row: FileRow) -> str:
-    lines = list(row.reasons)
+def _verdict_tooltip(row: Any) -> str:
+    lines = [row.kind] if isinstance(row, DatasetRow) and row.kind else []
+    lines += list(row.reasons)
     if row.next_step:
         lines.append(f"What to do: {row.next_step}")
     return "\n".join(lines)
 
 
-def _status_badge(row: FileRow) -> Badge | None:
+def _status_badge(row: Any) -> Badge | None:
+    if isinstance(row, DatasetRow):
+        if row.attention and "failed" in row.status_text:
+            return Badge.BAD
+        return Badge.BUSY if row.busy else None
     return {
         FileState.VERIFIED: Badge.OK,
         FileState.ALREADY: Badge.OK,
@@ -33,8 +41,25 @@ def _icon(badge: Badge | None):  # type: ignore[no-untyped-def]
     return icons.badge_icon(badge) if badge is not None else None
 
 
-FILE_COLUMNS: tuple[Column[FileRow], ...] = (
+def _checking(row: Any) -> bool:
+    """Not judged yet: a file being checked, or a dataset none of whose files is."""
+    if isinstance(row, DatasetRow):
+        return row.verdict is None
+    return bool(row.state is FileState.CHECKING)
+
+
+def _check_text(row: Any) -> str:
+    return "…" if _checking(row) else verdicts.look(row.verdict).label
+
+
+def _problem(row: Any) -> str:
+    return "" if isinstance(row, DatasetRow) else str(row.problem)
+
+
+FILE_COLUMNS: tuple[Column[Any], ...] = (
     Column("Name", lambda r: r.name, tooltip=lambda r: r.path, sort_key=lambda r: r.name.lower()),
+    Column("Folder", lambda r: r.folder, tooltip=lambda r: r.folder),
+    Column("Files", files_text, sort_key=lambda r: getattr(r, "files", 1), align_right=True),
     Column(
         "Size",
         lambda r: humanize.size(r.size) if r.size is not None else "",
@@ -43,19 +68,18 @@ FILE_COLUMNS: tuple[Column[FileRow], ...] = (
     ),
     Column(
         "Check",
-        lambda r: verdicts.look(r.verdict).label if r.state is not FileState.CHECKING else "…",
-        icon=lambda r: (
-            _icon(verdicts.look(r.verdict).badge) if r.state is not FileState.CHECKING else None
-        ),
+        _check_text,
+        icon=lambda r: None if _checking(r) else _icon(verdicts.look(r.verdict).badge),
         tooltip=_verdict_tooltip,
     ),
     Column(
         "Status",
         lambda r: r.status_text,
         icon=lambda r: _icon(_status_badge(r)),
-        tooltip=lambda r: r.problem,
+        tooltip=_problem,
     ),
 )
+CHECK_COLUMN = 4
 
 
 def _job_badge(row: JobRow) -> Badge | None:

@@ -1,27 +1,28 @@
-"""The transfer window's copy jobs: a queue run one job at a time (a mixin of the window).
+"""The transfer window's copy jobs: a queue run one job at a time.
 
 Thread contract: GUI thread only. "Back up" queues a job; the window starts queued jobs
 one at a time with ``service.start_copy`` as the previous one finishes, and follows their
-copy events from the pump (:meth:`CopyJobs.on_job_progressed`, ...), marking the file
-rows as copies are verified, skipped or fail. Pause and cancel act on the service's job
-handle; nothing here touches a file.
+copy events from the pump (:meth:`CopyQueue.on_job_progressed`, ...), marking the file
+rows of the :class:`~almc_assistant.qt.transfer_files.FileList` as copies are verified,
+skipped or fail. Pause and cancel act on the service's job handle; nothing here touches
+a file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import SignalInstance
-from PySide6.QtWidgets import QTableView, QWidget
+from PySide6.QtCore import QObject, Signal
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.transfer.events import ALREADY_VERIFIED
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.table_model import SnapshotTableModel
-from almc_assistant.qt.transfer_checks import under
+from almc_assistant.qt.transfer_columns import JOB_COLUMNS
+from almc_assistant.qt.transfer_files import FileList, under
 from almc_assistant.qt.transfer_rows import (
     FileRow,
     FileState,
@@ -32,27 +33,29 @@ from almc_assistant.qt.transfer_rows import (
 )
 
 
-class CopyJobs(QWidget):
-    """The job rows and the service's handles of the jobs started."""
+class CopyQueue(QObject):
+    """The job rows and the service's handles of the jobs started.
 
-    # Set up by the window.
-    _service: Any
-    _prompter: Prompter
-    files: SnapshotTableModel[FileRow]
-    jobs: SnapshotTableModel[JobRow]
-    job_view: QTableView
-    jobs_changed: SignalInstance
-    copy_started: SignalInstance
-    _jobs_started: dict[int, Any]  # key -> the service's job handle
-    _job_keys: dict[str, int]  # engine job id -> key
-    _destinations_of: dict[int, list[Any]]  # queued job key -> destinations
-    _next_key: int
-    flush: Callable[[], None]
-    _row: Callable[[str], FileRow | None]
-    _stage: Callable[[Any], None]
-    _root_of: Callable[[str], str]
-    _update_buttons: Callable[..., None]
-    _tell: Callable[[AlmcError], None]
+    Emits ``jobs_changed`` (the job rows) whenever a job's state changes, and
+    ``copy_started`` with the service's job handle (pause, resume, cancel)."""
+
+    jobs_changed = Signal(object)
+    copy_started = Signal(object)
+
+    def __init__(
+        self, service: Any, prompter: Prompter, files: FileList, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._prompter = prompter
+        self._files = files
+        self._jobs_started: dict[int, Any] = {}  # key -> the service's job handle
+        self._job_keys: dict[str, int] = {}  # engine job id -> key
+        self._destinations_of: dict[int, list[Any]] = {}  # queued job key -> destinations
+        self._next_key = 1
+        self.model: SnapshotTableModel[JobRow] = SnapshotTableModel(
+            JOB_COLUMNS, key=lambda r: r.key, parent=self
+        )
 
     def queue_copy(self, sources: Sequence[str], destinations: Sequence[Any]) -> JobRow | None:
         """Queue a copy job; it starts when no other job of this window is running."""
@@ -65,16 +68,16 @@ class CopyJobs(QWidget):
         )
         self._next_key += 1
         self._destinations_of[job.key] = list(destinations)
-        self.jobs.upsert([job])
-        if any(r.running or r.state is JobState.CANCELLING for r in self.jobs.rows()):
+        self.model.upsert([job])
+        if any(r.running or r.state is JobState.CANCELLING for r in self.model.rows()):
             self._mark_files(sources, FileState.QUEUED, copies_wanted=len(destinations))
         self._start_next_job()
-        return self.jobs.row_of(job.key)
+        return self.model.row_of(job.key)
 
     def _start_next_job(self) -> None:
-        if any(r.running or r.state is JobState.CANCELLING for r in self.jobs.rows()):
+        if any(r.running or r.state is JobState.CANCELLING for r in self.model.rows()):
             return
-        queued = [r for r in self.jobs.rows() if r.state is JobState.QUEUED]
+        queued = [r for r in self.model.rows() if r.state is JobState.QUEUED]
         if not queued:
             self._changed()
             return
@@ -85,7 +88,7 @@ class CopyJobs(QWidget):
                 [Path(s) for s in job.sources], destinations, keep_tree=True
             )
         except AlmcError as err:
-            self.jobs.upsert([replace(job, state=JobState.REFUSED, result=err.title)])
+            self.model.upsert([replace(job, state=JobState.REFUSED, result=err.title)])
             self._mark_files(job.sources, FileState.FAILED, problem=err.title)
             self._tell(err)
             self._start_next_job()
@@ -93,28 +96,22 @@ class CopyJobs(QWidget):
         job_id = handle.job_id
         self._jobs_started[job.key] = handle
         self._job_keys[job_id] = job.key
-        self.jobs.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
+        self.model.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
         self._mark_files(job.sources, FileState.COPYING, copies_wanted=len(destinations))
         self.copy_started.emit(handle)
         self._changed()
 
     def _mark_files(self, sources: Sequence[str], state: FileState, **changes: Any) -> None:
-        self.flush()
-        rows = [
-            replace(r, state=state, **changes)
-            for r in self.files.rows()
-            if any(under(r.path, s) for s in sources)
-        ]
-        self._stage(rows)
+        self._files.mark(sources, state, **changes)
 
     def _job(self, job_id: str) -> JobRow | None:
         key = self._job_keys.get(str(job_id))
-        return None if key is None else self.jobs.row_of(key)
+        return None if key is None else self.model.row_of(key)
 
     def on_job_started(self, event: Any) -> None:
         job = self._job(event.job_id)
         if job is not None and job.state is JobState.STARTING:
-            self.jobs.upsert(
+            self.model.upsert(
                 [
                     replace(
                         job,
@@ -128,7 +125,7 @@ class CopyJobs(QWidget):
     def on_job_progressed(self, event: Any) -> None:
         job = self._job(event.snapshot.job_id)
         if job is not None:
-            self.jobs.upsert([job_progressed(job, event.snapshot)])
+            self.model.upsert([job_progressed(job, event.snapshot)])
 
     def on_copy_verified(self, event: Any) -> None:
         self._file_copy_result(event, ok=True)
@@ -146,13 +143,13 @@ class CopyJobs(QWidget):
         self, event: Any, *, ok: bool, already: bool = False, problem: str = ""
     ) -> None:
         path = str(event.source)
-        row = self._row(path)
+        row = self._files.row(path)
         if row is None and str(event.job_id) not in self._job_keys:
             return  # another window's copy (the wizard's): its files are not listed here
         if row is None:  # a file found inside a dropped folder, not checked on its own
-            row = FileRow(path=path, root=self._root_of(path), state=FileState.COPYING)
+            row = FileRow(path=path, root=self._files.root_of(path), state=FileState.COPYING)
         if not ok:
-            self._stage([replace(row, state=FileState.FAILED, problem=problem)])
+            self._files.stage([replace(row, state=FileState.FAILED, problem=problem)])
             return
         if row.state is FileState.FAILED:
             return
@@ -161,7 +158,7 @@ class CopyJobs(QWidget):
         state = FileState.COPYING
         if done >= wanted:
             state = FileState.ALREADY if already and row.copies_done == 0 else FileState.VERIFIED
-        self._stage([replace(row, copies_done=done, state=state)])
+        self._files.stage([replace(row, copies_done=done, state=state)])
 
     def on_destination_refused(self, event: Any) -> None:
         """A whole destination was refused before copying (missing, full, read-only)."""
@@ -181,63 +178,60 @@ class CopyJobs(QWidget):
             return
         self._jobs_started.pop(job.key, None)
         finished = job_finished(job, event.summary)
-        self.jobs.upsert([finished])
+        self.model.upsert([finished])
         if finished.state is JobState.CANCELLED:
             still = [
                 replace(r, state=FileState.CHECKED)
-                for r in self.files.rows()
+                for r in self._files.model.rows()
                 if r.state in (FileState.COPYING, FileState.QUEUED)
                 and any(under(r.path, s) for s in job.sources)
             ]
-            self._stage(still)
+            self._files.stage(still)
         elif why := getattr(event.summary, "error_title", ""):
             # Refused or stopped: no file of the job got a copy it did not report. The
             # row says why; the tray tells it too (``controller_copies``).
             problem = f"{why}: {event.summary.error_detail} {event.summary.error_next_step}"
-            self._stage(
+            self._files.stage(
                 replace(r, state=FileState.FAILED, problem=problem.strip())
-                for r in self.files.rows()
+                for r in self._files.model.rows()
                 if r.state in (FileState.COPYING, FileState.QUEUED)
                 and any(under(r.path, s) for s in job.sources)
             )
-        self.flush()  # the files' final state shows with the job's result, not later
+        self._files.flush()  # the files' final state shows with the job's result, not later
         self._start_next_job()
 
-    def _selected_job(self) -> JobRow | None:
-        rows = self.job_view.selectionModel().selectedRows()
-        if rows:
-            return self.jobs.rows()[rows[0].row()]
-        running = [r for r in self.jobs.rows() if r.running]
-        return running[0] if running else None
-
-    def _on_pause_clicked(self) -> None:
-        job = self._selected_job()
+    def toggle_pause(self, job: JobRow | None) -> None:
+        """Pause ``job``, or resume it if it is paused."""
         handle = self._jobs_started.get(job.key) if job else None
         if job is None or handle is None:
             return
         if job.state is JobState.PAUSED:
             handle.resume()
-            self.jobs.upsert([replace(job, state=JobState.RUNNING)])
+            self.model.upsert([replace(job, state=JobState.RUNNING)])
         else:
             handle.pause()
-            self.jobs.upsert([replace(job, state=JobState.PAUSED)])
+            self.model.upsert([replace(job, state=JobState.PAUSED)])
         self._changed()
 
-    def _on_cancel_clicked(self) -> None:
-        job = self._selected_job()
+    def cancel(self, job: JobRow | None) -> None:
+        """Cancel ``job``: a queued one at once, a running one through its handle."""
         if job is None:
             return
         if job.state is JobState.QUEUED:
-            self.jobs.upsert([replace(job, state=JobState.CANCELLED, result="Cancelled")])
+            self.model.upsert([replace(job, state=JobState.CANCELLED, result="Cancelled")])
             self._mark_files(job.sources, FileState.CHECKED)
         else:
             handle = self._jobs_started.get(job.key)
             if handle is None:
                 return
             handle.cancel()
-            self.jobs.upsert([replace(job, state=JobState.CANCELLING)])
+            self.model.upsert([replace(job, state=JobState.CANCELLING)])
         self._changed()
 
     def _changed(self) -> None:
-        self._update_buttons()
-        self.jobs_changed.emit(self.jobs.rows())
+        self.jobs_changed.emit(self.model.rows())
+
+    def _tell(self, err: AlmcError) -> None:
+        self._prompter.tell(
+            Message(err.title, err.detail, err.next_step, Level.ERROR, tuple(err.paths))
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 from typing import Any
 
 from almc_assistant.qt import humanize
@@ -37,10 +38,15 @@ class FileRow:
     copies_done: int = 0
     copies_wanted: int = 0
     problem: str = ""  # the last failure's title and what to do
+    dataset: str | None = None  # the id of the dataset it belongs to (check's answer)
 
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or self.path
+
+    @property
+    def folder(self) -> str:
+        return str(PurePath(self.path).parent)
 
     @property
     def status_text(self) -> str:
@@ -117,6 +123,7 @@ def row_from_check(check: Any, root: str = "") -> FileRow:
         next_step=getattr(check, "next_step", ""),
         state=FileState.CHECKED,
         root=root,
+        dataset=getattr(check, "dataset", None),
     )
 
 

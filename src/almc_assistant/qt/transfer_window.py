@@ -1,21 +1,22 @@
 """The transfer window: drop files or folders, see their checks, copy them, verified.
 
-Thread contract: GUI thread only. Slots never touch files: a drop calls
-``service.check(paths)`` and the results arrive as events through the pump
-(``transfer_checks.CheckResults``); "Back up" queues a job, and the window starts queued
-jobs one at a time with ``service.start_copy`` as the previous one finishes, following
-its copy events (``transfer_jobs.CopyJobs``). This module holds the layout, the input
-(drops, pickers, keys) and the buttons' state.
+Thread contract: GUI thread only. Slots never touch files. The window is composed of two
+parts, each with one responsibility: the file list (``transfer_files.FileList``: a drop
+calls ``service.check(paths)``, the results arrive as events through the pump, files of
+a dataset under one expandable row) and the copy queue (``transfer_jobs.CopyQueue``:
+"Back up" queues a job, started one at a time with ``service.start_copy`` as the
+previous one finishes, following its copy events). This module holds the layout, the
+input (drops, pickers, keys) and the buttons' state.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -29,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.events import EventSink
 from almc_assistant.core.inspect.events import FileChecked
 from almc_assistant.core.service_events import CheckFailed, CheckReportReady
 from almc_assistant.core.transfer.events import (
@@ -46,12 +46,11 @@ from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.progress_delegate import ProgressDelegate
 from almc_assistant.qt.prompts import Level, Message, Prompter
-from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
-from almc_assistant.qt.transfer_checks import ROWS_PER_FLUSH, CheckResults, is_ready
-from almc_assistant.qt.transfer_columns import FILE_COLUMNS, JOB_COLUMNS
-from almc_assistant.qt.transfer_jobs import CopyJobs
-from almc_assistant.qt.transfer_rows import FileRow, FileState, JobState
+from almc_assistant.qt.transfer_files import ROWS_PER_FLUSH, FileList, is_ready
+from almc_assistant.qt.transfer_jobs import CopyQueue
+from almc_assistant.qt.transfer_rows import FileRow, JobRow, JobState
+from almc_assistant.qt.tree_view import make_tree
 
 __all__ = ["ROWS_PER_FLUSH", "TransferWindow", "local_paths"]
 
@@ -65,7 +64,7 @@ def local_paths(mime: Any) -> list[str]:
     return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
 
 
-class TransferWindow(CheckResults, CopyJobs):
+class TransferWindow(QWidget):
     """Emits ``jobs_changed`` (the job rows) whenever a job's state changes."""
 
     jobs_changed = Signal(object)
@@ -81,33 +80,31 @@ class TransferWindow(CheckResults, CopyJobs):
         super().__init__(parent)
         self._service = service
         self._prompter = prompter
-        self._jobs_started: dict[int, Any] = {}  # key -> the service's job handle
-        self._job_keys: dict[str, int] = {}  # engine job id -> key
-        self._destinations_of: dict[int, list[Any]] = {}  # queued job key -> destinations
-        self._roots: list[str] = []  # what was dropped or picked, in order
-        self._sink: EventSink | None = None  # the pump's queue, for check results
-        # Rows changed by events are staged and written to the model once per pump
-        # batch (thousands of files must not cost thousands of model updates).
-        self._staged: dict[str, FileRow] = {}
-        self._batching = False
-        self._last_flush = float("-inf")  # time.monotonic() of the last write
-        self._flush_timer = QTimer(self)  # a write held back by FLUSH_INTERVAL_S
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.timeout.connect(self.flush)
-        self._ready_roots: list[str] | None = None
-        self._ready_files = 0  # checked files under _ready_roots
-        self._next_key = 1
         self.setWindowTitle("almc-assistant — Transfer")
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
 
-        self.files = SnapshotTableModel(FILE_COLUMNS, key=lambda r: r.path, parent=self)
-        self.jobs = SnapshotTableModel(JOB_COLUMNS, key=lambda r: r.key, parent=self)
+        self.file_list = FileList(service, self)
+        self.file_list.changed.connect(self._update_buttons)
+        self.file_list.failed.connect(self._tell)
+        self.copies = CopyQueue(service, prompter, self.file_list, self)
+        self.copies.jobs_changed.connect(self._on_copies_jobs_changed)
+        self.copies.copy_started.connect(self.copy_started)
+        self.files = self.file_list.model
+        self.jobs = self.copies.model
         self.picker = DestinationPicker(prompter, make_destination)
         self.picker.selection_changed.connect(self._on_picker_selection_changed)
         self._build()
         self.reload_destinations()
         self._update_buttons()
+
+    # The two calls other windows make (the controller's "check files", a reminder's
+    # "Back up now").
+    def add_paths(self, paths: Sequence[str]) -> None:
+        self.file_list.add_paths(paths)
+
+    def queue_copy(self, sources: Sequence[str], destinations: Sequence[Any]) -> JobRow | None:
+        return self.copies.queue_copy(sources, destinations)
 
     def _build(self) -> None:
         drop = QFrame()
@@ -128,10 +125,15 @@ class TransferWindow(CheckResults, CopyJobs):
         drop_layout.addWidget(self.add_files_button)
         drop_layout.addWidget(self.add_folder_button)
 
-        self.file_view = make_table(
+        self.file_view = make_tree(
             self.files,
-            sort=True,
-            fit={0: "HeLa_DAPI_GFP_000.tif", 1: "999.9 MB", 2: "Compressed TIFF (lossless)"},
+            fit={
+                0: "plate1 · Harmony export",
+                1: "…/session/plate1",
+                2: "999 files",
+                3: "999.9 MB",
+                4: "Compressed TIFF (lossless)",
+            },
         )
         self.file_view.selectionModel().selectionChanged.connect(self._on_file_selection_changed)
         self.file_details = QLabel()
@@ -168,8 +170,8 @@ class TransferWindow(CheckResults, CopyJobs):
         top.addWidget(files_box)
         top.addWidget(dest_box)
         top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 2)
-        top.setSizes([700, 340])
+        top.setStretchFactor(1, 1)
+        top.setSizes([800, 300])
 
         self.job_view = make_table(
             self.jobs,
@@ -242,77 +244,75 @@ class TransferWindow(CheckResults, CopyJobs):
 
     def _backup_scope(self) -> tuple[list[str], int, bool]:
         """What "Back up" copies, how many files that is, and whether it is the selection
-        only. Without a selection: every dropped item with a checked file (kept between
-        changes that may alter it: with 10,000 rows it is not recomputed at every progress
-        update)."""
+        only (a selected dataset stands for all its files)."""
         selected = self._selected_file_rows()
-        if not selected and self._ready_roots is not None:
-            return list(self._ready_roots), self._ready_files, False
-        roots: list[str] = []
-        seen: set[str] = set()
-        files = 0
-        for r in selected or self.files.rows():
-            if not is_ready(r):
-                continue
-            files += 1
-            target = r.path if selected else (r.root or r.path)
-            if target not in seen:
-                seen.add(target)
-                roots.append(target)
         if not selected:
-            self._ready_roots, self._ready_files = roots, files
-        return list(roots), files, bool(selected)
+            roots, files = self.file_list.backup_all()
+            return roots, files, False
+        ready = [r.path for r in selected if is_ready(r)]
+        return ready, len(ready), True
 
     def _selected_file_rows(self) -> list[FileRow]:
-        proxy = self.file_view.model()
-        rows = self.files.rows()
-        out = []
+        """The rows selected: a dataset's row stands for all its files."""
+        keys: dict[str, None] = {}
         for index in self.file_view.selectionModel().selectedRows():
-            source = proxy.mapToSource(index)  # type: ignore[attr-defined]
-            out.append(rows[source.row()])
-        return out
+            keys.update(dict.fromkeys(str(k) for k in self.files.keys_at(index)))
+        rows = (self.files.row_of(k) for k in keys)
+        return [r for r in rows if r is not None]
 
     def _on_copy_clicked(self) -> None:
         self.queue_copy(self._checked_roots(), self.picker.selected())
 
     def connect_pump(self, pump: EventPump) -> None:
         """Follow the core's check and copy events (delivered on the GUI thread)."""
-        self._sink = pump.sink
-        self._batching = True
-        pump.batch_arrived.connect(self._on_pump_batch_arrived)
-        pump.subscribe(FileChecked, self.on_file_checked)
-        pump.subscribe(CheckReportReady, self._on_check_report_ready)
-        pump.subscribe(CheckFailed, self._on_check_failed)
-        pump.subscribe(JobStarted, self.on_job_started)
-        pump.subscribe(JobProgressed, self.on_job_progressed)
-        pump.subscribe(CopyVerified, self.on_copy_verified)
-        pump.subscribe(CopySkipped, self.on_copy_skipped)
-        pump.subscribe(CopyFailed, self.on_copy_failed)
-        pump.subscribe(DestinationRefused, self.on_destination_refused)
-        pump.subscribe(JobFinished, self.on_job_finished)
+        files, copies = self.file_list, self.copies
+        files.sink = pump.sink
+        files.batching = True
+        pump.batch_arrived.connect(files.on_pump_batch_arrived)
+        pump.subscribe(FileChecked, files.on_file_checked)
+        pump.subscribe(CheckReportReady, files.on_check_report_ready)
+        pump.subscribe(CheckFailed, files.on_check_failed_event)
+        pump.subscribe(JobStarted, copies.on_job_started)
+        pump.subscribe(JobProgressed, copies.on_job_progressed)
+        pump.subscribe(CopyVerified, copies.on_copy_verified)
+        pump.subscribe(CopySkipped, copies.on_copy_skipped)
+        pump.subscribe(CopyFailed, copies.on_copy_failed)
+        pump.subscribe(DestinationRefused, copies.on_destination_refused)
+        pump.subscribe(JobFinished, copies.on_job_finished)
 
     def _on_remove_clicked(self) -> None:
-        busy = {FileState.QUEUED, FileState.COPYING}
-        self._ready_roots = None
-        self.files.remove(r.path for r in self._selected_file_rows() if r.state not in busy)
-        kept = {r.root for r in self.files.rows()}
-        self._roots = [r for r in self._roots if r in kept]
-        self._ready_roots = None  # the view's selection changed while rows went away
+        self.file_list.remove(self._selected_file_rows())
+
+    def _on_copies_jobs_changed(self, rows: Any) -> None:
         self._update_buttons()
+        self.jobs_changed.emit(rows)
+
+    def _selected_job(self) -> JobRow | None:
+        rows = self.job_view.selectionModel().selectedRows()
+        if rows:
+            return self.jobs.rows()[rows[0].row()]
+        running = [r for r in self.jobs.rows() if r.running]
+        return running[0] if running else None
+
+    def _on_pause_clicked(self) -> None:
+        self.copies.toggle_pause(self._selected_job())
+
+    def _on_cancel_clicked(self) -> None:
+        self.copies.cancel(self._selected_job())
 
     def _on_picker_selection_changed(self, _selected: Any) -> None:
         self._update_buttons()
 
     def _on_file_selection_changed(self, _sel: QItemSelection, _desel: QItemSelection) -> None:
-        rows = self._selected_file_rows()
-        if len(rows) == 1 and (rows[0].reasons or rows[0].problem):
-            r = rows[0]
-            text = " ".join(r.reasons)
-            if r.next_step:
-                text += f"<br><b>What to do:</b> {r.next_step}"
-            if r.problem:
-                text += f"<br><b>Problem:</b> {r.problem}"
-            self.file_details.setText(f"<b>{r.name}</b>: {text}")
+        indexes = self.file_view.selectionModel().selectedRows()
+        item = self.files.item(indexes[0]) if len(indexes) == 1 else None
+        if item is not None and (item.reasons or getattr(item, "problem", "")):
+            text = " ".join(item.reasons)
+            if item.next_step:
+                text += f"<br><b>What to do:</b> {item.next_step}"
+            if getattr(item, "problem", ""):
+                text += f"<br><b>Problem:</b> {item.problem}"
+            self.file_details.setText(f"<b>{item.name}</b>: {text}")
         else:
             self.file_details.clear()
         self._update_buttons()

@@ -16,7 +16,7 @@ from almc_assistant.qt.icons import Badge
 class VerdictLook:
     badge: Badge
     label: str
-    needs_attention: bool  # shown on the "Exports to fix" page
+    needs_attention: bool  # listed on the "Files to look at" page, and first in lists
 
 
 _LOOKS = {

@@ -154,3 +154,16 @@ def test_progress_events_name_each_files_dataset(tmp_path: Path) -> None:
     datasets = {Path(e.path).name: e.dataset for e in sink.of_type(FileChecked)}
     assert datasets["loose.tif"] is None
     assert datasets["Index.idx.xml"] == datasets["r01c01f01p01-ch1sk1fk1fl1.tiff"] == str(index)
+
+
+def test_check_help_says_dataset_metadata_belongs_to_its_dataset(capsys) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from almc_assistant.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["check", "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "dataset-metadata: they are part of the dataset" in text
+    assert "not exports to fix" in text and "Index.idx.xml" in text and "ND2 series" in text

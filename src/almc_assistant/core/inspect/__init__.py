@@ -11,6 +11,7 @@ Public API (the service, the catalog and the GUI rely on it)::
     dataset_of(path) -> str | None
     Verdict, Flag, FileCheck, DatasetCheck, CheckReport, PartialDataset
     CheckGroup   (CheckReport.groups(): one row per dataset or standalone file)
+    DatasetUnit, UnitFinder, units_of, group_by_dataset   (known files as datasets)
     CheckStarted, FileChecked, CheckFinished   (events published by check_paths)
 """
 
@@ -26,6 +27,12 @@ from almc_assistant.core.inspect.model import (
     Verdict,
 )
 from almc_assistant.core.inspect.run import check_paths, dataset_of, partial_datasets
+from almc_assistant.core.inspect.units import (
+    DatasetUnit,
+    UnitFinder,
+    group_by_dataset,
+    units_of,
+)
 
 __all__ = [
     "CheckFinished",
@@ -33,13 +40,17 @@ __all__ = [
     "CheckReport",
     "CheckStarted",
     "DatasetCheck",
+    "DatasetUnit",
     "FileCheck",
     "FileChecked",
     "Flag",
     "PartialDataset",
+    "UnitFinder",
     "Verdict",
     "check_file",
     "check_paths",
     "dataset_of",
+    "group_by_dataset",
     "partial_datasets",
+    "units_of",
 ]

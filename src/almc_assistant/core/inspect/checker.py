@@ -115,7 +115,8 @@ def _after(path: Path, before: os.stat_result, finding: Finding, dataset: str | 
     flags = set(finding.flags)
     if dataset is not None:
         flags.add(Flag.DATASET_MEMBER)
-        if verdict is Verdict.OTHER_FORMAT:  # the dataset's own metadata, not an export
+        # the dataset's own metadata, not an export (an .nd2 of a series is never that)
+        if verdict is Verdict.OTHER_FORMAT and path.suffix.lower() != ".nd2":
             verdict = Verdict.DATASET_METADATA
             reasons = [wording.DATASET_METADATA.format(anchor=Path(dataset).name), *reasons[1:]]
         reasons.append(wording.FLAG_TEXT[Flag.DATASET_MEMBER])

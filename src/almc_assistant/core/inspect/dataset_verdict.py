@@ -42,6 +42,18 @@ def judge(layout: datasets.Layout, checks: Mapping[str, FileCheck]) -> DatasetCh
             f"{len(broken):,} of its files are damaged or unreadable, e.g. {broken[0].path.name}.",
         )
         verdict = damaged
+    elif layout.kind == datasets.ND2_SERIES and members:
+        # every member is a whole ND2 of its own: the series is as good as its worst
+        verdict = max((c.verdict for c in members), key=lambda v: v.severity)
+        if verdict is Verdict.NATIVE_OK:
+            reasons.insert(0, f"An {layout.kind} of {len(members):,} files, each one complete.")
+        else:
+            worst = [c for c in members if c.verdict is verdict]
+            reasons.insert(
+                0,
+                f"An {layout.kind} of {len(members):,} files; {len(worst):,} of them "
+                f"{'is' if len(worst) == 1 else 'are'} {verdict}, e.g. {worst[0].path.name}.",
+            )
     elif not tiff_kind:
         verdict = Verdict.NATIVE_OK
         reasons.insert(0, f"A complete {layout.kind}: every part it needs is present.")

@@ -8,8 +8,11 @@ Phenix / Harmony export (``Index.idx.xml`` plus the images it lists, plus siblin
 ``FFC_Profile/`` and ``Assaylayout/``), OIF + ``name.oif.files/``, VSI + ``_name_/``,
 SLDY + ``name.dir/``, OIR + ``name_00001``..., Micro-Manager ``prefix_MMStack*.tif`` (with
 its ``metadata.txt`` / ``display_and_comments.txt``),
-CZI + ``name (1).czi``..., LIF + ``.lifext``. Grouping uses names and folders because
-that is how these formats tie their files together; verdicts still come from contents.
+CZI + ``name (1).czi``..., LIF + ``.lifext``, and an ND2 series (NIS-Elements runs saved
+as numbered files beside each other: ``run001.nd2``, ``run002.nd2``... or JOBS'
+``..._Seq0001.nd2``; two or more with the same name before the number). Grouping uses
+names and folders because that is how these formats tie their files together; verdicts
+still come from contents.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ HARMONY = "Opera Phenix / Harmony export"
 OIF, VSI, SLDY = "Olympus OIF dataset", "Olympus/Evident VSI dataset", "3i SlideBook 7 dataset"
 OIR, MMSTACK = "Olympus OIR multi-part file", "Micro-Manager image stack"
 CZI, LIF = "Zeiss CZI multi-part file", "Leica LIF with LIFEXT"
+ND2_SERIES = "ND2 series"
 _INDEX_NAMES = ("Index.idx.xml", "Index.ref.xml", "Index.xml")
 _HARMONY_SIBLINGS = ("FFC_Profile", "Assaylayout")
 _OIR_PART = re.compile(r"^(?P<stem>.+)_\d{5}$")
 _MMSTACK = re.compile(r"^(?P<prefix>.+)_MMStack(?:_[^.]*)?(?:\.ome)?\.tiff?$", re.IGNORECASE)
 _MM_METADATA = ("metadata.txt", "display_and_comments.txt", "comments.txt")
 _CZI_PART = re.compile(r"^(?P<stem>.+) \(\d+\)\.czi$", re.IGNORECASE)
+ND2_NUMBERED = re.compile(r"^(?P<stem>.*?)(?P<number>\d+)\.nd2$", re.IGNORECASE)
 _MAX_DEPTH = 8
 
 
@@ -59,6 +64,7 @@ class Disk:
         self._names = lru_cache(maxsize=4096)(self._list) if cached else self._list
         self._memo: dict[tuple[str, Path], tuple[str, Path] | None] = {}
         self.groups: dict[tuple[str, Path], frozenset[str]] = {}  # stems with parts
+        self.series: dict[Path, dict[str, tuple[str, ...]]] = {}  # ND2 series per folder
 
     @staticmethod
     def _list(folder: Path) -> frozenset[str]:
@@ -140,7 +146,54 @@ def _by_suffix(path: Path, disk: Disk) -> tuple[str, Path] | None:
         return LIF, path.with_suffix(".lif")
     if suffix == ".lif" and disk.exists(path.with_suffix(".lifext")):
         return LIF, path
+    if suffix == ".nd2" and (m := ND2_NUMBERED.match(name)):
+        stem = m["stem"].lower()
+        members = (nd2_series(parent, disk) if disk.cached else _one_series(parent, stem)).get(stem)
+        if members:
+            return ND2_SERIES, parent / members[0]
     return None
+
+
+def _one_series(folder: Path, stem: str) -> dict[str, tuple[str, ...]]:
+    """:func:`nd2_series` for one name only (a single lookup: a large folder's other
+    names are passed over without the pattern)."""
+    names = [
+        n for n in Disk._list(folder) if n.lower().startswith(stem) and n[-4:].lower() == ".nd2"
+    ]
+    found = nd2_series_of(names)
+    return {stem: found[stem]} if stem in found else {}
+
+
+def nd2_series(folder: Path, disk: Disk) -> dict[str, tuple[str, ...]]:
+    """The ND2 series in ``folder``: name before the number (lower case) -> the file
+    names in number order, for names shared by two or more numbered ND2 files."""
+    found = disk.series.get(folder) if disk.cached else None
+    if found is None:
+        found = nd2_series_of(_names(folder, disk))
+        if disk.cached:
+            disk.series[folder] = found
+    return found
+
+
+def nd2_series_of(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    stems: dict[str, list[tuple[int, str]]] = {}
+    for n in names:
+        if m := ND2_NUMBERED.match(n):
+            stems.setdefault(m["stem"].lower(), []).append((int(m["number"]), n))
+    return {s: tuple(n for _, n in sorted(ns)) for s, ns in stems.items() if len(ns) > 1}
+
+
+def _series_gaps(names: tuple[str, ...]) -> list[str]:
+    """Numbers missing between the first and the last file of a series (as names)."""
+    matches = [m for n in names if (m := ND2_NUMBERED.match(n))]
+    numbers = {int(m["number"]) for m in matches}
+    first = matches[0]
+    width, stem = len(first["number"]), first["stem"]
+    low, high = min(numbers), max(numbers)
+    if high - low >= 2 * len(numbers) + 10:  # not one run (dates or times as numbers)
+        return []
+    gaps = [i for i in range(low, high) if i not in numbers]
+    return [f"{stem}{i:0{width}d}.nd2" for i in gaps]
 
 
 def _by_ancestor(start: Path, disk: Disk) -> tuple[str, Path] | None:
@@ -215,7 +268,24 @@ def layout(kind: str, anchor: Path, disk: Disk) -> Layout:
     if kind == CZI:
         parts = [parent / n for n in sorted(_names(parent, disk)) if _czi_part_of(n, anchor.stem)]
         return Layout(kind, anchor, _present([anchor, *parts], disk), ())
+    if kind == ND2_SERIES:
+        return _nd2_series(anchor, disk)
     return Layout(kind, anchor, _present([anchor, anchor.with_suffix(".lifext")], disk), ())
+
+
+def _nd2_series(anchor: Path, disk: Disk) -> Layout:
+    m = ND2_NUMBERED.match(anchor.name)
+    names = nd2_series(anchor.parent, disk).get(m["stem"].lower(), ()) if m else ()
+    members = tuple(anchor.parent / n for n in names) or (anchor,)
+    gaps = _series_gaps(names) if names else []
+    notes: tuple[str, ...] = ()
+    if gaps:
+        shown = ", ".join(gaps[:3]) + (f" and {len(gaps) - 3:,} more" if len(gaps) > 3 else "")
+        notes = (
+            f"The numbering of this series skips {len(gaps):,} file(s) ({shown}): if they "
+            "were acquired, they are not in this folder.",
+        )
+    return Layout(ND2_SERIES, anchor, members, (), notes)
 
 
 def _czi_part_of(name: str, stem: str) -> bool:

@@ -43,6 +43,7 @@ from almc_assistant.core.transfer.ontoitself import refuse_copy_onto_itself
 from almc_assistant.core.transfer.preflight import SPACE_MARGIN, PreflightResult, preflight
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.receipt import write_receipt
+from almc_assistant.core.transfer.receipt_datasets import DatasetOf
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
 from almc_assistant.core.transfer.targets import OnConflict
@@ -68,6 +69,9 @@ class CopyRequest:
     # ``copy --to NEW``). Off for configured destinations: missing means not reachable.
     create_missing: bool = False
     hooks: CopyHooks | None = None  # test seam only
+    # Which dataset a source file belongs to, for the receipts' dataset section (the
+    # service's: it knows datasets). None: no such section.
+    dataset_of: DatasetOf | None = None
     progress_interval: float = 0.25
     chunk_size: int = CHUNK  # bytes per source read (one reused buffer per worker)
     window: int = WINDOW  # large files: bytes per flush / evict / read-back window
@@ -392,6 +396,7 @@ class CopyJob:
                             finished_at=time.time(),
                             state=state,
                             skipped=run.ctx.counts.skipped,
+                            dataset_of=self.request.dataset_of,
                         )
                     )
             except (OSError, AlmcError) as exc:

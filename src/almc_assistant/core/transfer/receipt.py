@@ -11,7 +11,9 @@ that is not valid UTF-8 is kept exactly: its undecodable bytes appear as JSON es
 of lone surrogates U+DC80-U+DCFF (Python's ``surrogateescape``: ``os.fsencode`` gives
 the bytes back). It lists every copy verified in the job (source, destination, size,
 mtime, BLAKE3, verified-at, how it was read back), the files already verified before
-(skipped) and the failures with reasons.
+(skipped) and the failures with reasons; and, when the job was told which files make up
+a dataset, a ``datasets`` section listing each dataset's files
+(:mod:`~almc_assistant.core.transfer.receipt_datasets`, an optional addition).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from almc_assistant.core.transfer.destination import Destination, Record
 from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
+from almc_assistant.core.transfer.receipt_datasets import DatasetOf, dataset_sections
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 
 RECEIPT_FORMAT = "almc-assistant copy receipt 1"
@@ -84,6 +87,7 @@ def write_receipt(
     finished_at: float,
     state: str,
     skipped: int,
+    dataset_of: DatasetOf | None = None,
 ) -> Path:
     name, data = receipt_document(
         dest,
@@ -92,6 +96,7 @@ def write_receipt(
         finished_at=finished_at,
         state=state,
         skipped=skipped,
+        dataset_of=dataset_of,
     )
     if isinstance(dest, RemoteDestination):
         return dest.root / RECEIPTS_DIR / dest.backend_write(f"{RECEIPTS_DIR}/{name}", data)
@@ -126,6 +131,7 @@ def receipt_document(
     finished_at: float,
     state: str,
     skipped: int,
+    dataset_of: DatasetOf | None = None,
 ) -> tuple[str, bytes]:
     """The receipt's file name and its bytes."""
     stamp = dt.datetime.fromtimestamp(started_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -173,4 +179,6 @@ def receipt_document(
         {"source": str(s), "reason": why} for s, why in dest.failures
     ]
     lists = {"verified": verified, "pending_upload": pending, "failed": failed}
+    if sections := dataset_sections(dest.records, dataset_of):
+        lists["datasets"] = sections
     return name, _utf8(_layout(document, lists))

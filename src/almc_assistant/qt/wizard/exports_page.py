@@ -1,4 +1,6 @@
-"""Wizard page 2, "Exports to fix": compressed, lossy or damaged files in plain words.
+"""Wizard page 2, "Files to look at": compressed, lossy or damaged files in plain words,
+by dataset (a plate with 12 compressed tiles is one row, its metadata is not listed: it
+is part of its dataset, not an export).
 
 Thread contract: GUI thread only; no I/O. The user may go back and fix the exports first
 (the wizard can be closed and opened again) or go on knowingly (a checkbox they tick).
@@ -10,11 +12,10 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWizardPage
 
-from almc_assistant.core.inspect.model import Verdict
-from almc_assistant.core.inspect.wording import NEXT_STEP
-from almc_assistant.qt import humanize, icons, verdicts
-from almc_assistant.qt.table_model import Column, SnapshotTableModel
-from almc_assistant.qt.table_view import make_table
+from almc_assistant.qt import humanize
+from almc_assistant.qt.table_model import Column
+from almc_assistant.qt.tree_view import make_tree
+from almc_assistant.qt.wizard import dataset_list
 from almc_assistant.qt.wizard.state import WizardState
 
 WHY_IT_MATTERS = (
@@ -32,22 +33,11 @@ WHY_IT_MATTERS = (
 )
 
 
-def _next_step(record: Any) -> str:
-    try:
-        return NEXT_STEP[Verdict(record.verdict)]
-    except (ValueError, KeyError):
-        return ""
-
-
 FIX_COLUMNS: tuple[Column[Any], ...] = (
-    Column("File", lambda r: r.path.name, tooltip=lambda r: str(r.path)),
-    Column(
-        "Problem",
-        lambda r: verdicts.look(r.verdict).label,
-        icon=lambda r: icons.badge_icon(verdicts.look(r.verdict).badge),
-        tooltip=lambda r: "\n".join(getattr(r, "verdict_reasons", ()) or ()),
-    ),
-    Column("What to do", _next_step, tooltip=_next_step),
+    dataset_list.NAME,
+    dataset_list.FOLDER,
+    dataset_list.check_column("Problem"),
+    Column("What to do", dataset_list.next_step, tooltip=dataset_list.next_step),
 )
 
 
@@ -55,12 +45,15 @@ class ExportsPage(QWizardPage):
     def __init__(self, state: WizardState) -> None:
         super().__init__()
         self._state = state
-        self.setTitle("Exports to fix")
-        self.model: SnapshotTableModel[Any] = SnapshotTableModel(
-            FIX_COLUMNS, key=lambda r: str(r.path), parent=self
-        )
-        self.view = make_table(
-            self.model, fit={0: "HeLa_DAPI_GFP_000.tif", 1: "Compressed TIFF (lossless)"}
+        self.setTitle("Files to look at")
+        self.model = dataset_list.RecordsByDataset(state, FIX_COLUMNS, self).model
+        self.view = make_tree(
+            self.model,
+            fit={
+                0: "HeLa_DAPI_GFP_000.tif",
+                1: "…/session/plate1",
+                2: "Compressed TIFF (lossless)",
+            },
         )
         self.explanation = QLabel(WHY_IT_MATTERS)
         self.explanation.setWordWrap(True)
@@ -77,7 +70,8 @@ class ExportsPage(QWizardPage):
         to_fix = self._state.to_fix()
         self.model.replace_all(to_fix)
         self.setSubTitle(
-            f"{humanize.count(len(to_fix), 'file')} may not be what you want to keep. "
+            f"{humanize.count(len(to_fix), 'file')} may not be what you want to keep: "
+            "exports that are compressed or lossy, files damaged, empty or unreadable. "
             "You can fix them first, or go on knowingly."
         )
         self.go_on.setChecked(False)

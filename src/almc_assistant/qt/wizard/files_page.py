@@ -1,8 +1,10 @@
-"""Wizard page 1, "Your files": this session's files with sizes and verdict badges.
+"""Wizard page 1, "Your files": this session's files by dataset, with sizes and verdicts.
 
 Thread contract: GUI thread only. When the page is shown it asks a short-lived worker
 for ``service.session_files()`` (a catalog query: about 0.2-0.3 s for 10,000 files,
-too long for the GUI thread); the worker only publishes :class:`SessionFilesRead` to the
+too long for the GUI thread) and for the dataset each file belongs to (folder listings:
+:func:`almc_assistant.core.inspect.units_of`); the worker only publishes
+:class:`SessionFilesRead` to the
 app's sink, which the pump delivers to :meth:`FilesPage.on_files_read`. *Next* is
 enabled once the list is there.
 
@@ -16,7 +18,8 @@ planned (what the preflight checked is what is copied).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
@@ -24,40 +27,26 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
 from almc_assistant.core.catalog import FileState
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, EventSink
-from almc_assistant.qt import humanize, icons, verdicts
+from almc_assistant.core.inspect.units import units_of
 from almc_assistant.qt.service_port import ServicePort
-from almc_assistant.qt.table_model import Column, SnapshotTableModel
-from almc_assistant.qt.table_view import make_table
+from almc_assistant.qt.table_model import Column
+from almc_assistant.qt.tree_view import make_tree
+from almc_assistant.qt.wizard import dataset_list
 from almc_assistant.qt.wizard.state import WizardState
 
-
-def _look(record: Any) -> verdicts.VerdictLook:
-    return verdicts.look(record.verdict, state=str(record.state))
-
-
-def _reasons(record: Any) -> str:
-    reasons = list(getattr(record, "verdict_reasons", ()) or ())
-    if str(record.state) == "acquiring":
-        reasons.insert(
-            0,
-            "Still being written by the acquisition software: not in this backup. It is "
-            "added here once it has been quiet for a while; if acquisition goes on, back "
-            "it up in a later session once it has finished.",
-        )
-    return "\n".join(reasons)
-
-
 FILE_COLUMNS: tuple[Column[Any], ...] = (
-    Column("File", lambda r: r.path.name, tooltip=lambda r: str(r.path)),
-    Column("Size", lambda r: humanize.size(r.size), sort_key=lambda r: r.size, align_right=True),
+    dataset_list.NAME,
+    dataset_list.FOLDER,
+    dataset_list.FILES,
+    dataset_list.SIZE,
+    dataset_list.check_column("Check"),
     Column(
-        "Check",
-        lambda r: _look(r).label,
-        icon=lambda r: icons.badge_icon(_look(r).badge),
-        tooltip=_reasons,
+        "Why",
+        lambda r: dataset_list.reasons(r).replace("\n", " "),
+        tooltip=dataset_list.reasons,
     ),
-    Column("Why", lambda r: _reasons(r).replace("\n", " "), tooltip=_reasons),
 )
+CHECK_COLUMN = 4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +55,7 @@ class SessionFilesRead(Event):
 
     request: int
     files: tuple[Any, ...] = ()
+    datasets: Mapping[str, Any] = field(default_factory=dict)  # str(path) -> DatasetUnit
     title: str = ""
     detail: str = ""
     next_step: str = ""
@@ -76,7 +66,9 @@ def read_session_files(service: ServicePort, request: int, sink: EventSink) -> t
 
     def run() -> None:
         try:
-            answer = SessionFilesRead(request=request, files=tuple(service.session_files()))
+            files = tuple(service.session_files())
+            found = units_of(f.path for f in files)
+            answer = SessionFilesRead(request=request, files=files, datasets=found)
         except AlmcError as err:
             answer = SessionFilesRead(
                 request=request, title=err.title, detail=err.detail, next_step=err.next_step
@@ -99,12 +91,16 @@ class FilesPage(QWizardPage):
         self._loading = False
         self.setTitle("Your files")
         self.setSubTitle("What you acquired in this session, and what the check found.")
-        self.model: SnapshotTableModel[Any] = SnapshotTableModel(
-            FILE_COLUMNS, key=lambda r: str(r.path), parent=self
-        )
-        self.view = make_table(
+        self.model = dataset_list.RecordsByDataset(state, FILE_COLUMNS, self).model
+        self.view = make_tree(
             self.model,
-            fit={0: "HeLa_DAPI_GFP_000.tif", 1: "999.9 MB", 2: "Compressed TIFF (lossless)"},
+            fit={
+                0: "plate1 · Harmony export",
+                1: "…/session/plate1",
+                2: "999 files",
+                3: "999.9 MB",
+                4: "Compressed TIFF (lossless)",
+            },
         )
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -130,6 +126,7 @@ class FilesPage(QWizardPage):
             self.summary.setText(f"<b>{event.title}</b>: {event.detail} {event.next_step}")
         else:
             self._state.files = files
+            self._state.datasets = dict(event.datasets)
             self.summary.setText(
                 self._state.describe_files() if files else "No files in this session yet."
             )

@@ -6,7 +6,8 @@ One truth for "safe": :func:`not_safe` lists everything of the session that is n
 in plain words (refused, failed, skipped, cancelled, still being written, pending upload,
 not enough under the facility's policy, or not known); the receipt and the page's subtitle
 both say "safe" only when that list is empty. The receipt says what was verified where,
-and names every copy that got another name than its source's.
+names every copy that got another name than its source's, and lists each dataset (a
+plate, an ND2 series) with its files.
 """
 
 from __future__ import annotations
@@ -153,6 +154,7 @@ def receipt_html(state: WizardState, *, now: dt.datetime | None = None) -> str:
     else:
         out.append("<h3>⚠ Not everything from this session is safe yet: see below</h3>")
     out.extend(_copied(state))
+    out.extend(_datasets(state))
     renamed = [
         (source, root, new)
         for root, _s, _r, source, new in (*state.verified, *state.skipped)
@@ -177,6 +179,36 @@ def receipt_html(state: WizardState, *, now: dt.datetime | None = None) -> str:
     if problems:
         out.extend(["<h3>Not safe yet</h3><ul>", *problems, "</ul>"])
     return "".join(out)
+
+
+def _datasets(state: WizardState) -> list[str]:
+    """Each dataset of this backup (a plate, an ND2 series) with its files, and whether
+    every one of them has a verified copy on every destination chosen."""
+    members: dict[str, list[str]] = defaultdict(list)
+    units: dict[str, Any] = {}
+    for source in state.sources():
+        unit = state.datasets.get(str(source))
+        if unit is not None:
+            members[unit.id].append(str(source))
+            units[unit.id] = unit
+    if not members:
+        return []
+    uncovered = {_norm(p) for p in _uncovered(state)}
+    out = ["<h3>Datasets</h3><ul>"]
+    for key, paths in members.items():
+        unit = units[key]
+        missing = [p for p in paths if _norm(p) in uncovered]
+        verdict = (
+            f"not all copied: {len(missing):,} without a verified copy on every destination"
+            if missing
+            else "every file copied and verified"
+        )
+        out.append(
+            f"<li><b>{_e(unit.label)}</b> — {_e(unit.kind)}, in {_e(unit.folder)}: "
+            f"{humanize.count(len(paths), 'file')}, {verdict}. Files: {_names(paths)}</li>"
+        )
+    out.append("</ul>")
+    return out
 
 
 def _copied(state: WizardState) -> list[str]:

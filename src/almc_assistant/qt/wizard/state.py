@@ -61,6 +61,8 @@ def engine_roots(destinations: Sequence[Any]) -> list[str]:
 @dataclass
 class WizardState:
     files: list[Any] = field(default_factory=list)  # FileRecord
+    # str(path) -> DatasetUnit: the dataset each file belongs to (files page's worker)
+    datasets: dict[str, Any] = field(default_factory=dict)
     destinations: list[Any] = field(default_factory=list)  # Destination
     preflight: dict[str, Any] = field(default_factory=dict)  # path -> PreflightResult
     job: CopyHandle | None = None  # the running copy

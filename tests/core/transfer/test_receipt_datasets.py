@@ -1,0 +1,67 @@
+"""Copy receipts list each dataset's files together (an optional section), and receipts
+with or without that section are read the same way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from almc_assistant.core.events import ListSink
+from almc_assistant.core.inspect import UnitFinder
+from almc_assistant.core.receipts import read_receipt
+from almc_assistant.core.transfer import CopyRequest
+from almc_assistant.core.transfer.job import run_copy
+from almc_assistant.core.transfer.naming import RECEIPTS_DIR
+
+
+def _session(root: Path) -> Path:
+    images = root / "plate1" / "Images"
+    images.mkdir(parents=True)
+    names = [f"r01c01f01p0{p}-ch1sk1fk1fl1.tiff" for p in (1, 2, 3)]
+    for name in names:
+        (images / name).write_bytes(b"II*\0" + name.encode())
+    urls = "".join(f"<Image><URL>{n}</URL></Image>" for n in names)
+    (images / "Index.idx.xml").write_text(
+        f"<EvaluationInputData><Images>{urls}</Images></EvaluationInputData>"
+    )
+    for name in ("run001.nd2", "run002.nd2", "overview.nd2"):
+        (root / name).write_bytes(name.encode() * 10)
+    return root
+
+
+def _copy(source: Path, dest: Path, **extra: object) -> dict:  # type: ignore[type-arg]
+    dest.mkdir()
+    result = run_copy(
+        CopyRequest(sources=[source], destinations=[dest], workers=1, **extra), ListSink()
+    )  # type: ignore[arg-type]
+    [receipt] = result.summary.receipts
+    return {"path": Path(receipt), "doc": json.loads(Path(receipt).read_text("utf-8"))}
+
+
+def test_a_receipt_lists_each_dataset_with_its_files(tmp_path: Path) -> None:
+    source = _session(tmp_path / "session")
+
+    got = _copy(source, tmp_path / "share", dataset_of=UnitFinder().key)
+
+    doc = got["doc"]
+    sections = {s["name"]: s for s in doc["datasets"]}
+    assert set(sections) == {"plate1", "run001.nd2 …"}
+    plate = sections["plate1"]
+    assert plate["kind"] == "Opera Phenix / Harmony export" and plate["file_count"] == 4
+    assert plate["dataset"] == str(source / "plate1" / "Images" / "Index.idx.xml")
+    assert "session/plate1/Images/Index.idx.xml" in plate["files"]
+    assert plate["size"] == sum(
+        e["size"] for e in doc["verified"] if e["relative_path"] in plate["files"]
+    )
+    assert sections["run001.nd2 …"]["files"] == ["session/run001.nd2", "session/run002.nd2"]
+    assert len(doc["verified"]) == 7  # every copy still has its own row
+    # the reader counts the same copies with or without the section
+    assert len(read_receipt(got["path"], tmp_path / "share")) == 7
+
+
+def test_without_a_dataset_finder_the_receipt_is_as_before(tmp_path: Path) -> None:
+    got = _copy(_session(tmp_path / "session"), tmp_path / "share")
+
+    assert "datasets" not in got["doc"]
+    assert len(read_receipt(got["path"], tmp_path / "share")) == 7
+    assert (tmp_path / "share" / RECEIPTS_DIR).is_dir()
