@@ -10,10 +10,13 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.session_end.pending import PendingSummary as Summary
+from almc_assistant.core.transfer.events import CopyVerified
 from almc_assistant.qt.prompts import Message, Question
 
 
@@ -184,11 +187,18 @@ class Progressed:
     snapshot: Snapshot
 
 
-@dataclass(frozen=True)
-class Verified:
-    job_id: str
-    source: Any
-    destination_root: Any
+def copy_verified(job_id: str, source: Path, destination_root: Path) -> CopyVerified:
+    """The engine's event for a verified copy of ``source`` at ``destination_root``."""
+    copy = CopyRecord(
+        source=source,
+        destination_root=destination_root,
+        path=destination_root / source.name,
+        size=0,
+        mtime_ns=0,
+        blake3="0" * 64,
+        verified_at=0.0,
+    )
+    return CopyVerified(job_id=job_id, copy=copy)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from tests.qt.helpers import (
     Progressed,
     Snapshot,
     TransferService,
-    Verified,
+    copy_verified,
 )
 
 
@@ -145,7 +145,7 @@ def test_copy_queue_progress_and_results(window, data, tmp_path) -> None:  # typ
     assert window.jobs.data(window.jobs.index(0, 2)) == "200 MB/s"
     assert window.jobs.data(window.jobs.index(0, 3)) == "a few seconds"
 
-    window.on_copy_verified(Verified("job-1", data / "a.nd2", tmp_path / "share"))
+    window.on_copy_verified(copy_verified("job-1", data / "a.nd2", tmp_path / "share"))
     window.on_copy_failed(
         Failed("job-1", data / "b.tif", tmp_path / "share", "Disk full", "…", "Free space.")
     )
@@ -207,8 +207,8 @@ def test_copies_started_elsewhere_only_mark_files_listed_here(window, data, tmp_
     window.add_paths([str(data / "a.nd2")])
     window.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     # The session-end wizard's copy: its events reach every window through the pump.
-    window.on_copy_verified(Verified("wizard-job", data / "a.nd2", tmp_path / "share"))
-    window.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
+    window.on_copy_verified(copy_verified("wizard-job", data / "a.nd2", tmp_path / "share"))
+    window.on_copy_verified(copy_verified("wizard-job", data / "b.tif", tmp_path / "share"))
     rows = {Path(r.path).name: r for r in window.files.rows()}
     assert set(rows) == {"a.nd2"}  # b.tif is not listed in this window
     assert rows["a.nd2"].state is FileState.VERIFIED
@@ -222,7 +222,7 @@ def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path
     assert window.copy_button.text() == "&Back up 1 file to 1 destination"
     window.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
     assert window.copy_button.text() == "&Back up all 2 files to 1 destination"
-    window.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
+    window.on_copy_verified(copy_verified("wizard-job", data / "b.tif", tmp_path / "share"))
     assert window.copy_button.text() == "&Back up all 2 files to 1 destination"
     window.on_check_failed(str(data / "a.nd2"), "Unreadable", "Permission denied")
     assert window.copy_button.text() == "&Back up 1 file to 1 destination"

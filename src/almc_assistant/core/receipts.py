@@ -19,12 +19,10 @@ import json
 import logging
 import os
 import stat
-from datetime import datetime
 from pathlib import Path, PurePath
-from typing import Any
 
 from almc_assistant.core import privatefs
-from almc_assistant.core.catalog import CopyRecord
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.evidence import others_may_write
 
@@ -37,7 +35,7 @@ def _mine(st: os.stat_result) -> bool:
     return not privatefs.POSIX or st.st_uid == os.geteuid()
 
 
-def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, CopyRecord]]:
+def read_receipt(path: Path, found_in: Path | None = None) -> list[CopyRecord]:
     """The verified copies ``path`` lists that may count for this user.
 
     ``found_in`` is the destination folder the receipt was found in (default: the
@@ -62,7 +60,7 @@ def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, C
         real_root = Path(os.path.realpath(root))
     except OSError:
         return []
-    out: list[tuple[Path, CopyRecord]] = []
+    out: list[CopyRecord] = []
     for entry in entries:
         found = _entry(entry, root, real_root)
         if found is not None:
@@ -70,24 +68,18 @@ def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, C
     return out
 
 
-def _entry(e: Any, root: Path, real_root: Path) -> tuple[Path, CopyRecord] | None:
+def _entry(e: object, root: Path, real_root: Path) -> CopyRecord | None:
     try:
-        source, dest = Path(e["source"]), Path(e["destination"])
-        record = CopyRecord(
-            destination_root=root,
-            path=dest,
-            size=int(e["size"]),
-            mtime_ns=int(e["mtime_ns"]),
-            blake3=str(e["blake3"]),
-            verified_at=datetime.fromisoformat(e["verified_at"]).timestamp(),
-        )
+        if not isinstance(e, dict):
+            raise TypeError("an entry is not an object")
+        record = CopyRecord.from_receipt_row(e, root)
     except (KeyError, TypeError, ValueError):
         return None  # a malformed entry costs only itself
-    why = _refusal(source, dest, record.size, root, real_root)
+    why = _refusal(record.source, record.path, record.size, root, real_root)
     if why:
-        log.info("receipt entry for %s not counted: %s", source, why)
+        log.info("receipt entry for %s not counted: %s", record.source, why)
         return None
-    return source, record
+    return record
 
 
 def _refusal(source: Path, dest: Path, size: int, root: Path, real_root: Path) -> str:

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
-from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
-from almc_assistant.core.catalog.records import ident_of
+from almc_assistant.core.catalog import Catalog, FileState
 from almc_assistant.core.cleanup import CleanupPlan, keep_unchecked_damage, keep_whole_datasets
 from almc_assistant.core.config import Config
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
 from almc_assistant.core.receipts import read_receipt
@@ -368,7 +368,7 @@ class Service(ServiceCore):
                     continue
                 found = read_receipt(receipt, Path(dest.path))
                 self.recorder.submit(self._receipt_writer(key, found))
-                sources.update(dict.fromkeys(source for source, _ in found))
+                sources.update(dict.fromkeys(copy.source for copy in found))
                 count += 1
         self.recorder.flush()
         if sources:  # a receipt does not say which version of a file was copied
@@ -383,12 +383,10 @@ class Service(ServiceCore):
         for source in sources:
             revalidate(self.catalog, source)
 
-    def _receipt_writer(
-        self, key: str, copies: list[tuple[Path, CopyRecord]]
-    ) -> Callable[[Catalog], None]:
+    def _receipt_writer(self, key: str, copies: list[CopyRecord]) -> Callable[[Catalog], None]:
         def write(catalog: Catalog) -> None:
-            for source, copy in copies:
-                catalog.record_copy(source, copy, owner=self.user, create=False)
+            for copy in copies:
+                catalog.record_copy(copy, owner=self.user, create=False)
             catalog.note(key)
 
         return write
@@ -398,19 +396,10 @@ class Service(ServiceCore):
         from almc_assistant.core.transfer import CopyVerified, JobFinished
 
         if isinstance(event, CopyVerified):
-            source = event.source
-            copy = CopyRecord(
-                destination_root=event.destination_root,
-                path=event.destination,
-                size=event.size,
-                mtime_ns=event.mtime_ns,
-                blake3=event.blake3,
-                verified_at=event.verified_at,
-                source_ident=ident_of(event.source_identity),
-            )
+            copy = event.copy
             # Files from outside the acquisition folders (a USB stick) are not tracked.
-            track, owner = self._copy_source(source)
-            self.recorder.submit(lambda c: c.record_copy(source, copy, owner=owner, create=track))
+            track, owner = self._copy_source(copy.source)
+            self.recorder.submit(lambda c: c.record_copy(copy, owner=owner, create=track))
         elif isinstance(event, JobFinished):
             self.recorder.submit_after(self._publish_status)
 

@@ -131,23 +131,25 @@ class CopyJobs(QWidget):
             self.jobs.upsert([job_progressed(job, event.snapshot)])
 
     def on_copy_verified(self, event: Any) -> None:
-        self._file_copy_result(event, ok=True)
+        self._file_copy_result(event.job_id, event.copy.source, ok=True)
 
     def on_copy_skipped(self, event: Any) -> None:
         if event.reason == ALREADY_VERIFIED:
-            self._file_copy_result(event, ok=True, already=True)
+            self._file_copy_result(event.job_id, event.source, ok=True, already=True)
         else:  # left alone (a different file has the name): not a copy of this file
-            self._file_copy_result(event, ok=False, problem=f"Not copied: {event.reason}")
+            problem = f"Not copied: {event.reason}"
+            self._file_copy_result(event.job_id, event.source, ok=False, problem=problem)
 
     def on_copy_failed(self, event: Any) -> None:
-        self._file_copy_result(event, ok=False, problem=f"{event.title}. {event.next_step}")
+        problem = f"{event.title}. {event.next_step}"
+        self._file_copy_result(event.job_id, event.source, ok=False, problem=problem)
 
     def _file_copy_result(
-        self, event: Any, *, ok: bool, already: bool = False, problem: str = ""
+        self, job_id: str, source: Path, *, ok: bool, already: bool = False, problem: str = ""
     ) -> None:
-        path = str(event.source)
+        path = str(source)
         row = self._row(path)
-        if row is None and str(event.job_id) not in self._job_keys:
+        if row is None and str(job_id) not in self._job_keys:
             return  # another window's copy (the wizard's): its files are not listed here
         if row is None:  # a file found inside a dropped folder, not checked on its own
             row = FileRow(path=path, root=self._root_of(path), state=FileState.COPYING)

@@ -25,7 +25,7 @@ def test_without_handles_nothing_is_deleted_and_the_reason_is_given(tmp_path: Pa
     dest = Destination("NAS", tmp_path / "bit", DestinationKind.INSTITUTIONAL)
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
         seen(cat, f)
-        cat.record_copy(f, copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
+        cat.record_copy(copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
         rec = cat.file(f)
         assert rec is not None
         plan = CleanupPlan(1.0, (CleanupItem(rec, Action.DELETE, "safe and old", 1.0),))

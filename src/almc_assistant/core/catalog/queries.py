@@ -14,13 +14,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from almc_assistant.core.catalog.records import (
-    CopyRecord,
     FileRecord,
     FileState,
     SessionRecord,
     SessionTotals,
     stored_ident,
 )
+from almc_assistant.core.copies import CopyRecord
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,15 @@ class CatalogQueries:
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             for row in conn.execute(
-                "SELECT file_id, destination_root, path, size, mtime_ns, blake3, verified_at,"
-                " id, src_dev, src_ino, src_ctime_ns FROM copies"
-                f" WHERE file_id IN ({marks}) ORDER BY verified_at",
+                "SELECT c.file_id, c.destination_root, c.path, c.size, c.mtime_ns, c.blake3,"
+                " c.verified_at, c.id, c.src_dev, c.src_ino, c.src_ctime_ns, f.path"
+                " FROM copies c JOIN files f ON f.id = c.file_id"
+                f" WHERE c.file_id IN ({marks}) ORDER BY c.verified_at",
                 tuple(chunk),
             ):
                 try:
                     copy = CopyRecord(
+                        source=Path(row[11]),
                         destination_root=Path(row[1]),
                         path=Path(row[2]),
                         size=int(row[3]),

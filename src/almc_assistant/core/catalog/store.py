@@ -27,14 +27,8 @@ from pathlib import Path
 
 from almc_assistant.core.catalog import connection as db
 from almc_assistant.core.catalog.queries import CatalogQueries
-from almc_assistant.core.catalog.records import (
-    PRESENT_STATES,
-    CopyRecord,
-    FileState,
-    Ident,
-    ident_of,
-    stored_ident,
-)
+from almc_assistant.core.catalog.records import PRESENT_STATES, FileState, stored_ident
+from almc_assistant.core.copies import CopyRecord, Ident, ident_of
 from almc_assistant.core.identity import FileIdentity
 
 log = logging.getLogger(__name__)
@@ -511,14 +505,13 @@ class Catalog(CatalogQueries):
         return True
 
     # -------------------------------------------------------------- copies
-    def record_copy(
-        self, source: Path, copy: CopyRecord, *, owner: str, create: bool = True
-    ) -> bool:
-        """A verified copy of ``source``; returns whether the file is now safe.
+    def record_copy(self, copy: CopyRecord, *, owner: str, create: bool = True) -> bool:
+        """A verified copy of ``copy.source``; returns whether the file is now safe.
 
         A source the catalog has not seen (copied from elsewhere) is recorded as complete,
         unless ``create`` is false (then nothing is recorded and False returned).
         """
+        source = copy.source
         with self._write() as conn:
             row = conn.execute("SELECT id FROM files WHERE path = ?", (str(source),)).fetchone()
             if row is None and not create:

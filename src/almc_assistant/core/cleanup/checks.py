@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
-from almc_assistant.core.catalog import CopyRecord
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.evidence import EvidenceRules, others_may_write
 from almc_assistant.core.handles import Handles, Refused, components, hash_open, relative_below
 from almc_assistant.core.identity import FileIdentity

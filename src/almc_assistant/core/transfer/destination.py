@@ -20,9 +20,9 @@ temporary and lock files, receipts) are opened ``O_EXCL`` or ``O_NOFOLLOW``.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
 from almc_assistant.core.transfer.destlock import check_lock_file, planted
 from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
@@ -48,21 +48,6 @@ def _foreign_folder(folder: Path, uid: int, source: Path) -> CopyError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One verified copy, as the receipt lists it."""
-
-    source: Path
-    destination: Path
-    relpath: str
-    size: int
-    mtime_ns: int
-    blake3: str
-    verified_at: float
-    read_back: str
-    adopted: bool
-
-
 class Destination:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -73,8 +58,8 @@ class Destination:
         self._lock = threading.Lock()
         self._cleaned: set[str] = set()  # folders whose stale partials were removed
         self._dead: CopyError | None = None
-        self.records: list[Record] = []
-        self.pending: list[Record] = []  # written to a caching mount: pending upload
+        self.records: list[CopyRecord] = []  # verified
+        self.pending: list[CopyRecord] = []  # written to a caching mount: pending upload
         self.failures: list[tuple[Path, str]] = []  # (source, message)
 
     @property
@@ -145,11 +130,11 @@ class Destination:
             remove_stale_partials(folder)
         return folder
 
-    def add_record(self, record: Record) -> None:
+    def add_record(self, record: CopyRecord) -> None:
         with self._lock:
             self.records.append(record)
 
-    def add_pending(self, record: Record) -> None:
+    def add_pending(self, record: CopyRecord) -> None:
         with self._lock:
             self.pending.append(record)
 

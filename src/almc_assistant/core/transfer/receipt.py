@@ -25,17 +25,11 @@ import re
 from pathlib import Path
 
 from almc_assistant import __version__
-from almc_assistant.core.transfer.destination import Destination, Record
+from almc_assistant.core.copies import RECEIPT_FORMAT, CopyRecord, iso_time
+from almc_assistant.core.transfer.destination import Destination
 from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
-
-RECEIPT_FORMAT = "almc-assistant copy receipt 1"
-
-
-def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")
-
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -92,8 +86,8 @@ def write_receipt(
         "job_id": job_id,
         "destination_root": str(dest.root),
         "file_system": dest.fs.label,
-        "started_at": _iso(started_at),
-        "finished_at": _iso(finished_at),
+        "started_at": iso_time(started_at),
+        "finished_at": iso_time(finished_at),
         "state": state,
         "already_verified_before": skipped,
     }
@@ -104,26 +98,16 @@ def write_receipt(
     def when(ts: float) -> str:
         text = stamps.get(ts)
         if text is None:
-            text = stamps[ts] = _iso(ts)
+            text = stamps[ts] = iso_time(ts)
         return text
 
-    def row(r: Record, stamp: str = "verified_at") -> dict[str, object]:
-        return {
-            "source": str(r.source),
-            "destination": str(r.destination),
-            "relative_path": r.relpath,
-            "size": r.size,
-            "mtime_ns": r.mtime_ns,
-            "mtime": _iso(r.mtime_ns / 1e9),
-            "blake3": r.blake3,
-            stamp: when(r.verified_at),
-            "read_back": r.read_back,
-            "adopted_existing_copy": r.adopted,
-        }
+    def rows(records: list[CopyRecord], stamp: str = "verified_at") -> list[dict[str, object]]:
+        by_path = sorted(((r.relpath, r) for r in records), key=lambda pair: pair[0])
+        return [r.receipt_row(stamp=stamp, when=when) for _, r in by_path]
 
-    verified = [row(r) for r in sorted(dest.records, key=lambda r: r.relpath)]
+    verified = rows(dest.records)
     # not verified: only read back through a caching mount (never imported as copies)
-    pending = [row(r, "read_back_at") for r in sorted(dest.pending, key=lambda r: r.relpath)]
+    pending = rows(dest.pending, "read_back_at")
     failed: list[dict[str, object]] = [
         {"source": str(s), "reason": why} for s, why in dest.failures
     ]

@@ -34,22 +34,20 @@ def copy_note(event: Any, roots: Sequence[Any] = ()) -> CopyNote:
     A ``CopySkipped`` names only the file at the destination: its root is the one of
     ``roots`` (the chosen destinations, absolute and normalised as the engine names them:
     :func:`engine_roots`) that holds it."""
-    source = Path(getattr(event, "source", ""))
-    dest = Path(getattr(event, "destination", "") or "")
-    root = getattr(event, "destination_root", None)
-    if root is None:
-        holding = [Path(r) for r in roots if Path(r) in dest.parents]
-        root = max(holding, key=lambda r: len(r.parts)) if holding else dest.parent
+    copy = getattr(event, "copy", None)
+    if copy is not None:  # CopyVerified
+        return _note(copy.source, copy.path, copy.destination_root, copy.size, copy.read_back)
+    dest = Path(event.destination)
+    holding = [Path(r) for r in roots if Path(r) in dest.parents]
+    root = max(holding, key=lambda r: len(r.parts)) if holding else dest.parent
+    return _note(Path(event.source), dest, root, 0, "")
+
+
+def _note(source: Path, dest: Path, root: Path, size: int, read_back: str) -> CopyNote:
     renamed = ""
-    if dest.name and dest.name != source.name and Path(root) in dest.parents:
+    if dest.name and dest.name != source.name and root in dest.parents:
         renamed = dest.relative_to(root).as_posix()
-    return (
-        str(root),
-        int(getattr(event, "size", 0) or 0),
-        str(getattr(event, "read_back", "")),
-        str(source),
-        renamed,
-    )
+    return (str(root), size, read_back, str(source), renamed)
 
 
 def engine_roots(destinations: Sequence[Any]) -> list[str]:
