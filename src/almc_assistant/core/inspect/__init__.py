@@ -23,9 +23,9 @@ from almc_assistant.core.inspect.model import (
     FileCheck,
     Flag,
     PartialDataset,
-    Verdict,
 )
 from almc_assistant.core.inspect.run import check_paths, dataset_of, partial_datasets
+from almc_assistant.core.verdicts import Verdict
 
 __all__ = [
     "CheckFinished",

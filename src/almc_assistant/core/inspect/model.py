@@ -2,7 +2,7 @@
 
 Thread contract: plain frozen values, safe to share between threads. Nothing here does I/O.
 
-The verdict strings are a contract (``check --json``, the catalog, the GUI): keep them.
+Verdicts themselves (values, order, labels) are :mod:`almc_assistant.core.verdicts`.
 """
 
 from __future__ import annotations
@@ -14,55 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-
-class Verdict(StrEnum):
-    """What a file (or a dataset) is, judged from its contents."""
-
-    NATIVE_OK = "native-ok"
-    NATIVE_DAMAGED = "native-damaged"
-    TIFF_UNCOMPRESSED_OK = "tiff-uncompressed-ok"
-    TIFF_COMPRESSED_LOSSLESS = "tiff-compressed-lossless"
-    TIFF_COMPRESSED_LOSSY = "tiff-compressed-lossy"
-    TIFF_DAMAGED = "tiff-damaged"
-    LOSSY_FORMAT = "lossy-format"
-    OTHER_FORMAT = "other-format"
-    # Added: the check itself could not look inside (permission denied, vanished, I/O
-    # error, a symlink loop, a folder given as a file). No content verdict applies.
-    UNREADABLE = "unreadable"
-    # Added: a 0-byte file has no content to judge; it is neither damaged data nor an
-    # export (often a file an instrument has just created and not written yet).
-    EMPTY = "empty"
-    # Added: a file that belongs to a multi-file dataset and describes it (Harmony's
-    # Index.idx.xml, FFC profile and assay layout XML, OIF's .pty/.roi/.lut, a SlideBook
-    # 7 .sldy, Micro-Manager's metadata.txt): not image data on its own, not an export
-    # to fix either; it is judged as part of its dataset.
-    DATASET_METADATA = "dataset-metadata"
-
-    @property
-    def is_ok(self) -> bool:
-        """True for the two verdicts the facility's policy accepts as they are."""
-        return self in _OK
-
-    @property
-    def severity(self) -> int:
-        """Higher is worse; used to judge a dataset by its worst member."""
-        return _SEVERITY[self]
-
-
-_OK = frozenset({Verdict.NATIVE_OK, Verdict.TIFF_UNCOMPRESSED_OK, Verdict.DATASET_METADATA})
-_SEVERITY = {
-    Verdict.NATIVE_OK: 0,
-    Verdict.DATASET_METADATA: 0,
-    Verdict.TIFF_UNCOMPRESSED_OK: 1,
-    Verdict.EMPTY: 2,
-    Verdict.OTHER_FORMAT: 3,
-    Verdict.TIFF_COMPRESSED_LOSSLESS: 4,
-    Verdict.LOSSY_FORMAT: 5,
-    Verdict.TIFF_COMPRESSED_LOSSY: 6,
-    Verdict.UNREADABLE: 7,
-    Verdict.TIFF_DAMAGED: 8,
-    Verdict.NATIVE_DAMAGED: 9,
-}
+from almc_assistant.core.verdicts import Verdict
 
 
 class Flag(StrEnum):

@@ -10,8 +10,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWizardPage
 
-from almc_assistant.core.inspect.model import Verdict
 from almc_assistant.core.inspect.wording import NEXT_STEP
+from almc_assistant.core.verdicts import Verdict
 from almc_assistant.qt import humanize, icons, verdicts
 from almc_assistant.qt.table_model import Column, SnapshotTableModel
 from almc_assistant.qt.table_view import make_table

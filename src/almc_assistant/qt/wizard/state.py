@@ -12,11 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from almc_assistant.core.verdicts import NEEDS_FIXING
 from almc_assistant.qt import humanize
-from almc_assistant.qt.verdicts import EXPORT_VERDICTS
-
-NEEDS_FIXING = EXPORT_VERDICTS | {"native-damaged", "tiff-damaged", "unreadable", "empty"}
-
 
 # (destination root, size, read-back mode, source, new name or "") of one copy: what the
 # receipt tells. The new name is the path under the root when the copy got another name
