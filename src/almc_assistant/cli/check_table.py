@@ -20,10 +20,6 @@ from almc_assistant.core.verdicts import ORDER, Tone
 STYLES = {Tone.OK: "green", Tone.NOTE: "yellow", Tone.BAD: "red", Tone.DAMAGED: "bold red"}
 
 
-def human_size(size: int | None) -> str:
-    return "-" if size is None else units.human_size(size)
-
-
 def shown(path: Path) -> str:
     """A path relative to the current folder when it lies inside it (shorter tables)."""
     try:
@@ -52,7 +48,7 @@ def render(report: CheckReport, console: Console | None = None) -> None:
         files.add_row(  # names and reasons as plain text: '[A01]' in a name is not markup
             f"[{style}]{check.verdict}[/]",
             Text(shown(check.path)),
-            human_size(check.size),
+            "-" if check.size is None else units.human_size(check.size),
             Text(why),
         )
     console.print(files)

@@ -23,7 +23,7 @@ from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import EventSink
 from almc_assistant.qt import background
 from almc_assistant.qt.table_model import SnapshotTableModel
-from almc_assistant.qt.transfer_rows import FileRow, FileState, row_from_check
+from almc_assistant.qt.transfer_rows import FileRow, RowState, row_from_check
 
 ROWS_PER_FLUSH = 400
 # Rows staged by pump batches are written at most this often (a human cannot tell).
@@ -48,7 +48,7 @@ def under(path: str, root: str) -> bool:
 
 def is_ready(row: FileRow) -> bool:
     """Checked (whatever the verdict): the row can be backed up."""
-    return row.state not in (FileState.CHECKING, FileState.CHECK_FAILED)
+    return row.state not in (RowState.CHECKING, RowState.CHECK_FAILED)
 
 
 class CheckResults(QWidget):
@@ -82,7 +82,7 @@ class CheckResults(QWidget):
         except AlmcError as err:
             self._tell(err)
             self.files.upsert(
-                replace(self.files.row_of(p) or FileRow(p), state=FileState.CHECK_FAILED)
+                replace(self.files.row_of(p) or FileRow(p), state=RowState.CHECK_FAILED)
                 for p in fresh
             )
 
@@ -92,12 +92,12 @@ class CheckResults(QWidget):
         path = str(check.path)
         root = self._root_of(path)
         placeholder = self._row(root)
-        if root != path and placeholder is not None and placeholder.state is FileState.CHECKING:
+        if root != path and placeholder is not None and placeholder.state is RowState.CHECKING:
             self._staged.pop(root, None)
             self._ready_roots = None
             self.files.remove([root])
         current = self._row(path)
-        if current is not None and current.state not in (FileState.CHECKING, FileState.CHECKED):
+        if current is not None and current.state not in (RowState.CHECKING, RowState.CHECKED):
             return  # already queued or copied: the check does not reset it
         row = row_from_check(check, root=root)
         if current is not None and not row.reasons:
@@ -133,9 +133,9 @@ class CheckResults(QWidget):
         self.flush()
         for root in roots:
             row = self._row(str(Path(root)))
-            if row is not None and row.state is FileState.CHECKING:
+            if row is not None and row.state is RowState.CHECKING:
                 problem = "No files found there"
-                self._stage([replace(row, state=FileState.CHECK_FAILED, problem=problem)])
+                self._stage([replace(row, state=RowState.CHECK_FAILED, problem=problem)])
 
     def _root_of(self, path: str) -> str:
         roots = [r for r in self._roots if under(path, r)]
@@ -143,7 +143,7 @@ class CheckResults(QWidget):
 
     def on_check_failed(self, path: str, title: str, detail: str) -> None:
         row = self._row(str(path)) or FileRow(path=str(path), root=str(path))
-        self._stage([replace(row, state=FileState.CHECK_FAILED, problem=f"{title}: {detail}")])
+        self._stage([replace(row, state=RowState.CHECK_FAILED, problem=f"{title}: {detail}")])
 
     def _row(self, path: str) -> FileRow | None:
         return self._staged.get(path) or self.files.row_of(path)

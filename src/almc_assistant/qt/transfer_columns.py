@@ -5,10 +5,11 @@ Thread contract: GUI thread only (icons).
 
 from __future__ import annotations
 
+from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize, icons, verdicts
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.table_model import Column
-from almc_assistant.qt.transfer_rows import FileRow, FileState, JobRow, JobState
+from almc_assistant.qt.transfer_rows import FileRow, JobRow, JobState, RowState
 
 
 def _verdict_tooltip(row: FileRow) -> str:
@@ -20,12 +21,12 @@ def _verdict_tooltip(row: FileRow) -> str:
 
 def _status_badge(row: FileRow) -> Badge | None:
     return {
-        FileState.VERIFIED: Badge.OK,
-        FileState.ALREADY: Badge.OK,
-        FileState.FAILED: Badge.BAD,
-        FileState.CHECK_FAILED: Badge.BAD,
-        FileState.COPYING: Badge.BUSY,
-        FileState.QUEUED: Badge.WAITING,
+        RowState.VERIFIED: Badge.OK,
+        RowState.ALREADY: Badge.OK,
+        RowState.FAILED: Badge.BAD,
+        RowState.CHECK_FAILED: Badge.BAD,
+        RowState.COPYING: Badge.BUSY,
+        RowState.QUEUED: Badge.WAITING,
     }.get(row.state)
 
 
@@ -37,15 +38,15 @@ FILE_COLUMNS: tuple[Column[FileRow], ...] = (
     Column("Name", lambda r: r.name, tooltip=lambda r: r.path, sort_key=lambda r: r.name.lower()),
     Column(
         "Size",
-        lambda r: humanize.size(r.size) if r.size is not None else "",
+        lambda r: human_size(r.size) if r.size is not None else "",
         sort_key=lambda r: r.size or 0,
         align_right=True,
     ),
     Column(
         "Check",
-        lambda r: verdicts.look(r.verdict).label if r.state is not FileState.CHECKING else "…",
+        lambda r: verdicts.look(r.verdict).label if r.state is not RowState.CHECKING else "…",
         icon=lambda r: (
-            _icon(verdicts.look(r.verdict).badge) if r.state is not FileState.CHECKING else None
+            _icon(verdicts.look(r.verdict).badge) if r.state is not RowState.CHECKING else None
         ),
         tooltip=_verdict_tooltip,
     ),

@@ -24,9 +24,9 @@ from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.transfer_checks import under
 from almc_assistant.qt.transfer_rows import (
     FileRow,
-    FileState,
     JobRow,
     JobState,
+    RowState,
     job_finished,
     job_progressed,
 )
@@ -67,7 +67,7 @@ class CopyJobs(QWidget):
         self._destinations_of[job.key] = list(destinations)
         self.jobs.upsert([job])
         if any(r.running or r.state is JobState.CANCELLING for r in self.jobs.rows()):
-            self._mark_files(sources, FileState.QUEUED, copies_wanted=len(destinations))
+            self._mark_files(sources, RowState.QUEUED, copies_wanted=len(destinations))
         self._start_next_job()
         return self.jobs.row_of(job.key)
 
@@ -86,7 +86,7 @@ class CopyJobs(QWidget):
             )
         except AlmcError as err:
             self.jobs.upsert([replace(job, state=JobState.REFUSED, result=err.title)])
-            self._mark_files(job.sources, FileState.FAILED, problem=err.title)
+            self._mark_files(job.sources, RowState.FAILED, problem=err.title)
             self._tell(err)
             self._start_next_job()
             return
@@ -94,11 +94,11 @@ class CopyJobs(QWidget):
         self._jobs_started[job.key] = handle
         self._job_keys[job_id] = job.key
         self.jobs.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
-        self._mark_files(job.sources, FileState.COPYING, copies_wanted=len(destinations))
+        self._mark_files(job.sources, RowState.COPYING, copies_wanted=len(destinations))
         self.copy_started.emit(handle)
         self._changed()
 
-    def _mark_files(self, sources: Sequence[str], state: FileState, **changes: Any) -> None:
+    def _mark_files(self, sources: Sequence[str], state: RowState, **changes: Any) -> None:
         self.flush()
         rows = [
             replace(r, state=state, **changes)
@@ -152,17 +152,17 @@ class CopyJobs(QWidget):
         if row is None and str(job_id) not in self._job_keys:
             return  # another window's copy (the wizard's): its files are not listed here
         if row is None:  # a file found inside a dropped folder, not checked on its own
-            row = FileRow(path=path, root=self._root_of(path), state=FileState.COPYING)
+            row = FileRow(path=path, root=self._root_of(path), state=RowState.COPYING)
         if not ok:
-            self._stage([replace(row, state=FileState.FAILED, problem=problem)])
+            self._stage([replace(row, state=RowState.FAILED, problem=problem)])
             return
-        if row.state is FileState.FAILED:
+        if row.state is RowState.FAILED:
             return
         done = row.copies_done + 1
         wanted = max(row.copies_wanted, 1)
-        state = FileState.COPYING
+        state = RowState.COPYING
         if done >= wanted:
-            state = FileState.ALREADY if already and row.copies_done == 0 else FileState.VERIFIED
+            state = RowState.ALREADY if already and row.copies_done == 0 else RowState.VERIFIED
         self._stage([replace(row, copies_done=done, state=state)])
 
     def on_destination_refused(self, event: Any) -> None:
@@ -186,9 +186,9 @@ class CopyJobs(QWidget):
         self.jobs.upsert([finished])
         if finished.state is JobState.CANCELLED:
             still = [
-                replace(r, state=FileState.CHECKED)
+                replace(r, state=RowState.CHECKED)
                 for r in self.files.rows()
-                if r.state in (FileState.COPYING, FileState.QUEUED)
+                if r.state in (RowState.COPYING, RowState.QUEUED)
                 and any(under(r.path, s) for s in job.sources)
             ]
             self._stage(still)
@@ -197,9 +197,9 @@ class CopyJobs(QWidget):
             # row says why; the tray tells it too (``controller_copies``).
             problem = f"{why}: {event.summary.error_detail} {event.summary.error_next_step}"
             self._stage(
-                replace(r, state=FileState.FAILED, problem=problem.strip())
+                replace(r, state=RowState.FAILED, problem=problem.strip())
                 for r in self.files.rows()
-                if r.state in (FileState.COPYING, FileState.QUEUED)
+                if r.state in (RowState.COPYING, RowState.QUEUED)
                 and any(under(r.path, s) for s in job.sources)
             )
         self.flush()  # the files' final state shows with the job's result, not later
@@ -231,7 +231,7 @@ class CopyJobs(QWidget):
             return
         if job.state is JobState.QUEUED:
             self.jobs.upsert([replace(job, state=JobState.CANCELLED, result="Cancelled")])
-            self._mark_files(job.sources, FileState.CHECKED)
+            self._mark_files(job.sources, RowState.CHECKED)
         else:
             handle = self._jobs_started.get(job.key)
             if handle is None:

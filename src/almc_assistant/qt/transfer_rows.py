@@ -11,10 +11,13 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any
 
+from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize
 
 
-class FileState(enum.Enum):
+class RowState(enum.Enum):
+    """Where a file listed in the transfer window stands (not the catalog's FileState)."""
+
     CHECKING = "Checking…"
     CHECKED = "Ready"
     QUEUED = "Waiting to copy"
@@ -32,7 +35,7 @@ class FileRow:
     verdict: str | None = None
     reasons: tuple[str, ...] = ()
     next_step: str = ""
-    state: FileState = FileState.CHECKING
+    state: RowState = RowState.CHECKING
     root: str = ""  # the dropped file or folder this file came from
     copies_done: int = 0
     copies_wanted: int = 0
@@ -44,9 +47,9 @@ class FileRow:
 
     @property
     def status_text(self) -> str:
-        if self.state is FileState.FAILED:
+        if self.state is RowState.FAILED:
             return f"Failed: {self.problem}" if self.problem else "Failed"
-        if self.state is FileState.COPYING and self.copies_wanted > 1:
+        if self.state is RowState.COPYING and self.copies_wanted > 1:
             return f"Copying… ({self.copies_done} of {self.copies_wanted} verified)"
         return str(self.state.value)
 
@@ -99,7 +102,7 @@ class JobRow:
         if self.state is JobState.QUEUED:
             return "Queued"
         if self.bytes_total:
-            return f"{humanize.size(self.bytes_done)} of {humanize.size(self.bytes_total)}"
+            return f"{human_size(self.bytes_done)} of {human_size(self.bytes_total)}"
         return f"{self.files_done} of {humanize.count(self.files_total, 'file')}"
 
     @property
@@ -115,7 +118,7 @@ def row_from_check(check: Any, root: str = "") -> FileRow:
         verdict=str(check.verdict),
         reasons=tuple(getattr(check, "reasons", ())),
         next_step=getattr(check, "next_step", ""),
-        state=FileState.CHECKED,
+        state=RowState.CHECKED,
         root=root,
     )
 

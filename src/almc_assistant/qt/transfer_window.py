@@ -50,7 +50,7 @@ from almc_assistant.qt.table_view import make_table
 from almc_assistant.qt.transfer_checks import ROWS_PER_FLUSH, CheckResults, is_ready
 from almc_assistant.qt.transfer_columns import FILE_COLUMNS, JOB_COLUMNS
 from almc_assistant.qt.transfer_jobs import CopyJobs
-from almc_assistant.qt.transfer_rows import FileRow, FileState, JobState
+from almc_assistant.qt.transfer_rows import FileRow, JobState, RowState
 
 __all__ = ["ROWS_PER_FLUSH", "TransferWindow", "local_paths"]
 
@@ -290,7 +290,7 @@ class TransferWindow(CheckResults, CopyJobs):
         pump.subscribe(JobFinished, self.on_job_finished)
 
     def _on_remove_clicked(self) -> None:
-        busy = {FileState.QUEUED, FileState.COPYING}
+        busy = {RowState.QUEUED, RowState.COPYING}
         self._ready_roots = None
         self.files.remove(r.path for r in self._selected_file_rows() if r.state not in busy)
         kept = {r.root for r in self.files.rows()}

@@ -19,7 +19,7 @@ import threading
 from datetime import datetime, timedelta
 
 from almc_assistant.core.events import EventSink
-from almc_assistant.core.session_end.clock import Clock, local_datetime
+from almc_assistant.core.session_end.clock import WallClock, local_datetime
 from almc_assistant.core.session_end.events import ReminderDue, ReminderKind, RemindersWithdrawn
 from almc_assistant.core.session_end.pending import PendingState, PendingSummary
 from almc_assistant.core.session_end.settings import ReminderSettings
@@ -33,7 +33,7 @@ class ReminderScheduler:
         self,
         state: PendingState,
         sink: EventSink,
-        clock: Clock,
+        clock: WallClock,
         settings: ReminderSettings | None = None,
         *,
         platform: str = sys.platform,

@@ -47,7 +47,7 @@ from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks
-from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.faults import (
     CopyError,
     mismatch,
@@ -93,7 +93,7 @@ def syncfs(path: Path) -> None:
         os.close(fd)
 
 
-def batchable(dest: Destination) -> bool:
+def batchable(dest: JobDestination) -> bool:
     """Whether small files to ``dest`` may go through a group."""
     return _SYNCFS is not None and dest.fs.type in _LOCAL
 
@@ -173,7 +173,7 @@ class BatchCopier:
         return results
 
     def _folder(self, t: Target, task: FileTask) -> Folder:
-        """The target's folder, opened once per group (:meth:`Destination.open_folder`)."""
+        """The target's folder, opened once per group (:meth:`JobDestination.open_folder`)."""
         relfolder = t.relpath.rpartition("/")[0]
         key = (id(t.dest), relfolder)
         folder = self._folders.get(key)
@@ -360,7 +360,7 @@ class BatchCopier:
 
     def _commit(self, live: list[_Partial], results: dict[Key, Result]) -> None:
         renamed: list[_Partial] = []
-        checked: set[Destination] = set()
+        checked: set[JobDestination] = set()
         for p in live:
             t = p.target
             try:
@@ -406,9 +406,9 @@ def _live(partials: list[_Partial]) -> list[_Partial]:
     return [p for p in partials if not p.failed]
 
 
-def _one_per_device(partials: list[_Partial]) -> dict[int, Destination]:
+def _one_per_device(partials: list[_Partial]) -> dict[int, JobDestination]:
     """One destination per file system: ``syncfs`` once for two destinations on one disk."""
-    out: dict[int, Destination] = {}
+    out: dict[int, JobDestination] = {}
     for p in partials:
         out.setdefault(p.target.dest.device, p.target.dest)
     return out

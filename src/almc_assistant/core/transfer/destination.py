@@ -1,10 +1,10 @@
 """One destination root during a job: its file system, manifest, folders, health, records.
 
-Thread contract: one :class:`Destination` per root per job, shared by all workers; every
+Thread contract: one :class:`JobDestination` per root per job, shared by all workers; every
 mutable part is guarded by its lock.
 
 Safety: the root's device number is recorded at the start. Before a folder is created
-or a copy is renamed into place, :meth:`Destination.check_alive` confirms the root still
+or a copy is renamed into place, :meth:`JobDestination.check_alive` confirms the root still
 exists on the same device, so a lazily unmounted drive never makes the engine write
 into the empty mount-point folder of the system disk. Folders are created below the
 root only; the root itself is never re-created once the job runs.
@@ -48,7 +48,7 @@ def _foreign_folder(folder: Path, uid: int, source: Path) -> CopyError:
     )
 
 
-class Destination:
+class JobDestination:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.fs: FileSystemInfo = detect_filesystem(root)

@@ -25,7 +25,7 @@ from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
-from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     DestinationRefused,
@@ -37,7 +37,7 @@ from almc_assistant.core.transfer.events import (
 )
 from almc_assistant.core.transfer.faults import Cancelled
 from almc_assistant.core.transfer.ontoitself import refuse_copy_onto_itself
-from almc_assistant.core.transfer.preflight import PreflightResult, preflight
+from almc_assistant.core.transfer.preflight import OpenedDestinations, open_destinations
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.receipt import write_receipt
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
@@ -200,7 +200,7 @@ class CopyJob:
             self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
         refuse_copy_onto_itself([Path(s) for s in self.request.sources], roots)
-        pre = preflight(scan.files, roots, ctx.policy, create=self.request.create_missing)
+        pre = open_destinations(scan.files, roots, ctx.policy, create=self.request.create_missing)
         self._publish_preflight(pre, run)
         run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
         self._sink.publish(
@@ -225,7 +225,7 @@ class CopyJob:
             return "completed with problems"
         return "pending upload" if ctx.counts.pending_upload else "completed"
 
-    def _publish_preflight(self, pre: PreflightResult, run: _Run) -> None:
+    def _publish_preflight(self, pre: OpenedDestinations, run: _Run) -> None:
         for root, err in pre.refused:
             run.refused += 1
             self._sink.publish(
@@ -256,12 +256,12 @@ class CopyJob:
                 )
             )
 
-    def _pool(self, files: list[FileTask], pre: PreflightResult, ctx: JobContext) -> None:
+    def _pool(self, files: list[FileTask], pre: OpenedDestinations, ctx: JobContext) -> None:
         excluded: dict[int, set[Path]] = {}
         for task, dest, _ in pre.file_problems:
             excluded.setdefault(id(task), set()).add(dest.root)
 
-        def dests_for(task: FileTask) -> list[Destination]:
+        def dests_for(task: FileTask) -> list[JobDestination]:
             no = excluded.get(id(task), set())
             return [d for d in pre.destinations if d.root not in no]
 
@@ -272,9 +272,9 @@ class CopyJob:
         cancelled = threading.Event()
         group_files, group_bytes = self.request.group_files, self.request.group_bytes
 
-        def next_group() -> list[tuple[FileTask, list[Destination]]]:
+        def next_group() -> list[tuple[FileTask, list[JobDestination]]]:
             """Up to ``group_files`` small files (or one large file) to copy next."""
-            group: list[tuple[FileTask, list[Destination]]] = []
+            group: list[tuple[FileTask, list[JobDestination]]] = []
             size = 0
             while len(group) < group_files and size < group_bytes:
                 try:
@@ -312,7 +312,7 @@ class CopyJob:
         if cancelled.is_set() or ctx.control.cancelled:
             raise Cancelled()
 
-    def _finish_destinations(self, dests: list[Destination], run: _Run, cancelled: bool) -> None:
+    def _finish_destinations(self, dests: list[JobDestination], run: _Run, cancelled: bool) -> None:
         state = "cancelled" if cancelled else "finished"
         for dest in dests:
             if not dest.is_alive():  # never write records onto whatever replaced it
@@ -341,7 +341,7 @@ class CopyJob:
             if problem is not None:
                 self._records_not_written(dest, problem, run)
 
-    def _records_not_written(self, dest: Destination, problem: Exception, run: _Run) -> None:
+    def _records_not_written(self, dest: JobDestination, problem: Exception, run: _Run) -> None:
         """The copies are in place, but the manifest rewrite or the receipt failed."""
         log.warning("could not write the manifest or receipt at %s: %s", dest.root, problem)
         err = problem if isinstance(problem, AlmcError) else None

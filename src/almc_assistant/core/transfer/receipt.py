@@ -26,7 +26,7 @@ from pathlib import Path
 
 from almc_assistant import __version__
 from almc_assistant.core.copies import RECEIPT_FORMAT, CopyRecord, iso_time
-from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
@@ -46,7 +46,7 @@ def _utf8(text: str) -> bytes:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
-def receipts_folder(dest: Destination) -> Folder:
+def receipts_folder(dest: JobDestination) -> Folder:
     """``almc-receipts`` below ``dest``, created if needed and held open (never through a
     link, never another user's folder). The caller closes it."""
     try:
@@ -70,7 +70,7 @@ def _layout(head: dict[str, object], lists: dict[str, list[dict[str, object]]]) 
 
 
 def write_receipt(
-    dest: Destination,
+    dest: JobDestination,
     *,
     job_id: str,
     started_at: float,

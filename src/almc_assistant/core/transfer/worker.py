@@ -22,7 +22,7 @@ from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.batch import BatchCopier, batchable
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Result, Verified
-from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.events import (
     ALREADY_VERIFIED,
     READ_BACK_CACHE_ONLY,
@@ -73,7 +73,9 @@ class JobContext:
     counts: Counts = field(default_factory=Counts)
     read_back: str = field(default_factory=cache.read_back_method)
 
-    def failed(self, task: FileTask, dest: Destination, err: CopyError, final: Path | None) -> None:
+    def failed(
+        self, task: FileTask, dest: JobDestination, err: CopyError, final: Path | None
+    ) -> None:
         self.counts.bump("failed")
         dest.add_failure(task.source, f"{err.title}: {err.detail}")
         self.sink.publish(
@@ -104,11 +106,11 @@ class FileWorker:
         )
         self._batch = BatchCopier(ctx.control, ctx.progress, ctx.hooks, bytearray(ctx.chunk_size))
 
-    def run(self, task: FileTask, dests: list[Destination]) -> None:
+    def run(self, task: FileTask, dests: list[JobDestination]) -> None:
         """Copy one file to ``dests``."""
         self.run_many([(task, dests)])
 
-    def run_many(self, items: list[tuple[FileTask, list[Destination]]]) -> None:
+    def run_many(self, items: list[tuple[FileTask, list[JobDestination]]]) -> None:
         """Copy several files; small ones to local destinations go as one group."""
         ctx = self._ctx
         for task, _ in items:
@@ -166,7 +168,7 @@ class FileWorker:
                 self._ctx.failed(task, t.dest, internal, None)
 
     def _plan(
-        self, task: FileTask, dest: Destination, refused: frozenset[Path] = frozenset()
+        self, task: FileTask, dest: JobDestination, refused: frozenset[Path] = frozenset()
     ) -> Target | None:
         planned = plan_target(task, dest, self._ctx.policy, refused=refused)
         if isinstance(planned, Target):

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
 from almc_assistant.core.catalog import FileState
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, EventSink
-from almc_assistant.qt import humanize, icons, verdicts
+from almc_assistant.core.units import human_size
+from almc_assistant.qt import icons, verdicts
 from almc_assistant.qt.table_model import Column, SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
 from almc_assistant.qt.wizard.state import WizardState
@@ -48,7 +49,7 @@ def _reasons(record: Any) -> str:
 
 FILE_COLUMNS: tuple[Column[Any], ...] = (
     Column("File", lambda r: r.path.name, tooltip=lambda r: str(r.path)),
-    Column("Size", lambda r: humanize.size(r.size), sort_key=lambda r: r.size, align_right=True),
+    Column("Size", lambda r: human_size(r.size), sort_key=lambda r: r.size, align_right=True),
     Column(
         "Check",
         lambda r: _look(r).label,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from almc_assistant.core.units import human_size
 from almc_assistant.core.verdicts import NEEDS_FIXING
 from almc_assistant.qt import humanize
 
@@ -82,7 +83,7 @@ class WizardState:
     def describe_files(self) -> str:
         files = self.complete_files()
         total = sum(f.size for f in files)
-        text = f"{humanize.count(len(files), 'file')} ({humanize.size(total)}) to back up"
+        text = f"{humanize.count(len(files), 'file')} ({human_size(total)}) to back up"
         acquiring = self.acquiring_files()
         if acquiring:
             text += (
