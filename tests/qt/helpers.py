@@ -31,7 +31,6 @@ class RecordingPrompter:
     files_to_choose: list[str] = field(default_factory=list)
     folder_to_choose: str = ""
     folder_start: str = ""  # where the last folder picker opened
-    files_start: str = ""  # where the last file picker opened
     save_file: str = ""
     printed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -50,7 +49,6 @@ class RecordingPrompter:
         self.crashes.append((summary, details, log_file))
 
     def choose_files(self, title: str, start: str = "") -> list[str]:
-        self.files_start = start
         return list(self.files_to_choose)
 
     def choose_folder(self, title: str, start: str = "") -> str:

@@ -114,10 +114,10 @@ class CatalogQueries:
         return self._files(f"owner = ? AND {_UNSAFE}", (owner,), tail)
 
     def unsafe_totals(self, owner: str) -> list[SessionTotals]:
-        """Count, bytes and oldest file of the owner's unsafe files, per session."""
+        """Count and bytes of the owner's unsafe files, per session."""
         rows = self._db.read(
-            "SELECT f.session_id, s.started_at, s.ended_at, count(*) AS n, sum(f.size) AS b,"
-            " min(f.born) AS oldest FROM files f LEFT JOIN sessions s ON s.id = f.session_id"
+            "SELECT f.session_id, s.started_at, s.ended_at, count(*) AS n, sum(f.size) AS b"
+            " FROM files f LEFT JOIN sessions s ON s.id = f.session_id"
             f" WHERE f.owner = ? AND f.{_UNSAFE.replace(' AND state', ' AND f.state')}"
             " GROUP BY f.session_id ORDER BY f.session_id",
             (owner,),
@@ -132,7 +132,6 @@ class CatalogQueries:
                         ended_at=r["ended_at"],
                         files=int(r["n"]),
                         bytes=int(r["b"] or 0),
-                        oldest_first_seen=float(r["oldest"]),
                     )
                 )
             except (ValueError, TypeError) as exc:

@@ -93,4 +93,3 @@ class SessionTotals:
     ended_at: float | None
     files: int
     bytes: int
-    oldest_first_seen: float

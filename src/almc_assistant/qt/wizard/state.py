@@ -66,7 +66,6 @@ class WizardState:
     failed: list[Any] = field(default_factory=list)
     summary: Any = None  # JobSummary
     safety: Any = None  # PlanSafety: the policy's answer for the chosen destinations
-    exports_acknowledged: bool = False
 
     def complete_files(self) -> list[Any]:
         return [f for f in self.files if str(f.state) == "complete"]
