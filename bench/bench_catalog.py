@@ -42,7 +42,7 @@ def build(db: Path, files: int, users: int, policy: Policy) -> None:
     rng = random.Random(7)
     now = time.time()
     with Catalog(db, safety=policy.is_safe, safety_key=policy.key) as cat:
-        conn = cat._conn()
+        conn = cat.db.conn()
         conn.execute("BEGIN")
         for u in range(users):
             conn.execute(
@@ -160,7 +160,7 @@ def main() -> int:
             rate = args.scan / (time.perf_counter() - t0)
             rows.append((f"record a scan of {args.scan:,} new files", f"{rate:,.0f} files/s"))
             t0 = time.perf_counter()
-            cat._conn().execute("PRAGMA quick_check(1)").fetchone()
+            cat.db.conn().execute("PRAGMA quick_check(1)").fetchone()
             rows.append(
                 ("quick_check (integrity, at watcher start)", f"{time.perf_counter() - t0:.1f} s")
             )

@@ -53,7 +53,6 @@ SHAPES = {
     1.0: (_datasets.DatasetSpec("n", 500, 2 * MIB), _datasets.DatasetSpec("s", 3000, 64 * KIB)),
     10.0: (_datasets.DatasetSpec("n", 250, 2 * MIB), _datasets.DatasetSpec("s", 300, 64 * KIB)),
 }
-TARGET = 0.5
 
 
 def say(text: str) -> None:

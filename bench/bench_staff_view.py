@@ -27,8 +27,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
+from almc_assistant.core.catalog import Catalog, FileState
 from almc_assistant.core.config import Config, PolicySettings, RetentionSettings
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.staff_view import _copy_foreign, _keep_only_owner
@@ -46,8 +47,16 @@ def build(db: Path, own: int, foreign: int, policy: Policy, bit: Path) -> None:
         cat.record_seen_many(mine, state=FileState.COMPLETE)
         with cat.transaction():
             for path, size, mtime, _, _ in mine[: own // 2]:
-                copy = CopyRecord(bit, bit / path.name, size, mtime, "0" * 64, time.time())
-                cat.record_copy(path, copy, owner="b")
+                copy = CopyRecord(
+                    source=path,
+                    destination_root=bit,
+                    path=bit / path.name,
+                    size=size,
+                    mtime_ns=mtime,
+                    blake3="0" * 64,
+                    verified_at=time.time(),
+                )
+                cat.record_copy(copy, owner="b")
 
 
 def median(fn: Callable[[], object], runs: int) -> float:

@@ -418,7 +418,7 @@ def main() -> int:
     from almc_assistant.qt.gc_guard import GuiThreadCollector
     from almc_assistant.qt.priority import BackgroundPriority
     from almc_assistant.qt.prompts import QtPrompter
-    from almc_assistant.qt.transfer_rows import FileState, JobState
+    from almc_assistant.qt.transfer_rows import JobState, RowState
 
     root = Path(tempfile.mkdtemp(prefix="almc-latency-"))
     acquisition, share, drive = root / "acq", root / "share", root / "drive"
@@ -477,7 +477,7 @@ def main() -> int:
         "check",
         lambda: (
             len(transfer.files) >= n
-            and all(r.state is FileState.CHECKED for r in transfer.files.rows())
+            and all(r.state is RowState.CHECKED for r in transfer.files.rows())
         ),
         600,
     )

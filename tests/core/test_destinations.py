@@ -19,8 +19,8 @@ from almc_assistant.core.destinations import (
     is_university_account,
 )
 from almc_assistant.core.preflight import (
+    IssueSeverity,
     PlannedFile,
-    Severity,
     plan_files,
     preflight,
 )
@@ -83,7 +83,7 @@ def test_preflight_of_a_reachable_local_folder(tmp_path: Path) -> None:
     assert result.free_bytes and result.free_bytes > 1000
     assert result.filesystem != "unknown"
     same = [i for i in result.issues if "same disk" in i.message]
-    assert same and same[0].severity is Severity.WARNING
+    assert same and same[0].severity is IssueSeverity.WARNING
 
 
 def test_unreachable_destination(tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_fat32_limits_where_no_fat32_can_be_mounted(tmp_path: Path) -> None:
     files = _planned(tmp_path, {"small.tif": 10, "big.nd2": 4 * 2**30, "A.tif": 1, "a.tif": 1})
     issues = _limits(dest, tmp_path, filesystem_for_type("vfat"), files)
     big = next(i for i in issues if "larger than the 4 GiB" in i.message)
-    assert big.paths == (str(tmp_path / "big.nd2"),) and big.severity is Severity.ERROR
+    assert big.paths == (str(tmp_path / "big.nd2"),) and big.severity is IssueSeverity.ERROR
     assert any("upper/lower case" in i.message for i in issues)
     assert "exFAT or NTFS" in big.message
     assert _limits(dest, tmp_path, filesystem_for_type("ext4"), files) == []

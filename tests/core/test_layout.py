@@ -84,7 +84,7 @@ def test_two_plates_with_the_same_tile_names_in_one_session(
         assert copy.read_bytes() == f.read_bytes()
     assert not [p for p in bit.rglob("*") if "almc copy" in p.name]
     verified = sink.of_type(CopyVerified)
-    assert {e.destination for e in verified} == {bit / f.relative_to(acq) for f in files}
+    assert {e.copy.path for e in verified} == {bit / f.relative_to(acq) for f in files}
 
 
 def test_two_plates_across_two_sessions_land_in_their_own_folders(
@@ -157,7 +157,7 @@ def test_two_acquisition_folders_holding_the_same_path_land_under_their_names(
         assert (bit / root.name / f.relative_to(root)).read_bytes() == f.read_bytes()
     # what the preflight planned is where the engine copied
     assert {p.relative.as_posix() for p in planned} == {
-        e.destination.relative_to(bit).as_posix() for e in sink.of_type(CopyVerified)
+        e.copy.relpath for e in sink.of_type(CopyVerified)
     }
     # one folder alone keeps the plain tree, as before
     assert relative_destination(a / "alice" / "x.nd2", [a, b]) == "alice/x.nd2"

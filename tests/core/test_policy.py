@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePath
 
-from almc_assistant.core.catalog import CopyRecord
 from almc_assistant.core.config import PolicySettings, RetentionSettings
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.policy import DAY, DeviceResolver, Retention
 from almc_assistant.core.policy import Policy as _Policy
@@ -17,7 +17,15 @@ CLOUD = Destination("OneDrive", Path("/home/a/OneDrive"), DestinationKind.CLOUD_
 
 
 def _copy(root: str, name: str = "a.nd2") -> CopyRecord:
-    return CopyRecord(Path(root), Path(root) / name, 1, 1, "00", 0.0)
+    return CopyRecord(
+        source=Path("/acq") / name,
+        destination_root=Path(root),
+        path=Path(root) / name,
+        size=1,
+        mtime_ns=1,
+        blake3="00",
+        verified_at=0.0,
+    )
 
 
 def _device(folder: PurePath) -> int | None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from almc_assistant.core.catalog import CopyRecord
 from almc_assistant.core.config import PolicySettings
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.policy import DeviceResolver, Policy, remote_device
-from almc_assistant.core.preflight import Severity, plan_files, preflight
+from almc_assistant.core.preflight import IssueSeverity, plan_files, preflight
 
 RESEARCH = Destination(
     "Research storage",
@@ -29,7 +29,15 @@ BIT = Destination("BIT", Path("/mnt/bit"), DestinationKind.INSTITUTIONAL)
 
 
 def _copy(root: str, name: str = "a.nd2") -> CopyRecord:
-    return CopyRecord(Path(root), Path(root) / name, 1, 1, "00", 0.0)
+    return CopyRecord(
+        source=Path("/acq") / name,
+        destination_root=Path(root),
+        path=Path(root) / name,
+        size=1,
+        mtime_ns=1,
+        blake3="00",
+        verified_at=0.0,
+    )
 
 
 def _policy() -> Policy:
@@ -74,7 +82,7 @@ def test_university_account_and_research_storage_are_warned_about(tmp_path: Path
     files = plan_files([src])
     uni = preflight(UNI_DRIVE, files)
     assert uni.reachable
-    warnings = [i.message for i in uni.issues if i.severity is Severity.WARNING]
+    warnings = [i.message for i in uni.issues if i.severity is IssueSeverity.WARNING]
     assert any("deleted when you leave" in w for w in warnings), warnings
     research = preflight(RESEARCH, files)
     assert any("keep another copy" in i.message for i in research.issues)

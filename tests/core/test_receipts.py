@@ -52,7 +52,9 @@ def layout(tmp_path: Path) -> tuple[Path, Path, Path]:
 def test_a_sound_entry_counts(layout: tuple[Path, Path, Path]) -> None:
     source, dest, _ = layout
     found = read_receipt(_receipt(dest, [_entry(source, dest / "a.nd2")]), dest)
-    assert [(s, c.path, c.destination_root) for s, c in found] == [(source, dest / "a.nd2", dest)]
+    assert [(c.source, c.path, c.destination_root) for c in found] == [
+        (source, dest / "a.nd2", dest)
+    ]
 
 
 def test_copies_outside_the_folder_of_the_receipt_never_count(
@@ -123,3 +125,90 @@ def test_on_windows_a_receipt_others_may_write_is_ignored(
     assert read_receipt(path, dest) == []
     set_dacl(path, f"D:P(A;;FA;;;{me})(A;;FR;;;WD)")  # others may read only
     assert len(read_receipt(path, dest)) == 1
+
+
+# A receipt exactly as the first release wrote it (commit 240971d: ``json.dump`` with
+# ``indent=1``, no "pending_upload" list): receipts already at destinations must keep
+# reading as evidence.
+FIRST_RECEIPT = """{
+ "format": "almc-assistant copy receipt 1",
+ "tool": "almc-assistant 0.1.0",
+ "job_id": "0f3c2a",
+ "destination_root": "DEST",
+ "file_system": "ext4",
+ "started_at": "2026-01-05T09:00:00.000+00:00",
+ "finished_at": "2026-01-05T09:00:02.500+00:00",
+ "state": "completed",
+ "already_verified_before": 0,
+ "verified": [
+  {
+   "source": "SOURCE",
+   "destination": "DEST/a.nd2",
+   "relative_path": "a.nd2",
+   "size": 4,
+   "mtime_ns": 1767603600000000000,
+   "mtime": "2026-01-05T09:00:00.000+00:00",
+   "blake3": "HASH",
+   "verified_at": "2026-01-05T09:00:01.250+00:00",
+   "read_back": "evicted from cache and re-read",
+   "adopted_existing_copy": false
+  }
+ ],
+ "failed": []
+}
+"""
+
+
+def test_a_receipt_of_the_first_release_still_reads(layout: tuple[Path, Path, Path]) -> None:
+    import blake3
+
+    source, dest, _ = layout
+    folder = dest / "almc-receipts"
+    folder.mkdir()
+    digest = blake3.blake3(b"data").hexdigest()
+
+    def json_text(path: Path) -> str:  # a Windows path's backslashes escaped
+        return json.dumps(str(path))[1:-1]
+
+    text = FIRST_RECEIPT.replace("DEST", json_text(dest)).replace("SOURCE", json_text(source))
+    receipt = folder / "20260105T090000Z-0f3c2a.json"
+    receipt.write_text(text.replace("HASH", digest), encoding="utf-8")
+    receipt.chmod(0o644)
+    (copy,) = read_receipt(receipt, dest)
+    assert copy.source == source and copy.path == dest / "a.nd2"
+    assert copy.destination_root == dest and copy.relpath == "a.nd2"
+    assert (copy.size, copy.mtime_ns, copy.blake3) == (4, 1767603600000000000, digest)
+    assert copy.verified_at == 1767603601.25
+    assert copy.read_back == "evicted from cache and re-read" and copy.adopted is False
+    assert copy.source_ident is None  # a receipt does not say which version was copied
+
+
+def test_a_receipt_row_reads_back_as_the_record_it_was_written_from(tmp_path: Path) -> None:
+    from almc_assistant.core.copies import CopyRecord
+
+    record = CopyRecord(
+        source=tmp_path / "acq" / "b\udcff.tif",  # a name that is not UTF-8 stays exact
+        destination_root=tmp_path / "d",
+        path=tmp_path / "d" / "run" / "b\udcff.tif",
+        size=12,
+        mtime_ns=1_700_000_000_123_456_789,
+        blake3="ab" * 32,
+        verified_at=1_700_000_100.5,
+        read_back="evicted from cache and re-read",
+        adopted=True,
+    )
+    row = record.receipt_row()
+    assert row["relative_path"] == "run/b\udcff.tif"
+    assert CopyRecord.from_receipt_row(json.loads(json.dumps(row)), tmp_path / "d") == record
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"size": "many"}, {"size": True}, {"verified_at": 5}, {"source": None}, {"blake3": 7}],
+)
+def test_a_malformed_receipt_row_is_refused(tmp_path: Path, bad: dict[str, object]) -> None:
+    from almc_assistant.core.copies import CopyRecord
+
+    row = {**_entry(tmp_path, tmp_path / "c"), **bad}
+    with pytest.raises((TypeError, ValueError)):
+        CopyRecord.from_receipt_row(row, tmp_path)

@@ -169,11 +169,19 @@ def test_destinations_added_and_removed_change_what_is_safe(
     paths = AppPaths.under(tmp_path).ensure()
     service = Service(paths, ListSink(), user="ann", inline=True)
     try:
-        from almc_assistant.core.catalog import CopyRecord
+        from almc_assistant.core.copies import CopyRecord
 
-        src = tmp_path / "a.nd2"
-        copy = CopyRecord(tmp_path / "nas", tmp_path / "nas" / "a.nd2", 1, 1, "ab", 1.0)
-        service.catalog.record_copy(src, copy, owner="ann")
+        src, nas = tmp_path / "a.nd2", tmp_path / "nas"
+        copy = CopyRecord(
+            source=src,
+            destination_root=nas,
+            path=nas / "a.nd2",
+            size=1,
+            mtime_ns=1,
+            blake3="ab",
+            verified_at=1.0,
+        )
+        service.catalog.record_copy(copy, owner="ann")
         assert service.pending_summary().files == 1  # an unknown folder: one copy, not safe
         service.add_destination("NAS", tmp_path / "nas", DestinationKind.INSTITUTIONAL)
         assert load_config(paths).user.destinations[0].name == "NAS"

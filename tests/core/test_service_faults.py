@@ -101,7 +101,7 @@ def test_a_file_that_cannot_be_deleted_is_kept_and_said_so(
 ) -> None:
     import blake3
 
-    from almc_assistant.core.catalog import CopyRecord
+    from almc_assistant.core.copies import CopyRecord
     from almc_assistant.core.destinations import Destination, DestinationKind
 
     acq, bit = tmp_path / "acq", other_disk(tmp_path / "bit")
@@ -134,14 +134,14 @@ def test_a_file_that_cannot_be_deleted_is_kept_and_said_so(
             root=acq,
         )
         service.catalog.record_copy(
-            src,
             CopyRecord(
-                bit,
-                bit / "a.nd2",
-                st.st_size,
-                st.st_mtime_ns,
-                blake3.blake3(b"keep me").hexdigest(),
-                now[0],
+                source=src,
+                destination_root=bit,
+                path=bit / "a.nd2",
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                blake3=blake3.blake3(b"keep me").hexdigest(),
+                verified_at=now[0],
             ),
             owner="ann",
         )

@@ -144,7 +144,8 @@ def _forge(who: Account, ws: Workstation, victim: Path, copy_dir: Path, owner: s
     script = f"""
 import shutil, time
 from pathlib import Path
-from almc_assistant.core.catalog import CopyRecord, FileState
+from almc_assistant.core.catalog import FileState
+from almc_assistant.core.copies import CopyRecord
 import blake3
 from almc_assistant.core.events import NullSink
 from almc_assistant.core.paths import AppPaths
@@ -156,9 +157,10 @@ st = victim.stat()
 s = Service(AppPaths.default().ensure(), NullSink())
 s.catalog.record_seen(victim, size=st.st_size, mtime_ns=st.st_mtime_ns, owner={owner!r},
                       state=FileState.COMPLETE, root=Path({str(ws.acq)!r}))
-s.catalog.record_copy(victim, CopyRecord(copy_dir, copy, st.st_size, st.st_mtime_ns,
-                      blake3.blake3(copy.read_bytes()).hexdigest(), time.time()),
-                      owner={owner!r})
+s.catalog.record_copy(CopyRecord(source=victim, destination_root=copy_dir, path=copy,
+                      size=st.st_size, mtime_ns=st.st_mtime_ns,
+                      blake3=blake3.blake3(copy.read_bytes()).hexdigest(),
+                      verified_at=time.time()), owner={owner!r})
 print(s.catalog.path)
 s.stop()
 """

@@ -192,7 +192,7 @@ def test_a_file_held_for_a_moment_is_retried_with_the_reason_and_then_copied(
     assert IN_USE in retried.detail
     (verified,) = sink.of_type(CopyVerified)
     assert (tmp_path / "d" / "fresh.tif").read_bytes() == src.read_bytes()
-    assert verified.destination == tmp_path / "d" / "fresh.tif"
+    assert verified.copy.path == tmp_path / "d" / "fresh.tif"
 
 
 def test_json_through_a_pipe_holds_characters_beyond_the_code_page(tmp_path: Path) -> None:

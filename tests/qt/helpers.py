@@ -11,14 +11,17 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from almc_assistant.core.config import Config, ReminderSettings
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.service_events import StatusQueried
 from almc_assistant.core.session_end.pending import PendingSummary as Summary
+from almc_assistant.core.transfer.events import CopyVerified
 from almc_assistant.qt.prompts import Message, Question
 
 
@@ -33,7 +36,6 @@ class RecordingPrompter:
     files_to_choose: list[str] = field(default_factory=list)
     folder_to_choose: str = ""
     folder_start: str = ""  # where the last folder picker opened
-    files_start: str = ""  # where the last file picker opened
     save_file: str = ""
     printed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -52,7 +54,6 @@ class RecordingPrompter:
         self.crashes.append((summary, details, log_file))
 
     def choose_files(self, title: str, start: str = "") -> list[str]:
-        self.files_start = start
         return list(self.files_to_choose)
 
     def choose_folder(self, title: str, start: str = "") -> str:
@@ -226,11 +227,18 @@ class Progressed:
     snapshot: Snapshot
 
 
-@dataclass(frozen=True)
-class Verified:
-    job_id: str
-    source: Any
-    destination_root: Any
+def copy_verified(job_id: str, source: Path, destination_root: Path) -> CopyVerified:
+    """The engine's event for a verified copy of ``source`` at ``destination_root``."""
+    copy = CopyRecord(
+        source=source,
+        destination_root=destination_root,
+        path=destination_root / source.name,
+        size=0,
+        mtime_ns=0,
+        blake3="0" * 64,
+        verified_at=0.0,
+    )
+    return CopyVerified(job_id=job_id, copy=copy)
 
 
 @dataclass(frozen=True)

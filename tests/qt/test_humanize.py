@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize
-
-
-@pytest.mark.parametrize("n", [0, 1, 999, 1000, 12_400_000_000, 250_000_000, 3 * 10**15])
-def test_size_says_what_the_core_and_the_cli_say(n: int) -> None:
-    assert humanize.size(n) == human_size(n)
 
 
 def test_count_and_rate() -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from almc_assistant.core.catalog import FileState
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.plan_safety import PlanSafety
 from almc_assistant.core.transfer.events import (
@@ -38,17 +39,17 @@ class File:
 
 
 def _verified(source: str, root: Path, size: int, read_back: str, name: str = "") -> CopyVerified:
-    return CopyVerified(
-        job_id="j",
+    copy = CopyRecord(
         source=Path(source),
         destination_root=root,
-        destination=root / (name or Path(source).name),
+        path=root / (name or Path(source).name),
         size=size,
         mtime_ns=0,
         blake3="0" * 64,
         verified_at=0.0,
         read_back=read_back,
     )
+    return CopyVerified(job_id="j", copy=copy)
 
 
 def _summary(state: str = "completed", **extra: object) -> JobSummary:

@@ -1,7 +1,7 @@
 """The reminder window on the real service and the real session-end guard.
 
 Real TIFFs in a real acquisition folder, the real catalog and copy engine, the real guard
-and scheduler; only time is a fake clock (the guard's injected ``Clock``), so that
+and scheduler; only time is a fake clock (the guard's injected ``WallClock``), so that
 snoozes are deterministic without sleeping.
 """
 
@@ -30,7 +30,7 @@ from almc_assistant.core.session_end import (
     SessionMarker,
 )
 from almc_assistant.core.session_end.texts import reminder_title, sign_out_word
-from almc_assistant.qt import humanize
+from almc_assistant.core.units import human_size
 from almc_assistant.qt.bridge import EventPump, app_pump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.reminder_window import ReminderWindow
@@ -149,7 +149,7 @@ def test_strong_reminder_raises_the_window_with_the_files_and_sizes(
         shown = [
             window.model.data(window.model.index(i, 1)) for i in range(window.model.rowCount())
         ]
-        assert humanize.size(hela) in shown
+        assert human_size(hela) in shown
         assert "3 files" in window.summary.text()
         # The facility's retention gives a cleanup date; the share makes the data safe.
         assert "cleanup may delete" in window.cleanup.text()

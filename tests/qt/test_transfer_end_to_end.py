@@ -12,7 +12,7 @@ from PySide6.QtGui import QDropEvent
 
 from almc_assistant.core.destinations import Destination, guess_kind
 from almc_assistant.qt.bridge import app_pump
-from almc_assistant.qt.transfer_rows import FileState, JobState
+from almc_assistant.qt.transfer_rows import JobState, RowState
 from almc_assistant.qt.transfer_window import TransferWindow
 from tests.qt.real_service import real_service
 
@@ -61,7 +61,7 @@ def test_dropped_folder_is_checked_copied_and_verified(qtbot, setup, session) ->
     qtbot.waitUntil(
         lambda: (
             len(window.files) == 3
-            and all(r.state is FileState.CHECKED and r.reasons for r in window.files.rows())
+            and all(r.state is RowState.CHECKED and r.reasons for r in window.files.rows())
         ),
         timeout=20_000,
     )
@@ -77,7 +77,7 @@ def test_dropped_folder_is_checked_copied_and_verified(qtbot, setup, session) ->
     qtbot.waitUntil(lambda: window.jobs.rows()[0].state is JobState.DONE, timeout=30_000)
     job = window.jobs.rows()[0]
     assert job.verified == 3 and job.failed == 0
-    assert all(r.state is FileState.VERIFIED for r in window.files.rows())
+    assert all(r.state is RowState.VERIFIED for r in window.files.rows())
     for name in ("plate1/raw.tif", "plate1/lossy.tif", "zipped.tif"):
         copied = share / "session" / name
         assert copied.read_bytes() == (session / name).read_bytes()
@@ -86,7 +86,7 @@ def test_dropped_folder_is_checked_copied_and_verified(qtbot, setup, session) ->
 def test_copy_to_a_missing_destination_fails_clearly(qtbot, setup, session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     window, _service, _share = setup
     window.add_paths([str(session / "zipped.tif")])
-    qtbot.waitUntil(lambda: window.files.rows()[0].state is FileState.CHECKED, timeout=20_000)
+    qtbot.waitUntil(lambda: window.files.rows()[0].state is RowState.CHECKED, timeout=20_000)
     gone = _destination(tmp_path / "unplugged" / "drive")
     window.queue_copy([str(session / "zipped.tif")], [gone])
     qtbot.waitUntil(
@@ -95,4 +95,4 @@ def test_copy_to_a_missing_destination_fails_clearly(qtbot, setup, session, tmp_
     )
     row = window.jobs.rows()[0]
     assert row.state in (JobState.REFUSED, JobState.PROBLEMS), row
-    assert window._prompter.told or window.files.rows()[0].state is FileState.FAILED
+    assert window._prompter.told or window.files.rows()[0].state is RowState.FAILED

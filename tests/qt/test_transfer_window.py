@@ -10,7 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.qt.transfer_columns import CHECK_COLUMN
-from almc_assistant.qt.transfer_rows import FileState, JobState
+from almc_assistant.qt.transfer_rows import JobState, RowState
 from almc_assistant.qt.transfer_window import TransferWindow
 from tests.qt.helpers import (
     Check,
@@ -21,7 +21,7 @@ from tests.qt.helpers import (
     Progressed,
     Snapshot,
     TransferService,
-    Verified,
+    copy_verified,
 )
 
 
@@ -85,7 +85,7 @@ def _select(window: TransferWindow, path: Path) -> None:
 def test_drop_of_a_folder_is_checked_and_shown(window, data) -> None:  # type: ignore[no-untyped-def]
     _drop(window, [data])
     assert window._service.checked == [[str(data)]]
-    assert window.files.rows()[0].state is FileState.CHECKING
+    assert window.files.rows()[0].state is RowState.CHECKING
     window.file_list.on_file_checked(
         Check(data / "a.nd2", "native-ok", 100, ("A complete ND2 file.",), "")
     )
@@ -155,13 +155,13 @@ def test_copy_queue_progress_and_results(window, data, tmp_path) -> None:  # typ
     assert window.jobs.data(window.jobs.index(0, 2)) == "200 MB/s"
     assert window.jobs.data(window.jobs.index(0, 3)) == "a few seconds"
 
-    window.copies.on_copy_verified(Verified("job-1", data / "a.nd2", tmp_path / "share"))
+    window.copies.on_copy_verified(copy_verified("job-1", data / "a.nd2", tmp_path / "share"))
     window.copies.on_copy_failed(
         Failed("job-1", data / "b.tif", tmp_path / "share", "Disk full", "…", "Free space.")
     )
     rows = {Path(r.path).name: r for r in window.files.rows()}
-    assert rows["a.nd2"].state is FileState.VERIFIED
-    assert rows["b.tif"].state is FileState.FAILED and "Disk full" in rows["b.tif"].status_text
+    assert rows["a.nd2"].state is RowState.VERIFIED
+    assert rows["b.tif"].state is RowState.FAILED and "Disk full" in rows["b.tif"].status_text
 
     window.copies.on_job_finished(
         Finished("job-1", JobSummary("job-1", "completed with problems", 2, 150, 1, 0, 1))
@@ -187,7 +187,7 @@ def test_pause_resume_cancel(window, data, tmp_path) -> None:  # type: ignore[no
         Finished(job.job_id, JobSummary(job.job_id, "cancelled", 1, 100, 0, 0, 0))
     )
     assert window.jobs.rows()[0].state is JobState.CANCELLED
-    assert window.files.rows()[0].state is FileState.CHECKED
+    assert window.files.rows()[0].state is RowState.CHECKED
 
 
 def test_a_refused_copy_says_why(window, prompter, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -204,7 +204,7 @@ def test_a_refused_copy_says_why(window, prompter, data, tmp_path) -> None:  # t
     window.queue_copy([str(data / "a.nd2")], [Dest("X", tmp_path / "x")])
     assert window.jobs.rows()[0].state is JobState.REFUSED
     assert prompter.told[0].title == "Destination missing"
-    assert window.files.rows()[0].state is FileState.FAILED
+    assert window.files.rows()[0].state is RowState.FAILED
 
 
 def test_other_folder_destination(window, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -217,11 +217,11 @@ def test_copies_started_elsewhere_only_mark_files_listed_here(window, data, tmp_
     window.add_paths([str(data / "a.nd2")])
     window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     # The session-end wizard's copy: its events reach every window through the pump.
-    window.copies.on_copy_verified(Verified("wizard-job", data / "a.nd2", tmp_path / "share"))
-    window.copies.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
+    window.copies.on_copy_verified(copy_verified("wizard-job", data / "a.nd2", tmp_path / "share"))
+    window.copies.on_copy_verified(copy_verified("wizard-job", data / "b.tif", tmp_path / "share"))
     rows = {Path(r.path).name: r for r in window.files.rows()}
     assert set(rows) == {"a.nd2"}  # b.tif is not listed in this window
-    assert rows["a.nd2"].state is FileState.VERIFIED
+    assert rows["a.nd2"].state is RowState.VERIFIED
 
 
 def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -232,7 +232,7 @@ def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path
     assert window.copy_button.text() == "&Back up 1 file to 1 destination"
     window.file_list.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
     assert window.copy_button.text() == "&Back up all 2 files to 1 destination"
-    window.copies.on_copy_verified(Verified("wizard-job", data / "b.tif", tmp_path / "share"))
+    window.copies.on_copy_verified(copy_verified("wizard-job", data / "b.tif", tmp_path / "share"))
     assert window.copy_button.text() == "&Back up all 2 files to 1 destination"
     window.file_list.on_check_failed(str(data / "a.nd2"), "Unreadable", "Permission denied")
     assert window.copy_button.text() == "&Back up 1 file to 1 destination"
@@ -254,7 +254,7 @@ def test_rows_from_pump_batches_are_written_at_most_every_interval(qtbot, window
 
     def row(name: str) -> FileRow:
         path = str(tmp_path / name)
-        return FileRow(path=path, root=path, state=FileState.CHECKED)
+        return FileRow(path=path, root=path, state=RowState.CHECKED)
 
     pump = EventPump(QueueSink())
     window.connect_pump(pump)
@@ -336,7 +336,7 @@ def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) 
     [job] = window.jobs.rows()
     assert job.state is JobState.REFUSED and "Sources would overwrite" in job.result
     [row] = window.files.rows()
-    assert row.state is FileState.FAILED and "separate runs" in row.problem
+    assert row.state is RowState.FAILED and "separate runs" in row.problem
     assert "would land at the same place" in row.problem  # the detail too
 
 
@@ -365,6 +365,6 @@ def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path) -> No
         )
     )
     rows = {Path(r.path).name: r for r in window.files.rows()}
-    assert rows["a.nd2"].state is FileState.ALREADY
-    assert rows["b.tif"].state is FileState.FAILED
+    assert rows["a.nd2"].state is RowState.ALREADY
+    assert rows["b.tif"].state is RowState.FAILED
     assert "a different file already exists" in rows["b.tif"].problem

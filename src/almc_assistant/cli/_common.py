@@ -171,12 +171,3 @@ def _report(err: AlmcError, want_json: bool) -> None:
         print_json({"ok": False, **err.as_dict()})
     else:
         print_error(err)
-
-
-def not_yet(name: str) -> Handler:
-    """Handler for a command whose capability has not landed yet."""
-
-    def handler(args: argparse.Namespace) -> int:
-        raise UsageError(f"The '{name}' command is not available in this version.")
-
-    return handler

@@ -13,25 +13,11 @@ from rich.text import Text
 
 from almc_assistant.cli import _common
 from almc_assistant.core import units
-from almc_assistant.core.inspect import CheckReport, Flag, Verdict
+from almc_assistant.core.inspect import CheckReport, Flag
+from almc_assistant.core.verdicts import ORDER, Tone
 
-_STYLE = {
-    Verdict.NATIVE_OK: "green",
-    Verdict.TIFF_UNCOMPRESSED_OK: "green",
-    Verdict.TIFF_COMPRESSED_LOSSLESS: "yellow",
-    Verdict.OTHER_FORMAT: "yellow",
-    Verdict.EMPTY: "yellow",
-    Verdict.DATASET_METADATA: "green",
-    Verdict.TIFF_COMPRESSED_LOSSY: "red",
-    Verdict.LOSSY_FORMAT: "red",
-    Verdict.TIFF_DAMAGED: "bold red",
-    Verdict.NATIVE_DAMAGED: "bold red",
-    Verdict.UNREADABLE: "bold red",
-}
-
-
-def human_size(size: int | None) -> str:
-    return "-" if size is None else units.human_size(size)
+# How a verdict's tone shows in a terminal (verdicts and their order: core.verdicts).
+STYLES = {Tone.OK: "green", Tone.NOTE: "yellow", Tone.BAD: "red", Tone.DAMAGED: "bold red"}
 
 
 def shown(path: Path) -> str:
@@ -52,7 +38,7 @@ def render(report: CheckReport, console: Console | None = None) -> None:
     files.add_column("Size", justify="right", no_wrap=True, min_width=8)
     files.add_column("Why", ratio=3)
     for check in report.files:
-        style = _STYLE[check.verdict]
+        style = STYLES[check.verdict.tone]
         flags = sorted(str(f) for f in check.flags if f is not Flag.DATASET_MEMBER)
         why = "\n".join(r for r in check.reasons if not r.startswith("It is part of a multi-file"))
         if flags:
@@ -62,7 +48,7 @@ def render(report: CheckReport, console: Console | None = None) -> None:
         files.add_row(  # names and reasons as plain text: '[A01]' in a name is not markup
             f"[{style}]{check.verdict}[/]",
             Text(shown(check.path)),
-            human_size(check.size),
+            "-" if check.size is None else units.human_size(check.size),
             Text(why),
         )
     console.print(files)
@@ -76,7 +62,7 @@ def render(report: CheckReport, console: Console | None = None) -> None:
             why = "\n".join(d.reasons)
             if not d.is_ok or d.flags:
                 why += f"\nNext: {d.next_step}"
-            style = _STYLE[d.verdict]
+            style = STYLES[d.verdict.tone]
             sets.add_row(
                 f"[{style}]{d.verdict}[/]",
                 Text(f"{d.kind}\n{shown(d.anchor)}"),
@@ -84,7 +70,8 @@ def render(report: CheckReport, console: Console | None = None) -> None:
                 Text(why),
             )
         console.print(sets)
-    counts = ", ".join(f"{n} {v}" for v, n in sorted(report.counts().items()))
+    found = report.counts()
+    counts = ", ".join(f"{found[v]} {v}" for v in ORDER if v in found)
     verdict = "[green]all good[/]" if report.all_ok else "[red]needs attention[/]"
     console.print(
         f"{units.plural(len(report.files), 'file')} ({counts}); "

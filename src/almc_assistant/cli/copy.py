@@ -33,6 +33,7 @@ from typing import Any
 from almc_assistant.cli import _common
 from almc_assistant.cli._progress import ProgressView
 from almc_assistant.cli._service import open_service
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.errors import AlmcError, UsageError
 from almc_assistant.core.events import Event, QueueSink
 from almc_assistant.core.remote.session import looks_remote
@@ -174,7 +175,7 @@ _NOT_RECORDED = (
 
 class _Collected:
     def __init__(self) -> None:
-        self.verified: list[CopyVerified] = []
+        self.verified: list[CopyRecord] = []
         self.skipped: list[CopySkipped] = []
         self.failed: list[CopyFailed] = []
         self.pending: list[CopyPendingUpload] = []
@@ -255,7 +256,7 @@ class _Collected:
         if isinstance(event, CatalogBacklog):
             self.backlog = event
         elif isinstance(event, CopyVerified):
-            self.verified.append(event)
+            self.verified.append(event.copy)
         elif isinstance(event, CopySkipped):
             self.skipped.append(event)
         elif isinstance(event, CopyFailed):
@@ -289,16 +290,16 @@ class _Collected:
             "receipts": [str(p) for p in s.receipts],
             "verified": [
                 {
-                    "source": str(e.source),
-                    "destination": str(e.destination),
-                    "size": e.size,
-                    "mtime_ns": e.mtime_ns,
-                    "blake3": e.blake3,
-                    "read_back": e.read_back,
-                    "proof": e.proof or "read-back",
-                    "adopted": e.adopted,
+                    "source": str(c.source),
+                    "destination": str(c.path),
+                    "size": c.size,
+                    "mtime_ns": c.mtime_ns,
+                    "blake3": c.blake3,
+                    "read_back": c.read_back,
+                    "proof": c.proof_kind or "read-back",
+                    "adopted": c.adopted,
                 }
-                for e in self.verified
+                for c in self.verified
             ],
             "skipped": [
                 {"source": str(e.source), "destination": str(e.destination), "reason": e.reason}
@@ -383,7 +384,7 @@ class _Collected:
         for r in s.receipts:
             print(f"  receipt:  {r}")
         for root, words in sorted(
-            {(str(e.destination_root), e.read_back) for e in self.verified if e.proof}
+            {(str(c.destination_root), c.read_back) for c in self.verified if c.proof}
         ):
             print(f"  proof at {root}: {words}")
         if self.catalog_updated:

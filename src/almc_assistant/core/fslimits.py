@@ -52,7 +52,7 @@ class FileSystemInfo:
     ``max_file_size`` and ``max_path`` are ``None`` when there is no practical limit.
     ``max_path`` counts characters of the full path, as Windows does. ``windows_names``
     means the Windows naming rules apply (invalid characters, reserved names, no trailing
-    dot or space). ``mtime_resolution_ns`` is how coarse stored modification times are.
+    dot or space).
     ``pending_upload`` says why a copy here can only be "pending upload" (a caching
     mount), empty when a read-back reaches the storage.
     """
@@ -63,7 +63,6 @@ class FileSystemInfo:
     max_name: int = 255
     max_path: int | None = None
     windows_names: bool = False
-    mtime_resolution_ns: int = 1
     profile: str | None = None  # "onedrive" when a sync service's limits apply
     mount_point: str = ""
     pending_upload: str = ""  # why a read-back here proves a cache (see core.cachingfs)
@@ -82,17 +81,10 @@ _FAT = FileSystemInfo(
     case_sensitive=False,
     max_file_size=FAT32_MAX_FILE,
     windows_names=True,
-    mtime_resolution_ns=2_000_000_000,
 )
-_EXFAT = FileSystemInfo(
-    type="exfat", case_sensitive=False, windows_names=True, mtime_resolution_ns=10_000_000
-)
-_NTFS = FileSystemInfo(
-    type="ntfs", case_sensitive=False, windows_names=True, mtime_resolution_ns=100
-)
-_SMB = FileSystemInfo(
-    type="cifs", case_sensitive=False, windows_names=True, mtime_resolution_ns=100
-)
+_EXFAT = FileSystemInfo(type="exfat", case_sensitive=False, windows_names=True)
+_NTFS = FileSystemInfo(type="ntfs", case_sensitive=False, windows_names=True)
+_SMB = FileSystemInfo(type="cifs", case_sensitive=False, windows_names=True)
 
 _BY_TYPE: dict[str, FileSystemInfo] = {
     "vfat": _FAT,

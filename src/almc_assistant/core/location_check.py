@@ -21,7 +21,7 @@ from pathlib import Path
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import describe_os_error
 from almc_assistant.core.fslimits import detect_filesystem
-from almc_assistant.core.preflight import Severity, preflight
+from almc_assistant.core.preflight import IssueSeverity, preflight
 from almc_assistant.core.units import human_size
 
 PROBE_PREFIX = ".almc-write-test-"
@@ -83,14 +83,14 @@ def check_destination(destination: Destination) -> LocationCheck:
     role = "destination"
     result = preflight(destination, [])
     path = Path(destination.path)
-    notes = [i.message for i in result.issues if i.severity is Severity.ERROR]
+    notes = [i.message for i in result.issues if i.severity is IssueSeverity.ERROR]
     if not result.reachable:
         return LocationCheck(path, role, False, False, None, "unknown", tuple(notes))
     writable, why = _probe_write(path)
     if not writable:
         notes.append(why)
     # The warnings say what they say before a copy; the kind's guidance, once.
-    notes += [i.message for i in result.issues if i.severity is Severity.WARNING]
+    notes += [i.message for i in result.issues if i.severity is IssueSeverity.WARNING]
     if not any(destination.info.guidance in n for n in notes):
         notes.append(destination.info.guidance)
     return LocationCheck(

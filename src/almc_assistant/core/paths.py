@@ -39,12 +39,6 @@ class AppPaths:
     def audit_log(self) -> Path:
         return self.log_dir / "audit.log"
 
-    @property
-    def runtime_dir(self) -> Path:
-        """This user's 0700 folder for the single-instance socket (below the state
-        folder, so it is as private as the catalog and never shared between users)."""
-        return self.state_dir / "run"
-
     def ensure(self) -> AppPaths:
         """Create the folders, private to this user (0700, checked to be theirs and not
         links, tightened through their descriptor): settings, state, logs and cache all

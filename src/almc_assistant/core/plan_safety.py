@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from almc_assistant.core.catalog import CopyRecord
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.policy import Policy
 from almc_assistant.core.preflight import existing_ancestor
@@ -82,7 +82,16 @@ def plan_safety(
                 f"{d.name}: on the same disk as {disks[device].name}; copies on one disk count once"
             )
             continue
-        planned = CopyRecord(Path(d.path), Path(d.path), 0, 0, "", 0.0)
+        root = Path(d.path)
+        planned = CopyRecord(
+            source=root,
+            destination_root=root,
+            path=root,
+            size=0,
+            mtime_ns=0,
+            blake3="",
+            verified_at=0.0,
+        )
         standing = policy.standing(planned)
         if not standing.counts:
             not_counted.append(

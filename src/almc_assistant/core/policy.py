@@ -30,8 +30,8 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from almc_assistant.core.catalog import CopyRecord
 from almc_assistant.core.config import PolicySettings, RetentionSettings
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
 from almc_assistant.core.storage import StorageKeys
 
@@ -201,6 +201,7 @@ class Policy:
         """For a copy plan: why copying to these would not make data safe ("" if it would)."""
         fake = [
             CopyRecord(
+                source=Path(d.path),
                 destination_root=Path(d.path),
                 path=Path(d.path),
                 size=0,

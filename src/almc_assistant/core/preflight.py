@@ -36,14 +36,16 @@ from almc_assistant.core.units import human_size
 _FREE_MARGIN = 1.02  # keep 2 % more than the copy needs
 
 
-class Severity(StrEnum):
+class IssueSeverity(StrEnum):
+    """How bad a preflight issue is (a safety warning's is ``core.warnings.Severity``)."""
+
     ERROR = "error"  # the copy would fail or lose data: refused
     WARNING = "warning"  # the copy works but the data may not be safe
 
 
 @dataclass(frozen=True, slots=True)
 class PreflightIssue:
-    severity: Severity
+    severity: IssueSeverity
     message: str
     paths: tuple[str, ...] = ()
 
@@ -61,7 +63,7 @@ class PreflightResult:
 
     @property
     def ok(self) -> bool:
-        return not any(i.severity is Severity.ERROR for i in self.issues)
+        return not any(i.severity is IssueSeverity.ERROR for i in self.issues)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ def preflight(destination: Destination, files: Sequence[PlannedFile]) -> Preflig
     if existing is None or not reachable:
         issues.append(
             PreflightIssue(
-                Severity.ERROR,
+                IssueSeverity.ERROR,
                 f"{root} is not reachable{f' ({unmounted})' if unmounted else ''}: is the "
                 "drive plugged in, the share mounted? (On a network share: are you on the "
                 "campus network or VPN?) Nothing is written until it is.",
@@ -116,7 +118,7 @@ def preflight(destination: Destination, files: Sequence[PlannedFile]) -> Preflig
     if free is not None and needed * _FREE_MARGIN > free:
         issues.append(
             PreflightIssue(
-                Severity.ERROR,
+                IssueSeverity.ERROR,
                 f"Not enough free space on {root}: the copy needs {human_size(needed)}, "
                 f"{human_size(free)} are free. Free space there or choose another destination.",
                 (str(root),),
@@ -137,7 +139,7 @@ def _limits(
     if too_big:
         issues.append(
             PreflightIssue(
-                Severity.ERROR,
+                IssueSeverity.ERROR,
                 f"{len(too_big)} file(s) cannot be stored on {dest.name}: {too_big[0][1]}. "
                 + (
                     "Use a drive formatted as exFAT or NTFS."
@@ -151,7 +153,7 @@ def _limits(
     if bad:
         issues.append(
             PreflightIssue(
-                Severity.ERROR,
+                IssueSeverity.ERROR,
                 f"{len(bad)} name(s) cannot be stored on {dest.name} ({fs.label}), e.g. "
                 f"{bad[0][1][0]}. Rename them or use shorter folder names first.",
                 tuple(str(f.source) for f, _ in bad),
@@ -163,7 +165,7 @@ def _limits(
         if clashes:
             issues.append(
                 PreflightIssue(
-                    Severity.ERROR,
+                    IssueSeverity.ERROR,
                     f"Names that differ only in upper/lower case would overwrite each other on "
                     f"{dest.name} ({fs.label} ignores case). Rename one of each pair.",
                     tuple(str(by_rel[r].source) for pair in clashes for r in pair),
@@ -177,7 +179,7 @@ def _kind_warnings(dest: Destination, files: Sequence[PlannedFile]) -> list[Pref
     if dest.kind is DestinationKind.CLOUD_SYNC or dest.cloud_provider is not None:
         out.append(
             PreflightIssue(
-                Severity.WARNING,
+                IssueSeverity.WARNING,
                 f"{dest.name} is a cloud-sync folder: the copies stay 'pending upload' until the "
                 "sync client has uploaded them. Leave the computer on and signed in.",
             )
@@ -185,13 +187,13 @@ def _kind_warnings(dest: Destination, files: Sequence[PlannedFile]) -> list[Pref
     if dest.university_managed:
         out.append(
             PreflightIssue(
-                Severity.WARNING,
+                IssueSeverity.WARNING,
                 f"{dest.name} belongs to a university-managed account, which is deleted when you "
                 "leave: keep another copy elsewhere.",
             )
         )
     if dest.kind in (DestinationKind.EXTERNAL_DRIVE, DestinationKind.RESEARCH):
-        out.append(PreflightIssue(Severity.WARNING, f"{dest.name}: {dest.info.guidance}"))
+        out.append(PreflightIssue(IssueSeverity.WARNING, f"{dest.name}: {dest.info.guidance}"))
     same = sorted(
         {
             str(f.source)
@@ -202,7 +204,7 @@ def _kind_warnings(dest: Destination, files: Sequence[PlannedFile]) -> list[Pref
     if same:
         out.append(
             PreflightIssue(
-                Severity.WARNING,
+                IssueSeverity.WARNING,
                 f"{dest.name} is on the same disk as {len(same)} of the files: a copy there is "
                 "not a backup.",
                 tuple(same),

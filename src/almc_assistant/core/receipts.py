@@ -22,12 +22,10 @@ import logging
 import os
 import stat
 import sys
-from datetime import datetime
 from pathlib import Path, PurePath
-from typing import Any
 
 from almc_assistant.core import privatefs
-from almc_assistant.core.catalog import CopyRecord
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.evidence import others_may_write
 
@@ -78,7 +76,7 @@ def _others_may_write(fd: int, uid: int) -> str:
     return others_may_write(os.fstat(fd), uid, fd)
 
 
-def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, CopyRecord]]:
+def read_receipt(path: Path, found_in: Path | None = None) -> list[CopyRecord]:
     """The verified copies ``path`` lists that may count for this user.
 
     ``found_in`` is the destination folder the receipt was found in (default: the
@@ -104,7 +102,7 @@ def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, C
         real_root = Path(os.path.realpath(root))
     except OSError:
         return []
-    out: list[tuple[Path, CopyRecord]] = []
+    out: list[CopyRecord] = []
     for entry in entries:
         found = _entry(entry, root, real_root)
         if found is not None:
@@ -112,24 +110,18 @@ def read_receipt(path: Path, found_in: Path | None = None) -> list[tuple[Path, C
     return out
 
 
-def _entry(e: Any, root: Path, real_root: Path) -> tuple[Path, CopyRecord] | None:
+def _entry(e: object, root: Path, real_root: Path) -> CopyRecord | None:
     try:
-        source, dest = Path(e["source"]), Path(e["destination"])
-        record = CopyRecord(
-            destination_root=root,
-            path=dest,
-            size=int(e["size"]),
-            mtime_ns=int(e["mtime_ns"]),
-            blake3=str(e["blake3"]),
-            verified_at=datetime.fromisoformat(e["verified_at"]).timestamp(),
-        )
+        if not isinstance(e, dict):
+            raise TypeError("an entry is not an object")
+        record = CopyRecord.from_receipt_row(e, root)
     except (KeyError, TypeError, ValueError):
         return None  # a malformed entry costs only itself
-    why = _refusal(source, dest, record.size, root, real_root)
+    why = _refusal(record.source, record.path, record.size, root, real_root)
     if why:
-        log.info("receipt entry for %s not counted: %s", source, why)
+        log.info("receipt entry for %s not counted: %s", record.source, why)
         return None
-    return source, record
+    return record
 
 
 def _refusal(source: Path, dest: Path, size: int, root: Path, real_root: Path) -> str:

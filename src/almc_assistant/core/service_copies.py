@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from almc_assistant.core import service_events as ev
-from almc_assistant.core.catalog import Catalog, CopyRecord
-from almc_assistant.core.catalog.records import ident_of
+from almc_assistant.core.catalog import Catalog
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
 from almc_assistant.core.plan_safety import PlanSafety, plan_safety
@@ -100,21 +100,10 @@ class Copying:
         from almc_assistant.core.transfer import CopyVerified, JobFinished
 
         if isinstance(event, CopyVerified):
-            source = event.source
-            copy = CopyRecord(
-                destination_root=event.destination_root,
-                path=event.destination,
-                size=event.size,
-                mtime_ns=event.mtime_ns,
-                blake3=event.blake3,
-                verified_at=event.verified_at,
-                source_ident=ident_of(event.source_identity),
-            )
+            copy = event.copy
             # Files from outside the acquisition folders (a USB stick) are not tracked.
-            track, owner = self._copy_source(source)
-            self._rt.recorder.submit(
-                lambda c: c.record_copy(source, copy, owner=owner, create=track)
-            )
+            track, owner = self._copy_source(copy.source)
+            self._rt.recorder.submit(lambda c: c.record_copy(copy, owner=owner, create=track))
         elif isinstance(event, JobFinished):
             self._rt.recorder.submit_after(self._publish_status)
 
@@ -147,7 +136,7 @@ class Copying:
                     continue
                 found = read_receipt(receipt, Path(dest.path))
                 self._rt.recorder.submit(self._receipt_writer(key, found))
-                sources.update(dict.fromkeys(source for source, _ in found))
+                sources.update(dict.fromkeys(copy.source for copy in found))
                 count += 1
         self._rt.recorder.flush()
         if sources:  # a receipt does not say which version of a file was copied
@@ -162,12 +151,10 @@ class Copying:
         for source in sources:
             revalidate(self._rt.catalog, source)
 
-    def _receipt_writer(
-        self, key: str, copies: list[tuple[Path, CopyRecord]]
-    ) -> Callable[[Catalog], None]:
+    def _receipt_writer(self, key: str, copies: list[CopyRecord]) -> Callable[[Catalog], None]:
         def write(catalog: Catalog) -> None:
-            for source, copy in copies:
-                catalog.record_copy(source, copy, owner=self._user, create=False)
+            for copy in copies:
+                catalog.record_copy(copy, owner=self._user, create=False)
             catalog.note(key)
 
         return write

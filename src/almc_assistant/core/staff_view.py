@@ -199,7 +199,7 @@ def _owned_by(path: str, uid: int) -> bool:
 def _keep_only_owner(catalog: Catalog, owner: str, uid: int, roots: list[Path]) -> None:
     """Drop rows about files of anyone but ``owner`` (by the name the row gives and by
     the file's owner on storage), and copies outside ``roots``."""
-    conn = catalog._conn()
+    conn = catalog.db.conn()
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("DELETE FROM files WHERE owner IS NOT ?", (owner,))

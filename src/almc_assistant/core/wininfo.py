@@ -38,7 +38,6 @@ SHARE_ALL = SHARE_READ | SHARE_WRITE | SHARE_DELETE
 OPEN_EXISTING = 3
 FLAG_BACKUP_SEMANTICS = 0x02000000
 FLAG_OPEN_REPARSE_POINT = 0x00200000
-ATTR_READONLY = 0x1
 ATTR_DIRECTORY = 0x10
 ATTR_REPARSE_POINT = 0x400
 _INVALID = ctypes.c_void_p(-1).value
@@ -79,7 +78,6 @@ class HandleInfo:
     file_index: int
     attributes: int
     size: int
-    links: int
     mtime_ns: int
     change_ns: int
 
@@ -176,7 +174,6 @@ def identity_of_handle(handle: int) -> HandleInfo:
         file_index=info.nFileIndexHigh << 32 | info.nFileIndexLow,
         attributes=info.dwFileAttributes,
         size=info.nFileSizeHigh << 32 | info.nFileSizeLow,
-        links=info.nNumberOfLinks,
         mtime_ns=_ns(mtime),
         change_ns=_ns(basic.ChangeTime),
     )

@@ -95,9 +95,6 @@ class EventPump(QObject):
     def stop(self) -> None:
         self._timer.stop()
 
-    def is_running(self) -> bool:
-        return self._timer.isActive()
-
     def add_coalescing(self, kind: type[Event], key: KeyFunc) -> None:
         """Collapse repeated ``kind`` events with the same ``key(event)`` per drain."""
         self._coalesce[kind] = key

@@ -13,14 +13,11 @@ import logging
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from types import TracebackType
 
 from almc_assistant.qt.prompts import Prompter
 
 log = logging.getLogger(__name__)
-
-ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
 
 
 class CrashReporter:

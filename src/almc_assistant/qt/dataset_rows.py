@@ -14,8 +14,8 @@ from typing import Any
 
 from almc_assistant.core.inspect import datasets as kinds
 from almc_assistant.core.inspect.datasets import HARMONY, MMSTACK
-from almc_assistant.core.inspect.model import Verdict
 from almc_assistant.core.inspect.units import dataset_folder, dataset_label
+from almc_assistant.core.verdicts import Verdict, parse
 from almc_assistant.qt import humanize, verdicts
 
 ATTENTION, BUSY, FINE = 0, 1, 2  # ranks: lists show lower first
@@ -86,7 +86,12 @@ def worst(found: Sequence[str | None]) -> str | None:
 
 
 def needs_attention(verdict: str | None) -> bool:
-    return verdict is not None and verdicts.look(verdict).needs_attention
+    """Listed on the "Files to look at" page and first in lists: a verdict that needs
+    fixing (:attr:`Verdict.needs_fixing`), or one this version does not know."""
+    if verdict is None:
+        return False
+    known = parse(verdict)
+    return known is None or known.needs_fixing
 
 
 def summarize(

@@ -85,10 +85,6 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
     def __len__(self) -> int:
         return len(self._rows)
 
-    def group_rows(self, group: str) -> tuple[R, ...]:
-        node = self._groups.get(group)
-        return tuple(self._rows[k] for k in node.keys) if node else ()
-
     def summary(self, group: str) -> Any:
         node = self._groups.get(group)
         return None if node is None else self._summary(node)

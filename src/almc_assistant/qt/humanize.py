@@ -1,7 +1,7 @@
 """Numbers, sizes, times and durations in the words a user reads.
 
 Thread contract: pure functions, safe anywhere (kept in ``qt/`` because only the GUI
-uses them). Sizes are decimal (1 GB = 10^9 bytes) and come from ``core.units.human_size``
+uses them). Sizes are decimal (1 GB = 10^9 bytes) and said by ``core.units.human_size`` alone
 (the command line's too) so every screen, reminder, the logout text and the CLI agree;
 the pending sentence is ``core.session_end.texts.describe_pending``.
 """
@@ -11,11 +11,6 @@ from __future__ import annotations
 import datetime as dt
 
 from almc_assistant.core.units import human_size
-
-
-def size(n: int | float) -> str:
-    """``12.4 GB``; ``1 byte``; the same words as the reminders and the logout screen."""
-    return human_size(n)
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -28,7 +23,7 @@ def rate(bytes_per_second: float | None) -> str:
     """``240 MB/s``; an em dash when unknown."""
     if not bytes_per_second or bytes_per_second <= 0:
         return "—"
-    return size(bytes_per_second) + "/s"
+    return human_size(bytes_per_second) + "/s"
 
 
 def duration(seconds: float | None) -> str:

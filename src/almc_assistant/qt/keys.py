@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QAbstractItemView, QWidget
+from PySide6.QtWidgets import QWidget
 
 
 def close_on_escape(window: QWidget) -> None:
@@ -16,10 +16,3 @@ def close_on_escape(window: QWidget) -> None:
     ask first in their ``closeEvent``)."""
     QShortcut(QKeySequence(Qt.Key.Key_Escape), window, window.close)
     QShortcut(QKeySequence.StandardKey.Close, window, window.close)
-
-
-def tab_leaves(view: QAbstractItemView) -> QAbstractItemView:
-    """Tab moves the focus to the next widget instead of to the next cell (a table of
-    1,000 files would otherwise hold Tab for 1,000 presses); arrows move between cells."""
-    view.setTabKeyNavigation(False)
-    return view

@@ -14,6 +14,7 @@ from typing import Any
 
 from almc_assistant.core.session_end.events import ReminderKind
 from almc_assistant.core.session_end.texts import sign_out_word
+from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.table_model import Column
 
@@ -97,7 +98,7 @@ AT_RISK_COLUMNS: tuple[Column[AtRiskGroup], ...] = (
         icon=lambda g: icons.state_icon(icons.State.AT_RISK),
         tooltip=lambda g: str(g.folder),
     ),
-    Column("Size", lambda g: humanize.size(g.bytes), sort_key=lambda g: g.bytes, align_right=True),
+    Column("Size", lambda g: human_size(g.bytes), sort_key=lambda g: g.bytes, align_right=True),
     Column(
         "Age",
         lambda g: age(None if g.oldest is None else g.now - g.oldest),

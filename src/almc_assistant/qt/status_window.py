@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from almc_assistant.core.units import percent_full
+from almc_assistant.core.units import human_size, percent_full
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.keys import close_on_escape
@@ -45,7 +45,7 @@ def _units(units: list[Any]) -> str:
         what = f" — {html.escape(unit.kind)}" if unit.kind else ""
         items.append(
             f"<li><b>{html.escape(unit.name)}</b>{what}: "
-            f"{humanize.count(len(unit.files), 'file')}, {humanize.size(unit.bytes)}</li>"
+            f"{humanize.count(len(unit.files), 'file')}, {human_size(unit.bytes)}</li>"
         )
     if len(units) > MAX_UNITS:
         items.append(f"<li>and {len(units) - MAX_UNITS:,} more</li>")
@@ -154,14 +154,14 @@ class StatusWindow(QWidget):
             ]
             lines.append(
                 f"<li>Session of {started}: {humanize.count(session.files, 'file')} "
-                f"({humanize.size(session.bytes)}) not backed up; may be deleted from "
+                f"({human_size(session.bytes)}) not backed up; may be deleted from "
                 f"{humanize.date(session.earliest_candidate_date)}{_units(units)}</li>"
             )
         for volume in report.volumes:
             if volume.reachable:
                 lines.append(
                     f"<li>Disk of {html.escape(str(volume.folder))}: "
-                    f"{percent_full(volume.percent)}, {humanize.size(volume.free)} free</li>"
+                    f"{percent_full(volume.percent)}, {human_size(volume.free)} free</li>"
                 )
             else:
                 lines.append(f"<li>{html.escape(str(volume.folder))} is not reachable</li>")

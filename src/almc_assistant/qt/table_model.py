@@ -72,9 +72,6 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
         i = self._index.get(key)
         return None if i is None else self._rows[i]
 
-    def position_of(self, key: Hashable) -> int | None:
-        return self._index.get(key)
-
     def __len__(self) -> int:
         return len(self._rows)
 

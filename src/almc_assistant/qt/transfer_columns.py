@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize, icons, verdicts
 from almc_assistant.qt.dataset_rows import DatasetRow, files_text
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.table_model import Column
-from almc_assistant.qt.transfer_rows import FileState, JobRow, JobState
+from almc_assistant.qt.transfer_rows import JobRow, JobState, RowState
 
 
 def _verdict_tooltip(row: Any) -> str:
@@ -28,12 +29,12 @@ def _status_badge(row: Any) -> Badge | None:
             return Badge.BAD
         return Badge.BUSY if row.busy else None
     return {
-        FileState.VERIFIED: Badge.OK,
-        FileState.ALREADY: Badge.OK,
-        FileState.FAILED: Badge.BAD,
-        FileState.CHECK_FAILED: Badge.BAD,
-        FileState.COPYING: Badge.BUSY,
-        FileState.QUEUED: Badge.WAITING,
+        RowState.VERIFIED: Badge.OK,
+        RowState.ALREADY: Badge.OK,
+        RowState.FAILED: Badge.BAD,
+        RowState.CHECK_FAILED: Badge.BAD,
+        RowState.COPYING: Badge.BUSY,
+        RowState.QUEUED: Badge.WAITING,
     }.get(row.state)
 
 
@@ -45,7 +46,7 @@ def _checking(row: Any) -> bool:
     """Not judged yet: a file being checked, or a dataset none of whose files is."""
     if isinstance(row, DatasetRow):
         return row.verdict is None
-    return bool(row.state is FileState.CHECKING)
+    return bool(row.state is RowState.CHECKING)
 
 
 def _check_text(row: Any) -> str:
@@ -62,7 +63,7 @@ FILE_COLUMNS: tuple[Column[Any], ...] = (
     Column("Files", files_text, sort_key=lambda r: getattr(r, "files", 1), align_right=True),
     Column(
         "Size",
-        lambda r: humanize.size(r.size) if r.size is not None else "",
+        lambda r: human_size(r.size) if r.size is not None else "",
         sort_key=lambda r: r.size or 0,
         align_right=True,
     ),

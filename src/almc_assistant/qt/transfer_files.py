@@ -27,14 +27,14 @@ from almc_assistant.qt.dataset_rows import ATTENTION, FINE, DatasetRow, needs_at
 from almc_assistant.qt.dataset_rows import summarize as summarize_dataset
 from almc_assistant.qt.group_model import GroupTreeModel
 from almc_assistant.qt.transfer_columns import FILE_COLUMNS
-from almc_assistant.qt.transfer_rows import FileRow, FileState
+from almc_assistant.qt.transfer_rows import FileRow, RowState
 
 ROWS_PER_FLUSH = 400
 # Rows staged by pump batches are written at most this often (a human cannot tell).
 FLUSH_INTERVAL_S = 0.25
-_FAILED = (FileState.FAILED, FileState.CHECK_FAILED)
-_BUSY = (FileState.CHECKING, FileState.QUEUED, FileState.COPYING)
-_DONE = (FileState.VERIFIED, FileState.ALREADY)
+_FAILED = (RowState.FAILED, RowState.CHECK_FAILED)
+_BUSY = (RowState.CHECKING, RowState.QUEUED, RowState.COPYING)
+_DONE = (RowState.VERIFIED, RowState.ALREADY)
 
 
 class _Report:
@@ -56,7 +56,7 @@ def under(path: str, root: str) -> bool:
 
 def is_ready(row: FileRow) -> bool:
     """Checked (whatever the verdict): the row can be backed up."""
-    return row.state not in (FileState.CHECKING, FileState.CHECK_FAILED)
+    return row.state not in (RowState.CHECKING, RowState.CHECK_FAILED)
 
 
 def rank(item: Any) -> int:
@@ -65,7 +65,7 @@ def rank(item: Any) -> int:
     if isinstance(item, DatasetRow):
         return ATTENTION if item.attention else FINE
     failed = item.state in _FAILED
-    if failed or (item.state is not FileState.CHECKING and needs_attention(item.verdict)):
+    if failed or (item.state is not RowState.CHECKING and needs_attention(item.verdict)):
         return ATTENTION
     return FINE
 
@@ -74,22 +74,22 @@ def group_status(rows: Sequence[FileRow]) -> str:
     """A dataset's state in words, from its files' states."""
     n = len(rows)
     failed = sum(r.state in _FAILED for r in rows)
-    checking = sum(r.state is FileState.CHECKING for r in rows)
-    copying = sum(r.state is FileState.COPYING for r in rows)
-    queued = sum(r.state is FileState.QUEUED for r in rows)
+    checking = sum(r.state is RowState.CHECKING for r in rows)
+    copying = sum(r.state is RowState.COPYING for r in rows)
+    queued = sum(r.state is RowState.QUEUED for r in rows)
     done = sum(r.state in _DONE for r in rows)
     if checking:
         text = f"Checking… ({n - checking} of {n})"
     elif copying:
         text = f"Copying… ({done} of {n} verified)"
     elif queued:
-        text = FileState.QUEUED.value
+        text = RowState.QUEUED.value
     elif done == n:
-        text = FileState.VERIFIED.value
+        text = RowState.VERIFIED.value
     elif done:
         text = f"{done} of {n} copied and verified"
     else:
-        text = FileState.CHECKED.value
+        text = RowState.CHECKED.value
     return f"{failed} failed; {text}" if failed else text
 
 
@@ -127,7 +127,7 @@ class FileList(QObject):
     def _summarize(self, group: str, rows: Sequence[FileRow]) -> DatasetRow:
         return summarize_dataset(
             group,
-            verdicts_found=[r.verdict for r in rows if r.state is not FileState.CHECKING],
+            verdicts_found=[r.verdict for r in rows if r.state is not RowState.CHECKING],
             sizes=[r.size for r in rows],
             status_text=group_status(rows),
             failed=any(r.state in _FAILED for r in rows),
@@ -149,7 +149,7 @@ class FileList(QObject):
         except AlmcError as err:
             self.failed.emit(err)
             self.model.upsert(
-                replace(self.model.row_of(p) or FileRow(p), state=FileState.CHECK_FAILED)
+                replace(self.model.row_of(p) or FileRow(p), state=RowState.CHECK_FAILED)
                 for p in fresh
             )
 
@@ -159,12 +159,12 @@ class FileList(QObject):
         path = str(check.path)
         root = self.root_of(path)
         placeholder = self.row(root)
-        if root != path and placeholder is not None and placeholder.state is FileState.CHECKING:
+        if root != path and placeholder is not None and placeholder.state is RowState.CHECKING:
             self._staged.pop(root, None)
             self._ready = None
             self.model.remove([root])
         current = self.row(path)
-        if current is not None and current.state not in (FileState.CHECKING, FileState.CHECKED):
+        if current is not None and current.state not in (RowState.CHECKING, RowState.CHECKED):
             return  # already queued or copied: the check does not reset it
         row = FileRow(
             path=path,
@@ -172,7 +172,7 @@ class FileList(QObject):
             verdict=str(check.verdict),
             reasons=tuple(getattr(check, "reasons", ())),
             next_step=getattr(check, "next_step", ""),
-            state=FileState.CHECKED,
+            state=RowState.CHECKED,
             root=root,
             dataset=getattr(check, "dataset", None),
         )
@@ -216,9 +216,9 @@ class FileList(QObject):
             self.model.refresh_groups(str(d.id) for d in found)
         for root in roots:
             row = self.row(str(Path(root)))
-            if row is not None and row.state is FileState.CHECKING:
+            if row is not None and row.state is RowState.CHECKING:
                 problem = "No files found there"
-                self.stage([replace(row, state=FileState.CHECK_FAILED, problem=problem)])
+                self.stage([replace(row, state=RowState.CHECK_FAILED, problem=problem)])
 
     def root_of(self, path: str) -> str:
         roots = [r for r in self.roots if under(path, r)]
@@ -226,7 +226,7 @@ class FileList(QObject):
 
     def on_check_failed(self, path: str, title: str, detail: str) -> None:
         row = self.row(str(path)) or FileRow(path=str(path), root=str(path))
-        self.stage([replace(row, state=FileState.CHECK_FAILED, problem=f"{title}: {detail}")])
+        self.stage([replace(row, state=RowState.CHECK_FAILED, problem=f"{title}: {detail}")])
 
     # ------------------------------------------------------------------ rows
     def row(self, path: str) -> FileRow | None:
@@ -238,7 +238,7 @@ class FileList(QObject):
         if not self.batching:
             self.flush()
 
-    def mark(self, sources: Sequence[str], state: FileState, **changes: Any) -> None:
+    def mark(self, sources: Sequence[str], state: RowState, **changes: Any) -> None:
         """Every row under ``sources`` gets ``state`` (and ``changes``)."""
         self.flush()
         self.stage(
@@ -249,7 +249,7 @@ class FileList(QObject):
 
     def remove(self, rows: Iterable[FileRow]) -> None:
         """Take rows off the list (not those queued or being copied)."""
-        busy = {FileState.QUEUED, FileState.COPYING}
+        busy = {RowState.QUEUED, RowState.COPYING}
         self.model.remove(r.path for r in rows if r.state not in busy)
         kept = {r.root for r in self.model.rows()}
         self.roots = [r for r in self.roots if r in kept]

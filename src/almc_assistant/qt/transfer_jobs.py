@@ -25,9 +25,9 @@ from almc_assistant.qt.transfer_columns import JOB_COLUMNS
 from almc_assistant.qt.transfer_files import FileList, under
 from almc_assistant.qt.transfer_rows import (
     FileRow,
-    FileState,
     JobRow,
     JobState,
+    RowState,
     job_finished,
     job_progressed,
 )
@@ -70,7 +70,7 @@ class CopyQueue(QObject):
         self._destinations_of[job.key] = list(destinations)
         self.model.upsert([job])
         if any(r.running or r.state is JobState.CANCELLING for r in self.model.rows()):
-            self._mark_files(sources, FileState.QUEUED, copies_wanted=len(destinations))
+            self._mark_files(sources, RowState.QUEUED, copies_wanted=len(destinations))
         self._start_next_job()
         return self.model.row_of(job.key)
 
@@ -89,7 +89,7 @@ class CopyQueue(QObject):
             )
         except AlmcError as err:
             self.model.upsert([replace(job, state=JobState.REFUSED, result=err.title)])
-            self._mark_files(job.sources, FileState.FAILED, problem=err.title)
+            self._mark_files(job.sources, RowState.FAILED, problem=err.title)
             self._tell(err)
             self._start_next_job()
             return
@@ -97,11 +97,11 @@ class CopyQueue(QObject):
         self._jobs_started[job.key] = handle
         self._job_keys[job_id] = job.key
         self.model.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
-        self._mark_files(job.sources, FileState.COPYING, copies_wanted=len(destinations))
+        self._mark_files(job.sources, RowState.COPYING, copies_wanted=len(destinations))
         self.copy_started.emit(handle)
         self._changed()
 
-    def _mark_files(self, sources: Sequence[str], state: FileState, **changes: Any) -> None:
+    def _mark_files(self, sources: Sequence[str], state: RowState, **changes: Any) -> None:
         self._files.mark(sources, state, **changes)
 
     def _job(self, job_id: str) -> JobRow | None:
@@ -128,36 +128,38 @@ class CopyQueue(QObject):
             self.model.upsert([job_progressed(job, event.snapshot)])
 
     def on_copy_verified(self, event: Any) -> None:
-        self._file_copy_result(event, ok=True)
+        self._file_copy_result(event.job_id, event.copy.source, ok=True)
 
     def on_copy_skipped(self, event: Any) -> None:
         if event.reason == ALREADY_VERIFIED:
-            self._file_copy_result(event, ok=True, already=True)
+            self._file_copy_result(event.job_id, event.source, ok=True, already=True)
         else:  # left alone (a different file has the name): not a copy of this file
-            self._file_copy_result(event, ok=False, problem=f"Not copied: {event.reason}")
+            problem = f"Not copied: {event.reason}"
+            self._file_copy_result(event.job_id, event.source, ok=False, problem=problem)
 
     def on_copy_failed(self, event: Any) -> None:
-        self._file_copy_result(event, ok=False, problem=f"{event.title}. {event.next_step}")
+        problem = f"{event.title}. {event.next_step}"
+        self._file_copy_result(event.job_id, event.source, ok=False, problem=problem)
 
     def _file_copy_result(
-        self, event: Any, *, ok: bool, already: bool = False, problem: str = ""
+        self, job_id: str, source: Path, *, ok: bool, already: bool = False, problem: str = ""
     ) -> None:
-        path = str(event.source)
+        path = str(source)
         row = self._files.row(path)
-        if row is None and str(event.job_id) not in self._job_keys:
+        if row is None and str(job_id) not in self._job_keys:
             return  # another window's copy (the wizard's): its files are not listed here
         if row is None:  # a file found inside a dropped folder, not checked on its own
-            row = FileRow(path=path, root=self._files.root_of(path), state=FileState.COPYING)
+            row = FileRow(path=path, root=self._files.root_of(path), state=RowState.COPYING)
         if not ok:
-            self._files.stage([replace(row, state=FileState.FAILED, problem=problem)])
+            self._files.stage([replace(row, state=RowState.FAILED, problem=problem)])
             return
-        if row.state is FileState.FAILED:
+        if row.state is RowState.FAILED:
             return
         done = row.copies_done + 1
         wanted = max(row.copies_wanted, 1)
-        state = FileState.COPYING
+        state = RowState.COPYING
         if done >= wanted:
-            state = FileState.ALREADY if already and row.copies_done == 0 else FileState.VERIFIED
+            state = RowState.ALREADY if already and row.copies_done == 0 else RowState.VERIFIED
         self._files.stage([replace(row, copies_done=done, state=state)])
 
     def on_destination_refused(self, event: Any) -> None:
@@ -181,9 +183,9 @@ class CopyQueue(QObject):
         self.model.upsert([finished])
         if finished.state is JobState.CANCELLED:
             still = [
-                replace(r, state=FileState.CHECKED)
+                replace(r, state=RowState.CHECKED)
                 for r in self._files.model.rows()
-                if r.state in (FileState.COPYING, FileState.QUEUED)
+                if r.state in (RowState.COPYING, RowState.QUEUED)
                 and any(under(r.path, s) for s in job.sources)
             ]
             self._files.stage(still)
@@ -192,9 +194,9 @@ class CopyQueue(QObject):
             # row says why; the tray tells it too (``controller_copies``).
             problem = f"{why}: {event.summary.error_detail} {event.summary.error_next_step}"
             self._files.stage(
-                replace(r, state=FileState.FAILED, problem=problem.strip())
+                replace(r, state=RowState.FAILED, problem=problem.strip())
                 for r in self._files.model.rows()
-                if r.state in (FileState.COPYING, FileState.QUEUED)
+                if r.state in (RowState.COPYING, RowState.QUEUED)
                 and any(under(r.path, s) for s in job.sources)
             )
         self._files.flush()  # the files' final state shows with the job's result, not later
@@ -219,7 +221,7 @@ class CopyQueue(QObject):
             return
         if job.state is JobState.QUEUED:
             self.model.upsert([replace(job, state=JobState.CANCELLED, result="Cancelled")])
-            self._mark_files(job.sources, FileState.CHECKED)
+            self._mark_files(job.sources, RowState.CHECKED)
         else:
             handle = self._jobs_started.get(job.key)
             if handle is None:

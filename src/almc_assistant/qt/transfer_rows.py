@@ -12,10 +12,13 @@ from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
+from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize
 
 
-class FileState(enum.Enum):
+class RowState(enum.Enum):
+    """Where a file listed in the transfer window stands (not the catalog's FileState)."""
+
     CHECKING = "Checking…"
     CHECKED = "Ready"
     QUEUED = "Waiting to copy"
@@ -33,7 +36,7 @@ class FileRow:
     verdict: str | None = None
     reasons: tuple[str, ...] = ()
     next_step: str = ""
-    state: FileState = FileState.CHECKING
+    state: RowState = RowState.CHECKING
     root: str = ""  # the dropped file or folder this file came from
     copies_done: int = 0
     copies_wanted: int = 0
@@ -50,9 +53,9 @@ class FileRow:
 
     @property
     def status_text(self) -> str:
-        if self.state is FileState.FAILED:
+        if self.state is RowState.FAILED:
             return f"Failed: {self.problem}" if self.problem else "Failed"
-        if self.state is FileState.COPYING and self.copies_wanted > 1:
+        if self.state is RowState.COPYING and self.copies_wanted > 1:
             return f"Copying… ({self.copies_done} of {self.copies_wanted} verified)"
         return str(self.state.value)
 
@@ -105,26 +108,12 @@ class JobRow:
         if self.state is JobState.QUEUED:
             return "Queued"
         if self.bytes_total:
-            return f"{humanize.size(self.bytes_done)} of {humanize.size(self.bytes_total)}"
+            return f"{human_size(self.bytes_done)} of {human_size(self.bytes_total)}"
         return f"{self.files_done} of {humanize.count(self.files_total, 'file')}"
 
     @property
     def running(self) -> bool:
         return self.state in (JobState.STARTING, JobState.RUNNING, JobState.PAUSED)
-
-
-def row_from_check(check: Any, root: str = "") -> FileRow:
-    """A checked file: a ``FileCheck`` (with reasons) or a ``FileChecked`` event (without)."""
-    return FileRow(
-        path=str(check.path),
-        size=check.size,
-        verdict=str(check.verdict),
-        reasons=tuple(getattr(check, "reasons", ())),
-        next_step=getattr(check, "next_step", ""),
-        state=FileState.CHECKED,
-        root=root,
-        dataset=getattr(check, "dataset", None),
-    )
 
 
 def job_progressed(row: JobRow, snapshot: Any) -> JobRow:

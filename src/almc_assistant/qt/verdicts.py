@@ -1,14 +1,15 @@
-"""How a file's check verdict looks: a badge, a short label, and whether it needs a word.
+"""How a file's check verdict looks in the GUI: a badge and a short label.
 
-Thread contract: pure lookups, GUI thread for the icons. The verdict strings are the
-check's contract (``core/inspect``): ``native-ok``, ``tiff-compressed-lossy``, ...; the
-file states are the catalog's (``acquiring``, ``complete``, ``lost``).
+Thread contract: pure lookups, GUI thread for the icons. Verdicts, their labels and their
+order are the core's (:mod:`almc_assistant.core.verdicts`); this maps a verdict's tone to
+a badge. The file states are the catalog's (``acquiring``, ``complete``, ``lost``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from almc_assistant.core.verdicts import Tone, parse
 from almc_assistant.qt.icons import Badge
 
 
@@ -16,29 +17,11 @@ from almc_assistant.qt.icons import Badge
 class VerdictLook:
     badge: Badge
     label: str
-    needs_attention: bool  # listed on the "Files to look at" page, and first in lists
 
 
-_LOOKS = {
-    "native-ok": VerdictLook(Badge.OK, "Native file", False),
-    "tiff-uncompressed-ok": VerdictLook(Badge.OK, "Uncompressed TIFF", False),
-    "tiff-compressed-lossless": VerdictLook(Badge.NOTE, "Compressed TIFF (lossless)", True),
-    "tiff-compressed-lossy": VerdictLook(Badge.BAD, "Lossy TIFF: pixels changed", True),
-    "lossy-format": VerdictLook(Badge.BAD, "Lossy image format", True),
-    "other-format": VerdictLook(Badge.NOTE, "Not raw image data", True),
-    "native-damaged": VerdictLook(Badge.BAD, "Damaged or incomplete", True),
-    "tiff-damaged": VerdictLook(Badge.BAD, "Damaged TIFF", True),
-    "unreadable": VerdictLook(Badge.BAD, "Could not be read", True),
-    "empty": VerdictLook(Badge.NOTE, "Empty file", True),
-    "dataset-metadata": VerdictLook(Badge.OK, "Dataset metadata", False),
-}
-ACQUIRING = VerdictLook(Badge.WAITING, "Still acquiring", False)
-CHECKING = VerdictLook(Badge.WAITING, "Checking…", False)
-UNKNOWN = VerdictLook(Badge.NOTE, "Not checked", False)
-
-EXPORT_VERDICTS = frozenset(
-    {"tiff-compressed-lossless", "tiff-compressed-lossy", "lossy-format", "other-format"}
-)
+BADGES = {Tone.OK: Badge.OK, Tone.NOTE: Badge.NOTE, Tone.BAD: Badge.BAD, Tone.DAMAGED: Badge.BAD}
+ACQUIRING = VerdictLook(Badge.WAITING, "Still acquiring")
+UNKNOWN = VerdictLook(Badge.NOTE, "Not checked")
 
 
 def look(verdict: str | None, *, state: str | None = None) -> VerdictLook:
@@ -47,4 +30,7 @@ def look(verdict: str | None, *, state: str | None = None) -> VerdictLook:
         return ACQUIRING
     if verdict is None:
         return UNKNOWN
-    return _LOOKS.get(str(verdict), VerdictLook(Badge.NOTE, str(verdict), True))
+    known = parse(str(verdict))
+    if known is None:  # written by a newer version: its own words
+        return VerdictLook(Badge.NOTE, str(verdict))
+    return VerdictLook(BADGES[known.tone], known.label)

@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.keys import close_on_escape
@@ -52,7 +53,7 @@ AT_RISK_COLUMNS: tuple[Column[AtRiskRow], ...] = (
         icon=lambda r: icons.badge_icon(Badge.BAD if r.days_left <= 2 else Badge.NOTE),
         tooltip=lambda r: str(r.path),
     ),
-    Column("Size", lambda r: humanize.size(r.size), sort_key=lambda r: r.size, align_right=True),
+    Column("Size", lambda r: human_size(r.size), sort_key=lambda r: r.size, align_right=True),
     Column("May be deleted from", when, sort_key=lambda r: r.deletable_from),
     Column("Why it is not safe", lambda r: r.missing, tooltip=lambda r: r.missing),
 )
@@ -122,7 +123,7 @@ class DeletionWarningWindow(QWidget):
         text = warnings_html(warnings)
         if not warnings and rows:
             first = min(rows, key=lambda r: r.deletable_from)
-            size = humanize.size(sum(r.size for r in rows))
+            size = human_size(sum(r.size for r in rows))
             text = (
                 f"<p>{humanize.count(len(rows), 'file')} ({size}) not backed up yet; none "
                 f"is close to cleanup. The first may be deleted from {when(first)}.</p>"

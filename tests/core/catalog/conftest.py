@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from almc_assistant.core.catalog import Catalog, CopyRecord
+from almc_assistant.core.catalog import Catalog
+from almc_assistant.core.copies import CopyRecord
 
 
 def two_copies(copies: Sequence[CopyRecord]) -> bool:
@@ -39,6 +40,7 @@ def catalog(tmp_path: Path, clock: Clock) -> Iterator[Catalog]:
 
 def copy_of(source: Path, root: Path, size: int, mtime_ns: int, at: float = 1.0) -> CopyRecord:
     return CopyRecord(
+        source=source,
         destination_root=root,
         path=root / source.name,
         size=size,

@@ -38,7 +38,7 @@ def _fill(db: Path, n: int) -> None:
             state=FileState.COMPLETE,
         )
         src = Path("/acq/f000001.tif")
-        cat.record_copy(src, copy_of(src, Path("/d1"), 1001, NS), owner="ann")
+        cat.record_copy(copy_of(src, Path("/d1"), 1001, NS), owner="ann")
 
 
 def test_garbage_file_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ device test mounts a real tmpfs (root only).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import time
@@ -17,10 +18,10 @@ from pathlib import Path
 import blake3
 import pytest
 
-from almc_assistant.core.catalog import Catalog, CopyRecord, FileState, schema
-from almc_assistant.core.catalog.records import ident_of
+from almc_assistant.core.catalog import Catalog, FileState, schema
 from almc_assistant.core.catalog.revalidate import revalidate
 from almc_assistant.core.config import PolicySettings
+from almc_assistant.core.copies import CopyRecord, ident_of
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.policy import DeviceResolver, Policy
@@ -56,6 +57,7 @@ def copy_of(path: Path, dest: Path) -> CopyRecord:
     dest.write_bytes(data)
     ident = FileIdentity.of_path(path)
     return CopyRecord(
+        source=path,
         destination_root=dest.parent,
         path=dest,
         size=ident.size,
@@ -82,7 +84,7 @@ def test_an_edit_with_the_mtime_restored_makes_the_copies_stale(tmp_path: Path) 
     f = acquired(tmp_path / "acq" / "a.nd2", b"a" * 4096)
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
         seen(cat, f)
-        assert cat.record_copy(f, copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
+        assert cat.record_copy(copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
         edit_keeping_size_and_mtime(f, b"B" * 100)
         seen(cat, f)
         rec = cat.file(f)
@@ -99,7 +101,7 @@ def test_a_chmod_alone_is_told_apart_by_a_rehash(tmp_path: Path) -> None:
     f = acquired(tmp_path / "acq" / "a.nd2", b"a" * 4096)
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
         seen(cat, f)
-        cat.record_copy(f, copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
+        cat.record_copy(copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
         chmod_until_the_ctime_moves(f)
         seen(cat, f)
         assert not cat.file(f).safe  # type: ignore[union-attr]  # until re-hashed
@@ -115,7 +117,7 @@ def test_a_hard_link_made_by_a_backup_tool_keeps_the_copies_after_a_rehash(
     f = acquired(tmp_path / "acq" / "a.nd2", b"a" * 4096)
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
         seen(cat, f)
-        cat.record_copy(f, copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
+        cat.record_copy(copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
         os.link(f, tmp_path / "snapshot-a.nd2")  # the link count moves the ctime
         seen(cat, f)
         assert revalidate(cat, f) == 1 and cat.file(f).safe  # type: ignore[union-attr]
@@ -125,7 +127,7 @@ def test_a_replacement_under_the_same_name_is_a_change(tmp_path: Path) -> None:
     f = acquired(tmp_path / "acq" / "a.nd2", b"a" * 4096)
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
         seen(cat, f)
-        cat.record_copy(f, copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
+        cat.record_copy(copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
         st = f.stat()
         other = acquired(tmp_path / "acq" / ".tmp", b"z" * 4096)
         os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -191,8 +193,8 @@ def test_safe_flags_come_back_with_the_drive(tmp_path: Path) -> None:
         with Catalog(tmp_path / "c.sqlite3", safety=policy.is_safe) as cat:
             seen(cat, f)
             copy = copy_of(f, drive / "backup" / "a.nd2")
-            copy = CopyRecord(**{**_fields(copy), "destination_root": drive / "backup"})
-            assert cat.record_copy(f, copy, owner="ann")
+            copy = dataclasses.replace(copy, destination_root=drive / "backup")
+            assert cat.record_copy(copy, owner="ann")
             assert cat.refresh_safety(policy.device_of) == 0  # nothing unsafe
             unmount(drive)
             cat.recompute_safety()  # e.g. the facility changed the policy meanwhile
@@ -206,7 +208,3 @@ def test_safe_flags_come_back_with_the_drive(tmp_path: Path) -> None:
             assert cat.unsafe_files("ann") == [] and cat.file(f).safe  # type: ignore[union-attr]
     finally:
         unmount(drive)
-
-
-def _fields(copy: CopyRecord) -> dict[str, object]:
-    return {name: getattr(copy, name) for name in CopyRecord.__slots__}  # type: ignore[attr-defined]

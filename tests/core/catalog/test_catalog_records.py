@@ -31,8 +31,8 @@ def test_unsafe_until_policy_satisfied_and_copies_follow_contents(catalog: Catal
     src = Path("/acq/a.nd2")
     catalog.record_seen(src, size=100, mtime_ns=7 * NS, owner="ann", state=FileState.COMPLETE)
     assert [f.path for f in catalog.unsafe_files("ann")] == [src]
-    assert catalog.record_copy(src, copy_of(src, Path("/d1"), 100, 7 * NS), owner="ann") is False
-    assert catalog.record_copy(src, copy_of(src, Path("/d2"), 100, 7 * NS), owner="ann") is True
+    assert catalog.record_copy(copy_of(src, Path("/d1"), 100, 7 * NS), owner="ann") is False
+    assert catalog.record_copy(copy_of(src, Path("/d2"), 100, 7 * NS), owner="ann") is True
     assert catalog.unsafe_files("ann") == []
     assert catalog.pending("ann") == (0, 0, None)
     # The file changes after the copies: they are of other contents, it is unsafe again.
@@ -60,7 +60,7 @@ def test_deletion_without_copy_is_lost_with_copy_is_gone(catalog: Catalog) -> No
     a, b = Path("/acq/a"), Path("/acq/b")
     for p in (a, b):
         catalog.record_seen(p, size=1, mtime_ns=NS, owner="ann", state=FileState.COMPLETE)
-    catalog.record_copy(b, copy_of(b, Path("/d1"), 1, NS), owner="ann")
+    catalog.record_copy(copy_of(b, Path("/d1"), 1, NS), owner="ann")
     assert catalog.record_deleted(a) is FileState.LOST
     assert catalog.record_deleted(b) is FileState.GONE
     assert [f.path for f in catalog.lost_files("ann")] == [a]
@@ -72,7 +72,7 @@ def test_a_move_keeps_copies_and_verdict(catalog: Catalog) -> None:
     src, dest = Path("/acq/old.tif"), Path("/acq/sub/new.tif")
     catalog.record_seen(src, size=5, mtime_ns=NS, owner="ann", state=FileState.COMPLETE)
     catalog.record_verdict(src, "tiff-uncompressed-ok", ["every page uncompressed"])
-    catalog.record_copy(src, copy_of(src, Path("/d1"), 5, NS), owner="ann")
+    catalog.record_copy(copy_of(src, Path("/d1"), 5, NS), owner="ann")
     assert catalog.record_moved(src, dest, size=5, mtime_ns=NS)
     assert catalog.file(src) is None
     rec = catalog.file(dest)
@@ -83,10 +83,10 @@ def test_a_move_keeps_copies_and_verdict(catalog: Catalog) -> None:
 
 def test_copy_of_unknown_source_is_recorded_complete(catalog: Catalog) -> None:
     src = Path("/elsewhere/x.nd2")
-    catalog.record_copy(src, copy_of(src, Path("/d1"), 3, NS), owner="ann")
+    catalog.record_copy(copy_of(src, Path("/d1"), 3, NS), owner="ann")
     rec = catalog.file(src)
     assert rec and rec.state is FileState.COMPLETE and rec.size == 3
-    assert catalog.copies_by_destination() == {Path("/d1"): (1, 3)}
+    assert [(c.destination_root, c.size) for c in rec.copies] == [(Path("/d1"), 3)]
 
 
 def test_policy_change_recomputes_safety(tmp_path: Path, clock: Clock) -> None:
@@ -94,7 +94,7 @@ def test_policy_change_recomputes_safety(tmp_path: Path, clock: Clock) -> None:
     with Catalog(db, safety=two_copies, safety_key="two", clock=clock) as cat:
         src = Path("/acq/a")
         cat.record_seen(src, size=1, mtime_ns=NS, owner="ann", state=FileState.COMPLETE)
-        cat.record_copy(src, copy_of(src, Path("/d1"), 1, NS), owner="ann")
+        cat.record_copy(copy_of(src, Path("/d1"), 1, NS), owner="ann")
         assert len(cat.unsafe_files("ann")) == 1
     with Catalog(db, safety=lambda copies: len(copies) >= 1, safety_key="one", clock=clock) as cat:
         assert cat.unsafe_files("ann") == []
@@ -104,7 +104,7 @@ def test_forgetting_a_copy_makes_the_file_unsafe_again(catalog: Catalog) -> None
     src = Path("/acq/a")
     catalog.record_seen(src, size=1, mtime_ns=NS, owner="ann", state=FileState.COMPLETE)
     for root in ("/d1", "/d2"):
-        catalog.record_copy(src, copy_of(src, Path(root), 1, NS), owner="ann")
+        catalog.record_copy(copy_of(src, Path(root), 1, NS), owner="ann")
     assert catalog.unsafe_files("ann") == []
     assert catalog.forget_copy(Path("/d2/a")) == 1
     assert [f.path for f in catalog.unsafe_files("ann")] == [src]
@@ -204,7 +204,7 @@ def test_a_move_with_other_contents_drops_the_old_copies(catalog: Catalog) -> No
     src, dest = Path("/acq/a"), Path("/acq/b")
     catalog.record_seen(src, size=5, mtime_ns=NS, owner="ann", state=FileState.COMPLETE)
     for root in ("/d1", "/d2"):
-        catalog.record_copy(src, copy_of(src, Path(root), 5, NS), owner="ann")
+        catalog.record_copy(copy_of(src, Path(root), 5, NS), owner="ann")
     assert catalog.unsafe_files("ann") == []
     assert catalog.record_moved(src, dest, size=6, mtime_ns=2 * NS, root=Path("/acq"))
     assert [f.path for f in catalog.unsafe_files("ann")] == [dest]

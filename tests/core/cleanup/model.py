@@ -151,9 +151,9 @@ class CleanupModel(RuleBasedStateMachine):
     def _check_new_verified(self, expected: dict[Path, bytes]) -> None:
         events = self.sink.of_type(CopyVerified)
         for e in events[self.checked_events :]:
-            data = e.destination.read_bytes()
-            assert data == expected[e.source], f"{e.destination} called verified, other bytes"
-            self.verified[e.destination] = data
+            data = e.copy.path.read_bytes()
+            assert data == expected[e.copy.source], f"{e.copy.path} called verified, other bytes"
+            self.verified[e.copy.path] = data
             STEPS["verified"] += 1
         self.checked_events = len(events)
 

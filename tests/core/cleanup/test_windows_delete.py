@@ -78,7 +78,7 @@ def _recorded(tmp_path: Path, dest: Path, name: str = "run1/a.nd2") -> Path:
     f = acquired(tmp_path / "acq" / name, DATA)
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
         seen(cat, f)
-        cat.record_copy(f, copy_of(f, dest / name), owner="ann")
+        cat.record_copy(copy_of(f, dest / name), owner="ann")
     return f
 
 

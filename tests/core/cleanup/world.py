@@ -15,7 +15,7 @@ from pathlib import Path
 import blake3
 import pytest
 
-from almc_assistant.core.catalog import Catalog, CopyRecord, FileState
+from almc_assistant.core.catalog import Catalog, FileState
 from almc_assistant.core.cleanup import (
     Action,
     CleanupPlan,
@@ -24,6 +24,7 @@ from almc_assistant.core.cleanup import (
     plan_cleanup,
 )
 from almc_assistant.core.config import PolicySettings, RetentionSettings
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.evidence import EvidenceRules
 from almc_assistant.core.policy import DAY, Policy, Retention
@@ -130,8 +131,15 @@ class World:
     def record(self, src: Path, root: Path, dest: Path, blake: str) -> None:
         st = src.stat()
         self.catalog.record_copy(
-            src,
-            CopyRecord(root, dest, st.st_size, st.st_mtime_ns, blake, NOW - DAY),
+            CopyRecord(
+                source=src,
+                destination_root=root,
+                path=dest,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                blake3=blake,
+                verified_at=NOW - DAY,
+            ),
             owner="ann",
         )
 

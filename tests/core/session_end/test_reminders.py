@@ -17,7 +17,6 @@ from almc_assistant.core.session_end import (
 from tests.core.session_end.conftest import FakeClock
 
 HOUR = 3600.0
-NOTHING = PendingSummary()
 
 
 class Rig:

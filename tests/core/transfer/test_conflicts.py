@@ -28,8 +28,8 @@ def test_keep_both_gives_the_new_copy_a_clear_name(tmp_path: Path) -> None:
     assert result.summary.ok
     assert (dest / "run1/img.tif").read_bytes() == b"someone else's file"
     assert (dest / "run1/img (almc copy 2).tif").read_bytes() == b"new acquisition" * 100
-    (v,) = sink.of_type(CopyVerified)
-    assert v.destination == dest / "run1/img (almc copy 2).tif"
+    (v,) = [e.copy for e in sink.of_type(CopyVerified)]
+    assert v.path == dest / "run1/img (almc copy 2).tif"
     # and a rerun recognises that copy instead of making a third one
     again, _sink2 = copy([run], [dest])
     assert again.summary.verified == 0 and again.summary.skipped == 1
@@ -60,8 +60,8 @@ def test_identical_file_is_adopted_after_reading_it_back(tmp_path: Path) -> None
     inode = (dest / "run1/img.tif").stat().st_ino
     result, sink = copy([run], [dest])
     assert result.summary.ok
-    (v,) = sink.of_type(CopyVerified)
-    assert v.adopted and v.destination == dest / "run1/img.tif"
+    (v,) = [e.copy for e in sink.of_type(CopyVerified)]
+    assert v.adopted and v.path == dest / "run1/img.tif"
     assert (dest / "run1/img.tif").stat().st_ino == inode  # not rewritten
     assert (dest / "run1/img.tif").stat().st_mtime_ns == (run / "img.tif").stat().st_mtime_ns
     assert not (dest / "run1/img (almc copy 2).tif").exists()
@@ -74,7 +74,7 @@ def test_same_size_different_bytes_is_not_adopted(tmp_path: Path) -> None:
     assert result.summary.ok
     assert (dest / "run1/img.tif").read_bytes() == b"X" * 1500
     assert (dest / "run1/img (almc copy 2).tif").read_bytes() == b"new acquisition" * 100
-    (v,) = sink.of_type(CopyVerified)
+    (v,) = [e.copy for e in sink.of_type(CopyVerified)]
     assert not v.adopted
 
 
@@ -119,8 +119,8 @@ def test_identical_file_appearing_at_the_final_name_is_adopted_after_a_read(
         [src.parent], [dest], hooks=CopyHooks(after_flush=other_job), group_small_files=grouped
     )
     assert result.summary.ok
-    (v,) = sink.of_type(CopyVerified)
-    assert v.adopted and v.destination == dest / "run1/img.tif"
+    (v,) = [e.copy for e in sink.of_type(CopyVerified)]
+    assert v.adopted and v.path == dest / "run1/img.tif"
     assert sorted(p.name for p in (dest / "run1").iterdir()) == ["img.tif"]
 
 

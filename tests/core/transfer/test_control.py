@@ -75,7 +75,7 @@ def test_cancel_leaves_no_partial_and_keeps_what_was_verified(tmp_path: Path) ->
     assert partials(dest) == []
     assert tree_files(dest) == {"run1/1-small.tif": b"s" * 1000}  # finished before the cancel
     assert read_manifest(dest) == {
-        "run1/1-small.tif": next(e.blake3 for e in sink.of_type(CopyVerified))
+        "run1/1-small.tif": next(e.copy.blake3 for e in sink.of_type(CopyVerified))
     }
     assert isinstance(sink.events[-1], JobFinished)
     assert (run / "2-big.nd2").stat().st_size == 1024 * 1024

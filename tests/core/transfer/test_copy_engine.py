@@ -72,10 +72,10 @@ def test_copies_a_folder_to_two_destinations_reading_each_byte_once(
     assert read == {p: p.stat().st_size for p in run.rglob("*") if p.is_file() and p.stat().st_size}
     verified = sink.of_type(CopyVerified)
     assert len(verified) == 2 * len(source_files)
-    for e in verified:
-        assert e.blake3 == digest(e.source) == digest(e.destination)
-        assert e.read_back == READ_BACK_HERE
-        assert e.destination.is_relative_to(e.destination_root)
+    for c in (e.copy for e in verified):
+        assert c.blake3 == digest(c.source) == digest(c.path)
+        assert c.read_back == READ_BACK_HERE
+        assert c.path.is_relative_to(c.destination_root)
     assert isinstance(sink.events[-1], JobFinished)
 
 

@@ -91,7 +91,7 @@ def test_corruption_on_one_destination_does_not_affect_the_other(tmp_path: Path)
 
     result, sink = copy([src], [tmp_path / "good", bad], hooks=CopyHooks(after_flush=after_flush))
     assert result.summary.state == "completed with problems"
-    assert [e.destination_root for e in sink.of_type(CopyVerified)] == [tmp_path / "good"]
+    assert [e.copy.destination_root for e in sink.of_type(CopyVerified)] == [tmp_path / "good"]
     assert [e.destination_root for e in sink.of_type(CopyFailed)] == [bad]
     assert (tmp_path / "good" / "img.tif").read_bytes() == src.read_bytes()
     assert not (bad / "img.tif").exists()

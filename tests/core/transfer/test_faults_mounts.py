@@ -98,7 +98,7 @@ def test_destination_filling_up_during_the_copy(tmp_path: Path, tmpfs: Mount, ch
     assert "Free space" in first.next_step and not first.retryable
     later = next(e for e in failed if e.source.name == "c.tif")
     assert str(run / "c.tif") in later.detail and "disk is full" in later.detail
-    assert [e.source.name for e in sink.of_type(CopyVerified)] == ["a.tif"]
+    assert [e.copy.source.name for e in sink.of_type(CopyVerified)] == ["a.tif"]
     (dest / "filler").unlink()
     assert_only_verified_finals(dest, run)
     assert {p.name: digest(p) for p in run.iterdir()} == before

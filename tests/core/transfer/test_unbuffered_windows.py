@@ -126,7 +126,7 @@ def test_copy_reads_back_window_by_window_and_the_receipt_says_how(
     (event,) = sink.of_type(CopyVerified)
     # real Windows: "read back from the storage, bypassing the cache"; Wine ignores the
     # flag (no O_DIRECT below), so there the receipt must not claim it
-    assert event.read_back == READ_BACK_HERE
+    assert event.copy.read_back == READ_BACK_HERE
     assert sum(c.reads for c in checked) >= 4  # window by window, not once at the end
 
 
@@ -141,7 +141,7 @@ def test_a_volume_refusing_the_flag_still_verifies_and_says_the_cache_was_used(
     )
     assert result.summary.ok, sink.events
     (event,) = sink.of_type(CopyVerified)
-    assert event.read_back == READ_BACK_CACHED
+    assert event.copy.read_back == READ_BACK_CACHED
     assert (tmp_path / "d" / "big.nd2").read_bytes() == data
 
 

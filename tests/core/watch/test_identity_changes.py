@@ -65,7 +65,7 @@ def watched(tmp_path: Path) -> Iterator[tuple[Catalog, CatalogSink, Path]]:
     f = acquired(tmp_path / "acq" / "a.nd2", b"a" * 8192)
     catalog = Catalog(tmp_path / "c.sqlite3", safety=any_copy)
     seen(catalog, f)
-    assert catalog.record_copy(f, copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
+    assert catalog.record_copy(copy_of(f, tmp_path / "bit" / "a.nd2"), owner="ann")
     sink = CatalogSink(catalog)
     watcher = Watcher([tmp_path / "acq"], sink, quiet_seconds=0.2, polling=False)
     watcher.start()

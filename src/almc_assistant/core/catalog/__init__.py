@@ -12,7 +12,6 @@ from almc_assistant.core.catalog.connection import (
     Recovery,
 )
 from almc_assistant.core.catalog.records import (
-    CopyRecord,
     FileRecord,
     FileState,
     SessionRecord,
@@ -26,7 +25,6 @@ __all__ = [
     "CatalogCorruptError",
     "CatalogError",
     "CatalogFullError",
-    "CopyRecord",
     "FileRecord",
     "FileState",
     "Recovery",

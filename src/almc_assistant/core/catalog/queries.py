@@ -1,8 +1,9 @@
 """Read-only questions to the catalog, each answered by an indexed query.
 
-Thread contract: mixed into :class:`~almc_assistant.core.catalog.store.Catalog`; safe
-from any thread (each thread reads through its own connection; WAL readers never wait
-for writers).
+Thread contract: safe from any thread (each thread reads through its own connection of
+:class:`~almc_assistant.core.catalog.access.Connections`; WAL readers never wait for
+writers). Part of :class:`~almc_assistant.core.catalog.store.Catalog`, which answers
+these questions in its own name.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from almc_assistant.core.catalog.access import Connections
 from almc_assistant.core.catalog.records import (
-    CopyRecord,
     FileRecord,
     FileState,
     SessionRecord,
     SessionTotals,
     stored_ident,
 )
+from almc_assistant.core.copies import CopyRecord
 
 log = logging.getLogger(__name__)
 
@@ -33,37 +35,37 @@ _PRESENT = "state IN ('acquiring', 'complete')"
 
 
 class CatalogQueries:
-    """The queries; the subclass provides ``_read`` and ``_conn``.
+    """The catalog's read-only questions, over its connections.
 
     A row that does not read as what it should be (a malformed value written by another
     program or a damaged page) costs only that row: it is left out of the answer, logged,
     and its id added to :attr:`bad_rows` so that the status can say so.
     """
 
-    bad_rows: set[str]  # "file 12", "copy 7": rows left out because they do not read
-
-    def _read(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
-        raise NotImplementedError
-
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
+    def __init__(self, db: Connections) -> None:
+        self._db = db
+        self.bad_rows: set[str] = set()  # "file 12", "copy 7": rows left out (unreadable)
 
     # -------------------------------------------------------------- helpers
-    def _copies_for(
+    def copies_for(
         self, conn: sqlite3.Connection, ids: Sequence[int]
     ) -> dict[int, list[CopyRecord]]:
+        """The copies of the files ``ids``, read through ``conn`` (inside a write, the
+        writer's own connection)."""
         out: dict[int, list[CopyRecord]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             for row in conn.execute(
-                "SELECT file_id, destination_root, path, size, mtime_ns, blake3, verified_at,"
-                " id, src_dev, src_ino, src_ctime_ns FROM copies"
-                f" WHERE file_id IN ({marks}) ORDER BY verified_at",
+                "SELECT c.file_id, c.destination_root, c.path, c.size, c.mtime_ns, c.blake3,"
+                " c.verified_at, c.id, c.src_dev, c.src_ino, c.src_ctime_ns, f.path"
+                " FROM copies c JOIN files f ON f.id = c.file_id"
+                f" WHERE c.file_id IN ({marks}) ORDER BY c.verified_at",
                 tuple(chunk),
             ):
                 try:
                     copy = CopyRecord(
+                        source=Path(row[11]),
                         destination_root=Path(row[1]),
                         path=Path(row[2]),
                         size=int(row[3]),
@@ -95,10 +97,10 @@ class CatalogQueries:
         return out
 
     def _files(self, where: str, args: Sequence[object] = (), tail: str = "") -> list[FileRecord]:
-        rows = self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE {where} {tail}", args)
+        rows = self._db.read(f"SELECT {_FILE_COLUMNS} FROM files WHERE {where} {tail}", args)
         if not rows:
             return []
-        copies = self._copies_for(self._conn(), [int(r["id"]) for r in rows])
+        copies = self.copies_for(self._db.conn(), [int(r["id"]) for r in rows])
         return self._rows_to_files(rows, copies)
 
     # -------------------------------------------------------------- files
@@ -112,10 +114,10 @@ class CatalogQueries:
         return self._files(f"owner = ? AND {_UNSAFE}", (owner,), tail)
 
     def unsafe_totals(self, owner: str) -> list[SessionTotals]:
-        """Count, bytes and oldest file of the owner's unsafe files, per session."""
-        rows = self._read(
-            "SELECT f.session_id, s.started_at, s.ended_at, count(*) AS n, sum(f.size) AS b,"
-            " min(f.born) AS oldest FROM files f LEFT JOIN sessions s ON s.id = f.session_id"
+        """Count and bytes of the owner's unsafe files, per session."""
+        rows = self._db.read(
+            "SELECT f.session_id, s.started_at, s.ended_at, count(*) AS n, sum(f.size) AS b"
+            " FROM files f LEFT JOIN sessions s ON s.id = f.session_id"
             f" WHERE f.owner = ? AND f.{_UNSAFE.replace(' AND state', ' AND f.state')}"
             " GROUP BY f.session_id ORDER BY f.session_id",
             (owner,),
@@ -130,7 +132,6 @@ class CatalogQueries:
                         ended_at=r["ended_at"],
                         files=int(r["n"]),
                         bytes=int(r["b"] or 0),
-                        oldest_first_seen=float(r["oldest"]),
                     )
                 )
             except (ValueError, TypeError) as exc:
@@ -139,7 +140,7 @@ class CatalogQueries:
 
     def pending(self, owner: str) -> tuple[int, int, float | None]:
         """(files, bytes, oldest age reference) of the owner's unsafe files: one lookup."""
-        row = self._read(
+        row = self._db.read(
             f"SELECT count(*), sum(size), min(born) FROM files WHERE owner = ? AND {_UNSAFE}",
             (owner,),
         )[0]
@@ -164,7 +165,7 @@ class CatalogQueries:
         prefix = str(folder).rstrip(os.sep) + os.sep
         upper = prefix[:-1] + chr(ord(os.sep) + 1)
         columns = "path, size, mtime_ns, coalesce(ctime_ns, 0), coalesce(ino, 0)"
-        rows = self._read(
+        rows = self._db.read(
             f"SELECT {columns} FROM files WHERE path > ? AND path < ?"
             f" AND state = 'complete' UNION ALL"
             f" SELECT {columns} FROM files WHERE path = ? AND state = 'complete'",
@@ -181,29 +182,16 @@ class CatalogQueries:
             return self._files(f"born < ? AND {_PRESENT}", (born_before,), tail)
         return self._files(f"root = ? AND born < ? AND {_PRESENT}", (str(root), born_before), tail)
 
-    def present_bytes(self, owner: str | None = None) -> int:
-        if owner is None:
-            row = self._read(f"SELECT sum(size) FROM files WHERE {_PRESENT}")[0]
-        else:
-            row = self._read(
-                f"SELECT sum(size) FROM files WHERE owner = ? AND {_PRESENT}", (owner,)
-            )[0]
-        return int(row[0] or 0)
-
-    # -------------------------------------------------------------- sessions, copies
-    def session(self, session_id: int) -> SessionRecord | None:
-        rows = self._read("SELECT * FROM sessions WHERE id = ?", (session_id,))
-        return self._session_of(rows)
-
+    # -------------------------------------------------------------- sessions
     def open_session(self, owner: str) -> SessionRecord | None:
-        rows = self._read(
+        rows = self._db.read(
             "SELECT * FROM sessions WHERE owner = ? AND ended_at IS NULL ORDER BY id DESC",
             (owner,),
         )
         return self._session_of(rows)
 
     def latest_session(self, owner: str) -> SessionRecord | None:
-        rows = self._read(
+        rows = self._db.read(
             "SELECT * FROM sessions WHERE owner = ? ORDER BY id DESC LIMIT 1", (owner,)
         )
         return self._session_of(rows)
@@ -216,13 +204,6 @@ class CatalogQueries:
         except (ValueError, TypeError) as exc:
             self._note_bad(f"session {rows[0]['id']}", exc)
             return None
-
-    def copies_by_destination(self) -> dict[Path, tuple[int, int]]:
-        """Destination root -> (copies, bytes): which copies exist where."""
-        rows = self._read(
-            "SELECT destination_root, count(*), sum(size) FROM copies GROUP BY destination_root"
-        )
-        return {Path(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}
 
 
 def _file(row: sqlite3.Row, copies: Iterable[CopyRecord]) -> FileRecord:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.copies import CopyRecord, Ident
 
 
 class FileState(StrEnum):
@@ -26,18 +26,6 @@ class FileState(StrEnum):
 
 PRESENT_STATES = (FileState.ACQUIRING, FileState.COMPLETE)
 
-# (device, file number, status-change time in ns) of a file as the catalog last saw it:
-# with size and mtime, what "unchanged" means (see core.identity). None: not known (rows
-# written before schema v2, or a copy whose source identity was not reported).
-Ident = tuple[int, int, int]
-
-
-def ident_of(identity: FileIdentity | None) -> Ident | None:
-    """The part of a :class:`FileIdentity` the catalog stores besides size and mtime."""
-    if identity is None:
-        return None
-    return (identity.dev, identity.ino, identity.ctime_ns)
-
 
 def stored_ident(values: Sequence[object] | None) -> Ident | None:
     """(dev, ino, ctime_ns) read from a database row; None when not known."""
@@ -45,19 +33,6 @@ def stored_ident(values: Sequence[object] | None) -> Ident | None:
         return None
     dev, ino, ctime = values
     return (int(dev), int(ino), int(ctime))  # type: ignore[call-overload]
-
-
-@dataclass(frozen=True, slots=True)
-class CopyRecord:
-    """One verified copy of a file (recorded from the copy engine's ``CopyVerified``)."""
-
-    destination_root: Path
-    path: Path
-    size: int
-    mtime_ns: int  # the source's mtime when it was copied
-    blake3: str
-    verified_at: float
-    source_ident: Ident | None = None  # the source's identity when it was copied
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,4 +93,3 @@ class SessionTotals:
     ended_at: float | None
     files: int
     bytes: int
-    oldest_first_seen: float

@@ -20,8 +20,9 @@ import logging
 import os
 from pathlib import Path
 
-from almc_assistant.core.catalog.records import PRESENT_STATES, ident_of
+from almc_assistant.core.catalog.records import PRESENT_STATES
 from almc_assistant.core.catalog.store import Catalog
+from almc_assistant.core.copies import ident_of
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer.hashing import EXISTING, hash_open
 

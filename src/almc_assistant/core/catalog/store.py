@@ -19,22 +19,22 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from almc_assistant.core.catalog import connection as db
+from almc_assistant.core.catalog.access import Connections
 from almc_assistant.core.catalog.queries import CatalogQueries
 from almc_assistant.core.catalog.records import (
     PRESENT_STATES,
-    CopyRecord,
+    FileRecord,
     FileState,
-    Ident,
-    ident_of,
+    SessionRecord,
+    SessionTotals,
     stored_ident,
 )
+from almc_assistant.core.copies import CopyRecord, Ident, ident_of
 from almc_assistant.core.identity import FileIdentity
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,11 @@ def age_reference(mtime_ns: int, first_seen: float) -> float:
     return max(mtime, first_seen)
 
 
-class Catalog(CatalogQueries):
-    """The SQLite catalog (standard library ``sqlite3``)."""
+class Catalog:
+    """The SQLite catalog (standard library ``sqlite3``): what it records (here), composed
+    of its connections (:class:`~almc_assistant.core.catalog.access.Connections`, ``db``)
+    and its read-only questions (:class:`~almc_assistant.core.catalog.queries.CatalogQueries`,
+    ``queries``), which it answers in its own name."""
 
     def __init__(
         self,
@@ -75,41 +78,18 @@ class Catalog(CatalogQueries):
     ) -> None:
         self.path = path
         self._safety = safety
-        self._busy_timeout = busy_timeout
         self._clock = clock
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self.bad_rows: set[str] = set()
-        first, self.recovery = db.open_database(path, busy_timeout, verify=verify)
-        self._register(first)
-        if safety_key and self._meta("safety_key") != safety_key:
+        self.db = Connections(path, busy_timeout=busy_timeout, verify=verify)
+        self.recovery = self.db.recovery
+        self.queries = CatalogQueries(self.db)
+        if safety_key and self.db.meta("safety_key") != safety_key:
             self.recompute_safety()
-            self._set_meta("safety_key", safety_key)
+            self.db.set_meta("safety_key", safety_key)
 
     # -------------------------------------------------------------- plumbing
-    def _register(self, conn: sqlite3.Connection) -> None:
-        with self._lock:
-            self._all.append(conn)
-        self._local.conn = conn
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = db.connect(self.path, self._busy_timeout)
-            except sqlite3.Error as exc:
-                raise db.translate(exc, self.path, "open") from exc
-            self._register(conn)
-        return conn
-
     def close(self) -> None:
         """Close every connection (from any thread)."""
-        with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self.db.close()
 
     def __enter__(self) -> Catalog:
         return self
@@ -117,77 +97,57 @@ class Catalog(CatalogQueries):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """Group writes made by this thread into one transaction (all or nothing)."""
-        if getattr(self._local, "batch", None) is not None:
-            yield
-            return
-        with self._write() as conn:
-            self._local.batch = conn
-            try:
-                yield
-            finally:
-                self._local.batch = None
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, retried once if the database stays locked."""
-        batch: sqlite3.Connection | None = getattr(self._local, "batch", None)
-        if batch is not None:  # inside transaction(): the outer one commits
-            yield batch
-            return
-        conn = self._conn()
-        for attempt in (1, 2):
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                error = db.translate(exc, self.path, "write to")
-                if attempt == 2 or not isinstance(error, db.CatalogBusyError):
-                    raise error from exc
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise db.translate(exc, self.path, "write to") from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    def _read(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
-        conn = self._conn()
-        try:
-            cur = conn.execute(sql, tuple(args))
-            cur.row_factory = db.decoded_row
-            return cur.fetchall()
-        except sqlite3.Error as exc:
-            raise db.translate(exc, self.path, "read") from exc
-
-    def _meta(self, key: str) -> str | None:
-        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
-        return str(rows[0]["value"]) if rows else None
+        return self.db.transaction()
 
     def note(self, key: str, value: str = "1") -> None:
         """Remember a small fact in the catalog (e.g. a receipt already imported)."""
-        self._set_meta(key, value)
+        self.db.set_meta(key, value)
 
     def noted(self, key: str) -> str | None:
-        return self._meta(key)
+        return self.db.meta(key)
 
-    def _set_meta(self, key: str, value: str) -> None:
-        with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    # -------------------------------------------------------------- questions
+    # Answered by :class:`CatalogQueries` (see there); the catalog is the one object
+    # its users hold.
+    @property
+    def bad_rows(self) -> set[str]:
+        return self.queries.bad_rows
+
+    def file(self, path: Path) -> FileRecord | None:
+        return self.queries.file(path)
+
+    def unsafe_files(self, owner: str, limit: int | None = None) -> list[FileRecord]:
+        return self.queries.unsafe_files(owner, limit)
+
+    def unsafe_totals(self, owner: str) -> list[SessionTotals]:
+        return self.queries.unsafe_totals(owner)
+
+    def pending(self, owner: str) -> tuple[int, int, float | None]:
+        return self.queries.pending(owner)
+
+    def lost_files(self, owner: str | None = None) -> list[FileRecord]:
+        return self.queries.lost_files(owner)
+
+    def session_files(self, session_id: int) -> list[FileRecord]:
+        return self.queries.session_files(session_id)
+
+    def known_files(self, folder: Path) -> dict[Path, tuple[int, int, int, int]]:
+        return self.queries.known_files(folder)
+
+    def cleanup_candidates(
+        self, *, born_before: float, root: Path | None = None, limit: int | None = None
+    ) -> list[FileRecord]:
+        return self.queries.cleanup_candidates(born_before=born_before, root=root, limit=limit)
+
+    def open_session(self, owner: str) -> SessionRecord | None:
+        return self.queries.open_session(owner)
+
+    def latest_session(self, owner: str) -> SessionRecord | None:
+        return self.queries.latest_session(owner)
 
     # -------------------------------------------------------------- sessions
-    def current_session(self, owner: str) -> int:
-        """The owner's open session, started now if they have none."""
-        with self._write() as conn:
-            return self._open_session(conn, owner)
-
     def _open_session(self, conn: sqlite3.Connection, owner: str) -> int:
         row = conn.execute(
             "SELECT id FROM sessions WHERE owner = ? AND ended_at IS NULL ORDER BY id DESC",
@@ -202,7 +162,7 @@ class Catalog(CatalogQueries):
 
     def end_session(self, owner: str) -> int | None:
         """Close the owner's open session; the next file starts a new one."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = conn.execute(
                 "SELECT id FROM sessions WHERE owner = ? AND ended_at IS NULL", (owner,)
             ).fetchone()
@@ -217,7 +177,7 @@ class Catalog(CatalogQueries):
     def end_session_before(self, owner: str, login_time: float) -> int | None:
         """A new login: close the owner's open session if it began before ``login_time``
         (they logged out without ending it); the next file starts a new one."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = conn.execute(
                 "SELECT id FROM sessions WHERE owner = ? AND ended_at IS NULL AND started_at < ?",
                 (owner, login_time),
@@ -259,7 +219,7 @@ class Catalog(CatalogQueries):
         """Batch form of :meth:`record_seen` (one transaction: scans of 10^5 files)."""
         now = self._clock()
         ids: list[int] = []
-        with self._write() as conn:
+        with self.db.write() as conn:
             sessions: dict[str, int] = {}
             for index, (path, size, mtime_ns, owner, root) in enumerate(files):
                 ident = None if idents is None else idents[index]
@@ -366,7 +326,7 @@ class Catalog(CatalogQueries):
         """A file recorded without its identity (before schema v2) is still there with
         this size and mtime: record its identity (its copies take it too). False when
         the catalog holds it otherwise (then nothing is written)."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = conn.execute(
                 "SELECT id, dev, ino, ctime_ns FROM files WHERE path = ? AND size = ?"
                 " AND mtime_ns = ? AND state IN ('acquiring', 'complete')",
@@ -385,7 +345,7 @@ class Catalog(CatalogQueries):
 
         Returns how many copies were confirmed (0 if the file changed meanwhile).
         """
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = conn.execute(
                 "SELECT id, dev, ino, ctime_ns FROM files WHERE path = ?", (str(path),)
             ).fetchone()
@@ -402,7 +362,7 @@ class Catalog(CatalogQueries):
 
     def record_verdict(self, path: Path, verdict: str, reasons: Sequence[str] = ()) -> bool:
         """Store the file check's verdict; False when the file is unknown."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             cur = conn.execute(
                 "UPDATE files SET verdict = ?, verdict_reasons = ? WHERE path = ?",
                 (verdict, "\n".join(reasons), str(path)),
@@ -411,7 +371,7 @@ class Catalog(CatalogQueries):
 
     def record_deleted(self, path: Path) -> FileState | None:
         """The file left the workstation: *lost* if it had no verified copy, else *gone*."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = conn.execute(
                 "SELECT id, safe, state FROM files WHERE path = ?", (str(path),)
             ).fetchone()
@@ -432,7 +392,7 @@ class Catalog(CatalogQueries):
 
     def dismiss_lost(self, owner: str, paths: Sequence[Path] | None = None) -> int:
         """The owner has taken note of lost files (all, or these): stop reporting them."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             if paths is None:
                 cur = conn.execute(
                     "UPDATE files SET state = ?, state_at = ? WHERE owner = ? AND state = ?",
@@ -457,7 +417,7 @@ class Catalog(CatalogQueries):
 
     def record_cleaned(self, path: Path) -> None:
         """An audited cleanup deleted the file."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "UPDATE files SET state = ?, state_at = ? WHERE path = ?",
                 (FileState.CLEANED.value, self._clock(), str(path)),
@@ -480,7 +440,7 @@ class Catalog(CatalogQueries):
         the move are carried to its new identity.
         False when ``src`` is not catalogued (the caller records ``dest`` as new).
         """
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = conn.execute(
                 "SELECT id, size, mtime_ns, dev, ino, ctime_ns FROM files WHERE path = ?",
                 (str(src),),
@@ -511,15 +471,14 @@ class Catalog(CatalogQueries):
         return True
 
     # -------------------------------------------------------------- copies
-    def record_copy(
-        self, source: Path, copy: CopyRecord, *, owner: str, create: bool = True
-    ) -> bool:
-        """A verified copy of ``source``; returns whether the file is now safe.
+    def record_copy(self, copy: CopyRecord, *, owner: str, create: bool = True) -> bool:
+        """A verified copy of ``copy.source``; returns whether the file is now safe.
 
         A source the catalog has not seen (copied from elsewhere) is recorded as complete,
         unless ``create`` is false (then nothing is recorded and False returned).
         """
-        with self._write() as conn:
+        source = copy.source
+        with self.db.write() as conn:
             row = conn.execute("SELECT id FROM files WHERE path = ?", (str(source),)).fetchone()
             if row is None and not create:
                 return False
@@ -571,7 +530,7 @@ class Catalog(CatalogQueries):
 
     def forget_copy(self, copy_path: Path) -> int:
         """A copy was found missing or different: it no longer counts."""
-        with self._write() as conn:
+        with self.db.write() as conn:
             ids = [
                 r[0]
                 for r in conn.execute(
@@ -584,7 +543,7 @@ class Catalog(CatalogQueries):
             return len(ids)
 
     def _update_safe(self, conn: sqlite3.Connection, file_id: int) -> bool:
-        copies = self._copies_for(conn, [file_id]).get(file_id, [])
+        copies = self.queries.copies_for(conn, [file_id]).get(file_id, [])
         size, mtime_ns, *ident = conn.execute(
             "SELECT size, mtime_ns, dev, ino, ctime_ns FROM files WHERE id = ?", (file_id,)
         ).fetchone()
@@ -607,13 +566,13 @@ class Catalog(CatalogQueries):
         """
         roots = [
             str(r[0])
-            for r in self._read(
+            for r in self.db.read(
                 "SELECT DISTINCT c.destination_root FROM copies c JOIN files f"
                 f" ON f.id = c.file_id WHERE f.{_UNSAFE_SQL}"
             )
         ]
         try:
-            before = json.loads(self._meta("destination_devices") or "{}")
+            before = json.loads(self.db.meta("destination_devices") or "{}")
         except ValueError:
             before = {}
         now = {root: device_of(Path(root)) for root in roots}
@@ -624,27 +583,27 @@ class Catalog(CatalogQueries):
             marks = ", ".join("?" for _ in chunk)
             ids = [
                 int(r[0])
-                for r in self._read(
+                for r in self.db.read(
                     "SELECT DISTINCT c.file_id FROM copies c JOIN files f ON f.id = c.file_id"
                     f" WHERE f.{_UNSAFE_SQL} AND c.destination_root IN ({marks})",
                     chunk,
                 )
             ]
-            with self._write() as conn:
+            with self.db.write() as conn:
                 for file_id in ids:
                     self._update_safe(conn, file_id)
             count += len(ids)
         if changed:
-            self._set_meta("destination_devices", json.dumps({**before, **now}))
+            self.db.set_meta("destination_devices", json.dumps({**before, **now}))
         return count
 
     def recompute_safety(self) -> int:
         """Re-decide every file with copies (the policy or destinations changed)."""
-        ids = [int(r["file_id"]) for r in self._read("SELECT DISTINCT file_id FROM copies")]
-        with self._write() as conn:  # decided now: the next refresh_safety looks afresh
+        ids = [int(r["file_id"]) for r in self.db.read("SELECT DISTINCT file_id FROM copies")]
+        with self.db.write() as conn:  # decided now: the next refresh_safety looks afresh
             conn.execute("DELETE FROM meta WHERE key = 'destination_devices'")
         for start in range(0, len(ids), 2000):
-            with self._write() as conn:
+            with self.db.write() as conn:
                 for file_id in ids[start : start + 2000]:
                     self._update_safe(conn, file_id)
         return len(ids)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from almc_assistant.core.catalog import CopyRecord
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.evidence import EvidenceRules, others_may_write
 from almc_assistant.core.handles import Handles, Refused, components, relative_below
 from almc_assistant.core.identity import FileIdentity

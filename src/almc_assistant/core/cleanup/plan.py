@@ -26,6 +26,7 @@ from almc_assistant.core.catalog import Catalog, FileRecord, FileState
 from almc_assistant.core.policy import Policy, Retention
 from almc_assistant.core.status import VolumeUsage, full_roots
 from almc_assistant.core.units import plural
+from almc_assistant.core.verdicts import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,13 @@ log = logging.getLogger(__name__)
 # Verdicts (``core.inspect.Verdict`` values) that forbid deleting a file: the check
 # found it damaged or incomplete (perhaps still being written), could not read it, or
 # found it empty. The check's own advice for these is "Do not delete it or its source".
-BLOCKING_VERDICTS = {
-    "native-damaged": "the check found it damaged or incomplete (perhaps still being written)",
-    "tiff-damaged": "the check found it damaged or incomplete",
-    "unreadable": "the check could not read it",
-    "empty": "it is empty (perhaps not written yet)",
+BLOCKING_VERDICTS: dict[str, str] = {
+    Verdict.NATIVE_DAMAGED: (
+        "the check found it damaged or incomplete (perhaps still being written)"
+    ),
+    Verdict.TIFF_DAMAGED: "the check found it damaged or incomplete",
+    Verdict.UNREADABLE: "the check could not read it",
+    Verdict.EMPTY: "it is empty (perhaps not written yet)",
 }
 
 

@@ -24,7 +24,6 @@ from almc_assistant.core.inspect.model import (
     FileCheck,
     Flag,
     PartialDataset,
-    Verdict,
 )
 from almc_assistant.core.inspect.run import check_paths, dataset_of, partial_datasets
 from almc_assistant.core.inspect.units import (
@@ -33,6 +32,7 @@ from almc_assistant.core.inspect.units import (
     group_by_dataset,
     units_of,
 )
+from almc_assistant.core.verdicts import Verdict
 
 __all__ = [
     "CheckFinished",

@@ -21,7 +21,7 @@ from almc_assistant.core.errors import describe_os_error
 from almc_assistant.core.inspect import datasets, wording
 from almc_assistant.core.inspect.finding import Finding
 from almc_assistant.core.inspect.formats import check_by_signature
-from almc_assistant.core.inspect.model import FileCheck, Flag, Verdict
+from almc_assistant.core.inspect.model import FileCheck, Flag
 from almc_assistant.core.inspect.nd2_check import check_nd2
 from almc_assistant.core.inspect.signatures import (
     HEAD_BYTES,
@@ -32,6 +32,7 @@ from almc_assistant.core.inspect.signatures import (
 )
 from almc_assistant.core.inspect.tiff_check import check_tiff
 from almc_assistant.core.inspect.tiff_ifd import NotTiff
+from almc_assistant.core.verdicts import Verdict
 
 log = logging.getLogger(__name__)
 

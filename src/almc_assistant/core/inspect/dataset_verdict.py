@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from almc_assistant.core.inspect import datasets, wording
-from almc_assistant.core.inspect.model import DatasetCheck, FileCheck, Flag, Verdict
+from almc_assistant.core.inspect.model import DatasetCheck, FileCheck, Flag
+from almc_assistant.core.verdicts import Verdict
 
 _TIFF_KINDS = frozenset({datasets.HARMONY, datasets.MMSTACK})
 _NOT_IMAGES = frozenset({Verdict.OTHER_FORMAT, Verdict.EMPTY, Verdict.DATASET_METADATA})

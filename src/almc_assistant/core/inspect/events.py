@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from almc_assistant.core.events import Event
-from almc_assistant.core.inspect.model import Verdict
+from almc_assistant.core.verdicts import Verdict
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

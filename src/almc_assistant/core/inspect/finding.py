@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from almc_assistant.core.inspect.model import Flag, Verdict
+from almc_assistant.core.inspect.model import Flag
+from almc_assistant.core.verdicts import Verdict
 
 
 @dataclass(frozen=True, slots=True)

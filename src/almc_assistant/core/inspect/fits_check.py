@@ -15,8 +15,9 @@ from typing import Any, BinaryIO
 
 from almc_assistant.core.inspect import wording
 from almc_assistant.core.inspect.finding import Finding
-from almc_assistant.core.inspect.model import Flag, Verdict
+from almc_assistant.core.inspect.model import Flag
 from almc_assistant.core.inspect.structure import read_at
+from almc_assistant.core.verdicts import Verdict
 
 _BLOCK = 2880
 _MAX_HEADER_BLOCKS = 1000

@@ -24,13 +24,13 @@ from almc_assistant.core.inspect.finding import Finding
 from almc_assistant.core.inspect.fits_check import check_fits
 from almc_assistant.core.inspect.hdf5_check import check_hdf5
 from almc_assistant.core.inspect.lif_check import check_lif
-from almc_assistant.core.inspect.model import Verdict
 from almc_assistant.core.inspect.npy_check import check_npy
 from almc_assistant.core.inspect.oir_check import check_oir
 from almc_assistant.core.inspect.ole2_check import check_ole2
 from almc_assistant.core.inspect.signatures import Family, Sniffed
 from almc_assistant.core.inspect.structure import not_checked
 from almc_assistant.core.inspect.xlef_check import check_xlef
+from almc_assistant.core.verdicts import Verdict
 
 _PROBE_BYTES = 256 << 10  # enough for any JPEG's APPn segments before its frame header
 

@@ -2,15 +2,16 @@
 
 Thread contract: plain frozen values, safe to share between threads. Nothing here does I/O.
 
-Split by responsibility: :mod:`~almc_assistant.core.inspect.verdict` (what a file is:
-``Verdict``, ``Flag``), :mod:`~almc_assistant.core.inspect.results` (one file's and one
+Split by responsibility: :mod:`~almc_assistant.core.inspect.flags` (warnings that may
+accompany a verdict), :mod:`~almc_assistant.core.inspect.results` (one file's and one
 dataset's findings) and :mod:`~almc_assistant.core.inspect.report` (a run's report and
-its units). The verdict strings are a contract (``check --json``, the catalog, the GUI).
+its units). Verdicts themselves (values, order, labels) are
+:mod:`almc_assistant.core.verdicts`.
 """
 
+from almc_assistant.core.inspect.flags import Flag
 from almc_assistant.core.inspect.report import CheckGroup, CheckReport
 from almc_assistant.core.inspect.results import DatasetCheck, FileCheck, PartialDataset
-from almc_assistant.core.inspect.verdict import Flag, Verdict
 
 __all__ = [
     "CheckGroup",
@@ -19,5 +20,4 @@ __all__ = [
     "FileCheck",
     "Flag",
     "PartialDataset",
-    "Verdict",
 ]

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from almc_assistant.core.inspect.finding import Finding
-from almc_assistant.core.inspect.model import Flag, Verdict
+from almc_assistant.core.inspect.model import Flag
 from almc_assistant.core.inspect.signatures import ND2_MAGIC, ND2_TRAILER
+from almc_assistant.core.verdicts import Verdict
 
 _CHUNK = struct.Struct("<IIQ")  # magic, name length, data length
 _FILEMAP = b"ND2 FILEMAP SIGNATURE NAME 0001!"

@@ -22,8 +22,8 @@ from typing import BinaryIO
 
 from almc_assistant.core.inspect import wording
 from almc_assistant.core.inspect.finding import Finding
-from almc_assistant.core.inspect.model import Verdict
 from almc_assistant.core.inspect.structure import MAX_TABLE, Damage, complete, damaged, read_exact
+from almc_assistant.core.verdicts import Verdict
 
 MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _END, _FREE, _FATSECT, _DIFSECT = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFC

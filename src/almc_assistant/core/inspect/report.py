@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from almc_assistant.core.inspect.flags import Flag
 from almc_assistant.core.inspect.results import DatasetCheck, FileCheck
-from almc_assistant.core.inspect.verdict import Flag, Verdict
+from almc_assistant.core.verdicts import Verdict
 
 
 @dataclass(frozen=True, slots=True)

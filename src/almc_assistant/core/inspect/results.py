@@ -11,7 +11,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from almc_assistant.core.inspect.verdict import Flag, Verdict
+from almc_assistant.core.inspect.flags import Flag
+from almc_assistant.core.verdicts import Verdict
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -20,7 +20,8 @@ from almc_assistant.core.inspect import datasets, walk, wording
 from almc_assistant.core.inspect.checker import check_one
 from almc_assistant.core.inspect.dataset_verdict import judge
 from almc_assistant.core.inspect.events import CheckFinished, CheckStarted, FileChecked
-from almc_assistant.core.inspect.model import CheckReport, FileCheck, PartialDataset, Verdict
+from almc_assistant.core.inspect.model import CheckReport, FileCheck, PartialDataset
+from almc_assistant.core.verdicts import Verdict
 
 
 def check_paths(

@@ -18,7 +18,8 @@ from typing import Any, BinaryIO
 
 from almc_assistant.core.inspect import wording
 from almc_assistant.core.inspect.finding import Finding
-from almc_assistant.core.inspect.model import Flag, Verdict
+from almc_assistant.core.inspect.model import Flag
+from almc_assistant.core.verdicts import Verdict
 
 MAX_TABLE = 64 << 20  # a directory or index larger than this is corrupt, not real
 MAX_PROBLEMS = 5

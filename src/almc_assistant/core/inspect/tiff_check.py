@@ -20,8 +20,9 @@ from typing import Any, BinaryIO
 
 from almc_assistant.core.inspect import tiff_codes, tifflog, wording
 from almc_assistant.core.inspect.finding import Finding
-from almc_assistant.core.inspect.model import Flag, Verdict
+from almc_assistant.core.inspect.model import Flag
 from almc_assistant.core.inspect.tiff_ifd import Layout, PageWalk, walk_pages
+from almc_assistant.core.verdicts import Verdict
 
 _PHOTOMETRIC = {0: "MINISWHITE", 1: "MINISBLACK", 2: "RGB", 3: "PALETTE", 4: "MASK",
                 5: "SEPARATED", 6: "YCBCR", 8: "CIELAB", 32803: "CFA"}  # fmt: skip

@@ -5,7 +5,8 @@ Thread contract: constants and pure functions; safe from any thread.
 
 from __future__ import annotations
 
-from almc_assistant.core.inspect.model import Flag, Verdict
+from almc_assistant.core.inspect.model import Flag
+from almc_assistant.core.verdicts import Verdict
 
 NEXT_STEP: dict[Verdict, str] = {
     Verdict.NATIVE_OK: "Back it up as it is: this is the original data.",

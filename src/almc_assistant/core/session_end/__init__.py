@@ -12,7 +12,7 @@ Typical wiring (the tray app)::
 """
 
 from almc_assistant.core.config import ReminderSettings
-from almc_assistant.core.session_end.clock import Clock, SystemClock
+from almc_assistant.core.session_end.clock import SystemClock, WallClock
 from almc_assistant.core.session_end.decision import (
     SessionEndDecision,
     SessionEndPolicy,
@@ -34,7 +34,6 @@ from almc_assistant.core.session_end.reminders import ReminderScheduler
 from almc_assistant.core.session_end.texts import describe_pending, short_reason
 
 __all__ = [
-    "Clock",
     "EndKind",
     "MarkerRecord",
     "PendingRefreshFailed",
@@ -53,6 +52,7 @@ __all__ = [
     "SessionEndRequest",
     "SessionMarker",
     "SystemClock",
+    "WallClock",
     "decide",
     "describe_pending",
     "short_reason",

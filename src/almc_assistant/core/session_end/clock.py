@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
-class Clock(Protocol):
+class WallClock(Protocol):
     """Wall-clock time in seconds since the epoch, and the local time zone."""
 
     def time(self) -> float: ...
@@ -31,7 +31,7 @@ class SystemClock:
         return None
 
 
-def local_datetime(clock: Clock, at: float | None = None) -> datetime:
+def local_datetime(clock: WallClock, at: float | None = None) -> datetime:
     """``at`` (default: now) as an aware local datetime in the clock's time zone."""
     when = clock.time() if at is None else at
     tz = clock.tz()

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from almc_assistant.core.events import Event
-from almc_assistant.core.session_end.clock import Clock
+from almc_assistant.core.session_end.clock import WallClock
 from almc_assistant.core.session_end.reminders import ReminderScheduler
 from almc_assistant.core.transfer.events import JobFinished, JobStarted
 from almc_assistant.core.watch.events import (
@@ -34,7 +34,7 @@ class ActivityCues:
     """Follows watcher and copy events; tells the scheduler when to speak or keep quiet."""
 
     def __init__(
-        self, reminders: ReminderScheduler, clock: Clock, *, quiet: float = ACQUISITION_QUIET
+        self, reminders: ReminderScheduler, clock: WallClock, *, quiet: float = ACQUISITION_QUIET
     ) -> None:
         self._reminders = reminders
         self._clock = clock

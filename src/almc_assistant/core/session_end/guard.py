@@ -23,7 +23,7 @@ from almc_assistant.core.config import ReminderSettings
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, EventSink
 from almc_assistant.core.paths import AppPaths
-from almc_assistant.core.session_end.clock import Clock, SystemClock
+from almc_assistant.core.session_end.clock import SystemClock, WallClock
 from almc_assistant.core.session_end.cues import ActivityCues
 from almc_assistant.core.session_end.decision import (
     SessionEndDecision,
@@ -60,7 +60,7 @@ class SessionEndGuard:
         marker: SessionMarker,
         sink: EventSink,
         *,
-        clock: Clock | None = None,
+        clock: WallClock | None = None,
         policy: SessionEndPolicy | None = None,
         settings: ReminderSettings | None = None,
         platform: str = sys.platform,
@@ -91,7 +91,7 @@ class SessionEndGuard:
         paths: AppPaths,
         sink: EventSink,
         *,
-        clock: Clock | None = None,
+        clock: WallClock | None = None,
         policy: SessionEndPolicy | None = None,
         settings: ReminderSettings | None = None,
         platform: str = sys.platform,
@@ -120,7 +120,7 @@ class SessionEndGuard:
             return self._previous
 
     @property
-    def clock(self) -> Clock:
+    def clock(self) -> WallClock:
         return self._clock
 
     @property

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from almc_assistant.core.config import ReminderSettings
 from almc_assistant.core.events import EventSink
-from almc_assistant.core.session_end.clock import Clock, local_datetime
+from almc_assistant.core.session_end.clock import WallClock, local_datetime
 from almc_assistant.core.session_end.events import ReminderDue, ReminderKind, RemindersWithdrawn
 from almc_assistant.core.session_end.pending import PendingState, PendingSummary
 from almc_assistant.core.session_end.texts import last_session_text, reminder_text, reminder_title
@@ -33,7 +33,7 @@ class ReminderScheduler:
         self,
         state: PendingState,
         sink: EventSink,
-        clock: Clock,
+        clock: WallClock,
         settings: ReminderSettings | None = None,
         *,
         platform: str = sys.platform,

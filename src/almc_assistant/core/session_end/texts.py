@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from almc_assistant.core.session_end.clock import Clock, local_datetime
+from almc_assistant.core.session_end.clock import WallClock, local_datetime
 from almc_assistant.core.session_end.events import ReminderKind
 from almc_assistant.core.session_end.pending import PendingSummary
 from almc_assistant.core.units import human_size
@@ -23,7 +23,7 @@ def count_phrase(summary: PendingSummary) -> str:
     return f"1 file ({size})" if summary.files == 1 else f"{summary.files:,} files ({size})"
 
 
-def day_phrase(oldest: float, clock: Clock) -> str:
+def day_phrase(oldest: float, clock: WallClock) -> str:
     """When ``oldest`` was, relative to now: ``today``, ``yesterday``, ``Monday``, ``14 Nov``."""
     now = local_datetime(clock)
     then = local_datetime(clock, oldest)
@@ -39,7 +39,7 @@ def day_phrase(oldest: float, clock: Clock) -> str:
     return f"{then.day} {then.strftime('%b')} {then.year}"
 
 
-def describe_pending(summary: PendingSummary, clock: Clock) -> str:
+def describe_pending(summary: PendingSummary, clock: WallClock) -> str:
     """One sentence for the tooltip and notifications.
 
     ``3 files (12.4 GB) from today are not backed up yet``; older data names its day;
@@ -82,7 +82,7 @@ def reminder_title(kind: ReminderKind, platform: str = sys.platform) -> str:
 
 
 def reminder_text(
-    kind: ReminderKind, summary: PendingSummary, clock: Clock, platform: str = sys.platform
+    kind: ReminderKind, summary: PendingSummary, clock: WallClock, platform: str = sys.platform
 ) -> str:
     """Notification body: the summary sentence plus what this moment asks of the user."""
     sentence = describe_pending(summary, clock)
@@ -96,7 +96,9 @@ def reminder_text(
     return f"{sentence}."
 
 
-def last_session_text(ended_with: PendingSummary, now_pending: PendingSummary, clock: Clock) -> str:
+def last_session_text(
+    ended_with: PendingSummary, now_pending: PendingSummary, clock: WallClock
+) -> str:
     """Next-login text from the marker, and whether those files are still at risk."""
     head = count_phrase(ended_with)
     text = f"Your last session ended with {head} not backed up."
@@ -105,7 +107,7 @@ def last_session_text(ended_with: PendingSummary, now_pending: PendingSummary, c
     return f"{text} Everything is backed up now."
 
 
-def logout_question(summary: PendingSummary, clock: Clock) -> tuple[str, str]:
+def logout_question(summary: PendingSummary, clock: WallClock) -> tuple[str, str]:
     """Headline and text of the question an X11 logout waits for (``qt/session/xsmp``)."""
     return (
         f"{describe_pending(summary, clock)}.",

@@ -54,7 +54,7 @@ from almc_assistant.core.remote.digests import ReadPassDigests
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks
-from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.faults import (
     CopyError,
     mismatch,
@@ -103,9 +103,9 @@ def syncfs(path: Path) -> None:
         os.close(fd)
 
 
-def batchable(dest: Destination | RemoteDestination) -> bool:
+def batchable(dest: JobDestination | RemoteDestination) -> bool:
     """Whether small files to ``dest`` may go through a group (local file systems only)."""
-    return _SYNCFS is not None and isinstance(dest, Destination) and dest.fs.type in _LOCAL
+    return _SYNCFS is not None and isinstance(dest, JobDestination) and dest.fs.type in _LOCAL
 
 
 @dataclass(slots=True)
@@ -189,7 +189,7 @@ class BatchCopier:
         return results
 
     def _folder(self, t: Target, task: FileTask) -> Folder:
-        """The target's folder, opened once per group (:meth:`Destination.open_folder`)."""
+        """The target's folder, opened once per group (:meth:`JobDestination.open_folder`)."""
         relfolder = t.relpath.rpartition("/")[0]
         key = (id(t.dest), relfolder)
         folder = self._folders.get(key)
@@ -421,7 +421,7 @@ class BatchCopier:
 
     def _commit(self, live: list[_Partial], results: dict[Key, Result]) -> None:
         renamed: list[_Partial] = []
-        checked: set[Destination] = set()
+        checked: set[JobDestination] = set()
         for p in live:
             t = p.target
             try:
@@ -467,15 +467,15 @@ def _live(partials: list[_Partial]) -> list[_Partial]:
     return [p for p in partials if not p.failed]
 
 
-def _one_per_device(partials: list[_Partial]) -> dict[int, Destination]:
+def _one_per_device(partials: list[_Partial]) -> dict[int, JobDestination]:
     """One destination per file system: ``syncfs`` once for two destinations on one disk."""
-    out: dict[int, Destination] = {}
+    out: dict[int, JobDestination] = {}
     for p in partials:
         out.setdefault(p.target.dest.device, _local(p.target))
     return out
 
 
-def _local(t: Target) -> Destination:
+def _local(t: Target) -> JobDestination:
     """The destination of a grouped target: always a local one (:func:`batchable`)."""
-    assert isinstance(t.dest, Destination)
+    assert isinstance(t.dest, JobDestination)
     return t.dest

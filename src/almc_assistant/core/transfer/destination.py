@@ -1,10 +1,10 @@
 """One destination root during a job: its file system, manifest, folders, health, records.
 
-Thread contract: one :class:`Destination` per root per job, shared by all workers; every
+Thread contract: one :class:`JobDestination` per root per job, shared by all workers; every
 mutable part is guarded by its lock.
 
 Safety: the root's device number is recorded at the start. Before a folder is created
-or a copy is renamed into place, :meth:`Destination.check_alive` confirms the root still
+or a copy is renamed into place, :meth:`JobDestination.check_alive` confirms the root still
 exists on the same device, so a lazily unmounted drive never makes the engine write
 into the empty mount-point folder of the system disk. Folders are created below the
 root only; the root itself is never re-created once the job runs.
@@ -20,9 +20,9 @@ temporary and lock files, receipts) are opened ``O_EXCL`` or ``O_NOFOLLOW``.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
 from almc_assistant.core.transfer.destlock import check_lock_file, planted
 from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
@@ -48,23 +48,7 @@ def _foreign_folder(folder: Path, uid: int, source: Path) -> CopyError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One verified copy, as the receipt lists it."""
-
-    source: Path
-    destination: Path
-    relpath: str
-    size: int
-    mtime_ns: int
-    blake3: str
-    verified_at: float
-    read_back: str
-    adopted: bool
-    proof: dict[str, object] | None = None  # a remote copy: StoredProof.as_dict()
-
-
-class Destination:
+class JobDestination:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.fs: FileSystemInfo = detect_filesystem(root)
@@ -74,8 +58,8 @@ class Destination:
         self._lock = threading.Lock()
         self._cleaned: set[str] = set()  # folders whose stale partials were removed
         self._dead: CopyError | None = None
-        self.records: list[Record] = []
-        self.pending: list[Record] = []  # written to a caching mount: pending upload
+        self.records: list[CopyRecord] = []  # verified
+        self.pending: list[CopyRecord] = []  # written to a caching mount: pending upload
         self.failures: list[tuple[Path, str]] = []  # (source, message)
 
     @property
@@ -146,11 +130,11 @@ class Destination:
             remove_stale_partials(folder)
         return folder
 
-    def add_record(self, record: Record) -> None:
+    def add_record(self, record: CopyRecord) -> None:
         with self._lock:
             self.records.append(record)
 
-    def add_pending(self, record: Record) -> None:
+    def add_pending(self, record: CopyRecord) -> None:
         with self._lock:
             self.pending.append(record)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.events import Event
-from almc_assistant.core.identity import FileIdentity
 
 READ_BACK_EVICTED = "evicted from cache and re-read"
 READ_BACK_CACHED = "re-read; cache eviction not available on this platform"
@@ -64,22 +64,14 @@ class JobProgressed(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CopyVerified(Event):
-    """A copy was written, read back from storage, matched, and got its final name."""
+    """A copy was written, read back from storage, matched, and got its final name.
+
+    ``copy.read_back`` is READ_BACK_EVICTED, READ_BACK_UNBUFFERED or READ_BACK_CACHED, or
+    for a remote copy the words of what its backend proved (``copy.proof``);
+    ``copy.source_ident`` the source's identity as listed for the copy."""
 
     job_id: str
-    source: Path
-    destination_root: Path
-    destination: Path
-    size: int
-    mtime_ns: int
-    blake3: str
-    verified_at: float
-    read_back: str  # READ_BACK_EVICTED, READ_BACK_UNBUFFERED or READ_BACK_CACHED
-    adopted: bool = False  # an identical file was already there and was read back
-    source_identity: FileIdentity | None = None  # the source as listed for the copy
-    # A remote copy: what its backend proved (``ProofKind`` value, e.g. "server-blake3",
-    # "downloaded-back"); ``read_back`` then holds the proof's words. "" for a local copy.
-    proof: str = ""
+    copy: CopyRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

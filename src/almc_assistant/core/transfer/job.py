@@ -40,7 +40,11 @@ from almc_assistant.core.transfer.events import (
 )
 from almc_assistant.core.transfer.faults import Cancelled
 from almc_assistant.core.transfer.ontoitself import refuse_copy_onto_itself
-from almc_assistant.core.transfer.preflight import SPACE_MARGIN, PreflightResult, preflight
+from almc_assistant.core.transfer.preflight import (
+    SPACE_MARGIN,
+    OpenedDestinations,
+    open_destinations,
+)
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.receipt import write_receipt
 from almc_assistant.core.transfer.receipt_datasets import DatasetOf
@@ -220,7 +224,7 @@ class CopyJob:
             self._sink.publish(SourceSkipped(job_id=self.job_id, source=path, reason=reason))
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
         refuse_copy_onto_itself([Path(s) for s in self.request.sources], roots)
-        pre = preflight(scan.files, roots, ctx.policy, create=self.request.create_missing)
+        pre = open_destinations(scan.files, roots, ctx.policy, create=self.request.create_missing)
         if self.request.remotes:
             run.remotes = self._open_remotes(session, scan.files, pre)
         self._publish_preflight(pre, run)
@@ -247,7 +251,7 @@ class CopyJob:
             return "completed with problems"
         return "pending upload" if ctx.counts.pending_upload else "completed"
 
-    def _publish_preflight(self, pre: PreflightResult, run: _Run) -> None:
+    def _publish_preflight(self, pre: OpenedDestinations, run: _Run) -> None:
         for root, err in pre.refused:
             run.refused += 1
             self._sink.publish(
@@ -279,7 +283,7 @@ class CopyJob:
             )
 
     def _open_remotes(
-        self, session: RemoteSession | None, files: list[FileTask], pre: PreflightResult
+        self, session: RemoteSession | None, files: list[FileTask], pre: OpenedDestinations
     ) -> list[RemoteDestination]:
         """Open each remote destination (a probe: reachable, writable, which proof) and
         check its free space where the backend can tell; refusals join ``pre.refused``."""
@@ -312,7 +316,7 @@ class CopyJob:
     def _pool(
         self,
         files: list[FileTask],
-        pre: PreflightResult,
+        pre: OpenedDestinations,
         remotes: list[RemoteDestination],
         ctx: JobContext,
     ) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.fslimits import case_collisions, name_problems, size_problem
-from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.mounts import is_container, not_mounted
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import OnConflict, Target, plan_target
@@ -32,14 +32,16 @@ SPACE_MARGIN = 1 << 20  # manifest and receipt
 
 
 @dataclass(slots=True)
-class PreflightResult:
-    destinations: list[Destination] = field(default_factory=list)
+class OpenedDestinations:
+    """The destinations a job opened, those refused, and the files each cannot take."""
+
+    destinations: list[JobDestination] = field(default_factory=list)
     refused: list[tuple[Path, AlmcError]] = field(default_factory=list)
     # (file, destination, reason) pairs that will not be copied
-    file_problems: list[tuple[FileTask, Destination, str]] = field(default_factory=list)
+    file_problems: list[tuple[FileTask, JobDestination, str]] = field(default_factory=list)
 
 
-def open_destination(root: Path, *, create: bool = False) -> Destination:
+def open_destination(root: Path, *, create: bool = False) -> JobDestination:
     """The destination at ``root``, ready for copying, or an :class:`AlmcError` why not.
 
     A missing root is created only when ``create`` (the command line's ``copy --to NEW``)
@@ -70,7 +72,7 @@ def open_destination(root: Path, *, create: bool = False) -> Destination:
         raise _refuse(root, "it is not a folder")
     if not os.access(root, os.W_OK | os.X_OK):
         raise _refuse(root, "it cannot be written (read-only drive or no permission)")
-    dest = Destination(root)
+    dest = JobDestination(root)
     if dest.fs.pending_upload and not _visible_while_open(root):
         raise _refuse(
             root,
@@ -113,10 +115,10 @@ def _refuse(root: Path, why: str, next_step: str = "") -> AlmcError:
     )
 
 
-def preflight(
+def open_destinations(
     files: list[FileTask], roots: list[Path], policy: OnConflict, *, create: bool = False
-) -> PreflightResult:
-    out = PreflightResult()
+) -> OpenedDestinations:
+    out = OpenedDestinations()
     for root in roots:
         try:
             dest = open_destination(root, create=create)
@@ -148,7 +150,9 @@ def preflight(
     return out
 
 
-def _needed(files: list[FileTask], refused: set[int], dest: Destination, policy: OnConflict) -> int:
+def _needed(
+    files: list[FileTask], refused: set[int], dest: JobDestination, policy: OnConflict
+) -> int:
     """Bytes to write to ``dest``: the files not refused and not already there."""
     needed = 0
     for f in files:
@@ -159,7 +163,7 @@ def _needed(files: list[FileTask], refused: set[int], dest: Destination, policy:
     return needed
 
 
-def _file_problems(files: list[FileTask], dest: Destination) -> list[tuple[FileTask, str]]:
+def _file_problems(files: list[FileTask], dest: JobDestination) -> list[tuple[FileTask, str]]:
     fs = dest.fs
     out: list[tuple[FileTask, str]] = []
     for f in files:

@@ -27,19 +27,13 @@ import re
 from pathlib import Path
 
 from almc_assistant import __version__
-from almc_assistant.core.transfer.destination import Destination, Record
+from almc_assistant.core.copies import RECEIPT_FORMAT, CopyRecord, iso_time
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.destlock import planted
 from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 from almc_assistant.core.transfer.receipt_datasets import DatasetOf, dataset_sections
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
-
-RECEIPT_FORMAT = "almc-assistant copy receipt 1"
-
-
-def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")
-
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -56,7 +50,7 @@ def _utf8(text: str) -> bytes:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
-def receipts_folder(dest: Destination) -> Folder:
+def receipts_folder(dest: JobDestination) -> Folder:
     """``almc-receipts`` below ``dest``, created if needed and held open (never through a
     link, never another user's folder). The caller closes it."""
     try:
@@ -80,7 +74,7 @@ def _layout(head: dict[str, object], lists: dict[str, list[dict[str, object]]]) 
 
 
 def write_receipt(
-    dest: Destination | RemoteDestination,
+    dest: JobDestination | RemoteDestination,
     *,
     job_id: str,
     started_at: float,
@@ -124,7 +118,7 @@ def write_receipt(
 
 
 def receipt_document(
-    dest: Destination | RemoteDestination,
+    dest: JobDestination | RemoteDestination,
     *,
     job_id: str,
     started_at: float,
@@ -142,8 +136,8 @@ def receipt_document(
         "job_id": job_id,
         "destination_root": str(dest.root),
         "file_system": dest.label if isinstance(dest, RemoteDestination) else dest.fs.label,
-        "started_at": _iso(started_at),
-        "finished_at": _iso(finished_at),
+        "started_at": iso_time(started_at),
+        "finished_at": iso_time(finished_at),
         "state": state,
         "already_verified_before": skipped,
     }
@@ -154,27 +148,16 @@ def receipt_document(
     def when(ts: float) -> str:
         text = stamps.get(ts)
         if text is None:
-            text = stamps[ts] = _iso(ts)
+            text = stamps[ts] = iso_time(ts)
         return text
 
-    def row(r: Record, stamp: str = "verified_at") -> dict[str, object]:
-        extra = {"proof": r.proof} if r.proof is not None else {}
-        return {
-            "source": str(r.source),
-            "destination": str(r.destination),
-            "relative_path": r.relpath,
-            "size": r.size,
-            "mtime_ns": r.mtime_ns,
-            "mtime": _iso(r.mtime_ns / 1e9),
-            "blake3": r.blake3,
-            stamp: when(r.verified_at),
-            "read_back": r.read_back,
-            "adopted_existing_copy": r.adopted,
-        } | extra
+    def rows(records: list[CopyRecord], stamp: str = "verified_at") -> list[dict[str, object]]:
+        by_path = sorted(((r.relpath, r) for r in records), key=lambda pair: pair[0])
+        return [r.receipt_row(stamp=stamp, when=when) for _, r in by_path]
 
-    verified = [row(r) for r in sorted(dest.records, key=lambda r: r.relpath)]
+    verified = rows(dest.records)
     # not verified: only read back through a caching mount (never imported as copies)
-    pending = [row(r, "read_back_at") for r in sorted(dest.pending, key=lambda r: r.relpath)]
+    pending = rows(dest.pending, "read_back_at")
     failed: list[dict[str, object]] = [
         {"source": str(s), "reason": why} for s, why in dest.failures
     ]

@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from almc_assistant.core.transfer.destination import Record
+from almc_assistant.core.copies import CopyRecord
 
 # source file -> (dataset id, kind, short name), or None for a file of no dataset
 DatasetOf = Callable[[Path], "tuple[str, str, str] | None"]
 
 
 def dataset_sections(
-    records: Iterable[Record], dataset_of: DatasetOf | None
+    records: Iterable[CopyRecord], dataset_of: DatasetOf | None
 ) -> list[dict[str, object]]:
     """One entry per dataset with verified copies here: its id, kind, name, the copies'
     paths relative to the destination, how many and their bytes."""

@@ -23,6 +23,7 @@ import contextlib
 import threading
 from pathlib import Path
 
+from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destination_backend import (
     DestinationBackend,
     Entry,
@@ -33,7 +34,6 @@ from almc_assistant.core.destination_backend import (
 )
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.fslimits import FileSystemInfo
-from almc_assistant.core.transfer.destination import Record
 from almc_assistant.core.transfer.faults import CopyError, VerificationMismatch
 from almc_assistant.core.transfer.naming import MANIFEST_NAME, conflict_name
 from almc_assistant.core.transfer.scan import FileTask
@@ -66,7 +66,7 @@ class RemoteManifest:
 
 
 class RemoteDestination:
-    """One remote root during a job (the counterpart of :class:`destination.Destination`)."""
+    """One remote root during a job (the counterpart of :class:`destination.JobDestination`)."""
 
     remote = True
 
@@ -81,8 +81,8 @@ class RemoteDestination:
         self._lock = threading.Lock()
         self._dead: CopyError | None = None
         self._listed: dict[str, dict[str, Entry]] = {}  # folder -> name -> entry (planning)
-        self.records: list[Record] = []
-        self.pending: list[Record] = []
+        self.records: list[CopyRecord] = []
+        self.pending: list[CopyRecord] = []
         self.failures: list[tuple[Path, str]] = []
 
     # -- the bookkeeping the worker and the job share with local destinations
@@ -102,11 +102,11 @@ class RemoteDestination:
     def check_alive(self, source: Path) -> None:
         return None
 
-    def add_record(self, record: Record) -> None:
+    def add_record(self, record: CopyRecord) -> None:
         with self._lock:
             self.records.append(record)
 
-    def add_pending(self, record: Record) -> None:
+    def add_pending(self, record: CopyRecord) -> None:
         with self._lock:
             self.pending.append(record)
 

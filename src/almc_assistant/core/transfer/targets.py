@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from almc_assistant.core.identity import FileIdentity
-from almc_assistant.core.transfer.destination import Destination
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.faults import CopyError
 from almc_assistant.core.transfer.naming import conflict_name
 from almc_assistant.core.transfer.remote_dest import RemoteDestination, plan_remote
@@ -39,7 +39,7 @@ class OnConflict(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity: a dictionary key in hot paths
 class Target:
-    dest: Destination | RemoteDestination
+    dest: JobDestination | RemoteDestination
     final: Path
     relpath: str
     adopt: bool = False  # same-size file already there: read it back instead of writing
@@ -53,12 +53,12 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class NothingToDo:
-    dest: Destination | RemoteDestination
+    dest: JobDestination | RemoteDestination
     final: Path
     reason: str
 
 
-def _rel(final: Path, dest: Destination) -> str:
+def _rel(final: Path, dest: JobDestination) -> str:
     return final.relative_to(dest.root).as_posix()
 
 
@@ -66,7 +66,7 @@ def _is_source(task: FileTask, st: os.stat_result) -> bool:
     return task.identity is not None and FileIdentity.of(st).same_file(task.identity)
 
 
-def onto_itself(task: FileTask, dest: Destination, final: Path) -> CopyError:
+def onto_itself(task: FileTask, dest: JobDestination, final: Path) -> CopyError:
     return CopyError(
         f"{final} is {task.source} itself (the same file on the same device): a copy "
         "onto itself is not a copy. Nothing was written.",
@@ -78,7 +78,7 @@ def onto_itself(task: FileTask, dest: Destination, final: Path) -> CopyError:
 
 def plan_target(
     task: FileTask,
-    dest: Destination | RemoteDestination,
+    dest: JobDestination | RemoteDestination,
     policy: OnConflict,
     *,
     refused: frozenset[Path] = frozenset(),
@@ -117,7 +117,7 @@ def _adoptable(task: FileTask, st: os.stat_result) -> bool:
 
 
 def _conflict(
-    task: FileTask, dest: Destination, final: Path, policy: OnConflict, refused: frozenset[Path]
+    task: FileTask, dest: JobDestination, final: Path, policy: OnConflict, refused: frozenset[Path]
 ) -> Target | NothingToDo | CopyError:
     if policy is OnConflict.SKIP:
         return NothingToDo(dest, final, f"a different file already exists at {final}")

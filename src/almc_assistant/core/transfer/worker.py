@@ -16,12 +16,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from almc_assistant.core.copies import CopyRecord, ident_of
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.batch import BatchCopier, batchable
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Result, Verified
-from almc_assistant.core.transfer.destination import Destination, Record
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.events import (
     ALREADY_VERIFIED,
     READ_BACK_CACHE_ONLY,
@@ -45,7 +46,7 @@ from almc_assistant.core.transfer.targets import NothingToDo, OnConflict, Target
 
 log = logging.getLogger(__name__)
 
-AnyDestination = Destination | RemoteDestination
+AnyDestination = JobDestination | RemoteDestination
 
 
 @dataclass
@@ -79,7 +80,7 @@ class JobContext:
     def failed(
         self,
         task: FileTask,
-        dest: Destination | RemoteDestination,
+        dest: AnyDestination,
         err: CopyError,
         final: Path | None,
     ) -> None:
@@ -177,7 +178,7 @@ class FileWorker:
     def _plan(
         self,
         task: FileTask,
-        dest: Destination | RemoteDestination,
+        dest: AnyDestination,
         refused: frozenset[Path] = frozenset(),
     ) -> Target | None:
         planned = plan_target(task, dest, self._ctx.policy, refused=refused)
@@ -238,11 +239,11 @@ class FileWorker:
 
     def _record(
         self, task: FileTask, t: Target, result: Verified, read_back: str | None = None
-    ) -> Record:
-        return Record(
+    ) -> CopyRecord:
+        return CopyRecord(
             source=task.source,
-            destination=t.final,
-            relpath=t.relpath,
+            destination_root=t.dest.root,
+            path=t.final,
             size=task.size,
             mtime_ns=task.mtime_ns,
             blake3=result.digest,
@@ -250,6 +251,7 @@ class FileWorker:
             read_back=read_back or result.read_back or self._ctx.read_back,
             adopted=result.adopted,
             proof=result.proof.as_dict() if result.proof is not None else None,
+            source_ident=ident_of(task.identity),
         )
 
     def _pending(self, task: FileTask, t: Target, result: Verified) -> None:
@@ -280,23 +282,9 @@ class FileWorker:
         if not result.adopted:
             ctx.counts.bump("bytes_copied", task.size)
         ctx.counts.bump("verified")
-        t.dest.add_record(self._record(task, t, result))
-        ctx.sink.publish(
-            CopyVerified(
-                job_id=ctx.job_id,
-                source=task.source,
-                destination_root=t.dest.root,
-                destination=t.final,
-                size=task.size,
-                mtime_ns=task.mtime_ns,
-                blake3=result.digest,
-                verified_at=result.verified_at,
-                read_back=result.read_back or ctx.read_back,
-                adopted=result.adopted,
-                source_identity=task.identity,
-                proof=result.proof.kind.value if result.proof is not None else "",
-            )
-        )
+        record = self._record(task, t, result)
+        t.dest.add_record(record)
+        ctx.sink.publish(CopyVerified(job_id=ctx.job_id, copy=record))
 
 
 def _in_use(results: dict[Target, Result]) -> bool:

@@ -1,12 +1,12 @@
 """Watching acquisition folders: observers, filter-and-enqueue handler, stabiliser.
 
 Public API: :class:`Watcher` and the events of :mod:`core.watch.events`; the clock port
-(:class:`Clock`, :class:`ManualClock` for tests); :func:`use_polling` (observer choice);
+(:class:`Monotonic`, :class:`ManualClock` for tests); :func:`use_polling` (observer choice);
 :func:`default_ignore`; :class:`PendingFile` and :class:`WatchStats`. This package never
 imports ``core.inspect`` or ``core.transfer``: the open test is injected (``can_open``).
 """
 
-from almc_assistant.core.watch.clock import Clock, ManualClock, MonotonicClock
+from almc_assistant.core.watch.clock import ManualClock, Monotonic, MonotonicClock
 from almc_assistant.core.watch.events import (
     FileAppeared,
     FileChanged,
@@ -26,7 +26,6 @@ from almc_assistant.core.watch.stability import PendingFile, opens_for_reading
 from almc_assistant.core.watch.watcher import Watcher, WatchStats
 
 __all__ = [
-    "Clock",
     "FileAppeared",
     "FileChanged",
     "FileDeleted",
@@ -38,6 +37,7 @@ __all__ = [
     "KnownMap",
     "KnownSource",
     "ManualClock",
+    "Monotonic",
     "MonotonicClock",
     "PendingFile",
     "ScanFinished",

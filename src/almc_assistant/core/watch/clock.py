@@ -13,7 +13,7 @@ import time
 from typing import Protocol
 
 
-class Clock(Protocol):
+class Monotonic(Protocol):
     """A source of monotonic seconds."""
 
     def monotonic(self) -> float: ...

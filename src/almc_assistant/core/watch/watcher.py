@@ -29,7 +29,7 @@ from pathlib import Path
 from almc_assistant.core.errors import UsageError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.watch.changes import ChangeQueue
-from almc_assistant.core.watch.clock import Clock, MonotonicClock
+from almc_assistant.core.watch.clock import Monotonic, MonotonicClock
 from almc_assistant.core.watch.events import (
     FolderAvailable,
     FolderUnavailable,
@@ -82,7 +82,7 @@ class Watcher:
         quiet_seconds: float = 60.0,
         can_open: Callable[[Path], bool] | None = None,
         polling: bool | None = None,
-        clock: Clock | None = None,
+        clock: Monotonic | None = None,
         ignore: IgnoreRule | None = None,
         poll_interval: float = 5.0,
         max_queued: int = 50_000,
@@ -97,7 +97,7 @@ class Watcher:
                 next_step="Use a quiet period >= 0 s, a poll interval > 0 s, a queue >= 1.",
             )
         self._sink = sink
-        self._clock: Clock = clock or MonotonicClock()
+        self._clock: Monotonic = clock or MonotonicClock()
         self._ignore = ignore
         self._retry_interval = retry_interval
         self._rescan_interval = rescan_interval

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.transfer.events import ALREADY_VERIFIED
-from almc_assistant.core.units import percent
+from almc_assistant.core.units import human_size, percent
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.service_port import ServicePort
@@ -145,7 +145,7 @@ class CopyPage(QWizardPage):
         self.overall.setFormat(percent(fraction))
         self.counts.setText(
             f"{s.files_done:,} of {humanize.count(s.files_total, 'file')} · "
-            f"{humanize.size(s.bytes_done)} of {humanize.size(s.bytes_total)}"
+            f"{human_size(s.bytes_done)} of {human_size(s.bytes_total)}"
         )
         if s.state == "paused":
             self.speed.setText("Paused")

@@ -13,8 +13,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
-from almc_assistant.core.inspect.model import Verdict
 from almc_assistant.core.inspect.wording import NEXT_STEP
+from almc_assistant.core.units import human_size
+from almc_assistant.core.verdicts import NEEDS_FIXING, Verdict
 from almc_assistant.qt import humanize, icons, verdicts
 from almc_assistant.qt.dataset_rows import (
     ATTENTION,
@@ -28,7 +29,7 @@ from almc_assistant.qt.dataset_rows import (
 )
 from almc_assistant.qt.group_model import GroupTreeModel
 from almc_assistant.qt.table_model import Column
-from almc_assistant.qt.wizard.state import NEEDS_FIXING, WizardState
+from almc_assistant.qt.wizard.state import WizardState
 
 ACQUIRING = "acquiring"
 
@@ -92,7 +93,7 @@ FILES: Column[Any] = Column(
 )
 SIZE: Column[Any] = Column(
     "Size",
-    lambda r: humanize.size(r.size) if r.size is not None else "",
+    lambda r: human_size(r.size) if r.size is not None else "",
     sort_key=lambda r: r.size or 0,
     align_right=True,
 )

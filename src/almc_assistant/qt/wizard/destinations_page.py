@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.qt import humanize
+from almc_assistant.core.units import human_size
 from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.prompts import Prompter
 from almc_assistant.qt.service_port import ServicePort
@@ -56,10 +56,10 @@ def preflight_html(results: Sequence[Any]) -> str:
         if not r.reachable:
             parts.append(f"<p>✗ <b>{name}</b>: not reachable.</p>")
             continue
-        free = "unknown free space" if r.free_bytes is None else humanize.size(r.free_bytes)
+        free = "unknown free space" if r.free_bytes is None else human_size(r.free_bytes)
         head = "✓" if r.ok else "✗"
         line = (
-            f"<p>{head} <b>{name}</b>: {free} free, {humanize.size(r.needed_bytes)} "
+            f"<p>{head} <b>{name}</b>: {free} free, {human_size(r.needed_bytes)} "
             f"needed ({r.filesystem or 'unknown file system'})."
         )
         for issue in r.issues:

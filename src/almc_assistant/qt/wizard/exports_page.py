@@ -78,7 +78,3 @@ class ExportsPage(QWizardPage):
 
     def isComplete(self) -> bool:
         return self.go_on.isChecked()
-
-    def validatePage(self) -> bool:
-        self._state.exports_acknowledged = True
-        return True

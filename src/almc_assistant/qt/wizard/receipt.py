@@ -22,6 +22,7 @@ from typing import Any
 
 from almc_assistant.core.destinations import DestinationKind
 from almc_assistant.core.transfer.events import READ_BACK_FROM_STORAGE
+from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize
 from almc_assistant.qt.wizard.state import WizardState, engine_roots
 
@@ -228,7 +229,7 @@ def _copied(state: WizardState) -> list[str]:
         parts = []
         if sizes := verified.get(root):
             parts.append(
-                f"{humanize.count(len(sizes), 'file')} ({_e(humanize.size(sum(sizes)))}) "
+                f"{humanize.count(len(sizes), 'file')} ({_e(human_size(sum(sizes)))}) "
                 "copied, read back and matched"
             )
         if sizes := already.get(root):

@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from almc_assistant.core.units import human_size
+from almc_assistant.core.verdicts import NEEDS_FIXING
 from almc_assistant.qt import humanize
 from almc_assistant.qt.service_port import CopyHandle
-from almc_assistant.qt.verdicts import EXPORT_VERDICTS
-
-NEEDS_FIXING = EXPORT_VERDICTS | {"native-damaged", "tiff-damaged", "unreadable", "empty"}
-
 
 # (destination root, size, read-back mode, source, new name or "") of one copy: what the
 # receipt tells. The new name is the path under the root when the copy got another name
@@ -35,22 +33,20 @@ def copy_note(event: Any, roots: Sequence[Any] = ()) -> CopyNote:
     A ``CopySkipped`` names only the file at the destination: its root is the one of
     ``roots`` (the chosen destinations, absolute and normalised as the engine names them:
     :func:`engine_roots`) that holds it."""
-    source = Path(getattr(event, "source", ""))
-    dest = Path(getattr(event, "destination", "") or "")
-    root = getattr(event, "destination_root", None)
-    if root is None:
-        holding = [Path(r) for r in roots if Path(r) in dest.parents]
-        root = max(holding, key=lambda r: len(r.parts)) if holding else dest.parent
+    copy = getattr(event, "copy", None)
+    if copy is not None:  # CopyVerified
+        return _note(copy.source, copy.path, copy.destination_root, copy.size, copy.read_back)
+    dest = Path(event.destination)
+    holding = [Path(r) for r in roots if Path(r) in dest.parents]
+    root = max(holding, key=lambda r: len(r.parts)) if holding else dest.parent
+    return _note(Path(event.source), dest, root, 0, "")
+
+
+def _note(source: Path, dest: Path, root: Path, size: int, read_back: str) -> CopyNote:
     renamed = ""
-    if dest.name and dest.name != source.name and Path(root) in dest.parents:
+    if dest.name and dest.name != source.name and root in dest.parents:
         renamed = dest.relative_to(root).as_posix()
-    return (
-        str(root),
-        int(getattr(event, "size", 0) or 0),
-        str(getattr(event, "read_back", "")),
-        str(source),
-        renamed,
-    )
+    return (str(root), size, read_back, str(source), renamed)
 
 
 def engine_roots(destinations: Sequence[Any]) -> list[str]:
@@ -73,7 +69,6 @@ class WizardState:
     failed: list[Any] = field(default_factory=list)
     summary: Any = None  # JobSummary
     safety: Any = None  # PlanSafety: the policy's answer for the chosen destinations
-    exports_acknowledged: bool = False
 
     def complete_files(self) -> list[Any]:
         return [f for f in self.files if str(f.state) == "complete"]
@@ -90,7 +85,7 @@ class WizardState:
     def describe_files(self) -> str:
         files = self.complete_files()
         total = sum(f.size for f in files)
-        text = f"{humanize.count(len(files), 'file')} ({humanize.size(total)}) to back up"
+        text = f"{humanize.count(len(files), 'file')} ({human_size(total)}) to back up"
         acquiring = self.acquiring_files()
         if acquiring:
             text += (
