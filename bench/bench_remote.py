@@ -122,7 +122,9 @@ def run_almc(
         or s.verified != len(files) * (bool(spec) + bool(local))
     ):
         raise RuntimeError(f"{src}: {result.error or s}")
-    proofs = {e.proof for e in sink.events if isinstance(e, CopyVerified) and e.proof}
+    proofs = {
+        e.copy.proof_kind for e in sink.events if isinstance(e, CopyVerified) and e.copy.proof
+    }
     return seconds, ",".join(sorted(proofs)) or "read-back"
 
 

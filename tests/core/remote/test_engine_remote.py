@@ -49,7 +49,7 @@ def test_local_and_sftp_in_one_job(daemon: RcDaemon, sftp_server: SshServer, tmp
         assert (local / rel).read_bytes() == content
         assert (remote_root / rel).read_bytes() == content
     verified = [e for e in sink.events if isinstance(e, CopyVerified)]
-    remote_events = [e for e in verified if str(e.destination_root) == spec]
+    remote_events = [e.copy for e in verified if str(e.copy.destination_root) == spec]
     assert len(remote_events) == 3
     assert all("BLAKE3 computed by the server" in e.read_back for e in remote_events)
     manifest = (remote_root / MANIFEST_NAME).read_text()
