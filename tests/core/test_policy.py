@@ -16,7 +16,8 @@ EXT = Destination("USB", Path("/media/ext"), DestinationKind.EXTERNAL_DRIVE)
 CLOUD = Destination("OneDrive", Path("/home/a/OneDrive"), DestinationKind.CLOUD_SYNC)
 
 
-def _copy(root: str, name: str = "a.nd2") -> CopyRecord:
+def copy_at(root: str, name: str = "a.nd2") -> CopyRecord:
+    """A verified copy of ``/acq/NAME`` at ``ROOT/NAME``."""
     return CopyRecord(
         source=Path("/acq") / name,
         destination_root=Path(root),
@@ -48,40 +49,40 @@ POLICY = Policy(PolicySettings(), [BIT, PL, EXT, CLOUD])
 
 
 def test_one_copy_on_backed_up_storage_is_safe() -> None:
-    assert POLICY.is_safe([_copy("/mnt/bit/ann/2026")])  # a subfolder of the preset
+    assert POLICY.is_safe([copy_at("/mnt/bit/ann/2026")])  # a subfolder of the preset
 
 
 def test_single_copy_elsewhere_is_not_safe_and_says_why() -> None:
-    why = POLICY.missing([_copy("/media/ext")])
+    why = POLICY.missing([copy_at("/media/ext")])
     assert why == (
         "needs 1 verified copy on backed-up institutional storage or 2 verified copies on "
         "independent destinations; has 1 verified copy"
     )
-    assert not POLICY.is_safe([_copy("/mnt/pl")])
+    assert not POLICY.is_safe([copy_at("/mnt/pl")])
 
 
 def test_two_independent_destinations_are_safe_two_copies_on_one_are_not() -> None:
-    assert POLICY.is_safe([_copy("/mnt/pl"), _copy("/media/ext")])
-    assert not POLICY.is_safe([_copy("/media/ext"), _copy("/media/ext", "b.nd2")])
+    assert POLICY.is_safe([copy_at("/mnt/pl"), copy_at("/media/ext")])
+    assert not POLICY.is_safe([copy_at("/media/ext"), copy_at("/media/ext", "b.nd2")])
 
 
 def test_cloud_sync_copies_are_pending_upload_unless_the_facility_counts_them() -> None:
-    copies = [_copy("/home/a/OneDrive"), _copy("/media/ext")]
+    copies = [copy_at("/home/a/OneDrive"), copy_at("/media/ext")]
     assert "1 pending upload" in POLICY.missing(copies)
     trusting = Policy(PolicySettings(count_cloud_sync=True), [EXT, CLOUD])
     assert trusting.is_safe(copies)
 
 
 def test_unknown_folder_guesses_its_kind() -> None:
-    standing = POLICY.standing(_copy("/home/a/Dropbox/x"))
+    standing = POLICY.standing(copy_at("/home/a/Dropbox/x"))
     assert standing.destination.kind is DestinationKind.CLOUD_SYNC and standing.pending_upload
-    assert POLICY.standing(_copy("/srv/x")).destination.kind is DestinationKind.OTHER
+    assert POLICY.standing(copy_at("/srv/x")).destination.kind is DestinationKind.OTHER
 
 
 def test_stricter_policy_and_plan_check() -> None:
     strict = Policy(PolicySettings(backed_up_copies=2, independent_copies=3), [BIT, PL, EXT])
-    assert not strict.is_safe([_copy("/mnt/bit")])
-    assert strict.is_safe([_copy("/mnt/bit"), _copy("/mnt/pl"), _copy("/media/ext")])
+    assert not strict.is_safe([copy_at("/mnt/bit")])
+    assert strict.is_safe([copy_at("/mnt/bit"), copy_at("/mnt/pl"), copy_at("/media/ext")])
     assert POLICY.would_be_safe([BIT]) == ""
     assert "has 1 verified copy" in POLICY.would_be_safe([EXT])
 
@@ -112,7 +113,7 @@ def test_copies_count_per_device_not_per_path() -> None:
     # Two folders on one external drive are one copy, configured or not.
     sub = Destination("USB-2", Path("/media/ext/second"), DestinationKind.EXTERNAL_DRIVE)
     policy = Policy(PolicySettings(), [BIT, PL, EXT, sub])
-    copies = [_copy("/media/ext"), _copy("/media/ext/second")]
+    copies = [copy_at("/media/ext"), copy_at("/media/ext/second")]
     why = policy.missing(copies)
     assert "has 1 verified copy" in why and "copies on one device count once" in why
     assert policy.would_be_safe([EXT, sub]) != ""
@@ -123,8 +124,10 @@ def test_a_destination_on_the_acquisition_disk_never_counts() -> None:
     here = Destination("Same disk", Path("/acq/backup"), DestinationKind.EXTERNAL_DRIVE)
     there = Destination("Same disk 2", Path("/acq/other"), DestinationKind.INSTITUTIONAL)
     policy = Policy(PolicySettings(), [here, there, EXT])
-    assert not policy.is_safe([_copy("/acq/backup"), _copy("/acq/other"), _copy("/media/ext")])
-    why = policy.missing([_copy("/acq/backup"), _copy("/acq/other")])
+    assert not policy.is_safe(
+        [copy_at("/acq/backup"), copy_at("/acq/other"), copy_at("/media/ext")]
+    )
+    why = policy.missing([copy_at("/acq/backup"), copy_at("/acq/other")])
     assert "has 0 verified copies" in why and "on the acquisition disk itself" in why
     assert policy.would_be_safe([there]) != ""
 
@@ -132,11 +135,11 @@ def test_a_destination_on_the_acquisition_disk_never_counts() -> None:
 def test_an_unreachable_destination_does_not_count() -> None:
     gone = Destination("Gone", Path("/gone/usb"), DestinationKind.EXTERNAL_DRIVE)
     policy = Policy(PolicySettings(), [gone, EXT])
-    assert not policy.is_safe([_copy("/gone/usb"), _copy("/media/ext")])
+    assert not policy.is_safe([copy_at("/gone/usb"), copy_at("/media/ext")])
 
 
 def test_devices_read_from_the_copies_override_the_roots() -> None:
-    copies = [_copy("/media/ext"), _copy("/mnt/pl")]
+    copies = [copy_at("/media/ext"), copy_at("/mnt/pl")]
     assert POLICY.is_safe(copies)
     same = {c.path: 77 for c in copies}  # both copies turned out to be on one device
     assert POLICY.missing(copies, devices=same) != ""
@@ -168,5 +171,5 @@ def test_two_mounts_of_one_server_count_once() -> None:
         device_of=lambda p: devices[Path(p).as_posix()],
         storage_of=lambda dev: server.get(dev, dev),
     )
-    assert not policy.is_safe([_copy("/mnt/nas1"), _copy("/mnt/nas2")])
-    assert policy.is_safe([_copy("/mnt/nas1"), _copy("/media/usb")])
+    assert not policy.is_safe([copy_at("/mnt/nas1"), copy_at("/mnt/nas2")])
+    assert policy.is_safe([copy_at("/mnt/nas1"), copy_at("/media/usb")])

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from almc_assistant.core.config import PolicySettings
-from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.policy import DeviceResolver, Policy, remote_device
 from almc_assistant.core.preflight import IssueSeverity, plan_files, preflight
+from tests.core.test_policy import copy_at
 
 RESEARCH = Destination(
     "Research storage",
@@ -26,18 +26,6 @@ UNI_DRIVE = Destination(
     remote="uni-onedrive:backup",
 )
 BIT = Destination("BIT", Path("/mnt/bit"), DestinationKind.INSTITUTIONAL)
-
-
-def _copy(root: str, name: str = "a.nd2") -> CopyRecord:
-    return CopyRecord(
-        source=Path("/acq") / name,
-        destination_root=Path(root),
-        path=Path(root) / name,
-        size=1,
-        mtime_ns=1,
-        blake3="00",
-        verified_at=0.0,
-    )
 
 
 def _policy() -> Policy:
@@ -59,21 +47,21 @@ def test_remote_roots_get_a_pseudo_device_per_remote_and_local_paths_none() -> N
 
 def test_research_storage_alone_is_not_safe_a_second_copy_makes_it() -> None:
     policy = _policy()
-    one = [_copy("research:lab/me/run1")]
+    one = [copy_at("research:lab/me/run1")]
     assert policy.destination_of(Path("research:lab/me/run1")) is RESEARCH
     why = policy.missing(one)
     assert why and "has 1 verified copy" in why
     # two copies at one remote are one copy
-    assert policy.missing([*one, _copy("research:lab/me/run2")])
-    assert policy.is_safe([*one, _copy("uni-onedrive:backup/run1")])
+    assert policy.missing([*one, copy_at("research:lab/me/run2")])
+    assert policy.is_safe([*one, copy_at("uni-onedrive:backup/run1")])
 
 
 def test_unconfigured_remote_counts_as_one_independent_copy() -> None:
     policy = _policy()
     dest = policy.destination_of(Path("elsewhere:x"))
     assert dest.kind is DestinationKind.OTHER and not dest.backed_up
-    assert policy.missing([_copy("elsewhere:x")])
-    assert policy.is_safe([_copy("elsewhere:x"), _copy("research:lab/me")])
+    assert policy.missing([copy_at("elsewhere:x")])
+    assert policy.is_safe([copy_at("elsewhere:x"), copy_at("research:lab/me")])
 
 
 def test_university_account_and_research_storage_are_warned_about(tmp_path: Path) -> None:
