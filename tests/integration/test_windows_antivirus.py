@@ -79,7 +79,7 @@ def test_a_copy_held_by_a_scanner_for_a_few_seconds_is_retried_then_verified(
     assert [r.attempt for r in retried] == [2, 3, 4]
     assert all(IN_USE in r.detail for r in retried)
     (verified,) = scanner.of_type(CopyVerified)
-    assert verified.destination == final and final.read_bytes() == src.read_bytes()
+    assert verified.copy.path == final and final.read_bytes() == src.read_bytes()
     assert not scanner.of_type(CopyFailed)
 
 
