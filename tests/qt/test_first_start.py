@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QPushButton
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.config import UserSettings
 from almc_assistant.core.destinations import DestinationKind
@@ -35,18 +36,18 @@ from tests.qt.helpers import FakeService
 
 
 @pytest.fixture
-def fresh(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
+def fresh(qtbot: QtBot, prompter, tmp_path: Path):
     paths = AppPaths.under(tmp_path / "home").ensure()  # no facility file, no user file
     sink = QueueSink()
     service = Service(paths, sink)
     pump = EventPump(sink)
-    controller = AppController(service, pump, prompter, tray_available=True)
+    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     controller.start([])
     yield controller, service, pump, tmp_path
     controller.shutdown()
 
 
-def test_first_start_is_not_set_up_and_opens_the_welcome_window(fresh, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_first_start_is_not_set_up_and_opens_the_welcome_window(fresh, qtbot: QtBot) -> None:
     controller, service, _pump, _tmp = fresh
     status = controller.status
     assert status.state is State.NOT_SET_UP and status.headline == NOT_SET_UP
@@ -62,7 +63,7 @@ def test_first_start_is_not_set_up_and_opens_the_welcome_window(fresh, qtbot) ->
     assert window.headline() == NOT_SET_UP and window.setup_button.isVisibleTo(window)
 
 
-def test_welcome_tests_and_saves_then_watching_starts(fresh, qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_welcome_tests_and_saves_then_watching_starts(fresh, qtbot: QtBot, prompter) -> None:
     controller, service, _pump, tmp = fresh
     acq, backup = tmp / "acq", tmp / "backup"
     acq.mkdir()
@@ -95,7 +96,7 @@ def test_welcome_tests_and_saves_then_watching_starts(fresh, qtbot, prompter) ->
     assert service.config.acquisition_folders == (acq,)
 
 
-def test_reminder_settings_reach_the_running_guard(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_reminder_settings_reach_the_running_guard(qtbot: QtBot, tmp_path: Path) -> None:
     paths = AppPaths.under(tmp_path / "home").ensure()
     sink = QueueSink()
     service = Service(paths, sink)
@@ -115,7 +116,7 @@ def test_reminder_settings_reach_the_running_guard(qtbot, tmp_path) -> None:  # 
         service.stop()
 
 
-def test_a_new_destination_asks_for_its_kind(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_destination_asks_for_its_kind(qtbot: QtBot, prompter, tmp_path: Path) -> None:
     from almc_assistant.core.config import Config
 
     dialog = SettingsDialog(FakeService(), prompter, Config())
@@ -128,7 +129,7 @@ def test_a_new_destination_asks_for_its_kind(qtbot, prompter, tmp_path) -> None:
     assert tab.user_destinations() == ()
 
 
-def test_pickers_open_where_the_data_is(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_pickers_open_where_the_data_is(qtbot: QtBot, prompter, tmp_path: Path) -> None:
     from almc_assistant.core.config import Config, WatchSettings
 
     acq = tmp_path / "acq"
@@ -143,7 +144,7 @@ def test_pickers_open_where_the_data_is(qtbot, prompter, tmp_path) -> None:  # t
 
 
 @pytest.mark.parametrize("kind", ["status", "warnings", "settings"])
-def test_escape_closes_every_non_modal_window(qtbot, prompter, kind) -> None:  # type: ignore[no-untyped-def]
+def test_escape_closes_every_non_modal_window(qtbot: QtBot, prompter, kind) -> None:
     from almc_assistant.core.config import Config
 
     window = {
@@ -159,7 +160,7 @@ def test_escape_closes_every_non_modal_window(qtbot, prompter, kind) -> None:  #
     assert not window.isVisible()
 
 
-def test_tab_leaves_tables(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_tab_leaves_tables(qtbot: QtBot) -> None:
     window = DeletionWarningWindow()
     qtbot.addWidget(window)
     from PySide6.QtWidgets import QTableView
@@ -168,7 +169,7 @@ def test_tab_leaves_tables(qtbot) -> None:  # type: ignore[no-untyped-def]
     assert tables and all(not t.tabKeyNavigation() for t in tables)
 
 
-def test_focus_ring_is_drawn_in_the_highlight_colour(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_focus_ring_is_drawn_in_the_highlight_colour(qtbot: QtBot) -> None:
     style = ReadableCheckStyle("Fusion")
     button = QPushButton("Save")
     qtbot.addWidget(button)
@@ -204,7 +205,7 @@ def test_time_left_words() -> None:
     assert humanize.time_left(None) == "—"
 
 
-def test_every_table_lets_tab_leave(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_every_table_lets_tab_leave(qtbot: QtBot) -> None:
     from almc_assistant.qt.settings_destinations import DEST_COLUMNS
     from almc_assistant.qt.table_model import SnapshotTableModel
     from almc_assistant.qt.table_view import make_table

@@ -11,14 +11,16 @@ from almc_assistant.core.remote import sendfile
 from tests.core.remote.helpers import backend, source_file
 
 
-def test_one_read_two_remotes(daemon, sftp_server, webdav_server, tmp_path: Path, monkeypatch):
+def test_one_read_two_remotes(
+    daemon, sftp_server, webdav_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     sftp = backend(daemon, sftp_server.create_remote(daemon, "research"))
     dav = backend(daemon, webdav_server.create_remote(daemon, "dav"))
     src = source_file(tmp_path / "src", "a.nd2", 9 * 1024 * 1024 + 1)
     read = []
     real_read = sendfile._read
 
-    def counting(f, view, source):  # type: ignore[no-untyped-def]
+    def counting(f, view, source):
         n = real_read(f, view, source)
         read.append(n)
         return n
@@ -37,7 +39,9 @@ def test_one_read_two_remotes(daemon, sftp_server, webdav_server, tmp_path: Path
         assert next(root.rglob("a.nd2")).read_bytes() == src.read_bytes()
 
 
-def test_one_remote_failing_does_not_stop_the_other(daemon, sftp_server, webdav_server, tmp_path):
+def test_one_remote_failing_does_not_stop_the_other(
+    daemon, sftp_server, webdav_server, tmp_path: Path
+):
     sftp = backend(daemon, sftp_server.create_remote(daemon, "research"))
     dav = backend(daemon, webdav_server.create_remote(daemon, "dav"))
     src = source_file(tmp_path / "src", "b.nd2", 12 * 1024 * 1024)
