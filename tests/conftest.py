@@ -26,7 +26,7 @@ CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 
 class _BlockQt(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path, target=None):  # type: ignore[no-untyped-def]
+    def find_spec(self, fullname, path, target=None):
         if fullname.split(".")[0] in {"PySide6", "shiboken6"}:
             raise ImportError(f"{fullname} is blocked: the core must run without Qt")
         return None

@@ -19,7 +19,7 @@ def _under_wine() -> bool:
         return False
     import ctypes
 
-    return hasattr(ctypes.WinDLL("ntdll"), "wine_get_version")
+    return hasattr(ctypes.WinDLL("ntdll"), "wine_get_version")  # type: ignore[attr-defined,unused-ignore]  # Windows only
 
 
 UNDER_WINE = _under_wine()

@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from almc_assistant.cli import main
 from almc_assistant.core.errors import describe_os_error
 from almc_assistant.core.events import Event, ListSink, QueueSink
@@ -61,7 +63,7 @@ def test_alm_home_overrides_every_folder(tmp_path: Path) -> None:
     assert paths.user_config.parent.is_dir()
 
 
-def test_cli_usage_error_exits_2(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     try:
         main(["no-such-command"])
     except SystemExit as exc:

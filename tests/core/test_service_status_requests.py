@@ -41,7 +41,7 @@ def test_the_report_is_read_off_the_callers_thread(service: Service) -> None:
     threads: list[str] = []
     status = service.state.status
 
-    def recording(user: str | None = None):  # type: ignore[no-untyped-def]
+    def recording(user: str | None = None):
         threads.append(threading.current_thread().name)
         return status(user)
 

@@ -9,6 +9,7 @@ the re-hash finds the copy's bytes: still safe.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -38,7 +39,8 @@ def test_an_edit_with_the_mtime_restored_is_not_safe(site: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "a.nd2" in done.stdout and "changed since its last backup" in done.stdout.lower()
     doc = status(site)
-    assert doc["state"] == "at-risk" and [x["path"] for x in doc["files"]] == [str(f)]  # type: ignore[index, union-attr]
+    files = cast(list[dict[str, str]], doc["files"])
+    assert doc["state"] == "at-risk" and [x["path"] for x in files] == [str(f)]
 
 
 def test_a_chmod_alone_stays_safe_after_the_rehash(site: Path) -> None:

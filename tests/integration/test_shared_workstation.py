@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,8 +127,8 @@ def _status(who: Account, ws: Workstation, **extra: str) -> dict[str, object]:
     return doc
 
 
-def _unsafe_paths(doc: dict[str, object]) -> set[str]:
-    return {str(f["path"]) for f in doc["files"]}  # type: ignore[attr-defined, index]
+def _unsafe_paths(doc: dict[str, Any]) -> set[str]:
+    return {str(f["path"]) for f in doc["files"]}
 
 
 def _backed_up(who: Account, ws: Workstation, path: Path) -> None:

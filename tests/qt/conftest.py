@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from PySide6.QtWidgets import QApplication
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
@@ -17,8 +19,8 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 from tests.qt.helpers import RecordingPrompter
 
 
-def _fail_modal(name: str):  # type: ignore[no-untyped-def]
-    def _refuse(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+def _fail_modal(name: str):
+    def _refuse(*_args, **_kwargs):
         pytest.fail(f"a real modal dialog was opened ({name}); route it through the prompter")
 
     return _refuse
@@ -45,7 +47,7 @@ def prompter() -> RecordingPrompter:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _gui_thread_garbage_collection(qapp):  # type: ignore[no-untyped-def]
+def _gui_thread_garbage_collection(qapp: QApplication):
     """As in the app (``qt/app.py``): cycles are collected on the GUI thread only, so no
     worker thread ever finalises a Qt wrapper."""
     from almc_assistant.qt.gc_guard import GuiThreadCollector

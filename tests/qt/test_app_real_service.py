@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import tifffile
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
@@ -14,7 +16,7 @@ from almc_assistant.qt.icons import State
 from tests.qt.real_service import real_service
 
 
-def test_tray_and_windows_reflect_the_catalog(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_tray_and_windows_reflect_the_catalog(qtbot: QtBot, prompter, tmp_path: Path) -> None:
     with real_service(tmp_path / "site") as site:
         image = np.zeros((64, 64), dtype=np.uint16)
         for i in range(3):

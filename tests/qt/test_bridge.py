@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import pytest
 from PySide6.QtCore import QThread
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.events import Event, QueueSink
 from almc_assistant.qt.bridge import MAX_EVENTS_PER_DRAIN, EventPump, coalesce
@@ -39,7 +41,7 @@ def test_coalesce_without_rules_returns_everything() -> None:
     assert coalesce(events, {}) == events
 
 
-def test_events_from_worker_threads_arrive_on_the_gui_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_events_from_worker_threads_arrive_on_the_gui_thread(qtbot: QtBot) -> None:
     sink = QueueSink()
     pump = EventPump(sink, coalesce={Progressed: lambda e: e.job_id}, interval_ms=20)
     seen: list[tuple[Event, bool]] = []
@@ -64,7 +66,7 @@ def test_events_from_worker_threads_arrive_on_the_gui_thread(qtbot) -> None:  # 
     assert [p.done for p in progress] == sorted(p.done for p in progress)
 
 
-def test_drain_delivers_signals_and_typed_handlers(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_drain_delivers_signals_and_typed_handlers(qtbot: QtBot) -> None:
     sink = QueueSink()
     pump = EventPump(sink)
     sink.publish(Finished(job_id=1))
@@ -74,7 +76,9 @@ def test_drain_delivers_signals_and_typed_handlers(qtbot) -> None:  # type: igno
     assert pump.drain() == []
 
 
-def test_a_failing_handler_does_not_stop_the_others(qtbot, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_handler_does_not_stop_the_others(
+    qtbot: QtBot, caplog: pytest.LogCaptureFixture
+) -> None:
     sink = QueueSink()
     pump = EventPump(sink)
     got: list[Event] = []
@@ -95,7 +99,7 @@ def test_a_failing_handler_does_not_stop_the_others(qtbot, caplog) -> None:  # t
     assert len(got) == 2 and "widget bug" not in caplog.text
 
 
-def test_a_burst_is_drained_in_bounded_slices(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_burst_is_drained_in_bounded_slices(qtbot: QtBot) -> None:
     sink = QueueSink()
     pump = EventPump(sink)
     for i in range(MAX_EVENTS_PER_DRAIN + 10):
@@ -104,7 +108,7 @@ def test_a_burst_is_drained_in_bounded_slices(qtbot) -> None:  # type: ignore[no
     assert len(pump.drain()) == 10
 
 
-def test_a_drain_bounded_by_time_delivers_everything_in_order(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_drain_bounded_by_time_delivers_everything_in_order(qtbot: QtBot) -> None:
     sink = QueueSink()
     pump = EventPump(sink)
     seen: list[int] = []
@@ -122,7 +126,7 @@ def test_a_drain_bounded_by_time_delivers_everything_in_order(qtbot) -> None:  #
     assert len(slices) > 1  # the budget cut the drain short
 
 
-def test_a_progress_waiting_in_the_backlog_is_replaced_by_a_newer_one(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_progress_waiting_in_the_backlog_is_replaced_by_a_newer_one(qtbot: QtBot) -> None:
     sink = QueueSink()
     pump = EventPump(sink, coalesce={Progressed: lambda e: e.job_id})
     got: list[Event] = []
@@ -137,7 +141,7 @@ def test_a_progress_waiting_in_the_backlog_is_replaced_by_a_newer_one(qtbot) -> 
     assert got == [first, second, new]
 
 
-def test_the_timer_drains_a_backlog_in_several_batches(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_the_timer_drains_a_backlog_in_several_batches(qtbot: QtBot) -> None:
     sink = QueueSink()
     pump = EventPump(sink, interval_ms=20, budget_ms=0)
     seen: list[int] = []
@@ -153,7 +157,7 @@ def test_the_timer_drains_a_backlog_in_several_batches(qtbot) -> None:  # type: 
     assert len(batches) > 1 and sum(batches) == 300
 
 
-def test_slots_subscribed_to_a_base_class_get_subclasses_in_order(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_slots_subscribed_to_a_base_class_get_subclasses_in_order(qtbot: QtBot) -> None:
     sink = QueueSink()
     pump = EventPump(sink)
     calls: list[str] = []

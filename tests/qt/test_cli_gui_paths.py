@@ -12,7 +12,7 @@ import pytest
 from almc_assistant.cli import build_parser, commands, main, resolve_words
 
 
-def _parse(words: list[str]):  # type: ignore[no-untyped-def]
+def _parse(words: list[str]):
     parser = build_parser()
     return parser.parse_args(resolve_words(parser, words))
 

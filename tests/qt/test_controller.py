@@ -8,18 +8,20 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.config import Config
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
+from almc_assistant.core.session_end.pending import PendingSummary as Summary
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller import QUIT_WITH_DATA_AT_RISK, AppController, compute_status
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.status_window import StatusWindow
-from tests.qt.helpers import FakeService, Summary, engine_summary, today_summary
+from tests.qt.helpers import FakeService, engine_summary, today_summary
 
 
-def _controller(service, prompter, *, tray=True):  # type: ignore[no-untyped-def]
+def _controller(service, prompter, *, tray=True):
     pump = EventPump(QueueSink())
     return AppController(service, pump, prompter, tray_available=tray)
 
@@ -36,7 +38,7 @@ def test_compute_status() -> None:
     assert problem.state is State.PROBLEM and problem.headline == "Catalog damaged"
 
 
-def test_start_shows_tray_with_pending_tooltip(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_start_shows_tray_with_pending_tooltip(qtbot: QtBot, prompter) -> None:
     service = FakeService(today_summary(3, 12_400_000_000))
     controller = _controller(service, prompter)
     controller.start([])
@@ -47,7 +49,7 @@ def test_start_shows_tray_with_pending_tooltip(qtbot, prompter) -> None:  # type
     assert ("stop", ()) in service.calls
 
 
-def test_without_a_tray_the_main_window_opens(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_tray_the_main_window_opens(qtbot: QtBot, prompter) -> None:
     controller = _controller(FakeService(), prompter, tray=False)
     controller.start([])
     window = controller.window("status")
@@ -56,7 +58,7 @@ def test_without_a_tray_the_main_window_opens(qtbot, prompter) -> None:  # type:
     controller.shutdown()
 
 
-def test_second_launch_brings_the_app_forward(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_second_launch_brings_the_app_forward(qtbot: QtBot, prompter) -> None:
     controller = _controller(FakeService(), prompter)
     controller.start([])
     controller.on_instance_message({"paths": []})
@@ -68,8 +70,8 @@ def test_second_launch_brings_the_app_forward(qtbot, prompter) -> None:  # type:
 @pytest.mark.parametrize(
     ("answer", "quits"), [("quit", True), ("cancel", False), ("backup", False)]
 )
-def test_quitting_with_data_at_risk_asks_first(  # type: ignore[no-untyped-def]
-    qtbot, prompter, monkeypatch, answer, quits
+def test_quitting_with_data_at_risk_asks_first(
+    qtbot: QtBot, prompter, monkeypatch: pytest.MonkeyPatch, answer, quits
 ) -> None:
     quit_calls: list[bool] = []
     monkeypatch.setattr(QApplication, "quit", lambda: quit_calls.append(True))
@@ -84,7 +86,9 @@ def test_quitting_with_data_at_risk_asks_first(  # type: ignore[no-untyped-def]
     controller.shutdown()
 
 
-def test_quitting_when_all_is_safe_does_not_ask(qtbot, prompter, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_quitting_when_all_is_safe_does_not_ask(
+    qtbot: QtBot, prompter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     quit_calls: list[bool] = []
     monkeypatch.setattr(QApplication, "quit", lambda: quit_calls.append(True))
     controller = _controller(FakeService(), prompter)
@@ -94,9 +98,9 @@ def test_quitting_when_all_is_safe_does_not_ask(qtbot, prompter, monkeypatch) ->
     controller.shutdown()
 
 
-def test_a_failing_status_query_shows_a_problem(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_status_query_shows_a_problem(qtbot: QtBot, prompter) -> None:
     class Broken(FakeService):
-        def pending_summary(self):  # type: ignore[no-untyped-def]
+        def pending_summary(self):
             raise AlmcError("The catalog file is damaged.", title="Catalog damaged")
 
     controller = _controller(Broken(), prompter)
@@ -106,7 +110,7 @@ def test_a_failing_status_query_shows_a_problem(qtbot, prompter) -> None:  # typ
     controller.shutdown()
 
 
-def test_tray_menu_opens_each_window(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_tray_menu_opens_each_window(qtbot: QtBot, prompter, tmp_path: Path) -> None:
     from almc_assistant.qt.settings_dialog import SettingsDialog
     from almc_assistant.qt.transfer_window import TransferWindow
     from almc_assistant.qt.wizard.session_wizard import SessionWizard
@@ -130,7 +134,9 @@ def test_tray_menu_opens_each_window(qtbot, prompter, tmp_path) -> None:  # type
     assert controller.window("transfer") is None
 
 
-def test_paths_from_a_second_launch_open_the_transfer_window(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_paths_from_a_second_launch_open_the_transfer_window(
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     from tests.qt.helpers import TransferService
 
     service = TransferService()
@@ -141,7 +147,7 @@ def test_paths_from_a_second_launch_open_the_transfer_window(qtbot, prompter, tm
     controller.shutdown()
 
 
-def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_copy_progress_shows_in_the_tray_and_pauses(qtbot: QtBot, prompter, tmp_path: Path) -> None:
     from almc_assistant.core.transfer.events import (
         JobFinished,
         JobProgressed,
@@ -152,7 +158,7 @@ def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -
     service = TransferService(pending=today_summary(1, 100))
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(service, pump, prompter, tray_available=True)
+    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     controller.start([])
     window = controller.show_transfer()
     window.add_paths([str(tmp_path / "a.nd2")])
@@ -177,17 +183,19 @@ def test_copy_progress_shows_in_the_tray_and_pauses(qtbot, prompter, tmp_path) -
     assert status.state is State.COPYING and status.progress == 0.25
     assert controller.tray is not None
     controller.tray.pause_requested.emit()
+    assert controller.status is not None
     assert job.actions == ["pause"] and controller.status.paused
     summary = engine_summary(job.job_id, "completed", verified=1)
     sink.publish(JobFinished(job_id=job.job_id, summary=summary))
     pump.drain()
+    assert controller.status is not None
     assert controller.status.state is State.AT_RISK  # the fake's pending count is unchanged
     controller.shutdown()
 
 
 def test_one_click_backup_asks_the_service_with_the_disk_check(
-    qtbot, prompter, tmp_path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prompter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The reminder's "Back up now" decided with a Policy the GUI built from its config,
     with no disk check: a share on the files' own disk counted. Now the service's
     PlanSafety answer (a real plan_safety on real folders) decides."""
@@ -205,7 +213,7 @@ def test_one_click_backup_asks_the_service_with_the_disk_check(
     service = TransferService(dests=[share])  # type: ignore[list-item]
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(service, pump, prompter, tray_available=True)
+    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     notices: list[str] = []
     monkeypatch.setattr(controller, "_notify", lambda title, text, *a, **k: notices.append(text))
     controller.start([])
@@ -245,14 +253,14 @@ def test_one_click_backup_asks_the_service_with_the_disk_check(
         controller.shutdown()
 
 
-def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_copy_is_told_with_its_reason(qtbot: QtBot, prompter, tmp_path: Path) -> None:
     """Issue 9: a job the engine refused (no file failed) ended without a word."""
     from almc_assistant.core.transfer.events import JobFinished
     from tests.qt.helpers import Dest, TransferService
 
     service = TransferService(pending=today_summary(1, 100))
     sink = QueueSink()
-    controller = AppController(service, EventPump(sink), prompter, tray_available=True)
+    controller = AppController(service, EventPump(sink), prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     controller.start([])
     told: list[tuple[str, str]] = []
     assert controller.tray is not None
@@ -279,7 +287,7 @@ def test_a_refused_copy_is_told_with_its_reason(qtbot, prompter, tmp_path) -> No
 
 
 @pytest.mark.parametrize("how", ["quit-button", "close-window"])
-def test_quit_from_the_main_window_without_a_tray_really_quits(qtbot, prompter, how) -> None:  # type: ignore[no-untyped-def]
+def test_quit_from_the_main_window_without_a_tray_really_quits(qtbot: QtBot, prompter, how) -> None:
     """No tray (the controller asks QSystemTrayIcon.isSystemTrayAvailable(); given here):
     the main window's Quit button asks request_quit, which called QApplication.quit();
     Qt 6 then closes every window, the main window refused (it asks to quit instead),
@@ -298,6 +306,7 @@ def test_quit_from_the_main_window_without_a_tray_really_quits(qtbot, prompter, 
     QTimer.singleShot(0, user)
     guard = QTimer()  # only so that a broken quit ends the test instead of hanging it
     guard.setSingleShot(True)
+    assert qapp is not None
     guard.timeout.connect(lambda: qapp.exit(7))
     guard.start(5_000)
     code = qapp.exec()

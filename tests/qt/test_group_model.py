@@ -32,7 +32,7 @@ def _summarize(group: str, rows: Sequence[Row]) -> Summary:
     return Summary(group, any(r.bad for r in rows), sum(r.size for r in rows))
 
 
-COLUMNS = (
+COLUMNS: tuple[Column[Row], ...] = (
     Column("Name", lambda r: r.name),
     Column("Size", lambda r: str(r.size), sort_key=lambda r: r.size),
 )
@@ -54,7 +54,7 @@ def _top(model: GroupTreeModel[Row]) -> list[str]:
     return [model.data(model.index(i, 0)) for i in range(model.rowCount())]
 
 
-def test_rows_group_under_their_dataset_and_bad_ones_come_first(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_rows_group_under_their_dataset_and_bad_ones_come_first(qtbot) -> None:
     model = _model()
     model.upsert([Row("a.nd2"), Row("t1", "plate"), Row("t2", "plate"), Row("b.tif")])
     assert _top(model) == ["a.nd2", "plate", "b.tif"]
@@ -73,7 +73,7 @@ def test_rows_group_under_their_dataset_and_bad_ones_come_first(qtbot) -> None: 
     assert keep.isValid() and model.data(keep) == "t2"  # the selection follows its row
 
 
-def test_sorting_keeps_attention_first_and_removal_drops_empty_datasets(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_sorting_keeps_attention_first_and_removal_drops_empty_datasets(qtbot) -> None:
     model = _model()
     model.upsert([Row("x", size=3), Row("y", size=9), Row("z", bad=True, size=1)])
     model.sort(1)
@@ -87,7 +87,7 @@ def test_sorting_keeps_attention_first_and_removal_drops_empty_datasets(qtbot) -
     assert len(model) == 2
 
 
-def test_a_row_that_changes_dataset_moves_under_it(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_row_that_changes_dataset_moves_under_it(qtbot) -> None:
     model = _model()
     model.upsert([Row("a"), Row("b")])
     model.upsert([Row("a", "series"), Row("b", "series")])

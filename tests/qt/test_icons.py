@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtGui import QImage
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt import icons
 from almc_assistant.qt.icons import Badge, State
 
 
 @pytest.mark.parametrize("state", list(State))
-def test_every_state_icon_has_all_sizes(qtbot, state: State) -> None:  # type: ignore[no-untyped-def]
+def test_every_state_icon_has_all_sizes(qtbot: QtBot, state: State) -> None:
     icon = icons.state_icon(state)
     assert not icon.isNull()
     sizes = {s.width() for s in icon.availableSizes()}
     assert {16, 22, 32, 64} <= sizes
 
 
-def test_states_look_different(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_states_look_different(qtbot: QtBot) -> None:
     images = {s: icons.render(f"state-{s.value}", 32).toImage() for s in State}
     colours = {s: img.pixelColor(16, 4).name() for s, img in images.items()}
     assert len(set(colours.values())) == len(State), colours
@@ -30,7 +31,7 @@ def _white_pixels_on_ring(image: QImage, side: str) -> int:
     return sum(1 for y in y_range if image.pixelColor(x, y).lightness() > 240)
 
 
-def test_progress_ring_grows_clockwise(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_progress_ring_grows_clockwise(qtbot: QtBot) -> None:
     quarter = icons.render("state-copying", 64, 0.25).toImage()
     most = icons.render("state-copying", 64, 0.9).toImage()
     # At 25 % only the top-right quarter is drawn; at 90 % the left side is too.
@@ -44,7 +45,7 @@ def test_progress_snaps_to_steps() -> None:
     assert icons.snap_progress(0.51) == 0.5
 
 
-def test_progress_is_drawn_only_while_copying(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_progress_is_drawn_only_while_copying(qtbot: QtBot) -> None:
     assert icons.state_icon(State.SAFE, 0.5).cacheKey() == icons.state_icon(State.SAFE).cacheKey()
     assert (
         icons.state_icon(State.COPYING, 0.5).cacheKey()
@@ -52,7 +53,7 @@ def test_progress_is_drawn_only_while_copying(qtbot) -> None:  # type: ignore[no
     )
 
 
-def test_badges_and_app_icon(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_badges_and_app_icon(qtbot: QtBot) -> None:
     for badge in Badge:
         assert not icons.badge_icon(badge).isNull()
     assert not icons.app_icon().isNull()
@@ -63,7 +64,7 @@ def test_a_missing_asset_is_named() -> None:
         icons.svg_bytes("no-such-icon")
 
 
-def test_progress_ring_reads_at_tray_size(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_progress_ring_reads_at_tray_size(qtbot: QtBot) -> None:
     # At a tray's 22 px the part still to copy is a dark track and the part done a white
     # arc, so the two differ even on a light panel (a pale track read as the disc's rim);
     # the ring runs around the (smaller) disc, at the rim, and leaves the glyph whole.

@@ -12,6 +12,7 @@ import sys
 import threading
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt import priority
 from almc_assistant.qt.priority import LOWEST_PRIORITY, BackgroundPriority, background_niceness
@@ -23,7 +24,7 @@ def _niceness(thread_id: int) -> int:
     return os.getpriority(os.PRIO_PROCESS, thread_id)
 
 
-def test_workers_get_a_lower_priority_and_the_gui_thread_keeps_its_own(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_workers_get_a_lower_priority_and_the_gui_thread_keeps_its_own(qtbot: QtBot) -> None:
     gui_before = _niceness(threading.get_native_id())
     release = threading.Event()
     workers = [threading.Thread(target=release.wait, name=f"worker-{i}") for i in range(3)]
@@ -46,22 +47,23 @@ def test_workers_get_a_lower_priority_and_the_gui_thread_keeps_its_own(qtbot) ->
             w.join()
 
 
-def test_threads_started_later_are_lowered_by_the_timer(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_threads_started_later_are_lowered_by_the_timer(qtbot: QtBot) -> None:
     keeper = BackgroundPriority()
     keeper.start()
     release = threading.Event()
     late = threading.Thread(target=release.wait, name="late-worker")
     late.start()
     try:
-        assert late.native_id is not None
-        qtbot.waitUntil(lambda: _niceness(late.native_id) >= keeper.niceness)
+        late_id = late.native_id
+        assert late_id is not None
+        qtbot.waitUntil(lambda: _niceness(late_id) >= keeper.niceness)
     finally:
         keeper.stop()
         release.set()
         late.join()
 
 
-def test_a_thread_already_nicer_is_left_alone(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_a_thread_already_nicer_is_left_alone(qtbot: QtBot) -> None:
     target = background_niceness(_niceness(threading.get_native_id()))
     if target >= LOWEST_PRIORITY:
         pytest.skip("the runner is niced so far that no thread can be nicer than the workers")

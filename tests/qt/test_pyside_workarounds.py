@@ -6,6 +6,7 @@ Without ``qt/_pyside_workarounds.py`` this test aborts the interpreter ("bool_de
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
+from pytestqt.qtbot import QtBot
 
 import almc_assistant.qt  # noqa: F401  (applies the workaround)
 
@@ -14,7 +15,7 @@ class _Emitter(QObject):
     fired = Signal(object)
 
 
-def test_many_emits_do_not_abort(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_many_emits_do_not_abort(qtbot: QtBot) -> None:
     emitter = _Emitter()
     got: list[int] = []
     emitter.fired.connect(got.append)
@@ -23,7 +24,7 @@ def test_many_emits_do_not_abort(qtbot) -> None:  # type: ignore[no-untyped-def]
     assert len(got) == 200_000
 
 
-def test_many_void_calls_do_not_abort(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_many_void_calls_do_not_abort(qtbot: QtBot) -> None:
     from PySide6.QtWidgets import QLabel
 
     label = QLabel()

@@ -19,6 +19,7 @@ import numpy as np
 import tifffile
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.session import PendingSummary
 from almc_assistant.core.session_end import (
@@ -92,7 +93,7 @@ def _write_acquisition(acquisition: Path) -> list[Path]:
 @contextmanager
 def rig(
     tmp_path: Path,
-    prompter,  # type: ignore[no-untyped-def]
+    prompter,
     *,
     settings: ReminderSettings | None = None,
     previous: MarkerRecord | None = None,
@@ -129,8 +130,8 @@ def rig(
 
 
 def test_strong_reminder_raises_the_window_with_the_files_and_sizes(
-    qtbot, prompter, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     with rig(tmp_path, prompter, separate_disks=True) as r:
         r.guard.refresh()
         r.drain()
@@ -167,8 +168,8 @@ def test_strong_reminder_raises_the_window_with_the_files_and_sizes(
 
 
 def test_snooze_goes_to_the_scheduler_which_stays_silent_until_it_ends(
-    qtbot, prompter, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     with rig(tmp_path, prompter) as r:
         r.guard.refresh()
         r.drain()
@@ -207,7 +208,8 @@ def test_snooze_goes_to_the_scheduler_which_stays_silent_until_it_ends(
         assert r.guard.acquisition_finished()
         r.drain()
         assert r.controller.reminder is not None
-        assert r.controller.reminder.kind is ReminderKind.ACQUISITION_FINISHED
+        reminder = r.controller.reminder
+        assert reminder is not None and reminder.kind is ReminderKind.ACQUISITION_FINISHED
         # Clicking the notification (the tray's messageClicked) opens the window.
         tray.native.messageClicked.emit()
         assert window.isVisible()
@@ -216,7 +218,7 @@ def test_snooze_goes_to_the_scheduler_which_stays_silent_until_it_ends(
         assert not window.isVisible() and r.controller.reminder is not None
 
 
-def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter, tmp_path) -> None:
     settings = ReminderSettings(min_gap_minutes=0, daily_at=(), max_snoozes=1)
     with rig(tmp_path, prompter, settings=settings) as r:
         r.guard.refresh()
@@ -248,8 +250,8 @@ def test_after_the_last_snooze_only_backing_up_or_logout_remain(qtbot, prompter,
 
 
 def test_back_up_now_makes_verified_copies_and_the_reminder_is_withdrawn(
-    qtbot, prompter, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     # destinations on disks of their own: the service's per-disk answer lets it copy
     with rig(tmp_path, prompter, separate_disks=True) as r:
         r.pump.start()
@@ -276,7 +278,7 @@ def test_back_up_now_makes_verified_copies_and_the_reminder_is_withdrawn(
         assert r.guard.pending == PendingSummary()
 
 
-def test_withdrawal_closes_the_window(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_withdrawal_closes_the_window(qtbot: QtBot, prompter, tmp_path: Path) -> None:
     with rig(tmp_path, prompter) as r:
         r.guard.refresh()
         r.guard.session_end_cancelled()
@@ -288,7 +290,9 @@ def test_withdrawal_closes_the_window(qtbot, prompter, tmp_path) -> None:  # typ
         assert r.controller.show_reminder() is None  # nothing pending to show
 
 
-def test_next_login_after_a_session_that_ended_at_risk(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_next_login_after_a_session_that_ended_at_risk(
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     ended = time.time() - 12 * 3600
     previous = MarkerRecord(
         pending=PendingSummary(12, 3_400_000_000, ended - 3600),
@@ -310,8 +314,8 @@ def test_next_login_after_a_session_that_ended_at_risk(qtbot, prompter, tmp_path
 
 
 def test_keyboard_return_presses_the_default_and_escape_closes_a_strong_one(
-    qtbot, prompter, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     with rig(tmp_path, prompter, separate_disks=True) as r:
         r.guard.refresh()
         r.guard.session_end_cancelled()
@@ -323,6 +327,7 @@ def test_keyboard_return_presses_the_default_and_escape_closes_a_strong_one(
         tab = Qt.FocusPolicy.TabFocus
         chain, widget = [], window.nextInFocusChain()
         while widget is not window:
+            assert widget is not None  # the chain is a ring
             if widget.focusPolicy() & tab == tab and widget.isVisibleTo(window):
                 chain.append(widget)
             widget = widget.nextInFocusChain()
@@ -344,7 +349,7 @@ def test_keyboard_return_presses_the_default_and_escape_closes_a_strong_one(
         assert window.end_session_button.isDefault() and not window.backup_button.isDefault()
 
 
-def _reminder(kind: ReminderKind, *, strong: bool = False, can_snooze: bool = True):  # type: ignore[no-untyped-def]
+def _reminder(kind: ReminderKind, *, strong: bool = False, can_snooze: bool = True):
     from almc_assistant.core.session_end import ReminderDue
 
     return ReminderDue(
@@ -360,7 +365,7 @@ def _reminder(kind: ReminderKind, *, strong: bool = False, can_snooze: bool = Tr
     )
 
 
-def test_files_past_their_cleanup_date_are_called_out(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_files_past_their_cleanup_date_are_called_out(qtbot: QtBot, tmp_path: Path) -> None:
     from almc_assistant.core.catalog.records import FileState
     from almc_assistant.core.status import UnsafeFile
 
@@ -396,7 +401,7 @@ def test_files_past_their_cleanup_date_are_called_out(qtbot, tmp_path) -> None: 
     assert "in 9 days" in window.cleanup.text()
 
 
-def test_when_all_is_safe_the_window_says_so(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_when_all_is_safe_the_window_says_so(qtbot: QtBot) -> None:
     window = ReminderWindow()
     qtbot.addWidget(window)
     window.set_reminder(_reminder(ReminderKind.IDLE))
@@ -408,18 +413,18 @@ def test_when_all_is_safe_the_window_says_so(qtbot) -> None:  # type: ignore[no-
         assert not hidden.isVisible()
 
 
-def test_a_failing_status_query_still_shows_the_reminder(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_status_query_still_shows_the_reminder(qtbot: QtBot, prompter) -> None:
     from almc_assistant.core.errors import AlmcError
     from almc_assistant.core.events import QueueSink
     from tests.qt.helpers import FakeService
 
     class BrokenCatalog(FakeService):  # the catalog cannot be read: nothing else to fake
-        def status(self):  # type: ignore[no-untyped-def]
+        def status(self):
             raise AlmcError("database disk image is malformed", title="Catalog unreadable")
 
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(BrokenCatalog(sink=sink), pump, prompter, tray_available=True)
+    controller = AppController(BrokenCatalog(sink=sink), pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     sink.publish(_reminder(ReminderKind.SESSION_END_CANCELLED, strong=True, can_snooze=False))
     pump.drain()
     window = controller.window("reminder")
@@ -433,7 +438,7 @@ def test_a_failing_status_query_still_shows_the_reminder(qtbot, prompter) -> Non
     controller.shutdown()
 
 
-def test_last_session_reminder_confirms_when_all_is_safe_now(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_last_session_reminder_confirms_when_all_is_safe_now(qtbot: QtBot) -> None:
     from dataclasses import replace
 
     window = ReminderWindow()
@@ -447,7 +452,9 @@ def test_last_session_reminder_confirms_when_all_is_safe_now(qtbot) -> None:  # 
     assert "12 files (3.4 GB)" in window.summary.text()
 
 
-def test_a_finished_acquisition_seen_by_the_real_watcher_reminds(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_finished_acquisition_seen_by_the_real_watcher_reminds(
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     from almc_assistant.core.session_end.cues import ACQUISITION_QUIET
     from almc_assistant.core.watch.events import FileStabilised
 
@@ -473,11 +480,14 @@ def test_a_finished_acquisition_seen_by_the_real_watcher_reminds(qtbot, prompter
         r.clock.advance(ACQUISITION_QUIET + 1)
         assert r.guard.tick()  # the cue came from the pump's events, through the controller
         qtbot.waitUntil(lambda: r.controller.reminder is not None, timeout=5000)
-        assert r.controller.reminder.kind is ReminderKind.ACQUISITION_FINISHED
+        reminder = r.controller.reminder
+        assert reminder is not None and reminder.kind is ReminderKind.ACQUISITION_FINISHED
         assert r.controller.window("reminder") is None  # ordinary: no window of its own
 
 
-def test_next_login_when_the_last_sessions_files_are_safe_by_now(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_next_login_when_the_last_sessions_files_are_safe_by_now(
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     from almc_assistant.core.events import QueueSink
     from almc_assistant.core.paths import AppPaths
     from tests.qt.helpers import FakeService
@@ -490,7 +500,7 @@ def test_next_login_when_the_last_sessions_files_are_safe_by_now(qtbot, prompter
     service = FakeService()  # nothing pending now (copied from another workstation)
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(service, pump, prompter, tray_available=True)
+    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     guard = SessionEndGuard.create(service.pending_summary, paths, sink, platform="linux")
     guard.start()
     controller.attach_reminders(guard)

@@ -13,6 +13,7 @@ import pytest
 import tifffile
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWizard
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
@@ -39,12 +40,12 @@ def _session_files(acq: Path) -> None:
 
 
 @pytest.fixture
-def make_wizard(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
+def make_wizard(qtbot: QtBot, prompter, tmp_path: Path):
     """``make_wizard(**real_service_options, files=...)`` -> (wizard, site): the real
     service on a site whose acquisition folder ``files(acq)`` fills, its scan done."""
     with contextlib.ExitStack() as stack:
 
-        def make(files=_session_files, **options):  # type: ignore[no-untyped-def]
+        def make(files=_session_files, **options):
             site = stack.enter_context(real_service(tmp_path / "site", **options))
             files(site.acquisition)
             site.service.scan_once()  # what the watcher does at start-up
@@ -71,11 +72,11 @@ def make_wizard(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def wizard_setup(make_wizard):  # type: ignore[no-untyped-def]
+def wizard_setup(make_wizard):
     return make_wizard()
 
 
-def _show(qtbot, wizard: SessionWizard) -> None:  # type: ignore[no-untyped-def]
+def _show(qtbot: QtBot, wizard: SessionWizard) -> None:
     """Show it as the tray does; the session's files are read by a worker, off the GUI
     thread, and arrive through the pump: *Next* waits for them."""
     wizard.show()
@@ -87,26 +88,26 @@ def _next(wizard: SessionWizard) -> None:
     wizard.button(QWizard.WizardButton.NextButton).click()
 
 
-def _press_return(qtbot, wizard: SessionWizard) -> None:  # type: ignore[no-untyped-def]
+def _press_return(qtbot: QtBot, wizard: SessionWizard) -> None:
     """Return, as a user presses it, to whatever has the keyboard focus."""
     focused = QApplication.focusWidget()
     assert focused is not None and focused.window() is wizard
     qtbot.keyClick(focused, Qt.Key.Key_Return)
 
 
-def _activate(qtbot, wizard: SessionWizard) -> None:  # type: ignore[no-untyped-def]
+def _activate(qtbot: QtBot, wizard: SessionWizard) -> None:
     wizard.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is wizard, timeout=5_000)
 
 
-def _policy_answer(qtbot, page) -> str:  # type: ignore[no-untyped-def]
+def _policy_answer(qtbot: QtBot, page) -> str:
     """The policy's answer comes with the preflight, from the service's worker."""
     qtbot.waitUntil(lambda: "Checking" not in page.policy.text(), timeout=20_000)
     return str(page.policy.text())
 
 
 @pytest.mark.root
-def test_wizard_end_to_end(qtbot, prompter, make_wizard, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_wizard_end_to_end(qtbot: QtBot, prompter, make_wizard, tmp_path: Path) -> None:
     wizard, site = make_wizard(separate_disks=True)  # the share and the drive: own disks
     share, usb, session = site.share, site.drive, site.acquisition
     _show(qtbot, wizard)
@@ -183,7 +184,9 @@ def test_wizard_end_to_end(qtbot, prompter, make_wizard, tmp_path) -> None:  # t
     qtbot.waitUntil(lambda: site.service.pending_summary().files == 1, timeout=10_000)
 
 
-def test_a_full_destination_is_refused_in_preflight(qtbot, wizard_setup, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_full_destination_is_refused_in_preflight(
+    qtbot: QtBot, wizard_setup, tmp_path: Path
+) -> None:
     wizard, _site = wizard_setup
     _show(qtbot, wizard)
     _next(wizard)
@@ -197,7 +200,7 @@ def test_a_full_destination_is_refused_in_preflight(qtbot, wizard_setup, tmp_pat
     assert "not reachable" in page.preflight.text()
 
 
-def test_cancel_during_copy_is_reported(qtbot, wizard_setup) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_during_copy_is_reported(qtbot: QtBot, wizard_setup) -> None:
     wizard, site = wizard_setup
     share = site.share
     _show(qtbot, wizard)
@@ -215,7 +218,7 @@ def test_cancel_during_copy_is_reported(qtbot, wizard_setup) -> None:  # type: i
     assert wizard.copy_page.isComplete()
 
 
-def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot: QtBot, prompter) -> None:
     import threading
 
     from almc_assistant.core.errors import AlmcError
@@ -226,7 +229,7 @@ def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot, prompter
     class Unreadable(FakeService):
         threads: list[str] = []  # noqa: RUF012
 
-        def session_files(self):  # type: ignore[no-untyped-def]
+        def session_files(self):
             Unreadable.threads.append(threading.current_thread().name)
             raise AlmcError(
                 "database disk image is malformed",
@@ -235,7 +238,7 @@ def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot, prompter
             )
 
     pump = EventPump(QueueSink(), interval_ms=20)
-    wizard = SessionWizard(Unreadable(), prompter, pump, make_destination=lambda p: p)
+    wizard = SessionWizard(Unreadable(), prompter, pump, make_destination=lambda p: p)  # type: ignore[arg-type]  # ServicePort: issue #12
     qtbot.addWidget(wizard)
     pump.start()
     _show(qtbot, wizard)
@@ -252,7 +255,7 @@ def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot, prompter
     page.wait_for_reader()
 
 
-def _to_destinations(qtbot, wizard: SessionWizard) -> None:  # type: ignore[no-untyped-def]
+def _to_destinations(qtbot: QtBot, wizard: SessionWizard) -> None:
     _show(qtbot, wizard)
     _next(wizard)
     if wizard.currentId() == EXPORTS:
@@ -261,7 +264,7 @@ def _to_destinations(qtbot, wizard: SessionWizard) -> None:  # type: ignore[no-u
     assert wizard.currentId() == DESTINATIONS
 
 
-def _back_up(qtbot, wizard: SessionWizard, *destinations: Path) -> None:  # type: ignore[no-untyped-def]
+def _back_up(qtbot: QtBot, wizard: SessionWizard, *destinations: Path) -> None:
     for d in destinations:
         wizard.destinations_page.picker.set_checked(str(d))
     commit = wizard.button(QWizard.WizardButton.CommitButton)
@@ -270,7 +273,7 @@ def _back_up(qtbot, wizard: SessionWizard, *destinations: Path) -> None:  # type
     qtbot.waitUntil(lambda: wizard.state.summary is not None, timeout=30_000)
 
 
-def test_a_copy_on_the_files_own_disk_is_not_called_safe(qtbot, wizard_setup) -> None:  # type: ignore[no-untyped-def]
+def test_a_copy_on_the_files_own_disk_is_not_called_safe(qtbot: QtBot, wizard_setup) -> None:
     """Issue 9: "✓ These copies make your data safe" beside "a copy there is not a
     backup". The share here is a folder on the acquisition folder's disk."""
     wizard, site = wizard_setup
@@ -307,7 +310,7 @@ def _two_plates(acq: Path, second: Path | None = None) -> None:
             os.utime(f, (an_hour_ago, an_hour_ago))
 
 
-def test_two_plates_with_the_same_tile_names_keep_their_folders(qtbot, make_wizard) -> None:  # type: ignore[no-untyped-def]
+def test_two_plates_with_the_same_tile_names_keep_their_folders(qtbot: QtBot, make_wizard) -> None:
     """Issue 9: the wizard flattened every file into the destination root; two plates'
     tiles refused the whole job ("Refused: 0 verified")."""
     wizard, site = make_wizard(files=_two_plates)
@@ -328,8 +331,8 @@ def test_two_plates_with_the_same_tile_names_keep_their_folders(qtbot, make_wiza
 
 
 def test_two_acquisition_folders_with_the_same_path_keep_their_folders(
-    qtbot, make_wizard, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, make_wizard, tmp_path: Path
+) -> None:
     """Two acquisition folders hold the same relative path: the engine refused the whole
     job ("Sources would overwrite each other"). Each lands under its folder's name."""
     second = tmp_path / "site" / "acquisition-2"
@@ -343,7 +346,9 @@ def test_two_acquisition_folders_with_the_same_path_keep_their_folders(
             assert copy.read_bytes() == f.read_bytes()
 
 
-def test_a_refused_copy_says_why_and_nothing_is_called_safe(qtbot, make_wizard, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_copy_says_why_and_nothing_is_called_safe(
+    qtbot: QtBot, make_wizard, tmp_path: Path
+) -> None:
     """Issue 9: "Refused: 0 verified" with no reason, and a receipt saying "✓ Everything
     from this session is safe". The share goes away (unmounted) after the preflight: the
     engine refuses the job, and never creates the folder again."""
@@ -374,7 +379,9 @@ def test_a_refused_copy_says_why_and_nothing_is_called_safe(qtbot, make_wizard, 
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this OS")
-def test_a_partial_copy_lists_what_is_not_safe_and_what_was_renamed(qtbot, wizard_setup) -> None:  # type: ignore[no-untyped-def]
+def test_a_partial_copy_lists_what_is_not_safe_and_what_was_renamed(
+    qtbot: QtBot, wizard_setup
+) -> None:
     wizard, site = wizard_setup
     taken = site.share / "cells.tif"  # a different file has the name at the destination
     taken.write_bytes(b"someone else's cells")
@@ -398,7 +405,7 @@ def test_a_partial_copy_lists_what_is_not_safe_and_what_was_renamed(qtbot, wizar
     assert "growing.tif" in html
 
 
-def test_page_one_adds_a_file_once_acquisition_has_finished(qtbot, make_wizard) -> None:  # type: ignore[no-untyped-def]
+def test_page_one_adds_a_file_once_acquisition_has_finished(qtbot: QtBot, make_wizard) -> None:
     """Issue 9: "backed up once finished" was untrue and the page never refreshed. The
     real watcher reports growing.tif finished; the page shows it through the pump."""
     wizard, site = make_wizard(quiet_seconds=0.5)
@@ -415,8 +422,8 @@ def test_page_one_adds_a_file_once_acquisition_has_finished(qtbot, make_wizard) 
 
 
 def test_two_plates_across_two_sessions_each_keep_their_folder(
-    qtbot, prompter, make_wizard
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prompter, make_wizard
+) -> None:
     """Issue 9: across sessions, plate 3's tiles became "... (almc copy 2).tiff" in plate
     1's place and plate 3's index pointed at plate 1's images."""
     wizard, site = make_wizard(files=lambda acq: None)

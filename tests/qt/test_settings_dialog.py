@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.autostart import Autostart, XdgAutostart
 from almc_assistant.core.config import Config, UserSettings, WatchSettings
@@ -54,14 +55,14 @@ def facility_share(tmp_path: Path) -> Destination:
     )
 
 
-def _dialog(qtbot, prompter, service, **config):  # type: ignore[no-untyped-def]
+def _dialog(qtbot: QtBot, prompter, service, **config):
     dialog = SettingsDialog(service, prompter, Config(facility_name="ALMC", **config))
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
 
 
-def test_add_update_remove_and_save(qtbot, prompter, facility_share, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_add_update_remove_and_save(qtbot: QtBot, prompter, facility_share, tmp_path: Path) -> None:
     service = SettingsService([facility_share])
     dialog = _dialog(qtbot, prompter, service)
     tab = dialog.destinations
@@ -87,7 +88,7 @@ def test_add_update_remove_and_save(qtbot, prompter, facility_share, tmp_path) -
     assert saved.folders == ()  # the facility does not allow user folders
 
 
-def test_relative_folder_is_refused(qtbot, prompter, facility_share) -> None:  # type: ignore[no-untyped-def]
+def test_relative_folder_is_refused(qtbot: QtBot, prompter, facility_share) -> None:
     dialog = _dialog(qtbot, prompter, SettingsService([facility_share]))
     dialog.destinations.folder.setText("backup")
     dialog.destinations.add_button.click()
@@ -95,7 +96,7 @@ def test_relative_folder_is_refused(qtbot, prompter, facility_share) -> None:  #
     assert dialog.destinations.user_destinations() == ()
 
 
-def test_test_button_runs_a_real_preflight(qtbot, prompter, facility_share) -> None:  # type: ignore[no-untyped-def]
+def test_test_button_runs_a_real_preflight(qtbot: QtBot, prompter, facility_share) -> None:
     service = SettingsService([facility_share])
     dialog = _dialog(qtbot, prompter, service)
     tab = dialog.destinations
@@ -107,14 +108,16 @@ def test_test_button_runs_a_real_preflight(qtbot, prompter, facility_share) -> N
     assert "Lab share" in tab.result.text() and "free" in tab.result.text()
 
 
-def test_save_failure_is_told(qtbot, prompter, facility_share) -> None:  # type: ignore[no-untyped-def]
+def test_save_failure_is_told(qtbot: QtBot, prompter, facility_share) -> None:
     dialog = _dialog(qtbot, prompter, SettingsService([facility_share], fail_save=True))
     dialog.save()
     assert prompter.told[0].title == "Cannot save settings"
     assert dialog.isVisible()
 
 
-def test_folders_editable_only_when_allowed(qtbot, prompter, facility_share, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_folders_editable_only_when_allowed(
+    qtbot: QtBot, prompter, facility_share, tmp_path: Path
+) -> None:
     locked = _dialog(
         qtbot,
         prompter,
@@ -147,10 +150,12 @@ def _entry(tmp_path: Path) -> Path:
 
 
 @pytest.mark.skipif(WINDOWS, reason="an XDG entry (Linux); Windows: test_windows_registry")
-def test_start_at_login_checkbox_turns_the_entry_on_and_off(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_start_at_login_checkbox_turns_the_entry_on_and_off(
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     auto = _autostart(tmp_path)
     service = SettingsService([])
-    dialog = SettingsDialog(service, prompter, Config(), autostart=auto)
+    dialog = SettingsDialog(service, prompter, Config(), autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
     qtbot.addWidget(dialog)
     dialog.show()
     box = dialog.start_at_login
@@ -171,9 +176,11 @@ def test_start_at_login_checkbox_turns_the_entry_on_and_off(qtbot, prompter, tmp
     assert len(service.saved) == 2  # the rest of the settings were saved each time
 
 
-def test_saving_other_settings_leaves_the_entry_alone(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_saving_other_settings_leaves_the_entry_alone(
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     auto = _autostart(tmp_path)
-    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
     qtbot.addWidget(dialog)
     dialog.show()
     auto.backend.enable(("/somewhere/else/almc-assistant",))  # e.g. the CLI, meanwhile
@@ -183,10 +190,12 @@ def test_saving_other_settings_leaves_the_entry_alone(qtbot, prompter, tmp_path)
 
 
 @pytest.mark.parametrize(("policy", "checked"), [("always", True), ("never", False)])
-def test_facility_decides_the_box_is_read_only(qtbot, prompter, tmp_path, policy, checked) -> None:  # type: ignore[no-untyped-def]
+def test_facility_decides_the_box_is_read_only(
+    qtbot: QtBot, prompter, tmp_path: Path, policy, checked
+) -> None:
     auto = _autostart(tmp_path, policy)
     auto.apply_at_start()
-    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.start_at_login.isChecked() is checked
@@ -198,11 +207,11 @@ def test_facility_decides_the_box_is_read_only(qtbot, prompter, tmp_path, policy
 
 
 def test_facility_always_shows_checked_even_before_the_app_applied_it(
-    qtbot, prompter, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     auto = _autostart(tmp_path, "always")  # the entry does not exist yet
     config = Config(start_at_login="always")
-    dialog = SettingsDialog(SettingsService([]), prompter, config, autostart=auto)
+    dialog = SettingsDialog(SettingsService([]), prompter, config, autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
     qtbot.addWidget(dialog)
     assert dialog.start_at_login.isChecked()
     assert "starts at every login" in dialog.start_at_login_note.text()
@@ -210,9 +219,11 @@ def test_facility_always_shows_checked_even_before_the_app_applied_it(
 
 
 @pytest.mark.skipif(WINDOWS, reason="an XDG folder (Linux); Windows: test_windows_registry")
-def test_a_failed_change_is_told_and_the_window_stays(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_change_is_told_and_the_window_stays(
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     auto = _autostart(tmp_path)
-    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
     qtbot.addWidget(dialog)
     dialog.show()
     # Meanwhile the autostart folder became a file: no entry can be written there.
@@ -229,10 +240,12 @@ def test_a_failed_change_is_told_and_the_window_stays(qtbot, prompter, tmp_path)
     assert str(_entry(tmp_path)) in dialog.start_at_login_note.text()
 
 
-def test_default_autostart_follows_the_environment(qtbot, prompter, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_default_autostart_follows_the_environment(
+    qtbot: QtBot, prompter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     never = Config(start_at_login="never")
-    dialog = SettingsDialog(SettingsService([], config=never), prompter, never)
+    dialog = SettingsDialog(SettingsService([], config=never), prompter, never)  # type: ignore[arg-type]  # ServicePort: issue #12
     qtbot.addWidget(dialog)
     assert not dialog.start_at_login.isEnabled()
     assert not dialog.start_at_login.isChecked()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt.single_instance import SingleInstance, server_name
 from tests.portable import WINDOWS
 
 
-def test_second_launch_forwards_paths(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_second_launch_forwards_paths(qtbot: QtBot, tmp_path: Path) -> None:
     name = server_name(str(tmp_path))
     first = SingleInstance(name)
     assert not first.forward({"paths": []})  # nobody running yet
@@ -24,7 +27,7 @@ def test_second_launch_forwards_paths(qtbot, tmp_path) -> None:  # type: ignore[
 @pytest.mark.skipif(
     WINDOWS, reason="a named pipe vanishes with its process: no stale name on Windows"
 )
-def test_a_stale_server_name_is_taken_over(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_stale_server_name_is_taken_over(qtbot: QtBot, tmp_path: Path) -> None:
     name = server_name(str(tmp_path))
     # A crashed instance leaves its socket file behind on Unix.
     from PySide6.QtNetwork import QLocalServer
@@ -41,7 +44,7 @@ def test_a_stale_server_name_is_taken_over(qtbot, tmp_path) -> None:  # type: ig
     instance.close()
 
 
-def test_garbage_messages_are_ignored(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_messages_are_ignored(qtbot: QtBot, tmp_path: Path) -> None:
     from PySide6.QtNetwork import QLocalSocket
 
     name = server_name(str(tmp_path))
@@ -62,12 +65,12 @@ def test_garbage_messages_are_ignored(qtbot, tmp_path) -> None:  # type: ignore[
     first.close()
 
 
-def test_names_differ_per_state_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_names_differ_per_state_folder(tmp_path: Path) -> None:
     assert server_name(str(tmp_path / "a")) != server_name(str(tmp_path / "b"))
 
 
 @pytest.mark.skipif(not WINDOWS, reason="Windows named pipes (POSIX: tests/integration)")
-def test_on_windows_the_pipe_is_first_instance_and_this_users_only(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_on_windows_the_pipe_is_first_instance_and_this_users_only(qtbot, tmp_path) -> None:
     """The pipe is created as the first instance (a second server of the name fails,
     whoever holds it) with a protected DACL naming this user alone, owned by this user."""
     from almc_assistant.core import winacl, winpipe
@@ -92,7 +95,7 @@ def test_on_windows_the_pipe_is_first_instance_and_this_users_only(qtbot, tmp_pa
 
 
 @pytest.mark.skipif(not WINDOWS, reason="Windows named pipes (POSIX: tests/integration)")
-def test_on_windows_a_pipe_of_another_account_is_sent_nothing(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_on_windows_a_pipe_of_another_account_is_sent_nothing(qtbot, tmp_path) -> None:
     """Another account listens under this user's pipe name first: the launch sends it
     nothing (its owner SID is not ours) and starts on its own (listen fails: logged)."""
     from almc_assistant.core import winacl, winpipe

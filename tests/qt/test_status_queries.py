@@ -9,6 +9,8 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from pytestqt.qtbot import QtBot
+
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, QueueSink
 from almc_assistant.core.service_events import StatusQueried
@@ -18,7 +20,7 @@ from almc_assistant.qt.controller import AppController
 from tests.qt.helpers import FakeJob, FakeService, Progressed, Snapshot, today_summary
 
 
-def test_the_status_window_report_is_read_off_the_gui_thread(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_the_status_window_report_is_read_off_the_gui_thread(qtbot: QtBot, prompter) -> None:
     class Recording(FakeService):
         def __init__(self) -> None:
             super().__init__(pending=today_summary(3, 12_400_000_000))
@@ -32,7 +34,7 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot, prompter) ->
     pump = EventPump(QueueSink(), interval_ms=20)
     service = Recording()
     service.sink = pump.sink
-    controller = AppController(service, pump, prompter, tray_available=True)
+    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     controller.start([])
     window = controller.show_status()
     assert window.report.text() == ""  # not read on the GUI thread: it arrives later
@@ -41,10 +43,10 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot, prompter) ->
     controller.shutdown()
 
 
-def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) -> None:
     pump = EventPump(QueueSink(), interval_ms=20)
     service = FakeService(today_summary(3, 1_000_000), sink=pump.sink)
-    controller = AppController(service, pump, prompter, tray_available=True)
+    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     controller.start([])
     controller._on_copy_started(FakeJob("job-1"))
     controller._on_job_progressed(
@@ -60,7 +62,7 @@ def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) ->
     controller.shutdown()
 
 
-def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot: QtBot, prompter) -> None:
     soon = time.time() + 3 * 86400
     files = tuple(
         SimpleNamespace(path=f"/acq/cells_{i}.tif", size=1000, candidate_date=soon, missing="x")
@@ -83,7 +85,7 @@ def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot, prompter)
     pump = EventPump(QueueSink(), interval_ms=20)
     service = AtRisk()
     service.sink = pump.sink
-    controller = AppController(service, pump, prompter, tray_available=True)
+    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     controller.start([])
     window = controller.show_warnings()
     assert len(window.model) == 0  # not read on the GUI thread: it arrives later
@@ -93,26 +95,26 @@ def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot, prompter)
     controller.shutdown()
 
 
-def test_a_failed_query_for_the_warnings_window_is_told(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_query_for_the_warnings_window_is_told(qtbot: QtBot, prompter) -> None:
     class Locked(FakeService):
         def status(self) -> Any:
             raise AlmcError("The catalog is locked by another program.", title="Catalog busy")
 
     pump = EventPump(QueueSink(), interval_ms=20)
-    controller = AppController(Locked(sink=pump.sink), pump, prompter, tray_available=True)
+    controller = AppController(Locked(sink=pump.sink), pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     controller.start([])
     controller.show_warnings()
     qtbot.waitUntil(lambda: any(m.title == "Catalog busy" for m in prompter.told))
     controller.shutdown()
 
 
-def test_an_answer_does_not_ask_the_next_question(qtbot, prompter) -> None:  # type: ignore[no-untyped-def]
+def test_an_answer_does_not_ask_the_next_question(qtbot: QtBot, prompter) -> None:
     """Any batch of events schedules a refresh, except a batch of the controller's own
     answers: otherwise every answer would ask a new query, forever, even when idle."""
     service = FakeService(pending=today_summary(3, 12_400_000_000))
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(service, pump, prompter, tray_available=True)
+    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
     controller.refresh()
     sink.publish(StatusQueried(summary=today_summary(3, 12_400_000_000)))
     pump.drain()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from pytestqt.qtbot import QtBot
+
 from almc_assistant.core.status import Problem, ProblemKind
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.status_window import StatusWindow
 from almc_assistant.qt.tray import TrayStatus
 
 
-def test_the_icon_is_redrawn_only_when_the_ring_moves_a_step(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_the_icon_is_redrawn_only_when_the_ring_moves_a_step(qtbot: QtBot) -> None:
     window = StatusWindow()
     qtbot.addWidget(window)
     window.set_status(TrayStatus(State.COPYING, "Copying… 50%", ("3 files",), 0.50))
@@ -25,7 +27,7 @@ def test_the_icon_is_redrawn_only_when_the_ring_moves_a_step(qtbot) -> None:  # 
     assert window._details.isHidden()
 
 
-def test_report_lists_sessions_disks_and_problems(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_report_lists_sessions_disks_and_problems(qtbot: QtBot) -> None:
     window = StatusWindow()
     qtbot.addWidget(window)
     volume = SimpleNamespace(folder="/data", reachable=False)
@@ -41,7 +43,7 @@ def test_report_lists_sessions_disks_and_problems(qtbot) -> None:  # type: ignor
     assert window.report.text() == ""
 
 
-def test_report_names_the_datasets_of_each_session(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_report_names_the_datasets_of_each_session(qtbot) -> None:
     window = StatusWindow()
     qtbot.addWidget(window)
     session = SimpleNamespace(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QCheckBox, QListWidget, QListWidgetItem, QStyleFactory
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt.style import (
     ReadableCheckStyle,
@@ -22,7 +23,7 @@ def _brightest(image: QImage) -> int:
     )
 
 
-def _unchecked_box(qtbot, style) -> QImage:  # type: ignore[no-untyped-def]
+def _unchecked_box(qtbot: QtBot, style) -> QImage:
     box = QCheckBox()  # no text: the image is the indicator alone
     qtbot.addWidget(box)
     box.setStyle(style)
@@ -31,7 +32,7 @@ def _unchecked_box(qtbot, style) -> QImage:  # type: ignore[no-untyped-def]
     return box.grab().toImage()
 
 
-def test_an_unchecked_box_has_a_visible_frame_in_dark_mode(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_an_unchecked_box_has_a_visible_frame_in_dark_mode(qtbot: QtBot) -> None:
     plain = QStyleFactory.create("Fusion")
     readable = ReadableCheckStyle("Fusion")
     # Plain Fusion: nothing in the box is much lighter than the dark window (#2b2b2b).
@@ -39,7 +40,7 @@ def test_an_unchecked_box_has_a_visible_frame_in_dark_mode(qtbot) -> None:  # ty
     assert _brightest(_unchecked_box(qtbot, readable)) > 140
 
 
-def test_list_item_check_boxes_get_the_frame_too(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_list_item_check_boxes_get_the_frame_too(qtbot: QtBot) -> None:
     view = QListWidget()
     qtbot.addWidget(view)
     style = ReadableCheckStyle("Fusion")
@@ -55,12 +56,12 @@ def test_list_item_check_boxes_get_the_frame_too(qtbot) -> None:  # type: ignore
     assert _brightest(image) > 140
 
 
-def test_light_palettes_are_left_as_fusion_draws_them(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_light_palettes_are_left_as_fusion_draws_them(qtbot: QtBot) -> None:
     light = QPalette(QColor("#efefef"))
     assert not is_dark(light) and is_dark(dark_palette())
 
 
-def test_install_wraps_fusion_once(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_install_wraps_fusion_once(qtbot: QtBot) -> None:
     qapp = QApplication.instance()
     assert isinstance(qapp, QApplication)
     before = qapp.style().name()

@@ -17,7 +17,7 @@ from tests.qt.helpers import Dest, TransferService
 
 
 @pytest.fixture
-def window(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
+def window(qtbot, prompter, tmp_path):
     service = TransferService(dests=[Dest("Lab share", tmp_path / "share", "institutional")])
     w = TransferWindow(service, prompter, lambda p: Dest(p.name, p))
     qtbot.addWidget(w)
@@ -40,7 +40,7 @@ def _top(window: TransferWindow) -> list[str]:
     return [model.data(model.index(i, 0)) for i in range(model.rowCount())]
 
 
-def test_a_plate_is_one_row_and_what_needs_attention_comes_first(window, shown) -> None:  # type: ignore[no-untyped-def]
+def test_a_plate_is_one_row_and_what_needs_attention_comes_first(window, shown) -> None:
     model = window.files
     top = _top(window)
     assert len(top) == 4  # the plate, the ND2 series, the loose ND2, the export
@@ -65,7 +65,7 @@ def test_a_plate_is_one_row_and_what_needs_attention_comes_first(window, shown) 
     assert model.item(series).verdict == "native-damaged" and model.item(series).attention
 
 
-def test_the_keyboard_opens_and_closes_a_dataset(qtbot, window, shown) -> None:  # type: ignore[no-untyped-def]
+def test_the_keyboard_opens_and_closes_a_dataset(qtbot, window, shown) -> None:
     view = window.file_view
     plate = window.files.group_index(str(shown["plate"]))
     view.setFocus()
@@ -82,7 +82,7 @@ def test_the_keyboard_opens_and_closes_a_dataset(qtbot, window, shown) -> None: 
     assert view.isExpanded(plate)
 
 
-def test_a_selected_dataset_is_backed_up_whole(qtbot, window, shown, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_selected_dataset_is_backed_up_whole(qtbot, window, shown, tmp_path) -> None:
     window.picker.set_checked(str(tmp_path / "share"))
     assert window.copy_button.text() == "&Back up all 307 files to 1 destination"
     plate = window.files.group_index(str(shown["plate"]))
@@ -96,7 +96,7 @@ def test_a_selected_dataset_is_backed_up_whole(qtbot, window, shown, tmp_path) -
     assert len(sources) == 303 and Path(sources[0]).is_relative_to(shown["plate"].parent.parent)
 
 
-def test_order_stays_attention_first_when_a_file_fails(window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_order_stays_attention_first_when_a_file_fails(window, tmp_path) -> None:
     from tests.qt.helpers import Check
 
     # Qt's own consistency checks of the model, on every change (a failure raises)

@@ -9,6 +9,7 @@ import pytest
 import tifffile
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.destinations import Destination, guess_kind
 from almc_assistant.qt.bridge import app_pump
@@ -33,7 +34,7 @@ def session(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def setup(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
+def setup(qtbot: QtBot, prompter, tmp_path: Path):
     with real_service(tmp_path / "site") as site:
         pump = app_pump(site.sink)
         window = TransferWindow(site.service, prompter, _destination)
@@ -45,7 +46,7 @@ def setup(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
         pump.stop()
 
 
-def test_dropped_folder_is_checked_copied_and_verified(qtbot, setup, session) -> None:  # type: ignore[no-untyped-def]
+def test_dropped_folder_is_checked_copied_and_verified(qtbot: QtBot, setup, session) -> None:
     window, _service, share = setup
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(session))])
@@ -83,7 +84,9 @@ def test_dropped_folder_is_checked_copied_and_verified(qtbot, setup, session) ->
         assert copied.read_bytes() == (session / name).read_bytes()
 
 
-def test_copy_to_a_missing_destination_fails_clearly(qtbot, setup, session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_copy_to_a_missing_destination_fails_clearly(
+    qtbot: QtBot, setup, session, tmp_path: Path
+) -> None:
     window, _service, _share = setup
     window.add_paths([str(session / "zipped.tif")])
     qtbot.waitUntil(lambda: window.files.rows()[0].state is RowState.CHECKED, timeout=20_000)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QPointF, Qt, QUrl, qVersion
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.qt.transfer_columns import CHECK_COLUMN
@@ -35,7 +36,7 @@ def data(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, prompter, tmp_path):  # type: ignore[no-untyped-def]
+def window(qtbot: QtBot, prompter, tmp_path: Path):
     service = TransferService(dests=[Dest("Lab share", tmp_path / "share", "institutional")])
     w = TransferWindow(service, prompter, lambda p: Dest(p.name, p))
     qtbot.addWidget(w)
@@ -82,7 +83,7 @@ def _select(window: TransferWindow, path: Path) -> None:
     )
 
 
-def test_drop_of_a_folder_is_checked_and_shown(window, data) -> None:  # type: ignore[no-untyped-def]
+def test_drop_of_a_folder_is_checked_and_shown(window, data) -> None:
     _drop(window, [data])
     assert window._service.checked == [[str(data)]]
     assert window.files.rows()[0].state is RowState.CHECKING
@@ -106,7 +107,7 @@ def test_drop_of_a_folder_is_checked_and_shown(window, data) -> None:  # type: i
     assert "What to do: Export again as uncompressed TIFF." in tip
 
 
-def test_non_file_urls_are_refused(window) -> None:  # type: ignore[no-untyped-def]
+def test_non_file_urls_are_refused(window) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl("https://example.org/x.tif")])
     enter = QDragEnterEvent(
@@ -121,7 +122,7 @@ def test_non_file_urls_are_refused(window) -> None:  # type: ignore[no-untyped-d
     assert not enter.isAccepted()
 
 
-def test_file_picker_goes_through_the_prompter(window, prompter, data) -> None:  # type: ignore[no-untyped-def]
+def test_file_picker_goes_through_the_prompter(window, prompter, data) -> None:
     prompter.files_to_choose = [str(data / "a.nd2")]
     window.add_files_button.click()
     assert window._service.checked == [[str(data / "a.nd2")]]
@@ -130,7 +131,7 @@ def test_file_picker_goes_through_the_prompter(window, prompter, data) -> None: 
     assert window._service.checked[-1] == [str(data)]
 
 
-def test_copy_queue_progress_and_results(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_copy_queue_progress_and_results(window, data, tmp_path: Path) -> None:
     _drop(window, [data / "a.nd2", data / "b.tif"])
     window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     window.file_list.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
@@ -172,7 +173,7 @@ def test_copy_queue_progress_and_results(window, data, tmp_path) -> None:  # typ
     assert window.jobs.rows()[1].state is JobState.STARTING
 
 
-def test_pause_resume_cancel(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_pause_resume_cancel(window, data, tmp_path: Path) -> None:
     window.add_paths([str(data / "a.nd2")])
     window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     window.queue_copy([str(data / "a.nd2")], [Dest("X", tmp_path / "x")])
@@ -190,8 +191,8 @@ def test_pause_resume_cancel(window, data, tmp_path) -> None:  # type: ignore[no
     assert window.files.rows()[0].state is RowState.CHECKED
 
 
-def test_a_refused_copy_says_why(window, prompter, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    def refuse(*_a, **_k):  # type: ignore[no-untyped-def]
+def test_a_refused_copy_says_why(window, prompter, data, tmp_path: Path) -> None:
+    def refuse(*_a, **_k):
         raise AlmcError(
             "The share is not reachable.",
             title="Destination missing",
@@ -207,13 +208,13 @@ def test_a_refused_copy_says_why(window, prompter, data, tmp_path) -> None:  # t
     assert window.files.rows()[0].state is RowState.FAILED
 
 
-def test_other_folder_destination(window, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_other_folder_destination(window, prompter, tmp_path: Path) -> None:
     prompter.folder_to_choose = str(tmp_path / "usb")
     window.picker.other_button.click()
     assert [d.name for d in window.picker.selected()] == ["usb"]
 
 
-def test_copies_started_elsewhere_only_mark_files_listed_here(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_copies_started_elsewhere_only_mark_files_listed_here(window, data, tmp_path: Path) -> None:
     window.add_paths([str(data / "a.nd2")])
     window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
     # The session-end wizard's copy: its events reach every window through the pump.
@@ -224,7 +225,7 @@ def test_copies_started_elsewhere_only_mark_files_listed_here(window, data, tmp_
     assert rows["a.nd2"].state is RowState.VERIFIED
 
 
-def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path: Path) -> None:
     window.picker.set_checked(str(tmp_path / "share"))
     window.add_paths([str(data / "a.nd2"), str(data / "b.tif")])
     assert not window.copy_button.isEnabled()  # both still being checked
@@ -244,7 +245,9 @@ def test_back_up_follows_files_becoming_ready_and_removed(window, data, tmp_path
     assert not window.copy_button.isEnabled()  # only a.nd2 is left, and it failed
 
 
-def test_rows_from_pump_batches_are_written_at_most_every_interval(qtbot, window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rows_from_pump_batches_are_written_at_most_every_interval(
+    qtbot: QtBot, window, tmp_path: Path
+) -> None:
     """During a copy every pump batch (each 75 ms) changes rows; writing them repaints the
     list, so writes are held back to one per FLUSH_INTERVAL_S. Nothing is lost: what
     was held back is written when the interval is over."""
@@ -270,8 +273,8 @@ def test_rows_from_pump_batches_are_written_at_most_every_interval(qtbot, window
 
 
 def test_the_button_says_whether_it_copies_the_selection_or_everything(
-    qtbot, window, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, window, tmp_path: Path
+) -> None:
     """Issue 9: 305 files dropped, one row selected, "Back up 1 item to 2 destinations"
     copied that row only, with the label it has for the whole drop."""
     folder = tmp_path / "plate1"
@@ -315,7 +318,7 @@ def test_the_button_says_whether_it_copies_the_selection_or_everything(
     assert window.jobs.data(window.jobs.index(1, 0)).startswith("#2: 5 files → ")
 
 
-def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path: Path) -> None:
     """The engine refused the whole job (it used to show "Refused", files left "copying")."""
     window.add_paths([str(data / "a.nd2")])
     window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
@@ -340,7 +343,7 @@ def test_a_job_refused_by_the_engine_says_why(window, prompter, data, tmp_path) 
     assert "would land at the same place" in row.problem  # the detail too
 
 
-def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path: Path) -> None:
     from almc_assistant.core.transfer.events import ALREADY_VERIFIED, CopySkipped
 
     window.add_paths([str(data / "a.nd2"), str(data / "b.tif")])

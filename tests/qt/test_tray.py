@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import QMenu
+from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt import icons
 from almc_assistant.qt.icons import State
@@ -13,11 +14,11 @@ def _texts(menu: QMenu) -> list[str]:
     return [a.text() for a in menu.actions() if not a.isSeparator()]
 
 
-def _action(menu: QMenu, text: str):  # type: ignore[no-untyped-def]
+def _action(menu: QMenu, text: str):
     return next(a for a in menu.actions() if a.text() == text)
 
 
-def test_status_sets_icon_and_tooltip(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_status_sets_icon_and_tooltip(qtbot: QtBot) -> None:
     tray = TrayIcon()
     status = TrayStatus(State.AT_RISK, "3 files (12.4 GB) from today are not backed up yet")
     tray.set_status(status)
@@ -25,7 +26,7 @@ def test_status_sets_icon_and_tooltip(qtbot) -> None:  # type: ignore[no-untyped
     assert tray.native.icon().cacheKey() == icons.state_icon(State.AT_RISK).cacheKey()
 
 
-def test_menu_is_rebuilt_when_it_opens(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_menu_is_rebuilt_when_it_opens(qtbot: QtBot) -> None:
     tray = TrayIcon()
     tray.set_status(TrayStatus(State.SAFE, "All your files are backed up"))
     tray.menu.aboutToShow.emit()
@@ -51,7 +52,7 @@ def test_menu_is_rebuilt_when_it_opens(qtbot) -> None:  # type: ignore[no-untype
     assert "Resume copying" in _texts(tray.menu)
 
 
-def test_menu_choices_emit_signals(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_menu_choices_emit_signals(qtbot: QtBot) -> None:
     tray = TrayIcon()
     tray.set_status(TrayStatus(State.COPYING, "Copying", (), 0.1, can_pause=True))
     tray.menu.aboutToShow.emit()
@@ -69,13 +70,13 @@ def test_menu_choices_emit_signals(qtbot) -> None:  # type: ignore[no-untyped-de
             _action(tray.menu, text).trigger()
 
 
-def test_clicking_the_icon_opens_the_status(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_clicking_the_icon_opens_the_status(qtbot: QtBot) -> None:
     tray = TrayIcon()
     with qtbot.waitSignal(tray.status_requested, timeout=1000):
         tray.native.activated.emit(tray.native.ActivationReason.Trigger)
 
 
-def test_the_icon_changes_only_when_the_ring_moves_a_step(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_the_icon_changes_only_when_the_ring_moves_a_step(qtbot: QtBot) -> None:
     tray = TrayIcon()
     replaced: list[int] = []
     native = tray.native
@@ -92,7 +93,7 @@ def test_the_icon_changes_only_when_the_ring_moves_a_step(qtbot) -> None:  # typ
     assert native.icon().cacheKey() == icons.state_icon(State.SAFE).cacheKey()
 
 
-def test_ring_icons_are_drawn_over_one_rendering_of_the_svg(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_ring_icons_are_drawn_over_one_rendering_of_the_svg(qtbot: QtBot) -> None:
     base = icons.render("state-copying", 32).toImage()
     ringed = icons.render("state-copying", 32, 0.5).toImage()
     again = icons.render("state-copying", 32).toImage()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from pytestqt.qtbot import QtBot
+
 from almc_assistant.core.catalog.records import FileState
 from almc_assistant.core.status import UnsafeFile
 from almc_assistant.core.warnings import SafetyWarning, Severity, WarningKind
@@ -26,7 +28,7 @@ def _unsafe(path: Path, size: int, days_left: float, now: float) -> UnsafeFile:
     )
 
 
-def test_lists_files_with_their_cleanup_dates(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_lists_files_with_their_cleanup_dates(qtbot: QtBot, tmp_path: Path) -> None:
     now = time.time()
     window = DeletionWarningWindow()
     qtbot.addWidget(window)
@@ -56,7 +58,7 @@ def test_lists_files_with_their_cleanup_dates(qtbot, tmp_path) -> None:  # type:
     assert sorted(got.args[0]) == sorted(f.path for f in files)
 
 
-def test_past_the_date_means_now(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_past_the_date_means_now(qtbot: QtBot, tmp_path: Path) -> None:
     now = time.time()
     window = DeletionWarningWindow()
     qtbot.addWidget(window)
@@ -64,7 +66,7 @@ def test_past_the_date_means_now(qtbot, tmp_path) -> None:  # type: ignore[no-un
     assert window.model.data(window.model.index(0, 2)) == "now"
 
 
-def test_nothing_at_risk(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_at_risk(qtbot: QtBot) -> None:
     window = DeletionWarningWindow()
     qtbot.addWidget(window)
     window.set_report([], [])
@@ -72,7 +74,7 @@ def test_nothing_at_risk(qtbot) -> None:  # type: ignore[no-untyped-def]
     assert not window.backup_button.isEnabled()
 
 
-def test_unsafe_files_without_warnings_are_not_called_safe(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unsafe_files_without_warnings_are_not_called_safe(qtbot: QtBot, tmp_path: Path) -> None:
     now = time.time()
     window = DeletionWarningWindow()
     qtbot.addWidget(window)

@@ -45,15 +45,18 @@ class _Session(FakeService):
         super().__init__()
         self.records = records
 
-    def session_files(self):  # type: ignore[no-untyped-def]
+    def session_files(self):
         return self.records
 
 
-def test_files_and_exports_pages_show_datasets_as_units(qtbot, prompter, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_files_and_exports_pages_show_datasets_as_units(qtbot, prompter, tmp_path) -> None:
     files = dataset_samples.session(tmp_path / "session")
     pump = EventPump(QueueSink(), interval_ms=20)
     wizard = SessionWizard(
-        _Session(_records(tmp_path / "session")), prompter, pump, make_destination=lambda p: p
+        _Session(_records(tmp_path / "session")),  # type: ignore[arg-type]  # ServicePort: issue #12
+        prompter,
+        pump,
+        make_destination=lambda p: p,
     )
     qtbot.addWidget(wizard)
     pump.start()

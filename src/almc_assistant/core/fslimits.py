@@ -32,8 +32,8 @@ from pathlib import Path
 
 from almc_assistant.core.cachingfs import pending_upload_reason
 from almc_assistant.core.statfs import linux_fs_type
+from almc_assistant.core.units import human_size
 
-GiB = 1 << 30
 FAT32_MAX_FILE = (1 << 32) - 1
 ONEDRIVE_MAX_FILE = 250 * 10**9
 WINDOWS_MAX_PATH = 260
@@ -315,15 +315,15 @@ def size_problem(size: int, fs: FileSystemInfo) -> str | None:
     if fs.max_file_size is None or size <= fs.max_file_size:
         return None
     return (
-        f"it is {size / GiB:.2f} GiB, larger than the {_human(fs.max_file_size)} a file on "
+        f"it is {human_size(size)}, larger than the {_limit(fs.max_file_size)} a file on "
         f"{fs.label} can hold"
     )
 
 
-def _human(n: int) -> str:
-    if n == FAT32_MAX_FILE:
-        return "4 GiB"
-    return f"{n / 10**9:.0f} GB" if n % 10**9 == 0 else f"{n / GiB:.2f} GiB"
+def _limit(n: int) -> str:
+    """A file-size limit by the name people know it by: FAT32's is "4 GiB" (one byte less,
+    in truth), which decimal units would call 4.3 GB, as they would a file just over it."""
+    return "4 GiB" if n == FAT32_MAX_FILE else human_size(n)
 
 
 def case_collisions(relpaths: Iterable[str]) -> list[tuple[str, str]]:

@@ -109,7 +109,6 @@ _ABOUT = {
 
 # Best first: how front ends list verdicts (counts, summaries).
 ORDER: tuple[Verdict, ...] = tuple(sorted(Verdict, key=lambda v: v.severity))
-EXPORT_VERDICTS = frozenset(v for v in Verdict if v.is_export)
 NEEDS_FIXING = frozenset(v for v in Verdict if v.needs_fixing)
 
 

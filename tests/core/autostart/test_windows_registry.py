@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,8 +61,9 @@ def test_switched_off_in_startup_apps_counts_as_off_and_enable_clears_the_mark(
 
     auto = WindowsRunAutostart(name=name)
     auto.enable(COMMAND)
-    with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, APPROVED_KEY) as key:  # as Task Manager
-        winreg.SetValueEx(key, name, 0, winreg.REG_BINARY, b"\x03" + bytes(11))
+    reg: Any = winreg  # the stubs know winreg on Windows only; mypy checks as Linux
+    with reg.CreateKeyEx(reg.HKEY_CURRENT_USER, APPROVED_KEY) as key:  # as Task Manager
+        reg.SetValueEx(key, name, 0, reg.REG_BINARY, b"\x03" + bytes(11))
     assert auto.registered_command() is None
     auto.enable(COMMAND)
     assert auto.registered_command() == COMMAND

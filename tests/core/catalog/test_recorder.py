@@ -12,7 +12,7 @@ from almc_assistant.core.catalog.recorder import Recorder
 NS = 1_000_000_000
 
 
-def _seen(i: int):  # type: ignore[no-untyped-def]
+def _seen(i: int):
     return lambda cat: cat.record_seen(Path(f"/acq/{i}"), size=i, mtime_ns=NS, owner="ann")
 
 

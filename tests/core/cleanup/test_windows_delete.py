@@ -55,7 +55,7 @@ def dest_root() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _cleanup(tmp_path: Path, dest: Path, f: Path, *, before_unlink=None) -> CleanupResult:  # type: ignore[no-untyped-def]
+def _cleanup(tmp_path: Path, dest: Path, f: Path, *, before_unlink=None) -> CleanupResult:
     acq = tmp_path / "acq"
     target = Destination("NAS", dest, DestinationKind.INSTITUTIONAL)
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:

@@ -7,7 +7,7 @@ otherwise); every mount is unmounted when the test ends.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -85,7 +85,7 @@ class World:
             clock=lambda: self.now,
         )
         self.audit = base / "log" / "audit.log"
-        self.before_unlink = None
+        self.before_unlink: Callable[[Path], None] | None = None
 
     def make_policy(self, **settings: object) -> Policy:
         return Policy(

@@ -156,7 +156,7 @@ def test_progress_events_name_each_files_dataset(tmp_path: Path) -> None:
     assert datasets["Index.idx.xml"] == datasets["r01c01f01p01-ch1sk1fk1fl1.tiff"] == str(index)
 
 
-def test_check_help_says_dataset_metadata_belongs_to_its_dataset(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_check_help_says_dataset_metadata_belongs_to_its_dataset(capsys) -> None:
     import pytest
 
     from almc_assistant.cli import main

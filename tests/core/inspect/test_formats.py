@@ -27,7 +27,7 @@ def _sld() -> bytes:
     return b"\x00\x00\x00\x00II" + struct.pack("<HH", 0x006C, 0x0100) + bytes(100)
 
 
-ENCODED: list[tuple[str, Callable[[], bytes], Verdict, str]] = [
+ENCODED: list[tuple[str, Callable[[], bytes | bytearray], Verdict, str]] = [
     ("x.jpg", lambda: imagecodecs.jpeg8_encode(RGB), Verdict.LOSSY_FORMAT, "JPEG"),
     ("x.gif", lambda: imagecodecs.gif_encode(RGB[..., 0]), Verdict.LOSSY_FORMAT, "GIF"),
     ("x.webp", lambda: imagecodecs.webp_encode(RGB, lossless=False), Verdict.LOSSY_FORMAT,

@@ -72,7 +72,7 @@ class Server:
             self.proc.kill()
             self.proc.wait()
 
-    def create_remote(self, daemon: RcDaemon, name: str) -> None:
+    def create_remote(self, daemon: RcDaemon, name: str) -> str:
         raise NotImplementedError
 
 

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
 from almc_assistant.core.destination_backend import ProofKind
-from almc_assistant.core.transfer import copier
 from tests.core.remote.helpers import backend, send_file, source_file
 
 
-def test_one_read_two_remotes(daemon, sftp_server, webdav_server, tmp_path: Path, monkeypatch):
+def test_one_read_two_remotes(
+    daemon, sftp_server, webdav_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     sftp = backend(daemon, sftp_server.create_remote(daemon, "research"))
     dav = backend(daemon, webdav_server.create_remote(daemon, "dav"))
     src = source_file(tmp_path / "src", "a.nd2", 9 * 1024 * 1024 + 1)
     read: list[int] = []
 
-    class CountingFileIO(copier.io.FileIO):  # the copy engine's reads of the source
-        def readinto(self, buffer):  # type: ignore[no-untyped-def,override]
+    class CountingFileIO(io.FileIO):  # the copy engine's reads of the source (core.transfer.copier)
+        def readinto(self, buffer):
             n = super().readinto(buffer)
             read.append(n or 0)
             return n
 
-    monkeypatch.setattr(copier.io, "FileIO", CountingFileIO)
+    monkeypatch.setattr(io, "FileIO", CountingFileIO)
 
     _, outcomes = send_file(src, "x/a.nd2", [sftp, dav])
 
@@ -37,7 +39,9 @@ def test_one_read_two_remotes(daemon, sftp_server, webdav_server, tmp_path: Path
         assert next(root.rglob("a.nd2")).read_bytes() == src.read_bytes()
 
 
-def test_one_remote_failing_does_not_stop_the_other(daemon, sftp_server, webdav_server, tmp_path):
+def test_one_remote_failing_does_not_stop_the_other(
+    daemon, sftp_server, webdav_server, tmp_path: Path
+):
     sftp = backend(daemon, sftp_server.create_remote(daemon, "research"))
     dav = backend(daemon, webdav_server.create_remote(daemon, "dav"))
     src = source_file(tmp_path / "src", "b.nd2", 12 * 1024 * 1024)

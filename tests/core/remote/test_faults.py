@@ -21,7 +21,7 @@ from tests.core.remote.servers import SshServer
 from tests.portable import IS_ROOT
 
 
-def test_server_killed_mid_upload_then_rerun(daemon, sftp_server: SshServer, tmp_path):
+def test_server_killed_mid_upload_then_rerun(daemon, sftp_server: SshServer, tmp_path: Path):
     dest = backend(daemon, sftp_server.create_remote(daemon, "research"))
     size = 64 * 1024 * 1024
     upload = dest.start_upload("big.nd2", size)
@@ -43,7 +43,7 @@ def test_server_killed_mid_upload_then_rerun(daemon, sftp_server: SshServer, tmp
     assert (sftp_server.data / "dest" / "big.nd2").read_bytes() == src.read_bytes()
 
 
-def test_wrong_key_is_a_sign_in_refusal(daemon, sftp_server: SshServer, tmp_path):
+def test_wrong_key_is_a_sign_in_refusal(daemon, sftp_server: SshServer, tmp_path: Path):
     other = tmp_path / "otherkey"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     spec = sftp_server.create_remote(daemon, "wrongkey", key_file=str(other))
@@ -65,7 +65,7 @@ def test_wrong_password_is_a_sign_in_refusal(request, daemon, server: str) -> No
 
 
 @pytest.mark.root
-def test_remote_disk_full(daemon, sftp_server: SshServer, tmp_path):
+def test_remote_disk_full(daemon, sftp_server: SshServer, tmp_path: Path):
     if not IS_ROOT:
         pytest.skip("needs root to mount a small tmpfs as the server's disk")
     folder = sftp_server.data / "dest"
@@ -87,7 +87,7 @@ def test_remote_disk_full(daemon, sftp_server: SshServer, tmp_path):
         subprocess.run(["umount", str(folder)], check=True)
 
 
-def test_name_taken_at_publish_is_never_replaced(daemon, sftp_server: SshServer, tmp_path):
+def test_name_taken_at_publish_is_never_replaced(daemon, sftp_server: SshServer, tmp_path: Path):
     dest = backend(daemon, sftp_server.create_remote(daemon, "research"))
     data = os.urandom(10_000)
     upload = dest.start_upload("a.nd2", len(data))
@@ -102,7 +102,7 @@ def test_name_taken_at_publish_is_never_replaced(daemon, sftp_server: SshServer,
     assert sorted(p.name for p in final.parent.iterdir()) == ["a.nd2"]
 
 
-def test_same_file_already_there_counts_other_file_is_kept(daemon, sftp_server, tmp_path):
+def test_same_file_already_there_counts_other_file_is_kept(daemon, sftp_server, tmp_path: Path):
     dest = backend(daemon, sftp_server.create_remote(daemon, "research"))
     src = source_file(tmp_path / "src", "a.nd2", 20_000)
     folder = sftp_server.data / "dest"
@@ -142,7 +142,7 @@ def test_partial_upload_of_dead_daemon_is_an_error(daemon, sftp_server, tmp_path
     assert not (sftp_server.data / "dest" / "c.nd2").exists()
 
 
-def test_stale_partials_of_a_killed_run_are_removed(daemon, sftp_server: SshServer, tmp_path):
+def test_stale_partials_of_a_killed_run_are_removed(daemon, sftp_server: SshServer, tmp_path: Path):
     folder = sftp_server.data / "dest" / "day1"
     folder.mkdir(parents=True)
     old = folder / ".a.nd2.0badc0de.almc-partial"

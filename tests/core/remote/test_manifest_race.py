@@ -25,7 +25,7 @@ def test_two_jobs_merging_at_once_lose_no_line(daemon, sftp_server: SshServer):
     first, second = backend(daemon, spec), backend(daemon, spec)
     first.record(A)
     second.record(B)
-    fired = []
+    fired: list[bool] = []
 
     def other_job_merges_now() -> None:
         if not fired:

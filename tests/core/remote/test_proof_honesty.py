@@ -17,7 +17,7 @@ def _script(folder: Path, name: str, body: str) -> Path:
     return path
 
 
-def test_a_server_lying_about_blake3_is_caught(daemon, sftp_server: SshServer, tmp_path):
+def test_a_server_lying_about_blake3_is_caught(daemon, sftp_server: SshServer, tmp_path: Path):
     liar = _script(tmp_path, "b3sum-liar", 'echo "' + "ab" * 32 + '  $1"')
     spec = sftp_server.create_remote(
         daemon, "liar", blake3sum_command=str(liar), sha256sum_command="none"
@@ -34,7 +34,7 @@ def test_a_server_lying_about_blake3_is_caught(daemon, sftp_server: SshServer, t
     assert "wrong blake3" in outcome.proof.reason
 
 
-def test_no_server_hash_means_download_back(daemon, sftp_server: SshServer, tmp_path):
+def test_no_server_hash_means_download_back(daemon, sftp_server: SshServer, tmp_path: Path):
     silent = _script(tmp_path, "b3sum-silent", "exit 0")
     spec = sftp_server.create_remote(
         daemon, "silent", blake3sum_command=str(silent), sha256sum_command="none"
@@ -49,7 +49,7 @@ def test_no_server_hash_means_download_back(daemon, sftp_server: SshServer, tmp_
     assert outcome.proof is not None and outcome.proof.kind is ProofKind.DOWNLOAD_BACK
 
 
-def test_a_copy_that_differs_is_not_published(daemon, sftp_server: SshServer, tmp_path):
+def test_a_copy_that_differs_is_not_published(daemon, sftp_server: SshServer, tmp_path: Path):
     """The stored bytes are changed on the server between upload and proof: the proof
     fails, the final name is never created, and the partial is removed."""
     dest = backend(daemon, sftp_server.create_remote(daemon, "research"))

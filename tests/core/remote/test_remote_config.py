@@ -86,5 +86,5 @@ def test_daemon_writes_secrets_only_to_the_private_config(daemon, rclone_config)
     text = rclone_config.path.read_text()
     assert "[dav]" in text and "plain-secret" not in text
     # the daemon's own credentials are not on its command line (readable by others)
-    cmdline = Path(f"/proc/{daemon._proc.pid}/cmdline").read_bytes()  # type: ignore[union-attr]
+    cmdline = Path(f"/proc/{daemon._proc.pid}/cmdline").read_bytes()
     assert daemon.password.encode() not in cmdline and daemon.user.encode() not in cmdline

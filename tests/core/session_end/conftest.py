@@ -24,9 +24,9 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
-    def at(self, *args: int) -> float:
-        """Epoch seconds for a local datetime (year, month, day, hour, minute)."""
-        return datetime(*args, tzinfo=TZ).timestamp()  # type: ignore[misc]
+    def at(self, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+        """Epoch seconds for a local datetime."""
+        return datetime(year, month, day, hour, minute, tzinfo=TZ).timestamp()
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def paths(tmp_path: Path) -> AppPaths:
     return AppPaths.under(tmp_path).ensure()
 
 
-def make(paths: AppPaths, clock: FakeClock, service: FakeService | None = None):  # type: ignore[no-untyped-def]
+def make(paths: AppPaths, clock: FakeClock, service: FakeService | None = None):
     sink = ListSink()
     src = service.pending_summary if service else None
     guard = SessionEndGuard.create(src, paths, sink, clock=clock, platform="win32")
@@ -58,7 +58,7 @@ def make(paths: AppPaths, clock: FakeClock, service: FakeService | None = None):
 
 
 def marker_files(paths: AppPaths) -> int:
-    return json.loads((paths.state_dir / "session-end.json").read_text())["files"]
+    return int(json.loads((paths.state_dir / "session-end.json").read_text())["files"])
 
 
 def test_refresh_reads_the_service_and_the_answer_comes_from_the_cache(

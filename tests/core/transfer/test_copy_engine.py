@@ -180,12 +180,16 @@ def test_start_copy_returns_at_once_and_wait_gives_the_result(tmp_path: Path) ->
     run = make_run(tmp_path / "src")
     sink = ListSink()
     gate = threading.Event()
+
+    def held(_task: object, _done: int) -> None:
+        gate.wait(10)
+
     job = start_copy(
         CopyRequest(
             sources=[run],
             destinations=[tmp_path / "d"],
             create_missing=True,
-            hooks=CopyHooks(on_chunk=lambda t, n: gate.wait(10)),
+            hooks=CopyHooks(on_chunk=held),
         ),
         sink,
     )

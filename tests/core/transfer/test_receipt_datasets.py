@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.inspect import UnitFinder
@@ -29,11 +30,11 @@ def _session(root: Path) -> Path:
     return root
 
 
-def _copy(source: Path, dest: Path, **extra: object) -> dict:  # type: ignore[type-arg]
+def _copy(source: Path, dest: Path, **extra: Any) -> dict[str, Any]:
     dest.mkdir()
     result = run_copy(
         CopyRequest(sources=[source], destinations=[dest], workers=1, **extra), ListSink()
-    )  # type: ignore[arg-type]
+    )
     [receipt] = result.summary.receipts
     return {"path": Path(receipt), "doc": json.loads(Path(receipt).read_text("utf-8"))}
 

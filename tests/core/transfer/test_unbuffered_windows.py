@@ -43,7 +43,8 @@ class _Checked:
         assert offset % self.align == 0, f"offset {offset} not sector-aligned"
         self.reads += 1
         if self.refuse:
-            ctypes.set_last_error(87)  # ERROR_INVALID_PARAMETER, as some volumes answer
+            # ERROR_INVALID_PARAMETER, as some volumes answer (Windows only, as this fake)
+            ctypes.set_last_error(87)  # type: ignore[attr-defined,unused-ignore]
             return 0
         return int(self._k.ReadFile(handle, addr, length, got, ov))
 

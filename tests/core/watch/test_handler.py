@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def make(ignore=None):  # type: ignore[no-untyped-def]
+def make(ignore=None):
     q, sink = ChangeQueue(), ListSink()
     return EnqueueHandler(ROOT, q, sink, ignore), q, sink
 

@@ -43,7 +43,7 @@ class Opener:
 
 
 @pytest.fixture
-def rig(tmp_path: Path):  # type: ignore[no-untyped-def]
+def rig(tmp_path: Path):
     clock, cat, opener = ManualClock(), CatalogStub(), Opener()
     watcher = Watcher([tmp_path], cat, quiet_seconds=QUIET, clock=clock, can_open=opener)
     return watcher, clock, cat, opener, tmp_path
@@ -54,7 +54,7 @@ def tick(watcher: Watcher, clock: ManualClock, seconds: float) -> None:
     watcher.check_stability()
 
 
-def test_a_growing_file_is_stabilised_exactly_once_after_the_quiet_period(rig) -> None:  # type: ignore[no-untyped-def]
+def test_a_growing_file_is_stabilised_exactly_once_after_the_quiet_period(rig) -> None:
     watcher, clock, cat, _, root = rig
     f = write_file(root / "cells.nd2", 10)
     watcher.handler(root).dispatch(FileCreatedEvent(str(f)))
@@ -79,7 +79,7 @@ def test_a_growing_file_is_stabilised_exactly_once_after_the_quiet_period(rig) -
     assert cat.state(f) == "complete"
 
 
-def test_growth_reports_file_changed_at_most_every_ten_seconds(rig) -> None:  # type: ignore[no-untyped-def]
+def test_growth_reports_file_changed_at_most_every_ten_seconds(rig) -> None:
     watcher, clock, cat, _, root = rig
     f = write_file(root / "long.nd2", 1)
     watcher.handler(root).dispatch(FileCreatedEvent(str(f)))
@@ -96,7 +96,7 @@ def test_growth_reports_file_changed_at_most_every_ten_seconds(rig) -> None:  # 
     assert cat.state(f) == "acquiring"
 
 
-def test_growth_seen_only_by_the_due_check_restarts_the_quiet_period(rig) -> None:  # type: ignore[no-untyped-def]
+def test_growth_seen_only_by_the_due_check_restarts_the_quiet_period(rig) -> None:
     watcher, clock, cat, _, root = rig
     f = write_file(root / "a.tif", 5)
     watcher.handler(root).dispatch(FileCreatedEvent(str(f)))
@@ -109,7 +109,7 @@ def test_growth_seen_only_by_the_due_check_restarts_the_quiet_period(rig) -> Non
     assert cat.count(FileStabilised, path=f, size=9) == 1
 
 
-def test_a_file_that_does_not_open_stays_acquiring_until_it_does(rig) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_that_does_not_open_stays_acquiring_until_it_does(rig) -> None:
     watcher, clock, cat, opener, root = rig
     opener.allow = False  # the acquisition software holds it
     f = write_file(root / "locked.nd2", 100)
@@ -143,7 +143,7 @@ def test_an_open_test_that_raises_is_reported_and_the_file_stays_acquiring(tmp_p
     assert cat.state(f) == "acquiring"
 
 
-def test_a_mtime_in_the_future_still_stabilises_on_monotonic_time(rig) -> None:  # type: ignore[no-untyped-def]
+def test_a_mtime_in_the_future_still_stabilises_on_monotonic_time(rig) -> None:
     # A share with a skewed clock, or the wall clock jumping back: quiet periods are
     # measured on the monotonic clock, never against the file's mtime.
     watcher, clock, cat, _, root = rig
@@ -156,7 +156,7 @@ def test_a_mtime_in_the_future_still_stabilises_on_monotonic_time(rig) -> None: 
     assert cat.count(FileStabilised, path=f, mtime_ns=future) == 1
 
 
-def test_a_rename_while_acquiring_keeps_the_quiet_period(rig) -> None:  # type: ignore[no-untyped-def]
+def test_a_rename_while_acquiring_keeps_the_quiet_period(rig) -> None:
     watcher, clock, cat, _, root = rig
     a = write_file(root / "capture.nd2")
     watcher.handler(root).dispatch(FileCreatedEvent(str(a)))
@@ -172,7 +172,7 @@ def test_a_rename_while_acquiring_keeps_the_quiet_period(rig) -> None:  # type: 
     assert cat.states() == {b: "complete"}
 
 
-def test_a_file_deleted_while_acquiring_is_reported_and_forgotten(rig) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_deleted_while_acquiring_is_reported_and_forgotten(rig) -> None:
     watcher, clock, cat, _, root = rig
     f = write_file(root / "aborted.nd2")
     watcher.handler(root).dispatch(FileCreatedEvent(str(f)))
@@ -188,7 +188,7 @@ def test_a_file_deleted_while_acquiring_is_reported_and_forgotten(rig) -> None: 
     assert not cat.of_type(FileStabilised)
 
 
-def test_a_file_created_and_deleted_between_two_ticks_says_nothing(rig) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_created_and_deleted_between_two_ticks_says_nothing(rig) -> None:
     watcher, _, cat, _, root = rig
     f = write_file(root / "scratch.dat")
     watcher.handler(root).dispatch(FileCreatedEvent(str(f)))
@@ -198,7 +198,7 @@ def test_a_file_created_and_deleted_between_two_ticks_says_nothing(rig) -> None:
     assert cat.events == []
 
 
-def test_attribute_changes_on_an_old_file_say_nothing_but_touch_does(rig) -> None:  # type: ignore[no-untyped-def]
+def test_attribute_changes_on_an_old_file_say_nothing_but_touch_does(rig) -> None:
     watcher, _, cat, _, root = rig
     old = write_file(root / "old.tif", old=True)
     old.chmod(0o600)
@@ -211,7 +211,7 @@ def test_attribute_changes_on_an_old_file_say_nothing_but_touch_does(rig) -> Non
     assert cat.count(FileChanged, path=old) == 1
 
 
-def test_a_modified_complete_file_goes_back_to_acquiring(rig) -> None:  # type: ignore[no-untyped-def]
+def test_a_modified_complete_file_goes_back_to_acquiring(rig) -> None:
     watcher, clock, cat, _, root = rig
     f = write_file(root / "reused.tif", old=True)
     with open(f, "ab") as out:
@@ -233,7 +233,7 @@ def test_a_zero_quiet_period_stabilises_on_the_next_tick(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("kwargs", [{"quiet_seconds": -1}, {"poll_interval": 0}, {"max_queued": 0}])
-def test_invalid_settings_are_refused_with_a_clear_message(tmp_path: Path, kwargs) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_settings_are_refused_with_a_clear_message(tmp_path: Path, kwargs) -> None:
     from almc_assistant.core.errors import UsageError
 
     with pytest.raises(UsageError, match="Invalid watch settings") as info:
@@ -329,7 +329,7 @@ def test_a_move_seen_as_deleted_plus_appeared_is_reported_as_a_move(tmp_path: Pa
     assert cat.states() == {dest: "complete"}
 
 
-def test_a_held_deletion_of_a_file_that_came_back_is_dropped(rig) -> None:  # type: ignore[no-untyped-def]
+def test_a_held_deletion_of_a_file_that_came_back_is_dropped(rig) -> None:
     watcher, clock, cat, _, root = rig
     f = write_file(root / "saved.tif", 10, old=True)
     watcher.scan(cat.known)

@@ -74,9 +74,9 @@ def test_the_inotify_watch_limit_falls_back_to_polling_and_says_so(
     # of setting up the native watch is injected; the polling observer is real.
     from almc_assistant.core.watch import folders
 
-    real_start = folders.start_observer
+    real_start = folders.start_observer  # type: ignore[attr-defined]  # patched where used
 
-    def limited(observer, handler, folder):  # type: ignore[no-untyped-def]
+    def limited(observer, handler, folder):
         if "Polling" not in type(observer).__name__:
             raise OSError(errno.ENOSPC, "inotify watch limit reached")
         real_start(observer, handler, folder)

@@ -12,6 +12,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def start(request: pytest.FixtureRequest) -> Iterator[StartWatcher]:
     """Start a watcher with the parametrised observer kind; stopped after the test."""
     started: list[Watcher] = []
 
-    def make(folders: list[Path], cat: CatalogStub, **kwargs: object) -> Watcher:
+    def make(folders: list[Path], cat: CatalogStub, **kwargs: Any) -> Watcher:
         kwargs.setdefault("quiet_seconds", QUIET)
         kwargs.setdefault("retry_interval", 0.1)
         watcher = Watcher(

@@ -80,7 +80,7 @@ def gnome_and_logind(private_buses: PrivateBuses, sm: Any) -> Iterator[Any]:
 
 
 def test_logout_held_then_killed_then_reminded_at_next_start(
-    tmp_path: Path, private_buses: PrivateBuses, gnome_and_logind: tuple[Any, Any]
+    tmp_path: Path, private_buses: PrivateBuses, gnome_and_logind: Any
 ) -> None:
     import dbus
 
@@ -133,7 +133,7 @@ def _wait(predicate: Any, timeout: float = 20.0) -> None:
 
 
 def test_sigterm_records_the_end_and_quits_cleanly(
-    tmp_path: Path, private_buses: PrivateBuses, gnome_and_logind: tuple[Any, Any]
+    tmp_path: Path, private_buses: PrivateBuses, gnome_and_logind: Any
 ) -> None:
     """Where no session manager asks first (KDE, systemd stopping the user session,
     ``kill``), the logout is a SIGTERM: the app writes the marker and exits by itself."""

@@ -24,7 +24,7 @@ from tests.qt.session.conftest import CLIENT, PrivateBuses, client_obj, connect,
 
 
 @pytest.fixture
-def client(qtbot: Any, guard: SessionEndGuard, private_buses: PrivateBuses, sm: Any):  # type: ignore[no-untyped-def]
+def client(qtbot: Any, guard: SessionEndGuard, private_buses: PrivateBuses, sm: Any):
     c = GnomeSessionClient(guard, connect(private_buses.session.address), startup_id="start-42")
     with qtbot.waitSignal(c.registered, timeout=5000):
         pass

@@ -39,7 +39,7 @@ def emit(logind: Any, signal: str, value: bool) -> None:
 
 
 @pytest.fixture
-def lock(qtbot: Any, guard: SessionEndGuard, private_buses: PrivateBuses, logind: Any):  # type: ignore[no-untyped-def]
+def lock(qtbot: Any, guard: SessionEndGuard, private_buses: PrivateBuses, logind: Any):
     lk = LogindDelayLock(guard, connect(private_buses.system.address))
     assert lk.connected
     yield lk

@@ -41,13 +41,13 @@ def api() -> FakeWin32Api:
 
 
 @pytest.fixture
-def backend(qapp: Any, guard: SessionEndGuard, api: FakeWin32Api):  # type: ignore[no-untyped-def]
+def backend(qapp: Any, guard: SessionEndGuard, api: FakeWin32Api):
     b = WindowsSessionBackend(qapp, guard, api)
     yield b
     b.close()
 
 
-def send(backend: WindowsSessionBackend, message: int, wparam: int = 0, lparam: int = 0):  # type: ignore[no-untyped-def]
+def send(backend: WindowsSessionBackend, message: int, wparam: int = 0, lparam: int = 0):
     msg = make_msg(message, wparam, lparam, hwnd=backend.hwnd)
     return backend.filter_message(ctypes.addressof(msg))
 

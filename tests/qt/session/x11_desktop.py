@@ -176,7 +176,7 @@ class X11Desktop:
     def _session_manager(self, proc: subprocess.Popen[Any], sock: Path) -> None:
         self._sockets.append(sock)  # left behind when the manager is killed
         if proc.poll() is not None:
-            raise AssertionError(f"{proc.args[0]} exited with {proc.returncode}")
+            raise AssertionError(f"{proc.args!r} exited with {proc.returncode}")
         host = os.uname().nodename
         self.env["SESSION_MANAGER"] = f"local/{host}:@{sock},unix/{host}:{sock}"
 
