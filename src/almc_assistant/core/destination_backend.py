@@ -143,6 +143,7 @@ class DestinationBackend(Protocol):
     """A destination root reached through one backend. Shared by a job's workers."""
 
     label: str  # for messages: "research:lab/me (SFTP)"
+    root: str  # the destination as the user writes it: "research:lab/me"
 
     def wanted_digests(self) -> frozenset[str]: ...
 

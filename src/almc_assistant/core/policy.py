@@ -8,6 +8,12 @@ Copies count per destination (two copies on one drive are one copy). A copy in a
 cloud-sync folder is "pending upload" and counts only when the facility says so
 (``count_cloud_sync``), because the app cannot see whether the client has uploaded it.
 
+**Remote destinations** (an rclone remote, ``research:lab/me``): a copy there is recorded
+only when its backend proved the stored bytes (a server hash or a download back: a copy
+nothing proved never reaches the catalog), and counts once per remote, by the kind the
+configuration gives it (research storage keeps one copy: a second is needed; an
+unconfigured remote is "other": one independent copy, not backed up).
+
 **Retention**: a file becomes a cleanup candidate ``max_age_days`` after its age
 reference (never older than it is: see ``catalog.age_reference``), or at once when its
 acquisition disk is fuller than ``disk_full_percent``. Users are warned ``warn_days``
@@ -17,6 +23,7 @@ before the date.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -46,6 +53,8 @@ class DeviceResolver:
         self._lock = threading.Lock()
 
     def __call__(self, folder: PurePath) -> int | None:
+        if (remote := remote_device(folder)) is not None:
+            return remote
         now = self._clock()
         with self._lock:
             hit = self._cache.get(folder)
@@ -90,12 +99,12 @@ class Policy:
         self._acquisition_roots = tuple(acquisition_roots)
         self._device_of: DeviceOf = device_of or DeviceResolver()
         # Device number -> the disk or server behind it (two mounts of one count once).
-        self._storage_of: Callable[[int], Hashable] = storage_of or StorageKeys()
+        self._local_storage: Callable[[int], Hashable] = storage_of or StorageKeys()
 
     @property
     def key(self) -> str:
         """Changes whenever a decision could change (stored by the catalog)."""
-        places = sorted(f"{d.path}|{d.kind}" for d in self._destinations)
+        places = sorted(f"{d.remote or d.path}|{d.kind}" for d in self._destinations)
         roots = sorted(f"acq|{r}" for r in self._acquisition_roots)
         words = [repr(self.settings), "per-device", *places, *roots]
         return hashlib.sha256("\n".join(words).encode()).hexdigest()[:16]
@@ -109,10 +118,18 @@ class Policy:
         devices = (self._device_of(r) for r in self._acquisition_roots)
         return {self._storage_of(d) for d in devices if d is not None}
 
+    def _storage_of(self, device: int) -> Hashable:
+        """The disk or server behind ``device`` (a remote's pseudo device: the remote)."""
+        return ("remote", device) if device < 0 else self._local_storage(device)
+
     def destination_of(self, root: PurePath) -> Destination:
         """The configured destination a copy root belongs to, or an ad-hoc one."""
+        text = str(root)
         for d in self._destinations:
-            if root == d.path or d.path in root.parents:
+            if d.remote:
+                if text == d.remote or text.startswith(d.remote.rstrip("/") + "/"):
+                    return d
+            elif root == d.path or d.path in root.parents:
                 return d
         return Destination(name=root.name or str(root), path=root, kind=guess_kind(root))
 
@@ -202,6 +219,20 @@ class Policy:
             f"{_copies(s.backed_up_copies)} on backed-up institutional storage or "
             f"{_copies(s.independent_copies)} on independent destinations"
         )
+
+
+_REMOTE_ROOT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_. -]+:")
+
+
+def remote_device(root: PurePath | str) -> int | None:
+    """A stable pseudo device number (negative: never a real one) for a copy root that is
+    a remote (``research:lab/me``: two characters or more before the colon, which no
+    absolute local path has), one per remote; ``None`` for a local folder."""
+    text = str(root)
+    if not _REMOTE_ROOT.match(text) or "/" in text.partition(":")[0]:
+        return None
+    digest = hashlib.sha256(text.partition(":")[0].encode()).digest()
+    return -(int.from_bytes(digest[:6], "big") + 1)
 
 
 def _copies(n: int) -> str:

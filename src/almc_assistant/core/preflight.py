@@ -92,6 +92,9 @@ def preflight(destination: Destination, files: Sequence[PlannedFile]) -> Preflig
     issues: list[PreflightIssue] = []
     root = Path(destination.path)
     needed = sum(f.size for f in files)
+    if destination.is_remote:  # reached, checked and probed when the copy opens it
+        issues += _kind_warnings(destination, files)
+        return PreflightResult(destination, True, None, needed, "remote", tuple(issues))
     existing = existing_ancestor(root)
     # A configured root that does not exist is not reachable (never created: an unplugged
     # drive's mount point would become a folder on the system disk), nor is one below a
@@ -189,7 +192,13 @@ def _kind_warnings(dest: Destination, files: Sequence[PlannedFile]) -> list[Pref
         )
     if dest.kind in (DestinationKind.EXTERNAL_DRIVE, DestinationKind.RESEARCH):
         out.append(PreflightIssue(Severity.WARNING, f"{dest.name}: {dest.info.guidance}"))
-    same = sorted({str(f.source) for f in files if _same_device(f.source, Path(dest.path))})
+    same = sorted(
+        {
+            str(f.source)
+            for f in files
+            if not dest.is_remote and _same_device(f.source, Path(dest.path))
+        }
+    )
     if same:
         out.append(
             PreflightIssue(

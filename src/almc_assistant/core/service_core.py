@@ -107,7 +107,7 @@ class ServiceCore:
     def _make_policy(self) -> Policy:
         return Policy(
             self.config.policy,
-            self.config.destinations,
+            self.config.destinations + self.config.remote_destinations,  # issue 13: remotes
             acquisition_roots=self.config.acquisition_folders,
         )
 

@@ -1,13 +1,34 @@
-"""Small helpers shared by the remote tests."""
+"""Small helpers shared by the remote tests.
+
+:func:`send_file` copies one file through the copy engine (the one per-file pipeline)
+to already opened backends and reads each outcome back from the receipt the job wrote at
+that destination: the proof there (kind, hashes, reason) is the one the test checks.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from almc_assistant.core.destination_backend import ProofKind, SourceDigests, StoredProof
+from almc_assistant.core.events import ListSink
+from almc_assistant.core.remote.digests import ReadPassDigests
+from almc_assistant.core.remote.faults import RemoteError
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.rclone_backend import RcloneBackend
 from almc_assistant.core.remote.spec import parse_remote
+from almc_assistant.core.transfer import (
+    CopyFailed,
+    CopyRequest,
+    DestinationRefused,
+    OnConflict,
+    run_copy,
+)
+from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 
 
 def source_file(folder: Path, name: str, size: int) -> Path:
@@ -19,3 +40,78 @@ def source_file(folder: Path, name: str, size: int) -> Path:
 
 def backend(daemon: RcDaemon, spec: str) -> RcloneBackend:
     return RcloneBackend(daemon, parse_remote(spec)).open()
+
+
+@dataclass(frozen=True)
+class Failure:
+    title: str
+    detail: str
+    next_step: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One file at one destination, as the job's receipt and events tell it."""
+
+    backend: str
+    relpath: str
+    proof: StoredProof | None
+    verified: bool
+    error: Failure | None = None
+
+
+def send_file(
+    source: Path, relpath: str, backends: Sequence[RcloneBackend], **request: object
+) -> tuple[SourceDigests, list[Outcome]]:
+    """Copy ``source`` to ``relpath`` at every backend in one job of the copy engine."""
+    stage = source.parent / f".stage-{secrets.token_hex(4)}"
+    staged = stage / relpath
+    staged.parent.mkdir(parents=True)
+    os.link(source, staged)
+    hashers = ReadPassDigests(set().union(*(b.wanted_digests() for b in backends)))
+    hashers.update(source.read_bytes())
+    sink = ListSink()
+    result = run_copy(
+        CopyRequest(
+            sources=[staged],
+            destinations=[],
+            remotes=tuple(backends),
+            relative_to=(stage,),
+            on_conflict=OnConflict(str(request.pop("on_conflict", OnConflict.FAIL))),
+            **request,  # type: ignore[arg-type]
+        ),
+        sink,
+    )
+    assert result.error is None, result.error
+    failures = {
+        str(e.destination_root): Failure(e.title, e.detail, e.next_step)
+        for e in sink.events
+        if isinstance(e, CopyFailed | DestinationRefused)
+    }
+    outcomes = []
+    for b in backends:
+        row = _receipt_row(b, result.summary.job_id, relpath)
+        proof = None
+        if row is not None and "proof" in row:
+            p = row["proof"]
+            proof = StoredProof(
+                ProofKind(p["proof"]), p["algorithm"], p["expected"], p["stored"], p["reason"]
+            )
+        verified = row is not None and proof is not None and proof.verified
+        outcomes.append(Outcome(b.label, relpath, proof, verified, failures.get(b.root)))
+    return hashers.result(), outcomes
+
+
+def _receipt_row(b: RcloneBackend, job_id: str, relpath: str) -> dict | None:  # type: ignore[type-arg]
+    try:
+        listed = b.list(RECEIPTS_DIR)
+    except RemoteError:  # the server is gone: no receipt there
+        return None
+    names = [e.relpath for e in listed if e.relpath.endswith(f"{job_id}.json")]
+    if not names:
+        return None
+    data = b.read_file(f"{RECEIPTS_DIR}/{names[0].rpartition('/')[2]}")
+    assert data is not None
+    doc = json.loads(data)
+    rows = [r for r in doc["verified"] if r["relative_path"] == relpath]
+    return rows[0] if rows else None

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.destination_backend import ProofKind
-from almc_assistant.core.remote.sendfile import send_file
-from tests.core.remote.helpers import backend, source_file
+from tests.core.remote.helpers import backend, send_file, source_file
 
 
 @pytest.mark.parametrize(

@@ -7,25 +7,25 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.destination_backend import ProofKind
-from almc_assistant.core.remote import sendfile
-from tests.core.remote.helpers import backend, source_file
+from almc_assistant.core.transfer import copier
+from tests.core.remote.helpers import backend, send_file, source_file
 
 
 def test_one_read_two_remotes(daemon, sftp_server, webdav_server, tmp_path: Path, monkeypatch):
     sftp = backend(daemon, sftp_server.create_remote(daemon, "research"))
     dav = backend(daemon, webdav_server.create_remote(daemon, "dav"))
     src = source_file(tmp_path / "src", "a.nd2", 9 * 1024 * 1024 + 1)
-    read = []
-    real_read = sendfile._read
+    read: list[int] = []
 
-    def counting(f, view, source):  # type: ignore[no-untyped-def]
-        n = real_read(f, view, source)
-        read.append(n)
-        return n
+    class CountingFileIO(copier.io.FileIO):  # the copy engine's reads of the source
+        def readinto(self, buffer):  # type: ignore[no-untyped-def,override]
+            n = super().readinto(buffer)
+            read.append(n or 0)
+            return n
 
-    monkeypatch.setattr(sendfile, "_read", counting)
+    monkeypatch.setattr(copier.io, "FileIO", CountingFileIO)
 
-    _, outcomes = sendfile.send_file(src, "x/a.nd2", [sftp, dav])
+    _, outcomes = send_file(src, "x/a.nd2", [sftp, dav])
 
     assert sum(read) == src.stat().st_size  # every byte read once, for both
     assert [o.verified for o in outcomes] == [True, True]
@@ -43,7 +43,7 @@ def test_one_remote_failing_does_not_stop_the_other(daemon, sftp_server, webdav_
     src = source_file(tmp_path / "src", "b.nd2", 12 * 1024 * 1024)
     webdav_server.kill()
 
-    _, (ok, failed) = sendfile.send_file(src, "b.nd2", [sftp, dav])
+    _, (ok, failed) = send_file(src, "b.nd2", [sftp, dav])
 
     assert ok.verified
     assert not failed.verified and failed.error is not None

@@ -15,9 +15,8 @@ from almc_assistant.core.destination_backend import NameTaken
 from almc_assistant.core.errors import ConfigError
 from almc_assistant.core.remote.faults import RemoteError
 from almc_assistant.core.remote.rclone_backend import RcloneBackend
-from almc_assistant.core.remote.sendfile import send_file
 from almc_assistant.core.remote.spec import parse_remote
-from tests.core.remote.helpers import backend, source_file
+from tests.core.remote.helpers import backend, send_file, source_file
 from tests.core.remote.servers import SshServer
 from tests.portable import IS_ROOT
 
@@ -74,11 +73,14 @@ def test_remote_disk_full(daemon, sftp_server: SshServer, tmp_path):
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "almc-full", str(folder)], check=True)
     try:
         dest = backend(daemon, sftp_server.create_remote(daemon, "research"))
-        src = source_file(tmp_path / "src", "big.nd2", 5 * 1024 * 1024)
-        _, [outcome] = send_file(src, "big.nd2", [dest])
-        assert not outcome.verified and outcome.error is not None
-        assert "full" in outcome.error.detail, outcome.error.detail
-        assert "nothing was published" in outcome.error.next_step
+        upload = dest.start_upload("big.nd2", 5 * 1024 * 1024)
+        with pytest.raises(RemoteError) as caught:  # the engine's own test: test_engine_faults
+            for _ in range(5):
+                upload.write(os.urandom(1024 * 1024))
+            upload.finish()
+        upload.abort()
+        assert "full" in caught.value.detail, caught.value.detail
+        assert "nothing was published" in caught.value.next_step
         assert not (folder / "big.nd2").exists()
         assert not [p.name for p in folder.iterdir() if "almc-partial" in p.name]
     finally:
@@ -113,7 +115,8 @@ def test_same_file_already_there_counts_other_file_is_kept(daemon, sftp_server, 
     _, [differs] = send_file(other, "b.nd2", [dest])
 
     assert same.verified  # proven by the server's hash of the file already there
-    assert not differs.verified and isinstance(differs.error, NameTaken)
+    assert not differs.verified and differs.error is not None
+    assert "already exists" in differs.error.detail and "not overwritten" in differs.error.detail
     assert (folder / "b.nd2").read_bytes() == b"different"
 
 

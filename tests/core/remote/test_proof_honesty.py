@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from almc_assistant.core.destination_backend import ProofKind, SourceDigests
-from almc_assistant.core.remote.sendfile import send_file
-from tests.core.remote.helpers import backend, source_file
+from tests.core.remote.helpers import backend, send_file, source_file
 from tests.core.remote.servers import SshServer
 
 

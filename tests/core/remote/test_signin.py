@@ -21,7 +21,6 @@ from almc_assistant.core.destination_backend import ProofKind
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.remote.rclone_backend import RcloneBackend
 from almc_assistant.core.remote.rclonebin import RcloneMissing
-from almc_assistant.core.remote.sendfile import send_file
 from almc_assistant.core.remote.signin import (
     SignInError,
     parse_token,
@@ -30,7 +29,7 @@ from almc_assistant.core.remote.signin import (
     store_token,
 )
 from almc_assistant.core.remote.spec import parse_remote
-from tests.core.remote.helpers import source_file
+from tests.core.remote.helpers import send_file, source_file
 
 CLIENT = "1234-almc-facility.apps.googleusercontent.com"
 FAKE_TOKEN = json.dumps(

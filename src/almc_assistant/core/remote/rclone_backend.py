@@ -15,7 +15,8 @@ already taken raises :class:`NameTaken` and nothing is replaced. What remains, p
 - s3, drive, onedrive, webdav, smb: the move is a server-side copy-then-delete or a
   rename that replaces; the same window between ``stat`` and move remains. On S3 the
   moved object's ETag is checked again after the move (a cheap HEAD).
-After the move the final name is checked to hold the proven size.
+After the move the final name is checked to hold the proven size (not on SFTP, where the
+move is a rename of the proven file on the server's own disk).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class RcloneBackend:
         own); tests run Drive's and OneDrive's rules against a local stand-in with it."""
         self.daemon = daemon
         self.spec = spec
+        self.root = str(spec)
         try:
             config: dict[str, Any] = daemon.call("config/get", name=spec.name)
         except RcloneCallError as exc:
@@ -203,7 +205,9 @@ class RcloneBackend:
             dstFs=self.fs(""),
             dstRemote=upload.relpath,
         )
-        entry = self.stat(upload.relpath)
+        if self.type == "sftp":  # a rename on the server's disk: the proven bytes moved
+            return
+        entry = self.stat(upload.relpath)  # a copy-then-delete elsewhere: check it landed
         if entry is None or entry.size != upload.size:
             raise describe(
                 self.label,
@@ -252,19 +256,26 @@ class RcloneBackend:
             key=lambda e: e.relpath,
         )
 
-    def _read_lines(self, relpath: str) -> dict[str, str]:
+    def read_file(self, relpath: str) -> bytes | None:
+        """The bytes of one of our own records here (``None`` when missing)."""
         if self.stat(relpath) is None:
-            return {}
-        with tempfile.TemporaryDirectory(prefix="almc-manifest-") as tmp:
+            return None
+        with tempfile.TemporaryDirectory(prefix="almc-record-") as tmp:
             self.call(
-                "read the manifest",
+                f"read {relpath}",
                 "operations/copyfile",
                 srcFs=self.fs(""),
                 srcRemote=relpath,
                 dstFs=tmp,
-                dstRemote="lines",
+                dstRemote="record",
             )
-            text = (Path(tmp) / "lines").read_text("utf-8", errors="surrogateescape")
+            return (Path(tmp) / "record").read_bytes()
+
+    def _read_lines(self, relpath: str) -> dict[str, str]:
+        data = self.read_file(relpath)
+        if data is None:
+            return {}
+        text = data.decode("utf-8", errors="surrogateescape")
         out: dict[str, str] = {}
         for line in text.splitlines(keepends=True):
             parsed = parse_line(line)

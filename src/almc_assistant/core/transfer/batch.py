@@ -24,6 +24,12 @@ A file already at its target name with the source's size (a rerun) is not writte
 read back from storage with the group's read-backs and adopted when its BLAKE3 equals
 the source's (:func:`landing.accept`).
 
+A remote target of a grouped file (:mod:`remote_dest`) is fed from the same one read: its
+upload is sent and proven right after the read (:func:`remote_steps.prove_upload`), the
+source is re-checked, and the copy is published (:func:`remote_steps.publish_proven`) at
+once, file by file (a server lost mid-group keeps what it had proven and published); a
+same-size file already there is adopted only by proof.
+
 The guarantees are those of the one-file path: the final name never holds unverified
 bytes, every failure removes its partial. Other platforms and network file systems
 (where ``syncfs`` may not reach the server) use the one-file path.
@@ -38,12 +44,14 @@ import errno
 import os
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import blake3
-
+from almc_assistant.core.destination_backend import SourceDigests
+from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.remote.digests import ReadPassDigests
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CopyHooks
@@ -58,10 +66,12 @@ from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.landing import Differs, Result, Verified, accept, land
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.remote_dest import RemoteDestination
+from almc_assistant.core.transfer.remote_dest import RemoteDestination, RemoteStream
+from almc_assistant.core.transfer.remote_steps import adopt_remote, prove_upload, publish_proven
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
+from almc_assistant.core.transfer.writer import Lease
 
 # local file systems where syncfs flushes everything to the device
 _LOCAL = {"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "vfat", "msdos", "exfat", "ntfs"}
@@ -139,6 +149,11 @@ class BatchCopier:
         self._before: dict[FileTask, FileIdentity] = {}  # each source as opened
         self._folders: dict[tuple[int, str], Folder] = {}  # open for the group
         self._adopts: list[_Adopt] = []  # files already at their names (reruns)
+        self._uploads: list[RemoteStream] = []  # removed at the end unless published
+        # Remote targets are sent, proven and published on a thread of the group's own,
+        # while this thread reads and writes the next files (their results come in order).
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[Key, Future[Result]]] = []
 
     def copy(self, items: list[tuple[FileTask, list[Target]]]) -> dict[Key, Result]:
         """Copy every (small) file of ``items`` to its targets; a result per pair."""
@@ -146,6 +161,7 @@ class BatchCopier:
         partials: list[_Partial] = []
         self._adopts.clear()
         self._before.clear()
+        self._uploads.clear()
         try:
             for i in range(0, len(items), PREFETCH):
                 window = items[i : i + PREFETCH]
@@ -162,7 +178,15 @@ class BatchCopier:
             self._adopt_all(results)
             live = self._check_sources(live, results)
             self._commit(live, results)
+            for key, future in self._pending:
+                results[key] = future.result()
         finally:
+            if self._pool is not None:  # its uploads end before their partials go
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+            self._pending.clear()
+            for up in self._uploads:
+                up.discard()  # published ones are left alone
             for p in partials:
                 if not p.committed:
                     with contextlib.suppress(OSError):
@@ -232,11 +256,20 @@ class BatchCopier:
             for t in targets:
                 results[(task, t)] = err
             return
-        digest = blake3.blake3(data).hexdigest()
+        remotes = [t.dest for t in targets if isinstance(t.dest, RemoteDestination)]
+        hasher = ReadPassDigests(
+            set().union(*(d.backend.wanted_digests() for d in remotes)), threads=False
+        )
+        hasher.update(data)
+        digests = hasher.result()
+        digest = digests.blake3
         self._progress.add(task, task.size)
         if self._hooks.on_chunk is not None and task.size:  # as the one-file path: per read
             self._hooks.on_chunk(task, task.size)
         for t in targets:
+            if isinstance(t.dest, RemoteDestination):
+                self._remote(task, t, t.dest, data, digests)
+                continue
             if t.adopt:
                 try:
                     self._adopts.append(_Adopt(task, t, self._folder(t, task), digest))
@@ -269,6 +302,54 @@ class BatchCopier:
                 self._fail(p, self._dest_error(exc, "write", t, task), results)
             finally:
                 os.close(fd)
+
+    def _remote(
+        self,
+        task: FileTask,
+        t: Target,
+        dest: RemoteDestination,
+        data: memoryview,
+        digests: SourceDigests,
+    ) -> None:
+        """Send ``data`` to a remote target, prove it, re-check the source and publish it,
+        on the group's upload thread (or adopt by proof what is already there)."""
+        self._control.checkpoint()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="almc-upload")
+        payload = memoryview(bytes(data))  # the read buffer is reused for the next file
+        future = self._pool.submit(self._send, task, t, dest, payload, digests)
+        self._pending.append(((task, t), future))
+
+    def _send(
+        self,
+        task: FileTask,
+        t: Target,
+        dest: RemoteDestination,
+        data: memoryview,
+        digests: SourceDigests,
+    ) -> Result:
+        self._control.checkpoint()
+        if t.adopt:
+            result = adopt_remote(dest, t.relpath, digests, task.source)
+            return self._unchanged(task, result)
+        try:
+            stream = dest.start(t.relpath, task.size, threaded=False, window=len(self._buf))
+        except (AlmcError, OSError) as exc:
+            return dest.error(exc, action="upload", source=task.source)
+        self._uploads.append(stream)
+        stream.writer.put(data, Lease(1))
+        result = self._unchanged(task, prove_upload(stream, digests, task.source))
+        return publish_proven(stream, digests, result, task.source)
+
+    def _unchanged(self, task: FileTask, result: Result) -> Result:
+        """``result`` if the source is unchanged since it was opened, else why not."""
+        if not isinstance(result, Verified):
+            return result
+        try:
+            check_unchanged(task, self._before[task])
+        except CopyError as err:
+            return err
+        return result
 
     def _sync(self, partials: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
         live = _live(partials)

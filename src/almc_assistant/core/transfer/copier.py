@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,11 +57,8 @@ from almc_assistant.core.transfer.landing import Differs, Result, Verified, land
 from almc_assistant.core.transfer.partial import PartialFile
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.readback import FlushHook
-from almc_assistant.core.transfer.remote_dest import (
-    RemoteDestination,
-    RemoteStream,
-    remote_mismatch,
-)
+from almc_assistant.core.transfer.remote_dest import RemoteDestination, RemoteStream
+from almc_assistant.core.transfer.remote_steps import adopt_remote, prove_upload, publish_proven
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
@@ -127,8 +125,7 @@ class FileCopier:
                 self._open_streams(task, targets, streams, results)
                 self._open_uploads(task, targets, uploads, results)
                 digests = self._pump(task, src, targets, streams, uploads, results)
-                self._finish_streams(task, digests.blake3, streams, results)
-                self._finish_uploads(task, digests, uploads, results)
+                self._finish_all(task, digests, streams, uploads, results)
                 for t in targets:
                     if t.adopt:
                         results[t] = self._adopt(task, t, digests)
@@ -136,7 +133,7 @@ class FileCopier:
             for t, stream in list(streams.items()):
                 results[t] = self._commit(task, stream, results[t])
             for t, up in list(uploads.items()):
-                results[t] = self._publish(task, up, digests, results[t])
+                results[t] = publish_proven(up, digests, results[t], task.source)
         except CopyError as err:  # the source failed or changed: every open copy fails
             for t in targets:
                 if not isinstance(results.get(t), CopyError):
@@ -294,6 +291,38 @@ class FileCopier:
                 raise err
             self._fail(t, self._dest_error(err, "write", t, task), streams, results)
 
+    def _finish_all(
+        self,
+        task: FileTask,
+        digests: SourceDigests,
+        streams: dict[Target, PartialFile],
+        uploads: dict[Target, RemoteStream],
+        results: dict[Target, Result],
+    ) -> None:
+        """Finish the local partials (read-backs) and the uploads (proofs) at once: a
+        server hashing a large file and a local read-back overlap instead of adding up.
+        Each side touches only its own targets' entries of ``results``."""
+        if not (streams and uploads and task.size > len(self._buf)):
+            self._finish_streams(task, digests.blake3, streams, results)
+            self._finish_uploads(task, digests, uploads, results)
+            return
+        failure: list[BaseException] = []
+
+        def remote_side() -> None:
+            try:
+                self._finish_uploads(task, digests, uploads, results)
+            except BaseException as exc:  # re-raised on the copier's thread below
+                failure.append(exc)
+
+        thread = threading.Thread(target=remote_side, name="almc-prove")
+        thread.start()
+        try:
+            self._finish_streams(task, digests.blake3, streams, results)
+        finally:
+            thread.join()
+        if failure:
+            raise failure[0]
+
     def _check_uploads(
         self, task: FileTask, uploads: dict[Target, RemoteStream], results: dict[Target, Result]
     ) -> None:
@@ -317,47 +346,9 @@ class FileCopier:
         """Finish each upload, then have its backend prove the stored bytes."""
         for t, up in list(uploads.items()):
             self._control.checkpoint()
-            try:
-                up.finish()
-                proof = up.dest.prove(up.upload.partial, digests)
-            except (AlmcError, OSError) as exc:
-                results[t] = up.dest.error(exc, action="upload", source=task.source)
-                uploads.pop(t).discard()
-                continue
-            if not proof.verified:
-                results[t] = remote_mismatch(task.source, up.dest, proof)
-                uploads.pop(t).discard()
-                continue
-            results[t] = Verified(
-                digests.blake3, time.time(), adopted=False, read_back=proof.words, proof=proof
-            )
-
-    def _publish(
-        self, task: FileTask, up: RemoteStream, digests: SourceDigests, result: Result
-    ) -> Result:
-        """Give a proven remote copy its final name, or settle with the file there."""
-        if not isinstance(result, Verified):
-            return result
-        dest, relpath = up.dest, up.upload.relpath
-        try:
-            if up.publish():
-                dest.manifest.record(relpath, result.digest)
-                return result
-            up.discard()
-            already = dest.manifest.lookup(relpath) == digests.blake3
-            proof = dest.settle(relpath, digests)
-        except (AlmcError, OSError) as exc:
-            return dest.error(exc, action="publish the proven copy", source=task.source)
-        if proof is None:
-            return Differs()
-        return Verified(
-            digests.blake3,
-            time.time(),
-            adopted=True,
-            already=already,
-            read_back=proof.words,
-            proof=proof,
-        )
+            results[t] = prove_upload(up, digests, task.source)
+            if not isinstance(results[t], Verified):
+                del uploads[t]
 
     def _finish_streams(
         self,
@@ -389,21 +380,7 @@ class FileCopier:
         (a remote one: proven by its backend)."""
         digest = digests.blake3
         if isinstance(t.dest, RemoteDestination):
-            try:
-                already = t.dest.manifest.lookup(t.relpath) == digest
-                proof = t.dest.settle(t.relpath, digests)
-            except (AlmcError, OSError) as exc:
-                return t.dest.error(exc, action="check the file there", source=task.source)
-            if proof is None:
-                return Differs()
-            return Verified(
-                digest,
-                time.time(),
-                adopted=True,
-                already=already,
-                read_back=proof.words,
-                proof=proof,
-            )
+            return adopt_remote(t.dest, t.relpath, digests, task.source)
         try:
             with t.dest.open_folder(t.relpath.rpartition("/")[0], task.source) as folder:
                 result = settle(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from almc_assistant.core.destination_backend import DestinationBackend
 from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer.batch import batchable
@@ -75,7 +76,9 @@ class CopyRequest:
     group_bytes: int = 64 << 20
     # Remote destinations (``research:lab/me``: an rclone remote in the user's private
     # rclone.conf, core.remote); their files go through the same per-file pipeline.
-    remotes: tuple[str, ...] = ()
+    # An opened backend may be given instead of its text: the caller owns it (and its
+    # daemon); the job only closes its manifest.
+    remotes: tuple[str | DestinationBackend, ...] = ()
     rclone_config: Path | None = None  # the private rclone.conf (default: the user's)
 
 
@@ -160,7 +163,7 @@ class CopyJob:
         error: AlmcError | None = None
         state = "completed"
         session = None
-        if self.request.remotes:
+        if any(isinstance(r, str) for r in self.request.remotes):
             from almc_assistant.core.remote.session import RemoteSession
 
             session = RemoteSession(self.request.rclone_config)
@@ -214,7 +217,7 @@ class CopyJob:
         roots = [Path(os.path.normpath(Path(d).absolute())) for d in self.request.destinations]
         refuse_copy_onto_itself([Path(s) for s in self.request.sources], roots)
         pre = preflight(scan.files, roots, ctx.policy, create=self.request.create_missing)
-        if session is not None:
+        if self.request.remotes:
             run.remotes = self._open_remotes(session, scan.files, pre)
         self._publish_preflight(pre, run)
         run.files_total, run.bytes_total = len(scan.files), scan.total_bytes
@@ -272,7 +275,7 @@ class CopyJob:
             )
 
     def _open_remotes(
-        self, session: RemoteSession, files: list[FileTask], pre: PreflightResult
+        self, session: RemoteSession | None, files: list[FileTask], pre: PreflightResult
     ) -> list[RemoteDestination]:
         """Open each remote destination (a probe: reachable, writable, which proof) and
         check its free space where the backend can tell; refusals join ``pre.refused``."""
@@ -280,10 +283,16 @@ class CopyJob:
 
         out: list[RemoteDestination] = []
         needed = sum(f.size for f in files)
-        for text in self.request.remotes:
+        for item in self.request.remotes:
+            text = item if isinstance(item, str) else item.root
             try:
-                backend = session.open(text)
-                free = backend.free_space() if needed else None
+                if isinstance(item, str):
+                    assert session is not None
+                    backend: DestinationBackend = session.open(item)
+                else:
+                    backend = item
+                free_space = getattr(backend, "free_space", None)
+                free = free_space() if needed and free_space is not None else None
                 if free is not None and needed + SPACE_MARGIN > free:
                     raise AlmcError(
                         f"not enough free space: this copy needs {human_size(needed)}, "

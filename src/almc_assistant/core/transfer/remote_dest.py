@@ -25,6 +25,7 @@ from pathlib import Path
 
 from almc_assistant.core.destination_backend import (
     DestinationBackend,
+    Entry,
     NameTaken,
     SourceDigests,
     StoredProof,
@@ -79,6 +80,7 @@ class RemoteDestination:
         self.manifest = RemoteManifest(backend, spec)
         self._lock = threading.Lock()
         self._dead: CopyError | None = None
+        self._listed: dict[str, dict[str, Entry]] = {}  # folder -> name -> entry (planning)
         self.records: list[Record] = []
         self.pending: list[Record] = []
         self.failures: list[tuple[Path, str]] = []
@@ -143,6 +145,25 @@ class RemoteDestination:
             destination_dead=final and "full" in exc.detail,
         )
 
+    def lookup(self, relpath: str) -> Entry | None:
+        """What is at ``relpath`` as planning sees it: from one listing of its folder per
+        job (thousands of files: one call, not a stat each). A file that appears after
+        the listing is still never replaced: publishing checks the name again."""
+        folder, _, name = relpath.rpartition("/")
+        with self._lock:
+            listed = self._listed.get(folder)
+        if listed is None:
+            try:
+                entries = self.backend.list(folder)
+            except AlmcError as exc:
+                if "directory not found" not in exc.detail:
+                    raise
+                entries = []
+            listed = {e.relpath.rpartition("/")[2]: e for e in entries}
+            with self._lock:
+                self._listed[folder] = listed
+        return listed.get(name)
+
     # -- the per-file steps
     def start(self, relpath: str, size: int, *, threaded: bool, window: int) -> RemoteStream:
         return RemoteStream(self, self.backend.start_upload(relpath, size), threaded, window)
@@ -201,6 +222,11 @@ class RemoteStream:
                 self.upload.abort()
 
 
+def proof_words(proof: StoredProof) -> str:
+    """How a remote copy was proven, for the receipt's ``read_back`` and the events."""
+    return f"{proof.words} ({proof.reason})" if proof.reason else proof.words
+
+
 def remote_mismatch(source: Path, dest: RemoteDestination, proof: StoredProof) -> CopyError:
     return VerificationMismatch(
         f"The copy of {source} at {dest.label} does not match the source "
@@ -229,7 +255,7 @@ def plan_remote(
         )
     relpath = task.relpath
     try:
-        entry = dest.backend.stat(relpath)
+        entry = dest.lookup(relpath)
         final = dest.root / relpath
         if entry is None:
             return relpath, False
@@ -252,7 +278,7 @@ def plan_remote(
             if candidate in refused:
                 continue
             rel = candidate.relative_to(dest.root).as_posix()
-            entry = dest.backend.stat(rel)
+            entry = dest.backend.stat(rel)  # fresh: a name just refused was there
             if entry is None:
                 return rel, False
             if not entry.is_dir and entry.size == task.size:

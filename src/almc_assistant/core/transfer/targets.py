@@ -45,6 +45,11 @@ class Target:
     adopt: bool = False  # same-size file already there: read it back instead of writing
     refused: frozenset[Path] = frozenset()  # names found to hold other bytes
 
+    @property
+    def remote(self) -> bool:
+        """A remote destination (through its backend), not a folder here."""
+        return isinstance(self.dest, RemoteDestination)
+
 
 @dataclass(frozen=True, slots=True)
 class NothingToDo:

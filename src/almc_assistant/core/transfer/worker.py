@@ -130,7 +130,7 @@ class FileWorker:
                 if (
                     ctx.group_small_files
                     and task.size <= ctx.chunk_size
-                    and all(batchable(t.dest) for t in targets)
+                    and all(batchable(t.dest) or t.remote for t in targets)
                 ):
                     grouped.append((task, targets))
                 else:
