@@ -24,14 +24,13 @@ Descriptors handed out are C runtime descriptors over these handles
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 from collections.abc import Sequence
 from pathlib import PurePath
 
 from almc_assistant.core import wininfo
-from almc_assistant.core.handles import Refused
+from almc_assistant.core.handles import HeldDescriptors, Refused
 from almc_assistant.core.identity import FileIdentity
 
 _FOLDER_ACCESS = wininfo.FILE_READ_ATTRIBUTES | wininfo.READ_CONTROL | wininfo.SYNCHRONIZE
@@ -44,23 +43,13 @@ _NO_BUFFERING = 0x20000000
 _BUFFER = 1 << 20
 
 
-class WinHandles(contextlib.AbstractContextManager["WinHandles"]):
+class WinHandles(HeldDescriptors):
     """Handles opened for one cleanup decision, closed together (``core.handles.Handles``
     on Windows: the same methods)."""
 
     def __init__(self) -> None:
-        self._fds: list[int] = []
+        super().__init__()
         self._paths: dict[int, str] = {}
-        self.reached_root = False
-
-    def keep(self, fd: int) -> int:
-        self._fds.append(fd)
-        return fd
-
-    def __exit__(self, *exc: object) -> None:
-        while self._fds:
-            with contextlib.suppress(OSError):
-                os.close(self._fds.pop())
 
     def _open(self, path: str, access: int, share: int) -> int:
         handle = wininfo.open_handle(path, access=access, share=share)
@@ -167,7 +156,7 @@ class WinHandles(contextlib.AbstractContextManager["WinHandles"]):
     def unlink(self, parent_fd: int, name: str, fd: int) -> None:
         """Delete the file open as ``fd`` through that handle (``name`` only to check)."""
         handle = wininfo.handle_of_fd(fd)
-        k = wininfo._k32()
+        k = wininfo.kernel32()
         flags = ctypes.c_uint32(_DISPOSITION_DELETE_POSIX)
         if not k.SetFileInformationByHandle(
             handle, _FILE_DISPOSITION_INFO_EX, ctypes.byref(flags), ctypes.sizeof(flags)
