@@ -9,6 +9,7 @@ holder is a second Windows process with a real open handle.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.transfer import CopyFailed, CopyRequest, CopyRetried, CopyVerified
 from almc_assistant.core.transfer.copier import CopyHooks
-from almc_assistant.core.transfer.faults import IN_USE_DELAYS
+from almc_assistant.core.transfer.faults import IN_USE_DELAYS, from_os_error
 from almc_assistant.core.transfer.job import run_copy
 from almc_assistant.core.winfiles import IN_USE
 from tests.integration.test_windows_paths import Holder
@@ -92,3 +93,17 @@ def test_a_copy_held_all_along_fails_saying_how_long_it_waited(tmp_path: Path) -
     assert IN_USE in failed.detail and "permission" not in failed.detail
     assert f"still in use after {tries} tries over {sum(IN_USE_DELAYS):g} s" in failed.detail
     assert failed.next_step and not final.exists()  # nothing unverified under the name
+
+
+def test_an_access_denied_from_the_c_runtime_is_retried_as_it_may_have_been_a_scan(
+    tmp_path: Path,
+) -> None:
+    """The C runtime turns a sharing violation into EACCES without the Windows code; one
+    that ended before the engine could ask (another job reading the copy back) failed a
+    concurrent copy at once as "permission was denied" (test_copy_concurrent, under load)."""
+    gone = tmp_path / "was-held.tif"  # nobody holds it now
+    exc = PermissionError(errno.EACCES, "Permission denied", str(gone))
+    err = from_os_error(exc, action="finish the verified copy", path=gone, source=gone)
+    assert err.retryable and not err.in_use  # the quick retries, not the scanner's wait
+    denied = PermissionError(errno.EACCES, "Access is denied", str(gone), 5)  # from Win32
+    assert not from_os_error(denied, action="open", path=gone, source=gone).retryable
