@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         doc = json.loads(done.stdout) if done.stdout.strip() else {}
     finally:
         shutil.rmtree(dest, ignore_errors=True)
-    verified = doc.get("verified", doc.get("summary", {}).get("verified"))
+    verified = doc.get("verified")
+    if isinstance(verified, list):
+        verified = len(verified)
     print(
         f"{args.files:,} files of {args.size:,} bytes: {seconds:.1f} s, "
         f"peak RSS {peak_kib / 1024:.0f} MiB, exit {done.returncode}, verified {verified}"

@@ -36,6 +36,7 @@ import shlex
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a tenth of each data set")
     p.add_argument("--commands", default="cp,naive,rsync,almc1")
     p.add_argument("--almc-args", default="", help="extra arguments for almc copy")
+    p.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="another checkout's src folder (e.g. /work/main/src): adds 'base1', its "
+        "almc copy, to compare before and after in one run",
+    )
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     return p.parse_args(argv)
@@ -99,7 +106,14 @@ class Bench:
         self.mnt = Path(f"/tmp/almc-netshare-mnt-{os.getpid()}")
         invocation = almc()
         invocation = AlmcInvocation(invocation.argv, invocation.env, shlex.split(args.almc_args))
-        self.commands = select(build_commands(invocation), args.commands)
+        commands = build_commands(invocation)
+        if args.baseline_src:
+            env = {"PYTHONPATH": str(args.baseline_src.resolve())}
+            base = AlmcInvocation(invocation.argv, env, invocation.extra)
+            almc1 = next(c for c in build_commands(base) if c.key == "almc1")
+            commands.append(replace(almc1, key="base1", label=f"almc ({args.baseline_src})"))
+            args.commands += ",base1"
+        self.commands = select(commands, args.commands)
         self.doc: dict[str, Any] = {
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "argv": sys.argv,
@@ -125,7 +139,7 @@ class Bench:
         moved = share.link_bytes() - before
         server_side = self.store / "netbench" / tag
         copies = [server_side / src.name]
-        if cmd.key.startswith("almc"):
+        if cmd.key.startswith(("almc", "base")):
             copies = [server_side / "1" / src.name]
         if outcome.ok:
             lost = _datasets.missing_from(_datasets.listing(src), copies[0])
@@ -196,23 +210,25 @@ def render(doc: dict[str, Any]) -> str:
             cell.setdefault(m["command"], []).append(m["seconds"])
     out = [
         "| RTT | data set | cp -r + sync | naive verified | rsync -a + sync | almc (verified) "
-        "| almc / cp | almc / rsync | almc / naive |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| almc / cp | almc / rsync | almc / naive | baseline almc | almc / baseline |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
 
     def med(cell: dict[str, list[float]], key: str) -> float | None:
         return statistics.median(cell[key]) if cell.get(key) else None
 
     for (delay, name), cell in rows.items():
-        times = {k: med(cell, k) for k in ("cp", "naive", "rsync", "almc1")}
+        times = {k: med(cell, k) for k in ("cp", "naive", "rsync", "almc1", "base1")}
         shown = [f"{t:.1f} s" if t is not None else "-" for t in times.values()]
+        shown.insert(4, shown.pop())  # the baseline's time after the ratios
         ratios = []
-        for other in ("cp", "rsync", "naive"):
+        for other in ("cp", "rsync", "naive", "base1"):
             a, b = times["almc1"], times[other]
             ratios.append(f"{a / b:.2f}" if a is not None and b else "-")
         rtt = rtts.get(delay)
         out.append(f"| {rtt:.1f} ms | {name} | " if rtt else f"| {delay:g} ms x2 | {name} | ")
-        out[-1] += " | ".join(shown + ratios) + " |"
+        cols = shown[:4] + ratios[:3] + shown[4:] + ratios[3:]
+        out[-1] += " | ".join(cols) + " |"
     return "\n".join(out) + "\n"
 
 

@@ -16,6 +16,11 @@ For each, in one run against the same sshd (``b3sum`` on the server):
 - two kinds at once: almc to a local folder alone, then to the local folder and the SFTP
   remote in one job (each byte read once for both).
 
+As root, the server's folder is a tmpfs of its own (``--server-tmpfs-gib``, default 6): on
+loopback the server would otherwise write to the same ext4 file system as the local
+destination, and an ``fsync`` of a local copy (ext4, ``data=ordered``) would also flush
+the server's unwritten data, a coupling two real machines never have.
+
 Prints Markdown tables: almc / (copy + check), target at most 0.6; local + SFTP together
 / the slower alone, target at most 1.2.
 Thread contract: a script; the main thread drives, a thread pool copies.
@@ -144,6 +149,7 @@ def main() -> int:
     ap.add_argument("--data-dir", type=Path, default=Path("/work/bench-data/remote"))
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--json", type=Path, help="write the numbers here too")
+    ap.add_argument("--server-tmpfs-gib", type=int, default=6, help="0: the server on our disk")
     args = ap.parse_args()
     sets = make_data(args.data_dir, args.small)
     rows = []
@@ -153,7 +159,14 @@ def main() -> int:
         conf.ensure()
         (root / "sshd").mkdir(mode=0o755)
         root.chmod(0o755)
-        server = SshServer(root / "sshd", user=bench_account())
+        account = bench_account()
+        server = SshServer(root / "sshd", user=account)
+        mounted = False
+        if os.geteuid() == 0 and args.server_tmpfs_gib:
+            size = f"size={args.server_tmpfs_gib}g"
+            subprocess.run(["mount", "-t", "tmpfs", "-o", size, "almc-bench", str(server.data)])
+            shutil.chown(server.data, account)
+            mounted = True
         daemon = RcDaemon(conf.path).start()
         try:
             spec = server.create_remote(daemon, "bench")
@@ -186,6 +199,8 @@ def main() -> int:
         finally:
             daemon.stop()
             server.kill()
+            if mounted:
+                subprocess.run(["umount", str(server.data)], check=True)
     print(
         "| dataset | almc (server BLAKE3) | rclone copy | + check --download | ratio "
         "| target ≤ 0.6 |"

@@ -22,20 +22,13 @@ def set_owner(path: Path, sid: str) -> None:
 
 
 def _set(path: Path, sddl: str, what: int) -> None:
+    from almc_assistant.core import winacl, wininfo
+
     adv = ctypes.WinDLL("advapi32", use_last_error=True)  # type: ignore[attr-defined]
-    k32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined]
-    sd = ctypes.c_void_p()
-    adv.ConvertStringSecurityDescriptorToSecurityDescriptorW.argtypes = [
-        wintypes.LPCWSTR,
-        wintypes.DWORD,
-        ctypes.POINTER(ctypes.c_void_p),
-        ctypes.c_void_p,
-    ]
-    if not adv.ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, 1, sd, None):
-        raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined]
+    sd = winacl.descriptor_from_sddl(sddl)
     try:
         adv.SetFileSecurityW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, ctypes.c_void_p]
         if not adv.SetFileSecurityW(str(path), what, sd):
             raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined]
     finally:
-        k32.LocalFree(sd)
+        wininfo.kernel32().LocalFree(sd)

@@ -31,7 +31,7 @@ def _start(*args: str | Path) -> subprocess.Popen[str]:
 
 def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
     out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 0, err or out[-4000:]
     doc: dict[str, object] = json.loads(out)
     return doc
 

@@ -9,6 +9,7 @@ holder is a second Windows process with a real open handle.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ import pytest
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.transfer import CopyFailed, CopyRequest, CopyRetried, CopyVerified
 from almc_assistant.core.transfer.copier import CopyHooks
-from almc_assistant.core.transfer.faults import IN_USE_DELAYS
-from almc_assistant.core.transfer.job import run_copy
+from almc_assistant.core.transfer.faults import IN_USE_DELAYS, from_os_error
+from almc_assistant.core.transfer.job import CopyJob
 from almc_assistant.core.winfiles import IN_USE
 from tests.integration.test_windows_paths import Holder
 from tests.portable import WINDOWS
@@ -36,6 +37,7 @@ class Scanner(ListSink):
         super().__init__()
         self.release_at = release_at
         self.holders: list[Holder] = []
+        self.job: CopyJob | None = None
 
     def scan(self, partial: Path, start: int, end: int) -> None:
         if self.release_at == 0 or len(self.of_type(CopyRetried)) < self.release_at:
@@ -63,8 +65,9 @@ def _copy(tmp_path: Path, scanner: Scanner) -> tuple[Path, Path]:
         group_small_files=False,
         hooks=CopyHooks(after_flush=scanner.scan),
     )
+    scanner.job = CopyJob(request, scanner)
     try:
-        run_copy(request, scanner)
+        scanner.job.run()
     finally:
         scanner.release()
     return src, dest / "fresh.tif"
@@ -92,3 +95,33 @@ def test_a_copy_held_all_along_fails_saying_how_long_it_waited(tmp_path: Path) -
     assert IN_USE in failed.detail and "permission" not in failed.detail
     assert f"still in use after {tries} tries over {sum(IN_USE_DELAYS):g} s" in failed.detail
     assert failed.next_step and not final.exists()  # nothing unverified under the name
+
+
+def test_an_access_denied_from_the_c_runtime_is_retried_as_it_may_have_been_a_scan(
+    tmp_path: Path,
+) -> None:
+    """The C runtime turns a sharing violation into EACCES without the Windows code; one
+    that ended before the engine could ask (another job reading the copy back) failed a
+    concurrent copy at once as "permission was denied" (test_copy_concurrent, under load)."""
+    gone = tmp_path / "was-held.tif"  # nobody holds it now
+    exc = PermissionError(errno.EACCES, "Permission denied", str(gone))
+    err = from_os_error(exc, action="finish the verified copy", path=gone, source=gone)
+    assert err.retryable and not err.in_use  # the quick retries, not the scanner's wait
+    denied = PermissionError(errno.EACCES, "Access is denied", str(gone), 5)  # from Win32
+    assert not from_os_error(denied, action="open", path=gone, source=gone).retryable
+
+
+class _CancelOnRetry(Scanner):
+    def publish(self, event: object) -> None:
+        super().publish(event)
+        if isinstance(event, CopyRetried) and self.job is not None:
+            self.job.cancel()  # the user gives up while the engine waits for the scan
+
+
+def test_a_cancel_during_the_wait_for_a_scanner_ends_the_job_without_more_tries(
+    tmp_path: Path,
+) -> None:
+    scanner = _CancelOnRetry(release_at=0)
+    _src, final = _copy(tmp_path, scanner)
+    assert len(scanner.of_type(CopyRetried)) == 1  # no second try after the cancel
+    assert not final.exists()

@@ -174,7 +174,7 @@ def test_the_receipt_lists_each_dataset_with_its_files(tmp_path: Path) -> None:
     state = _copied_everywhere(tmp_path, share)
     series = DatasetUnit(id="/acq/run001.nd2", kind="ND2 series", anchor=Path("/acq/run001.nd2"))
     state.files += [File(Path("/acq/run001.nd2")), File(Path("/acq/run002.nd2"))]
-    state.datasets = {"/acq/run001.nd2": series, "/acq/run002.nd2": series}
+    state.datasets = {str(f.path): series for f in state.files[-2:]}  # as units_of keys them
     state.verified.append(
         copy_note(_verified("/acq/run001.nd2", tmp_path / "share", 1, READ_BACK_EVICTED))
     )

@@ -115,12 +115,19 @@ def render(report: StatusReport) -> None:
                 console.print(f"  {esc(str(v.folder))}: [red]not available[/red]", highlight=False)
 
 
+# Files listed under a dataset's heading; the others are counted (--json lists them all),
+# so a 300-tile plate does not push the session's other files off the screen.
+LISTED_PER_DATASET = 10
+
+
 def _by_dataset(console: Any, report: StatusReport, session: int | None, files: list[Any]) -> None:
-    """The session's files, each dataset (a plate, an ND2 series) under a line of its
-    own, the loose files after them."""
+    """The session's files: the loose ones first, then each dataset (a plate, an ND2
+    series) under a heading of its own with its first files."""
     by_path = {f.path: f for f in files}
     units = [u for u in report.datasets if u.session_id == session]
     loose = [by_path[u.files[0]] for u in units if not u.kind and u.files[0] in by_path]
+    if loose:
+        _files(console, loose)
     for unit in units:
         if not unit.kind:
             continue
@@ -132,11 +139,15 @@ def _by_dataset(console: Any, report: StatusReport, session: int | None, files: 
             markup=False,
             soft_wrap=True,
         )
-        _files(console, [by_path[p] for p in unit.files if p in by_path], indent="    ")
-    if loose:
-        if len(loose) < len(files):
-            console.print("  Other files:", markup=False)
-        _files(console, loose)
+        members = sorted((by_path[p] for p in unit.files if p in by_path), key=lambda f: f.path)
+        _files(console, members[:LISTED_PER_DATASET], indent="    ")
+        if len(members) > LISTED_PER_DATASET:
+            console.print(
+                f"    … and {plural(len(members) - LISTED_PER_DATASET, 'more file')} of this "
+                "dataset (almc-assistant status --json lists every one)",
+                highlight=False,
+                markup=False,
+            )
 
 
 def _files(console: Any, files: list[Any], indent: str = "  ") -> None:
@@ -168,4 +179,4 @@ def _files(console: Any, files: list[Any], indent: str = "  ") -> None:
             f.verdict or "-",
             when(f.candidate_date),
         )
-    console.print(Padding(table, (0, 0, 0, len(indent) - 2)) if len(indent) > 2 else table)
+    console.print(Padding(table, (0, 0, 0, len(indent)), expand=False))

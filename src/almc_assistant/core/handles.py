@@ -37,7 +37,7 @@ import stat as stat_mod
 import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from almc_assistant.core.identity import FileIdentity
 
@@ -112,8 +112,8 @@ def open_handles() -> Handles | WinHandles:
     return Handles()
 
 
-class Handles(contextlib.AbstractContextManager["Handles"]):
-    """Descriptors opened for one cleanup decision, closed together."""
+class HeldDescriptors:
+    """Descriptors opened for one cleanup decision, closed together (``with``)."""
 
     def __init__(self) -> None:
         self._fds: list[int] = []
@@ -123,10 +123,17 @@ class Handles(contextlib.AbstractContextManager["Handles"]):
         self._fds.append(fd)
         return fd
 
+    def __enter__(self) -> Self:
+        return self
+
     def __exit__(self, *exc: object) -> None:
         while self._fds:
             with contextlib.suppress(OSError):
                 os.close(self._fds.pop())
+
+
+class Handles(HeldDescriptors):
+    """The POSIX walk: ``openat`` relative to descriptors held open."""
 
     def open_root(self, root: PurePath) -> tuple[int, os.stat_result]:
         """Open a trusted folder (its own path resolved, as configured)."""

@@ -21,6 +21,7 @@ may still grant, and ignoring them only makes the check stricter).
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 from ctypes import wintypes
 from dataclasses import dataclass
@@ -62,11 +63,14 @@ class Security:
     dacl: tuple[Ace, ...] | None  # None: no DACL (everyone has every right)
 
 
+@functools.cache
 def _dlls() -> tuple[Any, Any]:
     if sys.platform != "win32":
         raise OSError("Windows security descriptors exist on Windows only")
     adv = ctypes.WinDLL("advapi32", use_last_error=True)
-    k32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    from almc_assistant.core import wininfo
+
+    k32 = wininfo.kernel32()
     adv.GetSecurityInfo.restype = wintypes.DWORD
     adv.GetSecurityInfo.argtypes = [
         wintypes.HANDLE,
@@ -92,10 +96,22 @@ def _dlls() -> tuple[Any, Any]:
         wintypes.DWORD,
         ctypes.POINTER(wintypes.DWORD),
     ]
-    k32.LocalFree.argtypes = [ctypes.c_void_p]
-    k32.GetCurrentProcess.restype = wintypes.HANDLE
-    k32.CloseHandle.argtypes = [wintypes.HANDLE]
+    adv.ConvertStringSecurityDescriptorToSecurityDescriptorW.argtypes = [
+        wintypes.LPCWSTR,
+        wintypes.DWORD,
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.c_void_p,
+    ]
     return adv, k32
+
+
+def descriptor_from_sddl(sddl: str) -> ctypes.c_void_p:
+    """A self-relative security descriptor written in SDDL; free it with ``LocalFree``."""
+    adv, _ = _dlls()
+    sd = ctypes.c_void_p()
+    if not adv.ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, 1, sd, None):
+        raise OSError(0, f"bad security descriptor {sddl}", None, _win.get_last_error())
+    return sd
 
 
 def _sid_text(adv: Any, k32: Any, psid: int) -> str:

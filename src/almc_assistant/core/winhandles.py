@@ -13,10 +13,12 @@ swapped for a junction while the decision is made. The file is opened with
 ``GENERIC_READ`` (and ``DELETE`` for a source), sharing *read only*: no other program
 can write, rename or delete it while it is held (a file still being written is refused:
 its writer does not share). It is hashed through that handle (reopened with
-``FILE_FLAG_NO_BUFFERING`` by ``ReOpenFile``, so from storage, where Windows allows it),
-and deleted through the same handle with ``SetFileInformationByHandle``
-(``FileDispositionInfoEx`` with POSIX semantics, else ``FileDispositionInfo``): the file
-deleted is the one checked, whatever its name leads to by then.
+``FILE_FLAG_NO_BUFFERING`` by ``ReOpenFile``, so from storage; a volume refusing the
+flag is refused, its bytes would come from the cache; Wine accepts the flag and reads
+through Linux's page cache, which the lane cannot tell apart), and deleted through the
+same handle with ``SetFileInformationByHandle`` (``FileDispositionInfoEx`` with POSIX
+semantics, else ``FileDispositionInfo``): the file deleted is the one checked, whatever
+its name leads to by then.
 
 Descriptors handed out are C runtime descriptors over these handles
 (``msvcrt.open_osfhandle``), so ``os.fstat`` and :class:`FileIdentity` work on them.
@@ -24,14 +26,13 @@ Descriptors handed out are C runtime descriptors over these handles
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 from collections.abc import Sequence
 from pathlib import PurePath
 
 from almc_assistant.core import wininfo
-from almc_assistant.core.handles import Refused
+from almc_assistant.core.handles import HeldDescriptors, Refused
 from almc_assistant.core.identity import FileIdentity
 
 _FOLDER_ACCESS = wininfo.FILE_READ_ATTRIBUTES | wininfo.READ_CONTROL | wininfo.SYNCHRONIZE
@@ -42,25 +43,19 @@ _FILE_DISPOSITION_INFO_EX = 21
 _DISPOSITION_DELETE_POSIX = 0x1 | 0x2  # FILE_DISPOSITION_FLAG_DELETE | POSIX_SEMANTICS
 _NO_BUFFERING = 0x20000000
 _BUFFER = 1 << 20
+_NO_UNCACHED_READ = (
+    "its volume refuses uncached reads (FILE_FLAG_NO_BUFFERING), so its bytes cannot be "
+    "re-read from the storage itself"
+)
 
 
-class WinHandles(contextlib.AbstractContextManager["WinHandles"]):
+class WinHandles(HeldDescriptors):
     """Handles opened for one cleanup decision, closed together (``core.handles.Handles``
     on Windows: the same methods)."""
 
     def __init__(self) -> None:
-        self._fds: list[int] = []
+        super().__init__()
         self._paths: dict[int, str] = {}
-        self.reached_root = False
-
-    def keep(self, fd: int) -> int:
-        self._fds.append(fd)
-        return fd
-
-    def __exit__(self, *exc: object) -> None:
-        while self._fds:
-            with contextlib.suppress(OSError):
-                os.close(self._fds.pop())
 
     def _open(self, path: str, access: int, share: int) -> int:
         handle = wininfo.open_handle(path, access=access, share=share)
@@ -125,8 +120,9 @@ class WinHandles(contextlib.AbstractContextManager["WinHandles"]):
         return fd, FileIdentity.of_fd(fd)
 
     def hash_open(self, fd: int) -> tuple[str, int]:
-        """BLAKE3 and size of an open file, read with the cache bypassed where Windows
-        allows it (``ReOpenFile`` + ``FILE_FLAG_NO_BUFFERING``), else through it."""
+        """BLAKE3 and size of an open file, read with the cache bypassed (``ReOpenFile``
+        + ``FILE_FLAG_NO_BUFFERING``). Where the volume refuses that flag the bytes could
+        only come from the cache: refused, so nothing is deleted on that evidence."""
         import blake3
 
         from almc_assistant.core.transfer import unbuffered
@@ -138,23 +134,16 @@ class WinHandles(contextlib.AbstractContextManager["WinHandles"]):
         k.ReOpenFile.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]
         share = wininfo.SHARE_READ | wininfo.SHARE_DELETE
         raw = k.ReOpenFile(wininfo.handle_of_fd(fd), wininfo.GENERIC_READ, share, _NO_BUFFERING)
-        if raw and raw != ctypes.c_void_p(-1).value:
-            reader = unbuffered.UnbufferedReader(
-                k, raw, unbuffered.sector_alignment(self._paths[fd])
-            )
-            try:
-                end = reader.read_range(0, 1 << 62, buf, hasher.update)
-                return hasher.hexdigest(), end
-            except unbuffered.Unsupported:
-                hasher = blake3.blake3()
-            finally:
-                reader.close()
-        os.lseek(fd, 0, os.SEEK_SET)
-        size = 0
-        while chunk := os.read(fd, _BUFFER):
-            hasher.update(chunk)
-            size += len(chunk)
-        return hasher.hexdigest(), size
+        if not raw or raw == ctypes.c_void_p(-1).value:
+            raise Refused(_NO_UNCACHED_READ)
+        reader = unbuffered.UnbufferedReader(k, raw, unbuffered.sector_alignment(self._paths[fd]))
+        try:
+            end = reader.read_range(0, 1 << 62, buf, hasher.update)
+        except unbuffered.Unsupported as exc:
+            raise Refused(_NO_UNCACHED_READ) from exc
+        finally:
+            reader.close()
+        return hasher.hexdigest(), end
 
     def still_there(self, parent_fd: int, name: str, expected: FileIdentity) -> str:
         """Why ``name`` in ``parent_fd`` is no longer ``expected``, unchanged ("" if it is)."""
@@ -167,7 +156,7 @@ class WinHandles(contextlib.AbstractContextManager["WinHandles"]):
     def unlink(self, parent_fd: int, name: str, fd: int) -> None:
         """Delete the file open as ``fd`` through that handle (``name`` only to check)."""
         handle = wininfo.handle_of_fd(fd)
-        k = wininfo._k32()
+        k = wininfo.kernel32()
         flags = ctypes.c_uint32(_DISPOSITION_DELETE_POSIX)
         if not k.SetFileInformationByHandle(
             handle, _FILE_DISPOSITION_INFO_EX, ctypes.byref(flags), ctypes.sizeof(flags)

@@ -22,6 +22,7 @@ come from ``GetFileInformationByHandle`` (what Python 3.11's ``os.stat`` reports
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 from ctypes import wintypes
@@ -90,7 +91,9 @@ class HandleInfo:
         return bool(self.attributes & ATTR_REPARSE_POINT)
 
 
-def _k32() -> Any:
+@functools.cache
+def kernel32() -> Any:
+    """kernel32 with the prototypes of the calls this package makes (declared once)."""
     if sys.platform != "win32":
         raise OSError("Windows file handles exist on Windows only")
     k = ctypes.WinDLL("kernel32", use_last_error=True)
@@ -124,6 +127,8 @@ def _k32() -> Any:
         wintypes.DWORD,
     ]
     k.CloseHandle.argtypes = [wintypes.HANDLE]
+    k.LocalFree.argtypes = [ctypes.c_void_p]
+    k.GetCurrentProcess.restype = wintypes.HANDLE
     return k
 
 
@@ -144,14 +149,14 @@ def open_handle(
     ``follow_links`` (``FILE_FLAG_OPEN_REPARSE_POINT``). Close with :func:`close`."""
     flags = FLAG_BACKUP_SEMANTICS | (0 if follow_links else FLAG_OPEN_REPARSE_POINT)
     text = os.fspath(path)
-    handle = _k32().CreateFileW(text, access, share, None, OPEN_EXISTING, flags, None)
+    handle = kernel32().CreateFileW(text, access, share, None, OPEN_EXISTING, flags, None)
     if handle is None or handle == _INVALID:
         raise last_error("cannot open", text)
     return int(handle)
 
 
 def close(handle: int) -> None:
-    _k32().CloseHandle(handle)
+    kernel32().CloseHandle(handle)
 
 
 def identity_of_handle(handle: int) -> HandleInfo:
@@ -159,7 +164,7 @@ def identity_of_handle(handle: int) -> HandleInfo:
 
     The change time is read first: an edit that lands between the two reads shows as a
     change at the next look, never as "unchanged"."""
-    k = _k32()
+    k = kernel32()
     basic = _BasicInfo()
     if not k.GetFileInformationByHandleEx(
         handle, _FILE_BASIC_INFO, ctypes.byref(basic), ctypes.sizeof(basic)
@@ -197,7 +202,7 @@ def handle_of_fd(fd: int) -> int:
 
 def final_path(handle: int) -> str:
     """Where the handle's file is (links resolved), without the ``\\\\?\\`` prefix."""
-    k = _k32()
+    k = kernel32()
     size = 512
     while True:
         buf = ctypes.create_unicode_buffer(size)

@@ -25,6 +25,7 @@ Windows; a ``QLocalSocket`` can still connect (the pipe is duplex, byte mode).
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import sys
 import threading
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from ctypes import wintypes
 from typing import Any
 
-from almc_assistant.core import peercred, winacl
+from almc_assistant.core import peercred, winacl, wininfo
 
 log = logging.getLogger(__name__)
 
@@ -61,60 +62,19 @@ def pipe_path(name: str) -> str:
     return name if name.startswith("\\\\") else f"\\\\.\\pipe\\{name}"
 
 
+@functools.cache
 def _k32() -> Any:
     if sys.platform != "win32":
         raise OSError("named pipes of this kind exist on Windows only")
-    k = _win.WinDLL("kernel32", use_last_error=True)
+    k = wininfo.kernel32()  # CreateFileW, CloseHandle, LocalFree declared there
     k.CreateNamedPipeW.restype = wintypes.HANDLE
-    k.CreateNamedPipeW.argtypes = [
-        wintypes.LPCWSTR,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        ctypes.c_void_p,
-    ]
-    k.CreateFileW.restype = wintypes.HANDLE
-    k.CreateFileW.argtypes = [
-        wintypes.LPCWSTR,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        ctypes.c_void_p,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        wintypes.HANDLE,
-    ]
+    k.CreateNamedPipeW.argtypes = [wintypes.LPCWSTR, *[wintypes.DWORD] * 6, ctypes.c_void_p]
     k.ConnectNamedPipe.argtypes = [wintypes.HANDLE, ctypes.c_void_p]
     k.DisconnectNamedPipe.argtypes = [wintypes.HANDLE]
-    k.ReadFile.argtypes = [
-        wintypes.HANDLE,
-        ctypes.c_void_p,
-        wintypes.DWORD,
-        ctypes.POINTER(wintypes.DWORD),
-        ctypes.c_void_p,
-    ]
-    k.WriteFile.argtypes = k.ReadFile.argtypes
-    k.FlushFileBuffers.argtypes = [wintypes.HANDLE]
+    io = [wintypes.HANDLE, ctypes.c_void_p, wintypes.DWORD, ctypes.POINTER(wintypes.DWORD)]
+    k.ReadFile.argtypes = k.WriteFile.argtypes = [*io, ctypes.c_void_p]
     k.WaitNamedPipeW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD]
-    k.CloseHandle.argtypes = [wintypes.HANDLE]
-    k.LocalFree.argtypes = [ctypes.c_void_p]
     return k
-
-
-def _descriptor(sddl: str) -> ctypes.c_void_p:
-    adv = _win.WinDLL("advapi32", use_last_error=True)
-    adv.ConvertStringSecurityDescriptorToSecurityDescriptorW.argtypes = [
-        wintypes.LPCWSTR,
-        wintypes.DWORD,
-        ctypes.POINTER(ctypes.c_void_p),
-        ctypes.c_void_p,
-    ]
-    sd = ctypes.c_void_p()
-    if not adv.ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, 1, sd, None):
-        raise _win.WinError(_win.get_last_error())
-    return sd
 
 
 def user_only_sddl() -> str:
@@ -136,7 +96,7 @@ class PipeServer:
     def start(self, sddl: str | None = None) -> bool:
         """Create the pipe; ``False`` if the name exists already (whoever holds it)."""
         k = _k32()
-        sd = _descriptor(sddl or user_only_sddl())
+        sd = winacl.descriptor_from_sddl(sddl or user_only_sddl())
         try:
             sa = _SecurityAttributes(ctypes.sizeof(_SecurityAttributes), sd, False)
             handle = k.CreateNamedPipeW(
@@ -238,7 +198,8 @@ def send(name: str, data: bytes, *, timeout_ms: int = 500) -> bool | None:
         written = wintypes.DWORD()
         if not k.WriteFile(handle, data, len(data), ctypes.byref(written), None):
             return False
-        k.FlushFileBuffers(handle)  # returns once the server has read it all
+        # No FlushFileBuffers: it would wait for the server to read, without a timeout.
+        # The bytes stay in the pipe after this end closes; the server reads them all.
         return written.value == len(data)
     finally:
         k.CloseHandle(handle)

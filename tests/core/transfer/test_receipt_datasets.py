@@ -13,6 +13,7 @@ from almc_assistant.core.receipts import read_receipt
 from almc_assistant.core.transfer import CopyRequest
 from almc_assistant.core.transfer.job import run_copy
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
+from tests.portable import WINDOWS
 
 
 def _session(root: Path) -> Path:
@@ -56,13 +57,15 @@ def test_a_receipt_lists_each_dataset_with_its_files(tmp_path: Path) -> None:
     )
     assert sections["run001.nd2 …"]["files"] == ["session/run001.nd2", "session/run002.nd2"]
     assert len(doc["verified"]) == 7  # every copy still has its own row
-    # the reader counts the same copies with or without the section
-    assert len(read_receipt(got["path"], tmp_path / "share")) == 7
+    if not WINDOWS:  # (Windows reads no receipt: test_receipts)
+        # the reader counts the same copies with or without the section
+        assert len(read_receipt(got["path"], tmp_path / "share")) == 7
 
 
 def test_without_a_dataset_finder_the_receipt_is_as_before(tmp_path: Path) -> None:
     got = _copy(_session(tmp_path / "session"), tmp_path / "share")
 
     assert "datasets" not in got["doc"]
-    assert len(read_receipt(got["path"], tmp_path / "share")) == 7
+    if not WINDOWS:
+        assert len(read_receipt(got["path"], tmp_path / "share")) == 7
     assert (tmp_path / "share" / RECEIPTS_DIR).is_dir()

@@ -13,7 +13,8 @@ import pytest
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.transfer.concurrency import (
-    MAX_WORKERS,
+    FAR_SHARE_WORKERS,
+    SHARE_WORKERS,
     choose_workers,
     default_workers,
     lookup_latency,
@@ -102,13 +103,13 @@ def test_walk_opens_an_existing_folder_and_creates_a_missing_one(tmp_path: Path)
 def test_worker_count_follows_the_round_trip() -> None:
     assert workers_for_latency(0.00002, 1) == default_workers(1)  # a local disk
     assert workers_for_latency(0.00002, 2) == default_workers(2)
-    assert workers_for_latency(0.0025, 1) == 15  # a share 2.5 ms away
-    assert workers_for_latency(0.020, 1) == MAX_WORKERS  # 20 ms away
+    assert workers_for_latency(0.0025, 1) == SHARE_WORKERS  # a share 2.5 ms away
+    assert workers_for_latency(0.020, 1) == FAR_SHARE_WORKERS  # 20 ms away
     assert workers_for_latency(float("inf"), 1) == default_workers(1)  # no answer
 
 
 def test_choose_workers_probes_without_leaving_anything(tmp_path: Path) -> None:
     assert lookup_latency(tmp_path) >= 0
-    assert default_workers(1) <= choose_workers([tmp_path]) <= MAX_WORKERS
+    assert default_workers(1) <= choose_workers([tmp_path]) <= SHARE_WORKERS
     assert choose_workers([], others=2) == default_workers(2)
     assert list(tmp_path.iterdir()) == []

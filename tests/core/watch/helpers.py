@@ -21,6 +21,26 @@ from almc_assistant.core.watch import (
 WAIT = 30.0  # generous: the machine is shared; tests never assert on durations
 
 
+def as_user(action: Callable[[], object], timeout: float = WAIT) -> None:
+    """Do a user's file action (delete or move a folder) while the watcher looks at it.
+
+    Under Wine a file deleted while the watcher has it open stays until that handle is
+    closed, so removing its folder fails at once ("Directory is not empty", access
+    denied); a user would simply try again, and so does this, on Windows only. (Real
+    Windows 10+ deletes with POSIX semantics on NTFS: the name goes at once.)
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            action()
+            return
+        except OSError as exc:
+            busy = getattr(exc, "winerror", None) in (5, 32, 145)
+            if not busy or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
 def wait_for(
     predicate: Callable[[], bool], what: str, timeout: float = WAIT, every: float = 0.02
 ) -> None:

@@ -44,6 +44,7 @@ import errno
 import os
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,7 +150,10 @@ class BatchCopier:
         self._folders: dict[tuple[int, str], Folder] = {}  # open for the group
         self._adopts: list[_Adopt] = []  # files already at their names (reruns)
         self._uploads: list[RemoteStream] = []  # removed at the end unless published
-        self._remote_adopted: list[Key] = []  # remote files adopted by proof
+        # Remote targets are sent, proven and published on a thread of the group's own,
+        # while this thread reads and writes the next files (their results come in order).
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[Key, Future[Result]]] = []
 
     def copy(self, items: list[tuple[FileTask, list[Target]]]) -> dict[Key, Result]:
         """Copy every (small) file of ``items`` to its targets; a result per pair."""
@@ -158,7 +162,6 @@ class BatchCopier:
         self._adopts.clear()
         self._before.clear()
         self._uploads.clear()
-        self._remote_adopted.clear()
         try:
             for i in range(0, len(items), PREFETCH):
                 window = items[i : i + PREFETCH]
@@ -175,7 +178,13 @@ class BatchCopier:
             self._adopt_all(results)
             live = self._check_sources(live, results)
             self._commit(live, results)
+            for key, future in self._pending:
+                results[key] = future.result()
         finally:
+            if self._pool is not None:  # its uploads end before their partials go
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+            self._pending.clear()
             for up in self._uploads:
                 up.discard()  # published ones are left alone
             for p in partials:
@@ -259,7 +268,7 @@ class BatchCopier:
             self._hooks.on_chunk(task, task.size)
         for t in targets:
             if isinstance(t.dest, RemoteDestination):
-                self._remote(task, t, t.dest, data, digests, results)
+                self._remote(task, t, t.dest, data, digests)
                 continue
             if t.adopt:
                 try:
@@ -301,31 +310,46 @@ class BatchCopier:
         dest: RemoteDestination,
         data: memoryview,
         digests: SourceDigests,
-        results: dict[Key, Result],
     ) -> None:
         """Send ``data`` to a remote target, prove it, re-check the source and publish it,
-        now (or adopt by proof what is already there)."""
+        on the group's upload thread (or adopt by proof what is already there)."""
+        self._control.checkpoint()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="almc-upload")
+        payload = memoryview(bytes(data))  # the read buffer is reused for the next file
+        future = self._pool.submit(self._send, task, t, dest, payload, digests)
+        self._pending.append(((task, t), future))
+
+    def _send(
+        self,
+        task: FileTask,
+        t: Target,
+        dest: RemoteDestination,
+        data: memoryview,
+        digests: SourceDigests,
+    ) -> Result:
         self._control.checkpoint()
         if t.adopt:
-            results[(task, t)] = adopt_remote(dest, t.relpath, digests, task.source)
-            self._remote_adopted.append((task, t))
-            return
+            result = adopt_remote(dest, t.relpath, digests, task.source)
+            return self._unchanged(task, result)
         try:
             stream = dest.start(t.relpath, task.size, threaded=False, window=len(self._buf))
         except (AlmcError, OSError) as exc:
-            results[(task, t)] = dest.error(exc, action="upload", source=task.source)
-            return
+            return dest.error(exc, action="upload", source=task.source)
         self._uploads.append(stream)
         stream.writer.put(data, Lease(1))
-        result = prove_upload(stream, digests, task.source)
-        if isinstance(result, Verified):
-            try:
-                check_unchanged(task, self._before[task])
-            except CopyError as err:
-                result = err
-            else:
-                result = publish_proven(stream, digests, result, task.source)
-        results[(task, t)] = result
+        result = self._unchanged(task, prove_upload(stream, digests, task.source))
+        return publish_proven(stream, digests, result, task.source)
+
+    def _unchanged(self, task: FileTask, result: Result) -> Result:
+        """``result`` if the source is unchanged since it was opened, else why not."""
+        if not isinstance(result, Verified):
+            return result
+        try:
+            check_unchanged(task, self._before[task])
+        except CopyError as err:
+            return err
+        return result
 
     def _sync(self, partials: list[_Partial], results: dict[Key, Result]) -> list[_Partial]:
         live = _live(partials)
@@ -414,9 +438,6 @@ class BatchCopier:
         for a in self._adopts:
             if (err := why(a.task)) is not None:
                 results[(a.task, a.target)] = err
-        for key in self._remote_adopted:
-            if (err := why(key[0])) is not None:
-                results[key] = err
         return _live(live)
 
     def _commit(self, live: list[_Partial], results: dict[Key, Result]) -> None:

@@ -9,7 +9,8 @@ share (sshfs, SMB, NFS mounts) every file costs a dozen round trips (create, wri
 the right number of workers grows with the round trip. Rather than asking the user (as
 robocopy ``/MT`` and rclone ``--transfers`` do), the job measures it: the slowest of the
 destinations' fastest ``lstat`` of a name that does not exist (answered by the server:
-a name never seen is not in any cache), and picks the worker count from it.
+a name never seen is not in any cache), and picks the worker count from it
+(:func:`workers_for_latency`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import time
 from pathlib import Path
 
 DEFAULT_WORKERS = 4
-MAX_WORKERS = 32  # threads mostly waiting on the network; beyond this sshfs queues them
+SHARE_WORKERS = 16  # a share a few milliseconds away (measured best at 2 ms)
+FAR_SHARE_WORKERS = 8  # a share 5 ms or more away (measured best at 20 ms)
+FAR = 0.005  # seconds
 LOCAL_LATENCY = 0.0005  # seconds: a look-up faster than this is a local disk
 _PROBES = 3
 
@@ -48,14 +51,16 @@ def lookup_latency(root: Path, probes: int = _PROBES) -> float:
 def workers_for_latency(latency: float, destinations: int) -> int:
     """Worker count for a destination that answers a look-up in ``latency`` seconds.
 
-    About 6 workers per millisecond of round trip (a small file takes some 15 round
-    trips and about 2.5 ms of CPU here), between the local default and
-    :data:`MAX_WORKERS`.
+    Measured on the network share stand-in (``bench/netshare.py``, sshfs): at 2 ms, 16
+    workers beat 4 and 8; at 20 ms, 8 beat 4, 16 and 32. More is not better there: the
+    kernel serialises the name operations (create, link, unlink) of one folder, and the
+    look-ups of many waiting workers slot in between them, so past a point each worker
+    added lengthens the queue. Never fewer than the local default.
     """
     local = default_workers(destinations)
     if not math.isfinite(latency) or latency < LOCAL_LATENCY:
         return local
-    return max(local, min(MAX_WORKERS, math.ceil(latency * 6000)))
+    return max(local, FAR_SHARE_WORKERS if latency >= FAR else SHARE_WORKERS)
 
 
 def choose_workers(roots: list[Path], *, others: int = 0) -> int:

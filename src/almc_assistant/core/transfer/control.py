@@ -36,6 +36,10 @@ class JobControl:
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` before a retry; a cancel ends the wait at once."""
+        self._cancelled.wait(seconds)
+
     def checkpoint(self) -> None:
         """Block while paused; raise :class:`Cancelled` once cancelled."""
         while not self._running.wait(0.5):

@@ -127,6 +127,10 @@ def from_os_error(exc: OSError, *, action: str, path: Path, source: Path) -> Cop
     """Wrap an ``OSError`` during the copy of ``source`` (``path`` is where it happened)."""
     plain = describe_os_error(exc, action=action, path=path)
     in_use = held_by_another_program(exc, path)
+    # Windows: the C runtime reports a sharing violation as plain EACCES, and one that has
+    # ended by the time we ask (another job's read-back, a scanner) cannot be told from a
+    # real "access denied": it gets the quick retries, and fails as denied if it persists
+    ambiguous = os.name == "nt" and exc.errno == errno.EACCES and not getattr(exc, "winerror", 0)
     detail = plain.detail
     if path != source:
         detail += f" (while copying {source})"
@@ -136,7 +140,7 @@ def from_os_error(exc: OSError, *, action: str, path: Path, source: Path) -> Cop
         next_step=plain.next_step,
         paths=(source, path),
         # Windows: a file held by another program (antivirus) is retried, with the reason
-        retryable=exc.errno not in _NOT_RETRIED or in_use,
+        retryable=exc.errno not in _NOT_RETRIED or in_use or ambiguous,
         destination_dead=exc.errno in _DESTINATION_DEAD,
         in_use=in_use,
     )

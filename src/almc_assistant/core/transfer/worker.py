@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,7 +197,7 @@ class FileWorker:
         while targets:
             if attempt > 1:
                 self._ctx.progress.rewind(task)
-                time.sleep(retry_delay(attempt, in_use))
+                self._ctx.control.sleep(retry_delay(attempt, in_use))
             results = self._copier.copy(task, targets)
             in_use = _in_use(results)
             targets = self._handle(task, results, attempt)
