@@ -212,3 +212,37 @@ def test_a_malformed_receipt_row_is_refused(tmp_path: Path, bad: dict[str, objec
     row = {**_entry(tmp_path, tmp_path / "c"), **bad}
     with pytest.raises((TypeError, ValueError)):
         CopyRecord.from_receipt_row(row, tmp_path)
+
+
+def test_a_remote_copy_row_keeps_what_its_backend_proved() -> None:
+    """A remote copy's row carries its proof (the engine's receipt at the remote), and
+    reading the row back gives the same record, proof included."""
+    from almc_assistant.core.copies import CopyRecord
+
+    root = Path("research:lab/me")
+    proof = {
+        "proof": "server-blake3",
+        "proof_words": "BLAKE3 computed by the server over the stored file",
+        "algorithm": "blake3",
+        "expected": "cd" * 32,
+        "stored": "cd" * 32,
+        "verified": True,
+        "reason": "",
+    }
+    record = CopyRecord(
+        source=Path("/acq/run/a.nd2"),
+        destination_root=root,
+        path=root / "run" / "a.nd2",
+        size=3,
+        mtime_ns=1_700_000_000_000_000_000,
+        blake3="cd" * 32,
+        verified_at=1_700_000_100.25,
+        read_back=str(proof["proof_words"]),
+        proof=proof,
+    )
+    row = record.receipt_row()
+    assert row["relative_path"] == "run/a.nd2" and row["proof"] == proof
+    back = CopyRecord.from_receipt_row(json.loads(json.dumps(row)), root)
+    assert back == record and back.proof_kind == "server-blake3"
+    local = CopyRecord.from_receipt_row({**row, "proof": None}, root)
+    assert local.proof is None and local.proof_kind == "" and "proof" not in local.receipt_row()
