@@ -335,8 +335,10 @@ class CopyJob:
             todo.put(task)
         cancelled = threading.Event()
         group_files, group_bytes = self.request.group_files, self.request.group_bytes
-        if remotes or not all(batchable(d) for d in pre.destinations):
-            group_files = 1  # files go one by one there: a group would only serialise them
+        if not all(batchable(d) for d in pre.destinations):
+            # a mounted share: its files go one by one, so a group would only serialise
+            # them on one worker (remote targets have a grouped path of their own)
+            group_files = 1
 
         def next_group() -> list[tuple[FileTask, list[AnyDestination]]]:
             """Up to ``group_files`` small files (or one large file) to copy next."""
