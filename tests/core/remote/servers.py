@@ -150,7 +150,8 @@ class SshServer(Server):
 class RcloneServer(Server):
     """``rclone serve s3`` or ``rclone serve webdav`` over a folder."""
 
-    def __init__(self, root: Path, kind: str) -> None:
+    def __init__(self, root: Path, kind: str, *extra: str) -> None:
+        """``extra``: more flags for the server (``--bwlimit 1M``: a slow link)."""
         from almc_assistant.core.remote.rclonebin import RcloneMissing, rclone_binary
 
         try:
@@ -178,6 +179,7 @@ class RcloneServer(Server):
             "--config",
             "/dev/null",
             *auth,
+            *extra,
         ]
         self.start()
 

@@ -18,6 +18,7 @@ from almc_assistant.core.transfer import (
     CopyFailed,
     CopyHooks,
     CopyRequest,
+    CopyVerified,
     DestinationRefused,
     run_copy,
 )
@@ -240,3 +241,20 @@ def test_daemon_is_stopped_after_the_job(daemon: RcDaemon, sftp_server, tmp_path
     src = _source(tmp_path, "a.tif", 10)
     run_copy(CopyRequest(sources=[src], destinations=[], remotes=(spec,)), ListSink())
     assert {t.name for t in threading.enumerate()} - before == set()
+
+
+def test_slow_link_finishes_verified(daemon, tmp_path: Path):
+    """A server behind a slow link (rclone's own bandwidth limit on the WebDAV server,
+    both ways: no netem here) makes the copy slower, never wrong nor timed out."""
+    slow = RcloneServer(tmp_path / "slow", "webdav", "--bwlimit", "2M")
+    try:
+        spec = slow.create_remote(daemon, "slowdav")
+        src = _source(tmp_path, "a.tif", 5 * MiB)
+        sink = ListSink()
+        result = run_copy(CopyRequest(sources=[src], destinations=[], remotes=(spec,)), sink)
+        assert (result.summary.verified, result.summary.failed) == (1, 0), result.summary
+        [verified] = [e for e in sink.events if isinstance(e, CopyVerified)]
+        assert verified.proof == "downloaded-back"
+        assert (slow.data / "dest" / "a.tif").read_bytes() == src.read_bytes()
+    finally:
+        slow.kill()
