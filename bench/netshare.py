@@ -175,6 +175,7 @@ class NetShare:
         self._forwarder: subprocess.Popen[bytes] | None = None
         self._sshd: subprocess.Popen[bytes] | None = None
         self._netns_made = False
+        self._made_mountpoint = False
 
     # -- building
     def __enter__(self) -> NetShare:
@@ -247,7 +248,9 @@ class NetShare:
     def _mount(self) -> None:
         assert self._tmp is not None
         self.store.mkdir(parents=True, exist_ok=True)
-        self.mountpoint.mkdir(parents=True, exist_ok=True)
+        if not self.mountpoint.exists():
+            self.mountpoint.mkdir(parents=True)
+            self._made_mountpoint = True
         opts = f"IdentityFile={self._tmp / 'user'},StrictHostKeyChecking=no,"
         opts += "UserKnownHostsFile=/dev/null,BatchMode=yes"
         err = ""
@@ -304,6 +307,10 @@ class NetShare:
         if self._netns_made:
             subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
             self._netns_made = False
+        if self._made_mountpoint and not _mounted(self.mountpoint):
+            with contextlib.suppress(OSError):
+                self.mountpoint.rmdir()  # only if empty: never anything written there
+            self._made_mountpoint = False
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

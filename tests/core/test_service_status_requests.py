@@ -14,6 +14,7 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
 from almc_assistant.core.service_events import StatusQueried
 from almc_assistant.core.session import PendingSummary
+from almc_assistant.core.warnings import WarningKind
 
 
 @pytest.fixture
@@ -51,7 +52,9 @@ def test_the_report_is_read_off_the_callers_thread(service: Service) -> None:
         (answer,) = _answers(service, 1)
         assert not answer.failed and answer.summary == PendingSummary()
         assert answer.report is not None and answer.report.files == ()
-        assert answer.warnings == ()
+        # nothing to warn about but, perhaps, the test machine's own disk (Wine's C: drive)
+        assert answer.warnings is not None
+        assert [w for w in answer.warnings if w.kind is not WarningKind.DISK_NEARLY_FULL] == []
         assert threads == ["almc-status-query"]
     finally:
         service.stop()

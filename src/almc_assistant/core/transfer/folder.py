@@ -126,6 +126,7 @@ class Folder:
             raise Gone() from exc
         current = root
         folder = cls(root, None)
+        folder.device = device
         for part in parts:
             current = current / part
             made = False
