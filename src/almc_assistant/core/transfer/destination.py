@@ -48,15 +48,13 @@ def _foreign_folder(folder: Path, uid: int, source: Path) -> CopyError:
     )
 
 
-class JobDestination:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.fs: FileSystemInfo = detect_filesystem(root)
-        self.device = root.stat().st_dev
-        self.manifest = Manifest(root)
-        check_lock_file(root)  # a link planted there is refused now, not per file
+class DestinationLedger:
+    """What one job learned at one destination, shared by its workers (thread-safe): the
+    verified copies, the copies pending upload, the failures, and whether the destination
+    died. Local (:class:`JobDestination`) and remote destinations keep it alike."""
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cleaned: set[str] = set()  # folders whose stale partials were removed
         self._dead: CopyError | None = None
         self.records: list[CopyRecord] = []  # verified
         self.pending: list[CopyRecord] = []  # written to a caching mount: pending upload
@@ -71,6 +69,29 @@ class JobDestination:
         with self._lock:
             if self._dead is None:
                 self._dead = err
+
+    def add_record(self, record: CopyRecord) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def add_pending(self, record: CopyRecord) -> None:
+        with self._lock:
+            self.pending.append(record)
+
+    def add_failure(self, source: Path, message: str) -> None:
+        with self._lock:
+            self.failures.append((source, message))
+
+
+class JobDestination(DestinationLedger):
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+        self.fs: FileSystemInfo = detect_filesystem(root)
+        self.device = root.stat().st_dev
+        self.manifest = Manifest(root)
+        check_lock_file(root)  # a link planted there is refused now, not per file
+        self._cleaned: set[str] = set()  # folders whose stale partials were removed
 
     def is_alive(self) -> bool:
         """The root still exists on the device it was on when the job started."""
@@ -129,15 +150,3 @@ class JobDestination:
         if first:
             remove_stale_partials(folder)
         return folder
-
-    def add_record(self, record: CopyRecord) -> None:
-        with self._lock:
-            self.records.append(record)
-
-    def add_pending(self, record: CopyRecord) -> None:
-        with self._lock:
-            self.pending.append(record)
-
-    def add_failure(self, source: Path, message: str) -> None:
-        with self._lock:
-            self.failures.append((source, message))

@@ -23,7 +23,6 @@ import contextlib
 import threading
 from pathlib import Path
 
-from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destination_backend import (
     DestinationBackend,
     Entry,
@@ -34,6 +33,7 @@ from almc_assistant.core.destination_backend import (
 )
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.fslimits import FileSystemInfo
+from almc_assistant.core.transfer.destination import DestinationLedger
 from almc_assistant.core.transfer.faults import CopyError, VerificationMismatch
 from almc_assistant.core.transfer.naming import MANIFEST_NAME, conflict_name
 from almc_assistant.core.transfer.scan import FileTask
@@ -65,12 +65,13 @@ class RemoteManifest:
         self._backend.close()
 
 
-class RemoteDestination:
+class RemoteDestination(DestinationLedger):
     """One remote root during a job (the counterpart of :class:`destination.JobDestination`)."""
 
     remote = True
 
     def __init__(self, backend: DestinationBackend, spec: str) -> None:
+        super().__init__()
         self.backend = backend
         self.spec = spec
         self.root = Path(spec)
@@ -78,41 +79,14 @@ class RemoteDestination:
         self.fs = FileSystemInfo(type=REMOTE_FS)
         self.device = -1
         self.manifest = RemoteManifest(backend, spec)
-        self._lock = threading.Lock()
-        self._dead: CopyError | None = None
         self._listed: dict[str, dict[str, Entry]] = {}  # folder -> name -> entry (planning)
-        self.records: list[CopyRecord] = []
-        self.pending: list[CopyRecord] = []
-        self.failures: list[tuple[Path, str]] = []
 
     # -- the bookkeeping the worker and the job share with local destinations
-    @property
-    def dead(self) -> CopyError | None:
-        with self._lock:
-            return self._dead
-
-    def mark_dead(self, err: CopyError) -> None:
-        with self._lock:
-            if self._dead is None:
-                self._dead = err
-
     def is_alive(self) -> bool:
         return True  # a remote that stops answering fails its calls, with their reason
 
     def check_alive(self, source: Path) -> None:
         return None
-
-    def add_record(self, record: CopyRecord) -> None:
-        with self._lock:
-            self.records.append(record)
-
-    def add_pending(self, record: CopyRecord) -> None:
-        with self._lock:
-            self.pending.append(record)
-
-    def add_failure(self, source: Path, message: str) -> None:
-        with self._lock:
-            self.failures.append((source, message))
 
     def backend_write(self, relpath: str, data: bytes) -> str:
         """Store one of our own records (a receipt) at ``relpath``; its leaf name."""

@@ -96,25 +96,16 @@ def _check_all(
                     )
         except AlmcError as exc:
             outcome, detail = "error", exc.detail
-        with lock:
-            report.bytes_read += size
-            if words:
-                report.proofs[words] = report.proofs.get(words, 0) + 1
-            {"match": report.matched, "differs": report.differing, "missing": report.missing}.get(
-                outcome, []
-            ).append(rel)
-            if outcome == "error":
-                report.errors.append((rel, detail))
-        sink.publish(
-            EntryChecked(
-                destination_root=report.root,
-                relative_path=rel,
-                outcome=outcome,
-                expected=expected,
-                actual=actual,
-                detail=detail,
-                size=size,
-            )
+        report.note(
+            lock,
+            sink,
+            rel,
+            outcome,
+            expected=expected,
+            actual=actual,
+            detail=detail,
+            size=size,
+            proof=words,
         )
 
     def loop() -> None:

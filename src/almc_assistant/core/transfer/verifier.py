@@ -67,6 +67,42 @@ class VerifyReport:
     listed: int = 0  # entries in the manifest
     proofs: dict[str, int] = field(default_factory=dict)  # a remote: proof words -> copies
 
+    def note(
+        self,
+        lock: threading.Lock,
+        sink: EventSink,
+        relpath: str,
+        outcome: str,
+        *,
+        expected: str,
+        actual: str | None,
+        detail: str,
+        size: int,
+        proof: str = "",
+    ) -> None:
+        """Count one listed file's outcome (under ``lock``, shared by the checking threads)
+        and tell ``sink`` (``EntryChecked``)."""
+        with lock:
+            self.bytes_read += size
+            if proof:
+                self.proofs[proof] = self.proofs.get(proof, 0) + 1
+            {"match": self.matched, "differs": self.differing, "missing": self.missing}.get(
+                outcome, []
+            ).append(relpath)
+            if outcome == "error":
+                self.errors.append((relpath, detail))
+        sink.publish(
+            EntryChecked(
+                destination_root=self.root,
+                relative_path=relpath,
+                outcome=outcome,
+                expected=expected,
+                actual=actual,
+                detail=detail,
+                size=size,
+            )
+        )
+
     @property
     def ok(self) -> bool:
         return self.listed > 0 and not (
@@ -179,23 +215,8 @@ def verify_destination(dest: Path, sink: EventSink, *, workers: int = 2) -> Veri
             detail = describe_os_error(exc, action="read", path=path).detail
         if outcome == "differs":
             detail = f"{path} no longer matches the BLAKE3 recorded when it was copied."
-        with lock:
-            report.bytes_read += size
-            {"match": report.matched, "differs": report.differing, "missing": report.missing}.get(
-                outcome, []
-            ).append(relpath)
-            if outcome == "error":
-                report.errors.append((relpath, detail))
-        sink.publish(
-            EntryChecked(
-                destination_root=root,
-                relative_path=relpath,
-                outcome=outcome,
-                expected=expected,
-                actual=actual,
-                detail=detail,
-                size=size,
-            )
+        report.note(
+            lock, sink, relpath, outcome, expected=expected, actual=actual, detail=detail, size=size
         )
 
     def loop() -> None:
