@@ -21,8 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from almc_assistant.qt.progress_delegate import PROGRESS_ROLE
-from almc_assistant.qt.table_model import SORT_ROLE, Column
+from almc_assistant.qt.table_model import Column
 
 R = TypeVar("R")
 Index = QModelIndex | QPersistentModelIndex
@@ -427,17 +426,4 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
         item = self.item(index)
         if item is None:
             return None
-        column = self._columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(item)
-        if role == Qt.ItemDataRole.DecorationRole and column.icon is not None:
-            return column.icon(item)
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(item) or None
-        if role == PROGRESS_ROLE and column.progress is not None:
-            return column.progress(item)
-        if role == SORT_ROLE:
-            return column.sort_key(item) if column.sort_key else column.text(item)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return self._columns[index.column()].value(item, role)

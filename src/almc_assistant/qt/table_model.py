@@ -41,6 +41,22 @@ class Column(Generic[R]):
     sort_key: Callable[[R], Any] | None = None
     align_right: bool = False
 
+    def value(self, row: R, role: int) -> Any:
+        """What ``row`` shows in this column for Qt's ``role`` (None: nothing)."""
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(row)
+        if role == Qt.ItemDataRole.DecorationRole and self.icon is not None:
+            return self.icon(row)
+        if role == Qt.ItemDataRole.ToolTipRole and self.tooltip is not None:
+            return self.tooltip(row) or None
+        if role == PROGRESS_ROLE and self.progress is not None:
+            return self.progress(row)
+        if role == SORT_ROLE:
+            return self.sort_key(row) if self.sort_key else self.text(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole and self.align_right:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
 
 class SnapshotTableModel(QAbstractTableModel, Generic[R]):
     """Rows of type ``R`` identified by ``key(row)``; replaced, never mutated.
@@ -141,21 +157,7 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
         rows = self.__dict__.get("_rows", ())
         if not index.isValid() or index.row() >= len(rows):
             return None
-        row = rows[index.row()]
-        column = self._columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(row)
-        if role == Qt.ItemDataRole.DecorationRole and column.icon is not None:
-            return column.icon(row)
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(row) or None
-        if role == PROGRESS_ROLE and column.progress is not None:
-            return column.progress(row)
-        if role == SORT_ROLE:
-            return column.sort_key(row) if column.sort_key else column.text(row)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return self._columns[index.column()].value(rows[index.row()], role)
 
 
 def _runs(positions: list[int]) -> list[tuple[int, int]]:
