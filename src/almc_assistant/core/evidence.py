@@ -29,9 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 OwnerDestinations = Callable[[int], Sequence[PurePath]]
+OwnerRemotes = Callable[[int], Sequence[str]]
 
 
 def _none(uid: int) -> Sequence[PurePath]:
+    return ()
+
+
+def _no_remotes(uid: int) -> Sequence[str]:
     return ()
 
 
@@ -43,11 +48,17 @@ class EvidenceRules:
     for staff's catalog (rows about any owner's files). ``facility_destinations``: the
     destination roots the facility configured (root-owned configuration).
     ``owner_destinations(uid)``: the destination roots that uid configured for their own
-    files (their own configuration; empty when unknown)."""
+    files (their own configuration; empty when unknown). ``facility_remotes`` and
+    ``owner_remotes(uid)``: the same for remote destinations (``research:lab/me``); a
+    remote copy is proven again with the sign-in of the user running cleanup, so the
+    service gives remotes only for the catalog of that user (staff's cleanup of another
+    user's catalog has none: it cannot sign in as them)."""
 
     catalog_owner_uid: int | None
     facility_destinations: tuple[PurePath, ...] = ()
     owner_destinations: OwnerDestinations = field(default=_none)
+    facility_remotes: tuple[str, ...] = ()
+    owner_remotes: OwnerRemotes = field(default=_no_remotes)
 
     def rows_apply_to(self, owner_uid: int) -> bool:
         """Whether this catalog's rows may speak about a file ``owner_uid`` owns."""
@@ -57,6 +68,12 @@ class EvidenceRules:
         """Destination roots whose copies may count for a file ``owner_uid`` owns."""
         roots = [*self.facility_destinations, *self.owner_destinations(owner_uid)]
         return tuple(dict.fromkeys(roots))
+
+    def trusted_remotes(self, owner_uid: int) -> tuple[str, ...]:
+        """Remote destinations (``name:path``) whose copies may count for a file
+        ``owner_uid`` owns, once proven again at cleanup time."""
+        remotes = [*self.facility_remotes, *self.owner_remotes(owner_uid)]
+        return tuple(dict.fromkeys(remotes))
 
 
 def others_may_write(st: os.stat_result, owner_uid: int, fd: int | None = None) -> str:

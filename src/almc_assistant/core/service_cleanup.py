@@ -187,10 +187,18 @@ class CleanupPart:
         staffs = source.owner_uid is None and is_root()
         roots = source.owner_roots
         config = self._rt.settings.config
+        # Remote copies are proven with this user's own sign-in (their rclone config):
+        # only for their own catalog, never for another user's (staff cannot sign in
+        # as them, and a remote of the same name in staff's config is staff's account).
+        mine = source.owner_uid is None
+        facility_remotes = tuple(d.remote for d in config.facility_remotes) if mine else ()
+        own_remotes = tuple(d.remote for d in config.user.remotes or ()) if mine else ()
         return EvidenceRules(
             catalog_owner_uid=None if staffs else owner,
             facility_destinations=tuple(Path(d.path) for d in config.facility_destinations),
             owner_destinations=lambda uid: roots if uid == owner else (),
+            facility_remotes=facility_remotes,
+            owner_remotes=lambda uid: own_remotes if uid == owner else (),
         )
 
     def close(self) -> None:

@@ -16,12 +16,15 @@ For each file the plan would delete, :func:`apply_cleanup`, right before deletin
    recorded for it;
 4. proves each copy the policy could count (``checks.check_copy``: trusted location, not
    writable by others, regular file on another device, same bytes as the source *now*)
-   and asks the policy, with the devices read from the copies themselves, whether the
-   proven copies are enough (one per device; never the source's own device);
+   and each copy on a remote destination through its backend (``cleanup.remote``: a
+   destination the facility or the owner configured, reachable now, its stored bytes
+   proven equal to the source's), and asks the policy, with the devices read from the
+   copies themselves (a remote: one pseudo device per remote), whether the proven copies
+   are enough (one per device; never the source's own device);
 5. calls ``before_unlink`` (tests drive races here), writes the audit line (synced),
    re-checks that the source's name in the folder still held open is the same unchanged
-   file and that each proven copy is still there unchanged, and only then
-   ``unlinkat``-s it relative to that folder.
+   file, that each proven copy is still there unchanged and each remote one still
+   answers with its size, and only then ``unlinkat``-s it relative to that folder.
 
 The ``[cleanup] verify_hash``/``sample_fraction`` settings no longer allow a shortcut:
 every deletion re-reads every counted copy and the source.
@@ -30,6 +33,7 @@ every deletion re-reads every counted copy and the source.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -54,6 +58,14 @@ from almc_assistant.core.cleanup.plan import (
     CleanupResult,
     blocking_verdict,
 )
+from almc_assistant.core.cleanup.remote import (
+    ProvenRemote,
+    RemoteCopies,
+    RemoteNotACopy,
+    is_remote,
+    located,
+)
+from almc_assistant.core.destination_backend import SourceDigests
 from almc_assistant.core.evidence import EvidenceRules
 from almc_assistant.core.handles import Refused
 from almc_assistant.core.identity import FileIdentity
@@ -83,19 +95,29 @@ def apply_cleanup(
     before_unlink: Callable[[Path], None] | None = None,
     settle_seconds: float = 60.0,
     clock: Callable[[], float] = time.time,
+    remotes: RemoteCopies | None = None,
 ) -> CleanupResult:
-    """Delete the plan's safe files, each after proving its evidence (module docstring)."""
+    """Delete the plan's safe files, each after proving its evidence (module docstring).
+
+    ``remotes``: how remote copies are proven (default: a :class:`RemoteCopies` on the
+    user's own rclone config, stopped before this returns)."""
     outcomes: list[CleanupOutcome] = [
         CleanupOutcome(i.file.path, i.file.size, False, i.reason, i.file.owner) for i in plan.keep
     ]
-    for item in plan.delete:
-        if should_stop():
-            outcomes.append(_kept(item.file, "cleanup was stopped before this file"))
-        elif not handles.supported():
-            outcomes.append(_kept(item.file, UNSUPPORTED))
-        else:
-            one = _OneFile(catalog, policy, rules, acquisition_roots, audit_log, user)
-            outcomes.append(one.run(item.file.path, before_unlink, clock() - settle_seconds))
+    own = remotes is None
+    remote = RemoteCopies() if remotes is None else remotes
+    try:
+        for item in plan.delete:
+            if should_stop():
+                outcomes.append(_kept(item.file, "cleanup was stopped before this file"))
+            elif not handles.supported():
+                outcomes.append(_kept(item.file, UNSUPPORTED))
+            else:
+                one = _OneFile(catalog, policy, rules, acquisition_roots, audit_log, user, remote)
+                outcomes.append(one.run(item.file.path, before_unlink, clock() - settle_seconds))
+    finally:
+        if own:
+            remote.close()
     return CleanupResult(tuple(outcomes), audit_log)
 
 
@@ -114,9 +136,11 @@ class _OneFile:
         roots: Sequence[PurePath],
         audit_log: Path,
         user: str,
+        remotes: RemoteCopies,
     ) -> None:
         self.catalog, self.policy, self.rules = catalog, policy, rules
         self.roots, self.audit_log, self.user = roots, audit_log, user
+        self.remotes = remotes
 
     def run(
         self, path: Path, before_unlink: Callable[[Path], None] | None, settled: float
@@ -165,18 +189,23 @@ class _OneFile:
         if digest not in {c.blake3 for c in current}:
             return _kept(rec, "its bytes differ from those recorded when it was copied (BLAKE3)")
         good, failures = self._prove_copies(h, rec, src, digest)
+        far, far_failures = self._prove_remotes(h, rec, src, digest)
+        failures += far_failures
         devices = {c.record.path: c.opened.identity.dev for c in good}
+        devices.update({r.record.path: r.device for r in far})
         missing = self.policy.missing(
-            [c.record for c in good], devices=devices, source_device=ident.dev
+            [*(c.record for c in good), *(r.record for r in far)],
+            devices=devices,
+            source_device=ident.dev,
         )
         if missing:
             detail = "; ".join([missing, *failures])
             return _kept(rec, f"evidence does not hold ({detail})")
         if before_unlink is not None:
             before_unlink(rec.path)
-        entry = _entry(rec, src, digest, good, self.user)
+        entry = _entry(rec, src, digest, good, self.user, far)
         audit.write(self.audit_log, {"action": "delete", **entry})
-        problem = _changed(h, src, good)
+        problem = _changed(h, src, good) or self._remote_changed(far)
         if problem:
             audit.write(self.audit_log, {"action": "delete-cancelled", "why": problem, **entry})
             return _kept(rec, f"kept: {problem}")
@@ -186,13 +215,11 @@ class _OneFile:
             audit.write(self.audit_log, {"action": "delete-failed", "error": str(exc), **entry})
             return _kept(rec, f"could not delete it: {exc.strerror}")
         self.catalog.record_cleaned(rec.path)
-        n = len(good)
         return CleanupOutcome(
             rec.path,
             rec.size,
             True,
-            f"source and {n} cop{'y' if n == 1 else 'ies'} on independent devices re-read "
-            "from storage: same BLAKE3",
+            _deleted_because(len(good), far),
             rec.owner,
             ident.dev,
             ident.ino,
@@ -205,8 +232,8 @@ class _OneFile:
         failures: list[str] = []
         seen: set[int] = set()
         for copy in rec.current_copies():
-            if not self.policy.standing(copy).counts:
-                continue  # its kind does not count (a cloud-sync folder)
+            if is_remote(copy) or not self.policy.standing(copy).counts:
+                continue  # remote (``_prove_remotes``), or its kind does not count
             if copy.blake3 != digest:
                 failures.append(f"{copy.path}: its row records other bytes (ignored)")
                 continue
@@ -228,6 +255,85 @@ class _OneFile:
             good.append(checked)
         return good, failures
 
+    def _prove_remotes(
+        self, h: AnyHandles, rec: FileRecord, src: Opened, digest: str
+    ) -> tuple[list[ProvenRemote], list[str]]:
+        """The remote copies proven now (one per remote), and why the others were not."""
+        good: list[ProvenRemote] = []
+        failures: list[str] = []
+        trusted = self.rules.trusted_remotes(src.identity.uid)
+        extra: dict[frozenset[str], SourceDigests] = {}
+
+        def digests_of(wanted: frozenset[str]) -> SourceDigests:
+            if wanted not in extra:
+                extra[wanted] = _source_digests(h, src, digest, wanted)
+            return extra[wanted]
+
+        for copy in rec.current_copies():
+            if not is_remote(copy):
+                continue
+            shown = copy.path.as_posix()
+            if copy.blake3 != digest:
+                failures.append(f"{shown}: its row records other bytes (ignored)")
+                continue
+            found = located(copy, trusted)
+            if found is None:
+                failures.append(
+                    f"{shown}: not on a remote destination the facility or the file's owner "
+                    "configured for this user's sign-in (not counted)"
+                )
+                continue
+            spec, rel = found
+            if any(r.spec == spec for r in good):
+                continue  # one copy per remote counts
+            try:
+                good.append(self.remotes.prove(copy, spec, rel, digests_of))
+            except RemoteNotACopy as exc:
+                failures.append(f"{shown}: {exc}")
+                self.catalog.forget_copy(copy.path)
+            except Refused as exc:
+                failures.append(str(exc))
+        return good, failures
+
+    def _remote_changed(self, far: Sequence[ProvenRemote]) -> str:
+        for r in far:
+            why = self.remotes.changed(r)
+            if why:
+                return f"a copy changed after it was checked ({r.shown}: {why})"
+        return ""
+
+
+def _source_digests(
+    h: AnyHandles, src: Opened, digest: str, wanted: frozenset[str]
+) -> SourceDigests:
+    """The open source's digests ``wanted`` besides BLAKE3 (for a server's own hash),
+    from a second read of it; refused if it is not the file just hashed."""
+    if not wanted - {"blake3"}:
+        return SourceDigests(size=src.identity.size, blake3=digest)
+    from almc_assistant.core.remote.digests import ReadPassDigests
+
+    hashers = ReadPassDigests(wanted - {"blake3"})
+    os.lseek(src.fd, 0, os.SEEK_SET)
+    while chunk := os.read(src.fd, 1 << 20):
+        hashers.update(chunk)
+    found = hashers.result()
+    change = FileIdentity.of_fd(src.fd).change_from(src.identity)
+    if change or found.blake3 != digest or found.size != src.identity.size:
+        raise Refused(f"it changed while it was read ({change or 'other bytes'})")
+    return found
+
+
+def _deleted_because(local: int, far: Sequence[ProvenRemote]) -> str:
+    words = []
+    if local:
+        n = local
+        words.append(
+            f"{n} cop{'y' if n == 1 else 'ies'} on independent devices re-read from storage: "
+            "same BLAKE3"
+        )
+    words += [f"the copy at {r.shown} proven again ({r.words})" for r in far]
+    return "source re-read from storage; " + "; ".join(words)
+
 
 def _changed(h: AnyHandles, src: Opened, good: Sequence[CheckedCopy]) -> str:
     """Why the checked files are no longer what was checked ("" when all still are)."""
@@ -240,7 +346,12 @@ def _changed(h: AnyHandles, src: Opened, good: Sequence[CheckedCopy]) -> str:
 
 
 def _entry(
-    rec: FileRecord, src: Opened, digest: str, good: Sequence[CheckedCopy], user: str
+    rec: FileRecord,
+    src: Opened,
+    digest: str,
+    good: Sequence[CheckedCopy],
+    user: str,
+    far: Sequence[ProvenRemote] = (),
 ) -> dict[str, object]:
     ident = src.identity
     return {
@@ -265,5 +376,8 @@ def _entry(
                 "verified_at": c.record.verified_at,
             }
             for c in good
+        ],
+        "remote_copies": [
+            {"path": r.shown, "proof": r.proof, "verified_at": r.record.verified_at} for r in far
         ],
     }

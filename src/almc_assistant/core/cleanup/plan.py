@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from almc_assistant.core.catalog import Catalog, FileRecord, FileState
-from almc_assistant.core.policy import Policy, Retention
+from almc_assistant.core.policy import Policy, Retention, remote_device
 from almc_assistant.core.status import VolumeUsage, full_roots
 from almc_assistant.core.units import plural
 from almc_assistant.core.verdicts import Verdict
@@ -233,9 +233,36 @@ def _judge(rec: FileRecord, date: float, policy: Policy) -> CleanupItem:
     if blocked:
         return CleanupItem(rec, Action.KEEP, blocked, date)
     missing = policy.missing(rec.current_copies())
+    notes = "".join(f"; {n}" for n in remote_notes(rec, policy))
     if missing:
-        return CleanupItem(rec, Action.KEEP, f"not safe: {missing}", date)
-    return CleanupItem(rec, Action.DELETE, "has the verified copies the policy asks for", date)
+        return CleanupItem(rec, Action.KEEP, f"not safe: {missing}{notes}", date)
+    return CleanupItem(
+        rec, Action.DELETE, f"has the verified copies the policy asks for{notes}", date
+    )
+
+
+def remote_notes(rec: FileRecord, policy: Policy) -> list[str]:
+    """What the plan says of the file's copies on remote destinations, one per remote:
+    each counts only if it is proven again when cleanup runs, and a university account
+    is deleted on departure."""
+    notes: dict[str, str] = {}
+    for copy in rec.current_copies():
+        root = copy.destination_root.as_posix()
+        if remote_device(root) is None:
+            continue
+        dest = policy.destination_of(copy.destination_root)
+        name = dest.remote or root
+        note = (
+            f"the copy on {name} counts only if {name} proves its stored bytes again when "
+            "cleanup runs (unreachable or unproven then: not counted, and the file is kept)"
+        )
+        if dest.university_managed:
+            note += (
+                f"; {name} is a university-managed account, deleted when its owner leaves: "
+                "keep another copy"
+            )
+        notes.setdefault(name, note)
+    return list(notes.values())
 
 
 def blocking_verdict(rec: FileRecord) -> str:

@@ -1,0 +1,216 @@
+"""Cleanup counts a remote copy only when its backend proves the stored bytes again at
+cleanup time: against real servers on loopback (sshd with b3sum, rclone serve s3, Samba),
+a server that lies about a hash, and a server killed between plan and apply or right
+before the unlink. The workstation's disks are tmpfs (root; skipped otherwise)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from almc_assistant.core.cleanup import Action
+from almc_assistant.core.destinations import Destination, DestinationKind
+from almc_assistant.core.evidence import EvidenceRules
+from tests.core.cleanup.world import World, digest, tmpfs_mounts
+from tests.core.remote.helpers import backend, send_file
+from tests.core.remote.servers import Server, SshServer
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with tmpfs_mounts() as mounted:
+        w = World(tmp_path / "ws", mounted)
+        yield w
+        w.catalog.close()
+
+
+def _script(folder: Path, name: str, body: str) -> Path:
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def _with_remote(world: World, spec: str, kind: DestinationKind, **extra: object) -> None:
+    """``spec`` becomes a facility destination (research storage by default): cleanup
+    may prove copies there with this user's sign-in."""
+    path = PurePosixPath(spec.partition(":")[2] or "/")
+    world.destinations.append(
+        Destination("Remote", path, kind, "facility", remote=spec, **extra)  # type: ignore[arg-type]
+    )
+    world.policy = world.make_policy()
+    world.rules = EvidenceRules(
+        None,
+        tuple(Path(d.path) for d in world.destinations if not d.remote),
+        facility_remotes=tuple(d.remote for d in world.destinations if d.remote),
+    )
+
+
+def _copied(world: World, daemon, spec: str, *, usb: bool = True) -> Path:
+    """A file acquired 40 days ago, uploaded to ``spec`` by the copy engine (its proof
+    verified) and recorded as the engine records it; and a copy on the USB drive."""
+    src = world.acquire("a.nd2", b"microscope bytes " * 4000)
+    upload = world.disk.parent / "upload" / "a.nd2"  # the engine stages beside its source
+    upload.parent.mkdir(exist_ok=True)
+    upload.write_bytes(src.read_bytes())
+    _, [outcome] = send_file(upload, "a.nd2", [backend(daemon, spec)])
+    assert outcome.verified, outcome.error
+    world.record(src, Path(spec), Path(f"{spec.rstrip('/')}/a.nd2"), digest(src.read_bytes()))
+    if usb:
+        world.copy_to(src, world.ext)
+    return src
+
+
+def _audit(world: World) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in world.audit.read_text().splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("server", "proof"),
+    [
+        ("sftp_server", "server-blake3"),
+        ("s3_server", "server-md5"),
+        ("smb_server", "downloaded-back"),
+    ],
+)
+def test_a_remote_copy_proven_at_cleanup_time_counts(world, daemon, request, server, proof):
+    srv: Server = request.getfixturevalue(server)
+    spec = srv.create_remote(daemon, "research")
+    _with_remote(world, spec, DestinationKind.RESEARCH)
+    src = _copied(world, daemon, spec)
+    plan = world.plan()
+    [item] = plan.items
+    assert item.action is Action.DELETE and f"the copy on {spec} counts only if" in item.reason
+
+    [outcome] = world.apply(plan).outcomes
+
+    assert outcome.deleted, outcome.reason
+    assert not src.exists() and f"the copy at {spec}/a.nd2 proven again" in outcome.reason
+    [entry] = _audit(world)
+    assert entry["remote_copies"][0]["proof"] == proof
+    assert entry["remote_copies"][0]["path"] == f"{spec}/a.nd2"
+
+
+def test_research_storage_alone_is_not_enough(world, daemon, sftp_server: SshServer):
+    """Research storage keeps one copy: with nothing else the file stays, saying why."""
+    spec = sftp_server.create_remote(daemon, "research")
+    _with_remote(world, spec, DestinationKind.RESEARCH)
+    src = _copied(world, daemon, spec, usb=False)
+    [item] = world.plan().items
+    assert item.action is Action.KEEP and "2 verified copies on independent" in item.reason
+
+    [outcome] = world.apply(world.forced()).outcomes
+
+    assert not outcome.deleted and src.exists()
+    assert "has 1 verified copy" in outcome.reason, outcome.reason
+
+
+def test_a_university_account_is_warned_in_the_plan(world, daemon, sftp_server: SshServer):
+    spec = sftp_server.create_remote(daemon, "uni")
+    _with_remote(world, spec, DestinationKind.OTHER, university_managed=True)
+    _copied(world, daemon, spec)
+    [item] = world.plan().items
+    assert item.action is Action.DELETE
+    assert f"{spec} is a university-managed account, deleted when its owner leaves" in item.reason
+
+
+def test_a_remote_nobody_configured_never_counts(world, daemon, sftp_server: SshServer):
+    """A catalog row naming a remote the facility and the owner did not configure (or
+    one staff's cleanup of another user's catalog cannot sign in to) is not counted."""
+    spec = sftp_server.create_remote(daemon, "research")
+    _with_remote(world, spec, DestinationKind.RESEARCH)
+    world.rules = EvidenceRules(None, (world.ext,))  # no remote trusted
+    src = _copied(world, daemon, spec)
+
+    [outcome] = world.apply().outcomes
+
+    assert not outcome.deleted and src.exists()
+    assert f"{spec}/a.nd2: not on a remote destination the facility" in outcome.reason
+
+
+def test_a_server_lying_about_a_copy_is_caught(world, daemon, sftp_server: SshServer, tmp_path):
+    """The server's b3sum is honest for the probe and lies for the copy at cleanup time:
+    the copy does not count, the file is kept, and the row is forgotten."""
+    spec = sftp_server.create_remote(daemon, "research")
+    _with_remote(world, spec, DestinationKind.RESEARCH)
+    src = _copied(world, daemon, spec)
+    liar = _script(
+        tmp_path,
+        "b3sum-liar",
+        'case "$1" in *almc-probe*) exec b3sum "$1";; esac\necho "' + "cd" * 32 + '  $1"',
+    )
+    daemon.call("config/update", name="research", parameters={"blake3sum_command": str(liar)})
+
+    [outcome] = world.apply().outcomes
+
+    assert not outcome.deleted and src.exists()
+    assert "does not hold the source's bytes now" in outcome.reason, outcome.reason
+    assert "BLAKE3 computed by the server" in outcome.reason
+    rec = world.catalog.file(src)
+    assert rec is not None and [c.destination_root for c in rec.copies] == [world.ext]
+
+
+def test_a_server_whose_hash_lies_is_downloaded_back(
+    world, daemon, sftp_server: SshServer, tmp_path
+):
+    """A server that lies about every hash (the probe shows it) is never believed: its
+    copies are downloaded back, so a changed stored copy is caught and an intact one counts."""
+    spec = sftp_server.create_remote(daemon, "research")
+    _with_remote(world, spec, DestinationKind.RESEARCH)
+    src = _copied(world, daemon, spec)
+    good = digest(src.read_bytes())
+    liar = _script(tmp_path, "b3sum-liar", f'echo "{good}  $1"')  # always the source's hash
+    daemon.call(
+        "config/update",
+        name="research",
+        parameters={"blake3sum_command": str(liar), "sha256sum_command": "none"},
+    )
+    stored = sftp_server.data / "dest" / "a.nd2"
+    data = bytearray(stored.read_bytes())
+    data[100] ^= 0xFF
+    stored.write_bytes(bytes(data))
+
+    [outcome] = world.apply().outcomes
+
+    assert not outcome.deleted and src.exists()
+    assert "does not hold the source's bytes now (downloaded back" in outcome.reason
+
+    data[100] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    world.record(src, Path(spec), Path(f"{spec}/a.nd2"), good)  # recorded again
+    [outcome] = world.apply().outcomes
+    assert outcome.deleted and "downloaded back and compared" in outcome.reason
+
+
+def test_a_server_killed_between_plan_and_apply(world, daemon, sftp_server: SshServer):
+    spec = sftp_server.create_remote(daemon, "research")
+    _with_remote(world, spec, DestinationKind.RESEARCH)
+    src = _copied(world, daemon, spec)
+    plan = world.plan()
+    assert plan.items[0].action is Action.DELETE
+    sftp_server.kill()
+
+    [outcome] = world.apply(plan).outcomes
+
+    assert not outcome.deleted and src.exists()
+    assert f"{spec} cannot be reached at cleanup time" in outcome.reason, outcome.reason
+    rec = world.catalog.file(src)
+    assert rec is not None and len(rec.copies) == 2, "an unreachable copy is not forgotten"
+
+
+def test_a_server_killed_right_before_the_unlink(world, daemon, sftp_server: SshServer):
+    spec = sftp_server.create_remote(daemon, "research")
+    _with_remote(world, spec, DestinationKind.RESEARCH)
+    src = _copied(world, daemon, spec)
+    world.before_unlink = lambda _path: sftp_server.kill()
+
+    [outcome] = world.apply().outcomes
+
+    assert not outcome.deleted and src.exists()
+    assert f"{spec}/a.nd2: {spec} no longer answers" in outcome.reason, outcome.reason
+    assert [e["action"] for e in _audit(world)] == ["delete", "delete-cancelled"]
