@@ -22,7 +22,7 @@ from almc_assistant.core.destinations import Destination
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
 from almc_assistant.core.plan_safety import PlanSafety, plan_safety
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
-from almc_assistant.core.receipts import read_receipt
+from almc_assistant.core.receipts import read_receipt, remote_receipts
 from almc_assistant.core.service_runtime import Runtime
 from almc_assistant.core.session import file_owner
 
@@ -138,6 +138,11 @@ class Copying:
                 self._rt.recorder.submit(self._receipt_writer(key, found))
                 sources.update(dict.fromkeys(copy.source for copy in found))
                 count += 1
+        remotes = [d.remote for d in self._rt.settings.config.remote_destinations]
+        for key, found in remote_receipts(remotes, self._rt.catalog.noted):
+            self._rt.recorder.submit(self._receipt_writer(key, found))
+            sources.update(dict.fromkeys(copy.source for copy in found))
+            count += 1
         self._rt.recorder.flush()
         if sources:  # a receipt does not say which version of a file was copied
             self._rt.submit("check", lambda: self._revalidate(list(sources)))

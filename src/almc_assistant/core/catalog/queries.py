@@ -21,6 +21,7 @@ from almc_assistant.core.catalog.records import (
     SessionRecord,
     SessionTotals,
     stored_ident,
+    stored_proof,
 )
 from almc_assistant.core.copies import CopyRecord
 
@@ -58,7 +59,7 @@ class CatalogQueries:
             marks = ", ".join("?" for _ in chunk)
             for row in conn.execute(
                 "SELECT c.file_id, c.destination_root, c.path, c.size, c.mtime_ns, c.blake3,"
-                " c.verified_at, c.id, c.src_dev, c.src_ino, c.src_ctime_ns, f.path"
+                " c.verified_at, c.id, c.src_dev, c.src_ino, c.src_ctime_ns, f.path, c.proof"
                 " FROM copies c JOIN files f ON f.id = c.file_id"
                 f" WHERE c.file_id IN ({marks}) ORDER BY c.verified_at",
                 tuple(chunk),
@@ -73,6 +74,7 @@ class CatalogQueries:
                         blake3=str(row[5]),
                         verified_at=float(row[6]),
                         source_ident=stored_ident(row[8:11]),
+                        proof=stored_proof(row[12]),
                     )
                 except (ValueError, TypeError) as exc:
                     self._note_bad(f"copy {row[7]}", exc)

@@ -5,6 +5,7 @@ Thread contract: immutable values, safe anywhere.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,6 +34,18 @@ def stored_ident(values: Sequence[object] | None) -> Ident | None:
         return None
     dev, ino, ctime = values
     return (int(dev), int(ino), int(ctime))  # type: ignore[call-overload]
+
+
+def stored_proof(text: object) -> dict[str, object] | None:
+    """A remote copy's proof as stored (JSON of ``StoredProof.as_dict()``); None when not
+    known (a local copy, or a row written before the catalog's schema v3). Raises
+    ``ValueError`` for a stored text that is not a JSON object."""
+    if text is None:
+        return None
+    value = json.loads(str(text))
+    if not isinstance(value, dict):
+        raise ValueError("a copy's proof is not a JSON object")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE copies ADD COLUMN src_ino INTEGER;
     ALTER TABLE copies ADD COLUMN src_ctime_ns INTEGER;
     """,
+    # v3: how a remote copy was proven (issue 13): ``StoredProof.as_dict()`` as JSON.
+    # NULL for a local copy, and for remote copies recorded before (all were proven).
+    """
+    ALTER TABLE copies ADD COLUMN proof TEXT;
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -513,8 +513,8 @@ class Catalog:
                 )  # else unknown: it counts once a re-hash of the file matches it
             conn.execute(
                 "INSERT OR REPLACE INTO copies (file_id, destination_root, path, size,"
-                " mtime_ns, blake3, verified_at, src_dev, src_ino, src_ctime_ns)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " mtime_ns, blake3, verified_at, src_dev, src_ino, src_ctime_ns, proof)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     file_id,
                     str(copy.destination_root),
@@ -524,6 +524,7 @@ class Catalog:
                     copy.blake3,
                     copy.verified_at,
                     *(source_ident or (None, None, None)),
+                    None if copy.proof is None else json.dumps(dict(copy.proof)),
                 ),
             )
             return self._update_safe(conn, file_id)

@@ -1,0 +1,117 @@
+"""Copies to remote destinations come back from the receipts at the remote, with their
+proof (status and cleanup know them); rows without a verified proof, about a copy no
+longer there, or outside the remote destination never count. Against sshd on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from almc_assistant.core.catalog import Catalog
+from almc_assistant.core.events import ListSink
+from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.receipts import read_remote_receipt
+from almc_assistant.core.service import Service
+from tests.core.remote.servers import SshServer
+
+
+def _service_with_remote(spec: str, acq: Path) -> Service:
+    paths = AppPaths.default()  # the conftest's ALMC_HOME: where the daemon's rclone.conf is
+    paths.facility_config.parent.mkdir(parents=True, exist_ok=True)
+    paths.facility_config.write_text(
+        "[watch]\n"
+        f"folders = [{str(acq)!r}]\n"
+        "[[destinations]]\n"
+        'name = "Research storage"\n'
+        'kind = "research"\n'
+        f"remote = {spec!r}\n"
+    )
+    return Service(paths, ListSink())
+
+
+def _old(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    return path
+
+
+def test_remote_copies_come_back_from_the_receipt_with_their_proof(
+    daemon, sftp_server: SshServer, tmp_path: Path
+) -> None:
+    spec = sftp_server.create_remote(daemon, "research")
+    acq = tmp_path / "acq"
+    acq.mkdir()
+    a = _old(acq / "a.nd2", b"a" * 70_000)
+    service = _service_with_remote(spec, acq)
+    try:
+        service.scan_once()
+        [remote] = service.config.remote_destinations
+        job = service.start_copy([a], [remote], record=False)  # the CLI's copy, say
+        result = job.wait(120)
+        assert result is not None and result.summary.verified == 1, result
+        service.recorder.flush()
+        rec = service.catalog.file(a)
+        assert rec is not None and not rec.copies
+
+        assert service.import_receipts() == 1
+        service.recorder.flush()
+        rec = service.catalog.file(a)
+        assert rec is not None
+        [copy] = rec.copies
+        assert copy.path.as_posix() == f"{spec}/a.nd2"
+        assert copy.proof is not None and copy.proof["proof"] == "server-blake3"
+        assert copy.proof["verified"] is True
+        assert service.import_receipts() == 0  # each receipt is read once
+    finally:
+        service.stop()
+    with Catalog(service.paths.catalog_db) as again:  # the proof is kept on disk
+        rec = again.file(a)
+        assert rec is not None and rec.copies[0].proof is not None
+
+
+def test_rows_without_proof_or_copy_never_count(tmp_path: Path) -> None:
+    src = _old(tmp_path / "s.nd2", b"s" * 100)
+    spec = "research:lab/me"
+    proof = {
+        "proof": "server-blake3",
+        "algorithm": "blake3",
+        "expected": "ab" * 32,
+        "stored": "ab" * 32,
+        "verified": True,
+    }
+
+    def row(rel: str, **changes: object) -> dict[str, object]:
+        r: dict[str, object] = {
+            "source": str(src),
+            "destination": f"{spec}/{rel}",
+            "relative_path": rel,
+            "size": 100,
+            "mtime_ns": src.stat().st_mtime_ns,
+            "blake3": "ab" * 32,
+            "verified_at": "2026-01-01T00:00:00.000+00:00",
+            "proof": proof,
+        }
+        r.update(changes)
+        return {k: v for k, v in r.items() if v is not None}
+
+    rows = [
+        row("good.nd2"),
+        row("none.nd2", proof={**proof, "proof": "none", "verified": False}),
+        row("noproof.nd2", proof=None),  # an old-style row at a remote: no proof, not counted
+        row("liar.nd2", proof={**proof, "stored": "cd" * 32}),
+        row("gone.nd2"),
+        row("small.nd2"),
+        row("x", destination="other:lab/me/x"),
+        row("up.nd2", destination=f"{spec}/../up.nd2"),
+    ]
+    sizes = {"good.nd2": 100, "none.nd2": 100, "noproof.nd2": 100, "liar.nd2": 100}
+    sizes |= {"small.nd2": 99, "x": 100, "up.nd2": 100}
+    data = json.dumps({"verified": rows}).encode()
+
+    found = read_remote_receipt(data, spec, sizes.get)
+
+    assert [c.relpath for c in found] == ["good.nd2"]
+    assert read_remote_receipt(b"not json", spec, sizes.get) == []
