@@ -16,6 +16,7 @@ from pathlib import Path
 
 from almc_assistant.core.destination_backend import ProofKind, SourceDigests, StoredProof
 from almc_assistant.core.events import ListSink
+from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.remote.digests import ReadPassDigests
 from almc_assistant.core.remote.faults import RemoteError
 from almc_assistant.core.remote.rcd import RcDaemon
@@ -115,3 +116,19 @@ def _receipt_row(b: RcloneBackend, job_id: str, relpath: str) -> dict | None:  #
     doc = json.loads(data)
     rows = [r for r in doc["verified"] if r["relative_path"] == relpath]
     return rows[0] if rows else None
+
+
+def facility_with_remote(spec: str, acq: Path) -> AppPaths:
+    """The test's app paths (the conftest's ALMC_HOME, where the daemon's rclone.conf
+    is) with a facility config watching ``acq`` and naming ``spec`` research storage."""
+    paths = AppPaths.default()
+    paths.facility_config.parent.mkdir(parents=True, exist_ok=True)
+    paths.facility_config.write_text(
+        "[watch]\n"
+        f"folders = [{str(acq)!r}]\n"
+        "[[destinations]]\n"
+        'name = "Research storage"\n'
+        'kind = "research"\n'
+        f"remote = {spec!r}\n"
+    )
+    return paths

@@ -11,24 +11,14 @@ from pathlib import Path
 
 from almc_assistant.core.catalog import Catalog
 from almc_assistant.core.events import ListSink
-from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.receipts import read_remote_receipt
 from almc_assistant.core.service import Service
+from tests.core.remote.helpers import facility_with_remote
 from tests.core.remote.servers import SshServer
 
 
 def _service_with_remote(spec: str, acq: Path) -> Service:
-    paths = AppPaths.default()  # the conftest's ALMC_HOME: where the daemon's rclone.conf is
-    paths.facility_config.parent.mkdir(parents=True, exist_ok=True)
-    paths.facility_config.write_text(
-        "[watch]\n"
-        f"folders = [{str(acq)!r}]\n"
-        "[[destinations]]\n"
-        'name = "Research storage"\n'
-        'kind = "research"\n'
-        f"remote = {spec!r}\n"
-    )
-    return Service(paths, ListSink())
+    return Service(facility_with_remote(spec, acq), ListSink())
 
 
 def _old(path: Path, data: bytes) -> Path:

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from almc_assistant.core.events import ListSink
-from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
+from tests.core.remote.helpers import facility_with_remote
 from tests.core.remote.servers import SshServer
 
 
@@ -18,18 +18,9 @@ def test_configured_remote_destination_through_the_service(
     daemon, sftp_server: SshServer, tmp_path: Path
 ) -> None:
     spec = sftp_server.create_remote(daemon, "research")
-    paths = AppPaths.default()  # the conftest's ALMC_HOME: where the daemon's rclone.conf is
     acq = tmp_path / "acq"
     acq.mkdir()
-    paths.facility_config.parent.mkdir(parents=True, exist_ok=True)
-    paths.facility_config.write_text(
-        "[watch]\n"
-        f"folders = [{str(acq)!r}]\n"
-        "[[destinations]]\n"
-        'name = "Research storage"\n'
-        'kind = "research"\n'
-        f"remote = {spec!r}\n"
-    )
+    paths = facility_with_remote(spec, acq)
     a = acq / "a.nd2"
     a.write_bytes(b"x" * 70_000)
     old = time.time() - 3600
