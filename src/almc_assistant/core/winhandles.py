@@ -129,9 +129,7 @@ class WinHandles(HeldDescriptors):
 
         hasher = blake3.blake3()
         buf = bytearray(_BUFFER + unbuffered.ALIGN)
-        k = unbuffered._kernel32()
-        k.ReOpenFile.restype = ctypes.c_void_p
-        k.ReOpenFile.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]
+        k = wininfo.kernel32()
         share = wininfo.SHARE_READ | wininfo.SHARE_DELETE
         raw = k.ReOpenFile(wininfo.handle_of_fd(fd), wininfo.GENERIC_READ, share, _NO_BUFFERING)
         if not raw or raw == ctypes.c_void_p(-1).value:

@@ -16,7 +16,8 @@ come from ``GetFileInformationByHandle`` (what Python 3.11's ``os.stat`` reports
   the cleanup's checked delete (:mod:`core.winhandles`).
 - :func:`identity_of_handle`: volume serial, file index, attributes, size, mtime and
   change time, all from one handle.
-- :func:`final_path`: ``GetFinalPathNameByHandleW``, where the handle's file really is.
+- :func:`final_path`: ``GetFinalPathNameByHandleW``, where the handle's file really is
+  (any length: the buffer grows to what the call asks for).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ ATTR_REPARSE_POINT = 0x400
 _INVALID = ctypes.c_void_p(-1).value
 _EPOCH = 116444736000000000  # 1601-01-01 to 1970-01-01 in 100 ns
 _FILE_BASIC_INFO = 0  # FILE_INFO_BY_HANDLE_CLASS
+_ERROR_MORE_DATA = 234
+_LONGEST = 32_768  # characters in the longest path Windows has
 
 
 class _BasicInfo(ctypes.Structure):
@@ -68,6 +71,18 @@ class _ByHandle(ctypes.Structure):  # BY_HANDLE_FILE_INFORMATION
         ("nNumberOfLinks", wintypes.DWORD),
         ("nFileIndexHigh", wintypes.DWORD),
         ("nFileIndexLow", wintypes.DWORD),
+    ]
+
+
+class Overlapped(ctypes.Structure):
+    """Win32 ``OVERLAPPED``: the file offset of a ``ReadFile`` or ``LockFileEx``."""
+
+    _fields_ = [
+        ("Internal", ctypes.c_size_t),
+        ("InternalHigh", ctypes.c_size_t),
+        ("Offset", wintypes.DWORD),
+        ("OffsetHigh", wintypes.DWORD),
+        ("hEvent", wintypes.HANDLE),
     ]
 
 
@@ -129,6 +144,19 @@ def kernel32() -> Any:
     k.CloseHandle.argtypes = [wintypes.HANDLE]
     k.LocalFree.argtypes = [ctypes.c_void_p]
     k.GetCurrentProcess.restype = wintypes.HANDLE
+    # reading from the storage with the cache bypassed (core.transfer.unbuffered)
+    k.ReOpenFile.restype = wintypes.HANDLE
+    k.ReOpenFile.argtypes = [wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD, wintypes.DWORD]
+    k.ReadFile.argtypes = [
+        wintypes.HANDLE,
+        ctypes.c_void_p,
+        wintypes.DWORD,
+        ctypes.POINTER(wintypes.DWORD),
+        ctypes.POINTER(Overlapped),
+    ]
+    k.ReadFile.restype = wintypes.BOOL
+    k.GetVolumePathNameW.argtypes = [wintypes.LPCWSTR, wintypes.LPWSTR, wintypes.DWORD]
+    k.GetDiskFreeSpaceW.argtypes = [wintypes.LPCWSTR, *[ctypes.POINTER(wintypes.DWORD)] * 4]
     return k
 
 
@@ -208,7 +236,12 @@ def final_path(handle: int) -> str:
         buf = ctypes.create_unicode_buffer(size)
         n = k.GetFinalPathNameByHandleW(handle, buf, size, 0)
         if n == 0:
-            raise last_error("cannot tell where the file is")
+            # Windows answers a short buffer with the length it needs; Wine 8 fails it
+            # with ERROR_MORE_DATA instead: grow, up to the longest path there is.
+            if ctypes.get_last_error() != _ERROR_MORE_DATA or size >= _LONGEST:  # type: ignore[attr-defined]
+                raise last_error("cannot tell where the file is")
+            size = min(size * 4, _LONGEST)
+            continue
         if n < size:
             text = buf.value
             break

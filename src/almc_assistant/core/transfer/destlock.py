@@ -155,7 +155,7 @@ if os.name == "nt":  # pragma: no cover - Windows only
     import msvcrt
     from ctypes import wintypes
 
-    from almc_assistant.core.transfer.unbuffered import Overlapped
+    from almc_assistant.core.wininfo import Overlapped
 
     _ERROR_LOCK_VIOLATION = 33
     _ERROR_IO_PENDING = 997

@@ -33,6 +33,9 @@ from collections.abc import Callable
 from ctypes import wintypes
 from typing import Any
 
+from almc_assistant.core import wininfo
+from almc_assistant.core.wininfo import Overlapped
+
 ALIGN = 4096  # at least one memory page; rounded up to the volume's sector size
 _ERROR_HANDLE_EOF = 38
 _ERROR_INVALID_PARAMETER = 87
@@ -62,47 +65,9 @@ def honoured() -> bool:
     return not hasattr(ntdll, "wine_get_version")  # pragma: no cover
 
 
-class Overlapped(ctypes.Structure):
-    """Win32 ``OVERLAPPED``: the file offset of a ``ReadFile`` or ``LockFileEx``."""
-
-    _fields_ = [
-        ("Internal", ctypes.c_size_t),
-        ("InternalHigh", ctypes.c_size_t),
-        ("Offset", wintypes.DWORD),
-        ("OffsetHigh", wintypes.DWORD),
-        ("hEvent", wintypes.HANDLE),
-    ]
-
-
-def _kernel32() -> Any:  # pragma: no cover - Windows only
-    k = _win.WinDLL("kernel32", use_last_error=True)
-    k.CreateFileW.argtypes = [
-        wintypes.LPCWSTR,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        ctypes.c_void_p,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        wintypes.HANDLE,
-    ]
-    k.CreateFileW.restype = wintypes.HANDLE
-    k.ReadFile.argtypes = [
-        wintypes.HANDLE,
-        ctypes.c_void_p,
-        wintypes.DWORD,
-        ctypes.POINTER(wintypes.DWORD),
-        ctypes.POINTER(Overlapped),
-    ]
-    k.ReadFile.restype = wintypes.BOOL
-    k.CloseHandle.argtypes = [wintypes.HANDLE]
-    k.GetVolumePathNameW.argtypes = [wintypes.LPCWSTR, wintypes.LPWSTR, wintypes.DWORD]
-    k.GetDiskFreeSpaceW.argtypes = [wintypes.LPCWSTR, *[ctypes.POINTER(wintypes.DWORD)] * 4]
-    return k
-
-
 def sector_alignment(path: str) -> int:  # pragma: no cover - Windows only
     """The alignment unbuffered reads on ``path``'s volume need (a multiple of 4096)."""
-    k = _kernel32()
+    k = wininfo.kernel32()
     root = ctypes.create_unicode_buffer(32768)
     if not k.GetVolumePathNameW(path, root, len(root)):
         return ALIGN
@@ -117,7 +82,7 @@ def open_unbuffered(path: str | os.PathLike[str]) -> UnbufferedReader | None:
     """A reader bypassing the cache, or ``None`` (not Windows, or the flag was refused)."""
     if sys.platform != "win32":
         return None
-    k = _kernel32()  # pragma: no cover - Windows only (the Windows lane runs it)
+    k = wininfo.kernel32()  # pragma: no cover - Windows only (the Windows lane runs it)
     name = os.fspath(path)
     handle = k.CreateFileW(
         name,
