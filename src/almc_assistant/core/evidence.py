@@ -9,7 +9,9 @@ have put it there or changed it:
 
 - :class:`EvidenceRules` says whose rows a catalog may speak for (``catalog_owner_uid``:
   a user's private catalog speaks only about files that user owns; ``None`` marks staff's
-  catalog, which speaks about anyone's) and which destinations count for a file owned by
+  catalog, which speaks about anyone's: root on POSIX, an elevated administrator on
+  Windows, ``privatefs.is_superuser``; owners are uids on POSIX and SIDs on Windows, the
+  same rules over both) and which destinations count for a file owned by
   a given uid: the facility's, and those that owner configured (``owner_destinations``).
 - :func:`others_may_write` says whether a folder or file could be written by a user other
   than the file's owner or root: owned by someone else, group-writable by a group with
@@ -28,16 +30,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-OwnerDestinations = Callable[[int], Sequence[PurePath]]
-OwnerRemotes = Callable[[int], Sequence[str]]
+# Who owns a file: a POSIX uid, or on Windows the owner SID (``st_uid`` is 0 for every
+# file there), read from the file's security descriptor (``core.winacl``).
+Owner = int | str
+OwnerDestinations = Callable[[Owner], Sequence[PurePath]]
+OwnerRemotes = Callable[[Owner], Sequence[str]]
 
 
-def _none(uid: int) -> Sequence[PurePath]:
+def _none(owner: Owner) -> Sequence[PurePath]:
     return ()
 
 
-def _no_remotes(uid: int) -> Sequence[str]:
+def _no_remotes(owner: Owner) -> Sequence[str]:
     return ()
+
+
+def shown(owner: Owner) -> str:
+    """An owner in a message: ``uid 1000`` or the SID."""
+    return f"uid {owner}" if isinstance(owner, int) else owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +64,22 @@ class EvidenceRules:
     service gives remotes only for the catalog of that user (staff's cleanup of another
     user's catalog has none: it cannot sign in as them)."""
 
-    catalog_owner_uid: int | None
+    catalog_owner_uid: Owner | None  # a uid (POSIX) or the user's SID (Windows)
     facility_destinations: tuple[PurePath, ...] = ()
     owner_destinations: OwnerDestinations = field(default=_none)
     facility_remotes: tuple[str, ...] = ()
     owner_remotes: OwnerRemotes = field(default=_no_remotes)
 
-    def rows_apply_to(self, owner_uid: int) -> bool:
+    def rows_apply_to(self, owner_uid: Owner) -> bool:
         """Whether this catalog's rows may speak about a file ``owner_uid`` owns."""
         return self.catalog_owner_uid is None or self.catalog_owner_uid == owner_uid
 
-    def trusted_roots(self, owner_uid: int) -> tuple[PurePath, ...]:
+    def trusted_roots(self, owner_uid: Owner) -> tuple[PurePath, ...]:
         """Destination roots whose copies may count for a file ``owner_uid`` owns."""
         roots = [*self.facility_destinations, *self.owner_destinations(owner_uid)]
         return tuple(dict.fromkeys(roots))
 
-    def trusted_remotes(self, owner_uid: int) -> tuple[str, ...]:
+    def trusted_remotes(self, owner_uid: Owner) -> tuple[str, ...]:
         """Remote destinations (``name:path``) whose copies may count for a file
         ``owner_uid`` owns, once proven again at cleanup time."""
         remotes = [*self.facility_remotes, *self.owner_remotes(owner_uid)]

@@ -237,15 +237,25 @@ def is_root() -> bool:
     return POSIX and os.geteuid() == 0
 
 
-def is_staff(staff_group: str = "") -> bool:
-    """Root, a Windows administrator, or a member of the facility's staff group."""
-    if sys.platform == "win32":
-        try:
-            import ctypes
+def is_superuser() -> bool:
+    """Root (POSIX), or on Windows a process running as an *elevated* administrator
+    (its token holds BUILTIN\\Administrators enabled: ``CheckTokenMembership``; an
+    administrator's UAC-filtered token is not): the accounts whose catalog speaks for
+    every user's files (``core.evidence``). Any doubt answers False."""
+    if sys.platform == "win32":  # pragma: no cover - Windows only (the Windows lane runs it)
+        from almc_assistant.core import winacl
 
-            return bool(ctypes.windll.shell32.IsUserAnAdmin())  # type: ignore[attr-defined]
-        except (OSError, AttributeError):
+        try:
+            return winacl.is_elevated_admin()
+        except OSError:
             return False
+    return is_root()
+
+
+def is_staff(staff_group: str = "") -> bool:
+    """Root, an elevated Windows administrator, or a member of the facility's staff group."""
+    if sys.platform == "win32":
+        return is_superuser()
     if os.geteuid() == 0:
         return True
     if not staff_group:

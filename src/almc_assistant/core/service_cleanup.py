@@ -10,6 +10,7 @@ re-checked against the catalog it was planned from right before it is deleted.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -27,9 +28,9 @@ from almc_assistant.core.cleanup import (
     plan_cleanup,
 )
 from almc_assistant.core.errors import UsageError
-from almc_assistant.core.evidence import EvidenceRules
+from almc_assistant.core.evidence import EvidenceRules, Owner
 from almc_assistant.core.policy import Policy
-from almc_assistant.core.privatefs import is_root, is_staff
+from almc_assistant.core.privatefs import is_root, is_staff, is_superuser
 from almc_assistant.core.service_runtime import Runtime
 from almc_assistant.core.staff_view import StaffView
 from almc_assistant.core.status import measure_volumes
@@ -182,9 +183,9 @@ class CleanupPart:
         """What cleanup may believe of one catalog: a user's private catalog speaks only
         for that user's files (root's own is staff's: it speaks for anyone's); copies
         count in the facility's destinations and in those the file's owner configured."""
-        me = os.geteuid() if hasattr(os, "geteuid") else 0
-        owner = source.owner_uid if source.owner_uid is not None else me
-        staffs = source.owner_uid is None and is_root()
+        me = _me()
+        owner: Owner = source.owner_uid if source.owner_uid is not None else me
+        staffs = source.owner_uid is None and is_superuser()
         roots = source.owner_roots
         config = self._rt.settings.config
         # Remote copies are proven with this user's own sign-in (their rclone config):
@@ -206,3 +207,13 @@ class CleanupPart:
             staff, self._staff = self._staff, None
         if staff is not None:
             staff.close()
+
+
+def _me() -> Owner:
+    """Who runs this cleanup, as the evidence rules name owners: the uid, or on Windows
+    the user's SID (``st_uid`` says nothing there)."""
+    if sys.platform == "win32":  # pragma: no cover - Windows only (the Windows lane runs it)
+        from almc_assistant.core import winacl
+
+        return winacl.user_sid()
+    return os.geteuid()

@@ -12,6 +12,9 @@ to any other SID. A missing (NULL) DACL lets everyone do anything. ``CREATOR OWN
 may still grant, and ignoring them only makes the check stricter).
 
 - :func:`user_sid`: this process's user, as a string SID (``S-1-5-21-...``).
+- :func:`is_elevated_admin`: whether this process's token holds BUILTIN\\Administrators
+  enabled (``CheckTokenMembership``: false for an administrator's UAC-filtered token,
+  where the group is deny-only), and what ``TokenElevation`` says.
 - :func:`security_of`: the owner SID and the DACL's entries of an open handle (it needs
   ``READ_CONTROL`` access).
 - :func:`others_may_write`: why someone other than ``owner`` could change the object
@@ -96,6 +99,12 @@ def _dlls() -> tuple[Any, Any]:
         wintypes.DWORD,
         ctypes.POINTER(wintypes.DWORD),
     ]
+    adv.ConvertStringSidToSidW.argtypes = [wintypes.LPCWSTR, ctypes.POINTER(ctypes.c_void_p)]
+    adv.CheckTokenMembership.argtypes = [
+        wintypes.HANDLE,
+        ctypes.c_void_p,
+        ctypes.POINTER(wintypes.BOOL),
+    ]
     adv.ConvertStringSecurityDescriptorToSecurityDescriptorW.argtypes = [
         wintypes.LPCWSTR,
         wintypes.DWORD,
@@ -140,6 +149,26 @@ def user_sid() -> str:
         return _sid_text(adv, k32, psid)
     finally:
         k32.CloseHandle(token)
+
+
+ADMINISTRATORS = "S-1-5-32-544"
+
+
+def is_elevated_admin() -> bool:
+    """Whether this process acts with BUILTIN\\Administrators enabled in its token:
+    ``CheckTokenMembership`` on the effective token (an administrator whose token UAC
+    filtered holds the group deny-only: False), the check ``IsUserAnAdmin`` wraps."""
+    adv, k32 = _dlls()
+    sid = ctypes.c_void_p()
+    if not adv.ConvertStringSidToSidW(ADMINISTRATORS, ctypes.byref(sid)):
+        raise OSError(0, "cannot make the Administrators SID", None, _win.get_last_error())
+    try:
+        member = wintypes.BOOL()
+        if not adv.CheckTokenMembership(None, sid, ctypes.byref(member)):
+            raise OSError(0, "cannot check the process token", None, _win.get_last_error())
+        return bool(member.value)
+    finally:
+        k32.LocalFree(sid)
 
 
 def security_of(handle: int) -> Security:

@@ -20,6 +20,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -55,9 +56,19 @@ def dest_root() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _cleanup(tmp_path: Path, dest: Path, f: Path, *, before_unlink=None) -> CleanupResult:
+def _mine() -> EvidenceRules:
+    """A user's own catalog: owners are SIDs on Windows."""
+    from almc_assistant.core import winacl
+
+    return EvidenceRules(catalog_owner_uid=winacl.user_sid())
+
+
+def _cleanup(
+    tmp_path: Path, dest: Path, f: Path, *, before_unlink=None, rules: EvidenceRules | None = None
+) -> CleanupResult:
     acq = tmp_path / "acq"
     target = Destination("NAS", dest, DestinationKind.INSTITUTIONAL)
+    rules = replace(rules or _mine(), facility_destinations=(dest,))
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
         rec = cat.file(f)
         assert rec is not None
@@ -66,7 +77,7 @@ def _cleanup(tmp_path: Path, dest: Path, f: Path, *, before_unlink=None) -> Clea
             plan,
             cat,
             policy=Policy(PolicySettings(), [target], acquisition_roots=[acq]),
-            rules=EvidenceRules(catalog_owner_uid=0, facility_destinations=(dest,)),
+            rules=rules,
             acquisition_roots=[acq],
             audit_log=tmp_path / "audit.log",
             user="ann",
@@ -195,19 +206,13 @@ def test_a_copy_other_accounts_may_write_does_not_count(tmp_path: Path, dest_roo
     assert outcome.deleted, outcome.reason
 
 
-def test_a_users_catalog_does_not_speak_for_another_accounts_file(
-    tmp_path: Path, dest_root: Path
-) -> None:
-    """Owners are SIDs on Windows (``st_uid`` is 0 for all): a file owned by another
-    account is kept by a user's own cleanup, whatever that user's catalog says."""
-    from almc_assistant.core import privatefs, winacl, wininfo
+def _owned_by_another_account(f: Path) -> None:
+    """Give ``f`` the owner BUILTIN\\Users (not this account), or skip saying why not."""
+    from almc_assistant.core import winacl, wininfo
     from tests.windows_acl import set_owner
 
-    if privatefs.is_staff():
-        pytest.skip("runs as an administrator (Wine's user is one): staff's cleanup may")
-    f = _recorded(tmp_path, dest_root)
     try:
-        set_owner(f, "S-1-5-32-545")  # BUILTIN\\Users: not this account
+        set_owner(f, "S-1-5-32-545")
         handle = wininfo.open_handle(f, access=wininfo.READ_CONTROL)
         try:
             owner = winacl.security_of(handle).owner
@@ -217,6 +222,86 @@ def test_a_users_catalog_does_not_speak_for_another_accounts_file(
         pytest.skip(f"cannot give the file another owner here ({exc})")
     if owner != "S-1-5-32-545":
         pytest.skip("the owner did not change (Wine 8 derives it from the Unix file)")
+
+
+def test_a_users_catalog_does_not_speak_for_another_accounts_file(
+    tmp_path: Path, dest_root: Path
+) -> None:
+    """Owners are SIDs on Windows (``st_uid`` is 0 for all): a file owned by another
+    account is kept by a user's own cleanup, whatever that user's catalog says, even when
+    that user is an administrator (the evidence rules decide, not the token)."""
+    f = _recorded(tmp_path, dest_root)
+    _owned_by_another_account(f)
     (outcome,) = _cleanup(tmp_path, dest_root, f).outcomes
     assert not outcome.deleted and "speaks only for" in outcome.reason
+    assert "S-1-5-32-545" in outcome.reason
     assert f.read_bytes() == DATA
+
+
+def test_staffs_catalog_speaks_for_another_accounts_file(tmp_path: Path, dest_root: Path) -> None:
+    """An elevated administrator's own catalog is staff's (``catalog_owner_uid=None``):
+    it may clean another account's file, with a copy on a facility destination."""
+    f = _recorded(tmp_path, dest_root)
+    _owned_by_another_account(f)
+    (outcome,) = _cleanup(tmp_path, dest_root, f, rules=EvidenceRules(None)).outcomes
+    assert outcome.deleted, outcome.reason
+
+
+def test_another_accounts_catalog_does_not_speak_for_my_file(
+    tmp_path: Path, dest_root: Path
+) -> None:
+    """The same rule seen from the other side, which Wine can show (it cannot give a
+    file another owner): the catalog of BUILTIN\\Users does not speak for this
+    account's file."""
+    f = _recorded(tmp_path, dest_root)
+    rules = EvidenceRules(catalog_owner_uid="S-1-5-32-545")
+    (outcome,) = _cleanup(tmp_path, dest_root, f, rules=rules).outcomes
+    assert not outcome.deleted, outcome.reason
+    assert "speaks only for S-1-5-32-545's files" in outcome.reason
+    assert f.read_bytes() == DATA
+
+
+def test_an_owners_own_destinations_count_only_for_that_owners_files(
+    tmp_path: Path, dest_root: Path
+) -> None:
+    """As on POSIX: a destination someone configured for themselves counts for their own
+    files only (owners compared as SIDs, not ``st_uid``, which is 0 for every file)."""
+    from almc_assistant.core import winacl
+
+    me = winacl.user_sid()
+    f = _recorded(tmp_path, dest_root)
+
+    def staff_with_own(sid: str) -> CleanupResult:
+        rules = EvidenceRules(None, owner_destinations=lambda o: (dest_root,) if o == sid else ())
+        target = Destination("theirs", dest_root, DestinationKind.INSTITUTIONAL)
+        with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
+            rec = cat.file(f)
+            assert rec is not None
+            plan = CleanupPlan(1.0, (CleanupItem(rec, Action.DELETE, "safe and old", 1.0),))
+            return apply_cleanup(
+                plan,
+                cat,
+                policy=Policy(PolicySettings(), [target]),
+                rules=rules,
+                acquisition_roots=[tmp_path / "acq"],
+                audit_log=tmp_path / "audit.log",
+                user="staff",
+            )
+
+    (outcome,) = staff_with_own("S-1-5-32-545").outcomes  # another account's destination
+    assert not outcome.deleted and "not inside a destination" in outcome.reason, outcome.reason
+    (outcome,) = staff_with_own(me).outcomes  # the file's owner's own destination
+    assert outcome.deleted, outcome.reason
+
+
+def test_an_elevated_administrator_is_staff() -> None:
+    """``is_superuser`` asks the token (``CheckTokenMembership`` on Administrators), as
+    ``IsUserAnAdmin`` does; Wine's only user is an administrator, so both say yes here.
+    (A UAC-filtered administrator and a plain user cannot be made under Wine.)"""
+    from almc_assistant.core import privatefs
+
+    shell = bool(ctypes.windll.shell32.IsUserAnAdmin())  # type: ignore[attr-defined]
+    assert privatefs.is_superuser() is shell
+    assert privatefs.is_staff() is shell
+    if UNDER_WINE:
+        assert shell, "Wine's user is an administrator"

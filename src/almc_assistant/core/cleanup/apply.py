@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
@@ -49,8 +48,8 @@ from almc_assistant.core.cleanup.checks import (
     Opened,
     check_copy,
     open_source,
+    owner_of,
     read_hash,
-    windows_owner_refusal,
 )
 from almc_assistant.core.cleanup.plan import (
     CleanupOutcome,
@@ -66,7 +65,7 @@ from almc_assistant.core.cleanup.remote import (
     located,
 )
 from almc_assistant.core.destination_backend import SourceDigests
-from almc_assistant.core.evidence import EvidenceRules
+from almc_assistant.core.evidence import EvidenceRules, Owner, shown
 from almc_assistant.core.handles import Refused
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.policy import Policy
@@ -172,24 +171,22 @@ class _OneFile:
             return _kept(rec, "the file changed since it was copied")
         if ident.mtime_ns / 1e9 > settled:
             return _kept(rec, "it was written to moments ago: it may still be acquiring")
-        if not self.rules.rows_apply_to(ident.uid):
+        owner = owner_of(src)
+        if not self.rules.rows_apply_to(owner):
+            assert self.rules.catalog_owner_uid is not None
             return _kept(
                 rec,
-                f"the file belongs to uid {ident.uid}, and this catalog speaks only for "
-                f"uid {self.rules.catalog_owner_uid}'s files",
+                f"the file belongs to {shown(owner)}, and this catalog speaks only for "
+                f"{shown(self.rules.catalog_owner_uid)}'s files",
             )
-        if sys.platform == "win32":  # pragma: no cover - Windows: owners are SIDs
-            why = windows_owner_refusal(src, self.rules)
-            if why:
-                return _kept(rec, why)
         current = rec.current_copies()
         if not current:
             return _kept(rec, f"evidence does not hold ({self.policy.missing(current)})")
         digest = read_hash(h, src)
         if digest not in {c.blake3 for c in current}:
             return _kept(rec, "its bytes differ from those recorded when it was copied (BLAKE3)")
-        good, failures = self._prove_copies(h, rec, src, digest)
-        far, far_failures = self._prove_remotes(h, rec, src, digest)
+        good, failures = self._prove_copies(h, rec, src, digest, owner)
+        far, far_failures = self._prove_remotes(h, rec, src, digest, owner)
         failures += far_failures
         devices = {c.record.path: c.opened.identity.dev for c in good}
         devices.update({r.record.path: r.device for r in far})
@@ -226,7 +223,7 @@ class _OneFile:
         )
 
     def _prove_copies(
-        self, h: AnyHandles, rec: FileRecord, src: Opened, digest: str
+        self, h: AnyHandles, rec: FileRecord, src: Opened, digest: str, owner: Owner
     ) -> tuple[list[CheckedCopy], list[str]]:
         good: list[CheckedCopy] = []
         failures: list[str] = []
@@ -238,7 +235,9 @@ class _OneFile:
                 failures.append(f"{copy.path}: its row records other bytes (ignored)")
                 continue
             try:
-                checked = check_copy(h, copy, source=src, source_hash=digest, rules=self.rules)
+                checked = check_copy(
+                    h, copy, source=src, source_hash=digest, rules=self.rules, owner=owner
+                )
             except NotACopy as exc:
                 failures.append(f"{copy.path}: {exc}")
                 self.catalog.forget_copy(copy.path)
@@ -256,12 +255,12 @@ class _OneFile:
         return good, failures
 
     def _prove_remotes(
-        self, h: AnyHandles, rec: FileRecord, src: Opened, digest: str
+        self, h: AnyHandles, rec: FileRecord, src: Opened, digest: str, owner: Owner
     ) -> tuple[list[ProvenRemote], list[str]]:
         """The remote copies proven now (one per remote), and why the others were not."""
         good: list[ProvenRemote] = []
         failures: list[str] = []
-        trusted = self.rules.trusted_remotes(src.identity.uid)
+        trusted = self.rules.trusted_remotes(owner)
         extra: dict[frozenset[str], SourceDigests] = {}
 
         def digests_of(wanted: frozenset[str]) -> SourceDigests:

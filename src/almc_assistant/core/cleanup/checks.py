@@ -24,7 +24,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from almc_assistant.core.copies import CopyRecord
-from almc_assistant.core.evidence import EvidenceRules, others_may_write
+from almc_assistant.core.evidence import EvidenceRules, Owner, others_may_write
 from almc_assistant.core.handles import Handles, Refused, components, relative_below
 from almc_assistant.core.identity import FileIdentity
 
@@ -65,22 +65,14 @@ def open_source(h: AnyHandles, path: Path, roots: Sequence[PurePath]) -> Opened:
     raise Refused("it is outside the acquisition folders")
 
 
-def windows_owner_refusal(
-    src: Opened, rules: EvidenceRules
-) -> str:  # pragma: no cover - Windows only (the Windows lane runs it)
-    """Windows: why a user's own catalog may not speak for ``src`` ("" when it may).
+def owner_of(src: Opened) -> Owner:
+    """Who owns the open file: its uid, or on Windows its owner SID (``st_uid`` is 0 for
+    every file there)."""
+    if sys.platform == "win32":  # pragma: no cover - Windows only (the Windows lane runs it)
+        from almc_assistant.core import winacl, wininfo
 
-    Owners are SIDs there (``st_uid`` is 0 for every file): a user's catalog speaks only
-    for files that user owns, unless it runs as an administrator (staff)."""
-    from almc_assistant.core import privatefs, winacl, wininfo
-
-    if rules.catalog_owner_uid is None or privatefs.is_staff():
-        return ""
-    owner = winacl.security_of(wininfo.handle_of_fd(src.fd)).owner
-    me = winacl.user_sid()
-    if owner != me:
-        return f"the file belongs to {owner}, and this catalog speaks only for {me}'s files"
-    return ""
+        return winacl.security_of(wininfo.handle_of_fd(src.fd)).owner
+    return src.identity.uid
 
 
 def read_hash(h: AnyHandles, opened: Opened) -> str:
@@ -99,12 +91,15 @@ def check_copy(
     source: Opened,
     source_hash: str,
     rules: EvidenceRules,
+    owner: Owner | None = None,
 ) -> CheckedCopy:
-    """The copy, proven (see the module docstring), or :class:`Refused` saying why not."""
+    """The copy, proven (see the module docstring), or :class:`Refused` saying why not.
+    ``owner``: the source's owner (:func:`owner_of`; default its uid)."""
     if copy.blake3 != source_hash:
         raise Refused("its catalog row records other bytes than the source has now")
-    owner = source.identity.uid
-    found = _located(copy.path, rules.trusted_roots(owner))
+    found = _located(
+        copy.path, rules.trusted_roots(source.identity.uid if owner is None else owner)
+    )
     if found is None:
         raise Refused("it is not inside a destination the facility or the file's owner configured")
     root, rel = found
@@ -118,7 +113,7 @@ def check_copy(
     if sys.platform == "win32":  # pragma: no cover - tested by the Windows lane
         _windows_writable_only_by_owner(chain, opened, source)
     else:
-        _writable_only_by_owner(chain, opened, owner)
+        _writable_only_by_owner(chain, opened, source.identity.uid)
     if opened.identity.same_file(source.identity):
         raise NotACopy("it is the source itself (same device and inode)")
     if opened.identity.dev == source.identity.dev:
