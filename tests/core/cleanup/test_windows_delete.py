@@ -64,11 +64,21 @@ def _mine() -> EvidenceRules:
 
 
 def _cleanup(
-    tmp_path: Path, dest: Path, f: Path, *, before_unlink=None, rules: EvidenceRules | None = None
+    tmp_path: Path,
+    dest: Path,
+    f: Path,
+    *,
+    before_unlink=None,
+    rules: EvidenceRules | None = None,
+    facility: bool = True,
 ) -> CleanupResult:
+    """Apply a plan deleting ``f``; ``dest`` is a facility destination unless not
+    ``facility`` (then ``rules`` alone say whose it is)."""
     acq = tmp_path / "acq"
     target = Destination("NAS", dest, DestinationKind.INSTITUTIONAL)
-    rules = replace(rules or _mine(), facility_destinations=(dest,))
+    rules = rules or _mine()
+    if facility:
+        rules = replace(rules, facility_destinations=(dest,))
     with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
         rec = cat.file(f)
         assert rec is not None
@@ -273,20 +283,7 @@ def test_an_owners_own_destinations_count_only_for_that_owners_files(
 
     def staff_with_own(sid: str) -> CleanupResult:
         rules = EvidenceRules(None, owner_destinations=lambda o: (dest_root,) if o == sid else ())
-        target = Destination("theirs", dest_root, DestinationKind.INSTITUTIONAL)
-        with Catalog(tmp_path / "c.sqlite3", safety=any_copy) as cat:
-            rec = cat.file(f)
-            assert rec is not None
-            plan = CleanupPlan(1.0, (CleanupItem(rec, Action.DELETE, "safe and old", 1.0),))
-            return apply_cleanup(
-                plan,
-                cat,
-                policy=Policy(PolicySettings(), [target]),
-                rules=rules,
-                acquisition_roots=[tmp_path / "acq"],
-                audit_log=tmp_path / "audit.log",
-                user="staff",
-            )
+        return _cleanup(tmp_path, dest_root, f, rules=rules, facility=False)
 
     (outcome,) = staff_with_own("S-1-5-32-545").outcomes  # another account's destination
     assert not outcome.deleted and "not inside a destination" in outcome.reason, outcome.reason
