@@ -118,9 +118,10 @@ def _receipt_row(b: RcloneBackend, job_id: str, relpath: str) -> dict | None:  #
     return rows[0] if rows else None
 
 
-def facility_with_remote(spec: str, acq: Path) -> AppPaths:
+def facility_with_remote(spec: str, acq: Path, more: str = "") -> AppPaths:
     """The test's app paths (the conftest's ALMC_HOME, where the daemon's rclone.conf
-    is) with a facility config watching ``acq`` and naming ``spec`` research storage."""
+    is) with a facility config watching ``acq`` and naming ``spec`` research storage;
+    ``more``: more of the facility's TOML (other destinations)."""
     paths = AppPaths.default()
     paths.facility_config.parent.mkdir(parents=True, exist_ok=True)
     paths.facility_config.write_text(
@@ -129,6 +130,6 @@ def facility_with_remote(spec: str, acq: Path) -> AppPaths:
         "[[destinations]]\n"
         'name = "Research storage"\n'
         'kind = "research"\n'
-        f"remote = {spec!r}\n"
+        f"remote = {spec!r}\n" + more
     )
     return paths

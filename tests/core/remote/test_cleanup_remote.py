@@ -6,16 +6,21 @@ before the unlink. The workstation's disks are tmpfs (root; skipped otherwise)."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from almc_assistant.core.cleanup import Action
 from almc_assistant.core.destinations import Destination, DestinationKind
+from almc_assistant.core.events import ListSink
 from almc_assistant.core.evidence import EvidenceRules
+from almc_assistant.core.policy import DAY
+from almc_assistant.core.service import Service
 from tests.core.cleanup.world import World, digest, tmpfs_mounts
-from tests.core.remote.helpers import backend, send_file
+from tests.core.remote.helpers import backend, facility_with_remote, send_file
 from tests.core.remote.servers import Server, SshServer
 
 pytestmark = pytest.mark.root
@@ -214,3 +219,58 @@ def test_a_server_killed_right_before_the_unlink(world, daemon, sftp_server: Ssh
     assert not outcome.deleted and src.exists()
     assert f"{spec}/a.nd2: {spec} no longer answers" in outcome.reason, outcome.reason
     assert [e["action"] for e in _audit(world)] == ["delete", "delete-cancelled"]
+
+
+@pytest.mark.parametrize("through", ["copy", "receipt"])
+def test_the_service_cleans_a_file_kept_on_research_storage_and_a_drive(
+    daemon, sftp_server: SshServer, tmp_path: Path, other_disk: Callable[..., Path], through
+):
+    """The whole path: the facility names research storage (a remote) and a drive; the
+    file is copied to both by the service (or to the remote by the command line, its copy
+    then read back from the receipt there); 40 days later the service's cleanup deletes
+    it, the remote copy proven again by the server's BLAKE3."""
+    spec = sftp_server.create_remote(daemon, "research")
+    acq = other_disk(tmp_path / "disk") / "acq"
+    acq.mkdir()
+    usb = other_disk(tmp_path / "usb")
+    paths = facility_with_remote(
+        spec, acq, f"[[destinations]]\nname = 'USB'\npath = {str(usb)!r}\nkind = 'external-drive'\n"
+    )
+    src = acq / "a.nd2"
+    src.write_bytes(b"pixels" * 10_000)
+    old = time.time() - 3600
+    os.utime(src, (old, old))
+    now = [time.time()]
+    service = Service(paths, ListSink(), clock=lambda: now[0])
+    try:
+        service.scan_once()
+        [remote] = service.config.remote_destinations
+        job = service.start_copy([src], [remote, usb], record=through == "copy")
+        assert job.wait(120) is not None
+        service.recorder.flush()
+        if through == "receipt":
+            assert service.import_receipts() == 2  # at the drive and at the remote
+            _wait_safe(service, src)
+        assert service.status().files == (), service.status().files
+        now[0] += 40 * DAY
+        (item,) = service.plan_cleanup().items
+        assert item.action is Action.DELETE, item.reason
+        (done,) = service.apply_cleanup(service.plan_cleanup()).deleted
+        assert done.path == src and not src.exists()
+        assert (
+            f"the copy at {spec}/a.nd2 proven again (BLAKE3 computed by the server" in done.reason
+        )
+    finally:
+        service.stop()
+
+
+def _wait_safe(service: Service, src: Path) -> None:
+    """Copies read from receipts count once a worker re-hashed the file (revalidate)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        service.recorder.flush()
+        rec = service.catalog.file(src)
+        if rec is not None and rec.safe:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{src} never became safe: {service.catalog.file(src)}")
