@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,3 +134,11 @@ def facility_with_remote(spec: str, acq: Path, more: str = "") -> AppPaths:
         f"remote = {spec!r}\n" + more
     )
     return paths
+
+
+def old_file(path: Path, data: bytes) -> Path:
+    """``path`` written with ``data``, last modified an hour ago (settled, not acquiring)."""
+    path.write_bytes(data)
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    return path

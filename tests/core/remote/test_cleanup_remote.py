@@ -6,7 +6,6 @@ before the unlink. The workstation's disks are tmpfs (root; skipped otherwise)."
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
@@ -20,7 +19,7 @@ from almc_assistant.core.evidence import EvidenceRules
 from almc_assistant.core.policy import DAY
 from almc_assistant.core.service import Service
 from tests.core.cleanup.world import World, digest, tmpfs_mounts
-from tests.core.remote.helpers import backend, facility_with_remote, send_file
+from tests.core.remote.helpers import backend, facility_with_remote, old_file, send_file
 from tests.core.remote.servers import Server, SshServer
 
 pytestmark = pytest.mark.root
@@ -236,10 +235,7 @@ def test_the_service_cleans_a_file_kept_on_research_storage_and_a_drive(
     paths = facility_with_remote(
         spec, acq, f"[[destinations]]\nname = 'USB'\npath = {str(usb)!r}\nkind = 'external-drive'\n"
     )
-    src = acq / "a.nd2"
-    src.write_bytes(b"pixels" * 10_000)
-    old = time.time() - 3600
-    os.utime(src, (old, old))
+    src = old_file(acq / "a.nd2", b"pixels" * 10_000)
     now = [time.time()]
     service = Service(paths, ListSink(), clock=lambda: now[0])
     try:

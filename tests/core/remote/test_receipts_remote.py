@@ -5,27 +5,18 @@ longer there, or outside the remote destination never count. Against sshd on loo
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 
 from almc_assistant.core.catalog import Catalog
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.receipts import read_remote_receipt
 from almc_assistant.core.service import Service
-from tests.core.remote.helpers import facility_with_remote
+from tests.core.remote.helpers import facility_with_remote, old_file
 from tests.core.remote.servers import SshServer
 
 
 def _service_with_remote(spec: str, acq: Path) -> Service:
     return Service(facility_with_remote(spec, acq), ListSink())
-
-
-def _old(path: Path, data: bytes) -> Path:
-    path.write_bytes(data)
-    old = time.time() - 3600
-    os.utime(path, (old, old))
-    return path
 
 
 def test_remote_copies_come_back_from_the_receipt_with_their_proof(
@@ -34,7 +25,7 @@ def test_remote_copies_come_back_from_the_receipt_with_their_proof(
     spec = sftp_server.create_remote(daemon, "research")
     acq = tmp_path / "acq"
     acq.mkdir()
-    a = _old(acq / "a.nd2", b"a" * 70_000)
+    a = old_file(acq / "a.nd2", b"a" * 70_000)
     service = _service_with_remote(spec, acq)
     try:
         service.scan_once()
@@ -63,7 +54,7 @@ def test_remote_copies_come_back_from_the_receipt_with_their_proof(
 
 
 def test_rows_without_proof_or_copy_never_count(tmp_path: Path) -> None:
-    src = _old(tmp_path / "s.nd2", b"s" * 100)
+    src = old_file(tmp_path / "s.nd2", b"s" * 100)
     spec = "research:lab/me"
     proof = {
         "proof": "server-blake3",
