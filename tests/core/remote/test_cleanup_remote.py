@@ -6,6 +6,7 @@ before the unlink. The workstation's disks are tmpfs (root; skipped otherwise)."
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
@@ -270,3 +271,25 @@ def _wait_safe(service: Service, src: Path) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{src} never became safe: {service.catalog.file(src)}")
+
+
+def test_a_remote_copy_rewritten_right_before_the_unlink(world, daemon, sftp_server: SshServer):
+    """Someone rewrites the stored copy (same size) after it was proven: its modification
+    time moved, the deletion is cancelled."""
+    spec = sftp_server.create_remote(daemon, "research")
+    _with_remote(world, spec, DestinationKind.RESEARCH)
+    src = _copied(world, daemon, spec)
+    stored = sftp_server.data / "dest" / "a.nd2"
+
+    def rewrite(_path: Path) -> None:
+        data = stored.read_bytes()
+        stored.write_bytes(bytes(len(data)))
+        later = stored.stat().st_mtime + 5
+        os.utime(stored, (later, later))
+
+    world.before_unlink = rewrite
+
+    [outcome] = world.apply().outcomes
+
+    assert not outcome.deleted and src.exists()
+    assert f"{spec}/a.nd2: it was modified" in outcome.reason, outcome.reason

@@ -19,7 +19,8 @@ right before it, all of this holds:
   a server that lied about a probe file is never asked, its copies are downloaded back).
 
 Right before the unlink the stored file is looked up again (:meth:`RemoteCopies.changed`):
-a remote that stopped answering, or whose copy went or changed size, cancels the deletion.
+a remote that stopped answering, or whose copy went, changed size or was modified since it
+was proven, cancels the deletion.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class ProvenRemote:
     device: int  # the remote's pseudo device (``policy.remote_device``)
     proof: str  # ``ProofKind`` value
     words: str  # the proof in plain words
+    modified: str = ""  # the stored file's modification time, as the backend said it
 
     @property
     def shown(self) -> str:
@@ -143,7 +145,9 @@ class RemoteCopies:
             raise Refused(f"{spec} could not prove its copy now ({proof.reason or proof.words})")
         device = remote_device(spec)
         assert device is not None
-        return ProvenRemote(copy, spec, relpath, device, proof.kind.value, proof.words)
+        return ProvenRemote(
+            copy, spec, relpath, device, proof.kind.value, proof.words, entry.modified
+        )
 
     def changed(self, proven: ProvenRemote) -> str:
         """Why the proven copy is no longer there as proven ("" when it is)."""
@@ -156,6 +160,8 @@ class RemoteCopies:
             return "it is gone"
         if entry.size != proven.record.size:
             return f"it now holds {entry.size} bytes"
+        if entry.modified != proven.modified:
+            return f"it was modified ({proven.modified or '?'} then, {entry.modified or '?'} now)"
         return ""
 
     def close(self) -> None:
