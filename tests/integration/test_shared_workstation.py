@@ -363,6 +363,44 @@ def test_one_users_hostile_catalog_costs_only_that_user_in_staffs_cleanup(
     assert Path("/etc/shadow").stat().st_uid == 0
 
 
+def test_a_users_remote_copies_are_named_not_counted_by_staffs_cleanup(
+    users: tuple[Account, Account], ws: Workstation
+) -> None:
+    """Staff's cleanup cannot sign in to B's remotes: B's remote copy does not make B's
+    file deletable, and cleanup says why, naming B."""
+    _, b = users
+    mine = _data(b, ws.common / "b-remote.nd2")
+    _ok(b.run(["almc-assistant", "watch", "--once"], env=ws.env()))
+    script = f"""
+import time
+from pathlib import Path
+import blake3
+from almc_assistant.core.copies import CopyRecord
+from almc_assistant.core.events import NullSink
+from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.service import Service
+src = Path({str(mine)!r})
+st = src.stat()
+s = Service(AppPaths.default().ensure(), NullSink())
+proof = {{"proof": "server-blake3", "verified": True}}
+s.catalog.record_copy(CopyRecord(source=src, destination_root=Path("research:lab/b"),
+                      path=Path("research:lab/b/b-remote.nd2"), size=st.st_size,
+                      mtime_ns=st.st_mtime_ns, blake3=blake3.blake3(src.read_bytes()).hexdigest(),
+                      verified_at=time.time(), proof=proof), owner={b.name!r})
+s.stop()
+"""
+    done = b.run(["python", "-c", script], env=ws.env())
+    assert done.returncode == 0, done.stderr
+    done = ws.staff(["cleanup", "--apply", "--json"])
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert mine.exists()
+    assert any(
+        f"1 copy of {b.name}'s files on remote destinations: not counted" in p
+        for p in doc["problems"]
+    ), doc["problems"]
+
+
 def test_a_malformed_row_in_your_own_catalog_is_a_message_not_a_crash(
     users: tuple[Account, Account], ws: Workstation
 ) -> None:

@@ -32,8 +32,9 @@ from almc_assistant.core.config import Config, read_user_settings
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.paths import APP_NAME
-from almc_assistant.core.policy import Policy
+from almc_assistant.core.policy import Policy, remote_device
 from almc_assistant.core.shared_state import CATALOG_NAME, UserFolder, user_folders
+from almc_assistant.core.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +119,20 @@ class StaffView:
         )
         catalog = Catalog(snapshot, safety=policy.is_safe, busy_timeout=1.0)
         try:
-            _keep_only_owner(catalog, folder.name, folder.uid, [Path(d.path) for d in destinations])
+            remote = _keep_only_owner(
+                catalog, folder.name, folder.uid, [Path(d.path) for d in destinations]
+            )
             catalog.recompute_safety()
         except BaseException:
             catalog.close()
             raise
+        if remote:
+            self.problems.append(
+                f"{plural(remote, 'copy', 'copies')} of {folder.name}'s files on remote "
+                "destinations: not counted by staff's cleanup, which proves a remote copy "
+                f"with the sign-in of the user running it and cannot sign in as {folder.name} "
+                f"(their files need the copies the policy asks for elsewhere)."
+            )
         return UserHints(folder, catalog, policy, own)
 
     def _owner_destinations(self, folder: UserFolder, where: str | None) -> tuple[Destination, ...]:
@@ -196,9 +206,10 @@ def _owned_by(path: str, uid: int) -> bool:
     return st.st_uid == uid and not stat.S_ISLNK(st.st_mode)
 
 
-def _keep_only_owner(catalog: Catalog, owner: str, uid: int, roots: list[Path]) -> None:
+def _keep_only_owner(catalog: Catalog, owner: str, uid: int, roots: list[Path]) -> int:
     """Drop rows about files of anyone but ``owner`` (by the name the row gives and by
-    the file's owner on storage), and copies outside ``roots``."""
+    the file's owner on storage), and copies outside ``roots``; returns how many of
+    those were copies on remote destinations."""
     conn = catalog.db.conn()
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -212,12 +223,13 @@ def _keep_only_owner(catalog: Catalog, owner: str, uid: int, roots: list[Path]) 
         ]
         conn.executemany("DELETE FROM files WHERE id = ?", foreign)
         outside = [
-            (row[0],)
+            (row[0], str(row[1]))
             for row in conn.execute("SELECT id, destination_root, path FROM copies")
             if not (_inside(str(row[1]), roots) and _inside(str(row[2]), roots))
         ]
-        conn.executemany("DELETE FROM copies WHERE id = ?", outside)
+        conn.executemany("DELETE FROM copies WHERE id = ?", [(i,) for i, _ in outside])
         conn.execute("COMMIT")
+        return sum(1 for _, root in outside if remote_device(root) is not None)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
