@@ -271,14 +271,14 @@ class _OneFile:
         for copy in rec.current_copies():
             if not is_remote(copy):
                 continue
-            shown = copy.path.as_posix()
+            where = copy.path.as_posix()
             if copy.blake3 != digest:
-                failures.append(f"{shown}: its row records other bytes (ignored)")
+                failures.append(f"{where}: its row records other bytes (ignored)")
                 continue
             found = located(copy, trusted)
             if found is None:
                 failures.append(
-                    f"{shown}: not on a remote destination the facility or the file's owner "
+                    f"{where}: not on a remote destination the facility or the file's owner "
                     "configured for this user's sign-in (not counted)"
                 )
                 continue
@@ -288,7 +288,7 @@ class _OneFile:
             try:
                 good.append(self.remotes.prove(copy, spec, rel, digests_of))
             except RemoteNotACopy as exc:
-                failures.append(f"{shown}: {exc}")
+                failures.append(f"{where}: {exc}")
                 self.catalog.forget_copy(copy.path)
             except Refused as exc:
                 failures.append(str(exc))
