@@ -83,8 +83,9 @@ class _PipeAwareWriter(io.RawIOBase):
 def print_json(document: Any, stream: TextIO | None = None) -> None:
     """Print one JSON document (the ``--json`` contract)."""
     out = stream or sys.stdout
-    json.dump(document, out, indent=2, default=str, ensure_ascii=False)
-    out.write("\n")
+    # one write: ``json.dump`` writes token by token, a system call each when Python
+    # runs unbuffered (PYTHONUNBUFFERED): 700,000 of them for 20,000 copies
+    out.write(json.dumps(document, indent=2, default=str, ensure_ascii=False) + "\n")
     out.flush()
 
 
