@@ -93,7 +93,7 @@ def test_a_file_already_there_is_adopted_by_its_bytes_in_either_mover(tmp_path: 
     write(src / "a-small.tif", b"a" * 1000)
     write(src / "b-large.nd2", b"b" * 300_000)
     write(tmp_path / "dest" / "src" / "a-small.tif", b"a" * 1000)
-    write(tmp_path / "dest" / "src" / "b-large.nd2", b"b" * 299_999 + b"X")  # same size, other bytes
+    write(tmp_path / "dest" / "src" / "b-large.nd2", b"b" * 299_999 + b"X")  # other bytes
     dest = JobDestination(tmp_path / "dest")
     tasks = _tasks(src)
     items = [(t, _targets(t, dest)) for t in tasks]
