@@ -45,6 +45,7 @@ class Written:
     read_back: str = ""  # how it was read back and matched ("" : not yet)
     committed: bool = False  # renamed to its final name
     failed: bool = False  # its result is an error (see Run.fail)
+    discarded: bool = False  # a streamed partial already removed and closed (once only)
 
     @property
     def path(self) -> Path:
@@ -99,7 +100,8 @@ class Run:
         self.results[(w.task, w.target)] = err
         w.failed = True
         if w.stream is not None:
-            w.stream.discard()
+            w.stream.discard()  # its folder is closed with it: never touched again
+            w.discarded = True
         else:
             try:
                 w.folder.unlink(w.name)

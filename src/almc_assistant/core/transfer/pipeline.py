@@ -321,7 +321,8 @@ class FilePipeline:
                 opened.fd = None
         for w in run.written:
             if w.stream is not None:
-                w.stream.discard()  # a published one is only closed
+                if not w.discarded:
+                    w.stream.discard()  # a published one is only closed
                 continue
             if not w.committed:
                 with contextlib.suppress(OSError):
