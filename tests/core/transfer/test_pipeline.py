@@ -6,6 +6,7 @@ Real files on a real file system; the driver is driven directly, as a worker doe
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from almc_assistant.core.events import ListSink
@@ -106,3 +107,38 @@ def test_a_file_already_there_is_adopted_by_its_bytes_in_either_mover(tmp_path: 
     assert isinstance(small, Verified) and small.adopted
     assert isinstance(by_name["b-large.nd2"], Differs)  # never taken by its size
     assert (tmp_path / "dest" / "src" / "b-large.nd2").read_bytes().endswith(b"X")  # untouched
+
+
+def test_a_streamed_partial_that_failed_is_removed_once_and_never_by_path_again(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # after its first removal its folder is closed: a second one would go by path
+    from almc_assistant.core.transfer import partial as partial_mod
+
+    calls: list[int] = []
+    real = partial_mod.PartialFile.discard
+
+    def counting(self: partial_mod.PartialFile) -> None:
+        calls.append(id(self))
+        real(self)
+
+    monkeypatch.setattr(partial_mod.PartialFile, "discard", counting)
+
+    def change_source(task: FileTask, done: int) -> None:  # read whole, then touched
+        if done == task.size:
+            os.utime(task.source, ns=(1, 1))
+
+    src = tmp_path / "src"
+    write(src / "large.nd2", b"x" * 300_000)
+    (tmp_path / "dest").mkdir()
+    dest = JobDestination(tmp_path / "dest")
+    tasks = _tasks(src)
+
+    results = _pipeline(CopyHooks(on_chunk=change_source)).copy(
+        [(t, _targets(t, dest)) for t in tasks], group=False
+    )
+
+    assert all(isinstance(r, CopyError) for r in results.values())
+    assert len(calls) == len(set(calls)) == 1
+    assert partials(tmp_path / "dest") == []
+    assert not (tmp_path / "dest" / "src" / "large.nd2").exists()
