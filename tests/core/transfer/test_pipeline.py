@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.destination import JobDestination
@@ -22,6 +24,7 @@ from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
 from almc_assistant.core.transfer.targets import OnConflict, Target, plan_target
 from tests.core.transfer.conftest import digest, partials, write
+from tests.portable import WINDOWS
 
 CHUNK = 64 * 1024  # small files fit in one read; the large one is streamed in windows
 
@@ -65,6 +68,7 @@ def test_small_and_large_files_in_one_call_are_verified_and_listed(tmp_path: Pat
     assert partials(tmp_path / "dest") == []
 
 
+@pytest.mark.skipif(WINDOWS, reason="editing a source the copy holds open blocks under Wine")
 def test_a_source_changed_in_a_mixed_call_fails_only_its_own_copy(tmp_path: Path) -> None:
     src = tmp_path / "src"
     write(src / "a-small.tif", b"a" * 1000)
@@ -111,6 +115,7 @@ def test_a_file_already_there_is_adopted_by_its_bytes_in_either_mover(tmp_path: 
     assert (tmp_path / "dest" / "src" / "b-large.nd2").read_bytes().endswith(b"X")  # untouched
 
 
+@pytest.mark.skipif(WINDOWS, reason="editing a source the copy holds open blocks under Wine")
 def test_a_streamed_partial_that_failed_is_removed_once_and_never_by_path_again(
     tmp_path: Path, monkeypatch
 ) -> None:
