@@ -121,20 +121,20 @@ def test_closing_keeps_every_other_jobs_line_however_it_got_there(
 ) -> None:
     # the end of a job rewrites the manifest from its own entries only when the file is
     # still the one whose every line it knows; anything another job did is read back
-    (tmp_path / MANIFEST_NAME).write_text(f"{'44' * 32}  old.tif\n")
+    (tmp_path / MANIFEST_NAME).write_bytes(f"{'44' * 32}  old.tif\n".encode())
     m = Manifest(tmp_path)
     m.record("a.tif", "11" * 32)
-    other = f"{'22' * 32}  other.tif\n"
+    other = f"{'22' * 32}  other.tif\n".encode()  # bytes: text mode writes CRLF on Windows
     if when == "between our appends":
-        with open(tmp_path / MANIFEST_NAME, "a") as f:
+        with open(tmp_path / MANIFEST_NAME, "ab") as f:
             f.write(other)
     m.record("b.tif", "33" * 32)
     if when == "after our last append":
-        with open(tmp_path / MANIFEST_NAME, "a") as f:
+        with open(tmp_path / MANIFEST_NAME, "ab") as f:
             f.write(other)
     if when == "replaced":  # another job's rewrite: a new file, same size as ours
-        text = (tmp_path / MANIFEST_NAME).read_text().replace("old.tif", "oth.tif")
-        (tmp_path / "new").write_text(text)
+        text = (tmp_path / MANIFEST_NAME).read_bytes().replace(b"old.tif", b"oth.tif")
+        (tmp_path / "new").write_bytes(text)
         (tmp_path / "new").replace(tmp_path / MANIFEST_NAME)
     m.close()
     got = read_manifest(tmp_path)
@@ -150,5 +150,5 @@ def test_closing_a_manifest_only_this_job_wrote_lists_everything_sorted(tmp_path
     for name in ["c.tif", "a.tif", "b.tif"]:
         m.record(name, "11" * 32)
     m.close()
-    lines = (tmp_path / MANIFEST_NAME).read_text().splitlines()
+    lines = (tmp_path / MANIFEST_NAME).read_bytes().decode().splitlines()
     assert [line.split("  ")[1] for line in lines] == ["a.tif", "b.tif", "c.tif"]
