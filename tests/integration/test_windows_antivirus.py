@@ -16,8 +16,8 @@ import pytest
 
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.transfer import CopyFailed, CopyRequest, CopyRetried, CopyVerified
-from almc_assistant.core.transfer.copier import CopyHooks
 from almc_assistant.core.transfer.faults import IN_USE_DELAYS, from_os_error
+from almc_assistant.core.transfer.hooks import CopyHooks
 from almc_assistant.core.transfer.job import CopyJob
 from almc_assistant.core.winfiles import IN_USE
 from tests.integration.test_windows_paths import Holder

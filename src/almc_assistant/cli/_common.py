@@ -83,8 +83,20 @@ class _PipeAwareWriter(io.RawIOBase):
 def print_json(document: Any, stream: TextIO | None = None) -> None:
     """Print one JSON document (the ``--json`` contract)."""
     out = stream or sys.stdout
-    json.dump(document, out, indent=2, default=str, ensure_ascii=False)
-    out.write("\n")
+    # written in blocks of about 64 KiB: ``json.dump`` writes token by token, a system
+    # call each when Python runs unbuffered (PYTHONUNBUFFERED: 700,000 for 20,000
+    # copies), and one string of the whole document would hold it all in memory twice
+    encoder = json.JSONEncoder(indent=2, default=str, ensure_ascii=False)
+    block: list[str] = []
+    size = 0
+    for piece in encoder.iterencode(document):
+        block.append(piece)
+        size += len(piece)
+        if size >= 1 << 16:
+            out.write("".join(block))
+            block, size = [], 0
+    block.append("\n")
+    out.write("".join(block))
     out.flush()
 
 

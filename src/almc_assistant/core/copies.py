@@ -77,6 +77,9 @@ class CopyRecord:
     @property
     def relpath(self) -> str:
         """The copy's path below its destination root, with ``/`` separators."""
+        root, parts = self.destination_root.parts, self.path.parts
+        if parts[: len(root)] == root:  # cheaper than relative_to (a receipt of 10^5 rows)
+            return "/".join(parts[len(root) :])
         return self.path.relative_to(self.destination_root).as_posix()
 
     def receipt_row(

@@ -19,7 +19,9 @@ def test_one_read_two_remotes(
     src = source_file(tmp_path / "src", "a.nd2", 9 * 1024 * 1024 + 1)
     read: list[int] = []
 
-    class CountingFileIO(io.FileIO):  # the copy engine's reads of the source (core.transfer.copier)
+    class CountingFileIO(
+        io.FileIO
+    ):  # the copy engine's reads of the source (core.transfer.streamed)
         def readinto(self, buffer):
             n = super().readinto(buffer)
             read.append(n or 0)

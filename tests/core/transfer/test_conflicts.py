@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.transfer import CopyFailed, CopySkipped, CopyVerified, OnConflict
-from almc_assistant.core.transfer.copier import CopyHooks
+from almc_assistant.core.transfer.hooks import CopyHooks
 from almc_assistant.core.transfer.publish import publish
 from tests.core.transfer.conftest import copy, partials, write
 from tests.portable import WINDOWS

@@ -113,3 +113,42 @@ def test_choose_workers_probes_without_leaving_anything(tmp_path: Path) -> None:
     assert default_workers(1) <= choose_workers([tmp_path]) <= SHARE_WORKERS
     assert choose_workers([], others=2) == default_workers(2)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("when", ["between our appends", "after our last append", "replaced"])
+def test_closing_keeps_every_other_jobs_line_however_it_got_there(
+    tmp_path: Path, when: str
+) -> None:
+    # the end of a job rewrites the manifest from its own entries only when the file is
+    # still the one whose every line it knows; anything another job did is read back
+    (tmp_path / MANIFEST_NAME).write_bytes(f"{'44' * 32}  old.tif\n".encode())
+    m = Manifest(tmp_path)
+    m.record("a.tif", "11" * 32)
+    other = f"{'22' * 32}  other.tif\n".encode()  # bytes: text mode writes CRLF on Windows
+    if when == "between our appends":
+        with open(tmp_path / MANIFEST_NAME, "ab") as f:
+            f.write(other)
+    m.record("b.tif", "33" * 32)
+    if when == "after our last append":
+        with open(tmp_path / MANIFEST_NAME, "ab") as f:
+            f.write(other)
+    if when == "replaced":  # another job's rewrite: a new file, same size as ours
+        text = (tmp_path / MANIFEST_NAME).read_bytes().replace(b"old.tif", b"oth.tif")
+        (tmp_path / "new").write_bytes(text)
+        (tmp_path / "new").replace(tmp_path / MANIFEST_NAME)
+    m.close()
+    got = read_manifest(tmp_path)
+    expected = {"a.tif": "11" * 32, "b.tif": "33" * 32}
+    if when == "replaced":
+        assert got == {**expected, "oth.tif": "44" * 32}
+    else:
+        assert got == {**expected, "old.tif": "44" * 32, "other.tif": "22" * 32}
+
+
+def test_closing_a_manifest_only_this_job_wrote_lists_everything_sorted(tmp_path: Path) -> None:
+    m = Manifest(tmp_path)
+    for name in ["c.tif", "a.tif", "b.tif"]:
+        m.record(name, "11" * 32)
+    m.close()
+    lines = (tmp_path / MANIFEST_NAME).read_bytes().decode().splitlines()
+    assert [line.split("  ")[1] for line in lines] == ["a.tif", "b.tif", "c.tif"]

@@ -21,6 +21,6 @@ to a partial name), ``proof`` and ``probe`` (what each backend can prove, tried 
 probe file), ``rclone_backend`` (the ``DestinationBackend``), ``digests`` and
 ``quickxor`` (hashes of the single read pass), ``session`` (the daemon and the open
 backends of one job or verify), ``signin`` (browser sign-in and sign-out), ``faults``
-(messages). The per-file pipeline itself is the copy engine's (``core.transfer.copier``,
+(messages). The per-file pipeline itself is the copy engine's (``core.transfer.pipeline``,
 remote targets through ``core.transfer.remote_dest``).
 """

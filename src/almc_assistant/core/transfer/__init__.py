@@ -11,7 +11,6 @@ Thread contract: see each module; events may arrive from any worker thread.
 """
 
 from almc_assistant.core.transfer.concurrency import default_workers
-from almc_assistant.core.transfer.copier import CopyHooks
 from almc_assistant.core.transfer.events import (
     READ_BACK_CACHED,
     READ_BACK_EVICTED,
@@ -32,6 +31,7 @@ from almc_assistant.core.transfer.events import (
     JobSummary,
     SourceSkipped,
 )
+from almc_assistant.core.transfer.hooks import CopyHooks
 from almc_assistant.core.transfer.job import (
     CopyJob,
     CopyRequest,

@@ -49,7 +49,7 @@ def open_from_storage(folder: Folder, name: str, *, prefetch: bool = False) -> i
 def hash_fd(fd: int, buf: bytearray) -> tuple[str, int]:
     """BLAKE3 hex and size of what remains to read on ``fd``; drops the pages after.
 
-    POSIX only (``os.readv``): used by the grouped small-file path, which runs on Linux.
+    POSIX only (``os.readv``): used for grouped small files (:mod:`grouped`), Linux only.
     """
     view = memoryview(buf)
     hasher = blake3.blake3()

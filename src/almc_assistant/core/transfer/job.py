@@ -25,10 +25,8 @@ from typing import TYPE_CHECKING
 from almc_assistant.core.destination_backend import DestinationBackend
 from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
-from almc_assistant.core.transfer.batch import batchable
 from almc_assistant.core.transfer.concurrency import choose_workers
 from almc_assistant.core.transfer.control import JobControl
-from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     DestinationRefused,
@@ -39,6 +37,8 @@ from almc_assistant.core.transfer.events import (
     SourceSkipped,
 )
 from almc_assistant.core.transfer.faults import Cancelled
+from almc_assistant.core.transfer.grouped import batchable
+from almc_assistant.core.transfer.hooks import CHUNK, WINDOW, CopyHooks
 from almc_assistant.core.transfer.ontoitself import refuse_copy_onto_itself
 from almc_assistant.core.transfer.preflight import (
     SPACE_MARGIN,

@@ -2,7 +2,7 @@
 or settle with a file already there.
 
 Thread contract: pure steps on one target, callable from any worker. Shared by the
-one-file copier and the grouped small-file path (one per-file pipeline for both).
+driver (:mod:`pipeline`) for a streamed file and a grouped one alike.
 
 - :func:`land`: give the verified partial its final name (:mod:`publish`, never
   replacing). If the name was taken meanwhile (another job, process or user copying the

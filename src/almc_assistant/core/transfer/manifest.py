@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 MAX_BYTES = 1 << 30  # ~10 million lines; anything bigger is not ours
 TMP_NAME = MANIFEST_NAME + ".tmp"
 _LINE = re.compile(r"^(\\?)([0-9a-f]{64})  (.+)$")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_DRIVE = re.compile(r"^[A-Za-z]:")
 _READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _READ |= getattr(os, "O_BINARY", 0)
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
@@ -80,7 +82,14 @@ def format_line(digest: str, relpath: str) -> str:
 
 def parse_line(line: str) -> tuple[str, str] | None:
     """``(digest, relpath)`` of one line, or ``None`` for a torn or foreign line."""
-    m = _LINE.match(line.rstrip("\n"))
+    line = line.rstrip("\n")
+    # the common line (no escape): 64 lower-case hex digits, two spaces, a path; checked
+    # without the regex (a manifest of 10^5 lines is parsed at each job's end)
+    if len(line) > 66 and line[64:66] == "  " and _HEX64.fullmatch(line, 0, 64):
+        path = line[66:]
+        if "\n" not in path:  # as ``.+`` would take it
+            return line[:64], path
+    m = _LINE.match(line)
     if m is None:
         return None
     escaped, digest, path = m.groups()
@@ -91,7 +100,7 @@ def parse_line(line: str) -> tuple[str, str] | None:
 
 def unsafe_path(relpath: str) -> str | None:
     """Why ``relpath`` may not be read below a root (``None`` when it may)."""
-    if relpath.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relpath):
+    if relpath.startswith(("/", "\\")) or _DRIVE.match(relpath):
         return "it is an absolute path"
     parts = relpath.split("/")
     if any(p in ("", ".", "..") for p in parts):
@@ -120,6 +129,7 @@ class ManifestContents:
     set_aside: list[tuple[int, str]] = field(default_factory=list)
     torn_tail: bool = False
     size: int = 0
+    ident: tuple[int, int] | None = None  # (device, inode) of the file read
 
 
 def unusable(path: Path, why: str) -> AlmcError:
@@ -132,8 +142,9 @@ def unusable(path: Path, why: str) -> AlmcError:
     )
 
 
-def _read_bytes(path: Path) -> bytes | None:
-    """The bytes of ``path`` (``None`` if missing); never through a link, never blocking."""
+def _read_bytes(path: Path) -> tuple[bytes, tuple[int, int]] | None:
+    """The bytes of ``path`` and its (device, inode) (``None`` if missing); never through
+    a link, never blocking."""
     try:
         fd = os.open(path, _READ)
     except FileNotFoundError:
@@ -155,7 +166,7 @@ def _read_bytes(path: Path) -> bytes | None:
             if total > MAX_BYTES:
                 raise unusable(path, "it keeps growing beyond what a manifest can be")
             chunks.append(chunk)
-        return b"".join(chunks)
+        return b"".join(chunks), (st.st_dev, st.st_ino)
     except OSError as exc:
         raise unusable(path, exc.strerror or str(exc)) from exc
     finally:
@@ -164,10 +175,11 @@ def _read_bytes(path: Path) -> bytes | None:
 
 def load_manifest(root: Path) -> ManifestContents:
     """Read ``root``'s manifest safely. Raises :class:`AlmcError` when it is unusable."""
-    data = _read_bytes(root / MANIFEST_NAME)
+    read = _read_bytes(root / MANIFEST_NAME)
     out = ManifestContents()
-    if data is None:
+    if read is None:
         return out
+    data, out.ident = read
     out.exists, out.size = True, len(data)
     text = data.decode("utf-8", "replace")
     if text.startswith("\ufeff"):
@@ -237,6 +249,11 @@ class Manifest:
         self._turn = threading.Condition()  # who writes next (guards _writing)
         self._writing = False
         self._end: int | None = None  # file size our last append left
+        # (device, inode, size) of the file when every line in it is one of _entries (read
+        # at the start or appended by us since): the end of the job need not read it again
+        self._known: tuple[int, int, int] | None = (
+            (*loaded.ident, loaded.size) if loaded.ident is not None else None
+        )
 
     def lookup(self, relpath: str) -> str | None:
         with self._lock:
@@ -315,6 +332,10 @@ class Manifest:
                 raise planted(self.path, "the manifest")
             torn = st.st_size and st.st_size != self._end
             self._end = None
+            mine = (st.st_dev, st.st_ino, st.st_size)
+            if self._known is None and not st.st_size:  # created by this append
+                self._known = mine
+            known, self._known = self._known == mine, None
             if torn and _last_byte(self.path, st.st_size) != b"\n":
                 log.warning("%s ended with a torn line; it is set aside", self.path)
                 data = b"\n" + data
@@ -327,6 +348,8 @@ class Manifest:
                 _cut(fd, st.st_size)
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
             self._end = st.st_size + written
+            if known:
+                self._known = (st.st_dev, st.st_ino, self._end)
         finally:
             os.close(fd)
 
@@ -351,14 +374,26 @@ class Manifest:
             if not self._dirty:
                 return
             with locked(self.root):
-                current = load_manifest(self.root).entries  # every job's lines
+                current = self._current()  # every job's lines
                 current.update(self._unwritten)
                 if not self._rewrite(current) and self._unwritten and self.problem:
                     raise self.problem
             self._unwritten.clear()
+            self._known = None  # rewritten: a later close reads it again
             self.problem = None
             self._entries = current
             self._dirty = False
+
+    def _current(self) -> dict[str, str]:
+        """Every line of the manifest now: our own entries when the file is still the one
+        whose every line we know (same inode, the size our last append left), else read."""
+        try:
+            st = os.lstat(self.path)
+        except OSError:
+            st = None
+        if st is not None and (st.st_dev, st.st_ino, st.st_size) == self._known:
+            return dict(self._entries)
+        return load_manifest(self.root).entries
 
     def _rewrite(self, current: dict[str, str]) -> bool:
         """Replace the manifest by ``current`` (sorted); ``False`` when it is another

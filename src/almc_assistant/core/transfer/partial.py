@@ -3,10 +3,10 @@
 Created, read back and removed relative to its open :class:`~folder.Folder` (never by a
 path that could have been redirected since).
 
-Thread contract: owned by the copier's thread; its :class:`StreamWriter` and
+Thread contract: owned by the pipeline's worker thread; its :class:`StreamWriter` and
 :class:`ReadBack` may run threads of their own, which :meth:`PartialFile.close` joins.
 :meth:`PartialFile.discard` removes the partial (idempotent, never raises) and releases
-its name; after a successful rename (:attr:`PartialFile.published` set by the copier) it
+its name; after a successful rename (:attr:`PartialFile.published` set by the pipeline) it
 only closes and releases: no removal of a name that is gone (a round trip on a share).
 """
 

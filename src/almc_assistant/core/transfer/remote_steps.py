@@ -1,8 +1,9 @@
 """The remote side of one file's copy, after its bytes are sent: prove, publish, adopt.
 
 Thread contract: pure steps on one target, callable from any worker (the backend is
-shared, the stream belongs to the caller). Shared by the one-file copier and the grouped
-small-file path, as :mod:`landing` is for local targets: one per-file pipeline for both.
+shared, the stream belongs to the caller). Used by the one per-file pipeline for streamed
+and grouped files alike (:mod:`pipeline`, :mod:`streamed`, :mod:`grouped`), as
+:mod:`landing` is for local targets.
 
 - :func:`prove_upload`: finish the upload and have the backend prove the stored partial
   (a hash its server computed, or a download back); unproven: the partial is removed.

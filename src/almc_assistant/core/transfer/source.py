@@ -1,7 +1,7 @@
 """The source side of one file's copy: open it safely, and prove it did not change.
 
-Thread contract: pure functions on one file, callable from any worker. Shared by the
-one-file copier and the grouped small-file path (one per-file pipeline for both).
+Thread contract: pure functions on one file, callable from any worker. Used by both byte
+movers (:mod:`streamed`, :mod:`grouped`) and the driver (:mod:`pipeline`).
 
 "Unchanged" is :meth:`~almc_assistant.core.identity.FileIdentity.unchanged_since`: same
 file (device and inode), same type, size, mtime **and ctime**. The "before" identity is

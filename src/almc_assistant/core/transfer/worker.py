@@ -18,9 +18,7 @@ from pathlib import Path
 from almc_assistant.core.copies import CopyRecord, ident_of
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer import cache
-from almc_assistant.core.transfer.batch import BatchCopier, batchable
 from almc_assistant.core.transfer.control import JobControl
-from almc_assistant.core.transfer.copier import CopyHooks, Differs, FileCopier, Result, Verified
 from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.events import (
     ALREADY_VERIFIED,
@@ -38,6 +36,9 @@ from almc_assistant.core.transfer.faults import (
     retry_delay,
     still_in_use,
 )
+from almc_assistant.core.transfer.hooks import CopyHooks
+from almc_assistant.core.transfer.landing import Differs, Result, Verified
+from almc_assistant.core.transfer.pipeline import FilePipeline
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask
@@ -108,10 +109,9 @@ class JobContext:
 class FileWorker:
     def __init__(self, ctx: JobContext) -> None:
         self._ctx = ctx
-        self._copier = FileCopier(
+        self._pipeline = FilePipeline(
             ctx.control, ctx.progress, ctx.hooks, chunk=ctx.chunk_size, window=ctx.window
         )
-        self._batch = BatchCopier(ctx.control, ctx.progress, ctx.hooks, bytearray(ctx.chunk_size))
 
     def run(self, task: FileTask, dests: list[AnyDestination]) -> None:
         """Copy one file to ``dests``."""
@@ -128,11 +128,7 @@ class FileWorker:
                 targets = [t for d in dests if (t := self._plan(task, d)) is not None]
                 if not targets:
                     continue
-                if (
-                    ctx.group_small_files
-                    and task.size <= ctx.chunk_size
-                    and all(batchable(t.dest) or t.remote for t in targets)
-                ):
+                if ctx.group_small_files and self._pipeline.groupable(task, targets):
                     grouped.append((task, targets))
                 else:
                     self._copy_group(grouped)
@@ -145,7 +141,7 @@ class FileWorker:
     def _copy_group(self, grouped: list[tuple[FileTask, list[Target]]]) -> None:
         if not grouped:
             return
-        results = self._batch.copy(grouped)
+        results = self._pipeline.copy(grouped)
         for task, targets in grouped:
             self._guarded(task, targets, {t: results[(task, t)] for t in targets})
         grouped.clear()
@@ -192,13 +188,15 @@ class FileWorker:
     def _loop(
         self, task: FileTask, targets: list[Target], attempt: int = 1, in_use: bool = False
     ) -> None:
-        """Copy ``task`` to ``targets`` with the one-file copier, retrying as classified
+        """Copy ``task`` to ``targets`` on its own (streamed), retrying as classified
         (``in_use``: the last attempt found a file held by another program)."""
         while targets:
             if attempt > 1:
                 self._ctx.progress.rewind(task)
                 self._ctx.control.sleep(retry_delay(attempt, in_use))
-            results = self._copier.copy(task, targets)
+            results = {
+                t: r for (_, t), r in self._pipeline.copy([(task, targets)], group=False).items()
+            }
             in_use = _in_use(results)
             targets = self._handle(task, results, attempt)
             attempt += 1
