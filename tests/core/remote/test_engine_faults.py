@@ -69,11 +69,17 @@ def test_server_killed_mid_upload_then_rerun(daemon, sftp_server: SshServer, tmp
     final = sftp_server.data / "dest" / "big.nd2"
     assert not final.exists()
 
+    # the killed upload's partial could not be removed (the server was gone); it is
+    # hidden, never a final name, and removed by a run a day later (it may be another
+    # upload still running, for all a rerun knows)
+    left = {p.name for p in (sftp_server.data / "dest").glob("*almc-partial")}
+    assert len(left) <= 1
+
     sftp_server.start()
     again = run_copy(request, ListSink())
     assert (again.summary.verified, again.summary.failed) == (1, 0), again.summary
     assert final.read_bytes() == src.read_bytes()
-    _no_partials(sftp_server.data / "dest")
+    assert {p.name for p in (sftp_server.data / "dest").glob("*almc-partial")} == left
 
 
 def _with_hooks(request: CopyRequest, hooks: CopyHooks) -> CopyRequest:

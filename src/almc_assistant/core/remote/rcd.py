@@ -49,6 +49,7 @@ DAEMON_FLAGS = (
     "--ignore-checksum",
     "--streaming-upload-cutoff=8Mi",  # S3: files up to 8 MiB go single-part (MD5 ETag)
     "--use-json-log",
+    "--inplace",  # every upload already goes to a hidden partial name of ours
 )
 
 

@@ -66,7 +66,11 @@ from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.landing import Differs, Result, Verified, accept, land
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.remote_dest import RemoteDestination, RemoteStream
+from almc_assistant.core.transfer.remote_dest import (
+    UPLOAD_THREADS,
+    RemoteDestination,
+    RemoteStream,
+)
 from almc_assistant.core.transfer.remote_steps import adopt_remote, prove_upload, publish_proven
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
@@ -150,8 +154,8 @@ class BatchCopier:
         self._folders: dict[tuple[int, str], Folder] = {}  # open for the group
         self._adopts: list[_Adopt] = []  # files already at their names (reruns)
         self._uploads: list[RemoteStream] = []  # removed at the end unless published
-        # Remote targets are sent, proven and published on a thread of the group's own,
-        # while this thread reads and writes the next files (their results come in order).
+        # Remote targets are sent, proven and published on threads of the group's own
+        # (UPLOAD_THREADS), while this thread reads and writes the next files.
         self._pool: ThreadPoolExecutor | None = None
         self._pending: list[tuple[Key, Future[Result]]] = []
 
@@ -315,7 +319,7 @@ class BatchCopier:
         on the group's upload thread (or adopt by proof what is already there)."""
         self._control.checkpoint()
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="almc-upload")
+            self._pool = ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="almc-upload")
         payload = memoryview(bytes(data))  # the read buffer is reused for the next file
         future = self._pool.submit(self._send, task, t, dest, payload, digests)
         self._pending.append(((task, t), future))

@@ -40,6 +40,9 @@ from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.writer import StreamWriter
 
 REMOTE_FS = "rclone remote"
+# Small files to remotes: uploads in flight per worker (each waits on the server for a
+# while: its proof, its publish); their proofs go to the server together (bulkhash).
+UPLOAD_THREADS = 2
 
 
 class RemoteManifest:
