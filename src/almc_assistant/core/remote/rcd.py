@@ -1,8 +1,10 @@
 """A private ``rclone rcd`` for this app: loopback only, a fresh user and password per run.
 
-Thread contract: :class:`RcDaemon` is shared by all workers; :meth:`RcDaemon.call` may be
-called from any thread (each thread keeps its own HTTP connection). :meth:`stop` is called
-once, by whoever owns the daemon (the app at exit, a test's fixture).
+Thread contract: :class:`RcDaemon` is shared by all workers (and, through a
+:class:`~almc_assistant.core.remote.session.RemoteSession`, by every job of a service);
+:meth:`RcDaemon.call` may be called from any thread (it takes an idle HTTP connection
+from a small pool, or opens one). :meth:`stop` is called once, by whoever owns the
+daemon (the session, the app at exit, a test's fixture).
 
 Why a server and not one rclone process per file: a process per file pays rclone's start
 and a new SSH/TLS session (and, for cloud backends, a token refresh) for every file; the
@@ -12,8 +14,8 @@ temporary file, no second read of the source). The daemon listens on 127.0.0.1 o
 a free port, with a random user and password given through its environment (never its
 command line, which other accounts can read in ``/proc``). It dies with the app: it is
 stopped at exit, and on Linux it also gets ``SIGKILL`` when the thread that started it
-ends (``PR_SET_PDEATHSIG``) when the main thread started it (the signal follows the
-starting thread, so a worker thread's daemon relies on the stop at exit).
+ends (``PR_SET_PDEATHSIG``): the main thread, or a keeper thread that lives as long as
+the daemon (``die_with_thread``; the session starts it so).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ DAEMON_FLAGS = (
 )
 
 
+MAX_IDLE = 16  # idle HTTP connections kept to the daemon
+
+
 class RcloneCallError(AlmcError):
     """rclone answered a call with an error (``status`` is its HTTP status)."""
 
@@ -89,16 +94,19 @@ class RcDaemon:
         self.port = 0
         self._extra = extra_flags
         self._proc: subprocess.Popen[bytes] | None = None
-        self._local = threading.local()
-        self._conns: list[http.client.HTTPConnection] = []
+        self._idle: list[http.client.HTTPConnection] = []  # connections free for a call
         self._conns_lock = threading.Lock()
+        self.stopped = threading.Event()
         self._drainer: threading.Thread | None = None
         self._auth = "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode(
             "ascii"
         )
 
     # ------------------------------------------------------------------ life
-    def start(self, *, timeout: float = 20.0) -> RcDaemon:
+    def start(self, *, timeout: float = 20.0, die_with_thread: bool = False) -> RcDaemon:
+        """Start the daemon; ``die_with_thread``: the calling thread lives as long as the
+        daemon (Linux: the daemon is killed when that thread ends, so also when the app
+        dies without stopping it)."""
         binary = rclone_binary()
         env = dict(os.environ)
         env["RCLONE_RC_USER"] = self.user
@@ -114,8 +122,8 @@ class RcDaemon:
                 *DAEMON_FLAGS,
                 *self._extra,
             ]
-            linux_main = (
-                sys.platform == "linux" and threading.current_thread() is threading.main_thread()
+            linux_main = sys.platform == "linux" and (
+                die_with_thread or threading.current_thread() is threading.main_thread()
             )
             self._proc = subprocess.Popen(
                 args,
@@ -178,10 +186,11 @@ class RcDaemon:
         if proc.stderr is not None:
             proc.stderr.close()
         with self._conns_lock:
-            conns, self._conns = self._conns, []
+            conns, self._idle = self._idle, []
         for conn in conns:
             conn.close()
         atexit.unregister(self.stop)
+        self.stopped.set()
 
     @property
     def running(self) -> bool:
@@ -201,22 +210,31 @@ class RcDaemon:
         body = json.dumps(params)
         headers = {"Authorization": self._auth, "Content-Type": "application/json"}
         for attempt in (0, 1):
-            conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
-            if conn is None:
-                conn = self._local.conn = self.connection()
-                with self._conns_lock:
-                    self._conns.append(conn)
+            conn = self._take() if attempt == 0 else self.connection()
             try:
                 conn.request("POST", "/" + path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
                 break
             except (OSError, http.client.HTTPException):
-                conn.close()
-                self._local.conn = None
+                conn.close()  # an idle one the daemon closed meanwhile: once more, afresh
                 if attempt or not self.running:
                     raise
+        self._give(conn)
         return parse_answer(path, resp.status, data)
+
+    def _take(self) -> http.client.HTTPConnection:
+        with self._conns_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self.connection()
+
+    def _give(self, conn: http.client.HTTPConnection) -> None:
+        with self._conns_lock:
+            if self._proc is not None and len(self._idle) < MAX_IDLE:
+                self._idle.append(conn)
+                return
+        conn.close()
 
 
 def parse_answer(path: str, status: int, data: bytes) -> dict[str, Any]:

@@ -91,6 +91,7 @@ class RcloneBackend:
         self.server_hash: ServerHash | None = None
         self.probe_note = ""
         self.bulk: BulkHasher | None = None  # many files per server command (SFTP)
+        self.probes = 0  # reachable() calls (tests count them)
 
     def open(self) -> RcloneBackend:
         """Check the destination answers and may be written; find its proof (a probe)."""
@@ -125,6 +126,15 @@ class RcloneBackend:
             self.bulk = bulk
         else:
             log.info("%s: bulk hashing disagreed; files are hashed one by one", self.label)
+
+    def reachable(self) -> RemoteError | None:
+        """``None`` if the remote answers a stat now, else why not (a dead server)."""
+        self.probes += 1
+        try:
+            self.stat(MANIFEST_NAME)
+        except RemoteError as exc:
+            return exc
+        return None
 
     def free_space(self) -> int | None:
         """Bytes free at the destination, when the backend can tell (SFTP, SMB, WebDAV)."""
