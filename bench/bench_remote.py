@@ -8,9 +8,11 @@ Datasets: one 2 GiB file and 2,000 files of 2 MiB (``--small``: 256 MiB and 100 
 For each, in one run against the same sshd (``b3sum`` on the server):
 
 - almc: ``run_copy`` of the copy engine with the SFTP remote as destination (the one
-  per-file pipeline; a private ``rclone rcd``), each file read once and streamed to a
-  partial name, proven by the server's own BLAKE3, published, recorded in the manifest;
-  ``--workers`` files at once (default 4, rclone's ``--transfers`` default).
+  per-file pipeline), each file read once and streamed to a partial name, proven by the
+  server's own BLAKE3 (small files: many per server command), published, recorded in the
+  manifest; ``--workers`` files at once (default 4, rclone's ``--transfers`` default).
+  The jobs share one running ``rclone rcd``, as the app's jobs share the service's
+  (``--daemon-per-job``: each job starts its own, about 0.3 s more per job).
 - rclone: ``rclone copy`` then ``rclone check --download`` (the only rclone check that
   looks at the stored bytes rather than rclone's own upload-time hash).
 - two kinds at once: almc to a local folder alone, then to the local folder and the SFTP
@@ -44,8 +46,8 @@ sys.path[:0] = [str(REPO / "src"), str(REPO)]
 from tests.core.remote.servers import SshServer  # noqa: E402
 
 from almc_assistant.core.events import ListSink  # noqa: E402
-from almc_assistant.core.remote.rcd import RcDaemon  # noqa: E402
 from almc_assistant.core.remote.rclonebin import rclone_binary  # noqa: E402
+from almc_assistant.core.remote.session import RemoteSession  # noqa: E402
 from almc_assistant.core.remote.spec import PrivateRcloneConfig  # noqa: E402
 from almc_assistant.core.transfer import CopyRequest, CopyVerified, run_copy  # noqa: E402
 
@@ -102,7 +104,12 @@ def drop_caches() -> None:
 
 
 def run_almc(
-    config: Path, spec: str, src: Path, workers: int, local: Path | None = None
+    session: RemoteSession | None,
+    config: Path,
+    spec: str,
+    src: Path,
+    workers: int,
+    local: Path | None = None,
 ) -> tuple[float, str]:
     """One job of the copy engine to the remote ``spec`` (and ``local`` if given)."""
     files = sorted(p for p in src.iterdir() if p.suffix == ".bin")
@@ -116,6 +123,7 @@ def run_almc(
             workers=workers,
             create_missing=True,
             rclone_config=config,
+            remote_session=session,
         ),
         sink,
     )
@@ -150,6 +158,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--json", type=Path, help="write the numbers here too")
     ap.add_argument("--server-tmpfs-gib", type=int, default=6, help="0: the server on our disk")
+    ap.add_argument("--daemon-per-job", action="store_true", help="no shared rclone daemon")
     args = ap.parse_args()
     sets = make_data(args.data_dir, args.small)
     rows = []
@@ -167,16 +176,18 @@ def main() -> int:
             subprocess.run(["mount", "-t", "tmpfs", "-o", size, "almc-bench", str(server.data)])
             shutil.chown(server.data, account)
             mounted = True
-        daemon = RcDaemon(conf.path).start()
+        session = RemoteSession(conf.path)
         try:
-            spec = server.create_remote(daemon, "bench")
-            daemon.stop()  # each job starts its own, as the app does
+            spec = server.create_remote(session.daemon(), "bench")
+            shared = None if args.daemon_per_job else session
+            if shared is None:
+                session.stop()
             local = args.data_dir / "out-local"
             for label, src in sets.items():
                 out = server.data / "dest"
                 row: dict[str, object] = {"dataset": label}
                 drop_caches()
-                row["almc_s"], row["proof"] = run_almc(conf.path, spec, src, args.workers)
+                row["almc_s"], row["proof"] = run_almc(shared, conf.path, spec, src, args.workers)
                 shutil.rmtree(out)
                 drop_caches()
                 row["rclone_copy_s"], row["rclone_check_download_s"] = run_rclone(
@@ -184,10 +195,10 @@ def main() -> int:
                 )
                 shutil.rmtree(out)
                 drop_caches()
-                row["local_s"], _ = run_almc(conf.path, "", src, args.workers, local)
+                row["local_s"], _ = run_almc(shared, conf.path, "", src, args.workers, local)
                 shutil.rmtree(local)
                 drop_caches()
-                row["both_s"], _ = run_almc(conf.path, spec, src, args.workers, local)
+                row["both_s"], _ = run_almc(shared, conf.path, spec, src, args.workers, local)
                 shutil.rmtree(local)
                 shutil.rmtree(out)
                 row["ratio"] = row["almc_s"] / (
@@ -197,7 +208,7 @@ def main() -> int:
                 rows.append(row)
                 say(json.dumps(row))
         finally:
-            daemon.stop()
+            session.stop()
             server.kill()
             if mounted:
                 subprocess.run(["umount", str(server.data)], check=True)

@@ -5,6 +5,8 @@ missing file failing alone, and a copy job of many small files proven by few com
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 from pathlib import Path
 
 import blake3
@@ -82,3 +84,19 @@ def test_parse_output_ignores_what_is_not_hex_or_not_b3sum():
     assert parse_output(line) == {"x.tif": "ab" * 32}
     assert parse_output("not hex") == {}
     assert parse_output("6e6f6e73656e73650a") == {}  # "nonsense\n"
+
+
+def test_bulk_hashes_below_a_folder_given_relative_to_the_login_folder(daemon, sftp_server):
+    """Research storage is often given as ``research:lab/me``: a path the server takes
+    from the account's login folder, not from /."""
+    home = Path(pwd.getpwnam(sftp_server.user).pw_dir)
+    name = f"almc-test-{os.urandom(4).hex()}"
+    sftp_server.create_remote(daemon, "research")
+    try:
+        b = backend(daemon, f"research:{name}/dest")
+        assert b.bulk is not None
+        expected = {n: _store(home / name / "dest", n, os.urandom(999)) for n in ("a", "b c")}
+        assert b.bulk.hash_many(["a", "b c"]) == expected
+        assert sorted(p.name for p in (home / name / "dest").iterdir()) == ["a", "b c"]
+    finally:
+        shutil.rmtree(home / name, ignore_errors=True)

@@ -51,11 +51,14 @@ BULK_MAX_FILES = 64
 BULK_MAX_SIZE = 64 << 20
 LIST_NAME = "almc-hashlist"
 
-# $0: the hash command; $1: the list file's path on the server (appended by rclone).
+# $0: the hash command; $1: the list file's path on the server (appended by rclone),
+# absolute or relative to the login folder. The list is opened, then removed (one call
+# less), then the hash command runs in the list's folder, where the listed names start.
 _SCRIPT = (
-    'cd -- "$(dirname -- "$1")" && xargs -0 "$0" -- < "$1" 2>/dev/null'
-    ' | od -An -v -tx1 | tr -d " \\n"'
+    'exec < "$1" && rm -f -- "$1" && cd -- "$(dirname -- "$1")"'
+    ' && xargs -0 "$0" -- 2>/dev/null | od -An -v -tx1 | tr -d " \\n"'
 )
+MAX_IN_FLIGHT = 2  # bulk commands at once per backend
 _ONE_WORD = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
 
@@ -102,7 +105,7 @@ class BulkHasher:
         self._single = single
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[_Request] = []
-        self._running = False
+        self._running = 0  # bulk commands running
         self.commands = 0  # bulk commands run (tests count them)
 
     def digest(self, relpath: str) -> str:
@@ -111,10 +114,10 @@ class BulkHasher:
         with self._cond:
             self._queue.append(req)
             while not req.done:
-                if self._running:
+                if self._running >= MAX_IN_FLIGHT or not self._queue:
                     self._cond.wait()
                     continue
-                self._running = True
+                self._running += 1
                 batch = self._queue[:BULK_MAX_FILES]
                 del self._queue[:BULK_MAX_FILES]
                 self._cond.release()
@@ -122,7 +125,7 @@ class BulkHasher:
                     self._run(batch)
                 finally:
                     self._cond.acquire()
-                    self._running = False
+                    self._running -= 1
                     self._cond.notify_all()
         if req.error is not None:
             raise req.error
@@ -158,6 +161,7 @@ class BulkHasher:
         # stored under a hidden partial name at the root (a killed run's is removed with
         # the other stale partials)
         upload = RcUpload(self._backend, LIST_NAME, len(body))
+        found: dict[str, str] = {}
         try:
             upload.write(body)
             upload.finish()
@@ -168,15 +172,17 @@ class BulkHasher:
                 remote=upload.partial,
                 hashType=self.algorithm,
             )
+            found = parse_output(str(answer.get("hash") or ""))
         finally:
-            with contextlib.suppress(RemoteError):
-                self._backend.call(
-                    "remove a list file",
-                    "operations/deletefile",
-                    fs=self._backend.fs(""),
-                    remote=upload.partial,
-                )
-        return parse_output(str(answer.get("hash") or ""))
+            if not found:  # the script removes the list; it may not have run
+                with contextlib.suppress(RemoteError):
+                    self._backend.call(
+                        "remove a list file",
+                        "operations/deletefile",
+                        fs=self._backend.fs(""),
+                        remote=upload.partial,
+                    )
+        return found
 
 
 def works(hasher: BulkHasher, probe: str, expected: str) -> bool:
