@@ -5,7 +5,6 @@ missing file failing alone, and a copy job of many small files proven by few com
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 from pathlib import Path
 
@@ -89,6 +88,8 @@ def test_parse_output_ignores_what_is_not_hex_or_not_b3sum():
 def test_bulk_hashes_below_a_folder_given_relative_to_the_login_folder(daemon, sftp_server):
     """Research storage is often given as ``research:lab/me``: a path the server takes
     from the account's login folder, not from /."""
+    import pwd  # POSIX only: inside, so the module imports everywhere
+
     home = Path(pwd.getpwnam(sftp_server.user).pw_dir)
     name = f"almc-test-{os.urandom(4).hex()}"
     sftp_server.create_remote(daemon, "research")

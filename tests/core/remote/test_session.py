@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.paths import AppPaths
@@ -114,3 +118,38 @@ def test_the_service_keeps_one_daemon_for_its_jobs_and_stops_it(
     finally:
         service.stop()
     assert not running.running
+
+
+def test_the_daemon_dies_with_the_app_even_when_a_worker_started_it(tmp_path):
+    """The app killed outright (no atexit): the daemon a job's thread started lazily is
+    killed too (Linux: it belongs to the session's keeper thread, PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    script = (
+        "import sys, threading, time\n"
+        "from pathlib import Path\n"
+        "from almc_assistant.core.remote.session import RemoteSession\n"
+        f"session = RemoteSession(Path({str(tmp_path / 'conf' / 'rclone.conf')!r}))\n"
+        "t = threading.Thread(target=session.daemon)\n"
+        "t.start(); t.join()\n"
+        "print(session.daemon()._proc.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    app = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout is not None
+        pid = int(app.stdout.readline())
+        os.kill(pid, 0)  # running
+    finally:
+        app.kill()
+        app.wait()
+        if app.stdout is not None:
+            app.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"rclone {pid} outlived the app")

@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +75,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def _prctl() -> Any:
+    """libc's ``prctl``, looked up in the parent (the child of a process with threads
+    must not import or load anything between fork and exec); ``None`` if unavailable."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+def _die_with_parent(prctl: Any) -> Callable[[], None]:
+    def child() -> None:  # pragma: no cover - runs in the child
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    return child
 
 
 class RcDaemon:
@@ -112,6 +121,7 @@ class RcDaemon:
         env["RCLONE_RC_USER"] = self.user
         env["RCLONE_RC_PASS"] = self.password
         env.pop("RCLONE_CONFIG_PASS", None)
+        prctl = _prctl() if sys.platform == "linux" else None
         for attempt in range(3):
             self.port = _free_port()
             args = [
@@ -131,12 +141,13 @@ class RcDaemon:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 env=env,
-                preexec_fn=_die_with_parent if linux_main else None,
+                preexec_fn=_die_with_parent(prctl) if linux_main and prctl else None,
             )
             self._drainer = threading.Thread(target=self._drain, daemon=True, name="rclone-log")
             self._drainer.start()
             if self._wait_ready(timeout):
                 atexit.register(self.stop)
+                self.stopped.clear()  # a failed try before this one set it
                 return self
             log.warning("rclone rcd did not answer on port %s (try %d)", self.port, attempt + 1)
             self.stop()
