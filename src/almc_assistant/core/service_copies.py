@@ -27,6 +27,7 @@ from almc_assistant.core.service_runtime import Runtime
 from almc_assistant.core.session import file_owner
 
 if TYPE_CHECKING:
+    from almc_assistant.core.remote.session import RemoteSession
     from almc_assistant.core.transfer import CopyJob, OnConflict, VerifyReport
 
 
@@ -48,6 +49,7 @@ class Copying:
         self._jobs: list[CopyJob] = []
         self._preflights = 0
         self._last_copied: tuple[Path, bool, str] | None = None  # see _copy_source
+        self._remote: RemoteSession | None = None  # one rclone daemon for every job
 
     def start_copy(
         self,
@@ -75,6 +77,7 @@ class Copying:
             relative_to=tuple(self._rt.settings.config.acquisition_folders) if keep_tree else (),
             create_missing=create_missing,
             remotes=remotes,
+            remote_session=self._remote_session() if remotes else None,
             dataset_of=UnitFinder().key,  # the receipts list each dataset's files together
         )
         sink: EventSink = self._rt.sink
@@ -94,6 +97,19 @@ class Copying:
             job.cancel()
         for job in jobs:
             job.wait(timeout)
+        with self._rt.lock:
+            remote, self._remote = self._remote, None
+        if remote is not None:
+            remote.stop()
+
+    def _remote_session(self) -> RemoteSession:
+        """The service's rclone daemon (started when a job first opens a remote)."""
+        from almc_assistant.core.remote.session import RemoteSession
+
+        with self._rt.lock:
+            if self._remote is None:
+                self._remote = RemoteSession()
+            return self._remote
 
     def _on_copy(self, event: Event) -> None:
         """Copy workers: record verified copies (queued, batched)."""
@@ -207,7 +223,7 @@ class Copying:
         from almc_assistant.core.transfer.remote_verify import verify_remote
 
         if isinstance(destination, str) and looks_remote(destination):
-            return verify_remote(destination, self._rt.sink)
+            return verify_remote(destination, self._rt.sink, session=self._remote_session())
         return verify_destination(Path(destination), self._rt.sink)
 
     @staticmethod

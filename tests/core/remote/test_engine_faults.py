@@ -18,11 +18,13 @@ from almc_assistant.core.transfer import (
     CopyFailed,
     CopyHooks,
     CopyRequest,
+    CopyRetried,
     CopyVerified,
     DestinationRefused,
     run_copy,
 )
 from almc_assistant.core.transfer.scan import FileTask
+from tests.core.remote.helpers import backend
 from tests.core.remote.servers import RcloneServer, SshServer
 from tests.portable import IS_ROOT
 
@@ -69,11 +71,57 @@ def test_server_killed_mid_upload_then_rerun(daemon, sftp_server: SshServer, tmp
     final = sftp_server.data / "dest" / "big.nd2"
     assert not final.exists()
 
+    # the killed upload's partial could not be removed (the server was gone); it is
+    # hidden, never a final name, and removed by a run a day later (it may be another
+    # upload still running, for all a rerun knows)
+    left = {p.name for p in (sftp_server.data / "dest").glob("*almc-partial")}
+    assert len(left) <= 1
+
     sftp_server.start()
     again = run_copy(request, ListSink())
     assert (again.summary.verified, again.summary.failed) == (1, 0), again.summary
     assert final.read_bytes() == src.read_bytes()
-    _no_partials(sftp_server.data / "dest")
+    assert {p.name for p in (sftp_server.data / "dest").glob("*almc-partial")} == left
+
+
+def test_a_dead_server_fails_the_rest_of_the_job_at_once(daemon, sftp_server, tmp_path):
+    """sshd killed mid-job with most files still to go: the first lost connection makes
+    the job ask the server once (one probe); it does not answer, so the destination is
+    failed for the rest of the job with one message, and no file spends retries on it.
+    Copies proven before stay; nothing unproven is published; a rerun finishes."""
+    spec = sftp_server.create_remote(daemon, "research")
+    opened = backend(daemon, spec)  # handed to the job, so the test can count its probes
+    srcs = [_source(tmp_path, f"f{i:02d}.tif", 300_000) for i in range(20)]
+    killed = threading.Event()
+
+    def before_file(task: FileTask) -> None:
+        if task.source.name == "f08.tif" and not killed.is_set():
+            killed.set()
+            sftp_server.kill()
+
+    sink = ListSink()
+    request = CopyRequest(sources=srcs, destinations=[], remotes=(opened,), workers=2)
+    result = run_copy(_with_hooks(request, CopyHooks(before_file=before_file)), sink)
+    assert killed.is_set()
+    failed = [e for e in sink.events if isinstance(e, CopyFailed)]
+    assert [e for e in sink.events if isinstance(e, CopyRetried)] == []
+    assert opened.probes == 1
+    assert result.summary.verified + len(failed) == 20 and len(failed) >= 12
+    assert all(spec in f.detail and "stopped answering" in f.detail for f in failed), failed
+    [once] = [e for e in sink.events if isinstance(e, DestinationRefused)]
+    assert spec in once.title and "stopped answering" in once.detail
+    assert "run the copy again" in once.next_step
+    stored = sftp_server.data / "dest"
+    for src in srcs:  # proven copies kept, nothing else under a final name
+        final = stored / src.name
+        assert not final.exists() or final.read_bytes() == src.read_bytes()
+
+    sftp_server.start()
+    again = run_copy(CopyRequest(sources=srcs, destinations=[], remotes=(spec,)), ListSink())
+    s = again.summary
+    assert (s.verified + s.skipped, s.failed) == (20, 0), s
+    for src in srcs:
+        assert (stored / src.name).read_bytes() == src.read_bytes()
 
 
 def _with_hooks(request: CopyRequest, hooks: CopyHooks) -> CopyRequest:

@@ -18,9 +18,10 @@ per run given through the environment, stopped with the app).
 Modules: ``rclonebin`` (the pinned binary, checked by hash), ``rcd`` (the daemon),
 ``spec`` (``name:path`` and the private rclone.conf), ``upload`` (one streaming upload
 to a partial name), ``proof`` and ``probe`` (what each backend can prove, tried once on a
-probe file), ``rclone_backend`` (the ``DestinationBackend``), ``digests`` and
-``quickxor`` (hashes of the single read pass), ``session`` (the daemon and the open
-backends of one job or verify), ``signin`` (browser sign-in and sign-out), ``faults``
-(messages). The per-file pipeline itself is the copy engine's (``core.transfer.pipeline``,
-remote targets through ``core.transfer.remote_dest``).
+probe file), ``bulkhash`` (an SFTP server's hashes of many files in one command),
+``rclone_backend`` (the ``DestinationBackend``), ``digests`` and ``quickxor`` (hashes of
+the single read pass), ``session`` (the daemon of a service, shared by its jobs and
+verifies, and opening remotes on it), ``signin`` (browser sign-in and sign-out),
+``faults`` (messages). The per-file pipeline itself is the copy engine's
+(``core.transfer.pipeline``, remote targets through ``core.transfer.remote_dest``).
 """

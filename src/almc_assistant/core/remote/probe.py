@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from almc_assistant.core.remote.digests import ReadPassDigests
@@ -31,8 +32,12 @@ log = logging.getLogger(__name__)
 PROBE_NAME = ".almc-probe"
 
 
-def choose_server_hash(backend: RcloneBackend) -> tuple[ServerHash | None, str]:
-    """The server hash to prove copies with, or ``None`` and why (download back then)."""
+def choose_server_hash(
+    backend: RcloneBackend, also: Callable[[ServerHash, str, str], None] | None = None
+) -> tuple[ServerHash | None, str]:
+    """The server hash to prove copies with, or ``None`` and why (download back then).
+    ``also(hash, probe, digest)`` runs on the chosen hash while the probe is stored (the
+    bulk form of the hash is checked there)."""
     candidates = server_hashes(backend.type, backend.config)
     data = os.urandom(4096)
     digests = ReadPassDigests(h.algorithm for h in candidates if h.algorithm != "blake3")
@@ -59,6 +64,8 @@ def choose_server_hash(backend: RcloneBackend) -> tuple[ServerHash | None, str]:
                 )
                 log.warning("%s", note)
                 return None, note
+            if also is not None:
+                also(h, upload.partial, stored)
             return h, ""
         return None, note
     finally:

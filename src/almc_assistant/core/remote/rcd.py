@@ -1,8 +1,10 @@
 """A private ``rclone rcd`` for this app: loopback only, a fresh user and password per run.
 
-Thread contract: :class:`RcDaemon` is shared by all workers; :meth:`RcDaemon.call` may be
-called from any thread (each thread keeps its own HTTP connection). :meth:`stop` is called
-once, by whoever owns the daemon (the app at exit, a test's fixture).
+Thread contract: :class:`RcDaemon` is shared by all workers (and, through a
+:class:`~almc_assistant.core.remote.session.RemoteSession`, by every job of a service);
+:meth:`RcDaemon.call` may be called from any thread (it takes an idle HTTP connection
+from a small pool, or opens one). :meth:`stop` is called once, by whoever owns the
+daemon (the session, the app at exit, a test's fixture).
 
 Why a server and not one rclone process per file: a process per file pays rclone's start
 and a new SSH/TLS session (and, for cloud backends, a token refresh) for every file; the
@@ -12,8 +14,8 @@ temporary file, no second read of the source). The daemon listens on 127.0.0.1 o
 a free port, with a random user and password given through its environment (never its
 command line, which other accounts can read in ``/proc``). It dies with the app: it is
 stopped at exit, and on Linux it also gets ``SIGKILL`` when the thread that started it
-ends (``PR_SET_PDEATHSIG``) when the main thread started it (the signal follows the
-starting thread, so a worker thread's daemon relies on the stop at exit).
+ends (``PR_SET_PDEATHSIG``): the main thread, or a keeper thread that lives as long as
+the daemon (``die_with_thread``; the session starts it so).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +52,11 @@ DAEMON_FLAGS = (
     "--ignore-checksum",
     "--streaming-upload-cutoff=8Mi",  # S3: files up to 8 MiB go single-part (MD5 ETag)
     "--use-json-log",
+    "--inplace",  # every upload already goes to a hidden partial name of ours
 )
+
+
+MAX_IDLE = 16  # idle HTTP connections kept to the daemon
 
 
 class RcloneCallError(AlmcError):
@@ -68,14 +75,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def _prctl() -> Any:
+    """libc's ``prctl``, looked up in the parent (the child of a process with threads
+    must not import or load anything between fork and exec); ``None`` if unavailable."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+def _die_with_parent(prctl: Any) -> Callable[[], None]:
+    def child() -> None:  # pragma: no cover - runs in the child
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    return child
 
 
 class RcDaemon:
@@ -88,21 +103,25 @@ class RcDaemon:
         self.port = 0
         self._extra = extra_flags
         self._proc: subprocess.Popen[bytes] | None = None
-        self._local = threading.local()
-        self._conns: list[http.client.HTTPConnection] = []
+        self._idle: list[http.client.HTTPConnection] = []  # connections free for a call
         self._conns_lock = threading.Lock()
+        self.stopped = threading.Event()
         self._drainer: threading.Thread | None = None
         self._auth = "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode(
             "ascii"
         )
 
     # ------------------------------------------------------------------ life
-    def start(self, *, timeout: float = 20.0) -> RcDaemon:
+    def start(self, *, timeout: float = 20.0, die_with_thread: bool = False) -> RcDaemon:
+        """Start the daemon; ``die_with_thread``: the calling thread lives as long as the
+        daemon (Linux: the daemon is killed when that thread ends, so also when the app
+        dies without stopping it)."""
         binary = rclone_binary()
         env = dict(os.environ)
         env["RCLONE_RC_USER"] = self.user
         env["RCLONE_RC_PASS"] = self.password
         env.pop("RCLONE_CONFIG_PASS", None)
+        prctl = _prctl() if sys.platform == "linux" else None
         for attempt in range(3):
             self.port = _free_port()
             args = [
@@ -113,8 +132,8 @@ class RcDaemon:
                 *DAEMON_FLAGS,
                 *self._extra,
             ]
-            linux_main = (
-                sys.platform == "linux" and threading.current_thread() is threading.main_thread()
+            linux_main = sys.platform == "linux" and (
+                die_with_thread or threading.current_thread() is threading.main_thread()
             )
             self._proc = subprocess.Popen(
                 args,
@@ -122,12 +141,13 @@ class RcDaemon:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 env=env,
-                preexec_fn=_die_with_parent if linux_main else None,
+                preexec_fn=_die_with_parent(prctl) if linux_main and prctl else None,
             )
             self._drainer = threading.Thread(target=self._drain, daemon=True, name="rclone-log")
             self._drainer.start()
             if self._wait_ready(timeout):
                 atexit.register(self.stop)
+                self.stopped.clear()  # a failed try before this one set it
                 return self
             log.warning("rclone rcd did not answer on port %s (try %d)", self.port, attempt + 1)
             self.stop()
@@ -177,10 +197,11 @@ class RcDaemon:
         if proc.stderr is not None:
             proc.stderr.close()
         with self._conns_lock:
-            conns, self._conns = self._conns, []
+            conns, self._idle = self._idle, []
         for conn in conns:
             conn.close()
         atexit.unregister(self.stop)
+        self.stopped.set()
 
     @property
     def running(self) -> bool:
@@ -200,22 +221,31 @@ class RcDaemon:
         body = json.dumps(params)
         headers = {"Authorization": self._auth, "Content-Type": "application/json"}
         for attempt in (0, 1):
-            conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
-            if conn is None:
-                conn = self._local.conn = self.connection()
-                with self._conns_lock:
-                    self._conns.append(conn)
+            conn = self._take() if attempt == 0 else self.connection()
             try:
                 conn.request("POST", "/" + path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
                 break
             except (OSError, http.client.HTTPException):
-                conn.close()
-                self._local.conn = None
+                conn.close()  # an idle one the daemon closed meanwhile: once more, afresh
                 if attempt or not self.running:
                     raise
+        self._give(conn)
         return parse_answer(path, resp.status, data)
+
+    def _take(self) -> http.client.HTTPConnection:
+        with self._conns_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self.connection()
+
+    def _give(self, conn: http.client.HTTPConnection) -> None:
+        with self._conns_lock:
+            if self._proc is not None and len(self._idle) < MAX_IDLE:
+                self._idle.append(conn)
+                return
+        conn.close()
 
 
 def parse_answer(path: str, status: int, data: bytes) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import logging
+import re
 import secrets
 import tempfile
 import threading
@@ -40,6 +41,7 @@ from almc_assistant.core.destination_backend import (
     StoredProof,
     Upload,
 )
+from almc_assistant.core.remote.bulkhash import BULK_MAX_SIZE, BulkHasher, bulk_command, works
 from almc_assistant.core.remote.faults import RemoteError, describe
 from almc_assistant.core.remote.probe import choose_server_hash
 from almc_assistant.core.remote.proof import ServerHash, override_options
@@ -80,14 +82,16 @@ class RcloneBackend:
         self.type = rules or str(config["type"])
         self.config = {k: str(v) for k, v in config.items()}
         self.label = f"{spec} ({BACKEND_LABELS.get(self.type, self.type)})"
-        opts = override_options(self.type, self.config)
-        self._name = ",".join([spec.name, *(f"{k}={v}" for k, v in sorted(opts.items()))])
+        self._opts = override_options(self.type, self.config)
+        self._name = connection_name(spec.name, self._opts)
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] = []
         self._cleaned: set[str] = set()
         self._merge_hook: Callable[[], None] | None = None  # test seam: between read and write
         self.server_hash: ServerHash | None = None
         self.probe_note = ""
+        self.bulk: BulkHasher | None = None  # many files per server command (SFTP)
+        self.probes = 0  # reachable() calls (tests count them)
 
     def open(self) -> RcloneBackend:
         """Check the destination answers and may be written; find its proof (a probe)."""
@@ -100,8 +104,37 @@ class RcloneBackend:
                 raise
             if "directory not found" not in exc.detail:  # a new destination is fine
                 raise
-        self.server_hash, self.probe_note = choose_server_hash(self)
+        self.server_hash, self.probe_note = choose_server_hash(self, self._try_bulk)
         return self
+
+    def _try_bulk(self, h: ServerHash, probe: str, expected: str) -> None:
+        """Use bulk hashing (:mod:`bulkhash`) if the server gives the probe's hash that way."""
+        shell = self.config.get("shell_type", "").strip().lower()
+        if self.type != "sftp" or not h.option or shell in ("none", "powershell", "cmd"):
+            return
+        command = bulk_command(self.config.get(h.option) or h.command)
+        if command is None:
+            return
+        name = connection_name(self.spec.name, {**self._opts, h.option: command})
+        bulk = BulkHasher(
+            self,
+            h.algorithm,
+            RemoteSpec(name, self.spec.path).fs(""),
+            lambda rel: self.server_digest(rel, h.algorithm),
+        )
+        if works(bulk, probe, expected):
+            self.bulk = bulk
+        else:
+            log.info("%s: bulk hashing disagreed; files are hashed one by one", self.label)
+
+    def reachable(self) -> RemoteError | None:
+        """``None`` if the remote answers a stat now, else why not (a dead server)."""
+        self.probes += 1
+        try:
+            self.stat(MANIFEST_NAME)
+        except RemoteError as exc:
+            return exc
+        return None
 
     def free_space(self) -> int | None:
         """Bytes free at the destination, when the backend can tell (SFTP, SMB, WebDAV)."""
@@ -179,7 +212,8 @@ class RcloneBackend:
     def prove(self, name: str, digests: SourceDigests) -> StoredProof:
         h = self.server_hash
         if h is not None and digests.get(h.algorithm):
-            stored = self.server_digest(name, h.algorithm)
+            bulk = self.bulk if digests.size <= BULK_MAX_SIZE else None
+            stored = bulk.digest(name) if bulk else self.server_digest(name, h.algorithm)
             if stored:
                 return StoredProof(h.kind, h.algorithm, digests.get(h.algorithm), stored)
             reason = f"the server gave no {h.algorithm} for this file (multipart upload)"
@@ -375,6 +409,18 @@ class RcloneBackend:
                 self.call(
                     "tidy the manifest", "operations/deletefile", fs=self.fs(""), remote=p.relpath
                 )
+
+
+def connection_name(name: str, opts: dict[str, str]) -> str:
+    """``name,key=value,...``: remote ``name`` with ``opts`` forced (a value with more
+    than letters, digits and ``_./+-`` in double quotes, its own doubled)."""
+    return ",".join([name, *(f"{k}={_quoted(v)}" for k, v in sorted(opts.items()))])
+
+
+def _quoted(value: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_./+-]*", value):
+        return value
+    return '"' + value.replace('"', '""') + '"'
 
 
 def _entry(item: dict[str, Any]) -> Entry:

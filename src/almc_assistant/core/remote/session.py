@@ -1,18 +1,29 @@
-"""Remote destinations for one copy job or one verify: the daemon and the open backends.
+"""The rclone daemon of a service (or of one job or one verify) and opening remotes on it.
 
-Thread contract: created, opened and stopped by the job's thread; the backends it opens
-are then shared by the job's workers (see :mod:`rclone_backend`).
+Thread contract: a :class:`RemoteSession` may be used from any thread: :meth:`daemon`
+and :meth:`open` are guarded by a lock; the backends it opens are shared by a job's
+workers (see :mod:`rclone_backend`). :meth:`stop` is called by its owner.
 
-A session starts one private ``rclone rcd`` (:mod:`rcd`) on the user's private
-rclone.conf, lazily, the first time a remote is opened, and stops it at the end. Opening
-a remote parses its spec (a clear :class:`ConfigError` for a malformed one), checks the
-remote exists in the private config ("Unknown remote"), writes and proves a probe file
-(reachable, writable, which proof) and returns the backend.
+One daemon per service, not per job: the service's copying part owns one session and
+hands it to every job and verify, so a job no longer pays a daemon's start (about 0.3 s)
+and finds the remote's connections warm. The daemon (:mod:`rcd`) is started lazily, the
+first time a remote is opened, on a keeper thread that lives as long as it does (on
+Linux the daemon is killed when that thread ends, so it dies with the app however the
+app ends); it is started again if it died; :meth:`stop` ends it with the service. A job
+or verify without a service's session makes its own and stops it at its end.
+
+Opening a remote parses its spec (a clear :class:`ConfigError` for a malformed one),
+checks the remote exists in the private config ("Unknown remote"), writes and proves a
+probe file (reachable, writable, which proof) and returns the backend. A remote whose
+settings changed since the daemon last used it (new credentials in Settings) is opened
+afresh: the daemon's cached connections are dropped first.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from pathlib import Path
 
 from almc_assistant.core.errors import AlmcError
@@ -20,6 +31,8 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.rclone_backend import RcloneBackend
 from almc_assistant.core.remote.spec import PrivateRcloneConfig, parse_remote
+
+log = logging.getLogger(__name__)
 
 # NAME:path where NAME is at least two characters (a one-letter NAME is a Windows drive).
 _REMOTE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_. -]+:")
@@ -39,28 +52,79 @@ def rclone_config_path() -> Path:
 
 
 class RemoteSession:
-    """The daemon of one job, started when the first remote is opened."""
+    """The daemon, started when the first remote is opened and again if it died."""
 
     def __init__(self, config: Path | None = None) -> None:
         self._config = PrivateRcloneConfig((config or rclone_config_path()).parent)
         self._daemon: RcDaemon | None = None
+        self._keeper: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._seen: dict[str, dict[str, str]] = {}  # remote name -> its settings last used
+        self.starts = 0  # daemons started (tests count them)
 
     def daemon(self) -> RcDaemon:
-        if self._daemon is None:
-            self._config.ensure()
-            self._daemon = RcDaemon(self._config.path).start()
+        with self._lock:
+            return self._running()
+
+    def _running(self) -> RcDaemon:
+        daemon = self._daemon
+        if daemon is not None and daemon.running:
+            return daemon
+        if daemon is not None:
+            log.warning("the rclone helper had stopped; starting it again")
+            self._end(daemon)
+        self._config.ensure()
+        self._daemon = self._start(RcDaemon(self._config.path))
+        self._seen.clear()
+        self.starts += 1
         return self._daemon
+
+    def _start(self, daemon: RcDaemon) -> RcDaemon:
+        """Start ``daemon`` on a keeper thread that waits until it is stopped."""
+        failed: list[BaseException] = []
+        ready = threading.Event()
+
+        def keep() -> None:
+            try:
+                daemon.start(die_with_thread=True)
+            except BaseException as exc:  # raised on the caller's thread below
+                failed.append(exc)
+                return
+            finally:
+                ready.set()
+            daemon.stopped.wait()
+
+        self._keeper = threading.Thread(target=keep, name="almc-rclone", daemon=True)
+        self._keeper.start()
+        ready.wait()
+        if failed:
+            self._keeper.join()
+            raise failed[0]
+        return daemon
 
     def open(self, text: str) -> RcloneBackend:
         """The backend of destination ``text``, opened; :class:`AlmcError` naming it and
         the next step when it cannot be used."""
         spec = parse_remote(text)
-        return RcloneBackend(self.daemon(), spec).open()
+        with self._lock:
+            daemon = self._running()
+            backend = RcloneBackend(daemon, spec)
+            if self._seen.get(spec.name, backend.config) != backend.config:
+                daemon.call("fscache/clear")  # its settings changed: no stale connection
+            self._seen[spec.name] = backend.config
+        return backend.open()
 
     def stop(self) -> None:
-        daemon, self._daemon = self._daemon, None
-        if daemon is not None:
-            daemon.stop()
+        with self._lock:
+            daemon, self._daemon = self._daemon, None
+            if daemon is not None:
+                self._end(daemon)
+
+    def _end(self, daemon: RcDaemon) -> None:
+        daemon.stop()
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.join(10)
 
 
 def refused(text: str, err: AlmcError) -> AlmcError:

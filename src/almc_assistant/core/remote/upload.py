@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from almc_assistant.core.remote.rclone_backend import RcloneBackend
 
 PARTIAL_SUFFIX = ".almc-partial"
+# Backends that take an upload as a stream: rclone's buffering of small uploads in memory
+# (for S3's single-part MD5, above all) is skipped for them (measured: a third of rclone's
+# CPU for 2 MiB files over SFTP). Others may spool a stream to a local file first.
+STREAMING = frozenset({"sftp"})
 
 
 def partial_name(final_name: str) -> str:
@@ -41,7 +45,10 @@ class RcUpload:
         self.written = 0
         self._boundary = "almc-" + secrets.token_hex(16)
         self._conn: http.client.HTTPConnection | None = backend.daemon.connection()
-        query = urlencode({"fs": backend.fs(""), "remote": folder})
+        params = {"fs": backend.fs(""), "remote": folder}
+        if backend.type in STREAMING:  # no buffering of small files in rclone
+            params["_config"] = '{"StreamingUploadCutoff": 0}'
+        query = urlencode(params)
         try:
             self._conn.putrequest("POST", "/operations/uploadfile?" + query)
             self._conn.putheader("Authorization", backend.daemon.authorization)

@@ -1,7 +1,7 @@
 """Bytes of small files read whole, once, into partials made durable together.
 
 Thread contract: a :class:`GroupedMover` belongs to the worker thread of its pipeline;
-remote targets are sent on the run's upload thread (:attr:`copystate.Run.pool`).
+remote targets are sent on the run's upload threads (:attr:`copystate.Run.pool`).
 
 Copying 20,000 files of 64 KiB costs little I/O but, done one by one, two journal commits
 per file and destination (the file's ``fsync``, then its folder's). A file that fits in
@@ -40,7 +40,7 @@ from almc_assistant.core.transfer.hooks import CopyHooks
 from almc_assistant.core.transfer.landing import Result, Verified
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.remote_dest import RemoteDestination
+from almc_assistant.core.transfer.remote_dest import UPLOAD_THREADS, RemoteDestination
 from almc_assistant.core.transfer.remote_steps import adopt_remote, prove_upload, publish_proven
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
@@ -199,10 +199,10 @@ class GroupedMover:
         digests: SourceDigests,
     ) -> None:
         """Send ``data`` to a remote target, prove it, re-check the source and publish it,
-        on the run's upload thread (or adopt by proof what is already there)."""
+        on the run's upload threads (or adopt by proof what is already there)."""
         self._control.checkpoint()
         if run.pool is None:
-            run.pool = ThreadPoolExecutor(1, thread_name_prefix="almc-upload")
+            run.pool = ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="almc-upload")
         payload = memoryview(bytes(data))  # the read buffer is reused for the next file
         future = run.pool.submit(self._send, run, task, t, dest, payload, digests)
         run.pending.append(((task, t), future))

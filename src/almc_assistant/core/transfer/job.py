@@ -88,6 +88,9 @@ class CopyRequest:
     # daemon); the job only closes its manifest.
     remotes: tuple[str | DestinationBackend, ...] = ()
     rclone_config: Path | None = None  # the private rclone.conf (default: the user's)
+    # The rclone daemon to open remotes on: the service's, shared by its jobs (the
+    # caller stops it). None: the job starts its own and stops it at its end.
+    remote_session: RemoteSession | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +173,13 @@ class CopyJob:
         run = _Run(ctx)
         error: AlmcError | None = None
         state = "completed"
-        session = None
+        session = own = None
         if any(isinstance(r, str) for r in self.request.remotes):
             from almc_assistant.core.remote.session import RemoteSession
 
-            session = RemoteSession(self.request.rclone_config)
+            session = self.request.remote_session
+            if session is None:
+                session = own = RemoteSession(self.request.rclone_config)
         try:
             state = self._run(run, session)
         except AlmcError as err:
@@ -188,8 +193,8 @@ class CopyJob:
             )
             state = "failed"
         finally:
-            if session is not None:
-                session.stop()
+            if own is not None:
+                own.stop()
         c = ctx.counts
         summary = JobSummary(
             job_id=self.job_id,
@@ -385,6 +390,8 @@ class CopyJob:
         for dest in dests:
             if not dest.is_alive():  # never write records onto whatever replaced it
                 log.warning("%s is gone: its manifest and receipt were not updated", dest.root)
+                if isinstance(dest, RemoteDestination) and (dead := dest.dead) is not None:
+                    self._stopped_answering(dest, dead, run)  # once, besides each file's
                 continue
             problem: OSError | AlmcError | None = None
             try:
@@ -409,6 +416,18 @@ class CopyJob:
                 problem = problem or exc
             if problem is not None:
                 self._records_not_written(dest, problem, run)
+
+    def _stopped_answering(self, dest: RemoteDestination, dead: AlmcError, run: _Run) -> None:
+        run.refused += 1
+        self._sink.publish(
+            DestinationRefused(
+                job_id=self.job_id,
+                destination_root=dest.root,
+                title=dead.title,
+                detail=dead.detail,
+                next_step=dead.next_step,
+            )
+        )
 
     def _records_not_written(self, dest: AnyDestination, problem: Exception, run: _Run) -> None:
         """The copies are in place, but the manifest rewrite or the receipt failed."""

@@ -40,6 +40,9 @@ from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.writer import StreamWriter
 
 REMOTE_FS = "rclone remote"
+# Small files to remotes: uploads in flight per worker (each waits on the server for a
+# while: its proof, its publish); their proofs go to the server together (bulkhash).
+UPLOAD_THREADS = 2
 
 
 class RemoteManifest:
@@ -80,10 +83,14 @@ class RemoteDestination(DestinationLedger):
         self.device = -1
         self.manifest = RemoteManifest(backend, spec)
         self._listed: dict[str, dict[str, Entry]] = {}  # folder -> name -> entry (planning)
+        self._probe_lock = threading.Lock()
+        self.unreachable = False  # a probe found it not answering: dead for this job
 
     # -- the bookkeeping the worker and the job share with local destinations
     def is_alive(self) -> bool:
-        return True  # a remote that stops answering fails its calls, with their reason
+        """False once the remote stopped answering (:meth:`error`): nothing more is sent
+        there in this job, not even its records."""
+        return not self.unreachable
 
     def check_alive(self, source: Path) -> None:
         return None
@@ -99,7 +106,22 @@ class RemoteDestination(DestinationLedger):
     # -- errors
     def error(self, exc: AlmcError | OSError, *, action: str, source: Path) -> CopyError:
         """A :class:`CopyError` for one file from the backend's error (its message already
-        names the destination and the next step)."""
+        names the destination and the next step).
+
+        A lost connection may be a glitch (retried) or the server gone: the remote is
+        asked once (:meth:`_answers`, one probe at a time); if it does not answer, it is
+        marked dead for the rest of the job with one message, and this file and every
+        later one fail at once instead of each spending its retries on it."""
+        if (dead := self.dead) is None and _connection_lost(exc) and not self._answers():
+            dead = self.dead
+        if dead is not None and self.unreachable:
+            return CopyError(
+                f"{source} was not copied to {self.label}: {dead.detail}",
+                title=dead.title,
+                next_step=dead.next_step,
+                paths=(source,),
+                destination_dead=True,
+            )
         if isinstance(exc, OSError):
             detail = f"Could not {action} at {self.label}: {exc}."
             return CopyError(
@@ -118,6 +140,30 @@ class RemoteDestination(DestinationLedger):
             retryable=not final,
             destination_dead=final and "full" in exc.detail,
         )
+
+    def _answers(self) -> bool:
+        """Whether the remote still answers a probe (a stat); if not it is marked dead."""
+        reachable = getattr(self.backend, "reachable", None)
+        if reachable is None:
+            return True
+        with self._probe_lock:
+            if self.unreachable:
+                return False
+            problem: AlmcError | None = reachable()
+            if problem is None:
+                return True
+            self.unreachable = True
+            self.mark_dead(
+                CopyError(
+                    f"{self.label} stopped answering ({problem.detail}). Nothing more is "
+                    "sent there in this job; the copies already proven there are kept.",
+                    title=f"Destination stopped answering: {self.label}",
+                    next_step="Check the network and that the server is up, then run the "
+                    "copy again: copies already proven are kept, the rest are redone.",
+                    destination_dead=True,
+                )
+            )
+            return False
 
     def lookup(self, relpath: str) -> Entry | None:
         """What is at ``relpath`` as planning sees it: from one listing of its folder per
@@ -140,6 +186,8 @@ class RemoteDestination(DestinationLedger):
 
     # -- the per-file steps
     def start(self, relpath: str, size: int, *, threaded: bool, window: int) -> RemoteStream:
+        if self.unreachable and (dead := self.dead) is not None:  # queued before: not sent
+            raise dead
         return RemoteStream(self, self.backend.start_upload(relpath, size), threaded, window)
 
     def prove(self, name: str, digests: SourceDigests) -> StoredProof:
@@ -194,6 +242,13 @@ class RemoteStream:
         if not self.published:
             with contextlib.suppress(AlmcError, OSError):
                 self.upload.abort()
+
+
+def _connection_lost(exc: AlmcError | OSError) -> bool:
+    """A fault that may mean the server is gone (rather than one refusal or one file)."""
+    if isinstance(exc, OSError):
+        return True
+    return not getattr(exc, "final", True) and "connection" in exc.detail
 
 
 def proof_words(proof: StoredProof) -> str:

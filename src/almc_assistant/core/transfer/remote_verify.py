@@ -2,7 +2,7 @@
 
 Thread contract: :func:`verify_remote` runs on the caller's thread with ``workers``
 threads of its own (joined before it returns); ``EntryChecked`` events are published
-from those threads. The rclone daemon it starts is stopped before it returns.
+from those threads. A daemon it starts (without the service's) is stopped before it returns.
 
 Each listed copy is proven the way the backend can (:meth:`DestinationBackend.prove`
 with the BLAKE3 the manifest recorded): over SFTP the server's own ``b3sum`` over the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from almc_assistant.core.destination_backend import DestinationBackend, SourceDigests
 from almc_assistant.core.errors import AlmcError, UsageError
@@ -25,14 +26,25 @@ from almc_assistant.core.transfer.events import EntryChecked
 from almc_assistant.core.transfer.naming import MANIFEST_NAME, is_own_record
 from almc_assistant.core.transfer.verifier import VerifyReport
 
-
-def verify_remote(
-    text: str, sink: EventSink, *, workers: int = 2, config: Path | None = None
-) -> VerifyReport:
-    """Check remote destination ``text`` (``research:lab/me``) against its manifest."""
+if TYPE_CHECKING:
     from almc_assistant.core.remote.session import RemoteSession
 
-    session = RemoteSession(config)
+
+def verify_remote(
+    text: str,
+    sink: EventSink,
+    *,
+    workers: int = 2,
+    config: Path | None = None,
+    session: RemoteSession | None = None,
+) -> VerifyReport:
+    """Check remote destination ``text`` (``research:lab/me``) against its manifest;
+    ``session``: the service's daemon (else one of its own, stopped at the end)."""
+    from almc_assistant.core.remote.session import RemoteSession
+
+    own = RemoteSession(config) if session is None else None
+    session = session or own
+    assert session is not None
     try:
         backend = session.open(text)
         entries = backend.read_manifest()
@@ -61,7 +73,8 @@ def verify_remote(
             lst.sort()
         return report
     finally:
-        session.stop()
+        if own is not None:
+            own.stop()
 
 
 def _check_all(
