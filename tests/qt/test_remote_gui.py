@@ -1,0 +1,258 @@
+"""Remote destinations in the GUI, on the real service, against a real SFTP server
+(OpenSSH with b3sum, on loopback) and a real WebDAV server (rclone serve webdav):
+
+- Settings adds an SFTP destination with a key: "Test connection" runs in the service's
+  worker, the answer names the destination and its proof; Save writes ``name:folder``
+  to the user's TOML and no secret; a wrong WebDAV password gives a clear answer and
+  stays out of the TOML; every field is reachable with Tab and has a label buddy.
+- The transfer window copies real files to the SFTP destination with progress, and
+  the receipt there and the server's bytes are checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from almc_assistant.core.config import Config, WatchSettings
+from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
+from almc_assistant.core.events import QueueSink
+from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.remote.rcd import RcDaemon
+from almc_assistant.core.remote.rclonebin import RcloneMissing
+from almc_assistant.core.remote.spec import PrivateRcloneConfig
+from almc_assistant.core.service import Service
+from almc_assistant.core.transfer.naming import RECEIPTS_DIR
+from almc_assistant.qt.bridge import EventPump, app_pump
+from almc_assistant.qt.settings_dialog import SettingsDialog
+from almc_assistant.qt.settings_remote import RemoteDialog
+from almc_assistant.qt.transfer_rows import JobState
+from almc_assistant.qt.transfer_window import TransferWindow
+from tests.core.remote.servers import RcloneServer, SshServer
+
+
+@pytest.fixture
+def sftp_server(tmp_path: Path) -> Iterator[SshServer]:
+    server = SshServer(tmp_path / "sshd")
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def webdav_server(tmp_path: Path) -> Iterator[RcloneServer]:
+    server = RcloneServer(tmp_path / "webdav", "webdav")
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[Service, EventPump]]:
+    acquisition = tmp_path / "acquisition"
+    acquisition.mkdir()
+    config = Config(
+        facility_name="Light Microscopy Core",
+        watch=WatchSettings(folders=(acquisition,), quiet_seconds=30),
+    )
+    service = Service(AppPaths.default(), sink := QueueSink(), config=config)
+    pump = app_pump(sink)
+    pump.start()
+    yield service, pump
+    pump.stop()
+    service.stop()
+
+
+def _remote_events(pump: EventPump, settings: SettingsDialog) -> None:
+    from almc_assistant.core.service_remotes import RemoteTested, SignInOpened
+
+    pump.subscribe(RemoteTested, settings.destinations.on_remote_event)
+    pump.subscribe(SignInOpened, settings.destinations.on_remote_event)
+
+
+def _open_remote_dialog(settings: SettingsDialog) -> RemoteDialog:
+    settings.destinations.remote_button.click()
+    dialog = settings.destinations.remote_dialog
+    assert dialog is not None
+    return dialog
+
+
+def test_settings_adds_and_tests_an_sftp_destination(
+    qtbot: QtBot, prompter, site, sftp_server: SshServer
+) -> None:
+    service, pump = site
+    settings = SettingsDialog(service, prompter, lambda: service.config)
+    qtbot.addWidget(settings)
+    _remote_events(pump, settings)
+    settings.show()
+    dialog = _open_remote_dialog(settings)
+    dialog.backend.setCurrentIndex(dialog.backend.findData("sftp"))
+    assert dialog.kind.currentData() == DestinationKind.RESEARCH
+    assert "keep another copy" in dialog.guidance.text()
+    assert "never makes your data safe" in dialog.guidance.text()
+    qtbot.keyClicks(dialog.name, "research")
+    qtbot.keyClicks(dialog.folder, f"{sftp_server.data}/dest")
+    qtbot.keyClicks(dialog.host, "127.0.0.1")
+    qtbot.keyClicks(dialog.port, str(sftp_server.port))
+    qtbot.keyClicks(dialog.user, sftp_server.user)
+    qtbot.keyClicks(dialog.key_file, str(sftp_server.key))
+    assert not dialog.add_button.isEnabled()
+
+    dialog.test_button.click()
+
+    qtbot.waitUntil(lambda: "works" in dialog.answer.text(), timeout=60_000)
+    spec = f"research:{sftp_server.data}/dest"
+    assert spec in dialog.answer.text()
+    assert "BLAKE3 computed by the server" in dialog.answer.text()
+    assert "not encrypted" in dialog.secrets_note.text()  # no keyring on this machine
+    assert dialog.add_button.isEnabled()
+    dialog.add_button.click()
+    assert [d.remote for d in settings.destinations.user_remotes()] == [spec]
+
+    # Test again from the table, through the service
+    settings.destinations.view.selectRow(0)
+    settings.destinations.test_button.click()
+    qtbot.waitUntil(lambda: "✔" in settings.destinations.result.text(), timeout=60_000)
+
+    settings.save()
+    toml = AppPaths.default().user_config.read_text()
+    assert f'remote = "{spec}"' in toml
+    assert str(sftp_server.key) not in toml
+    assert [d.remote for d in service.config.remote_destinations] == [spec]
+
+
+def test_wrong_webdav_password_is_a_clear_answer_and_kept_nowhere(
+    qtbot: QtBot, prompter, site, webdav_server: RcloneServer
+) -> None:
+    service, pump = site
+    settings = SettingsDialog(service, prompter, lambda: service.config)
+    qtbot.addWidget(settings)
+    _remote_events(pump, settings)
+    dialog = _open_remote_dialog(settings)
+    dialog.backend.setCurrentIndex(dialog.backend.findData("webdav"))
+    wrong = "not-the-Passw0rd-91c"
+    qtbot.keyClicks(dialog.name, "dav")
+    qtbot.keyClicks(dialog.folder, "lab")
+    qtbot.keyClicks(dialog.url, f"http://127.0.0.1:{webdav_server.port}")
+    qtbot.keyClicks(dialog.user, webdav_server.user)
+    qtbot.keyClicks(dialog.secret, wrong)
+
+    dialog.test_button.click()
+
+    qtbot.waitUntil(lambda: "✖" in dialog.answer.text(), timeout=60_000)
+    assert "dav:lab" in dialog.answer.text()
+    assert "refused the sign-in" in dialog.answer.text()
+    assert wrong not in dialog.answer.text()
+    assert not dialog.add_button.isEnabled()
+    settings.save()
+    assert wrong not in AppPaths.default().user_config.read_text()
+
+
+def test_every_field_of_each_kind_is_reachable_with_tab_and_labelled(
+    qtbot: QtBot, prompter, site
+) -> None:
+    service, _pump = site
+    dialog = RemoteDialog(service, prompter)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    for backend in ("sftp", "smb", "s3", "webdav", "drive", "onedrive"):
+        dialog.backend.setCurrentIndex(dialog.backend.findData(backend))
+        inputs = [
+            w
+            for w in dialog.findChildren(QWidget)
+            if isinstance(w, QLineEdit | QComboBox | QPushButton | QCheckBox) and w.isVisible()
+        ]
+        dialog.backend.setFocus()
+        seen = set()
+        for _ in range(60):
+            seen.add(dialog.focusWidget())
+            dialog.focusNextChild()
+        missing = [w for w in inputs if w not in seen and w.isEnabled()]
+        assert not missing, (backend, [w.objectName() or type(w).__name__ for w in missing])
+        buddies = {
+            label.buddy() for label in dialog.findChildren(QLabel) if label.buddy() is not None
+        }
+        unlabelled = [w for w in inputs if isinstance(w, QLineEdit | QComboBox)]
+        unlabelled = [w for w in unlabelled if w not in buddies]
+        assert not unlabelled, backend
+        assert dialog.guidance.text(), backend
+    dialog.backend.setCurrentIndex(dialog.backend.findData("drive"))
+    assert dialog.test_button.text() == "&Sign in…"
+    dialog.managed.setChecked(True)
+    assert "deleted when you leave" in dialog.guidance.text()
+
+
+@pytest.fixture
+def sftp_remote(sftp_server: SshServer) -> str:
+    conf = PrivateRcloneConfig(AppPaths.default().config_dir)
+    conf.ensure()
+    daemon = RcDaemon(conf.path)
+    try:
+        daemon.start()
+    except RcloneMissing as exc:
+        pytest.skip(str(exc))
+    try:
+        return sftp_server.create_remote(daemon, "research")
+    finally:
+        daemon.stop()
+
+
+def test_transfer_window_copies_to_an_sftp_destination(
+    qtbot: QtBot, prompter, tmp_path: Path, sftp_server: SshServer, sftp_remote: str
+) -> None:
+    acquisition = tmp_path / "acquisition"
+    (acquisition / "plate1").mkdir(parents=True)
+    files = {"plate1/a.bin": 300_000, "plate1/b.bin": 70_000, "c.bin": 1}
+    for rel, size in files.items():
+        (acquisition / rel).write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    remote = Destination(
+        "Research storage", Path("dest"), DestinationKind.RESEARCH, "facility", remote=sftp_remote
+    )
+    config = Config(
+        watch=WatchSettings(folders=(acquisition,), quiet_seconds=30),
+        facility_remotes=(remote,),
+    )
+    sink = QueueSink()
+    service = Service(AppPaths.default(), sink, config=config)
+    pump = app_pump(sink)
+    window = TransferWindow(service, prompter, lambda p: Destination(p.name, p, guess_kind(p)))
+    window.connect_pump(pump)
+    qtbot.addWidget(window)
+    window.show()
+    pump.start()
+    try:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(acquisition))])
+        window.dropEvent(
+            QDropEvent(
+                QPointF(5, 5),
+                Qt.DropAction.CopyAction,
+                mime,
+                Qt.MouseButton.LeftButton,
+                Qt.KeyboardModifier.NoModifier,
+            )
+        )
+        qtbot.waitUntil(lambda: len(window.files) == 3, timeout=20_000)
+        window.picker.set_checked(sftp_remote)
+        assert "Research storage" in window.picker.guidance.text() or window.picker.selected()
+        qtbot.waitUntil(window.copy_button.isEnabled, timeout=20_000)
+        window.copy_button.click()
+        qtbot.waitUntil(lambda: window.jobs.rows()[0].state is JobState.DONE, timeout=120_000)
+        job = window.jobs.rows()[0]
+        assert (job.verified, job.failed) == (3, 0)
+    finally:
+        pump.stop()
+        service.stop()
+    dest = sftp_server.data / "dest"
+    for rel in files:
+        assert (dest / "acquisition" / rel).read_bytes() == (acquisition / rel).read_bytes()
+    receipts = list((dest / RECEIPTS_DIR).glob("*.json"))
+    assert receipts, sorted(p.name for p in dest.rglob("*"))
+    text = receipts[0].read_text()
+    assert "server-blake3" in text, text[:400]
+    json.loads(text)
