@@ -181,6 +181,13 @@ def test_every_field_of_each_kind_is_reachable_with_tab_and_labelled(
         unlabelled = [w for w in unlabelled if w not in buddies]
         assert not unlabelled, backend
         assert dialog.guidance.text(), backend
+        shown = [
+            w.text()
+            for w in dialog.findChildren(QWidget)
+            if isinstance(w, QLabel | QPushButton | QCheckBox) and w.isVisible()
+        ]
+        keys = [t[t.index("&") + 1].lower() for t in shown if "&" in t]
+        assert len(keys) == len(set(keys)), (backend, shown)  # each Alt+letter goes somewhere
     dialog.backend.setCurrentIndex(dialog.backend.findData("drive"))
     assert dialog.test_button.text() == "&Sign in…"
     dialog.managed.setChecked(True)
