@@ -11,13 +11,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -209,16 +209,12 @@ def sftp_remote(sftp_server: SshServer) -> str:
         daemon.stop()
 
 
-def test_transfer_window_copies_to_an_sftp_destination(
-    qtbot: QtBot, prompter, tmp_path: Path, sftp_server: SshServer, sftp_remote: str
-) -> None:
-    acquisition = tmp_path / "acquisition"
-    (acquisition / "plate1").mkdir(parents=True)
-    files = {"plate1/a.bin": 300_000, "plate1/b.bin": 70_000, "c.bin": 1}
-    for rel, size in files.items():
-        (acquisition / rel).write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+@contextlib.contextmanager
+def _transfer_window(
+    qtbot: QtBot, prompter, acquisition: Path, spec: str
+) -> Iterator[TransferWindow]:
     remote = Destination(
-        "Research storage", Path("dest"), DestinationKind.RESEARCH, "facility", remote=sftp_remote
+        "Research storage", Path("dest"), DestinationKind.RESEARCH, "facility", remote=spec
     )
     config = Config(
         watch=WatchSettings(folders=(acquisition,), quiet_seconds=30),
@@ -233,28 +229,31 @@ def test_transfer_window_copies_to_an_sftp_destination(
     window.show()
     pump.start()
     try:
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(str(acquisition))])
-        window.dropEvent(
-            QDropEvent(
-                QPointF(5, 5),
-                Qt.DropAction.CopyAction,
-                mime,
-                Qt.MouseButton.LeftButton,
-                Qt.KeyboardModifier.NoModifier,
-            )
-        )
-        qtbot.waitUntil(lambda: len(window.files) == 3, timeout=20_000)
-        window.picker.set_checked(sftp_remote)
-        assert "Research storage" in window.picker.guidance.text() or window.picker.selected()
+        window.add_paths([str(acquisition)])
+        qtbot.waitUntil(lambda: len(window.files) > 0, timeout=20_000)
+        window.picker.set_checked(spec)
         qtbot.waitUntil(window.copy_button.isEnabled, timeout=20_000)
+        yield window
+    finally:
+        pump.stop()
+        service.stop()
+
+
+def test_transfer_window_copies_to_an_sftp_destination(
+    qtbot: QtBot, prompter, tmp_path: Path, sftp_server: SshServer, sftp_remote: str
+) -> None:
+    acquisition = tmp_path / "acquisition"
+    (acquisition / "plate1").mkdir(parents=True)
+    files = {"plate1/a.bin": 300_000, "plate1/b.bin": 70_000, "c.bin": 1}
+    for rel, size in files.items():
+        (acquisition / rel).write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    with _transfer_window(qtbot, prompter, acquisition, sftp_remote) as window:
+        qtbot.waitUntil(lambda: len(window.files) == 3, timeout=20_000)
+        assert "Research storage" in window.picker.list.item(0).text()
         window.copy_button.click()
         qtbot.waitUntil(lambda: window.jobs.rows()[0].state is JobState.DONE, timeout=120_000)
         job = window.jobs.rows()[0]
         assert (job.verified, job.failed) == (3, 0)
-    finally:
-        pump.stop()
-        service.stop()
     dest = sftp_server.data / "dest"
     for rel in files:
         assert (dest / "acquisition" / rel).read_bytes() == (acquisition / rel).read_bytes()
@@ -263,3 +262,36 @@ def test_transfer_window_copies_to_an_sftp_destination(
     text = receipts[0].read_text()
     assert "server-blake3" in text, text[:400]
     json.loads(text)
+
+
+def test_transfer_window_pauses_and_cancels_a_remote_copy(
+    qtbot: QtBot, prompter, tmp_path: Path, sftp_server: SshServer, sftp_remote: str
+) -> None:
+    acquisition = tmp_path / "acquisition"
+    acquisition.mkdir()
+    sources = []
+    for i in range(40):
+        path = acquisition / f"t{i:02d}.bin"
+        path.write_bytes(os.urandom(2 * 1024 * 1024))
+        sources.append(path)
+    with _transfer_window(qtbot, prompter, acquisition, sftp_remote) as window:
+        qtbot.waitUntil(lambda: len(window.files) == 40, timeout=20_000)
+        window.copy_button.click()
+        qtbot.waitUntil(lambda: bool(window.jobs.rows()), timeout=20_000)
+        window.job_view.selectRow(0)
+        window.pause_button.click()  # as soon as it exists: long before 80 MiB are sent
+        qtbot.waitUntil(lambda: window.jobs.rows()[0].state is JobState.PAUSED, timeout=20_000)
+        assert window.pause_button.text() == "&Resume"
+        window.cancel_button.click()
+        qtbot.waitUntil(
+            lambda: window.jobs.rows()[0].state in (JobState.CANCELLED, JobState.DONE),
+            timeout=60_000,
+        )
+        job = window.jobs.rows()[0]
+    assert job.state is JobState.CANCELLED, job
+    assert job.verified < 40
+    dest = sftp_server.data / "dest" / "acquisition"
+    finals = [p for p in dest.glob("*.bin")] if dest.exists() else []
+    assert len(finals) == job.verified
+    for copy in finals:  # a final name holds verified bytes only
+        assert copy.read_bytes() == (acquisition / copy.name).read_bytes()

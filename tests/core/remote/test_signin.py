@@ -78,8 +78,9 @@ def rclone_port_taken() -> Iterator[None]:
         ("onedrive", "login.microsoftonline.com", "/common/oauth2/v2.0/authorize", "localhost"),
     ],
 )
+@pytest.mark.usefixtures("rclone_port_taken")
 def test_sign_in_hands_the_provider_page_to_the_browser_on_a_free_port(
-    backend: str, host: str, path: str, redirect_host: str, rclone_port_taken
+    backend: str, host: str, path: str, redirect_host: str
 ):
     sign_in = start_sign_in(backend, CLIENT)
     try:
@@ -120,9 +121,8 @@ class TokenStandIn(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_the_browser_comes_back_and_the_token_is_stored_privately(
-    daemon, rclone_config, rclone_port_taken
-) -> None:
+@pytest.mark.usefixtures("rclone_port_taken")
+def test_the_browser_comes_back_and_the_token_is_stored_privately(daemon, rclone_config) -> None:
     server = http.server.HTTPServer(("127.0.0.1", 0), TokenStandIn)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     provider = replace(

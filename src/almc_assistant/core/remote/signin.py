@@ -75,7 +75,6 @@ PROVIDERS: dict[str, Provider] = {
         "localhost",
     ),
 }
-AUTHORIZE_HOSTS = {name: urlsplit(p.auth_url).hostname for name, p in PROVIDERS.items()}
 
 _DONE_PAGE = (
     b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>almc-assistant</title></head>"
