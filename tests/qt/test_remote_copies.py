@@ -6,7 +6,6 @@ proven, never "read back" for a copy that was not."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,6 @@ from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.destinations import Destination, DestinationKind
-from almc_assistant.core.paths import AppPaths
-from almc_assistant.core.remote.rcd import RcDaemon
-from almc_assistant.core.remote.rclonebin import RcloneMissing
-from almc_assistant.core.remote.spec import PrivateRcloneConfig
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.wizard.session_wizard import SessionWizard
@@ -28,28 +23,10 @@ from tests.qt.test_session_wizard import _session_files, _to_destinations
 
 
 @pytest.fixture
-def sftp_server(tmp_path: Path) -> Iterator[SshServer]:
-    server = SshServer(tmp_path / "sshd")
-    yield server
-    server.kill()
-
-
-@pytest.fixture
-def research(sftp_server: SshServer) -> Destination:
-    """The facility's research storage over SFTP, set up in the private rclone.conf."""
-    conf = PrivateRcloneConfig(AppPaths.default().config_dir)
-    conf.ensure()
-    daemon = RcDaemon(conf.path)
-    try:
-        daemon.start()
-    except RcloneMissing as exc:
-        pytest.skip(str(exc))
-    try:
-        spec = sftp_server.create_remote(daemon, "research")
-    finally:
-        daemon.stop()
+def research(sftp_remote: str) -> Destination:
+    """The facility's research storage over SFTP."""
     return Destination(
-        "Research storage", Path("dest"), DestinationKind.RESEARCH, "facility", remote=spec
+        "Research storage", Path("dest"), DestinationKind.RESEARCH, "facility", remote=sftp_remote
     )
 
 

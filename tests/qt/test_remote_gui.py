@@ -25,9 +25,6 @@ from almc_assistant.core.config import Config, WatchSettings
 from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
-from almc_assistant.core.remote.rcd import RcDaemon
-from almc_assistant.core.remote.rclonebin import RcloneMissing
-from almc_assistant.core.remote.spec import PrivateRcloneConfig
 from almc_assistant.core.service import Service
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 from almc_assistant.qt.bridge import EventPump, app_pump
@@ -36,20 +33,6 @@ from almc_assistant.qt.settings_remote import RemoteDialog
 from almc_assistant.qt.transfer_rows import JobState
 from almc_assistant.qt.transfer_window import TransferWindow
 from tests.core.remote.servers import RcloneServer, SshServer
-
-
-@pytest.fixture
-def sftp_server(tmp_path: Path) -> Iterator[SshServer]:
-    server = SshServer(tmp_path / "sshd")
-    yield server
-    server.kill()
-
-
-@pytest.fixture
-def webdav_server(tmp_path: Path) -> Iterator[RcloneServer]:
-    server = RcloneServer(tmp_path / "webdav", "webdav")
-    yield server
-    server.kill()
 
 
 @pytest.fixture
@@ -192,21 +175,6 @@ def test_every_field_of_each_kind_is_reachable_with_tab_and_labelled(
     assert dialog.test_button.text() == "&Sign in…"
     dialog.managed.setChecked(True)
     assert "deleted when you leave" in dialog.guidance.text()
-
-
-@pytest.fixture
-def sftp_remote(sftp_server: SshServer) -> str:
-    conf = PrivateRcloneConfig(AppPaths.default().config_dir)
-    conf.ensure()
-    daemon = RcDaemon(conf.path)
-    try:
-        daemon.start()
-    except RcloneMissing as exc:
-        pytest.skip(str(exc))
-    try:
-        return sftp_server.create_remote(daemon, "research")
-    finally:
-        daemon.stop()
 
 
 @contextlib.contextmanager
