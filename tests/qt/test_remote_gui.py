@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -263,3 +264,57 @@ def test_transfer_window_pauses_and_cancels_a_remote_copy(
     assert len(finals) == job.verified
     for copy in finals:  # a final name holds verified bytes only
         assert copy.read_bytes() == (acquisition / copy.name).read_bytes()
+
+
+def test_adding_an_sftp_destination_with_the_keyboard_only(
+    qtbot: QtBot, prompter, site, sftp_server: SshServer
+) -> None:
+    """Tab goes down the form in the order it is shown; Space presses the buttons."""
+    service, pump = site
+    settings = SettingsDialog(service, prompter, lambda: service.config)
+    qtbot.addWidget(settings)
+    _remote_events(pump, settings)
+    settings.show()
+    settings.destinations.remote_button.setFocus()
+    qtbot.keyClick(settings.destinations.remote_button, Qt.Key.Key_Space)
+    dialog = settings.destinations.remote_dialog
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    dialog.backend.setFocus()
+
+    def focused() -> QWidget:
+        widget = dialog.focusWidget()
+        assert widget is not None
+        return widget
+
+    def tab() -> None:
+        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+
+    assert focused() is dialog.backend  # SFTP is the first kind
+    for text, field in (
+        ("research", dialog.name),
+        (f"{sftp_server.data}/dest", dialog.folder),
+        ("127.0.0.1", dialog.host),
+        (str(sftp_server.port), dialog.port),
+        (sftp_server.user, dialog.user),
+        ("", dialog.secret),
+        (str(sftp_server.key), dialog.key_file),
+    ):
+        tab()
+        assert focused() is field, (field, focused())
+        qtbot.keyClicks(field, text)
+    tab()
+    assert focused() is dialog.browse_key
+    tab()
+    assert focused() is dialog.kind
+    while focused() is not dialog.test_button:
+        tab()
+    qtbot.keyClick(dialog.test_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: "works" in dialog.answer.text(), timeout=60_000)
+    while focused() is not dialog.add_button:
+        tab()
+    qtbot.keyClick(dialog.add_button, Qt.Key.Key_Space)
+    assert [d.remote for d in settings.destinations.user_remotes()] == [
+        f"research:{sftp_server.data}/dest"
+    ]
