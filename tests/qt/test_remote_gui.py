@@ -14,11 +14,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -318,3 +320,46 @@ def test_adding_an_sftp_destination_with_the_keyboard_only(
     assert [d.remote for d in settings.destinations.user_remotes()] == [
         f"research:{sftp_server.data}/dest"
     ]
+
+
+def test_google_drive_sign_in_opens_the_browser_and_closing_cancels_it(
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
+    """Up to the browser hand-off (no Google account is reachable here): the page opened
+    is Google's, with the facility's app and our free loopback port; closing the window
+    ends the sign-in and frees the port."""
+    client = "1234-facility.apps.googleusercontent.com"
+    config = Config(sign_in_clients=(("drive", client, ""),))
+    sink = QueueSink()
+    service = Service(AppPaths.default(), sink, config=config)
+    pump = app_pump(sink)
+    pump.start()
+    try:
+        settings = SettingsDialog(service, prompter, lambda: service.config)
+        qtbot.addWidget(settings)
+        _remote_events(pump, settings)
+        dialog = _open_remote_dialog(settings)
+        opened: list[str] = []
+
+        def browser(url: QUrl | str) -> bool:  # no browser here: note what it would open
+            opened.append(url.toString() if isinstance(url, QUrl) else url)
+            return True
+
+        dialog.open_url = browser
+        dialog.backend.setCurrentIndex(dialog.backend.findData("drive"))
+        qtbot.keyClicks(dialog.name, "mydrive")
+        qtbot.keyClicks(dialog.folder, "Microscopy")
+        dialog.test_button.click()
+        qtbot.waitUntil(lambda: bool(opened), timeout=30_000)
+        url = urlsplit(opened[0])
+        query = parse_qs(url.query)
+        assert url.hostname == "accounts.google.com" and query["client_id"] == [client]
+        port = urlsplit(query["redirect_uri"][0]).port
+        assert port not in (None, 53682)
+        assert "Finish signing in to mydrive:Microscopy in your browser" in dialog.answer.text()
+        dialog.reject()
+        with socket.socket() as s:
+            qtbot.waitUntil(lambda: s.connect_ex(("127.0.0.1", port)) != 0, timeout=10_000)
+    finally:
+        pump.stop()
+        service.stop()

@@ -84,6 +84,7 @@ class RemoteDialog(QDialog):
         self._request = 0
         self._tested: RemoteSetup | None = None
         self._pending: RemoteSetup | None = None
+        self._signing_in = 0  # a sign-in's request id while the browser has it
         self.open_url = QDesktopServices.openUrl  # test seam: no browser in tests
         self.backend = QComboBox()
         for backend, label in BACKEND_LABELS.items():
@@ -243,6 +244,7 @@ class RemoteDialog(QDialog):
             if setup.backend in SIGN_IN_BACKENDS:
                 self.answer.setText(f"Starting the sign-in for {html.escape(setup.spec)}…")
                 self._request = self._service.sign_in(setup.backend, setup.name, setup.folder)
+                self._signing_in = self._request
             else:
                 self.answer.setText(f"Testing {html.escape(setup.spec)}…")
                 self._request = self._service.set_up_remote(setup)
@@ -263,9 +265,18 @@ class RemoteDialog(QDialog):
         self.answer.setOpenExternalLinks(True)
         self.open_url(QUrl(event.url))
 
+    def done(self, result: int) -> None:
+        """Closing the window (Cancel, Esc, Add) ends a sign-in still waiting for the
+        browser: its loopback port closes."""
+        if self._signing_in:
+            self._service.cancel_sign_in(self._signing_in)
+            self._signing_in = 0
+        super().done(result)
+
     def on_tested(self, event: RemoteTested) -> None:
         if event.request_id != self._request:
             return
+        self._signing_in = 0
         self.test_button.setEnabled(True)
         r = event.result
         where = event.store.words if event.store is not None else ""
