@@ -23,7 +23,7 @@ from almc_assistant.core.remote import vault
 from almc_assistant.core.remote.spec import PrivateRcloneConfig
 from almc_assistant.core.service import Service
 from almc_assistant.core.service_remotes import RemoteSetup, RemoteTested, SignInOpened
-from tests.core.remote.servers import RcloneServer, SshServer
+from tests.core.remote.servers import RcloneServer, SambaServer, SshServer
 
 
 class MemoryKeyring(KeyringBackend):
@@ -241,3 +241,26 @@ def test_sign_in_without_the_facilitys_app_says_whom_to_ask(service) -> None:
     got = answer(sink, s.sign_in("onedrive", "od"))
     assert not got.result.ok
     assert "client id" in got.result.next_step
+
+
+def test_smb_with_credentials(service, smb_server: SambaServer) -> None:
+    s, sink = service
+    setup = RemoteSetup(
+        "smb",
+        "labshare",
+        folder="almc/alice",
+        host="127.0.0.1",
+        port=str(smb_server.port),
+        user=smb_server.user,
+        secret=smb_server.password,
+    )
+    got = answer(sink, s.set_up_remote(setup))
+    assert got.result.ok, got.result
+    assert "downloaded back" in got.result.proof
+    assert (
+        smb_server.password
+        not in PrivateRcloneConfig(AppPaths.default().config_dir).path.read_text()
+    )
+
+    refused = answer(sink, s.set_up_remote(replace(setup, secret="wrong-" + smb_server.password)))
+    assert not refused.result.ok and "labshare:almc/alice" in refused.result.title
