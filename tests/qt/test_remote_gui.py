@@ -363,3 +363,24 @@ def test_google_drive_sign_in_opens_the_browser_and_closing_cancels_it(
     finally:
         pump.stop()
         service.stop()
+
+
+def test_a_remote_name_in_use_is_not_set_up_again(qtbot: QtBot, prompter, site) -> None:
+    """Setting up "research" a second time would point the first destination (and the
+    copies recorded there) at another server: refused before anything is written."""
+    service, _pump = site
+    first = Destination(
+        "research (SFTP)", Path("lab"), DestinationKind.RESEARCH, remote="research:lab"
+    )
+    settings = SettingsDialog(service, prompter, lambda: service.config)
+    qtbot.addWidget(settings)
+    settings.destinations.set_destinations([first])
+    dialog = _open_remote_dialog(settings)
+    dialog.backend.setCurrentIndex(dialog.backend.findData("webdav"))
+    qtbot.keyClicks(dialog.name, "research")
+    qtbot.keyClicks(dialog.url, "http://127.0.0.1:9")
+    dialog.test_button.click()
+    assert "used by another destination" in dialog.answer.text()
+    assert dialog.test_button.isEnabled() and not dialog.add_button.isEnabled()
+    conf = AppPaths.default().config_dir / "rclone.conf"
+    assert not conf.exists() or "research" not in conf.read_text()

@@ -224,7 +224,8 @@ class DestinationsTab(QWidget):
             self.on_preflight(event.results)
 
     def _on_remote_clicked(self) -> None:
-        dialog = RemoteDialog(self._service, self._prompter, self)
+        taken = frozenset(d.remote.partition(":")[0] for d in self.model.rows() if d.remote)
+        dialog = RemoteDialog(self._service, self._prompter, self, taken=taken)
         dialog.accepted_destination.connect(self._on_remote_accepted)
         dialog.finished.connect(lambda _code: setattr(self, "remote_dialog", None))
         self.remote_dialog = dialog

@@ -75,10 +75,18 @@ class RemoteDialog(QDialog):
     accepted_destination = Signal(object)
 
     def __init__(
-        self, service: ServicePort, prompter: Prompter, parent: QWidget | None = None
+        self,
+        service: ServicePort,
+        prompter: Prompter,
+        parent: QWidget | None = None,
+        *,
+        taken: frozenset[str] = frozenset(),
     ) -> None:
+        """``taken``: the remote names other destinations use already (setting one up
+        again would point those destinations at another place)."""
         super().__init__(parent)
         self.setWindowTitle("Add a remote destination")
+        self._taken = taken
         self._service = service
         self._prompter = prompter
         self._request = 0
@@ -158,7 +166,17 @@ class RemoteDialog(QDialog):
         self.backend.currentIndexChanged.connect(self._on_backend_changed)
         self.kind.currentIndexChanged.connect(self._show_guidance)
         self.managed.toggled.connect(self._show_guidance)
-        for edit in (self.name, self.folder, self.host, self.user, self.url, self.key_file):
+        for edit in (
+            self.name,
+            self.folder,
+            self.host,
+            self.port,
+            self.user,
+            self.secret,
+            self.key_file,
+            self.url,
+            self.access_key,
+        ):
             edit.textEdited.connect(self._on_edited)
         self._on_backend_changed()
         self.resize(620, 560)
@@ -235,6 +253,13 @@ class RemoteDialog(QDialog):
         setup = self.setup()
         if not setup.name:
             self.answer.setText("Give the destination a short name first (e.g. research).")
+            self.name.setFocus()
+            return
+        if setup.name in self._taken:
+            self.answer.setText(
+                f"The name {html.escape(setup.name)} is used by another destination already: "
+                "choose another name (or remove that destination first to set it up again)."
+            )
             self.name.setFocus()
             return
         self._tested = None
