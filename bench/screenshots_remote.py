@@ -53,8 +53,7 @@ def run(out: Path, tmp: Path) -> int:
     from PySide6.QtWidgets import QApplication
     from tests.core.remote.servers import RcloneServer, SshServer
 
-    from almc_assistant.core.config import Config, WatchSettings
-    from almc_assistant.core.destinations import Destination, DestinationKind
+    from almc_assistant.core.destinations import DestinationKind
     from almc_assistant.core.events import QueueSink
     from almc_assistant.core.paths import AppPaths
     from almc_assistant.core.service import Service
@@ -80,18 +79,17 @@ def run(out: Path, tmp: Path) -> int:
     old = time.time() - 3600
     for f in session.iterdir():
         os.utime(f, (old, old))
-    config = Config(
-        facility_name="Advanced Light Microscopy Core",
-        facility_destinations=(
-            Destination(
-                "Lab share (PetaStore)", tmp / "LabShare", DestinationKind.INSTITUTIONAL, "facility"
-            ),
-        ),
-        watch=WatchSettings(folders=(acq,), quiet_seconds=120),
-    )
     (tmp / "LabShare").mkdir()
+    paths = AppPaths.default()
+    paths.facility_config.parent.mkdir(parents=True, exist_ok=True)
+    paths.facility_config.write_text(
+        '[facility]\nname = "Advanced Light Microscopy Core"\n'
+        f"[watch]\nfolders = [{str(acq)!r}]\nquiet_seconds = 120\n"
+        '[[destinations]]\nname = "Lab share (PetaStore)"\nkind = "institutional"\n'
+        f"path = {str(tmp / 'LabShare')!r}\n"
+    )
     sink = QueueSink()
-    service = Service(AppPaths.default(), sink, config=config)
+    service = Service(paths, sink)
     controller = AppController(service, app_pump(sink), QtPrompter())
     controller._pump.start()
 

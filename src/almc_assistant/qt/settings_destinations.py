@@ -124,6 +124,7 @@ class DestinationsTab(QWidget):
 
     def set_destinations(self, destinations: Sequence[Destination]) -> None:
         self.model.replace_all(destinations)
+        self.result.clear()  # "… will be saved when you press Save" is no longer true
         self._on_selection_changed()
 
     def user_destinations(self) -> tuple[Destination, ...]:

@@ -121,8 +121,10 @@ class RemoteDialog(QDialog):
         self.access_key = QLineEdit()
         self.kind = QComboBox()
         for kind in DestinationKind:
-            if kind is not DestinationKind.CLOUD_SYNC:  # a sync client's folder, not a remote
-                self.kind.addItem(KIND_INFO[kind].label, kind)
+            if kind is DestinationKind.CLOUD_SYNC:  # a sync client's folder, not a remote
+                continue
+            label = "Other storage" if kind is DestinationKind.OTHER else KIND_INFO[kind].label
+            self.kind.addItem(label, kind)
         self.managed = QCheckBox("A &university-managed account (deleted when you leave)")
         self.guidance = QLabel()
         self.guidance.setWordWrap(True)
