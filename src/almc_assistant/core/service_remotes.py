@@ -90,12 +90,22 @@ class Remotes:
         )
 
     def _with_daemon(
-        self, request: int, spec: str, secret: str, work: Callable[[RcDaemon], RemoteTestResult]
+        self,
+        request: int,
+        spec: str,
+        secret: str,
+        work: Callable[[RcDaemon], RemoteTestResult],
+        *,
+        before: Callable[[], None] = lambda: None,
     ) -> int:
+        """Run ``before()`` (what needs no rclone: the fields' check, the browser), then
+        ``work`` with a private rclone helper, in a worker; answer ``RemoteTested``."""
+
         def run() -> None:
             from almc_assistant.core.remote.rclonebin import rclone_binary
 
             try:
+                before()
                 self._config.ensure()
                 protect(self._config.path, rclone_binary())
                 daemon = RcDaemon(self._config.path).start()
@@ -119,7 +129,7 @@ class Remotes:
             write_remote(daemon, setup)
             return check_remote(daemon, setup.spec)
 
-        return self._with_daemon(request, setup.spec, setup.secret, work)
+        return self._with_daemon(request, setup.spec, setup.secret, work, before=setup.check)
 
     def test(self, spec: str) -> int:
         """Test remote destination ``spec`` as a copy would open it (``RemoteTested``)."""
@@ -133,13 +143,15 @@ class Remotes:
     def sign_in(self, backend: str, name: str, folder: str = "") -> int:
         """Sign in to ``backend`` (Drive, OneDrive) through the browser as remote
         ``name``: ``SignInOpened`` with the page to open, then ``RemoteTested``."""
-        from almc_assistant.core.remote.signin import start_sign_in
+        from almc_assistant.core.remote.signin import exchange_code, start_sign_in, store_token
 
         request = next(self._ids)
         spec = f"{name}:{folder}"
         client_id, client_secret = self._settings.config.sign_in_client(backend)
 
-        def work(daemon: RcDaemon) -> RemoteTestResult:
+        token: list[str] = []
+
+        def browser() -> None:  # needs no rclone: the port, the browser, the provider
             sign_in = start_sign_in(backend, client_id, client_secret)
             with self._lock:
                 self._sign_ins[request] = sign_in
@@ -152,13 +164,18 @@ class Remotes:
                         port=sign_in.port,
                     )
                 )
-                sign_in.finish(daemon, name, SIGN_IN_TIMEOUT)
+                code = sign_in.wait_code(SIGN_IN_TIMEOUT)
             finally:
+                sign_in.cancel()  # the port closes
                 with self._lock:
                     self._sign_ins.pop(request, None)
+            token.append(exchange_code(sign_in, code))
+
+        def work(daemon: RcDaemon) -> RemoteTestResult:
+            store_token(daemon, name, backend, client_id, token[0], client_secret)
             return check_remote(daemon, spec)
 
-        return self._with_daemon(request, spec, client_secret, work)
+        return self._with_daemon(request, spec, client_secret, work, before=browser)
 
     def cancel_sign_in(self, request: int) -> None:
         with self._lock:
