@@ -45,6 +45,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
     monkeypatch.setenv("XDG_CONFIG_DIRS", str(home / "xdg-system"))
     monkeypatch.delenv("ALMC_FACILITY_CONFIG", raising=False)
+    # Never the developer's own keyring (core/remote/vault): tests that need one set theirs.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return home
 
 

@@ -17,6 +17,10 @@ _.on_broken_pipe  # rich.console.Console (cli/_common.py)
 _.optionxform  # configparser.RawConfigParser (core/autostart/xdg.py)
 _.find_spec  # importlib's meta path finder (tests/conftest.py)
 _.teardown  # hypothesis' RuleBasedStateMachine (tests/core/cleanup/model.py)
+_.do_GET  # http.server.BaseHTTPRequestHandler (core/remote/signin.py, its tests)
+_.do_POST
+_.log_message
+_.delete_password  # keyring.backend.KeyringBackend (the tests' in-memory keyring)
 _.__cause__  # exception chaining set by hand (core/errors.py, core/transfer/faults.py)
 
 # ctypes: fields written for the C side, references held for it.

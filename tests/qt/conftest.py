@@ -16,6 +16,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
+# Real servers on loopback and the private rclone daemon (remote destinations, issue 13).
+from tests.core.remote.conftest import (  # noqa: F401
+    daemon,
+    rclone_config,
+    sftp_remote,
+    sftp_server,
+    webdav_server,
+)
 from tests.qt.helpers import RecordingPrompter
 
 

@@ -57,18 +57,25 @@ def real_service(
     quiet_seconds: float = 30.0,
     separate_disks: bool = False,
     second_acquisition: bool = False,
+    remotes: tuple[Destination, ...] = (),
 ) -> Iterator[Site]:
-    """``second_acquisition``: a second acquisition folder, ``acquisition-2``."""
+    """``second_acquisition``: a second acquisition folder, ``acquisition-2``;
+    ``remotes``: the facility's remote destinations too (issue 13)."""
     with (
         _disk(root / "share", separate_disks) as share,
         _disk(root / "usb", separate_disks) as drive,
     ):
         folders = [root / "acquisition"] + ([root / "acquisition-2"] if second_acquisition else [])
-        yield from _site(root, share, drive, quiet_seconds, folders)
+        yield from _site(root, share, drive, quiet_seconds, folders, remotes)
 
 
 def _site(
-    root: Path, share: Path, drive: Path, quiet_seconds: float, folders: list[Path]
+    root: Path,
+    share: Path,
+    drive: Path,
+    quiet_seconds: float,
+    folders: list[Path],
+    remotes: tuple[Destination, ...] = (),
 ) -> Iterator[Site]:
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
@@ -79,6 +86,7 @@ def _site(
             Destination("Lab share", share, DestinationKind.INSTITUTIONAL, "facility"),
             Destination("My drive", drive, DestinationKind.EXTERNAL_DRIVE, "facility"),
         ),
+        facility_remotes=remotes,
         watch=WatchSettings(folders=tuple(folders), quiet_seconds=quiet_seconds),
     )
     sink = QueueSink()

@@ -21,6 +21,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
+from almc_assistant.core.destinations import Destination
 from almc_assistant.core.session import PendingSummary
 from almc_assistant.core.session_end import (
     EndKind,
@@ -99,11 +100,15 @@ def rig(
     previous: MarkerRecord | None = None,
     quiet_seconds: float = 30.0,
     separate_disks: bool = False,
+    remotes: tuple[Destination, ...] = (),
 ) -> Iterator[Rig]:
     """``separate_disks``: the share and the drive are disks of their own (root only), so
     that the facility's destinations are enough (none on the acquisition disk counts)."""
     with real_service(
-        tmp_path / "site", quiet_seconds=quiet_seconds, separate_disks=separate_disks
+        tmp_path / "site",
+        quiet_seconds=quiet_seconds,
+        separate_disks=separate_disks,
+        remotes=remotes,
     ) as site:
         files = _write_acquisition(site.acquisition)
         site.service.scan_once()  # the catalog now knows the three files

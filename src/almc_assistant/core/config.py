@@ -178,6 +178,10 @@ class Config:
     cleanup: CleanupSettings = field(default_factory=CleanupSettings)
     facility_destinations: tuple[Destination, ...] = ()
     facility_remotes: tuple[Destination, ...] = ()
+    # The facility's own OAuth apps for signing in to cloud accounts (core.remote.signin):
+    # backend ("drive", "onedrive") -> (client id, client secret or ""). A desktop app's
+    # secret is not secret (RFC 8252); it lives in the facility's file, never the user's.
+    sign_in_clients: tuple[tuple[str, str, str], ...] = ()
     user: UserSettings = field(default_factory=UserSettings)
     problems: tuple[ConfigProblem, ...] = ()
 
@@ -190,6 +194,10 @@ class Config:
     def remote_destinations(self) -> tuple[Destination, ...]:
         """Remote destinations (``remote = "name:path"``): facility's, then the user's."""
         return self.facility_remotes + (self.user.remotes or ())
+
+    def sign_in_client(self, backend: str) -> tuple[str, str]:
+        """(client id, client secret) of the facility's app for ``backend``, or ("", "")."""
+        return next(((i, s) for b, i, s in self.sign_in_clients if b == backend), ("", ""))
 
     @property
     def acquisition_folders(self) -> tuple[Path, ...]:
@@ -350,6 +358,13 @@ def _facility(file: Path, data: dict[str, Any], problems: list[ConfigProblem]) -
         )
         t.finish()
     kw["facility_destinations"], kw["facility_remotes"] = _split(_destinations(top, "facility"))
+    if (t := top.table("sign_in")) is not None:
+        kw["sign_in_clients"] = tuple(
+            (b, t.get(f"{b}_client_id", str, ""), t.get(f"{b}_client_secret", str, ""))
+            for b in ("drive", "onedrive")
+            if t.has(f"{b}_client_id")
+        )
+        t.finish()
     top.skip("reminders", "reminders are each user's choice: set them in the user's file")
     top.finish()
     return replace(base, **kw)

@@ -99,6 +99,11 @@ class Destination:
         return bool(self.remote)
 
     @property
+    def where(self) -> str:
+        """What names the place: the remote (``research:lab/me``) or the folder."""
+        return self.remote or str(self.path)
+
+    @property
     def info(self) -> KindInfo:
         return KIND_INFO[self.kind]
 

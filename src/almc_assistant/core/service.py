@@ -16,6 +16,7 @@ part                      responsibility
 ``service_status``        status, warnings, the pending summary; asked asynchronously
 ``service_settings``      the configuration in force; who follows its changes
 ``service_reminders``     the session-end guard and the reminder settings in force
+``service_remotes``       remote destinations set up, tested, signed in to (issue 13)
 ========================  ============================================================
 
 A change of settings (:meth:`Service.save_user_config`, :meth:`Service.apply_settings`)
@@ -71,6 +72,7 @@ from almc_assistant.core.service_checks import Checking
 from almc_assistant.core.service_cleanup import CleanupPart
 from almc_assistant.core.service_copies import Copying
 from almc_assistant.core.service_reminders import Reminders
+from almc_assistant.core.service_remotes import Remotes, RemoteSetup
 from almc_assistant.core.service_runtime import Runtime
 from almc_assistant.core.service_settings import LiveSettings
 from almc_assistant.core.service_status import StatusPart
@@ -141,6 +143,9 @@ class Service:
             rt, self.user, root_of=self.watching.root_of, publish_status=self.state.publish
         )
         self.reminders = Reminders(rt, self.state.pending_summary)
+        from almc_assistant.core.remote.session import rclone_config_path
+
+        self.remotes = Remotes(rt, self.settings, rclone_config_path().parent)
 
     # ================================================================== state
     @property
@@ -161,6 +166,7 @@ class Service:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching, cancel copies, write what is queued, close the catalog.
         Afterwards every call that needs the catalog raises ``ServiceStopped``."""
+        self.remotes.cancel_all()
         self.watching.stop(timeout)
         self.copying.stop(timeout)
         self.state.close()
@@ -287,8 +293,31 @@ class Service:
         return catalog.session_files(session)
 
     def destinations(self) -> list[Destination]:
-        """Facility presets, then the user's own (each with ``.guidance``)."""
-        return list(self.config.destinations)
+        """Facility presets, then the user's own (each with ``.guidance``); then the
+        remote destinations (the facility's, then the user's)."""
+        return list(self.config.destinations + self.config.remote_destinations)
+
+    # ================================================================== remotes (issue 13)
+    def set_up_remote(self, setup: RemoteSetup) -> int:
+        """Returns a request id at once; a worker saves ``setup`` in the user's private
+        rclone config (secrets encrypted when a keyring is there), tests it like a copy
+        would, and publishes ``RemoteTested``."""
+        return self.remotes.set_up(setup)
+
+    def test_remote(self, destination: str) -> int:
+        """Returns a request id at once; a worker opens ``destination``
+        (``name:folder``) as a copy would and publishes ``RemoteTested``."""
+        return self.remotes.test(destination)
+
+    def sign_in(self, backend: str, name: str, folder: str = "") -> int:
+        """Returns a request id at once; a worker starts the browser sign-in to
+        ``backend`` ("drive", "onedrive") with the facility's app, publishes
+        ``SignInOpened`` (the page to open), waits for the browser, stores the token as
+        remote ``name`` and publishes ``RemoteTested``."""
+        return self.remotes.sign_in(backend, name, folder)
+
+    def cancel_sign_in(self, request_id: int) -> None:
+        self.remotes.cancel_sign_in(request_id)
 
     # ================================================================== slow queries
     def status(self, user: str | None = None) -> StatusReport:

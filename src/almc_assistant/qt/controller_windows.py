@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QWidget
 from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import Destination, guess_kind
 from almc_assistant.core.service_events import PreflightFinished, SettingsApplied
+from almc_assistant.core.service_remotes import RemoteTested, SignInOpened
 from almc_assistant.core.setup_state import SetupNeeded
 from almc_assistant.core.warnings import SafetyWarning
 from almc_assistant.qt.bridge import EventPump
@@ -69,6 +70,8 @@ class Windows(QObject):
         self._windows: dict[str, QWidget] = {}
         pump.subscribe(SettingsApplied, self._on_settings_applied)
         pump.subscribe(PreflightFinished, self._on_preflight_finished)
+        pump.subscribe(RemoteTested, self._on_remote_event)
+        pump.subscribe(SignInOpened, self._on_remote_event)
 
     def get(self, key: str) -> QWidget | None:
         return self._windows.get(key)
@@ -203,6 +206,11 @@ class Windows(QObject):
         settings = self.of_type("settings", SettingsDialog)
         if settings is not None and settings.isVisible():
             settings.reload()  # saved elsewhere (the welcome window): Save keeps it
+
+    def _on_remote_event(self, event: RemoteTested | SignInOpened) -> None:
+        settings = self.of_type("settings", SettingsDialog)
+        if settings is not None:
+            settings.destinations.on_remote_event(event)
 
     def _on_preflight_finished(self, event: PreflightFinished) -> None:
         settings = self.of_type("settings", SettingsDialog)

@@ -34,9 +34,14 @@ def kind_label(destination: Any) -> str:
     return str(getattr(info, "label", getattr(destination, "kind", "")))
 
 
+def place(destination: Any) -> str:
+    """What names a destination: its remote (``research:lab/me``) or its folder."""
+    return str(getattr(destination, "remote", "") or destination.path)
+
+
 def describe(destination: Any) -> str:
     origin = " (facility)" if getattr(destination, "origin", "") == "facility" else ""
-    return f"{destination.name}{origin} — {kind_label(destination)}\n{destination.path}"
+    return f"{destination.name}{origin} — {kind_label(destination)}\n{place(destination)}"
 
 
 class DestinationPicker(QWidget):
@@ -75,11 +80,11 @@ class DestinationPicker(QWidget):
         layout.addLayout(buttons)
 
     def set_destinations(self, destinations: Sequence[Any], checked: Sequence[Any] = ()) -> None:
-        keep = {str(d.path) for d in (checked or self.selected())}
+        keep = {place(d) for d in (checked or self.selected())}
         self.list.blockSignals(True)
         self.list.clear()
         for destination in destinations:
-            self._add_item(destination, str(destination.path) in keep)
+            self._add_item(destination, place(destination) in keep)
         self.list.blockSignals(False)
         if self.list.count():
             self.list.setCurrentRow(0)
@@ -105,7 +110,7 @@ class DestinationPicker(QWidget):
     def set_checked(self, path: str, checked: bool = True) -> None:
         for i in range(self.list.count()):
             item = self.list.item(i)
-            if str(item.data(_DEST_ROLE).path) == path:
+            if place(item.data(_DEST_ROLE)) == path:
                 state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
                 item.setCheckState(state)
 
@@ -113,7 +118,7 @@ class DestinationPicker(QWidget):
         """Add a folder picked for this copy (checked), unless it is listed already."""
         for i in range(self.list.count()):
             existing = self.list.item(i).data(_DEST_ROLE)
-            if str(existing.path) == str(Path(folder)):
+            if not getattr(existing, "remote", "") and str(existing.path) == str(Path(folder)):
                 self.list.item(i).setCheckState(Qt.CheckState.Checked)
                 return existing
         destination = self._make(Path(folder))

@@ -199,7 +199,8 @@ class ReminderWindow(QDialog):
         if self._backup_makes_safe:
             where = " and ".join(html.escape(n) for n in names)
             self.target.setText(
-                f"<b>Back up now</b> copies them to {where}, each copy read back and checked."
+                f"<b>Back up now</b> copies them to {where}, each copy checked (read "
+                "back, or proven by the remote storage)."
             )
         elif names:
             self.target.setText(

@@ -4,9 +4,10 @@ Thread contract: every method is called on the GUI thread and returns at once (o
 ``save_user_config``, after writing one small file); the work runs in the core's
 workers and the GUI learns of every change through events delivered by the pump
 (``qt/bridge.py``): ``StatusQueried`` answers ``request_status``, ``PreflightFinished``
-answers ``preflight``, ``CheckReportReady``/``CheckFailed`` answer ``check``, the copy
-engine's events follow a copy, ``SettingsApplied`` follows a save. This Protocol names
-only the calls the windows make, with the core's own value types, so that each window
+answers ``preflight``, ``RemoteTested`` answers the remote set-up calls,
+``CheckReportReady``/``CheckFailed`` answer ``check``, the copy engine's events follow
+a copy, ``SettingsApplied`` follows a save. This Protocol names only the calls the
+windows make, with the core's own value types, so that each window
 states its dependency and a test can hand it a small fake; the app itself always runs on
 the real :class:`almc_assistant.core.service.Service` (which satisfies it, as mypy checks
 in ``qt/app.py``). The slow queries (``status``, ``warnings``) are not in it: the GUI
@@ -23,6 +24,7 @@ from almc_assistant.core.autostart import Autostart
 from almc_assistant.core.catalog import FileRecord
 from almc_assistant.core.config import Config, ReminderSettings, UserSettings
 from almc_assistant.core.destinations import Destination
+from almc_assistant.core.service_remotes import RemoteSetup
 from almc_assistant.core.session import PendingSummary
 
 
@@ -83,3 +85,14 @@ class ServicePort(Protocol):
     def test_locations(
         self, folders: Sequence[Path], destinations: Sequence[Destination]
     ) -> int: ...
+
+    # Remote destinations (issue 13): each returns a request id at once; the answer is
+    # ``RemoteTested`` (``sign_in``: ``SignInOpened`` first). ``RemoteSetup`` is a plain
+    # frozen dataclass of strings.
+    def set_up_remote(self, setup: RemoteSetup) -> int: ...
+
+    def test_remote(self, destination: str) -> int: ...
+
+    def sign_in(self, backend: str, name: str, folder: str = "") -> int: ...
+
+    def cancel_sign_in(self, request_id: int) -> None: ...

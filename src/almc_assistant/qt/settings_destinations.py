@@ -3,11 +3,16 @@
 Thread contract: GUI thread only. Adding, removing and changing the kind edit the tab's
 list of user destinations; the dialog saves them with the rest of the user settings.
 "Test" asks the service for a preflight (``preflight`` returns at once; its
-``PreflightFinished`` event arrives through :meth:`DestinationsTab.on_preflight_finished`).
+``PreflightFinished`` event arrives through :meth:`DestinationsTab.on_preflight_finished`);
+for a remote destination it asks ``test_remote`` (``RemoteTested`` arrives through
+:meth:`DestinationsTab.on_remote_event`). "Add remote…" opens
+:class:`~almc_assistant.qt.settings_remote.RemoteDialog`; remote destinations are saved
+as ``remotes`` of the user's settings, by ``name:folder`` only.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -27,8 +32,10 @@ from PySide6.QtWidgets import (
 
 from almc_assistant.core.destinations import KIND_INFO, Destination, DestinationKind, guess_kind
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.service_remotes import RemoteTested, SignInOpened
 from almc_assistant.qt.prompts import Prompter
 from almc_assistant.qt.service_port import ServicePort
+from almc_assistant.qt.settings_remote import RemoteDialog
 from almc_assistant.qt.table_model import Column, SnapshotTableModel
 from almc_assistant.qt.table_view import make_table
 from almc_assistant.qt.wizard.destinations_page import preflight_html
@@ -39,7 +46,7 @@ DEST_COLUMNS: tuple[Column[Destination], ...] = (
     Column("Name", lambda d: d.name, tooltip=lambda d: d.guidance),
     Column("Kind", lambda d: d.info.label, tooltip=lambda d: d.guidance),
     Column("From", lambda d: "Facility" if d.origin == "facility" else "You"),
-    Column("Folder", lambda d: str(d.path), tooltip=lambda d: str(d.path)),
+    Column("Folder", lambda d: d.where, tooltip=lambda d: d.where),
 )
 
 
@@ -60,7 +67,7 @@ class DestinationsTab(QWidget):
         self._prompter = prompter
         self._requests: set[int] = set()
         self.model: SnapshotTableModel[Destination] = SnapshotTableModel(
-            DEST_COLUMNS, key=lambda d: str(d.path), parent=self
+            DEST_COLUMNS, key=lambda d: d.where, parent=self
         )
         self.view = make_table(
             self.model,
@@ -89,6 +96,9 @@ class DestinationsTab(QWidget):
         self.add_button.clicked.connect(self._on_add_clicked)
         self.remove_button = QPushButton("&Remove")
         self.remove_button.clicked.connect(self._on_remove_clicked)
+        self.remote_button = QPushButton("Add re&mote…")
+        self.remote_button.clicked.connect(self._on_remote_clicked)
+        self.remote_dialog: RemoteDialog | None = None
         self.test_button = QPushButton("&Test")
         self.test_button.clicked.connect(self._on_test_clicked)
         self.result = QLabel()
@@ -102,6 +112,7 @@ class DestinationsTab(QWidget):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         buttons.addWidget(self.test_button)
+        buttons.addWidget(self.remote_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.view, 1)
@@ -113,10 +124,15 @@ class DestinationsTab(QWidget):
 
     def set_destinations(self, destinations: Sequence[Destination]) -> None:
         self.model.replace_all(destinations)
+        self.result.clear()  # "… will be saved when you press Save" is no longer true
         self._on_selection_changed()
 
     def user_destinations(self) -> tuple[Destination, ...]:
-        return tuple(d for d in self.model.rows() if d.origin != "facility")
+        """The user's own folders (remote destinations: :meth:`user_remotes`)."""
+        return tuple(d for d in self.model.rows() if d.origin != "facility" and not d.remote)
+
+    def user_remotes(self) -> tuple[Destination, ...]:
+        return tuple(d for d in self.model.rows() if d.origin != "facility" and d.remote)
 
     def _selected(self) -> Destination | None:
         rows = self.view.selectionModel().selectedRows()
@@ -126,7 +142,7 @@ class DestinationsTab(QWidget):
         d = self._selected()
         self.remove_button.setEnabled(d is not None and d.origin != "facility")
         self.test_button.setEnabled(d is not None)
-        if d is not None and d.origin != "facility":
+        if d is not None and d.origin != "facility" and not d.remote:
             self.name.setText(d.name)
             self.folder.setText(str(d.path))
             self.kind.setCurrentIndex(self.kind.findData(d.kind))
@@ -187,7 +203,7 @@ class DestinationsTab(QWidget):
     def _on_remove_clicked(self) -> None:
         d = self._selected()
         if d is not None and d.origin != "facility":
-            self.model.remove([str(d.path)])
+            self.model.remove([d.where])
             self.changed.emit()
 
     def _on_test_clicked(self) -> None:
@@ -196,6 +212,9 @@ class DestinationsTab(QWidget):
             return
         self.result.setText(f"Testing {d.name}…")
         try:
+            if d.remote:
+                self._requests.add(self._service.test_remote(d.remote))
+                return
             self._requests.add(self._service.preflight([], [d]))
         except AlmcError as err:
             self.result.setText(f"<b>{err.title}</b>: {err.detail}")
@@ -204,6 +223,35 @@ class DestinationsTab(QWidget):
         if event.request_id in self._requests:
             self._requests.discard(event.request_id)
             self.on_preflight(event.results)
+
+    def _on_remote_clicked(self) -> None:
+        taken = frozenset(d.remote.partition(":")[0] for d in self.model.rows() if d.remote)
+        dialog = RemoteDialog(self._service, self._prompter, self, taken=taken)
+        dialog.accepted_destination.connect(self._on_remote_accepted)
+        dialog.finished.connect(lambda _code: setattr(self, "remote_dialog", None))
+        self.remote_dialog = dialog
+        dialog.open()
+
+    def _on_remote_accepted(self, d: Destination) -> None:
+        self.model.upsert([d])
+        self.result.setText(f"{d.name} ({d.remote}) will be saved when you press Save.")
+        self.changed.emit()
+
+    def on_remote_event(self, event: RemoteTested | SignInOpened) -> None:
+        """``RemoteTested`` / ``SignInOpened`` from the pump: the dialog's, or a Test's."""
+        if self.remote_dialog is not None:
+            if isinstance(event, SignInOpened):
+                self.remote_dialog.on_sign_in_opened(event)
+            else:
+                self.remote_dialog.on_tested(event)
+        if isinstance(event, RemoteTested) and event.request_id in self._requests:
+            self._requests.discard(event.request_id)
+            r = event.result
+            mark = "✔" if r.ok else "✖"
+            self.result.setText(
+                f"{mark} <b>{html.escape(r.title)}</b>: {html.escape(r.detail)} "
+                f"{html.escape(r.proof)} <i>{html.escape(r.next_step if not r.ok else '')}</i>"
+            )
 
     def on_preflight(self, results: Sequence[Any]) -> None:
         known = {str(d.path) for d in self.model.rows()}

@@ -302,6 +302,7 @@ class SettingsDialog(QWidget):
         times = tuple(t.strip() for t in self.daily_at.text().replace(";", ",").split(","))
         return UserSettings(
             destinations=self.destinations.user_destinations(),
+            remotes=self.destinations.user_remotes(),
             reminders=replace(
                 self._config.user.reminders,
                 idle_minutes=self.idle.value(),

@@ -40,6 +40,12 @@ def sftp_server(tmp_path: Path) -> Iterator[SshServer]:
 
 
 @pytest.fixture
+def sftp_remote(daemon: RcDaemon, sftp_server: SshServer) -> str:
+    """Remote ``research`` in the private rclone.conf, on the SFTP server: its spec."""
+    return sftp_server.create_remote(daemon, "research")
+
+
+@pytest.fixture
 def s3_server(tmp_path: Path) -> Iterator[RcloneServer]:
     server = RcloneServer(tmp_path / "s3", "s3")
     yield server

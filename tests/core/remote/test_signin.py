@@ -1,17 +1,27 @@
-"""Google Drive and OneDrive sign-in up to the browser hand-off, tokens kept private,
-sign-out removing them; and their proof rules against a local stand-in.
+"""Google Drive and OneDrive sign-in up to the browser hand-off (on a free loopback
+port, with rclone's fixed 53682 taken), tokens kept private, sign-out removing them;
+and their proof rules against a local stand-in.
 
-No Google or Microsoft account is reachable here. Faked, exactly: (1) the token stored
-after sign-in has the shape rclone records but was never issued by a provider; (2) the
+No Google or Microsoft account is reachable here. Faked, exactly: (1) the browser's
+return after consent (an HTTP GET to our port, as the browser would send it) and the
+provider's token endpoint (a small server on loopback); the token stored has the shape
+rclone records but was never issued by a provider; (2) the
 "server" whose SHA-256 / QuickXorHash proves a copy is rclone's local backend (it hashes
 the stored file on this disk) run under Drive's and OneDrive's proof rules.
 """
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,8 +30,8 @@ from almc_assistant.core.config import load_config
 from almc_assistant.core.destination_backend import ProofKind
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.remote.rclone_backend import RcloneBackend
-from almc_assistant.core.remote.rclonebin import RcloneMissing
 from almc_assistant.core.remote.signin import (
+    PROVIDERS,
     SignInError,
     parse_token,
     sign_out,
@@ -47,31 +57,115 @@ def _port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+@pytest.fixture
+def rclone_port_taken() -> Iterator[None]:
+    """127.0.0.1:53682 (rclone's own fixed sign-in port) held, as another account's
+    stuck sign-in would on a shared workstation."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", 53682))
+            s.listen()
+        except OSError:
+            pass  # held by someone else already: the same situation
+        yield
+
+
 @pytest.mark.parametrize(
-    ("backend", "host", "path"),
+    ("backend", "host", "path", "redirect_host"),
     [
-        ("drive", "accounts.google.com", "/o/oauth2/auth"),
-        ("onedrive", "login.microsoftonline.com", "/common/oauth2/v2.0/authorize"),
+        ("drive", "accounts.google.com", "/o/oauth2/auth", "127.0.0.1"),
+        ("onedrive", "login.microsoftonline.com", "/common/oauth2/v2.0/authorize", "localhost"),
     ],
 )
-def test_sign_in_hands_the_provider_page_to_the_browser(backend: str, host: str, path: str):
-    if not _port_free(53682):
-        pytest.skip("127.0.0.1:53682 (rclone's sign-in port) is in use by another program")
+@pytest.mark.usefixtures("rclone_port_taken")
+def test_sign_in_hands_the_provider_page_to_the_browser_on_a_free_port(
+    backend: str, host: str, path: str, redirect_host: str
+):
+    sign_in = start_sign_in(backend, CLIENT)
     try:
-        sign_in = start_sign_in(backend, CLIENT)
-    except RcloneMissing as exc:
-        pytest.skip(str(exc))
-    try:
-        assert sign_in.local_url.startswith("http://127.0.0.1:53682/auth?state=")
+        assert sign_in.port not in (0, 53682)
         url = urlsplit(sign_in.provider_url)
         query = parse_qs(url.query)
         assert (url.scheme, url.hostname, url.path) == ("https", host, path)
         assert query["client_id"] == [CLIENT]
-        # the redirect comes back to rclone on this machine (OneDrive says "localhost")
-        assert query["redirect_uri"][0] in ("http://127.0.0.1:53682/", "http://localhost:53682/")
+        assert query["redirect_uri"] == [f"http://{redirect_host}:{sign_in.port}/"]
         assert query["response_type"] == ["code"]
+        assert query["code_challenge_method"] == ["S256"] and query["state"][0]
+        # our loopback port answers (the browser comes back there)
+        assert not _port_free(sign_in.port)
     finally:
         sign_in.cancel()
+    assert _port_free(sign_in.port), "cancel closes the port"
+
+
+class TokenStandIn(http.server.BaseHTTPRequestHandler):
+    """The provider's token endpoint, on loopback (no provider is reachable here)."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        TokenStandIn.seen.append(form)
+        body = json.dumps(
+            {"access_token": "ya29.stand-in", "refresh_token": "1//stand-in", "expires_in": 3599}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.usefixtures("rclone_port_taken")
+def test_the_browser_comes_back_and_the_token_is_stored_privately(daemon, rclone_config) -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), TokenStandIn)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    provider = replace(
+        PROVIDERS["drive"], token_url=f"http://127.0.0.1:{server.server_address[1]}/token"
+    )
+    try:
+        sign_in = start_sign_in("drive", CLIENT, provider=provider)
+        state = parse_qs(urlsplit(sign_in.provider_url).query)["state"][0]
+        # a link that is not this sign-in's (wrong state) is refused and changes nothing
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{sign_in.redirect_uri}?code=evil&state=other", timeout=10)
+        # the browser comes back after consent
+        with urllib.request.urlopen(
+            f"{sign_in.redirect_uri}?code=the-code&state={state}", timeout=10
+        ) as page:
+            assert b"Signed in" in page.read()
+        sign_in.finish(daemon, "mydrive", timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    [form] = TokenStandIn.seen
+    assert form["code"] == "the-code" and form["client_id"] == CLIENT
+    assert form["redirect_uri"] == sign_in.redirect_uri and form["code_verifier"]
+    text = rclone_config.path.read_text()
+    assert "[mydrive]" in text and "ya29.stand-in" in text
+    assert rclone_config.mode() == 0o600
+    paths = AppPaths.default()
+    assert not paths.user_config.exists() or "stand-in" not in paths.user_config.read_text()
+
+
+def test_a_refused_consent_is_a_clear_error() -> None:
+    sign_in = start_sign_in("onedrive", CLIENT)
+    state = parse_qs(urlsplit(sign_in.provider_url).query)["state"][0]
+    with urllib.request.urlopen(
+        f"{sign_in.redirect_uri}?error=access_denied&state={state}", timeout=10
+    ):
+        pass
+    with pytest.raises(SignInError) as caught:
+        sign_in.wait_code(10)
+    sign_in.cancel()
+    assert "access_denied" in caught.value.detail
+    assert "staff" in caught.value.next_step
 
 
 def test_sign_in_needs_the_facilitys_client_id() -> None:

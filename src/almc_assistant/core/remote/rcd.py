@@ -40,6 +40,7 @@ from typing import Any
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.remote.rclonebin import rclone_binary
+from almc_assistant.core.remote.vault import daemon_env
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,8 @@ class RcDaemon:
         env = dict(os.environ)
         env["RCLONE_RC_USER"] = self.user
         env["RCLONE_RC_PASS"] = self.password
-        env.pop("RCLONE_CONFIG_PASS", None)
+        env.pop("RCLONE_CONFIG_PASS", None)  # never the user's own: ours (vault) or none
+        env.update(daemon_env(self.config))
         prctl = _prctl() if sys.platform == "linux" else None
         for attempt in range(3):
             self.port = _free_port()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.units import human_size
-from almc_assistant.qt.destination_picker import DestinationPicker
+from almc_assistant.qt.destination_picker import DestinationPicker, place
 from almc_assistant.qt.prompts import Prompter
 from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.wizard.state import WizardState
@@ -58,6 +58,14 @@ def preflight_html(results: Sequence[Any]) -> str:
             continue
         free = "unknown free space" if r.free_bytes is None else human_size(r.free_bytes)
         head = "✓" if r.ok else "✗"
+        if remote := getattr(r.destination, "remote", ""):
+            line = (
+                f"<p>{head} <b>{name}</b> ({html.escape(remote)}): "
+                f"{human_size(r.needed_bytes)} to send; reached, tested and proven "
+                "file by file when the copy starts."
+            )
+            parts.append(line + "</p>")
+            continue
         line = (
             f"<p>{head} <b>{name}</b>: {free} free, {human_size(r.needed_bytes)} "
             f"needed ({r.filesystem or 'unknown file system'})."
@@ -136,10 +144,10 @@ class DestinationsPage(QWizardPage):
 
     def on_preflight(self, results: Sequence[Any]) -> None:
         """Preflight results (``PreflightResult`` per destination) from the service."""
-        chosen = {str(d.path) for d in self._state.destinations}
-        relevant = [r for r in results if str(r.destination.path) in chosen]
+        chosen = {place(d) for d in self._state.destinations}
+        relevant = [r for r in results if place(r.destination) in chosen]
         for r in relevant:
-            self._state.preflight[str(r.destination.path)] = r
+            self._state.preflight[place(r.destination)] = r
         self.preflight.setText(preflight_html(list(self._state.preflight.values())))
         self.completeChanged.emit()
 
@@ -150,5 +158,5 @@ class DestinationsPage(QWizardPage):
         chosen = self._state.destinations
         if not chosen:
             return False
-        done = all(str(d.path) in self._state.preflight for d in chosen)
+        done = all(place(d) in self._state.preflight for d in chosen)
         return done and not self.refused()

@@ -223,14 +223,23 @@ def _copied(state: WizardState) -> list[str]:
         return ["<h3>Copied and verified</h3><p>Nothing was copied.</p>"]
     roots = engine_roots(state.destinations)
     names = {root: str(d.name) for root, d in zip(roots, state.destinations, strict=True)}
+    remotes = {_norm(d.remote) for d in state.destinations if getattr(d, "remote", "")}
+    proofs: dict[str, set[str]] = defaultdict(set)  # a remote's proof words, per root
+    for root, _size, read_back, *_ in state.verified:
+        if _norm(root) in remotes:
+            proofs[_norm(root)].add(read_back)
     pending = _pending_roots(state)
     out = ["<h3>Copied and verified</h3><ul>"]
     for root in dict.fromkeys([*verified, *already]):
         parts = []
         if sizes := verified.get(root):
+            how = (
+                "uploaded and proven ({})".format("; ".join(sorted(proofs[_norm(root)])))
+                if _norm(root) in remotes
+                else "copied, read back and matched"
+            )
             parts.append(
-                f"{humanize.count(len(sizes), 'file')} ({_e(human_size(sum(sizes)))}) "
-                "copied, read back and matched"
+                f"{humanize.count(len(sizes), 'file')} ({_e(human_size(sum(sizes)))}) {_e(how)}"
             )
         if sizes := already.get(root):
             parts.append(f"{humanize.count(len(sizes), 'file')} already there, verified before")
@@ -238,10 +247,9 @@ def _copied(state: WizardState) -> list[str]:
         note = " <i>(pending upload: not safe yet)</i>" if _norm(root) in pending else ""
         out.append(f"<li>{label}<b>{_e(root)}</b>: {'; '.join(parts)}{note}</li>")
     out.append("</ul>")
-    if state.verified:
-        evicted = all(
-            read_back in ("", *READ_BACK_FROM_STORAGE) for _r, _s, read_back, *_ in state.verified
-        )
+    local = [n for n in state.verified if _norm(n[0]) not in remotes]
+    if local:
+        evicted = all(read_back in ("", *READ_BACK_FROM_STORAGE) for _r, _s, read_back, *_ in local)
         out.append(
             "<p><b>How it was verified:</b> each copy was written under a hidden name, "
             "flushed to the storage, "
@@ -252,5 +260,12 @@ def _copied(state: WizardState) -> list[str]:
                 "may have come from memory)"
             )
             + "; its BLAKE3 hash matched the source's before it got its final name.</p>"
+        )
+    if proofs:
+        out.append(
+            "<p><b>How remote copies were verified:</b> each was uploaded under a hidden "
+            "name and proven by what the storage can tell (named above for each "
+            "destination) before it got its final name; a copy that could not be proven "
+            "is not listed here.</p>"
         )
     return out

@@ -50,8 +50,11 @@ def _note(source: Path, dest: Path, root: Path, size: int, read_back: str) -> Co
 
 
 def engine_roots(destinations: Sequence[Any]) -> list[str]:
-    """The destinations' roots as the copy engine names them (absolute, normalised)."""
-    return [os.path.normpath(Path(d.path).absolute()) for d in destinations]
+    """The destinations' roots as the copy engine names them (absolute, normalised; a
+    remote by its ``name:folder``)."""
+    return [
+        getattr(d, "remote", "") or os.path.normpath(Path(d.path).absolute()) for d in destinations
+    ]
 
 
 @dataclass

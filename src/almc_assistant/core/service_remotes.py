@@ -1,0 +1,190 @@
+"""The service's part for setting up remote destinations: save one, test one, sign in.
+
+Thread contract: :meth:`Remotes.set_up`, :meth:`Remotes.test` and
+:meth:`Remotes.sign_in` return a request id at once (GUI thread); a service worker does
+the network work and publishes the answer: :class:`RemoteTested` (and, for a sign-in,
+:class:`SignInOpened` first, with the page the front end opens in the browser).
+:meth:`Remotes.cancel_sign_in` may be called from any thread.
+
+Each request starts its own private rclone helper on the user's rclone.conf and stops it
+at the end (a few tenths of a second; a copy job has its own). Before the helper opens the
+file, :func:`~almc_assistant.core.remote.vault.protect` encrypts it with a password the
+OS keyring keeps, when there is a keyring; :class:`RemoteTested` says where the secrets
+are (``store``). Secrets never reach an event, a log line or an error message: a
+:class:`RemoteSetup`'s ``repr`` leaves the secret out, and every message is scrubbed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from almc_assistant.core.events import Event
+from almc_assistant.core.remote.rcd import RcDaemon
+from almc_assistant.core.remote.setup import (
+    GUIDANCE,
+    NO_PROOF,
+    SIGN_IN_BACKENDS,
+    RemoteSetup,
+    RemoteTestResult,
+    check_remote,
+    failed_result,
+    write_remote,
+)
+from almc_assistant.core.remote.signin import SignIn
+from almc_assistant.core.remote.spec import BACKEND_LABELS, PrivateRcloneConfig
+from almc_assistant.core.remote.vault import SecretStore, protect, store
+from almc_assistant.core.service_runtime import Runtime
+from almc_assistant.core.service_settings import LiveSettings
+
+SIGN_IN_TIMEOUT = 600.0  # seconds the browser has to come back
+
+__all__ = [
+    "BACKEND_LABELS",
+    "GUIDANCE",
+    "NO_PROOF",
+    "SIGN_IN_BACKENDS",
+    "RemoteSetup",
+    "RemoteTestResult",
+    "RemoteTested",
+    "Remotes",
+    "SecretStore",
+    "SignInOpened",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteTested(Event):
+    """The answer to ``set_up_remote``, ``test_remote`` and ``sign_in``."""
+
+    request_id: int
+    result: RemoteTestResult
+    store: SecretStore | None = None  # where the secrets are (None: not known)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignInOpened(Event):
+    """A sign-in waits for the browser: open ``url``; the browser comes back to ``port``."""
+
+    request_id: int
+    destination: str
+    url: str
+    port: int
+
+
+class Remotes:
+    def __init__(self, rt: Runtime, settings: LiveSettings, config_dir: Path) -> None:
+        self._rt = rt
+        self._settings = settings
+        self._config = PrivateRcloneConfig(config_dir)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._sign_ins: dict[int, SignIn] = {}
+
+    def _answer(self, request: int, result: RemoteTestResult) -> None:
+        self._rt.sink.publish(
+            RemoteTested(request_id=request, result=result, store=store(self._config.path))
+        )
+
+    def _with_daemon(
+        self,
+        request: int,
+        spec: str,
+        secret: str,
+        work: Callable[[RcDaemon], RemoteTestResult],
+        *,
+        before: Callable[[], None] = lambda: None,
+    ) -> int:
+        """Run ``before()`` (what needs no rclone: the fields' check, the browser), then
+        ``work`` with a private rclone helper, in a worker; answer ``RemoteTested``."""
+
+        def run() -> None:
+            from almc_assistant.core.remote.rclonebin import rclone_binary
+
+            try:
+                before()
+                self._config.ensure()
+                protect(self._config.path, rclone_binary())
+                daemon = RcDaemon(self._config.path).start()
+                try:
+                    result = work(daemon)
+                finally:
+                    daemon.stop()
+                    self._config.check()
+            except BaseException as exc:  # every failure is an answer naming the remote
+                result = failed_result(spec, exc, secret)
+            self._answer(request, result)
+
+        self._rt.submit("test remote", run)
+        return request
+
+    def set_up(self, setup: RemoteSetup) -> int:
+        """Save ``setup`` in the user's rclone.conf, then test it (``RemoteTested``)."""
+        request = next(self._ids)
+
+        def work(daemon: RcDaemon) -> RemoteTestResult:
+            write_remote(daemon, setup)
+            return check_remote(daemon, setup.spec)
+
+        return self._with_daemon(request, setup.spec, setup.secret, work, before=setup.check)
+
+    def test(self, spec: str) -> int:
+        """Test remote destination ``spec`` as a copy would open it (``RemoteTested``)."""
+        request = next(self._ids)
+
+        def work(daemon: RcDaemon) -> RemoteTestResult:
+            return check_remote(daemon, spec)
+
+        return self._with_daemon(request, spec, "", work)
+
+    def sign_in(self, backend: str, name: str, folder: str = "") -> int:
+        """Sign in to ``backend`` (Drive, OneDrive) through the browser as remote
+        ``name``: ``SignInOpened`` with the page to open, then ``RemoteTested``."""
+        from almc_assistant.core.remote.signin import exchange_code, start_sign_in, store_token
+
+        request = next(self._ids)
+        spec = f"{name}:{folder}"
+        client_id, client_secret = self._settings.config.sign_in_client(backend)
+
+        token: list[str] = []
+
+        def browser() -> None:  # needs no rclone: the port, the browser, the provider
+            sign_in = start_sign_in(backend, client_id, client_secret)
+            with self._lock:
+                self._sign_ins[request] = sign_in
+            try:
+                self._rt.sink.publish(
+                    SignInOpened(
+                        request_id=request,
+                        destination=spec,
+                        url=sign_in.provider_url,
+                        port=sign_in.port,
+                    )
+                )
+                code = sign_in.wait_code(SIGN_IN_TIMEOUT)
+            finally:
+                sign_in.cancel()  # the port closes
+                with self._lock:
+                    self._sign_ins.pop(request, None)
+            token.append(exchange_code(sign_in, code))
+
+        def work(daemon: RcDaemon) -> RemoteTestResult:
+            store_token(daemon, name, backend, client_id, token[0], client_secret)
+            return check_remote(daemon, spec)
+
+        return self._with_daemon(request, spec, client_secret, work, before=browser)
+
+    def cancel_sign_in(self, request: int) -> None:
+        with self._lock:
+            sign_in = self._sign_ins.get(request)
+        if sign_in is not None:
+            sign_in.cancel()
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            waiting = list(self._sign_ins.values())
+        for sign_in in waiting:
+            sign_in.cancel()
