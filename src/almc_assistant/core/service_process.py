@@ -37,6 +37,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import time
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 def _read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
     return MappingProxyType(mapping)
 
@@ -79,7 +79,7 @@ CONTEXT = multiprocessing.get_context("spawn")  # no fork of a process with Qt's
 START_TIMEOUT_S = 120.0  # a cold start of a frozen bundle under load
 CALL_TIMEOUT_S = 60.0
 BATCH_S = 0.05  # the child sends its events in batches this far apart
-MAX_BATCH = 2000
+MAX_BATCH = 500  # events per message: each message is unpickled in one go
 ENGINE_NICENESS = 10  # the engine runs this much nicer than the GUI (where supported)
 ENGINE_LOG = "almc-engine.log"
 
@@ -244,8 +244,7 @@ class EngineProcess:
                 self.call("stop", timeout=timeout)
             except AlmcError as err:
                 log.warning("engine stop: %s", err)
-            self._conn.close()
-            self._process.join(timeout)
+            self._process.join(timeout)  # its end closes the pipe: the reader ends
         if self._process.is_alive():
             log.warning("the engine did not stop in %.0f s: killed", timeout)
             self._process.kill()
@@ -294,8 +293,8 @@ class EngineProcess:
                 message = conn.recv()
             except (EOFError, OSError):
                 break
-            except Exception:  # an answer that does not unpickle: that call fails
-                log.exception("engine: an unreadable message")
+            except (pickle.UnpicklingError, AttributeError, ImportError, TypeError):
+                log.exception("engine: an unreadable message")  # its caller times out
                 continue
             if message[0] == "events":
                 for event in message[1]:
@@ -312,6 +311,7 @@ class EngineProcess:
                 else:
                     future.set_exception(revive(value))
         process.join(5)
+        conn.close()
         with self._lock:
             waiting, self._waiting = self._waiting, {}
         for future in waiting.values():
@@ -543,7 +543,7 @@ def _forward(sink: QueueSink, send: Any, done: threading.Event) -> None:
                 return
             continue
         time.sleep(BATCH_S)  # let a batch gather
-        batch = [first, *sink.drain(MAX_BATCH)]
+        batch = latest_progress([first, *sink.drain(MAX_BATCH)])
         try:
             send(("events", batch))
         except (OSError, ValueError):
@@ -558,14 +558,28 @@ def _forward(sink: QueueSink, send: Any, done: threading.Event) -> None:
                     log.exception("engine: a %s does not pickle", type(event).__name__)
 
 
+def latest_progress(events: list[Event]) -> list[Event]:
+    """Only the last copy-progress snapshot of each job in ``events`` (where it stood),
+    the rest in order: the GUI shows the latest, and each event costs it unpickling."""
+    from almc_assistant.core.transfer.events import JobProgressed
+
+    last: dict[str, int] = {}
+    for i, event in enumerate(events):
+        if isinstance(event, JobProgressed):
+            last[event.snapshot.job_id] = i
+    return [
+        e
+        for i, e in enumerate(events)
+        if not isinstance(e, JobProgressed) or last[e.snapshot.job_id] == i
+    ]
+
+
 ErrorState = tuple[str, str, tuple[Any, ...], dict[str, Any]]
 
 
 def _portable(err: BaseException) -> ErrorState:
     """``err`` as its class's name, its ``args`` and its attributes (an ``AlmcError``
     subclass's own ``__init__`` may take other arguments: it is not called again)."""
-    import pickle
-
     kind = type(err)
     state = dict(getattr(err, "__dict__", {}))
     try:
