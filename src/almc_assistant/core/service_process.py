@@ -56,7 +56,7 @@ from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import AlmcError, ServiceStopped
 from almc_assistant.core.events import Event, EventSink, QueueSink
 from almc_assistant.core.paths import AppPaths
-from almc_assistant.core.service_events import SettingsApplied
+from almc_assistant.core.service_events import CheckFailed, SettingsApplied, StatusQueried
 
 if TYPE_CHECKING:
     from almc_assistant.core.autostart import Autostart
@@ -270,11 +270,16 @@ class EngineProcess:
                 "almc-assistant and start it again.",
             ) from None
 
-    def post(self, method: str, *args: Any, **kwargs: Any) -> None:
+    def post(self, method: str, *args: Any, **kwargs: Any) -> ServiceStopped | None:
         """Ask ``method`` of the child's service without waiting (its failures arrive
-        as events, as from the service's own workers)."""
+        as events, as from the service's own workers). Never raises: when the engine is
+        gone, returns why (the caller answers with the event the engine would have sent)."""
         with self._lock:
-            self._send((0, method, args, kwargs))
+            try:
+                self._send((0, method, args, kwargs))
+            except ServiceStopped as err:
+                return err
+        return None
 
     def _send(self, message: tuple[Any, ...]) -> None:
         """Under the lock: to the child, or ``ServiceStopped`` when it is gone."""
@@ -369,7 +374,11 @@ class EngineProcess:
         return self.call("pending_summary")  # type: ignore[no-any-return]
 
     def request_status(self, *, report: bool = False, warnings: bool = False) -> None:
-        self.post("request_status", report=report, warnings=warnings)
+        err = self.post("request_status", report=report, warnings=warnings)
+        if err is not None:
+            self.sink.publish(
+                StatusQueried(title=err.title, detail=err.detail, next_step=err.next_step)
+            )
 
     def session_files(self) -> list[FileRecord]:
         return self.call("session_files")  # type: ignore[no-any-return]
@@ -385,7 +394,16 @@ class EngineProcess:
         self.call("scan_once", timeout=3600)
 
     def check(self, paths: Sequence[Path]) -> None:
-        self.post("check", list(paths))
+        err = self.post("check", list(paths))
+        if err is not None:
+            self.sink.publish(
+                CheckFailed(
+                    paths=tuple(str(p) for p in paths),
+                    title=err.title,
+                    detail=err.detail,
+                    next_step=err.next_step,
+                )
+            )
 
     def preflight(self, files: Sequence[Path], destinations: Sequence[Destination]) -> int:
         return self.call("preflight", list(files), list(destinations))  # type: ignore[no-any-return]
