@@ -27,7 +27,7 @@ from almc_assistant.core.service_events import StatusQueried
 from almc_assistant.core.session_end.pending import PendingSummary as Summary
 from almc_assistant.core.transfer.events import CopyVerified
 from almc_assistant.qt.prompts import Message, Question
-from almc_assistant.qt.service_port import CopyHandle, ServicePort
+from almc_assistant.qt.service_port import CopyHandle
 
 
 @dataclass
@@ -75,7 +75,8 @@ class RecordingPrompter:
 
 @dataclass
 class FakeService:
-    """The typed port's fake (``qt/service_port.py``: mypy checks that it is one):
+    """The typed port's fake (``qt/service_port.py``; mypy checks that it is one
+    wherever a test hands it to a window or the controller):
     answers the quick queries from fields; records the actions it was asked for. Tests
     subclass it to change one answer."""
 
@@ -172,11 +173,6 @@ class FakeService:
     def test_locations(self, folders: Sequence[Path], destinations: Sequence[Destination]) -> int:
         self.calls.append(("test_locations", (folders, destinations)))
         return len(self.calls)
-
-
-def as_port(service: FakeService) -> ServicePort:
-    """``service`` as the port (mypy checks here that the fake is one)."""
-    return service
 
 
 def today_summary(files: int, size: int) -> Summary:

@@ -11,8 +11,8 @@ states its dependency and a test can hand it a small fake (``tests/qt/helpers.py
 ``FakeService``, checked against it by mypy); the tray app runs on the real service in a
 child process (:class:`almc_assistant.core.service_process.EngineProcess`, which
 satisfies it, as mypy checks in ``qt/app.py``), the end-to-end tests on the in-process
-:class:`almc_assistant.core.service.Service`. The slow queries (``status``, ``warnings``) are not in it: the GUI
-asks for them with ``request_status``.
+:class:`almc_assistant.core.service.Service`. The slow queries (``status``,
+``warnings``) are not in it: the GUI asks for them with ``request_status``.
 """
 
 from __future__ import annotations
