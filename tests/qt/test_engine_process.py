@@ -4,16 +4,19 @@ said to the user with a restart, the windows staying up."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.config import Config, WatchSettings
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.service import Service
 from almc_assistant.core.service_process import EngineProcess
-from almc_assistant.qt.app import ENGINE_STOPPED, follow_engine
+from almc_assistant.qt.app import ENGINE_STOPPED, follow_engine, make_service
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
 from tests.qt.helpers import RecordingPrompter
@@ -54,3 +57,22 @@ def test_a_crashed_engine_is_said_and_restarted_with_the_windows_up(
     finally:
         controller.shutdown()
     assert not engine.alive
+
+
+def _ends_at_once(*_args: object) -> None:
+    """A child that ends before its service answers (as a broken install would)."""
+    os._exit(3)
+
+
+def test_an_engine_that_cannot_start_leaves_the_service_in_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from almc_assistant.core import service_process
+
+    monkeypatch.setattr(service_process, "serve", _ends_at_once)
+    service = make_service(AppPaths.under(tmp_path / "home").ensure(), QueueSink())
+    try:
+        assert isinstance(service, Service)  # the app still runs, as before
+        assert service.destinations() == []
+    finally:
+        service.stop()

@@ -106,6 +106,12 @@ CALLS = frozenset(
 JOB_CONTROLS = frozenset({"pause", "resume", "cancel"})
 
 
+class EngineNotStarted(AlmcError):
+    """The engine's process could not be started or did not answer at its start."""
+
+    title = "The backup engine did not start"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EngineStopped(Event):
     """The engine's process ended without being asked (a crash, or it was killed).
@@ -187,22 +193,20 @@ class EngineProcess:
         theirs.close()
         try:
             if not ours.poll(START_TIMEOUT_S):
-                raise AlmcError(
+                raise EngineNotStarted(
                     f"It did not answer within {START_TIMEOUT_S:.0f} seconds of starting.",
-                    title="The backup engine did not start",
                     next_step="Quit almc-assistant and start it again; if this repeats, "
                     "send the log folder to the facility staff.",
                 )
             kind, value = ours.recv()
         except (EOFError, OSError) as err:
             process.join(5)
-            raise AlmcError(
+            raise EngineNotStarted(
                 f"Its process ended while starting (exit code {process.exitcode}): {err}.",
-                title="The backup engine did not start",
                 next_step=f"See {ENGINE_LOG} in the log folder "
                 f"({self.paths.log_dir}) and start almc-assistant again.",
             ) from None
-        except AlmcError:
+        except EngineNotStarted:
             process.kill()
             raise
         if kind == "failed":

@@ -36,7 +36,8 @@ from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.privatefs import PrivateRotatingFileHandler, ensure_private_dir
-from almc_assistant.core.service_process import EngineProcess, EngineStopped
+from almc_assistant.core.service import Service
+from almc_assistant.core.service_process import EngineNotStarted, EngineProcess, EngineStopped
 from almc_assistant.qt import crash, icons
 from almc_assistant.qt.bridge import EventPump, app_pump
 from almc_assistant.qt.controller import AppController
@@ -72,7 +73,8 @@ def run(paths: list[str]) -> int:
         return 2
     pump = app_pump(sink)
     controller = AppController(service, pump, prompter)
-    follow_engine(service, pump, prompter, controller.start_watching_again)
+    if isinstance(service, EngineProcess):
+        follow_engine(service, pump, prompter, controller.start_watching_again)
     prompter.default_folder = controller.data_folder  # pickers open where the data is
     instance.message_received.connect(controller.on_instance_message)
     qapp.aboutToQuit.connect(controller.shutdown)
@@ -102,7 +104,7 @@ def run(paths: list[str]) -> int:
     return code
 
 
-def _install_session_end(qapp: QApplication, service: EngineProcess) -> Any:
+def _install_session_end(qapp: QApplication, service: EngineProcess | Service) -> Any:
     """The logout/shutdown reminder (``qt/session``): the service's session-end guard
     (it keeps the guard's reminder settings those in force) and the platform's adapters.
     A failure here costs the reminder, never the app."""
@@ -161,10 +163,16 @@ def tune_gc() -> None:
     gc.freeze()
 
 
-def make_service(app_paths: AppPaths, sink: QueueSink) -> EngineProcess:
+def make_service(app_paths: AppPaths, sink: QueueSink) -> EngineProcess | Service:
     """The core's service facade (``core/service.py``) in a child process, its events
-    published to ``sink``; it reads the configuration and owns it from then on."""
-    return EngineProcess(app_paths, sink)
+    published to ``sink``; it reads the configuration and owns it from then on. Where no
+    child process can be started, the service runs in this process (as before: the GUI
+    may then wait for the GIL while it works, and a crash of it ends the app)."""
+    try:
+        return EngineProcess(app_paths, sink)
+    except EngineNotStarted as err:
+        log.error("the engine runs in the GUI's process: %s", err)
+        return Service(app_paths, sink)
 
 
 ENGINE_STOPPED = "engine-stopped"
