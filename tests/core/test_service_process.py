@@ -5,6 +5,9 @@ at once, never a hang."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +133,43 @@ def test_settings_saved_are_in_force_in_this_process_too(engine: EngineProcess) 
     assert isinstance(applied, ev.SettingsApplied)
     assert engine.config == applied.config
     assert engine.reminder_settings() == applied.config.user.reminders
+
+
+def _ended(pid: int) -> bool:
+    """Linux: ``pid`` is gone or a zombie waiting for whoever adopted it."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_engine_ends_when_the_app_is_killed(tmp_path: Path) -> None:
+    # The app killed (or crashed in Qt): its engine must not run on, holding the catalog.
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from almc_assistant.core.events import QueueSink\n"
+        "from almc_assistant.core.paths import AppPaths\n"
+        "from almc_assistant.core.service_process import EngineProcess\n"
+        "if __name__ == '__main__':\n"
+        "    e = EngineProcess(AppPaths.under(Path(sys.argv[1])).ensure(), QueueSink())\n"
+        "    print(e.pid, flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    (tmp_path / "app.py").write_text(script, encoding="utf-8")
+    with subprocess.Popen(
+        [sys.executable, str(tmp_path / "app.py"), str(tmp_path / "home")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as app:
+        assert app.stdout is not None
+        engine_pid = int(app.stdout.readline())
+        assert not _ended(engine_pid)
+        app.kill()
+    deadline = time.monotonic() + WAIT_S
+    while not _ended(engine_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _ended(engine_pid)
