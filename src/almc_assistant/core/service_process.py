@@ -78,6 +78,7 @@ copyreg.pickle(MappingProxyType, lambda m: (_read_only, (dict(m),)))
 CONTEXT = multiprocessing.get_context("spawn")  # no fork of a process with Qt's threads
 START_TIMEOUT_S = 120.0  # a cold start of a frozen bundle under load
 CALL_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 60.0  # the service's own stop waits up to 10 s per part
 BATCH_S = 0.05  # the child sends its events in batches this far apart
 MAX_BATCH = 500  # events per message: each message is unpickled in one go
 ENGINE_NICENESS = 10  # the engine runs this much nicer than the GUI (where supported)
@@ -239,9 +240,10 @@ class EngineProcess:
         self._conn, self._process = self._spawn()
         self._start_reader()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the service in the child (copies cancelled, the catalog closed), then the
-        child; one that does not end in ``timeout`` seconds is killed."""
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop the service in the child (copies cancelled, what is queued written, the
+        catalog closed), then the child; one that has not ended ``timeout`` seconds
+        later is killed (the catalog survives that: its writes are transactions)."""
         self._asked_to_stop = True
         if self._process.is_alive():
             try:
@@ -252,7 +254,7 @@ class EngineProcess:
         if self._process.is_alive():
             log.warning("the engine did not stop in %.0f s: killed", timeout)
             self._process.kill()
-            self._process.join(5)
+            self._process.join(timeout)
 
     # ------------------------------------------------------------------ the pipe
     def call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
@@ -497,13 +499,15 @@ def serve(conn: Connection, paths: AppPaths, config: Config | None, niceness: in
     try:
         _answer(conn, service, send, copies)
     finally:
-        service.stop()
+        started = time.monotonic()
+        service.stop()  # again after a "stop" call: then it returns at once
         done.set()
         forwarder.join(10)
         try:
             conn.close()
         except OSError:
             pass
+        log.info("engine: stopped %.1f s after the last call", time.monotonic() - started)
         logging.shutdown()
         # The catalog is closed and the copies cancelled; a worker thread still winding
         # down (a check pool's) must not keep the process alive.
