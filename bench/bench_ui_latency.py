@@ -369,16 +369,17 @@ def repeat(runs: int, argv: list[str]) -> int:
     for run in range(1, runs + 1):
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
             result = Path(out.name)
-        code = subprocess.run(
+        done = subprocess.run(
             [sys.executable, __file__, *argv, "--result", str(result)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
             check=False,
-        ).returncode
+        )
         try:
             row = json.loads(result.read_text())
         except (OSError, ValueError):
-            row = {"error": f"exit status {code}, no result"}
+            said = (done.stdout + done.stderr).strip().splitlines()[-1:] or [""]
+            row = {"error": f"exit status {done.returncode}, no result: {said[0]}"}
         result.unlink(missing_ok=True)
         rows.append(row)
         print(f"run {run}/{runs}: {row}", flush=True)
