@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from almc_assistant.core.config import Config, ReminderSettings
+from almc_assistant.core.autostart import Autostart
+from almc_assistant.core.catalog import FileRecord
+from almc_assistant.core.config import Config, ReminderSettings, UserSettings
 from almc_assistant.core.copies import CopyRecord
+from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.service_events import StatusQueried
+from almc_assistant.core.service_remotes import RemoteSetup
 from almc_assistant.core.session_end.pending import PendingSummary as Summary
 from almc_assistant.core.transfer.events import CopyVerified
 from almc_assistant.qt.prompts import Message, Question
+from almc_assistant.qt.service_port import CopyHandle
 
 
 @dataclass
@@ -70,7 +76,10 @@ class RecordingPrompter:
 
 @dataclass
 class FakeService:
-    """Answers the quick queries from fields; records the actions it was asked for."""
+    """The typed port's fake (``qt/service_port.py``; mypy checks that it is one
+    wherever a test hands it to a window or the controller):
+    answers the quick queries from fields; records the actions it was asked for. Tests
+    subclass it to change one answer."""
 
     pending: Summary = field(default_factory=lambda: Summary(0, 0, None))
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
@@ -100,7 +109,7 @@ class FakeService:
         thread.start()
         thread.join(10)
 
-    def autostart(self) -> Any:
+    def autostart(self) -> Autostart:
         from almc_assistant.core.autostart import for_config
         from almc_assistant.core.paths import AppPaths
 
@@ -118,31 +127,68 @@ class FakeService:
     def stop(self) -> None:
         self.calls.append(("stop", ()))
 
-    def session_files(self) -> list[Any]:
+    def session_files(self) -> Sequence[FileRecord]:
         return []
 
     def status(self) -> Any:
+        """Not in the port: what ``request_status(report=True)`` answers with."""
         return SimpleNamespace(sessions=(), volumes=(), problems=(), files=())
 
     def warnings(self) -> list[Any]:
+        """Not in the port: what ``request_status(warnings=True)`` answers with."""
         return []
 
-    def destinations(self) -> list[Any]:
+    def destinations(self) -> Sequence[Destination]:
         return []
 
     def reminder_settings(self) -> ReminderSettings:
         return self.reminders
 
-    def preflight(self, files: Any, destinations: Any) -> int:
+    def preflight(self, files: Sequence[Path], destinations: Sequence[Destination]) -> int:
         self.calls.append(("preflight", (files, destinations)))
         return len(self.calls)
 
-    def check(self, paths: list[Any]) -> Future[Any]:
+    def check(self, paths: Sequence[Path]) -> object:
         self.calls.append(("check", ([str(p) for p in paths],)))
         return Future()  # still running, as far as the window can tell
 
-    def end_session(self) -> None:
+    def start_copy(
+        self,
+        files: Sequence[Path],
+        destinations: Sequence[Destination | Path],
+        workers: int | None = None,
+        *,
+        keep_tree: bool = False,
+    ) -> CopyHandle:
+        self.calls.append(("start_copy", (files, destinations)))
+        return FakeJob(f"job-{len(self.calls)}")
+
+    def end_session(self) -> int | None:
         self.calls.append(("end_session", ()))
+        return None
+
+    def save_user_config(self, settings: UserSettings) -> Path:
+        self.calls.append(("save_user_config", (settings,)))
+        return Path("config.toml")
+
+    def test_locations(self, folders: Sequence[Path], destinations: Sequence[Destination]) -> int:
+        self.calls.append(("test_locations", (folders, destinations)))
+        return len(self.calls)
+
+    def set_up_remote(self, setup: RemoteSetup) -> int:
+        self.calls.append(("set_up_remote", (setup,)))
+        return len(self.calls)
+
+    def test_remote(self, destination: str) -> int:
+        self.calls.append(("test_remote", (destination,)))
+        return len(self.calls)
+
+    def sign_in(self, backend: str, name: str, folder: str = "") -> int:
+        self.calls.append(("sign_in", (backend, name, folder)))
+        return len(self.calls)
+
+    def cancel_sign_in(self, request_id: int) -> None:
+        self.calls.append(("cancel_sign_in", (request_id,)))
 
 
 def today_summary(files: int, size: int) -> Summary:
@@ -164,13 +210,9 @@ class Check:
     next_step: str = ""
 
 
-@dataclass(frozen=True)
-class Dest:
-    name: str
-    path: Any
-    kind: str = "other"
-    origin: str = "user"
-    guidance: str = "Count it as one copy and keep another one elsewhere."
+def Dest(name: str, path: Path, kind: str = "other", origin: str = "user") -> Destination:
+    """A real destination, briefly (the tests' older stand-in's call)."""
+    return Destination(name, path, DestinationKind(kind), origin)
 
 
 @dataclass
@@ -190,19 +232,24 @@ class FakeJob:
 
 @dataclass
 class TransferService(FakeService):
-    dests: list[Dest] = field(default_factory=list)
+    dests: list[Destination] = field(default_factory=list)
     checked: list[list[str]] = field(default_factory=list)
-    jobs: list[tuple[list[Any], list[Any], FakeJob]] = field(default_factory=list)
+    jobs: list[tuple[list[Path], list[Destination | Path], FakeJob]] = field(default_factory=list)
 
-    def destinations(self) -> list[Dest]:
+    def destinations(self) -> list[Destination]:
         return list(self.dests)
 
-    def check(self, paths: list[Any]) -> Future[Any]:
+    def check(self, paths: Sequence[Path]) -> object:
         self.checked.append([str(p) for p in paths])
         return Future()
 
     def start_copy(
-        self, files: list[Any], destinations: list[Any], workers: Any = None, *, keep_tree: bool
+        self,
+        files: Sequence[Path],
+        destinations: Sequence[Destination | Path],
+        workers: int | None = None,
+        *,
+        keep_tree: bool = False,
     ) -> FakeJob:
         assert keep_tree  # every GUI copy keeps the acquisition tree (core.layout)
         job = FakeJob(f"job-{len(self.jobs) + 1}")

@@ -158,7 +158,7 @@ def test_copy_progress_shows_in_the_tray_and_pauses(qtbot: QtBot, prompter, tmp_
     service = TransferService(pending=today_summary(1, 100))
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(service, pump, prompter, tray_available=True)
     controller.start([])
     window = controller.show_transfer()
     window.add_paths([str(tmp_path / "a.nd2")])
@@ -210,10 +210,10 @@ def test_one_click_backup_asks_the_service_with_the_disk_check(
     source.write_bytes(b"x" * 100)
     share = Destination(name="Share", path=tmp_path / "share", kind=DestinationKind.INSTITUTIONAL)
     (tmp_path / "share").mkdir()  # a destination that cannot be reached makes nothing safe
-    service = TransferService(dests=[share])  # type: ignore[list-item]
+    service = TransferService(dests=[share])
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(service, pump, prompter, tray_available=True)
     notices: list[str] = []
     monkeypatch.setattr(controller, "_notify", lambda title, text, *a, **k: notices.append(text))
     controller.start([])
@@ -244,7 +244,7 @@ def test_one_click_backup_asks_the_service_with_the_disk_check(
         if other.stat().st_dev == tmp_path.stat().st_dev:
             pytest.skip("/dev/shm is on the same disk here")
         remote = Destination(name="Share", path=other, kind=DestinationKind.INSTITUTIONAL)
-        service.dests = [remote]  # type: ignore[list-item]
+        service.dests = [remote]
         controller.back_up_now([source])
         answer([remote])
         assert service.jobs and service.jobs[0][1] == [remote]
@@ -260,7 +260,7 @@ def test_a_refused_copy_is_told_with_its_reason(qtbot: QtBot, prompter, tmp_path
 
     service = TransferService(pending=today_summary(1, 100))
     sink = QueueSink()
-    controller = AppController(service, EventPump(sink), prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(service, EventPump(sink), prompter, tray_available=True)
     controller.start([])
     told: list[tuple[str, str]] = []
     assert controller.tray is not None

@@ -147,7 +147,7 @@ def test_an_open_settings_window_follows_settings_saved_elsewhere(fresh, qtbot) 
 def test_a_new_destination_asks_for_its_kind(qtbot: QtBot, prompter, tmp_path: Path) -> None:
     from almc_assistant.core.config import Config
 
-    dialog = SettingsDialog(FakeService(), prompter, Config())  # type: ignore[arg-type]  # ServicePort: issue #12
+    dialog = SettingsDialog(FakeService(), prompter, Config())
     qtbot.addWidget(dialog)
     tab = dialog.destinations
     assert tab.chosen_kind() is None and tab.kind.currentIndex() == -1
@@ -161,12 +161,12 @@ def test_pickers_open_where_the_data_is(qtbot: QtBot, prompter, tmp_path: Path) 
     from almc_assistant.core.config import Config, WatchSettings
 
     acq = tmp_path / "acq"
-    dialog = SettingsDialog(FakeService(), prompter, Config(watch=WatchSettings(folders=(acq,))))  # type: ignore[arg-type]  # ServicePort: issue #12
+    dialog = SettingsDialog(FakeService(), prompter, Config(watch=WatchSettings(folders=(acq,))))
     qtbot.addWidget(dialog)
     assert dialog.start_folder() == str(acq)
     dialog.destinations._on_browse_clicked()
     assert prompter.folder_start == str(acq)
-    empty = SettingsDialog(FakeService(), prompter, Config())  # type: ignore[arg-type]  # ServicePort: issue #12
+    empty = SettingsDialog(FakeService(), prompter, Config())
     qtbot.addWidget(empty)
     assert empty.start_folder() == str(Path.home())
 
@@ -178,7 +178,7 @@ def test_escape_closes_every_non_modal_window(qtbot: QtBot, prompter, kind) -> N
     window = {
         "status": lambda: StatusWindow(),
         "warnings": lambda: DeletionWarningWindow(),
-        "settings": lambda: SettingsDialog(FakeService(), prompter, Config()),  # type: ignore[arg-type]  # ServicePort: issue #12
+        "settings": lambda: SettingsDialog(FakeService(), prompter, Config()),
     }[kind]()
     qtbot.addWidget(window)
     window.show()

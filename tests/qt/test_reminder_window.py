@@ -429,7 +429,7 @@ def test_a_failing_status_query_still_shows_the_reminder(qtbot: QtBot, prompter)
 
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(BrokenCatalog(sink=sink), pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(BrokenCatalog(sink=sink), pump, prompter, tray_available=True)
     sink.publish(_reminder(ReminderKind.SESSION_END_CANCELLED, strong=True, can_snooze=False))
     pump.drain()
     window = controller.window("reminder")
@@ -505,7 +505,7 @@ def test_next_login_when_the_last_sessions_files_are_safe_by_now(
     service = FakeService()  # nothing pending now (copied from another workstation)
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(service, pump, prompter, tray_available=True)
     guard = SessionEndGuard.create(service.pending_summary, paths, sink, platform="linux")
     guard.start()
     controller.attach_reminders(guard)

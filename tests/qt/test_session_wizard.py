@@ -238,7 +238,7 @@ def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot: QtBot, p
             )
 
     pump = EventPump(QueueSink(), interval_ms=20)
-    wizard = SessionWizard(Unreadable(), prompter, pump, make_destination=lambda p: p)  # type: ignore[arg-type]  # ServicePort: issue #12
+    wizard = SessionWizard(Unreadable(), prompter, pump, make_destination=lambda p: p)
     qtbot.addWidget(wizard)
     pump.start()
     _show(qtbot, wizard)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,33 +17,33 @@ from almc_assistant.core.preflight import plan_files, preflight
 from almc_assistant.core.service_events import PreflightFinished
 from almc_assistant.qt.settings_dialog import SettingsDialog
 from tests.portable import WINDOWS
+from tests.qt.helpers import FakeService
 
 
-@dataclass
-class SettingsService:
-    dests: list[Destination]
-    saved: list[UserSettings] = field(default_factory=list)
-    preflights: list[Any] = field(default_factory=list)
-    fail_save: bool = False
-    config: Config = field(default_factory=Config)
+class SettingsService(FakeService):
+    """The port's fake with destinations, saving (or failing to) and preflights."""
+
+    def __init__(
+        self, dests: list[Destination], *, fail_save: bool = False, config: Config | None = None
+    ) -> None:
+        super().__init__(config=config or Config())
+        self.dests = dests
+        self.saved: list[UserSettings] = []
+        self.preflights: list[Any] = []
+        self.fail_save = fail_save
 
     def destinations(self) -> list[Destination]:
         return list(self.dests)
 
-    def save_user_config(self, settings: UserSettings) -> None:
+    def save_user_config(self, settings: UserSettings) -> Path:
         if self.fail_save:
             raise AlmcError("config.toml is read-only.", title="Cannot save settings")
         self.saved.append(settings)
+        return Path("config.toml")
 
-    def preflight(self, files: Any, destinations: Any) -> int:
+    def preflight(self, files: Sequence[Path], destinations: Sequence[Destination]) -> int:
         self.preflights.append(list(destinations))
         return len(self.preflights)
-
-    def autostart(self) -> Any:
-        from almc_assistant.core.autostart import for_config
-        from almc_assistant.core.paths import AppPaths
-
-        return for_config(self.config, AppPaths.default())  # the test's own XDG folders
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_start_at_login_checkbox_turns_the_entry_on_and_off(
 ) -> None:
     auto = _autostart(tmp_path)
     service = SettingsService([])
-    dialog = SettingsDialog(service, prompter, Config(), autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
+    dialog = SettingsDialog(service, prompter, Config(), autostart=auto)
     qtbot.addWidget(dialog)
     dialog.show()
     box = dialog.start_at_login
@@ -180,7 +180,7 @@ def test_saving_other_settings_leaves_the_entry_alone(
     qtbot: QtBot, prompter, tmp_path: Path
 ) -> None:
     auto = _autostart(tmp_path)
-    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)
     qtbot.addWidget(dialog)
     dialog.show()
     auto.backend.enable(("/somewhere/else/almc-assistant",))  # e.g. the CLI, meanwhile
@@ -195,7 +195,7 @@ def test_facility_decides_the_box_is_read_only(
 ) -> None:
     auto = _autostart(tmp_path, policy)
     auto.apply_at_start()
-    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.start_at_login.isChecked() is checked
@@ -211,7 +211,7 @@ def test_facility_always_shows_checked_even_before_the_app_applied_it(
 ) -> None:
     auto = _autostart(tmp_path, "always")  # the entry does not exist yet
     config = Config(start_at_login="always")
-    dialog = SettingsDialog(SettingsService([]), prompter, config, autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
+    dialog = SettingsDialog(SettingsService([]), prompter, config, autostart=auto)
     qtbot.addWidget(dialog)
     assert dialog.start_at_login.isChecked()
     assert "starts at every login" in dialog.start_at_login_note.text()
@@ -223,7 +223,7 @@ def test_a_failed_change_is_told_and_the_window_stays(
     qtbot: QtBot, prompter, tmp_path: Path
 ) -> None:
     auto = _autostart(tmp_path)
-    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)  # type: ignore[arg-type]  # ServicePort: issue #12
+    dialog = SettingsDialog(SettingsService([]), prompter, Config(), autostart=auto)
     qtbot.addWidget(dialog)
     dialog.show()
     # Meanwhile the autostart folder became a file: no entry can be written there.
@@ -245,7 +245,7 @@ def test_default_autostart_follows_the_environment(
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     never = Config(start_at_login="never")
-    dialog = SettingsDialog(SettingsService([], config=never), prompter, never)  # type: ignore[arg-type]  # ServicePort: issue #12
+    dialog = SettingsDialog(SettingsService([], config=never), prompter, never)
     qtbot.addWidget(dialog)
     assert not dialog.start_at_login.isEnabled()
     assert not dialog.start_at_login.isChecked()

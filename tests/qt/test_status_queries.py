@@ -34,7 +34,7 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot: QtBot, promp
     pump = EventPump(QueueSink(), interval_ms=20)
     service = Recording()
     service.sink = pump.sink
-    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(service, pump, prompter, tray_available=True)
     controller.start([])
     window = controller.show_status()
     assert window.report.text() == ""  # not read on the GUI thread: it arrives later
@@ -46,7 +46,7 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot: QtBot, promp
 def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) -> None:
     pump = EventPump(QueueSink(), interval_ms=20)
     service = FakeService(today_summary(3, 1_000_000), sink=pump.sink)
-    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(service, pump, prompter, tray_available=True)
     controller.start([])
     controller._on_copy_started(FakeJob("job-1"))
     controller._on_job_progressed(
@@ -85,7 +85,7 @@ def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot: QtBot, pr
     pump = EventPump(QueueSink(), interval_ms=20)
     service = AtRisk()
     service.sink = pump.sink
-    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(service, pump, prompter, tray_available=True)
     controller.start([])
     window = controller.show_warnings()
     assert len(window.model) == 0  # not read on the GUI thread: it arrives later
@@ -101,7 +101,7 @@ def test_a_failed_query_for_the_warnings_window_is_told(qtbot: QtBot, prompter) 
             raise AlmcError("The catalog is locked by another program.", title="Catalog busy")
 
     pump = EventPump(QueueSink(), interval_ms=20)
-    controller = AppController(Locked(sink=pump.sink), pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(Locked(sink=pump.sink), pump, prompter, tray_available=True)
     controller.start([])
     controller.show_warnings()
     qtbot.waitUntil(lambda: any(m.title == "Catalog busy" for m in prompter.told))
@@ -114,7 +114,7 @@ def test_an_answer_does_not_ask_the_next_question(qtbot: QtBot, prompter) -> Non
     service = FakeService(pending=today_summary(3, 12_400_000_000))
     sink = QueueSink()
     pump = EventPump(sink)
-    controller = AppController(service, pump, prompter, tray_available=True)  # type: ignore[arg-type]  # ServicePort: issue #12
+    controller = AppController(service, pump, prompter, tray_available=True)
     controller.refresh()
     sink.publish(StatusQueried(summary=today_summary(3, 12_400_000_000)))
     pump.drain()

@@ -53,7 +53,7 @@ def test_files_and_exports_pages_show_datasets_as_units(qtbot, prompter, tmp_pat
     files = dataset_samples.session(tmp_path / "session")
     pump = EventPump(QueueSink(), interval_ms=20)
     wizard = SessionWizard(
-        _Session(_records(tmp_path / "session")),  # type: ignore[arg-type]  # ServicePort: issue #12
+        _Session(_records(tmp_path / "session")),
         prompter,
         pump,
         make_destination=lambda p: p,

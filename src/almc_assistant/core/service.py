@@ -39,6 +39,10 @@ exception (it becomes a ``ServiceFailed`` event). The blocking calls say so:
 slow consequences such as re-watching run in a worker). ``inline=True`` runs the
 service's own work on the caller's thread (deterministic tests).
 
+The tray app runs it in a child process behind the same port
+(:mod:`almc_assistant.core.service_process`), so that its workers never hold the GUI's
+GIL; the command line runs it in its own process.
+
 Only the parts import ``core.inspect``, ``core.transfer`` and ``core.watch`` (each
 inside the method that needs it); the front ends import only this facade, its events
 and the domain's values (an import-linter layers contract in ``pyproject.toml``).

@@ -7,8 +7,10 @@ every QObject there, and returns when the app quits. Order of events:
    forward) and return 0;
 2. a rotating log file in the user's log folder; uncaught exceptions are logged and
    shown (``qt/crash.py``);
-3. the core's service publishing to a queue that the :class:`EventPump` drains on the
-   GUI thread;
+3. the core's service in a child process (:class:`~almc_assistant.core.service_process.
+   EngineProcess`: its workers never hold this process's GIL, and a crash of the engine
+   leaves the windows up, says so and offers a restart), its events put on a queue that
+   the :class:`EventPump` drains on the GUI thread;
 4. the tray icon, or the main window where the desktop has no tray;
 5. starting at login (:func:`apply_start_at_login`): the facility's policy, or on the
    first start of an installed app enabled and said once with how to turn it off, since
@@ -35,12 +37,13 @@ from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.privatefs import PrivateRotatingFileHandler, ensure_private_dir
 from almc_assistant.core.service import Service
+from almc_assistant.core.service_process import EngineNotStarted, EngineProcess, EngineStopped
 from almc_assistant.qt import crash, icons
-from almc_assistant.qt.bridge import app_pump
+from almc_assistant.qt.bridge import EventPump, app_pump
 from almc_assistant.qt.controller import AppController
 from almc_assistant.qt.gc_guard import GuiThreadCollector
 from almc_assistant.qt.priority import BackgroundPriority
-from almc_assistant.qt.prompts import Level, Message, QtPrompter
+from almc_assistant.qt.prompts import Choice, Level, Message, Prompter, QtPrompter, Question, Role
 from almc_assistant.qt.single_instance import SingleInstance, server_name
 from almc_assistant.qt.style import install_readable_style
 
@@ -70,6 +73,8 @@ def run(paths: list[str]) -> int:
         return 2
     pump = app_pump(sink)
     controller = AppController(service, pump, prompter)
+    if isinstance(service, EngineProcess):
+        follow_engine(service, pump, prompter, controller.start_watching_again)
     prompter.default_folder = controller.data_folder  # pickers open where the data is
     instance.message_received.connect(controller.on_instance_message)
     qapp.aboutToQuit.connect(controller.shutdown)
@@ -99,7 +104,7 @@ def run(paths: list[str]) -> int:
     return code
 
 
-def _install_session_end(qapp: QApplication, service: Service) -> Any:
+def _install_session_end(qapp: QApplication, service: EngineProcess | Service) -> Any:
     """The logout/shutdown reminder (``qt/session``): the service's session-end guard
     (it keeps the guard's reminder settings those in force) and the platform's adapters.
     A failure here costs the reminder, never the app."""
@@ -158,10 +163,60 @@ def tune_gc() -> None:
     gc.freeze()
 
 
-def make_service(app_paths: AppPaths, sink: QueueSink) -> Service:
-    """The core's service facade (``core/service.py``), publishing to ``sink``; it reads
-    the configuration and owns it from then on."""
-    return Service(app_paths, sink)
+def make_service(app_paths: AppPaths, sink: QueueSink) -> EngineProcess | Service:
+    """The core's service facade (``core/service.py``) in a child process, its events
+    published to ``sink``; it reads the configuration and owns it from then on. Where no
+    child process can be started, the service runs in this process (as before: the GUI
+    may then wait for the GIL while it works, and a crash of it ends the app)."""
+    try:
+        return EngineProcess(app_paths, sink)
+    except EngineNotStarted as err:
+        log.error("the engine runs in the GUI's process: %s", err)
+        return Service(app_paths, sink)
+
+
+ENGINE_STOPPED = "engine-stopped"
+
+
+def follow_engine(
+    engine: EngineProcess,
+    pump: EventPump,
+    prompter: Prompter,
+    restarted: Callable[[], None],
+) -> None:
+    """When the engine's process ends unexpectedly: say so, and restart it if the user
+    wants (then ``restarted()``); the windows stay up and every call in between fails at
+    once with a clear error, never a hang."""
+
+    def ask(event: EngineStopped) -> None:
+        answer = prompter.ask(
+            Question(
+                key=ENGINE_STOPPED,
+                title="The backup engine stopped",
+                text=f"almc-assistant's backup engine ended unexpectedly (exit code "
+                f"{event.exit_code}). Copies verified before are recorded; a copy or check "
+                "that was running did not finish.",
+                detail=f"Its log: {engine.paths.log_dir}. Restart it, then start any "
+                "unfinished copy again.",
+                choices=(
+                    Choice("restart", "Restart the engine"),
+                    Choice("later", "Not now", Role.REJECT),
+                ),
+                default="restart",
+                level=Level.ERROR,
+            )
+        )
+        if answer != "restart":
+            return
+        try:
+            engine.restart()
+        except AlmcError as err:
+            prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))
+            return
+        restarted()
+
+    # asked outside the pump's delivery (the question box runs an event loop of its own)
+    pump.subscribe(EngineStopped, lambda e: QTimer.singleShot(0, lambda: ask(e)))
 
 
 def _application() -> QApplication:

@@ -142,14 +142,7 @@ class AppController(QObject):
     def start(self, paths: list[str]) -> None:
         """Show the tray (or the main window), start watching and the pump."""
         self._pump.start()
-        watch_error: AlmcError | None = None
-        try:
-            self._service.start_watching()
-        except NotSetUp as err:  # not a problem: the welcome window helps set it up
-            self.presenter.setup = err.setup
-        except AlmcError as err:
-            self.presenter.set_problem(err)
-            watch_error = err
+        watch_error = self._watch()
         self.presenter.start()
         if self._tray is not None:
             self._tray.show()
@@ -161,6 +154,24 @@ class AppController(QObject):
             self._notify(watch_error.title, f"{watch_error.detail} {watch_error.next_step}")
         if paths:
             self.open_paths(paths)
+
+    def _watch(self) -> AlmcError | None:
+        """Start watching; the error that stops it (a problem shown), if any."""
+        try:
+            self._service.start_watching()
+        except NotSetUp as err:  # not a problem: the welcome window helps set it up
+            self.presenter.setup = err.setup
+        except AlmcError as err:
+            self.presenter.set_problem(err)
+            return err
+        return None
+
+    def start_watching_again(self) -> None:
+        """The engine was restarted: watch again and show the status afresh."""
+        error = self._watch()
+        if error is not None:
+            self._notify(error.title, f"{error.detail} {error.next_step}")
+        self.presenter.refresh_later()
 
     def shutdown(self) -> None:
         """Stop timers, the service and the pump (``aboutToQuit``)."""

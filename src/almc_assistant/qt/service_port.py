@@ -5,13 +5,15 @@ Thread contract: every method is called on the GUI thread and returns at once (o
 workers and the GUI learns of every change through events delivered by the pump
 (``qt/bridge.py``): ``StatusQueried`` answers ``request_status``, ``PreflightFinished``
 answers ``preflight``, ``RemoteTested`` answers the remote set-up calls,
-``CheckReportReady``/``CheckFailed`` answer ``check``, the copy engine's events follow
-a copy, ``SettingsApplied`` follows a save. This Protocol names only the calls the
-windows make, with the core's own value types, so that each window
-states its dependency and a test can hand it a small fake; the app itself always runs on
-the real :class:`almc_assistant.core.service.Service` (which satisfies it, as mypy checks
-in ``qt/app.py``). The slow queries (``status``, ``warnings``) are not in it: the GUI
-asks for them with ``request_status``.
+``CheckReportReady``/``CheckFailed`` answer ``check``, the copy engine's events follow a
+copy, ``SettingsApplied`` follows a save. This Protocol names only the calls the windows
+make, with the core's own value types, so that each window states its dependency and a
+test can hand it a small fake (``tests/qt/helpers.py`` ``FakeService``, checked against
+it by mypy); the tray app runs on the real service in a child process
+(:class:`almc_assistant.core.service_process.EngineProcess`, which satisfies it, as mypy
+checks in ``qt/app.py``), the end-to-end tests on the in-process
+:class:`almc_assistant.core.service.Service`. The slow queries (``status``,
+``warnings``) are not in it: the GUI asks for them with ``request_status``.
 """
 
 from __future__ import annotations

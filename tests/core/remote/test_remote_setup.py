@@ -264,3 +264,34 @@ def test_smb_with_credentials(service, smb_server: SambaServer) -> None:
 
     refused = answer(sink, s.set_up_remote(replace(setup, secret="wrong-" + smb_server.password)))
     assert not refused.result.ok and "labshare:almc/alice" in refused.result.title
+
+
+def test_set_up_and_test_through_the_engine_process(sftp_server: SshServer) -> None:
+    """The tray app's engine runs in a child process: the set-up and its answer cross the
+    pipe (the secret-free ``RemoteSetup`` there, ``RemoteTested`` back)."""
+    from almc_assistant.core.config import Config
+    from almc_assistant.core.events import QueueSink
+    from almc_assistant.core.service_process import EngineProcess
+
+    sink = QueueSink()
+    engine = EngineProcess(AppPaths.default(), sink, config=Config())
+    try:
+        setup = sftp_setup(sftp_server, name="research2")
+        request = engine.set_up_remote(setup)
+        got = None
+        while got is None:
+            event = sink.get(timeout=120)
+            assert event is not None, "no RemoteTested came from the engine"
+            if isinstance(event, RemoteTested) and event.request_id == request:
+                got = event
+        assert got.result.ok, got.result
+        assert "BLAKE3 computed by the server" in got.result.proof
+        again = engine.test_remote(setup.spec)
+        while True:
+            event = sink.get(timeout=120)
+            assert event is not None, "no answer to test_remote"
+            if isinstance(event, RemoteTested) and event.request_id == again:
+                assert event.result.ok and event.result.destination == setup.spec
+                break
+    finally:
+        engine.stop()

@@ -1,0 +1,670 @@
+"""The tray app's engine in a child process: :class:`EngineProcess` is the service's port
+(``qt/service_port.py``) forwarding each call over a pipe to a real
+:class:`~almc_assistant.core.service.Service` in a process of its own.
+
+Why: in one process the GUI thread waits for the GIL whenever the copy, check, catalog
+and service workers hold it (``bench/bench_ui_latency.py``: ticks 100-300 ms late while
+10,000 files are checked or copied). In a child process they hold another interpreter's
+GIL; the GUI process keeps the GUI thread and one reader thread. A crash of the engine
+(a native library, memory) no longer takes the windows with it: the user is told and
+may restart it (:meth:`EngineProcess.restart`). The command line keeps the in-process
+service.
+
+Protocol (pickled tuples over one duplex ``multiprocessing`` pipe, spawn context, so
+the same on Linux, macOS, Windows and in a frozen bundle, which calls
+``multiprocessing.freeze_support()`` first):
+
+- parent to child: ``(call_id, method, args, kwargs)``; ``call_id`` 0 wants no reply;
+- child to parent: ``("ready", config)`` once, or ``("failed", error)``; then
+  ``("reply", call_id, ok, value_or_error)`` and ``("events", [event, ...])`` (the
+  service's events, sent in batches about every 50 ms).
+
+Thread contract: every method of :class:`EngineProcess` may be called from any thread.
+The calls that only start work (``request_status``, ``check``, a copy's ``pause``,
+``resume`` and ``cancel``) return without waiting for the child; the others wait for its
+answer (at most ``timeout`` seconds: an engine that does not answer is an error, never a
+hang). The configuration in force and the reminder settings are answered from the last
+``SettingsApplied`` without asking the child. A reader thread publishes the child's
+events to the sink given here (the GUI's event pump drains it). When the child ends
+without being asked, every waiting call fails with ``ServiceStopped`` at once and
+:class:`EngineStopped` is published.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import itertools
+import logging
+import multiprocessing
+import os
+import pickle
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from almc_assistant.core.config import Config, ReminderSettings, UserSettings
+from almc_assistant.core.destinations import Destination
+from almc_assistant.core.errors import AlmcError, ServiceStopped
+from almc_assistant.core.events import Event, EventSink, QueueSink
+from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.service_events import CheckFailed, SettingsApplied, StatusQueried
+from almc_assistant.core.service_remotes import RemoteSetup
+
+if TYPE_CHECKING:
+    from almc_assistant.core.autostart import Autostart
+    from almc_assistant.core.catalog import FileRecord
+    from almc_assistant.core.service import Service
+    from almc_assistant.core.session import PendingSummary
+    from almc_assistant.core.session_end import SessionEndGuard
+
+log = logging.getLogger(__name__)
+
+
+def _read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(mapping)
+
+
+# frozen values keep their mappings read-only (``MappingProxyType``): sent as a dict
+copyreg.pickle(MappingProxyType, lambda m: (_read_only, (dict(m),)))
+
+CONTEXT = multiprocessing.get_context("spawn")  # no fork of a process with Qt's threads
+START_TIMEOUT_S = 120.0  # a cold start of a frozen bundle under load
+CALL_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 60.0  # the service's own stop waits up to 10 s per part
+BATCH_S = 0.05  # the child sends its events in batches this far apart
+MAX_BATCH = 500  # events per message: each message is unpickled in one go
+ENGINE_NICENESS = 10  # the engine runs this much nicer than the GUI (where supported)
+ENGINE_LOG = "almc-engine.log"
+
+# What the parent may ask of the child's service (nothing else is dispatched).
+CALLS = frozenset(
+    {
+        "config",
+        "pending_summary",
+        "request_status",
+        "session_files",
+        "destinations",
+        "start_watching",
+        "scan_once",
+        "check",
+        "preflight",
+        "start_copy",
+        "end_session",
+        "save_user_config",
+        "save_text",
+        "test_locations",
+        "set_up_remote",
+        "test_remote",
+        "sign_in",
+        "cancel_sign_in",
+        "stop",
+    }
+)
+JOB_CONTROLS = frozenset({"pause", "resume", "cancel"})
+
+
+class EngineNotStarted(AlmcError):
+    """The engine's process could not be started or did not answer at its start."""
+
+    title = "The backup engine did not start"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineStopped(Event):
+    """The engine's process ended without being asked (a crash, or it was killed).
+    Until :meth:`EngineProcess.restart` every call fails with ``ServiceStopped``; a copy
+    that was running did not finish (verified copies already recorded stay recorded)."""
+
+    exit_code: int | None
+
+
+class RemoteCopy:
+    """A copy running in the engine's process (the port's ``CopyHandle``)."""
+
+    def __init__(self, engine: EngineProcess, job_id: str) -> None:
+        self._engine = engine
+        self._job_id = job_id
+        self.finished = threading.Event()  # set when its JobFinished passes by
+
+    @property
+    def job_id(self) -> str:
+        return self._job_id
+
+    def pause(self) -> None:
+        self._engine.post("job", self._job_id, "pause")
+
+    def resume(self) -> None:
+        self._engine.post("job", self._job_id, "resume")
+
+    def cancel(self) -> None:
+        self._engine.post("job", self._job_id, "cancel")
+
+    def wait(self, timeout: float | None = None) -> bool | None:
+        """True once the copy finished; None if it had not after ``timeout`` seconds."""
+        return True if self.finished.wait(timeout) else None
+
+
+class EngineProcess:
+    """The service in a child process, behind the same typed port (see the module)."""
+
+    def __init__(
+        self,
+        paths: AppPaths,
+        sink: EventSink,
+        *,
+        config: Config | None = None,
+        niceness: int = ENGINE_NICENESS,
+        timeout: float = CALL_TIMEOUT_S,
+    ) -> None:
+        self.paths = paths
+        self.sink = sink
+        self._config_arg = config
+        self._niceness = niceness
+        self._timeout = timeout
+        self._lock = threading.Lock()  # sending, the waiting calls, the handles
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, Future[Any]] = {}
+        self._copies: dict[str, RemoteCopy] = {}  # running copies, by job id
+        self._finished: set[str] = set()  # the ids of the copies that finished
+        from almc_assistant.core.transfer.events import JobFinished
+
+        self._job_finished = JobFinished
+        self._guard: SessionEndGuard | None = None
+        self._asked_to_stop = False
+        self._config = config or Config()
+        self._conn, self._process = self._spawn()
+        self._start_reader()
+
+    # ------------------------------------------------------------------ the process
+    def _spawn(self) -> tuple[Connection, BaseProcess]:
+        """Start the child and wait for its service (its configuration errors are
+        raised here, as the in-process service raises them)."""
+        ours, theirs = CONTEXT.Pipe()
+        process = CONTEXT.Process(
+            target=serve,
+            args=(theirs, self.paths, self._config_arg, self._niceness),
+            name="almc-engine",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        try:
+            if not ours.poll(START_TIMEOUT_S):
+                raise EngineNotStarted(
+                    f"It did not answer within {START_TIMEOUT_S:.0f} seconds of starting.",
+                    next_step="Quit almc-assistant and start it again; if this repeats, "
+                    "send the log folder to the facility staff.",
+                )
+            kind, value = ours.recv()
+        except (EOFError, OSError) as err:
+            process.join(5)
+            raise EngineNotStarted(
+                f"Its process ended while starting (exit code {process.exitcode}): {err}.",
+                next_step=f"See {ENGINE_LOG} in the log folder "
+                f"({self.paths.log_dir}) and start almc-assistant again.",
+            ) from None
+        except EngineNotStarted:
+            process.kill()
+            raise
+        if kind == "failed":
+            process.join(5)
+            raise revive(value)
+        self._config = value
+        return ours, process
+
+    def _start_reader(self) -> None:
+        threading.Thread(
+            target=self._read,
+            args=(self._conn, self._process),
+            name="almc-engine-reader",
+            daemon=True,
+        ).start()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def restart(self) -> None:
+        """Start a new engine after the last one ended (its copies are gone)."""
+        if self._process.is_alive():
+            return
+        self._asked_to_stop = False
+        self._conn, self._process = self._spawn()
+        self._start_reader()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop the service in the child (copies cancelled, what is queued written, the
+        catalog closed), then the child; one that has not ended ``timeout`` seconds
+        later is killed (the catalog survives that: its writes are transactions)."""
+        self._asked_to_stop = True
+        if self._process.is_alive():
+            try:
+                self.call("stop", timeout=timeout)
+            except AlmcError as err:
+                log.warning("engine stop: %s", err)
+            self._process.join(timeout)  # its end closes the pipe: the reader ends
+        if self._process.is_alive():
+            log.warning("the engine did not stop in %.0f s: killed", timeout)
+            self._process.kill()
+            self._process.join(timeout)
+
+    # ------------------------------------------------------------------ the pipe
+    def call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Call ``method`` of the child's service and wait for its answer."""
+        future: Future[Any] = Future()
+        with self._lock:
+            call_id = next(self._ids)
+            self._waiting[call_id] = future
+            self._send((call_id, method, args, kwargs))
+        try:
+            return future.result(self._timeout if timeout is None else timeout)
+        except FutureTimeout:
+            with self._lock:
+                self._waiting.pop(call_id, None)
+            raise AlmcError(
+                f"It did not answer {method} within {self._timeout:.0f} seconds.",
+                title="The backup engine is not answering",
+                next_step="Wait a moment and try again; if it stays busy, quit "
+                "almc-assistant and start it again.",
+            ) from None
+
+    def post(self, method: str, *args: Any, **kwargs: Any) -> ServiceStopped | None:
+        """Ask ``method`` of the child's service without waiting (its failures arrive
+        as events, as from the service's own workers). Never raises: when the engine is
+        gone, returns why (the caller answers with the event the engine would have sent)."""
+        with self._lock:
+            try:
+                self._send((0, method, args, kwargs))
+            except ServiceStopped as err:
+                return err
+        return None
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        """Under the lock: to the child, or ``ServiceStopped`` when it is gone."""
+        if self._process.is_alive():
+            try:
+                self._conn.send(message)
+                return
+            except (OSError, ValueError):
+                pass
+        raise _stopped(self._process.exitcode, self._asked_to_stop)
+
+    def _read(self, conn: Connection, process: BaseProcess) -> None:
+        """The reader thread: events to the sink, answers to the waiting calls."""
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            except (pickle.UnpicklingError, AttributeError, ImportError, TypeError):
+                log.exception("engine: an unreadable message")  # its caller times out
+                continue
+            if message[0] == "events":
+                for event in message[1]:
+                    self._note(event)
+                    self.sink.publish(event)
+            elif message[0] == "reply":
+                _, call_id, ok, value = message
+                with self._lock:
+                    future = self._waiting.pop(call_id, None)
+                if future is None:
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(revive(value))
+        process.join(5)
+        conn.close()
+        with self._lock:
+            waiting, self._waiting = self._waiting, {}
+        for future in waiting.values():
+            future.set_exception(_stopped(process.exitcode, self._asked_to_stop))
+        if not self._asked_to_stop and process is self._process:
+            log.error("the engine ended unexpectedly (exit code %s)", process.exitcode)
+            self.sink.publish(EngineStopped(exit_code=process.exitcode))
+
+    def _note(self, event: Event) -> None:
+        """What the proxy answers itself follows the events (on the reader thread)."""
+        if isinstance(event, SettingsApplied):
+            before, self._config = self._config, event.config
+            guard = self._guard
+            if guard is not None and before.user.reminders != event.config.user.reminders:
+                guard.apply_settings(event.config.user.reminders)
+        elif isinstance(event, self._job_finished):
+            with self._lock:
+                self._finished.add(event.job_id)
+                handle = self._copies.pop(event.job_id, None)
+            if handle is not None:
+                handle.finished.set()
+
+    # ------------------------------------------------------------------ the port
+    @property
+    def config(self) -> Config:
+        """The configuration in force (the last one the engine applied)."""
+        return self._config
+
+    def reminder_settings(self) -> ReminderSettings:
+        return self._config.user.reminders
+
+    def autostart(self) -> Autostart:
+        """Starting at login (this process's files or registry; as the service's)."""
+        from almc_assistant.core.autostart import for_config
+
+        return for_config(self._config, self.paths)
+
+    def session_end_guard(self, *, platform: str = sys.platform) -> SessionEndGuard:
+        """The session-end guard, in this process (the desktop's adapters are here); it
+        asks the engine for the pending summary and follows the reminder settings."""
+        from almc_assistant.core.session_end import SessionEndGuard
+
+        with self._lock:
+            if self._guard is None:
+                self._guard = SessionEndGuard.create(
+                    self.pending_summary,
+                    self.paths,
+                    self.sink,
+                    settings=self.reminder_settings(),
+                    platform=platform,
+                )
+            return self._guard
+
+    def pending_summary(self) -> PendingSummary:
+        return self.call("pending_summary")  # type: ignore[no-any-return]
+
+    def request_status(self, *, report: bool = False, warnings: bool = False) -> None:
+        err = self.post("request_status", report=report, warnings=warnings)
+        if err is not None:
+            self.sink.publish(
+                StatusQueried(title=err.title, detail=err.detail, next_step=err.next_step)
+            )
+
+    def session_files(self) -> list[FileRecord]:
+        return self.call("session_files")  # type: ignore[no-any-return]
+
+    def destinations(self) -> list[Destination]:
+        return self.call("destinations")  # type: ignore[no-any-return]
+
+    def start_watching(self) -> None:
+        self.call("start_watching")
+
+    def scan_once(self) -> None:
+        """Scan the acquisition folders once and wait (benchmarks, tests)."""
+        self.call("scan_once", timeout=3600)
+
+    def check(self, paths: Sequence[Path]) -> None:
+        err = self.post("check", list(paths))
+        if err is not None:
+            self.sink.publish(
+                CheckFailed(
+                    paths=tuple(str(p) for p in paths),
+                    title=err.title,
+                    detail=err.detail,
+                    next_step=err.next_step,
+                )
+            )
+
+    def preflight(self, files: Sequence[Path], destinations: Sequence[Destination]) -> int:
+        return self.call("preflight", list(files), list(destinations))  # type: ignore[no-any-return]
+
+    def start_copy(
+        self,
+        files: Sequence[Path],
+        destinations: Sequence[Destination | Path],
+        workers: int | None = None,
+        *,
+        keep_tree: bool = False,
+        record: bool = True,
+    ) -> RemoteCopy:
+        job_id: str = self.call(
+            "start_copy",
+            list(files),
+            list(destinations),
+            workers,
+            keep_tree=keep_tree,
+            record=record,
+        )
+        handle = RemoteCopy(self, job_id)
+        with self._lock:  # its JobFinished may have passed by before the answer
+            self._copies[job_id] = handle
+            if job_id in self._finished:
+                handle.finished.set()
+        return handle
+
+    def end_session(self) -> int | None:
+        return self.call("end_session")  # type: ignore[no-any-return]
+
+    def save_user_config(self, settings: UserSettings) -> Path:
+        path: Path = self.call("save_user_config", settings)
+        self._config = self.call("config")  # in force now, before SettingsApplied arrives
+        return path
+
+    def save_text(self, path: str, text: str) -> None:
+        self.call("save_text", path, text)
+
+    def test_locations(self, folders: Sequence[Path], destinations: Sequence[Destination]) -> int:
+        return self.call("test_locations", list(folders), list(destinations))  # type: ignore[no-any-return]
+
+    def set_up_remote(self, setup: RemoteSetup) -> int:
+        """The secret crosses the pipe to the engine (a private pipe between two processes
+        of this user), never into a log: ``RemoteSetup`` leaves it out of its repr."""
+        return self.call("set_up_remote", setup)  # type: ignore[no-any-return]
+
+    def test_remote(self, destination: str) -> int:
+        return self.call("test_remote", destination)  # type: ignore[no-any-return]
+
+    def sign_in(self, backend: str, name: str, folder: str = "") -> int:
+        return self.call("sign_in", backend, name, folder)  # type: ignore[no-any-return]
+
+    def cancel_sign_in(self, request_id: int) -> None:
+        self.post("cancel_sign_in", request_id)
+
+
+def _stopped(exit_code: int | None, asked: bool) -> ServiceStopped:
+    if asked:
+        return ServiceStopped("The backup engine was stopped.")
+    return ServiceStopped(
+        f"The backup engine ended unexpectedly (exit code {exit_code}).",
+        title="The backup engine stopped",
+        next_step="Restart it from the message almc-assistant shows, or quit and start "
+        "almc-assistant again. Copies verified before are recorded; a copy that was "
+        "running did not finish: start it again.",
+    )
+
+
+# ====================================================================== the child
+def serve(conn: Connection, paths: AppPaths, config: Config | None, niceness: int) -> None:
+    """The child process: a real service answering the parent until it asks to stop
+    or goes away (the pipe closes: the service stops, nothing is left behind)."""
+    _log_to_file(paths.log_dir)
+    if niceness and hasattr(os, "nice"):
+        try:  # the engine below the GUI (Linux, macOS)
+            os.nice(niceness)
+        except OSError:
+            pass
+    sink = QueueSink()
+    send_lock = threading.Lock()
+
+    def send(message: tuple[Any, ...]) -> None:
+        with send_lock:
+            conn.send(message)
+
+    from almc_assistant.core.service import Service
+
+    try:
+        service = Service(paths, sink, config=config)
+    except Exception as err:
+        send(("failed", _portable(err)))
+        return
+    send(("ready", service.config))
+    done = threading.Event()
+    forwarder = threading.Thread(
+        target=_forward, args=(sink, send, done), name="almc-engine-events", daemon=True
+    )
+    forwarder.start()
+    copies: dict[str, Any] = {}
+    try:
+        _answer(conn, service, send, copies)
+    finally:
+        started = time.monotonic()
+        service.stop()  # again after a "stop" call: then it returns at once
+        done.set()
+        forwarder.join(10)
+        try:
+            conn.close()
+        except OSError:
+            pass
+        log.info("engine: stopped %.1f s after the last call", time.monotonic() - started)
+        logging.shutdown()
+        # The catalog is closed and the copies cancelled; a worker thread still winding
+        # down (a check pool's) must not keep the process alive.
+        os._exit(0)
+
+
+def _answer(conn: Connection, service: Service, send: Any, copies: dict[str, Any]) -> None:
+    """The child's main thread: one call at a time, in the order they came."""
+    while True:
+        try:
+            call_id, method, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent went away
+        try:
+            value = _dispatch(service, copies, method, args, kwargs)
+            ok = True
+        except Exception as err:
+            value, ok = _portable(err), False
+            if not isinstance(err, AlmcError):
+                log.exception("engine: %s failed", method)
+            elif not call_id:
+                log.warning("engine: %s failed: %s", method, err)
+        if call_id:
+            try:
+                send(("reply", call_id, ok, value))
+            except Exception as err:  # an answer that does not pickle
+                send(("reply", call_id, False, _portable(err)))
+        if method == "stop":
+            return
+
+
+def _dispatch(service: Service, copies: dict[str, Any], method: str, args: Any, kwargs: Any) -> Any:
+    if method == "job":
+        job_id, control = args
+        job = copies.get(job_id)
+        if job is not None and control in JOB_CONTROLS:
+            getattr(job, control)()
+        return None
+    if method not in CALLS:
+        raise AlmcError(f"The engine has no call {method!r}.", title="Cannot run that")
+    if method == "config":
+        return service.config
+    if method == "start_copy":
+        job = service.start_copy(*args, **kwargs)
+        copies[job.job_id] = job
+        return job.job_id
+    value = getattr(service, method)(*args, **kwargs)
+    if method == "check":
+        return None  # a Future: the answer arrives as CheckReportReady or CheckFailed
+    return value
+
+
+def _forward(sink: QueueSink, send: Any, done: threading.Event) -> None:
+    """The child's events to the parent, in batches (one pickling per batch)."""
+    while True:
+        first = sink.get(timeout=0.2)
+        if first is None:
+            if done.is_set():
+                return
+            continue
+        time.sleep(BATCH_S)  # let a batch gather
+        batch = latest_progress([first, *sink.drain(MAX_BATCH)])
+        try:
+            send(("events", batch))
+        except (OSError, ValueError):
+            return  # the parent went away
+        except Exception:  # one event that does not pickle: the others still go
+            for event in batch:
+                try:
+                    send(("events", [event]))
+                except (OSError, ValueError):
+                    return
+                except Exception:
+                    log.exception("engine: a %s does not pickle", type(event).__name__)
+
+
+def latest_progress(events: list[Event]) -> list[Event]:
+    """Only the last copy-progress snapshot of each job in ``events`` (where it stood),
+    the rest in order: the GUI shows the latest, and each event costs it unpickling."""
+    from almc_assistant.core.transfer.events import JobProgressed
+
+    last: dict[str, int] = {}
+    for i, event in enumerate(events):
+        if isinstance(event, JobProgressed):
+            last[event.snapshot.job_id] = i
+    return [
+        e
+        for i, e in enumerate(events)
+        if not isinstance(e, JobProgressed) or last[e.snapshot.job_id] == i
+    ]
+
+
+ErrorState = tuple[str, str, tuple[Any, ...], dict[str, Any]]
+
+
+def _portable(err: BaseException) -> ErrorState:
+    """``err`` as its class's name, its ``args`` and its attributes (an ``AlmcError``
+    subclass's own ``__init__`` may take other arguments: it is not called again)."""
+    kind = type(err)
+    state = dict(getattr(err, "__dict__", {}))
+    try:
+        pickle.dumps((err.args, state))
+    except Exception:
+        detail = getattr(err, "detail", str(err))
+        return ("builtins", "RuntimeError", (f"{kind.__name__}: {detail}",), {})
+    return (kind.__module__, kind.__qualname__, tuple(err.args), state)
+
+
+def revive(state: ErrorState) -> BaseException:
+    """The exception :func:`_portable` described, of its own class where it imports."""
+    import importlib
+
+    module, name, args, attributes = state
+    try:
+        kind = getattr(importlib.import_module(module), name)
+        if not (isinstance(kind, type) and issubclass(kind, BaseException)):
+            raise TypeError(name)
+        err = kind.__new__(kind)
+        err.args = args
+        err.__dict__.update(attributes)
+        return err
+    except Exception:
+        return AlmcError(f"{name}: {args[0] if args else ''}", title="The backup engine failed")
+
+
+def _log_to_file(log_dir: Path) -> None:
+    from almc_assistant.core.privatefs import PrivateRotatingFileHandler, ensure_private_dir
+
+    try:
+        ensure_private_dir(log_dir)
+        handler = PrivateRotatingFileHandler(
+            log_dir / ENGINE_LOG, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        return
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)

@@ -1,0 +1,175 @@
+"""The engine in a child process (``core/service_process.py``): a real service in a real
+spawned process, its answers, errors and events crossing the pipe, and its death said
+at once, never a hang."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from almc_assistant.core import service_events as ev
+from almc_assistant.core.config import Config, WatchSettings
+from almc_assistant.core.destinations import Destination, DestinationKind
+from almc_assistant.core.errors import ServiceStopped
+from almc_assistant.core.events import Event, QueueSink
+from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.paths import AppPaths
+from almc_assistant.core.service_process import EngineProcess, EngineStopped
+from almc_assistant.core.setup_state import NotSetUp
+from almc_assistant.core.transfer.events import JobFinished
+
+WAIT_S = 120.0  # how long an event may take to come (a spawned interpreter, a busy CI)
+
+
+def wait_for(sink: QueueSink, kind: type[Event]) -> Event:
+    """The next event of ``kind`` (others are passed over); fails after WAIT_S."""
+    while True:
+        event = sink.get(timeout=WAIT_S)
+        assert event is not None, f"no {kind.__name__} came"
+        if isinstance(event, kind):
+            return event
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[AppPaths, Config, Path, Path]:
+    acq, drive = tmp_path / "acq", tmp_path / "drive"
+    acq.mkdir()
+    drive.mkdir()
+    config = Config(
+        facility_destinations=(
+            Destination("Drive", drive, DestinationKind.EXTERNAL_DRIVE, "facility"),
+        ),
+        watch=WatchSettings(folders=(acq,), quiet_seconds=1),
+    )
+    return AppPaths.under(tmp_path / "home").ensure(), config, acq, drive
+
+
+@pytest.fixture
+def engine(setup: tuple[AppPaths, Config, Path, Path]) -> Iterator[EngineProcess]:
+    paths, config, _, _ = setup
+    engine = EngineProcess(paths, QueueSink(), config=config)
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+def test_a_copy_runs_in_the_child_and_its_events_come_back(
+    engine: EngineProcess, setup: tuple[AppPaths, Config, Path, Path]
+) -> None:
+    _, config, acq, drive = setup
+    source = acq / "image.tif"
+    source.write_bytes(os.urandom(4096))
+    before = FileIdentity.of_path(source)
+    assert engine.pid != os.getpid()
+    assert engine.config == config
+    assert [d.name for d in engine.destinations()] == ["Drive"]
+    handle = engine.start_copy([source], [drive], keep_tree=True)
+    assert isinstance(engine.sink, QueueSink)
+    finished = wait_for(engine.sink, JobFinished)
+    assert isinstance(finished, JobFinished) and finished.job_id == handle.job_id
+    assert finished.summary.verified == 1
+    assert handle.wait(WAIT_S) is True
+    assert (drive / "image.tif").read_bytes() == source.read_bytes()
+    assert FileIdentity.of_path(source).unchanged_since(before)  # the source untouched
+
+
+def test_a_check_report_with_read_only_details_crosses_the_pipe(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    # A TIFF's check details are a MappingProxyType, which pickle refuses by itself: the
+    # whole report was dropped and the transfer window waited for it forever.
+    import numpy as np
+    import tifffile
+
+    data = tmp_path / "data"
+    data.mkdir()
+    tifffile.imwrite(data / "a.tif", np.zeros((8, 8), dtype=np.uint16))
+    engine.check([data])
+    assert isinstance(engine.sink, QueueSink)
+    ready = wait_for(engine.sink, ev.CheckReportReady)
+    assert isinstance(ready, ev.CheckReportReady)
+    (checked,) = ready.report.files
+    assert checked.path == data / "a.tif" and checked.details["pages"] == 1
+
+
+def test_an_error_crosses_with_its_class_and_what_it_carries(tmp_path: Path) -> None:
+    engine = EngineProcess(AppPaths.under(tmp_path / "home").ensure(), QueueSink())
+    try:
+        with pytest.raises(NotSetUp) as raised:  # nothing set up: no folders to watch
+            engine.start_watching()
+        assert raised.value.setup.detail and raised.value.title and raised.value.next_step
+    finally:
+        engine.stop()
+    assert not engine.alive
+
+
+def test_a_dead_engine_is_said_at_once_and_can_be_restarted(engine: EngineProcess) -> None:
+    engine._process.kill()  # a crash in a native library, as far as we can tell
+    assert isinstance(engine.sink, QueueSink)
+    stopped = wait_for(engine.sink, EngineStopped)
+    assert isinstance(stopped, EngineStopped) and stopped.exit_code != 0
+    with pytest.raises(ServiceStopped) as raised:  # at once, not after a timeout
+        engine.destinations()
+    assert "ended unexpectedly" in raised.value.detail and raised.value.next_step
+    engine.request_status()  # the calls that do not wait answer as the engine would
+    queried = wait_for(engine.sink, ev.StatusQueried)
+    assert isinstance(queried, ev.StatusQueried) and queried.failed
+    engine.restart()
+    assert engine.alive
+    assert [d.name for d in engine.destinations()] == ["Drive"]
+
+
+def test_settings_saved_are_in_force_in_this_process_too(engine: EngineProcess) -> None:
+    engine.save_user_config(engine.config.user)
+    assert isinstance(engine.sink, QueueSink)
+    applied = wait_for(engine.sink, ev.SettingsApplied)
+    assert isinstance(applied, ev.SettingsApplied)
+    assert engine.config == applied.config
+    assert engine.reminder_settings() == applied.config.user.reminders
+
+
+def _ended(pid: int) -> bool:
+    """Linux: ``pid`` is gone or a zombie waiting for whoever adopted it."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_engine_ends_when_the_app_is_killed(tmp_path: Path) -> None:
+    # The app killed (or crashed in Qt): its engine must not run on, holding the catalog.
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from almc_assistant.core.events import QueueSink\n"
+        "from almc_assistant.core.paths import AppPaths\n"
+        "from almc_assistant.core.service_process import EngineProcess\n"
+        "if __name__ == '__main__':\n"
+        "    e = EngineProcess(AppPaths.under(Path(sys.argv[1])).ensure(), QueueSink())\n"
+        "    print(e.pid, flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    (tmp_path / "app.py").write_text(script, encoding="utf-8")
+    with subprocess.Popen(
+        [sys.executable, str(tmp_path / "app.py"), str(tmp_path / "home")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as app:
+        assert app.stdout is not None
+        engine_pid = int(app.stdout.readline())
+        assert not _ended(engine_pid)
+        app.kill()
+    deadline = time.monotonic() + WAIT_S
+    while not _ended(engine_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _ended(engine_pid)
