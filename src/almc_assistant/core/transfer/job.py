@@ -29,6 +29,7 @@ from almc_assistant.core.transfer.batch import batchable
 from almc_assistant.core.transfer.concurrency import choose_workers
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copier import CHUNK, WINDOW, CopyHooks
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     DestinationRefused,
@@ -383,6 +384,8 @@ class CopyJob:
     def _finish_destinations(self, dests: list[AnyDestination], run: _Run, cancelled: bool) -> None:
         state = "cancelled" if cancelled else "finished"
         for dest in dests:
+            if isinstance(dest, JobDestination):
+                dest.close_staging()
             if not dest.is_alive():  # never write records onto whatever replaced it
                 log.warning("%s is gone: its manifest and receipt were not updated", dest.root)
                 continue
