@@ -281,10 +281,6 @@ class NetShare:
                 times.append((time.perf_counter() - t0) * 1000)
         return sorted(times)[len(times) // 2]
 
-    def link_bytes(self) -> int:
-        """Bytes received by the namespace's end of the link so far (data written there)."""
-        return self.link_counters()[0]
-
     def link_counters(self) -> tuple[int, int]:
         """Bytes (to the server, from the server) over the link so far: what was written
         there, and what was read from there (a read-back that crossed the link)."""
