@@ -104,8 +104,11 @@ class JobDestination(DestinationLedger):
         if wanted(self.fs.type):
             self.staging = Staging(root, self.device)
             self.listings = FolderListings(root)
-            with Folder.walk(root, self.device, []) as top:
-                remove_stale_staging(top)
+            try:
+                with Folder.walk(root, self.device, []) as top:
+                    remove_stale_staging(top)
+            except Gone:
+                pass  # gone since the stat above: the first file reports it
 
     def close_staging(self) -> None:
         """Remove this job's staging folders (after the workers end); never raises."""
