@@ -16,8 +16,14 @@ before each command), the command copies the data set into a fresh folder on the
 - ``almc1``: ``almc-assistant copy SRC --to SHARE --json`` with its default settings
   (no ``--workers``: the worker count it picks itself is what a user gets).
 
-Data sets: 500 x 2 MiB and 3,000 x 64 KiB at 1 ms; 250 x 2 MiB and 300 x 64 KiB at 10 ms
-(the same shapes as issue 17; ``--quick``: a tenth). Each copy is checked complete on the
+- ``almcwN``: the same with ``--workers N``, for each N of ``--workers-sweep`` (default
+  8,24: around the default's 12), to show the best explicit count beside the default.
+
+Data sets: 250 x 2 MiB and 1,000 x 64 KiB (one folder) at 1 ms; 250 x 2 MiB and 300 x
+64 KiB at 10 ms (the shapes of issue 17, fewer files at 1 ms so that two runs of every
+command fit in half an hour; ``--quick``: a tenth). Per delay, the link's capacity is
+probed once: one 256 MiB file written with ``dd`` (``conv=fsync``), then read back
+through the mount after dropping caches (MiB/s each way). Each copy is checked complete on the
 server's side (sizes of every file); bytes received by the server's end of the link are
 recorded. Prints one Markdown table with the ratios almc / cp and almc / rsync (targets:
 at most 0.5 both). Raw timings go to ``OUT/bench-netshare-STAMP.json`` after every
@@ -51,7 +57,7 @@ KIB, MIB = _datasets.KIB, _datasets.MIB
 
 # one-way delay (ms) -> data sets (key "n": 2 MiB files, "s": 64 KiB files)
 SHAPES = {
-    1.0: (_datasets.DatasetSpec("n", 500, 2 * MIB), _datasets.DatasetSpec("s", 3000, 64 * KIB)),
+    1.0: (_datasets.DatasetSpec("n", 250, 2 * MIB), _datasets.DatasetSpec("s", 1000, 64 * KIB)),
     10.0: (_datasets.DatasetSpec("n", 250, 2 * MIB), _datasets.DatasetSpec("s", 300, 64 * KIB)),
 }
 
@@ -69,6 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a tenth of each data set")
     p.add_argument("--commands", default="cp,naive,rsync,almc1")
     p.add_argument("--almc-args", default="", help="extra arguments for almc copy")
+    p.add_argument("--workers-sweep", default="8,24", help="explicit worker counts to add (almcwN)")
     p.add_argument(
         "--baseline-src",
         type=Path,
@@ -113,6 +120,16 @@ class Bench:
             almc1 = next(c for c in build_commands(base) if c.key == "almc1")
             commands.append(replace(almc1, key="base1", label=f"almc ({args.baseline_src})"))
             args.commands += ",base1"
+        almc1 = next(c for c in commands if c.key == "almc1")
+        for n in filter(None, (w.strip() for w in args.workers_sweep.split(","))):
+            fixed = AlmcInvocation(
+                invocation.argv, invocation.env, [*invocation.extra, "--workers", n]
+            )
+            steps = next(c for c in build_commands(fixed) if c.key == "almc1").build
+            commands.append(
+                replace(almc1, key=f"almcw{n}", label=f"almc --workers {n}", build=steps)
+            )
+            args.commands += f",almcw{n}"
         self.commands = select(commands, args.commands)
         self.doc: dict[str, Any] = {
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -134,9 +151,10 @@ class Bench:
             stale.unlink()
         log_path = self.log_dir / f"{tag}.log"
         steps = [_harness.DropCaches(), *cmd.build(src, root, self.work)]
-        before = share.link_bytes()
+        before = share.link_counters()
         outcome = _harness.run_steps(steps, log_path, self.args.timeout)
-        moved = share.link_bytes() - before
+        after = share.link_counters()
+        moved, back = after[0] - before[0], after[1] - before[1]
         server_side = self.store / "netbench" / tag
         copies = [server_side / src.name]
         if cmd.key.startswith(("almc", "base")):
@@ -168,6 +186,7 @@ class Bench:
                 "ok": outcome.ok,
                 "error": outcome.error,
                 "bytes_to_server": moved,
+                "bytes_from_server": back,
                 "almc": summary,
             }
         )
@@ -175,8 +194,32 @@ class Bench:
         state = "ok" if outcome.ok else f"FAILED ({outcome.error[:160]})"
         say(
             f"[{delay:g} ms, run {run + 1}] {spec.name:<14} {cmd.key:<6} "
-            f"{outcome.seconds:8.2f} s  {moved / MIB:8.1f} MiB sent  {state}"
+            f"{outcome.seconds:8.2f} s  {moved / MIB:7.1f} MiB sent {back / MIB:7.1f} MiB "
+            f"back  {state}"
         )
+
+    def capacity(self, delay: float) -> tuple[float, float]:
+        """MiB/s of one 256 MiB file written through the mount (``dd``, ``conv=fsync``)
+        and read back from the server (caches dropped): the link's one-stream capacity."""
+        probe = self.mnt / "netbench" / f"capacity-{delay:g}"
+        size = 256
+        started = time.perf_counter()
+        _harness.run_steps(
+            [_harness.Shell(f"dd if=/dev/zero of={probe} bs=4M count={size // 4} conv=fsync")],
+            self.log_dir / f"capacity-{delay:g}-write.log",
+            self.args.timeout,
+        )
+        wrote = time.perf_counter() - started
+        _harness.drop_caches()
+        started = time.perf_counter()
+        _harness.run_steps(
+            [_harness.Shell(f"cat {probe} > /dev/null")],
+            self.log_dir / f"capacity-{delay:g}-read.log",
+            self.args.timeout,
+        )
+        read = time.perf_counter() - started
+        (self.store / "netbench" / probe.name).unlink(missing_ok=True)
+        return size / wrote, size / read
 
     def run(self) -> None:
         problem = _harness.drop_caches()
@@ -190,8 +233,14 @@ class Bench:
             (self.store / "netbench").mkdir(parents=True, exist_ok=True)
             with NetShare(self.store, self.mnt, delay_ms=delay) as share:
                 rtt = share.rtt_ms()
-                self.doc["links"].append({"delay_ms": delay, "rtt_ms": rtt})
-                say(f"share at {delay:g} ms each way: TCP round trip {rtt:.2f} ms")
+                up, down = self.capacity(delay)
+                self.doc["links"].append(
+                    {"delay_ms": delay, "rtt_ms": rtt, "write_mib_s": up, "read_mib_s": down}
+                )
+                say(
+                    f"share at {delay:g} ms each way: TCP round trip {rtt:.2f} ms; one "
+                    f"256 MiB file: written at {up:.0f} MiB/s, read back at {down:.0f} MiB/s"
+                )
                 for run in range(self.args.runs):
                     for spec in specs:
                         for cmd in order_for(run, self.commands):
@@ -201,34 +250,79 @@ class Bench:
 
 
 def render(doc: dict[str, Any]) -> str:
-    """One table: median seconds per command, and almc's ratios against cp and rsync."""
-    rtts = {link["delay_ms"]: link["rtt_ms"] for link in doc["links"]}
+    """Two tables: median seconds per command with almc's ratios against cp, rsync and the
+    naive verified copy (default worker count, and the best explicit ``--workers``); then
+    per link its capacity and the median MiB each command moved each way."""
+    links = {link["delay_ms"]: link for link in doc["links"]}
     rows: dict[tuple[float, str], dict[str, list[float]]] = {}
+    moved: dict[tuple[float, str, str], list[tuple[int, int]]] = {}
     for m in doc["measurements"]:
         cell = rows.setdefault((m["delay_ms"], m["dataset"]), {})
         if m["ok"]:
             cell.setdefault(m["command"], []).append(m["seconds"])
+            key = (m["delay_ms"], m["dataset"], m["command"])
+            moved.setdefault(key, []).append(
+                (m.get("bytes_to_server", 0), m.get("bytes_from_server", 0))
+            )
     out = [
-        "| RTT | data set | cp -r + sync | naive verified | rsync -a + sync | almc (verified) "
-        "| almc / cp | almc / rsync | almc / naive | baseline almc | almc / baseline |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| RTT | data set | cp -r + sync | naive verified | rsync -a + sync | almc default "
+        "| almc / cp | almc / rsync | almc / naive | best explicit | best / cp | best / rsync "
+        "| baseline almc |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
 
     def med(cell: dict[str, list[float]], key: str) -> float | None:
         return statistics.median(cell[key]) if cell.get(key) else None
 
+    def ratio(a: float | None, b: float | None) -> str:
+        return f"{a / b:.2f}" if a is not None and b else "-"
+
+    def secs(t: float | None) -> str:
+        return f"{t:.1f} s" if t is not None else "-"
+
     for (delay, name), cell in rows.items():
-        times = {k: med(cell, k) for k in ("cp", "naive", "rsync", "almc1", "base1")}
-        shown = [f"{t:.1f} s" if t is not None else "-" for t in times.values()]
-        shown.insert(4, shown.pop())  # the baseline's time after the ratios
-        ratios = []
-        for other in ("cp", "rsync", "naive", "base1"):
-            a, b = times["almc1"], times[other]
-            ratios.append(f"{a / b:.2f}" if a is not None and b else "-")
-        rtt = rtts.get(delay)
-        out.append(f"| {rtt:.1f} ms | {name} | " if rtt else f"| {delay:g} ms x2 | {name} | ")
-        cols = shown[:4] + ratios[:3] + shown[4:] + ratios[3:]
-        out[-1] += " | ".join(cols) + " |"
+        t = {k: med(cell, k) for k in cell}
+        almc = t.get("almc1")
+        sweep = {k: v for k, v in t.items() if k.startswith("almcw") and v is not None}
+        best_key = min(sweep, key=lambda k: sweep[k]) if sweep else None
+        best = sweep[best_key] if best_key else None
+        best_text = f"{best:.1f} s ({best_key[5:]} w)" if best_key and best else "-"
+        link = links.get(delay, {})
+        rtt = f"{link['rtt_ms']:.1f} ms" if link.get("rtt_ms") else f"{delay:g} ms x2"
+        cols = [
+            rtt,
+            name,
+            secs(t.get("cp")),
+            secs(t.get("naive")),
+            secs(t.get("rsync")),
+            secs(almc),
+            ratio(almc, t.get("cp")),
+            ratio(almc, t.get("rsync")),
+            ratio(almc, t.get("naive")),
+            best_text,
+            ratio(best, t.get("cp")),
+            ratio(best, t.get("rsync")),
+            secs(t.get("base1")),
+        ]
+        out.append("| " + " | ".join(cols) + " |")
+    out += [
+        "",
+        "| RTT | one file written / read back | data set | command | MiB to the server "
+        "| MiB back |",
+        "| --- | --- | --- | --- | ---: | ---: |",
+    ]
+    for (delay, name, command), pairs in moved.items():
+        link = links.get(delay, {})
+        cap = (
+            f"{link['write_mib_s']:.0f} / {link['read_mib_s']:.0f} MiB/s"
+            if "write_mib_s" in link
+            else "-"
+        )
+        up = statistics.median(p[0] for p in pairs) / MIB
+        down = statistics.median(p[1] for p in pairs) / MIB
+        rtt = f"{link['rtt_ms']:.1f} ms" if link.get("rtt_ms") else f"{delay:g} ms x2"
+        out.append(f"| {rtt} | {cap} | {name} | {command} | {up:.0f} | {down:.0f} |")
     return "\n".join(out) + "\n"
 
 

@@ -281,11 +281,13 @@ class NetShare:
                 times.append((time.perf_counter() - t0) * 1000)
         return sorted(times)[len(times) // 2]
 
-    def link_bytes(self) -> int:
-        """Bytes received by the namespace's end of the link so far (data written there)."""
+    def link_counters(self) -> tuple[int, int]:
+        """Bytes (to the server, from the server) over the link so far: what was written
+        there, and what was read from there (a read-back that crossed the link)."""
         out = _run(["ip", "-n", self.netns, "-s", "link", "show", self.tun_ns], "ip -s link")
-        match = re.search(r"RX:.*\n\s*(\d+)", out)
-        return int(match.group(1)) if match else 0
+        rx = re.search(r"RX:.*\n\s*(\d+)", out)
+        tx = re.search(r"TX:.*\n\s*(\d+)", out)
+        return (int(rx.group(1)) if rx else 0, int(tx.group(1)) if tx else 0)
 
     # -- tearing down
     def close(self) -> None:

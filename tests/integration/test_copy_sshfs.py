@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.fslimits import detect_filesystem
-from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified
+from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified, owner
 from almc_assistant.core.transfer.publish import publish
 from tests.core.transfer.conftest import copy, partials
 from tests.portable import IS_ROOT
@@ -189,3 +189,80 @@ def test_publish_after_a_refused_no_replace_rename_still_never_replaces(
         assert publish(mnt / "partial", mnt / "taken") is False
         assert (store / "taken").read_bytes() == b"someone else's"
         (mnt / "partial").unlink()
+
+
+def test_partials_on_a_share_are_written_in_each_workers_staging_folder(
+    tmp_path: Path, sshfs: tuple[Path, Path]
+) -> None:
+    """Issue 17: a partial beside its final name costs three name operations in the final
+    folder, which the kernel serialises (one round trip each on a share). In a staging
+    folder of the worker's own, only the link to the final name is left there."""
+    mnt, store = sshfs
+    run = tmp_path / "src" / "run1"
+    (run / "sub").mkdir(parents=True)
+    for i in range(12):
+        (run / ("sub" if i % 2 else "") / f"f{i:02d}.tif").write_bytes(os.urandom(2000 + i))
+    seen: list[Path] = []
+
+    def record(partial: Path, start: int, end: int) -> None:
+        seen.append(partial)
+
+    result, sink = copy([run], [mnt], workers=4, hooks=CopyHooks(after_flush=record))
+    assert result.summary.ok and len(sink.of_type(CopyVerified)) == 12
+    assert len(seen) == 12
+    assert all(p.parent.parent == mnt and p.parent.name.startswith(".almc-staging-") for p in seen)
+    assert 1 <= len({p.parent for p in seen}) <= 4  # one per worker that copied
+    for f in run.rglob("*.tif"):
+        assert (store / "run1" / f.relative_to(run)).read_bytes() == f.read_bytes()
+    assert [p.name for p in store.iterdir() if p.name.startswith(".almc-staging-")] == []
+    assert partials(store) == []
+
+
+def test_a_dead_jobs_staging_folder_on_a_share_is_emptied_and_removed(
+    tmp_path: Path, sshfs: tuple[Path, Path]
+) -> None:
+    mnt, store = sshfs
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid is free now: its partials' writer is gone
+    who = owner.marker(os.getpid()).split("-")
+    stale_owner = f"{who[0]}-{dead.pid}-{who[2]}"
+    stale = store / f".almc-staging-{stale_owner}-0123456789ab"
+    stale.mkdir()
+    (stale / f".almc-partial-{stale_owner}-deadbeef0-a.tif").write_bytes(b"half a copy")
+    alive = store / f".almc-staging-{owner.marker()}-ba9876543210"  # a running job's
+    alive.mkdir()
+    run = tmp_path / "src" / "run1"
+    run.mkdir(parents=True)
+    (run / "a.tif").write_bytes(b"a" * 5000)
+    result, _ = copy([run], [mnt], workers=2)
+    assert result.summary.ok
+    assert not stale.exists() and alive.exists()
+    assert (store / "run1" / "a.tif").read_bytes() == b"a" * 5000
+
+
+def test_files_already_on_a_share_are_adopted_or_kept_beside(
+    tmp_path: Path, sshfs: tuple[Path, Path]
+) -> None:
+    """The share's folders are listed once instead of each name looked up: a name the
+    listing shows is still adopted (same bytes) or kept beside (other bytes)."""
+    mnt, store = sshfs
+    run = tmp_path / "src" / "run1"
+    run.mkdir(parents=True)
+    (run / "same.tif").write_bytes(b"s" * 3000)
+    (run / "other.tif").write_bytes(b"o" * 3000)
+    (run / "new.tif").write_bytes(b"n" * 3000)
+    (store / "run1").mkdir()
+    (store / "run1" / "same.tif").write_bytes(b"s" * 3000)
+    (store / "run1" / "other.tif").write_bytes(b"x" * 3000)
+    result, sink = copy([run], [mnt], workers=2)
+    assert result.summary.ok and len(sink.of_type(CopyVerified)) == 3
+    assert (store / "run1" / "other.tif").read_bytes() == b"x" * 3000
+    assert (store / "run1" / "other (almc copy 2).tif").read_bytes() == b"o" * 3000
+    assert (store / "run1" / "same.tif").read_bytes() == b"s" * 3000
+    assert (store / "run1" / "new.tif").read_bytes() == b"n" * 3000
+    assert sorted(p.name for p in (store / "run1").iterdir()) == [
+        "new.tif",
+        "other (almc copy 2).tif",
+        "other.tif",
+        "same.tif",
+    ]

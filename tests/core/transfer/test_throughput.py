@@ -13,7 +13,6 @@ import pytest
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.transfer.concurrency import (
-    FAR_SHARE_WORKERS,
     SHARE_WORKERS,
     choose_workers,
     default_workers,
@@ -104,7 +103,8 @@ def test_worker_count_follows_the_round_trip() -> None:
     assert workers_for_latency(0.00002, 1) == default_workers(1)  # a local disk
     assert workers_for_latency(0.00002, 2) == default_workers(2)
     assert workers_for_latency(0.0025, 1) == SHARE_WORKERS  # a share 2.5 ms away
-    assert workers_for_latency(0.020, 1) == FAR_SHARE_WORKERS  # 20 ms away
+    assert workers_for_latency(0.020, 1) == SHARE_WORKERS  # 20 ms away: the same need
+    assert workers_for_latency(0.020, 2) > SHARE_WORKERS  # more destinations, more workers
     assert workers_for_latency(float("inf"), 1) == default_workers(1)  # no answer
 
 

@@ -5,12 +5,22 @@ calls on each destination, nothing kept.
 
 On a local disk a handful of workers keep the disk and both cores busy. On a network
 share (sshfs, SMB, NFS mounts) every file costs a dozen round trips (create, write,
-``fsync``, read back, link, unlink, manifest), so one worker waits most of the time and
-the right number of workers grows with the round trip. Rather than asking the user (as
-robocopy ``/MT`` and rclone ``--transfers`` do), the job measures it: the slowest of the
-destinations' fastest ``lstat`` of a name that does not exist (answered by the server:
-a name never seen is not in any cache), and picks the worker count from it
-(:func:`workers_for_latency`).
+``fsync``, read back, link, unlink, manifest), so one worker waits most of the time.
+Rather than asking the user (as robocopy ``/MT`` and rclone ``--transfers`` do), the job
+measures the destination: the slowest of the destinations' fastest ``lstat`` of a name
+that does not exist (answered by the server: a name never seen is not in any cache), and
+picks the worker count from it (:func:`workers_for_latency`).
+
+How many: with the partials in per-worker staging folders (:mod:`staging`) the one step
+that waits on others is the ``link`` to the final name (about three round trips, the
+final folder locked meanwhile), so a folder publishes at most one file per three round
+trips however many workers wait. The other nine or so round trips of a file overlap
+freely, so about four workers per folder being filled keep that queue full, at any
+latency: the count does not grow with the round trip, it only has to be a share's and
+not a disk's. Measured (``bench/bench_netshare.py``, sshfs, one folder of 64 KiB files):
+at 2.5 ms, 1,000 files took 23.1 s with 6 workers, 11.9 s with 12, 14.4 s with 24; at
+20 ms, 300 files 34.9 s / 26.4 s / 30.2 s. Past the queue's need, workers only add their
+look-ups and manifest appends to the same server's queue.
 """
 
 from __future__ import annotations
@@ -22,9 +32,7 @@ import time
 from pathlib import Path
 
 DEFAULT_WORKERS = 4
-SHARE_WORKERS = 16  # a share a few milliseconds away (measured best at 2 ms)
-FAR_SHARE_WORKERS = 8  # a share 5 ms or more away (measured best at 20 ms)
-FAR = 0.005  # seconds
+SHARE_WORKERS = 12  # a network share, near or far (measured best at 2.5 and 20 ms)
 LOCAL_LATENCY = 0.0005  # seconds: a look-up faster than this is a local disk
 _PROBES = 3
 
@@ -51,16 +59,14 @@ def lookup_latency(root: Path, probes: int = _PROBES) -> float:
 def workers_for_latency(latency: float, destinations: int) -> int:
     """Worker count for a destination that answers a look-up in ``latency`` seconds.
 
-    Measured on the network share stand-in (``bench/netshare.py``, sshfs): at 2 ms, 16
-    workers beat 4 and 8; at 20 ms, 8 beat 4, 16 and 32. More is not better there: the
-    kernel serialises the name operations (create, link, unlink) of one folder, and the
-    look-ups of many waiting workers slot in between them, so past a point each worker
-    added lengthens the queue. Never fewer than the local default.
+    A local disk (under ``LOCAL_LATENCY``): the local default. A share: ``SHARE_WORKERS``
+    whatever its round trip (see the module: the final folder's ``link`` queue, not the
+    latency, sets the need), plus the local default's allowance for more destinations.
     """
     local = default_workers(destinations)
     if not math.isfinite(latency) or latency < LOCAL_LATENCY:
         return local
-    return max(local, FAR_SHARE_WORKERS if latency >= FAR else SHARE_WORKERS)
+    return SHARE_WORKERS + (local - DEFAULT_WORKERS)
 
 
 def choose_workers(roots: list[Path], *, others: int = 0) -> int:

@@ -9,6 +9,10 @@ exists on the same device, so a lazily unmounted drive never makes the engine wr
 into the empty mount-point folder of the system disk. Folders are created below the
 root only; the root itself is never re-created once the job runs.
 
+Network shares: each worker writes its partials in a staging folder of its own at the
+root (:mod:`staging`), so that only the final ``link`` touches the final folder, and
+each folder is listed once instead of looking up every final name (:mod:`listing`).
+
 Shared destinations: files are written beneath the root through open folders
 (:mod:`folder`: ``openat`` with ``O_NOFOLLOW``, created with ``mkdirat``): a symbolic link
 (or anything but a folder) planted at a folder's name is refused with an error naming
@@ -27,8 +31,10 @@ from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
 from almc_assistant.core.transfer.destlock import check_lock_file, planted
 from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
 from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
+from almc_assistant.core.transfer.listing import FolderListings
 from almc_assistant.core.transfer.manifest import Manifest
 from almc_assistant.core.transfer.naming import remove_stale_partials
+from almc_assistant.core.transfer.staging import Staging, remove_stale_staging, wanted
 
 
 def _foreign_folder(folder: Path, uid: int, source: Path) -> CopyError:
@@ -92,6 +98,22 @@ class JobDestination(DestinationLedger):
         self.manifest = Manifest(root)
         check_lock_file(root)  # a link planted there is refused now, not per file
         self._cleaned: set[str] = set()  # folders whose stale partials were removed
+        # a network share: each worker writes its partials in a staging folder of its own
+        self.staging: Staging | None = None
+        self.listings: FolderListings | None = None  # a share: folders listed once
+        if wanted(self.fs.type):
+            self.staging = Staging(root, self.device)
+            self.listings = FolderListings(root)
+            try:
+                with Folder.walk(root, self.device, []) as top:
+                    remove_stale_staging(top)
+            except Gone:
+                pass  # gone since the stat above: the first file reports it
+
+    def close_staging(self) -> None:
+        """Remove this job's staging folders (after the workers end); never raises."""
+        if self.staging is not None:
+            self.staging.close()
 
     def is_alive(self) -> bool:
         """The root still exists on the device it was on when the job started."""
@@ -149,4 +171,10 @@ class JobDestination(DestinationLedger):
             self._cleaned.add(relfolder)
         if first:
             remove_stale_partials(folder)
+        if self.staging is not None:
+            try:
+                folder.staging = self.staging.folder()
+            except BaseException:
+                folder.close()
+                raise
         return folder

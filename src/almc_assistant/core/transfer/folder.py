@@ -63,6 +63,8 @@ class Folder:
         self.fd = fd
         self.created: list[Path] = []  # folders this walk made
         self.device: int | None = None  # st_dev of the destination, when walked from it
+        # where this folder's partials are written, when not in it (a share: staging)
+        self.staging: Folder | None = None
 
     # -- opening
     @classmethod
@@ -151,6 +153,12 @@ class Folder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def home(self) -> Folder:
+        """The folder where this folder's partials are written: its staging folder on a
+        share, else itself."""
+        return self.staging if self.staging is not None else self
+
     # -- calls relative to the folder
     def open(self, name: str, flags: int, mode: int = 0o644) -> int:
         if self.fd is None:  # pragma: no cover - Windows
@@ -173,6 +181,15 @@ class Folder:
             os.link(self.path / src, self.path / dst)
         else:
             os.link(src, dst, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+
+    def link_from(self, source: Folder, src: str, dst: str) -> None:
+        """Link ``src`` of the folder ``source`` to ``dst`` here (fails if ``dst`` exists)."""
+        assert self.fd is not None and source.fd is not None
+        os.link(src, dst, src_dir_fd=source.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+
+    def replace_from(self, source: Folder, src: str, dst: str) -> None:
+        assert self.fd is not None and source.fd is not None
+        os.replace(src, dst, src_dir_fd=source.fd, dst_dir_fd=self.fd)
 
     def replace(self, src: str, dst: str) -> None:
         if self.fd is None:  # pragma: no cover - Windows

@@ -27,6 +27,7 @@ from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.transfer.concurrency import choose_workers
 from almc_assistant.core.transfer.control import JobControl
+from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     DestinationRefused,
@@ -388,6 +389,8 @@ class CopyJob:
     def _finish_destinations(self, dests: list[AnyDestination], run: _Run, cancelled: bool) -> None:
         state = "cancelled" if cancelled else "finished"
         for dest in dests:
+            if isinstance(dest, JobDestination):
+                dest.close_staging()
             if not dest.is_alive():  # never write records onto whatever replaced it
                 log.warning("%s is gone: its manifest and receipt were not updated", dest.root)
                 if isinstance(dest, RemoteDestination) and (dead := dest.dead) is not None:

@@ -28,6 +28,7 @@ from almc_assistant.core.transfer.folder import Folder
 log = logging.getLogger(__name__)
 
 PARTIAL_PREFIX = ".almc-partial-"
+STAGING_PREFIX = ".almc-staging-"  # a worker's folder of partials on a share (staging)
 MANIFEST_NAME = "almc-manifest.b3sum"
 LOCK_NAME = ".almc-lock"  # the destination root's lock (see destlock)
 RECEIPTS_DIR = "almc-receipts"
@@ -83,6 +84,7 @@ def is_own_record(relpath: str) -> bool:
     return (
         relpath in (MANIFEST_NAME, MANIFEST_NAME + ".tmp", LOCK_NAME)
         or first == RECEIPTS_DIR
+        or first.startswith(STAGING_PREFIX)
         or name.startswith((PARTIAL_PREFIX, ".almc-stale-", ".almc-probe-"))
     )
 

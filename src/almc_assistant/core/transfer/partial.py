@@ -1,7 +1,8 @@
 """One hidden partial file of a copy: written through its writer, verified by its read-back.
 
 Created, read back and removed relative to its open :class:`~folder.Folder` (never by a
-path that could have been redirected since).
+path that could have been redirected since): in the folder of its final name, or on a
+network share in the worker's staging folder (:mod:`staging`, ``Folder.home``).
 
 Thread contract: owned by the pipeline's worker thread; its :class:`StreamWriter` and
 :class:`ReadBack` may run threads of their own, which :meth:`PartialFile.close` joins.
@@ -41,18 +42,19 @@ class PartialFile:
         self.target = target
         self.folder = folder
         self.name = partial_name(target.final.name)
-        self.partial = folder.path / self.name
+        self.home = folder.home  # where the partial is: here, or a staging folder
+        self.partial = self.home.path / self.name
         self.published = False  # renamed to its final name: nothing left to remove
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         try:
-            self.fd = folder.open(self.name, flags, 0o644)
+            self.fd = self.home.open(self.name, flags, 0o644)
         except BaseException:
             release_partial(self.partial)
             raise
         self.readback: ReadBack | None = None
         try:
             cache.prepare(self.fd)
-            reader = folder.open(self.name, os.O_RDONLY | _NOFOLLOW)
+            reader = self.home.open(self.name, os.O_RDONLY | _NOFOLLOW)
             self.readback = ReadBack(
                 self.partial,
                 self.fd,
@@ -95,7 +97,7 @@ class PartialFile:
             pass
         if not self.published:
             try:
-                self.folder.unlink(self.name)
+                self.home.unlink(self.name)
             except OSError:
                 pass
         release_partial(self.partial)

@@ -15,6 +15,9 @@ publish fails and the file there is untouched. What each file system gives:
   ``hardlink@openssh.com`` extension, NFS and SMB with their own hard-link calls. If we
   die between the two calls, the final name holds the verified bytes and the partial
   name a second link to them, which the next run removes as a stale partial.
+- **A partial in a staging folder** (network shares, :mod:`staging`): ``link`` from the
+  staging folder to the final name, then ``unlink`` in the staging folder; the same
+  guarantees, and only the ``link`` takes the final folder's lock.
 - **Windows**: ``os.rename`` (``MoveFileExW`` without ``MOVEFILE_REPLACE_EXISTING``)
   fails when the name exists: atomic too.
 - **A file system with neither** (no hard links, no no-replace rename: rare; some FUSE
@@ -72,8 +75,11 @@ def publish(partial: Path, final: Path) -> bool:
 
 
 def publish_in(folder: Folder, partial: str, final: str) -> bool:
-    """Rename ``partial`` to ``final`` in ``folder``; ``False`` (nothing renamed) if
-    ``final`` exists. Other failures raise :class:`OSError`."""
+    """Rename ``partial`` (in ``folder.home``: ``folder`` or its staging folder) to
+    ``final`` in ``folder``; ``False`` (nothing renamed) if ``final`` exists. Other
+    failures raise :class:`OSError`."""
+    if folder.staging is not None:
+        return _link_then_unlink(folder, partial, final)
     if _RENAMEAT2 is not None and folder.fd is not None and folder.device not in _REFUSED:
         src, dst = os.fsencode(partial), os.fsencode(final)
         if _RENAMEAT2(folder.fd, src, folder.fd, dst, _RENAME_NOREPLACE) == 0:
@@ -96,8 +102,12 @@ def publish_in(folder: Folder, partial: str, final: str) -> bool:
 
 
 def _link_then_unlink(folder: Folder, partial: str, final: str) -> bool:
+    home = folder.home
     try:
-        folder.link(partial, final)
+        if home is folder:
+            folder.link(partial, final)
+        else:
+            folder.link_from(home, partial, final)
     except FileExistsError:
         return False
     except OSError as exc:
@@ -114,10 +124,13 @@ def _link_then_unlink(folder: Folder, partial: str, final: str) -> bool:
             return False
         except FileNotFoundError:
             pass
-        folder.replace(partial, final)
+        if home is folder:
+            folder.replace(partial, final)
+        else:
+            folder.replace_from(home, partial, final)
         return True
     try:
-        folder.unlink(partial)
+        home.unlink(partial)
     except FileNotFoundError:
         pass
     except OSError as exc:  # the final name is right; the extra name is a stale partial

@@ -101,6 +101,9 @@ def plan_target(
             next_step=dead.next_step,
             paths=(task.source, dest.root),
         )
+    listings = dest.listings  # a share: its folders are listed once (not a refused name)
+    if listings is not None and final not in refused and listings.surely_absent(final):
+        return Target(dest, final, task.relpath, refused=refused)
     try:
         st = os.lstat(final)
     except OSError:  # missing; or the copy will report the real error
