@@ -66,7 +66,19 @@ class Server:
     def kill(self) -> None:
         """Kill the server and every process it started (sshd's per-session children)."""
         if self.proc is not None and self.proc.poll() is None:
-            for pid in descendants(self.proc.pid):
+            # Freeze the whole tree first (a child being forked for a new connection while
+            # we enumerate would otherwise survive its parent and keep serving), until no
+            # new process appears; then kill every one of them.
+            frozen: set[int] = set()
+            while True:
+                tree = {self.proc.pid, *descendants(self.proc.pid)}
+                if tree <= frozen:
+                    break
+                for pid in tree - frozen:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGSTOP)
+                frozen |= tree
+            for pid in frozen - {self.proc.pid}:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             self.proc.kill()
