@@ -84,6 +84,9 @@ BATCH_S = 0.05  # the child sends its events in batches this far apart
 MAX_BATCH = 500  # events per message: each message is unpickled in one go
 ENGINE_NICENESS = 10  # the engine runs this much nicer than the GUI (where supported)
 ENGINE_LOG = "almc-engine.log"
+# The parent's thread reading the pipe; the GUI keeps it at its own priority
+# (``qt/priority.py``: it holds the GIL while it unpickles).
+READER_THREAD = "almc-engine-reader"
 
 # What the parent may ask of the child's service (nothing else is dispatched).
 CALLS = frozenset(
@@ -225,7 +228,7 @@ class EngineProcess:
         threading.Thread(
             target=self._read,
             args=(self._conn, self._process),
-            name="almc-engine-reader",
+            name=READER_THREAD,
             daemon=True,
         ).start()
 
