@@ -209,26 +209,31 @@ def test_a_large_check_report_comes_in_pieces_and_arrives_whole_and_in_order(
     assert pieced.report == whole.report and pieced.paths == whole.paths
 
 
-def test_a_report_is_sent_as_its_pieces_then_itself_between_the_other_events(
-    tmp_path: Path,
-) -> None:
+def _report(folder: Path, n: int) -> ev.CheckReportReady:
     from almc_assistant.core.inspect.report import CheckReport
     from almc_assistant.core.inspect.results import FileCheck
-    from almc_assistant.core.service_process import join_report, messages
     from almc_assistant.core.verdicts import Verdict
 
     files = tuple(
         FileCheck(
-            path=tmp_path / f"f{i}.tif",
+            path=folder / f"f{i}.tif",
             verdict=next(iter(Verdict)),
             format="tiff",
             size=i,
             reasons=(),
             next_step="",
         )
-        for i in range(5)
+        for i in range(n)
     )
-    report = ev.CheckReportReady(paths=(str(tmp_path),), report=CheckReport(files=files))
+    return ev.CheckReportReady(paths=(str(folder),), report=CheckReport(files=files))
+
+
+def test_a_report_is_sent_as_its_pieces_then_itself_between_the_other_events(
+    tmp_path: Path,
+) -> None:
+    from almc_assistant.core.service_process import join_report, messages
+
+    report = _report(tmp_path, 5)
     before = ev.CheckFailed(paths=("a",), title="t", detail="d")
     after = ev.CheckFailed(paths=("b",), title="t", detail="d")
     sent = messages([before, report, after], 2)
@@ -239,3 +244,29 @@ def test_a_report_is_sent_as_its_pieces_then_itself_between_the_other_events(
     assert rest.report.files == ()
     assert join_report(rest, pieces) == report
     assert messages([before, report], 5) == [("events", [before, report])]  # small: whole
+
+
+def test_a_report_whose_piece_does_not_pickle_is_said_failed_never_sent_short(
+    tmp_path: Path,
+) -> None:
+    import pickle
+    import threading
+
+    from almc_assistant.core.service_process import _forward
+
+    report = _report(tmp_path, 5)
+    sent: list[tuple[str, list[object]]] = []
+
+    def send(message: tuple[str, list[object]]) -> None:
+        if message[0] == "files" and not any(kind == "files" for kind, _ in sent):
+            raise pickle.PicklingError("a piece that does not pickle")
+        sent.append(message)
+
+    sink = QueueSink()
+    sink.publish(report)
+    done = threading.Event()
+    done.set()  # it sends what is there, then ends
+    _forward(sink, send, done, 2)
+    assert [kind for kind, _ in sent] == ["events"]  # the other pieces were not sent
+    (failed,) = sent[0][1]
+    assert isinstance(failed, ev.CheckFailed) and failed.paths == report.paths
