@@ -6,9 +6,10 @@ what was dropped; the results arrive as events through the pump
 events are staged and written to the model once per pump batch, at most
 :data:`ROWS_PER_FLUSH` changed rows and :data:`NEW_ROWS_PER_FLUSH` new ones at a time,
 so thousands of files never cost thousands of model updates, nor the view thousands of
-layouts of the whole list, nor freeze the window. Files of a dataset (an Opera Phenix plate, an ND2 series)
-are shown under one row for the dataset (:class:`~almc_assistant.qt.group_model.
-GroupTreeModel`), with the dataset's own verdict once the check's report has come.
+layouts of the whole list, nor freeze the window. Files of a dataset (an Opera Phenix
+plate, an ND2 series) are shown under one row for the dataset
+(:class:`~almc_assistant.qt.group_model.GroupTreeModel`), with the dataset's own verdict
+once the check's report has come.
 """
 
 from __future__ import annotations
