@@ -173,3 +173,100 @@ def test_the_engine_ends_when_the_app_is_killed(tmp_path: Path) -> None:
     while not _ended(engine_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _ended(engine_pid)
+
+
+def _tiffs(folder: Path, n: int) -> None:
+    import numpy as np
+    import tifffile
+
+    folder.mkdir()
+    for i in range(n):
+        tifffile.imwrite(folder / f"r{i:02d}.tif", np.full((8, 8), i, dtype=np.uint16))
+
+
+def test_a_large_check_report_comes_in_pieces_and_arrives_whole_and_in_order(
+    setup: tuple[AppPaths, Config, Path, Path], tmp_path: Path
+) -> None:
+    """The report of a 10,000-file folder took 80-95 ms to unpickle in one go, holding
+    the GIL the GUI thread needed: it now crosses in pieces, put back by the reader."""
+    paths, config, _, _ = setup
+    data = tmp_path / "data"
+    _tiffs(data, 7)
+    reports = []
+    for piece in (1000, 3):  # whole, then in pieces of 3 (3 + 3 + 1)
+        engine = EngineProcess(paths, QueueSink(), config=config, report_piece=piece)
+        try:
+            engine.check([data])
+            assert isinstance(engine.sink, QueueSink)
+            ready = wait_for(engine.sink, ev.CheckReportReady)
+            assert isinstance(ready, ev.CheckReportReady)
+            reports.append(ready)
+        finally:
+            engine.stop()
+    whole, pieced = reports
+    assert len(pieced.report.files) == 7
+    assert [f.path for f in pieced.report.files] == [f.path for f in whole.report.files]
+    assert pieced.report == whole.report and pieced.paths == whole.paths
+
+
+def _report(folder: Path, n: int) -> ev.CheckReportReady:
+    from almc_assistant.core.inspect.report import CheckReport
+    from almc_assistant.core.inspect.results import FileCheck
+    from almc_assistant.core.verdicts import Verdict
+
+    files = tuple(
+        FileCheck(
+            path=folder / f"f{i}.tif",
+            verdict=next(iter(Verdict)),
+            format="tiff",
+            size=i,
+            reasons=(),
+            next_step="",
+        )
+        for i in range(n)
+    )
+    return ev.CheckReportReady(paths=(str(folder),), report=CheckReport(files=files))
+
+
+def test_a_report_is_sent_as_its_pieces_then_itself_between_the_other_events(
+    tmp_path: Path,
+) -> None:
+    from almc_assistant.core.service_process import join_report, messages
+
+    report = _report(tmp_path, 5)
+    before = ev.CheckFailed(paths=("a",), title="t", detail="d")
+    after = ev.CheckFailed(paths=("b",), title="t", detail="d")
+    sent = messages([before, report, after], 2)
+    assert [kind for kind, _ in sent] == ["events", "files", "files", "files", "events", "events"]
+    assert sent[0][1] == [before] and sent[-1][1] == [after]
+    pieces = [f for kind, payload in sent if kind == "files" for f in payload]
+    (rest,) = sent[4][1]
+    assert rest.report.files == ()
+    assert join_report(rest, pieces) == report
+    assert messages([before, report], 5) == [("events", [before, report])]  # small: whole
+
+
+def test_a_report_whose_piece_does_not_pickle_is_said_failed_never_sent_short(
+    tmp_path: Path,
+) -> None:
+    import pickle
+    import threading
+
+    from almc_assistant.core.service_process import _forward
+
+    report = _report(tmp_path, 5)
+    sent: list[tuple[str, list[object]]] = []
+
+    def send(message: tuple[str, list[object]]) -> None:
+        if message[0] == "files" and not any(kind == "files" for kind, _ in sent):
+            raise pickle.PicklingError("a piece that does not pickle")
+        sent.append(message)
+
+    sink = QueueSink()
+    sink.publish(report)
+    done = threading.Event()
+    done.set()  # it sends what is there, then ends
+    _forward(sink, send, done, 2)
+    assert [kind for kind, _ in sent] == ["events"]  # the other pieces were not sent
+    (failed,) = sent[0][1]
+    assert isinstance(failed, ev.CheckFailed) and failed.paths == report.paths

@@ -14,6 +14,7 @@ import threading
 import pytest
 from pytestqt.qtbot import QtBot
 
+from almc_assistant.core.service_process import READER_THREAD
 from almc_assistant.qt import priority
 from almc_assistant.qt.priority import LOWEST_PRIORITY, BackgroundPriority, background_niceness
 
@@ -45,6 +46,29 @@ def test_workers_get_a_lower_priority_and_the_gui_thread_keeps_its_own(qtbot: Qt
         release.set()
         for w in workers:
             w.join()
+
+
+def test_the_engine_reader_keeps_the_gui_threads_priority(qtbot: QtBot) -> None:
+    """The engine's reader thread holds the GIL while it unpickles the engine's events:
+    lowered, it was preempted holding it and the GUI thread slept behind it."""
+    gui_before = _niceness(threading.get_native_id())
+    keeper = BackgroundPriority()
+    if keeper.niceness <= gui_before:
+        pytest.skip("the runner is at the lowest priority already: nothing is lowered")
+    release = threading.Event()
+    reader = threading.Thread(target=release.wait, name=READER_THREAD)
+    worker = threading.Thread(target=release.wait, name="worker")
+    reader.start()
+    worker.start()
+    try:
+        keeper.apply()
+        assert reader.native_id is not None and worker.native_id is not None
+        assert _niceness(worker.native_id) >= keeper.niceness
+        assert _niceness(reader.native_id) == gui_before
+    finally:
+        release.set()
+        reader.join()
+        worker.join()
 
 
 def test_threads_started_later_are_lowered_by_the_timer(qtbot: QtBot) -> None:

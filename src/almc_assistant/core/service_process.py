@@ -17,7 +17,15 @@ the same on Linux, macOS, Windows and in a frozen bundle, which calls
 - parent to child: ``(call_id, method, args, kwargs)``; ``call_id`` 0 wants no reply;
 - child to parent: ``("ready", config)`` once, or ``("failed", error)``; then
   ``("reply", call_id, ok, value_or_error)`` and ``("events", [event, ...])`` (the
-  service's events, sent in batches about every 50 ms).
+  service's events, sent in batches about every 50 ms);
+- a ``CheckReportReady`` of more than ``report_piece`` files comes as
+  ``("files", [FileCheck, ...])`` pieces, in order, then the event with no files: the
+  reader puts them back (:func:`split_report`, :func:`join_report`). Why: the report of
+  a 10,000-file folder took 80-95 ms to unpickle, in one C call holding the GIL; the
+  GUI thread, laying out its list meanwhile, waited for the GIL at each of its calls
+  into Python (``bench_ui_latency.py --trace``: a check-phase tick 137 ms late, 65 ms
+  of it neither on a CPU nor waiting for one). A piece unpickles in a few ms, and the
+  reader lets go of the GIL between pieces (waiting on the pipe).
 
 Thread contract: every method of :class:`EngineProcess` may be called from any thread.
 The calls that only start work (``request_status``, ``check``, a copy's ``pause``,
@@ -56,12 +64,18 @@ from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import AlmcError, ServiceStopped
 from almc_assistant.core.events import Event, EventSink, QueueSink
 from almc_assistant.core.paths import AppPaths
-from almc_assistant.core.service_events import CheckFailed, SettingsApplied, StatusQueried
+from almc_assistant.core.service_events import (
+    CheckFailed,
+    CheckReportReady,
+    SettingsApplied,
+    StatusQueried,
+)
 from almc_assistant.core.service_remotes import RemoteSetup
 
 if TYPE_CHECKING:
     from almc_assistant.core.autostart import Autostart
     from almc_assistant.core.catalog import FileRecord
+    from almc_assistant.core.inspect.results import FileCheck
     from almc_assistant.core.service import Service
     from almc_assistant.core.session import PendingSummary
     from almc_assistant.core.session_end import SessionEndGuard
@@ -82,8 +96,12 @@ CALL_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0  # the service's own stop waits up to 10 s per part
 BATCH_S = 0.05  # the child sends its events in batches this far apart
 MAX_BATCH = 500  # events per message: each message is unpickled in one go
+REPORT_PIECE = 500  # a check report's files per message (each is unpickled in one go)
 ENGINE_NICENESS = 10  # the engine runs this much nicer than the GUI (where supported)
 ENGINE_LOG = "almc-engine.log"
+# The parent's thread reading the pipe; the GUI keeps it at its own priority
+# (``qt/priority.py``: it holds the GIL while it unpickles).
+READER_THREAD = "almc-engine-reader"
 
 # What the parent may ask of the child's service (nothing else is dispatched).
 CALLS = frozenset(
@@ -164,12 +182,15 @@ class EngineProcess:
         config: Config | None = None,
         niceness: int = ENGINE_NICENESS,
         timeout: float = CALL_TIMEOUT_S,
+        report_piece: int = REPORT_PIECE,
     ) -> None:
         self.paths = paths
         self.sink = sink
         self._config_arg = config
         self._niceness = niceness
         self._timeout = timeout
+        self._report_piece = report_piece
+        self._report_files: list[FileCheck] = []  # the pieces of a report (reader thread)
         self._lock = threading.Lock()  # sending, the waiting calls, the handles
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[Any]] = {}
@@ -191,7 +212,7 @@ class EngineProcess:
         ours, theirs = CONTEXT.Pipe()
         process = CONTEXT.Process(
             target=serve,
-            args=(theirs, self.paths, self._config_arg, self._niceness),
+            args=(theirs, self.paths, self._config_arg, self._niceness, self._report_piece),
             name="almc-engine",
             daemon=True,
         )
@@ -225,7 +246,7 @@ class EngineProcess:
         threading.Thread(
             target=self._read,
             args=(self._conn, self._process),
-            name="almc-engine-reader",
+            name=READER_THREAD,
             daemon=True,
         ).start()
 
@@ -312,8 +333,13 @@ class EngineProcess:
             except (pickle.UnpicklingError, AttributeError, ImportError, TypeError):
                 log.exception("engine: an unreadable message")  # its caller times out
                 continue
-            if message[0] == "events":
-                for event in message[1]:
+            if message[0] == "files":
+                self._report_files.extend(message[1])
+            elif message[0] == "events":
+                events, pieces, self._report_files = message[1], self._report_files, []
+                if pieces and isinstance(events[0], CheckReportReady):
+                    events = [join_report(events[0], pieces), *events[1:]]
+                for event in events:  # pieces not followed by their report were dropped
                     self._note(event)
                     self.sink.publish(event)
             elif message[0] == "reply":
@@ -485,7 +511,13 @@ def _stopped(exit_code: int | None, asked: bool) -> ServiceStopped:
 
 
 # ====================================================================== the child
-def serve(conn: Connection, paths: AppPaths, config: Config | None, niceness: int) -> None:
+def serve(
+    conn: Connection,
+    paths: AppPaths,
+    config: Config | None,
+    niceness: int,
+    report_piece: int = REPORT_PIECE,
+) -> None:
     """The child process: a real service answering the parent until it asks to stop
     or goes away (the pipe closes: the service stops, nothing is left behind)."""
     _log_to_file(paths.log_dir)
@@ -511,7 +543,10 @@ def serve(conn: Connection, paths: AppPaths, config: Config | None, niceness: in
     send(("ready", service.config))
     done = threading.Event()
     forwarder = threading.Thread(
-        target=_forward, args=(sink, send, done), name="almc-engine-events", daemon=True
+        target=_forward,
+        args=(sink, send, done, report_piece),
+        name="almc-engine-events",
+        daemon=True,
     )
     forwarder.start()
     copies: dict[str, Any] = {}
@@ -579,8 +614,9 @@ def _dispatch(service: Service, copies: dict[str, Any], method: str, args: Any, 
     return value
 
 
-def _forward(sink: QueueSink, send: Any, done: threading.Event) -> None:
-    """The child's events to the parent, in batches (one pickling per batch)."""
+def _forward(sink: QueueSink, send: Any, done: threading.Event, report_piece: int) -> None:
+    """The child's events to the parent, in batches (one pickling per batch), a large
+    check report in pieces (see the module)."""
     while True:
         first = sink.get(timeout=0.2)
         if first is None:
@@ -588,19 +624,92 @@ def _forward(sink: QueueSink, send: Any, done: threading.Event) -> None:
                 return
             continue
         time.sleep(BATCH_S)  # let a batch gather
-        batch = latest_progress([first, *sink.drain(MAX_BATCH)])
+        dropped = False  # a piece of the report being sent did not pickle
+        for kind, payload in messages(
+            latest_progress([first, *sink.drain(MAX_BATCH)]), report_piece
+        ):
+            if kind == "files" and dropped:
+                continue
+            if kind == "events" and dropped:  # its report: said failed, not sent short
+                payload, dropped = [_unsent(payload[0]), *payload[1:]], False
+            sent = _send_message(send, (kind, payload))
+            if sent is None:
+                return  # the parent went away
+            dropped = dropped or (kind == "files" and not sent)
+
+
+def messages(events: list[Event], report_piece: int) -> list[tuple[str, list[Any]]]:
+    """``events`` as the messages that carry them, in order: batches of events, and
+    each check report of more than ``report_piece`` files as its pieces, then itself."""
+    out: list[tuple[str, list[Any]]] = []
+    batch: list[Any] = []
+    for event in events:
+        if isinstance(event, CheckReportReady) and len(event.report.files) > report_piece:
+            if batch:
+                out.append(("events", batch))
+                batch = []
+            pieces, rest = split_report(event, report_piece)
+            out += [("files", list(piece)) for piece in pieces]
+            out.append(("events", [rest]))
+        else:
+            batch.append(event)
+    if batch:
+        out.append(("events", batch))
+    return out
+
+
+def split_report(
+    event: CheckReportReady, size: int
+) -> tuple[list[tuple[FileCheck, ...]], CheckReportReady]:
+    """The report's files in pieces of ``size``, and the event without them."""
+    from dataclasses import replace
+
+    files = event.report.files
+    pieces = [files[i : i + size] for i in range(0, len(files), size)]
+    return pieces, replace(event, report=replace(event.report, files=()))
+
+
+def join_report(event: CheckReportReady, files: Sequence[FileCheck]) -> CheckReportReady:
+    """The event :func:`split_report` left, with its files back (in order)."""
+    from dataclasses import replace
+
+    return replace(event, report=replace(event.report, files=(*files, *event.report.files)))
+
+
+def _send_message(send: Any, message: tuple[str, list[Any]]) -> bool | None:
+    """Send one message: True when sent, None when the parent went away, False when a
+    report's piece did not pickle. One event of a batch that does not pickle is logged
+    and the others still go."""
+    try:
+        send(message)
+        return True
+    except (OSError, ValueError):
+        return None
+    except Exception:
+        if message[0] != "events":
+            log.exception("engine: a check report's files do not pickle")
+            return False
+    for event in message[1]:
         try:
-            send(("events", batch))
+            send(("events", [event]))
         except (OSError, ValueError):
-            return  # the parent went away
-        except Exception:  # one event that does not pickle: the others still go
-            for event in batch:
-                try:
-                    send(("events", [event]))
-                except (OSError, ValueError):
-                    return
-                except Exception:
-                    log.exception("engine: a %s does not pickle", type(event).__name__)
+            return None
+        except Exception:
+            log.exception("engine: a %s does not pickle", type(event).__name__)
+    return True
+
+
+def _unsent(event: Event) -> Event:
+    """What the parent is told instead of a check report that could not be sent."""
+    if not isinstance(event, CheckReportReady):
+        return event
+    return CheckFailed(
+        paths=event.paths,
+        title="The check's report could not be sent to the window",
+        detail="Part of it could not be passed between almc-assistant's processes.",
+        next_step="Check these files again; if this repeats, send the log folder "
+        f"({ENGINE_LOG}) to the facility staff.",
+    )
 
 
 def latest_progress(events: list[Event]) -> list[Event]:

@@ -18,6 +18,13 @@ applies niceness per thread (``setpriority`` with a thread id), and an unprivile
 process may lower its threads' priority (never raise it). Windows already boosts the
 thread of the window in front and macOS runs the main thread at a higher quality of
 service, so elsewhere this does nothing.
+
+Not lowered: the engine process's reader thread (``core/service_process.py``,
+:data:`KEEP_PRIORITY`). It unpickles the engine's event batches holding the GIL; niced,
+it was preempted by the machine's other processes *while holding the GIL*, and the GUI
+thread, wanting the GIL back, slept behind it (``--trace``: check-phase ticks 56 ms late
+with the GUI thread neither on a CPU nor waiting for one). It does little work, and all
+of it is for the window.
 """
 
 from __future__ import annotations
@@ -29,11 +36,15 @@ import threading
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
+from almc_assistant.core.service_process import READER_THREAD
+
 log = logging.getLogger(__name__)
 
 BACKGROUND_NICENESS = 10  # how much nicer than the GUI thread the workers run
 LOWEST_PRIORITY = 19  # the highest niceness Linux has
 INTERVAL_MS = 250  # new workers (a copy's pool) get the lower priority within this
+# Threads that keep the GUI thread's priority, by name: they hold the GIL for the GUI.
+KEEP_PRIORITY = frozenset({READER_THREAD})
 
 
 def supported() -> bool:
@@ -46,13 +57,18 @@ def background_niceness(gui_niceness: int) -> int:
     return min(LOWEST_PRIORITY, gui_niceness + BACKGROUND_NICENESS)
 
 
-def lower_other_threads(gui_thread_id: int, niceness: int) -> int:
-    """Set every Python thread but ``gui_thread_id`` to at least ``niceness``; returns
-    how many threads were changed. Threads already as nice (or nicer) are left."""
+def lower_other_threads(
+    gui_thread_id: int, niceness: int, keep: frozenset[str] = KEEP_PRIORITY
+) -> int:
+    """Set every Python thread but ``gui_thread_id`` and those named in ``keep`` to at
+    least ``niceness``; returns how many threads were changed. Threads already as nice
+    (or nicer) are left."""
     changed = 0
     for thread in threading.enumerate():
         tid = thread.native_id
-        if tid is None or tid == gui_thread_id or not thread.is_alive():
+        if tid is None or tid == gui_thread_id or thread.name in keep:
+            continue
+        if not thread.is_alive():
             continue
         try:
             if os.getpriority(os.PRIO_PROCESS, tid) < niceness:

@@ -1,0 +1,43 @@
+"""The transfer window's file list writes staged rows to its model in few, large
+insertions (``qt/transfer_files.py``): every insertion at the top costs the tree view a
+layout of the whole list, so new rows must not go in 400-row slices."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pytestqt.qtbot import QtBot
+
+from almc_assistant.qt.transfer_files import NEW_ROWS_PER_FLUSH, ROWS_PER_FLUSH, FileList
+from almc_assistant.qt.transfer_rows import FileRow, RowState
+
+
+def _row(i: int) -> FileRow:
+    return FileRow(
+        path=f"/acq/export/r{i:05d}.tif",
+        size=4096,
+        verdict="ok",
+        state=RowState.CHECKED,
+        root="/acq/export",
+    )
+
+
+def test_new_rows_go_in_one_insertion_and_changes_in_slices(qtbot: QtBot) -> None:
+    files = FileList(service=None)
+    files.batching = True  # as in the window: rows wait for a flush
+    inserted: list[tuple[int, int]] = []
+    files.model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+    n = ROWS_PER_FLUSH * 3
+    assert n <= NEW_ROWS_PER_FLUSH
+    files.stage(_row(i) for i in range(n))
+    files.flush()
+    assert len(files.model) == n  # all of them at once: one layout of the view
+    assert len(inserted) == 1
+    assert [r.path for r in files.model.rows()] == [_row(i).path for i in range(n)]
+
+    files.stage(replace(_row(i), reasons=("checked again",)) for i in range(n))
+    files.flush()  # changed rows: a slice, the rest on the event loop
+    done = sum(r.reasons == ("checked again",) for r in files.model.rows())
+    assert done == ROWS_PER_FLUSH
+    qtbot.waitUntil(lambda: all(r.reasons for r in files.model.rows()))
+    assert len(inserted) == 1 and len(files.model) == n
