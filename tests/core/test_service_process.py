@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from almc_assistant.core.errors import ServiceStopped
 from almc_assistant.core.events import Event, QueueSink
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.paths import AppPaths
-from almc_assistant.core.service_process import EngineProcess, EngineStopped
+from almc_assistant.core.service_process import READER_THREAD, EngineProcess, EngineStopped
 from almc_assistant.core.setup_state import NotSetUp
 from almc_assistant.core.transfer.events import JobFinished
 
@@ -108,6 +109,30 @@ def test_an_error_crosses_with_its_class_and_what_it_carries(tmp_path: Path) -> 
     finally:
         engine.stop()
     assert not engine.alive
+
+
+def test_only_the_reader_waits_for_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two threads reaping one child race in ``waitpid``: the loser's ``Process`` says
+    "alive" for a moment after a clean stop (CI saw ``stop()`` kill an engine that had
+    stopped, then still call it alive). Every ``waitpid`` of the child is the reader's,
+    and ``alive``, ``stop`` and a refused call after the end never reap."""
+    waits: list[str] = []
+    real_waitpid = os.waitpid
+
+    def recording_waitpid(pid: int, options: int) -> tuple[int, int]:
+        waits.append(threading.current_thread().name)
+        return real_waitpid(pid, options)
+
+    engine = EngineProcess(AppPaths.under(tmp_path / "home").ensure(), QueueSink())
+    monkeypatch.setattr(os, "waitpid", recording_waitpid)
+    assert engine.alive
+    engine.stop()
+    assert not engine.alive and engine._exit_code() == 0
+    with pytest.raises(ServiceStopped):
+        engine.pending_summary()
+    assert waits and set(waits) == {READER_THREAD}
 
 
 def test_a_dead_engine_is_said_at_once_and_can_be_restarted(engine: EngineProcess) -> None:

@@ -243,16 +243,26 @@ class EngineProcess:
         return ours, process
 
     def _start_reader(self) -> None:
+        # One thread only waits for (reaps) the child: this reader. Two threads joining
+        # one process race in ``waitpid``: the loser sees ECHILD, and its ``Process``
+        # says "alive" until the winner has stored the exit code (a test saw an engine
+        # "alive" after it had logged its clean stop). Everyone else asks ``_ended``.
+        self._ended = ended = threading.Event()
         threading.Thread(
             target=self._read,
-            args=(self._conn, self._process),
+            args=(self._conn, self._process, ended),
             name=READER_THREAD,
             daemon=True,
         ).start()
 
     @property
     def alive(self) -> bool:
-        return self._process.is_alive()
+        """Until the reader has seen the child end (and reaped it)."""
+        return not self._ended.is_set()
+
+    def _exit_code(self) -> int | None:
+        """The child's exit code once the reader has reaped it, else ``None``."""
+        return self._process.exitcode if self._ended.is_set() else None
 
     @property
     def pid(self) -> int | None:
@@ -260,7 +270,7 @@ class EngineProcess:
 
     def restart(self) -> None:
         """Start a new engine after the last one ended (its copies are gone)."""
-        if self._process.is_alive():
+        if self.alive:
             return
         self._asked_to_stop = False
         self._conn, self._process = self._spawn()
@@ -271,16 +281,19 @@ class EngineProcess:
         catalog closed), then the child; one that has not ended ``timeout`` seconds
         later is killed (the catalog survives that: its writes are transactions)."""
         self._asked_to_stop = True
-        if self._process.is_alive():
-            try:
-                self.call("stop", timeout=timeout)
-            except AlmcError as err:
-                log.warning("engine stop: %s", err)
-            self._process.join(timeout)  # its end closes the pipe: the reader ends
-        if self._process.is_alive():
-            log.warning("the engine did not stop in %.0f s: killed", timeout)
-            self._process.kill()
-            self._process.join(timeout)
+        ended = self._ended
+        if ended.is_set():
+            return
+        try:
+            self.call("stop", timeout=timeout)
+        except AlmcError as err:
+            log.warning("engine stop: %s", err)
+        if ended.wait(timeout):  # its end closes the pipe: the reader reaps it
+            return
+        log.warning("the engine did not stop in %.0f s: killed", timeout)
+        self._process.kill()  # only a signal: the reader still reaps it
+        if not ended.wait(timeout):
+            log.error("the engine (pid %s) did not end when killed", self._process.pid)
 
     # ------------------------------------------------------------------ the pipe
     def call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
@@ -315,16 +328,17 @@ class EngineProcess:
 
     def _send(self, message: tuple[Any, ...]) -> None:
         """Under the lock: to the child, or ``ServiceStopped`` when it is gone."""
-        if self._process.is_alive():
+        if self.alive:
             try:
                 self._conn.send(message)
                 return
             except (OSError, ValueError):
                 pass
-        raise _stopped(self._process.exitcode, self._asked_to_stop)
+        raise _stopped(self._exit_code(), self._asked_to_stop)
 
-    def _read(self, conn: Connection, process: BaseProcess) -> None:
-        """The reader thread: events to the sink, answers to the waiting calls."""
+    def _read(self, conn: Connection, process: BaseProcess, ended: threading.Event) -> None:
+        """The reader thread: events to the sink, answers to the waiting calls; when the
+        pipe closes, it reaps the child (the only thread that does) and sets ``ended``."""
         while True:
             try:
                 message = conn.recv()
@@ -352,7 +366,8 @@ class EngineProcess:
                     future.set_result(value)
                 else:
                     future.set_exception(revive(value))
-        process.join(5)
+        process.join()  # the pipe closes as it exits; ``stop`` kills one that hangs
+        ended.set()
         conn.close()
         with self._lock:
             waiting, self._waiting = self._waiting, {}
