@@ -46,7 +46,7 @@ def test_a_crashed_engine_is_said_and_restarted_with_the_windows_up(
     try:
         transfer = controller.show_transfer()
         first = engine.pid
-        engine._process.kill()  # as a crash in a native library would end it
+        engine._child.kill()  # as a crash in a native library would end it
         qtbot.waitUntil(lambda: bool(prompter.asked), timeout=WAIT_MS)
         (question,) = prompter.asked
         assert question.key == ENGINE_STOPPED and "ended unexpectedly" in question.text
