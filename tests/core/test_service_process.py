@@ -206,27 +206,37 @@ def _ended(pid: int) -> bool:
         return True
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_the_engine_ends_when_the_app_is_killed(tmp_path: Path) -> None:
-    # The app killed (or crashed in Qt): its engine must not run on, holding the catalog.
+def _app(
+    tmp_path: Path, then: str, *, before: str = "", start_new_session: bool = False
+) -> subprocess.Popen[str]:
+    """An app process: ``before``, then an engine ``e`` whose pid it prints, then
+    ``then`` (lines indented by 4); its stdin and stdout are pipes."""
     script = (
-        "import sys\n"
+        "import signal, sys\n"
         "from pathlib import Path\n"
         "from almc_assistant.core.events import QueueSink\n"
         "from almc_assistant.core.paths import AppPaths\n"
         "from almc_assistant.core.service_process import EngineProcess\n"
         "if __name__ == '__main__':\n"
+        f"{before}"
         "    e = EngineProcess(AppPaths.under(Path(sys.argv[1])).ensure(), QueueSink())\n"
         "    print(e.pid, flush=True)\n"
-        "    sys.stdin.read()\n"
+        f"{then}"
     )
     (tmp_path / "app.py").write_text(script, encoding="utf-8")
-    with subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, str(tmp_path / "app.py"), str(tmp_path / "home")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    ) as app:
+        start_new_session=start_new_session,
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_engine_ends_when_the_app_is_killed(tmp_path: Path) -> None:
+    # The app killed (or crashed in Qt): its engine must not run on, holding the catalog.
+    with _app(tmp_path, "    sys.stdin.read()\n") as app:
         assert app.stdout is not None
         engine_pid = int(app.stdout.readline())
         assert not _ended(engine_pid)
@@ -235,6 +245,47 @@ def test_the_engine_ends_when_the_app_is_killed(tmp_path: Path) -> None:
     while not _ended(engine_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _ended(engine_pid)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups and killpg are POSIX")
+def test_a_signal_to_the_process_group_leaves_the_engine_to_the_app(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C or a session manager's SIGTERM reaches the app and its engine
+    # alike: the app ends in order (it asks the engine to stop), so the engine must
+    # still be there to be asked. Before, SIGTERM killed it (exit code -15) and SIGINT
+    # ended it on the spot (its calls then failed: "ended unexpectedly").
+    import signal
+
+    then = (
+        "    sys.stdin.readline()  # the signals were sent\n"
+        "    print(len(e.destinations()), flush=True)  # it still answers\n"
+        "    e.stop()\n"
+        "    print(e.exit_code, flush=True)\n"
+    )
+    handles = (  # the app handles them (as the GUI does: it then ends in order)
+        "    for s in (signal.SIGINT, signal.SIGTERM):\n        signal.signal(s, lambda *_: None)\n"
+    )
+    # start_new_session: a process group of its own, with its engine in it
+    with _app(tmp_path, then, before=handles, start_new_session=True) as app:
+        assert app.stdin is not None and app.stdout is not None
+        try:
+            engine_pid = int(app.stdout.readline())
+            assert os.getpgid(engine_pid) == app.pid
+            os.killpg(app.pid, signal.SIGINT)
+            os.killpg(app.pid, signal.SIGTERM)
+            app.stdin.write("sent\n")
+            app.stdin.flush()
+            answered, exit_code = app.stdout.readline(), app.stdout.readline()
+            ended = app.wait(WAIT_S)
+        finally:
+            if app.poll() is None:
+                app.kill()
+    assert ended == 0
+    assert answered.strip() == "0"  # it answered the call after the signals
+    assert exit_code.strip() == "0"  # then stopped when asked, not by the signal
+    log = (tmp_path / "home").rglob("almc-engine.log")
+    said = "".join(f.read_text(encoding="utf-8") for f in log)
+    assert f"signal {int(signal.SIGINT)} passed over" in said
+    assert f"signal {int(signal.SIGTERM)} passed over" in said
 
 
 def _tiffs(folder: Path, n: int) -> None:

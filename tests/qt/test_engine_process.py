@@ -76,3 +76,62 @@ def test_an_engine_that_cannot_start_leaves_the_service_in_this_process(
         assert service.destinations() == []
     finally:
         service.stop()
+
+
+def test_a_copy_the_engine_crashed_under_is_said_interrupted_never_verified(
+    qtbot: QtBot, prompter: RecordingPrompter, tmp_path: Path
+) -> None:
+    # The transfer window's rows stayed "Copying…" and the tray's copy ran on forever
+    # after the engine's process ended: no JobFinished comes from a dead engine.
+    from almc_assistant.core.destinations import guess_kind
+    from almc_assistant.qt.controller_copies import CopyTracker
+    from almc_assistant.qt.notifier import Notifier
+    from almc_assistant.qt.transfer_jobs import FILE_INTERRUPTED
+    from almc_assistant.qt.transfer_rows import JobState, RowState
+    from almc_assistant.qt.transfer_window import TransferWindow
+
+    data, drive = tmp_path / "data", tmp_path / "drive"
+    data.mkdir()
+    drive.mkdir()
+    for i in range(60):
+        (data / f"f{i:02d}.bin").write_bytes(os.urandom(1 << 20))
+    sink = QueueSink()
+    engine = EngineProcess(AppPaths.under(tmp_path / "home").ensure(), sink)
+    pump = app_pump(sink)
+    window = TransferWindow(engine, prompter, lambda p: Destination(p.name, p, guess_kind(p)))
+    window.connect_pump(pump)
+    tracker = CopyTracker(pump, Notifier(None))
+    window.copies.copy_started.connect(tracker.add)
+    qtbot.addWidget(window)
+    pump.start()
+    try:
+        window.file_list.add_paths([str(data)])
+        rows = window.file_list.current_rows
+        qtbot.waitUntil(
+            lambda: len(rows()) == 60 and all(r.state is RowState.CHECKED for r in rows()),
+            timeout=WAIT_MS,
+        )
+        job = window.queue_copy([str(data)], [Destination(drive.name, drive, guess_kind(drive))])
+        assert job is not None and job.state is JobState.STARTING
+        window.copies.toggle_pause(job)  # it must not finish before the engine ends
+        engine.destinations()  # answered after the pause: the calls are taken in order
+        assert tracker.running
+        engine._child.kill()  # as a crash in a native library would end it
+        qtbot.waitUntil(
+            lambda: window.copies.model.rows()[0].state is JobState.INTERRUPTED,
+            timeout=WAIT_MS,
+        )
+        (interrupted,) = window.copies.model.rows()
+        assert "interrupted" in interrupted.result
+        states = {r.path: r for r in rows()}
+        assert {r.state for r in states.values()} <= {RowState.VERIFIED, RowState.FAILED}
+        failed = [r for r in states.values() if r.state is RowState.FAILED]
+        assert failed and all(r.problem == FILE_INTERRUPTED for r in failed)
+        for row in states.values():  # "verified" only where the bytes are there
+            if row.state is RowState.VERIFIED:
+                (copy,) = drive.rglob(Path(row.path).name)
+                assert copy.read_bytes() == Path(row.path).read_bytes()
+        assert not tracker.running  # the tray no longer shows a copy
+    finally:
+        pump.stop()
+        engine.stop()

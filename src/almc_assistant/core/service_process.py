@@ -598,6 +598,7 @@ def serve(
     or goes away (the pipe closes: the service stops, nothing is left behind). It always
     ends with ``os._exit``: a worker thread still winding down (a check pool's) must not
     keep it alive, and its way out is bounded (:class:`Shutdown`)."""
+    _pass_over_group_signals()
     log_file = _log_to_file(paths.log_dir)
     shutdown = Shutdown(log_file, SHUTDOWN_LIMIT_S)
     if niceness and hasattr(os, "nice"):
@@ -650,6 +651,32 @@ def serve(
             pass
         # The catalog is closed and the copies cancelled.
         shutdown.exit(0)
+
+
+GROUP_SIGNALS = ("SIGINT", "SIGTERM")
+
+
+def _pass_over_group_signals() -> None:
+    """A terminal's Ctrl-C or a session manager ending the process group sends SIGINT or
+    SIGTERM to the engine too; the GUI would rather end it in order (its stop call, or
+    its end closing the pipe). So the engine passes over them, where it can (on Windows,
+    Ctrl-C). A handler that does nothing rather than ``SIG_IGN``: the programs the engine
+    starts (rclone) get the default back when they start, and end on these signals."""
+    import signal
+
+    for name in GROUP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            signal.signal(signum, _passed_over)
+        except (OSError, ValueError):  # not this platform's, or not the main thread
+            pass
+
+
+def _passed_over(signum: int, _frame: object) -> None:
+    """On the main thread between two bytecodes; the call it interrupted goes on."""
+    log.info("engine: signal %d passed over: the app ends the engine", signum)
 
 
 class Shutdown:

@@ -39,6 +39,7 @@ ROWS_PER_FLUSH = 400  # rows changed per write (each costs its own work)
 NEW_ROWS_PER_FLUSH = 2500
 # Rows staged by pump batches are written at most this often (a human cannot tell).
 FLUSH_INTERVAL_S = 0.25
+CHECK_INTERRUPTED = "The backup engine stopped before this was checked: remove it and add it again"
 _FAILED = (RowState.FAILED, RowState.CHECK_FAILED)
 _BUSY = (RowState.CHECKING, RowState.QUEUED, RowState.COPYING)
 _DONE = (RowState.VERIFIED, RowState.ALREADY)
@@ -231,6 +232,18 @@ class FileList(QObject):
         roots = [r for r in self.roots if under(path, r)]
         return max(roots, key=len) if roots else path
 
+    def on_engine_stopped(self, _event: Any) -> None:
+        """The engine's process ended (``EngineStopped``): a check under way will not
+        answer; its rows say so (the user may remove them and drop them again)."""
+        self.stage(
+            [
+                replace(r, state=RowState.CHECK_FAILED, problem=CHECK_INTERRUPTED)
+                for r in self.current_rows()
+                if r.state is RowState.CHECKING
+            ]
+        )
+        self.flush()
+
     def on_check_failed(self, path: str, title: str, detail: str) -> None:
         row = self.row(str(path)) or FileRow(path=str(path), root=str(path))
         self.stage([replace(row, state=RowState.CHECK_FAILED, problem=f"{title}: {detail}")])
@@ -238,6 +251,12 @@ class FileList(QObject):
     # ------------------------------------------------------------------ rows
     def row(self, path: str) -> FileRow | None:
         return self._staged.get(path) or self.model.row_of(path)
+
+    def current_rows(self) -> list[FileRow]:
+        """Every row as it stands: a change staged and not yet written over the model's."""
+        staged = dict(self._staged)
+        rows = [staged.pop(r.path, r) for r in self.model.rows()]
+        return [*rows, *staged.values()]
 
     def stage(self, rows: Iterable[FileRow]) -> None:
         for row in rows:
