@@ -26,6 +26,9 @@ the same on Linux, macOS, Windows and in a frozen bundle, which calls
   into Python (``bench_ui_latency.py --trace``: a check-phase tick 137 ms late, 65 ms
   of it neither on a CPU nor waiting for one). A piece unpickles in a few ms, and the
   reader lets go of the GIL between pieces (waiting on the pipe).
+- likewise an answer that is a list of more than ``report_piece`` items (the session's
+  10,000 files: 58 ms of the reader's CPU in one unpickling, ``--trace``) comes as
+  ``("items", call_id, [item, ...])`` pieces, then its ``reply`` with an empty list.
 
 Thread contract: every method of :class:`EngineProcess` may be called from any thread.
 The calls that only start work (``request_status``, ``check``, a copy's ``pause``,
@@ -107,7 +110,7 @@ SHUTDOWN_LIMIT_S = 45.0  # the child's own bound on its way out (below STOP_TIME
 HARD_EXIT = 70  # the child's exit code when a step of its shutdown hung
 BATCH_S = 0.05  # the child sends its events in batches this far apart
 MAX_BATCH = 500  # events per message: each message is unpickled in one go
-REPORT_PIECE = 500  # a check report's files per message (each is unpickled in one go)
+REPORT_PIECE = 500  # a report's files, or an answer's items, per message (see the module)
 ENGINE_NICENESS = 10  # the engine runs this much nicer than the GUI (where supported)
 ENGINE_LOG = "almc-engine.log"
 # The parent's thread reading the pipe; the GUI keeps it at its own priority
@@ -248,6 +251,7 @@ class EngineProcess:
         self._timeout = timeout
         self._report_piece = report_piece
         self._report_files: list[FileCheck] = []  # the pieces of a report (reader thread)
+        self._reply_items: dict[int, list[Any]] = {}  # the pieces of answers (reader thread)
         self._lock = threading.Lock()  # sending, the waiting calls, the handles
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[Any]] = {}
@@ -417,8 +421,13 @@ class EngineProcess:
                 for event in events:  # pieces not followed by their report were dropped
                     self._note(event)
                     self.sink.publish(event)
+            elif message[0] == "items":
+                self._reply_items.setdefault(message[1], []).extend(message[2])
             elif message[0] == "reply":
                 _, call_id, ok, value = message
+                items = self._reply_items.pop(call_id, None)
+                if ok and items is not None:
+                    value = [*items, *value]
                 with self._lock:
                     future = self._waiting.pop(call_id, None)
                 if future is None:
@@ -636,7 +645,7 @@ def serve(
     forwarder.start()
     copies: dict[str, Any] = {}
     try:
-        _answer(conn, service, send, copies, shutdown)
+        _answer(conn, service, send, copies, shutdown, report_piece)
     finally:
         shutdown.arm("the parent's pipe closed")  # armed already after a "stop" call
         shutdown.step("stopping the service")
@@ -747,7 +756,12 @@ class Shutdown:
 
 
 def _answer(
-    conn: Connection, service: Service, send: Any, copies: dict[str, Any], shutdown: Shutdown
+    conn: Connection,
+    service: Service,
+    send: Any,
+    copies: dict[str, Any],
+    shutdown: Shutdown,
+    piece: int = REPORT_PIECE,
 ) -> None:
     """The child's main thread: one call at a time, in the order they came."""
     while True:
@@ -768,12 +782,24 @@ def _answer(
             elif not call_id:
                 log.warning("engine: %s failed: %s", method, err)
         if call_id:
-            try:
-                send(("reply", call_id, ok, value))
-            except Exception as err:  # an answer that does not pickle
-                send(("reply", call_id, False, _portable(err)))
+            _reply(send, call_id, ok, value, piece)
         if method == "stop":
             return
+
+
+def _reply(send: Any, call_id: int, ok: bool, value: Any, piece: int) -> None:
+    """The answer to call ``call_id``: a long list in pieces (see the module); one that
+    does not pickle is said failed (the parent drops the pieces it got)."""
+    try:
+        if ok and isinstance(value, list) and len(value) > piece:
+            for i in range(0, len(value), piece):
+                send(("items", call_id, value[i : i + piece]))
+            value = []
+        send(("reply", call_id, ok, value))
+    except (OSError, ValueError):
+        raise  # the parent went away
+    except Exception as err:  # an answer that does not pickle
+        send(("reply", call_id, False, _portable(err)))
 
 
 def _dispatch(service: Service, copies: dict[str, Any], method: str, args: Any, kwargs: Any) -> Any:
