@@ -400,13 +400,14 @@ APP_PHASES = ("idle", "check", "wizard", "transfer")
 
 def late_ticks_traced(output: str) -> list[str]:
     """The ``--trace`` lines of a run's output on its app phases' ticks over
-    :data:`STALL_MS` (what the GUI thread did, waited for, and which drains ran)."""
+    :data:`STALL_MS` late (what the GUI thread did, waited for, and which drains ran;
+    each line gives the tick's whole span, its lateness plus :data:`TICK_MS`)."""
     late = []
     for line in output.splitlines():
         words = line.split()
         if len(words) > 2 and words[0] in APP_PHASES and words[2] == "ms":
             try:
-                if float(words[1]) > STALL_MS:
+                if float(words[1]) - TICK_MS > STALL_MS:  # the tick's span, less 10 ms
                     late.append(line)
             except ValueError:
                 pass
