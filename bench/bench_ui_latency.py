@@ -126,6 +126,22 @@ def sched() -> tuple[float, float]:
         return time.thread_time(), 0.0
 
 
+def others_sched() -> dict[str, tuple[float, float]]:
+    """The same for this process's other Python threads, by name (Linux; else empty):
+    who may have held the GIL while the GUI thread slept."""
+    found: dict[str, tuple[float, float]] = {}
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.native_id is None:
+            continue
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/schedstat", "rb") as f:
+                on_cpu, waiting, _ = f.read().split()
+        except OSError:
+            continue
+        found[thread.name] = (int(on_cpu) / 1e9, int(waiting) / 1e9)
+    return found
+
+
 class Heartbeat:
     """A 10 ms precise timer on the GUI thread recording each tick's lateness per phase."""
 
@@ -139,7 +155,10 @@ class Heartbeat:
         self.late: dict[str, list[float]] = defaultdict(list)
         # (phase, from, to, (GUI thread's CPU ms, ms waiting for a CPU)), ticks 50 ms late
         self.stalls: list[tuple[str, float, float, tuple[float, float]]] = []
+        # the other threads' CPU and waiting ms in those ticks, by name (same order)
+        self.others: list[dict[str, tuple[float, float]]] = []
         self._cpu = sched()
+        self._others = others_sched() if trace else {}
         self._clock = QElapsedTimer()
         self._clock.start()
         self._last = self._clock.nsecsElapsed()
@@ -152,6 +171,7 @@ class Heartbeat:
     def _beat(self) -> None:
         now = self._clock.nsecsElapsed()
         cpu = sched() if self._trace else (0.0, 0.0)
+        others = others_sched() if self._trace else {}
         if self.phase:
             lateness = (now - self._last) / 1e6 - TICK_MS
             self.late[self.phase].append(lateness)
@@ -159,8 +179,17 @@ class Heartbeat:
                 end = time.perf_counter()
                 busy = (cpu[0] - self._cpu[0]) * 1e3, (cpu[1] - self._cpu[1]) * 1e3
                 self.stalls.append((self.phase, end - (now - self._last) / 1e9, end, busy))
+                before = self._others
+                self.others.append(
+                    {
+                        name: ((c - before[name][0]) * 1e3, (w - before[name][1]) * 1e3)
+                        for name, (c, w) in others.items()
+                        if name in before
+                    }
+                )
         self._last = now
         self._cpu = cpu
+        self._others = others
 
     def stop(self) -> None:
         self._timer.stop()
@@ -270,11 +299,17 @@ class DrainTrace:
 
         return call
 
-    def attribute(self, stalls: list[tuple[str, float, float, tuple[float, float]]]) -> None:
-        """For each tick over 50 ms late: the drains and collections that overlapped it."""
+    def attribute(
+        self,
+        stalls: list[tuple[str, float, float, tuple[float, float]]],
+        others: list[dict[str, tuple[float, float]]],
+    ) -> None:
+        """For each tick over 50 ms late: the drains and collections that overlapped it,
+        and the other threads of this process that ran or waited for a CPU meanwhile
+        (name: ms on a CPU / ms waiting for one; one of them may have held the GIL)."""
         print("\nticks over 50 ms late: drains (ms, slow slots) and collections within")
         totals = [0.0, 0.0, 0.0, 0.0]  # stalled, on CPU, waiting for a CPU, sleeping
-        for phase, start, end, (busy, queued) in stalls:
+        for (phase, start, end, (busy, queued)), threads in zip(stalls, others, strict=True):
 
             def within(a: float, b: float, start: float = start, end: float = end) -> float:
                 return max(0.0, min(b, end) - max(a, start)) * 1e3
@@ -289,9 +324,11 @@ class DrainTrace:
             wall = (end - start) * 1e3
             for i, v in enumerate((wall, busy, queued, wall - busy - queued)):
                 totals[i] += v
+            active = [f"{name} {c:.0f}/{w:.0f}" for name, (c, w) in threads.items() if c + w >= 1]
             print(
                 f"  {phase:8} {wall:6.1f} ms (GUI thread on CPU {busy:.1f} ms, waiting for a "
-                f"CPU {queued:.1f} ms): drains {drains}; gc {gcs}; other {rest:.1f} ms"
+                f"CPU {queued:.1f} ms): drains {drains}; gc {gcs}; other {rest:.1f} ms; "
+                f"threads {active}"
             )
         if stalls:
             print(
@@ -361,6 +398,22 @@ def phase_results(late: dict[str, list[float]]) -> dict[str, tuple[float, int]]:
 APP_PHASES = ("idle", "check", "wizard", "transfer")
 
 
+def late_ticks_traced(output: str) -> list[str]:
+    """The ``--trace`` lines of a run's output on its app phases' ticks over
+    :data:`STALL_MS` late (what the GUI thread did, waited for, and which drains ran;
+    each line gives the tick's whole span, its lateness plus :data:`TICK_MS`)."""
+    late = []
+    for line in output.splitlines():
+        words = line.split()
+        if len(words) > 2 and words[0] in APP_PHASES and words[2] == "ms":
+            try:
+                if float(words[1]) - TICK_MS > STALL_MS:  # the tick's span, less 10 ms
+                    late.append(line)
+            except ValueError:
+                pass
+    return late
+
+
 def repeat(runs: int, argv: list[str]) -> int:
     """``--runs N``: the benchmark N times, each in a fresh process; a summary table."""
     import json
@@ -384,6 +437,8 @@ def repeat(runs: int, argv: list[str]) -> int:
         result.unlink(missing_ok=True)
         rows.append(row)
         print(f"run {run}/{runs}: {row}", flush=True)
+        for line in late_ticks_traced(done.stdout):  # with --trace: what they were
+            print(f"  run {run}: {line.strip()}", flush=True)
     print(f"\n{'run':>3} {'load':>11}  " + "  ".join(f"{p + ' max/>100':>18}" for p in APP_PHASES))
     met = 0
     for run, row in enumerate(rows, 1):
@@ -589,7 +644,7 @@ def main() -> int:
     worst = summarise(heart.late)
     if trace is not None:
         trace.report()
-        trace.attribute(heart.stalls)
+        trace.attribute(heart.stalls, heart.others)
     verdict = (
         f"target met: no stall over {STALL_MS} ms"
         if worst <= STALL_MS

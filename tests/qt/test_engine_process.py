@@ -5,20 +5,33 @@ said to the user with a restart, the windows staying up."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from almc_assistant.core.catalog import FileState
+from almc_assistant.core.catalog.records import FileRecord
 from almc_assistant.core.config import Config, WatchSettings
-from almc_assistant.core.destinations import Destination, DestinationKind
+from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service import Service
-from almc_assistant.core.service_process import EngineProcess
+from almc_assistant.core.service_process import EngineProcess, EngineStopped
+from almc_assistant.core.transfer.events import CopyVerified, JobFinished
 from almc_assistant.qt.app import ENGINE_STOPPED, follow_engine, make_service
-from almc_assistant.qt.bridge import app_pump
+from almc_assistant.qt.bridge import EventPump, app_pump
 from almc_assistant.qt.controller import AppController
+from almc_assistant.qt.controller_copies import CopyTracker
+from almc_assistant.qt.notifier import Notifier
+from almc_assistant.qt.transfer_jobs import FILE_INTERRUPTED
+from almc_assistant.qt.transfer_rows import JobState, RowState
+from almc_assistant.qt.transfer_window import TransferWindow
+from almc_assistant.qt.wizard.copy_page import CopyPage
+from almc_assistant.qt.wizard.receipt import not_safe
+from almc_assistant.qt.wizard.state import WizardState
 from tests.qt.helpers import RecordingPrompter
 
 WAIT_MS = 120_000  # a spawned interpreter on a busy machine
@@ -46,7 +59,7 @@ def test_a_crashed_engine_is_said_and_restarted_with_the_windows_up(
     try:
         transfer = controller.show_transfer()
         first = engine.pid
-        engine._process.kill()  # as a crash in a native library would end it
+        engine._child.kill()  # as a crash in a native library would end it
         qtbot.waitUntil(lambda: bool(prompter.asked), timeout=WAIT_MS)
         (question,) = prompter.asked
         assert question.key == ENGINE_STOPPED and "ended unexpectedly" in question.text
@@ -76,3 +89,122 @@ def test_an_engine_that_cannot_start_leaves_the_service_in_this_process(
         assert service.destinations() == []
     finally:
         service.stop()
+
+
+@dataclass
+class _Crash:
+    """60 files of 1 MB, a drive, and a real engine whose events a running pump delivers."""
+
+    data: Path
+    drive: Path
+    engine: EngineProcess
+    pump: EventPump
+
+    def destination(self) -> Destination:
+        return Destination(self.drive.name, self.drive, guess_kind(self.drive))
+
+    def crash_while(self, pause: Callable[[], None]) -> None:
+        """``pause()`` the copy (so that it cannot finish first), then kill the engine."""
+        pause()
+        self.engine.destinations()  # answered after the pause: the calls are taken in order
+        self.engine._child.kill()  # as a crash in a native library would end it
+
+
+@pytest.fixture
+def crash(tmp_path: Path) -> Iterator[_Crash]:
+    data, drive = tmp_path / "data", tmp_path / "drive"
+    data.mkdir()
+    drive.mkdir()
+    for i in range(60):
+        (data / f"f{i:02d}.bin").write_bytes(os.urandom(1 << 20))
+    sink = QueueSink()
+    engine = EngineProcess(AppPaths.under(tmp_path / "home").ensure(), sink)
+    pump = app_pump(sink)
+    pump.start()
+    try:
+        yield _Crash(data, drive, engine, pump)
+    finally:
+        pump.stop()
+        engine.stop()
+
+
+def _verified_bytes_there(drive: Path, sources: Iterable[str]) -> None:
+    for source in sources:
+        (copy,) = drive.rglob(Path(source).name)
+        assert copy.read_bytes() == Path(source).read_bytes()
+
+
+def test_a_copy_the_engine_crashed_under_is_said_interrupted_never_verified(
+    qtbot: QtBot, prompter: RecordingPrompter, crash: _Crash
+) -> None:
+    # The transfer window's rows stayed "Copying…" and the tray's copy ran on forever
+    # after the engine's process ended: no JobFinished comes from a dead engine.
+    window = TransferWindow(crash.engine, prompter, lambda p: Destination(p.name, p, guess_kind(p)))
+    window.connect_pump(crash.pump)
+    tracker = CopyTracker(crash.pump, Notifier(None))
+    window.copies.copy_started.connect(tracker.add)
+    qtbot.addWidget(window)
+    window.file_list.add_paths([str(crash.data)])
+    rows = window.file_list.current_rows
+    qtbot.waitUntil(
+        lambda: len(rows()) == 60 and all(r.state is RowState.CHECKED for r in rows()),
+        timeout=WAIT_MS,
+    )
+    job = window.queue_copy([str(crash.data)], [crash.destination()])
+    assert job is not None and job.state is JobState.STARTING
+    assert tracker.running
+    crash.crash_while(lambda: window.copies.toggle_pause(job))
+    qtbot.waitUntil(
+        lambda: window.copies.model.rows()[0].state is JobState.INTERRUPTED, timeout=WAIT_MS
+    )
+    (interrupted,) = window.copies.model.rows()
+    assert "interrupted" in interrupted.result
+    states = {r.path: r for r in rows()}
+    assert {r.state for r in states.values()} <= {RowState.VERIFIED, RowState.FAILED}
+    failed = [r for r in states.values() if r.state is RowState.FAILED]
+    assert failed and all(r.problem == FILE_INTERRUPTED for r in failed)
+    verified = [p for p, r in states.items() if r.state is RowState.VERIFIED]
+    _verified_bytes_there(crash.drive, verified)  # "verified" only where the bytes are
+    assert not tracker.running  # the tray no longer shows a copy
+
+
+def test_the_wizard_copy_the_engine_crashed_under_stops_and_its_receipt_says_so(
+    qtbot: QtBot, crash: _Crash
+) -> None:
+    state = WizardState(
+        files=[_record(i, path) for i, path in enumerate(sorted(crash.data.iterdir()))],
+        destinations=[crash.destination()],
+    )
+    page = CopyPage(crash.engine, state)
+    qtbot.addWidget(page)
+    crash.pump.subscribe(CopyVerified, page.on_copy_verified)
+    crash.pump.subscribe(JobFinished, page.on_job_finished)
+    crash.pump.subscribe(EngineStopped, page.on_engine_stopped)
+    page.initializePage()  # the copy starts
+    assert state.job is not None and not page.isComplete()
+    job = state.job
+    crash.crash_while(job.pause)
+    qtbot.waitUntil(page.isComplete, timeout=WAIT_MS)
+    assert state.summary is not None and state.summary.error_title == "The backup engine stopped"
+    assert "Stopped by an error" in page.counts.text() and not page.cancel_button.isEnabled()
+    said = " ".join(not_safe(state))
+    assert "The copy stopped: The backup engine stopped" in said
+    assert "without a verified copy on every destination" in said  # the rest: not safe
+    _verified_bytes_there(crash.drive, (source for _, _, _, source, _ in state.verified))
+
+
+def _record(i: int, path: Path) -> FileRecord:
+    return FileRecord(
+        id=i,
+        path=path,
+        size=path.stat().st_size,
+        mtime_ns=path.stat().st_mtime_ns,
+        owner="someone",
+        first_seen=0.0,
+        born=0.0,
+        session_id=1,
+        state=FileState.COMPLETE,
+        verdict="unknown",
+        verdict_reasons=(),
+        safe=False,
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt.transfer_files import NEW_ROWS_PER_FLUSH, ROWS_PER_FLUSH, FileList
@@ -41,3 +42,36 @@ def test_new_rows_go_in_one_insertion_and_changes_in_slices(qtbot: QtBot) -> Non
     assert done == ROWS_PER_FLUSH
     qtbot.waitUntil(lambda: all(r.reasons for r in files.model.rows()))
     assert len(inserted) == 1 and len(files.model) == n
+
+
+def test_new_rows_wait_longer_as_the_list_grows_and_changed_rows_do_not(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write of new rows costs the view a layout of the whole list: with a long list
+    they wait NEW_ROWS_S_PER_ROW per row listed; changes of listed rows (a copy's
+    progress) still go every FLUSH_INTERVAL_S. Nothing is lost: held back, then written."""
+    from almc_assistant.qt import transfer_files
+
+    files = FileList(service=None)
+    files.batching = True
+    files.stage(_row(i) for i in range(100))
+    files.flush()
+    monkeypatch.setattr(transfer_files, "FLUSH_INTERVAL_S", 0.0)
+    files.stage([replace(_row(0), reasons=("changed",))])
+    files.on_pump_batch_arrived([])  # a change only: written at once
+    assert _reasons(files, 0) == ("changed",)
+
+    monkeypatch.setattr(transfer_files, "NEW_ROWS_S_PER_ROW", 0.003)  # 0.3 s at 100 rows
+    files.stage([_row(100)])
+    files.on_pump_batch_arrived([])
+    assert len(files.model) == 100 and files.flush_timer.isActive()  # held back
+    qtbot.waitUntil(lambda: len(files.model) == 101, timeout=5000)
+    files.stage([replace(_row(1), reasons=("changed",))])
+    files.on_pump_batch_arrived([])  # no new row staged any more: at once again
+    assert _reasons(files, 1) == ("changed",)
+
+
+def _reasons(files: FileList, i: int) -> tuple[str, ...]:
+    row = files.model.row_of(_row(i).path)
+    assert row is not None
+    return row.reasons

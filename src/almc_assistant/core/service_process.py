@@ -26,6 +26,9 @@ the same on Linux, macOS, Windows and in a frozen bundle, which calls
   into Python (``bench_ui_latency.py --trace``: a check-phase tick 137 ms late, 65 ms
   of it neither on a CPU nor waiting for one). A piece unpickles in a few ms, and the
   reader lets go of the GIL between pieces (waiting on the pipe).
+- likewise an answer that is a list of more than ``report_piece`` items (the session's
+  10,000 files: 58 ms of the reader's CPU in one unpickling, ``--trace``) comes as
+  ``("items", call_id, [item, ...])`` pieces, then its ``reply`` with an empty list.
 
 Thread contract: every method of :class:`EngineProcess` may be called from any thread.
 The calls that only start work (``request_status``, ``check``, a copy's ``pause``,
@@ -36,6 +39,14 @@ hang). The configuration in force and the reminder settings are answered from th
 events to the sink given here (the GUI's event pump drains it). When the child ends
 without being asked, every waiting call fails with ``ServiceStopped`` at once and
 :class:`EngineStopped` is published.
+
+Ending: the child ends when asked (``stop``) or when the parent's end of the pipe closes
+(the parent ended, however). Its way out is bounded: from the start of its shutdown a
+timer ends it :data:`SHUTDOWN_LIMIT_S` later whatever still runs, each step's time goes
+to its log (:data:`ENGINE_LOG`) and a step that hangs is named there. The parent's
+:meth:`EngineProcess.stop` kills a child that has not ended by then. Whether the child
+ended is read from its sentinel and it is reaped by one thread at a time
+(:class:`_Child`).
 """
 
 from __future__ import annotations
@@ -54,10 +65,11 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as wait_ready
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from almc_assistant.core.config import Config, ReminderSettings, UserSettings
 from almc_assistant.core.destinations import Destination
@@ -94,9 +106,11 @@ CONTEXT = multiprocessing.get_context("spawn")  # no fork of a process with Qt's
 START_TIMEOUT_S = 120.0  # a cold start of a frozen bundle under load
 CALL_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0  # the service's own stop waits up to 10 s per part
+SHUTDOWN_LIMIT_S = 45.0  # the child's own bound on its way out (below STOP_TIMEOUT_S)
+HARD_EXIT = 70  # the child's exit code when a step of its shutdown hung
 BATCH_S = 0.05  # the child sends its events in batches this far apart
 MAX_BATCH = 500  # events per message: each message is unpickled in one go
-REPORT_PIECE = 500  # a check report's files per message (each is unpickled in one go)
+REPORT_PIECE = 500  # a report's files, or an answer's items, per message (see the module)
 ENGINE_NICENESS = 10  # the engine runs this much nicer than the GUI (where supported)
 ENGINE_LOG = "almc-engine.log"
 # The parent's thread reading the pipe; the GUI keeps it at its own priority
@@ -145,6 +159,52 @@ class EngineStopped(Event):
     exit_code: int | None
 
 
+# One thread at a time reaps the children of this module (see _Child).
+_REAP = threading.Lock()
+
+
+class _Child:
+    """The engine's process: whether it ended, waited for from any thread.
+
+    ``multiprocessing``'s ``join``, ``is_alive`` and ``exitcode`` each call ``waitpid``.
+    When two threads do at once (the reader once the pipe closes, :meth:`EngineProcess.
+    stop`), one reaps the child and the other gets ECHILD, which Python 3.11's
+    ``Popen.poll`` answers as "still running" until the first has recorded the exit
+    code: ``stop`` said it had to kill an engine that had already ended, and the engine
+    still seemed alive after (CI). Here whether it ended is read from its sentinel
+    (readable once it ended; reading it reaps nothing) and it is reaped under one lock.
+    """
+
+    def __init__(self, process: BaseProcess) -> None:
+        self.process = process
+
+    def ended(self) -> bool:
+        return bool(wait_ready([self.process.sentinel], 0))
+
+    def wait(self, timeout: float) -> bool:
+        """True once it ended (then reaped: its exit code known); False after ``timeout``."""
+        if not wait_ready([self.process.sentinel], max(timeout, 0.0)):
+            return False
+        with _REAP:
+            # Its sentinel is closed a moment before its exit status is there: a
+            # non-blocking waitpid (``join(0)``) may still find it running.
+            self.process.join()
+        return True
+
+    @property
+    def exit_code(self) -> int | None:
+        """None while it runs."""
+        if not self.wait(0):
+            return None
+        with _REAP:
+            return self.process.exitcode
+
+    def kill(self) -> None:
+        with _REAP:
+            if self.process.exitcode is None:
+                self.process.kill()
+
+
 class RemoteCopy:
     """A copy running in the engine's process (the port's ``CopyHandle``)."""
 
@@ -191,6 +251,7 @@ class EngineProcess:
         self._timeout = timeout
         self._report_piece = report_piece
         self._report_files: list[FileCheck] = []  # the pieces of a report (reader thread)
+        self._reply_items: dict[int, list[Any]] = {}  # the pieces of answers (reader thread)
         self._lock = threading.Lock()  # sending, the waiting calls, the handles
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[Any]] = {}
@@ -202,11 +263,11 @@ class EngineProcess:
         self._guard: SessionEndGuard | None = None
         self._asked_to_stop = False
         self._config = config or Config()
-        self._conn, self._process = self._spawn()
+        self._conn, self._child = self._spawn()
         self._start_reader()
 
     # ------------------------------------------------------------------ the process
-    def _spawn(self) -> tuple[Connection, BaseProcess]:
+    def _spawn(self) -> tuple[Connection, _Child]:
         """Start the child and wait for its service (its configuration errors are
         raised here, as the in-process service raises them)."""
         ours, theirs = CONTEXT.Pipe()
@@ -216,7 +277,8 @@ class EngineProcess:
             name="almc-engine",
             daemon=True,
         )
-        process.start()
+        with _REAP:  # start() reaps the children that ended (multiprocessing._cleanup)
+            process.start()
         theirs.close()
         try:
             if not ours.poll(START_TIMEOUT_S):
@@ -227,73 +289,77 @@ class EngineProcess:
                 )
             kind, value = ours.recv()
         except (EOFError, OSError) as err:
-            process.join(5)
+            _Child(process).wait(5)
             raise EngineNotStarted(
                 f"Its process ended while starting (exit code {process.exitcode}): {err}.",
                 next_step=f"See {ENGINE_LOG} in the log folder "
                 f"({self.paths.log_dir}) and start almc-assistant again.",
             ) from None
         except EngineNotStarted:
-            process.kill()
+            _Child(process).kill()
             raise
         if kind == "failed":
-            process.join(5)
+            _Child(process).wait(5)
             raise revive(value)
         self._config = value
-        return ours, process
+        return ours, _Child(process)
 
     def _start_reader(self) -> None:
-        # One thread only waits for (reaps) the child: this reader. Two threads joining
-        # one process race in ``waitpid``: the loser sees ECHILD, and its ``Process``
-        # says "alive" until the winner has stored the exit code (a test saw an engine
-        # "alive" after it had logged its clean stop). Everyone else asks ``_ended``.
-        self._ended = ended = threading.Event()
         threading.Thread(
             target=self._read,
-            args=(self._conn, self._process, ended),
+            args=(self._conn, self._child),
             name=READER_THREAD,
             daemon=True,
         ).start()
 
     @property
     def alive(self) -> bool:
-        """Until the reader has seen the child end (and reaped it)."""
-        return not self._ended.is_set()
-
-    def _exit_code(self) -> int | None:
-        """The child's exit code once the reader has reaped it, else ``None``."""
-        return self._process.exitcode if self._ended.is_set() else None
+        return not self._child.ended()
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid
+        return self._child.process.pid
+
+    @property
+    def exit_code(self) -> int | None:
+        """The engine's exit code once it ended (0: it stopped by itself; negative: the
+        signal that ended it; :data:`HARD_EXIT`: a step of its shutdown hung)."""
+        return self._child.exit_code
 
     def restart(self) -> None:
         """Start a new engine after the last one ended (its copies are gone)."""
-        if self.alive:
+        if not self._child.ended():
             return
         self._asked_to_stop = False
-        self._conn, self._process = self._spawn()
+        self._conn, self._child = self._spawn()
         self._start_reader()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Stop the service in the child (copies cancelled, what is queued written, the
         catalog closed), then the child; one that has not ended ``timeout`` seconds
-        later is killed (the catalog survives that: its writes are transactions)."""
+        later is killed (the catalog survives that: its writes are transactions).
+        Returns once the child ended (or, if even a kill did not end it, says so)."""
         self._asked_to_stop = True
-        ended = self._ended
-        if ended.is_set():
+        child, started = self._child, time.monotonic()
+        if not child.ended():
+            try:
+                self.call("stop", timeout=timeout)
+            except AlmcError as err:  # not answering, or gone meanwhile
+                log.warning("engine stop: %s", err)
+            # Its end closes the pipe: the reader ends. At least a few seconds: a call
+            # that timed out used the time, and the child bounds its own way out.
+            child.wait(max(timeout - (time.monotonic() - started), 5.0))
+        if child.ended():
+            child.wait(0)  # reaped: its exit code known
             return
-        try:
-            self.call("stop", timeout=timeout)
-        except AlmcError as err:
-            log.warning("engine stop: %s", err)
-        if ended.wait(timeout):  # its end closes the pipe: the reader reaps it
-            return
-        log.warning("the engine did not stop in %.0f s: killed", timeout)
-        self._process.kill()  # only a signal: the reader still reaps it
-        if not ended.wait(timeout):
-            log.error("the engine (pid %s) did not end when killed", self._process.pid)
+        log.warning(
+            "the engine (pid %s) had not ended %.1f s after it was asked to stop: killed",
+            child.process.pid,
+            time.monotonic() - started,
+        )
+        child.kill()
+        if not child.wait(timeout):
+            log.error("the engine (pid %s) did not end after it was killed", child.process.pid)
 
     # ------------------------------------------------------------------ the pipe
     def call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
@@ -328,17 +394,16 @@ class EngineProcess:
 
     def _send(self, message: tuple[Any, ...]) -> None:
         """Under the lock: to the child, or ``ServiceStopped`` when it is gone."""
-        if self.alive:
+        if not self._child.ended():
             try:
                 self._conn.send(message)
                 return
             except (OSError, ValueError):
                 pass
-        raise _stopped(self._exit_code(), self._asked_to_stop)
+        raise _stopped(self._child.exit_code, self._asked_to_stop)
 
-    def _read(self, conn: Connection, process: BaseProcess, ended: threading.Event) -> None:
-        """The reader thread: events to the sink, answers to the waiting calls; when the
-        pipe closes, it reaps the child (the only thread that does) and sets ``ended``."""
+    def _read(self, conn: Connection, child: _Child) -> None:
+        """The reader thread: events to the sink, answers to the waiting calls."""
         while True:
             try:
                 message = conn.recv()
@@ -356,8 +421,13 @@ class EngineProcess:
                 for event in events:  # pieces not followed by their report were dropped
                     self._note(event)
                     self.sink.publish(event)
+            elif message[0] == "items":
+                self._reply_items.setdefault(message[1], []).extend(message[2])
             elif message[0] == "reply":
                 _, call_id, ok, value = message
+                items = self._reply_items.pop(call_id, None)
+                if ok and items is not None:
+                    value = [*items, *value]
                 with self._lock:
                     future = self._waiting.pop(call_id, None)
                 if future is None:
@@ -366,16 +436,16 @@ class EngineProcess:
                     future.set_result(value)
                 else:
                     future.set_exception(revive(value))
-        process.join()  # the pipe closes as it exits; ``stop`` kills one that hangs
-        ended.set()
+        child.wait(5)
         conn.close()
+        exit_code = child.exit_code
         with self._lock:
             waiting, self._waiting = self._waiting, {}
         for future in waiting.values():
-            future.set_exception(_stopped(process.exitcode, self._asked_to_stop))
-        if not self._asked_to_stop and process is self._process:
-            log.error("the engine ended unexpectedly (exit code %s)", process.exitcode)
-            self.sink.publish(EngineStopped(exit_code=process.exitcode))
+            future.set_exception(_stopped(exit_code, self._asked_to_stop))
+        if not self._asked_to_stop and child is self._child:
+            log.error("the engine ended unexpectedly (exit code %s)", exit_code)
+            self.sink.publish(EngineStopped(exit_code=exit_code))
 
     def _note(self, event: Event) -> None:
         """What the proxy answers itself follows the events (on the reader thread)."""
@@ -534,8 +604,12 @@ def serve(
     report_piece: int = REPORT_PIECE,
 ) -> None:
     """The child process: a real service answering the parent until it asks to stop
-    or goes away (the pipe closes: the service stops, nothing is left behind)."""
-    _log_to_file(paths.log_dir)
+    or goes away (the pipe closes: the service stops, nothing is left behind). It always
+    ends with ``os._exit``: a worker thread still winding down (a check pool's) must not
+    keep it alive, and its way out is bounded (:class:`Shutdown`)."""
+    _pass_over_group_signals()
+    log_file = _log_to_file(paths.log_dir)
+    shutdown = Shutdown(log_file, SHUTDOWN_LIMIT_S)
     if niceness and hasattr(os, "nice"):
         try:  # the engine below the GUI (Linux, macOS)
             os.nice(niceness)
@@ -553,8 +627,13 @@ def serve(
     try:
         service = Service(paths, sink, config=config)
     except Exception as err:
-        send(("failed", _portable(err)))
-        return
+        shutdown.arm("its service did not start")
+        shutdown.step("telling the parent why")
+        try:
+            send(("failed", _portable(err)))
+        except (OSError, ValueError):
+            pass  # the parent went away
+        shutdown.exit(0)
     send(("ready", service.config))
     done = threading.Event()
     forwarder = threading.Thread(
@@ -566,30 +645,133 @@ def serve(
     forwarder.start()
     copies: dict[str, Any] = {}
     try:
-        _answer(conn, service, send, copies)
+        _answer(conn, service, send, copies, shutdown, report_piece)
     finally:
-        started = time.monotonic()
+        shutdown.arm("the parent's pipe closed")  # armed already after a "stop" call
+        shutdown.step("stopping the service")
         service.stop()  # again after a "stop" call: then it returns at once
+        shutdown.step("sending the last events")
         done.set()
         forwarder.join(10)
+        shutdown.step("closing the pipe")
         try:
             conn.close()
         except OSError:
             pass
-        log.info("engine: stopped %.1f s after the last call", time.monotonic() - started)
+        # The catalog is closed and the copies cancelled.
+        shutdown.exit(0)
+
+
+GROUP_SIGNALS = ("SIGINT", "SIGTERM")
+
+
+def _pass_over_group_signals() -> None:
+    """A terminal's Ctrl-C or a session manager ending the process group sends SIGINT or
+    SIGTERM to the engine too; the GUI would rather end it in order (its stop call, or
+    its end closing the pipe). So the engine passes over them, where it can (on Windows,
+    Ctrl-C). A handler that does nothing rather than ``SIG_IGN``: the programs the engine
+    starts (rclone) get the default back when they start, and end on these signals."""
+    import signal
+
+    for name in GROUP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            signal.signal(signum, _passed_over)
+        except (OSError, ValueError):  # not this platform's, or not the main thread
+            pass
+
+
+def _passed_over(signum: int, _frame: object) -> None:
+    """On the main thread between two bytecodes; the call it interrupted goes on."""
+    log.info("engine: signal %d passed over: the app ends the engine", signum)
+
+
+class Shutdown:
+    """The child's way out, bounded. :meth:`arm` at the start of the shutdown (a "stop"
+    call, the pipe closing) starts a timer that ends the process ``limit`` seconds later
+    with :data:`HARD_EXIT`, whatever still runs; :meth:`step` logs the time of the step
+    before and names the next, so that a hang is diagnosable: the timer writes the step
+    that hung to the log file (straight to the file: the logging lock may be what hangs)
+    and to stderr."""
+
+    def __init__(self, log_file: Path | None, limit: float) -> None:
+        self._log_file = log_file
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._armed = 0.0  # time.monotonic() when armed; 0: not armed
+        self._step = ""
+        self._step_at = 0.0
+
+    def arm(self, why: str) -> None:
+        with self._lock:
+            if self._armed:
+                return
+            self._armed = self._step_at = time.monotonic()
+        log.info("engine: shutting down (%s); it ends within %.0f s", why, self._limit)
+        timer = threading.Timer(self._limit, self._hard_exit)
+        timer.name = "almc-engine-shutdown-limit"
+        timer.daemon = True
+        timer.start()
+
+    def step(self, name: str) -> None:
+        """``name`` starts now (the step before it ended)."""
+        now = time.monotonic()
+        with self._lock:
+            before, took = self._step, now - self._step_at
+            self._step, self._step_at = name, now
+        if before:
+            log.info("engine: shutdown: %s took %.2f s", before, took)
+
+    def exit(self, code: int) -> NoReturn:
+        """The last step done: end the process (the log flushed and closed first)."""
+        self.step("closing the log")
+        log.info("engine: exiting %.2f s after the shutdown began", time.monotonic() - self._armed)
         logging.shutdown()
-        # The catalog is closed and the copies cancelled; a worker thread still winding
-        # down (a check pool's) must not keep the process alive.
-        os._exit(0)
+        os._exit(code)
+
+    def _hard_exit(self) -> None:
+        with self._lock:
+            step, took = self._step or "(no step)", time.monotonic() - self._step_at
+        line = (
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')} ERROR engine: shutdown: {step} did not "
+            f"end in {took:.1f} s ({self._limit:.0f} s since the shutdown began): "
+            f"exiting now (exit code {HARD_EXIT})\n"
+        ).encode("utf-8", "replace")
+        if self._log_file is not None:
+            try:
+                fd = os.open(self._log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    os.write(fd, line)
+                finally:
+                    os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.write(2, line)
+        except OSError:
+            pass
+        os._exit(HARD_EXIT)
 
 
-def _answer(conn: Connection, service: Service, send: Any, copies: dict[str, Any]) -> None:
+def _answer(
+    conn: Connection,
+    service: Service,
+    send: Any,
+    copies: dict[str, Any],
+    shutdown: Shutdown,
+    piece: int = REPORT_PIECE,
+) -> None:
     """The child's main thread: one call at a time, in the order they came."""
     while True:
         try:
             call_id, method, args, kwargs = conn.recv()
         except (EOFError, OSError):
             return  # the parent went away
+        if method == "stop":
+            shutdown.arm("asked to stop")
+            shutdown.step("stopping the service (the stop call)")
         try:
             value = _dispatch(service, copies, method, args, kwargs)
             ok = True
@@ -600,12 +782,24 @@ def _answer(conn: Connection, service: Service, send: Any, copies: dict[str, Any
             elif not call_id:
                 log.warning("engine: %s failed: %s", method, err)
         if call_id:
-            try:
-                send(("reply", call_id, ok, value))
-            except Exception as err:  # an answer that does not pickle
-                send(("reply", call_id, False, _portable(err)))
+            _reply(send, call_id, ok, value, piece)
         if method == "stop":
             return
+
+
+def _reply(send: Any, call_id: int, ok: bool, value: Any, piece: int) -> None:
+    """The answer to call ``call_id``: a long list in pieces (see the module); one that
+    does not pickle is said failed (the parent drops the pieces it got)."""
+    try:
+        if ok and isinstance(value, list) and len(value) > piece:
+            for i in range(0, len(value), piece):
+                send(("items", call_id, value[i : i + piece]))
+            value = []
+        send(("reply", call_id, ok, value))
+    except (OSError, ValueError):
+        raise  # the parent went away
+    except Exception as err:  # an answer that does not pickle
+        send(("reply", call_id, False, _portable(err)))
 
 
 def _dispatch(service: Service, copies: dict[str, Any], method: str, args: Any, kwargs: Any) -> Any:
@@ -776,7 +970,8 @@ def revive(state: ErrorState) -> BaseException:
         return AlmcError(f"{name}: {args[0] if args else ''}", title="The backup engine failed")
 
 
-def _log_to_file(log_dir: Path) -> None:
+def _log_to_file(log_dir: Path) -> Path | None:
+    """The child's log file (None when it cannot be written)."""
     from almc_assistant.core.privatefs import PrivateRotatingFileHandler, ensure_private_dir
 
     try:
@@ -785,10 +980,11 @@ def _log_to_file(log_dir: Path) -> None:
             log_dir / ENGINE_LOG, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:
-        return
+        return None
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    return log_dir / ENGINE_LOG

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from almc_assistant.core.service_process import EngineStopped
 from almc_assistant.core.transfer.events import JobFinished, JobProgressed
 from almc_assistant.qt import humanize
 from almc_assistant.qt.bridge import EventPump
@@ -30,6 +31,7 @@ class CopyTracker(QObject):
         self._progress: dict[str, tuple[int, int, bool]] = {}  # done, total, paused
         pump.subscribe(JobProgressed, self.on_job_progressed)
         pump.subscribe(JobFinished, self.on_job_finished)
+        pump.subscribe(EngineStopped, self.on_engine_stopped)
 
     @Slot(object)
     def add(self, handle: CopyHandle) -> None:
@@ -65,6 +67,12 @@ class CopyTracker(QObject):
                 "open the transfer window for what to do.",
                 Level.WARNING,
             )
+        self.changed.emit()
+
+    def on_engine_stopped(self, _event: EngineStopped) -> None:
+        """The engine ended under its copies: none runs any more (the app tells why)."""
+        self._jobs.clear()
+        self._progress.clear()
         self.changed.emit()
 
     def progress(self) -> tuple[float | None, bool]:

@@ -88,6 +88,7 @@ def _job_badge(row: JobRow) -> Badge | None:
         JobState.DONE: Badge.OK,
         JobState.PROBLEMS: Badge.BAD,
         JobState.REFUSED: Badge.BAD,
+        JobState.INTERRUPTED: Badge.BAD,
         JobState.CANCELLED: Badge.NOTE,
         JobState.RUNNING: Badge.BUSY,
         JobState.QUEUED: Badge.WAITING,

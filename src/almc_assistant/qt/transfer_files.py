@@ -39,6 +39,13 @@ ROWS_PER_FLUSH = 400  # rows changed per write (each costs its own work)
 NEW_ROWS_PER_FLUSH = 2500
 # Rows staged by pump batches are written at most this often (a human cannot tell).
 FLUSH_INTERVAL_S = 0.25
+# ... and when new rows are among them, at most every this many seconds per row listed
+# (1 s at 10,000 rows): each such write costs the view a layout of the whole list (two
+# calls into the Python model per row, 25-30 ms at 10,000), 8-9 of them per 10,000-file
+# check at 0.25 s (``bench_ui_latency.py --entries check``); the late check ticks were
+# such a layout plus a wait for a CPU on a loaded machine (``--trace``).
+NEW_ROWS_S_PER_ROW = 0.0001
+CHECK_INTERRUPTED = "The backup engine stopped before this was checked: remove it and add it again"
 _FAILED = (RowState.FAILED, RowState.CHECK_FAILED)
 _BUSY = (RowState.CHECKING, RowState.QUEUED, RowState.COPYING)
 _DONE = (RowState.VERIFIED, RowState.ALREADY)
@@ -118,6 +125,7 @@ class FileList(QObject):
         self._datasets: dict[str, Any] = {}  # dataset id -> its DatasetCheck
         self._staged: dict[str, FileRow] = {}
         self._last_flush = float("-inf")  # time.monotonic() of the last write
+        self._new_staged = False  # rows not in the model yet are staged
         self.flush_timer = QTimer(self)  # a write held back by FLUSH_INTERVAL_S
         self.flush_timer.setSingleShot(True)
         self.flush_timer.timeout.connect(self.flush)
@@ -231,6 +239,18 @@ class FileList(QObject):
         roots = [r for r in self.roots if under(path, r)]
         return max(roots, key=len) if roots else path
 
+    def on_engine_stopped(self, _event: Any) -> None:
+        """The engine's process ended (``EngineStopped``): a check under way will not
+        answer; its rows say so (the user may remove them and drop them again)."""
+        self.stage(
+            [
+                replace(r, state=RowState.CHECK_FAILED, problem=CHECK_INTERRUPTED)
+                for r in self.current_rows()
+                if r.state is RowState.CHECKING
+            ]
+        )
+        self.flush()
+
     def on_check_failed(self, path: str, title: str, detail: str) -> None:
         row = self.row(str(path)) or FileRow(path=str(path), root=str(path))
         self.stage([replace(row, state=RowState.CHECK_FAILED, problem=f"{title}: {detail}")])
@@ -239,9 +259,17 @@ class FileList(QObject):
     def row(self, path: str) -> FileRow | None:
         return self._staged.get(path) or self.model.row_of(path)
 
+    def current_rows(self) -> list[FileRow]:
+        """Every row as it stands: a change staged and not yet written over the model's."""
+        staged = dict(self._staged)
+        rows = [staged.pop(r.path, r) for r in self.model.rows()]
+        return [*rows, *staged.values()]
+
     def stage(self, rows: Iterable[FileRow]) -> None:
+        known = self.model.row_of
         for row in rows:
             self._staged[row.path] = row
+            self._new_staged = self._new_staged or known(row.path) is None
         if not self.batching:
             self.flush()
 
@@ -289,7 +317,10 @@ class FileList(QObject):
         each call taking the GIL back from the copy workers (``bench_ui_latency``)."""
         if self.flush_timer.isActive():
             return
-        wait = self._last_flush + FLUSH_INTERVAL_S - time.monotonic()
+        interval = FLUSH_INTERVAL_S
+        if self._new_staged:  # a layout of the whole list: less often as it grows
+            interval = max(interval, len(self.model) * NEW_ROWS_S_PER_ROW)
+        wait = self._last_flush + interval - time.monotonic()
         if self._staged and wait > 0:
             self.flush_timer.start(max(1, int(wait * 1000)))
         else:
@@ -309,6 +340,7 @@ class FileList(QObject):
             new = [p for p in self._staged if known(p) is None][:NEW_ROWS_PER_FLUSH]
             changed = [p for p in self._staged if known(p) is not None][:ROWS_PER_FLUSH]
             rows = [self._staged.pop(p) for p in (*changed, *new)]
+            self._new_staged = any(known(p) is None for p in self._staged)
             if self._ready is not None and any(map(self._moves_roots, rows)):
                 self._ready = None
             self.model.upsert(rows)

@@ -24,12 +24,20 @@ from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.transfer_columns import JOB_COLUMNS
 from almc_assistant.qt.transfer_files import FileList, under
 from almc_assistant.qt.transfer_rows import (
+    FINISHED_JOB_STATES,
     FileRow,
     JobRow,
     JobState,
     RowState,
     job_finished,
     job_progressed,
+)
+
+INTERRUPTED = "The backup engine stopped: the copy was interrupted; start it again"
+NOT_STARTED = "Not started: the backup engine stopped"
+FILE_INTERRUPTED = (
+    "Interrupted: the backup engine stopped before this file's copies were verified. "
+    "Back it up again."
 )
 
 
@@ -201,6 +209,35 @@ class CopyQueue(QObject):
             )
         self._files.flush()  # the files' final state shows with the job's result, not later
         self._start_next_job()
+
+    def on_engine_stopped(self, _event: Any) -> None:
+        """The engine's process ended under the copies (``EngineStopped``): no
+        ``JobFinished`` will come. A running job is interrupted and its files not yet
+        verified say so (never "verified": the copies the engine verified before were
+        reported one by one and stay so); a queued job did not start and its files are
+        ready to be backed up again."""
+        interrupted: list[JobRow] = []
+        for job in self.model.rows():
+            if job.state is JobState.QUEUED:
+                self._destinations_of.pop(job.key, None)
+                self.model.upsert([replace(job, state=JobState.INTERRUPTED, result=NOT_STARTED)])
+                self._mark_files(job.sources, RowState.CHECKED)
+            elif job.state not in FINISHED_JOB_STATES:
+                self._jobs_started.pop(job.key, None)
+                self.model.upsert(
+                    [replace(job, state=JobState.INTERRUPTED, eta=None, result=INTERRUPTED)]
+                )
+                interrupted.append(job)
+        self._files.stage(
+            [
+                replace(r, state=RowState.FAILED, problem=FILE_INTERRUPTED)
+                for r in self._files.current_rows()
+                if r.state is RowState.COPYING
+                and any(under(r.path, s) for j in interrupted for s in j.sources)
+            ]
+        )
+        self._files.flush()
+        self._changed()
 
     def toggle_pause(self, job: JobRow | None) -> None:
         """Pause ``job``, or resume it if it is paused."""

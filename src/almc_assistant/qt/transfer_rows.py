@@ -70,9 +70,16 @@ class JobState(enum.Enum):
     PROBLEMS = "Done, with problems"
     CANCELLED = "Cancelled"
     REFUSED = "Refused"
+    INTERRUPTED = "Interrupted"  # the engine ended under it: its copy never finished
 
 
-FINISHED_JOB_STATES = {JobState.DONE, JobState.PROBLEMS, JobState.CANCELLED, JobState.REFUSED}
+FINISHED_JOB_STATES = {
+    JobState.DONE,
+    JobState.PROBLEMS,
+    JobState.CANCELLED,
+    JobState.REFUSED,
+    JobState.INTERRUPTED,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.inspect.events import FileChecked
 from almc_assistant.core.service_events import CheckFailed, CheckReportReady
+from almc_assistant.core.service_process import EngineStopped
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     CopySkipped,
@@ -279,6 +280,8 @@ class TransferWindow(QWidget):
         pump.subscribe(CopyFailed, copies.on_copy_failed)
         pump.subscribe(DestinationRefused, copies.on_destination_refused)
         pump.subscribe(JobFinished, copies.on_job_finished)
+        pump.subscribe(EngineStopped, copies.on_engine_stopped)
+        pump.subscribe(EngineStopped, files.on_engine_stopped)
 
     def _on_remove_clicked(self) -> None:
         self.file_list.remove(self._selected_file_rows())

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.transfer.events import ALREADY_VERIFIED
+from almc_assistant.core.transfer.events import ALREADY_VERIFIED, JobFinished, JobSummary
 from almc_assistant.core.units import human_size, percent
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
@@ -220,6 +220,32 @@ class CopyPage(QWizardPage):
         self._set_running(False)
         self.job_finished.emit(summary)
         self.done_copying.emit()
+
+    def on_engine_stopped(self, _event: Any) -> None:
+        """The engine's process ended under the copy (``EngineStopped``): no
+        ``JobFinished`` will come. The copy ends here as one that stopped on an error:
+        the copies verified before it stopped (each reported) stay so, the receipt lists
+        every file without a verified copy and says why."""
+        state = self._state
+        if state.job is None or state.summary is not None:
+            return
+        summary = JobSummary(
+            job_id=state.job_id,
+            state="failed",
+            files_total=len(state.sources()),
+            bytes_total=0,
+            verified=len(state.verified),
+            skipped=len(state.skipped),
+            failed=len(state.failed),
+            sources_skipped=0,
+            bytes_copied=0,
+            seconds=0.0,
+            error_title="The backup engine stopped",
+            error_detail="Its process ended while copying: the copy was interrupted.",
+            error_next_step="Restart the engine when almc-assistant asks, then back up "
+            "this session again.",
+        )
+        self.on_job_finished(JobFinished(job_id=state.job_id, summary=summary))
 
     def _add_failure(self, title: str, detail: str) -> None:
         self.failures_label.show()

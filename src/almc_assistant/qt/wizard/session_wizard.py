@@ -22,6 +22,7 @@ from almc_assistant.core.service_events import (
     TextSaveFailed,
     VerdictRecorded,
 )
+from almc_assistant.core.service_process import EngineStopped
 from almc_assistant.core.transfer.events import (
     CopyFailed,
     CopySkipped,
@@ -125,6 +126,7 @@ class SessionWizard(QWizard):
         pump.subscribe(DestinationRefused, copy.on_destination_refused)
         pump.subscribe(SourceSkipped, copy.on_source_skipped)
         pump.subscribe(JobFinished, copy.on_job_finished)
+        pump.subscribe(EngineStopped, copy.on_engine_stopped)
         pump.subscribe(PreflightFinished, self.destinations_page.on_preflight_finished)
         pump.subscribe(TextSaved, self.receipt_page.on_text_saved)
         pump.subscribe(TextSaveFailed, self.receipt_page.on_text_save_failed)
@@ -143,6 +145,7 @@ class SessionWizard(QWizard):
             copy.on_destination_refused,
             copy.on_source_skipped,
             copy.on_job_finished,
+            copy.on_engine_stopped,
             self.destinations_page.on_preflight_finished,
             self.receipt_page.on_text_saved,
             self.receipt_page.on_text_save_failed,
