@@ -137,6 +137,29 @@ class SshServer(Server):
             )
         wait_port(self.port, self.proc, "sshd", self.log)
 
+    def host_fingerprint(self) -> str:
+        """The host key's fingerprint as OpenSSH's own tool prints it."""
+        keys = self.conf.parent / "keys"
+        out = subprocess.run(
+            ["ssh-keygen", "-l", "-E", "sha256", "-f", str(keys / "host.pub")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        return out[1]
+
+    def impostor(self) -> None:
+        """Another server on the same host and port: stopped, given a new host key of
+        the same type, started again (what a replaced or spoofed server looks like)."""
+        self.kill()
+        keys = self.conf.parent / "keys"
+        for f in ("host", "host.pub"):
+            (keys / f).unlink()
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "host")], check=True
+        )
+        self.start()
+
     def params(self) -> dict[str, str]:
         return {
             "host": "127.0.0.1",
