@@ -106,9 +106,7 @@ def test_no_server_is_a_clear_error():
     assert "Check the server's name and port" in caught.value.next_step
 
 
-def test_first_use_asks_saves_nothing_then_pins_what_was_confirmed(
-    service, sftp_server: SshServer
-):
+def test_first_use_asks_saves_nothing_then_pins_what_was_confirmed(service, sftp_server: SshServer):
     s, sink = service
     setup = sftp_setup(sftp_server)
 
@@ -120,9 +118,9 @@ def test_first_use_asks_saves_nothing_then_pins_what_was_confirmed(
     assert check.key_type == "ED25519" and not check.changed
     assert check.destination == setup.spec
     assert "facility or IT" in asked.next_step
-    assert "[research]" not in (rclone_conf() if PrivateRcloneConfig(
-        AppPaths.default().config_dir
-    ).path.exists() else "")  # nothing saved before the key is confirmed
+    assert "[research]" not in (
+        rclone_conf() if PrivateRcloneConfig(AppPaths.default().config_dir).path.exists() else ""
+    )  # nothing saved before the key is confirmed
     assert not known_hosts().exists()
 
     got = answer(sink, s.set_up_remote(replace(setup, host_key=check.fingerprint))).result
@@ -204,9 +202,8 @@ def test_an_impostor_on_the_same_host_and_port_is_refused_everywhere(
     # re-confirmed deliberately: pinned, the copy goes on
     trusted = answer(sink, s.trust_host_key(setup.spec, new)).result
     assert trusted.ok, trusted
-    assert hostkey.KnownHosts(AppPaths.default().config_dir).pinned(
-        "127.0.0.1", sftp_server.port
-    ).fingerprint == new  # type: ignore[union-attr]
+    pinned = hostkey.KnownHosts(AppPaths.default().config_dir).pinned("127.0.0.1", sftp_server.port)
+    assert pinned is not None and pinned.fingerprint == new
     assert len(known_hosts().read_text().splitlines()) == 1  # replaced, not added
     done = cli("copy", run, "--to", setup.spec)
     assert done.returncode == 0, done.stderr
@@ -293,17 +290,20 @@ def test_cli_add_shows_the_key_and_needs_it_accepted(sftp_server: SshServer):
     doc = json.loads(ok.stdout)
     assert doc["ok"] and doc["destination"] == spec
     assert "BLAKE3" in doc["proof"]
-    assert hostkey.KnownHosts(AppPaths.default().config_dir).pinned(
-        "127.0.0.1", sftp_server.port
-    ) is not None
+    assert (
+        hostkey.KnownHosts(AppPaths.default().config_dir).pinned("127.0.0.1", sftp_server.port)
+        is not None
+    )
     assert cli("remote", "test", spec).returncode == 0
 
 
 def test_rclone_s_words_for_a_refused_key_are_mapped():
     for message, kind in (
         ("couldn't connect SSH: ssh: handshake failed: knownhosts: key mismatch", "changed"),
-        ('ssh: handshake failed: ssh: no common algorithm for host key; we offered: ["x"]',
-         "changed"),
+        (
+            'ssh: handshake failed: ssh: no common algorithm for host key; we offered: ["x"]',
+            "changed",
+        ),
         ("ssh: handshake failed: knownhosts: key is unknown", "unknown"),
         ("couldn't parse known_hosts_file: open /x: no such file or directory", "unreadable"),
         ("connection refused", ""),

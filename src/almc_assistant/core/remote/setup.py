@@ -206,6 +206,10 @@ def check_remote(daemon: RcDaemon, spec: str) -> RemoteTestResult:
 
     try:
         backend = RcloneBackend(daemon, parse_remote(spec)).open()
+    except hostkey.HostKeyChanged as err:
+        return RemoteTestResult(
+            spec, False, f"{err.title}: {spec}", err.detail, err.next_step, host_key=err.check
+        )
     except AlmcError as err:
         return RemoteTestResult(
             spec,
@@ -213,7 +217,6 @@ def check_remote(daemon: RcDaemon, spec: str) -> RemoteTestResult:
             f"{spec} cannot be used",
             err.detail,
             err.next_step or "Check the fields, then test again.",
-            host_key=err.check if isinstance(err, hostkey.HostKeyChanged) else None,
         )
     if backend.server_hash is not None:
         proof = PROOF_WORDS[backend.server_hash.kind]
