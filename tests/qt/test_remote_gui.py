@@ -37,7 +37,7 @@ from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 from almc_assistant.qt.bridge import EventPump, app_pump
 from almc_assistant.qt.settings_dialog import SettingsDialog
 from almc_assistant.qt.settings_remote import RemoteDialog
-from almc_assistant.qt.transfer_rows import JobState
+from almc_assistant.qt.transfer_rows import FINISHED_JOB_STATES, JobState
 from almc_assistant.qt.transfer_window import TransferWindow
 from tests.core.remote.servers import RcloneServer, SshServer
 
@@ -480,3 +480,24 @@ def test_a_remote_set_up_before_keys_were_checked_asks_at_test(
     tab.trust_button.click()
     qtbot.waitUntil(lambda: "✔" in tab.result.text(), timeout=60_000)
     assert prompter.asked == []  # a first use needs no second question
+
+
+def test_transfer_window_says_the_server_key_changed_and_copies_nothing(
+    qtbot: QtBot, prompter, tmp_path: Path, sftp_server: SshServer, sftp_remote: str
+) -> None:
+    acquisition = tmp_path / "acquisition"
+    acquisition.mkdir()
+    (acquisition / "a.bin").write_bytes(os.urandom(50_000))
+    old = sftp_server.host_fingerprint()
+    sftp_server.impostor()
+    new = sftp_server.host_fingerprint()
+    with _transfer_window(qtbot, prompter, acquisition, sftp_remote) as window:
+        window.copy_button.click()
+        qtbot.waitUntil(lambda: bool(prompter.told), timeout=120_000)
+        qtbot.waitUntil(lambda: window.jobs.rows()[0].state in FINISHED_JOB_STATES, timeout=120_000)
+        assert window.jobs.rows()[0].verified == 0
+    [told] = prompter.told
+    said = f"{told.title} {told.text} {told.detail}"
+    assert sftp_remote in said and old in said and new in said, said
+    assert "CHANGED" in said and "facility or IT" in said and "Traceback" not in said
+    assert not (sftp_server.data / "dest").exists()  # nothing sent, nothing published
