@@ -19,7 +19,7 @@ def host_key_html(result: RemoteTestResult) -> str:
     type and fingerprint in full, selectable, and what to compare it with."""
     check = result.host_key
     assert check is not None
-    mark = "⚠" if check.changed else "\N{KEY}"
+    mark = "⚠ " if check.changed else ""
     rows = [
         ("Server", check.address),
         ("Key type", check.key_type),
@@ -32,7 +32,7 @@ def host_key_html(result: RemoteTestResult) -> str:
         for k, v in rows
     )
     return (
-        f"{mark} <b>{html.escape(result.title)}</b><br>{html.escape(result.detail)}"
+        f"{mark}<b>{html.escape(result.title)}</b><br>{html.escape(result.detail)}"
         f"<table>{table}</table><i>{html.escape(result.next_step)}</i>"
     )
 

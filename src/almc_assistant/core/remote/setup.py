@@ -300,7 +300,7 @@ def confirm_result(check: HostKeyCheck, confirmed: str = "") -> RemoteTestResult
         False,
         f"Confirm the identity of {check.address}",
         f"First connection to {check.address}: the server identifies itself with the "
-        f"{key}. Nothing has been sent to it yet.",
+        f"{check.key_type} key below. Nothing has been sent to it yet.",
         hostkey.COMPARE_NOTE,
         host_key=check,
     )
