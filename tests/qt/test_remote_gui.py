@@ -459,15 +459,7 @@ def test_a_changed_server_key_is_shown_and_trusted_only_when_confirmed(
 def test_a_remote_set_up_before_keys_were_checked_asks_at_test(
     qtbot: QtBot, prompter, site, sftp_server: SshServer, daemon
 ) -> None:
-    params = {k: v for k, v in sftp_server.params().items() if k != "known_hosts_file"}
-    daemon.call(
-        "config/create",
-        name="research",
-        type="sftp",
-        parameters=params,
-        opt={"nonInteractive": True, "obscure": True},
-    )
-    spec = f"research:{sftp_server.data}/dest"
+    spec = sftp_server.create_unpinned_remote(daemon, "research")
     settings = _settings_with(qtbot, prompter, site, spec)
     tab = settings.destinations
 

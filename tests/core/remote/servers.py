@@ -181,6 +181,19 @@ class SshServer(Server):
         )
         return f"{name}:{self.data}/dest"
 
+    def create_unpinned_remote(self, daemon: RcDaemon, name: str) -> str:
+        """Remote ``name`` as Settings saved SFTP remotes before server keys were
+        checked: no ``known_hosts_file`` (rclone would accept any server)."""
+        params = {k: v for k, v in self.params().items() if k != "known_hosts_file"}
+        daemon.call(
+            "config/create",
+            name=name,
+            type="sftp",
+            parameters=params,
+            opt={"nonInteractive": True, "obscure": True},
+        )
+        return f"{name}:{self.data}/dest"
+
 
 class RcloneServer(Server):
     """``rclone serve s3`` or ``rclone serve webdav`` over a folder."""

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,34 +22,15 @@ from almc_assistant.core.remote.faults import RemoteError, describe, host_key_fa
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.spec import PrivateRcloneConfig
 from almc_assistant.core.service import Service
-from almc_assistant.core.service_remotes import RemoteSetup, RemoteTested
+from almc_assistant.core.service_remotes import RemoteSetup
+from tests.core.remote.helpers import answer, sftp_setup
 from tests.core.remote.servers import SshServer, free_port
 from tests.integration.test_copy_cli import SRC_DIR, make_run
 
 
 @pytest.fixture
-def service() -> Iterator[tuple[Service, ListSink]]:
-    sink = ListSink()
-    s = Service(AppPaths.default(), sink, inline=True)
-    yield s, sink
-    s.stop()
-
-
-def answer(sink: ListSink, request: int) -> RemoteTested:
-    [found] = [e for e in sink.events if isinstance(e, RemoteTested) and e.request_id == request]
-    return found
-
-
-def sftp_setup(server: SshServer, name: str = "research") -> RemoteSetup:
-    return RemoteSetup(
-        "sftp",
-        name,
-        folder=f"{server.data}/dest",
-        host="127.0.0.1",
-        port=str(server.port),
-        user=server.user,
-        key_file=str(server.key),
-    )
+def service(setup_service: tuple[Service, ListSink]) -> tuple[Service, ListSink]:
+    return setup_service
 
 
 def rclone_conf() -> str:
@@ -75,7 +55,7 @@ def cli(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProc
 
 def pinned_through_service(service, server: SshServer) -> RemoteSetup:
     s, sink = service
-    setup = sftp_setup(server)
+    setup = sftp_setup(server, confirmed=False)
     asked = answer(sink, s.set_up_remote(setup)).result
     assert asked.host_key is not None
     got = answer(sink, s.set_up_remote(replace(setup, host_key=asked.host_key.fingerprint)))
@@ -108,7 +88,7 @@ def test_no_server_is_a_clear_error():
 
 def test_first_use_asks_saves_nothing_then_pins_what_was_confirmed(service, sftp_server: SshServer):
     s, sink = service
-    setup = sftp_setup(sftp_server)
+    setup = sftp_setup(sftp_server, confirmed=False)
 
     asked = answer(sink, s.set_up_remote(setup)).result
 
@@ -214,15 +194,7 @@ def test_a_remote_set_up_before_keys_were_checked_is_refused_until_confirmed(
     service, daemon: RcDaemon, sftp_server: SshServer, tmp_path: Path
 ):
     s, sink = service
-    params = {k: v for k, v in sftp_server.params().items() if k != "known_hosts_file"}
-    daemon.call(
-        "config/create",
-        name="legacy",
-        type="sftp",
-        parameters=params,
-        opt={"nonInteractive": True, "obscure": True},
-    )  # as Settings saved SFTP remotes before keys were checked
-    spec = f"legacy:{sftp_server.data}/dest"
+    spec = sftp_server.create_unpinned_remote(daemon, "legacy")
     assert "known_hosts_file" not in rclone_conf()
     run = make_run(tmp_path / "src")
 
