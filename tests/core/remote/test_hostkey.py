@@ -283,3 +283,37 @@ def test_rclone_s_words_for_a_refused_key_are_mapped():
         assert host_key_fault(message) == kind
     err = describe("research:lab (SFTP)", "open the destination", "knownhosts: key mismatch")
     assert err.final and "impostor" in err.detail and "research:lab" in err.detail
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX terminal (pty)")
+@pytest.mark.parametrize("typed", ["yes", "no"])
+def test_cli_asks_at_a_terminal(sftp_server: SshServer, typed: str):
+    """At a terminal the key is shown and a typed "yes" trusts it; anything else does
+    not, and nothing is saved."""
+    spec = f"research:{sftp_server.data}/dest"
+    master, slave = os.openpty()
+    try:
+        where = ["--host", "127.0.0.1", "--port", str(sftp_server.port)]
+        who = ["--user", sftp_server.user, "--key-file", str(sftp_server.key)]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "almc_assistant", "remote", "add", "sftp", spec, *where, *who],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(SRC_DIR)},
+        )
+        os.close(slave)
+        os.write(master, f"{typed}\n".encode())  # the terminal keeps it until asked
+        out, err = proc.communicate(timeout=180)
+    finally:
+        os.close(master)
+    assert sftp_server.host_fingerprint() in err and "Traceback" not in err
+    assert "Trust this key" in out
+    pinned = hostkey.KnownHosts(AppPaths.default().config_dir).pinned("127.0.0.1", sftp_server.port)
+    if typed == "yes":
+        assert proc.returncode == 0, err
+        assert pinned is not None and pinned.fingerprint == sftp_server.host_fingerprint()
+    else:
+        assert proc.returncode == 2 and "not trusted" in err
+        assert pinned is None

@@ -156,9 +156,17 @@ def fetch(host: str, port: int, *, timeout: float = FETCH_TIMEOUT) -> HostKey:
     user name or password sent). :class:`RemoteError` naming the server otherwise."""
     import asyncio
 
-    import asyncssh
-
     where = f"{host}:{port}"
+    try:
+        import asyncssh
+    except ImportError as exc:  # a broken installation: say so, no traceback
+        raise RemoteError(
+            f"The identity of the server {where} cannot be read: the SSH library is "
+            f"missing ({exc}).",
+            title="almc-assistant is incomplete",
+            next_step="Reinstall almc-assistant, or ask staff to.",
+            final=True,
+        ) from None
 
     async def ask() -> asyncssh.SSHKey | None:
         return await asyncssh.get_server_host_key(
