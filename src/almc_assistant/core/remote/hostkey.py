@@ -33,6 +33,7 @@ import binascii
 import hashlib
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from almc_assistant.core.remote.faults import RemoteError
 log = logging.getLogger(__name__)
 
 KNOWN_HOSTS = "known_hosts"
+_WRITING = threading.Lock()  # one writer of the file at a time in this process
 FETCH_TIMEOUT = 20.0  # seconds for the connection and the key exchange
 # The key types we ask for, best first (OpenSSH's order without certificates: a
 # certificate cannot be pinned as a plain key).
@@ -144,8 +146,9 @@ def same_fingerprint(a: str, b: str) -> bool:
 
 def host_pattern(host: str, port: int) -> str:
     """How known_hosts names ``host:port`` (``host`` alone for port 22), as Go's
-    ``knownhosts.Normalize`` does."""
-    host = host.strip().lower()
+    ``knownhosts.Normalize`` does: the host as the remote names it (Go compares it as
+    it is, so it is not lowercased; :func:`read_pinned` ignores case)."""
+    host = host.strip()
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return host if port == 22 else f"[{host}]:{port}"
@@ -223,7 +226,7 @@ def known_hosts_path(config: dict[str, str]) -> Path | None:
 
 def read_pinned(path: Path, host: str, port: int) -> HostKey | None:
     """The first key ``path`` holds for ``host:port`` (None: none, or no such file)."""
-    pattern = host_pattern(host, port)
+    pattern = host_pattern(host, port).lower()
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -263,6 +266,13 @@ class KnownHosts:
     def pin(self, key: HostKey, remote: str) -> None:
         """Trust ``key`` for its server from now on (replacing any other key pinned for
         that host and port: re-confirming after a change)."""
+        with _WRITING:
+            self._pin(key, remote)
+        log.info(
+            "pinned %s key %s for %s (%s)", key.type_words, key.fingerprint, key.address, remote
+        )
+
+    def _pin(self, key: HostKey, remote: str) -> None:
         ensure_private_dir(self.folder)
         if POSIX:
             check_private_files(self.folder, (KNOWN_HOSTS,), create=KNOWN_HOSTS)
@@ -274,7 +284,7 @@ class KnownHosts:
         kept = [
             line
             for line in old
-            if not (line.split() and pattern in line.split()[0].lower().split(","))
+            if not (line.split() and pattern.lower() in line.split()[0].lower().split(","))
         ]
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in remote)
         comment = f"almc-assistant:{safe}"
@@ -290,21 +300,20 @@ class KnownHosts:
             ) from None
         if POSIX:
             check_private_files(self.folder, (KNOWN_HOSTS,))
-        log.info("pinned %s key %s for %s (%s)", key.type_words, key.fingerprint, pattern, remote)
 
     def parameters(self, key: HostKey) -> dict[str, str]:
         """The remote's rclone parameters that make rclone check ``key``."""
         return {"known_hosts_file": str(self.path), "host_key_algorithms": key.algorithms}
 
 
-def not_pinned_error(label: str, name: str) -> RemoteError:
+def not_pinned_error(label: str, spec: str) -> RemoteError:
     return RemoteError(
         f"{label}: the server's identity (host key) has not been confirmed yet, so "
         "nothing is sent there (this remote was set up before host keys were checked).",
         title="Server key not confirmed",
         next_step="In Settings, Destinations, select it and press Test, compare the "
         "fingerprint with what your facility or IT publishes and trust it; or run "
-        f"'almc-assistant remote trust {name}:'.",
+        f"'almc-assistant remote trust {spec}'.",
         final=True,
     )
 
@@ -313,7 +322,9 @@ class HostKeyChanged(RemoteError):
     """The server showed another key than the one pinned; ``check`` holds both (None
     when the offered key could not be read again)."""
 
-    def __init__(self, detail: str, *, next_step: str, check: HostKeyCheck | None) -> None:
+    def __init__(
+        self, detail: str, *, next_step: str = "", check: HostKeyCheck | None = None
+    ) -> None:
         super().__init__(detail, title="Server key changed", next_step=next_step, final=True)
         self.check = check
 
@@ -338,7 +349,7 @@ def changed_error(label: str, spec: str, config: dict[str, str]) -> HostKeyChang
         next_step="Do not use this destination until your facility or IT confirms the "
         "change. If they expected it (a new server), confirm the new key in Settings "
         "(Destinations, Test) or with "
-        f"'almc-assistant remote trust {spec.partition(':')[0]}:'.",
+        f"'almc-assistant remote trust {spec}'.",
         check=check,
     )
 

@@ -102,7 +102,7 @@ class RcloneBackend:
         """Check the destination answers and may be written; find its proof (a probe).
         An SFTP server whose key nobody confirmed is not even connected to."""
         if self.sftp and not hostkey.is_pinned(self.config):
-            raise hostkey.not_pinned_error(self.label, self.spec.name)
+            raise hostkey.not_pinned_error(self.label, self.root)
         try:
             self.list("")
         except RemoteError as exc:
@@ -176,7 +176,7 @@ class RcloneBackend:
                 if kind == "changed":
                     self._key_fault = hostkey.changed_error(self.label, self.root, self.config)
                 elif kind == "unknown":
-                    self._key_fault = hostkey.not_pinned_error(self.label, self.spec.name)
+                    self._key_fault = hostkey.not_pinned_error(self.label, self.root)
                 else:
                     self._key_fault = hostkey.unreadable_error(self.label, self.config, message)
                 log.warning("%s", self._key_fault.detail)
