@@ -10,7 +10,10 @@ saves and tests what the windows ask. It saves:
 
 - ``remote-<kind>``: Settings' "Add a remote destination" filled in for each kind (SFTP
   with a key, SMB, S3, WebDAV, Google Drive, OneDrive), with the kind's guidance;
-- ``remote-tested``: the SFTP destination tested (its proof named), and
+- ``remote-hostkey``: the SFTP server's key to confirm on first use (type, SHA-256
+  fingerprint, what to compare it with);
+- ``remote-tested``: the SFTP destination tested once its key is trusted (its proof
+  named), and
   ``remote-failed``: a WebDAV password the server refuses;
 - ``remote-settings``: the Destinations tab listing the remote destinations;
 - ``remote-transfer``: the transfer window copying a session to the SFTP destination.
@@ -143,6 +146,9 @@ def run(out: Path, tmp: Path) -> int:
     d.key_file.setText(str(sftp.key))
     shot(d, "remote-sftp")
     d.test_button.click()
+    settle(until=lambda: d.trust_button.isVisible() or "✖" in d.answer.text())
+    shot(d, "remote-hostkey")
+    d.trust_button.click()
     settle(until=lambda: "works" in d.answer.text() or "✖" in d.answer.text())
     shot(d, "remote-tested")
     d.kind.setCurrentIndex(d.kind.findData(DestinationKind.RESEARCH))

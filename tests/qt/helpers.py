@@ -183,6 +183,10 @@ class FakeService:
         self.calls.append(("test_remote", (destination,)))
         return len(self.calls)
 
+    def trust_host_key(self, destination: str, fingerprint: str) -> int:
+        self.calls.append(("trust_host_key", (destination, fingerprint)))
+        return len(self.calls)
+
     def sign_in(self, backend: str, name: str, folder: str = "") -> int:
         self.calls.append(("sign_in", (backend, name, folder)))
         return len(self.calls)

@@ -2,9 +2,13 @@
 (OpenSSH with b3sum, on loopback) and a real WebDAV server (rclone serve webdav):
 
 - Settings adds an SFTP destination with a key: "Test connection" runs in the service's
-  worker, the answer names the destination and its proof; Save writes ``name:folder``
-  to the user's TOML and no secret; a wrong WebDAV password gives a clear answer and
-  stays out of the TOML; every field is reachable with Tab and has a label buddy.
+  worker and first shows the server's key type and SHA-256 fingerprint (as
+  ``ssh-keygen -l`` prints it) to confirm; once trusted, the answer names the destination
+  and its proof; a remote set up before keys were checked shows its key at Test, and a
+  server whose key changed is refused with both fingerprints until re-confirmed; Save
+  writes ``name:folder`` to the user's TOML and no secret; a wrong WebDAV password gives
+  a clear answer and stays out of the TOML; every field is reachable with Tab and has a
+  label buddy.
 - The transfer window copies real files to the SFTP destination with progress, and
   the receipt there and the server's bytes are checked.
 """
@@ -33,7 +37,7 @@ from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 from almc_assistant.qt.bridge import EventPump, app_pump
 from almc_assistant.qt.settings_dialog import SettingsDialog
 from almc_assistant.qt.settings_remote import RemoteDialog
-from almc_assistant.qt.transfer_rows import JobState
+from almc_assistant.qt.transfer_rows import FINISHED_JOB_STATES, JobState
 from almc_assistant.qt.transfer_window import TransferWindow
 from tests.core.remote.servers import RcloneServer, SshServer
 
@@ -91,7 +95,21 @@ def test_settings_adds_and_tests_an_sftp_destination(
 
     dialog.test_button.click()
 
+    qtbot.waitUntil(dialog.trust_button.isVisible, timeout=60_000)
+    fingerprint = sftp_server.host_fingerprint()
+    shown = dialog.answer.text()
+    assert "Confirm the identity of" in shown and f"127.0.0.1]:{sftp_server.port}" in shown
+    assert "ED25519" in shown and fingerprint in shown
+    assert "facility or IT" in shown
+    assert not dialog.add_button.isEnabled()
+    conf = AppPaths.default().config_dir / "rclone.conf"
+    assert not conf.exists() or "[research]" not in conf.read_text()  # nothing saved yet
+    dialog.trust_button.click()
+
     qtbot.waitUntil(lambda: "works" in dialog.answer.text(), timeout=60_000)
+    assert not dialog.trust_button.isVisible()
+    known = (AppPaths.default().config_dir / "known_hosts").read_text()
+    assert f"[127.0.0.1]:{sftp_server.port} ssh-ed25519" in known
     spec = f"research:{sftp_server.data}/dest"
     assert spec in dialog.answer.text()
     assert "BLAKE3 computed by the server" in dialog.answer.text()
@@ -313,6 +331,10 @@ def test_adding_an_sftp_destination_with_the_keyboard_only(
     while focused() is not dialog.test_button:
         tab()
     qtbot.keyClick(dialog.test_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(dialog.trust_button.isVisible, timeout=60_000)
+    while focused() is not dialog.trust_button:
+        tab()
+    qtbot.keyClick(dialog.trust_button, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: "works" in dialog.answer.text(), timeout=60_000)
     while focused() is not dialog.add_button:
         tab()
@@ -384,3 +406,90 @@ def test_a_remote_name_in_use_is_not_set_up_again(qtbot: QtBot, prompter, site) 
     assert dialog.test_button.isEnabled() and not dialog.add_button.isEnabled()
     conf = AppPaths.default().config_dir / "rclone.conf"
     assert not conf.exists() or "research" not in conf.read_text()
+
+
+def _settings_with(qtbot: QtBot, prompter, site, spec: str) -> SettingsDialog:
+    service, pump = site
+    settings = SettingsDialog(service, prompter, lambda: service.config)
+    qtbot.addWidget(settings)
+    _remote_events(pump, settings)
+    settings.destinations.set_destinations(
+        [Destination("research (SFTP)", Path("dest"), DestinationKind.RESEARCH, remote=spec)]
+    )
+    settings.show()
+    settings.destinations.view.selectRow(0)
+    return settings
+
+
+def test_a_changed_server_key_is_shown_and_trusted_only_when_confirmed(
+    qtbot: QtBot, prompter, site, sftp_server: SshServer, sftp_remote: str
+) -> None:
+    """The server behind a pinned remote replaced (a new host key on the same host and
+    port): Test names both fingerprints; "Trust the new key…" asks once more."""
+    from almc_assistant.qt.host_key_prompt import TRUST_NEW_KEY
+
+    old = sftp_server.host_fingerprint()
+    sftp_server.impostor()
+    new = sftp_server.host_fingerprint()
+    settings = _settings_with(qtbot, prompter, site, sftp_remote)
+    tab = settings.destinations
+
+    tab.test_button.click()
+
+    qtbot.waitUntil(tab.trust_button.isVisible, timeout=60_000)
+    shown = tab.result.text()
+    assert "Server key changed" in shown and old in shown and new in shown
+    assert "impostor" in shown
+    assert tab.trust_button.text() == "Trust the &new key…"
+    prompter.answers[TRUST_NEW_KEY] = "cancel"
+    tab.trust_button.click()
+    assert [q.key for q in prompter.asked] == [TRUST_NEW_KEY]
+    assert new in prompter.asked[0].text
+    assert tab.trust_button.isVisible() and "✔" not in tab.result.text()
+
+    prompter.answers[TRUST_NEW_KEY] = "trust"
+    tab.trust_button.click()
+    qtbot.waitUntil(lambda: "✔" in tab.result.text(), timeout=60_000)
+    assert not tab.trust_button.isVisible()
+    known = (AppPaths.default().config_dir / "known_hosts").read_text()
+    assert new.removeprefix("SHA256:") not in known  # the file holds keys, not fingerprints
+    assert f"[127.0.0.1]:{sftp_server.port} ssh-ed25519" in known
+
+
+def test_a_remote_set_up_before_keys_were_checked_asks_at_test(
+    qtbot: QtBot, prompter, site, sftp_server: SshServer, daemon
+) -> None:
+    spec = sftp_server.create_unpinned_remote(daemon, "research")
+    settings = _settings_with(qtbot, prompter, site, spec)
+    tab = settings.destinations
+
+    tab.test_button.click()
+
+    qtbot.waitUntil(tab.trust_button.isVisible, timeout=60_000)
+    assert sftp_server.host_fingerprint() in tab.result.text()
+    assert "Confirm the identity" in tab.result.text()
+    assert tab.trust_button.text() == "Trust this key and c&onnect"
+    tab.trust_button.click()
+    qtbot.waitUntil(lambda: "✔" in tab.result.text(), timeout=60_000)
+    assert prompter.asked == []  # a first use needs no second question
+
+
+def test_transfer_window_says_the_server_key_changed_and_copies_nothing(
+    qtbot: QtBot, prompter, tmp_path: Path, sftp_server: SshServer, sftp_remote: str
+) -> None:
+    acquisition = tmp_path / "acquisition"
+    acquisition.mkdir()
+    (acquisition / "a.bin").write_bytes(os.urandom(50_000))
+    old = sftp_server.host_fingerprint()
+    sftp_server.impostor()
+    new = sftp_server.host_fingerprint()
+    with _transfer_window(qtbot, prompter, acquisition, sftp_remote) as window:
+        window.copy_button.click()
+        qtbot.waitUntil(lambda: bool(prompter.told), timeout=120_000)
+        qtbot.waitUntil(lambda: window.jobs.rows()[0].state in FINISHED_JOB_STATES, timeout=120_000)
+        assert window.jobs.rows()[0].verified == 0
+    [told] = prompter.told
+    said = f"{told.title} {told.text} {told.detail}"
+    assert sftp_remote in said and old in said and new in said, said
+    assert "CHANGED" in said and "facility or IT" in said and "Traceback" not in said
+    assert not (sftp_server.data / "dest").exists()  # nothing sent, nothing published

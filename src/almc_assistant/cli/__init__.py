@@ -29,6 +29,7 @@ from almc_assistant.cli import check as check_cmd
 from almc_assistant.cli import cleanup as cleanup_cmd
 from almc_assistant.cli import copy as copy_cmd
 from almc_assistant.cli import gui as gui_cmd
+from almc_assistant.cli import remote as remote_cmd
 from almc_assistant.cli import status as status_cmd
 from almc_assistant.cli import verify as verify_cmd
 from almc_assistant.cli import watch as watch_cmd
@@ -38,6 +39,7 @@ _COMMANDS = (
     check_cmd,
     copy_cmd,
     verify_cmd,
+    remote_cmd,
     watch_cmd,
     status_cmd,
     cleanup_cmd,

@@ -313,6 +313,12 @@ class Service:
         (``name:folder``) as a copy would and publishes ``RemoteTested``."""
         return self.remotes.test(destination)
 
+    def trust_host_key(self, destination: str, fingerprint: str) -> int:
+        """Returns a request id at once; a worker reads the key of SFTP remote
+        ``destination``'s server, pins it if its fingerprint is ``fingerprint`` (the
+        one the person confirmed), tests the remote and publishes ``RemoteTested``."""
+        return self.remotes.trust(destination, fingerprint)
+
     def sign_in(self, backend: str, name: str, folder: str = "") -> int:
         """Returns a request id at once; a worker starts the browser sign-in to
         ``backend`` ("drive", "onedrive") with the facility's app, publishes

@@ -136,6 +136,7 @@ CALLS = frozenset(
         "test_locations",
         "set_up_remote",
         "test_remote",
+        "trust_host_key",
         "sign_in",
         "cancel_sign_in",
         "stop",
@@ -575,6 +576,9 @@ class EngineProcess:
 
     def test_remote(self, destination: str) -> int:
         return self.call("test_remote", destination)  # type: ignore[no-any-return]
+
+    def trust_host_key(self, destination: str, fingerprint: str) -> int:
+        return self.call("trust_host_key", destination, fingerprint)  # type: ignore[no-any-return]
 
     def sign_in(self, backend: str, name: str, folder: str = "") -> int:
         return self.call("sign_in", backend, name, folder)  # type: ignore[no-any-return]

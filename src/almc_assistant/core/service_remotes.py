@@ -1,7 +1,7 @@
 """The service's part for setting up remote destinations: save one, test one, sign in.
 
-Thread contract: :meth:`Remotes.set_up`, :meth:`Remotes.test` and
-:meth:`Remotes.sign_in` return a request id at once (GUI thread); a service worker does
+Thread contract: :meth:`Remotes.set_up`, :meth:`Remotes.test`, :meth:`Remotes.trust`
+and :meth:`Remotes.sign_in` return a request id at once (GUI thread); a service worker does
 the network work and publishes the answer: :class:`RemoteTested` (and, for a sign-in,
 :class:`SignInOpened` first, with the page the front end opens in the browser).
 :meth:`Remotes.cancel_sign_in` may be called from any thread.
@@ -10,8 +10,14 @@ Each request starts its own private rclone helper on the user's rclone.conf and 
 at the end (a few tenths of a second; a copy job has its own). Before the helper opens the
 file, :func:`~almc_assistant.core.remote.vault.protect` encrypts it with a password the
 OS keyring keeps, when there is a keyring; :class:`RemoteTested` says where the secrets
-are (``store``). Secrets never reach an event, a log line or an error message: a
-:class:`RemoteSetup`'s ``repr`` leaves the secret out, and every message is scrubbed.
+are (``store``). An SFTP server's key is read before anything of the user is sent
+(:mod:`~almc_assistant.core.remote.hostkey`): unless it is the key already confirmed
+for that server, the answer is a question (``RemoteTested`` whose result holds
+``host_key``, nothing saved), and the front end asks again with the fingerprint the
+person confirmed (``RemoteSetup.host_key``, or :meth:`Remotes.trust` for a remote set up
+before: its key is pinned, then it is tested). Secrets never reach an event, a log line
+or an error message: a :class:`RemoteSetup`'s ``repr`` leaves the secret out, and every
+message is scrubbed.
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from almc_assistant.core.errors import ConfigError
 from almc_assistant.core.events import Event
+from almc_assistant.core.remote import hostkey
+from almc_assistant.core.remote.hostkey import HostKey, HostKeyCheck, KnownHosts
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.setup import (
     GUIDANCE,
@@ -32,10 +41,11 @@ from almc_assistant.core.remote.setup import (
     RemoteTestResult,
     check_remote,
     failed_result,
+    key_to_pin,
     write_remote,
 )
 from almc_assistant.core.remote.signin import SignIn
-from almc_assistant.core.remote.spec import BACKEND_LABELS, PrivateRcloneConfig
+from almc_assistant.core.remote.spec import BACKEND_LABELS, PrivateRcloneConfig, parse_remote
 from almc_assistant.core.remote.vault import SecretStore, protect, store
 from almc_assistant.core.service_runtime import Runtime
 from almc_assistant.core.service_settings import LiveSettings
@@ -47,6 +57,7 @@ __all__ = [
     "GUIDANCE",
     "NO_PROOF",
     "SIGN_IN_BACKENDS",
+    "HostKeyCheck",
     "RemoteSetup",
     "RemoteTestResult",
     "RemoteTested",
@@ -80,6 +91,7 @@ class Remotes:
         self._rt = rt
         self._settings = settings
         self._config = PrivateRcloneConfig(config_dir)
+        self._known = KnownHosts(config_dir)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._sign_ins: dict[int, SignIn] = {}
@@ -96,16 +108,20 @@ class Remotes:
         secret: str,
         work: Callable[[RcDaemon], RemoteTestResult],
         *,
-        before: Callable[[], None] = lambda: None,
+        before: Callable[[], RemoteTestResult | None] = lambda: None,
     ) -> int:
-        """Run ``before()`` (what needs no rclone: the fields' check, the browser), then
-        ``work`` with a private rclone helper, in a worker; answer ``RemoteTested``."""
+        """Run ``before()`` (what needs no rclone: the fields' check, the browser, the
+        server's key; a result it returns is the answer), then ``work`` with a private
+        rclone helper, in a worker; answer ``RemoteTested``."""
 
         def run() -> None:
             from almc_assistant.core.remote.rclonebin import rclone_binary
 
             try:
-                before()
+                early = before()
+                if early is not None:
+                    self._answer(request, early)
+                    return
                 self._config.ensure()
                 protect(self._config.path, rclone_binary())
                 daemon = RcDaemon(self._config.path).start()
@@ -122,23 +138,88 @@ class Remotes:
         return request
 
     def set_up(self, setup: RemoteSetup) -> int:
-        """Save ``setup`` in the user's rclone.conf, then test it (``RemoteTested``)."""
+        """Save ``setup`` in the user's rclone.conf, then test it (``RemoteTested``).
+        SFTP: only once its server's key is the one pinned or confirmed (``host_key``);
+        otherwise the answer asks the person, and nothing is saved or sent."""
         request = next(self._ids)
+        key: list[HostKey] = []
+
+        def before() -> RemoteTestResult | None:
+            setup.check()
+            if setup.backend != "sftp":
+                return None
+            found, question = key_to_pin(
+                setup.spec, setup.host.strip(), setup.port_number, setup.host_key, self._known
+            )
+            key.append(found)
+            return question
 
         def work(daemon: RcDaemon) -> RemoteTestResult:
-            write_remote(daemon, setup)
+            extra = None
+            if key:
+                self._known.pin(key[0], setup.name)
+                extra = self._known.parameters(key[0])
+            write_remote(daemon, setup, extra)
             return check_remote(daemon, setup.spec)
 
-        return self._with_daemon(request, setup.spec, setup.secret, work, before=setup.check)
+        return self._with_daemon(request, setup.spec, setup.secret, work, before=before)
 
     def test(self, spec: str) -> int:
-        """Test remote destination ``spec`` as a copy would open it (``RemoteTested``)."""
+        """Test remote destination ``spec`` as a copy would open it (``RemoteTested``).
+        An SFTP remote whose server key nobody confirmed (set up before keys were
+        checked) answers with the key to confirm, unless that very key is pinned for
+        its server already (then it is applied and the remote tested)."""
         request = next(self._ids)
 
         def work(daemon: RcDaemon) -> RemoteTestResult:
-            return check_remote(daemon, spec)
+            return self._pinned_then(daemon, spec, "", only_unpinned=True)
 
         return self._with_daemon(request, spec, "", work)
+
+    def trust(self, spec: str, fingerprint: str) -> int:
+        """Pin the key of SFTP remote ``spec``'s server if its fingerprint is
+        ``fingerprint`` (the one the person confirmed), then test it (``RemoteTested``).
+        Re-confirming after a change that IT expected goes here too."""
+        request = next(self._ids)
+
+        def work(daemon: RcDaemon) -> RemoteTestResult:
+            if not fingerprint.strip():
+                raise ConfigError(
+                    f"No fingerprint was given to trust for {spec}.",
+                    next_step="Test the destination to see its server's fingerprint.",
+                )
+            return self._pinned_then(daemon, spec, fingerprint, only_unpinned=False)
+
+        return self._with_daemon(request, spec, "", work)
+
+    def _pinned_then(
+        self, daemon: RcDaemon, spec: str, confirmed: str, *, only_unpinned: bool
+    ) -> RemoteTestResult:
+        name = parse_remote(spec).name
+        config = {k: str(v) for k, v in daemon.call("config/get", name=name).items()}
+        if not config.get("type"):
+            return check_remote(daemon, spec)  # "Unknown remote", named
+        if config.get("type") != "sftp":
+            if confirmed:
+                raise ConfigError(
+                    f"{spec} is not an SFTP remote: it has no server key to trust.",
+                    next_step="Test it instead.",
+                )
+            return check_remote(daemon, spec)
+        if only_unpinned and hostkey.is_pinned(config):
+            return check_remote(daemon, spec)  # rclone checks it; a change is a hard stop
+        host, port = config.get("host", ""), hostkey.port_of(config)
+        key, question = key_to_pin(spec, host, port, confirmed, self._known)
+        if question is not None:
+            return question
+        self._known.pin(key, name)
+        daemon.call(
+            "config/update",
+            name=name,
+            parameters=self._known.parameters(key),
+            opt={"nonInteractive": True},
+        )
+        return check_remote(daemon, spec)
 
     def sign_in(self, backend: str, name: str, folder: str = "") -> int:
         """Sign in to ``backend`` (Drive, OneDrive) through the browser as remote

@@ -5,7 +5,9 @@ list of user destinations; the dialog saves them with the rest of the user setti
 "Test" asks the service for a preflight (``preflight`` returns at once; its
 ``PreflightFinished`` event arrives through :meth:`DestinationsTab.on_preflight_finished`);
 for a remote destination it asks ``test_remote`` (``RemoteTested`` arrives through
-:meth:`DestinationsTab.on_remote_event`). "Add remote…" opens
+:meth:`DestinationsTab.on_remote_event`); an SFTP server whose key is not confirmed
+(a remote set up before keys were checked) or has changed answers with the key, and
+"Trust this key" asks ``trust_host_key`` with its fingerprint. "Add remote…" opens
 :class:`~almc_assistant.qt.settings_remote.RemoteDialog`; remote destinations are saved
 as ``remotes`` of the user's settings, by ``name:folder`` only.
 """
@@ -18,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -32,7 +34,8 @@ from PySide6.QtWidgets import (
 
 from almc_assistant.core.destinations import KIND_INFO, Destination, DestinationKind, guess_kind
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.service_remotes import RemoteTested, SignInOpened
+from almc_assistant.core.service_remotes import HostKeyCheck, RemoteTested, SignInOpened
+from almc_assistant.qt.host_key_prompt import confirm_changed, host_key_html, trust_label
 from almc_assistant.qt.prompts import Prompter
 from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.settings_remote import RemoteDialog
@@ -103,6 +106,11 @@ class DestinationsTab(QWidget):
         self.test_button.clicked.connect(self._on_test_clicked)
         self.result = QLabel()
         self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.trust_button = QPushButton("Trust this key and c&onnect")
+        self.trust_button.setVisible(False)
+        self.trust_button.clicked.connect(self._on_trust_clicked)
+        self._key: HostKeyCheck | None = None
         form = QFormLayout()
         form.addRow("Name:", self.name)
         form.addRow("Folder:", folder_row)
@@ -119,6 +127,10 @@ class DestinationsTab(QWidget):
         layout.addLayout(buttons)
         layout.addLayout(form)
         layout.addWidget(self.result)
+        trust_row = QHBoxLayout()
+        trust_row.addWidget(self.trust_button)
+        trust_row.addStretch(1)
+        layout.addLayout(trust_row)
         self._on_kind_changed()
         self._on_selection_changed()
 
@@ -211,6 +223,7 @@ class DestinationsTab(QWidget):
         if d is None:
             return
         self.result.setText(f"Testing {d.name}…")
+        self._show_key(None)
         try:
             if d.remote:
                 self._requests.add(self._service.test_remote(d.remote))
@@ -247,11 +260,32 @@ class DestinationsTab(QWidget):
         if isinstance(event, RemoteTested) and event.request_id in self._requests:
             self._requests.discard(event.request_id)
             r = event.result
+            if r.host_key is not None and not r.ok:
+                self.result.setText(host_key_html(r))
+                self._show_key(r.host_key)
+                return
             mark = "✔" if r.ok else "✖"
             self.result.setText(
                 f"{mark} <b>{html.escape(r.title)}</b>: {html.escape(r.detail)} "
                 f"{html.escape(r.proof)} <i>{html.escape(r.next_step if not r.ok else '')}</i>"
             )
+
+    def _show_key(self, key: HostKeyCheck | None) -> None:
+        self._key = key
+        if key is not None:
+            self.trust_button.setText(trust_label(key))
+        self.trust_button.setVisible(key is not None)
+
+    def _on_trust_clicked(self) -> None:
+        key = self._key
+        if key is None or not confirm_changed(self._prompter, key):
+            return
+        self._show_key(None)
+        self.result.setText(f"Trusting the key of {html.escape(key.address)} and testing…")
+        try:
+            self._requests.add(self._service.trust_host_key(key.destination, key.fingerprint))
+        except AlmcError as err:
+            self.result.setText(f"<b>{err.title}</b>: {err.detail}")
 
     def on_preflight(self, results: Sequence[Any]) -> None:
         known = {str(d.path) for d in self.model.rows()}

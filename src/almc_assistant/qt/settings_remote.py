@@ -7,6 +7,12 @@ a worker; the answer arrives as ``RemoteTested`` through :meth:`RemoteDialog.on_
 Google Drive and OneDrive sign in instead (``sign_in``): ``SignInOpened`` gives the page
 this window opens in the browser (:meth:`RemoteDialog.on_sign_in_opened`).
 
+An SFTP server's key comes back first as a question (``RemoteTested`` whose result has
+``host_key``): its type and fingerprint are shown with what to compare them with, and
+"Trust this key and connect" asks the service again with that fingerprint (a key that
+changed asks once more, :mod:`~almc_assistant.qt.host_key_prompt`). Nothing is saved
+before the person trusts the key.
+
 The password field's text is handed to the service once and cleared from the field after
 the answer; our TOML only ever gets ``name:folder`` (the destination ``accepted`` emits).
 """
@@ -14,6 +20,7 @@ the answer; our TOML only ever gets ``name:folder`` (the destination ``accepted`
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -38,10 +45,12 @@ from almc_assistant.core.service_remotes import (
     GUIDANCE,
     NO_PROOF,
     SIGN_IN_BACKENDS,
+    HostKeyCheck,
     RemoteSetup,
     RemoteTested,
     SignInOpened,
 )
+from almc_assistant.qt.host_key_prompt import confirm_changed, host_key_html, trust_label
 from almc_assistant.qt.prompts import Prompter
 from almc_assistant.qt.service_port import ServicePort
 
@@ -92,6 +101,7 @@ class RemoteDialog(QDialog):
         self._request = 0
         self._tested: RemoteSetup | None = None
         self._pending: RemoteSetup | None = None
+        self._key: HostKeyCheck | None = None  # a server key waiting for the person
         self._signing_in = 0  # a sign-in's request id while the browser has it
         self.open_url = QDesktopServices.openUrl  # test seam: no browser in tests
         self.backend = QComboBox()
@@ -133,8 +143,15 @@ class RemoteDialog(QDialog):
         self.answer = QLabel()
         self.answer.setWordWrap(True)
         self.answer.setTextFormat(Qt.TextFormat.RichText)
+        self.answer.setTextInteractionFlags(  # the fingerprint can be selected and copied
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self._on_test_clicked)
+        self.trust_button = QPushButton("Trust this key and c&onnect")
+        self.trust_button.setVisible(False)
+        self.trust_button.clicked.connect(self._on_trust_clicked)
         self.add_button = QPushButton("A&dd")
         self.add_button.setEnabled(False)
         self.add_button.clicked.connect(self._on_add_clicked)
@@ -156,6 +173,7 @@ class RemoteDialog(QDialog):
         self.form.addRow("", self.managed)
         buttons = QHBoxLayout()
         buttons.addWidget(self.test_button)
+        buttons.addWidget(self.trust_button)
         buttons.addStretch(1)
         buttons.addWidget(self.add_button)
         buttons.addWidget(cancel)
@@ -229,6 +247,8 @@ class RemoteDialog(QDialog):
     def _on_edited(self, *_args: object) -> None:
         self._tested = None  # anything changed: test again before adding
         self.add_button.setEnabled(False)
+        self._key = None  # a key shown for other fields is not this server's
+        self.trust_button.setVisible(False)
 
     def _on_browse_key_clicked(self) -> None:
         chosen = self._prompter.choose_files("Choose your SSH private key", self.key_file.text())
@@ -264,9 +284,14 @@ class RemoteDialog(QDialog):
             )
             self.name.setFocus()
             return
+        self._send(setup)
+
+    def _send(self, setup: RemoteSetup) -> None:
         self._tested = None
+        self._key = None
         self.add_button.setEnabled(False)
         self.test_button.setEnabled(False)
+        self.trust_button.setVisible(False)
         try:
             if setup.backend in SIGN_IN_BACKENDS:
                 self.answer.setText(f"Starting the sign-in for {html.escape(setup.spec)}…")
@@ -308,7 +333,12 @@ class RemoteDialog(QDialog):
         r = event.result
         where = event.store.words if event.store is not None else ""
         self.secrets_note.setText(where or SECRETS_NOTE)
-        if r.ok:
+        if r.host_key is not None and not r.ok and self._pending is not None:
+            self._key = r.host_key  # first use or a changed key: the person decides
+            self.answer.setText(host_key_html(r))
+            self.trust_button.setText(trust_label(r.host_key))
+            self.trust_button.setVisible(True)
+        elif r.ok:
             self.secret.clear()  # saved in the private rclone settings: not kept here
             self._tested = self._pending
             self.add_button.setEnabled(True)
@@ -321,6 +351,14 @@ class RemoteDialog(QDialog):
                 f"✖ <b>{html.escape(r.title)}</b><br>{html.escape(r.detail)}<br>"
                 f"<i>{html.escape(r.next_step)}</i>"
             )
+
+    def _on_trust_clicked(self) -> None:
+        """Ask the service again with the fingerprint shown: it pins the key only if the
+        server still shows that very key, then saves and tests the remote."""
+        key, setup = self._key, self._pending
+        if key is None or setup is None or not confirm_changed(self._prompter, key):
+            return
+        self._send(replace(setup, host_key=key.fingerprint))
 
     def _on_add_clicked(self) -> None:
         setup = self._tested

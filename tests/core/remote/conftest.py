@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from almc_assistant.core.events import ListSink
 from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.rclonebin import RcloneMissing
 from almc_assistant.core.remote.spec import PrivateRcloneConfig
+from almc_assistant.core.service import Service
 from tests.core.remote.servers import RcloneServer, SambaServer, SshServer
 
 
@@ -19,6 +21,15 @@ def rclone_config() -> PrivateRcloneConfig:
     conf = PrivateRcloneConfig(AppPaths.default().config_dir)
     conf.ensure()
     return conf
+
+
+@pytest.fixture
+def setup_service() -> Iterator[tuple[Service, ListSink]]:
+    """A service whose remote set-ups run inline (their answers are in the sink)."""
+    sink = ListSink()
+    s = Service(AppPaths.default(), sink, inline=True)
+    yield s, sink
+    s.stop()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from almc_assistant.core.remote.faults import RemoteError
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.rclone_backend import RcloneBackend
 from almc_assistant.core.remote.spec import parse_remote
+from almc_assistant.core.service_remotes import RemoteSetup, RemoteTested
 from almc_assistant.core.transfer import (
     CopyFailed,
     CopyRequest,
@@ -31,6 +32,28 @@ from almc_assistant.core.transfer import (
     run_copy,
 )
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
+from tests.core.remote.servers import SshServer
+
+
+def answer(sink: ListSink, request: int) -> RemoteTested:
+    """The service's one ``RemoteTested`` for ``request``."""
+    [found] = [e for e in sink.events if isinstance(e, RemoteTested) and e.request_id == request]
+    return found
+
+
+def sftp_setup(server: SshServer, name: str = "research", *, confirmed: bool = True) -> RemoteSetup:
+    """What Settings sends for ``server`` with its key file; ``confirmed``: with the
+    server key's fingerprint the person confirmed (as the facility publishes it)."""
+    return RemoteSetup(
+        "sftp",
+        name,
+        folder=f"{server.data}/dest",
+        host="127.0.0.1",
+        port=str(server.port),
+        user=server.user,
+        key_file=str(server.key),
+        host_key=server.host_fingerprint() if confirmed else "",
+    )
 
 
 def source_file(folder: Path, name: str, size: int) -> Path:

@@ -137,6 +137,29 @@ class SshServer(Server):
             )
         wait_port(self.port, self.proc, "sshd", self.log)
 
+    def host_fingerprint(self) -> str:
+        """The host key's fingerprint as OpenSSH's own tool prints it."""
+        keys = self.conf.parent / "keys"
+        out = subprocess.run(
+            ["ssh-keygen", "-l", "-E", "sha256", "-f", str(keys / "host.pub")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        return out[1]
+
+    def impostor(self) -> None:
+        """Another server on the same host and port: stopped, given a new host key of
+        the same type, started again (what a replaced or spoofed server looks like)."""
+        self.kill()
+        keys = self.conf.parent / "keys"
+        for f in ("host", "host.pub"):
+            (keys / f).unlink()
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "host")], check=True
+        )
+        self.start()
+
     def params(self) -> dict[str, str]:
         return {
             "host": "127.0.0.1",
@@ -154,6 +177,19 @@ class SshServer(Server):
             name=name,
             type="sftp",
             parameters={**self.params(), **extra},
+            opt={"nonInteractive": True, "obscure": True},
+        )
+        return f"{name}:{self.data}/dest"
+
+    def create_unpinned_remote(self, daemon: RcDaemon, name: str) -> str:
+        """Remote ``name`` as Settings saved SFTP remotes before server keys were
+        checked: no ``known_hosts_file`` (rclone would accept any server)."""
+        params = {k: v for k, v in self.params().items() if k != "known_hosts_file"}
+        daemon.call(
+            "config/create",
+            name=name,
+            type="sftp",
+            parameters=params,
             opt={"nonInteractive": True, "obscure": True},
         )
         return f"{name}:{self.data}/dest"

@@ -208,6 +208,25 @@ def test_a_server_killed_between_plan_and_apply(world, daemon, sftp_server: SshS
     assert rec is not None and len(rec.copies) == 2, "an unreachable copy is not forgotten"
 
 
+def test_a_server_with_another_key_between_plan_and_apply(world, daemon, sftp_server: SshServer):
+    """Another server on the same host and port (a new host key): its copy proves
+    nothing, the source is kept, and the reason names both fingerprints."""
+    spec = sftp_server.create_remote(daemon, "research")
+    _with_remote(world, spec, DestinationKind.RESEARCH)
+    src = _copied(world, daemon, spec)
+    plan = world.plan()
+    assert plan.items[0].action is Action.DELETE
+    old = sftp_server.host_fingerprint()
+    sftp_server.impostor()
+
+    [outcome] = world.apply(plan).outcomes
+
+    assert not outcome.deleted and src.exists()
+    assert f"{spec} cannot be reached at cleanup time" in outcome.reason, outcome.reason
+    assert "CHANGED" in outcome.reason and old in outcome.reason
+    assert sftp_server.host_fingerprint() in outcome.reason
+
+
 def test_a_server_killed_right_before_the_unlink(world, daemon, sftp_server: SshServer):
     spec = sftp_server.create_remote(daemon, "research")
     _with_remote(world, spec, DestinationKind.RESEARCH)

@@ -23,6 +23,7 @@ from almc_assistant.core.remote import vault
 from almc_assistant.core.remote.spec import PrivateRcloneConfig
 from almc_assistant.core.service import Service
 from almc_assistant.core.service_remotes import RemoteSetup, RemoteTested, SignInOpened
+from tests.core.remote.helpers import answer, sftp_setup
 from tests.core.remote.servers import RcloneServer, SambaServer, SshServer
 
 
@@ -55,34 +56,17 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 
 @pytest.fixture
-def service() -> Iterator[tuple[Service, ListSink]]:
-    sink = ListSink()
-    s = Service(AppPaths.default(), sink, inline=True)
-    yield s, sink
-    s.stop()
-
-
-def answer(sink: ListSink, request: int) -> RemoteTested:
-    [found] = [e for e in sink.events if isinstance(e, RemoteTested) and e.request_id == request]
-    return found
-
-
-def sftp_setup(server: SshServer, name: str = "research") -> RemoteSetup:
-    return RemoteSetup(
-        "sftp",
-        name,
-        folder=f"{server.data}/dest",
-        host="127.0.0.1",
-        port=str(server.port),
-        user=server.user,
-        key_file=str(server.key),
-    )
+def service(setup_service: tuple[Service, ListSink]) -> tuple[Service, ListSink]:
+    return setup_service
 
 
 def test_sftp_with_a_key_set_up_and_tested(service, sftp_server: SshServer) -> None:
     s, sink = service
     setup = sftp_setup(sftp_server)
-    # sshd here checks the host key against known_hosts given to rclone: the test's own
+    # the server's key first, nothing saved (test_hostkey.py has the whole exchange)
+    asked = answer(sink, s.set_up_remote(replace(setup, host_key="")))
+    assert not asked.result.ok and asked.result.host_key is not None
+    assert asked.result.host_key.fingerprint == setup.host_key
     setup_request = s.set_up_remote(setup)
     got = answer(sink, setup_request)
     assert got.result.ok, got.result

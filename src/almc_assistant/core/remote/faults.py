@@ -7,8 +7,44 @@ from __future__ import annotations
 
 from almc_assistant.core.errors import AlmcError
 
+# How rclone's sftp backend (Go's knownhosts) says the server's key is not the pinned
+# one: another key of the pinned type, or no key of that type offered at all (the pinned
+# type is the only one rclone negotiates: ``host_key_algorithms``).
+HOST_KEY_CHANGED = ("knownhosts: key mismatch", "no common algorithm for host key")
+HOST_KEY_UNKNOWN = ("knownhosts: key is unknown",)  # the file names no key for it
+HOST_KEYS_UNREADABLE = ("couldn't parse known_hosts_file",)
+
+
+def host_key_fault(message: str) -> str:
+    """``changed``, ``unknown`` or ``unreadable`` when ``message`` is rclone refusing
+    the server's key; "" otherwise."""
+    low = message.lower()
+    for kind, words in (
+        ("changed", HOST_KEY_CHANGED),
+        ("unknown", HOST_KEY_UNKNOWN),
+        ("unreadable", HOST_KEYS_UNREADABLE),
+    ):
+        if any(w in low for w in words):
+            return kind
+    return ""
+
+
 # (words rclone or the server uses, what happened, what to do), first match wins.
 _KNOWN: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (
+        HOST_KEY_CHANGED,
+        "the server's identity (host key) is not the one you confirmed: it may be an "
+        "impostor, nothing was sent",
+        "Ask your facility or IT whether the server changed; only if they expected it, "
+        "confirm the new key in Settings (Destinations, Test) or with "
+        "'almc-assistant remote trust'.",
+    ),
+    (
+        (*HOST_KEY_UNKNOWN, *HOST_KEYS_UNREADABLE),
+        "the server's identity (host key) has not been confirmed",
+        "Confirm the server's key in Settings (Destinations, Test) or with "
+        "'almc-assistant remote trust'.",
+    ),
     (
         (
             "unable to authenticate",

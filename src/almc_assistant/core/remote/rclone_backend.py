@@ -41,8 +41,9 @@ from almc_assistant.core.destination_backend import (
     StoredProof,
     Upload,
 )
+from almc_assistant.core.remote import hostkey
 from almc_assistant.core.remote.bulkhash import BULK_MAX_SIZE, BulkHasher, bulk_command, works
-from almc_assistant.core.remote.faults import RemoteError, describe
+from almc_assistant.core.remote.faults import RemoteError, describe, host_key_fault
 from almc_assistant.core.remote.probe import choose_server_hash
 from almc_assistant.core.remote.proof import ServerHash, override_options
 from almc_assistant.core.remote.rcd import RcDaemon, RcloneCallError
@@ -81,6 +82,10 @@ class RcloneBackend:
             )
         self.type = rules or str(config["type"])
         self.config = {k: str(v) for k, v in config.items()}
+        self.sftp = str(config["type"]) == "sftp"
+        pinned = hostkey.pinned_for(self.config) if self.sftp else None
+        self.pinned = pinned.fingerprint if pinned is not None else ""  # its server's key
+        self._key_fault: RemoteError | None = None
         self.label = f"{spec} ({BACKEND_LABELS.get(self.type, self.type)})"
         self._opts = override_options(self.type, self.config)
         self._name = connection_name(spec.name, self._opts)
@@ -94,7 +99,10 @@ class RcloneBackend:
         self.probes = 0  # reachable() calls (tests count them)
 
     def open(self) -> RcloneBackend:
-        """Check the destination answers and may be written; find its proof (a probe)."""
+        """Check the destination answers and may be written; find its proof (a probe).
+        An SFTP server whose key nobody confirmed is not even connected to."""
+        if self.sftp and not hostkey.is_pinned(self.config):
+            raise hostkey.not_pinned_error(self.label, self.root)
         try:
             self.list("")
         except RemoteError as exc:
@@ -153,9 +161,26 @@ class RcloneBackend:
         try:
             return self.daemon.call(path, **params)
         except RcloneCallError as exc:
-            raise describe(self.label, action, exc.detail) from exc
+            raise self.fault(action, exc.detail) from exc
         except OSError as exc:
             raise describe(self.label, action, f"the rclone helper is gone ({exc})") from exc
+
+    def fault(self, action: str, message: str) -> RemoteError:
+        """rclone's ``message`` as an error naming this destination; a refused server
+        key as the hard stop naming both fingerprints (read once per backend)."""
+        kind = host_key_fault(message) if self.sftp else ""
+        if not kind:
+            return describe(self.label, action, message)
+        with self._lock:
+            if self._key_fault is None:
+                if kind == "changed":
+                    self._key_fault = hostkey.changed_error(self.label, self.root, self.config)
+                elif kind == "unknown":
+                    self._key_fault = hostkey.not_pinned_error(self.label, self.root)
+                else:
+                    self._key_fault = hostkey.unreadable_error(self.label, self.config, message)
+                log.warning("%s", self._key_fault.detail)
+            return self._key_fault
 
     def remove_partial(self, partial: str) -> None:
         with contextlib.suppress(RemoteError):

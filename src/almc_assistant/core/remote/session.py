@@ -16,7 +16,8 @@ Opening a remote parses its spec (a clear :class:`ConfigError` for a malformed o
 checks the remote exists in the private config ("Unknown remote"), writes and proves a
 probe file (reachable, writable, which proof) and returns the backend. A remote whose
 settings changed since the daemon last used it (new credentials in Settings) is opened
-afresh: the daemon's cached connections are dropped first.
+afresh: the daemon's cached connections are dropped first; so is one whose server key
+was confirmed again (rclone reads a known_hosts file once per remote it opens).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class RemoteSession:
         self._daemon: RcDaemon | None = None
         self._keeper: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._seen: dict[str, dict[str, str]] = {}  # remote name -> its settings last used
+        # remote name -> its settings and its server's pinned key, as last used
+        self._seen: dict[str, tuple[dict[str, str], str]] = {}
         self.starts = 0  # daemons started (tests count them)
 
     def daemon(self) -> RcDaemon:
@@ -109,9 +111,11 @@ class RemoteSession:
         with self._lock:
             daemon = self._running()
             backend = RcloneBackend(daemon, spec)
-            if self._seen.get(spec.name, backend.config) != backend.config:
-                daemon.call("fscache/clear")  # its settings changed: no stale connection
-            self._seen[spec.name] = backend.config
+            now = (backend.config, backend.pinned)
+            if self._seen.get(spec.name, now) != now:
+                # its settings or its confirmed server key changed: no stale connection
+                daemon.call("fscache/clear")
+            self._seen[spec.name] = now
         return backend.open()
 
     def stop(self) -> None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 from almc_assistant.core.destination_backend import PROOF_WORDS, ProofKind
 from almc_assistant.core.errors import AlmcError, ConfigError
+from almc_assistant.core.remote import hostkey
+from almc_assistant.core.remote.hostkey import HostKeyCheck, KnownHosts
 from almc_assistant.core.remote.rcd import RcDaemon, RcloneCallError
 from almc_assistant.core.remote.spec import BACKEND_LABELS, parse_remote
 
@@ -71,6 +73,7 @@ class RemoteSetup:
     url: str = ""  # WebDAV URL, or S3 endpoint
     access_key: str = ""  # S3 access key id
     secret: str = field(default="", repr=False)
+    host_key: str = ""  # SFTP: the server key's fingerprint the person confirmed
 
     @property
     def spec(self) -> str:
@@ -80,6 +83,12 @@ class RemoteSetup:
     @property
     def label(self) -> str:
         return f"{self.spec} ({BACKEND_LABELS.get(self.backend, self.backend)})"
+
+    @property
+    def port_number(self) -> int:
+        """The SFTP port (22 when none was given); :meth:`check` refuses a bad one."""
+        text = self.port.strip()
+        return int(text) if text.isdigit() else 22
 
     def check(self) -> None:
         """A clear :class:`ConfigError` naming the missing field, before any network."""
@@ -98,6 +107,12 @@ class RemoteSetup:
                     f"{self.label}: {words} is missing.",
                     next_step=f"Fill in {words}, then test the connection again.",
                 )
+        port = self.port.strip()
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(
+                f"{self.label}: the port {port!r} is not a number from 1 to 65535.",
+                next_step="Leave the port empty for the usual one, or write its number.",
+            )
         if self.backend == "sftp" and not (self.key_file or self.secret):
             raise ConfigError(
                 f"{self.label}: give a key file or a password.",
@@ -148,6 +163,7 @@ class RemoteTestResult:
     detail: str
     next_step: str = ""
     proof: str = ""  # how copies there are proven ("" when it could not be reached)
+    host_key: HostKeyCheck | None = None  # an SFTP server key to confirm (new or changed)
 
 
 def scrub(text: str, *secrets: str) -> str:
@@ -158,8 +174,9 @@ def scrub(text: str, *secrets: str) -> str:
     return text
 
 
-def write_remote(daemon: RcDaemon, setup: RemoteSetup) -> None:
-    """Create (or replace) remote ``setup.name`` in the daemon's private rclone.conf.
+def write_remote(daemon: RcDaemon, setup: RemoteSetup, extra: dict[str, str] | None = None) -> None:
+    """Create (or replace) remote ``setup.name`` in the daemon's private rclone.conf,
+    with ``extra`` parameters (an SFTP server's pinned key: :mod:`hostkey`).
 
     Drive and OneDrive are written by their sign-in (:mod:`signin`), never here."""
     setup.check()
@@ -173,7 +190,7 @@ def write_remote(daemon: RcDaemon, setup: RemoteSetup) -> None:
             "config/create",
             name=setup.name,
             type=setup.backend,
-            parameters=setup.parameters(),
+            parameters={**setup.parameters(), **(extra or {})},
             opt={"nonInteractive": True, "obscure": True},
         )
     except RcloneCallError as exc:
@@ -189,6 +206,10 @@ def check_remote(daemon: RcDaemon, spec: str) -> RemoteTestResult:
 
     try:
         backend = RcloneBackend(daemon, parse_remote(spec)).open()
+    except hostkey.HostKeyChanged as err:
+        return RemoteTestResult(
+            spec, False, f"{err.title}: {spec}", err.detail, err.next_step, host_key=err.check
+        )
     except AlmcError as err:
         return RemoteTestResult(
             spec,
@@ -231,4 +252,55 @@ def failed_result(spec: str, err: BaseException, *secrets: str) -> RemoteTestRes
         f"{spec} cannot be used",
         f"Testing {spec} failed unexpectedly ({type(err).__name__}).",
         "Try again; if it persists, send the log to staff.",
+    )
+
+
+def key_to_pin(
+    spec: str, host: str, port: int, confirmed: str, known: KnownHosts
+) -> tuple[hostkey.HostKey, RemoteTestResult | None]:
+    """The SFTP server's key now, and ``None`` when it may be pinned: it is the key
+    already pinned for that server, or the one the person confirmed (``confirmed``, a
+    fingerprint). Otherwise the question to put to the person (first use, a changed
+    key, or a key other than the one confirmed), as a result holding the key."""
+    key = hostkey.fetch(host, port)
+    pinned = known.pinned(host, port)
+    if pinned is not None and (pinned.key_type, pinned.key) == (key.key_type, key.key):
+        return key, None
+    if confirmed and hostkey.same_fingerprint(confirmed, key.fingerprint):
+        return key, None
+    return key, confirm_result(hostkey.check_for(spec, key, pinned), confirmed)
+
+
+def confirm_result(check: HostKeyCheck, confirmed: str = "") -> RemoteTestResult:
+    """The server key as a question for the person (not a failure of the remote)."""
+    key = f"{check.key_type} key {check.fingerprint}"
+    if confirmed:
+        return RemoteTestResult(
+            check.destination,
+            False,
+            "Server key not the one confirmed",
+            f"The server {check.address} shows the {key}, not {confirmed.strip()}. It may "
+            "be an impostor: nothing was sent.",
+            "Ask your facility or IT for the server's fingerprint before going on.",
+            host_key=check,
+        )
+    if check.changed:
+        return RemoteTestResult(
+            check.destination,
+            False,
+            "Server key changed",
+            f"The server {check.address} now shows the {key}; the key you confirmed "
+            f"before is {check.pinned}. It may be an impostor: nothing was sent.",
+            "Ask your facility or IT whether the server changed. Only if they expected "
+            "it, trust the new key.",
+            host_key=check,
+        )
+    return RemoteTestResult(
+        check.destination,
+        False,
+        f"Confirm the identity of {check.address}",
+        f"First connection to {check.address}: the server identifies itself with the "
+        f"{check.key_type} key below. Nothing has been sent to it yet.",
+        hostkey.COMPARE_NOTE,
+        host_key=check,
     )

@@ -88,7 +88,7 @@ class RcUpload:
             free = self.backend.free_space()  # SFTP says only "Failure" for a full disk
             if free is not None and free < self.size:
                 message += f"; no space left for {self.size} bytes: {free} bytes free"
-        return describe(self.backend.label, f"upload {self.relpath}", message)
+        return self.backend.fault(f"upload {self.relpath}", message)
 
     def write(self, chunk: bytes | memoryview) -> None:
         if self._conn is None:
