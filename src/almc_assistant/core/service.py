@@ -132,6 +132,7 @@ class Service:
             self.user,
             verdict_of=self.checking.verdict_of,
             partial_datasets=self.checking.partial_datasets,
+            remote_session=lambda: self.copying.remote_session(),
         )
         self.state = StatusPart(rt, self.user, self.cleanup)
         self.watching = Watching(

@@ -77,7 +77,7 @@ class Copying:
             relative_to=tuple(self._rt.settings.config.acquisition_folders) if keep_tree else (),
             create_missing=create_missing,
             remotes=remotes,
-            remote_session=self._remote_session() if remotes else None,
+            remote_session=self.remote_session() if remotes else None,
             dataset_of=UnitFinder().key,  # the receipts list each dataset's files together
         )
         sink: EventSink = self._rt.sink
@@ -102,8 +102,9 @@ class Copying:
         if remote is not None:
             remote.stop()
 
-    def _remote_session(self) -> RemoteSession:
-        """The service's rclone daemon (started when a job first opens a remote)."""
+    def remote_session(self) -> RemoteSession:
+        """The service's one rclone daemon (started when a remote is first opened), for
+        every copy job, verify, receipts import and cleanup; stopped by :meth:`stop`."""
         from almc_assistant.core.remote.session import RemoteSession
 
         with self._rt.lock:
@@ -155,7 +156,8 @@ class Copying:
                 sources.update(dict.fromkeys(copy.source for copy in found))
                 count += 1
         remotes = [d.remote for d in self._rt.settings.config.remote_destinations]
-        for key, found in remote_receipts(remotes, self._rt.catalog.noted):
+        session = self.remote_session() if remotes else None
+        for key, found in remote_receipts(remotes, self._rt.catalog.noted, session=session):
             self._rt.recorder.submit(self._receipt_writer(key, found))
             sources.update(dict.fromkeys(copy.source for copy in found))
             count += 1
@@ -223,7 +225,7 @@ class Copying:
         from almc_assistant.core.transfer.remote_verify import verify_remote
 
         if isinstance(destination, str) and looks_remote(destination):
-            return verify_remote(destination, self._rt.sink, session=self._remote_session())
+            return verify_remote(destination, self._rt.sink, session=self.remote_session())
         return verify_destination(Path(destination), self._rt.sink)
 
     @staticmethod

@@ -102,9 +102,10 @@ class RemoteSession:
             raise failed[0]
         return daemon
 
-    def open(self, text: str) -> RcloneBackend:
-        """The backend of destination ``text``, opened; :class:`AlmcError` naming it and
-        the next step when it cannot be used."""
+    def backend(self, text: str) -> RcloneBackend:
+        """The backend of destination ``text``, not opened (no probe written: for reading
+        what is there, as the receipts import does); :class:`AlmcError` naming it when
+        the spec is malformed or no such remote is set up."""
         spec = parse_remote(text)
         with self._lock:
             daemon = self._running()
@@ -112,7 +113,12 @@ class RemoteSession:
             if self._seen.get(spec.name, backend.config) != backend.config:
                 daemon.call("fscache/clear")  # its settings changed: no stale connection
             self._seen[spec.name] = backend.config
-        return backend.open()
+        return backend
+
+    def open(self, text: str) -> RcloneBackend:
+        """The backend of destination ``text``, opened; :class:`AlmcError` naming it and
+        the next step when it cannot be used."""
+        return self.backend(text).open()
 
     def stop(self) -> None:
         with self._lock:
