@@ -32,11 +32,12 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from almc_assistant.core import privatefs
-from almc_assistant.core.copies import CopyRecord
+from almc_assistant.core.copies import NOT_CONFIRMED, CopyRecord
 from almc_assistant.core.destination_backend import ProofKind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.evidence import others_may_write
@@ -135,7 +136,7 @@ def _entry(e: object, root: Path, real_root: Path) -> CopyRecord | None:
     try:
         if not isinstance(e, dict):
             raise TypeError("an entry is not an object")
-        record = CopyRecord.from_receipt_row(e, root)
+        record = _unconfirmed(CopyRecord.from_receipt_row(e, root))
     except (KeyError, TypeError, ValueError):
         return None  # a malformed entry costs only itself
     why = _refusal(record.source, record.path, record.size, root, real_root)
@@ -143,6 +144,13 @@ def _entry(e: object, root: Path, real_root: Path) -> CopyRecord | None:
         log.info("receipt entry for %s not counted: %s", record.source, why)
         return None
     return record
+
+
+def _unconfirmed(record: CopyRecord) -> CopyRecord:
+    """A receipt does not say which version of its source was copied: the copy counts
+    only once the source, re-read from storage, hashes as the row says (``NOT_CONFIRMED``
+    until then; a rename or a later change never makes it count)."""
+    return replace(record, source_ident=NOT_CONFIRMED)
 
 
 def _refusal(source: Path, dest: Path, size: int, root: Path, real_root: Path) -> str:
@@ -186,7 +194,7 @@ def read_remote_receipt(
         try:
             if not isinstance(e, dict):
                 raise TypeError("an entry is not an object")
-            record = CopyRecord.from_receipt_row(e, Path(spec))
+            record = _unconfirmed(CopyRecord.from_receipt_row(e, Path(spec)))
         except (KeyError, TypeError, ValueError):
             continue  # a malformed entry costs only itself
         why = _remote_refusal(record, spec, size_of)

@@ -33,7 +33,8 @@ BUFFER = 1 << 20
 
 def revalidate(catalog: Catalog, path: Path) -> int:
     """Re-hash ``path`` if it has copies made before its identity moved (same size and
-    mtime), or of an identity not known (imported from a copy receipt); returns how many
+    mtime), or not confirmed yet (read from a copy receipt: ``NOT_CONFIRMED``; they count
+    only for the bytes they name, as a re-read from storage finds them); returns how many
     copies were confirmed to hold its bytes (0: none, or
     nothing to do). Never raises for the file: an unreadable file stays unsafe."""
     rec = catalog.file(path)
