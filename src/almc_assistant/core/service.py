@@ -171,7 +171,7 @@ class Service:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching, cancel copies, write what is queued, close the catalog.
         Afterwards every call that needs the catalog raises ``ServiceStopped``."""
-        self.remotes.cancel_all()
+        self.remotes.stop(timeout)
         self.watching.stop(timeout)
         self.copying.stop(timeout)
         self.state.close()

@@ -6,6 +6,12 @@ the network work and publishes the answer: :class:`RemoteTested` (and, for a sig
 :class:`SignInOpened` first, with the page the front end opens in the browser).
 :meth:`Remotes.cancel_sign_in` may be called from any thread.
 
+A sign-in waits up to :data:`SIGN_IN_TIMEOUT` for the browser: it runs on a thread of
+its own (``almc-sign-in``), never one of the service's two workers, so status, checks
+and tests go on meanwhile. One at a time: a new sign-in cancels the one waiting (its
+tab was abandoned) and starts once that one has answered; :meth:`Remotes.stop` (the
+service's stop) cancels the waiting one and joins its thread.
+
 Each request starts its own private rclone helper on the user's rclone.conf and stops it
 at the end (a few tenths of a second; a copy job has its own). Before the helper opens the
 file, :func:`~almc_assistant.core.remote.vault.protect` encrypts it with a password the
@@ -22,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from almc_assistant.core.errors import ServiceStopped
 from almc_assistant.core.events import Event
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.setup import (
@@ -82,7 +89,11 @@ class Remotes:
         self._config = PrivateRcloneConfig(config_dir)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._sign_ins: dict[int, SignIn] = {}
+        self._sign_ins: dict[int, SignIn] = {}  # waiting for the browser, by request
+        self._cancelled: set[int] = set()  # sign-ins cancelled, maybe before they waited
+        self._latest = 0  # the newest sign-in: those before it are cancelled
+        self._signing: threading.Thread | None = None  # the sign-in thread (one at a time)
+        self._stopped = False
 
     def _answer(self, request: int, result: RemoteTestResult) -> None:
         self._rt.sink.publish(
@@ -98,8 +109,21 @@ class Remotes:
         *,
         before: Callable[[], None] = lambda: None,
     ) -> int:
-        """Run ``before()`` (what needs no rclone: the fields' check, the browser), then
-        ``work`` with a private rclone helper, in a worker; answer ``RemoteTested``."""
+        """Run ``before()`` (what needs no rclone: the fields' check), then ``work`` with
+        a private rclone helper, in a worker; answer ``RemoteTested``."""
+        self._rt.submit("test remote", self._runner(request, spec, secret, work, before))
+        return request
+
+    def _runner(
+        self,
+        request: int,
+        spec: str,
+        secret: str,
+        work: Callable[[RcDaemon], RemoteTestResult],
+        before: Callable[[], None],
+    ) -> Callable[[], None]:
+        """``before()``, then ``work`` with a private rclone helper; every outcome is
+        answered as ``RemoteTested`` (nothing raised)."""
 
         def run() -> None:
             from almc_assistant.core.remote.rclonebin import rclone_binary
@@ -118,8 +142,7 @@ class Remotes:
                 result = failed_result(spec, exc, secret)
             self._answer(request, result)
 
-        self._rt.submit("test remote", run)
-        return request
+        return run
 
     def set_up(self, setup: RemoteSetup) -> int:
         """Save ``setup`` in the user's rclone.conf, then test it (``RemoteTested``)."""
@@ -155,6 +178,8 @@ class Remotes:
             sign_in = start_sign_in(backend, client_id, client_secret)
             with self._lock:
                 self._sign_ins[request] = sign_in
+                if self._stopped or request != self._latest or request in self._cancelled:
+                    sign_in.cancel()  # cancelled before it began to wait
             try:
                 self._rt.sink.publish(
                     SignInOpened(
@@ -169,22 +194,64 @@ class Remotes:
                 sign_in.cancel()  # the port closes
                 with self._lock:
                     self._sign_ins.pop(request, None)
+                    self._cancelled.discard(request)
             token.append(exchange_code(sign_in, code))
 
         def work(daemon: RcDaemon) -> RemoteTestResult:
             store_token(daemon, name, backend, client_id, token[0], client_secret)
             return check_remote(daemon, spec)
 
-        return self._with_daemon(request, spec, client_secret, work, before=browser)
+        run = self._runner(request, spec, client_secret, work, before=browser)
+        self._start_sign_in(request, spec, run)
+        return request
+
+    def _start_sign_in(self, request: int, spec: str, run: Callable[[], None]) -> None:
+        """Run sign-in ``request`` on its own thread, after the one before it (cancelled);
+        a service run inline (the command line, tests) runs it here."""
+        if self._rt.inline:
+            run()
+            return
+        with self._lock:
+            stopped = self._stopped
+            if not stopped:
+                waiting = self._queue_sign_in(request, run)
+        if stopped:
+            why = ServiceStopped("almc-assistant is shutting down.", next_step="Start it again.")
+            self._answer(request, failed_result(spec, why, ""))
+            return
+        for sign_in in waiting:
+            sign_in.cancel()
+
+    def _queue_sign_in(self, request: int, run: Callable[[], None]) -> list[SignIn]:
+        """(Under the lock.) Start ``request``'s thread; the sign-ins now to cancel."""
+        before = self._signing
+        self._latest = request  # one at a time: the one waiting is cancelled
+        waiting = list(self._sign_ins.values())
+
+        def serve() -> None:
+            if before is not None:
+                before.join()  # it was cancelled: its answer comes first
+            run()
+
+        self._signing = threading.Thread(target=serve, name="almc-sign-in", daemon=True)
+        self._signing.start()
+        return waiting
 
     def cancel_sign_in(self, request: int) -> None:
         with self._lock:
+            self._cancelled.add(request)
             sign_in = self._sign_ins.get(request)
         if sign_in is not None:
             sign_in.cancel()
 
-    def cancel_all(self) -> None:
+    def stop(self, timeout: float) -> None:
+        """Cancel the sign-in waiting for the browser (it answers ``RemoteTested``:
+        cancelled) and wait for its thread; no new sign-in starts afterwards."""
         with self._lock:
+            self._stopped = True
             waiting = list(self._sign_ins.values())
+            thread, self._signing = self._signing, None
         for sign_in in waiting:
             sign_in.cancel()
+        if thread is not None:
+            thread.join(timeout)
