@@ -32,6 +32,7 @@ from almc_assistant.core.errors import ServiceStopped
 from almc_assistant.core.events import Event
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.setup import (
+    ACCOUNT_ADVICE,
     GUIDANCE,
     NO_PROOF,
     SIGN_IN_BACKENDS,
@@ -50,6 +51,7 @@ from almc_assistant.core.service_settings import LiveSettings
 SIGN_IN_TIMEOUT = 600.0  # seconds the browser has to come back
 
 __all__ = [
+    "ACCOUNT_ADVICE",
     "BACKEND_LABELS",
     "GUIDANCE",
     "NO_PROOF",
