@@ -168,13 +168,19 @@ class Remotes:
     def sign_in(self, backend: str, name: str, folder: str = "") -> int:
         """Sign in to ``backend`` (Drive, OneDrive) through the browser as remote
         ``name``: ``SignInOpened`` with the page to open, then ``RemoteTested``."""
-        from almc_assistant.core.remote.signin import exchange_code, start_sign_in, store_token
+        from almc_assistant.core.remote.signin import (
+            exchange_code,
+            own_drive,
+            start_sign_in,
+            store_token,
+        )
 
         request = next(self._ids)
         spec = f"{name}:{folder}"
         client_id, client_secret = self._settings.config.sign_in_client(backend)
 
         token: list[str] = []
+        drive: list[tuple[str, str]] = []
 
         def browser() -> None:  # needs no rclone: the port, the browser, the provider
             sign_in = start_sign_in(backend, client_id, client_secret)
@@ -198,9 +204,12 @@ class Remotes:
                     self._sign_ins.pop(request, None)
                     self._cancelled.discard(request)
             token.append(exchange_code(sign_in, code))
+            if backend == "onedrive":  # rclone needs the account's drive: ask Graph
+                drive.append(own_drive(sign_in.provider, token[0]))
 
         def work(daemon: RcDaemon) -> RemoteTestResult:
-            store_token(daemon, name, backend, client_id, token[0], client_secret)
+            found = drive[0] if drive else None
+            store_token(daemon, name, backend, client_id, token[0], client_secret, drive=found)
             return check_remote(daemon, spec)
 
         run = self._runner(request, spec, client_secret, work, before=browser)
