@@ -8,6 +8,8 @@ with the service's real watcher; the workstation's disks are tmpfs (root)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -18,11 +20,12 @@ import pytest
 from almc_assistant.core.catalog import FileRecord
 from almc_assistant.core.catalog.revalidate import revalidate
 from almc_assistant.core.cleanup import Action
+from almc_assistant.core.copies import NOT_CONFIRMED
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.policy import DAY
 from almc_assistant.core.service import Service
 from almc_assistant.core.status import CHANGED_SINCE_BACKUP, NOT_REPROVEN
-from tests.core.remote.helpers import research_and_drive, wait_safe
+from tests.core.remote.helpers import old_file, research_and_drive, wait_safe
 from tests.core.remote.servers import SshServer
 
 pytestmark = pytest.mark.root
@@ -121,3 +124,41 @@ def test_copies_never_confirmed_do_not_count_after_a_rename(world) -> None:
 
     assert not rec.safe and not rec.current_copies(), [c.source_ident for c in rec.copies]
     _changed_and_kept(service, renamed, now)
+
+
+def test_a_remote_copy_counts_only_for_the_bytes_its_md5_proved(
+    daemon, s3_server, tmp_path: Path, other_disk: Callable[..., Path]
+) -> None:
+    """S3 proves a small copy by the MD5 it computes. A receipt at the bucket whose row
+    names the source's BLAKE3 but a proof of other bytes (MD5 of something else, said
+    verified) never makes the file safe: the re-hash computes the MD5 too. The same
+    receipt's honest row counts. Against ``rclone serve s3`` on loopback."""
+    spec = s3_server.create_remote(daemon, "research")
+    ws = research_and_drive(spec, tmp_path, other_disk)
+    honest = old_file(ws.src.parent / "b.nd2", b"other pixels" * 5_000)
+    service = Service(ws.paths, ListSink())
+    try:
+        service.scan_once()
+        [remote] = service.config.remote_destinations
+        job = service.start_copy([ws.src, honest], [remote, ws.usb], record=False)
+        result = job.wait(120)
+        assert result is not None and result.summary.verified == 4, result
+        [receipt] = (s3_server.data / "bucket" / "dest" / "almc-receipts").glob("*.json")
+        doc = json.loads(receipt.read_text())
+        [row] = [r for r in doc["verified"] if r["relative_path"] == "a.nd2"]
+        assert row["proof"]["proof"] == "server-md5" and row["proof"]["algorithm"] == "md5"
+        forged = hashlib.md5(b"not the source").hexdigest()
+        row["proof"].update(expected=forged, stored=forged)  # "proven", for other bytes
+        receipt.write_text(json.dumps(doc))
+
+        assert service.import_receipts() == 2
+        wait_safe(service, honest)
+        rec = _wait_for(
+            service, ws.src, "re-hashed", lambda r: any(c.source_ident == r.ident for c in r.copies)
+        )
+        [counted] = rec.current_copies()
+        assert counted.destination_root == ws.usb and not rec.safe
+        [not_counted] = [c for c in rec.copies if c.source_ident == NOT_CONFIRMED]
+        assert str(not_counted.destination_root) == spec
+    finally:
+        service.stop()

@@ -338,10 +338,18 @@ class Catalog:
             self._set_ident(conn, int(row[0]), None, ident)
             return True
 
-    def confirm_copies(self, path: Path, before: Ident | None, now: Ident, blake3: str) -> int:
+    def confirm_copies(
+        self,
+        path: Path,
+        before: Ident | None,
+        now: Ident,
+        blake3: str,
+        copies: Sequence[Path] | None = None,
+    ) -> int:
         """The file's identity moved from ``before`` to ``now`` without its size or mtime
         changing, and its bytes, re-read from storage, still hash to ``blake3``: the
-        copies of it made at ``before`` with that hash hold its bytes; they count again.
+        copies of it made at ``before`` with that hash (only those at ``copies``, when
+        given) hold its bytes; they count again.
 
         Returns how many copies were confirmed (0 if the file changed meanwhile).
         """
@@ -351,12 +359,16 @@ class Catalog:
             ).fetchone()
             if row is None or stored_ident(row[1:4]) != now:
                 return 0
-            cur = conn.execute(
+            sql = (
                 "UPDATE copies SET src_dev = ?, src_ino = ?, src_ctime_ns = ?"
                 " WHERE file_id = ? AND src_dev IS ? AND src_ino IS ? AND src_ctime_ns IS ?"
-                " AND blake3 = ?",
-                (*now, row[0], *(before or (None, None, None)), blake3),
+                " AND blake3 = ?"
             )
+            args: list[object] = [*now, row[0], *(before or (None, None, None)), blake3]
+            if copies is not None:  # a few copies of one file: a short list
+                sql += f" AND path IN ({', '.join('?' * len(copies))})"
+                args += [str(c) for c in copies]
+            cur = conn.execute(sql, args)
             self._update_safe(conn, int(row[0]))
             return cur.rowcount
 
