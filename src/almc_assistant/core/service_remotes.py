@@ -220,6 +220,8 @@ class Remotes:
         """Run sign-in ``request`` on its own thread, after the one before it (cancelled);
         a service run inline (the command line, tests) runs it here."""
         if self._rt.inline:
+            with self._lock:
+                self._latest = request
             run()
             return
         with self._lock:

@@ -335,3 +335,29 @@ def test_a_sign_in_waiting_for_the_browser_holds_no_service_worker() -> None:
     late = s.sign_in("drive", "mydrive", "lab")  # after stop: refused, not started
     stopped = wait_for(sink, RemoteTested, late)
     assert isinstance(stopped, RemoteTested) and "shutting down" in stopped.result.detail
+
+
+def test_an_inline_sign_in_waits_in_place_until_cancelled() -> None:
+    """A service run inline (the command line) runs the sign-in on the caller's thread:
+    it waits for the browser (its port open) until it is cancelled."""
+    import socket
+
+    paths = AppPaths.default()
+    paths.facility_config.parent.mkdir(parents=True, exist_ok=True)
+    paths.facility_config.write_text('[sign_in]\nonedrive_client_id = "5678-facility"\n')
+    sink = ListSink()
+    s = Service(paths, sink, inline=True)
+    caller = threading.Thread(target=s.sign_in, args=("onedrive", "od"))
+    try:
+        caller.start()
+        opened = wait_for(sink, SignInOpened, 1)
+        assert isinstance(opened, SignInOpened)
+        with socket.create_connection(("127.0.0.1", opened.port), timeout=10):
+            pass  # waiting for the browser: its port answers
+        s.cancel_sign_in(opened.request_id)
+        caller.join(60)
+        assert not caller.is_alive()
+        done = wait_for(sink, RemoteTested, opened.request_id)
+        assert isinstance(done, RemoteTested) and "cancelled" in done.result.detail
+    finally:
+        s.stop()
