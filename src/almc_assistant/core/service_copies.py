@@ -19,6 +19,7 @@ from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination
+from almc_assistant.core.errors import ServiceStopped
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
 from almc_assistant.core.plan_safety import PlanSafety, plan_safety
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
@@ -50,6 +51,7 @@ class Copying:
         self._preflights = 0
         self._last_copied: tuple[Path, bool, str] | None = None  # see _copy_source
         self._remote: RemoteSession | None = None  # one rclone daemon for every job
+        self._stopped = False
 
     def start_copy(
         self,
@@ -99,6 +101,7 @@ class Copying:
             job.wait(timeout)
         with self._rt.lock:
             remote, self._remote = self._remote, None
+            self._stopped = True  # no daemon is started again that nobody would stop
         if remote is not None:
             remote.stop()
 
@@ -108,6 +111,11 @@ class Copying:
         from almc_assistant.core.remote.session import RemoteSession
 
         with self._rt.lock:
+            if self._stopped:
+                raise ServiceStopped(
+                    "almc-assistant is shutting down and reaches no remote destination now.",
+                    next_step="Start almc-assistant again to go on.",
+                )
             if self._remote is None:
                 self._remote = RemoteSession()
             return self._remote

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.cleanup import Action
+from almc_assistant.core.errors import ServiceStopped
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.policy import DAY
 from almc_assistant.core.receipts import remote_receipts
@@ -98,6 +99,9 @@ def test_copy_receipts_import_and_cleanup_share_the_service_daemon(
     finally:
         service.stop()
     assert _live_daemons() == before, "the service's daemon stops with the service"
+    with pytest.raises(ServiceStopped):  # a late caller starts none that nobody stops
+        service.copying.remote_session()
+    assert len(spawned.daemons) == 1
 
 
 def test_receipts_read_on_a_given_session_leave_it_running(
