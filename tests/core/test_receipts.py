@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from almc_assistant.core.copies import NOT_CONFIRMED
 from almc_assistant.core.receipts import read_receipt
 from tests.portable import WINDOWS
 
@@ -180,7 +181,8 @@ def test_a_receipt_of_the_first_release_still_reads(layout: tuple[Path, Path, Pa
     assert (copy.size, copy.mtime_ns, copy.blake3) == (4, 1767603600000000000, digest)
     assert copy.verified_at == 1767603601.25
     assert copy.read_back == "evicted from cache and re-read" and copy.adopted is False
-    assert copy.source_ident is None  # a receipt does not say which version was copied
+    # A receipt does not say which version was copied: confirmed by a re-hash, or never.
+    assert copy.source_ident == NOT_CONFIRMED
 
 
 def test_a_receipt_row_reads_back_as_the_record_it_was_written_from(tmp_path: Path) -> None:

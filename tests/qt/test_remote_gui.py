@@ -184,7 +184,10 @@ def test_every_field_of_each_kind_is_reachable_with_tab_and_labelled(
         unlabelled = [w for w in inputs if isinstance(w, QLineEdit | QComboBox)]
         unlabelled = [w for w in unlabelled if w not in buddies]
         assert not unlabelled, backend
-        assert dialog.guidance.text(), backend
+        said = dialog.guidance.text().lower()
+        assert said, backend
+        for advice in ("keep another", "deleted when you leave", "single copy"):
+            assert said.count(advice) <= 1, (backend, advice, said)  # said once
         shown = [
             w.text()
             for w in dialog.findChildren(QWidget)
@@ -195,7 +198,8 @@ def test_every_field_of_each_kind_is_reachable_with_tab_and_labelled(
     dialog.backend.setCurrentIndex(dialog.backend.findData("drive"))
     assert dialog.test_button.text() == "&Sign in…"
     dialog.managed.setChecked(True)
-    assert "deleted when you leave" in dialog.guidance.text()
+    assert dialog.guidance.text().count("deleted when you leave") == 1
+    assert "SHA-256" in dialog.guidance.text()
 
 
 @contextlib.contextmanager

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QPointF, Qt, QUrl, qVersion
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.qt.transfer_columns import CHECK_COLUMN
+from almc_assistant.qt.transfer_columns import CHECK_COLUMN, STATUS_COLUMN
 from almc_assistant.qt.transfer_rows import JobState, RowState
 from almc_assistant.qt.transfer_window import TransferWindow
 from tests.qt.helpers import (
@@ -371,3 +372,33 @@ def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path: Path)
     assert rows["a.nd2"].state is RowState.ALREADY
     assert rows["b.tif"].state is RowState.FAILED
     assert "a different file already exists" in rows["b.tif"].problem
+
+
+@pytest.mark.parametrize("width", [None, 1180])
+def test_the_status_column_stays_in_view(window, data, tmp_path: Path, width) -> None:
+    """At the window's own size and at 1180 px the Status column is whole in view (the
+    name gives way); a status longer than the column is elided, whole in its tooltip."""
+    if width is not None:
+        window.resize(width, 640)
+    _drop(window, [data / "a.nd2", data / "b.tif"])
+    window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
+    window.file_list.on_file_checked(Check(data / "b.tif", "tiff-uncompressed-ok", 50))
+    window.picker.set_checked(str(tmp_path / "share"))
+    window.copy_button.click()
+    window.copies.on_copy_verified(copy_verified("job-1", data / "a.nd2", tmp_path / "share"))
+    window.copies.on_copy_failed(
+        Failed("job-1", data / "b.tif", tmp_path / "share", "Disk full", "…", "Free space.")
+    )
+    QApplication.processEvents()
+    view, header = window.file_view, window.file_view.header()
+    shown = view.viewport().width()
+    assert (
+        header.sectionViewportPosition(STATUS_COLUMN) + header.sectionSize(STATUS_COLUMN) <= shown
+    ), [header.sectionSize(i) for i in range(header.count())]
+    needed = view.fontMetrics().horizontalAdvance(RowState.VERIFIED.value)
+    assert header.sectionSize(STATUS_COLUMN) >= needed + view.iconSize().width()
+    assert header.sectionSize(0) >= view.fontMetrics().horizontalAdvance("a.nd2")
+    failed = window.files.index_of(str(data / "b.tif"), STATUS_COLUMN)
+    text = window.files.data(failed)
+    assert text.startswith("Failed: Disk full")
+    assert window.files.data(failed, Qt.ItemDataRole.ToolTipRole) == text

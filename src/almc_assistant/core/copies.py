@@ -33,6 +33,14 @@ RECEIPT_FORMAT = "almc-assistant copy receipt 1"
 Ident = tuple[int, int, int]
 
 
+# The source identity the catalog stores for a copy read from a receipt: the receipt
+# does not say which version of the file was copied. Never a real file's (no device -1),
+# never the "not known" of rows from before the catalog kept identities (NULL): such a
+# copy counts only once the source, re-read from storage, hashes as the copy says
+# (``catalog.revalidate``), and a rename or a first identity never adopts it.
+NOT_CONFIRMED: Ident = (-1, -1, -1)
+
+
 def ident_of(identity: FileIdentity | None) -> Ident | None:
     """The part of a :class:`FileIdentity` a record keeps besides size and mtime."""
     if identity is None:

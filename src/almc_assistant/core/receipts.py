@@ -32,13 +32,19 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from almc_assistant.core import privatefs
-from almc_assistant.core.copies import CopyRecord
+from almc_assistant.core.copies import NOT_CONFIRMED, CopyRecord
 from almc_assistant.core.destination_backend import ProofKind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.evidence import others_may_write
+
+if TYPE_CHECKING:
+    from almc_assistant.core.remote.rclone_backend import RcloneBackend
+    from almc_assistant.core.remote.session import RemoteSession
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +136,7 @@ def _entry(e: object, root: Path, real_root: Path) -> CopyRecord | None:
     try:
         if not isinstance(e, dict):
             raise TypeError("an entry is not an object")
-        record = CopyRecord.from_receipt_row(e, root)
+        record = _unconfirmed(CopyRecord.from_receipt_row(e, root))
     except (KeyError, TypeError, ValueError):
         return None  # a malformed entry costs only itself
     why = _refusal(record.source, record.path, record.size, root, real_root)
@@ -138,6 +144,13 @@ def _entry(e: object, root: Path, real_root: Path) -> CopyRecord | None:
         log.info("receipt entry for %s not counted: %s", record.source, why)
         return None
     return record
+
+
+def _unconfirmed(record: CopyRecord) -> CopyRecord:
+    """A receipt does not say which version of its source was copied: the copy counts
+    only once the source, re-read from storage, hashes as the row says (``NOT_CONFIRMED``
+    until then; a rename or a later change never makes it count)."""
+    return replace(record, source_ident=NOT_CONFIRMED)
 
 
 def _refusal(source: Path, dest: Path, size: int, root: Path, real_root: Path) -> str:
@@ -181,7 +194,7 @@ def read_remote_receipt(
         try:
             if not isinstance(e, dict):
                 raise TypeError("an entry is not an object")
-            record = CopyRecord.from_receipt_row(e, Path(spec))
+            record = _unconfirmed(CopyRecord.from_receipt_row(e, Path(spec)))
         except (KeyError, TypeError, ValueError):
             continue  # a malformed entry costs only itself
         why = _remote_refusal(record, spec, size_of)
@@ -225,26 +238,30 @@ def _remote_refusal(record: CopyRecord, spec: str, size_of: Callable[[str], int 
 
 
 def remote_receipts(
-    specs: Sequence[str], seen: Callable[[str], object], config: Path | None = None
+    specs: Sequence[str],
+    seen: Callable[[str], object],
+    config: Path | None = None,
+    *,
+    session: RemoteSession | None = None,
 ) -> list[tuple[str, list[CopyRecord]]]:
     """The receipts at remote destinations ``specs`` not ``seen`` yet (by their key,
     ``receipt:<spec>/almc-receipts/<name>``), each with the copies it adds
     (:func:`read_remote_receipt`), read with the user's own sign-in (their private
     rclone config, or ``config``). A remote that cannot be reached now is skipped (its
-    receipts are read next time). Blocking: it starts and stops an rclone daemon."""
+    receipts are read next time). Blocking. ``session``: the service's rclone daemon
+    (left running); without it one is started and stopped here."""
     if not specs:
         return []
-    from almc_assistant.core.remote.rclone_backend import RcloneBackend
     from almc_assistant.core.remote.session import RemoteSession
-    from almc_assistant.core.remote.spec import parse_remote
     from almc_assistant.core.transfer.naming import RECEIPTS_DIR
 
     out: list[tuple[str, list[CopyRecord]]] = []
-    session = RemoteSession(config)
+    own = session is None
+    remote = RemoteSession(config) if session is None else session
     try:
         for spec in specs:
             try:  # no probe file is written: only our own records are read
-                backend = RcloneBackend(session.daemon(), parse_remote(spec))
+                backend = remote.backend(spec)
                 listed = backend.list(RECEIPTS_DIR)
             except AlmcError as exc:
                 log.info("receipts at %s not read now: %s", spec, exc.detail)
@@ -270,5 +287,6 @@ def remote_receipts(
                 if data is not None:
                     out.append((key, read_remote_receipt(data, spec, size_of, key)))
     finally:
-        session.stop()
+        if own:
+            remote.stop()
     return out

@@ -132,6 +132,7 @@ class Service:
             self.user,
             verdict_of=self.checking.verdict_of,
             partial_datasets=self.checking.partial_datasets,
+            remote_session=lambda: self.copying.remote_session(),
         )
         self.state = StatusPart(rt, self.user, self.cleanup)
         self.watching = Watching(
@@ -170,7 +171,7 @@ class Service:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching, cancel copies, write what is queued, close the catalog.
         Afterwards every call that needs the catalog raises ``ServiceStopped``."""
-        self.remotes.cancel_all()
+        self.remotes.stop(timeout)
         self.watching.stop(timeout)
         self.copying.stop(timeout)
         self.state.close()

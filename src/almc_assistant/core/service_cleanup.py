@@ -27,6 +27,7 @@ from almc_assistant.core.cleanup import (
     keep_whole_datasets,
     plan_cleanup,
 )
+from almc_assistant.core.cleanup.remote import RemoteCopies
 from almc_assistant.core.errors import UsageError
 from almc_assistant.core.evidence import EvidenceRules, Owner
 from almc_assistant.core.policy import Policy
@@ -37,6 +38,7 @@ from almc_assistant.core.status import measure_volumes
 
 if TYPE_CHECKING:
     from almc_assistant.core.inspect import PartialDataset
+    from almc_assistant.core.remote.session import RemoteSession
 
 
 class CleanupSource(NamedTuple):
@@ -58,8 +60,12 @@ class CleanupPart:
         *,
         verdict_of: Callable[[Path], tuple[str, tuple[str, ...]]],
         partial_datasets: Callable[[Sequence[Path | str]], list[PartialDataset]],
+        remote_session: Callable[[], RemoteSession] | None = None,
     ) -> None:
+        """``remote_session``: the service's one rclone daemon, on which cleanup proves
+        remote copies again (without it, each cleanup starts and stops its own)."""
         self._rt = runtime
+        self._remote_session = remote_session
         self._user = user
         self._verdict_of = verdict_of
         self._partial_datasets = partial_datasets
@@ -160,6 +166,7 @@ class CleanupPart:
         rt = self._rt
         rt.recorder.flush()
         outcomes: list[CleanupOutcome] = []
+        remotes = self._remote_copies()
         for source in self._sources():
             catalog = source.catalog
             mine = [i for i in plan.items if self._planned.get(i.file.path, rt.catalog) is catalog]
@@ -175,9 +182,18 @@ class CleanupPart:
                 audit_log=rt.paths.audit_log,
                 user=self._user,
                 clock=rt.clock,
+                remotes=remotes,
             )
             outcomes.extend(result.outcomes)
         return CleanupResult(tuple(outcomes), rt.paths.audit_log)
+
+    def _remote_copies(self) -> RemoteCopies | None:
+        """How this run proves remote copies: on the service's rclone daemon (opened the
+        first time a remote copy is met), or ``None``: apply_cleanup's own session."""
+        session_of = self._remote_session
+        if session_of is None:
+            return None
+        return RemoteCopies(open_backend=lambda spec: session_of().open(spec))
 
     def _evidence_rules(self, source: CleanupSource) -> EvidenceRules:
         """What cleanup may believe of one catalog: a user's private catalog speaks only

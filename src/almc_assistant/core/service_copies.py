@@ -19,6 +19,7 @@ from almc_assistant.core import service_events as ev
 from almc_assistant.core.catalog import Catalog
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination
+from almc_assistant.core.errors import ServiceStopped
 from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
 from almc_assistant.core.plan_safety import PlanSafety, plan_safety
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
@@ -50,6 +51,7 @@ class Copying:
         self._preflights = 0
         self._last_copied: tuple[Path, bool, str] | None = None  # see _copy_source
         self._remote: RemoteSession | None = None  # one rclone daemon for every job
+        self._stopped = False
 
     def start_copy(
         self,
@@ -77,7 +79,7 @@ class Copying:
             relative_to=tuple(self._rt.settings.config.acquisition_folders) if keep_tree else (),
             create_missing=create_missing,
             remotes=remotes,
-            remote_session=self._remote_session() if remotes else None,
+            remote_session=self.remote_session() if remotes else None,
             dataset_of=UnitFinder().key,  # the receipts list each dataset's files together
         )
         sink: EventSink = self._rt.sink
@@ -99,14 +101,21 @@ class Copying:
             job.wait(timeout)
         with self._rt.lock:
             remote, self._remote = self._remote, None
+            self._stopped = True  # no daemon is started again that nobody would stop
         if remote is not None:
             remote.stop()
 
-    def _remote_session(self) -> RemoteSession:
-        """The service's rclone daemon (started when a job first opens a remote)."""
+    def remote_session(self) -> RemoteSession:
+        """The service's one rclone daemon (started when a remote is first opened), for
+        every copy job, verify, receipts import and cleanup; stopped by :meth:`stop`."""
         from almc_assistant.core.remote.session import RemoteSession
 
         with self._rt.lock:
+            if self._stopped:
+                raise ServiceStopped(
+                    "almc-assistant is shutting down and reaches no remote destination now.",
+                    next_step="Start almc-assistant again to go on.",
+                )
             if self._remote is None:
                 self._remote = RemoteSession()
             return self._remote
@@ -155,7 +164,8 @@ class Copying:
                 sources.update(dict.fromkeys(copy.source for copy in found))
                 count += 1
         remotes = [d.remote for d in self._rt.settings.config.remote_destinations]
-        for key, found in remote_receipts(remotes, self._rt.catalog.noted):
+        session = self.remote_session() if remotes else None
+        for key, found in remote_receipts(remotes, self._rt.catalog.noted, session=session):
             self._rt.recorder.submit(self._receipt_writer(key, found))
             sources.update(dict.fromkeys(copy.source for copy in found))
             count += 1
@@ -223,7 +233,7 @@ class Copying:
         from almc_assistant.core.transfer.remote_verify import verify_remote
 
         if isinstance(destination, str) and looks_remote(destination):
-            return verify_remote(destination, self._rt.sink, session=self._remote_session())
+            return verify_remote(destination, self._rt.sink, session=self.remote_session())
         return verify_destination(Path(destination), self._rt.sink)
 
     @staticmethod

@@ -6,6 +6,12 @@ the network work and publishes the answer: :class:`RemoteTested` (and, for a sig
 :class:`SignInOpened` first, with the page the front end opens in the browser).
 :meth:`Remotes.cancel_sign_in` may be called from any thread.
 
+A sign-in waits up to :data:`SIGN_IN_TIMEOUT` for the browser: it runs on a thread of
+its own (``almc-sign-in``), never one of the service's two workers, so status, checks
+and tests go on meanwhile. One at a time: a new sign-in cancels the one waiting (its
+tab was abandoned) and starts once that one has answered; :meth:`Remotes.stop` (the
+service's stop) cancels the waiting one and joins its thread.
+
 Each request starts its own private rclone helper on the user's rclone.conf and stops it
 at the end (a few tenths of a second; a copy job has its own). Before the helper opens the
 file, :func:`~almc_assistant.core.remote.vault.protect` encrypts it with a password the
@@ -28,12 +34,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from almc_assistant.core.errors import ConfigError
+from almc_assistant.core.errors import ConfigError, ServiceStopped
 from almc_assistant.core.events import Event
 from almc_assistant.core.remote import hostkey
 from almc_assistant.core.remote.hostkey import HostKey, HostKeyCheck, KnownHosts
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.setup import (
+    ACCOUNT_ADVICE,
     GUIDANCE,
     NO_PROOF,
     SIGN_IN_BACKENDS,
@@ -53,6 +60,7 @@ from almc_assistant.core.service_settings import LiveSettings
 SIGN_IN_TIMEOUT = 600.0  # seconds the browser has to come back
 
 __all__ = [
+    "ACCOUNT_ADVICE",
     "BACKEND_LABELS",
     "GUIDANCE",
     "NO_PROOF",
@@ -94,7 +102,11 @@ class Remotes:
         self._known = KnownHosts(config_dir)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._sign_ins: dict[int, SignIn] = {}
+        self._sign_ins: dict[int, SignIn] = {}  # waiting for the browser, by request
+        self._cancelled: set[int] = set()  # sign-ins cancelled, maybe before they waited
+        self._latest = 0  # the newest sign-in: those before it are cancelled
+        self._signing: threading.Thread | None = None  # the sign-in thread (one at a time)
+        self._stopped = False
 
     def _answer(self, request: int, result: RemoteTestResult) -> None:
         self._rt.sink.publish(
@@ -113,6 +125,19 @@ class Remotes:
         """Run ``before()`` (what needs no rclone: the fields' check, the browser, the
         server's key; a result it returns is the answer), then ``work`` with a private
         rclone helper, in a worker; answer ``RemoteTested``."""
+        self._rt.submit("test remote", self._runner(request, spec, secret, work, before))
+        return request
+
+    def _runner(
+        self,
+        request: int,
+        spec: str,
+        secret: str,
+        work: Callable[[RcDaemon], RemoteTestResult],
+        before: Callable[[], RemoteTestResult | None],
+    ) -> Callable[[], None]:
+        """``before()`` (a result it returns is the answer), then ``work`` with a private
+        rclone helper; every outcome is answered as ``RemoteTested`` (nothing raised)."""
 
         def run() -> None:
             from almc_assistant.core.remote.rclonebin import rclone_binary
@@ -134,8 +159,7 @@ class Remotes:
                 result = failed_result(spec, exc, secret)
             self._answer(request, result)
 
-        self._rt.submit("test remote", run)
-        return request
+        return run
 
     def set_up(self, setup: RemoteSetup) -> int:
         """Save ``setup`` in the user's rclone.conf, then test it (``RemoteTested``).
@@ -224,18 +248,26 @@ class Remotes:
     def sign_in(self, backend: str, name: str, folder: str = "") -> int:
         """Sign in to ``backend`` (Drive, OneDrive) through the browser as remote
         ``name``: ``SignInOpened`` with the page to open, then ``RemoteTested``."""
-        from almc_assistant.core.remote.signin import exchange_code, start_sign_in, store_token
+        from almc_assistant.core.remote.signin import (
+            exchange_code,
+            own_drive,
+            start_sign_in,
+            store_token,
+        )
 
         request = next(self._ids)
         spec = f"{name}:{folder}"
         client_id, client_secret = self._settings.config.sign_in_client(backend)
 
         token: list[str] = []
+        drive: list[tuple[str, str]] = []
 
         def browser() -> None:  # needs no rclone: the port, the browser, the provider
             sign_in = start_sign_in(backend, client_id, client_secret)
             with self._lock:
                 self._sign_ins[request] = sign_in
+                if self._stopped or request != self._latest or request in self._cancelled:
+                    sign_in.cancel()  # cancelled before it began to wait
             try:
                 self._rt.sink.publish(
                     SignInOpened(
@@ -250,22 +282,69 @@ class Remotes:
                 sign_in.cancel()  # the port closes
                 with self._lock:
                     self._sign_ins.pop(request, None)
+                    self._cancelled.discard(request)
             token.append(exchange_code(sign_in, code))
+            if backend == "onedrive":  # rclone needs the account's drive: ask Graph
+                drive.append(own_drive(sign_in.provider, token[0]))
 
         def work(daemon: RcDaemon) -> RemoteTestResult:
-            store_token(daemon, name, backend, client_id, token[0], client_secret)
+            found = drive[0] if drive else None
+            store_token(daemon, name, backend, client_id, token[0], client_secret, drive=found)
             return check_remote(daemon, spec)
 
-        return self._with_daemon(request, spec, client_secret, work, before=browser)
+        run = self._runner(request, spec, client_secret, work, before=browser)
+        self._start_sign_in(request, spec, run)
+        return request
+
+    def _start_sign_in(self, request: int, spec: str, run: Callable[[], None]) -> None:
+        """Run sign-in ``request`` on its own thread, after the one before it (cancelled);
+        a service run inline (the command line, tests) runs it here."""
+        if self._rt.inline:
+            with self._lock:
+                self._latest = request
+            run()
+            return
+        with self._lock:
+            stopped = self._stopped
+            if not stopped:
+                waiting = self._queue_sign_in(request, run)
+        if stopped:
+            why = ServiceStopped("almc-assistant is shutting down.", next_step="Start it again.")
+            self._answer(request, failed_result(spec, why, ""))
+            return
+        for sign_in in waiting:
+            sign_in.cancel()
+
+    def _queue_sign_in(self, request: int, run: Callable[[], None]) -> list[SignIn]:
+        """(Under the lock.) Start ``request``'s thread; the sign-ins now to cancel."""
+        before = self._signing
+        self._latest = request  # one at a time: the one waiting is cancelled
+        waiting = list(self._sign_ins.values())
+
+        def serve() -> None:
+            if before is not None:
+                before.join()  # it was cancelled: its answer comes first
+            run()
+
+        self._signing = threading.Thread(target=serve, name="almc-sign-in", daemon=True)
+        self._signing.start()
+        return waiting
 
     def cancel_sign_in(self, request: int) -> None:
         with self._lock:
+            self._cancelled.add(request)
             sign_in = self._sign_ins.get(request)
         if sign_in is not None:
             sign_in.cancel()
 
-    def cancel_all(self) -> None:
+    def stop(self, timeout: float) -> None:
+        """Cancel the sign-in waiting for the browser (it answers ``RemoteTested``:
+        cancelled) and wait for its thread; no new sign-in starts afterwards."""
         with self._lock:
+            self._stopped = True
             waiting = list(self._sign_ins.values())
+            thread, self._signing = self._signing, None
         for sign_in in waiting:
             sign_in.cancel()
+        if thread is not None:
+            thread.join(timeout)

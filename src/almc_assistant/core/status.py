@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from almc_assistant.core.catalog import Catalog, FileRecord, FileState
-from almc_assistant.core.policy import Policy, Retention
+from almc_assistant.core.policy import Policy, Retention, remote_device
 from almc_assistant.core.setup_state import NOT_SET_UP, SetupNeeded
 from almc_assistant.core.units import human_size, plural
 
@@ -313,9 +313,18 @@ CHANGED_SINCE_BACKUP = (
 )
 
 
+NOT_REPROVEN = "The copy on {} was proven for the older version: not re-proven, not a backup."
+
+
 def _why_unsafe(rec: FileRecord, policy: Policy) -> str:
-    """Why a file is not safe, in plain words (a file edited after its backup first)."""
+    """Why a file is not safe, in plain words (a file edited after its backup first; a
+    copy on a remote destination was proven for the older bytes only)."""
     if rec.changed_since_backup:
+        remotes = sorted(
+            {str(c.destination_root) for c in rec.copies if remote_device(c.destination_root)}
+        )
+        if remotes:
+            return f"{CHANGED_SINCE_BACKUP} {NOT_REPROVEN.format(', '.join(remotes))}"
         return CHANGED_SINCE_BACKUP
     return policy.missing(rec.current_copies())
 

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from almc_assistant.core.destinations import KIND_INFO, Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.service_remotes import (
+    ACCOUNT_ADVICE,
     BACKEND_LABELS,
     GUIDANCE,
     NO_PROOF,
@@ -235,9 +236,11 @@ class RemoteDialog(QDialog):
     def _show_guidance(self, *_args: object) -> None:
         backend = self.chosen_backend()
         kind = DestinationKind(self.kind.currentData())
-        parts = [GUIDANCE[backend], KIND_INFO[kind].guidance, NO_PROOF]
+        managed = backend in SIGN_IN_BACKENDS and self.managed.isChecked()
+        advice = "" if managed else ACCOUNT_ADVICE.get(backend, "")
+        parts = [f"{advice} {GUIDANCE[backend]}".strip(), KIND_INFO[kind].guidance, NO_PROOF]
         text = "<br>".join(html.escape(p) for p in parts)
-        if backend in SIGN_IN_BACKENDS and self.managed.isChecked():
+        if managed:
             text = (
                 "<b>This account is deleted when you leave the university, and your files "
                 f"with it: keep another copy.</b><br>{text}"

@@ -53,8 +53,11 @@ def _check_text(row: Any) -> str:
     return "…" if _checking(row) else verdicts.look(row.verdict).label
 
 
-def _problem(row: Any) -> str:
-    return "" if isinstance(row, DatasetRow) else str(row.problem)
+def _status_tooltip(row: Any) -> str:
+    """The whole status (the column may elide it), and a file's problem if it says more."""
+    text = str(row.status_text)
+    problem = "" if isinstance(row, DatasetRow) else str(row.problem)
+    return text if not problem or problem in text else f"{text}\n{problem}"
 
 
 FILE_COLUMNS: tuple[Column[Any], ...] = (
@@ -77,10 +80,11 @@ FILE_COLUMNS: tuple[Column[Any], ...] = (
         "Status",
         lambda r: r.status_text,
         icon=lambda r: _icon(_status_badge(r)),
-        tooltip=_problem,
+        tooltip=_status_tooltip,
     ),
 )
 CHECK_COLUMN = 4
+STATUS_COLUMN = 5
 
 
 def _job_badge(row: JobRow) -> Badge | None:

@@ -48,6 +48,7 @@ from almc_assistant.qt.destination_picker import DestinationPicker
 from almc_assistant.qt.progress_delegate import ProgressDelegate
 from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.table_view import make_table
+from almc_assistant.qt.transfer_columns import STATUS_COLUMN
 from almc_assistant.qt.transfer_files import ROWS_PER_FLUSH, FileList, is_ready
 from almc_assistant.qt.transfer_jobs import CopyQueue
 from almc_assistant.qt.transfer_rows import FileRow, JobRow, JobState
@@ -126,15 +127,19 @@ class TransferWindow(QWidget):
         drop_layout.addWidget(self.add_files_button)
         drop_layout.addWidget(self.add_folder_button)
 
+        # The name takes what the others leave; every other column keeps its width, so
+        # the status stays in view at any window width (a longer status is elided, whole
+        # in its tooltip; the folder and the name too).
         self.file_view = make_tree(
             self.files,
             fit={
-                0: "plate1 · Harmony export",
-                1: "…/session/plate1",
-                2: "999 files",
+                1: "…/plate1",
+                2: "99 files",
                 3: "999.9 MB",
                 4: "Compressed TIFF (lossless)",
+                STATUS_COLUMN: "Copied and verified",
             },
+            stretch=0,
         )
         self.file_view.selectionModel().selectionChanged.connect(self._on_file_selection_changed)
         self.file_details = QLabel()
@@ -204,7 +209,7 @@ class TransferWindow(QWidget):
         layout.addWidget(drop)
         layout.addWidget(split, 1)
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)
-        self.resize(1060, 660)
+        self.resize(1180, 660)  # every column of the file list in view (test_transfer_window)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if local_paths(event.mimeData()):

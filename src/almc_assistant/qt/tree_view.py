@@ -36,10 +36,13 @@ class _ToggleOnEnter(QObject):
         return False
 
 
-def make_tree(model: Any, *, fit: dict[int, str] | None = None) -> QTreeView:
+def make_tree(
+    model: Any, *, fit: dict[int, str] | None = None, stretch: int | None = None
+) -> QTreeView:
     """A read-only tree over a :class:`~almc_assistant.qt.group_model.GroupTreeModel`;
     ``fit`` gives columns the width of a sample text (never ResizeToContents: it reads
-    every row on every change)."""
+    every row on every change); column ``stretch`` takes what they leave (default: the
+    last), so that every fitted column stays in view."""
     view = QTreeView()
     view.setModel(model)
     view.setUniformRowHeights(True)  # thousands of rows: no per-row size questions
@@ -54,7 +57,9 @@ def make_tree(model: Any, *, fit: dict[int, str] | None = None) -> QTreeView:
     view.setSortingEnabled(True)  # the model sorts; rows needing attention stay first
     view.header().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    view.header().setStretchLastSection(True)
+    view.header().setStretchLastSection(stretch is None)
+    if stretch is not None:
+        view.header().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     toggle = _ToggleOnEnter(view)
     view.installEventFilter(toggle)
     metrics = view.fontMetrics()

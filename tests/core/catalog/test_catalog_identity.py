@@ -21,7 +21,7 @@ import pytest
 from almc_assistant.core.catalog import Catalog, FileState, schema
 from almc_assistant.core.catalog.revalidate import revalidate
 from almc_assistant.core.config import PolicySettings
-from almc_assistant.core.copies import CopyRecord, ident_of
+from almc_assistant.core.copies import NOT_CONFIRMED, CopyRecord, ident_of
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.policy import DeviceResolver, Policy
@@ -154,6 +154,40 @@ def test_old_rows_are_read_and_adopt_the_first_identity_seen(tmp_path: Path) -> 
         edit_keeping_size_and_mtime(f, b"B")
         seen(cat, f)
         assert cat.file(f).changed_since_backup  # type: ignore[union-attr]
+
+
+def test_a_receipts_copy_is_never_adopted_only_confirmed_by_a_rehash(tmp_path: Path) -> None:
+    """A copy read from a receipt (``NOT_CONFIRMED``: which version was copied is not
+    known) counts for the bytes it names once a re-hash finds them, never by adoption:
+    not as the first identity known of an old row, not on a rename."""
+    db = tmp_path / "c.sqlite3"
+    f = acquired(tmp_path / "acq" / "a.nd2", b"a" * 4096)
+    legacy_catalog(db, f)  # the file's identity is not known yet
+    with Catalog(db, safety=lambda copies: len(copies) >= 2) as cat:
+        other = dataclasses.replace(
+            copy_of(f, tmp_path / "remote" / "a.nd2"),
+            blake3=blake3.blake3(b"older bytes").hexdigest(),
+            source_ident=NOT_CONFIRMED,
+        )
+        assert cat.record_copy(other, owner="ann", create=False) is False
+        assert len(cat.file(f).current_copies()) == 1  # type: ignore[union-attr]
+        seen(cat, f)  # the first identity known: the old row's copy adopts it, not this
+        rec = cat.file(f)
+        assert rec is not None and not rec.safe and len(rec.current_copies()) == 1
+        moved = f.with_name("b.nd2")
+        f.rename(moved)
+        st = FileIdentity.of_path(moved)
+        cat.record_moved(f, moved, size=st.size, mtime_ns=st.mtime_ns, identity=st)
+        rec = cat.file(moved)
+        assert rec is not None and not rec.safe and len(rec.current_copies()) == 1
+        assert revalidate(cat, moved) == 0  # other bytes: still not counted
+        good = dataclasses.replace(
+            other, source=moved, blake3=blake3.blake3(b"a" * 4096).hexdigest()
+        )
+        cat.record_copy(good, owner="ann", create=False)
+        assert not cat.file(moved).safe  # type: ignore[union-attr]  # until re-hashed
+        assert revalidate(cat, moved) == 1
+        assert cat.file(moved).safe  # type: ignore[union-attr]
 
 
 def legacy_catalog(db: Path, f: Path) -> None:

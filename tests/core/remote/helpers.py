@@ -11,7 +11,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from almc_assistant.core.remote.faults import RemoteError
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.rclone_backend import RcloneBackend
 from almc_assistant.core.remote.spec import parse_remote
+from almc_assistant.core.service import Service
 from almc_assistant.core.service_remotes import RemoteSetup, RemoteTested
 from almc_assistant.core.transfer import (
     CopyFailed,
@@ -165,3 +166,34 @@ def old_file(path: Path, data: bytes) -> Path:
     old = time.time() - 3600
     os.utime(path, (old, old))
     return path
+
+
+def wait_safe(service: Service, src: Path) -> None:
+    """Copies read from receipts count once a worker re-hashed the file (revalidate)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        service.recorder.flush()
+        rec = service.catalog.file(src)
+        if rec is not None and rec.safe:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{src} never became safe: {service.catalog.file(src)}")
+
+
+def research_and_drive(spec: str, tmp_path: Path, other_disk: Callable[..., Path]) -> Workstation:
+    """A facility naming research storage ``spec`` and a USB drive, watching ``acq`` on a
+    disk of its own, with ``a.nd2`` acquired an hour ago (real disks: root)."""
+    acq = other_disk(tmp_path / "disk") / "acq"
+    acq.mkdir()
+    usb = other_disk(tmp_path / "usb")
+    paths = facility_with_remote(
+        spec, acq, f"[[destinations]]\nname = 'USB'\npath = {str(usb)!r}\nkind = 'external-drive'\n"
+    )
+    return Workstation(paths, old_file(acq / "a.nd2", b"pixels" * 10_000), usb)
+
+
+@dataclass(frozen=True)
+class Workstation:
+    paths: AppPaths
+    src: Path
+    usb: Path

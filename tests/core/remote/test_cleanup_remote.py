@@ -20,7 +20,12 @@ from almc_assistant.core.evidence import EvidenceRules
 from almc_assistant.core.policy import DAY
 from almc_assistant.core.service import Service
 from tests.core.cleanup.world import World, digest, tmpfs_mounts
-from tests.core.remote.helpers import backend, facility_with_remote, old_file, send_file
+from tests.core.remote.helpers import (
+    backend,
+    research_and_drive,
+    send_file,
+    wait_safe,
+)
 from tests.core.remote.servers import Server, SshServer
 
 pytestmark = pytest.mark.root
@@ -249,13 +254,8 @@ def test_the_service_cleans_a_file_kept_on_research_storage_and_a_drive(
     then read back from the receipt there); 40 days later the service's cleanup deletes
     it, the remote copy proven again by the server's BLAKE3."""
     spec = sftp_server.create_remote(daemon, "research")
-    acq = other_disk(tmp_path / "disk") / "acq"
-    acq.mkdir()
-    usb = other_disk(tmp_path / "usb")
-    paths = facility_with_remote(
-        spec, acq, f"[[destinations]]\nname = 'USB'\npath = {str(usb)!r}\nkind = 'external-drive'\n"
-    )
-    src = old_file(acq / "a.nd2", b"pixels" * 10_000)
+    ws = research_and_drive(spec, tmp_path, other_disk)
+    paths, src, usb = ws.paths, ws.src, ws.usb
     now = [time.time()]
     service = Service(paths, ListSink(), clock=lambda: now[0])
     try:
@@ -266,7 +266,7 @@ def test_the_service_cleans_a_file_kept_on_research_storage_and_a_drive(
         service.recorder.flush()
         if through == "receipt":
             assert service.import_receipts() == 2  # at the drive and at the remote
-            _wait_safe(service, src)
+            wait_safe(service, src)
         assert service.status().files == (), service.status().files
         now[0] += 40 * DAY
         (item,) = service.plan_cleanup().items
@@ -278,18 +278,6 @@ def test_the_service_cleans_a_file_kept_on_research_storage_and_a_drive(
         )
     finally:
         service.stop()
-
-
-def _wait_safe(service: Service, src: Path) -> None:
-    """Copies read from receipts count once a worker re-hashed the file (revalidate)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        service.recorder.flush()
-        rec = service.catalog.file(src)
-        if rec is not None and rec.safe:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{src} never became safe: {service.catalog.file(src)}")
 
 
 def test_a_remote_copy_rewritten_right_before_the_unlink(world, daemon, sftp_server: SshServer):

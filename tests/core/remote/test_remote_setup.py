@@ -6,6 +6,7 @@ the secret nowhere else (not our TOML, the log, an error message or a repr)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -279,3 +280,68 @@ def test_set_up_and_test_through_the_engine_process(sftp_server: SshServer) -> N
                 break
     finally:
         engine.stop()
+
+
+def test_a_sign_in_waiting_for_the_browser_holds_no_service_worker() -> None:
+    """The browser may take minutes: meanwhile status is answered and both service
+    workers are free. A second sign-in replaces the one waiting (one at a time); the
+    service's stop ends the waiting one and its thread."""
+    from almc_assistant.core.service_events import StatusQueried
+
+    paths = AppPaths.default()
+    paths.facility_config.parent.mkdir(parents=True, exist_ok=True)
+    paths.facility_config.write_text('[sign_in]\ndrive_client_id = "1234-facility"\n')
+    sink = ListSink()
+    s = Service(paths, sink)
+    try:
+        first = s.sign_in("drive", "mydrive", "lab")
+        wait_for(sink, SignInOpened, first)
+
+        s.request_status(report=True)
+        status = wait_for(sink, StatusQueried, 0)
+        assert isinstance(status, StatusQueried) and status.report is not None
+        both = threading.Barrier(2, timeout=60)  # two tasks that meet: both workers free
+        meet = [s._runtime.submit("meet", both.wait) for _ in range(2)]
+        assert sorted(f.result(60) for f in meet) == [0, 1]
+
+        second = s.sign_in("drive", "mydrive", "lab")  # the first tab was abandoned
+        replaced = wait_for(sink, RemoteTested, first)
+        assert isinstance(replaced, RemoteTested) and "cancelled" in replaced.result.detail
+        wait_for(sink, SignInOpened, second)
+        assert not [
+            e for e in sink.events if isinstance(e, RemoteTested) and e.request_id == second
+        ]
+    finally:
+        s.stop()
+    done = wait_for(sink, RemoteTested, second)
+    assert isinstance(done, RemoteTested) and "cancelled" in done.result.detail
+    assert not [t for t in threading.enumerate() if t.name == "almc-sign-in"]
+    late = s.sign_in("drive", "mydrive", "lab")  # after stop: refused, not started
+    stopped = wait_for(sink, RemoteTested, late)
+    assert isinstance(stopped, RemoteTested) and "shutting down" in stopped.result.detail
+
+
+def test_an_inline_sign_in_waits_in_place_until_cancelled() -> None:
+    """A service run inline (the command line) runs the sign-in on the caller's thread:
+    it waits for the browser (its port open) until it is cancelled."""
+    import socket
+
+    paths = AppPaths.default()
+    paths.facility_config.parent.mkdir(parents=True, exist_ok=True)
+    paths.facility_config.write_text('[sign_in]\nonedrive_client_id = "5678-facility"\n')
+    sink = ListSink()
+    s = Service(paths, sink, inline=True)
+    caller = threading.Thread(target=s.sign_in, args=("onedrive", "od"))
+    try:
+        caller.start()
+        opened = wait_for(sink, SignInOpened, 1)
+        assert isinstance(opened, SignInOpened)
+        with socket.create_connection(("127.0.0.1", opened.port), timeout=10):
+            pass  # waiting for the browser: its port answers
+        s.cancel_sign_in(opened.request_id)
+        caller.join(60)
+        assert not caller.is_alive()
+        done = wait_for(sink, RemoteTested, opened.request_id)
+        assert isinstance(done, RemoteTested) and "cancelled" in done.result.detail
+    finally:
+        s.stop()

@@ -7,7 +7,9 @@ return after consent (an HTTP GET to our port, as the browser would send it) and
 provider's token endpoint (a small server on loopback); the token stored has the shape
 rclone records but was never issued by a provider; (2) the
 "server" whose SHA-256 / QuickXorHash proves a copy is rclone's local backend (it hashes
-the stored file on this disk) run under Drive's and OneDrive's proof rules.
+the stored file on this disk) run under Drive's and OneDrive's proof rules; (3)
+Microsoft Graph's ``me/drive`` answer (the drive id and type stored for OneDrive), with
+the shape Graph documents.
 """
 
 from __future__ import annotations
@@ -99,6 +101,15 @@ def test_sign_in_hands_the_provider_page_to_the_browser_on_a_free_port(
     assert _port_free(sign_in.port), "cancel closes the port"
 
 
+def send_json(handler: http.server.BaseHTTPRequestHandler, status: int, doc: object) -> None:
+    body = json.dumps(doc).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class TokenStandIn(http.server.BaseHTTPRequestHandler):
     """The provider's token endpoint, on loopback (no provider is reachable here)."""
 
@@ -108,14 +119,8 @@ class TokenStandIn(http.server.BaseHTTPRequestHandler):
         length = int(self.headers["Content-Length"])
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         TokenStandIn.seen.append(form)
-        body = json.dumps(
-            {"access_token": "ya29.stand-in", "refresh_token": "1//stand-in", "expires_in": 3599}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer = {"access_token": "ya29.stand-in", "refresh_token": "1//stand-in"}
+        send_json(self, 200, {**answer, "expires_in": 3599})
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -226,3 +231,79 @@ def test_drive_and_onedrive_proof_rules_on_a_local_stand_in(
     assert outcome.proof is not None and outcome.proof.kind is proof
     assert outcome.proof.stored == digests.others[algorithm]
     assert (root / "a.nd2").read_bytes() == src.read_bytes()
+
+
+class MicrosoftStandIn(http.server.BaseHTTPRequestHandler):
+    """Microsoft's token endpoint and Graph's ``me/drive``, on loopback (no Microsoft
+    account is reachable here): the drive answer has the shape Graph documents.
+    ``drive`` is what ``me/drive`` answers (``None``: HTTP 401)."""
+
+    drive: ClassVar[dict[str, object] | None] = None
+    bearer: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        send_json(self, 200, {"access_token": "EwB.stand-in", "refresh_token": "M.R3.stand-in"})
+
+    def do_GET(self) -> None:
+        MicrosoftStandIn.bearer.append(self.headers.get("Authorization", ""))
+        if self.path != "/v1.0/me/drive" or self.drive is None:
+            send_json(self, 401, {"error": {"code": "InvalidAuthenticationToken"}})
+            return
+        send_json(self, 200, self.drive)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def microsoft() -> Iterator[object]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), MicrosoftStandIn)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    MicrosoftStandIn.bearer.clear()
+    yield replace(PROVIDERS["onedrive"], token_url=f"{base}/token", drive_url=f"{base}/v1.0")
+    server.shutdown()
+    server.server_close()
+
+
+def _come_back(sign_in) -> None:
+    state = parse_qs(urlsplit(sign_in.provider_url).query)["state"][0]
+    with urllib.request.urlopen(f"{sign_in.redirect_uri}?code=c&state={state}", timeout=10):
+        pass
+
+
+def test_onedrive_sign_in_stores_the_accounts_drive(daemon, rclone_config, microsoft) -> None:
+    """After the token, the account's drive is asked of Graph (``me/drive``) as rclone's
+    own configuration does: its id and type are stored with the token (rclone's OneDrive
+    backend needs both)."""
+    MicrosoftStandIn.drive = {"id": "b!Xy-12_ab", "driveType": "business", "name": "OneDrive"}
+    sign_in = start_sign_in("onedrive", CLIENT, provider=microsoft)
+    _come_back(sign_in)
+    sign_in.finish(daemon, "od", timeout=30)
+
+    assert MicrosoftStandIn.bearer == ["Bearer EwB.stand-in"]
+    remote = daemon.call("config/get", name="od")
+    assert remote["type"] == "onedrive"
+    assert (remote["drive_id"], remote["drive_type"]) == ("b!Xy-12_ab", "business")
+
+
+@pytest.mark.parametrize(
+    ("drive", "said"),
+    [
+        (None, "did not give this account's OneDrive (HTTP 401)"),
+        ({"id": "b!1", "driveType": "somethingelse"}, "without a OneDrive this app can use"),
+        ({"driveType": "personal"}, "without a OneDrive this app can use"),
+    ],
+)
+def test_onedrive_without_a_usable_drive_is_a_clear_error(
+    daemon, rclone_config, microsoft, drive, said
+) -> None:
+    MicrosoftStandIn.drive = drive
+    sign_in = start_sign_in("onedrive", CLIENT, provider=microsoft)
+    _come_back(sign_in)
+    with pytest.raises(SignInError) as caught:
+        sign_in.finish(daemon, "od", timeout=30)
+    assert said in caught.value.detail and "127.0.0.1" in caught.value.detail
+    assert "Sign in again" in caught.value.next_step
+    assert "[od]" not in rclone_config.path.read_text()  # nothing half set up

@@ -34,7 +34,7 @@ from almc_assistant.core.catalog.records import (
     SessionTotals,
     stored_ident,
 )
-from almc_assistant.core.copies import CopyRecord, Ident, ident_of
+from almc_assistant.core.copies import NOT_CONFIRMED, CopyRecord, Ident, ident_of
 from almc_assistant.core.identity import FileIdentity
 
 log = logging.getLogger(__name__)
@@ -338,10 +338,18 @@ class Catalog:
             self._set_ident(conn, int(row[0]), None, ident)
             return True
 
-    def confirm_copies(self, path: Path, before: Ident | None, now: Ident, blake3: str) -> int:
+    def confirm_copies(
+        self,
+        path: Path,
+        before: Ident | None,
+        now: Ident,
+        blake3: str,
+        copies: Sequence[Path] | None = None,
+    ) -> int:
         """The file's identity moved from ``before`` to ``now`` without its size or mtime
         changing, and its bytes, re-read from storage, still hash to ``blake3``: the
-        copies of it made at ``before`` with that hash hold its bytes; they count again.
+        copies of it made at ``before`` with that hash (only those at ``copies``, when
+        given) hold its bytes; they count again.
 
         Returns how many copies were confirmed (0 if the file changed meanwhile).
         """
@@ -351,12 +359,16 @@ class Catalog:
             ).fetchone()
             if row is None or stored_ident(row[1:4]) != now:
                 return 0
-            cur = conn.execute(
+            sql = (
                 "UPDATE copies SET src_dev = ?, src_ino = ?, src_ctime_ns = ?"
                 " WHERE file_id = ? AND src_dev IS ? AND src_ino IS ? AND src_ctime_ns IS ?"
-                " AND blake3 = ?",
-                (*now, row[0], *(before or (None, None, None)), blake3),
+                " AND blake3 = ?"
             )
+            args: list[object] = [*now, row[0], *(before or (None, None, None)), blake3]
+            if copies is not None:  # a few copies of one file: a short list
+                sql += f" AND path IN ({', '.join('?' * len(copies))})"
+                args += [str(c) for c in copies]
+            cur = conn.execute(sql, args)
             self._update_safe(conn, int(row[0]))
             return cur.rowcount
 
@@ -460,7 +472,12 @@ class Catalog:
                     " WHERE file_id = ? AND src_dev IS ? AND src_ino IS ? AND src_ctime_ns IS ?",
                     (*ident, row[0], *before),
                 )
-            if ident is not None:
+            if ident is not None and same and before is not None:
+                # Carried above; copies of no known version (a receipt's) stay unconfirmed.
+                conn.execute(
+                    "UPDATE files SET dev = ?, ino = ?, ctime_ns = ? WHERE id = ?", (*ident, row[0])
+                )
+            elif ident is not None:
                 self._set_ident(conn, int(row[0]), None if same else before, ident)
             if not same:  # changed on the way
                 conn.execute(
@@ -478,6 +495,8 @@ class Catalog:
         unless ``create`` is false (then nothing is recorded and False returned).
         """
         source = copy.source
+        # The source's identity as the copy engine reported it (not a receipt's).
+        reported = None if copy.source_ident == NOT_CONFIRMED else copy.source_ident
         with self.db.write() as conn:
             row = conn.execute("SELECT id FROM files WHERE path = ?", (str(source),)).fetchone()
             if row is None and not create:
@@ -493,24 +512,27 @@ class Catalog:
                     FileState.COMPLETE,
                     self._clock(),
                     {},
-                    copy.source_ident,
+                    reported,
                 )
             else:
                 file_id = int(row[0])
                 known = conn.execute(
                     "SELECT dev, ino, ctime_ns FROM files WHERE id = ?", (file_id,)
                 ).fetchone()
-                if copy.source_ident is not None and stored_ident(known) is None:
-                    self._set_ident(conn, file_id, None, copy.source_ident)  # first known
-            source_ident = copy.source_ident
+                if reported is not None and stored_ident(known) is None:
+                    self._set_ident(conn, file_id, None, reported)  # first known
+            source_ident = reported
             if source_ident is None:  # not reported (a receipt): known only if recorded
-                source_ident = stored_ident(
-                    conn.execute(
-                        "SELECT src_dev, src_ino, src_ctime_ns FROM copies WHERE file_id = ?"
-                        " AND path = ? AND size = ? AND mtime_ns = ? AND blake3 = ?",
-                        (file_id, str(copy.path), copy.size, copy.mtime_ns, copy.blake3),
-                    ).fetchone()
-                )  # else unknown: it counts once a re-hash of the file matches it
+                source_ident = (
+                    stored_ident(
+                        conn.execute(
+                            "SELECT src_dev, src_ino, src_ctime_ns FROM copies WHERE file_id = ?"
+                            " AND path = ? AND size = ? AND mtime_ns = ? AND blake3 = ?",
+                            (file_id, str(copy.path), copy.size, copy.mtime_ns, copy.blake3),
+                        ).fetchone()
+                    )
+                    or copy.source_ident
+                )  # else it counts once a re-hash matches it
             conn.execute(
                 "INSERT OR REPLACE INTO copies (file_id, destination_root, path, size,"
                 " mtime_ns, blake3, verified_at, src_dev, src_ino, src_ctime_ns, proof)"

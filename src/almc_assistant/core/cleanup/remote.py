@@ -1,8 +1,9 @@
 """Remote copies at cleanup time: proven again through their backend, or not counted.
 
 Thread contract: one :class:`RemoteCopies` per cleanup run, used by the thread applying
-it (``cleanup.apply``); it opens one rclone session lazily (the first remote copy met)
-and :meth:`RemoteCopies.close` stops it.
+it (``cleanup.apply``). The service's runs open remotes on the service's one rclone
+daemon (``open_backend``); without one it opens its own rclone session lazily (the first
+remote copy met) and :meth:`RemoteCopies.close` stops it.
 
 A copy on a remote destination (``research:lab/me``) counts for a deletion only when,
 right before it, all of this holds:

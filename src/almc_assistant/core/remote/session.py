@@ -104,9 +104,10 @@ class RemoteSession:
             raise failed[0]
         return daemon
 
-    def open(self, text: str) -> RcloneBackend:
-        """The backend of destination ``text``, opened; :class:`AlmcError` naming it and
-        the next step when it cannot be used."""
+    def backend(self, text: str) -> RcloneBackend:
+        """The backend of destination ``text``, not opened (no probe written: for reading
+        what is there, as the receipts import does); :class:`AlmcError` naming it when
+        the spec is malformed or no such remote is set up."""
         spec = parse_remote(text)
         with self._lock:
             daemon = self._running()
@@ -116,7 +117,12 @@ class RemoteSession:
                 # its settings or its confirmed server key changed: no stale connection
                 daemon.call("fscache/clear")
             self._seen[spec.name] = now
-        return backend.open()
+        return backend
+
+    def open(self, text: str) -> RcloneBackend:
+        """The backend of destination ``text``, opened; :class:`AlmcError` naming it and
+        the next step when it cannot be used."""
+        return self.backend(text).open()
 
     def stop(self) -> None:
         with self._lock:

@@ -34,22 +34,26 @@ SIGN_IN_BACKENDS = frozenset({"drive", "onedrive"})
 
 # What each kind means for the safety of the data (the facility's policy in plain words),
 # shown beside the form in Settings.
+# What each connection proves and how; what a kind of storage asks of the user (keep
+# another copy, ...) is the kind's guidance (``destinations.KIND_INFO``), shown beside it:
+# said once, not again here.
 GUIDANCE: dict[str, str] = {
-    "sftp": "Research storage reached over SFTP usually keeps a single copy that is not "
-    "backed up: keep another copy elsewhere. Copies here are proven by a hash the server "
-    "computes over the stored file.",
+    "sftp": "Copies here are proven by a hash the server computes over the stored file.",
     "smb": "A network share: only institutional storage that is backed up counts on its "
     "own. SMB servers compute no hash, so every copy is downloaded back and compared.",
     "s3": "A personal S3 bucket you pay for is one independent copy. Files up to 8 MiB are "
     "proven by the MD5 the server computes; larger ones are downloaded back and compared.",
-    "webdav": "WebDAV servers compute no hash: every copy is downloaded back and compared. "
-    "Count it as one copy and keep another one elsewhere.",
+    "webdav": "WebDAV servers compute no hash: every copy is downloaded back and compared.",
+    "drive": "Copies are proven by the SHA-256 Google computes.",
+    "onedrive": "Copies are proven by the QuickXorHash Microsoft computes.",
+}
+# A sign-in account's advice, unless the user says it is university-managed (then the
+# Settings window says so in bold instead).
+ACCOUNT_ADVICE: dict[str, str] = {
     "drive": "A university Google account is deleted when you leave, with your files: a "
-    "paid personal account is the facility's advice. Copies are proven by the SHA-256 "
-    "Google computes.",
+    "paid personal account is the facility's advice.",
     "onedrive": "A university OneDrive is deleted when you leave, with your files: a paid "
-    "personal account is the facility's advice. Copies are proven by the QuickXorHash "
-    "Microsoft computes.",
+    "personal account is the facility's advice.",
 }
 NO_PROOF = (
     "A destination that cannot prove its copies never makes your data safe: "

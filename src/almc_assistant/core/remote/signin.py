@@ -12,13 +12,16 @@ a free loopback port the system picks instead (both providers accept any port on
 loopback redirect for desktop clients). :func:`start_sign_in` returns the provider's
 page a front end opens in the browser; after the user consents, the browser comes back
 to our port with a code, :meth:`SignIn.finish` exchanges it for a token at the
-provider's token endpoint, and stores it with rclone's ``config/create`` in the user's
+provider's token endpoint (OneDrive: then asks Microsoft Graph for the account's drive,
+``me/drive``, whose id and type rclone's OneDrive backend needs: :func:`own_drive`),
+and stores it with rclone's ``config/create`` in the user's
 private rclone.conf (encrypted when a keyring holds its password: :mod:`vault`): never
 in our TOML, the facility's files or the logs.
 
 No Google or Microsoft account is reachable from the test machines: the tests follow
 the flow up to the browser hand-off for real, then play the browser's return and the
-provider's token endpoint with a stand-in on loopback (:attr:`Provider.token_url`).
+provider's token endpoint and Graph's ``me/drive`` with a stand-in on loopback
+(:attr:`Provider.token_url`, :attr:`Provider.drive_url`).
 
 Signing out deletes the remote from the private config, token included
 (:func:`sign_out`); the provider still lists the app under the user's account until
@@ -57,6 +60,7 @@ class Provider:
     scope: str
     redirect_host: str  # what the redirect names: Google "127.0.0.1", Microsoft "localhost"
     extra: tuple[tuple[str, str], ...] = ()
+    drive_url: str = ""  # OneDrive: the Microsoft Graph root asked for the account's drive
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -73,8 +77,11 @@ PROVIDERS: dict[str, Provider] = {
         "Files.Read Files.ReadWrite Files.Read.All Files.ReadWrite.All Sites.Read.All "
         "offline_access",
         "localhost",
+        drive_url="https://graph.microsoft.com/v1.0",
     ),
 }
+# The drive types rclone's OneDrive backend knows (its ``drive_type``).
+DRIVE_TYPES = ("personal", "business", "documentLibrary")
 
 _DONE_PAGE = (
     b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>almc-assistant</title></head>"
@@ -135,7 +142,10 @@ class SignIn:
         finally:
             self.cancel()
         token = exchange_code(self, code)
-        store_token(daemon, name, self.backend, self.client_id, token, self.client_secret)
+        drive = own_drive(self.provider, token) if self.backend == "onedrive" else None
+        store_token(
+            daemon, name, self.backend, self.client_id, token, self.client_secret, drive=drive
+        )
 
 
 def _handler(sign_in: SignIn) -> type[http.server.BaseHTTPRequestHandler]:
@@ -227,22 +237,33 @@ def exchange_code(sign_in: SignIn, code: str) -> str:
         data=urlencode(form).encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    host = urlsplit(sign_in.provider.token_url).hostname
+    answer = _ask(
+        request,
+        refused="{host} refused the sign-in code (HTTP {code}).",
+        unreachable="{host} could not be reached to finish the sign-in ({error}).",
+        next_step=_RETRY + "is allowed for your account.",
+    )
+    return rclone_token(answer)
+
+
+_RETRY = "Sign in again; if it keeps failing, ask staff whether the facility's app "
+
+
+def _ask(request: urllib.request.Request, *, refused: str, unreachable: str, next_step: str) -> Any:
+    """The JSON a provider answers ``request`` with; :class:`SignInError` in these words
+    (``{host}``, ``{code}``, ``{error}`` filled in) when it refuses or cannot be reached."""
+    host = urlsplit(request.full_url).hostname
     try:
         with urllib.request.urlopen(request, timeout=30) as resp:
-            answer = json.loads(resp.read())
+            return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
-        raise SignInError(
-            f"{host} refused the sign-in code (HTTP {exc.code}).",
-            next_step="Sign in again; if it keeps failing, ask staff whether the "
-            "facility's app is allowed for your account.",
-        ) from None
+        exc.close()  # its answer's connection
+        raise SignInError(refused.format(host=host, code=exc.code), next_step=next_step) from None
     except (OSError, ValueError) as exc:
         raise SignInError(
-            f"{host} could not be reached to finish the sign-in ({type(exc).__name__}).",
+            unreachable.format(host=host, error=type(exc).__name__),
             next_step="Check the network, then sign in again.",
         ) from None
-    return rclone_token(answer)
 
 
 def rclone_token(answer: Any) -> str:
@@ -286,15 +307,51 @@ def parse_token(out: str) -> str:
     return json.dumps(token)
 
 
+def own_drive(provider: Provider, token: str) -> tuple[str, str]:
+    """OneDrive: the signed-in account's own drive, ``(drive_id, drive_type)``, asked of
+    Microsoft Graph (``GET me/drive``) as rclone's own configuration does after the
+    token: rclone's OneDrive backend needs both. :class:`SignInError` naming what failed."""
+    host = urlsplit(provider.drive_url).hostname
+    access = json.loads(token).get("access_token", "")
+    request = urllib.request.Request(
+        f"{provider.drive_url.rstrip('/')}/me/drive",
+        headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
+    )
+    answer = _ask(
+        request,
+        refused="{host} did not give this account's OneDrive (HTTP {code}).",
+        unreachable="{host} could not be reached to find your OneDrive ({error}).",
+        next_step=_RETRY + "may read your OneDrive, and whether your account has one.",
+    )
+    drive_id = answer.get("id") if isinstance(answer, dict) else None
+    drive_type = answer.get("driveType") if isinstance(answer, dict) else None
+    if not isinstance(drive_id, str) or not drive_id or drive_type not in DRIVE_TYPES:
+        raise SignInError(
+            f"{host} answered without a OneDrive this app can use (drive type {drive_type!r}).",
+            next_step=_RETRY + "may read your OneDrive.",
+        )
+    return drive_id, str(drive_type)
+
+
 def store_token(
-    daemon: RcDaemon, name: str, backend: str, client_id: str, token: str, client_secret: str = ""
+    daemon: RcDaemon,
+    name: str,
+    backend: str,
+    client_id: str,
+    token: str,
+    client_secret: str = "",
+    *,
+    drive: tuple[str, str] | None = None,
 ) -> None:
-    """Create remote ``name`` holding ``token`` (no call to the provider)."""
+    """Create remote ``name`` holding ``token`` (no call to the provider); ``drive``:
+    OneDrive's ``(drive_id, drive_type)`` (:func:`own_drive`)."""
     params = {"client_id": client_id, "token": token, "config_refresh_token": "false"}
     if client_secret:
         params["client_secret"] = client_secret
-    if backend == "onedrive":
-        params["drive_type"] = "personal"
+    if drive is not None:
+        params["drive_id"], params["drive_type"] = drive
+    elif backend == "onedrive":
+        params["drive_type"] = "personal"  # no drive known (a token made elsewhere)
     daemon.call(
         "config/create",
         name=name,
