@@ -330,7 +330,7 @@ class FilePipeline:
             if not w.committed:
                 with contextlib.suppress(OSError):
                     w.folder.unlink(w.name)
-            release_partial(w.path)
+            release_partial(w.name)
         for folder in run.folders.values():
             folder.close()
         run.folders.clear()
