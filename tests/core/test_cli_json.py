@@ -17,7 +17,7 @@ DOCS: list[Any] = [
         "ok": True,
         "none": [],
         "empty": {},
-        "rows": [{"source": Path("/a/b"), "size": 3, "name": "é\n\"x\""}, {"y": [1, [2]]}],
+        "rows": [{"source": Path("/a/b"), "size": 3, "name": 'é\n"x"'}, {"y": [1, [2]]}],
         "summary": {"files": 2, "nested": {"deep": {"deeper": None}}},
         "numbers": (1, 2.5),
     },

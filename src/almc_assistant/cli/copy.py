@@ -143,6 +143,7 @@ def _catalog_error(service: Service) -> AlmcError | None:
         )
     return None
 
+
 _BATCH_WAIT = 0.05  # seconds the events of a running job gather between two reads
 
 

@@ -48,8 +48,7 @@ from almc_assistant.core.transfer.preflight import (
 )
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.receipt import write_receipt
-from almc_assistant.core.transfer.receipt_datasets import remembered
-from almc_assistant.core.transfer.receipt_datasets import DatasetOf
+from almc_assistant.core.transfer.receipt_datasets import DatasetOf, remembered
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
 from almc_assistant.core.transfer.targets import OnConflict
