@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -143,20 +144,28 @@ def _catalog_error(service: Service) -> AlmcError | None:
     return None
 
 
+_BATCH_WAIT = 0.05  # seconds the events of a running job gather between two reads
+
+
 def _follow(job: CopyJob, sink: QueueSink, collected: _Collected, *, enabled: bool) -> JobResult:
     """Consume the job's events until it finishes (progress bar on stderr if enabled)."""
     view = ProgressView(enabled=enabled, label="Copying")
     try:
         with view:
-            while True:
-                event = sink.get(timeout=0.2)
-                if event is None:
+            finished = False
+            while not finished:
+                first = sink.get(timeout=0.2)
+                if first is None:
                     continue
-                collected.add(event)
-                if isinstance(event, JobProgressed):
-                    view.update(event.snapshot)
-                elif isinstance(event, JobFinished):
-                    break
+                for event in [first, *sink.drain()]:
+                    collected.add(event)
+                    if isinstance(event, JobProgressed):
+                        view.update(event.snapshot)
+                    elif isinstance(event, JobFinished):
+                        finished = True
+                        break  # as before: what comes after the end is not this job's
+                if not finished:  # let events gather: one wake-up per batch, not per copy
+                    time.sleep(_BATCH_WAIT)
     except KeyboardInterrupt:
         job.cancel()
         job.wait()

@@ -91,15 +91,20 @@ class CopyRecord:
         return self.path.relative_to(self.destination_root).as_posix()
 
     def receipt_row(
-        self, *, stamp: str = "verified_at", when: Callable[[float], str] = iso_time
+        self,
+        *,
+        stamp: str = "verified_at",
+        when: Callable[[float], str] = iso_time,
+        relpath: str | None = None,
     ) -> dict[str, object]:
         """The receipt's row for this copy. ``stamp`` names the time of the read-back
         (``read_back_at`` in the pending-upload list); ``when`` formats times (a job
-        formats a group's shared verification time once)."""
+        formats a group's shared verification time once); ``relpath``: :attr:`relpath`,
+        when the caller has it already."""
         row: dict[str, object] = {
             "source": str(self.source),
             "destination": str(self.path),
-            "relative_path": self.relpath,
+            "relative_path": self.relpath if relpath is None else relpath,
             "size": self.size,
             "mtime_ns": self.mtime_ns,
             "mtime": iso_time(self.mtime_ns / 1e9),

@@ -26,6 +26,7 @@ from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
 from almc_assistant.core.receipts import read_receipt, remote_receipts
 from almc_assistant.core.service_runtime import Runtime
 from almc_assistant.core.session import file_owner
+from almc_assistant.core.transfer.events import CopyVerified, JobFinished
 
 if TYPE_CHECKING:
     from almc_assistant.core.remote.session import RemoteSession
@@ -122,8 +123,6 @@ class Copying:
 
     def _on_copy(self, event: Event) -> None:
         """Copy workers: record verified copies (queued, batched)."""
-        from almc_assistant.core.transfer import CopyVerified, JobFinished
-
         if isinstance(event, CopyVerified):
             copy = event.copy
             # Files from outside the acquisition folders (a USB stick) are not tracked.

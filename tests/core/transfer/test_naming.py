@@ -59,13 +59,13 @@ def test_stale_partials_of_dead_processes_are_removed_live_ones_kept(tmp_path: P
     stale = tmp_path / f"{PARTIAL_PREFIX}{owner.MACHINE}-{dead_pid}-12345-deadbeef0-a.tif"
     writing = tmp_path / partial_name("b.tif")  # this process is writing it
     abandoned = tmp_path / partial_name("c.tif")  # this process gave it up (read-only drive)
-    release_partial(abandoned)
+    release_partial(abandoned.name)
     user = tmp_path / "a.tif"
     for p in (stale, writing, abandoned, user):
         p.write_bytes(b"x")
     assert sorted(remove_stale_partials(tmp_path)) == sorted([stale, abandoned])
     assert writing.exists() and user.exists()
-    release_partial(writing)
+    release_partial(writing.name)
 
 
 def _partial(folder: Path, who: str, name: str) -> Path:

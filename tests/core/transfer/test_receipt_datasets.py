@@ -7,12 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.inspect import UnitFinder
 from almc_assistant.core.receipts import read_receipt
 from almc_assistant.core.transfer import CopyRequest
 from almc_assistant.core.transfer.job import run_copy
 from almc_assistant.core.transfer.naming import RECEIPTS_DIR
+from almc_assistant.core.transfer.receipt_datasets import remembered
 from tests.portable import WINDOWS
 
 
@@ -69,3 +72,44 @@ def test_without_a_dataset_finder_the_receipt_is_as_before(tmp_path: Path) -> No
     if not WINDOWS:
         assert len(read_receipt(got["path"], tmp_path / "share")) == 7
     assert (tmp_path / "share" / RECEIPTS_DIR).is_dir()
+
+
+def test_two_destinations_list_the_same_datasets_asking_once_per_source(tmp_path: Path) -> None:
+    source = _session(tmp_path / "session")
+    finder = UnitFinder()
+    asked: list[Path] = []
+
+    def dataset_of(path: Path) -> tuple[str, str, str] | None:
+        asked.append(path)
+        return finder.key(path)
+
+    dests = [tmp_path / "a", tmp_path / "b"]
+    for dest in dests:
+        dest.mkdir()
+    result = run_copy(
+        CopyRequest(sources=[source], destinations=dests, workers=1, dataset_of=dataset_of),
+        ListSink(),
+    )
+
+    docs = [json.loads(Path(r).read_text("utf-8")) for r in result.summary.receipts]
+    assert len(docs) == 2 and docs[0]["datasets"] == docs[1]["datasets"]
+    assert {s["name"] for s in docs[0]["datasets"]} == {"plate1", "run001.nd2 …"}
+    assert sorted(asked) == sorted({Path(e["source"]) for e in docs[0]["verified"]})
+
+
+def test_a_dataset_finder_that_failed_is_asked_again() -> None:
+    calls: list[Path] = []
+
+    def flaky(path: Path) -> tuple[str, str, str] | None:
+        calls.append(path)
+        if len(calls) == 1:
+            raise OSError(5, "I/O error")
+        return ("id", "kind", "name")
+
+    of = remembered(flaky)
+    assert of is not None and remembered(None) is None
+    source = Path("/src/a.nd2")
+    with pytest.raises(OSError):
+        of(source)
+    assert of(source) == ("id", "kind", "name") == of(source)
+    assert calls == [source, source]

@@ -171,11 +171,11 @@ class GroupedMover:
             fd = folder.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except CopyError as err:
             run.results[(task, t)] = err
-            release_partial(t.final.with_name(name))
+            release_partial(name)
             return
         except OSError as exc:
             run.results[(task, t)] = dest_error(exc, "create", t, task)
-            release_partial(t.final.with_name(name))
+            release_partial(name)
             return
         w = Written(task, t, folder, name, digest, grouped=True)
         run.written.append(w)

@@ -48,7 +48,7 @@ from almc_assistant.core.transfer.preflight import (
 )
 from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.receipt import write_receipt
-from almc_assistant.core.transfer.receipt_datasets import DatasetOf
+from almc_assistant.core.transfer.receipt_datasets import DatasetOf, remembered
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
 from almc_assistant.core.transfer.targets import OnConflict
@@ -388,6 +388,7 @@ class CopyJob:
 
     def _finish_destinations(self, dests: list[AnyDestination], run: _Run, cancelled: bool) -> None:
         state = "cancelled" if cancelled else "finished"
+        dataset_of = remembered(self.request.dataset_of)  # asked once per source, not per dest
         for dest in dests:
             if isinstance(dest, JobDestination):
                 dest.close_staging()
@@ -412,7 +413,7 @@ class CopyJob:
                             finished_at=time.time(),
                             state=state,
                             skipped=run.ctx.counts.skipped,
-                            dataset_of=self.request.dataset_of,
+                            dataset_of=dataset_of,
                         )
                     )
             except (OSError, AlmcError) as exc:

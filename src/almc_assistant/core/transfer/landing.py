@@ -81,14 +81,22 @@ def accept(folder: Folder, t: Target, digest: str, mtime_ns: int | None) -> Veri
 
 
 def land(
-    folder: Folder, partial: str, t: Target, digest: str, buf: bytearray
+    folder: Folder,
+    partial: str,
+    t: Target,
+    digest: str,
+    buf: bytearray,
+    *,
+    at_path: bool | None = None,
 ) -> Verified | Differs:
     """Rename the verified ``partial`` (in ``folder``) to ``t.final``, or settle with what
-        is there. A renamed copy (``adopted`` False) is recorded by the caller once the rename
-        is durable; a settled one is recorded here. :class:`CopyError` when the folder was moved
-    or swapped since it was opened; ``OSError`` propagates.
+    is there. A renamed copy (``adopted`` False) is recorded by the caller once the rename
+    is durable; a settled one is recorded here. :class:`CopyError` when the folder was moved
+    or swapped since it was opened (``at_path``: :meth:`Folder.still_at_path` as the caller
+    just checked it before this pass of renames in the folder; ``None``: checked here);
+    ``OSError`` propagates.
     """
-    if not folder.still_at_path():
+    if not (folder.still_at_path() if at_path is None else at_path):
         raise CopyError(
             f"{folder.path} was moved or replaced while {t.final.name} was being copied "
             "into it; the copy was not given its final name.",

@@ -71,10 +71,10 @@ def partial_name(final_name: str) -> str:
     return head + tail
 
 
-def release_partial(path: Path) -> None:
-    """The partial at ``path`` is renamed, removed, or abandoned: no longer in use."""
+def release_partial(name: str) -> None:
+    """The partial named ``name`` is renamed, removed, or abandoned: no longer in use."""
     with _in_use_lock:
-        _in_use.discard(path.name)
+        _in_use.discard(name)
 
 
 def is_own_record(relpath: str) -> bool:

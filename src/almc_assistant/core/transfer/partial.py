@@ -49,7 +49,7 @@ class PartialFile:
         try:
             self.fd = self.home.open(self.name, flags, 0o644)
         except BaseException:
-            release_partial(self.partial)
+            release_partial(self.partial.name)
             raise
         self.readback: ReadBack | None = None
         try:
@@ -100,5 +100,5 @@ class PartialFile:
                 self.home.unlink(self.name)
             except OSError:
                 pass
-        release_partial(self.partial)
+        release_partial(self.partial.name)
         self.folder.close()

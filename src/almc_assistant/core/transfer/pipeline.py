@@ -233,6 +233,7 @@ class FilePipeline:
         record the copies in the manifest."""
         renamed: list[Written] = []
         checked: set[JobDestination] = set()
+        at_path: dict[int, bool] = {}  # a group's folder: checked once, before its renames
         for w in run.live():
             t = w.target
             try:
@@ -241,7 +242,9 @@ class FilePipeline:
                 if t.dest not in checked:  # once per destination and run
                     t.dest.check_alive(w.task.source)
                     checked.add(local(t))
-                landed = land(w.folder, w.name, t, w.digest, self._buf)
+                if (here := at_path.get(id(w.folder))) is None:
+                    here = at_path[id(w.folder)] = w.folder.still_at_path()
+                landed = land(w.folder, w.name, t, w.digest, self._buf, at_path=here)
             except CopyError as err:
                 run.fail(w, err)
                 continue
@@ -327,7 +330,7 @@ class FilePipeline:
             if not w.committed:
                 with contextlib.suppress(OSError):
                     w.folder.unlink(w.name)
-            release_partial(w.path)
+            release_partial(w.name)
         for folder in run.folders.values():
             folder.close()
         run.folders.clear()

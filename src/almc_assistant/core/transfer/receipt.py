@@ -40,14 +40,16 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 _CREATE |= getattr(os, "O_BINARY", 0)
 
 
-def _row(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+_row = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for every row
 
 
 def _utf8(text: str) -> bytes:
     """UTF-8 of JSON text whose strings may hold undecodable file-name bytes (lone
     surrogates): those become JSON escapes, so the document is valid UTF-8 and exact."""
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+    try:
+        return text.encode("utf-8")  # the common case: no lone surrogate to escape
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 def receipts_folder(dest: JobDestination) -> Folder:
@@ -153,7 +155,7 @@ def receipt_document(
 
     def rows(records: list[CopyRecord], stamp: str = "verified_at") -> list[dict[str, object]]:
         by_path = sorted(((r.relpath, r) for r in records), key=lambda pair: pair[0])
-        return [r.receipt_row(stamp=stamp, when=when) for _, r in by_path]
+        return [r.receipt_row(stamp=stamp, when=when, relpath=rel) for rel, r in by_path]
 
     verified = rows(dest.records)
     # not verified: only read back through a caching mount (never imported as copies)

@@ -21,6 +21,24 @@ from almc_assistant.core.copies import CopyRecord
 DatasetOf = Callable[[Path], "tuple[str, str, str] | None"]
 
 
+def remembered(dataset_of: DatasetOf | None) -> DatasetOf | None:
+    """``dataset_of`` answering each source once per job: the receipts of a job's
+    destinations list the same sources (a second destination asks nothing again). An
+    ``OSError`` is not remembered (the next receipt asks again)."""
+    if dataset_of is None:
+        return None
+    answers: dict[Path, tuple[str, str, str] | None] = {}
+
+    def of(source: Path) -> tuple[str, str, str] | None:
+        try:
+            return answers[source]
+        except KeyError:
+            found = answers[source] = dataset_of(source)
+            return found
+
+    return of
+
+
 def dataset_sections(
     records: Iterable[CopyRecord], dataset_of: DatasetOf | None
 ) -> list[dict[str, object]]:
@@ -33,7 +51,7 @@ def dataset_sections(
     sizes: dict[str, int] = {}
     for record in records:
         try:
-            found = dataset_of(Path(record.source))
+            found = dataset_of(record.source)
         except OSError:
             found = None
         if found is None:
