@@ -11,7 +11,7 @@ measures the destination: the slowest of the destinations' fastest ``lstat`` of 
 that does not exist (answered by the server: a name never seen is not in any cache), and
 picks the worker count from it (:func:`workers_for_latency`).
 
-How many: with the partials in per-worker staging folders (:mod:`staging`) the one step
+How many: with the partials in staging folders (:mod:`staging`) the one step
 that waits on others is the ``link`` to the final name (about three round trips, the
 final folder locked meanwhile), so a folder publishes at most one file per three round
 trips however many workers wait. The other nine or so round trips of a file overlap
