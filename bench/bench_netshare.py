@@ -15,6 +15,10 @@ before each command), the command copies the data set into a fresh folder on the
   copy through the mount (reads cross the link); ``rsync``: ``rsync -a`` + ``sync``;
 - ``almc1``: ``almc-assistant copy SRC --to SHARE --json`` with its default settings
   (no ``--workers``: the worker count it picks itself is what a user gets).
+- ``pcp``: 12 ``cp`` at once (``xargs -P 12``) + ``sync``, no verification: what
+  parallelism alone gives against the one folder's queue of name operations (each file's
+  create holds the folder's lock for about three round trips on sshfs, however many
+  writers wait), the floor for any tool that fills one folder through the mount.
 
 - ``almcwN``: the same with ``--workers N``, for each N of ``--workers-sweep`` (default
   8,24: around the default's 12), to show the best explicit count beside the default.
@@ -73,7 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--delays", default="1,10", help="one-way delays in ms (default 1,10)")
     p.add_argument("--quick", action="store_true", help="a tenth of each data set")
-    p.add_argument("--commands", default="cp,naive,rsync,almc1")
+    p.add_argument("--commands", default="cp,naive,rsync,pcp,almc1")
     p.add_argument("--almc-args", default="", help="extra arguments for almc copy")
     p.add_argument("--workers-sweep", default="8,24", help="explicit worker counts to add (almcwN)")
     p.add_argument(
@@ -92,6 +96,22 @@ def shapes(delay: float, quick: bool) -> list[_datasets.DatasetSpec]:
     if not quick:
         return list(base)
     return [_datasets.DatasetSpec(s.key, max(s.count // 10, 10), s.size) for s in base]
+
+
+PARALLEL_CP = 12
+
+
+def _parallel_cp(src: Path, root: Path, work: Path) -> list[_harness.Step]:
+    """``PARALLEL_CP`` ``cp`` processes at once, 16 files each, into ``root/src.name``."""
+    q = shlex.quote
+    return [
+        _harness.Shell(
+            f"set -euo pipefail; cd {q(str(src.parent))} && "
+            f"find {q(src.name)} -type d -print0 | (cd {q(str(root))} && xargs -0 mkdir -p) && "
+            f"find {q(src.name)} -type f -print0 | xargs -0 -P {PARALLEL_CP} -n 16 "
+            f"cp --parents -t {q(str(root))} && sync"
+        )
+    ]
 
 
 def almc() -> AlmcInvocation:
@@ -114,6 +134,10 @@ class Bench:
         invocation = almc()
         invocation = AlmcInvocation(invocation.argv, invocation.env, shlex.split(args.almc_args))
         commands = build_commands(invocation)
+        cp = next(c for c in commands if c.key == "cp")
+        commands.append(
+            replace(cp, key="pcp", label=f"{PARALLEL_CP} x cp at once + sync", build=_parallel_cp)
+        )
         if args.baseline_src:
             env = {"PYTHONPATH": str(args.baseline_src.resolve())}
             base = AlmcInvocation(invocation.argv, env, invocation.extra)
@@ -265,11 +289,11 @@ def render(doc: dict[str, Any]) -> str:
                 (m.get("bytes_to_server", 0), m.get("bytes_from_server", 0))
             )
     out = [
-        "| RTT | data set | cp -r + sync | naive verified | rsync -a + sync | almc default "
-        "| almc / cp | almc / rsync | almc / naive | best explicit | best / cp | best / rsync "
-        "| baseline almc |",
+        "| RTT | data set | cp -r + sync | naive verified | rsync -a + sync | 12 x cp "
+        "| almc default | almc / cp | almc / rsync | almc / naive | almc / 12 x cp "
+        "| best explicit | best / cp | best / rsync | baseline almc |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: |",
+        "| ---: | ---: | ---: |",
     ]
 
     def med(cell: dict[str, list[float]], key: str) -> float | None:
@@ -296,10 +320,12 @@ def render(doc: dict[str, Any]) -> str:
             secs(t.get("cp")),
             secs(t.get("naive")),
             secs(t.get("rsync")),
+            secs(t.get("pcp")),
             secs(almc),
             ratio(almc, t.get("cp")),
             ratio(almc, t.get("rsync")),
             ratio(almc, t.get("naive")),
+            ratio(almc, t.get("pcp")),
             best_text,
             ratio(best, t.get("cp")),
             ratio(best, t.get("rsync")),
