@@ -21,6 +21,7 @@ import pytest
 from almc_assistant.core.fslimits import detect_filesystem
 from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified, owner
 from almc_assistant.core.transfer.publish import publish
+from almc_assistant.core.transfer.scan import FileTask
 from tests.core.transfer.conftest import copy, partials
 from tests.portable import IS_ROOT
 
@@ -267,3 +268,28 @@ def test_files_already_on_a_share_are_adopted_or_kept_beside(
         "other.tif",
         "same.tif",
     ]
+
+
+def test_files_to_a_share_are_handed_out_from_a_few_folders_at_once(
+    tmp_path: Path, sshfs: tuple[Path, Path]
+) -> None:
+    """Issue 17: each file's link holds its folder's lock; files handed out folder after
+    folder put every worker behind one lock. They come from a few folders in turn."""
+    mnt, store = sshfs
+    run = tmp_path / "src" / "plate"
+    for w in range(5):
+        (run / f"well{w}").mkdir(parents=True)
+        for i in range(4):
+            (run / f"well{w}" / f"f{i}.tif").write_bytes(os.urandom(500 + i))
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def before(task: FileTask) -> None:
+        with lock:
+            order.append(task.relpath)
+
+    result, sink = copy([run], [mnt], workers=1, hooks=CopyHooks(before_file=before))
+    assert result.summary.ok and len(sink.of_type(CopyVerified)) == 20
+    assert [r.split("/")[1] for r in order[:8]] == ["well0", "well1", "well2", "well3"] * 2
+    for f in run.rglob("*.tif"):
+        assert (store / "plate" / f.relative_to(run)).read_bytes() == f.read_bytes()
