@@ -34,6 +34,7 @@ class DatasetSpec:
     key: str  # "a", "b", "c": what --only selects
     count: int
     size: int
+    per_folder: int = 1000  # files per sub-folder (one folder when count is at most this)
 
     @property
     def total_bytes(self) -> int:
@@ -71,13 +72,14 @@ def human_size(n: int, *, space: bool = False) -> str:
     return f"{n}{sep}B"
 
 
-def file_name(index: int, count: int) -> str:
-    """Names of a dataset's files; 1,000 per sub-folder for the big sets (like exports)."""
+def file_name(index: int, count: int, per_folder: int = 1000) -> str:
+    """Names of a dataset's files; ``per_folder`` (1,000) per sub-folder for the big sets
+    (like exports)."""
     if count == 1:
         return "image-0000.bin"
-    if count <= 1000:
+    if count <= per_folder:
         return f"image-{index:05d}.bin"
-    return f"well-{index // 1000:03d}/image-{index:05d}.bin"
+    return f"well-{index // per_folder:03d}/image-{index:05d}.bin"
 
 
 def _marker(spec: DatasetSpec, data_dir: Path) -> Path:
@@ -124,7 +126,7 @@ def ensure(spec: DatasetSpec, data_dir: Path, log: Callable[[str], None]) -> Pat
     block = memoryview(b"")
     offset = 0
     for index in range(spec.count):
-        path = root / file_name(index, spec.count)
+        path = root / file_name(index, spec.count, spec.per_folder)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as out:
             left = spec.size

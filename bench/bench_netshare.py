@@ -15,19 +15,24 @@ before each command), the command copies the data set into a fresh folder on the
   copy through the mount (reads cross the link); ``rsync``: ``rsync -a`` + ``sync``;
 - ``almc1``: ``almc-assistant copy SRC --to SHARE --json`` with its default settings
   (no ``--workers``: the worker count it picks itself is what a user gets).
+- ``pcp``: 12 ``cp`` at once (``xargs -P 12``) + ``sync``, no verification: what
+  parallelism alone gives against the one folder's queue of name operations (each file's
+  create holds the folder's lock for about three round trips on sshfs, however many
+  writers wait), the floor for any tool that fills one folder through the mount.
 
 - ``almcwN``: the same with ``--workers N``, for each N of ``--workers-sweep`` (default
   8,24: around the default's 12), to show the best explicit count beside the default.
 
 Data sets: 250 x 2 MiB and 1,000 x 64 KiB (one folder) at 1 ms; 250 x 2 MiB and 300 x
 64 KiB at 10 ms (the shapes of issue 17, fewer files at 1 ms so that two runs of every
-command fit in half an hour; ``--quick``: a tenth). Per delay, the link's capacity is
-probed once: one 256 MiB file written with ``dd`` (``conv=fsync``), then read back
-through the mount after dropping caches (MiB/s each way). Each copy is checked complete on the
-server's side (sizes of every file); bytes received by the server's end of the link are
-recorded. Prints one Markdown table with the ratios almc / cp and almc / rsync (targets:
-at most 0.5 both). Raw timings go to ``OUT/bench-netshare-STAMP.json`` after every
-measurement.
+command fit in half an hour; ``--quick``: a tenth). ``--shapes m``: 64 KiB files in
+well folders (1,000 in folders of 100 at 1 ms, 320 in folders of 40 at 10 ms).
+Per delay, the link's capacity is probed once: one 256 MiB file written with ``dd``
+(``conv=fsync``), then read back through the mount after dropping caches (MiB/s each
+way). Each copy is checked complete on the server's side (sizes of every file); bytes
+received by the server's end of the link are recorded. Prints one Markdown table with
+the ratios almc / cp and almc / rsync (targets: at most 0.5 both). Raw timings go to
+``OUT/bench-netshare-STAMP.json`` after every measurement.
 
 Thread contract: a script; main thread only.
 """
@@ -55,10 +60,19 @@ from netshare import NetShare, NetShareError
 REPO = Path(__file__).resolve().parent.parent
 KIB, MIB = _datasets.KIB, _datasets.MIB
 
-# one-way delay (ms) -> data sets (key "n": 2 MiB files, "s": 64 KiB files)
+# one-way delay (ms) -> data sets (key "n": 2 MiB files, "s": 64 KiB files, both in one
+# folder; "m": 64 KiB files in folders of 100 or 40, like a plate export's well folders)
 SHAPES = {
-    1.0: (_datasets.DatasetSpec("n", 250, 2 * MIB), _datasets.DatasetSpec("s", 1000, 64 * KIB)),
-    10.0: (_datasets.DatasetSpec("n", 250, 2 * MIB), _datasets.DatasetSpec("s", 300, 64 * KIB)),
+    1.0: (
+        _datasets.DatasetSpec("n", 250, 2 * MIB),
+        _datasets.DatasetSpec("s", 1000, 64 * KIB),
+        _datasets.DatasetSpec("m", 1000, 64 * KIB, per_folder=100),
+    ),
+    10.0: (
+        _datasets.DatasetSpec("n", 250, 2 * MIB),
+        _datasets.DatasetSpec("s", 300, 64 * KIB),
+        _datasets.DatasetSpec("m", 320, 64 * KIB, per_folder=40),
+    ),
 }
 
 
@@ -73,7 +87,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--delays", default="1,10", help="one-way delays in ms (default 1,10)")
     p.add_argument("--quick", action="store_true", help="a tenth of each data set")
-    p.add_argument("--commands", default="cp,naive,rsync,almc1")
+    p.add_argument(
+        "--shapes", default="n,s", help="data sets: n (2 MiB), s (64 KiB), m (64 KiB in folders)"
+    )
+    p.add_argument("--commands", default="cp,naive,rsync,pcp,almc1")
     p.add_argument("--almc-args", default="", help="extra arguments for almc copy")
     p.add_argument("--workers-sweep", default="8,24", help="explicit worker counts to add (almcwN)")
     p.add_argument(
@@ -87,11 +104,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def shapes(delay: float, quick: bool) -> list[_datasets.DatasetSpec]:
+def shapes(delay: float, quick: bool, keys: str = "n,s") -> list[_datasets.DatasetSpec]:
     base = SHAPES.get(delay, SHAPES[10.0] if delay > 3 else SHAPES[1.0])
+    wanted = {k.strip() for k in keys.split(",")}
+    base = tuple(s for s in base if s.key in wanted)
     if not quick:
         return list(base)
-    return [_datasets.DatasetSpec(s.key, max(s.count // 10, 10), s.size) for s in base]
+    return [
+        _datasets.DatasetSpec(s.key, max(s.count // 10, 10), s.size, max(s.per_folder // 10, 4))
+        for s in base
+    ]
+
+
+PARALLEL_CP = 12
+
+
+def _parallel_cp(src: Path, root: Path, work: Path) -> list[_harness.Step]:
+    """``PARALLEL_CP`` ``cp`` processes at once, 16 files each, into ``root/src.name``."""
+    q = shlex.quote
+    return [
+        _harness.Shell(
+            f"set -euo pipefail; cd {q(str(src.parent))} && "
+            f"find {q(src.name)} -type d -print0 | (cd {q(str(root))} && xargs -0 mkdir -p) && "
+            f"find {q(src.name)} -type f -print0 | xargs -0 -P {PARALLEL_CP} -n 16 "
+            f"cp --parents -t {q(str(root))} && sync"
+        )
+    ]
 
 
 def almc() -> AlmcInvocation:
@@ -114,6 +152,10 @@ class Bench:
         invocation = almc()
         invocation = AlmcInvocation(invocation.argv, invocation.env, shlex.split(args.almc_args))
         commands = build_commands(invocation)
+        cp = next(c for c in commands if c.key == "cp")
+        commands.append(
+            replace(cp, key="pcp", label=f"{PARALLEL_CP} x cp at once + sync", build=_parallel_cp)
+        )
         if args.baseline_src:
             env = {"PYTHONPATH": str(args.baseline_src.resolve())}
             base = AlmcInvocation(invocation.argv, env, invocation.extra)
@@ -227,7 +269,7 @@ class Bench:
             say(f"WARNING: {problem}")
         delays = [float(d) for d in self.args.delays.split(",") if d.strip()]
         for delay in delays:
-            specs = shapes(delay, self.args.quick)
+            specs = shapes(delay, self.args.quick, self.args.shapes)
             for spec in specs:
                 _datasets.ensure(spec, self.args.data_dir, say)
             (self.store / "netbench").mkdir(parents=True, exist_ok=True)
@@ -265,11 +307,11 @@ def render(doc: dict[str, Any]) -> str:
                 (m.get("bytes_to_server", 0), m.get("bytes_from_server", 0))
             )
     out = [
-        "| RTT | data set | cp -r + sync | naive verified | rsync -a + sync | almc default "
-        "| almc / cp | almc / rsync | almc / naive | best explicit | best / cp | best / rsync "
-        "| baseline almc |",
+        "| RTT | data set | cp -r + sync | naive verified | rsync -a + sync | 12 x cp "
+        "| almc default | almc / cp | almc / rsync | almc / naive | almc / 12 x cp "
+        "| best explicit | best / cp | best / rsync | baseline almc |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: |",
+        "| ---: | ---: | ---: |",
     ]
 
     def med(cell: dict[str, list[float]], key: str) -> float | None:
@@ -296,10 +338,12 @@ def render(doc: dict[str, Any]) -> str:
             secs(t.get("cp")),
             secs(t.get("naive")),
             secs(t.get("rsync")),
+            secs(t.get("pcp")),
             secs(almc),
             ratio(almc, t.get("cp")),
             ratio(almc, t.get("rsync")),
             ratio(almc, t.get("naive")),
+            ratio(almc, t.get("pcp")),
             best_text,
             ratio(best, t.get("cp")),
             ratio(best, t.get("rsync")),

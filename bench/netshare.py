@@ -22,9 +22,9 @@ What it builds (the kernel here has no ``netem``):
   no kernel cache, reads after a write go to the server) at ``mountpoint``.
 
 Clean-up is always done, in reverse order, whatever fails (the mount is lazily
-unmounted, sshd and the forwarder are killed by their process ids, the namespace is
-deleted; the tun devices vanish with the forwarder). ``python bench/netshare.py --ping``
-measures the round trip.
+unmounted, sshfs (run in the foreground: its ssh in its process group), sshd and the
+forwarder are ended by their process ids, the namespace is deleted; the tun devices
+vanish with the forwarder). ``python bench/netshare.py --ping`` measures the round trip.
 
 Thread contract: main thread only; a :class:`NetShare` is used by one thread.
 """
@@ -160,6 +160,21 @@ def missing_requirements() -> list[str]:
     return lacks
 
 
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """End ``proc`` and its process group (started with ``start_new_session``)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    with contextlib.suppress(ProcessLookupError):  # what is left of its group (its ssh)
+        os.killpg(proc.pid, signal.SIGTERM)
+
+
 class NetShare:
     """The stand-in, built on ``__enter__`` and torn down on ``__exit__``."""
 
@@ -174,6 +189,7 @@ class NetShare:
         self._tmp: Path | None = None
         self._forwarder: subprocess.Popen[bytes] | None = None
         self._sshd: subprocess.Popen[bytes] | None = None
+        self._sshfs: subprocess.Popen[bytes] | None = None
         self._netns_made = False
         self._made_mountpoint = False
 
@@ -254,16 +270,26 @@ class NetShare:
         opts = f"IdentityFile={self._tmp / 'user'},StrictHostKeyChecking=no,"
         opts += "UserKnownHostsFile=/dev/null,BatchMode=yes"
         err = ""
+        log = self._tmp / "sshfs.log"
+        remote = f"root@{self.ns_ip}:{self.store}"
         for _ in range(100):  # until sshd accepts
-            done = subprocess.run(
-                ["sshfs", "-o", opts, f"root@{self.ns_ip}:{self.store}", str(self.mountpoint)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode == 0:
-                return
-            err = done.stderr.strip()
+            # in the foreground (-f, the same mount otherwise): its process id is ours to
+            # end, with its ssh (one process group), once unmounted
+            with open(log, "wb") as errors:
+                proc = subprocess.Popen(
+                    ["sshfs", "-f", "-o", opts, remote, str(self.mountpoint)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                    start_new_session=True,
+                )
+            deadline = time.monotonic() + 10
+            while proc.poll() is None and time.monotonic() < deadline:
+                if _mounted(self.mountpoint):
+                    self._sshfs = proc
+                    return
+                time.sleep(0.05)
+            _end(proc)
+            err = log.read_text(errors="replace").strip()
             if self._sshd is not None and self._sshd.poll() is not None:
                 break
             time.sleep(0.1)
@@ -294,18 +320,12 @@ class NetShare:
         """Undo everything built so far; never raises."""
         if _mounted(self.mountpoint):
             subprocess.run(["fusermount", "-u", "-z", str(self.mountpoint)], capture_output=True)
-        for proc in (self._sshd, self._forwarder):
-            if proc is not None and proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+        for proc in (self._sshfs, self._sshd, self._forwarder):
+            if proc is not None:
+                _end(proc)
         if self._forwarder is not None and self._forwarder.stdout is not None:
             self._forwarder.stdout.close()
-        self._sshd = self._forwarder = None
+        self._sshfs = self._sshd = self._forwarder = None
         if self._netns_made:
             subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
             self._netns_made = False

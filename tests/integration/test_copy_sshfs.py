@@ -21,6 +21,7 @@ import pytest
 from almc_assistant.core.fslimits import detect_filesystem
 from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified, owner
 from almc_assistant.core.transfer.publish import publish
+from almc_assistant.core.transfer.scan import FileTask
 from tests.core.transfer.conftest import copy, partials
 from tests.portable import IS_ROOT
 
@@ -191,12 +192,13 @@ def test_publish_after_a_refused_no_replace_rename_still_never_replaces(
         (mnt / "partial").unlink()
 
 
-def test_partials_on_a_share_are_written_in_each_workers_staging_folder(
+def test_partials_on_a_share_are_written_in_staging_folders(
     tmp_path: Path, sshfs: tuple[Path, Path]
 ) -> None:
     """Issue 17: a partial beside its final name costs three name operations in the final
-    folder, which the kernel serialises (one round trip each on a share). In a staging
-    folder of the worker's own, only the link to the final name is left there."""
+    folder, which the kernel serialises (one round trip each on a share). In staging
+    folders (a few per job, shared by the workers), only the link to the final name is
+    left there."""
     mnt, store = sshfs
     run = tmp_path / "src" / "run1"
     (run / "sub").mkdir(parents=True)
@@ -211,7 +213,7 @@ def test_partials_on_a_share_are_written_in_each_workers_staging_folder(
     assert result.summary.ok and len(sink.of_type(CopyVerified)) == 12
     assert len(seen) == 12
     assert all(p.parent.parent == mnt and p.parent.name.startswith(".almc-staging-") for p in seen)
-    assert 1 <= len({p.parent for p in seen}) <= 4  # one per worker that copied
+    assert 1 <= len({p.parent for p in seen}) <= 4  # at most one per worker that copied
     for f in run.rglob("*.tif"):
         assert (store / "run1" / f.relative_to(run)).read_bytes() == f.read_bytes()
     assert [p.name for p in store.iterdir() if p.name.startswith(".almc-staging-")] == []
@@ -266,3 +268,28 @@ def test_files_already_on_a_share_are_adopted_or_kept_beside(
         "other.tif",
         "same.tif",
     ]
+
+
+def test_files_to_a_share_are_handed_out_from_a_few_folders_at_once(
+    tmp_path: Path, sshfs: tuple[Path, Path]
+) -> None:
+    """Issue 17: each file's link holds its folder's lock; files handed out folder after
+    folder put every worker behind one lock. They come from a few folders in turn."""
+    mnt, store = sshfs
+    run = tmp_path / "src" / "plate"
+    for w in range(5):
+        (run / f"well{w}").mkdir(parents=True)
+        for i in range(4):
+            (run / f"well{w}" / f"f{i}.tif").write_bytes(os.urandom(500 + i))
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def before(task: FileTask) -> None:
+        with lock:
+            order.append(task.relpath)
+
+    result, sink = copy([run], [mnt], workers=1, hooks=CopyHooks(before_file=before))
+    assert result.summary.ok and len(sink.of_type(CopyVerified)) == 20
+    assert [r.split("/")[1] for r in order[:8]] == ["well0", "well1", "well2", "well3"] * 2
+    for f in run.rglob("*.tif"):
+        assert (store / "plate" / f.relative_to(run)).read_bytes() == f.read_bytes()

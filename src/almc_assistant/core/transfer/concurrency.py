@@ -11,7 +11,7 @@ measures the destination: the slowest of the destinations' fastest ``lstat`` of 
 that does not exist (answered by the server: a name never seen is not in any cache), and
 picks the worker count from it (:func:`workers_for_latency`).
 
-How many: with the partials in per-worker staging folders (:mod:`staging`) the one step
+How many: with the partials in staging folders (:mod:`staging`) the one step
 that waits on others is the ``link`` to the final name (about three round trips, the
 final folder locked meanwhile), so a folder publishes at most one file per three round
 trips however many workers wait. The other nine or so round trips of a file overlap
@@ -20,7 +20,9 @@ latency: the count does not grow with the round trip, it only has to be a share'
 not a disk's. Measured (``bench/bench_netshare.py``, sshfs, one folder of 64 KiB files):
 at 2.5 ms, 1,000 files took 23.1 s with 6 workers, 11.9 s with 12, 14.4 s with 24; at
 20 ms, 300 files 34.9 s / 26.4 s / 30.2 s. Past the queue's need, workers only add their
-look-ups and manifest appends to the same server's queue.
+look-ups and manifest appends to the same server's queue. A data set in several folders
+is handed out from four folders at once (:mod:`spread`): four queues, about three
+workers each.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ exists on the same device, so a lazily unmounted drive never makes the engine wr
 into the empty mount-point folder of the system disk. Folders are created below the
 root only; the root itself is never re-created once the job runs.
 
-Network shares: each worker writes its partials in a staging folder of its own at the
+Network shares: the workers write their partials in a few staging folders at the
 root (:mod:`staging`), so that only the final ``link`` touches the final folder, and
 each folder is listed once instead of looking up every final name (:mod:`listing`).
 
@@ -98,7 +98,7 @@ class JobDestination(DestinationLedger):
         self.manifest = Manifest(root)
         check_lock_file(root)  # a link planted there is refused now, not per file
         self._cleaned: set[str] = set()  # folders whose stale partials were removed
-        # a network share: each worker writes its partials in a staging folder of its own
+        # a network share: the workers write their partials in staging folders (a few)
         self.staging: Staging | None = None
         self.listings: FolderListings | None = None  # a share: folders listed once
         if wanted(self.fs.type):

@@ -51,6 +51,7 @@ from almc_assistant.core.transfer.receipt import write_receipt
 from almc_assistant.core.transfer.receipt_datasets import DatasetOf, remembered
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
+from almc_assistant.core.transfer.spread import by_folders
 from almc_assistant.core.transfer.targets import OnConflict
 from almc_assistant.core.transfer.worker import AnyDestination, FileWorker, JobContext
 from almc_assistant.core.units import human_size
@@ -337,11 +338,12 @@ class CopyJob:
         roots = [d.root for d in pre.destinations]
         n = self.request.workers or choose_workers(roots, others=len(remotes))
         todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
-        for task in files:
+        share = not all(batchable(d) for d in pre.destinations)
+        for task in by_folders(files) if share else files:  # a share: a few folders at once
             todo.put(task)
         cancelled = threading.Event()
         group_files, group_bytes = self.request.group_files, self.request.group_bytes
-        if not all(batchable(d) for d in pre.destinations):
+        if share:
             # a mounted share: its files go one by one, so a group would only serialise
             # them on one worker (remote targets have a grouped path of their own)
             group_files = 1

@@ -2,7 +2,7 @@
 
 Created, read back and removed relative to its open :class:`~folder.Folder` (never by a
 path that could have been redirected since): in the folder of its final name, or on a
-network share in the worker's staging folder (:mod:`staging`, ``Folder.home``).
+network share in a staging folder (:mod:`staging`, ``Folder.home``).
 
 Thread contract: owned by the pipeline's worker thread; its :class:`StreamWriter` and
 :class:`ReadBack` may run threads of their own, which :meth:`PartialFile.close` joins.

@@ -1,35 +1,49 @@
-"""Staging folders on a network share: one per worker, where its partials are written.
+"""Staging folders on a network share: a few per job, where the workers' partials are written.
 
 Thread contract: one :class:`Staging` per share destination per job, shared by the
-workers; :meth:`Staging.folder` gives the calling thread its own folder (created on first
-use); :meth:`Staging.close` runs on the job thread after the workers end.
+workers; :meth:`Staging.folder` gives the calling thread its staging folder (one of at
+most ``FOLDERS``, made on first use; a few workers share one); :meth:`Staging.close`
+runs on the job thread after the workers end.
 
 Why: on a mounted share (sshfs, SMB, NFS) the kernel serialises the name operations of
 one folder (create, link, unlink: each holds the folder's lock for a round trip), and a
 partial written next to its final name costs three of them there (create the partial,
-link it to the final name, remove the partial). With the partials in a folder of the
-worker's own, only the ``link`` to the final name touches the final folder, so many
-workers overlap their round trips instead of queueing on one lock (measured in
+link it to the final name, remove the partial). With the partials in staging folders,
+only the ``link`` to the final name touches the final folder, so many workers overlap
+their round trips instead of queueing on one lock (measured in
 ``bench/bench_netshare.py``; see the README's network-share section).
 
-Safety is unchanged: the partial is created ``O_EXCL`` in the staging folder, written,
-``fsync``-ed and read back there; it gets its final name with ``link`` (which fails when
-the name exists: never a replacement) from the staging folder's descriptor to the final
-folder's, then its staging name is removed. A staging folder is
-``.almc-staging-<owner>-<token>`` at the destination root (``<owner>`` as in
-:mod:`owner`), mode 0700, made with ``mkdirat`` and opened ``O_NOFOLLOW``. Emptied and
-removed at the end of the job; a crashed job's folder (its owner gone) is emptied of its
-partials and removed by the next job at that root.
+How many: each staging folder is made (``mkdir``) and removed (``rmdir``) in the
+destination root, which serialises those too (about three round trips each), so one
+folder per worker cost 12 x 2 x 3 round trips per job (0.7 s at the start and 1.3 s at
+the end at 20 ms, where they were removed one after the other). A staging folder sees
+the create and the unlink of each of its partials (about four round trips of its lock
+per file), against the final folder's three per file for *every* worker's files, so
+``FOLDERS`` (4) of them keep four times the final folder's pace. At the end they are
+removed in parallel, each with one ``rmdir`` first (an empty folder: the usual case);
+only one that is not empty is listed and emptied of this job's partials first.
+
+Safety is unchanged: the partial is created ``O_EXCL`` in the staging folder (its name is
+unique in the process: :func:`naming.partial_name`), written, ``fsync``-ed and read back
+there; it gets its final name with ``link`` (which fails when the name exists: never a
+replacement) from the staging folder's descriptor to the final folder's, then its staging
+name is removed. A staging folder is ``.almc-staging-<owner>-<token>`` at the destination
+root (``<owner>`` as in :mod:`owner`), mode 0700, made with ``mkdirat`` and opened
+``O_NOFOLLOW``. ``rmdir`` never removes a folder that holds anything. A crashed job's
+folder (its owner gone) is emptied of its partials and removed by the next job at that
+root.
 """
 
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import os
 import secrets
 import stat
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from almc_assistant.core.transfer import owner
@@ -43,22 +57,42 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 USABLE = _DIRECTORY != 0 and os.open in os.supports_dir_fd
 
 
+FOLDERS = 4  # staging folders per job and share destination (see the module)
+
+
 class Staging:
     """The staging folders of one job at one destination root (``device``)."""
 
-    def __init__(self, root: Path, device: int) -> None:
+    def __init__(self, root: Path, device: int, folders: int = FOLDERS) -> None:
         self.root = root
         self.device = device
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._slots = itertools.count()  # next() is atomic under the GIL
+        self._count = max(folders, 1)
+        self._gates = [threading.Lock() for _ in range(self._count)]
+        self._folders: list[Folder | None] = [None] * self._count
         self._made: list[Folder] = []
 
     def folder(self) -> Folder:
-        """The calling thread's staging folder (made on first use); ``OSError`` if it
-        cannot be made (the root gone or moved to another device included)."""
-        held: Folder | None = getattr(self._local, "folder", None)
-        if held is not None and held.fd is not None:
-            return held
+        """The calling thread's staging folder (made on first use by the first of its
+        threads); ``OSError`` if it cannot be made (the root gone or moved to another
+        device included)."""
+        slot: int | None = getattr(self._local, "slot", None)
+        if slot is None:
+            slot = next(self._slots) % self._count
+            self._local.slot = slot
+        with self._gates[slot]:
+            held = self._folders[slot]
+            if held is not None and held.fd is not None:
+                return held
+            made = self._make()
+            self._folders[slot] = made
+        with self._lock:
+            self._made.append(made)
+        return made
+
+    def _make(self) -> Folder:
         name = f"{STAGING_PREFIX}{owner.marker()}-{secrets.token_hex(6)}"
         try:
             root = Folder.walk(self.root, self.device, [])
@@ -76,24 +110,52 @@ class Staging:
             raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(self.root / name))
         made = Folder(self.root / name, fd)
         made.device = self.device
-        self._local.folder = made
-        with self._lock:
-            self._made.append(made)
         return made
 
     def close(self) -> None:
-        """Empty (of this job's partials) and remove every staging folder; never raises."""
+        """Remove every staging folder (emptied of this job's partials first when not
+        empty), in parallel; never raises."""
         with self._lock:
             made, self._made = self._made, []
-        for folder in made:
-            remove_stale_partials(folder)
-            name = folder.path.name
-            folder.close()
-            try:
-                with Folder.walk(self.root, self.device, []) as root:
-                    os.rmdir(name, dir_fd=root.fd)
-            except (OSError, Gone) as exc:  # Gone: the root went away
-                log.info("could not remove the staging folder %s: %r", folder.path, exc)
+            self._folders = [None] * self._count
+        if not made:
+            return
+        try:
+            root = Folder.walk(self.root, self.device, [])
+        except (OSError, Gone) as exc:  # Gone: the root went away
+            log.info("could not remove the staging folders in %s: %r", self.root, exc)
+            for folder in made:
+                folder.close()
+            return
+        with root:
+            if len(made) == 1:
+                _remove(root, made[0])
+                return
+            with ThreadPoolExecutor(len(made), thread_name_prefix="almc-staging") as pool:
+                for _ in pool.map(lambda folder: _remove(root, folder), made):
+                    pass
+
+
+def _remove(root: Folder, folder: Folder) -> None:
+    """Remove the staging ``folder`` from ``root``: one ``rmdir`` when it is empty (the
+    usual case: one round trip), else its partials first; never raises. The folder is
+    closed before each ``rmdir`` (an SMB server may refuse to remove an open folder)."""
+    name = folder.path.name
+    folder.close()
+    try:
+        try:
+            os.rmdir(name, dir_fd=root.fd)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        assert root.fd is not None
+        fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=root.fd)
+        with Folder(folder.path, fd) as again:
+            remove_stale_partials(again)
+        os.rmdir(name, dir_fd=root.fd)
+    except OSError as exc:
+        log.info("could not remove the staging folder %s: %r", folder.path, exc)
 
 
 def remove_stale_staging(root: Folder) -> None:
