@@ -27,7 +27,7 @@ def test_many_workers_share_a_few_staging_folders_that_close_removes(tmp_path: P
         name = partial_name("img.tif")
         os.close(folder.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
         folder.unlink(name)
-        release_partial(folder.path / name)
+        release_partial(name)
         got[threading.current_thread().name] = folder.path
 
     threads = [threading.Thread(target=worker) for _ in range(3 * FOLDERS)]
@@ -55,7 +55,7 @@ def test_close_empties_a_staging_folder_of_left_partials_and_keeps_anything_else
         folder = staging.folder()
         name = partial_name("img.tif")
         os.close(folder.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
-        release_partial(folder.path / name)  # abandoned, as after a failed unlink
+        release_partial(name)  # abandoned, as after a failed unlink
         left.append(folder.path / name)
 
     for _ in range(2):
