@@ -31,6 +31,7 @@ from almc_assistant.cli._service import open_service
 from almc_assistant.core.errors import UsageError
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.remote.hostkey import COMPARE_NOTE
+from almc_assistant.core.remote.spec import parse_remote
 from almc_assistant.core.service_remotes import (
     BACKEND_LABELS,
     SIGN_IN_BACKENDS,
@@ -119,16 +120,11 @@ def _secret(args: argparse.Namespace) -> str:
 
 
 def _add(args: argparse.Namespace) -> int:
-    name, sep, folder = args.destination.partition(":")
-    if not sep:
-        raise UsageError(
-            f"{args.destination!r} is not NAME:FOLDER.",
-            next_step="Write the remote's name, a colon, then the folder (research:lab/me).",
-        )
+    spec = parse_remote(args.destination)  # a clear ConfigError when malformed
     setup = RemoteSetup(
         args.kind,
-        name,
-        folder=folder,
+        spec.name,
+        folder=spec.path,
         host=args.host,
         port=args.port,
         user=args.user,
