@@ -93,6 +93,31 @@ def test_welcome_tests_and_saves_then_watching_starts(fresh, qtbot: QtBot, promp
     assert service.config.acquisition_folders == (acq,)
 
 
+def test_remove_buttons_wait_for_a_selection(fresh, prompter) -> None:
+    controller, _service, _pump, tmp = fresh
+    acq, backup = tmp / "acq", tmp / "backup"
+    acq.mkdir()
+    backup.mkdir()
+    welcome: WelcomeWindow = controller.window("welcome")
+    assert not welcome.remove_folder_button.isEnabled()  # nothing to remove yet
+    assert not welcome.remove_dest_button.isEnabled()
+    prompter.folder_to_choose = str(acq)
+    welcome.add_folder_button.click()
+    welcome.kind.setCurrentIndex(welcome.kind.findData(DestinationKind.EXTERNAL_DRIVE))
+    prompter.folder_to_choose = str(backup)
+    welcome.add_dest_button.click()
+    assert not welcome.remove_folder_button.isEnabled()  # added, not selected
+    welcome.folders.item(0).setSelected(True)
+    assert welcome.remove_folder_button.isEnabled()
+    assert not welcome.remove_dest_button.isEnabled()
+    welcome.remove_folder_button.click()
+    assert welcome.folders.count() == 0 and not welcome.remove_folder_button.isEnabled()
+    welcome.destinations.item(0).setSelected(True)
+    assert welcome.remove_dest_button.isEnabled()
+    welcome.remove_dest_button.click()
+    assert welcome.destinations.count() == 0 and not welcome.remove_dest_button.isEnabled()
+
+
 def test_reminder_settings_reach_the_running_guard(fresh, qtbot) -> None:
     """Settings' reminders reach the service's guard and the reminder window's snooze."""
     controller, service, _pump, _tmp = fresh

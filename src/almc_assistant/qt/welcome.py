@@ -101,6 +101,7 @@ class WelcomeWindow(QWidget):
         self.add_folder_button.clicked.connect(self._on_add_folder_clicked)
         self.remove_folder_button = QPushButton("Remo&ve folder")
         self.remove_folder_button.clicked.connect(self._on_remove_folder_clicked)
+        self.folders.itemSelectionChanged.connect(self._update_remove_buttons)
         self.facility_note = QLabel()
         self.facility_note.setWordWrap(True)
         self.facility_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -129,6 +130,7 @@ class WelcomeWindow(QWidget):
         self.add_dest_button.clicked.connect(self._on_add_destination_clicked)
         self.remove_dest_button = QPushButton("Remove d&estination")
         self.remove_dest_button.clicked.connect(self._on_remove_destination_clicked)
+        self.destinations.itemSelectionChanged.connect(self._update_remove_buttons)
         row = QHBoxLayout()
         row.addWidget(self.kind, 1)
         row.addWidget(self.add_dest_button)
@@ -184,6 +186,13 @@ class WelcomeWindow(QWidget):
         self.destinations.clear()
         for d in config.destinations:
             self._add_dest(d, editable=d.origin != "facility")
+        self._update_remove_buttons()
+
+    def _update_remove_buttons(self) -> None:
+        """A Remove button is enabled only while something it can remove is selected
+        (the facility's entries cannot be selected)."""
+        self.remove_folder_button.setEnabled(bool(self.folders.selectedItems()))
+        self.remove_dest_button.setEnabled(bool(self.destinations.selectedItems()))
 
     def _add_item(
         self, view: QListWidget, text: str, data: Any, *, editable: bool = True
