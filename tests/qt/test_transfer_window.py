@@ -374,10 +374,12 @@ def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path: Path)
     assert "a different file already exists" in rows["b.tif"].problem
 
 
-@pytest.mark.parametrize("width", [None, 1180])
+@pytest.mark.parametrize("width", [None, 1180, 760])
 def test_the_status_column_stays_in_view(window, data, tmp_path: Path, width) -> None:
-    """At the window's own size and at 1180 px the Status column is whole in view (the
-    name gives way); a status longer than the column is elided, whole in its tooltip."""
+    """At the window's own size, at 1180 px and at a narrow 760 px the Status column is
+    whole in view: the name gives way, then the other fitted columns (Wine's wide font
+    needs that at every width); a text longer than its column is elided, whole in its
+    tooltip."""
     if width is not None:
         window.resize(width, 640)
     _drop(window, [data / "a.nd2", data / "b.tif"])
@@ -392,13 +394,21 @@ def test_the_status_column_stays_in_view(window, data, tmp_path: Path, width) ->
     QApplication.processEvents()
     view, header = window.file_view, window.file_view.header()
     shown = view.viewport().width()
-    assert (
-        header.sectionViewportPosition(STATUS_COLUMN) + header.sectionSize(STATUS_COLUMN) <= shown
-    ), [header.sectionSize(i) for i in range(header.count())]
+    sizes = [header.sectionSize(i) for i in range(header.count())]
+    assert header.sectionViewportPosition(STATUS_COLUMN) + sizes[STATUS_COLUMN] <= shown, sizes
+    assert all(size > 0 for size in sizes), sizes  # every column in view, none hidden
     needed = view.fontMetrics().horizontalAdvance(RowState.VERIFIED.value)
-    assert header.sectionSize(STATUS_COLUMN) >= needed + view.iconSize().width()
-    assert header.sectionSize(0) >= view.fontMetrics().horizontalAdvance("a.nd2")
+    assert sizes[STATUS_COLUMN] >= needed + view.iconSize().width()
+    assert sizes[0] >= view.fontMetrics().horizontalAdvance("a.nd2")
     failed = window.files.index_of(str(data / "b.tif"), STATUS_COLUMN)
     text = window.files.data(failed)
     assert text.startswith("Failed: Disk full")
     assert window.files.data(failed, Qt.ItemDataRole.ToolTipRole) == text
+    # A column that gave way still says all of it in its tooltip.
+    row = window.files.index_of(str(data / "b.tif"), 0)
+    for column in range(1, STATUS_COLUMN):
+        cell = row.siblingAtColumn(column)
+        shown_text = window.files.data(cell)
+        if shown_text:
+            tip = window.files.data(cell, Qt.ItemDataRole.ToolTipRole)
+            assert shown_text in tip.splitlines(), (column, shown_text, tip)
