@@ -182,9 +182,12 @@ def test_pause_resume_cancel(window, data, tmp_path: Path) -> None:
     window.pause_button.click()
     assert window.jobs.rows()[0].state is JobState.PAUSED
     assert window.pause_button.text() == "&Resume"
+    assert [r.status_text for r in window.files.rows()] == ["Paused"]
+    window.pause_button.click()
+    assert [r.status_text for r in window.files.rows()] == ["Copying…"]
     window.pause_button.click()
     window.cancel_button.click()
-    assert job.actions == ["pause", "resume", "cancel"]
+    assert job.actions == ["pause", "resume", "pause", "cancel"]
     window.copies.on_job_finished(
         Finished(job.job_id, JobSummary(job.job_id, "cancelled", 1, 100, 0, 0, 0))
     )

@@ -36,6 +36,7 @@ def _status_badge(row: Any) -> Badge | None:
         RowState.FAILED: Badge.BAD,
         RowState.CHECK_FAILED: Badge.BAD,
         RowState.COPYING: Badge.BUSY,
+        RowState.PAUSED: Badge.WAITING,
         RowState.QUEUED: Badge.WAITING,
     }.get(row.state)
 
