@@ -131,8 +131,9 @@ class CopyJob:
         self._thread: threading.Thread | None = None
 
     # -- control, from any thread
-    # Each says so at once (a snapshot): paused workers add no bytes, and so would
-    # publish nothing; every front end (the window, the tray, the CLI) learns of it.
+    # A pause and a resume say so at once (a snapshot): paused workers add no bytes, and
+    # so would publish nothing; every front end (the window, the tray, the CLI) learns of
+    # it. A cancel is told by the job's end (``JobFinished``).
     def pause(self) -> None:
         self._control.pause()
         self._progress.set_state("paused")
@@ -146,7 +147,6 @@ class CopyJob:
     def cancel(self) -> None:
         self._control.cancel()
         self._progress.set_state("cancelling")
-        self._progress.maybe_publish(force=True)
 
     def snapshot(self) -> JobSnapshot:
         return self._progress.snapshot()
