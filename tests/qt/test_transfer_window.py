@@ -218,6 +218,23 @@ def test_other_folder_destination(window, prompter, tmp_path: Path) -> None:
     assert [d.name for d in window.picker.selected()] == ["usb"]
 
 
+def test_the_guidance_shown_is_the_destination_just_checked(
+    window, prompter, tmp_path: Path
+) -> None:
+    """Ticking a destination shows its guidance (not the first listed one's: the lab
+    share's "one verified copy here makes your data safe" under a research storage)."""
+    share = window.picker.list.item(0).data(Qt.ItemDataRole.UserRole + 10)  # _DEST_ROLE
+    drive = Dest("USB", tmp_path / "usb", "external-drive")
+    window.picker.set_destinations([share, drive])
+    assert window.picker.list.currentRow() == 0
+    window.picker.set_checked(str(tmp_path / "usb"))
+    assert window.picker.list.currentRow() == 1
+    assert window.picker.guidance.text() == window.picker._guidance(drive)
+    assert window.picker.guidance.text() != window.picker._guidance(share)
+    window.picker.set_destinations([share, drive])  # listed again: the checked one's
+    assert window.picker.list.currentRow() == 1
+
+
 def test_copies_started_elsewhere_only_mark_files_listed_here(window, data, tmp_path: Path) -> None:
     window.add_paths([str(data / "a.nd2")])
     window.file_list.on_file_checked(Check(data / "a.nd2", "native-ok", 100))
