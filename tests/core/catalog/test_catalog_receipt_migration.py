@@ -23,6 +23,11 @@ from tests.core.catalog.test_catalog_identity import acquired, any_copy, seen
 OLDER = b"o" * 4096  # what an older version of a file held (same size)
 
 
+def _as_recorded(remote_path: str) -> str:
+    """A remote path as the app records it on this system (a ``Path``: ``\\`` on Windows)."""
+    return str(Path(remote_path))
+
+
 def v3_catalog(db: Path, rows: list[tuple[Path, str, str, bytes, str | None]]) -> None:
     """A schema v3 catalog as the app wrote it before the trust fix: each file safe, with
     no identity known, and one copy (``root``, ``copy path``, the bytes it holds, its
@@ -68,12 +73,12 @@ def test_old_receipt_rows_are_not_adopted_and_count_only_once_rehashed(tmp_path:
         [
             (
                 current,
-                "research:lab/me",
-                "research:lab/me/current.nd2",
+                _as_recorded("research:lab/me"),
+                _as_recorded("research:lab/me/current.nd2"),
                 b"c" * 4096,
                 json.dumps({"algorithm": "md5", "expected": md5}),
             ),
-            (changed, "s3:bucket", "s3:bucket/changed.nd2", OLDER, None),
+            (changed, "s3:bucket", _as_recorded("s3:bucket/changed.nd2"), OLDER, None),
             (
                 local,
                 str(tmp_path / "drive"),
@@ -121,7 +126,7 @@ def test_a_proof_the_bytes_do_not_match_keeps_the_copy_unconfirmed(tmp_path: Pat
     db = tmp_path / "c.sqlite3"
     f = acquired(tmp_path / "acq" / "a.nd2", b"a" * 4096)
     proof = json.dumps({"algorithm": "md5", "expected": hashlib.md5(OLDER).hexdigest()})
-    v3_catalog(db, [(f, "s3:bucket", "s3:bucket/a.nd2", b"a" * 4096, proof)])
+    v3_catalog(db, [(f, "s3:bucket", _as_recorded("s3:bucket/a.nd2"), b"a" * 4096, proof)])
     with Catalog(db, safety=any_copy) as cat:
         seen(cat, f)
         assert revalidate(cat, f) == 0
