@@ -193,7 +193,7 @@ def run(out: Path) -> int:
     w = case.wizard()
     page = to_destinations(case, w)
     choose(case, page, case.share)
-    shot(case, w, "destinations-same-disk")
+    shot(case, w, "3-destinations-same-disk")
     case.close()
 
     case = Case(qapp, home(), own_disks=True)
@@ -229,7 +229,7 @@ def run(out: Path) -> int:
     back_up(case, w)
     shot(case, w, "copy-refused")
     w.button(QWizard.WizardButton.NextButton).click()
-    shot(case, w, "receipt-refused")
+    shot(case, w, "5-receipt-refused")
     case.close()
 
     case = Case(qapp, home(), own_disks=True)
@@ -244,7 +244,7 @@ def run(out: Path) -> int:
     os.mkfifo(pipe)
     back_up(case, w)
     w.button(QWizard.WizardButton.NextButton).click()
-    shot(case, w, "receipt-partial")
+    shot(case, w, "5-receipt-partial")
     case.close()
     return 0
 

@@ -6,15 +6,19 @@ proven, never "read back" for a copy that was not."""
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
-from almc_assistant.core.destinations import Destination, DestinationKind
+from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
+from almc_assistant.qt.transfer_rows import JobState, RowState
+from almc_assistant.qt.transfer_window import TransferWindow
 from almc_assistant.qt.wizard.session_wizard import SessionWizard
 from tests.core.remote.servers import SshServer
 from tests.qt.real_service import real_service
@@ -94,3 +98,59 @@ def test_reminder_back_up_now_includes_the_remote(
             assert record is not None
             roots = sorted(str(c.destination_root) for c in record.copies)
             assert research.remote in roots and len(roots) == 3, roots
+
+
+def test_a_paused_remote_copy_says_paused_and_copying_again_once_resumed(
+    qtbot: QtBot, prompter, tmp_path: Path, sftp_server: SshServer, research: Destination
+) -> None:
+    """Paused from the tray (the job's handle, as ``controller_copies.set_paused``): the
+    transfer window's file rows say "Paused", not "Copying…", and nothing is copied;
+    resumed from the window: "Copying…", then every copy verified on the server."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"f{i}.raw").write_bytes(os.urandom(1 << 20))
+    with contextlib.ExitStack() as stack:
+        site = stack.enter_context(real_service(tmp_path / "site", remotes=(research,)))
+        pump = app_pump(site.sink)
+        window = TransferWindow(
+            site.service, prompter, lambda p: Destination(p.name, p, guess_kind(p))
+        )
+        window.connect_pump(pump)
+        qtbot.addWidget(window)
+        window.show()
+        pump.start()
+        stack.callback(pump.stop)
+        window.add_paths([str(folder)])
+        qtbot.waitUntil(
+            lambda: (
+                len(window.files) == 6
+                and all(r.state is RowState.CHECKED for r in window.files.rows())
+            ),
+            timeout=60_000,
+        )
+        window.picker.set_checked(research.remote)
+        handles: list[Any] = []
+        window.copies.copy_started.connect(handles.append)
+        window.copy_button.click()
+        [handle] = handles
+        handle.pause()  # the tray's "Pause": the window hears of it from the engine
+
+        def rows() -> list[Any]:
+            return window.file_list.current_rows()
+
+        qtbot.waitUntil(lambda: window.jobs.rows()[0].state is JobState.PAUSED, timeout=20_000)
+        qtbot.waitUntil(lambda: all(r.state is RowState.PAUSED for r in rows()), timeout=5000)
+        qtbot.wait(1500)  # the engine goes on to where it waits: nothing copied meanwhile
+        assert [r.status_text for r in rows()] == ["Paused"] * 6
+        assert window.jobs.rows()[0].state is JobState.PAUSED
+        assert window.pause_button.text() == "&Resume"
+        assert not list((sftp_server.data / "dest").rglob("*.raw"))
+
+        window.pause_button.click()  # "Resume"
+        assert all(r.state in (RowState.COPYING, RowState.VERIFIED) for r in rows()), rows()
+        qtbot.waitUntil(lambda: window.jobs.rows()[0].state is JobState.DONE, timeout=120_000)
+        assert [r.status_text for r in rows()] == ["Copied and verified"] * 6
+        for source in folder.iterdir():
+            [copy] = (sftp_server.data / "dest").rglob(source.name)
+            assert copy.read_bytes() == source.read_bytes()

@@ -182,9 +182,12 @@ def test_pause_resume_cancel(window, data, tmp_path: Path) -> None:
     window.pause_button.click()
     assert window.jobs.rows()[0].state is JobState.PAUSED
     assert window.pause_button.text() == "&Resume"
+    assert [r.status_text for r in window.files.rows()] == ["Paused"]
+    window.pause_button.click()
+    assert [r.status_text for r in window.files.rows()] == ["Copying…"]
     window.pause_button.click()
     window.cancel_button.click()
-    assert job.actions == ["pause", "resume", "cancel"]
+    assert job.actions == ["pause", "resume", "pause", "cancel"]
     window.copies.on_job_finished(
         Finished(job.job_id, JobSummary(job.job_id, "cancelled", 1, 100, 0, 0, 0))
     )
@@ -213,6 +216,23 @@ def test_other_folder_destination(window, prompter, tmp_path: Path) -> None:
     prompter.folder_to_choose = str(tmp_path / "usb")
     window.picker.other_button.click()
     assert [d.name for d in window.picker.selected()] == ["usb"]
+
+
+def test_the_guidance_shown_is_the_destination_just_checked(
+    window, prompter, tmp_path: Path
+) -> None:
+    """Ticking a destination shows its guidance (not the first listed one's: the lab
+    share's "one verified copy here makes your data safe" under a research storage)."""
+    share = window.picker.list.item(0).data(Qt.ItemDataRole.UserRole + 10)  # _DEST_ROLE
+    drive = Dest("USB", tmp_path / "usb", "external-drive")
+    window.picker.set_destinations([share, drive])
+    assert window.picker.list.currentRow() == 0
+    window.picker.set_checked(str(tmp_path / "usb"))
+    assert window.picker.list.currentRow() == 1
+    assert window.picker.guidance.text() == window.picker._guidance(drive)
+    assert window.picker.guidance.text() != window.picker._guidance(share)
+    window.picker.set_destinations([share, drive])  # listed again: the checked one's
+    assert window.picker.list.currentRow() == 1
 
 
 def test_copies_started_elsewhere_only_mark_files_listed_here(window, data, tmp_path: Path) -> None:
@@ -374,10 +394,12 @@ def test_a_file_left_alone_is_not_called_backed_up(window, data, tmp_path: Path)
     assert "a different file already exists" in rows["b.tif"].problem
 
 
-@pytest.mark.parametrize("width", [None, 1180])
+@pytest.mark.parametrize("width", [None, 1180, 760])
 def test_the_status_column_stays_in_view(window, data, tmp_path: Path, width) -> None:
-    """At the window's own size and at 1180 px the Status column is whole in view (the
-    name gives way); a status longer than the column is elided, whole in its tooltip."""
+    """At the window's own size, at 1180 px and at a narrow 760 px the Status column is
+    whole in view: the name gives way, then the other fitted columns (Wine's wide font
+    needs that at every width); a text longer than its column is elided, whole in its
+    tooltip."""
     if width is not None:
         window.resize(width, 640)
     _drop(window, [data / "a.nd2", data / "b.tif"])
@@ -392,13 +414,21 @@ def test_the_status_column_stays_in_view(window, data, tmp_path: Path, width) ->
     QApplication.processEvents()
     view, header = window.file_view, window.file_view.header()
     shown = view.viewport().width()
-    assert (
-        header.sectionViewportPosition(STATUS_COLUMN) + header.sectionSize(STATUS_COLUMN) <= shown
-    ), [header.sectionSize(i) for i in range(header.count())]
+    sizes = [header.sectionSize(i) for i in range(header.count())]
+    assert header.sectionViewportPosition(STATUS_COLUMN) + sizes[STATUS_COLUMN] <= shown, sizes
+    assert all(size > 0 for size in sizes), sizes  # every column in view, none hidden
     needed = view.fontMetrics().horizontalAdvance(RowState.VERIFIED.value)
-    assert header.sectionSize(STATUS_COLUMN) >= needed + view.iconSize().width()
-    assert header.sectionSize(0) >= view.fontMetrics().horizontalAdvance("a.nd2")
+    assert sizes[STATUS_COLUMN] >= needed + view.iconSize().width()
+    assert sizes[0] >= view.fontMetrics().horizontalAdvance("a.nd2")
     failed = window.files.index_of(str(data / "b.tif"), STATUS_COLUMN)
     text = window.files.data(failed)
     assert text.startswith("Failed: Disk full")
     assert window.files.data(failed, Qt.ItemDataRole.ToolTipRole) == text
+    # A column that gave way still says all of it in its tooltip.
+    row = window.files.index_of(str(data / "b.tif"), 0)
+    for column in range(1, STATUS_COLUMN):
+        cell = row.siblingAtColumn(column)
+        shown_text = window.files.data(cell)
+        if shown_text:
+            tip = window.files.data(cell, Qt.ItemDataRole.ToolTipRole)
+            assert shown_text in tip.splitlines(), (column, shown_text, tip)

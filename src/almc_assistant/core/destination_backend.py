@@ -125,6 +125,15 @@ class NameTaken(AlmcError):
     title = "Name already taken"
 
 
+class Untrusted(AlmcError):
+    """The destination is not the one the person trusted (an SFTP server showing another
+    host key than the one pinned, or one never confirmed): a hard stop. The job sends
+    nothing more there, not even its records; every file still to go fails with this
+    error's own words (never retried, never called a lost connection)."""
+
+    title = "Destination not trusted"
+
+
 class Upload(Protocol):
     """One partial being written. Owned by one worker."""
 

@@ -12,13 +12,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +30,21 @@ from almc_assistant.core.destinations import Destination, guidance_for
 from almc_assistant.qt.prompts import Prompter
 
 _DEST_ROLE = Qt.ItemDataRole.UserRole + 10
+
+
+class _NoFocusFrame(QStyledItemDelegate):
+    """Items drawn without the focus frame: Fusion draws the focused item's text inside
+    the frame's margins, which cut the first line's tops and the last line's descenders
+    of a two-line item ("g" read as "q"). The current item stays highlighted; each item
+    has a few pixels of room above and below its lines."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Any) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width(), hint.height() + 6)
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Any) -> None:
+        super().initStyleOption(option, index)
+        option.state &= ~QStyle.StateFlag.State_HasFocus
 
 
 def kind_label(destination: Any) -> str:
@@ -63,6 +81,7 @@ class DestinationPicker(QWidget):
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
         self.list.setSpacing(2)
+        self.list.setItemDelegate(_NoFocusFrame(self.list))
         self.list.itemChanged.connect(self._on_list_item_changed)
         self.list.currentItemChanged.connect(self._on_list_current_item_changed)
         self.guidance = QLabel()
@@ -86,8 +105,13 @@ class DestinationPicker(QWidget):
         for destination in destinations:
             self._add_item(destination, place(destination) in keep)
         self.list.blockSignals(False)
-        if self.list.count():
-            self.list.setCurrentRow(0)
+        if self.list.count():  # the guidance shown: the first checked one's, or the first's
+            checked_rows = [
+                i
+                for i in range(self.list.count())
+                if self.list.item(i).checkState() == Qt.CheckState.Checked
+            ]
+            self.list.setCurrentRow(checked_rows[0] if checked_rows else 0)
         self.selection_changed.emit(self.selected())
 
     def _add_item(self, destination: Any, checked: bool) -> QListWidgetItem:
@@ -132,7 +156,9 @@ class DestinationPicker(QWidget):
         if folder:
             self.add_folder(folder)
 
-    def _on_list_item_changed(self, _item: QListWidgetItem) -> None:
+    def _on_list_item_changed(self, item: QListWidgetItem) -> None:
+        if item.checkState() == Qt.CheckState.Checked:  # its guidance is what matters now
+            self.list.setCurrentItem(item)
         self.selection_changed.emit(self.selected())
 
     def _on_list_current_item_changed(self, item: QListWidgetItem | None, _prev: Any) -> None:

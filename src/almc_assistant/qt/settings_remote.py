@@ -143,6 +143,9 @@ class RemoteDialog(QDialog):
         self.secrets_note.setWordWrap(True)
         self.answer = QLabel()
         self.answer.setWordWrap(True)
+        # It takes the dialog's spare height: its text starts at the top, under the note
+        # above it (centred, a short answer floated in a gap).
+        self.answer.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.answer.setTextFormat(Qt.TextFormat.RichText)
         self.answer.setTextInteractionFlags(  # the fingerprint can be selected and copied
             Qt.TextInteractionFlag.TextSelectableByMouse

@@ -16,7 +16,9 @@ from almc_assistant.qt.transfer_rows import JobRow, JobState, RowState
 
 
 def _verdict_tooltip(row: Any) -> str:
-    lines = [row.kind] if isinstance(row, DatasetRow) and row.kind else []
+    """The check's whole label (the column may elide it), the kind, why, what to do."""
+    lines = [] if _checking(row) else [verdicts.look(row.verdict).label]
+    lines += [row.kind] if isinstance(row, DatasetRow) and row.kind else []
     lines += list(row.reasons)
     if row.next_step:
         lines.append(f"What to do: {row.next_step}")
@@ -34,6 +36,7 @@ def _status_badge(row: Any) -> Badge | None:
         RowState.FAILED: Badge.BAD,
         RowState.CHECK_FAILED: Badge.BAD,
         RowState.COPYING: Badge.BUSY,
+        RowState.PAUSED: Badge.WAITING,
         RowState.QUEUED: Badge.WAITING,
     }.get(row.state)
 
@@ -53,6 +56,10 @@ def _check_text(row: Any) -> str:
     return "…" if _checking(row) else verdicts.look(row.verdict).label
 
 
+def _size_text(row: Any) -> str:
+    return human_size(row.size) if row.size is not None else ""
+
+
 def _status_tooltip(row: Any) -> str:
     """The whole status (the column may elide it), and a file's problem if it says more."""
     text = str(row.status_text)
@@ -63,10 +70,17 @@ def _status_tooltip(row: Any) -> str:
 FILE_COLUMNS: tuple[Column[Any], ...] = (
     Column("Name", lambda r: r.name, tooltip=lambda r: r.path, sort_key=lambda r: r.name.lower()),
     Column("Folder", lambda r: r.folder, tooltip=lambda r: r.folder),
-    Column("Files", files_text, sort_key=lambda r: getattr(r, "files", 1), align_right=True),
+    Column(
+        "Files",
+        files_text,
+        tooltip=files_text,  # whole when a narrow view elides the column
+        sort_key=lambda r: getattr(r, "files", 1),
+        align_right=True,
+    ),
     Column(
         "Size",
-        lambda r: human_size(r.size) if r.size is not None else "",
+        _size_text,
+        tooltip=_size_text,
         sort_key=lambda r: r.size or 0,
         align_right=True,
     ),

@@ -29,7 +29,7 @@ from almc_assistant.qt.dataset_rows import ATTENTION, FINE, DatasetRow, needs_at
 from almc_assistant.qt.dataset_rows import summarize as summarize_dataset
 from almc_assistant.qt.group_model import GroupTreeModel
 from almc_assistant.qt.transfer_columns import FILE_COLUMNS
-from almc_assistant.qt.transfer_rows import FileRow, RowState
+from almc_assistant.qt.transfer_rows import IN_JOB, FileRow, RowState
 
 ROWS_PER_FLUSH = 400  # rows changed per write (each costs its own work)
 # New rows per write. Each write that adds rows at the top costs the tree view a layout
@@ -47,7 +47,7 @@ FLUSH_INTERVAL_S = 0.25
 NEW_ROWS_S_PER_ROW = 0.0001
 CHECK_INTERRUPTED = "The backup engine stopped before this was checked: remove it and add it again"
 _FAILED = (RowState.FAILED, RowState.CHECK_FAILED)
-_BUSY = (RowState.CHECKING, RowState.QUEUED, RowState.COPYING)
+_BUSY = (RowState.CHECKING, RowState.QUEUED, *IN_JOB)
 _DONE = (RowState.VERIFIED, RowState.ALREADY)
 
 
@@ -90,12 +90,15 @@ def group_status(rows: Sequence[FileRow]) -> str:
     failed = sum(r.state in _FAILED for r in rows)
     checking = sum(r.state is RowState.CHECKING for r in rows)
     copying = sum(r.state is RowState.COPYING for r in rows)
+    paused = sum(r.state is RowState.PAUSED for r in rows)
     queued = sum(r.state is RowState.QUEUED for r in rows)
     done = sum(r.state in _DONE for r in rows)
     if checking:
         text = f"Checking… ({n - checking} of {n})"
     elif copying:
         text = f"Copying… ({done} of {n} verified)"
+    elif paused:
+        text = f"Paused ({done} of {n} verified)"
     elif queued:
         text = RowState.QUEUED.value
     elif done == n:
@@ -284,7 +287,7 @@ class FileList(QObject):
 
     def remove(self, rows: Iterable[FileRow]) -> None:
         """Take rows off the list (not those queued or being copied)."""
-        busy = {RowState.QUEUED, RowState.COPYING}
+        busy = {RowState.QUEUED, *IN_JOB}
         self.model.remove(r.path for r in rows if r.state not in busy)
         kept = {r.root for r in self.model.rows()}
         self.roots = [r for r in self.roots if r in kept]

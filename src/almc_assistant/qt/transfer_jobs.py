@@ -25,6 +25,7 @@ from almc_assistant.qt.transfer_columns import JOB_COLUMNS
 from almc_assistant.qt.transfer_files import FileList, under
 from almc_assistant.qt.transfer_rows import (
     FINISHED_JOB_STATES,
+    IN_JOB,
     FileRow,
     JobRow,
     JobState,
@@ -133,7 +134,24 @@ class CopyQueue(QObject):
     def on_job_progressed(self, event: Any) -> None:
         job = self._job(event.snapshot.job_id)
         if job is not None:
-            self.model.upsert([job_progressed(job, event.snapshot)])
+            self._update_job(job, job_progressed(job, event.snapshot))
+
+    def _update_job(self, job: JobRow, now: JobRow) -> None:
+        """Write the job's row; when it is paused or resumed (here, from the tray, by the
+        engine), its files being copied say so: "Paused", then "Copying…" again."""
+        self.model.upsert([now])
+        paused, was = now.state is JobState.PAUSED, job.state is JobState.PAUSED
+        if paused and not was:
+            before, after = RowState.COPYING, RowState.PAUSED
+        elif was and now.state is JobState.RUNNING:
+            before, after = RowState.PAUSED, RowState.COPYING
+        else:
+            return
+        self._files.stage(
+            replace(r, state=after)
+            for r in self._files.current_rows()
+            if r.state is before and any(under(r.path, s) for s in job.sources)
+        )
 
     def on_copy_verified(self, event: Any) -> None:
         self._file_copy_result(event.job_id, event.copy.source, ok=True)
@@ -157,7 +175,10 @@ class CopyQueue(QObject):
         if row is None and str(job_id) not in self._job_keys:
             return  # another window's copy (the wizard's): its files are not listed here
         if row is None:  # a file found inside a dropped folder, not checked on its own
-            row = FileRow(path=path, root=self._files.root_of(path), state=RowState.COPYING)
+            job = self._job(job_id)
+            paused = job is not None and job.state is JobState.PAUSED
+            state = RowState.PAUSED if paused else RowState.COPYING
+            row = FileRow(path=path, root=self._files.root_of(path), state=state)
         if not ok:
             self._files.stage([replace(row, state=RowState.FAILED, problem=problem)])
             return
@@ -165,7 +186,7 @@ class CopyQueue(QObject):
             return
         done = row.copies_done + 1
         wanted = max(row.copies_wanted, 1)
-        state = RowState.COPYING
+        state = RowState.PAUSED if row.state is RowState.PAUSED else RowState.COPYING
         if done >= wanted:
             state = RowState.ALREADY if already and row.copies_done == 0 else RowState.VERIFIED
         self._files.stage([replace(row, copies_done=done, state=state)])
@@ -193,7 +214,7 @@ class CopyQueue(QObject):
             still = [
                 replace(r, state=RowState.CHECKED)
                 for r in self._files.model.rows()
-                if r.state in (RowState.COPYING, RowState.QUEUED)
+                if r.state in (*IN_JOB, RowState.QUEUED)
                 and any(under(r.path, s) for s in job.sources)
             ]
             self._files.stage(still)
@@ -204,7 +225,7 @@ class CopyQueue(QObject):
             self._files.stage(
                 replace(r, state=RowState.FAILED, problem=problem.strip())
                 for r in self._files.model.rows()
-                if r.state in (RowState.COPYING, RowState.QUEUED)
+                if r.state in (*IN_JOB, RowState.QUEUED)
                 and any(under(r.path, s) for s in job.sources)
             )
         self._files.flush()  # the files' final state shows with the job's result, not later
@@ -232,7 +253,7 @@ class CopyQueue(QObject):
             [
                 replace(r, state=RowState.FAILED, problem=FILE_INTERRUPTED)
                 for r in self._files.current_rows()
-                if r.state is RowState.COPYING
+                if r.state in IN_JOB
                 and any(under(r.path, s) for j in interrupted for s in j.sources)
             ]
         )
@@ -246,10 +267,10 @@ class CopyQueue(QObject):
             return
         if job.state is JobState.PAUSED:
             handle.resume()
-            self.model.upsert([replace(job, state=JobState.RUNNING)])
+            self._update_job(job, replace(job, state=JobState.RUNNING))
         else:
             handle.pause()
-            self.model.upsert([replace(job, state=JobState.PAUSED)])
+            self._update_job(job, replace(job, state=JobState.PAUSED))
         self._changed()
 
     def cancel(self, job: JobRow | None) -> None:

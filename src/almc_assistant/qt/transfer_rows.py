@@ -23,10 +23,15 @@ class RowState(enum.Enum):
     CHECKED = "Ready"
     QUEUED = "Waiting to copy"
     COPYING = "Copying…"
+    PAUSED = "Paused"  # its job is paused: nothing is being copied
     VERIFIED = "Copied and verified"
     ALREADY = "Already backed up"
     FAILED = "Failed"
     CHECK_FAILED = "Could not check"
+
+
+# A file's states while its job runs: being copied, or waiting for the job to resume.
+IN_JOB = (RowState.COPYING, RowState.PAUSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +60,8 @@ class FileRow:
     def status_text(self) -> str:
         if self.state is RowState.FAILED:
             return f"Failed: {self.problem}" if self.problem else "Failed"
-        if self.state is RowState.COPYING and self.copies_wanted > 1:
-            return f"Copying… ({self.copies_done} of {self.copies_wanted} verified)"
+        if self.state in IN_JOB and self.copies_wanted > 1:
+            return f"{self.state.value} ({self.copies_done} of {self.copies_wanted} verified)"
         return str(self.state.value)
 
 

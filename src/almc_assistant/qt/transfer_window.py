@@ -127,9 +127,9 @@ class TransferWindow(QWidget):
         drop_layout.addWidget(self.add_files_button)
         drop_layout.addWidget(self.add_folder_button)
 
-        # The name takes what the others leave; every other column keeps its width, so
-        # the status stays in view at any window width (a longer status is elided, whole
-        # in its tooltip; the folder and the name too).
+        # The name takes what the others leave; in a narrow view the other columns give
+        # way too, the status last, so the status stays in view at any window width (a
+        # text longer than its column is elided, whole in its tooltip).
         self.file_view = make_tree(
             self.files,
             fit={
@@ -140,6 +140,7 @@ class TransferWindow(QWidget):
                 STATUS_COLUMN: "Copied and verified",
             },
             stretch=0,
+            keep=(STATUS_COLUMN,),
         )
         self.file_view.selectionModel().selectionChanged.connect(self._on_file_selection_changed)
         self.file_details = QLabel()

@@ -23,6 +23,16 @@ from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.spec import PrivateRcloneConfig
 from almc_assistant.core.service import Service
 from almc_assistant.core.service_remotes import RemoteSetup
+from almc_assistant.core.transfer import (
+    CopyFailed,
+    CopyHooks,
+    CopyRequest,
+    CopyRetried,
+    CopyVerified,
+    DestinationRefused,
+    run_copy,
+)
+from almc_assistant.core.transfer.scan import FileTask
 from tests.core.remote.helpers import answer, sftp_setup
 from tests.core.remote.servers import SshServer, free_port
 from tests.integration.test_copy_cli import SRC_DIR, make_run
@@ -317,3 +327,60 @@ def test_cli_asks_at_a_terminal(sftp_server: SshServer, typed: str):
     else:
         assert proc.returncode == 2 and "not trusted" in err
         assert pinned is None
+
+
+def test_a_key_change_in_the_middle_of_a_job_stops_it_at_the_next_file(
+    daemon: RcDaemon, sftp_server: SshServer, tmp_path: Path
+):
+    """The server is replaced by one with another key (same host and port) while a job
+    runs, between two files: the job stops there with the hard-stop message (both
+    fingerprints, what to do), the files copied before stay proven, nothing unverified
+    stands under a final name, no retry is spent on the impostor."""
+    spec = sftp_server.create_remote(daemon, "research")
+    folder = tmp_path / "src"
+    folder.mkdir()
+    srcs = []
+    for i in range(12):
+        srcs.append(folder / f"f{i:02d}.tif")
+        srcs[-1].write_bytes(os.urandom(300_000))
+    old = sftp_server.host_fingerprint()
+    swapped: list[str] = []
+
+    def before_file(task: FileTask) -> None:
+        if task.source.name == "f05.tif" and not swapped:
+            sftp_server.impostor()
+            swapped.append(sftp_server.host_fingerprint())
+
+    sink = ListSink()
+    request = CopyRequest(  # one file after another: the swap falls between two
+        sources=srcs,
+        destinations=[],
+        remotes=(spec,),
+        workers=1,
+        group_small_files=False,
+        hooks=CopyHooks(before_file=before_file),
+    )
+    result = run_copy(request, sink)
+    [new] = swapped
+    assert new != old
+    failed = [e for e in sink.events if isinstance(e, CopyFailed)]
+    verified = [e for e in sink.events if isinstance(e, CopyVerified)]
+    assert [v.copy.source.name for v in verified] == [f"f{i:02d}.tif" for i in range(5)]
+    assert [e for e in sink.events if isinstance(e, CopyRetried)] == []
+    assert len(failed) == 7
+    assert [f.source.name for f in failed] == [f"f{i:02d}.tif" for i in range(5, 12)]
+    for f in failed:
+        assert f.title == "Server key changed", f
+        assert "CHANGED" in f.detail and old in f.detail and new in f.detail, f.detail
+        assert f.detail.count(spec) == 1 and "impostor" in f.detail  # said once, plainly
+        assert "facility or IT" in f.next_step and "remote trust" in f.next_step
+    [refused] = [e for e in sink.events if isinstance(e, DestinationRefused)]
+    assert refused.title == "Server key changed" and new in refused.detail
+    assert result.summary.verified == 5
+    # Nothing reached the impostor: its storage holds what the real server proved, and
+    # not one byte more (no partial, no manifest, no receipt written after the swap).
+    stored = sftp_server.data / "dest"
+    names = sorted(p.relative_to(stored).as_posix() for p in stored.rglob("*") if p.is_file())
+    assert names == [f"f{i:02d}.tif" for i in range(5)], names
+    for i in range(5):
+        assert (stored / f"f{i:02d}.tif").read_bytes() == srcs[i].read_bytes()

@@ -13,9 +13,11 @@ from almc_assistant.core.transfer import (
     CopyRequest,
     CopyVerified,
     JobFinished,
+    JobProgressed,
     start_copy,
 )
 from almc_assistant.core.transfer.manifest import read_manifest
+from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.scan import FileTask
 from tests.core.transfer.conftest import partials, tree_files, write
 
@@ -107,3 +109,29 @@ def test_cancel_while_paused_stops(tmp_path: Path) -> None:
     result = job.wait(30)
     assert result is not None and result.summary.state == "cancelled"
     assert partials(tmp_path / "dest") == []
+
+
+def test_pause_and_resume_are_published_at_once(tmp_path: Path) -> None:
+    """Every front end hears of a pause from whoever asked it (the tray, the window, the
+    CLI): paused workers add no bytes, so without a snapshot of its own nothing would
+    say so (the transfer window's rows went on saying "Copying…")."""
+    gate = Gate()
+    job, sink, _ = start(tmp_path, gate)
+    job.pause()
+    assert [e.snapshot.state for e in sink.of_type(JobProgressed)][-1] == "paused"
+    job.resume()
+    assert [e.snapshot.state for e in sink.of_type(JobProgressed)][-1] == "running"
+    gate.release.set()
+    result = job.wait(30)
+    assert result is not None and result.summary.ok
+
+
+def test_a_pause_before_the_files_are_counted_stays_a_pause() -> None:
+    """Paused while the job still scans: counting the files does not make it "running"."""
+    progress = Progress("job", ListSink())
+    progress.set_state("paused")
+    progress.start(3, 3000)
+    assert progress.snapshot().state == "paused"
+    fresh = Progress("job", ListSink())
+    fresh.start(3, 3000)
+    assert fresh.snapshot().state == "running"

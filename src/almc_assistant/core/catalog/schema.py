@@ -78,6 +78,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE copies ADD COLUMN proof TEXT;
     """,
+    # v4: copies on a remote (root ``name:path``, as ``policy.remote_device`` tells one:
+    # two characters or more of [A-Za-z0-9_. -] before the first colon, the first not
+    # " .-") recorded with no source identity: the receipts' imports from before
+    # ``copies.NOT_CONFIRMED``. A file's first identity (a first scan, a move) would adopt
+    # them, so a copy of older bytes could count as current: they become NOT_CONFIRMED,
+    # counted once a re-hash from storage matches them and their proof, as new imports.
+    # Their files' safety is decided again (unsafe meanwhile; the next open with a
+    # safety key recomputes every flag).
+    """
+    UPDATE copies SET src_dev = -1, src_ino = -1, src_ctime_ns = -1
+        WHERE src_dev IS NULL AND src_ino IS NULL AND src_ctime_ns IS NULL
+        AND instr(destination_root, ':') > 2
+        AND substr(destination_root, 1, 1) GLOB '[A-Za-z0-9_]'
+        AND substr(destination_root, 1, instr(destination_root, ':') - 1)
+            NOT GLOB '*[^A-Za-z0-9_. -]*';
+    UPDATE files SET safe = 0
+        WHERE id IN (SELECT file_id FROM copies WHERE src_ctime_ns = -1);
+    DELETE FROM meta WHERE key = 'safety_key';
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -2,8 +2,11 @@
 known_hosts file of the app's own that rclone checks on every connection.
 
 Thread contract: :func:`fetch` blocks on the network (a worker, never the GUI thread);
-:class:`KnownHosts` touches one file in the user's 0700 config folder: one writer at a
-time (the service's workers, or one command-line run). The rest are pure functions.
+:class:`KnownHosts` touches one file in the user's 0700 config folder, written by one
+writer at a time across processes (the tray's engine and a command-line run at once):
+an OS lock on ``known_hosts.lock`` held while the file is read, changed and replaced
+(written to a temporary name and renamed over it, so a reader never sees half of it).
+The rest are pure functions.
 
 rclone's sftp backend accepts any server unless ``known_hosts_file`` is set, so a remote
 set up without one could send a user's data (and password) to an impostor. What a
@@ -37,13 +40,17 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from almc_assistant.core import filelock
 from almc_assistant.core.atomicfile import write_atomically
+from almc_assistant.core.destination_backend import Untrusted
 from almc_assistant.core.privatefs import POSIX, check_private_files, ensure_private_dir
 from almc_assistant.core.remote.faults import RemoteError
 
 log = logging.getLogger(__name__)
 
 KNOWN_HOSTS = "known_hosts"
+LOCK = "known_hosts.lock"  # held by the one writer (any process) while it rewrites the file
+LOCK_WAIT_S = 30.0  # a writer holds it for one small file; longer means a stuck process
 _WRITING = threading.Lock()  # one writer of the file at a time in this process
 FETCH_TIMEOUT = 20.0  # seconds for the connection and the key exchange
 # The key types we ask for, best first (OpenSSH's order without certificates: a
@@ -266,14 +273,31 @@ class KnownHosts:
     def pin(self, key: HostKey, remote: str) -> None:
         """Trust ``key`` for its server from now on (replacing any other key pinned for
         that host and port: re-confirming after a change)."""
-        with _WRITING:
-            self._pin(key, remote)
+        ensure_private_dir(self.folder)
+        try:
+            with _WRITING, filelock.holding(self.folder / LOCK, wait_s=LOCK_WAIT_S):
+                self._pin(key, remote)  # read, change and replace under the lock
+        except filelock.LockTimeout:
+            raise RemoteError(
+                f"The server key of {remote} could not be saved in {self.path}: another "
+                f"almc-assistant (the tray or a command) kept it locked for {LOCK_WAIT_S:g} s.",
+                title="Server key not saved",
+                next_step="Close the other almc-assistant windows or commands, then try again.",
+                final=True,
+            ) from None
+        except (filelock.NotALockFile, PermissionError) as exc:
+            raise RemoteError(
+                f"The server key of {remote} could not be saved: {self.folder / LOCK} "
+                f"could not be used as its lock ({exc.strerror or exc}).",
+                title="Server key not saved",
+                next_step=f"Remove {self.folder / LOCK} (it holds nothing), then try again.",
+                final=True,
+            ) from None
         log.info(
             "pinned %s key %s for %s (%s)", key.type_words, key.fingerprint, key.address, remote
         )
 
     def _pin(self, key: HostKey, remote: str) -> None:
-        ensure_private_dir(self.folder)
         if POSIX:
             check_private_files(self.folder, (KNOWN_HOSTS,), create=KNOWN_HOSTS)
         pattern = key.address
@@ -306,26 +330,32 @@ class KnownHosts:
         return {"known_hosts_file": str(self.path), "host_key_algorithms": key.algorithms}
 
 
+class ServerNotTrusted(RemoteError, Untrusted):
+    """A hard stop about the server's identity (see :class:`Untrusted`)."""
+
+    def __init__(self, detail: str, *, title: str, next_step: str = "") -> None:
+        super().__init__(detail, title=title, next_step=next_step, final=True)
+
+
 def not_pinned_error(label: str, spec: str) -> RemoteError:
-    return RemoteError(
+    return ServerNotTrusted(
         f"{label}: the server's identity (host key) has not been confirmed yet, so "
         "nothing is sent there (this remote was set up before host keys were checked).",
         title="Server key not confirmed",
         next_step="In Settings, Destinations, select it and press Test, compare the "
         "fingerprint with what your facility or IT publishes and trust it; or run "
         f"'almc-assistant remote trust {spec}'.",
-        final=True,
     )
 
 
-class HostKeyChanged(RemoteError):
+class HostKeyChanged(ServerNotTrusted):
     """The server showed another key than the one pinned; ``check`` holds both (None
     when the offered key could not be read again)."""
 
     def __init__(
         self, detail: str, *, next_step: str = "", check: HostKeyCheck | None = None
     ) -> None:
-        super().__init__(detail, title="Server key changed", next_step=next_step, final=True)
+        super().__init__(detail, title="Server key changed", next_step=next_step)
         self.check = check
 
 
@@ -355,11 +385,10 @@ def changed_error(label: str, spec: str, config: dict[str, str]) -> HostKeyChang
 
 
 def unreadable_error(label: str, config: dict[str, str], message: str) -> RemoteError:
-    return RemoteError(
+    return ServerNotTrusted(
         f"{label}: the file of trusted server keys ({config.get('known_hosts_file', '')}) "
         f"cannot be read ({message.strip()[:200]}), so nothing is sent there.",
         title="Server key not confirmed",
         next_step="Confirm the server's key again in Settings (Destinations, Test) or "
         "with 'almc-assistant remote trust'.",
-        final=True,
     )

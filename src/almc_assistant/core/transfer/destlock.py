@@ -31,11 +31,11 @@ import errno
 import os
 import stat
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from almc_assistant.core import filelock
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.transfer.faults import CopyError
 from almc_assistant.core.transfer.naming import LOCK_NAME
@@ -124,74 +124,21 @@ def locked(root: Path) -> Iterator[None]:
             try:
                 yield
             finally:
-                _unlock(fd)
+                filelock.unlock(fd)
         finally:
             os.close(fd)
 
 
 def _lock(fd: int, path: Path) -> None:
     """Take the lock, polling with a backoff (5 ms doubling to 50 ms) up to LOCK_WAIT_S."""
-    deadline = time.monotonic() + LOCK_WAIT_S
-    delay = 0.005
-    while True:
-        try:
-            if _try_lock(fd):
-                return
-        except OSError as exc:
-            raise lock_failed(path, f"could not be locked ({_describe(exc)})") from exc
-        if time.monotonic() >= deadline:
-            raise lock_failed(path, f"stayed locked by another copy for {LOCK_WAIT_S:g} s")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+    try:
+        filelock.wait(fd, path, LOCK_WAIT_S)
+    except filelock.LockTimeout as exc:
+        raise lock_failed(path, f"stayed locked by another copy for {LOCK_WAIT_S:g} s") from exc
+    except OSError as exc:
+        raise lock_failed(path, f"could not be locked ({_describe(exc)})") from exc
 
 
 def _describe(exc: OSError) -> str:
     winerror = getattr(exc, "winerror", None)
     return f"Windows error {winerror}: {exc.strerror}" if winerror else str(exc)
-
-
-if os.name == "nt":  # pragma: no cover - Windows only
-    import ctypes
-    import msvcrt
-    from ctypes import wintypes
-
-    from almc_assistant.core.wininfo import Overlapped
-
-    _ERROR_LOCK_VIOLATION = 33
-    _ERROR_IO_PENDING = 997
-    _EXCLUSIVE_NOW = 0x2 | 0x1  # LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY
-
-    _k32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
-    _k32.LockFileEx.argtypes = [wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD]
-    _k32.LockFileEx.argtypes += [wintypes.DWORD, wintypes.DWORD, ctypes.c_void_p]
-    _k32.LockFileEx.restype = wintypes.BOOL
-    _k32.UnlockFileEx.argtypes = [wintypes.HANDLE, wintypes.DWORD, wintypes.DWORD]
-    _k32.UnlockFileEx.argtypes += [wintypes.DWORD, ctypes.c_void_p]
-    _k32.UnlockFileEx.restype = wintypes.BOOL
-
-    def _try_lock(fd: int) -> bool:
-        handle = msvcrt.get_osfhandle(fd)  # type: ignore[attr-defined]
-        if _k32.LockFileEx(handle, _EXCLUSIVE_NOW, 0, 1, 0, ctypes.byref(Overlapped())):
-            return True
-        code = ctypes.get_last_error()  # type: ignore[attr-defined]
-        if code in (_ERROR_LOCK_VIOLATION, _ERROR_IO_PENDING):
-            return False  # held by another handle (process, thread or user)
-        raise ctypes.WinError(code)  # type: ignore[attr-defined]
-
-    def _unlock(fd: int) -> None:
-        handle = msvcrt.get_osfhandle(fd)  # type: ignore[attr-defined]
-        if not _k32.UnlockFileEx(handle, 0, 1, 0, ctypes.byref(Overlapped())):
-            raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined]
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)

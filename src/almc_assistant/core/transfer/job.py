@@ -131,13 +131,18 @@ class CopyJob:
         self._thread: threading.Thread | None = None
 
     # -- control, from any thread
+    # A pause and a resume say so at once (a snapshot): paused workers add no bytes, and
+    # so would publish nothing; every front end (the window, the tray, the CLI) learns of
+    # it. A cancel is told by the job's end (``JobFinished``).
     def pause(self) -> None:
         self._control.pause()
         self._progress.set_state("paused")
+        self._progress.maybe_publish(force=True)
 
     def resume(self) -> None:
         self._control.resume()
         self._progress.set_state("running")
+        self._progress.maybe_publish(force=True)
 
     def cancel(self) -> None:
         self._control.cancel()

@@ -48,7 +48,8 @@ class Progress:
     def start(self, files_total: int, bytes_total: int) -> None:
         with self._lock:
             self._files_total, self._bytes_total = files_total, bytes_total
-            self._state = "running"
+            if self._state == "scanning":  # paused or cancelled while scanning: still so
+                self._state = "running"
             self._samples.append((self._clock(), 0))
 
     def set_state(self, state: str) -> None:

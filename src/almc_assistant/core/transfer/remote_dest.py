@@ -29,6 +29,7 @@ from almc_assistant.core.destination_backend import (
     NameTaken,
     SourceDigests,
     StoredProof,
+    Untrusted,
     Upload,
 )
 from almc_assistant.core.errors import AlmcError
@@ -111,12 +112,16 @@ class RemoteDestination(DestinationLedger):
         A lost connection may be a glitch (retried) or the server gone: the remote is
         asked once (:meth:`_answers`, one probe at a time); if it does not answer, it is
         marked dead for the rest of the job with one message, and this file and every
-        later one fail at once instead of each spending its retries on it."""
+        later one fail at once instead of each spending its retries on it. A server not
+        trusted (:class:`Untrusted`: its host key changed) is the hard stop at once, in
+        its own words, found by this file or by the probe."""
+        if isinstance(exc, Untrusted):
+            self._refuse(exc)
         if (dead := self.dead) is None and _connection_lost(exc) and not self._answers():
             dead = self.dead
         if dead is not None and self.unreachable:
             return CopyError(
-                f"{source} was not copied to {self.label}: {dead.detail}",
+                self.not_copied(source, dead),
                 title=dead.title,
                 next_step=dead.next_step,
                 paths=(source,),
@@ -152,6 +157,9 @@ class RemoteDestination(DestinationLedger):
             problem: AlmcError | None = reachable()
             if problem is None:
                 return True
+            if isinstance(problem, Untrusted):  # it answers, as another server
+                self._refuse(problem, locked=True)
+                return False
             self.unreachable = True
             self.mark_dead(
                 CopyError(
@@ -164,6 +172,25 @@ class RemoteDestination(DestinationLedger):
                 )
             )
             return False
+
+    def not_copied(self, source: Path, dead: CopyError) -> str:
+        """``<source> was not copied to <label>: <why>`` (the label once)."""
+        where = "" if dead.detail.startswith(self.label) else f" to {self.label}"
+        return f"{source} was not copied{where}: {dead.detail}"
+
+    def _refuse(self, problem: Untrusted, *, locked: bool = False) -> None:
+        """Nothing more is sent to a server not trusted in this job: its own words for
+        every file still to go."""
+        with contextlib.nullcontext() if locked else self._probe_lock:
+            self.unreachable = True
+            self.mark_dead(
+                CopyError(
+                    problem.detail,
+                    title=problem.title,
+                    next_step=problem.next_step,
+                    destination_dead=True,
+                )
+            )
 
     def lookup(self, relpath: str) -> Entry | None:
         """What is at ``relpath`` as planning sees it: from one listing of its folder per
@@ -277,7 +304,7 @@ def plan_remote(
     another file is a conflict (``keep-both``: the next free "almc copy N" name)."""
     if dead := dest.dead:
         return CopyError(
-            f"{task.source} was not copied to {dest.label}: {dead.detail}",
+            dest.not_copied(task.source, dead),
             title=dead.title,
             next_step=dead.next_step,
             paths=(task.source,),
