@@ -13,8 +13,10 @@ caches dropped before each, each method copies the 64 KiB data set of
 - ``cp``: ``cp -r`` + ``sync`` (what the issue's 0.5x target is measured against);
 - ``pcp``: 12 ``cp`` at once (``xargs -P 12``) + ``sync``;
 - ``bareN`` (N threads): **only what publishing without overwriting needs**, nothing of
-  verification: each file is created ``O_EXCL`` under a temporary name in a staging
-  folder beside the final folder, written whole (one ``write``), closed, then ``link``-ed
+  verification: each file is created ``O_EXCL`` under a temporary name in one of
+  ``STAGING`` staging folders beside the final folder (as almc's :mod:`staging`: a
+  staging folder's own lock then queues only its share of the creates and unlinks),
+  written whole (one ``write``), closed, then ``link``-ed
   to its final name (``link`` never replaces: sshfs refuses the no-replace rename) and the
   temporary name unlinked. No ``fsync``, no read-back, no manifest, no ``utime``, no
   look-ups before the ``link``: one name operation in the final folder per file, as
@@ -51,6 +53,7 @@ from netshare import NetShare
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = {1.0: "s-1000x64KiB", 10.0: "s-300x64KiB"}
+STAGING = 4  # staging folders, as almc's (core/transfer/staging.py)
 
 
 def bare(src: Path, dest: Path, threads: int, *, staged: bool) -> None:
@@ -59,15 +62,17 @@ def bare(src: Path, dest: Path, threads: int, *, staged: bool) -> None:
     (``O_EXCL`` create under the final name). Raises on the first error."""
     dest.mkdir()
     final = os.open(dest, os.O_RDONLY | os.O_DIRECTORY)
-    stage_path = dest.parent / f".stage-{secrets.token_hex(4)}"
-    if staged:
-        stage_path.mkdir()
-    stage = os.open(stage_path if staged else dest, os.O_RDONLY | os.O_DIRECTORY)
+    stage_paths = [dest.parent / f".stage-{secrets.token_hex(4)}" for _ in range(STAGING)]
+    for path in stage_paths if staged else []:
+        path.mkdir()
+    stages = [
+        os.open(path if staged else dest, os.O_RDONLY | os.O_DIRECTORY) for path in stage_paths
+    ]
     names = sorted(p.name for p in src.iterdir())
     lock = threading.Lock()
     errors: list[BaseException] = []
 
-    def work() -> None:
+    def work(stage: int) -> None:
         while True:
             with lock:
                 if not names or errors:
@@ -96,15 +101,16 @@ def bare(src: Path, dest: Path, threads: int, *, staged: bool) -> None:
                     errors.append(exc)
                 return
 
-    pool = [threading.Thread(target=work) for _ in range(threads)]
+    pool = [threading.Thread(target=work, args=(stages[i % STAGING],)) for i in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
     os.close(final)
-    os.close(stage)
-    if staged:
-        stage_path.rmdir()
+    for fd in stages:
+        os.close(fd)
+    for path in stage_paths if staged else []:
+        path.rmdir()
     os.sync()
     if errors:
         raise errors[0]
@@ -144,10 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--delays", default="1,10")
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--threads", default="12,24", help="thread counts for bareN and directN")
+    p.add_argument("--methods", default="", help="only these (e.g. cp,bare12); default all")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = p.parse_args(argv)
     counts = [int(n) for n in args.threads.split(",") if n.strip()]
     methods = ["cp", "pcp", *(f"bare{n}" for n in counts), *(f"direct{n}" for n in counts)]
+    if args.methods:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     args.out.mkdir(parents=True, exist_ok=True)
     out_json = args.out / f"bench-folder-floor-{stamp}.json"

@@ -21,8 +21,9 @@ the job fills at once and from its files' mean size (:func:`workers_for`):
   queue full, and the job fills ``spread.FOLDERS`` folders at once when it has them.
 - *The link.* Once the bytes, not the round trips, are the limit (large files, a near
   server), more workers only queue on the one connection: at most
-  ``1 + (CHAIN_TRIPS + LOCK_TRIPS) * rtt * LINK_RATE / (2 * mean size)`` workers (the
-  bandwidth-delay product in files), with ``LINK_RATE`` a gigabit network's.
+  ``2 + (CHAIN_TRIPS + LOCK_TRIPS) * rtt * LINK_RATE / mean size`` workers (the
+  bandwidth-delay product in files; the link carries the writes of some files and the
+  read-backs of others at once), with ``LINK_RATE`` a gigabit network's.
 
 Measured (``bench/bench_netshare.py``, sshfs through the delay forwarder; README,
 network-share section): one folder of 64 KiB files wanted 12 workers at 2.5 and 20 ms
@@ -96,8 +97,8 @@ def workers_for(
     per_folder = 1 + (CHAIN_TRIPS * rtt + moved) / (LOCK_TRIPS * rtt)
     by_locks = max(folders, 1) * per_folder
     by_link = math.inf
-    if mean_size > 0:
-        by_link = 1 + (CHAIN_TRIPS + LOCK_TRIPS) * rtt * LINK_RATE / (2 * mean_size)
+    if mean_size > 0:  # the link carries writes and read-backs both ways at once
+        by_link = 2 + (CHAIN_TRIPS + LOCK_TRIPS) * rtt * LINK_RATE / mean_size
     need = round(min(by_locks, by_link)) + (local - DEFAULT_WORKERS)
     return max(local, min(need, MAX_SHARE_WORKERS + (local - DEFAULT_WORKERS)))
 
