@@ -8,9 +8,10 @@ On a local disk a handful of workers keep the disk and both cores busy. On a net
 share (sshfs, SMB, NFS mounts) every file costs a few dozen round trips (create, write,
 ``fsync``, read back, link, unlink, manifest), so one worker waits most of the time.
 Rather than asking the user (as robocopy ``/MT`` and rclone ``--transfers`` do), the job
-measures each destination's round trip (the fastest of three ``lstat`` of a name never
-seen: answered by the server) and picks the worker count from it, from how many folders
-the job fills at once and from its files' mean size (:func:`workers_for`):
+measures each destination's round trip (the fastest of ``PROBES`` ``lstat`` of names
+never seen, sent at once: answered by the server) and picks the worker count from it,
+from how many folders the job fills at once and from its files' mean size
+(:func:`workers_for`):
 
 - *The folders' locks.* With the partials in staging folders (:mod:`staging`) the one
   step that waits on others is the ``link`` to the final name: about ``LOCK_TRIPS``
@@ -23,14 +24,16 @@ the job fills at once and from its files' mean size (:func:`workers_for`):
   server), more workers only queue on the one connection: at most
   ``2 + (CHAIN_TRIPS + LOCK_TRIPS) * rtt * LINK_RATE / mean size`` workers (the
   bandwidth-delay product in files; the link carries the writes of some files and the
-  read-backs of others at once), with ``LINK_RATE`` a gigabit network's.
+  read-backs of others at once), with ``LINK_RATE`` a gigabit network's payload rate.
 
 Measured (``bench/bench_netshare.py``, sshfs through the delay forwarder; README,
 network-share section): one folder of 64 KiB files wanted 12 workers at 2.5 and 20 ms
 (6 and 24 slower), well folders filled four at a time 24 (12 slower), and 250 x 2 MiB
-at 6.5 ms fewer than 12 (24 slower). ``CHAIN_TRIPS`` is set from the first: 12 workers
-for one folder of small files at any round trip. The count stays between the local
-default and ``MAX_SHARE_WORKERS`` (the most measured).
+at 6.5 ms fewer than 12 (24 slower); this round's sweep of 250 x 2 MiB (4 / 8 / 12 / 16
+workers) found 8-16 alike and 4 far slower at 2.8 ms, 12-16 alike at 20 ms.
+``CHAIN_TRIPS`` is set from the first: 12 workers for one folder of small files at any
+round trip. The count stays between the local default and ``MAX_SHARE_WORKERS`` (the
+most measured).
 """
 
 from __future__ import annotations
@@ -45,9 +48,8 @@ DEFAULT_WORKERS = 4
 LOCAL_LATENCY = 0.0005  # seconds: a look-up faster than this is a local disk
 LOCK_TRIPS = 3.3  # round trips a file holds its final folder's lock (link, look-up, attrs)
 CHAIN_TRIPS = 36.0  # a file's other round trips, as they add up with waits (see above)
-LINK_RATE = 100 * (1 << 20)  # bytes/s a share's link is assumed to carry (gigabit)
+LINK_RATE = 119 * (1 << 20)  # bytes/s a share's link is assumed to carry (gigabit)
 MAX_SHARE_WORKERS = 24
-_PROBES = 3
 
 
 def default_workers(destinations: int) -> int:
@@ -55,7 +57,10 @@ def default_workers(destinations: int) -> int:
     return min(8, DEFAULT_WORKERS + 2 * max(destinations - 1, 0))
 
 
-def lookup_latency(root: Path, probes: int = _PROBES) -> float:
+PROBES = 3  # look-ups per destination (preflight sends them at once)
+
+
+def lookup_latency(root: Path, probes: int = 1) -> float:
     """Seconds the fastest of ``probes`` look-ups of an absent name below ``root`` took
     (``inf`` when none answered in a usable way: never an exception)."""
     best = math.inf

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
-from almc_assistant.core.transfer.concurrency import lookup_latency
+from almc_assistant.core.transfer.concurrency import PROBES, lookup_latency
 from almc_assistant.core.transfer.destlock import check_lock_file, planted
 from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
 from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
@@ -110,10 +110,10 @@ class JobDestination(DestinationLedger):
         # a network share: the workers write their partials in staging folders (a few)
         self.staging: Staging | None = None
         self.listings: FolderListings | None = None  # a share: folders listed once
-        with ThreadPoolExecutor(4, thread_name_prefix="almc-preflight") as pool:
+        with ThreadPoolExecutor(3 + PROBES, thread_name_prefix="almc-preflight") as pool:
             manifest = pool.submit(Manifest, root)
             lock_file = pool.submit(check_lock_file, root)
-            latency = pool.submit(lookup_latency, root)
+            probes = [pool.submit(lookup_latency, root) for _ in range(PROBES)]
             usage = pool.submit(shutil.disk_usage, root)
             self.fs: FileSystemInfo = detect_filesystem(root)
             self.device = root.stat().st_dev
@@ -125,7 +125,7 @@ class JobDestination(DestinationLedger):
                 self.listings = FolderListings(root)
                 stale = pool.submit(self._remove_stale_staging)
             # seconds a look-up of an absent name took (inf: no answer)
-            self.latency: float = latency.result()
+            self.latency: float = min(probe.result() for probe in probes)
             try:
                 self.free_bytes: int | None = usage.result().free
             except OSError:
