@@ -45,6 +45,7 @@ import json
 import os
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -98,6 +99,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="another checkout's src folder (e.g. /work/main/src): adds 'base1', its "
         "almc copy, to compare before and after in one run",
+    )
+    p.add_argument(
+        "--fixed-cost",
+        type=int,
+        default=0,
+        metavar="N",
+        help="per delay, N alternated copies of one 4-byte file by almc (and the baseline): "
+        "a job's fixed cost (start-up, preflight, first file, end)",
     )
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out")
@@ -212,6 +221,7 @@ class Bench:
             try:
                 doc = json.loads(almc_doc.read_text())
                 summary = {k: v for k, v in doc.items() if not isinstance(v, list | dict)}
+                summary["workers"] = doc.get("summary", {}).get("workers")  # as chosen
             except ValueError:
                 summary = {"unparsed": almc_doc.read_text()[:500]}
         _harness.remove_tree(server_side)  # on the server's disk: no round trips
@@ -239,6 +249,53 @@ class Bench:
             f"{outcome.seconds:8.2f} s  {moved / MIB:7.1f} MiB sent {back / MIB:7.1f} MiB "
             f"back  {state}"
         )
+
+    def fixed_cost(self, delay: float) -> None:
+        """``--fixed-cost N``: a job of one 4-byte file, N times per almc (this checkout,
+        and the baseline when given), alternated; seconds from start to exit."""
+        tiny = self.work.parent / f"fixed-cost-src-{os.getpid()}" / "one"
+        tiny.mkdir(parents=True, exist_ok=True)
+        (tiny / "f.txt").write_bytes(b"abc\n")
+        keys = ["almc1"] + (["base1"] if self.args.baseline_src else [])
+        for i in range(self.args.fixed_cost):
+            for key in keys if i % 2 == 0 else keys[::-1]:
+                env = dict(os.environ)
+                if key == "base1":
+                    env["PYTHONPATH"] = str(self.args.baseline_src.resolve())
+                else:
+                    env["PYTHONPATH"] = str(REPO / "src")
+                tag = f"fixed-d{delay:g}-{key}-{i}"
+                root = self.mnt / "netbench" / tag
+                root.mkdir(parents=True)
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "almc_assistant",
+                        "copy",
+                        str(tiny),
+                        "--to",
+                        str(root),
+                        "--json",
+                    ],
+                    env=env,
+                    capture_output=True,
+                    timeout=self.args.timeout,
+                )
+                seconds = time.perf_counter() - started
+                _harness.remove_tree(self.store / "netbench" / tag)
+                self.doc.setdefault("fixed_cost", []).append(
+                    {
+                        "delay_ms": delay,
+                        "command": key,
+                        "seconds": seconds,
+                        "ok": done.returncode == 0,
+                    }
+                )
+                say(f"[{delay:g} ms] fixed cost {key:<6} {seconds:6.2f} s")
+        _harness.remove_tree(tiny.parent)
+        self.save()
 
     def capacity(self, delay: float) -> tuple[float, float]:
         """MiB/s of one 256 MiB file written through the mount (``dd``, ``conv=fsync``)
@@ -283,6 +340,8 @@ class Bench:
                     f"share at {delay:g} ms each way: TCP round trip {rtt:.2f} ms; one "
                     f"256 MiB file: written at {up:.0f} MiB/s, read back at {down:.0f} MiB/s"
                 )
+                if self.args.fixed_cost:
+                    self.fixed_cost(delay)
                 for run in range(self.args.runs):
                     for spec in specs:
                         for cmd in order_for(run, self.commands):
@@ -330,6 +389,16 @@ def render(doc: dict[str, Any]) -> str:
         best_key = min(sweep, key=lambda k: sweep[k]) if sweep else None
         best = sweep[best_key] if best_key else None
         best_text = f"{best:.1f} s ({best_key[5:]} w)" if best_key and best else "-"
+        chosen = sorted(
+            {
+                m["almc"]["workers"]
+                for m in doc["measurements"]
+                if (m["delay_ms"], m["dataset"], m["command"]) == (delay, name, "almc1")
+                and m["ok"]
+                and (m.get("almc") or {}).get("workers")
+            }
+        )
+        almc_text = secs(almc) + (f" ({'/'.join(map(str, chosen))} w)" if chosen else "")
         link = links.get(delay, {})
         rtt = f"{link['rtt_ms']:.1f} ms" if link.get("rtt_ms") else f"{delay:g} ms x2"
         cols = [
@@ -339,7 +408,7 @@ def render(doc: dict[str, Any]) -> str:
             secs(t.get("naive")),
             secs(t.get("rsync")),
             secs(t.get("pcp")),
-            secs(almc),
+            almc_text,
             ratio(almc, t.get("cp")),
             ratio(almc, t.get("rsync")),
             ratio(almc, t.get("naive")),
@@ -350,6 +419,23 @@ def render(doc: dict[str, Any]) -> str:
             secs(t.get("base1")),
         ]
         out.append("| " + " | ".join(cols) + " |")
+    fixed: dict[tuple[float, str], list[float]] = {}
+    for f in doc.get("fixed_cost", []):
+        if f["ok"]:
+            fixed.setdefault((f["delay_ms"], f["command"]), []).append(f["seconds"])
+    if fixed:
+        out += [
+            "",
+            "| RTT | a job of one file | runs | median | min |",
+            "| --- | --- | ---: | ---: | ---: |",
+        ]
+        for (delay, command), times in fixed.items():
+            link = links.get(delay, {})
+            rtt = f"{link['rtt_ms']:.1f} ms" if link.get("rtt_ms") else f"{delay:g} ms x2"
+            out.append(
+                f"| {rtt} | {command} | {len(times)} | {statistics.median(times):.2f} s "
+                f"| {min(times):.2f} s |"
+            )
     out += [
         "",
         "| RTT | one file written / read back | data set | command | MiB to the server "

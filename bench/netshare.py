@@ -254,12 +254,13 @@ class NetShare:
             "Subsystem sftp internal-sftp\n"
         )
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder
-        self._sshd = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, str(SSHD), "-D", "-e", "-f", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=open(keys / "sshd.log", "wb"),  # noqa: SIM115 - closed with the process
-            start_new_session=True,
-        )
+        with open(keys / "sshd.log", "wb") as log:  # the child keeps its own descriptor
+            self._sshd = subprocess.Popen(
+                ["ip", "netns", "exec", self.netns, str(SSHD), "-D", "-e", "-f", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
 
     def _mount(self) -> None:
         assert self._tmp is not None

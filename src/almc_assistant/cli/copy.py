@@ -294,6 +294,7 @@ class _Collected:
                 "sources_skipped": s.sources_skipped,
                 "bytes_written": s.bytes_copied,
                 "seconds": round(s.seconds, 3),
+                "workers": s.workers,
             },
             "manifests": [str(p) for p in s.manifests],
             "receipts": [str(p) for p in s.receipts],

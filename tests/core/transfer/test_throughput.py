@@ -13,15 +13,17 @@ import pytest
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.transfer.concurrency import (
-    SHARE_WORKERS,
+    MAX_SHARE_WORKERS,
     choose_workers,
     default_workers,
     lookup_latency,
-    workers_for_latency,
+    workers_for,
 )
+from almc_assistant.core.transfer.destination import JobDestination
+from almc_assistant.core.transfer.faults import CopyError
 from almc_assistant.core.transfer.folder import Folder, Planted
 from almc_assistant.core.transfer.manifest import Manifest, load_manifest, read_manifest
-from almc_assistant.core.transfer.naming import MANIFEST_NAME
+from almc_assistant.core.transfer.naming import LOCK_NAME, MANIFEST_NAME
 
 THREADS = 16
 PER_THREAD = 50
@@ -99,20 +101,58 @@ def test_walk_opens_an_existing_folder_and_creates_a_missing_one(tmp_path: Path)
         Folder.walk(tmp_path, device, ["link"])
 
 
-def test_worker_count_follows_the_round_trip() -> None:
-    assert workers_for_latency(0.00002, 1) == default_workers(1)  # a local disk
-    assert workers_for_latency(0.00002, 2) == default_workers(2)
-    assert workers_for_latency(0.0025, 1) == SHARE_WORKERS  # a share 2.5 ms away
-    assert workers_for_latency(0.020, 1) == SHARE_WORKERS  # 20 ms away: the same need
-    assert workers_for_latency(0.020, 2) > SHARE_WORKERS  # more destinations, more workers
-    assert workers_for_latency(float("inf"), 1) == default_workers(1)  # no answer
+def test_worker_count_follows_the_round_trip_the_folders_and_the_sizes() -> None:
+    small, large = 64 << 10, 2 << 20
+    assert workers_for(0.00002) == default_workers(1)  # a local disk
+    assert workers_for(0.00002, destinations=2) == default_workers(2)
+    assert workers_for(float("inf")) == default_workers(1)  # no answer
+    # one folder of small files: its lock's queue, whatever the round trip
+    assert workers_for(0.0025, mean_size=small) == 12
+    assert workers_for(0.020, mean_size=small) == 12
+    # a share on a fast network is still a share (its folders' locks are the same)
+    assert workers_for(0.0001, share=True, mean_size=small) >= 12
+    # four folders filled at once: four queues
+    assert workers_for(0.020, folders=4, mean_size=small) == MAX_SHARE_WORKERS
+    assert workers_for(0.0025, folders=4, mean_size=small) > 12
+    # large files on a near share: the link, not the round trips, sets the need; far
+    # away the round trips again (one folder's queue)
+    near, far = workers_for(0.0025, mean_size=large), workers_for(0.020, mean_size=large)
+    assert default_workers(1) < near < far <= 13
+    # one large file: nothing to overlap with, the local default
+    assert workers_for(0.020, mean_size=2 << 30) == default_workers(1)
+    # more destinations, more workers
+    assert workers_for(0.020, destinations=2, mean_size=small) > 12
 
 
-def test_choose_workers_probes_without_leaving_anything(tmp_path: Path) -> None:
-    assert lookup_latency(tmp_path) >= 0
-    assert default_workers(1) <= choose_workers([tmp_path]) <= SHARE_WORKERS
+def test_choose_workers_takes_the_slowest_destination() -> None:
     assert choose_workers([], others=2) == default_workers(2)
+    assert choose_workers([0.00001]) == default_workers(1)
+    assert choose_workers([0.00001, 0.020], mean_size=1000) == workers_for(
+        0.020, destinations=2, mean_size=1000
+    )
+    assert choose_workers([0.0001], shares=1, mean_size=1000) >= 12
+
+
+def test_the_probe_leaves_nothing_and_answers_for_a_missing_root(tmp_path: Path) -> None:
+    assert 0 <= lookup_latency(tmp_path) < float("inf")
     assert list(tmp_path.iterdir()) == []
+    # a root that is not a folder: no look-up answers "absent", nothing measured
+    (tmp_path / "file").write_bytes(b"x")
+    assert lookup_latency(tmp_path / "file") == float("inf")
+
+
+def test_a_planted_lock_file_is_still_refused_with_the_lookups_run_at_once(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "elsewhere").write_bytes(b"")
+    (tmp_path / LOCK_NAME).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(CopyError, match="not a regular file"):
+        JobDestination(tmp_path)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    dest = JobDestination(fresh)  # a local disk: not a share, its look-up answered
+    assert not dest.share and 0 <= dest.latency < float("inf")
+    assert dest.manifest.path == fresh / MANIFEST_NAME
 
 
 @pytest.mark.parametrize("when", ["between our appends", "after our last append", "replaced"])

@@ -23,18 +23,26 @@ temporary and lock files, receipts) are opened ``O_EXCL`` or ``O_NOFOLLOW``.
 
 from __future__ import annotations
 
+import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.fslimits import FileSystemInfo, detect_filesystem
+from almc_assistant.core.transfer.concurrency import PROBES, lookup_latency
 from almc_assistant.core.transfer.destlock import check_lock_file, planted
 from almc_assistant.core.transfer.faults import CopyError, destination_gone, from_os_error
 from almc_assistant.core.transfer.folder import Folder, Foreign, Gone, Planted
 from almc_assistant.core.transfer.listing import FolderListings
 from almc_assistant.core.transfer.manifest import Manifest
 from almc_assistant.core.transfer.naming import remove_stale_partials
-from almc_assistant.core.transfer.staging import Staging, remove_stale_staging, wanted
+from almc_assistant.core.transfer.staging import (
+    NETWORK,
+    Staging,
+    remove_stale_staging,
+    wanted,
+)
 
 
 def _foreign_folder(folder: Path, uid: int, source: Path) -> CopyError:
@@ -93,22 +101,45 @@ class JobDestination(DestinationLedger):
     def __init__(self, root: Path) -> None:
         super().__init__()
         self.root = root
-        self.fs: FileSystemInfo = detect_filesystem(root)
-        self.device = root.stat().st_dev
-        self.manifest = Manifest(root)
-        check_lock_file(root)  # a link planted there is refused now, not per file
+        # Independent look-ups at once (each a round trip or more on a share; the one
+        # connection to the server carries them together): the manifest, the lock file,
+        # the round trip itself (for the worker count) and the free space, beside the
+        # file system's type; then, on a share, a dead job's staging folders are removed
+        # while the round trip is still being measured.
         self._cleaned: set[str] = set()  # folders whose stale partials were removed
         # a network share: the workers write their partials in staging folders (a few)
         self.staging: Staging | None = None
         self.listings: FolderListings | None = None  # a share: folders listed once
-        if wanted(self.fs.type):
-            self.staging = Staging(root, self.device)
-            self.listings = FolderListings(root)
+        with ThreadPoolExecutor(3 + PROBES, thread_name_prefix="almc-preflight") as pool:
+            manifest = pool.submit(Manifest, root)
+            lock_file = pool.submit(check_lock_file, root)
+            probes = [pool.submit(lookup_latency, root) for _ in range(PROBES)]
+            usage = pool.submit(shutil.disk_usage, root)
+            self.fs: FileSystemInfo = detect_filesystem(root)
+            self.device = root.stat().st_dev
+            self.manifest = manifest.result()
+            lock_file.result()  # a link planted there is refused now, not per file
+            stale = None
+            if wanted(self.fs.type):
+                self.staging = Staging(root, self.device)
+                self.listings = FolderListings(root)
+                stale = pool.submit(self._remove_stale_staging)
+            # seconds a look-up of an absent name took (inf: no answer)
+            self.latency: float = min(probe.result() for probe in probes)
             try:
-                with Folder.walk(root, self.device, []) as top:
-                    remove_stale_staging(top)
-            except Gone:
-                pass  # gone since the stat above: the first file reports it
+                self.free_bytes: int | None = usage.result().free
+            except OSError:
+                self.free_bytes = None  # asked again by preflight, which reports it
+            if stale is not None:
+                stale.result()
+        self.share = self.fs.type in NETWORK  # a network file system (the worker count)
+
+    def _remove_stale_staging(self) -> None:
+        try:
+            with Folder.walk(self.root, self.device, []) as top:
+                remove_stale_staging(top)
+        except Gone:
+            pass  # gone since the stat above: the first file reports it
 
     def close_staging(self) -> None:
         """Remove this job's staging folders (after the workers end); never raises."""

@@ -167,6 +167,7 @@ class JobSummary:
     error_detail: str = ""
     error_next_step: str = ""
     pending_upload: int = 0  # pairs only written to a caching mount (not verified)
+    workers: int = 0  # files copied at once (chosen by the job unless the user set it)
 
     @property
     def ok(self) -> bool:

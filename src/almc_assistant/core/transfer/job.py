@@ -18,6 +18,7 @@ import queue
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,7 +52,7 @@ from almc_assistant.core.transfer.receipt import write_receipt
 from almc_assistant.core.transfer.receipt_datasets import DatasetOf, remembered
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
-from almc_assistant.core.transfer.spread import by_folders
+from almc_assistant.core.transfer.spread import FOLDERS, by_folders, folder_count
 from almc_assistant.core.transfer.targets import OnConflict
 from almc_assistant.core.transfer.worker import AnyDestination, FileWorker, JobContext
 from almc_assistant.core.units import human_size
@@ -212,6 +213,7 @@ class CopyJob:
             skipped=c.skipped,
             failed=c.failed + run.refused,
             pending_upload=c.pending_upload,
+            workers=ctx.workers,
             sources_skipped=run.sources_skipped,
             bytes_copied=c.bytes_copied,
             seconds=time.monotonic() - run.t0,
@@ -340,10 +342,16 @@ class CopyJob:
             no = excluded.get(id(task), set())
             return [d for d in pre.destinations if d.root not in no] + list(remotes)
 
-        roots = [d.root for d in pre.destinations]
-        n = self.request.workers or choose_workers(roots, others=len(remotes))
-        todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
         share = not all(batchable(d) for d in pre.destinations)
+        n = self.request.workers or choose_workers(
+            [d.latency for d in pre.destinations],
+            shares=sum(d.share for d in pre.destinations),
+            others=len(remotes),
+            folders=min(folder_count(files), FOLDERS) if share else 1,
+            mean_size=sum(f.size for f in files) / max(len(files), 1),
+        )
+        ctx.workers = n
+        todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
         for task in by_folders(files) if share else files:  # a share: a few folders at once
             todo.put(task)
         cancelled = threading.Event()
@@ -394,39 +402,47 @@ class CopyJob:
             raise Cancelled()
 
     def _finish_destinations(self, dests: list[AnyDestination], run: _Run, cancelled: bool) -> None:
+        """Per destination: remove the staging folders, rewrite the manifest, write the
+        receipt. The three touch different names (a share: a round trip or more each, a
+        dozen for the receipt), so the staging folders' removal and the manifest's
+        rewrite run on helper threads while the job thread writes the receipt (the
+        dataset finder is only called here)."""
         state = "cancelled" if cancelled else "finished"
         dataset_of = remembered(self.request.dataset_of)  # asked once per source, not per dest
-        for dest in dests:
-            if isinstance(dest, JobDestination):
-                dest.close_staging()
-            if not dest.is_alive():  # never write records onto whatever replaced it
-                log.warning("%s is gone: its manifest and receipt were not updated", dest.root)
-                if isinstance(dest, RemoteDestination) and (dead := dest.dead) is not None:
-                    self._stopped_answering(dest, dead, run)  # once, besides each file's
-                continue
-            problem: OSError | AlmcError | None = None
-            try:
-                dest.manifest.close()
-                run.manifests.append(dest.manifest.path)
-            except (OSError, AlmcError) as exc:
-                problem = exc
-            try:
-                if dest.records or dest.failures or dest.pending:
-                    run.receipts.append(
-                        write_receipt(
-                            dest,
-                            job_id=self.job_id,
-                            started_at=run.started,
-                            finished_at=time.time(),
-                            state=state,
-                            skipped=run.ctx.counts.skipped,
-                            dataset_of=dataset_of,
+        with ThreadPoolExecutor(2, thread_name_prefix=f"almc-finish-{self.job_id}") as pool:
+            staging = [pool.submit(d.close_staging) for d in dests if isinstance(d, JobDestination)]
+            for dest in dests:
+                if not dest.is_alive():  # never write records onto whatever replaced it
+                    log.warning("%s is gone: its manifest and receipt were not updated", dest.root)
+                    if isinstance(dest, RemoteDestination) and (dead := dest.dead) is not None:
+                        self._stopped_answering(dest, dead, run)  # once, besides each file's
+                    continue
+                closing = pool.submit(dest.manifest.close)
+                problem: OSError | AlmcError | None = None
+                try:
+                    if dest.records or dest.failures or dest.pending:
+                        run.receipts.append(
+                            write_receipt(
+                                dest,
+                                job_id=self.job_id,
+                                started_at=run.started,
+                                finished_at=time.time(),
+                                state=state,
+                                skipped=run.ctx.counts.skipped,
+                                dataset_of=dataset_of,
+                            )
                         )
-                    )
-            except (OSError, AlmcError) as exc:
-                problem = problem or exc
-            if problem is not None:
-                self._records_not_written(dest, problem, run)
+                except (OSError, AlmcError) as exc:
+                    problem = exc
+                try:
+                    closing.result()
+                    run.manifests.append(dest.manifest.path)
+                except (OSError, AlmcError) as exc:
+                    problem = exc  # the manifest's problem first, as it is the record
+                if problem is not None:
+                    self._records_not_written(dest, problem, run)
+            for done in staging:
+                done.result()
 
     def _stopped_answering(self, dest: RemoteDestination, dead: AlmcError, run: _Run) -> None:
         run.refused += 1

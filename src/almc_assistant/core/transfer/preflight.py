@@ -128,7 +128,7 @@ def open_destinations(
         problems = _file_problems(files, dest)
         out.file_problems.extend((f, dest, why) for f, why in problems)
         refused = {id(f) for f, _ in problems}
-        free = shutil.disk_usage(root).free
+        free = dest.free_bytes if dest.free_bytes is not None else shutil.disk_usage(root).free
         needed = sum(f.size for f in files if id(f) not in refused)
         if needed and needed + SPACE_MARGIN > free:  # an upper bound; exact only when short:
             needed = _needed(files, refused, dest, policy)  # a look-up per file (round trips)

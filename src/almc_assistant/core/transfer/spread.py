@@ -44,3 +44,8 @@ def by_folders(files: list[FileTask], folders: int = FOLDERS) -> list[FileTask]:
         if current:
             active.append(current)
     return out
+
+
+def folder_count(files: list[FileTask]) -> int:
+    """How many folders ``files`` land in."""
+    return len({task.relpath.rpartition("/")[0] for task in files})

@@ -75,6 +75,7 @@ class JobContext:
     window: int
     group_small_files: bool = True
     counts: Counts = field(default_factory=Counts)
+    workers: int = 0  # files copied at once (set when the workers start)
     read_back: str = field(default_factory=cache.read_back_method)
 
     def failed(
