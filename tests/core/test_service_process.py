@@ -80,23 +80,35 @@ def test_a_copy_runs_in_the_child_and_its_events_come_back(
     assert FileIdentity.of_path(source).unchanged_since(before)  # the source untouched
 
 
-def test_a_check_report_with_read_only_details_crosses_the_pipe(
+def test_a_check_report_crosses_the_pipe_without_the_details_no_window_shows(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
     # A TIFF's check details are a MappingProxyType, which pickle refuses by itself: the
-    # whole report was dropped and the transfer window waited for it forever.
+    # whole report was dropped and the transfer window waited for it forever. Now they
+    # stay in the engine (no window shows them; they were a quarter of the report's
+    # unpickling in the GUI's process): the verdict, reasons and next step cross.
     import numpy as np
     import tifffile
+
+    from almc_assistant.core.inspect.checker import check_file
 
     data = tmp_path / "data"
     data.mkdir()
     tifffile.imwrite(data / "a.tif", np.zeros((8, 8), dtype=np.uint16))
+    here = check_file(data / "a.tif")
+    assert here.details["pages"] == 1  # what the command line's report has
     engine.check([data])
     assert isinstance(engine.sink, QueueSink)
     ready = wait_for(engine.sink, ev.CheckReportReady)
     assert isinstance(ready, ev.CheckReportReady)
     (checked,) = ready.report.files
-    assert checked.path == data / "a.tif" and checked.details["pages"] == 1
+    assert checked.path == data / "a.tif" and not checked.details
+    assert (checked.verdict, checked.reasons, checked.next_step, checked.format) == (
+        here.verdict,
+        here.reasons,
+        here.next_step,
+        here.format,
+    )
 
 
 def test_an_error_crosses_with_its_class_and_what_it_carries(
@@ -186,6 +198,102 @@ def test_a_dead_engine_is_said_at_once_and_can_be_restarted(engine: EngineProces
     engine.restart()
     assert engine.alive
     assert [d.name for d in engine.destinations()] == ["Drive"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
+def test_a_copy_and_a_preflight_never_wait_for_the_engine(
+    setup: tuple[AppPaths, Config, Path, Path],
+) -> None:
+    """The engine stopped (SIGSTOP: it reads nothing): ``start_copy`` and ``preflight``
+    return anyway, with the ids their events carry once it goes on. Had they waited for
+    its answer, they would fail here with "not answering" (a 5 s call timeout)."""
+    import signal
+
+    paths, config, acq, drive = setup
+    source = acq / "image.tif"
+    source.write_bytes(os.urandom(4096))
+    engine = EngineProcess(paths, QueueSink(), config=config, timeout=5)
+    assert isinstance(engine.sink, QueueSink)
+    assert engine.pid is not None
+    try:
+        os.kill(engine.pid, signal.SIGSTOP)
+        try:
+            handle = engine.start_copy([source], [drive], keep_tree=True)
+            request = engine.preflight([source], list(config.facility_destinations))
+        finally:
+            os.kill(engine.pid, signal.SIGCONT)
+        answered = wait_for(engine.sink, ev.PreflightFinished)
+        assert isinstance(answered, ev.PreflightFinished) and answered.request_id == request
+        assert not answered.error_title and answered.results
+        finished = wait_for(engine.sink, JobFinished)
+        assert isinstance(finished, JobFinished) and finished.job_id == handle.job_id
+        assert finished.summary.verified == 1 and handle.wait(WAIT_S) is True
+        assert (drive / "image.tif").read_bytes() == source.read_bytes()
+    finally:
+        engine.stop()
+
+
+def test_a_copy_the_engine_refuses_ends_refused_saying_why(
+    setup: tuple[AppPaths, Config, Path, Path],
+) -> None:
+    # The catalog's place is a folder: the engine refuses to open it, so to record the
+    # copy; the copy does not start and its JobFinished says why (nothing was copied).
+    paths, config, acq, drive = setup
+    paths.catalog_db.mkdir(parents=True)
+    source = acq / "image.tif"
+    source.write_bytes(os.urandom(4096))
+    engine = EngineProcess(paths, QueueSink(), config=config)
+    try:
+        handle = engine.start_copy([source], [drive], keep_tree=True)
+        assert isinstance(engine.sink, QueueSink)
+        finished = wait_for(engine.sink, JobFinished)
+        assert isinstance(finished, JobFinished) and finished.job_id == handle.job_id
+        summary = finished.summary
+        assert summary.state == "refused" and summary.verified == 0
+        assert summary.error_title == "State file refused"
+        assert str(paths.catalog_db) in summary.error_detail and summary.error_next_step
+        assert handle.wait(WAIT_S) is True
+        assert list(drive.iterdir()) == []  # nothing written
+    finally:
+        engine.stop()
+
+
+def test_a_copy_or_preflight_asked_of_a_dead_engine_is_answered_at_once(
+    engine: EngineProcess, setup: tuple[AppPaths, Config, Path, Path]
+) -> None:
+    _, config, acq, drive = setup
+    engine._child.kill()
+    assert isinstance(engine.sink, QueueSink)
+    wait_for(engine.sink, EngineStopped)
+    handle = engine.start_copy([acq], [drive], keep_tree=True)
+    finished = wait_for(engine.sink, JobFinished)
+    assert isinstance(finished, JobFinished) and finished.job_id == handle.job_id
+    assert finished.summary.state == "refused"
+    assert finished.summary.error_title == "The backup engine stopped"
+    assert "Restart it" in finished.summary.error_next_step
+    assert handle.wait(0) is True
+    request = engine.preflight([acq], list(config.facility_destinations))
+    answered = wait_for(engine.sink, ev.PreflightFinished)
+    assert isinstance(answered, ev.PreflightFinished) and answered.request_id == request
+    assert answered.error_title == "The backup engine stopped" and not answered.results
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
+def test_a_preflight_the_engine_died_under_is_answered_not_left_waiting(
+    engine: EngineProcess, setup: tuple[AppPaths, Config, Path, Path]
+) -> None:
+    import signal
+
+    _, config, acq, _ = setup
+    assert engine.pid is not None
+    os.kill(engine.pid, signal.SIGSTOP)  # it cannot answer before it dies
+    request = engine.preflight([acq], list(config.facility_destinations))
+    engine._child.kill()
+    assert isinstance(engine.sink, QueueSink)
+    answered = wait_for(engine.sink, ev.PreflightFinished)
+    assert isinstance(answered, ev.PreflightFinished) and answered.request_id == request
+    assert answered.error_title == "The backup engine stopped"
+    assert isinstance(wait_for(engine.sink, EngineStopped), EngineStopped)
 
 
 def test_settings_saved_are_in_force_in_this_process_too(engine: EngineProcess) -> None:
