@@ -296,6 +296,21 @@ def test_a_preflight_the_engine_died_under_is_answered_not_left_waiting(
     assert isinstance(wait_for(engine.sink, EngineStopped), EngineStopped)
 
 
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="Linux's autogroup")
+def test_the_engine_runs_in_a_scheduling_group_of_its_own_as_nice_as_itself(
+    engine: EngineProcess,
+) -> None:
+    # In the GUI's group the busy engine used up the group's CPU share and the GUI
+    # thread waited for a CPU (bench_ui_latency.py --trace): its own session, its own group.
+    assert engine.pid is not None
+    assert os.getsid(engine.pid) == engine.pid != os.getsid(0)
+    mine = Path("/proc/self/autogroup").read_text().split()
+    theirs = Path(f"/proc/{engine.pid}/autogroup").read_text().split()
+    assert theirs[0] != mine[0]  # "/autogroup-<n>"
+    niceness = os.getpriority(os.PRIO_PROCESS, engine.pid)
+    assert niceness == min(19, os.nice(0) + 10) and theirs[-1] == str(niceness)
+
+
 def test_settings_saved_are_in_force_in_this_process_too(engine: EngineProcess) -> None:
     engine.save_user_config(engine.config.user)
     assert isinstance(engine.sink, QueueSink)
@@ -315,10 +330,16 @@ def _ended(pid: int) -> bool:
 
 
 def _app(
-    tmp_path: Path, then: str, *, before: str = "", start_new_session: bool = False
+    tmp_path: Path,
+    then: str,
+    *,
+    before: str = "",
+    start_new_session: bool = False,
+    engine_args: str = "",
 ) -> subprocess.Popen[str]:
-    """An app process: ``before``, then an engine ``e`` whose pid it prints, then
-    ``then`` (lines indented by 4); its stdin and stdout are pipes."""
+    """An app process: ``before``, then an engine ``e`` (``engine_args`` added to its
+    arguments) whose pid it prints, then ``then`` (lines indented by 4); its stdin and
+    stdout are pipes."""
     script = (
         "import signal, sys\n"
         "from pathlib import Path\n"
@@ -327,7 +348,8 @@ def _app(
         "from almc_assistant.core.service_process import EngineProcess\n"
         "if __name__ == '__main__':\n"
         f"{before}"
-        "    e = EngineProcess(AppPaths.under(Path(sys.argv[1])).ensure(), QueueSink())\n"
+        "    e = EngineProcess(AppPaths.under(Path(sys.argv[1])).ensure(), QueueSink()"
+        f"{engine_args})\n"
         "    print(e.pid, flush=True)\n"
         f"{then}"
     )
@@ -356,13 +378,20 @@ def test_the_engine_ends_when_the_app_is_killed(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups and killpg are POSIX")
-def test_a_signal_to_the_process_group_leaves_the_engine_to_the_app(tmp_path: Path) -> None:
+@pytest.mark.parametrize("niceness", [0, 10])
+def test_a_signal_to_the_process_group_leaves_the_engine_to_the_app(
+    tmp_path: Path, niceness: int
+) -> None:
     # A terminal's Ctrl-C or a session manager's SIGTERM reaches the app and its engine
     # alike: the app ends in order (it asks the engine to stop), so the engine must
     # still be there to be asked. Before, SIGTERM killed it (exit code -15) and SIGINT
-    # ended it on the spot (its calls then failed: "ended unexpectedly").
+    # ended it on the spot (its calls then failed: "ended unexpectedly"). The engine
+    # passes over them (niceness 0: it stays in the app's session, as where it cannot
+    # have one of its own) or, on Linux at its usual niceness, is not in the app's
+    # session at all (a scheduling group of its own): they do not reach it.
     import signal
 
+    own_session = bool(niceness) and sys.platform.startswith("linux")
     then = (
         "    sys.stdin.readline()  # the signals were sent\n"
         "    print(len(e.destinations()), flush=True)  # it still answers\n"
@@ -373,11 +402,12 @@ def test_a_signal_to_the_process_group_leaves_the_engine_to_the_app(tmp_path: Pa
         "    for s in (signal.SIGINT, signal.SIGTERM):\n        signal.signal(s, lambda *_: None)\n"
     )
     # start_new_session: a process group of its own, with its engine in it
-    with _app(tmp_path, then, before=handles, start_new_session=True) as app:
+    args = f", niceness={niceness}"
+    with _app(tmp_path, then, before=handles, start_new_session=True, engine_args=args) as app:
         assert app.stdin is not None and app.stdout is not None
         try:
             engine_pid = int(app.stdout.readline())
-            assert os.getpgid(engine_pid) == app.pid
+            assert (os.getpgid(engine_pid) == app.pid) is not own_session
             os.killpg(app.pid, signal.SIGINT)
             os.killpg(app.pid, signal.SIGTERM)
             app.stdin.write("sent\n")
@@ -392,8 +422,8 @@ def test_a_signal_to_the_process_group_leaves_the_engine_to_the_app(tmp_path: Pa
     assert exit_code.strip() == "0"  # then stopped when asked, not by the signal
     log = (tmp_path / "home").rglob("almc-engine.log")
     said = "".join(f.read_text(encoding="utf-8") for f in log)
-    assert f"signal {int(signal.SIGINT)} passed over" in said
-    assert f"signal {int(signal.SIGTERM)} passed over" in said
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        assert (f"signal {int(signum)} passed over" in said) is not own_session
 
 
 def _tiffs(folder: Path, n: int) -> None:
