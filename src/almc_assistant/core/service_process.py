@@ -767,8 +767,8 @@ def _scheduling_group_of_its_own(autogroup: Path = AUTOGROUP) -> bool:
     Why: with autogroup (most distributions' kernels) the scheduler shares the CPUs
     between groups first and applies niceness only within a group. In the GUI's group
     the busy engine used up the group's share, and the GUI thread, woken by its timer,
-    waited for its group's next turn: ``bench_ui_latency.py --trace``, ticks 110-167 ms
-    late of which 106-158 ms "waiting for a CPU", 0.1-17 ms on one, while other
+    waited for its group's next turn: ``bench_ui_latency.py --trace``, 10 ms ticks
+    112-167 ms apart, 106-158 ms of it "waiting for a CPU", 0.1-17 ms on one, while other
     sessions' processes (at niceness 19 in their own groups) ran. In a group of its own
     the GUI's group is mostly asleep and is given a CPU as soon as it wakes; the
     engine's group yields to every other (its niceness). A session of its own also
