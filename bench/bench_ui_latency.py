@@ -688,6 +688,9 @@ def main() -> int:
                 }
             )
         )
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)  # 10,000 files and their copies (340 MB)
     return 0 if worst <= STALL_MS else 1
 
 
