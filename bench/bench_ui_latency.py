@@ -414,6 +414,19 @@ def late_ticks_traced(output: str) -> list[str]:
     return late
 
 
+def waited_for_a_cpu_ms(line: str) -> float:
+    """The ms the GUI thread waited for a CPU in a ``--trace`` line of a late tick (the
+    machine's share of its lateness: runnable, not run); 0 when the line does not say."""
+    marker = "waiting for a CPU "
+    at = line.find(marker)
+    if at < 0:
+        return 0.0
+    try:
+        return float(line[at + len(marker) :].split()[0])
+    except (IndexError, ValueError):
+        return 0.0
+
+
 def repeat(runs: int, argv: list[str]) -> int:
     """``--runs N``: the benchmark N times, each in a fresh process; a summary table."""
     import json
@@ -435,9 +448,15 @@ def repeat(runs: int, argv: list[str]) -> int:
             said = (done.stdout + done.stderr).strip().splitlines()[-1:] or [""]
             row = {"error": f"exit status {done.returncode}, no result: {said[0]}"}
         result.unlink(missing_ok=True)
+        traced = late_ticks_traced(done.stdout)  # with --trace: what they were
+        # the late ticks still over the target once the time the GUI thread waited for a
+        # CPU (runnable while other processes ran) is taken off
+        row["own"] = sum(
+            1 for t in traced if float(t.split()[1]) - TICK_MS - waited_for_a_cpu_ms(t) > STALL_MS
+        )
         rows.append(row)
         print(f"run {run}/{runs}: {row}", flush=True)
-        for line in late_ticks_traced(done.stdout):  # with --trace: what they were
+        for line in traced:
             print(f"  run {run}: {line.strip()}", flush=True)
     print(f"\n{'run':>3} {'load':>11}  " + "  ".join(f"{p + ' max/>100':>18}" for p in APP_PHASES))
     met = 0
@@ -453,6 +472,12 @@ def repeat(runs: int, argv: list[str]) -> int:
         print(f"{run:3d} {load:>11}  " + "  ".join(f"{c:>18}" for c in cells))
         met += all(row["phases"].get(p, (0.0, 0))[1] == 0 for p in APP_PHASES)
     print(f"no tick over {STALL_MS} ms in {met} of {runs} runs")
+    if "--trace" in argv:
+        own = sum(1 for row in rows if "error" not in row and row["own"] == 0)
+        print(
+            f"not counting the time the GUI thread waited for a CPU (runnable while other "
+            f"processes ran): no tick over {STALL_MS} ms in {own} of {runs} runs"
+        )
     return 0 if met == runs else 1
 
 
@@ -663,6 +688,9 @@ def main() -> int:
                 }
             )
         )
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)  # 10,000 files and their copies (340 MB)
     return 0 if worst <= STALL_MS else 1
 
 

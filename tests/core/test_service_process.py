@@ -80,23 +80,35 @@ def test_a_copy_runs_in_the_child_and_its_events_come_back(
     assert FileIdentity.of_path(source).unchanged_since(before)  # the source untouched
 
 
-def test_a_check_report_with_read_only_details_crosses_the_pipe(
+def test_a_check_report_crosses_the_pipe_without_the_details_no_window_shows(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
     # A TIFF's check details are a MappingProxyType, which pickle refuses by itself: the
-    # whole report was dropped and the transfer window waited for it forever.
+    # whole report was dropped and the transfer window waited for it forever. Now they
+    # stay in the engine (no window shows them; they were a quarter of the report's
+    # unpickling in the GUI's process): the verdict, reasons and next step cross.
     import numpy as np
     import tifffile
+
+    from almc_assistant.core.inspect.checker import check_file
 
     data = tmp_path / "data"
     data.mkdir()
     tifffile.imwrite(data / "a.tif", np.zeros((8, 8), dtype=np.uint16))
+    here = check_file(data / "a.tif")
+    assert here.details["pages"] == 1  # what the command line's report has
     engine.check([data])
     assert isinstance(engine.sink, QueueSink)
     ready = wait_for(engine.sink, ev.CheckReportReady)
     assert isinstance(ready, ev.CheckReportReady)
     (checked,) = ready.report.files
-    assert checked.path == data / "a.tif" and checked.details["pages"] == 1
+    assert checked.path == data / "a.tif" and not checked.details
+    assert (checked.verdict, checked.reasons, checked.next_step, checked.format) == (
+        here.verdict,
+        here.reasons,
+        here.next_step,
+        here.format,
+    )
 
 
 def test_an_error_crosses_with_its_class_and_what_it_carries(
@@ -188,6 +200,117 @@ def test_a_dead_engine_is_said_at_once_and_can_be_restarted(engine: EngineProces
     assert [d.name for d in engine.destinations()] == ["Drive"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
+def test_a_copy_and_a_preflight_never_wait_for_the_engine(
+    setup: tuple[AppPaths, Config, Path, Path],
+) -> None:
+    """The engine stopped (SIGSTOP: it reads nothing): ``start_copy`` and ``preflight``
+    return anyway, with the ids their events carry once it goes on. Had they waited for
+    its answer, they would fail here with "not answering" (a 5 s call timeout)."""
+    import signal
+
+    paths, config, acq, drive = setup
+    source = acq / "image.tif"
+    source.write_bytes(os.urandom(4096))
+    engine = EngineProcess(paths, QueueSink(), config=config, timeout=5)
+    assert isinstance(engine.sink, QueueSink)
+    assert engine.pid is not None
+    try:
+        os.kill(engine.pid, signal.SIGSTOP)
+        try:
+            handle = engine.start_copy([source], [drive], keep_tree=True)
+            request = engine.preflight([source], list(config.facility_destinations))
+        finally:
+            os.kill(engine.pid, signal.SIGCONT)
+        answered = wait_for(engine.sink, ev.PreflightFinished)
+        assert isinstance(answered, ev.PreflightFinished) and answered.request_id == request
+        assert not answered.error_title and answered.results
+        finished = wait_for(engine.sink, JobFinished)
+        assert isinstance(finished, JobFinished) and finished.job_id == handle.job_id
+        assert finished.summary.verified == 1 and handle.wait(WAIT_S) is True
+        assert (drive / "image.tif").read_bytes() == source.read_bytes()
+    finally:
+        engine.stop()
+
+
+def test_a_copy_the_engine_refuses_ends_refused_saying_why(
+    setup: tuple[AppPaths, Config, Path, Path],
+) -> None:
+    # The catalog's place is a folder: the engine refuses to open it, so to record the
+    # copy; the copy does not start and its JobFinished says why (nothing was copied).
+    paths, config, acq, drive = setup
+    paths.catalog_db.mkdir(parents=True)
+    source = acq / "image.tif"
+    source.write_bytes(os.urandom(4096))
+    engine = EngineProcess(paths, QueueSink(), config=config)
+    try:
+        handle = engine.start_copy([source], [drive], keep_tree=True)
+        assert isinstance(engine.sink, QueueSink)
+        finished = wait_for(engine.sink, JobFinished)
+        assert isinstance(finished, JobFinished) and finished.job_id == handle.job_id
+        summary = finished.summary
+        assert summary.state == "refused" and summary.verified == 0
+        assert summary.error_title == "State file refused"
+        assert str(paths.catalog_db) in summary.error_detail and summary.error_next_step
+        assert handle.wait(WAIT_S) is True
+        assert list(drive.iterdir()) == []  # nothing written
+    finally:
+        engine.stop()
+
+
+def test_a_copy_or_preflight_asked_of_a_dead_engine_is_answered_at_once(
+    engine: EngineProcess, setup: tuple[AppPaths, Config, Path, Path]
+) -> None:
+    _, config, acq, drive = setup
+    engine._child.kill()
+    assert isinstance(engine.sink, QueueSink)
+    wait_for(engine.sink, EngineStopped)
+    handle = engine.start_copy([acq], [drive], keep_tree=True)
+    finished = wait_for(engine.sink, JobFinished)
+    assert isinstance(finished, JobFinished) and finished.job_id == handle.job_id
+    assert finished.summary.state == "refused"
+    assert finished.summary.error_title == "The backup engine stopped"
+    assert "Restart it" in finished.summary.error_next_step
+    assert handle.wait(0) is True
+    request = engine.preflight([acq], list(config.facility_destinations))
+    answered = wait_for(engine.sink, ev.PreflightFinished)
+    assert isinstance(answered, ev.PreflightFinished) and answered.request_id == request
+    assert answered.error_title == "The backup engine stopped" and not answered.results
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
+def test_a_preflight_the_engine_died_under_is_answered_not_left_waiting(
+    engine: EngineProcess, setup: tuple[AppPaths, Config, Path, Path]
+) -> None:
+    import signal
+
+    _, config, acq, _ = setup
+    assert engine.pid is not None
+    os.kill(engine.pid, signal.SIGSTOP)  # it cannot answer before it dies
+    request = engine.preflight([acq], list(config.facility_destinations))
+    engine._child.kill()
+    assert isinstance(engine.sink, QueueSink)
+    answered = wait_for(engine.sink, ev.PreflightFinished)
+    assert isinstance(answered, ev.PreflightFinished) and answered.request_id == request
+    assert answered.error_title == "The backup engine stopped"
+    assert isinstance(wait_for(engine.sink, EngineStopped), EngineStopped)
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="Linux's autogroup")
+def test_the_engine_runs_in_a_scheduling_group_of_its_own_as_nice_as_itself(
+    engine: EngineProcess,
+) -> None:
+    # In the GUI's group the busy engine used up the group's CPU share and the GUI
+    # thread waited for a CPU (bench_ui_latency.py --trace): its own session, its own group.
+    assert engine.pid is not None
+    assert os.getsid(engine.pid) == engine.pid != os.getsid(0)
+    mine = Path("/proc/self/autogroup").read_text().split()
+    theirs = Path(f"/proc/{engine.pid}/autogroup").read_text().split()
+    assert theirs[0] != mine[0]  # "/autogroup-<n>"
+    niceness = os.getpriority(os.PRIO_PROCESS, engine.pid)
+    assert niceness == min(19, os.nice(0) + 10) and theirs[-1] == str(niceness)
+
+
 def test_settings_saved_are_in_force_in_this_process_too(engine: EngineProcess) -> None:
     engine.save_user_config(engine.config.user)
     assert isinstance(engine.sink, QueueSink)
@@ -207,10 +330,16 @@ def _ended(pid: int) -> bool:
 
 
 def _app(
-    tmp_path: Path, then: str, *, before: str = "", start_new_session: bool = False
+    tmp_path: Path,
+    then: str,
+    *,
+    before: str = "",
+    start_new_session: bool = False,
+    engine_args: str = "",
 ) -> subprocess.Popen[str]:
-    """An app process: ``before``, then an engine ``e`` whose pid it prints, then
-    ``then`` (lines indented by 4); its stdin and stdout are pipes."""
+    """An app process: ``before``, then an engine ``e`` (``engine_args`` added to its
+    arguments) whose pid it prints, then ``then`` (lines indented by 4); its stdin and
+    stdout are pipes."""
     script = (
         "import signal, sys\n"
         "from pathlib import Path\n"
@@ -219,7 +348,8 @@ def _app(
         "from almc_assistant.core.service_process import EngineProcess\n"
         "if __name__ == '__main__':\n"
         f"{before}"
-        "    e = EngineProcess(AppPaths.under(Path(sys.argv[1])).ensure(), QueueSink())\n"
+        "    e = EngineProcess(AppPaths.under(Path(sys.argv[1])).ensure(), QueueSink()"
+        f"{engine_args})\n"
         "    print(e.pid, flush=True)\n"
         f"{then}"
     )
@@ -248,13 +378,20 @@ def test_the_engine_ends_when_the_app_is_killed(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups and killpg are POSIX")
-def test_a_signal_to_the_process_group_leaves_the_engine_to_the_app(tmp_path: Path) -> None:
+@pytest.mark.parametrize("niceness", [0, 10])
+def test_a_signal_to_the_process_group_leaves_the_engine_to_the_app(
+    tmp_path: Path, niceness: int
+) -> None:
     # A terminal's Ctrl-C or a session manager's SIGTERM reaches the app and its engine
     # alike: the app ends in order (it asks the engine to stop), so the engine must
     # still be there to be asked. Before, SIGTERM killed it (exit code -15) and SIGINT
-    # ended it on the spot (its calls then failed: "ended unexpectedly").
+    # ended it on the spot (its calls then failed: "ended unexpectedly"). The engine
+    # passes over them (niceness 0: it stays in the app's session, as where it cannot
+    # have one of its own) or, on Linux at its usual niceness, is not in the app's
+    # session at all (a scheduling group of its own): they do not reach it.
     import signal
 
+    own_session = bool(niceness) and sys.platform.startswith("linux")
     then = (
         "    sys.stdin.readline()  # the signals were sent\n"
         "    print(len(e.destinations()), flush=True)  # it still answers\n"
@@ -265,11 +402,12 @@ def test_a_signal_to_the_process_group_leaves_the_engine_to_the_app(tmp_path: Pa
         "    for s in (signal.SIGINT, signal.SIGTERM):\n        signal.signal(s, lambda *_: None)\n"
     )
     # start_new_session: a process group of its own, with its engine in it
-    with _app(tmp_path, then, before=handles, start_new_session=True) as app:
+    args = f", niceness={niceness}"
+    with _app(tmp_path, then, before=handles, start_new_session=True, engine_args=args) as app:
         assert app.stdin is not None and app.stdout is not None
         try:
             engine_pid = int(app.stdout.readline())
-            assert os.getpgid(engine_pid) == app.pid
+            assert (os.getpgid(engine_pid) == app.pid) is not own_session
             os.killpg(app.pid, signal.SIGINT)
             os.killpg(app.pid, signal.SIGTERM)
             app.stdin.write("sent\n")
@@ -284,8 +422,8 @@ def test_a_signal_to_the_process_group_leaves_the_engine_to_the_app(tmp_path: Pa
     assert exit_code.strip() == "0"  # then stopped when asked, not by the signal
     log = (tmp_path / "home").rglob("almc-engine.log")
     said = "".join(f.read_text(encoding="utf-8") for f in log)
-    assert f"signal {int(signal.SIGINT)} passed over" in said
-    assert f"signal {int(signal.SIGTERM)} passed over" in said
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        assert (f"signal {int(signum)} passed over" in said) is not own_session
 
 
 def _tiffs(folder: Path, n: int) -> None:

@@ -168,9 +168,8 @@ def test_a_copy_the_engine_crashed_under_is_said_interrupted_never_verified(
     assert not tracker.running  # the tray no longer shows a copy
 
 
-def test_the_wizard_copy_the_engine_crashed_under_stops_and_its_receipt_says_so(
-    qtbot: QtBot, crash: _Crash
-) -> None:
+def _copy_page(qtbot: QtBot, crash: _Crash) -> tuple[CopyPage, WizardState]:
+    """The wizard's copy page over the crash fixture's files, its events delivered."""
     state = WizardState(
         files=[_record(i, path) for i, path in enumerate(sorted(crash.data.iterdir()))],
         destinations=[crash.destination()],
@@ -180,6 +179,13 @@ def test_the_wizard_copy_the_engine_crashed_under_stops_and_its_receipt_says_so(
     crash.pump.subscribe(CopyVerified, page.on_copy_verified)
     crash.pump.subscribe(JobFinished, page.on_job_finished)
     crash.pump.subscribe(EngineStopped, page.on_engine_stopped)
+    return page, state
+
+
+def test_the_wizard_copy_the_engine_crashed_under_stops_and_its_receipt_says_so(
+    qtbot: QtBot, crash: _Crash
+) -> None:
+    page, state = _copy_page(qtbot, crash)
     page.initializePage()  # the copy starts
     assert state.job is not None and not page.isComplete()
     job = state.job
@@ -208,3 +214,82 @@ def _record(i: int, path: Path) -> FileRecord:
         verdict_reasons=(),
         safe=False,
     )
+
+
+def _engine_gone(qtbot: QtBot, crash: _Crash) -> None:
+    """The engine killed and its end delivered (``EngineStopped``) before anything is asked."""
+    gone: list[EngineStopped] = []
+    crash.pump.subscribe(EngineStopped, gone.append)
+    crash.engine._child.kill()
+    qtbot.waitUntil(lambda: bool(gone), timeout=WAIT_MS)
+
+
+def test_a_wizard_copy_asked_of_a_dead_engine_says_it_did_not_run(
+    qtbot: QtBot, crash: _Crash
+) -> None:
+    # start_copy no longer waits for the engine's answer; a refusal (here: the engine is
+    # gone) arrives as the job's JobFinished, and the page says nothing was copied.
+    page, state = _copy_page(qtbot, crash)
+    _engine_gone(qtbot, crash)
+    page.initializePage()
+    qtbot.waitUntil(page.isComplete, timeout=WAIT_MS)
+    assert state.summary is not None and state.summary.state == "refused"
+    assert page.counts.text() == "Refused: nothing was copied."
+    said = page.failures.item(0).text()
+    assert "The backup engine stopped" in said and "Restart it" in said
+    assert not page.cancel_button.isEnabled() and list(crash.drive.iterdir()) == []
+
+
+def test_a_transfer_copy_the_engine_refuses_says_why_in_its_row_and_files(
+    qtbot: QtBot, prompter: RecordingPrompter, tmp_path: Path
+) -> None:
+    # The catalog's place is a folder: the engine refuses to record, so to start, the copy.
+    data, drive = tmp_path / "data", tmp_path / "drive"
+    data.mkdir()
+    drive.mkdir()
+    for i in range(3):
+        (data / f"f{i}.bin").write_bytes(os.urandom(4096))
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    paths.catalog_db.mkdir(parents=True)
+    sink = QueueSink()
+    engine = EngineProcess(paths, sink)
+    pump = app_pump(sink)
+    pump.start()
+    try:
+        window = TransferWindow(engine, prompter, lambda p: Destination(p.name, p, guess_kind(p)))
+        window.connect_pump(pump)
+        tracker = CopyTracker(pump, Notifier(None))
+        window.copies.copy_started.connect(tracker.add)
+        qtbot.addWidget(window)
+        # (not checked first: the check, which records verdicts, is refused as well)
+        job = window.queue_copy([str(data)], [Destination(drive.name, drive, guess_kind(drive))])
+        assert job is not None and job.state is JobState.STARTING  # at once, not answered yet
+        assert tracker.running
+        qtbot.waitUntil(
+            lambda: window.copies.model.rows()[0].state is JobState.REFUSED, timeout=WAIT_MS
+        )
+        assert window.copies.model.rows()[0].result.startswith("State file refused")
+        assert not tracker.running and list(drive.iterdir()) == []
+    finally:
+        pump.stop()
+        engine.stop()
+
+
+def test_a_destination_check_asked_of_a_dead_engine_says_so_and_waits_no_more(
+    qtbot: QtBot, prompter: RecordingPrompter, crash: _Crash
+) -> None:
+    from almc_assistant.core.service_events import PreflightFinished
+    from almc_assistant.qt.wizard.destinations_page import DestinationsPage
+
+    state = WizardState(files=[_record(0, next(crash.data.iterdir()))])
+    page = DestinationsPage(
+        crash.engine, prompter, state, lambda p: Destination(p.name, p, guess_kind(p))
+    )
+    qtbot.addWidget(page)
+    crash.pump.subscribe(PreflightFinished, page.on_preflight_finished)
+    _engine_gone(qtbot, crash)
+    page.picker.add_folder(str(crash.drive))  # chosen: the page asks for a preflight
+    assert "Checking the destinations" in page.preflight.text()
+    qtbot.waitUntil(lambda: "Checking" not in page.preflight.text(), timeout=WAIT_MS)
+    assert "The backup engine stopped" in page.preflight.text()
+    assert "not known" in page.policy.text() and not page.isComplete()

@@ -384,6 +384,7 @@ class Service:
         record: bool = True,
         keep_tree: bool = False,
         create_missing: bool = False,
+        job_id: str = "",
     ) -> CopyJob:
         """Start a verified copy; every verified copy is recorded in the catalog (opened
         first: its error, if it cannot be opened, is raised before anything is copied).
@@ -403,6 +404,9 @@ class Service:
         ``record=False`` copies without touching the catalog, for when it cannot be
         opened and the data's safety comes first (the CLI); the copy receipts at the
         destinations let a later scan record those copies.
+
+        ``job_id`` names the job in its events (the GUI's engine process picks it, so
+        that it goes on at once and learns the outcome by event); "" picks a new one.
         """
         return self.copying.start_copy(
             files,
@@ -412,6 +416,7 @@ class Service:
             record=record,
             keep_tree=keep_tree,
             create_missing=create_missing,
+            job_id=job_id,
         )
 
     def import_receipts(self) -> int:
@@ -436,11 +441,18 @@ class Service:
         ``destinations`` would count for under the facility's policy, once verified."""
         return self.copying.plan_safety(files, destinations)
 
-    def preflight(self, files: Sequence[Path | str], destinations: Sequence[Destination]) -> int:
+    def preflight(
+        self,
+        files: Sequence[Path | str],
+        destinations: Sequence[Destination],
+        *,
+        request_id: int | None = None,
+    ) -> int:
         """Returns at once; a worker runs :meth:`preflight_now` and :meth:`plan_safety`
-        and publishes ``PreflightFinished(request_id, results, safety)``. Returns the
-        request id."""
-        return self.copying.preflight(files, destinations)
+        and publishes ``PreflightFinished(request_id, results, safety)`` (with
+        ``error_title`` when it failed). Returns the request id: ``request_id`` when given
+        (the GUI's engine process picks its own, so that it never waits for the answer)."""
+        return self.copying.preflight(files, destinations, request_id=request_id)
 
     def verify_destination(self, destination: Path | str) -> VerifyReport:
         """Blocking: re-read every file ``destination``'s manifest lists and compare

@@ -64,6 +64,7 @@ class Copying:
         record: bool = True,
         keep_tree: bool = False,
         create_missing: bool = False,
+        job_id: str = "",
     ) -> CopyJob:
         """See :meth:`almc_assistant.core.service.Service.start_copy`."""
         from almc_assistant.core.inspect import UnitFinder
@@ -87,7 +88,7 @@ class Copying:
         if record:
             _ = self._rt.catalog  # open it (and its writer) before events arrive
             sink = FanOutSink(CallbackSink(self._on_copy), self._rt.sink)
-        job = start_copy(request, sink)
+        job = start_copy(request, sink, job_id)
         with self._rt.lock:
             self._jobs = [j for j in self._jobs if j.wait(0) is None] + [job]
         return job
@@ -205,16 +206,28 @@ class Copying:
         ``destinations`` would count for under the facility's policy, once verified."""
         return plan_safety(self._rt.settings.policy, [Path(f) for f in files], destinations)
 
-    def preflight(self, files: Sequence[Path | str], destinations: Sequence[Destination]) -> int:
-        """Returns a request id at once; a worker publishes ``PreflightFinished``."""
+    def preflight(
+        self,
+        files: Sequence[Path | str],
+        destinations: Sequence[Destination],
+        *,
+        request_id: int | None = None,
+    ) -> int:
+        """Returns a request id at once (``request_id``, or one of its own: a caller
+        names all its requests or none); a worker publishes ``PreflightFinished``, also
+        when the preflight failed (then with ``error_title``: no window waits forever)."""
         with self._rt.lock:
             self._preflights += 1
-            request = self._preflights
+            request = self._preflights if request_id is None else request_id
         files, destinations = list(files), list(destinations)
 
         def run() -> None:
-            results = self.preflight_now(files, destinations)
-            safety = self.plan_safety(files, destinations)
+            try:
+                results = self.preflight_now(files, destinations)
+                safety = self.plan_safety(files, destinations)
+            except Exception as exc:  # ServiceFailed tells the rest (the log)
+                self._rt.sink.publish(ev.preflight_failed(request, exc))
+                raise
             self._rt.sink.publish(
                 ev.PreflightFinished(request_id=request, results=tuple(results), safety=safety)
             )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from almc_assistant.core.config import Config
+from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event
 from almc_assistant.core.location_check import LocationCheck
 from almc_assistant.core.plan_safety import PlanSafety
@@ -106,9 +107,31 @@ class SessionEnded(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PreflightFinished(Event):
+    """The answer to ``Service.preflight``. When it could not run (the engine refused
+    or is gone) ``error_title`` says why, with no results and no safety."""
+
     request_id: int
     results: tuple[PreflightResult, ...]
     safety: PlanSafety | None = None  # what the copies would count for under the policy
+    error_title: str = ""
+    error_detail: str = ""
+    error_next_step: str = ""
+
+
+def preflight_failed(request_id: int, exc: BaseException) -> PreflightFinished:
+    """The ``PreflightFinished`` of a preflight that could not run, saying why."""
+    if isinstance(exc, AlmcError):
+        title, detail, next_step = exc.title, exc.detail, exc.next_step
+    else:
+        title, detail = "The destinations could not be checked", f"{type(exc).__name__}: {exc}"
+        next_step = "Try again; if this repeats, send the log folder to the facility staff."
+    return PreflightFinished(
+        request_id=request_id,
+        results=(),
+        error_title=title,
+        error_detail=detail,
+        error_next_step=next_step,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,11 @@ the same on Linux, macOS, Windows and in a frozen bundle, which calls
 - child to parent: ``("ready", config)`` once, or ``("failed", error)``; then
   ``("reply", call_id, ok, value_or_error)`` and ``("events", [event, ...])`` (the
   service's events, sent in batches about every 50 ms);
+- a ``CheckReportReady`` comes without its files' ``details`` (what the headers said:
+  no window shows them, and they were a quarter of the report's unpickling in the GUI
+  process: ``bench_ui_latency.py --trace``, a check-phase tick 104 ms late, 32 ms of it
+  waiting for the GIL the reader held); the command line's reports, in process, keep
+  them (:func:`without_details`);
 - a ``CheckReportReady`` of more than ``report_piece`` files comes as
   ``("files", [FileCheck, ...])`` pieces, in order, then the event with no files: the
   reader puts them back (:func:`split_report`, :func:`join_report`). Why: the report of
@@ -31,10 +36,15 @@ the same on Linux, macOS, Windows and in a frozen bundle, which calls
   ``("items", call_id, [item, ...])`` pieces, then its ``reply`` with an empty list.
 
 Thread contract: every method of :class:`EngineProcess` may be called from any thread.
-The calls that only start work (``request_status``, ``check``, a copy's ``pause``,
-``resume`` and ``cancel``) return without waiting for the child; the others wait for its
-answer (at most ``timeout`` seconds: an engine that does not answer is an error, never a
-hang). The configuration in force and the reminder settings are answered from the last
+The calls that only start work (``request_status``, ``check``, ``preflight``,
+``start_copy``, a copy's ``pause``, ``resume`` and ``cancel``) return without waiting for
+the child: ``preflight``'s request id and ``start_copy``'s job id are chosen here and sent
+along (:meth:`EngineProcess.ask`), and the outcome arrives as the events the service
+publishes anyway; when the engine refuses (or is gone already) the same events say why:
+a ``PreflightFinished`` with ``error_title``, a copy's ``JobFinished`` in state
+"refused", as the copy engine says a refused job. The others wait for its answer (at
+most ``timeout`` seconds: an engine that does not answer is an error, never a hang).
+The configuration in force and the reminder settings are answered from the last
 ``SettingsApplied`` without asking the child. A reader thread publishes the child's
 events to the sink given here (the GUI's event pump drains it). When the child ends
 without being asked, every waiting call fails with ``ServiceStopped`` at once and
@@ -57,10 +67,11 @@ import logging
 import multiprocessing
 import os
 import pickle
+import secrets
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -81,6 +92,7 @@ from almc_assistant.core.service_events import (
     CheckReportReady,
     SettingsApplied,
     StatusQueried,
+    preflight_failed,
 )
 from almc_assistant.core.service_remotes import RemoteSetup
 
@@ -256,8 +268,11 @@ class EngineProcess:
         self._lock = threading.Lock()  # sending, the waiting calls, the handles
         self._ids = itertools.count(1)
         self._waiting: dict[int, Future[Any]] = {}
+        # the calls asked without waiting: what to publish if the engine refuses them
+        # (and whether also when it ends before answering); see ask()
+        self._refused: dict[int, tuple[Refused, bool]] = {}
+        self._requests = itertools.count(1)  # preflight request ids, chosen here
         self._copies: dict[str, RemoteCopy] = {}  # running copies, by job id
-        self._finished: set[str] = set()  # the ids of the copies that finished
         from almc_assistant.core.transfer.events import JobFinished
 
         self._job_finished = JobFinished
@@ -382,6 +397,31 @@ class EngineProcess:
                 "almc-assistant and start it again.",
             ) from None
 
+    def ask(
+        self,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        refused: Refused,
+        *,
+        also_when_ended: bool = False,
+    ) -> None:
+        """Ask ``method`` of the child's service without waiting for its answer (the
+        outcome arrives as events). When the engine answers with an error, or is gone
+        already, ``refused`` gets that error (on the reader thread, or here) to publish
+        the event that says so; with ``also_when_ended``, also when the engine ends
+        before answering (otherwise ``EngineStopped`` alone tells). Never raises."""
+        with self._lock:
+            call_id = next(self._ids)
+            self._refused[call_id] = (refused, also_when_ended)
+            try:
+                self._send((call_id, method, args, kwargs))
+                return
+            except ServiceStopped as err:
+                del self._refused[call_id]
+                gone = err
+        refused(gone)
+
     def post(self, method: str, *args: Any, **kwargs: Any) -> ServiceStopped | None:
         """Ask ``method`` of the child's service without waiting (its failures arrive
         as events, as from the service's own workers). Never raises: when the engine is
@@ -431,6 +471,9 @@ class EngineProcess:
                     value = [*items, *value]
                 with self._lock:
                     future = self._waiting.pop(call_id, None)
+                    asked = self._refused.pop(call_id, None)
+                if asked is not None and not ok:
+                    asked[0](revive(value))
                 if future is None:
                     continue
                 if ok:
@@ -442,8 +485,12 @@ class EngineProcess:
         exit_code = child.exit_code
         with self._lock:
             waiting, self._waiting = self._waiting, {}
+            unanswered, self._refused = self._refused, {}
         for future in waiting.values():
             future.set_exception(_stopped(exit_code, self._asked_to_stop))
+        for refused, also_when_ended in unanswered.values():
+            if also_when_ended:
+                refused(_stopped(exit_code, self._asked_to_stop))
         if not self._asked_to_stop and child is self._child:
             log.error("the engine ended unexpectedly (exit code %s)", exit_code)
             self.sink.publish(EngineStopped(exit_code=exit_code))
@@ -457,7 +504,6 @@ class EngineProcess:
                 guard.apply_settings(event.config.user.reminders)
         elif isinstance(event, self._job_finished):
             with self._lock:
-                self._finished.add(event.job_id)
                 handle = self._copies.pop(event.job_id, None)
             if handle is not None:
                 handle.finished.set()
@@ -529,7 +575,17 @@ class EngineProcess:
             )
 
     def preflight(self, files: Sequence[Path], destinations: Sequence[Destination]) -> int:
-        return self.call("preflight", list(files), list(destinations))  # type: ignore[no-any-return]
+        """Returns at once with a request id chosen here; ``PreflightFinished`` answers
+        (with ``error_title`` when the engine refused, is gone, or ended meanwhile)."""
+        request = next(self._requests)
+        self.ask(
+            "preflight",
+            (list(files), list(destinations)),
+            {"request_id": request},
+            lambda err: self._publish(preflight_failed(request, err)),
+            also_when_ended=True,
+        )
+        return request
 
     def start_copy(
         self,
@@ -540,20 +596,26 @@ class EngineProcess:
         keep_tree: bool = False,
         record: bool = True,
     ) -> RemoteCopy:
-        job_id: str = self.call(
-            "start_copy",
-            list(files),
-            list(destinations),
-            workers,
-            keep_tree=keep_tree,
-            record=record,
-        )
+        """Returns at once with the job's handle (its id chosen here); the job's events
+        follow. A copy the engine refuses to start (or, gone already, cannot) ends with
+        a ``JobFinished`` in state "refused" saying why, as a job the copy engine
+        refused; one under way when the engine ends is told by ``EngineStopped``."""
+        job_id = secrets.token_hex(6)
         handle = RemoteCopy(self, job_id)
-        with self._lock:  # its JobFinished may have passed by before the answer
+        with self._lock:  # before its first event can arrive
             self._copies[job_id] = handle
-            if job_id in self._finished:
-                handle.finished.set()
+        self.ask(
+            "start_copy",
+            (list(files), list(destinations), workers),
+            {"keep_tree": keep_tree, "record": record, "job_id": job_id},
+            lambda err: self._publish(copy_refused(job_id, err)),
+        )
         return handle
+
+    def _publish(self, event: Event) -> None:
+        """An event made here (on the reader thread or the caller's), as if from the child."""
+        self._note(event)
+        self.sink.publish(event)
 
     def end_session(self) -> int | None:
         return self.call("end_session")  # type: ignore[no-any-return]
@@ -585,6 +647,33 @@ class EngineProcess:
 
     def cancel_sign_in(self, request_id: int) -> None:
         self.post("cancel_sign_in", request_id)
+
+
+Refused = Callable[[BaseException], None]
+
+
+def copy_refused(job_id: str, err: BaseException) -> Event:
+    """The ``JobFinished`` of a copy the engine did not start, saying why (nothing was
+    copied: the job never ran)."""
+    from almc_assistant.core.transfer.events import JobFinished, JobSummary
+
+    title = getattr(err, "title", "") or "The copy could not start"
+    summary = JobSummary(
+        job_id=job_id,
+        state="refused",
+        files_total=0,
+        bytes_total=0,
+        verified=0,
+        skipped=0,
+        failed=0,
+        sources_skipped=0,
+        bytes_copied=0,
+        seconds=0.0,
+        error_title=title,
+        error_detail=getattr(err, "detail", "") or str(err),
+        error_next_step=getattr(err, "next_step", ""),
+    )
+    return JobFinished(job_id=job_id, summary=summary)
 
 
 def _stopped(exit_code: int | None, asked: bool) -> ServiceStopped:
@@ -619,6 +708,8 @@ def serve(
             os.nice(niceness)
         except OSError:
             pass
+        else:
+            _scheduling_group_of_its_own()
     sink = QueueSink()
     send_lock = threading.Lock()
 
@@ -664,6 +755,35 @@ def serve(
             pass
         # The catalog is closed and the copies cancelled.
         shutdown.exit(0)
+
+
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
+def _scheduling_group_of_its_own(autogroup: Path = AUTOGROUP) -> bool:
+    """Linux: the engine in a session of its own, so in a CPU scheduling group of its own
+    (the kernel's autogroup, one per session), as nice as the engine itself.
+
+    Why: with autogroup (most distributions' kernels) the scheduler shares the CPUs
+    between groups first and applies niceness only within a group. In the GUI's group
+    the busy engine used up the group's share, and the GUI thread, woken by its timer,
+    waited for its group's next turn: ``bench_ui_latency.py --trace``, 10 ms ticks
+    112-167 ms apart, 106-158 ms of it "waiting for a CPU", 0.1-17 ms on one, while other
+    sessions' processes (at niceness 19 in their own groups) ran. In a group of its own
+    the GUI's group is mostly asleep and is given a CPU as soon as it wakes; the
+    engine's group yields to every other (its niceness). A session of its own also
+    keeps a terminal's signals from it (see :func:`_pass_over_group_signals`). Returns
+    whether the group's niceness was set (False elsewhere, or when not allowed)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        os.setsid()
+        niceness = os.nice(0)
+        autogroup.write_text(f"{niceness}\n")
+    except OSError as err:
+        log.info("engine: no scheduling group of its own: %s", err)
+        return False
+    return True
 
 
 GROUP_SIGNALS = ("SIGINT", "SIGTERM")
@@ -857,6 +977,8 @@ def messages(events: list[Event], report_piece: int) -> list[tuple[str, list[Any
     out: list[tuple[str, list[Any]]] = []
     batch: list[Any] = []
     for event in events:
+        if isinstance(event, CheckReportReady):
+            event = without_details(event)
         if isinstance(event, CheckReportReady) and len(event.report.files) > report_piece:
             if batch:
                 out.append(("events", batch))
@@ -869,6 +991,19 @@ def messages(events: list[Event], report_piece: int) -> list[tuple[str, list[Any
     if batch:
         out.append(("events", batch))
     return out
+
+
+NO_DETAILS: Any = MappingProxyType({})  # one object: pickled once per message
+
+
+def without_details(event: CheckReportReady) -> CheckReportReady:
+    """``event`` with no ``details`` in its files (see the module)."""
+    from dataclasses import replace
+
+    if not any(f.details for f in event.report.files):
+        return event
+    files = tuple(replace(f, details=NO_DETAILS) if f.details else f for f in event.report.files)
+    return replace(event, report=replace(event.report, files=files))
 
 
 def split_report(

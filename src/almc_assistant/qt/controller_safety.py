@@ -50,6 +50,8 @@ def not_safe_reason(event: PreflightFinished) -> str:
     """Why copies planned in ``event`` would not make the files safe ("" if they would):
     the service's :class:`PlanSafety` (the policy, per disk) and each destination's
     preflight (reachable, room)."""
+    if event.error_title:  # it could not run
+        return f"the destinations could not be checked ({event.error_title}: {event.error_detail})"
     blocked = [i.message for r in event.results for i in r.issues if i.severity == "error"]
     if blocked:
         return "; ".join(blocked)

@@ -1,15 +1,19 @@
 """The typed port between the GUI and the core's service (``core/service.py``).
 
 Thread contract: every method is called on the GUI thread and returns at once (or, for
-``save_user_config``, after writing one small file); the work runs in the core's
-workers and the GUI learns of every change through events delivered by the pump
+``save_user_config``, after writing one small file); the work runs in the core's workers
+and the GUI learns of every change through events delivered by the pump
 (``qt/bridge.py``): ``StatusQueried`` answers ``request_status``, ``PreflightFinished``
 answers ``preflight``, ``RemoteTested`` answers the remote set-up calls,
 ``CheckReportReady``/``CheckFailed`` answer ``check``, the copy engine's events follow a
-copy, ``SettingsApplied`` follows a save. This Protocol names only the calls the windows
-make, with the core's own value types, so that each window states its dependency and a
-test can hand it a small fake (``tests/qt/helpers.py`` ``FakeService``, checked against
-it by mypy); the tray app runs on the real service in a child process
+copy, ``SettingsApplied`` follows a save. On the engine in its own process ``preflight``
+and ``start_copy`` never wait for it: a refusal arrives as ``PreflightFinished`` with
+``error_title`` or as the job's ``JobFinished`` in state "refused" (the in-process
+service may still raise ``AlmcError`` at once: the windows handle both). This Protocol
+names only the calls the windows make, with the core's own value types, so that each
+window states its dependency and a test can hand it a small fake
+(``tests/qt/helpers.py`` ``FakeService``, checked against it by mypy); the tray app runs
+on the real service in a child process
 (:class:`almc_assistant.core.service_process.EngineProcess`, which satisfies it, as mypy
 checks in ``qt/app.py``), the end-to-end tests on the in-process
 :class:`almc_assistant.core.service.Service`. The slow queries (``status``,

@@ -235,6 +235,13 @@ class DestinationsTab(QWidget):
     def on_preflight_finished(self, event: Any) -> None:
         if event.request_id in self._requests:
             self._requests.discard(event.request_id)
+            if getattr(event, "error_title", ""):  # the test could not run
+                self.result.setText(
+                    f"✖ <b>{html.escape(event.error_title)}</b>: "
+                    f"{html.escape(event.error_detail)} "
+                    f"<i>{html.escape(event.error_next_step)}</i>"
+                )
+                return
             self.on_preflight(event.results)
 
     def _on_remote_clicked(self) -> None:

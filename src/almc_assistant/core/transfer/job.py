@@ -121,8 +121,8 @@ class _Run:
 class CopyJob:
     """Handle on a running job."""
 
-    def __init__(self, request: CopyRequest, sink: EventSink) -> None:
-        self.job_id = secrets.token_hex(6)
+    def __init__(self, request: CopyRequest, sink: EventSink, job_id: str = "") -> None:
+        self.job_id = job_id or secrets.token_hex(6)  # the caller's, or a new one
         self.request = request
         self._sink = sink
         self._control = JobControl()
@@ -488,9 +488,11 @@ _SHARED_SETUP = (
 )
 
 
-def start_copy(request: CopyRequest, sink: EventSink) -> CopyJob:
-    """Start a copy job on its own thread and return its handle at once."""
-    return CopyJob(request, sink).start()
+def start_copy(request: CopyRequest, sink: EventSink, job_id: str = "") -> CopyJob:
+    """Start a copy job on its own thread and return its handle at once. ``job_id``
+    names it in its events (a caller that must know it before the job exists: the GUI
+    across the engine's pipe); "" picks a new one."""
+    return CopyJob(request, sink, job_id).start()
 
 
 def run_copy(request: CopyRequest, sink: EventSink) -> JobResult:

@@ -130,17 +130,29 @@ class DestinationsPage(QWizardPage):
         self.completeChanged.emit()
 
     def on_preflight_finished(self, event: Any) -> None:
-        """``PreflightFinished(request_id, results)``: only the latest request counts."""
-        if event.request_id == self._request:
-            self._state.safety = getattr(event, "safety", None)
-            if self._state.safety is not None:  # per-disk: no "makes your data safe" there
-                self.picker.set_not_counted(self._state.safety.not_counted)
-            self.policy.setText(
-                plan_html(self._state.safety)
-                if self._state.safety is not None
-                else "What these copies would count for is not known."
+        """``PreflightFinished(request_id, results)``: only the latest request counts.
+        One that could not run (``error_title``: the engine refused, or is gone) says
+        why, and the page stays incomplete (choosing again asks again)."""
+        if event.request_id != self._request:
+            return
+        if getattr(event, "error_title", ""):
+            self._state.safety = None
+            self.policy.setText("What these copies would count for is not known.")
+            self.preflight.setText(
+                f"<b>{html.escape(event.error_title)}</b>: "
+                f"{html.escape(event.error_detail)} {html.escape(event.error_next_step)}"
             )
-            self.on_preflight(event.results)
+            self.completeChanged.emit()
+            return
+        self._state.safety = getattr(event, "safety", None)
+        if self._state.safety is not None:  # per-disk: no "makes your data safe" there
+            self.picker.set_not_counted(self._state.safety.not_counted)
+        self.policy.setText(
+            plan_html(self._state.safety)
+            if self._state.safety is not None
+            else "What these copies would count for is not known."
+        )
+        self.on_preflight(event.results)
 
     def on_preflight(self, results: Sequence[Any]) -> None:
         """Preflight results (``PreflightResult`` per destination) from the service."""
