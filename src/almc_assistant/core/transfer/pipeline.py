@@ -56,6 +56,7 @@ from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged
 from almc_assistant.core.transfer.streamed import StreamedMover
 from almc_assistant.core.transfer.targets import Target
+from almc_assistant.core.transfer.turns import TURNS
 
 __all__ = ["CHUNK", "WINDOW", "CopyHooks", "Differs", "FilePipeline", "Key", "Result", "Verified"]
 
@@ -103,8 +104,9 @@ class FilePipeline:
             self._check_sources(run)
             self._publish(run)
             self._publish_remote(run)
-            for key, future in run.pending:
-                run.results[key] = future.result()
+            with TURNS.waiting():
+                for key, future in run.pending:
+                    run.results[key] = future.result()
         finally:
             self._clean_up(run)
         return run.results
@@ -115,7 +117,8 @@ class FilePipeline:
         grouped = [w for w in run.live() if w.grouped]
         for device, dest in _one_per_device(grouped).items():
             try:
-                syncfs(dest.root)
+                with TURNS.waiting():  # another worker's group runs meanwhile
+                    syncfs(dest.root)
             except OSError as exc:
                 for w in grouped:
                     if w.target.dest.device == device:
@@ -140,7 +143,8 @@ class FilePipeline:
                 try:
                     if isinstance(fd, OSError):
                         raise fd
-                    got, _ = hash_fd(fd, self._buf)
+                    with TURNS.waiting():  # storage's latency: another group runs meanwhile
+                        got, _ = hash_fd(fd, self._buf)
                 except OSError as exc:
                     run.fail(w, dest_error(exc, "read back", w.target, w.task))
                     continue
@@ -284,7 +288,8 @@ class FilePipeline:
         grouped = [w for w in renamed if w.grouped]
         for device, dest in _one_per_device(grouped).items():
             try:
-                syncfs(dest.root)
+                with TURNS.waiting():
+                    syncfs(dest.root)
             except OSError as exc:
                 for w in grouped:
                     if w.target.dest.device == device:

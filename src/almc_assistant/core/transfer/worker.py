@@ -43,6 +43,7 @@ from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import NothingToDo, OnConflict, Target, plan_target
+from almc_assistant.core.transfer.turns import TURNS
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,17 @@ class FileWorker:
     def _copy_group(self, grouped: list[tuple[FileTask, list[Target]]]) -> None:
         if not grouped:
             return
-        results = self._pipeline.copy(grouped)
+        try:
+            with TURNS.turn():  # one group's CPU work per core at a time (see turns.py)
+                results = self._pipeline.copy(grouped)
+        except Cancelled:
+            raise
+        except Exception as exc:  # the group's partials are gone (the pipeline's clean-up)
+            log.exception("unexpected error while copying a group of %d files", len(grouped))
+            for task, targets in grouped:  # every file of it fails: none was published
+                self._internal_error(task, targets, exc)
+            grouped.clear()
+            return
         for task, targets in grouped:
             self._guarded(task, targets, {t: results[(task, t)] for t in targets})
         grouped.clear()
@@ -160,15 +171,18 @@ class FileWorker:
             raise
         except Exception as exc:
             log.exception("unexpected error while copying %s", task.source)
-            internal = CopyError(
-                f"An unexpected error occurred while copying {task.source}: "
-                f"{type(exc).__name__}: {exc}",
-                title="Internal error",
-                next_step="Run again with -vv and send the output to the facility staff.",
-                paths=(task.source,),
-            )
-            for t in targets:
-                self._ctx.failed(task, t.dest, internal, None)
+            self._internal_error(task, targets, exc)
+
+    def _internal_error(self, task: FileTask, targets: list[Target], exc: Exception) -> None:
+        internal = CopyError(
+            f"An unexpected error occurred while copying {task.source}: "
+            f"{type(exc).__name__}: {exc}",
+            title="Internal error",
+            next_step="Run again with -vv and send the output to the facility staff.",
+            paths=(task.source,),
+        )
+        for t in targets:
+            self._ctx.failed(task, t.dest, internal, None)
 
     def _plan(
         self,

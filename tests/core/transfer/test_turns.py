@@ -1,0 +1,134 @@
+"""Issue 17: workers take turns at small files' CPU work (``turns.py``), and a worker
+whose group fails unexpectedly fails that group's files clearly, without stopping."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import blake3
+import pytest
+
+from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified
+from almc_assistant.core.transfer.scan import FileTask
+from almc_assistant.core.transfer.turns import Turns, cores
+from tests.core.transfer.conftest import copy, partials, tree_files, write
+
+GUARD = 30.0  # seconds: only so a broken lock fails the test instead of hanging it
+
+
+def _run(threads: list[threading.Thread]) -> None:
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(GUARD)
+        assert not t.is_alive(), "a thread never got its turn"
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+def test_no_more_holders_than_turns(tmp_path: Path, at_once: int) -> None:
+    turns = Turns(at_once)
+    inside = [0]
+    most = [0]
+    count = threading.Lock()
+
+    def work() -> None:
+        for _ in range(300):
+            with turns.turn():
+                with count:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                tmp_path.stat()  # a system call: the GIL goes to another thread here
+                with count:
+                    inside[0] -= 1
+
+    _run([threading.Thread(target=work) for _ in range(6)])
+    assert 1 <= most[0] <= at_once
+
+
+def test_waiting_gives_the_turn_to_another_and_takes_it_back() -> None:
+    turns = Turns(1)
+    other_had_it = threading.Event()
+    log: list[str] = []
+
+    def other() -> None:
+        with turns.turn():
+            log.append("other")
+        other_had_it.set()
+
+    with turns.turn():
+        log.append("mine")
+        helper = threading.Thread(target=other)
+        with turns.waiting():  # e.g. syncfs: another worker's group runs meanwhile
+            helper.start()
+            assert other_had_it.wait(GUARD)
+            assert not turns.held_here()
+        assert turns.held_here()
+        log.append("mine again")
+    helper.join(GUARD)
+    assert log == ["mine", "other", "mine again"]
+    assert not turns.held_here()
+
+
+def test_a_turn_is_reentrant_and_released_by_an_error() -> None:
+    turns = Turns(1)
+    with pytest.raises(RuntimeError), turns.turn(), turns.turn():
+        assert turns.held_here()
+        raise RuntimeError("boom")
+    assert not turns.held_here()
+    with turns.waiting():  # without a turn: nothing to give up
+        assert not turns.held_here()
+    taken: list[bool] = []
+    _run([threading.Thread(target=lambda: taken.append(turns.turn().__enter__() is None))])
+    assert taken == [True]  # another thread could take it: the error released it
+
+
+def test_cores_is_what_the_process_may_use() -> None:
+    assert 1 <= cores() <= (os.cpu_count() or 1)
+
+
+def test_a_group_that_dies_mid_file_fails_its_files_and_the_job_goes_on(
+    tmp_path: Path,
+) -> None:
+    """An unexpected error in one worker's group (here from a hook, mid-group): that
+    group's files fail with a clear error at every destination, nothing unverified or
+    partial is left, the turn is given back and the other workers copy everything else."""
+    run = tmp_path / "src" / "run1"
+    for i in range(100):
+        write(run / f"f{i:03d}.tif", os.urandom(3000))
+    dests = [tmp_path / "d1", tmp_path / "d2"]
+
+    def dies(task: FileTask) -> None:
+        if task.source.name == "f050.tif":
+            raise RuntimeError("the worker died here")
+
+    result, sink = copy([run], dests, workers=3, group_files=16, hooks=CopyHooks(before_file=dies))
+    failed = sink.of_type(CopyFailed)
+    dead = {f.source.name for f in failed}
+    assert "f050.tif" in dead and len(dead) <= 16
+    assert len(failed) == 2 * len(dead)  # at both destinations
+    assert all(f.title == "Internal error" and "the worker died here" in f.detail for f in failed)
+    assert all(f.next_step for f in failed)
+    assert not result.summary.ok and result.summary.failed == len(failed)
+    verified = sink.of_type(CopyVerified)
+    assert len(verified) == 2 * (100 - len(dead))
+    for dest in dests:
+        assert partials(dest) == []
+        copied = tree_files(dest / "run1")
+        assert set(copied) == {f"f{i:03d}.tif" for i in range(100)} - dead
+        for name, data in copied.items():  # what is there is the source's bytes
+            assert blake3.blake3(data).digest() == blake3.blake3((run / name).read_bytes()).digest()
+
+
+def test_many_workers_and_two_destinations_copy_every_small_file(tmp_path: Path) -> None:
+    run = tmp_path / "src" / "run1"
+    for i in range(400):
+        write(run / f"w{i % 7}" / f"f{i:03d}.tif", os.urandom(1000 + i))
+    dests = [tmp_path / "d1", tmp_path / "d2"]
+    result, sink = copy([run], dests, workers=8, group_files=8)
+    assert result.summary.ok and len(sink.of_type(CopyVerified)) == 800
+    for dest in dests:
+        assert tree_files(dest / "run1") == tree_files(run)
+        manifest = (dest / "almc-manifest.b3sum").read_text().splitlines()
+        assert len(manifest) == 400
