@@ -11,6 +11,8 @@ import blake3
 import pytest
 
 from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified
+from almc_assistant.core.transfer.folder import Folder
+from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.turns import Turns, cores
 from tests.core.transfer.conftest import copy, partials, tree_files, write
@@ -132,3 +134,35 @@ def test_many_workers_and_two_destinations_copy_every_small_file(tmp_path: Path)
         assert tree_files(dest / "run1") == tree_files(run)
         manifest = (dest / "almc-manifest.b3sum").read_text().splitlines()
         assert len(manifest) == 400
+
+
+def test_a_read_back_that_stops_at_the_stored_size_still_sees_a_file_that_grew(
+    tmp_path: Path,
+) -> None:
+    """``hash_fd(..., stored)`` skips the read that meets the end of the file; a partial
+    that grew after its ``fstat`` still hashes differently (and one that shrank)."""
+    folder_path = tmp_path / "d"
+    data = os.urandom(5000)
+    write(folder_path / "p", data)
+    buf = bytearray(1 << 16)
+    with Folder.walk(folder_path, folder_path.stat().st_dev, []) as folder:
+        fd, size = open_from_storage(folder, "p")
+        try:
+            assert (size, hash_fd(fd, buf, size)) == (5000, (blake3.blake3(data).hexdigest(), 5000))
+        finally:
+            os.close(fd)
+        fd, size = open_from_storage(folder, "p")
+        try:
+            with (folder_path / "p").open("ab") as f:  # grows after the fstat
+                f.write(b"x")
+            got = hash_fd(fd, buf, size)
+        finally:
+            os.close(fd)
+        assert got == (blake3.blake3(data + b"x").hexdigest(), 5001)
+        fd, size = open_from_storage(folder, "p")
+        try:
+            os.truncate(folder_path / "p", 10)  # shrinks after the fstat
+            got = hash_fd(fd, buf, size)
+        finally:
+            os.close(fd)
+        assert got == (blake3.blake3(data[:10]).hexdigest(), 10)
