@@ -47,7 +47,6 @@ from almc_assistant.core.transfer.remote_steps import adopt_remote, prove_upload
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged, open_source, source_error
 from almc_assistant.core.transfer.targets import Target
-from almc_assistant.core.transfer.turns import TURNS
 from almc_assistant.core.transfer.writer import Lease
 
 # local file systems where syncfs flushes everything to the device
@@ -122,9 +121,8 @@ class GroupedMover:
         try:
             view = memoryview(self._buf)
             total = 0
-            with TURNS.waiting():  # the source's storage latency: another group runs meanwhile
-                while total < len(view) and (n := os.readv(fd, [view[total:]])):
-                    total += n
+            while total < len(view) and (n := os.readv(fd, [view[total:]])):
+                total += n
             if total != task.size:
                 raise source_changed(task.source, f"{total} bytes were read, not {task.size}")
             cache.evict(fd)

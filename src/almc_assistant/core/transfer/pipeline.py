@@ -56,7 +56,6 @@ from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.source import check_unchanged
 from almc_assistant.core.transfer.streamed import StreamedMover
 from almc_assistant.core.transfer.targets import Target
-from almc_assistant.core.transfer.turns import TURNS
 
 __all__ = ["CHUNK", "WINDOW", "CopyHooks", "Differs", "FilePipeline", "Key", "Result", "Verified"]
 
@@ -104,9 +103,8 @@ class FilePipeline:
             self._check_sources(run)
             self._publish(run)
             self._publish_remote(run)
-            with TURNS.waiting():
-                for key, future in run.pending:
-                    run.results[key] = future.result()
+            for key, future in run.pending:
+                run.results[key] = future.result()
         finally:
             self._clean_up(run)
         return run.results
@@ -117,8 +115,7 @@ class FilePipeline:
         grouped = [w for w in run.live() if w.grouped]
         for device, dest in _one_per_device(grouped).items():
             try:
-                with TURNS.waiting():  # another worker's group runs meanwhile
-                    syncfs(dest.root)
+                syncfs(dest.root)
             except OSError as exc:
                 for w in grouped:
                     if w.target.dest.device == device:
@@ -143,8 +140,7 @@ class FilePipeline:
                 try:
                     if isinstance(opened, OSError):
                         raise opened
-                    with TURNS.waiting():  # storage's latency: another group runs meanwhile
-                        got, _ = hash_fd(opened[0], self._buf, opened[1])
+                    got, _ = hash_fd(opened[0], self._buf, opened[1])
                 except OSError as exc:
                     run.fail(w, dest_error(exc, "read back", w.target, w.task))
                     continue
@@ -289,8 +285,7 @@ class FilePipeline:
         grouped = [w for w in renamed if w.grouped]
         for device, dest in _one_per_device(grouped).items():
             try:
-                with TURNS.waiting():
-                    syncfs(dest.root)
+                syncfs(dest.root)
             except OSError as exc:
                 for w in grouped:
                     if w.target.dest.device == device:

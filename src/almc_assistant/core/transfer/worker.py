@@ -43,7 +43,6 @@ from almc_assistant.core.transfer.progress import Progress
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask
 from almc_assistant.core.transfer.targets import NothingToDo, OnConflict, Target, plan_target
-from almc_assistant.core.transfer.turns import TURNS
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +142,7 @@ class FileWorker:
         if not grouped:
             return
         try:
-            with TURNS.turn():  # one group's CPU work per core at a time (see turns.py)
-                results = self._pipeline.copy(grouped)
+            results = self._pipeline.copy(grouped)
         except Cancelled:
             raise
         except Exception as exc:  # the group's partials are gone (the pipeline's clean-up)

@@ -1,93 +1,18 @@
-"""Issue 17: workers take turns at small files' CPU work (``turns.py``), and a worker
-whose group fails unexpectedly fails that group's files clearly, without stopping."""
+"""Issue 17: a worker whose group of small files fails unexpectedly fails that group's
+files clearly, without stopping; the grouped read-back stops at the stored size."""
 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import blake3
-import pytest
 
 from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified
 from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.scan import FileTask
-from almc_assistant.core.transfer.turns import Turns, cores
 from tests.core.transfer.conftest import copy, partials, tree_files, write
-
-GUARD = 30.0  # seconds: only so a broken lock fails the test instead of hanging it
-
-
-def _run(threads: list[threading.Thread]) -> None:
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(GUARD)
-        assert not t.is_alive(), "a thread never got its turn"
-
-
-@pytest.mark.parametrize("at_once", [1, 2])
-def test_no_more_holders_than_turns(tmp_path: Path, at_once: int) -> None:
-    turns = Turns(at_once)
-    inside = [0]
-    most = [0]
-    count = threading.Lock()
-
-    def work() -> None:
-        for _ in range(300):
-            with turns.turn():
-                with count:
-                    inside[0] += 1
-                    most[0] = max(most[0], inside[0])
-                tmp_path.stat()  # a system call: the GIL goes to another thread here
-                with count:
-                    inside[0] -= 1
-
-    _run([threading.Thread(target=work) for _ in range(6)])
-    assert 1 <= most[0] <= at_once
-
-
-def test_waiting_gives_the_turn_to_another_and_takes_it_back() -> None:
-    turns = Turns(1)
-    other_had_it = threading.Event()
-    log: list[str] = []
-
-    def other() -> None:
-        with turns.turn():
-            log.append("other")
-        other_had_it.set()
-
-    with turns.turn():
-        log.append("mine")
-        helper = threading.Thread(target=other)
-        with turns.waiting():  # e.g. syncfs: another worker's group runs meanwhile
-            helper.start()
-            assert other_had_it.wait(GUARD)
-            assert not turns.held_here()
-        assert turns.held_here()
-        log.append("mine again")
-    helper.join(GUARD)
-    assert log == ["mine", "other", "mine again"]
-    assert not turns.held_here()
-
-
-def test_a_turn_is_reentrant_and_released_by_an_error() -> None:
-    turns = Turns(1)
-    with pytest.raises(RuntimeError), turns.turn(), turns.turn():
-        assert turns.held_here()
-        raise RuntimeError("boom")
-    assert not turns.held_here()
-    with turns.waiting():  # without a turn: nothing to give up
-        assert not turns.held_here()
-    taken: list[bool] = []
-    _run([threading.Thread(target=lambda: taken.append(turns.turn().__enter__() is None))])
-    assert taken == [True]  # another thread could take it: the error released it
-
-
-def test_cores_is_what_the_process_may_use() -> None:
-    assert 1 <= cores() <= (os.cpu_count() or 1)
 
 
 def test_a_group_that_dies_mid_file_fails_its_files_and_the_job_goes_on(
@@ -95,7 +20,7 @@ def test_a_group_that_dies_mid_file_fails_its_files_and_the_job_goes_on(
 ) -> None:
     """An unexpected error in one worker's group (here from a hook, mid-group): that
     group's files fail with a clear error at every destination, nothing unverified or
-    partial is left, the turn is given back and the other workers copy everything else."""
+    partial is left, and the other workers copy everything else."""
     run = tmp_path / "src" / "run1"
     for i in range(100):
         write(run / f"f{i:03d}.tif", os.urandom(3000))
