@@ -26,16 +26,17 @@ EXISTING = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK"
 EXISTING |= getattr(os, "O_BINARY", 0)  # how a file found at a destination name is opened
 
 
-def open_from_storage(folder: Folder, name: str, *, prefetch: bool = False) -> int:
+def open_from_storage(folder: Folder, name: str, *, prefetch: bool = False) -> tuple[int, int]:
     """Open ``name`` in ``folder`` for reading (never through a link) with its cached
-    pages dropped (so reads hit the storage).
+    pages dropped (so reads hit the storage); the descriptor and the file's size.
 
     With ``prefetch``, the storage read starts at once in the background (open several
     files this way, then :func:`hash_fd` each: their reads overlap).
     """
     fd = folder.open(name, EXISTING)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise IsADirectoryError(21, "not a regular file", str(folder.path / name))
         cache.evict(fd)
         if prefetch:
@@ -43,12 +44,15 @@ def open_from_storage(folder: Folder, name: str, *, prefetch: bool = False) -> i
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, st.st_size
 
 
-def hash_fd(fd: int, buf: bytearray) -> tuple[str, int]:
+def hash_fd(fd: int, buf: bytearray, stored: int | None = None) -> tuple[str, int]:
     """BLAKE3 hex and size of what remains to read on ``fd``; drops the pages after.
 
+    ``stored``: the file's size as just found by ``fstat`` (:func:`open_from_storage`):
+    reading stops once that much was read, without one more read to meet its end (a
+    file that grew meanwhile still shows: a read takes what there is, up to the buffer).
     POSIX only (``os.readv``): used for grouped small files (:mod:`grouped`), Linux only.
     """
     view = memoryview(buf)
@@ -57,6 +61,8 @@ def hash_fd(fd: int, buf: bytearray) -> tuple[str, int]:
     while n := os.readv(fd, [view]):
         hasher.update(view[:n])
         size += n
+        if stored is not None and size >= stored:
+            break
     cache.evict(fd)
     return hasher.hexdigest(), size
 

@@ -130,23 +130,23 @@ class FilePipeline:
             if self._hooks.after_flush is not None:
                 for w in window:
                     self._hooks.after_flush(w.path, 0, w.task.size)
-            fds: list[int | OSError] = []
+            fds: list[tuple[int, int] | OSError] = []
             for w in window:  # cache dropped, storage reads started for the whole window
                 try:
                     fds.append(open_from_storage(w.folder, w.name, prefetch=True))
                 except OSError as exc:
                     fds.append(exc)
-            for w, fd in zip(window, fds, strict=True):
+            for w, opened in zip(window, fds, strict=True):
                 try:
-                    if isinstance(fd, OSError):
-                        raise fd
-                    got, _ = hash_fd(fd, self._buf)
+                    if isinstance(opened, OSError):
+                        raise opened
+                    got, _ = hash_fd(opened[0], self._buf, opened[1])
                 except OSError as exc:
                     run.fail(w, dest_error(exc, "read back", w.target, w.task))
                     continue
                 finally:
-                    if isinstance(fd, int):
-                        os.close(fd)
+                    if not isinstance(opened, OSError):
+                        os.close(opened[0])
                 if got != w.digest:
                     run.fail(w, mismatch(w.task.source, w.target.final, w.digest, got))
 
@@ -165,24 +165,25 @@ class FilePipeline:
             run.results[(a.task, t)] = result
         for i in range(0, len(grouped), PREFETCH):
             window = grouped[i : i + PREFETCH]
-            fds: list[int | OSError] = []
+            fds: list[tuple[int, int] | OSError] = []
             for a in window:
                 assert a.folder is not None
                 try:
                     fds.append(open_from_storage(a.folder, a.target.final.name, prefetch=True))
                 except OSError as exc:
                     fds.append(exc)
-            for a, fd in zip(window, fds, strict=True):
+            for a, opened in zip(window, fds, strict=True):
                 assert a.folder is not None
                 key = (a.task, a.target)
-                if isinstance(fd, OSError):
-                    if fd.errno in (errno.ELOOP, errno.EISDIR):  # a link, not a regular file
+                if isinstance(opened, OSError):
+                    if opened.errno in (errno.ELOOP, errno.EISDIR):  # a link, not a file
                         run.results[key] = Differs()
                     else:
-                        run.results[key] = dest_error(fd, "read back", a.target, a.task)
+                        run.results[key] = dest_error(opened, "read back", a.target, a.task)
                     continue
+                fd = opened[0]
                 try:
-                    got, _ = hash_fd(fd, self._buf)
+                    got, _ = hash_fd(fd, self._buf, opened[1])
                 except OSError as exc:
                     run.results[key] = dest_error(exc, "read back", a.target, a.task)
                     continue

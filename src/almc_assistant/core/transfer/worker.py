@@ -142,7 +142,16 @@ class FileWorker:
     def _copy_group(self, grouped: list[tuple[FileTask, list[Target]]]) -> None:
         if not grouped:
             return
-        results = self._pipeline.copy(grouped)
+        try:
+            results = self._pipeline.copy(grouped)
+        except Cancelled:
+            raise
+        except Exception as exc:  # the group's partials are gone (the pipeline's clean-up)
+            log.exception("unexpected error while copying a group of %d files", len(grouped))
+            for task, targets in grouped:  # every file of it fails: none was published
+                self._internal_error(task, targets, exc)
+            grouped.clear()
+            return
         for task, targets in grouped:
             self._guarded(task, targets, {t: results[(task, t)] for t in targets})
         grouped.clear()
@@ -161,15 +170,18 @@ class FileWorker:
             raise
         except Exception as exc:
             log.exception("unexpected error while copying %s", task.source)
-            internal = CopyError(
-                f"An unexpected error occurred while copying {task.source}: "
-                f"{type(exc).__name__}: {exc}",
-                title="Internal error",
-                next_step="Run again with -vv and send the output to the facility staff.",
-                paths=(task.source,),
-            )
-            for t in targets:
-                self._ctx.failed(task, t.dest, internal, None)
+            self._internal_error(task, targets, exc)
+
+    def _internal_error(self, task: FileTask, targets: list[Target], exc: Exception) -> None:
+        internal = CopyError(
+            f"An unexpected error occurred while copying {task.source}: "
+            f"{type(exc).__name__}: {exc}",
+            title="Internal error",
+            next_step="Run again with -vv and send the output to the facility staff.",
+            paths=(task.source,),
+        )
+        for t in targets:
+            self._ctx.failed(task, t.dest, internal, None)
 
     def _plan(
         self,
