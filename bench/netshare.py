@@ -146,6 +146,8 @@ def _mounted(mnt: Path) -> bool:
 
 def missing_requirements() -> list[str]:
     """What this machine lacks for the stand-in (empty when it can be built)."""
+    if sys.platform == "win32":
+        return ["Linux (network namespaces, tun devices, FUSE mounts)"]
     lacks = []
     if os.geteuid() != 0:
         lacks.append("root (network namespaces, tun devices, FUSE mounts)")
