@@ -28,8 +28,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import blake3
-
 from almc_assistant.core.destination_backend import SourceDigests
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.remote.digests import ReadPassDigests
@@ -143,14 +141,11 @@ class GroupedMover:
                 run.results[(task, t)] = err
             return
         remotes = [t.dest for t in targets if isinstance(t.dest, RemoteDestination)]
-        if remotes:
-            hasher = ReadPassDigests(
-                set().union(*(d.backend.wanted_digests() for d in remotes)), threads=False
-            )
-            hasher.update(data)
-            digests = hasher.result()
-        else:  # local targets want BLAKE3 only
-            digests = SourceDigests(len(data), blake3.blake3(data).hexdigest())
+        hasher = ReadPassDigests(  # BLAKE3, plus what the remotes' proofs need
+            set().union(*(d.backend.wanted_digests() for d in remotes)), threads=False
+        )
+        hasher.update(data)
+        digests = hasher.result()
         self._progress.add(task, task.size)
         if self._hooks.on_chunk is not None and task.size:  # as the streamed path: per read
             self._hooks.on_chunk(task, task.size)
