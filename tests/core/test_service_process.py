@@ -310,11 +310,17 @@ def test_the_engine_runs_in_a_scheduling_group_of_its_own_as_nice_as_itself(
     # thread waited for a CPU (bench_ui_latency.py --trace): its own session, its own group.
     assert engine.pid is not None
     assert os.getsid(engine.pid) == engine.pid != os.getsid(0)
+    niceness = os.getpriority(os.PRIO_PROCESS, engine.pid)
+    assert niceness == min(19, os.nice(0) + 10)
     mine = Path("/proc/self/autogroup").read_text().split()
     theirs = Path(f"/proc/{engine.pid}/autogroup").read_text().split()
+    if not mine:
+        # The kernel prints nothing for a process whose CPU group is a cgroup's (a
+        # container with the cpu controller, as on CI): autogroup does not apply there.
+        assert not theirs
+        pytest.skip("this process's CPU group is a cgroup's; autogroup does not apply")
     assert theirs[0] != mine[0]  # "/autogroup-<n>"
-    niceness = os.getpriority(os.PRIO_PROCESS, engine.pid)
-    assert niceness == min(19, os.nice(0) + 10) and theirs[-1] == str(niceness)
+    assert theirs[-1] == str(niceness)
 
 
 def test_settings_saved_are_in_force_in_this_process_too(engine: EngineProcess) -> None:
