@@ -114,6 +114,8 @@ class SshServer(Server):
         if user:  # sshd reads the authorized keys as that account
             keys.chmod(0o755)
             (keys / "authorized_keys").chmod(0o644)
+        if IS_ROOT:  # sshd's privilege-separation folder: gone after a boot until made
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         self.port = free_port()
         host_pub = (keys / "host.pub").read_text().split()
         self.known_hosts = keys / "known_hosts"
