@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from almc_assistant.core.catalog import FileState
 from almc_assistant.core.copies import CopyRecord
@@ -191,3 +191,37 @@ def test_the_receipt_lists_each_dataset_with_its_files(tmp_path: Path) -> None:
         copy_note(_verified("/acq/run002.nd2", tmp_path / "share", 1, READ_BACK_EVICTED))
     )
     assert "2 files, every file copied and verified" in receipt_html(state)
+
+
+def test_a_remote_destination_is_named_with_slashes_on_every_system() -> None:
+    """The engine names places on a remote with ``/`` (``PurePosixPath``) on every system;
+    the receipt keeps them so, for a copy skipped there and one stored under another name
+    (on Windows a ``Path`` would show ``research:lab\\me\\exp1\\a (almc copy 2).nd2``)."""
+    spec = "research:lab/me"
+    root = PurePosixPath(spec)
+    copy = CopyRecord(
+        source=Path("/acq/exp1/a.nd2"),
+        destination_root=root,
+        path=root / "exp1" / "a (almc copy 2).nd2",
+        size=1,
+        mtime_ns=0,
+        blake3="0" * 64,
+        verified_at=0.0,
+        read_back="BLAKE3 computed by the server over the stored file",
+    )
+    skipped = CopySkipped(
+        job_id="j",
+        source=Path("/acq/exp1/b.nd2"),
+        destination=root / "exp1" / "b.nd2",
+        reason="already verified at this destination",
+    )
+    state = WizardState()
+    state.verified = [copy_note(CopyVerified(job_id="j", copy=copy))]
+    state.skipped = [copy_note(skipped, [spec])]
+    assert [n[0] for n in (*state.verified, *state.skipped)] == [spec, spec]
+
+    html = receipt_html(state)
+
+    assert f"<b>{spec}</b>: 1 file" in html
+    assert f"→ {spec}/exp1/a (almc copy 2).nd2</li>" in html
+    assert "\\" not in html
