@@ -23,7 +23,6 @@ before the date.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -33,6 +32,7 @@ from pathlib import Path, PurePath
 from almc_assistant.core.config import PolicySettings, RetentionSettings
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
+from almc_assistant.core.remotepaths import is_remote
 from almc_assistant.core.storage import StorageKeys
 
 DAY = 86_400.0
@@ -156,7 +156,7 @@ class Policy:
         self,
         copies: Sequence[CopyRecord],
         *,
-        devices: Mapping[Path, int] | None = None,
+        devices: Mapping[PurePath, int] | None = None,
         source_device: int | None = None,
     ) -> str:
         """Why these copies are not enough, in plain words ("" when they are).
@@ -222,15 +222,12 @@ class Policy:
         )
 
 
-_REMOTE_ROOT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_. -]+:")
-
-
 def remote_device(root: PurePath | str) -> int | None:
     """A stable pseudo device number (negative: never a real one) for a copy root that is
     a remote (``research:lab/me``: two characters or more before the colon, which no
     absolute local path has), one per remote; ``None`` for a local folder."""
     text = str(root)
-    if not _REMOTE_ROOT.match(text) or "/" in text.partition(":")[0]:
+    if not is_remote(text):
         return None
     digest = hashlib.sha256(text.partition(":")[0].encode()).digest()
     return -(int.from_bytes(digest[:6], "big") + 1)
