@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 
 from almc_assistant.core.catalog import FileState
 from almc_assistant.core.copies import CopyRecord
@@ -38,7 +38,9 @@ class File:
     verdict: str | None = "tiff-uncompressed-ok"
 
 
-def _verified(source: str, root: Path, size: int, read_back: str, name: str = "") -> CopyVerified:
+def _verified(
+    source: str, root: PurePath, size: int, read_back: str, name: str = ""
+) -> CopyVerified:
     copy = CopyRecord(
         source=Path(source),
         destination_root=root,
@@ -199,16 +201,8 @@ def test_a_remote_destination_is_named_with_slashes_on_every_system() -> None:
     (on Windows a ``Path`` would show ``research:lab\\me\\exp1\\a (almc copy 2).nd2``)."""
     spec = "research:lab/me"
     root = PurePosixPath(spec)
-    copy = CopyRecord(
-        source=Path("/acq/exp1/a.nd2"),
-        destination_root=root,
-        path=root / "exp1" / "a (almc copy 2).nd2",
-        size=1,
-        mtime_ns=0,
-        blake3="0" * 64,
-        verified_at=0.0,
-        read_back="BLAKE3 computed by the server over the stored file",
-    )
+    words = "BLAKE3 computed by the server over the stored file"
+    verified = _verified("/acq/exp1/a.nd2", root, 1, words, "exp1/a (almc copy 2).nd2")
     skipped = CopySkipped(
         job_id="j",
         source=Path("/acq/exp1/b.nd2"),
@@ -216,7 +210,7 @@ def test_a_remote_destination_is_named_with_slashes_on_every_system() -> None:
         reason="already verified at this destination",
     )
     state = WizardState()
-    state.verified = [copy_note(CopyVerified(job_id="j", copy=copy))]
+    state.verified = [copy_note(verified)]
     state.skipped = [copy_note(skipped, [spec])]
     assert [n[0] for n in (*state.verified, *state.skipped)] == [spec, spec]
 
