@@ -124,7 +124,7 @@ class Policy:
 
     def destination_of(self, root: PurePath) -> Destination:
         """The configured destination a copy root belongs to, or an ad-hoc one."""
-        text = root.as_posix()  # a remote root read back as a WindowsPath has backslashes
+        text = root.as_posix()  # a remote root: a PurePosixPath (core.remotepaths), its text
         for d in self._destinations:
             if d.remote:
                 if text == d.remote or text.startswith(d.remote.rstrip("/") + "/"):
