@@ -6,7 +6,7 @@ there is not a backup" (same disk), and "has 1 verified copy" before anything wa
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -41,6 +41,31 @@ def test_a_destination_on_the_files_disk_is_not_counted(tmp_path: Path) -> None:
     assert answer.requirement == (
         "1 verified copy on backed-up institutional storage or 2 verified copies on "
         "independent destinations"
+    )
+
+
+def test_a_remote_destination_is_judged_as_its_remote_not_as_a_folder_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remote's ``path`` is its folder on the remote (``lab/me``), never a folder here:
+    planned as the copy will be recorded (``research:lab/me``, one storage per remote),
+    not as ``lab/me`` below the working folder (which is on the files' own disk here)."""
+    monkeypatch.chdir(tmp_path)
+    f = _file(tmp_path)
+
+    def remote(name: str, spec: str, kind: DestinationKind) -> Destination:
+        return Destination(name, PurePosixPath(spec.partition(":")[2]), kind, remote=spec)
+
+    inst = remote("Storage", "storage:lab/me", DestinationKind.INSTITUTIONAL)
+    research = remote("Research", "research:lab/me", DestinationKind.RESEARCH)
+    again = remote("Research again", "research:lab/you", DestinationKind.RESEARCH)
+    policy = Policy(PolicySettings(), [inst, research, again])
+    one = plan_safety(policy, [f], [inst])
+    assert one.safe and one.counted == ("Storage",) and one.not_counted == ()
+    same = plan_safety(policy, [f], [research, again])  # two folders on one remote
+    assert not same.safe and same.counted == ("Research",)
+    assert same.not_counted == (
+        "Research again: on the same disk as Research; copies on one disk count once",
     )
 
 

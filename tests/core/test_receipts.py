@@ -220,8 +220,9 @@ def test_a_remote_copy_row_keeps_what_its_backend_proved() -> None:
     """A remote copy's row carries its proof (the engine's receipt at the remote), and
     reading the row back gives the same record, proof included."""
     from almc_assistant.core.copies import CopyRecord
+    from almc_assistant.core.remotepaths import remote_path
 
-    root = Path("research:lab/me")
+    root = remote_path("research:lab/me")  # as the engine names it: "/" on every system
     proof = {
         "proof": "server-blake3",
         "proof_words": "BLAKE3 computed by the server over the stored file",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 from almc_assistant.core.catalog import FileState
 from almc_assistant.core.copies import CopyRecord
@@ -38,7 +38,9 @@ class File:
     verdict: str | None = "tiff-uncompressed-ok"
 
 
-def _verified(source: str, root: Path, size: int, read_back: str, name: str = "") -> CopyVerified:
+def _verified(
+    source: str, root: PurePath, size: int, read_back: str, name: str = ""
+) -> CopyVerified:
     copy = CopyRecord(
         source=Path(source),
         destination_root=root,
@@ -191,3 +193,29 @@ def test_the_receipt_lists_each_dataset_with_its_files(tmp_path: Path) -> None:
         copy_note(_verified("/acq/run002.nd2", tmp_path / "share", 1, READ_BACK_EVICTED))
     )
     assert "2 files, every file copied and verified" in receipt_html(state)
+
+
+def test_a_remote_destination_is_named_with_slashes_on_every_system() -> None:
+    """The engine names places on a remote with ``/`` (``PurePosixPath``) on every system;
+    the receipt keeps them so, for a copy skipped there and one stored under another name
+    (on Windows a ``Path`` would show ``research:lab\\me\\exp1\\a (almc copy 2).nd2``)."""
+    spec = "research:lab/me"
+    root = PurePosixPath(spec)
+    words = "BLAKE3 computed by the server over the stored file"
+    verified = _verified("/acq/exp1/a.nd2", root, 1, words, "exp1/a (almc copy 2).nd2")
+    skipped = CopySkipped(
+        job_id="j",
+        source=Path("/acq/exp1/b.nd2"),
+        destination=root / "exp1" / "b.nd2",
+        reason="already verified at this destination",
+    )
+    state = WizardState()
+    state.verified = [copy_note(verified)]
+    state.skipped = [copy_note(skipped, [spec])]
+    assert [n[0] for n in (*state.verified, *state.skipped)] == [spec, spec]
+
+    html = receipt_html(state)
+
+    assert f"<b>{spec}</b>: 1 file" in html
+    assert f"→ {spec}/exp1/a (almc copy 2).nd2</li>" in html
+    assert "research:lab\\" not in html

@@ -21,9 +21,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.remotepaths import recorded_path
 
 RECEIPT_FORMAT = "almc-assistant copy receipt 1"
 
@@ -64,8 +65,8 @@ class CopyRecord:
     """
 
     source: Path
-    destination_root: Path
-    path: Path
+    destination_root: PurePath  # on a remote a PurePosixPath (``remotepaths``)
+    path: PurePath
     size: int
     mtime_ns: int
     blake3: str
@@ -118,7 +119,7 @@ class CopyRecord:
         return row
 
     @classmethod
-    def from_receipt_row(cls, row: Mapping[str, object], destination_root: Path) -> CopyRecord:
+    def from_receipt_row(cls, row: Mapping[str, object], destination_root: PurePath) -> CopyRecord:
         """A row of a receipt's ``"verified"`` list, as found under ``destination_root``.
         Raises ``KeyError``, ``TypeError`` or ``ValueError`` for a malformed row."""
         verified_at = row["verified_at"]
@@ -127,7 +128,7 @@ class CopyRecord:
         return cls(
             source=Path(_text(row["source"])),
             destination_root=destination_root,
-            path=Path(_text(row["destination"])),
+            path=recorded_path(_text(row["destination"])),
             size=_int(row["size"]),
             mtime_ns=_int(row["mtime_ns"]),
             blake3=_text(row["blake3"]),

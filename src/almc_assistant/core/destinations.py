@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePath
 
+from almc_assistant.core.remotepaths import remote_path
+
 
 class DestinationKind(StrEnum):
     """What kind of storage a destination is (the words used in the TOML files)."""
@@ -102,6 +104,12 @@ class Destination:
     def where(self) -> str:
         """What names the place: the remote (``research:lab/me``) or the folder."""
         return self.remote or str(self.path)
+
+    @property
+    def root(self) -> PurePath:
+        """The root its copies are recorded under: the remote (``/`` on every system,
+        :func:`~almc_assistant.core.remotepaths.remote_path`), or the folder."""
+        return remote_path(self.remote) if self.remote else self.path
 
     @property
     def info(self) -> KindInfo:

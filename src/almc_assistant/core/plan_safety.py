@@ -21,7 +21,7 @@ from pathlib import Path
 
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination
-from almc_assistant.core.policy import Policy
+from almc_assistant.core.policy import Policy, remote_device
 from almc_assistant.core.preflight import existing_ancestor
 
 
@@ -55,6 +55,8 @@ def _devices(files: Sequence[Path]) -> set[int]:
 
 
 def _device(destination: Destination) -> int | None:
+    if destination.remote:  # never a folder here (its path is the folder on the remote)
+        return remote_device(destination.remote)
     where = existing_ancestor(Path(destination.path))
     try:
         return None if where is None else where.stat().st_dev
@@ -82,11 +84,10 @@ def plan_safety(
                 f"{d.name}: on the same disk as {disks[device].name}; copies on one disk count once"
             )
             continue
-        root = Path(d.path)
         planned = CopyRecord(
-            source=root,
-            destination_root=root,
-            path=root,
+            source=Path(d.path),
+            destination_root=d.root,
+            path=d.root,
             size=0,
             mtime_ns=0,
             blake3="",

@@ -23,7 +23,6 @@ before the date.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -33,6 +32,7 @@ from pathlib import Path, PurePath
 from almc_assistant.core.config import PolicySettings, RetentionSettings
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind, guess_kind
+from almc_assistant.core.remotepaths import is_remote
 from almc_assistant.core.storage import StorageKeys
 
 DAY = 86_400.0
@@ -124,7 +124,7 @@ class Policy:
 
     def destination_of(self, root: PurePath) -> Destination:
         """The configured destination a copy root belongs to, or an ad-hoc one."""
-        text = root.as_posix()  # a remote root read back as a WindowsPath has backslashes
+        text = root.as_posix()  # a remote root: a PurePosixPath (core.remotepaths), its text
         for d in self._destinations:
             if d.remote:
                 if text == d.remote or text.startswith(d.remote.rstrip("/") + "/"):
@@ -156,7 +156,7 @@ class Policy:
         self,
         copies: Sequence[CopyRecord],
         *,
-        devices: Mapping[Path, int] | None = None,
+        devices: Mapping[PurePath, int] | None = None,
         source_device: int | None = None,
     ) -> str:
         """Why these copies are not enough, in plain words ("" when they are).
@@ -202,8 +202,8 @@ class Policy:
         fake = [
             CopyRecord(
                 source=Path(d.path),
-                destination_root=Path(d.path),
-                path=Path(d.path),
+                destination_root=d.root,
+                path=d.root,
                 size=0,
                 mtime_ns=0,
                 blake3="",
@@ -222,15 +222,12 @@ class Policy:
         )
 
 
-_REMOTE_ROOT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_. -]+:")
-
-
 def remote_device(root: PurePath | str) -> int | None:
     """A stable pseudo device number (negative: never a real one) for a copy root that is
     a remote (``research:lab/me``: two characters or more before the colon, which no
     absolute local path has), one per remote; ``None`` for a local folder."""
     text = str(root)
-    if not _REMOTE_ROOT.match(text) or "/" in text.partition(":")[0]:
+    if not is_remote(text):
         return None
     digest = hashlib.sha256(text.partition(":")[0].encode()).digest()
     return -(int.from_bytes(digest[:6], "big") + 1)

@@ -41,6 +41,7 @@ from almc_assistant.core.copies import NOT_CONFIRMED, CopyRecord
 from almc_assistant.core.destination_backend import ProofKind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.evidence import others_may_write
+from almc_assistant.core.remotepaths import remote_path
 
 if TYPE_CHECKING:
     from almc_assistant.core.remote.rclone_backend import RcloneBackend
@@ -153,7 +154,7 @@ def _unconfirmed(record: CopyRecord) -> CopyRecord:
     return replace(record, source_ident=NOT_CONFIRMED)
 
 
-def _refusal(source: Path, dest: Path, size: int, root: Path, real_root: Path) -> str:
+def _refusal(source: Path, dest: PurePath, size: int, root: Path, real_root: Path) -> str:
     if ".." in PurePath(dest).parts or not dest.is_absolute():
         return "the copy's path is not a plain absolute path"
     if not (dest == root or root in dest.parents):
@@ -194,7 +195,7 @@ def read_remote_receipt(
         try:
             if not isinstance(e, dict):
                 raise TypeError("an entry is not an object")
-            record = _unconfirmed(CopyRecord.from_receipt_row(e, Path(spec)))
+            record = _slashed(_unconfirmed(CopyRecord.from_receipt_row(e, remote_path(spec))), e)
         except (KeyError, TypeError, ValueError):
             continue  # a malformed entry costs only itself
         why = _remote_refusal(record, spec, size_of)
@@ -203,6 +204,20 @@ def read_remote_receipt(
             continue
         out.append(record)
     return out
+
+
+def _slashed(record: CopyRecord, row: dict[str, object]) -> CopyRecord:
+    """``record`` at its row's ``relative_path`` below the receipt's remote destination,
+    when its ``destination`` names that place with ``\\`` for ``/``: receipts written on
+    Windows before remote paths were kept ``/``-separated (``remotepaths``) named their
+    copies ``research:lab\\me\\a.nd2`` (their ``relative_path`` always had ``/``)."""
+    rel = row.get("relative_path")
+    if not isinstance(rel, str) or not rel:
+        return record
+    path = record.destination_root / rel
+    if str(record.path) != str(path) and str(record.path) == str(path).replace("/", "\\"):
+        return replace(record, path=path)
+    return record
 
 
 def _remote_refusal(record: CopyRecord, spec: str, size_of: Callable[[str], int | None]) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from pathlib import Path
+import sys
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import blake3
+import pytest
 
 from almc_assistant.core.catalog import Catalog, schema
 from almc_assistant.core.catalog.revalidate import revalidate
@@ -173,3 +175,75 @@ def test_the_migration_tells_a_remote_root_as_the_policy_does(tmp_path: Path) ->
     for root in roots:
         assert (rows[root] == -1) == (remote_device(root) is not None), root
     assert sum(v == -1 for v in rows.values()) == 5
+
+
+def _copy_rows(db: Path) -> set[tuple[int, str, str]]:
+    conn = sqlite3.connect(db)
+    try:
+        return set(conn.execute("SELECT file_id, destination_root, path FROM copies"))
+    finally:
+        conn.close()
+
+
+def test_windows_remote_copies_recorded_with_backslashes_get_their_slashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema v5 on Windows: remote copies recorded before remote paths were kept with
+    ``/`` (``research:lab\\me\\exp1\\a.nd2``, a ``WindowsPath``'s text) get the name rclone
+    and the receipts use; a row whose ``/`` twin is there already goes; local rows (``C:\\``,
+    ``\\\\server\\share``) are left alone. Elsewhere this test runs the Windows script."""
+    if sys.platform != "win32":
+        monkeypatch.setattr(
+            schema, "MIGRATIONS", (*schema.MIGRATIONS[:4], schema.WINDOWS_REMOTE_SLASHES)
+        )
+    win = PureWindowsPath
+    a = acquired(tmp_path / "acq" / "a.nd2", b"a" * 4096)
+    b = acquired(tmp_path / "acq" / "b.nd2", b"b" * 4096)
+    c = acquired(tmp_path / "acq" / "c.nd2", b"c" * 4096)
+    db = tmp_path / "c.sqlite3"
+    v3_catalog(
+        db,
+        [
+            (a, str(win("research:lab/me")), str(win("research:lab/me/exp1/a.nd2")), b"a", None),
+            (b, "s3:bucket", str(win("s3:bucket/b.nd2")), b"b", None),
+            (c, "C:\\drive", "C:\\drive\\c.nd2", b"c", None),
+        ],
+    )
+    conn = sqlite3.connect(db)
+    conn.executemany(  # b's copy recorded again since, with "/"; a share's copy of c
+        "INSERT INTO copies (file_id, destination_root, path, size, mtime_ns, blake3,"
+        " verified_at) VALUES (?, ?, ?, 1, 1, 'x', 0)",
+        [(2, "s3:bucket", "s3:bucket/b.nd2"), (3, "\\\\server\\share", "\\\\server\\share\\c")],
+    )
+    conn.commit()
+    conn.close()
+
+    with Catalog(db, safety=any_copy) as cat:
+        assert (tmp_path / "c.sqlite3.v3.bak").exists()
+        assert cat.db.read("PRAGMA user_version")[0][0] == schema.LATEST == 5
+        [copy] = cat.file(a).copies  # type: ignore[union-attr]
+        assert (str(copy.destination_root), str(copy.path)) == (
+            "research:lab/me",
+            "research:lab/me/exp1/a.nd2",
+        )
+        assert isinstance(copy.path, PurePosixPath)  # "/" on every system
+        assert copy.relpath == "exp1/a.nd2"
+    assert _copy_rows(db) == {
+        (1, "research:lab/me", "research:lab/me/exp1/a.nd2"),
+        (2, "s3:bucket", "s3:bucket/b.nd2"),
+        (3, "C:\\drive", "C:\\drive\\c.nd2"),
+        (3, "\\\\server\\share", "\\\\server\\share\\c"),
+    }
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a name holding a backslash: not Windows")
+def test_elsewhere_a_backslash_in_a_remote_name_is_part_of_the_name(tmp_path: Path) -> None:
+    """On Linux and macOS a ``\\`` is a character of a file name and nothing recorded one
+    as a separator: schema v5 changes nothing there."""
+    f = acquired(tmp_path / "acq" / "a\\b.nd2", b"a" * 4096)
+    db = tmp_path / "c.sqlite3"
+    v3_catalog(db, [(f, "research:lab/me", "research:lab/me/a\\b.nd2", b"a", None)])
+    with Catalog(db, safety=any_copy) as cat:
+        [copy] = cat.file(f).copies  # type: ignore[union-attr]
+        assert str(copy.path) == "research:lab/me/a\\b.nd2"
+        assert copy.relpath == "a\\b.nd2"

@@ -151,9 +151,10 @@ class CleanupModel(RuleBasedStateMachine):
     def _check_new_verified(self, expected: dict[Path, bytes]) -> None:
         events = self.sink.of_type(CopyVerified)
         for e in events[self.checked_events :]:
-            data = e.copy.path.read_bytes()
-            assert data == expected[e.copy.source], f"{e.copy.path} called verified, other bytes"
-            self.verified[e.copy.path] = data
+            path = Path(e.copy.path)  # a local destination
+            data = path.read_bytes()
+            assert data == expected[e.copy.source], f"{path} called verified, other bytes"
+            self.verified[path] = data
             STEPS["verified"] += 1
         self.checked_events = len(events)
 

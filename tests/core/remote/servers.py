@@ -65,6 +65,9 @@ class Server:
 
     def kill(self) -> None:
         """Kill the server and every process it started (sshd's per-session children)."""
+        if self.proc is not None and self.proc.poll() is None and os.name == "nt":
+            self.proc.kill()  # Windows: rclone serve only (no sshd, smbd), no children
+            self.proc.wait()
         if self.proc is not None and self.proc.poll() is None:
             # Freeze the whole tree first (a child being forked for a new connection while
             # we enumerate would otherwise survive its parent and keep serving), until no

@@ -5,7 +5,7 @@ longer there, or outside the remote destination never count. Against sshd on loo
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from almc_assistant.core.catalog import Catalog
 from almc_assistant.core.events import ListSink
@@ -53,30 +53,39 @@ def test_remote_copies_come_back_from_the_receipt_with_their_proof(
         assert rec is not None and rec.copies[0].proof is not None
 
 
+PROOF = {
+    "proof": "server-blake3",
+    "algorithm": "blake3",
+    "expected": "ab" * 32,
+    "stored": "ab" * 32,
+    "verified": True,
+}
+
+
+def _row(src: Path, destination: str, rel: str, **changes: object) -> dict[str, object]:
+    """A receipt's row for a 100-byte copy of ``src`` at ``destination`` (``rel`` below
+    the remote destination), proven by the server's BLAKE3; ``changes``: None drops a key."""
+    r: dict[str, object] = {
+        "source": str(src),
+        "destination": destination,
+        "relative_path": rel,
+        "size": 100,
+        "mtime_ns": src.stat().st_mtime_ns,
+        "blake3": "ab" * 32,
+        "verified_at": "2026-01-01T00:00:00.000+00:00",
+        "proof": PROOF,
+    }
+    r.update(changes)
+    return {k: v for k, v in r.items() if v is not None}
+
+
 def test_rows_without_proof_or_copy_never_count(tmp_path: Path) -> None:
     src = old_file(tmp_path / "s.nd2", b"s" * 100)
     spec = "research:lab/me"
-    proof = {
-        "proof": "server-blake3",
-        "algorithm": "blake3",
-        "expected": "ab" * 32,
-        "stored": "ab" * 32,
-        "verified": True,
-    }
+    proof = PROOF
 
     def row(rel: str, **changes: object) -> dict[str, object]:
-        r: dict[str, object] = {
-            "source": str(src),
-            "destination": f"{spec}/{rel}",
-            "relative_path": rel,
-            "size": 100,
-            "mtime_ns": src.stat().st_mtime_ns,
-            "blake3": "ab" * 32,
-            "verified_at": "2026-01-01T00:00:00.000+00:00",
-            "proof": proof,
-        }
-        r.update(changes)
-        return {k: v for k, v in r.items() if v is not None}
+        return _row(src, str(changes.pop("destination", f"{spec}/{rel}")), rel, **changes)
 
     rows = [
         row("good.nd2"),
@@ -96,3 +105,31 @@ def test_rows_without_proof_or_copy_never_count(tmp_path: Path) -> None:
 
     assert [c.relpath for c in found] == ["good.nd2"]
     assert read_remote_receipt(b"not json", spec, sizes.get) == []
+
+
+def test_a_receipt_written_on_windows_before_slashes_counts_at_the_real_name(
+    tmp_path: Path,
+) -> None:
+    """Receipts written on Windows before remote paths were kept with ``/`` name the copy
+    ``research:lab\\me\\exp1\\a.nd2`` (a ``WindowsPath``); read on any system, the copy
+    counts at ``research:lab/me/exp1/a.nd2``, where rclone finds it. A ``\\`` that is part of
+    a name (a file named so on Linux) stays part of it."""
+    src = old_file(tmp_path / "s.nd2", b"s" * 100)
+    spec = "research:lab/me"
+
+    def row(destination: str, rel: str) -> dict[str, object]:
+        return _row(src, destination, rel)
+
+    rows = [
+        row(str(PureWindowsPath(spec) / "exp1/a.nd2"), "exp1/a.nd2"),  # research:lab\me\exp1\a.nd2
+        row(f"{spec}/odd\\name.nd2", "odd\\name.nd2"),  # a Linux name holding a backslash
+        row(str(PureWindowsPath(spec) / "../up.nd2"), "../up.nd2"),  # outside: never
+    ]
+    sizes = {"exp1/a.nd2": 100, "odd\\name.nd2": 100, "../up.nd2": 100}
+    doc = {"destination_root": str(PureWindowsPath(spec)), "verified": rows}
+
+    found = read_remote_receipt(json.dumps(doc).encode(), spec, sizes.get)
+
+    assert [str(c.path) for c in found] == [f"{spec}/exp1/a.nd2", f"{spec}/odd\\name.nd2"]
+    assert [str(c.destination_root) for c in found] == [spec, spec]
+    assert [c.relpath for c in found] == ["exp1/a.nd2", "odd\\name.nd2"]

@@ -73,7 +73,7 @@ def test_copies_a_folder_to_two_destinations_reading_each_byte_once(
     verified = sink.of_type(CopyVerified)
     assert len(verified) == 2 * len(source_files)
     for c in (e.copy for e in verified):
-        assert c.blake3 == digest(c.source) == digest(c.path)
+        assert c.blake3 == digest(c.source) == digest(Path(c.path))
         assert c.read_back == READ_BACK_HERE
         assert c.path.is_relative_to(c.destination_root)
     assert isinstance(sink.events[-1], JobFinished)
@@ -91,7 +91,7 @@ def test_manifest_passes_b3sum_check_and_receipt_lists_every_copy(tmp_path: Path
         assert check.returncode == 0, check.stdout + check.stderr
         assert check.stdout.count(": OK") == 4
     (receipt,) = result.summary.receipts
-    doc = json.loads(receipt.read_text())
+    doc = json.loads(Path(receipt).read_text())
     assert doc["job_id"] == result.summary.job_id
     rows = {r["relative_path"]: r for r in doc["verified"]}
     assert set(rows) == set(tree_files(dest))

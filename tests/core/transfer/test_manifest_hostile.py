@@ -151,7 +151,7 @@ def test_non_utf8_names_are_copied_and_recorded(tmp_path: Path) -> None:
     assert result.summary.ok and len(sink.of_type(CopyVerified)) == 2
     assert (dest / "run1" / name).read_bytes() == b"pixels" * 100
     (receipt,) = result.summary.receipts
-    rows = json.loads(receipt.read_text(encoding="utf-8"))["verified"]
+    rows = json.loads(Path(receipt).read_text(encoding="utf-8"))["verified"]
     assert {os.fsencode(r["relative_path"]) for r in rows} == {b"run1/" + raw, b"run1/ok.tif"}
     assert not list((dest / "almc-receipts").glob("*.tmp"))
     (dest / MANIFEST_NAME).read_bytes().decode("utf-8")  # valid UTF-8 throughout

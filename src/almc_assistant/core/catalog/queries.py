@@ -24,6 +24,7 @@ from almc_assistant.core.catalog.records import (
     stored_proof,
 )
 from almc_assistant.core.copies import CopyRecord
+from almc_assistant.core.remotepaths import recorded_path
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,8 @@ class CatalogQueries:
                 try:
                     copy = CopyRecord(
                         source=Path(row[11]),
-                        destination_root=Path(row[1]),
-                        path=Path(row[2]),
+                        destination_root=recorded_path(row[1]),
+                        path=recorded_path(row[2]),
                         size=int(row[3]),
                         mtime_ns=int(row[4]),
                         blake3=str(row[5]),

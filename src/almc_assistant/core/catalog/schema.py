@@ -12,11 +12,35 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 from pathlib import Path
 
 from almc_assistant.core import privatefs
 
 log = logging.getLogger(__name__)
+
+# A copy row's root is on a remote (``name:path``, as ``remotepaths.is_remote`` tells one:
+# two characters or more of [A-Za-z0-9_. -] before the first colon, the first not " .-").
+_REMOTE_ROOT = """instr(destination_root, ':') > 2
+        AND substr(destination_root, 1, 1) GLOB '[A-Za-z0-9_]'
+        AND substr(destination_root, 1, instr(destination_root, ':') - 1)
+            NOT GLOB '*[^A-Za-z0-9_. -]*'"""
+
+# Schema v5 on Windows (see there).
+WINDOWS_REMOTE_SLASHES = (
+    """
+    UPDATE OR IGNORE copies
+        SET destination_root = replace(destination_root, '\\', '/'),
+            path = replace(path, '\\', '/')
+        WHERE instr(destination_root || path, '\\') > 0 AND """
+    + _REMOTE_ROOT
+    + """;
+    DELETE FROM copies WHERE instr(destination_root || path, '\\') > 0 AND """
+    + _REMOTE_ROOT
+    + """;
+    DELETE FROM meta WHERE key = 'safety_key';
+    """
+)
 
 # Index of the list + 1 == the version the script brings the database to.
 MIGRATIONS: tuple[str, ...] = (
@@ -89,14 +113,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     UPDATE copies SET src_dev = -1, src_ino = -1, src_ctime_ns = -1
         WHERE src_dev IS NULL AND src_ino IS NULL AND src_ctime_ns IS NULL
-        AND instr(destination_root, ':') > 2
-        AND substr(destination_root, 1, 1) GLOB '[A-Za-z0-9_]'
-        AND substr(destination_root, 1, instr(destination_root, ':') - 1)
-            NOT GLOB '*[^A-Za-z0-9_. -]*';
+        AND """
+    + _REMOTE_ROOT
+    + """;
     UPDATE files SET safe = 0
         WHERE id IN (SELECT file_id FROM copies WHERE src_ctime_ns = -1);
     DELETE FROM meta WHERE key = 'safety_key';
     """,
+    # v5: remote copies recorded on Windows before remote paths were kept ``/``-separated
+    # (``core.remotepaths``): ``research:lab\\me\\a.nd2`` (a ``WindowsPath``'s text) becomes
+    # ``research:lab/me/a.nd2``, the name rclone and the receipts use. Windows only: there
+    # a file name cannot hold ``\\`` (every one was a separator); elsewhere it is a plain
+    # character of a name and nothing wrote one as a separator. A row whose ``/`` twin is
+    # there already (the same copy recorded again since) is dropped for it.
+    WINDOWS_REMOTE_SLASHES if sys.platform == "win32" else "",
 )
 
 LATEST = len(MIGRATIONS)

@@ -22,7 +22,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from almc_assistant.core.catalog.access import Connections
 from almc_assistant.core.catalog.queries import CatalogQueries
@@ -344,7 +344,7 @@ class Catalog:
         before: Ident | None,
         now: Ident,
         blake3: str,
-        copies: Sequence[Path] | None = None,
+        copies: Sequence[PurePath] | None = None,
     ) -> int:
         """The file's identity moved from ``before`` to ``now`` without its size or mtime
         changing, and its bytes, re-read from storage, still hash to ``blake3``: the
@@ -551,7 +551,7 @@ class Catalog:
             )
             return self._update_safe(conn, file_id)
 
-    def forget_copy(self, copy_path: Path) -> int:
+    def forget_copy(self, copy_path: PurePath) -> int:
         """A copy was found missing or different: it no longer counts."""
         with self.db.write() as conn:
             ids = [

@@ -124,7 +124,7 @@ def check_copy(
     return CheckedCopy(replace(copy, destination_root=Path(root)), opened)
 
 
-def _located(path: Path, roots: Sequence[PurePath]) -> tuple[PurePath, PurePath] | None:
+def _located(path: PurePath, roots: Sequence[PurePath]) -> tuple[PurePath, PurePath] | None:
     """The trusted root ``path`` lies in and the path below it, its folders' links
     resolved (only to find the names: the walk from the root then follows no link)."""
     resolved = Path(os.path.realpath(path.parent)) / path.name

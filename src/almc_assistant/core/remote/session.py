@@ -23,7 +23,6 @@ was confirmed again (rclone reads a known_hosts file once per remote it opens).
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from pathlib import Path
 
@@ -32,18 +31,16 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.remote.rcd import RcDaemon
 from almc_assistant.core.remote.rclone_backend import RcloneBackend
 from almc_assistant.core.remote.spec import PrivateRcloneConfig, parse_remote
+from almc_assistant.core.remotepaths import is_remote
 
 log = logging.getLogger(__name__)
-
-# NAME:path where NAME is at least two characters (a one-letter NAME is a Windows drive).
-_REMOTE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_. -]+:")
 
 
 def looks_remote(text: str) -> bool:
     """Whether a destination given as text names a remote (``research:lab/me``) rather
     than a folder: ``NAME:`` with a NAME of two characters or more and no path separator
     before the colon, and no folder of that name exists here."""
-    if not _REMOTE.match(text) or "/" in text.partition(":")[0]:
+    if not is_remote(text):
         return False
     return not Path(text).exists()
 

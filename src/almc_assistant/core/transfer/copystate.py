@@ -131,5 +131,5 @@ def local(t: Target) -> JobDestination:
 def dest_error(exc: OSError, action: str, t: Target, task: FileTask) -> CopyError:
     """``exc`` met at ``t`` while doing ``action``, classified by its destination."""
     if isinstance(t.dest, JobDestination):
-        return t.dest.error(exc, action=action, path=t.final, source=task.source)
+        return t.dest.error(exc, action=action, path=Path(t.final), source=task.source)
     return t.dest.error(exc, action=action, source=task.source)

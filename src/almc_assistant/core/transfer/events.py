@@ -4,12 +4,14 @@ Thread contract: plain frozen values; published from job and worker threads to a
 :class:`~almc_assistant.core.events.EventSink`. Consumers must not assume an order between
 events of different files; for one file, ``CopyVerified``/``CopySkipped``/``CopyFailed``
 come once per destination. ``JobFinished`` is always the last event of a job.
+Destination paths are :class:`PurePath`: a local :class:`Path`, or on a remote a
+``PurePosixPath`` (``/`` on every system: :mod:`~almc_assistant.core.remotepaths`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.events import Event
@@ -54,7 +56,7 @@ class JobStarted(Event):
     job_id: str
     total_files: int
     total_bytes: int
-    destinations: tuple[Path, ...]
+    destinations: tuple[PurePath, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,8 +84,8 @@ class CopyPendingUpload(Event):
 
     job_id: str
     source: Path
-    destination_root: Path
-    destination: Path
+    destination_root: PurePath
+    destination: PurePath
     size: int
     mtime_ns: int
     blake3: str
@@ -96,7 +98,7 @@ class CopySkipped(Event):
 
     job_id: str
     source: Path
-    destination: Path
+    destination: PurePath
     reason: str
 
 
@@ -106,12 +108,12 @@ class CopyFailed(Event):
 
     job_id: str
     source: Path
-    destination_root: Path
+    destination_root: PurePath
     title: str
     detail: str
     next_step: str
     retryable: bool
-    destination: Path | None = None
+    destination: PurePath | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,7 +122,7 @@ class CopyRetried(Event):
 
     job_id: str
     source: Path
-    destination_root: Path
+    destination_root: PurePath
     attempt: int  # the attempt about to start (2, 3, ...)
     title: str
     detail: str
@@ -140,7 +142,7 @@ class DestinationRefused(Event):
     """A whole destination was refused before copying (missing, full, read-only)."""
 
     job_id: str
-    destination_root: Path
+    destination_root: PurePath
     title: str
     detail: str
     next_step: str
@@ -159,8 +161,8 @@ class JobSummary:
     sources_skipped: int  # symlinks and special files in the sources
     bytes_copied: int
     seconds: float
-    receipts: tuple[Path, ...] = ()
-    manifests: tuple[Path, ...] = ()
+    receipts: tuple[PurePath, ...] = ()
+    manifests: tuple[PurePath, ...] = ()
     # Why a "refused" or "failed" job stopped (the error :class:`JobResult` carries), so
     # that whoever only sees the events can say why too; "" otherwise.
     error_title: str = ""
@@ -184,7 +186,7 @@ class JobFinished(Event):
 class EntryChecked(Event):
     """``verify``: one manifest entry (or extra file) checked against the storage."""
 
-    destination_root: Path
+    destination_root: PurePath
     relative_path: str
     outcome: str  # "match", "differs", "missing", "extra", "error"
     expected: str | None = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.winfiles import held_by_another_program
@@ -103,7 +103,7 @@ class Cancelled(Exception):
     """The job was cancelled; partials are removed by whoever catches this."""
 
 
-def mismatch(source: Path, partial: Path, expected: str, actual: str) -> VerificationMismatch:
+def mismatch(source: Path, partial: PurePath, expected: str, actual: str) -> VerificationMismatch:
     return VerificationMismatch(
         f"The copy of {source} read back from the destination does not match the source "
         f"(source BLAKE3 {expected[:16]}…, copy {actual[:16]}…). The bad copy was removed; "

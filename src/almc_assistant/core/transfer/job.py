@@ -20,12 +20,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from almc_assistant.core.destination_backend import DestinationBackend
 from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
+from almc_assistant.core.remotepaths import remote_path
 from almc_assistant.core.transfer.concurrency import choose_workers
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.destination import JobDestination
@@ -113,8 +114,8 @@ class _Run:
     bytes_total: int = 0
     sources_skipped: int = 0
     refused: int = 0
-    receipts: list[Path] = field(default_factory=list)
-    manifests: list[Path] = field(default_factory=list)
+    receipts: list[PurePath] = field(default_factory=list)
+    manifests: list[PurePath] = field(default_factory=list)
     remotes: list[RemoteDestination] = field(default_factory=list)
 
 
@@ -324,7 +325,7 @@ class CopyJob:
                     )
                 out.append(RemoteDestination(backend, text))
             except AlmcError as err:
-                pre.refused.append((Path(text), refused(text, err)))
+                pre.refused.append((remote_path(text), refused(text, err)))
         return out
 
     def _pool(

@@ -20,10 +20,13 @@ import logging
 import os
 import secrets
 import threading
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import TypeVar
 
 from almc_assistant.core.transfer import owner
 from almc_assistant.core.transfer.folder import Folder
+
+P = TypeVar("P", bound=PurePath)  # a local Path, or a PurePosixPath on a remote
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ def is_own_record(relpath: str) -> bool:
     )
 
 
-def conflict_name(final: Path, n: int) -> Path:
+def conflict_name(final: P, n: int) -> P:
     """``name (almc copy n).ext`` next to ``final`` (the "keep both" name)."""
     name = final.name
     lower = name.lower()

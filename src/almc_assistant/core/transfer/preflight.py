@@ -18,7 +18,7 @@ import os
 import secrets
 import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.fslimits import case_collisions, name_problems, size_problem
@@ -36,7 +36,7 @@ class OpenedDestinations:
     """The destinations a job opened, those refused, and the files each cannot take."""
 
     destinations: list[JobDestination] = field(default_factory=list)
-    refused: list[tuple[Path, AlmcError]] = field(default_factory=list)
+    refused: list[tuple[PurePath, AlmcError]] = field(default_factory=list)  # remote: posix
     # (file, destination, reason) pairs that will not be copied
     file_problems: list[tuple[FileTask, JobDestination, str]] = field(default_factory=list)
 

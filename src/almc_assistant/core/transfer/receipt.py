@@ -24,7 +24,7 @@ import errno
 import json
 import os
 import re
-from pathlib import Path
+from pathlib import PurePath
 
 from almc_assistant import __version__
 from almc_assistant.core.copies import RECEIPT_FORMAT, CopyRecord, iso_time
@@ -84,7 +84,7 @@ def write_receipt(
     state: str,
     skipped: int,
     dataset_of: DatasetOf | None = None,
-) -> Path:
+) -> PurePath:
     name, data = receipt_document(
         dest,
         job_id=job_id,

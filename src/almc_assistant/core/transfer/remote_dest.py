@@ -14,14 +14,16 @@ is kept with it (:class:`StoredProof`) and written into the receipt. A copy noth
 proved is never verified: it is removed and the file fails.
 
 ``root`` is the remote spec as a path (``research:lab/me``): the name events, receipts
-and the catalog give the destination. Nothing is ever opened through it locally.
+and the catalog give the destination, and every copy there is named below it with ``/``
+on every system (:func:`~almc_assistant.core.remotepaths.remote_path`). Nothing is ever
+opened through it locally.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 from almc_assistant.core.destination_backend import (
     DestinationBackend,
@@ -34,6 +36,7 @@ from almc_assistant.core.destination_backend import (
 )
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.fslimits import FileSystemInfo
+from almc_assistant.core.remotepaths import remote_path
 from almc_assistant.core.transfer.destination import DestinationLedger
 from almc_assistant.core.transfer.faults import CopyError, VerificationMismatch
 from almc_assistant.core.transfer.naming import MANIFEST_NAME, conflict_name
@@ -54,7 +57,7 @@ class RemoteManifest:
         self._backend = backend
         self._entries = backend.read_manifest()
         self._lock = threading.Lock()
-        self.path = Path(f"{spec.rstrip('/')}/{MANIFEST_NAME}")
+        self.path = remote_path(spec, MANIFEST_NAME)
 
     def lookup(self, relpath: str) -> str | None:
         with self._lock:
@@ -78,7 +81,7 @@ class RemoteDestination(DestinationLedger):
         super().__init__()
         self.backend = backend
         self.spec = spec
-        self.root = Path(spec)
+        self.root: PurePosixPath = remote_path(spec)
         self.label = backend.label
         self.fs = FileSystemInfo(type=REMOTE_FS)
         self.device = -1
@@ -297,7 +300,7 @@ def remote_mismatch(source: Path, dest: RemoteDestination, proof: StoredProof) -
 
 
 def plan_remote(
-    task: FileTask, dest: RemoteDestination, policy: str, refused: frozenset[Path]
+    task: FileTask, dest: RemoteDestination, policy: str, refused: frozenset[PurePath]
 ) -> tuple[str, bool] | str | CopyError:
     """Where ``task`` goes at ``dest``: ``(relpath, adopt)``; a reason to skip; or an
     error. A same-size file there is a candidate to adopt (proven later, never trusted);

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from almc_assistant.core.destination_backend import DestinationBackend, SourceDigests
 from almc_assistant.core.errors import AlmcError, UsageError
 from almc_assistant.core.events import EventSink
+from almc_assistant.core.remotepaths import remote_path
 from almc_assistant.core.transfer.events import EntryChecked
 from almc_assistant.core.transfer.naming import MANIFEST_NAME, is_own_record
 from almc_assistant.core.transfer.verifier import VerifyReport
@@ -55,7 +56,7 @@ def verify_remote(
                 title="Nothing to verify",
                 next_step=f"Give the destination you copied to (the one holding {MANIFEST_NAME}).",
             )
-        report = VerifyReport(Path(text), listed=len(entries))
+        report = VerifyReport(remote_path(text), listed=len(entries))
         _check_all(backend, text, entries, report, sink, workers)
         listed = {e.relpath for e in backend.list("", recursive=True) if not e.is_dir}
         for rel in sorted(listed - set(entries)):
@@ -66,7 +67,7 @@ def verify_remote(
                         destination_root=report.root,
                         relative_path=rel,
                         outcome="extra",
-                        detail=f"{text}/{rel} is not listed in the manifest.",
+                        detail=f"{remote_path(text, rel)} is not listed in the manifest.",
                     )
                 )
         for lst in (report.matched, report.differing, report.missing):
@@ -93,10 +94,11 @@ def _check_all(
     def check(rel: str, expected: str) -> None:
         actual: str | None = None
         detail, size, words = "", 0, ""
+        where = remote_path(text, rel)
         try:
             entry = backend.stat(rel)
             if entry is None or entry.is_dir:
-                outcome, detail = "missing", f"{text}/{rel} is listed in the manifest but missing."
+                outcome, detail = "missing", f"{where} is listed in the manifest but missing."
             else:
                 size = entry.size
                 proof = backend.prove(rel, SourceDigests(size=size, blake3=expected))
@@ -104,8 +106,8 @@ def _check_all(
                 outcome = "match" if proof.verified else "differs"
                 if not proof.verified:
                     detail = (
-                        f"{text}/{rel} no longer matches the BLAKE3 recorded when it was "
-                        f"copied ({words})."
+                        f"{where} no longer matches the BLAKE3 recorded when it was copied "
+                        f"({words})."
                     )
         except AlmcError as exc:
             outcome, detail = "error", exc.detail

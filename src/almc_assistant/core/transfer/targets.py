@@ -21,7 +21,7 @@ import enum
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.transfer.destination import JobDestination
@@ -40,10 +40,10 @@ class OnConflict(enum.StrEnum):
 @dataclass(frozen=True, slots=True, eq=False)  # identity: a dictionary key in hot paths
 class Target:
     dest: JobDestination | RemoteDestination
-    final: Path
+    final: PurePath  # a local Path; on a remote a PurePosixPath (``remotepaths``)
     relpath: str
     adopt: bool = False  # same-size file already there: read it back instead of writing
-    refused: frozenset[Path] = frozenset()  # names found to hold other bytes
+    refused: frozenset[PurePath] = frozenset()  # names found to hold other bytes
 
     @property
     def remote(self) -> bool:
@@ -54,7 +54,7 @@ class Target:
 @dataclass(frozen=True, slots=True)
 class NothingToDo:
     dest: JobDestination | RemoteDestination
-    final: Path
+    final: PurePath
     reason: str
 
 
@@ -81,7 +81,7 @@ def plan_target(
     dest: JobDestination | RemoteDestination,
     policy: OnConflict,
     *,
-    refused: frozenset[Path] = frozenset(),
+    refused: frozenset[PurePath] = frozenset(),
 ) -> Target | NothingToDo | CopyError:
     """What to do with ``task`` at ``dest``. ``refused``: names found to hold other bytes
     (when adopting or settling failed)."""
@@ -120,7 +120,11 @@ def _adoptable(task: FileTask, st: os.stat_result) -> bool:
 
 
 def _conflict(
-    task: FileTask, dest: JobDestination, final: Path, policy: OnConflict, refused: frozenset[Path]
+    task: FileTask,
+    dest: JobDestination,
+    final: Path,
+    policy: OnConflict,
+    refused: frozenset[PurePath],
 ) -> Target | NothingToDo | CopyError:
     if policy is OnConflict.SKIP:
         return NothingToDo(dest, final, f"a different file already exists at {final}")

@@ -31,7 +31,7 @@ import queue
 import stat
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from almc_assistant.core.errors import UsageError, describe_os_error
 from almc_assistant.core.events import EventSink
@@ -54,7 +54,7 @@ class _Unreadable(Exception):
 
 @dataclass(slots=True)
 class VerifyReport:
-    root: Path
+    root: PurePath  # on a remote a PurePosixPath (``remotepaths``)
     matched: list[str] = field(default_factory=list)
     differing: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)

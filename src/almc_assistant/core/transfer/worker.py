@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePath
 
 from almc_assistant.core.copies import CopyRecord, ident_of
 from almc_assistant.core.events import EventSink
@@ -83,7 +83,7 @@ class JobContext:
         task: FileTask,
         dest: AnyDestination,
         err: CopyError,
-        final: Path | None,
+        final: PurePath | None,
     ) -> None:
         self.counts.bump("failed")
         dest.add_failure(task.source, f"{err.title}: {err.detail}")
@@ -100,7 +100,7 @@ class JobContext:
             )
         )
 
-    def skipped(self, task: FileTask, final: Path, reason: str) -> None:
+    def skipped(self, task: FileTask, final: PurePath, reason: str) -> None:
         self.counts.bump("skipped")
         self.sink.publish(
             CopySkipped(job_id=self.job_id, source=task.source, destination=final, reason=reason)
@@ -187,7 +187,7 @@ class FileWorker:
         self,
         task: FileTask,
         dest: AnyDestination,
-        refused: frozenset[Path] = frozenset(),
+        refused: frozenset[PurePath] = frozenset(),
     ) -> Target | None:
         planned = plan_target(task, dest, self._ctx.policy, refused=refused)
         if isinstance(planned, Target):

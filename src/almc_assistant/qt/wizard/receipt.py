@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from almc_assistant.core.destinations import DestinationKind
+from almc_assistant.core.remotepaths import recorded_path
 from almc_assistant.core.transfer.events import READ_BACK_FROM_STORAGE
 from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize
@@ -167,7 +168,7 @@ def receipt_html(state: WizardState, *, now: dt.datetime | None = None) -> str:
             "the destination; nothing was overwritten.</p><ul>"
         )
         for source, root, new in renamed:
-            out.append(f"<li>{_e(source)} → {_e(Path(root) / new)}</li>")
+            out.append(f"<li>{_e(source)} → {_e(recorded_path(root) / new)}</li>")
         out.append("</ul>")
     if summary is not None and (summary.manifests or summary.receipts):
         out.append("<h3>Manifests and receipts</h3><ul>")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
+from almc_assistant.core.remotepaths import recorded_path
 from almc_assistant.core.units import human_size
 from almc_assistant.core.verdicts import NEEDS_FIXING
 from almc_assistant.qt import humanize
@@ -36,13 +37,13 @@ def copy_note(event: Any, roots: Sequence[Any] = ()) -> CopyNote:
     copy = getattr(event, "copy", None)
     if copy is not None:  # CopyVerified
         return _note(copy.source, copy.path, copy.destination_root, copy.size, copy.read_back)
-    dest = Path(event.destination)
-    holding = [Path(r) for r in roots if Path(r) in dest.parents]
+    dest = recorded_path(str(event.destination))  # on a remote: "/" on every system
+    holding = [r for r in map(recorded_path, map(str, roots)) if r in dest.parents]
     root = max(holding, key=lambda r: len(r.parts)) if holding else dest.parent
     return _note(Path(event.source), dest, root, 0, "")
 
 
-def _note(source: Path, dest: Path, root: Path, size: int, read_back: str) -> CopyNote:
+def _note(source: Path, dest: PurePath, root: PurePath, size: int, read_back: str) -> CopyNote:
     renamed = ""
     if dest.name and dest.name != source.name and root in dest.parents:
         renamed = dest.relative_to(root).as_posix()
