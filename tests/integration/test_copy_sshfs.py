@@ -20,7 +20,7 @@ import pytest
 
 from almc_assistant.core.fslimits import detect_filesystem
 from almc_assistant.core.transfer import (
-    READ_BACK_UNBUFFERED,
+    READ_BACK_EVICTED,
     CopyFailed,
     CopyHooks,
     CopyRetried,
@@ -302,14 +302,13 @@ def test_files_to_a_share_are_handed_out_from_a_few_folders_at_once(
         assert (store / "plate" / f.relative_to(run)).read_bytes() == f.read_bytes()
 
 
-def test_read_back_on_a_share_reads_the_servers_bytes_past_the_page_cache(
+def test_read_back_on_a_share_reads_the_servers_bytes(
     tmp_path: Path, sshfs: tuple[Path, Path]
 ) -> None:
-    """Issue 17: on a share the read-back is a direct read (``O_DIRECT``: no read-ahead
-    windows into pages dropped again). It must still read what the server holds: a byte
-    changed on the server after the flush is caught (and the copy retried), sizes that no
-    block would align (empty, odd, several chunks) verify, and each copy says it was read
-    bypassing the cache."""
+    """Issue 17: the read-back on a share goes to the server, not to this machine's cache
+    (the pages are dropped first): a byte changed on the server after the flush is caught
+    and the copy retried; sizes no block would align (empty, one byte, odd, several
+    chunks) verify, and each copy says how it was read back."""
     mnt, store = sshfs
     run = tmp_path / "src" / "run1"
     run.mkdir(parents=True)
@@ -333,7 +332,7 @@ def test_read_back_on_a_share_reads_the_servers_bytes_past_the_page_cache(
     (retry,) = sink.of_type(CopyRetried)
     assert "odd.tif" in retry.detail and "does not match" in retry.detail
     assert result.summary.ok and len(sink.of_type(CopyVerified)) == len(sizes)
-    assert {e.copy.read_back for e in sink.of_type(CopyVerified)} == {READ_BACK_UNBUFFERED}
+    assert {e.copy.read_back for e in sink.of_type(CopyVerified)} == {READ_BACK_EVICTED}
     for name in sizes:
         assert (store / "run1" / name).read_bytes() == (run / name).read_bytes()
     assert partials(store) == []

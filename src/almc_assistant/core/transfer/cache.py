@@ -48,29 +48,6 @@ def prepare(fd: int) -> bool:
     return True
 
 
-_O_DIRECT = getattr(os, "O_DIRECT", 0) if sys.platform.startswith("linux") else 0
-
-
-def set_direct(fd: int, on: bool) -> bool:
-    """Linux: turn ``O_DIRECT`` on or off for the reads of ``fd`` (``fcntl(F_SETFL)``);
-    ``True`` when it is now as asked. Elsewhere (no such flag) ``False`` for ``on``.
-
-    Used for the read-back on a network share (:mod:`readback`): the kernel sends a
-    direct read to the file system as requests of the mount's largest size, all at
-    once, past the page cache, instead of read-ahead's small windows into pages that
-    are dropped again (measured: ``bench/probe_readback.py``)."""
-    if not _O_DIRECT:
-        return not on
-    import fcntl
-
-    try:
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT if on else flags & ~_O_DIRECT)
-    except OSError:
-        return False
-    return True
-
-
 def sequential(fd: int) -> None:
     """Hint that ``fd`` is read front to back (bigger read-ahead)."""
     if hasattr(os, "POSIX_FADV_SEQUENTIAL"):

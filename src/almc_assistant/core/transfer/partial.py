@@ -62,7 +62,6 @@ class PartialFile:
                 threaded=trailing,
                 after_flush=after_flush,
                 reader_fd=reader,
-                direct=folder.staging is not None,  # a network share
             )
         except BaseException:
             self.discard()

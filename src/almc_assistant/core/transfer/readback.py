@@ -21,7 +21,6 @@ which ignores it), the read goes through the cache and the method says so.
 
 from __future__ import annotations
 
-import errno
 import io
 import queue
 import threading
@@ -50,11 +49,9 @@ class ReadBack:
         threaded: bool,
         after_flush: FlushHook | None = None,
         reader_fd: int | None = None,
-        direct: bool = False,
     ) -> None:
         """``reader_fd``: the file opened for reading (owned from now on); by default
-        ``path`` is opened. ``direct`` (a network share): read with ``O_DIRECT`` where
-        the platform has it (:func:`cache.set_direct`), past the page cache."""
+        ``path`` is opened."""
         self.path = path
         self._wfd = write_fd
         self._raw = buffer
@@ -66,9 +63,6 @@ class ReadBack:
         # how this copy is read back, for its receipt
         self.method = cache.read_back_method() if bypass else READ_BACK_CACHED
         if self._direct is not None and unbuffered.honoured():
-            self.method = READ_BACK_UNBUFFERED
-        self._o_direct = direct and bypass and cache.set_direct(self._reader.fileno(), True)
-        if self._o_direct:
             self.method = READ_BACK_UNBUFFERED
         self._hasher = blake3.blake3()
         self._done = 0
@@ -148,32 +142,17 @@ class ReadBack:
         pos = start
         buf = self._buf
         while pos < upto:
-            n = self._read(reader, buf[: min(len(buf), upto - pos)])
+            n = reader.readinto(buf[: min(len(buf), upto - pos)])
             if not n:
                 break  # shorter than written: the hash will not match
             self._hasher.update(buf[:n])
             pos += n
         if full:  # anything beyond what we wrote means someone else wrote here
-            extra = self._read(reader, buf[:1])
+            extra = reader.readinto(buf[:1])
             if extra:
                 self._hasher.update(buf[:extra])
         cache.evict(reader.fileno(), start, pos - start)
         self._done = pos
-
-    def _read(self, reader: io.FileIO, into: memoryview) -> int:
-        """One read into ``into``; a direct read the file system refuses (``EINVAL``: it
-        wants aligned buffers or sizes) is read again through the cache, evicted first,
-        and the method says so."""
-        try:
-            return reader.readinto(into) or 0
-        except OSError as exc:
-            if not self._o_direct or exc.errno != errno.EINVAL:
-                raise
-        self._o_direct = False
-        self.method = cache.read_back_method()
-        cache.set_direct(reader.fileno(), False)
-        cache.evict(reader.fileno())
-        return reader.readinto(into) or 0
 
     def _read_unbuffered(self, start: int, upto: int, full: bool) -> int:
         """Windows: read ``[start, upto)`` bypassing the cache; return where it stopped.
