@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime as dt
 import json
 import os
 import re
@@ -47,7 +46,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import _harness
 from netshare import NetShare
@@ -68,13 +66,12 @@ def one_by_one(src: Path, dest: Path, method: str) -> list[float]:
     final = os.open(dest, os.O_RDONLY | os.O_DIRECTORY)
     staged = os.open(stage if method != "direct" else dest, os.O_RDONLY | os.O_DIRECTORY)
     times = []
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     try:
         for path in sorted(src.iterdir()):
             data = path.read_bytes()
             if method == "direct":
                 t0 = time.perf_counter()
-                fd = os.open(path.name, flags, 0o644, dir_fd=final)
+                fd = os.open(path.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=final)
                 times.append(time.perf_counter() - t0)
                 try:
                     os.write(fd, data)
@@ -82,11 +79,7 @@ def one_by_one(src: Path, dest: Path, method: str) -> list[float]:
                     os.close(fd)
                 continue
             tmp = f".part-{secrets.token_hex(6)}"
-            fd = os.open(tmp, flags, 0o644, dir_fd=staged)
-            try:
-                os.write(fd, data)
-            finally:
-                os.close(fd)
+            _harness.write_new(tmp, data, staged)
             if method == "primed":  # a look-up of the final name just before the link
                 try:
                     os.lstat(path.name, dir_fd=final)
@@ -169,17 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     args = p.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    args.out.mkdir(parents=True, exist_ok=True)
-    out_json = args.out / f"probe-folder-requests-{stamp}.json"
-    store = Path(f"/tmp/almc-probe-store-{os.getpid()}")
-    mnt = Path(f"/tmp/almc-probe-mnt-{os.getpid()}")
+    run_ = _harness.ShareRun.start(args.out, "probe-folder-requests")
+    out_json, store, mnt, doc = run_.out_json, run_.store, run_.mnt, run_.doc
     src = Path(f"/tmp/almc-probe-src-{os.getpid()}") / "data"
     src.mkdir(parents=True)
     for i in range(args.files):
         (src / f"f{i:05d}.bin").write_bytes(os.urandom(64 << 10))
-    store.mkdir()
-    doc: dict[str, Any] = {"argv": sys.argv, "load_before": os.getloadavg(), "results": []}
     try:
         for delay in (float(d) for d in args.delays.split(",") if d.strip()):
             with NetShare(

@@ -25,7 +25,6 @@ Thread contract: a script; its reader threads only read files below the share.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import mmap
 import os
@@ -35,7 +34,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import blake3
 
@@ -101,13 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     src = args.data_dir / "n-250x2MiB"
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    args.out.mkdir(parents=True, exist_ok=True)
-    out_json = args.out / f"probe-readback-{stamp}.json"
-    store = Path(f"/tmp/almc-readback-store-{os.getpid()}")
-    mnt = Path(f"/tmp/almc-readback-mnt-{os.getpid()}")
-    store.mkdir()
-    doc: dict[str, Any] = {"argv": sys.argv, "load_before": os.getloadavg(), "results": []}
+    run_ = _harness.ShareRun.start(args.out, "probe-readback")
+    out_json, store, mnt, doc = run_.out_json, run_.store, run_.mnt, run_.doc
     try:
         with NetShare(store, mnt, delay_ms=args.delay) as share:
             print(f"{args.delay:g} ms each way: round trip {share.rtt_ms():.2f} ms", flush=True)

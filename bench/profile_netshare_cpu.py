@@ -23,7 +23,6 @@ Thread contract: a script; main thread only.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import resource
@@ -33,7 +32,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import _harness
 from bench_netshare import SHAPES
@@ -109,15 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     spec = next(s for s in SHAPES[args.delay] if s.key == args.shape)
     src = args.data_dir / spec.name
     commands = [c.strip() for c in args.commands.split(",") if c.strip()]
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    args.out.mkdir(parents=True, exist_ok=True)
-    out_json = args.out / f"profile-netshare-{stamp}.json"
-    store = Path(f"/tmp/almc-profile-store-{os.getpid()}")
-    mnt = Path(f"/tmp/almc-profile-mnt-{os.getpid()}")
+    run_ = _harness.ShareRun.start(args.out, "profile-netshare")
+    out_json, store, mnt, doc = run_.out_json, run_.store, run_.mnt, run_.doc
     outs = Path(f"/tmp/almc-profile-out-{os.getpid()}")
-    store.mkdir()
     outs.mkdir()
-    doc: dict[str, Any] = {"argv": sys.argv, "load_before": os.getloadavg(), "results": []}
     try:
         with NetShare(store, mnt, delay_ms=args.delay) as share:
             rtt = share.rtt_ms()
