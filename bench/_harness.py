@@ -202,3 +202,41 @@ def machine_facts(data_dir: Path, dest_dir: Path, dest_dir2: Path | None) -> dic
         "dest_fs2": file_system_of(dest_dir2) if dest_dir2 else None,
         "tools": tool_versions(),
     }
+
+
+@dataclass
+class ShareRun:
+    """Where one run of a stand-in probe keeps its results and its share: the JSON
+    (``OUT/PREFIX-STAMP.json``), the server's folder and the mount point (per process),
+    and the document written there (the argv and the load average to begin with)."""
+
+    out_json: Path
+    store: Path
+    mnt: Path
+    doc: dict[str, Any]
+
+    @classmethod
+    def start(cls, out: Path, prefix: str) -> ShareRun:
+        import datetime as dt
+        import sys
+
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        out.mkdir(parents=True, exist_ok=True)
+        tag = f"/tmp/almc-{prefix}-{{}}-{os.getpid()}"
+        run = cls(
+            out / f"{prefix}-{stamp}.json",
+            Path(tag.format("store")),
+            Path(tag.format("mnt")),
+            {"argv": sys.argv, "load_before": os.getloadavg(), "results": []},
+        )
+        run.store.mkdir()
+        return run
+
+
+def write_new(name: str, data: bytes, dir_fd: int) -> None:
+    """Create ``name`` in the open folder ``dir_fd`` (``O_EXCL``) and write ``data``."""
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=dir_fd)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)

@@ -35,7 +35,6 @@ Thread contract: a script; the copy threads only write files below their fresh f
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import secrets
@@ -46,7 +45,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import _harness
 from netshare import NetShare
@@ -80,22 +78,13 @@ def bare(src: Path, dest: Path, threads: int, *, staged: bool) -> None:
                 name = names.pop()
             try:
                 data = (src / name).read_bytes()
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
                 if staged:
                     tmp = f".part-{secrets.token_hex(6)}"
-                    fd = os.open(tmp, flags, 0o644, dir_fd=stage)
-                    try:
-                        os.write(fd, data)
-                    finally:
-                        os.close(fd)
+                    _harness.write_new(tmp, data, stage)
                     os.link(tmp, name, src_dir_fd=stage, dst_dir_fd=final)
                     os.unlink(tmp, dir_fd=stage)
                 else:
-                    fd = os.open(name, flags, 0o644, dir_fd=final)
-                    try:
-                        os.write(fd, data)
-                    finally:
-                        os.close(fd)
+                    _harness.write_new(name, data, final)
             except BaseException as exc:
                 with lock:
                     errors.append(exc)
@@ -157,13 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     methods = ["cp", "pcp", *(f"bare{n}" for n in counts), *(f"direct{n}" for n in counts)]
     if args.methods:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    args.out.mkdir(parents=True, exist_ok=True)
-    out_json = args.out / f"bench-folder-floor-{stamp}.json"
-    store = Path(f"/tmp/almc-floor-store-{os.getpid()}")
-    mnt = Path(f"/tmp/almc-floor-mnt-{os.getpid()}")
-    store.mkdir()
-    doc: dict[str, Any] = {"argv": sys.argv, "load_before": os.getloadavg(), "results": []}
+    run_ = _harness.ShareRun.start(args.out, "bench-folder-floor")
+    out_json, store, mnt, doc = run_.out_json, run_.store, run_.mnt, run_.doc
     try:
         for delay in (float(d) for d in args.delays.split(",") if d.strip()):
             src = args.data_dir / DATA[delay if delay in DATA else 10.0]

@@ -45,6 +45,7 @@ from pathlib import Path
 from types import TracebackType
 
 SSHD = Path("/usr/sbin/sshd")
+SFTP_SERVER = Path("/usr/lib/openssh/sftp-server")  # with ``sftp_log`` only
 
 FORWARDER_C = r"""
 /* Delay forwarder between two tun devices: each packet is held DELAY_US microseconds. */
@@ -180,8 +181,22 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
 class NetShare:
     """The stand-in, built on ``__enter__`` and torn down on ``__exit__``."""
 
-    def __init__(self, store: Path, mountpoint: Path, *, delay_ms: float) -> None:
+    def __init__(
+        self,
+        store: Path,
+        mountpoint: Path,
+        *,
+        delay_ms: float,
+        sftp_log: bool = False,
+        sshfs_options: str = "",
+    ) -> None:
+        """``sftp_log``: the SFTP server logs every request (``-l DEBUG3``) for
+        :meth:`server_log` (a profile: counts requests; it costs the server time).
+        ``sshfs_options``: more ``-o`` options for sshfs (profiles of other mounts; the
+        benchmarks keep sshfs's defaults)."""
         self.store = store.resolve()
+        self.sftp_log = sftp_log
+        self.sshfs_options = sshfs_options
         self.mountpoint = mountpoint.resolve()
         self.delay_ms = delay_ms
         n = os.getpid() % 250 + 1
@@ -252,8 +267,7 @@ class NetShare:
             f"Port 22\nListenAddress {self.ns_ip}\nHostKey {keys / 'host'}\n"
             f"PidFile {keys / 'sshd.pid'}\nAuthorizedKeysFile {keys / 'authorized_keys'}\n"
             "StrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
-            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-            "Subsystem sftp internal-sftp\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n" + self._subsystem()
         )
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder
         with open(keys / "sshd.log", "wb") as log:  # the child keeps its own descriptor
@@ -264,6 +278,14 @@ class NetShare:
                 start_new_session=True,
             )
 
+    def _subsystem(self) -> str:
+        if not self.sftp_log:
+            return "Subsystem sftp internal-sftp\n"
+        # a subsystem's standard error is dropped by sshd, and the log would need a
+        # syslog: the same server code as a program, its log redirected by the shell
+        assert self._tmp is not None
+        return f"Subsystem sftp {SFTP_SERVER} -e -l DEBUG3 2>>{self._tmp / 'sftp.log'}\n"
+
     def _mount(self) -> None:
         assert self._tmp is not None
         self.store.mkdir(parents=True, exist_ok=True)
@@ -272,6 +294,8 @@ class NetShare:
             self._made_mountpoint = True
         opts = f"IdentityFile={self._tmp / 'user'},StrictHostKeyChecking=no,"
         opts += "UserKnownHostsFile=/dev/null,BatchMode=yes"
+        if self.sshfs_options:
+            opts += "," + self.sshfs_options
         err = ""
         log = self._tmp / "sshfs.log"
         remote = f"root@{self.ns_ip}:{self.store}"
@@ -317,6 +341,12 @@ class NetShare:
         rx = re.search(r"RX:.*\n\s*(\d+)", out)
         tx = re.search(r"TX:.*\n\s*(\d+)", out)
         return (int(rx.group(1)) if rx else 0, int(tx.group(1)) if tx else 0)
+
+    def server_log(self) -> str:
+        """What the SFTP server logged so far (``sftp_log``: every request)."""
+        assert self._tmp is not None
+        log = self._tmp / "sftp.log"
+        return log.read_text(errors="replace") if log.exists() else ""
 
     # -- tearing down
     def close(self) -> None:

@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from almc_assistant.core.fslimits import detect_filesystem
-from almc_assistant.core.transfer import CopyFailed, CopyHooks, CopyVerified, owner
+from almc_assistant.core.transfer import (
+    READ_BACK_EVICTED,
+    CopyFailed,
+    CopyHooks,
+    CopyRetried,
+    CopyVerified,
+    owner,
+)
 from almc_assistant.core.transfer.publish import publish
 from almc_assistant.core.transfer.scan import FileTask
 from tests.core.transfer.conftest import copy, partials
@@ -293,3 +300,39 @@ def test_files_to_a_share_are_handed_out_from_a_few_folders_at_once(
     assert [r.split("/")[1] for r in order[:8]] == ["well0", "well1", "well2", "well3"] * 2
     for f in run.rglob("*.tif"):
         assert (store / "plate" / f.relative_to(run)).read_bytes() == f.read_bytes()
+
+
+def test_read_back_on_a_share_reads_the_servers_bytes(
+    tmp_path: Path, sshfs: tuple[Path, Path]
+) -> None:
+    """Issue 17: the read-back on a share goes to the server, not to this machine's cache
+    (the pages are dropped first): a byte changed on the server after the flush is caught
+    and the copy retried; sizes no block would align (empty, one byte, odd, several
+    chunks) verify, and each copy says how it was read back."""
+    mnt, store = sshfs
+    run = tmp_path / "src" / "run1"
+    run.mkdir(parents=True)
+    sizes = {"empty.tif": 0, "one.tif": 1, "odd.tif": 65_537, "multi.nd2": (9 << 20) + 3}
+    for name, size in sizes.items():
+        (run / name).write_bytes(os.urandom(size))
+    changed: list[str] = []
+
+    def server_side_change(partial: Path, start: int, end: int) -> None:
+        if partial.name.endswith("odd.tif") and not changed:  # the first attempt only
+            on_server = store / partial.relative_to(mnt)
+            with open(on_server, "r+b") as f:
+                f.seek(start + 100)
+                b = f.read(1)
+                f.seek(start + 100)
+                f.write(bytes([b[0] ^ 0xFF]))
+            changed.append(partial.name)
+
+    result, sink = copy([run], [mnt], workers=2, hooks=CopyHooks(after_flush=server_side_change))
+    assert changed
+    (retry,) = sink.of_type(CopyRetried)
+    assert "odd.tif" in retry.detail and "does not match" in retry.detail
+    assert result.summary.ok and len(sink.of_type(CopyVerified)) == len(sizes)
+    assert {e.copy.read_back for e in sink.of_type(CopyVerified)} == {READ_BACK_EVICTED}
+    for name in sizes:
+        assert (store / "run1" / name).read_bytes() == (run / name).read_bytes()
+    assert partials(store) == []
