@@ -36,6 +36,7 @@ from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copystate import Adopt, Opened, Run, Written, dest_error
 from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.faults import CopyError, source_changed
+from almc_assistant.core.transfer.hashing import read_into
 from almc_assistant.core.transfer.hooks import CopyHooks
 from almc_assistant.core.transfer.landing import Result, Verified
 from almc_assistant.core.transfer.naming import partial_name, release_partial
@@ -119,7 +120,7 @@ class GroupedMover:
         try:
             view = memoryview(self._buf)
             total = 0
-            while total < len(view) and (n := os.readv(fd, [view[total:]])):
+            while total < len(view) and (n := read_into(fd, view[total:])):
                 total += n
             if total != task.size:
                 raise source_changed(task.source, f"{total} bytes were read, not {task.size}")

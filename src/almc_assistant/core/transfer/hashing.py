@@ -47,18 +47,33 @@ def open_from_storage(folder: Folder, name: str, *, prefetch: bool = False) -> t
     return fd, st.st_size
 
 
+def read_into(fd: int, view: memoryview) -> int:
+    """Read from ``fd`` into ``view`` (one read; 0 at the end), the bytes counted.
+
+    POSIX: ``os.readv`` straight into the buffer. Windows has no ``readv``: ``os.read``
+    and one copy into the buffer (small files to a remote and cleanup's hashes go
+    through here there too)."""
+    if _READV is not None:
+        return _READV(fd, [view])
+    data = os.read(fd, len(view))
+    view[: len(data)] = data
+    return len(data)
+
+
+_READV: Callable[[int, list[memoryview]], int] | None = getattr(os, "readv", None)
+
+
 def hash_fd(fd: int, buf: bytearray, stored: int | None = None) -> tuple[str, int]:
     """BLAKE3 hex and size of what remains to read on ``fd``; drops the pages after.
 
     ``stored``: the file's size as just found by ``fstat`` (:func:`open_from_storage`):
     reading stops once that much was read, without one more read to meet its end (a
     file that grew meanwhile still shows: a read takes what there is, up to the buffer).
-    POSIX only (``os.readv``): used for grouped small files (:mod:`grouped`), Linux only.
     """
     view = memoryview(buf)
     hasher = blake3.blake3()
     size = 0
-    while n := os.readv(fd, [view]):
+    while n := read_into(fd, view):
         hasher.update(view[:n])
         size += n
         if stored is not None and size >= stored:
