@@ -57,6 +57,18 @@ def default_workers(destinations: int) -> int:
     return min(8, DEFAULT_WORKERS + 2 * max(destinations - 1, 0))
 
 
+PROCESS_MIN_FILES = 1000  # small files that pay for starting worker processes
+
+
+def process_workers() -> int:
+    """Worker processes for a job of small files to local destinations (see the
+    README, "Worker processes for small files")."""
+    override = os.environ.get("ALMC_PROCS")  # temporary: measuring
+    if override:
+        return int(override)
+    return max(2, (os.cpu_count() or 2) + 1)
+
+
 PROBES = 3  # look-ups per destination (preflight sends them at once)
 
 

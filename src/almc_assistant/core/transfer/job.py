@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 from almc_assistant.core.destination_backend import DestinationBackend
 from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
-from almc_assistant.core.transfer.concurrency import choose_workers
+from almc_assistant.core.smallcopy import Helper, stop_all
+from almc_assistant.core.smallcopy import available as smallcopy_available
+from almc_assistant.core.transfer.concurrency import (
+    PROCESS_MIN_FILES,
+    choose_workers,
+    process_workers,
+)
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.events import (
@@ -85,6 +91,10 @@ class CopyRequest:
     group_files: int = 64  # small files made durable together (one syncfs per group)
     group_small_files: bool = True  # False: every file alone (as on macOS and Windows)
     group_bytes: int = 64 << 20
+    # Worker processes for groups of small files (``core.smallcopy``): None, automatic
+    # (a job of at least ``PROCESS_MIN_FILES`` small files, all to local destinations,
+    # on Linux); 0: threads only; N: N processes (N workers).
+    processes: int | None = None
     # Remote destinations (``research:lab/me``: an rclone remote in the user's private
     # rclone.conf, core.remote); their files go through the same per-file pipeline.
     # An opened backend may be given instead of its text: the caller owns it (and its
@@ -350,6 +360,9 @@ class CopyJob:
             folders=min(folder_count(files), FOLDERS) if share else 1,
             mean_size=sum(f.size for f in files) / max(len(files), 1),
         )
+        helpers = self._helpers(files, share, bool(remotes), ctx)
+        if helpers:
+            n = len(helpers)  # one worker thread per process: it waits on its child
         ctx.workers = n
         todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
         for task in by_folders(files) if share else files:  # a share: a few folders at once
@@ -360,6 +373,9 @@ class CopyJob:
             # a mounted share: its files go one by one, so a group would only serialise
             # them on one worker (remote targets have a grouped path of their own)
             group_files = 1
+        if helpers and os.environ.get("ALMC_GROUP"):  # TEMP measuring
+            group_files = int(os.environ["ALMC_GROUP"])
+            group_bytes = group_files << 20
 
         def next_group() -> list[tuple[FileTask, list[AnyDestination]]]:
             """Up to ``group_files`` small files (or one large file) to copy next."""
@@ -375,8 +391,8 @@ class CopyJob:
                     size += task.size
             return group
 
-        def loop() -> None:
-            worker = FileWorker(ctx)
+        def loop(i: int = 0) -> None:
+            worker = FileWorker(ctx, helpers[i] if helpers else None)
             try:
                 while not cancelled.is_set() and (group := next_group()):
                     ctx.control.checkpoint()
@@ -384,22 +400,45 @@ class CopyJob:
             except Cancelled:
                 cancelled.set()
 
-        if n <= 1:  # inline, on the job's thread
-            loop()
-            if cancelled.is_set():
-                raise Cancelled()
-            return
-
-        threads = [
-            threading.Thread(target=loop, name=f"almc-copy-{self.job_id}-w{i}")
-            for i in range(min(n, max(len(files), 1)))
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        try:
+            if n <= 1:  # inline, on the job's thread
+                loop()
+                if cancelled.is_set():
+                    raise Cancelled()
+                return
+            threads = [
+                threading.Thread(target=loop, args=(i,), name=f"almc-copy-{self.job_id}-w{i}")
+                for i in range(min(n, max(len(files), 1)))
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            stop_all(helpers)
         if cancelled.is_set() or ctx.control.cancelled:
             raise Cancelled()
+
+    def _helpers(
+        self, files: list[FileTask], share: bool, remote: bool, ctx: JobContext
+    ) -> list[Helper]:
+        """Worker processes for groups of small files, started now (see ``processes``);
+        none for a share, remote destinations, test hooks, or too few small files."""
+        want = self.request.processes
+        if want == 0 or share or remote or not ctx.group_small_files:
+            return []
+        hooks = ctx.hooks
+        if hooks is not None and (hooks.before_file or hooks.on_chunk or hooks.after_flush):
+            return []
+        if not smallcopy_available():
+            return []
+        small = sum(1 for f in files if f.size <= ctx.chunk_size)
+        if want is None and small < PROCESS_MIN_FILES:
+            return []
+        helpers = [Helper() for _ in range(want or process_workers())]
+        for h in helpers:
+            h.start()  # they load while the first groups are planned
+        return helpers
 
     def _finish_destinations(self, dests: list[AnyDestination], run: _Run, cancelled: bool) -> None:
         """Per destination: remove the staging folders, rewrite the manifest, write the
