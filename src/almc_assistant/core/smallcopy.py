@@ -43,7 +43,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -372,6 +372,25 @@ class HelperFailed(Exception):
 _START = threading.Lock()  # Process.start reaps ended children: one start at a time
 
 
+@contextlib.contextmanager
+def _children_allowed() -> Iterator[None]:
+    """Let a daemonic process (the app's engine, ``service_process``) start a helper.
+
+    ``multiprocessing`` refuses children to daemonic processes so that none outlives
+    its parent; a helper never does: it ends when its pipe closes (its parent gone), and
+    is itself daemonic (ended at its parent's normal exit).
+    """
+    from multiprocessing import process as mp_process
+
+    config: dict[str, Any] = mp_process.current_process()._config  # type: ignore[attr-defined]
+    daemon = config.pop("daemon", None)
+    try:
+        yield
+    finally:
+        if daemon is not None:
+            config["daemon"] = daemon
+
+
 class Helper:
     """One child process, started on first use (again after it died)."""
 
@@ -392,14 +411,17 @@ class Helper:
         ctx = multiprocessing.get_context("spawn")
         ours, theirs = ctx.Pipe()
         process = ctx.Process(target=serve, args=(theirs,), name="almc-smallcopy", daemon=True)
-        with _START:
+        with _START, _children_allowed():
             process.start()
         theirs.close()
         self._process, self._conn = process, ours
 
     def copy(self, request: Request) -> list[FileAnswer]:
         """Copy one group in the child; raise :class:`HelperDied` if it ended meanwhile."""
-        self.start()
+        try:
+            self.start()
+        except Exception as exc:  # no process to restart a dead one with
+            raise HelperDied(None) from exc
         assert self._conn is not None
         try:
             self._conn.send(request)

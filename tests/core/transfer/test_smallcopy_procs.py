@@ -15,9 +15,9 @@ import blake3
 import pytest
 
 from almc_assistant.core import smallcopy
+from almc_assistant.core.events import ListSink
 from almc_assistant.core.transfer import CopyFailed, CopyRequest, CopyVerified, start_copy
 from almc_assistant.core.transfer import job as job_module
-from almc_assistant.core.events import ListSink
 from tests.core.transfer.conftest import copy, partials, tree_files, write
 
 pytestmark = pytest.mark.skipif(
@@ -108,9 +108,7 @@ def test_a_small_job_keeps_threads_and_a_large_one_starts_processes(
     assert result.summary.ok and sum(len(g) for g in calls.groups) == 50
 
 
-def test_a_rerun_adopts_what_is_there_on_threads(
-    tmp_path: Path, calls: Calls
-) -> None:
+def test_a_rerun_adopts_what_is_there_on_threads(tmp_path: Path, calls: Calls) -> None:
     """Adoption stays on threads; a rerun adopts what is there by reading it back."""
     run = _tree(tmp_path / "src" / "run1", 40)
     dest = tmp_path / "d1"
@@ -213,9 +211,48 @@ def test_cancel_mid_job_with_processes_leaves_verified_files_only(
     copied = tree_files(dest / "run1")
     assert 0 < len(copied) < 400
     manifest = dict(
-        reversed(line.split("  ", 1)) for line in (dest / "almc-manifest.b3sum").read_text().splitlines()
+        reversed(line.split("  ", 1))
+        for line in (dest / "almc-manifest.b3sum").read_text().splitlines()
     )
     for rel, data in copied.items():  # every final name holds verified, recorded bytes
         assert data == (run / rel).read_bytes()
         assert manifest[f"run1/{rel}"] == blake3.blake3(data).hexdigest()
     assert all(_gone(pid) for pid in calls.pids)
+
+
+def _copy_in_a_daemon(src: str, dest: str, conn: Any) -> None:
+    from almc_assistant.core.transfer import run_copy
+
+    sent: list[int] = []
+    real = smallcopy.Helper.copy
+
+    def counted(self: smallcopy.Helper, request: smallcopy.Request) -> Any:
+        sent.append(len(request[1]))
+        return real(self, request)
+
+    smallcopy.Helper.copy = counted  # type: ignore[method-assign]
+    request = CopyRequest(
+        sources=[Path(src)], destinations=[Path(dest)], create_missing=True, processes=2
+    )
+    result = run_copy(request, ListSink())
+    conn.send((result.summary.state, result.summary.verified, sum(sent)))
+
+
+def test_the_apps_engine_a_daemonic_process_starts_its_helpers(tmp_path: Path) -> None:
+    """The app runs the engine in a daemonic spawn child (``service_process``), which
+    ``multiprocessing`` forbids children by default: its jobs still get their helpers."""
+    import multiprocessing
+
+    run = _tree(tmp_path / "src" / "run1", 60)
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    engine = ctx.Process(
+        target=_copy_in_a_daemon, args=(str(run), str(tmp_path / "d1"), theirs), daemon=True
+    )
+    engine.start()
+    theirs.close()
+    try:
+        assert ours.recv() == ("completed", 60, 60)
+    finally:
+        engine.join(60)
+    assert tree_files(tmp_path / "d1" / "run1") == tree_files(run)

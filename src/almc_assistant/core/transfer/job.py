@@ -47,6 +47,7 @@ from almc_assistant.core.transfer.events import (
 from almc_assistant.core.transfer.faults import Cancelled
 from almc_assistant.core.transfer.grouped import batchable
 from almc_assistant.core.transfer.hooks import CHUNK, WINDOW, CopyHooks
+from almc_assistant.core.transfer.listing import FolderListings
 from almc_assistant.core.transfer.ontoitself import refuse_copy_onto_itself
 from almc_assistant.core.transfer.preflight import (
     SPACE_MARGIN,
@@ -363,6 +364,9 @@ class CopyJob:
         helpers = self._helpers(files, share, bool(remotes), ctx)
         if helpers:
             n = len(helpers)  # one worker thread per process: it waits on its child
+            for d in pre.destinations:  # a name's look-up per file, from one listing
+                if d.listings is None and not os.environ.get("ALMC_NOLIST"):  # TEMP
+                    d.listings = FolderListings(d.root)
         ctx.workers = n
         todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
         for task in by_folders(files) if share else files:  # a share: a few folders at once
@@ -436,8 +440,13 @@ class CopyJob:
         if want is None and small < PROCESS_MIN_FILES:
             return []
         helpers = [Helper() for _ in range(want or process_workers())]
-        for h in helpers:
-            h.start()  # they load while the first groups are planned
+        try:
+            for h in helpers:
+                h.start()  # they load while the first groups are planned
+        except Exception:  # e.g. no processes left: threads copy as before
+            log.warning("worker processes did not start; copying with threads", exc_info=True)
+            stop_all(helpers)
+            return []
         return helpers
 
     def _finish_destinations(self, dests: list[AnyDestination], run: _Run, cancelled: bool) -> None:
