@@ -210,10 +210,10 @@ def test_cancel_mid_job_with_processes_leaves_verified_files_only(
     assert partials(dest) == []
     copied = tree_files(dest / "run1")
     assert 0 < len(copied) < 400
-    manifest = dict(
-        reversed(line.split("  ", 1))
-        for line in (dest / "almc-manifest.b3sum").read_text().splitlines()
-    )
+    manifest: dict[str, str] = {}
+    for line in (dest / "almc-manifest.b3sum").read_text().splitlines():
+        hexdigest, rel = line.split("  ", 1)
+        manifest[rel] = hexdigest
     for rel, data in copied.items():  # every final name holds verified, recorded bytes
         assert data == (run / rel).read_bytes()
         assert manifest[f"run1/{rel}"] == blake3.blake3(data).hexdigest()
