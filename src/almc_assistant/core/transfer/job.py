@@ -365,7 +365,7 @@ class CopyJob:
         if helpers:
             n = len(helpers)  # one worker thread per process: it waits on its child
             for d in pre.destinations:  # a name's look-up per file, from one listing
-                if d.listings is None and not os.environ.get("ALMC_NOLIST"):  # TEMP
+                if d.listings is None:
                     d.listings = FolderListings(d.root)
         ctx.workers = n
         todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
@@ -379,7 +379,6 @@ class CopyJob:
             group_files = 1
         if helpers and os.environ.get("ALMC_GROUP"):  # TEMP measuring
             group_files = int(os.environ["ALMC_GROUP"])
-            group_bytes = group_files << 20
 
         def next_group() -> list[tuple[FileTask, list[AnyDestination]]]:
             """Up to ``group_files`` small files (or one large file) to copy next."""
