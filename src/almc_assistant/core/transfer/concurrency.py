@@ -58,6 +58,9 @@ def default_workers(destinations: int) -> int:
 
 
 PROCESS_MIN_FILES = 1000  # small files that pay for starting worker processes
+# Files up to this size count towards it: the GIL hand-offs of their short system calls
+# are what processes save (files of megabytes spend their time in I/O, threads suffice)
+PROCESS_FILE_SIZE = 1 << 20
 
 
 def process_workers() -> int:

@@ -29,6 +29,7 @@ from almc_assistant.core.events import EventSink
 from almc_assistant.core.smallcopy import Helper, stop_all
 from almc_assistant.core.smallcopy import available as smallcopy_available
 from almc_assistant.core.transfer.concurrency import (
+    PROCESS_FILE_SIZE,
     PROCESS_MIN_FILES,
     choose_workers,
     process_workers,
@@ -93,8 +94,8 @@ class CopyRequest:
     group_small_files: bool = True  # False: every file alone (as on macOS and Windows)
     group_bytes: int = 64 << 20
     # Worker processes for groups of small files (``core.smallcopy``): None, automatic
-    # (a job of at least ``PROCESS_MIN_FILES`` small files, all to local destinations,
-    # on Linux); 0: threads only; N: N processes (N workers).
+    # (a job of at least ``PROCESS_MIN_FILES`` files of up to ``PROCESS_FILE_SIZE``, all
+    # to local destinations, on Linux); 0: threads only; N: N processes (N workers).
     processes: int | None = None
     # Remote destinations (``research:lab/me``: an rclone remote in the user's private
     # rclone.conf, core.remote); their files go through the same per-file pipeline.
@@ -435,7 +436,8 @@ class CopyJob:
             return []
         if not smallcopy_available():
             return []
-        small = sum(1 for f in files if f.size <= ctx.chunk_size)
+        limit = min(PROCESS_FILE_SIZE, ctx.chunk_size)
+        small = sum(1 for f in files if f.size <= limit)
         if want is None and small < PROCESS_MIN_FILES:
             return []
         helpers = [Helper() for _ in range(want or process_workers())]
