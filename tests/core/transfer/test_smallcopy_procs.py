@@ -256,3 +256,35 @@ def test_the_apps_engine_a_daemonic_process_starts_its_helpers(tmp_path: Path) -
     finally:
         engine.join(60)
     assert tree_files(tmp_path / "d1" / "run1") == tree_files(run)
+
+
+def test_the_childs_read_back_catches_bytes_changed_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child's steps, run in this process: a partial whose bytes change on disk after
+    it was made durable (before its read-back) is a mismatch, its sibling verified; a
+    source changed after it was read fails as changed."""
+    src = [write(tmp_path / "src" / f"f{i}.tif", os.urandom(5000)) for i in range(3)]
+    folder = tmp_path / "d"
+    folder.mkdir()
+    st = folder.stat()
+    real = smallcopy._Group._read_back
+
+    def flip_then_read_back(self: Any, *args: Any) -> None:
+        with open(folder / ".p0", "r+b") as f:  # a bit flipped on the stored partial
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(bytes([byte[0] ^ 1]))
+        src[2].write_bytes(os.urandom(5000))  # same size, rewritten
+        real(self, *args)
+
+    monkeypatch.setattr(smallcopy._Group, "_read_back", flip_then_read_back)
+    files = [(str(p), 5000, p.stat().st_mtime_ns, None, [(0, f".p{i}")]) for i, p in enumerate(src)]
+    group = smallcopy._Group(bytearray(1 << 16), smallcopy._syncfs_call())
+    answers = group.run(([(str(folder), st.st_dev, st.st_ino)], files, None))
+    digest0, fault0, faults0 = answers[0]
+    assert digest0 == blake3.blake3(src[0].read_bytes()).hexdigest() and fault0 is None
+    assert faults0[0] is not None and faults0[0][0] == "mismatch"
+    assert answers[1][1:] == (None, [None])  # verified
+    assert answers[2][1] is not None and answers[2][1][0] == "changed"
