@@ -280,7 +280,9 @@ def test_the_childs_read_back_catches_bytes_changed_on_disk(
         real(self, *args)
 
     monkeypatch.setattr(smallcopy._Group, "_read_back", flip_then_read_back)
-    files = [(str(p), 5000, p.stat().st_mtime_ns, None, [(0, f".p{i}")]) for i, p in enumerate(src)]
+    files: list[smallcopy.FileSpec] = [
+        (str(p), 5000, p.stat().st_mtime_ns, None, [(0, f".p{i}")]) for i, p in enumerate(src)
+    ]
     group = smallcopy._Group(bytearray(1 << 16), smallcopy._syncfs_call())
     answers = group.run(([(str(folder), st.st_dev, st.st_ino)], files, None))
     digest0, fault0, faults0 = answers[0]
