@@ -378,8 +378,6 @@ class CopyJob:
             # a mounted share: its files go one by one, so a group would only serialise
             # them on one worker (remote targets have a grouped path of their own)
             group_files = 1
-        if helpers and os.environ.get("ALMC_GROUP"):  # TEMP measuring
-            group_files = int(os.environ["ALMC_GROUP"])
 
         def next_group() -> list[tuple[FileTask, list[AnyDestination]]]:
             """Up to ``group_files`` small files (or one large file) to copy next."""
