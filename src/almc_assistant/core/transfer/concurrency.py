@@ -57,6 +57,19 @@ def default_workers(destinations: int) -> int:
     return min(8, DEFAULT_WORKERS + 2 * max(destinations - 1, 0))
 
 
+PROCESS_MIN_FILES = 1000  # small files that pay for starting worker processes
+# Files up to this size count towards it: the GIL hand-offs of their short system calls
+# are what processes save (files of megabytes spend their time in I/O, threads suffice)
+PROCESS_FILE_SIZE = 1 << 20
+
+
+def process_workers() -> int:
+    """Worker processes for a job of small files to local destinations: one more than
+    the cores, so a child waiting on ``syncfs`` or a read leaves no core idle (measured:
+    README, "Worker processes for small files")."""
+    return max(2, (os.cpu_count() or 2) + 1)
+
+
 PROBES = 3  # look-ups per destination (preflight sends them at once)
 
 

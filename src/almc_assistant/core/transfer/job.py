@@ -27,7 +27,14 @@ from almc_assistant.core.destination_backend import DestinationBackend
 from almc_assistant.core.errors import AlmcError, describe_os_error
 from almc_assistant.core.events import EventSink
 from almc_assistant.core.remotepaths import remote_path
-from almc_assistant.core.transfer.concurrency import choose_workers
+from almc_assistant.core.smallcopy import Helper, stop_all
+from almc_assistant.core.smallcopy import available as smallcopy_available
+from almc_assistant.core.transfer.concurrency import (
+    PROCESS_FILE_SIZE,
+    PROCESS_MIN_FILES,
+    choose_workers,
+    process_workers,
+)
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.events import (
@@ -42,6 +49,7 @@ from almc_assistant.core.transfer.events import (
 from almc_assistant.core.transfer.faults import Cancelled
 from almc_assistant.core.transfer.grouped import batchable
 from almc_assistant.core.transfer.hooks import CHUNK, WINDOW, CopyHooks
+from almc_assistant.core.transfer.listing import FolderListings
 from almc_assistant.core.transfer.ontoitself import refuse_copy_onto_itself
 from almc_assistant.core.transfer.preflight import (
     SPACE_MARGIN,
@@ -86,6 +94,10 @@ class CopyRequest:
     group_files: int = 64  # small files made durable together (one syncfs per group)
     group_small_files: bool = True  # False: every file alone (as on macOS and Windows)
     group_bytes: int = 64 << 20
+    # Worker processes for groups of small files (``core.smallcopy``): None, automatic
+    # (a job of at least ``PROCESS_MIN_FILES`` files of up to ``PROCESS_FILE_SIZE``, all
+    # to local destinations, on Linux); 0: threads only; N: N processes (N workers).
+    processes: int | None = None
     # Remote destinations (``research:lab/me``: an rclone remote in the user's private
     # rclone.conf, core.remote); their files go through the same per-file pipeline.
     # An opened backend may be given instead of its text: the caller owns it (and its
@@ -351,6 +363,12 @@ class CopyJob:
             folders=min(folder_count(files), FOLDERS) if share else 1,
             mean_size=sum(f.size for f in files) / max(len(files), 1),
         )
+        helpers = self._helpers(files, share, bool(remotes), ctx)
+        if helpers:
+            n = len(helpers)  # one worker thread per process: it waits on its child
+            for d in pre.destinations:  # a name's look-up per file, from one listing
+                if d.listings is None:
+                    d.listings = FolderListings(d.root)
         ctx.workers = n
         todo: queue.SimpleQueue[FileTask] = queue.SimpleQueue()
         for task in by_folders(files) if share else files:  # a share: a few folders at once
@@ -376,8 +394,8 @@ class CopyJob:
                     size += task.size
             return group
 
-        def loop() -> None:
-            worker = FileWorker(ctx)
+        def loop(i: int = 0) -> None:
+            worker = FileWorker(ctx, helpers[i] if helpers else None)
             try:
                 while not cancelled.is_set() and (group := next_group()):
                     ctx.control.checkpoint()
@@ -385,22 +403,51 @@ class CopyJob:
             except Cancelled:
                 cancelled.set()
 
-        if n <= 1:  # inline, on the job's thread
-            loop()
-            if cancelled.is_set():
-                raise Cancelled()
-            return
-
-        threads = [
-            threading.Thread(target=loop, name=f"almc-copy-{self.job_id}-w{i}")
-            for i in range(min(n, max(len(files), 1)))
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        try:
+            if n <= 1:  # inline, on the job's thread
+                loop()
+                if cancelled.is_set():
+                    raise Cancelled()
+                return
+            threads = [
+                threading.Thread(target=loop, args=(i,), name=f"almc-copy-{self.job_id}-w{i}")
+                for i in range(min(n, max(len(files), 1)))
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            stop_all(helpers)
         if cancelled.is_set() or ctx.control.cancelled:
             raise Cancelled()
+
+    def _helpers(
+        self, files: list[FileTask], share: bool, remote: bool, ctx: JobContext
+    ) -> list[Helper]:
+        """Worker processes for groups of small files, started now (see ``processes``);
+        none for a share, remote destinations, test hooks, or too few small files."""
+        want = self.request.processes
+        if want == 0 or share or remote or not ctx.group_small_files:
+            return []
+        hooks = ctx.hooks
+        if hooks is not None and (hooks.before_file or hooks.on_chunk or hooks.after_flush):
+            return []
+        if not smallcopy_available():
+            return []
+        limit = min(PROCESS_FILE_SIZE, ctx.chunk_size)
+        small = sum(1 for f in files if f.size <= limit)
+        if want is None and small < PROCESS_MIN_FILES:
+            return []
+        helpers = [Helper() for _ in range(want or process_workers())]
+        try:
+            for h in helpers:
+                h.start()  # they load while the first groups are planned
+        except Exception:  # e.g. no processes left: threads copy as before
+            log.warning("worker processes did not start; copying with threads", exc_info=True)
+            stop_all(helpers)
+            return []
+        return helpers
 
     def _finish_destinations(self, dests: list[AnyDestination], run: _Run, cancelled: bool) -> None:
         """Per destination: remove the staging folders, rewrite the manifest, write the

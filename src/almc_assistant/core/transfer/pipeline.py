@@ -40,6 +40,8 @@ import os
 import time
 from collections import defaultdict
 
+from almc_assistant.core.smallcopy import Helper
+from almc_assistant.core.transfer import offload
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copystate import Key, Run, Written, dest_error, local
 from almc_assistant.core.transfer.destination import JobDestination
@@ -71,8 +73,12 @@ class FilePipeline:
         *,
         chunk: int = CHUNK,
         window: int = WINDOW,
+        helper: Helper | None = None,
     ) -> None:
+        """``helper``: a worker process for groups of small files (:mod:`offload`)."""
         self._control = control
+        self._progress = progress
+        self._helper = helper
         hooks = hooks or CopyHooks()
         self._streamed = StreamedMover(control, progress, hooks, chunk=chunk, window=window)
         self._buf = self._streamed.buffer
@@ -93,10 +99,10 @@ class FilePipeline:
                 if group and self.groupable(task, targets):
                     small.append((task, targets))
                     continue
-                self._grouped.move(run, small)
+                self._move_small(run, small)
                 small.clear()
                 self._streamed.move(run, task, targets)
-            self._grouped.move(run, small)
+            self._move_small(run, small)
             self._make_durable(run)
             self._read_back(run)
             self._adopt(run)
@@ -109,10 +115,18 @@ class FilePipeline:
             self._clean_up(run)
         return run.results
 
+    def _move_small(self, run: Run, small: list[Item]) -> None:
+        """Write a group of small files: in the worker process if there is one and the
+        group suits it (already read back there), else on this thread."""
+        if self._helper is not None and small and offload.wanted(small, self._hooks):
+            offload.move(self._helper, self._control, self._progress, run, small)
+        else:
+            self._grouped.move(run, small)
+
     def _make_durable(self, run: Run) -> None:
         """One ``syncfs`` per device for the grouped partials (a write-back error shows
-        here, as ``fsync`` would show it)."""
-        grouped = [w for w in run.live() if w.grouped]
+        here, as ``fsync`` would show it); those read back in a worker process are."""
+        grouped = [w for w in run.live() if w.grouped and not w.read_back]
         for device, dest in _one_per_device(grouped).items():
             try:
                 syncfs(dest.root)
@@ -124,7 +138,7 @@ class FilePipeline:
     def _read_back(self, run: Run) -> None:
         """Read the grouped partials back from storage, 32 at a time with their reads
         started together (their storage latencies overlap), and compare."""
-        todo = [w for w in run.live() if w.grouped]
+        todo = [w for w in run.live() if w.grouped and not w.read_back]
         for i in range(0, len(todo), PREFETCH):
             window = todo[i : i + PREFETCH]
             if self._hooks.after_flush is not None:

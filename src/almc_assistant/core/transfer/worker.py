@@ -17,6 +17,7 @@ from pathlib import PurePath
 
 from almc_assistant.core.copies import CopyRecord, ident_of
 from almc_assistant.core.events import EventSink
+from almc_assistant.core.smallcopy import Helper
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.destination import JobDestination
@@ -108,10 +109,16 @@ class JobContext:
 
 
 class FileWorker:
-    def __init__(self, ctx: JobContext) -> None:
+    def __init__(self, ctx: JobContext, helper: Helper | None = None) -> None:
+        """``helper``: this worker's process for groups of small files (or threads)."""
         self._ctx = ctx
         self._pipeline = FilePipeline(
-            ctx.control, ctx.progress, ctx.hooks, chunk=ctx.chunk_size, window=ctx.window
+            ctx.control,
+            ctx.progress,
+            ctx.hooks,
+            chunk=ctx.chunk_size,
+            window=ctx.window,
+            helper=helper,
         )
 
     def run(self, task: FileTask, dests: list[AnyDestination]) -> None:

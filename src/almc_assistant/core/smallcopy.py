@@ -1,0 +1,462 @@
+"""A worker process that copies groups of small files to local folders, past the GIL.
+
+Thread contract: a :class:`Helper` belongs to one copy worker thread (it sends one group
+and waits for its answer); :func:`serve` is the child's whole life. The child imports
+only this module, :mod:`blake3` and :mod:`almc_assistant.core.identity` (a quick start;
+never the transfer package, never Qt), and is started with the ``spawn`` method like the
+engine's own process (:mod:`service_process`: no fork of a process with Qt's threads;
+frozen builds call ``multiprocessing.freeze_support()`` first).
+
+Why: copying 20,000 files of 64 KiB is about 14 short system calls per file and copy,
+each releasing the GIL; with several threads in one process the GIL changes hands at
+nearly every call (futex storms) and the job uses about one core of two. A child process
+does a whole group's system calls and hashing on its own interpreter.
+
+A group, for each file (the same steps as :mod:`transfer.grouped` and
+:mod:`transfer.pipeline` on threads):
+
+1. open the source without following a link or blocking, check it is the file listed
+   (identity, size, mtime), start its storage reads with its window's (32 files);
+2. read it whole, hash it (BLAKE3), drop its cached pages, write it to a new hidden
+   partial (``O_EXCL``: never an existing file) in each target folder, its mtime set;
+3. make the partials durable: one ``syncfs`` per file system;
+4. read every partial back *from storage* (its cached pages dropped, then read) and
+   compare its BLAKE3 with the source's;
+5. check the source unchanged since it was opened (the name still reaches the same file,
+   same size, mtime and ctime).
+
+It answers, per file, the digest and per target ``None`` (verified partial) or a fault
+(what failed, as plain data: the parent turns it into the same error, with the same
+words, as the thread path). It never gives a final name: the parent publishes. A target
+folder is reached by its path and must be the very folder (device, inode) the parent
+holds open, or its copies fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import blake3
+
+from almc_assistant.core.identity import FileIdentity
+
+# A group sent to the child: the target folders (path, st_dev, st_ino) and its files
+# (source path, size, mtime_ns, listed (st_dev, st_ino) or None, [(folder index,
+# partial name), ...]).
+Folders = list[tuple[str, int, int]]
+FileSpec = tuple[str, int, int, tuple[int, int] | None, list[tuple[int, str]]]
+# The third item is a test seam (``None`` in production): the source path after whose
+# partials the child stops itself (``SIGSTOP``), for a test to kill it mid-group.
+Request = tuple[Folders, list[FileSpec], str | None]
+# A fault: ("os", action, errno, strerror) | ("changed", what) | ("mismatch", got)
+Fault = tuple[str, ...] | tuple[str, str, int, str]
+# Per file: (BLAKE3 hex or None, the source's fault or None, per target fault or None)
+FileAnswer = tuple[str | None, Fault | None, list[Fault | None]]
+
+WINDOW = 32  # files whose storage reads are started together
+_SOURCE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_SOURCE |= getattr(os, "O_CLOEXEC", 0)
+_PARTIAL = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_EXISTING = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_EXISTING |= getattr(os, "O_CLOEXEC", 0)
+_FOLDER = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_FOLDER |= getattr(os, "O_CLOEXEC", 0)
+
+
+def available() -> bool:
+    """Whether this system can run the child's steps (Linux: ``syncfs``, ``readv``)."""
+    return sys.platform.startswith("linux") and hasattr(os, "readv")
+
+
+def _syncfs_call() -> Any:
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return libc.syncfs
+
+
+def _advise(fd: int, advice: int) -> None:
+    with contextlib.suppress(OSError):
+        os.posix_fadvise(fd, 0, 0, advice)
+
+
+@dataclass(slots=True)
+class _Opened:
+    fd: int
+    before: FileIdentity
+
+
+def _os_fault(action: str, exc: OSError) -> Fault:
+    return ("os", action, exc.errno or 0, exc.strerror or str(exc))
+
+
+class _Group:
+    """One group's work in the child (see the module)."""
+
+    def __init__(self, buf: bytearray, syncfs: Any) -> None:
+        self._buf = buf
+        self._syncfs = syncfs
+
+    def run(self, request: Request) -> list[FileAnswer]:
+        folders, files, stop_after = request
+        fds: list[int | Fault] = [self._open_folder(*f) for f in folders]
+        try:
+            return self._run(fds, files, stop_after)
+        finally:
+            for fd in fds:
+                if isinstance(fd, int):
+                    os.close(fd)
+
+    @staticmethod
+    def _open_folder(path: str, dev: int, ino: int) -> int | Fault:
+        try:
+            fd = os.open(path, _FOLDER)
+        except OSError as exc:
+            return _os_fault("create", exc)
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (dev, ino):
+            os.close(fd)
+            return _os_fault("create", OSError(errno.ENOENT, "the folder was moved or replaced"))
+        return fd
+
+    def _run(
+        self, folders: list[int | Fault], files: list[FileSpec], stop_after: str | None
+    ) -> list[FileAnswer]:
+        answers: list[FileAnswer] = []
+        befores: list[FileIdentity | None] = []
+        for i in range(0, len(files), WINDOW):
+            window = files[i : i + WINDOW]
+            opened = [self._open_source(spec) for spec in window]
+            for spec, src in zip(window, opened, strict=True):
+                if isinstance(src, _Opened):
+                    try:
+                        answers.append(self._write(folders, spec, src.fd))
+                    finally:
+                        os.close(src.fd)
+                    befores.append(src.before)
+                    if spec[0] == stop_after:  # test seam (see Request)
+                        os.kill(os.getpid(), signal.SIGSTOP)
+                else:
+                    answers.append((None, src, [None] * len(spec[4])))
+                    befores.append(None)
+        self._make_durable(folders, files, answers)
+        self._read_back(folders, files, answers)
+        for k, (spec, before) in enumerate(zip(files, befores, strict=True)):
+            digest, fault, faults = answers[k]
+            if before is None or fault is not None or all(f is not None for f in faults):
+                continue
+            if (changed := self._unchanged(spec[0], before)) is not None:
+                answers[k] = (digest, changed, faults)
+        return answers
+
+    @staticmethod
+    def _open_source(spec: FileSpec) -> _Opened | Fault:
+        path, size, mtime_ns, listed = spec[0], spec[1], spec[2], spec[3]
+        try:
+            fd = os.open(path, _SOURCE)
+        except OSError as exc:
+            return _source_fault(exc)
+        try:
+            before = FileIdentity.of_fd(fd)
+        except OSError as exc:
+            os.close(fd)
+            return _source_fault(exc)
+        what = ""
+        if not before.is_regular:
+            what = "it is no longer a regular file"
+        elif (
+            listed is not None and before.known and listed[1] and (before.dev, before.ino) != listed
+        ):
+            what = "it was replaced by another file of the same name"
+        elif before.size != size or before.mtime_ns != mtime_ns:
+            what = "its size or modification time changed"
+        if what:
+            os.close(fd)
+            return ("changed", what)
+        _advise(fd, os.POSIX_FADV_WILLNEED)
+        return _Opened(fd, before)
+
+    def _write(self, folders: list[int | Fault], spec: FileSpec, fd: int) -> FileAnswer:
+        _, size, mtime_ns, _, targets = spec
+        view = memoryview(self._buf)
+        if size + 1 > len(view):
+            self._buf = bytearray(size + 1)
+            view = memoryview(self._buf)
+        total = 0
+        try:
+            while total < len(view) and (n := os.readv(fd, [view[total:]])):
+                total += n
+        except OSError as exc:
+            return (None, _source_fault(exc), [None] * len(targets))
+        if total != size:
+            changed = ("changed", f"{total} bytes were read, not {size}")
+            return (None, changed, [None] * len(targets))
+        _advise(fd, os.POSIX_FADV_DONTNEED)
+        data = view[:total]
+        digest = blake3.blake3(data).hexdigest()
+        faults: list[Fault | None] = []
+        for index, name in targets:
+            folder = folders[index]
+            if not isinstance(folder, int):
+                faults.append(folder)
+                continue
+            faults.append(self._write_partial(folder, name, data, mtime_ns))
+        return (digest, None, faults)
+
+    @staticmethod
+    def _write_partial(folder: int, name: str, data: memoryview, mtime_ns: int) -> Fault | None:
+        try:
+            fd = os.open(name, _PARTIAL, 0o644, dir_fd=folder)
+        except OSError as exc:
+            return _os_fault("create", exc)
+        try:
+            rest = data
+            while rest:
+                rest = rest[os.write(fd, rest) :]
+            os.utime(fd, ns=(time.time_ns(), mtime_ns))
+        except OSError as exc:
+            return _os_fault("write", exc)
+        finally:
+            os.close(fd)
+        return None
+
+    def _make_durable(
+        self, folders: list[int | Fault], files: list[FileSpec], answers: list[FileAnswer]
+    ) -> None:
+        """One ``syncfs`` per file system holding a partial; its error fails them all."""
+        devices: dict[int, int] = {}
+        for fd in folders:
+            if isinstance(fd, int):
+                devices.setdefault(os.fstat(fd).st_dev, fd)
+        failed: dict[int, Fault] = {}
+        for device, fd in devices.items():
+            if self._syncfs(fd) != 0:
+                err = ctypes.get_errno()
+                failed[device] = ("os", "write", err, os.strerror(err))
+        if not failed:
+            return
+        by_folder = {}
+        for i, fd in enumerate(folders):
+            if isinstance(fd, int):
+                by_folder[i] = failed.get(os.fstat(fd).st_dev)
+        for spec, (_, _, faults) in zip(files, answers, strict=True):
+            for j, (index, _) in enumerate(spec[4]):
+                if faults[j] is None and (fault := by_folder.get(index)) is not None:
+                    faults[j] = fault
+
+    def _read_back(
+        self, folders: list[int | Fault], files: list[FileSpec], answers: list[FileAnswer]
+    ) -> None:
+        """Read back every partial written without a fault, from storage, 32 at a time
+        with their reads started together, and compare."""
+        todo: list[tuple[int, str, list[Fault | None], int, str]] = []
+        for spec, (digest, _, faults) in zip(files, answers, strict=True):
+            if digest is None:
+                continue
+            for j, (index, name) in enumerate(spec[4]):
+                if faults[j] is None:
+                    folder = folders[index]
+                    assert isinstance(folder, int)
+                    todo.append((folder, digest, faults, j, name))
+        for i in range(0, len(todo), WINDOW):
+            window = todo[i : i + WINDOW]
+            opened = [self._open_partial(folder, name) for folder, _, _, _, name in window]
+            for (_, digest, faults, j, _), got in zip(window, opened, strict=True):
+                if isinstance(got, tuple):
+                    faults[j] = got
+                    continue
+                try:
+                    read = self._hash(got.fd, got.before.size)
+                except OSError as exc:
+                    faults[j] = _os_fault("read back", exc)
+                    continue
+                finally:
+                    os.close(got.fd)
+                if read != digest:
+                    faults[j] = ("mismatch", read)
+
+    @staticmethod
+    def _open_partial(folder: int, name: str) -> _Opened | Fault:
+        try:
+            fd = os.open(name, _EXISTING, dir_fd=folder)
+        except OSError as exc:
+            return _os_fault("read back", exc)
+        try:
+            ident = FileIdentity.of_fd(fd)
+            if not ident.is_regular:
+                raise IsADirectoryError(errno.EISDIR, "not a regular file")
+        except OSError as exc:
+            os.close(fd)
+            return _os_fault("read back", exc)
+        _advise(fd, os.POSIX_FADV_DONTNEED)  # clean by now (syncfs): read from storage
+        _advise(fd, os.POSIX_FADV_WILLNEED)
+        return _Opened(fd, ident)
+
+    def _hash(self, fd: int, stored: int) -> str:
+        """BLAKE3 of the file, read up to ``stored`` bytes (a grown file still shows:
+        a read takes what there is, up to the buffer); its pages dropped after."""
+        view = memoryview(self._buf)
+        if stored + 1 > len(view):
+            self._buf = bytearray(stored + 1)
+            view = memoryview(self._buf)
+        hasher = blake3.blake3()
+        size = 0
+        while n := os.readv(fd, [view]):
+            hasher.update(view[:n])
+            size += n
+            if size >= stored:
+                break
+        _advise(fd, os.POSIX_FADV_DONTNEED)
+        return hasher.hexdigest()
+
+    @staticmethod
+    def _unchanged(path: str, before: FileIdentity) -> Fault | None:
+        try:
+            now = FileIdentity.of_path(path)
+        except OSError as exc:
+            return _source_fault(exc)
+        what = now.change_from(before)
+        return ("changed", what) if what else None
+
+
+def _source_fault(exc: OSError) -> Fault:
+    if exc.errno == errno.ENOENT:
+        return ("changed", "it was deleted or renamed")
+    if exc.errno == errno.ELOOP:
+        return ("changed", "it was replaced by a symbolic link")
+    return _os_fault("read", exc)
+
+
+def serve(conn: Connection) -> None:
+    """The child: answer groups until told to stop (``None``) or the pipe closes."""
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    group = _Group(bytearray(1 << 20), _syncfs_call())
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        try:
+            reply: tuple[str, Any] = ("ok", group.run(request))
+        except Exception as exc:  # a bug: the parent fails the group as an internal error
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send(reply)
+
+
+class HelperDied(Exception):
+    """The helper process ended (killed, crashed) while copying a group."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        super().__init__(f"exit code {exitcode}" if exitcode is not None else "no exit code")
+        self.exitcode = exitcode
+
+
+class HelperFailed(Exception):
+    """The helper process met an unexpected error in a group (its text)."""
+
+
+_START = threading.Lock()  # Process.start reaps ended children: one start at a time
+
+
+@contextlib.contextmanager
+def _children_allowed() -> Iterator[None]:
+    """Let a daemonic process (the app's engine, ``service_process``) start a helper.
+
+    ``multiprocessing`` refuses children to daemonic processes so that none outlives
+    its parent; a helper never does: it ends when its pipe closes (its parent gone), and
+    is itself daemonic (ended at its parent's normal exit).
+    """
+    from multiprocessing import process as mp_process
+
+    config: dict[str, Any] = mp_process.current_process()._config  # type: ignore[attr-defined]
+    daemon = config.pop("daemon", None)
+    try:
+        yield
+    finally:
+        if daemon is not None:
+            config["daemon"] = daemon
+
+
+class Helper:
+    """One child process, started on first use (again after it died)."""
+
+    def __init__(self) -> None:
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        """Start the child (it loads while the parent goes on)."""
+        if self._process is not None:
+            return
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        ours, theirs = ctx.Pipe()
+        process = ctx.Process(target=serve, args=(theirs,), name="almc-smallcopy", daemon=True)
+        with _START, _children_allowed():
+            process.start()
+        theirs.close()
+        self._process, self._conn = process, ours
+
+    def copy(self, request: Request) -> list[FileAnswer]:
+        """Copy one group in the child; raise :class:`HelperDied` if it ended meanwhile."""
+        try:
+            self.start()
+        except Exception as exc:  # no process to restart a dead one with
+            raise HelperDied(None) from exc
+        assert self._conn is not None
+        try:
+            self._conn.send(request)
+            kind, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise HelperDied(self._reap()) from exc
+        if kind != "ok":
+            raise HelperFailed(value)
+        answers: list[FileAnswer] = value
+        return answers
+
+    def _reap(self) -> int | None:
+        """Forget the dead child (the next group starts a new one); its exit code."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        if conn is not None:
+            conn.close()
+        if process is None:
+            return None
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+        return process.exitcode
+
+    def close(self) -> None:
+        """Tell the child to stop and wait for it (killed if it does not)."""
+        process, conn = self._process, self._conn
+        if process is None or conn is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(None)
+        self._reap()
+
+
+def stop_all(helpers: Sequence[Helper]) -> None:
+    for h in helpers:
+        h.close()
