@@ -89,7 +89,7 @@ def test_small_files_are_copied_and_verified_by_worker_processes(
     for e in sink.of_type(CopyVerified):
         assert e.copy.read_back == "evicted from cache and re-read"
         assert e.copy.blake3 == blake3.blake3(e.copy.source.read_bytes()).hexdigest()
-        assert e.copy.path.stat().st_mtime_ns == e.copy.source.stat().st_mtime_ns
+        assert Path(e.copy.path).stat().st_mtime_ns == e.copy.source.stat().st_mtime_ns
 
 
 def test_a_small_job_keeps_threads_and_a_large_one_starts_processes(
