@@ -2,10 +2,11 @@
 
 Thread contract: a :class:`Helper` belongs to one copy worker thread (it sends one group
 and waits for its answer); :func:`serve` is the child's whole life. The child imports
-only this module, :mod:`blake3` and :mod:`almc_assistant.core.identity` (a quick start;
-never the transfer package, never Qt), and is started with the ``spawn`` method like the
-engine's own process (:mod:`service_process`: no fork of a process with Qt's threads;
-frozen builds call ``multiprocessing.freeze_support()`` first).
+only this module, :mod:`blake3`, :mod:`almc_assistant.core.identity` and
+:mod:`almc_assistant.core.rawio` (a quick start; never the transfer package, never
+Qt), and is started with the ``spawn`` method like the engine's own process
+(:mod:`service_process`: no fork of a process with Qt's threads; frozen builds call
+``multiprocessing.freeze_support()`` first).
 
 Why: copying 20,000 files of 64 KiB is about 14 short system calls per file and copy,
 each releasing the GIL; with several threads in one process the GIL changes hands at
@@ -52,6 +53,7 @@ from typing import Any
 import blake3
 
 from almc_assistant.core.identity import FileIdentity
+from almc_assistant.core.rawio import fill, hash_upto, load_syncfs
 
 # A group sent to the child: the target folders (path, st_dev, st_ino) and its files
 # (source path, size, mtime_ns, listed (st_dev, st_ino) or None, [(folder index,
@@ -79,11 +81,6 @@ _FOLDER |= getattr(os, "O_CLOEXEC", 0)
 def available() -> bool:
     """Whether this system can run the child's steps (Linux: ``syncfs``, ``readv``)."""
     return sys.platform.startswith("linux") and hasattr(os, "readv")
-
-
-def _syncfs_call() -> Any:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return libc.syncfs
 
 
 def _advise(fd: int, advice: int) -> None:
@@ -193,10 +190,8 @@ class _Group:
         if size + 1 > len(view):
             self._buf = bytearray(size + 1)
             view = memoryview(self._buf)
-        total = 0
         try:
-            while total < len(view) and (n := os.readv(fd, [view[total:]])):
-                total += n
+            total = fill(fd, view)
         except OSError as exc:
             return (None, _source_fault(exc), [None] * len(targets))
         if total != size:
@@ -310,15 +305,9 @@ class _Group:
         if stored + 1 > len(view):
             self._buf = bytearray(stored + 1)
             view = memoryview(self._buf)
-        hasher = blake3.blake3()
-        size = 0
-        while n := os.readv(fd, [view]):
-            hasher.update(view[:n])
-            size += n
-            if size >= stored:
-                break
+        digest, _ = hash_upto(fd, view, stored)
         _advise(fd, os.POSIX_FADV_DONTNEED)
-        return hasher.hexdigest()
+        return digest
 
     @staticmethod
     def _unchanged(path: str, before: FileIdentity) -> Fault | None:
@@ -342,7 +331,7 @@ def serve(conn: Connection) -> None:
     """The child: answer groups until told to stop (``None``) or the pipe closes."""
     with contextlib.suppress(ValueError, OSError, AttributeError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    group = _Group(bytearray(1 << 20), _syncfs_call())
+    group = _Group(bytearray(1 << 20), load_syncfs())
     while True:
         try:
             request = conn.recv()

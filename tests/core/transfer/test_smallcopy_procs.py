@@ -16,6 +16,7 @@ import pytest
 
 from almc_assistant.core import smallcopy
 from almc_assistant.core.events import ListSink
+from almc_assistant.core.rawio import load_syncfs
 from almc_assistant.core.transfer import CopyFailed, CopyRequest, CopyVerified, start_copy
 from almc_assistant.core.transfer import job as job_module
 from tests.core.transfer.conftest import copy, partials, tree_files, write
@@ -283,7 +284,7 @@ def test_the_childs_read_back_catches_bytes_changed_on_disk(
     files: list[smallcopy.FileSpec] = [
         (str(p), 5000, p.stat().st_mtime_ns, None, [(0, f".p{i}")]) for i, p in enumerate(src)
     ]
-    group = smallcopy._Group(bytearray(1 << 16), smallcopy._syncfs_call())
+    group = smallcopy._Group(bytearray(1 << 16), load_syncfs())
     answers = group.run(([(str(folder), st.st_dev, st.st_ino)], files, None))
     digest0, fault0, faults0 = answers[0]
     assert digest0 == blake3.blake3(src[0].read_bytes()).hexdigest() and fault0 is None

@@ -23,20 +23,19 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from almc_assistant.core.destination_backend import SourceDigests
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.rawio import fill, load_syncfs
 from almc_assistant.core.remote.digests import ReadPassDigests
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copystate import Adopt, Opened, Run, Written, dest_error
 from almc_assistant.core.transfer.destination import JobDestination
 from almc_assistant.core.transfer.faults import CopyError, source_changed
-from almc_assistant.core.transfer.hashing import read_into
 from almc_assistant.core.transfer.hooks import CopyHooks
 from almc_assistant.core.transfer.landing import Result, Verified
 from almc_assistant.core.transfer.naming import partial_name, release_partial
@@ -54,17 +53,7 @@ _LOCAL |= {"tmpfs", "jfs", "reiserfs", "bcachefs", "zfs"}
 PREFETCH = 32  # files whose storage reads are started together
 
 
-def _load_syncfs() -> object | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.syncfs
-    except (OSError, AttributeError):
-        return None
-
-
-_SYNCFS = _load_syncfs()
+_SYNCFS = load_syncfs()
 
 
 def syncfs(path: Path) -> None:
@@ -72,7 +61,7 @@ def syncfs(path: Path) -> None:
     assert _SYNCFS is not None
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        if _SYNCFS(fd) != 0:  # type: ignore[operator]
+        if _SYNCFS(fd) != 0:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err), str(path))
     finally:
@@ -119,9 +108,7 @@ class GroupedMover:
     def _read_source(self, task: FileTask, fd: int) -> memoryview:
         try:
             view = memoryview(self._buf)
-            total = 0
-            while total < len(view) and (n := read_into(fd, view[total:])):
-                total += n
+            total = fill(fd, view)
             if total != task.size:
                 raise source_changed(task.source, f"{total} bytes were read, not {task.size}")
             cache.evict(fd)

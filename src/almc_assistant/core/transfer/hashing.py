@@ -19,6 +19,7 @@ from pathlib import Path
 
 import blake3
 
+from almc_assistant.core.rawio import hash_upto
 from almc_assistant.core.transfer import cache, unbuffered
 from almc_assistant.core.transfer.folder import Folder
 
@@ -47,22 +48,6 @@ def open_from_storage(folder: Folder, name: str, *, prefetch: bool = False) -> t
     return fd, st.st_size
 
 
-def read_into(fd: int, view: memoryview) -> int:
-    """Read from ``fd`` into ``view`` (one read; 0 at the end), the bytes counted.
-
-    POSIX: ``os.readv`` straight into the buffer. Windows has no ``readv``: ``os.read``
-    and one copy into the buffer (small files to a remote and cleanup's hashes go
-    through here there too)."""
-    if _READV is not None:
-        return _READV(fd, [view])
-    data = os.read(fd, len(view))
-    view[: len(data)] = data
-    return len(data)
-
-
-_READV: Callable[[int, list[memoryview]], int] | None = getattr(os, "readv", None)
-
-
 def hash_fd(fd: int, buf: bytearray, stored: int | None = None) -> tuple[str, int]:
     """BLAKE3 hex and size of what remains to read on ``fd``; drops the pages after.
 
@@ -70,16 +55,9 @@ def hash_fd(fd: int, buf: bytearray, stored: int | None = None) -> tuple[str, in
     reading stops once that much was read, without one more read to meet its end (a
     file that grew meanwhile still shows: a read takes what there is, up to the buffer).
     """
-    view = memoryview(buf)
-    hasher = blake3.blake3()
-    size = 0
-    while n := read_into(fd, view):
-        hasher.update(view[:n])
-        size += n
-        if stored is not None and size >= stored:
-            break
+    digest = hash_upto(fd, memoryview(buf), stored)
     cache.evict(fd)
-    return hasher.hexdigest(), size
+    return digest
 
 
 def hash_existing(
