@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from almc_assistant.core.inspect import datasets as kinds
 from almc_assistant.core.inspect.datasets import HARMONY, MMSTACK
+from almc_assistant.core.inspect.results import DatasetCheck
 from almc_assistant.core.inspect.units import dataset_folder, dataset_label
 from almc_assistant.core.verdicts import Verdict, parse
 from almc_assistant.qt import humanize, verdicts
@@ -59,7 +59,7 @@ class DatasetRow:
         return self.id
 
 
-def kind_of(anchor: Path, check: Any = None) -> str:
+def kind_of(anchor: Path, check: DatasetCheck | None = None) -> str:
     """The dataset's kind: the check's word, or what the anchor's name says."""
     if check is not None:
         return str(check.kind)
@@ -102,7 +102,7 @@ def summarize(
     status_text: str,
     failed: bool,
     busy: bool,
-    check: Any = None,
+    check: DatasetCheck | None = None,
     kind: str = "",
     reasons: tuple[str, ...] = (),
     next_step: str = "",
@@ -112,7 +112,7 @@ def summarize(
     anchor = Path(group)
     kind = kind or kind_of(anchor, check)
     verdict = str(check.verdict) if check is not None else worst(verdicts_found)
-    flagged = bool(getattr(check, "flags", ()))
+    flagged = bool(check.flags) if check is not None else False
     known = [s for s in sizes if s is not None]
     return DatasetRow(
         id=group,
@@ -122,8 +122,8 @@ def summarize(
         files=len(sizes),
         size=sum(known) if known else None,
         verdict=verdict,
-        reasons=tuple(getattr(check, "reasons", ())) or reasons,
-        next_step=str(getattr(check, "next_step", "")) or next_step,
+        reasons=(check.reasons if check is not None else ()) or reasons,
+        next_step=(check.next_step if check is not None else "") or next_step,
         status_text=status_text,
         attention=failed or flagged or needs_attention(verdict),
         busy=busy,
@@ -139,5 +139,6 @@ def verdict_counts(found: Sequence[str | None]) -> str:
     return ", ".join(f"{n:,} {label}" for label, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def files_text(item: Any) -> str:
+def files_text(item: object) -> str:
+    """A dataset's count of files; nothing for a file's row (of any kind)."""
     return humanize.count(item.files, "file") if isinstance(item, DatasetRow) else ""

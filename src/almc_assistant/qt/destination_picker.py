@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -38,28 +37,38 @@ class _NoFocusFrame(QStyledItemDelegate):
     of a two-line item ("g" read as "q"). The current item stays highlighted; each item
     has a few pixels of room above and below its lines."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: Any) -> QSize:
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         hint = super().sizeHint(option, index)
         return QSize(hint.width(), hint.height() + 6)
 
-    def initStyleOption(self, option: QStyleOptionViewItem, index: Any) -> None:
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         super().initStyleOption(option, index)
         option.state &= ~QStyle.StateFlag.State_HasFocus
 
 
-def kind_label(destination: Any) -> str:
-    info = getattr(destination, "info", None)
-    return str(getattr(info, "label", getattr(destination, "kind", "")))
+def kind_label(destination: Destination) -> str:
+    return destination.info.label
 
 
-def place(destination: Any) -> str:
+def place(destination: Destination) -> str:
     """What names a destination: its remote (``research:lab/me``) or its folder."""
-    return str(getattr(destination, "remote", "") or destination.path)
+    return destination.where
 
 
-def describe(destination: Any) -> str:
-    origin = " (facility)" if getattr(destination, "origin", "") == "facility" else ""
+def describe(destination: Destination) -> str:
+    origin = " (facility)" if destination.origin == "facility" else ""
     return f"{destination.name}{origin} — {kind_label(destination)}\n{place(destination)}"
+
+
+def _destination_of(item: QListWidgetItem) -> Destination:
+    """The destination an item of the list stands for (set by ``_add_item``)."""
+    destination = item.data(_DEST_ROLE)
+    assert isinstance(destination, Destination), destination
+    return destination
 
 
 class DestinationPicker(QWidget):
@@ -70,7 +79,7 @@ class DestinationPicker(QWidget):
     def __init__(
         self,
         prompter: Prompter,
-        make_destination: Callable[[Path], Any],
+        make_destination: Callable[[Path], Destination],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -98,7 +107,9 @@ class DestinationPicker(QWidget):
         layout.addWidget(self.guidance)
         layout.addLayout(buttons)
 
-    def set_destinations(self, destinations: Sequence[Any], checked: Sequence[Any] = ()) -> None:
+    def set_destinations(
+        self, destinations: Sequence[Destination], checked: Sequence[Destination] = ()
+    ) -> None:
         keep = {place(d) for d in (checked or self.selected())}
         self.list.blockSignals(True)
         self.list.clear()
@@ -114,7 +125,7 @@ class DestinationPicker(QWidget):
             self.list.setCurrentRow(checked_rows[0] if checked_rows else 0)
         self.selection_changed.emit(self.selected())
 
-    def _add_item(self, destination: Any, checked: bool) -> QListWidgetItem:
+    def _add_item(self, destination: Destination, checked: bool) -> QListWidgetItem:
         item = QListWidgetItem(describe(destination))
         item.setData(_DEST_ROLE, destination)
         item.setToolTip(self._guidance(destination))
@@ -123,26 +134,26 @@ class DestinationPicker(QWidget):
         self.list.addItem(item)
         return item
 
-    def selected(self) -> list[Any]:
+    def selected(self) -> list[Destination]:
         out = []
         for i in range(self.list.count()):
             item = self.list.item(i)
             if item.checkState() == Qt.CheckState.Checked:
-                out.append(item.data(_DEST_ROLE))
+                out.append(_destination_of(item))
         return out
 
     def set_checked(self, path: str, checked: bool = True) -> None:
         for i in range(self.list.count()):
             item = self.list.item(i)
-            if place(item.data(_DEST_ROLE)) == path:
+            if place(_destination_of(item)) == path:
                 state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
                 item.setCheckState(state)
 
-    def add_folder(self, folder: str) -> Any:
+    def add_folder(self, folder: str) -> Destination:
         """Add a folder picked for this copy (checked), unless it is listed already."""
         for i in range(self.list.count()):
-            existing = self.list.item(i).data(_DEST_ROLE)
-            if not getattr(existing, "remote", "") and str(existing.path) == str(Path(folder)):
+            existing = _destination_of(self.list.item(i))
+            if not existing.remote and str(existing.path) == str(Path(folder)):
                 self.list.item(i).setCheckState(Qt.CheckState.Checked)
                 return existing
         destination = self._make(Path(folder))
@@ -161,8 +172,10 @@ class DestinationPicker(QWidget):
             self.list.setCurrentItem(item)
         self.selection_changed.emit(self.selected())
 
-    def _on_list_current_item_changed(self, item: QListWidgetItem | None, _prev: Any) -> None:
-        destination = item.data(_DEST_ROLE) if item is not None else None
+    def _on_list_current_item_changed(
+        self, item: QListWidgetItem | None, _prev: QListWidgetItem | None
+    ) -> None:
+        destination = _destination_of(item) if item is not None else None
         self.guidance.setText(self._guidance(destination) if destination else "")
 
     def set_not_counted(self, not_counted: Sequence[str]) -> None:
@@ -173,12 +186,10 @@ class DestinationPicker(QWidget):
         try:
             for i in range(self.list.count()):
                 item = self.list.item(i)
-                item.setToolTip(self._guidance(item.data(_DEST_ROLE)))
+                item.setToolTip(self._guidance(_destination_of(item)))
         finally:
             self.list.blockSignals(False)
         self._on_list_current_item_changed(self.list.currentItem(), None)
 
-    def _guidance(self, destination: Any) -> str:
-        if isinstance(destination, Destination):
-            return guidance_for(destination, self._not_counted)
-        return str(getattr(destination, "guidance", ""))
+    def _guidance(self, destination: Destination) -> str:
+        return guidance_for(destination, self._not_counted)

@@ -17,42 +17,48 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from almc_assistant.qt.table_model import Column
 
-R = TypeVar("R")
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
+
+R = TypeVar("R")  # a row (a file)
+S = TypeVar("S")  # a dataset's summary row
+T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
 _TOP = 0  # internal id of top-level indexes; a child's is its group's serial
 
 
-class _Node:
+class _Node(Generic[S]):
     """A top-level row: a dataset (``group`` set, ``keys`` its rows) or one loose row."""
 
     __slots__ = ("group", "keys", "rank", "serial", "summary")
 
     def __init__(self, serial: int, group: str | None, keys: list[Hashable]) -> None:
         self.serial, self.group, self.keys = serial, group, keys
-        self.summary: Any = None
+        self.summary: S | None = None
         self.rank: int | None = None  # its rank when the rows were last put in order
 
 
-class GroupTreeModel(QAbstractItemModel, Generic[R]):
-    """Rows of type ``R`` keyed by ``key(row)``, under their dataset's row when
-    ``group_of(row)`` names one; see the module docstring."""
+class GroupTreeModel(QAbstractItemModel, Generic[R, S]):
+    """Rows of type ``R`` keyed by ``key(row)``, under their dataset's row (of type ``S``,
+    made by ``summarize``) when ``group_of(row)`` names one; see the module docstring.
+    The columns show both kinds of row."""
 
-    _columns: tuple[Column[Any], ...] = ()
+    _columns: tuple[Column[R | S], ...] = ()
 
     def __init__(
         self,
-        columns: Sequence[Column[Any]],
+        columns: Sequence[Column[R | S]],
         *,
         key: Callable[[R], Hashable],
         group_of: Callable[[R], str | None],
-        summarize: Callable[[str, Sequence[R]], Any],
-        rank: Callable[[Any], int],
+        summarize: Callable[[str, Sequence[R]], S],
+        rank: Callable[[R | S], int],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -68,10 +74,10 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
         self._ranks: dict[Hashable, int] = {}  # each row's rank
         self._dirty_top = False  # rows at the top may be out of order
         self._dirty: set[int] = set()  # datasets whose rows may be out of order
-        self._node_of: dict[Hashable, _Node] = {}
-        self._groups: dict[str, _Node] = {}
-        self._nodes: dict[int, _Node] = {}
-        self._top: list[_Node] = []
+        self._node_of: dict[Hashable, _Node[S]] = {}
+        self._groups: dict[str, _Node[S]] = {}
+        self._nodes: dict[int, _Node[S]] = {}
+        self._top: list[_Node[S]] = []
         self._pos: dict[int, int] = {}
 
     # ------------------------------------------------------------------ reading
@@ -84,11 +90,11 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
     def __len__(self) -> int:
         return len(self._rows)
 
-    def summary(self, group: str) -> Any:
+    def summary(self, group: str) -> S | None:
         node = self._groups.get(group)
         return None if node is None else self._summary(node)
 
-    def item(self, index: Index) -> Any:
+    def item(self, index: Index) -> R | S | None:
         """The row (a file) or the summary (a dataset) at ``index``; None if invalid."""
         if not index.isValid():
             return None
@@ -125,7 +131,7 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
             return QModelIndex()
         return self.createIndex(self._pos[node.serial], column, _TOP)
 
-    def _summary(self, node: _Node) -> Any:
+    def _summary(self, node: _Node[S]) -> S:
         if node.summary is None:
             assert node.group is not None
             node.summary = self._summarize(node.group, [self._rows[k] for k in node.keys])
@@ -135,7 +141,7 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
     def upsert(self, rows: Iterable[R]) -> None:
         """Replace rows with known keys, add the others (under their dataset's row)."""
         changed: dict[int, set[Hashable]] = {}  # node serial -> its changed keys
-        new_top: list[_Node] = []
+        new_top: list[_Node[S]] = []
         new_children: dict[int, list[Hashable]] = {}
         moved: list[R] = []
         for row in rows:
@@ -192,7 +198,7 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
         else:
             self._reorder()
 
-    def _note_rank(self, key: Hashable, node: _Node) -> None:
+    def _note_rank(self, key: Hashable, node: _Node[S]) -> None:
         """A row changed: if its rank did, its place may have to change."""
         rank = self._rank(self._rows[key])
         if rank != self._ranks.get(key):
@@ -203,15 +209,15 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
             else:
                 self._dirty.add(node.serial)
 
-    def _check_group_rank(self, node: _Node) -> None:
+    def _check_group_rank(self, node: _Node[S]) -> None:
         """A dataset's rows changed: if its summary's rank did, its place may too."""
         rank = self._rank(self._summary(node))
         if node.rank != rank:
             node.rank = rank
             self._dirty_top = True
 
-    def _new_node(self, group: str | None, keys: list[Hashable]) -> _Node:
-        node = _Node(next(self._serials), group, keys)
+    def _new_node(self, group: str | None, keys: list[Hashable]) -> _Node[S]:
+        node: _Node[S] = _Node(next(self._serials), group, keys)
         self._nodes[node.serial] = node
         return node
 
@@ -288,19 +294,24 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
         self._sort = (column, order) if 0 <= column < len(self._columns) else None
         self._reorder(force=True)
 
-    def _order_key(self, item: Any) -> Any:
+    def _order_key(self, item: R | S) -> SupportsRichComparison:
         assert self._sort is not None
         column = self._columns[self._sort[0]]
         return column.sort_key(item) if column.sort_key else column.text(item)
 
-    def _ordered(self, items: list[Any], subjects: list[Any], ranks: list[int]) -> list[Any]:
-        """``items`` sorted like their ``subjects`` (rows or summaries): attention first
-        (``ranks``), then the user's column or the arrival order."""
-        pairs = list(zip(items, subjects, ranks, strict=True))
-        if self._sort is not None:
+    def _ordered(
+        self, items: list[T], subjects: Sequence[R | S] | None, ranks: list[int]
+    ) -> list[T]:
+        """``items`` sorted like their ``subjects`` (rows or summaries; None when the
+        user sorted by no column): attention first (``ranks``), then the user's column
+        or the arrival order."""
+        pairs = list(zip(items, ranks, strict=True))
+        if self._sort is not None and subjects is not None:
+            keys = [self._order_key(x) for x in subjects]
             reverse = self._sort[1] == Qt.SortOrder.DescendingOrder
-            pairs.sort(key=lambda p: self._order_key(p[1]), reverse=reverse)
-        pairs.sort(key=lambda p: p[2])
+            keyed = sorted(zip(pairs, keys, strict=True), key=lambda p: p[1], reverse=reverse)
+            pairs = [p for p, _ in keyed]
+        pairs.sort(key=lambda p: p[1])
         return [p[0] for p in pairs]
 
     def _reorder(self, *, force: bool = False) -> None:
@@ -316,7 +327,7 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
                     node.rank = self._rank(self._item_of(node))
             if force or not self._in_order():
                 by_arrival = sorted(self._top, key=lambda n: n.serial)
-                items = [self._item_of(n) for n in by_arrival] if self._sort else by_arrival
+                items = [self._item_of(n) for n in by_arrival] if self._sort else None
                 ranks = [n.rank or 0 for n in by_arrival]
                 new_top = self._ordered(by_arrival, items, ranks)
         children: dict[int, list[Hashable]] = {}
@@ -356,7 +367,7 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
             last = here
         return True
 
-    def _item_of(self, node: _Node) -> Any:
+    def _item_of(self, node: _Node[S]) -> R | S:
         return self._summary(node) if node.group is not None else self._rows[node.keys[0]]
 
     def _identity(self, index: Index) -> tuple[int, Hashable | None, int]:
@@ -388,6 +399,7 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
             return QModelIndex()
         return self.createIndex(row, column, node.serial)
 
+    # Any: one method for Qt's two overloads, QObject.parent() and the model's parent(index)
     def parent(self, *args: Any) -> Any:
         if not args:  # QObject.parent()
             return super().parent()
@@ -411,7 +423,7 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
+    ) -> object:
         if (
             orientation == Qt.Orientation.Horizontal
             and role == Qt.ItemDataRole.DisplayRole
@@ -420,7 +432,7 @@ class GroupTreeModel(QAbstractItemModel, Generic[R]):
             return self._columns[section].header
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if "_top" not in self.__dict__:  # being torn down (see SnapshotTableModel)
             return None
         item = self.item(index)

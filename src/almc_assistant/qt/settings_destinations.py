@@ -18,7 +18,6 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -34,6 +33,8 @@ from PySide6.QtWidgets import (
 
 from almc_assistant.core.destinations import KIND_INFO, Destination, DestinationKind, guess_kind
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.preflight import PreflightResult
+from almc_assistant.core.service_events import PreflightFinished
 from almc_assistant.core.service_remotes import HostKeyCheck, RemoteTested, SignInOpened
 from almc_assistant.qt.host_key_prompt import confirm_changed, host_key_html, trust_label
 from almc_assistant.qt.prompts import Prompter
@@ -150,7 +151,7 @@ class DestinationsTab(QWidget):
         rows = self.view.selectionModel().selectedRows()
         return self.model.rows()[rows[0].row()] if rows else None
 
-    def _on_selection_changed(self, *_args: Any) -> None:
+    def _on_selection_changed(self, *_args: object) -> None:
         d = self._selected()
         self.remove_button.setEnabled(d is not None and d.origin != "facility")
         self.test_button.setEnabled(d is not None)
@@ -167,7 +168,7 @@ class DestinationsTab(QWidget):
         data = self.kind.currentData()
         return None if data is None else DestinationKind(data)
 
-    def _on_kind_changed(self, *_args: Any) -> None:
+    def _on_kind_changed(self, *_args: object) -> None:
         kind = self.chosen_kind()
         self.guidance.setText(
             KIND_INFO[kind].guidance
@@ -232,10 +233,10 @@ class DestinationsTab(QWidget):
         except AlmcError as err:
             self.result.setText(f"<b>{err.title}</b>: {err.detail}")
 
-    def on_preflight_finished(self, event: Any) -> None:
+    def on_preflight_finished(self, event: PreflightFinished) -> None:
         if event.request_id in self._requests:
             self._requests.discard(event.request_id)
-            if getattr(event, "error_title", ""):  # the test could not run
+            if event.error_title:  # the test could not run
                 self.result.setText(
                     f"✖ <b>{html.escape(event.error_title)}</b>: "
                     f"{html.escape(event.error_detail)} "
@@ -294,7 +295,7 @@ class DestinationsTab(QWidget):
         except AlmcError as err:
             self.result.setText(f"<b>{err.title}</b>: {err.detail}")
 
-    def on_preflight(self, results: Sequence[Any]) -> None:
+    def on_preflight(self, results: Sequence[PreflightResult]) -> None:
         known = {str(d.path) for d in self.model.rows()}
         mine = [r for r in results if str(r.destination.path) in known]
         if mine:

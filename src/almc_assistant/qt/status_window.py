@@ -8,7 +8,7 @@ Where no system tray exists, this window is the app's main window.
 from __future__ import annotations
 
 import html
-from typing import Any
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from almc_assistant.core.status import StatusReport, UnsafeDataset
 from almc_assistant.core.units import human_size, percent_full
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import State
@@ -36,7 +37,7 @@ def _set_text(label: QLabel, text: str) -> None:
 MAX_UNITS = 6  # datasets or files named under a session; the rest are counted
 
 
-def _units(units: list[Any]) -> str:
+def _units(units: Sequence[UnsafeDataset]) -> str:
     """A session's datasets (a plate, an ND2 series) and loose files, as a short list."""
     if not units:
         return ""
@@ -144,14 +145,12 @@ class StatusWindow(QWidget):
         _set_text(self._details, "\n".join(status.details))
         self._details.setVisible(bool(status.details))
 
-    def set_report(self, report: Any) -> None:
+    def set_report(self, report: StatusReport) -> None:
         """The service's ``StatusReport``: unsafe files by session, disks, problems."""
         lines = []
         for session in report.sessions:
             started = humanize.date(session.started_at) if session.started_at else "earlier"
-            units = [
-                u for u in getattr(report, "datasets", ()) if u.session_id == session.session_id
-            ]
+            units = [u for u in report.datasets if u.session_id == session.session_id]
             lines.append(
                 f"<li>Session of {started}: {humanize.count(session.files, 'file')} "
                 f"({human_size(session.bytes)}) not backed up; may be deleted from "

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QObject,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -22,6 +23,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QIcon
 
 from almc_assistant.qt.progress_delegate import PROGRESS_ROLE
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 R = TypeVar("R")
 Index = QModelIndex | QPersistentModelIndex
@@ -38,10 +42,10 @@ class Column(Generic[R]):
     icon: Callable[[R], QIcon | None] | None = None
     tooltip: Callable[[R], str] | None = None
     progress: Callable[[R], float | None] | None = None
-    sort_key: Callable[[R], Any] | None = None
+    sort_key: Callable[[R], SupportsRichComparison] | None = None
     align_right: bool = False
 
-    def value(self, row: R, role: int) -> Any:
+    def value(self, row: R, role: int) -> object:
         """What ``row`` shows in this column for Qt's ``role`` (None: nothing)."""
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(row)
@@ -69,10 +73,13 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
     ``AttributeError`` in the middle of Qt's event loop.
     """
 
-    _columns: tuple[Column[Any], ...] = ()
+    _columns: tuple[Column[R], ...] = ()
 
     def __init__(
-        self, columns: Sequence[Column[R]], key: Callable[[R], Hashable], parent: Any = None
+        self,
+        columns: Sequence[Column[R]],
+        key: Callable[[R], Hashable],
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._columns = tuple(columns)
@@ -144,7 +151,7 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
+    ) -> object:
         if (
             orientation == Qt.Orientation.Horizontal
             and role == Qt.ItemDataRole.DisplayRole
@@ -153,7 +160,7 @@ class SnapshotTableModel(QAbstractTableModel, Generic[R]):
             return self._columns[section].header
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         rows = self.__dict__.get("_rows", ())
         if not index.isValid() or index.row() >= len(rows):
             return None
@@ -171,7 +178,7 @@ def _runs(positions: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def sortable(model: SnapshotTableModel[Any]) -> QSortFilterProxyModel:
+def sortable(model: SnapshotTableModel[R]) -> QSortFilterProxyModel:
     """A proxy that sorts by each column's ``sort_key`` (sizes as numbers, not text)."""
     proxy = QSortFilterProxyModel(model)
     proxy.setSourceModel(model)

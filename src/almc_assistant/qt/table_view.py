@@ -5,16 +5,18 @@ Thread contract: GUI thread only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from almc_assistant.qt.table_model import SnapshotTableModel, sortable
 
+R = TypeVar("R")
+
 
 def make_table(
-    model: SnapshotTableModel[Any],
+    model: SnapshotTableModel[R],
     *,
     sort: bool = True,
     stretch_first: bool = False,

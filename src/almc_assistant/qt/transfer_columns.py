@@ -5,17 +5,19 @@ Thread contract: GUI thread only (icons).
 
 from __future__ import annotations
 
-from typing import Any
 
 from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize, icons, verdicts
 from almc_assistant.qt.dataset_rows import DatasetRow, files_text
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.table_model import Column
-from almc_assistant.qt.transfer_rows import JobRow, JobState, RowState
+from almc_assistant.qt.transfer_rows import FileRow, JobRow, JobState, RowState
+
+# A row of the file list: a file, or the summary of a dataset's files.
+ListRow = FileRow | DatasetRow
 
 
-def _verdict_tooltip(row: Any) -> str:
+def _verdict_tooltip(row: ListRow) -> str:
     """The check's whole label (the column may elide it), the kind, why, what to do."""
     lines = [] if _checking(row) else [verdicts.look(row.verdict).label]
     lines += [row.kind] if isinstance(row, DatasetRow) and row.kind else []
@@ -25,7 +27,7 @@ def _verdict_tooltip(row: Any) -> str:
     return "\n".join(lines)
 
 
-def _status_badge(row: Any) -> Badge | None:
+def _status_badge(row: ListRow) -> Badge | None:
     if isinstance(row, DatasetRow):
         if row.attention and "failed" in row.status_text:
             return Badge.BAD
@@ -45,36 +47,36 @@ def _icon(badge: Badge | None):  # type: ignore[no-untyped-def]
     return icons.badge_icon(badge) if badge is not None else None
 
 
-def _checking(row: Any) -> bool:
+def _checking(row: ListRow) -> bool:
     """Not judged yet: a file being checked, or a dataset none of whose files is."""
     if isinstance(row, DatasetRow):
         return row.verdict is None
     return bool(row.state is RowState.CHECKING)
 
 
-def _check_text(row: Any) -> str:
+def _check_text(row: ListRow) -> str:
     return "…" if _checking(row) else verdicts.look(row.verdict).label
 
 
-def _size_text(row: Any) -> str:
+def _size_text(row: ListRow) -> str:
     return human_size(row.size) if row.size is not None else ""
 
 
-def _status_tooltip(row: Any) -> str:
+def _status_tooltip(row: ListRow) -> str:
     """The whole status (the column may elide it), and a file's problem if it says more."""
     text = str(row.status_text)
     problem = "" if isinstance(row, DatasetRow) else str(row.problem)
     return text if not problem or problem in text else f"{text}\n{problem}"
 
 
-FILE_COLUMNS: tuple[Column[Any], ...] = (
+FILE_COLUMNS: tuple[Column[ListRow], ...] = (
     Column("Name", lambda r: r.name, tooltip=lambda r: r.path, sort_key=lambda r: r.name.lower()),
     Column("Folder", lambda r: r.folder, tooltip=lambda r: r.folder),
     Column(
         "Files",
         files_text,
         tooltip=files_text,  # whole when a narrow view elides the column
-        sort_key=lambda r: getattr(r, "files", 1),
+        sort_key=lambda r: r.files if isinstance(r, DatasetRow) else 1,
         align_right=True,
     ),
     Column(

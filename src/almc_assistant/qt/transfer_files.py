@@ -18,17 +18,20 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.events import EventSink
+from almc_assistant.core.events import Event, EventSink
+from almc_assistant.core.inspect import CheckReport, DatasetCheck, FileCheck
+from almc_assistant.core.inspect.events import FileChecked
+from almc_assistant.core.service_process import EngineStopped
 from almc_assistant.core.service_events import CheckFailed, CheckReportReady
 from almc_assistant.qt.dataset_rows import ATTENTION, FINE, DatasetRow, needs_attention
 from almc_assistant.qt.dataset_rows import summarize as summarize_dataset
 from almc_assistant.qt.group_model import GroupTreeModel
-from almc_assistant.qt.transfer_columns import FILE_COLUMNS
+from almc_assistant.qt.service_port import ServicePort
+from almc_assistant.qt.transfer_columns import FILE_COLUMNS, ListRow
 from almc_assistant.qt.transfer_rows import IN_JOB, FileRow, RowState
 
 ROWS_PER_FLUSH = 400  # rows changed per write (each costs its own work)
@@ -54,7 +57,7 @@ _DONE = (RowState.VERIFIED, RowState.ALREADY)
 class _Report:
     """The rest of a ``CheckReport`` still to show."""
 
-    def __init__(self, files: Sequence[Any], datasets: Sequence[Any] = ()) -> None:
+    def __init__(self, files: Sequence[FileCheck], datasets: Sequence[DatasetCheck] = ()) -> None:
         self.files = files
         self.datasets = datasets
 
@@ -73,7 +76,7 @@ def is_ready(row: FileRow) -> bool:
     return row.state not in (RowState.CHECKING, RowState.CHECK_FAILED)
 
 
-def rank(item: Any) -> int:
+def rank(item: ListRow) -> int:
     """Rows needing attention first (a copy's progress changes no rank: rows do not
     jump around while files are copied)."""
     if isinstance(item, DatasetRow):
@@ -119,13 +122,13 @@ class FileList(QObject):
     changed = Signal()
     failed = Signal(object)
 
-    def __init__(self, service: Any, parent: QObject | None = None) -> None:
+    def __init__(self, service: ServicePort, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._service = service
         self.sink: EventSink | None = None  # the pump's queue, for check results
         self.batching = False  # rows are written per pump batch (connected to a pump)
         self.roots: list[str] = []  # what was dropped or picked, in order
-        self._datasets: dict[str, Any] = {}  # dataset id -> its DatasetCheck
+        self._datasets: dict[str, DatasetCheck] = {}  # by dataset id
         self._staged: dict[str, FileRow] = {}
         self._last_flush = float("-inf")  # time.monotonic() of the last write
         self._new_staged = False  # rows not in the model yet are staged
@@ -133,7 +136,7 @@ class FileList(QObject):
         self.flush_timer.setSingleShot(True)
         self.flush_timer.timeout.connect(self.flush)
         self._ready: tuple[list[str], int] | None = None  # kept while rows do not move
-        self.model: GroupTreeModel[FileRow] = GroupTreeModel(
+        self.model: GroupTreeModel[FileRow, DatasetRow] = GroupTreeModel(
             FILE_COLUMNS,
             key=lambda r: r.path,
             group_of=lambda r: r.dataset,
@@ -171,7 +174,7 @@ class FileList(QObject):
                 for p in fresh
             )
 
-    def on_file_checked(self, check: Any) -> None:
+    def on_file_checked(self, check: FileChecked | FileCheck) -> None:
         """One file checked (``FileChecked`` event or ``FileCheck``): it replaces the
         placeholder of the file or folder it was found under."""
         path = str(check.path)
@@ -188,11 +191,12 @@ class FileList(QObject):
             path=path,
             size=check.size,
             verdict=str(check.verdict),
-            reasons=tuple(getattr(check, "reasons", ())),
-            next_step=getattr(check, "next_step", ""),
+            # the event has no reasons: the report's FileCheck brings them
+            reasons=check.reasons if isinstance(check, FileCheck) else (),
+            next_step=check.next_step if isinstance(check, FileCheck) else "",
             state=RowState.CHECKED,
             root=root,
-            dataset=getattr(check, "dataset", None),
+            dataset=check.dataset,
         )
         if current is not None and not row.reasons:
             row = replace(row, reasons=current.reasons, next_step=current.next_step)
@@ -205,14 +209,14 @@ class FileList(QObject):
         for root in event.paths:
             self.on_check_failed(root, event.title, event.detail)
 
-    def on_check_report(self, roots: Sequence[str], report: Any) -> None:
+    def on_check_report(self, roots: Sequence[str], report: CheckReport | _Report) -> None:
         """A check of ``roots`` ended with its ``CheckReport`` (reasons, next steps, and
         each dataset's own verdict).
 
         Taken in slices of :data:`ROWS_PER_FLUSH` with the event loop running between
         them, so the report of a 10,000-file folder does not freeze the window."""
         checks = list(report.files)
-        found = list(getattr(report, "datasets", ()))
+        found = list(report.datasets)
         if not self.batching:
             self._apply_checks(checks, roots, found)
             return
@@ -224,7 +228,7 @@ class FileList(QObject):
             self._apply_checks([], roots, found)
 
     def _apply_checks(
-        self, checks: Sequence[Any], roots: Sequence[str], found: Sequence[Any]
+        self, checks: Sequence[FileCheck], roots: Sequence[str], found: Sequence[DatasetCheck]
     ) -> None:
         for check in checks:
             self.on_file_checked(check)
@@ -242,7 +246,7 @@ class FileList(QObject):
         roots = [r for r in self.roots if under(path, r)]
         return max(roots, key=len) if roots else path
 
-    def on_engine_stopped(self, _event: Any) -> None:
+    def on_engine_stopped(self, _event: EngineStopped) -> None:
         """The engine's process ended (``EngineStopped``): a check under way will not
         answer; its rows say so (the user may remove them and drop them again)."""
         self.stage(
@@ -276,11 +280,24 @@ class FileList(QObject):
         if not self.batching:
             self.flush()
 
-    def mark(self, sources: Sequence[str], state: RowState, **changes: Any) -> None:
-        """Every row under ``sources`` gets ``state`` (and ``changes``)."""
+    def mark(
+        self,
+        sources: Sequence[str],
+        state: RowState,
+        *,
+        copies_wanted: int | None = None,
+        problem: str | None = None,
+    ) -> None:
+        """Every row under ``sources`` gets ``state`` (and ``copies_wanted`` and
+        ``problem``, when given)."""
         self.flush()
         self.stage(
-            replace(r, state=state, **changes)
+            replace(
+                r,
+                state=state,
+                copies_wanted=r.copies_wanted if copies_wanted is None else copies_wanted,
+                problem=r.problem if problem is None else problem,
+            )
             for r in self.model.rows()
             if any(under(r.path, s) for s in sources)
         )
@@ -314,7 +331,7 @@ class FileList(QObject):
         old = self.model.row_of(row.path)
         return old is None or old.root != row.root or is_ready(old) != is_ready(row)
 
-    def on_pump_batch_arrived(self, _events: Any) -> None:
+    def on_pump_batch_arrived(self, _events: list[Event]) -> None:
         """Write what the batch staged, at most every :data:`FLUSH_INTERVAL_S`: each
         write repaints the list, and a repaint calls the Python model hundreds of times,
         each call taking the GIL back from the copy workers (``bench_ui_latency``)."""

@@ -13,13 +13,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.transfer.events import ALREADY_VERIFIED
+from almc_assistant.core.destinations import Destination
+from almc_assistant.core.service_process import EngineStopped
+from almc_assistant.core.transfer.events import (
+    ALREADY_VERIFIED,
+    CopyFailed,
+    CopySkipped,
+    CopyVerified,
+    DestinationRefused,
+    JobFinished,
+    JobProgressed,
+    JobStarted,
+)
 from almc_assistant.qt.prompts import Level, Message, Prompter
+from almc_assistant.qt.service_port import CopyHandle, ServicePort
 from almc_assistant.qt.table_model import SnapshotTableModel
 from almc_assistant.qt.transfer_columns import JOB_COLUMNS
 from almc_assistant.qt.transfer_files import FileList, under
@@ -52,21 +63,27 @@ class CopyQueue(QObject):
     copy_started = Signal(object)
 
     def __init__(
-        self, service: Any, prompter: Prompter, files: FileList, parent: QObject | None = None
+        self,
+        service: ServicePort,
+        prompter: Prompter,
+        files: FileList,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
         self._prompter = prompter
         self._files = files
-        self._jobs_started: dict[int, Any] = {}  # key -> the service's job handle
+        self._jobs_started: dict[int, CopyHandle] = {}  # key -> the service's job handle
         self._job_keys: dict[str, int] = {}  # engine job id -> key
-        self._destinations_of: dict[int, list[Any]] = {}  # queued job key -> destinations
+        self._destinations_of: dict[int, list[Destination]] = {}  # queued job key -> destinations
         self._next_key = 1
         self.model: SnapshotTableModel[JobRow] = SnapshotTableModel(
             JOB_COLUMNS, key=lambda r: r.key, parent=self
         )
 
-    def queue_copy(self, sources: Sequence[str], destinations: Sequence[Any]) -> JobRow | None:
+    def queue_copy(
+        self, sources: Sequence[str], destinations: Sequence[Destination]
+    ) -> JobRow | None:
         """Queue a copy job; it starts when no other job of this window is running."""
         if not sources or not destinations:
             return None
@@ -110,14 +127,21 @@ class CopyQueue(QObject):
         self.copy_started.emit(handle)
         self._changed()
 
-    def _mark_files(self, sources: Sequence[str], state: RowState, **changes: Any) -> None:
-        self._files.mark(sources, state, **changes)
+    def _mark_files(
+        self,
+        sources: Sequence[str],
+        state: RowState,
+        *,
+        copies_wanted: int | None = None,
+        problem: str | None = None,
+    ) -> None:
+        self._files.mark(sources, state, copies_wanted=copies_wanted, problem=problem)
 
     def _job(self, job_id: str) -> JobRow | None:
         key = self._job_keys.get(str(job_id))
         return None if key is None else self.model.row_of(key)
 
-    def on_job_started(self, event: Any) -> None:
+    def on_job_started(self, event: JobStarted) -> None:
         job = self._job(event.job_id)
         if job is not None and job.state is JobState.STARTING:
             self.model.upsert(
@@ -131,7 +155,7 @@ class CopyQueue(QObject):
                 ]
             )
 
-    def on_job_progressed(self, event: Any) -> None:
+    def on_job_progressed(self, event: JobProgressed) -> None:
         job = self._job(event.snapshot.job_id)
         if job is not None:
             self._update_job(job, job_progressed(job, event.snapshot))
@@ -153,17 +177,17 @@ class CopyQueue(QObject):
             if r.state is before and any(under(r.path, s) for s in job.sources)
         )
 
-    def on_copy_verified(self, event: Any) -> None:
+    def on_copy_verified(self, event: CopyVerified) -> None:
         self._file_copy_result(event.job_id, event.copy.source, ok=True)
 
-    def on_copy_skipped(self, event: Any) -> None:
+    def on_copy_skipped(self, event: CopySkipped) -> None:
         if event.reason == ALREADY_VERIFIED:
             self._file_copy_result(event.job_id, event.source, ok=True, already=True)
         else:  # left alone (a different file has the name): not a copy of this file
             problem = f"Not copied: {event.reason}"
             self._file_copy_result(event.job_id, event.source, ok=False, problem=problem)
 
-    def on_copy_failed(self, event: Any) -> None:
+    def on_copy_failed(self, event: CopyFailed) -> None:
         problem = f"{event.title}. {event.next_step}"
         self._file_copy_result(event.job_id, event.source, ok=False, problem=problem)
 
@@ -191,7 +215,7 @@ class CopyQueue(QObject):
             state = RowState.ALREADY if already and row.copies_done == 0 else RowState.VERIFIED
         self._files.stage([replace(row, copies_done=done, state=state)])
 
-    def on_destination_refused(self, event: Any) -> None:
+    def on_destination_refused(self, event: DestinationRefused) -> None:
         """A whole destination was refused before copying (missing, full, read-only)."""
         self._prompter.tell(
             Message(
@@ -203,7 +227,7 @@ class CopyQueue(QObject):
             )
         )
 
-    def on_job_finished(self, event: Any) -> None:
+    def on_job_finished(self, event: JobFinished) -> None:
         job = self._job(event.job_id)
         if job is None:
             return
@@ -218,7 +242,7 @@ class CopyQueue(QObject):
                 and any(under(r.path, s) for s in job.sources)
             ]
             self._files.stage(still)
-        elif why := getattr(event.summary, "error_title", ""):
+        elif why := event.summary.error_title:
             # Refused or stopped: no file of the job got a copy it did not report. The
             # row says why; the tray tells it too (``controller_copies``).
             problem = f"{why}: {event.summary.error_detail} {event.summary.error_next_step}"
@@ -231,7 +255,7 @@ class CopyQueue(QObject):
         self._files.flush()  # the files' final state shows with the job's result, not later
         self._start_next_job()
 
-    def on_engine_stopped(self, _event: Any) -> None:
+    def on_engine_stopped(self, _event: EngineStopped) -> None:
         """The engine's process ended under the copies (``EngineStopped``): no
         ``JobFinished`` will come. A running job is interrupted and its files not yet
         verified say so (never "verified": the copies the engine verified before were

@@ -10,8 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 from pathlib import PurePath
-from typing import Any
 
+from almc_assistant.core.transfer.events import JobSnapshot, JobSummary
 from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize
 
@@ -128,7 +128,7 @@ class JobRow:
         return self.state in (JobState.STARTING, JobState.RUNNING, JobState.PAUSED)
 
 
-def job_progressed(row: JobRow, snapshot: Any) -> JobRow:
+def job_progressed(row: JobRow, snapshot: JobSnapshot) -> JobRow:
     """Apply a ``JobSnapshot`` (bytes/files done and total, rate, ETA, state)."""
     state = {
         "paused": JobState.PAUSED,
@@ -156,7 +156,7 @@ _SUMMARY_STATES = {
 }
 
 
-def job_finished(row: JobRow, summary: Any) -> JobRow:
+def job_finished(row: JobRow, summary: JobSummary) -> JobRow:
     """Apply a ``JobSummary`` (state, counts, seconds)."""
     state = _SUMMARY_STATES.get(summary.state, JobState.PROBLEMS)
     parts = []
@@ -168,7 +168,7 @@ def job_finished(row: JobRow, summary: Any) -> JobRow:
         parts.append(f"{summary.failed} failed")
     if state is JobState.CANCELLED:
         parts.insert(0, "Cancelled")
-    if why := getattr(summary, "error_title", ""):  # refused or stopped: say why
+    if why := summary.error_title:  # refused or stopped: say why
         parts.insert(0, f"{why}: nothing more was copied")
     return replace(
         row,

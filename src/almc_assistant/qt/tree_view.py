@@ -13,9 +13,7 @@ in view and a text too long for its column is elided (whole in the row's tooltip
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView
 
@@ -132,7 +130,7 @@ class _KeepInView(QObject):
 
 
 def make_tree(
-    model: Any,
+    model: QAbstractItemModel,
     *,
     fit: dict[int, str] | None = None,
     stretch: int | None = None,

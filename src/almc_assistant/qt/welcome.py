@@ -16,7 +16,6 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -195,7 +194,7 @@ class WelcomeWindow(QWidget):
         self.remove_dest_button.setEnabled(bool(self.destinations.selectedItems()))
 
     def _add_item(
-        self, view: QListWidget, text: str, data: Any, *, editable: bool = True
+        self, view: QListWidget, text: str, data: object, *, editable: bool = True
     ) -> QListWidgetItem:
         item = QListWidgetItem(text if editable else f"{text}  (set by the facility)")
         item.setData(Qt.ItemDataRole.UserRole, data)
@@ -240,7 +239,7 @@ class WelcomeWindow(QWidget):
         for item in self.folders.selectedItems():
             self.folders.takeItem(self.folders.row(item))
 
-    def _on_kind_changed(self, *_args: Any) -> None:
+    def _on_kind_changed(self, *_args: object) -> None:
         kind = self.chosen_kind()
         self.add_dest_button.setEnabled(kind is not None)
         self.kind_help.setText(KIND_INFO[kind].guidance if kind is not None else KIND_FIRST)

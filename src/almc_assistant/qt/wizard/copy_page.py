@@ -7,7 +7,6 @@ the ``on_*`` methods. The page never waits: the app stays responsive while copyi
 
 from __future__ import annotations
 
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -21,7 +20,18 @@ from PySide6.QtWidgets import (
 )
 
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.transfer.events import ALREADY_VERIFIED, JobFinished, JobSummary
+from almc_assistant.core.service_process import EngineStopped
+from almc_assistant.core.transfer.events import (
+    ALREADY_VERIFIED,
+    CopyFailed,
+    CopySkipped,
+    CopyVerified,
+    DestinationRefused,
+    JobFinished,
+    JobProgressed,
+    JobSummary,
+    SourceSkipped,
+)
 from almc_assistant.core.units import human_size, percent
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
@@ -136,7 +146,7 @@ class CopyPage(QWizardPage):
     def _mine(self, job_id: str) -> bool:
         return bool(self._state.job_id) and str(job_id) == self._state.job_id
 
-    def on_job_progressed(self, event: Any) -> None:
+    def on_job_progressed(self, event: JobProgressed) -> None:
         s = event.snapshot
         if not self._mine(s.job_id):
             return
@@ -160,11 +170,11 @@ class CopyPage(QWizardPage):
             )
             self.current.setText(f"Now: {names}")
 
-    def on_copy_verified(self, event: Any) -> None:
+    def on_copy_verified(self, event: CopyVerified) -> None:
         if self._mine(event.job_id):
             self._state.verified.append(copy_note(event))
 
-    def on_copy_skipped(self, event: Any) -> None:
+    def on_copy_skipped(self, event: CopySkipped) -> None:
         if not self._mine(event.job_id):
             return
         if event.reason == ALREADY_VERIFIED:
@@ -173,7 +183,7 @@ class CopyPage(QWizardPage):
             self._state.failed.append(event)
             self._add_failure(f"{event.source.name} → {event.destination}", str(event.reason))
 
-    def on_copy_failed(self, event: Any) -> None:
+    def on_copy_failed(self, event: CopyFailed) -> None:
         if self._mine(event.job_id):
             self._state.failed.append(event)
             self._add_failure(
@@ -181,26 +191,26 @@ class CopyPage(QWizardPage):
                 f"{event.detail} {event.next_step}",
             )
 
-    def on_source_skipped(self, event: Any) -> None:
+    def on_source_skipped(self, event: SourceSkipped) -> None:
         """A link or special file among the sources: not copied, said with its reason."""
         if self._mine(event.job_id):
             self._state.failed.append(event)
             self._add_failure(f"{event.source.name}: not copied", str(event.reason))
 
-    def on_destination_refused(self, event: Any) -> None:
+    def on_destination_refused(self, event: DestinationRefused) -> None:
         if self._mine(event.job_id):
             self._state.failed.append(event)
             self._add_failure(
                 f"{event.destination_root}: {event.title}", f"{event.detail} {event.next_step}"
             )
 
-    def on_job_finished(self, event: Any) -> None:
+    def on_job_finished(self, event: JobFinished) -> None:
         if not self._mine(event.job_id):
             return
         summary = event.summary
         self._state.summary = summary
         self.overall.setValue(1000 if summary.state == "completed" else self.overall.value())
-        if why := getattr(summary, "error_title", ""):
+        if why := summary.error_title:
             self.counts.setText(
                 "Refused: nothing was copied."
                 if summary.state == "refused"
@@ -221,7 +231,7 @@ class CopyPage(QWizardPage):
         self.job_finished.emit(summary)
         self.done_copying.emit()
 
-    def on_engine_stopped(self, _event: Any) -> None:
+    def on_engine_stopped(self, _event: EngineStopped) -> None:
         """The engine's process ended under the copy (``EngineStopped``): no
         ``JobFinished`` will come. The copy ends here as one that stopped on an error:
         the copies verified before it stopped (each reported) stay so, the receipt lists

@@ -9,10 +9,10 @@ wizard's state (``WizardState.datasets``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from PySide6.QtCore import QObject
 
+from almc_assistant.core.catalog import FileRecord
 from almc_assistant.core.inspect.wording import NEXT_STEP
 from almc_assistant.core.units import human_size
 from almc_assistant.core.verdicts import NEEDS_FIXING, Verdict
@@ -32,13 +32,15 @@ from almc_assistant.qt.table_model import Column
 from almc_assistant.qt.wizard.state import WizardState
 
 ACQUIRING = "acquiring"
+# A row of the wizard's lists: a file the catalog knows, or the summary of a dataset's.
+Item = FileRecord | DatasetRow
 
 
-def _acquiring(record: Any) -> bool:
+def _acquiring(record: FileRecord) -> bool:
     return str(record.state) == ACQUIRING
 
 
-def look(item: Any) -> verdicts.VerdictLook:
+def look(item: Item) -> verdicts.VerdictLook:
     if isinstance(item, DatasetRow):
         return (
             verdicts.ACQUIRING
@@ -48,10 +50,10 @@ def look(item: Any) -> verdicts.VerdictLook:
     return verdicts.look(item.verdict, state=str(item.state))
 
 
-def reasons(item: Any) -> str:
+def reasons(item: Item) -> str:
     if isinstance(item, DatasetRow):
         return "\n".join(item.reasons)
-    found = list(getattr(item, "verdict_reasons", ()) or ())
+    found = list(item.verdict_reasons)
     if _acquiring(item):
         found.insert(
             0,
@@ -62,13 +64,13 @@ def reasons(item: Any) -> str:
     return "\n".join(found)
 
 
-def next_step(item: Any) -> str:
+def next_step(item: Item) -> str:
     if isinstance(item, DatasetRow):
         return item.next_step
     return _next_step(item.verdict)
 
 
-def rank(item: Any) -> int:
+def rank(item: Item) -> int:
     if isinstance(item, DatasetRow):
         return ATTENTION if item.attention else BUSY if item.busy else FINE
     if not _acquiring(item) and (item.verdict or "") in NEEDS_FIXING:
@@ -76,22 +78,25 @@ def rank(item: Any) -> int:
     return BUSY if _acquiring(item) else FINE
 
 
-def name(item: Any) -> str:
+def name(item: Item) -> str:
     return str(item.name) if isinstance(item, DatasetRow) else str(item.path.name)
 
 
-def folder(item: Any) -> str:
+def folder(item: Item) -> str:
     return str(item.folder) if isinstance(item, DatasetRow) else str(item.path.parent)
 
 
-NAME: Column[Any] = Column(
+NAME: Column[Item] = Column(
     "File", name, tooltip=lambda r: str(r.path), sort_key=lambda r: name(r).lower()
 )
-FOLDER: Column[Any] = Column("Folder", folder, tooltip=folder)
-FILES: Column[Any] = Column(
-    "Files", files_text, sort_key=lambda r: getattr(r, "files", 1), align_right=True
+FOLDER: Column[Item] = Column("Folder", folder, tooltip=folder)
+FILES: Column[Item] = Column(
+    "Files",
+    files_text,
+    sort_key=lambda r: r.files if isinstance(r, DatasetRow) else 1,
+    align_right=True,
 )
-SIZE: Column[Any] = Column(
+SIZE: Column[Item] = Column(
     "Size",
     lambda r: human_size(r.size) if r.size is not None else "",
     sort_key=lambda r: r.size or 0,
@@ -99,7 +104,7 @@ SIZE: Column[Any] = Column(
 )
 
 
-def check_column(header: str) -> Column[Any]:
+def check_column(header: str) -> Column[Item]:
     return Column(
         header,
         lambda r: look(r).label,
@@ -112,9 +117,11 @@ class RecordsByDataset:
     """A :class:`GroupTreeModel` over the wizard's records, grouped by the state's
     datasets."""
 
-    def __init__(self, state: WizardState, columns: Sequence[Column[Any]], parent: QObject) -> None:
+    def __init__(
+        self, state: WizardState, columns: Sequence[Column[Item]], parent: QObject
+    ) -> None:
         self._state = state
-        self.model: GroupTreeModel[Any] = GroupTreeModel(
+        self.model: GroupTreeModel[FileRecord, DatasetRow] = GroupTreeModel(
             columns,
             key=lambda r: str(r.path),
             group_of=self._group_of,
@@ -123,11 +130,11 @@ class RecordsByDataset:
             parent=parent,
         )
 
-    def _group_of(self, record: Any) -> str | None:
+    def _group_of(self, record: FileRecord) -> str | None:
         unit = self._state.datasets.get(str(record.path))
         return unit.id if unit is not None else None
 
-    def _summarize(self, group: str, records: Sequence[Any]) -> DatasetRow:
+    def _summarize(self, group: str, records: Sequence[FileRecord]) -> DatasetRow:
         unit = self._state.datasets.get(str(records[0].path))
         done = [r for r in records if not _acquiring(r)]
         acquiring = len(records) - len(done)

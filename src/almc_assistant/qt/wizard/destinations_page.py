@@ -13,11 +13,14 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
 
+from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import AlmcError
+from almc_assistant.core.plan_safety import PlanSafety
+from almc_assistant.core.preflight import PreflightResult
+from almc_assistant.core.service_events import PreflightFinished
 from almc_assistant.core.units import human_size
 from almc_assistant.qt.destination_picker import DestinationPicker, place
 from almc_assistant.qt.prompts import Prompter
@@ -25,7 +28,7 @@ from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.wizard.state import WizardState
 
 
-def plan_html(safety: Any) -> str:
+def plan_html(safety: PlanSafety | None) -> str:
     """The policy's answer for the chosen destinations, in future tense."""
     if safety is None:
         return "Checking what these copies would count for under the facility's policy…"
@@ -48,7 +51,7 @@ def plan_html(safety: Any) -> str:
     return "<br>".join(lines)
 
 
-def preflight_html(results: Sequence[Any]) -> str:
+def preflight_html(results: Sequence[PreflightResult]) -> str:
     """One paragraph per destination: reachable, free space, file system, issues."""
     parts = []
     for r in results:
@@ -58,7 +61,7 @@ def preflight_html(results: Sequence[Any]) -> str:
             continue
         free = "unknown free space" if r.free_bytes is None else human_size(r.free_bytes)
         head = "✓" if r.ok else "✗"
-        if remote := getattr(r.destination, "remote", ""):
+        if remote := r.destination.remote:
             line = (
                 f"<p>{head} <b>{name}</b> ({html.escape(remote)}): "
                 f"{human_size(r.needed_bytes)} to send; reached, tested and proven "
@@ -83,7 +86,7 @@ class DestinationsPage(QWizardPage):
         service: ServicePort,
         prompter: Prompter,
         state: WizardState,
-        make_destination: Callable[[Path], Any],
+        make_destination: Callable[[Path], Destination],
     ) -> None:
         super().__init__()
         self._service = service
@@ -113,7 +116,7 @@ class DestinationsPage(QWizardPage):
         self.picker.set_destinations(destinations, self._state.destinations)
         self._on_picker_selection_changed(self.picker.selected())
 
-    def _on_picker_selection_changed(self, selected: list[Any]) -> None:
+    def _on_picker_selection_changed(self, selected: list[Destination]) -> None:
         self._state.destinations = list(selected)
         self._state.preflight = {}
         self._state.safety = None
@@ -129,13 +132,13 @@ class DestinationsPage(QWizardPage):
                 self.preflight.setText(f"<b>{err.title}</b>: {err.detail} {err.next_step}")
         self.completeChanged.emit()
 
-    def on_preflight_finished(self, event: Any) -> None:
+    def on_preflight_finished(self, event: PreflightFinished) -> None:
         """``PreflightFinished(request_id, results)``: only the latest request counts.
         One that could not run (``error_title``: the engine refused, or is gone) says
         why, and the page stays incomplete (choosing again asks again)."""
         if event.request_id != self._request:
             return
-        if getattr(event, "error_title", ""):
+        if event.error_title:
             self._state.safety = None
             self.policy.setText("What these copies would count for is not known.")
             self.preflight.setText(
@@ -144,7 +147,7 @@ class DestinationsPage(QWizardPage):
             )
             self.completeChanged.emit()
             return
-        self._state.safety = getattr(event, "safety", None)
+        self._state.safety = event.safety
         if self._state.safety is not None:  # per-disk: no "makes your data safe" there
             self.picker.set_not_counted(self._state.safety.not_counted)
         self.policy.setText(
@@ -154,7 +157,7 @@ class DestinationsPage(QWizardPage):
         )
         self.on_preflight(event.results)
 
-    def on_preflight(self, results: Sequence[Any]) -> None:
+    def on_preflight(self, results: Sequence[PreflightResult]) -> None:
         """Preflight results (``PreflightResult`` per destination) from the service."""
         chosen = {place(d) for d in self._state.destinations}
         relevant = [r for r in results if place(r.destination) in chosen]
@@ -163,7 +166,7 @@ class DestinationsPage(QWizardPage):
         self.preflight.setText(preflight_html(list(self._state.preflight.values())))
         self.completeChanged.emit()
 
-    def refused(self) -> list[Any]:
+    def refused(self) -> list[PreflightResult]:
         return [r for r in self._state.preflight.values() if not r.ok]
 
     def isComplete(self) -> bool:

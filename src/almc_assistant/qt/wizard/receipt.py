@@ -17,15 +17,21 @@ import html
 import os
 from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
 
 from almc_assistant.core.destinations import DestinationKind
+from almc_assistant.core.inspect.units import DatasetUnit
 from almc_assistant.core.remotepaths import recorded_path
-from almc_assistant.core.transfer.events import READ_BACK_FROM_STORAGE
+from almc_assistant.core.transfer.events import (
+    READ_BACK_FROM_STORAGE,
+    CopyFailed,
+    CopySkipped,
+    DestinationRefused,
+    SourceSkipped,
+)
 from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize
-from almc_assistant.qt.wizard.state import WizardState, engine_roots
+from almc_assistant.qt.wizard.state import CopyProblem, WizardState, engine_roots
 
 MAX_NAMES = 20  # files named one by one in a list; the rest are counted
 
@@ -53,7 +59,7 @@ def _pending_roots(state: WizardState) -> dict[str, str]:
     return {
         root: str(d.name)
         for root, d in zip(engine_roots(state.destinations), state.destinations, strict=True)
-        if getattr(d, "kind", None) is DestinationKind.CLOUD_SYNC
+        if d.kind is DestinationKind.CLOUD_SYNC
     }
 
 
@@ -66,13 +72,17 @@ def _uncovered(state: WizardState) -> list[str]:
     return [str(s) for s in state.sources() if not wanted <= have[_norm(s)]]
 
 
-def _problem(event: Any) -> str:
+def _problem(event: CopyProblem) -> str:
     """One line for a ``CopyFailed``, ``DestinationRefused``, ``SourceSkipped`` or a
     ``CopySkipped`` other than "already verified"."""
-    source = getattr(event, "source", None)
-    where = getattr(event, "destination_root", None) or getattr(event, "destination", None)
+    source = None if isinstance(event, DestinationRefused) else event.source
+    where: PurePath | None = None
+    if isinstance(event, CopyFailed | DestinationRefused):
+        where = event.destination_root
+    elif isinstance(event, CopySkipped):
+        where = event.destination
     head = " → ".join(_e(x) for x in (source, where) if x is not None)
-    if not hasattr(event, "title"):  # skipped: a reason only
+    if isinstance(event, CopySkipped | SourceSkipped):  # skipped: a reason only
         return f"<li>{head}: not copied: {_e(event.reason)}.</li>"
     return f"<li>{head}: {_e(event.title)}. {_e(event.detail)} {_e(event.next_step)}</li>"
 
@@ -83,7 +93,7 @@ def not_safe(state: WizardState) -> list[str]:
     lines: list[str] = []
     if summary is None:
         lines.append("<li>The copy did not run: nothing of this session was copied.</li>")
-    elif getattr(summary, "error_title", ""):
+    elif summary.error_title:
         what = "The copy was refused" if summary.state == "refused" else "The copy stopped"
         lines.append(
             f"<li><b>{what}: {_e(summary.error_title)}.</b> "
@@ -92,7 +102,7 @@ def not_safe(state: WizardState) -> list[str]:
     elif summary.state == "cancelled":
         lines.append("<li>The copy was cancelled before it had finished.</li>")
     lines.extend(_problem(event) for event in state.failed)
-    skipped_sources = sum(1 for e in state.failed if type(e).__name__ == "SourceSkipped")
+    skipped_sources = sum(1 for e in state.failed if isinstance(e, SourceSkipped))
     if summary is not None and summary.sources_skipped > skipped_sources:  # not each told
         lines.append(
             f"<li>{humanize.count(summary.sources_skipped, 'item')} in the sources "
@@ -187,7 +197,7 @@ def _datasets(state: WizardState) -> list[str]:
     """Each dataset of this backup (a plate, an ND2 series) with its files, and whether
     every one of them has a verified copy on every destination chosen."""
     members: dict[str, list[str]] = defaultdict(list)
-    units: dict[str, Any] = {}
+    units: dict[str, DatasetUnit] = {}
     for source in state.sources():
         unit = state.datasets.get(str(source))
         if unit is not None:
@@ -224,7 +234,7 @@ def _copied(state: WizardState) -> list[str]:
         return ["<h3>Copied and verified</h3><p>Nothing was copied.</p>"]
     roots = engine_roots(state.destinations)
     names = {root: str(d.name) for root, d in zip(roots, state.destinations, strict=True)}
-    remotes = {_norm(d.remote) for d in state.destinations if getattr(d, "remote", "")}
+    remotes = {_norm(d.remote) for d in state.destinations if d.remote}
     proofs: dict[str, set[str]] = defaultdict(set)  # a remote's proof words, per root
     for root, _size, read_back, *_ in state.verified:
         if _norm(root) in remotes:
