@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from almc_assistant.core.session_end.events import ReminderKind
 from almc_assistant.core.session_end.texts import sign_out_word
+from almc_assistant.core.status import UnsafeFile
 from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.table_model import Column
@@ -51,18 +51,18 @@ class AtRiskGroup:
     now: float
 
 
-def group_at_risk(files: Sequence[Any], now: float) -> list[AtRiskGroup]:
+def group_at_risk(files: Sequence[UnsafeFile], now: float) -> list[AtRiskGroup]:
     """The status report's unsafe files, one row per folder (a lone file by its name).
 
     Sorted by what cleanup reaches first, then by size. Only attributes already read
     from the catalog are used: no I/O.
     """
-    by_folder: dict[Path, list[Any]] = {}
+    by_folder: dict[Path, list[UnsafeFile]] = {}
     for f in files:
         by_folder.setdefault(Path(f.path).parent, []).append(f)
     groups = []
     for folder, members in by_folder.items():
-        born = [b for b in (getattr(f, "born", None) for f in members) if b is not None]
+        born = [f.born for f in members if f.born is not None]
         dates = [f.candidate_date for f in members if f.candidate_date is not None]
         label = Path(members[0].path).name if len(members) == 1 else folder.name or str(folder)
         groups.append(

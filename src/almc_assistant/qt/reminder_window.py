@@ -19,7 +19,6 @@ import html
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
@@ -33,8 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from almc_assistant.core.session_end.events import ReminderKind
+from almc_assistant.core.session_end.events import ReminderDue, ReminderKind
 from almc_assistant.core.session_end.texts import sign_out_word
+from almc_assistant.core.status import UnsafeFile
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.reminder_rows import (
     AT_RISK_COLUMNS,
@@ -144,7 +144,7 @@ class ReminderWindow(QDialog):
         self.resize(720, 360)
 
     # ------------------------------------------------------------------ content
-    def set_reminder(self, reminder: Any, *, platform: str | None = None) -> None:
+    def set_reminder(self, reminder: ReminderDue, *, platform: str | None = None) -> None:
         """Show a ``ReminderDue``: its title, why it came, and its summary sentence."""
         self._kind = reminder.kind
         self._strong = bool(reminder.strong)
@@ -156,7 +156,7 @@ class ReminderWindow(QDialog):
         self._update_actions()
         self._fit_window()
 
-    def set_files(self, files: Sequence[Any], *, now: float | None = None) -> None:
+    def set_files(self, files: Sequence[UnsafeFile], *, now: float | None = None) -> None:
         """The status report's unsafe files (``UnsafeFile``), grouped by folder."""
         now = time.time() if now is None else now
         groups = group_at_risk(files, now)

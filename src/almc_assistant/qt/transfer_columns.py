@@ -5,7 +5,6 @@ Thread contract: GUI thread only (icons).
 
 from __future__ import annotations
 
-
 from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize, icons, verdicts
 from almc_assistant.qt.dataset_rows import DatasetRow, files_text

@@ -25,8 +25,8 @@ from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, EventSink
 from almc_assistant.core.inspect import CheckReport, DatasetCheck, FileCheck
 from almc_assistant.core.inspect.events import FileChecked
-from almc_assistant.core.service_process import EngineStopped
 from almc_assistant.core.service_events import CheckFailed, CheckReportReady
+from almc_assistant.core.service_process import EngineStopped
 from almc_assistant.qt.dataset_rows import ATTENTION, FINE, DatasetRow, needs_attention
 from almc_assistant.qt.dataset_rows import summarize as summarize_dataset
 from almc_assistant.qt.group_model import GroupTreeModel

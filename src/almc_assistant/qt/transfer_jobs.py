@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.destinations import Destination
+from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.service_process import EngineStopped
 from almc_assistant.core.transfer.events import (
     ALREADY_VERIFIED,

@@ -13,12 +13,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from almc_assistant.core.status import UnsafeFile
 from almc_assistant.core.units import human_size
+from almc_assistant.core.warnings import SafetyWarning
 from almc_assistant.qt import humanize, icons
 from almc_assistant.qt.icons import Badge
 from almc_assistant.qt.keys import close_on_escape
@@ -59,7 +60,7 @@ AT_RISK_COLUMNS: tuple[Column[AtRiskRow], ...] = (
 )
 
 
-def warnings_html(warnings: Sequence[Any]) -> str:
+def warnings_html(warnings: Sequence[SafetyWarning]) -> str:
     parts = []
     for w in warnings:
         mark = _SEVERITY_MARK.get(str(w.severity), "⚠")
@@ -105,7 +106,11 @@ class DeletionWarningWindow(QWidget):
         self.resize(800, 440)
 
     def set_report(
-        self, warnings: Sequence[Any], files: Sequence[Any], *, now: float | None = None
+        self,
+        warnings: Sequence[SafetyWarning],
+        files: Sequence[UnsafeFile],
+        *,
+        now: float | None = None,
     ) -> None:
         """``warnings``: ``SafetyWarning``s; ``files``: the status report's ``UnsafeFile``s."""
         now = time.time() if now is None else now

@@ -7,7 +7,6 @@ the ``on_*`` methods. The page never waits: the app stays responsive while copyi
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,

@@ -8,8 +8,6 @@ Thread contract: GUI thread only; no I/O. The user may go back and fix the expor
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWizardPage
 
 from almc_assistant.qt import humanize
@@ -33,7 +31,7 @@ WHY_IT_MATTERS = (
 )
 
 
-FIX_COLUMNS: tuple[Column[Any], ...] = (
+FIX_COLUMNS: tuple[Column[dataset_list.Item], ...] = (
     dataset_list.NAME,
     dataset_list.FOLDER,
     dataset_list.check_column("Problem"),

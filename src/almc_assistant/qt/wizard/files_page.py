@@ -21,24 +21,29 @@ the list is being filled is applied once it is filled, as if it had come just af
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from functools import partial
+from typing import TypeVar
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizardPage
 
-from almc_assistant.core.catalog import FileState
+from almc_assistant.core.catalog import FileRecord, FileState
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, EventSink
-from almc_assistant.core.inspect.units import units_of
+from almc_assistant.core.inspect.units import DatasetUnit, units_of
+from almc_assistant.core.service_events import VerdictRecorded
+from almc_assistant.core.watch.events import FileStabilised
 from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.table_model import Column
 from almc_assistant.qt.tree_view import make_tree
 from almc_assistant.qt.wizard import dataset_list
 from almc_assistant.qt.wizard.state import WizardState
 
-FILE_COLUMNS: tuple[Column[Any], ...] = (
+E = TypeVar("E", bound=Event)
+
+FILE_COLUMNS: tuple[Column[dataset_list.Item], ...] = (
     dataset_list.NAME,
     dataset_list.FOLDER,
     dataset_list.FILES,
@@ -61,8 +66,8 @@ class SessionFilesRead(Event):
     """The answer to one request of the files page: the files, or why not."""
 
     request: int
-    files: tuple[Any, ...] = ()
-    datasets: Mapping[str, Any] = field(default_factory=dict)  # str(path) -> DatasetUnit
+    files: tuple[FileRecord, ...] = ()
+    datasets: Mapping[str, DatasetUnit] = field(default_factory=dict)  # by str(path)
     title: str = ""
     detail: str = ""
     next_step: str = ""
@@ -97,7 +102,7 @@ class FilesPage(QWizardPage):
         self._request = 0
         self._loading = False
         self._filling = False  # the answer came: the list is being filled
-        self._held: list[tuple[Any, Any]] = []  # (handler, event) that came while filling
+        self._held: list[Callable[[], None]] = []  # handler(event) that came while filling
         self.setTitle("Your files")
         self.setSubTitle("What you acquired in this session, and what the check found.")
         self.model = dataset_list.RecordsByDataset(state, FILE_COLUMNS, self).model
@@ -145,7 +150,7 @@ class FilesPage(QWizardPage):
         self.view.hide()  # laid out once, when shown again with all the rows (see _fill)
         self._fill(event.request, files, 0)
 
-    def _fill(self, request: int, files: list[Any], start: int) -> None:
+    def _fill(self, request: int, files: list[FileRecord], start: int) -> None:
         """Rows ``start`` to ``start + ROWS_PER_SLICE`` of ``files``; the next slice
         after the event loop has run (unless the page was shown again meanwhile).
 
@@ -168,27 +173,27 @@ class FilesPage(QWizardPage):
         self._loading = self._filling = False
         self.view.show()
         held, self._held = self._held, []
-        for handler, event in held:
-            handler(event)
+        for handle in held:
+            handle()
         self.completeChanged.emit()
 
-    def _hold(self, handler: Any, event: Any) -> bool:
+    def _hold(self, handler: Callable[[E], None], event: E) -> bool:
         """Keep ``event`` for when the list is filled, if it is being filled."""
         if self._filling:
-            self._held.append((handler, event))
+            self._held.append(partial(handler, event))
         return self._filling
 
     def _shown(self) -> bool:
         wizard = self.wizard()
         return wizard is not None and wizard.currentPage() is self and not self._loading
 
-    def _update(self, row: Any) -> None:
+    def _update(self, row: FileRecord) -> None:
         self.model.upsert([row])
         key = str(row.path)
         self._state.files = [row if str(f.path) == key else f for f in self._state.files]
         self.summary.setText(self._state.describe_files())
 
-    def on_file_stabilised(self, event: Any) -> None:
+    def on_file_stabilised(self, event: FileStabilised) -> None:
         """The watcher says a file finished (``FileStabilised``): listed as still being
         written, it becomes one to back up (its check follows)."""
         if self._hold(self.on_file_stabilised, event):
@@ -207,7 +212,7 @@ class FilesPage(QWizardPage):
             )
         )
 
-    def on_verdict_recorded(self, event: Any) -> None:
+    def on_verdict_recorded(self, event: VerdictRecorded) -> None:
         """The check of a finished file (``VerdictRecorded``)."""
         if self._hold(self.on_verdict_recorded, event):
             return

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QPushButton, QWidget, QWizard
 
+from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.service_events import (
     PreflightFinished,
@@ -54,7 +54,7 @@ class SessionWizard(QWizard):
         prompter: Prompter,
         pump: EventPump,
         *,
-        make_destination: Callable[[Path], Any],
+        make_destination: Callable[[Path], Destination],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
