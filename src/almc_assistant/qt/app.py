@@ -25,7 +25,7 @@ import logging.handlers
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
@@ -46,6 +46,9 @@ from almc_assistant.qt.priority import BackgroundPriority
 from almc_assistant.qt.prompts import Choice, Level, Message, Prompter, QtPrompter, Question, Role
 from almc_assistant.qt.single_instance import SingleInstance, server_name
 from almc_assistant.qt.style import install_readable_style
+
+if TYPE_CHECKING:
+    from almc_assistant.qt.session.hooks import SessionEndHooks
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +107,9 @@ def run(paths: list[str]) -> int:
     return code
 
 
-def _install_session_end(qapp: QApplication, service: EngineProcess | Service) -> Any:
+def _install_session_end(
+    qapp: QApplication, service: EngineProcess | Service
+) -> SessionEndHooks | None:
     """The logout/shutdown reminder (``qt/session``): the service's session-end guard
     (it keeps the guard's reminder settings those in force) and the platform's adapters.
     A failure here costs the reminder, never the app."""

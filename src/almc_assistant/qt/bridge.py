@@ -32,7 +32,10 @@ from almc_assistant.core.events import Event, QueueSink
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
+# Any: a key function or slot is registered for one type of event (``add_coalescing``,
+# ``subscribe``: typed by ``E``) and only ever called with events of that type.
 KeyFunc = Callable[[Any], Hashable]
+SlotFn = Callable[[Any], None]
 
 DEFAULT_INTERVAL_MS = 75
 # A timer's drain takes at most this many events from the queue and delivers them for at
@@ -76,8 +79,8 @@ class EventPump(QObject):
         super().__init__(parent)
         self._sink = sink
         self._coalesce: dict[type[Event], KeyFunc] = dict(coalesce or {})
-        self._handlers: list[tuple[type[Event], Callable[[Any], None]]] = []
-        self._dispatch: dict[type[Event], tuple[Callable[[Any], None], ...]] = {}
+        self._handlers: list[tuple[type[Event], SlotFn]] = []
+        self._dispatch: dict[type[Event], tuple[SlotFn, ...]] = {}
         self._budget_ms = budget_ms
         self._backlog: list[Event] = []  # taken from the queue, not delivered yet
         self._more = False  # the last drain left events in the queue
@@ -95,7 +98,7 @@ class EventPump(QObject):
     def stop(self) -> None:
         self._timer.stop()
 
-    def add_coalescing(self, kind: type[Event], key: KeyFunc) -> None:
+    def add_coalescing(self, kind: type[E], key: Callable[[E], Hashable]) -> None:
         """Collapse repeated ``kind`` events with the same ``key(event)`` per drain."""
         self._coalesce[kind] = key
 
@@ -104,7 +107,7 @@ class EventPump(QObject):
         self._handlers.append((kind, slot))
         self._dispatch.clear()
 
-    def unsubscribe(self, slot: Callable[[Any], None]) -> None:
+    def unsubscribe(self, slot: Callable[[E], None]) -> None:
         self._handlers = [(k, s) for k, s in self._handlers if s != slot]
         self._dispatch.clear()
 
@@ -160,7 +163,7 @@ class EventPump(QObject):
                     log.exception("handler %r failed on %r", slot, event)
         return len(events)
 
-    def _slots_for(self, kind: type[Event]) -> tuple[Callable[[Any], None], ...]:
+    def _slots_for(self, kind: type[Event]) -> tuple[SlotFn, ...]:
         """The slots subscribed to ``kind`` or a base of it, in subscription order."""
         slots = self._dispatch.get(kind)
         if slots is None:

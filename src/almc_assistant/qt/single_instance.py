@@ -27,7 +27,7 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
@@ -35,6 +35,9 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.peercred import same_user_fd, same_user_pipe
 from almc_assistant.core.privatefs import ensure_private_dir
+
+if TYPE_CHECKING:
+    from almc_assistant.core.winpipe import PipeServer
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +114,7 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self._name = name
         self._server: QLocalServer | None = None
-        self._pipe: Any = None  # core.winpipe.PipeServer on Windows
+        self._pipe: PipeServer | None = None  # on Windows
         self._buffers: dict[QLocalSocket, bytearray] = {}
         self._line_received.connect(self._on_line)
 
@@ -119,7 +122,7 @@ class SingleInstance(QObject):
     def name(self) -> str:
         return self._name
 
-    def forward(self, message: dict[str, Any]) -> bool:
+    def forward(self, message: dict[str, object]) -> bool:
         """Send ``message`` to a running instance; ``False`` when none answers."""
         if not self._name:
             return False

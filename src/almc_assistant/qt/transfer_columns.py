@@ -5,6 +5,8 @@ Thread contract: GUI thread only (icons).
 
 from __future__ import annotations
 
+from PySide6.QtGui import QIcon
+
 from almc_assistant.core.units import human_size
 from almc_assistant.qt import humanize, icons, verdicts
 from almc_assistant.qt.dataset_rows import DatasetRow, files_text
@@ -42,7 +44,7 @@ def _status_badge(row: ListRow) -> Badge | None:
     }.get(row.state)
 
 
-def _icon(badge: Badge | None):  # type: ignore[no-untyped-def]
+def _icon(badge: Badge | None) -> QIcon | None:
     return icons.badge_icon(badge) if badge is not None else None
 
 

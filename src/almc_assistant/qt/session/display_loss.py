@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 
 CONNECTION_BROKE = "The X11 connection broke"
 
-Handler = Callable[[QtMsgType, QMessageLogContext, str], Any]
+Handler = Callable[[QtMsgType, QMessageLogContext, str], object]
 
 
 class DisplayLossRecorder:

@@ -25,7 +25,6 @@ import os
 import pwd
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +172,7 @@ class SmConnection:
     def __init__(self, handler: SmHandler, *, previous_id: str | None = None) -> None:
         self._libs = libs = load()
         self._handler = handler
-        self._keep: list[Any] = []
+        self._keep: list[object] = []  # ctypes callbacks kept alive
         self._dispatching = False
         self._close_pending = False
         cbs = _Callbacks()

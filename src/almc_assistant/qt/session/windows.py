@@ -14,6 +14,7 @@ the pending state all the time, not set at logout.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from ctypes import wintypes
 from typing import Any
 
@@ -38,6 +39,7 @@ class _EndSessionFilter(QAbstractNativeEventFilter):
         super().__init__()
         self._handler = handler
 
+    # Any: Qt's override (eventType a QByteArray or bytes, message the MSG's address)
     def nativeEventFilter(self, eventType: Any, message: Any) -> tuple[bool, int]:
         # PySide6 passes the MSG's address as an int and wants (handled, result) back.
         if bytes(eventType) != NATIVE_EVENT_TYPE:
@@ -127,7 +129,7 @@ class WindowsSessionBackend:
         QTimer.singleShot(self._wts_retry_ms, self._window, self._register_wts)
 
 
-def _defer(fn: Any) -> None:
+def _defer(fn: Callable[[], None]) -> None:
     QTimer.singleShot(0, fn)
 
 
