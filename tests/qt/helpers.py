@@ -13,20 +13,37 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from almc_assistant.core.autostart import Autostart
-from almc_assistant.core.catalog import FileRecord
+from almc_assistant.core.catalog import FileRecord, FileState
 from almc_assistant.core.config import Config, ReminderSettings, UserSettings
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import EventSink
+from almc_assistant.core.inspect import FileCheck, Verdict
 from almc_assistant.core.service_events import StatusQueried
 from almc_assistant.core.service_remotes import RemoteSetup
 from almc_assistant.core.session_end.pending import PendingSummary as Summary
-from almc_assistant.core.transfer.events import CopyVerified
+from almc_assistant.core.status import (
+    OverallState,
+    Problem,
+    SessionStatus,
+    StatusReport,
+    UnsafeDataset,
+    UnsafeFile,
+    VolumeUsage,
+)
+from almc_assistant.core.transfer.events import (
+    CopyFailed,
+    CopyVerified,
+    JobFinished,
+    JobProgressed,
+    JobSnapshot,
+)
+from almc_assistant.core.transfer.events import JobSummary as EngineJobSummary
+from almc_assistant.core.warnings import SafetyWarning
 from almc_assistant.qt.prompts import Message, Question
 from almc_assistant.qt.service_port import CopyHandle
 
@@ -130,11 +147,11 @@ class FakeService:
     def session_files(self) -> Sequence[FileRecord]:
         return []
 
-    def status(self) -> Any:
+    def status(self) -> StatusReport:
         """Not in the port: what ``request_status(report=True)`` answers with."""
-        return SimpleNamespace(sessions=(), volumes=(), problems=(), files=())
+        return status_report()
 
-    def warnings(self) -> list[Any]:
+    def warnings(self) -> list[SafetyWarning]:
         """Not in the port: what ``request_status(warnings=True)`` answers with."""
         return []
 
@@ -195,23 +212,85 @@ class FakeService:
         self.calls.append(("cancel_sign_in", (request_id,)))
 
 
+def status_report(
+    *,
+    sessions: Sequence[SessionStatus] = (),
+    volumes: Sequence[VolumeUsage] = (),
+    problems: Sequence[Problem] = (),
+    files: Sequence[UnsafeFile] = (),
+    datasets: Sequence[UnsafeDataset] = (),
+) -> StatusReport:
+    """The service's status report with only what a test gives (nothing else at risk)."""
+    return StatusReport(
+        user="me",
+        state=OverallState.PROBLEM if problems else OverallState.ALL_SAFE,
+        sessions=tuple(sessions),
+        files=tuple(files),
+        total_files=len(files),
+        total_bytes=sum(f.size for f in files),
+        lost=(),
+        volumes=tuple(volumes),
+        problems=tuple(problems),
+        generated_at=0.0,
+        datasets=tuple(datasets),
+    )
+
+
+def unsafe_file(path: str | Path, size: int, candidate_date: float, missing: str) -> UnsafeFile:
+    """One file of the status report not backed up yet (a finished file, checked)."""
+    return UnsafeFile(
+        path=Path(path),
+        size=size,
+        session_id=1,
+        state=FileState.COMPLETE,
+        verdict="native-ok",
+        candidate_date=candidate_date,
+        warn_date=candidate_date,
+        missing=missing,
+    )
+
+
+def file_record(
+    path: Path,
+    size: int = 1,
+    state: FileState = FileState.COMPLETE,
+    verdict: str | None = "tiff-uncompressed-ok",
+) -> FileRecord:
+    """A file of this session as the catalog lists it (no copy yet)."""
+    return FileRecord(
+        id=0,
+        path=path,
+        size=size,
+        mtime_ns=0,
+        owner="me",
+        first_seen=0.0,
+        born=0.0,
+        session_id=1,
+        state=state,
+        verdict=verdict,
+        verdict_reasons=(),
+        safe=False,
+    )
+
+
 def today_summary(files: int, size: int) -> Summary:
     return Summary(files, size, time.time())
 
 
 # ---------------------------------------------------------------------------- transfer
-# Stand-ins with the field names of the core's values (core.inspect.model.FileCheck,
-# core.transfer.events, core.destinations.Destination) for tests of widgets whose core
-# piece has not landed on this branch yet.
+# The core's own values (core.inspect's FileCheck, core.transfer.events), made briefly
+# with the positional calls the tests were written with.
 
 
-@dataclass(frozen=True)
-class Check:
-    path: Any
-    verdict: str
-    size: int | None = 0
-    reasons: tuple[str, ...] = ()
-    next_step: str = ""
+def Check(
+    path: str | Path,
+    verdict: str,
+    size: int | None = 0,
+    reasons: tuple[str, ...] = (),
+    next_step: str = "",
+) -> FileCheck:
+    """The check's answer for one file (as in its ``CheckReport``)."""
+    return FileCheck(Path(path), Verdict(verdict), "", size, reasons, next_step)
 
 
 def Dest(name: str, path: Path, kind: str = "other", origin: str = "user") -> Destination:
@@ -261,21 +340,30 @@ class TransferService(FakeService):
         return job
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    job_id: str
-    state: str
-    bytes_done: int
-    bytes_total: int
-    files_done: int
-    files_total: int
-    rate_bytes_per_s: float
-    eta_seconds: float | None
+def Snapshot(
+    job_id: str,
+    state: str,
+    bytes_done: int,
+    bytes_total: int,
+    files_done: int,
+    files_total: int,
+    rate_bytes_per_s: float,
+    eta_seconds: float | None,
+) -> JobSnapshot:
+    return JobSnapshot(
+        job_id=job_id,
+        state=state,
+        bytes_done=bytes_done,
+        bytes_total=bytes_total,
+        files_done=files_done,
+        files_total=files_total,
+        rate_bytes_per_s=rate_bytes_per_s,
+        eta_seconds=eta_seconds,
+    )
 
 
-@dataclass(frozen=True)
-class Progressed:
-    snapshot: Snapshot
+def Progressed(snapshot: JobSnapshot) -> JobProgressed:
+    return JobProgressed(snapshot=snapshot)
 
 
 def copy_verified(job_id: str, source: Path, destination_root: Path) -> CopyVerified:
@@ -292,42 +380,63 @@ def copy_verified(job_id: str, source: Path, destination_root: Path) -> CopyVeri
     return CopyVerified(job_id=job_id, copy=copy)
 
 
-@dataclass(frozen=True)
-class Failed:
-    job_id: str
-    source: Any
-    destination_root: Any
-    title: str
-    detail: str
-    next_step: str
-    retryable: bool = False
+def Failed(
+    job_id: str,
+    source: Path,
+    destination_root: Path,
+    title: str,
+    detail: str,
+    next_step: str,
+    retryable: bool = False,
+) -> CopyFailed:
+    return CopyFailed(
+        job_id=job_id,
+        source=source,
+        destination_root=destination_root,
+        title=title,
+        detail=detail,
+        next_step=next_step,
+        retryable=retryable,
+    )
 
 
-@dataclass(frozen=True)
-class JobSummary:
-    job_id: str
-    state: str
-    files_total: int
-    bytes_total: int
-    verified: int
-    skipped: int
-    failed: int
-    error_title: str = ""
-    error_detail: str = ""
-    error_next_step: str = ""
+def JobSummary(
+    job_id: str,
+    state: str,
+    files_total: int,
+    bytes_total: int,
+    verified: int,
+    skipped: int,
+    failed: int,
+    error_title: str = "",
+    error_detail: str = "",
+    error_next_step: str = "",
+) -> EngineJobSummary:
+    """The copy engine's summary of a job (nothing of sources skipped, no seconds)."""
+    return EngineJobSummary(
+        job_id=job_id,
+        state=state,
+        files_total=files_total,
+        bytes_total=bytes_total,
+        verified=verified,
+        skipped=skipped,
+        failed=failed,
+        sources_skipped=0,
+        bytes_copied=0,
+        seconds=0.0,
+        error_title=error_title,
+        error_detail=error_detail,
+        error_next_step=error_next_step,
+    )
 
 
-@dataclass(frozen=True)
-class Finished:
-    job_id: str
-    summary: JobSummary
+def Finished(job_id: str, summary: EngineJobSummary) -> JobFinished:
+    return JobFinished(job_id=job_id, summary=summary)
 
 
-def engine_summary(job_id: str, state: str, **counts: Any) -> Any:
+def engine_summary(job_id: str, state: str, **counts: Any) -> EngineJobSummary:
     """The copy engine's real ``JobSummary``: one file of 100 bytes, nothing done unless
     said (``verified=1``, ``error_title=...``)."""
-    from almc_assistant.core.transfer.events import JobSummary
-
     fields: dict[str, Any] = {
         "files_total": 1,
         "bytes_total": 100,
@@ -338,4 +447,4 @@ def engine_summary(job_id: str, state: str, **counts: Any) -> Any:
         "bytes_copied": 0,
         "seconds": 1.0,
     }
-    return JobSummary(job_id=job_id, state=state, **{**fields, **counts})
+    return EngineJobSummary(job_id=job_id, state=state, **{**fields, **counts})

@@ -32,14 +32,14 @@ def _summarize(group: str, rows: Sequence[Row]) -> Summary:
     return Summary(group, any(r.bad for r in rows), sum(r.size for r in rows))
 
 
-COLUMNS: tuple[Column[Row], ...] = (
+COLUMNS: tuple[Column[Row | Summary], ...] = (
     Column("Name", lambda r: r.name),
     Column("Size", lambda r: str(r.size), sort_key=lambda r: r.size),
 )
 
 
-def _model() -> GroupTreeModel[Row]:
-    model: GroupTreeModel[Row] = GroupTreeModel(
+def _model() -> GroupTreeModel[Row, Summary]:
+    model: GroupTreeModel[Row, Summary] = GroupTreeModel(
         COLUMNS,
         key=lambda r: r.name,
         group_of=lambda r: r.group,
@@ -50,8 +50,8 @@ def _model() -> GroupTreeModel[Row]:
     return model
 
 
-def _top(model: GroupTreeModel[Row]) -> list[str]:
-    return [model.data(model.index(i, 0)) for i in range(model.rowCount())]
+def _top(model: GroupTreeModel[Row, Summary]) -> list[str]:
+    return [str(model.data(model.index(i, 0))) for i in range(model.rowCount())]
 
 
 def test_rows_group_under_their_dataset_and_bad_ones_come_first(qtbot) -> None:
@@ -59,7 +59,8 @@ def test_rows_group_under_their_dataset_and_bad_ones_come_first(qtbot) -> None:
     model.upsert([Row("a.nd2"), Row("t1", "plate"), Row("t2", "plate"), Row("b.tif")])
     assert _top(model) == ["a.nd2", "plate", "b.tif"]
     plate = model.group_index("plate")
-    assert model.rowCount(plate) == 2 and model.item(plate).size == 2
+    summary = model.item(plate)
+    assert model.rowCount(plate) == 2 and summary is not None and summary.size == 2
     keep = QPersistentModelIndex(model.index_of("t2"))
 
     model.upsert([Row("b.tif", bad=True), Row("t2", "plate", bad=True, size=5)])

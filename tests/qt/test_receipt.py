@@ -9,7 +9,6 @@ upload or still being written.
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 
 from almc_assistant.core.catalog import FileState
@@ -25,17 +24,12 @@ from almc_assistant.core.transfer.events import (
 )
 from almc_assistant.qt.wizard.receipt import not_safe, receipt_html
 from almc_assistant.qt.wizard.state import WizardState, copy_note
-from tests.qt.helpers import engine_summary
+from tests.qt.helpers import engine_summary, file_record
 
 SAFE = PlanSafety(safe=True, requirement="1 verified copy on backed-up storage", counted=("S",))
 
 
-@dataclass(frozen=True)
-class File:
-    path: Path
-    size: int = 1
-    state: FileState = FileState.COMPLETE
-    verdict: str | None = "tiff-uncompressed-ok"
+File = file_record  # a file of the session, as the catalog lists it
 
 
 def _verified(

@@ -58,8 +58,9 @@ def test_wizard_backs_up_to_research_storage_over_sftp(
         assert "keep another copy" in page.policy.text() or "Not enough" in page.policy.text()
         commit.click()
         qtbot.waitUntil(lambda: wizard.state.summary is not None, timeout=60_000)
-        assert wizard.state.summary.state == "completed"
-        assert wizard.state.summary.verified == 2
+        summary = wizard.state.summary
+        assert summary is not None and summary.state == "completed"
+        assert summary.verified == 2
         wizard.button(QWizard.WizardButton.NextButton).click()
         html = wizard.receipt_page.html()
         dest = sftp_server.data / "dest"

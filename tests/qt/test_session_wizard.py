@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt.bridge import app_pump
 from almc_assistant.qt.controller import AppController
+from almc_assistant.qt.controller_windows import make_destination
 from almc_assistant.qt.wizard.files_page import CHECK_COLUMN
 from almc_assistant.qt.wizard.session_wizard import (
     COPY,
@@ -26,6 +27,7 @@ from almc_assistant.qt.wizard.session_wizard import (
     RECEIPT,
     SessionWizard,
 )
+from tests.qt.helpers import file_record
 from tests.qt.real_service import real_service
 
 
@@ -218,7 +220,9 @@ def test_cancel_during_copy_is_reported(qtbot: QtBot, wizard_setup) -> None:
     assert wizard.copy_page.isComplete()
 
 
-def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot: QtBot, prompter) -> None:
+def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(
+    qtbot: QtBot, prompter, tmp_path: Path
+) -> None:
     import threading
 
     from almc_assistant.core.errors import AlmcError
@@ -238,7 +242,7 @@ def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot: QtBot, p
             )
 
     pump = EventPump(QueueSink(), interval_ms=20)
-    wizard = SessionWizard(Unreadable(), prompter, pump, make_destination=lambda p: p)
+    wizard = SessionWizard(Unreadable(), prompter, pump, make_destination=make_destination)
     qtbot.addWidget(wizard)
     pump.start()
     _show(qtbot, wizard)
@@ -249,7 +253,8 @@ def test_files_page_reads_off_the_gui_thread_and_tells_a_failure(qtbot: QtBot, p
     # an answer to an earlier request (the page was shown again meanwhile) is dropped
     from almc_assistant.qt.wizard.files_page import SessionFilesRead
 
-    page.on_files_read(SessionFilesRead(request=page._request - 1, files=("stale",)))
+    stale = file_record(tmp_path / "stale.nd2")
+    page.on_files_read(SessionFilesRead(request=page._request - 1, files=(stale,)))
     assert len(page.model) == 0
     pump.stop()
     page.wait_for_reader()
@@ -442,12 +447,13 @@ def test_two_plates_across_two_sessions_each_keep_their_folder(
     moved.rename(plate3)
     site.service.scan_once()  # the next session's files
     wizard.disconnect_pump()
-    second = SessionWizard(site.service, prompter, wizard._pump, make_destination=lambda p: p)
+    second = SessionWizard(site.service, prompter, wizard._pump, make_destination=make_destination)
     qtbot.addWidget(second)
     _to_destinations(qtbot, second)
     assert {r.path.parent.parent.name for r in second.state.files} == {"plate3"}
     _back_up(qtbot, second, share)
-    assert second.state.summary.state == "completed", second.state.failed
+    summary = second.state.summary
+    assert summary is not None and summary.state == "completed", second.state.failed
     for f in sorted(acq.rglob("*.*")):
         assert (share / f.relative_to(acq)).read_bytes() == f.read_bytes()
     assert not [p for p in share.rglob("*") if "almc copy" in p.name]

@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import threading
 import time
-from types import SimpleNamespace
-from typing import Any
 
 from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.events import Event, QueueSink
 from almc_assistant.core.service_events import StatusQueried
-from almc_assistant.core.status import Problem, ProblemKind
+from almc_assistant.core.status import Problem, ProblemKind, StatusReport
+from almc_assistant.core.warnings import SafetyWarning
 from almc_assistant.qt.bridge import EventPump
 from almc_assistant.qt.controller import AppController
-from tests.qt.helpers import FakeJob, FakeService, Progressed, Snapshot, today_summary
+from tests.qt.helpers import (
+    FakeJob,
+    FakeService,
+    Progressed,
+    Snapshot,
+    status_report,
+    today_summary,
+    unsafe_file,
+)
 
 
 def test_the_status_window_report_is_read_off_the_gui_thread(qtbot: QtBot, prompter) -> None:
@@ -26,10 +33,10 @@ def test_the_status_window_report_is_read_off_the_gui_thread(qtbot: QtBot, promp
             super().__init__(pending=today_summary(3, 12_400_000_000))
             self.status_threads: list[str] = []
 
-        def status(self) -> Any:
+        def status(self) -> StatusReport:
             self.status_threads.append(threading.current_thread().name)
             offline = Problem(ProblemKind.SETUP, "Setup problem", "Share offline", "Ask staff")
-            return SimpleNamespace(sessions=(), volumes=(), problems=(offline,))
+            return status_report(problems=(offline,))
 
     pump = EventPump(QueueSink(), interval_ms=20)
     service = Recording()
@@ -50,7 +57,7 @@ def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) ->
     controller.start([])
     controller._on_copy_started(FakeJob("job-1"))
     controller._on_job_progressed(
-        Progressed(Snapshot("job-1", "running", 50, 100, 1, 2, 1e6, 1.0))  # type: ignore[arg-type]
+        Progressed(Snapshot("job-1", "running", 50, 100, 1, 2, 1e6, 1.0))
     )
     service.pending = today_summary(1, 1_000)  # the catalog moved on meanwhile
     controller.refresh_later()
@@ -64,21 +71,18 @@ def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) ->
 
 def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot: QtBot, prompter) -> None:
     soon = time.time() + 3 * 86400
-    files = tuple(
-        SimpleNamespace(path=f"/acq/cells_{i}.tif", size=1000, candidate_date=soon, missing="x")
-        for i in range(3)
-    )
+    files = tuple(unsafe_file(f"/acq/cells_{i}.tif", 1000, soon, "x") for i in range(3))
 
     class AtRisk(FakeService):
         def __init__(self) -> None:
             super().__init__(pending=today_summary(3, 3000))
             self.threads: list[str] = []
 
-        def status(self) -> Any:
+        def status(self) -> StatusReport:
             self.threads.append(threading.current_thread().name)
-            return SimpleNamespace(sessions=(), volumes=(), problems=(), files=files)
+            return status_report(files=files)
 
-        def warnings(self) -> list[Any]:
+        def warnings(self) -> list[SafetyWarning]:
             self.threads.append(threading.current_thread().name)
             return []
 
@@ -97,7 +101,7 @@ def test_the_warnings_window_reads_its_files_off_the_gui_thread(qtbot: QtBot, pr
 
 def test_a_failed_query_for_the_warnings_window_is_told(qtbot: QtBot, prompter) -> None:
     class Locked(FakeService):
-        def status(self) -> Any:
+        def status(self) -> StatusReport:
             raise AlmcError("The catalog is locked by another program.", title="Catalog busy")
 
     pump = EventPump(QueueSink(), interval_ms=20)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import html
+from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from almc_assistant.core.status import Problem, ProblemKind
+from almc_assistant.core.status import (
+    Problem,
+    ProblemKind,
+    SessionStatus,
+    UnsafeDataset,
+    VolumeUsage,
+)
 from almc_assistant.qt.icons import State
 from almc_assistant.qt.status_window import StatusWindow
 from almc_assistant.qt.tray import TrayStatus
+from tests.qt.helpers import status_report
 
 
 def test_the_icon_is_redrawn_only_when_the_ring_moves_a_step(qtbot: QtBot) -> None:
@@ -27,36 +35,56 @@ def test_the_icon_is_redrawn_only_when_the_ring_moves_a_step(qtbot: QtBot) -> No
     assert window._details.isHidden()
 
 
-def test_report_lists_sessions_disks_and_problems(qtbot: QtBot) -> None:
+def test_report_lists_sessions_disks_and_problems(qtbot: QtBot, tmp_path: Path) -> None:
     window = StatusWindow()
     qtbot.addWidget(window)
-    volume = SimpleNamespace(folder="/data", reachable=False)
+    volume = VolumeUsage(folder=tmp_path / "data", reachable=False)
     offline = Problem(ProblemKind.SETUP, "Setup problem", "Share offline.", "Tell the staff.")
-    report = SimpleNamespace(sessions=(), volumes=(volume,), problems=(offline,))
+    report = status_report(volumes=(volume,), problems=(offline,))
     window.set_report(report)
     text = window.report.text()
-    assert "/data is not reachable" in text and "Share offline" in text
+    assert f"{html.escape(str(volume.folder))} is not reachable" in text
+    assert "Share offline" in text
     assert "What to do:</i> Tell the staff." in text
     window.set_report(report)  # the same report: the same text
     assert window.report.text() == text
-    window.set_report(SimpleNamespace(sessions=(), volumes=(), problems=()))
+    window.set_report(status_report())
     assert window.report.text() == ""
 
 
-def test_report_names_the_datasets_of_each_session(qtbot) -> None:
+def test_report_names_the_datasets_of_each_session(qtbot: QtBot, tmp_path: Path) -> None:
     window = StatusWindow()
     qtbot.addWidget(window)
-    session = SimpleNamespace(
-        session_id=3, started_at=None, files=304, bytes=10**9, earliest_candidate_date=0.0
+    session = SessionStatus(
+        session_id=3,
+        started_at=None,
+        ended_at=None,
+        files=304,
+        bytes=10**9,
+        earliest_candidate_date=0.0,
     )
-    plate = SimpleNamespace(
-        session_id=3, kind="Opera Phenix / Harmony export", name="plate1", files=(1,) * 303,
+    folder = tmp_path / "plate1"
+    plate = UnsafeDataset(
+        id=str(folder / "Index.idx.xml"),
+        kind="Opera Phenix / Harmony export",
+        name="plate1",
+        folder=folder,
+        session_id=3,
+        files=tuple(folder / f"r{i:03}.tiff" for i in range(303)),
         bytes=9 * 10**8,
-    )  # fmt: skip
-    lone = SimpleNamespace(session_id=3, kind="", name="overview.nd2", files=(1,), bytes=10**8)
-    window.set_report(
-        SimpleNamespace(sessions=(session,), volumes=(), problems=(), datasets=(plate, lone))
+        earliest_candidate_date=0.0,
     )
+    lone = UnsafeDataset(
+        id=str(tmp_path / "overview.nd2"),
+        kind="",
+        name="overview.nd2",
+        folder=tmp_path,
+        session_id=3,
+        files=(tmp_path / "overview.nd2",),
+        bytes=10**8,
+        earliest_candidate_date=0.0,
+    )
+    window.set_report(status_report(sessions=(session,), datasets=(plate, lone)))
     text = window.report.text()
     assert "<b>plate1</b> — Opera Phenix / Harmony export: 303 files" in text
     assert "<b>overview.nd2</b>: 1 file" in text

@@ -37,7 +37,7 @@ def shown(window: TransferWindow, tmp_path: Path) -> dict[str, Path]:
 
 def _top(window: TransferWindow) -> list[str]:
     model = window.files
-    return [model.data(model.index(i, 0)) for i in range(model.rowCount())]
+    return [str(model.data(model.index(i, 0))) for i in range(model.rowCount())]
 
 
 def test_a_plate_is_one_row_and_what_needs_attention_comes_first(window, shown) -> None:

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from almc_assistant.qt.transfer_files import NEW_ROWS_PER_FLUSH, ROWS_PER_FLUSH, FileList
 from almc_assistant.qt.transfer_rows import FileRow, RowState
+from tests.qt.helpers import FakeService
 
 
 def _row(i: int) -> FileRow:
@@ -24,7 +25,7 @@ def _row(i: int) -> FileRow:
 
 
 def test_new_rows_go_in_one_insertion_and_changes_in_slices(qtbot: QtBot) -> None:
-    files = FileList(service=None)
+    files = FileList(service=FakeService())
     files.batching = True  # as in the window: rows wait for a flush
     inserted: list[tuple[int, int]] = []
     files.model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
@@ -52,7 +53,7 @@ def test_new_rows_wait_longer_as_the_list_grows_and_changed_rows_do_not(
     progress) still go every FLUSH_INTERVAL_S. Nothing is lost: held back, then written."""
     from almc_assistant.qt import transfer_files
 
-    files = FileList(service=None)
+    files = FileList(service=FakeService())
     files.batching = True
     files.stage(_row(i) for i in range(100))
     files.flush()

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 from almc_assistant.qt.group_model import GroupTreeModel
 from almc_assistant.qt.table_model import Column
 from almc_assistant.qt.tree_view import give_way, make_tree
-from tests.qt.test_group_model import Row, _summarize
+from tests.qt.test_group_model import Row, Summary, _summarize
 
 
 def test_columns_that_fit_keep_the_widths_they_want() -> None:
@@ -32,11 +32,11 @@ def test_the_widest_give_way_first_and_the_kept_column_last() -> None:
 
 
 def test_a_real_view_keeps_every_column_in_view_and_follows_the_user(qtbot) -> None:
-    def text(header: str) -> Callable[[Row], str]:
+    def text(header: str) -> Callable[[Row | Summary], str]:
         return lambda r: f"{header} {r.name} with a long text"
 
     columns = tuple(Column(h, text(h)) for h in "ABCD")
-    model: GroupTreeModel[Row] = GroupTreeModel(
+    model: GroupTreeModel[Row, Summary] = GroupTreeModel(
         columns,
         key=lambda r: r.name,
         group_of=lambda r: r.group,

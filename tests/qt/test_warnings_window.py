@@ -51,7 +51,7 @@ def test_lists_files_with_their_cleanup_dates(qtbot: QtBot, tmp_path: Path) -> N
         window.model.data(window.model.index(i, 0)): window.model.data(window.model.index(i, 2))
         for i in range(len(window.model))
     }
-    assert texts["old.nd2"].endswith("(in 3 days)")
+    assert str(texts["old.nd2"]).endswith("(in 3 days)")
     assert window.model.data(window.model.index(0, 3)) == "needs 1 verified copy"
     with qtbot.waitSignal(window.backup_requested) as got:
         window.backup_button.click()

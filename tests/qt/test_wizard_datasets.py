@@ -12,6 +12,7 @@ from almc_assistant.core.catalog.records import FileRecord
 from almc_assistant.core.events import QueueSink
 from almc_assistant.core.inspect import check_paths
 from almc_assistant.qt.bridge import EventPump
+from almc_assistant.qt.controller_windows import make_destination
 from almc_assistant.qt.wizard.files_page import CHECK_COLUMN
 from almc_assistant.qt.wizard.session_wizard import EXPORTS, SessionWizard
 from tests.qt import dataset_samples
@@ -56,7 +57,7 @@ def test_files_and_exports_pages_show_datasets_as_units(qtbot, prompter, tmp_pat
         _Session(_records(tmp_path / "session")),
         prompter,
         pump,
-        make_destination=lambda p: p,
+        make_destination=make_destination,
     )
     qtbot.addWidget(wizard)
     pump.start()
@@ -71,7 +72,7 @@ def test_files_and_exports_pages_show_datasets_as_units(qtbot, prompter, tmp_pat
         plate = model.group_index(str(files["plate"]))
         assert model.rowCount(plate) == 303
         assert model.data(plate.siblingAtColumn(CHECK_COLUMN)) == "Uncompressed TIFF"
-        assert "300 Uncompressed TIFF, 3 Dataset metadata" in model.data(plate.siblingAtColumn(5))
+        assert "300 Uncompressed TIFF, 3 Dataset metadata" in str(model.data(plate.siblingAtColumn(5)))
         view = page.view
         view.setFocus()
         view.setCurrentIndex(plate)

@@ -17,6 +17,7 @@ from almc_assistant.core.events import QueueSink
 from almc_assistant.core.service_events import VerdictRecorded
 from almc_assistant.core.watch.events import FileStabilised
 from almc_assistant.qt.bridge import EventPump
+from almc_assistant.qt.controller_windows import make_destination
 from almc_assistant.qt.wizard import files_page
 from almc_assistant.qt.wizard.files_page import SessionFilesRead
 from almc_assistant.qt.wizard.session_wizard import SessionWizard
@@ -47,7 +48,7 @@ def _listed(
     """A wizard showing ``records``; the events ``finished`` delivered while its list is
     filled (``during``) or after. Returns it and the rows listed when the answer came."""
     pump = EventPump(QueueSink(), interval_ms=20)
-    wizard = SessionWizard(_Session(records), prompter, pump, make_destination=lambda p: p)
+    wizard = SessionWizard(_Session(records), prompter, pump, make_destination=make_destination)
     qtbot.addWidget(wizard)
     page = wizard.files_page
     first_slice: list[int] = []
