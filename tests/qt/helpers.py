@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from almc_assistant.core.autostart import Autostart
 from almc_assistant.core.catalog import FileRecord, FileState
@@ -46,6 +46,8 @@ from almc_assistant.core.transfer.events import JobSummary as EngineJobSummary
 from almc_assistant.core.warnings import SafetyWarning
 from almc_assistant.qt.prompts import Message, Question
 from almc_assistant.qt.service_port import CopyHandle
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -340,26 +342,15 @@ class TransferService(FakeService):
         return job
 
 
-def Snapshot(
-    job_id: str,
-    state: str,
-    bytes_done: int,
-    bytes_total: int,
-    files_done: int,
-    files_total: int,
-    rate_bytes_per_s: float,
-    eta_seconds: float | None,
-) -> JobSnapshot:
-    return JobSnapshot(
-        job_id=job_id,
-        state=state,
-        bytes_done=bytes_done,
-        bytes_total=bytes_total,
-        files_done=files_done,
-        files_total=files_total,
-        rate_bytes_per_s=rate_bytes_per_s,
-        eta_seconds=eta_seconds,
-    )
+def _by_position(cls: Callable[..., T], args: Sequence[Any], kwargs: dict[str, Any]) -> T:
+    """``cls`` (a keyword-only dataclass of the core) made from its fields in order."""
+    names = [f.name for f in fields(cls) if f.name != "at"]  # type: ignore[arg-type]
+    return cls(**dict(zip(names, args, strict=False)), **kwargs)
+
+
+def Snapshot(*args: Any) -> JobSnapshot:
+    """(job_id, state, bytes_done, bytes_total, files_done, files_total, rate, eta)"""
+    return _by_position(JobSnapshot, args, {})
 
 
 def Progressed(snapshot: JobSnapshot) -> JobProgressed:
@@ -380,54 +371,16 @@ def copy_verified(job_id: str, source: Path, destination_root: Path) -> CopyVeri
     return CopyVerified(job_id=job_id, copy=copy)
 
 
-def Failed(
-    job_id: str,
-    source: Path,
-    destination_root: Path,
-    title: str,
-    detail: str,
-    next_step: str,
-    retryable: bool = False,
-) -> CopyFailed:
-    return CopyFailed(
-        job_id=job_id,
-        source=source,
-        destination_root=destination_root,
-        title=title,
-        detail=detail,
-        next_step=next_step,
-        retryable=retryable,
-    )
+def Failed(*args: Any, **kwargs: Any) -> CopyFailed:
+    """(job_id, source, destination_root, title, detail, next_step[, retryable])"""
+    return _by_position(CopyFailed, args, kwargs)
 
 
-def JobSummary(
-    job_id: str,
-    state: str,
-    files_total: int,
-    bytes_total: int,
-    verified: int,
-    skipped: int,
-    failed: int,
-    error_title: str = "",
-    error_detail: str = "",
-    error_next_step: str = "",
-) -> EngineJobSummary:
-    """The copy engine's summary of a job (nothing of sources skipped, no seconds)."""
-    return EngineJobSummary(
-        job_id=job_id,
-        state=state,
-        files_total=files_total,
-        bytes_total=bytes_total,
-        verified=verified,
-        skipped=skipped,
-        failed=failed,
-        sources_skipped=0,
-        bytes_copied=0,
-        seconds=0.0,
-        error_title=error_title,
-        error_detail=error_detail,
-        error_next_step=error_next_step,
-    )
+def JobSummary(*args: Any, **kwargs: Any) -> EngineJobSummary:
+    """(job_id, state, files_total, bytes_total, verified, skipped, failed), and nothing
+    of sources skipped, no bytes copied, no seconds unless given."""
+    counts = {"sources_skipped": 0, "bytes_copied": 0, "seconds": 0.0, **kwargs}
+    return _by_position(EngineJobSummary, args, counts)
 
 
 def Finished(job_id: str, summary: EngineJobSummary) -> JobFinished:

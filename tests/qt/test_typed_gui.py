@@ -105,24 +105,23 @@ def test_the_scanner_sees_annotations_but_not_comments_strings_or_imports() -> N
     assert names_in(source, "getattr") == {"y = getattr(obj, 'attr', None)": 1}
 
 
+def _listed(name: str, listed: dict[tuple[str, str], str], advice: str) -> None:
+    """Every use of ``name`` in the GUI is in ``listed``, and nothing else is."""
+    found = uses(name)
+    new = sorted(set(found) - set(listed))
+    assert not new, f"{name} in the GUI: {advice}, or list it with why: {new}"
+    gone = sorted(set(listed) - set(found))
+    assert not gone, f"no longer in the GUI: take them off the list: {gone}"
+
+
 def test_every_any_left_in_the_gui_is_listed_with_its_reason() -> None:
-    found = uses("Any")
-    new = sorted(set(found) - set(KEPT_ANY))
-    assert not new, (
-        "Any in the GUI: give the value its real type (the port's event, report or "
-        f"record), or list it in KEPT_ANY with why: {new}"
-    )
-    gone = sorted(set(KEPT_ANY) - set(found))
-    assert not gone, f"no longer in the GUI: take them off KEPT_ANY: {gone}"
-    assert sum(found.values()) == 17  # 10 ctypes, 2 + 2 Qt overrides, 2 bridge, 1 D-Bus
+    _listed("Any", KEPT_ANY, "give the value its real type (the port's event, report, record)")
+    assert sum(uses("Any").values()) == 17  # 10 ctypes, 2 + 2 Qt overrides, 2 bridge, 1 D-Bus
 
 
 def test_no_getattr_duck_typing_in_the_gui() -> None:
-    found = uses("getattr")
-    new = sorted(set(found) - set(ALLOWED_GETATTR))
-    assert not new, (
-        "getattr in the GUI: read the attribute of the service's value by its type "
-        f"(isinstance for a union), or list it in ALLOWED_GETATTR with why: {new}"
+    _listed(
+        "getattr",
+        ALLOWED_GETATTR,
+        "read the attribute of the service's value by its type (isinstance for a union)",
     )
-    gone = sorted(set(ALLOWED_GETATTR) - set(found))
-    assert not gone, f"no longer in the GUI: take them off ALLOWED_GETATTR: {gone}"

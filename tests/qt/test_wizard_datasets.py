@@ -72,7 +72,8 @@ def test_files_and_exports_pages_show_datasets_as_units(qtbot, prompter, tmp_pat
         plate = model.group_index(str(files["plate"]))
         assert model.rowCount(plate) == 303
         assert model.data(plate.siblingAtColumn(CHECK_COLUMN)) == "Uncompressed TIFF"
-        assert "300 Uncompressed TIFF, 3 Dataset metadata" in str(model.data(plate.siblingAtColumn(5)))
+        why = str(model.data(plate.siblingAtColumn(5)))
+        assert "300 Uncompressed TIFF, 3 Dataset metadata" in why
         view = page.view
         view.setFocus()
         view.setCurrentIndex(plate)

@@ -96,7 +96,7 @@ class CopyQueue(QObject):
         self._destinations_of[job.key] = list(destinations)
         self.model.upsert([job])
         if any(r.running or r.state is JobState.CANCELLING for r in self.model.rows()):
-            self._mark_files(sources, RowState.QUEUED, copies_wanted=len(destinations))
+            self._files.mark(sources, RowState.QUEUED, copies_wanted=len(destinations))
         self._start_next_job()
         return self.model.row_of(job.key)
 
@@ -115,7 +115,7 @@ class CopyQueue(QObject):
             )
         except AlmcError as err:
             self.model.upsert([replace(job, state=JobState.REFUSED, result=err.title)])
-            self._mark_files(job.sources, RowState.FAILED, problem=err.title)
+            self._files.mark(job.sources, RowState.FAILED, problem=err.title)
             self._tell(err)
             self._start_next_job()
             return
@@ -123,19 +123,9 @@ class CopyQueue(QObject):
         self._jobs_started[job.key] = handle
         self._job_keys[job_id] = job.key
         self.model.upsert([replace(job, state=JobState.STARTING, job_id=job_id)])
-        self._mark_files(job.sources, RowState.COPYING, copies_wanted=len(destinations))
+        self._files.mark(job.sources, RowState.COPYING, copies_wanted=len(destinations))
         self.copy_started.emit(handle)
         self._changed()
-
-    def _mark_files(
-        self,
-        sources: Sequence[str],
-        state: RowState,
-        *,
-        copies_wanted: int | None = None,
-        problem: str | None = None,
-    ) -> None:
-        self._files.mark(sources, state, copies_wanted=copies_wanted, problem=problem)
 
     def _job(self, job_id: str) -> JobRow | None:
         key = self._job_keys.get(str(job_id))
@@ -266,7 +256,7 @@ class CopyQueue(QObject):
             if job.state is JobState.QUEUED:
                 self._destinations_of.pop(job.key, None)
                 self.model.upsert([replace(job, state=JobState.INTERRUPTED, result=NOT_STARTED)])
-                self._mark_files(job.sources, RowState.CHECKED)
+                self._files.mark(job.sources, RowState.CHECKED)
             elif job.state not in FINISHED_JOB_STATES:
                 self._jobs_started.pop(job.key, None)
                 self.model.upsert(
@@ -303,7 +293,7 @@ class CopyQueue(QObject):
             return
         if job.state is JobState.QUEUED:
             self.model.upsert([replace(job, state=JobState.CANCELLED, result="Cancelled")])
-            self._mark_files(job.sources, RowState.CHECKED)
+            self._files.mark(job.sources, RowState.CHECKED)
         else:
             handle = self._jobs_started.get(job.key)
             if handle is None:
