@@ -373,7 +373,8 @@ def copy_verified(job_id: str, source: Path, destination_root: Path) -> CopyVeri
 
 def Failed(*args: Any, **kwargs: Any) -> CopyFailed:
     """(job_id, source, destination_root, title, detail, next_step[, retryable])"""
-    return _by_position(CopyFailed, args, kwargs)
+    retry = {"retryable": False} if len(args) < 7 else {}
+    return _by_position(CopyFailed, args, {**retry, **kwargs})
 
 
 def JobSummary(*args: Any, **kwargs: Any) -> EngineJobSummary:
