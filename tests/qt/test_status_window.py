@@ -52,6 +52,20 @@ def test_report_lists_sessions_disks_and_problems(qtbot: QtBot, tmp_path: Path) 
     assert window.report.text() == ""
 
 
+def _unit(anchor: Path, kind: str, name: str, files: tuple[Path, ...], size: int) -> UnsafeDataset:
+    """A dataset (or a lone file, ``kind`` empty) of session 3, not backed up."""
+    return UnsafeDataset(
+        id=str(anchor),
+        kind=kind,
+        name=name,
+        folder=anchor.parent,
+        session_id=3,
+        files=files,
+        bytes=size,
+        earliest_candidate_date=0.0,
+    )
+
+
 def test_report_names_the_datasets_of_each_session(qtbot: QtBot, tmp_path: Path) -> None:
     window = StatusWindow()
     qtbot.addWidget(window)
@@ -64,26 +78,11 @@ def test_report_names_the_datasets_of_each_session(qtbot: QtBot, tmp_path: Path)
         earliest_candidate_date=0.0,
     )
     folder = tmp_path / "plate1"
-    plate = UnsafeDataset(
-        id=str(folder / "Index.idx.xml"),
-        kind="Opera Phenix / Harmony export",
-        name="plate1",
-        folder=folder,
-        session_id=3,
-        files=tuple(folder / f"r{i:03}.tiff" for i in range(303)),
-        bytes=9 * 10**8,
-        earliest_candidate_date=0.0,
-    )
-    lone = UnsafeDataset(
-        id=str(tmp_path / "overview.nd2"),
-        kind="",
-        name="overview.nd2",
-        folder=tmp_path,
-        session_id=3,
-        files=(tmp_path / "overview.nd2",),
-        bytes=10**8,
-        earliest_candidate_date=0.0,
-    )
+    tiles = tuple(folder / f"r{i:03}.tiff" for i in range(303))
+    harmony = "Opera Phenix / Harmony export"
+    plate = _unit(folder / "Index.idx.xml", harmony, "plate1", tiles, 9 * 10**8)
+    nd2 = tmp_path / "overview.nd2"
+    lone = _unit(nd2, "", "overview.nd2", (nd2,), 10**8)
     window.set_report(status_report(sessions=(session,), datasets=(plate, lone)))
     text = window.report.text()
     assert "<b>plate1</b> — Opera Phenix / Harmony export: 303 files" in text
