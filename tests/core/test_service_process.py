@@ -370,7 +370,7 @@ def test_no_call_a_window_makes_waits_for_the_engine(
             locations = engine.test_locations([acq], list(engine.destinations()))
             remote = engine.test_remote("nosuchremote:lab")
             assert engine.save_user_config(wanted) == paths.user_config
-            assert engine.end_session() is None
+            engine.end_session()  # SessionEnded answers
             engine.save_text(str(receipt), "<p>receipt</p>")
             saved = wait_for(sink, ev.TextSaved)  # written with the engine stopped
             assert isinstance(saved, ev.TextSaved) and saved.path == str(receipt)

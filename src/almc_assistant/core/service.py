@@ -343,13 +343,17 @@ class Service:
         (``name:folder``) as a copy would and publishes ``RemoteTested``."""
         return self.remotes.test(destination, request_id=request_id)
 
-    def trust_host_key(self, destination: str, fingerprint: str, *, request_id: int | None = None) -> int:
+    def trust_host_key(
+        self, destination: str, fingerprint: str, *, request_id: int | None = None
+    ) -> int:
         """Returns a request id at once; a worker reads the key of SFTP remote
         ``destination``'s server, pins it if its fingerprint is ``fingerprint`` (the
         one the person confirmed), tests the remote and publishes ``RemoteTested``."""
         return self.remotes.trust(destination, fingerprint, request_id=request_id)
 
-    def sign_in(self, backend: str, name: str, folder: str = "", *, request_id: int | None = None) -> int:
+    def sign_in(
+        self, backend: str, name: str, folder: str = "", *, request_id: int | None = None
+    ) -> int:
         """Returns a request id at once; a worker starts the browser sign-in to
         ``backend`` ("drive", "onedrive") with the facility's app, publishes
         ``SignInOpened`` (the page to open), waits for the browser, stores the token as

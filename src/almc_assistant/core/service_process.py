@@ -654,9 +654,7 @@ class EngineProcess:
 
     def _failed(self, action: str, err: BaseException) -> None:
         title, detail, next_step = _said(err, "The backup engine could not do that")
-        self._publish(
-            ServiceFailed(action=action, title=title, detail=detail, next_step=next_step)
-        )
+        self._publish(ServiceFailed(action=action, title=title, detail=detail, next_step=next_step))
 
     def end_session(self) -> None:
         """Returns at once (the session's id is not known here): ``SessionEnded``

@@ -1,9 +1,10 @@
 """The service's part for setting up remote destinations: save one, test one, sign in.
 
 Thread contract: :meth:`Remotes.set_up`, :meth:`Remotes.test`, :meth:`Remotes.trust`
-and :meth:`Remotes.sign_in` return a request id at once (the one given, or the next); a service worker does
-the network work and publishes the answer: :class:`RemoteTested` (and, for a sign-in,
-:class:`SignInOpened` first, with the page the front end opens in the browser).
+and :meth:`Remotes.sign_in` return a request id at once (the one given, or the next); a
+service worker does the network work and publishes the answer: :class:`RemoteTested`
+(and, for a sign-in, :class:`SignInOpened` first, with the page the front end opens in
+the browser).
 :meth:`Remotes.cancel_sign_in` may be called from any thread.
 
 A sign-in waits up to :data:`SIGN_IN_TIMEOUT` for the browser: it runs on a thread of

@@ -6,10 +6,11 @@ TOML file and applies it (the service's parts follow: the policy, the running re
 re-watching the folders runs in the service's worker); it never waits for the engine:
 the window stays, Save disabled, until ``SettingsApplied`` says they are in force
 (:meth:`SettingsDialog.on_settings_applied`: then it closes) or ``SettingsNotSaved``
-says why not (:meth:`SettingsDialog.on_settings_not_saved`: it stays, with the edits). Every time it is shown, and whenever settings
-apply from elsewhere while it is open (the welcome window saved), the window reads the
-configuration in force (``config()``), never the one captured at start-up, so it shows
-and saves what was saved last. What the facility sets is shown but cannot be edited here.
+says why not (:meth:`SettingsDialog.on_settings_not_saved`: it stays, with the edits).
+Every time it is shown, and whenever settings apply from elsewhere while it is open (the
+welcome window saved), the window reads the configuration in force (``config()``), never
+the one captured at start-up, so it shows and saves what was saved last. What the
+facility sets is shown but cannot be edited here.
 
 "Start almc-assistant when I log in" reads and changes the OS's start-at-login entry
 through :mod:`almc_assistant.core.autostart` on this thread: one small file in the
