@@ -402,19 +402,19 @@ def test_no_call_a_window_makes_waits_for_the_engine(
 
 
 def test_a_dead_engine_answers_every_window_call_with_the_error_at_once(
-    engine: EngineProcess, setup: tuple[AppPaths, Config, Path, Path]
+    engine: EngineProcess,
 ) -> None:
     from dataclasses import replace
 
     from almc_assistant.core.service_remotes import RemoteSetup, RemoteTested
 
-    _, config, acq, _ = setup
     sink = engine.sink
     assert isinstance(sink, QueueSink)
     engine._child.kill()
     wait_for(sink, EngineStopped)
     before = engine.config
-    locations = engine.test_locations([acq], list(config.facility_destinations))
+    acq = before.watch.folders[0]
+    locations = engine.test_locations([acq], list(engine.destinations()))
     checked = wait_for(sink, ev.LocationsChecked)
     assert isinstance(checked, ev.LocationsChecked) and checked.request_id == locations
     assert checked.error_title == "The backup engine stopped" and not checked.results
