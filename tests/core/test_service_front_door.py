@@ -64,6 +64,10 @@ def test_location_tests_answer_as_an_event(service: Service, tmp_path: Path) -> 
         (answer,) = sink.of_type(ev.LocationsChecked)
         assert answer.request_id == request
         assert [r.ok for r in answer.results] == [True, False, True]
+        # the GUI's engine process picks the id, so that it never waits for the answer
+        given = service.test_locations([acq], [], request_id=4711)
+        assert given == 4711
+        assert [a.request_id for a in sink.of_type(ev.LocationsChecked)] == [request, 4711]
     finally:
         service.stop()
 

@@ -194,14 +194,15 @@ def test_a_dead_engine_is_said_at_once_and_can_be_restarted(engine: EngineProces
     stopped = wait_for(engine.sink, EngineStopped)
     assert isinstance(stopped, EngineStopped) and stopped.exit_code != 0
     with pytest.raises(ServiceStopped) as raised:  # at once, not after a timeout
-        engine.destinations()
+        engine.pending_summary()  # a call that waits (for worker threads)
     assert "ended unexpectedly" in raised.value.detail and raised.value.next_step
+    assert [d.name for d in engine.destinations()] == ["Drive"]  # known here
     engine.request_status()  # the calls that do not wait answer as the engine would
     queried = wait_for(engine.sink, ev.StatusQueried)
     assert isinstance(queried, ev.StatusQueried) and queried.failed
     engine.restart()
     assert engine.alive
-    assert [d.name for d in engine.destinations()] == ["Drive"]
+    assert engine.pending_summary().files == 0  # the new engine answers
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
@@ -322,6 +323,152 @@ def test_the_engine_runs_in_a_scheduling_group_of_its_own_as_nice_as_itself(
         pytest.skip("autogroup is off in this kernel: no process has a group of its own")
     assert not mine or theirs[0] != mine[0]  # "/autogroup-<n>"
     assert theirs[-1] == str(niceness)
+
+
+def collect(sink: QueueSink, wanted: dict[type[Event], int | None]) -> dict[type[Event], Event]:
+    """One event of each kind in ``wanted`` (with that ``request_id``, when not None),
+    the others passed over; fails after WAIT_S without one."""
+    got: dict[type[Event], Event] = {}
+    while len(got) < len(wanted):
+        event = sink.get(timeout=WAIT_S)
+        missing = [k.__name__ for k in wanted if k not in got]
+        assert event is not None, f"no {', '.join(missing)} came"
+        kind = type(event)
+        if kind in wanted and kind not in got:
+            request = wanted[kind]
+            if request is None or getattr(event, "request_id", None) == request:
+                got[kind] = event
+    return got
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
+def test_no_call_a_window_makes_waits_for_the_engine(
+    setup: tuple[AppPaths, Config, Path, Path], tmp_path: Path
+) -> None:
+    """The engine stopped (SIGSTOP: it reads nothing): every call a window makes on the
+    GUI thread returns anyway (had one waited for the engine's answer it would fail here
+    with "not answering", a 5 s call timeout); nothing claims the new settings in force;
+    a receipt is saved meanwhile; once the engine goes on, each answer arrives as its
+    event, with the request id the call returned."""
+    import signal
+    from dataclasses import replace
+
+    from almc_assistant.core.service_remotes import RemoteTested
+
+    paths, config, acq, _ = setup
+    engine = EngineProcess(paths, QueueSink(), config=config, timeout=5)
+    sink = engine.sink
+    assert isinstance(sink, QueueSink) and engine.pid is not None
+    before = engine.config
+    wanted = replace(before.user, reminders=replace(before.user.reminders, idle_minutes=42))
+    receipt = tmp_path / "receipt.html"
+    try:
+        os.kill(engine.pid, signal.SIGSTOP)
+        try:
+            assert [d.name for d in engine.destinations()] == ["Drive"]
+            engine.start_watching()
+            locations = engine.test_locations([acq], list(engine.destinations()))
+            remote = engine.test_remote("nosuchremote:lab")
+            assert engine.save_user_config(wanted) == paths.user_config
+            engine.end_session()  # SessionEnded answers
+            engine.save_text(str(receipt), "<p>receipt</p>")
+            saved = wait_for(sink, ev.TextSaved)  # written with the engine stopped
+            assert isinstance(saved, ev.TextSaved) and saved.path == str(receipt)
+            assert receipt.read_text(encoding="utf-8") == "<p>receipt</p>"
+            assert engine.config == before  # not in force before SettingsApplied says so
+        finally:
+            os.kill(engine.pid, signal.SIGCONT)
+        got = collect(
+            sink,
+            {
+                ev.LocationsChecked: locations,
+                RemoteTested: remote,
+                ev.SettingsApplied: None,
+                ev.SessionEnded: None,
+            },
+        )
+        checked = got[ev.LocationsChecked]
+        assert isinstance(checked, ev.LocationsChecked) and not checked.error_title
+        assert [r.ok for r in checked.results] == [True, True]
+        tested = got[RemoteTested]
+        assert isinstance(tested, RemoteTested) and not tested.result.ok
+        assert tested.result.destination == "nosuchremote:lab"
+        applied = got[ev.SettingsApplied]
+        assert isinstance(applied, ev.SettingsApplied)
+        assert applied.config.user.reminders.idle_minutes == 42
+        assert engine.config == applied.config and engine.reminder_settings().idle_minutes == 42
+    finally:
+        engine.stop()
+
+
+def test_a_dead_engine_answers_every_window_call_with_the_error_at_once(
+    engine: EngineProcess,
+) -> None:
+    from dataclasses import replace
+
+    from almc_assistant.core.service_remotes import RemoteSetup, RemoteTested
+
+    sink = engine.sink
+    assert isinstance(sink, QueueSink)
+    engine._child.kill()
+    wait_for(sink, EngineStopped)
+    before = engine.config
+    acq = before.watch.folders[0]
+    locations = engine.test_locations([acq], list(engine.destinations()))
+    checked = wait_for(sink, ev.LocationsChecked)
+    assert isinstance(checked, ev.LocationsChecked) and checked.request_id == locations
+    assert checked.error_title == "The backup engine stopped" and not checked.results
+    assert "Restart it" in checked.error_next_step
+    setup_ = RemoteSetup(backend="webdav", name="lab", folder="x", url="https://example.org")
+    for request in (
+        engine.set_up_remote(setup_),
+        engine.test_remote("lab:x"),
+        engine.trust_host_key("lab:x", "SHA256:abc"),
+        engine.sign_in("drive", "lab", "x"),
+    ):
+        tested = wait_for(sink, RemoteTested)
+        assert isinstance(tested, RemoteTested) and tested.request_id == request
+        assert not tested.result.ok and tested.result.title == "lab:x cannot be used"
+        assert "ended unexpectedly" in tested.result.detail
+    engine.save_user_config(replace(before.user, folders=(acq,)))
+    not_saved = wait_for(sink, ev.SettingsNotSaved)
+    assert isinstance(not_saved, ev.SettingsNotSaved)
+    assert not_saved.title == "The backup engine stopped" and not_saved.next_step
+    assert engine.config == before
+    engine.end_session()
+    failed = wait_for(sink, ev.ServiceFailed)
+    assert isinstance(failed, ev.ServiceFailed) and failed.action == "end session"
+    assert failed.title == "The backup engine stopped"
+    engine.start_watching()
+    failed = wait_for(sink, ev.ServiceFailed)
+    assert isinstance(failed, ev.ServiceFailed) and failed.action == "watch"
+
+
+def test_settings_the_engine_cannot_write_are_said_not_saved_and_not_in_force(
+    engine: EngineProcess,
+) -> None:
+    engine.paths.user_config.mkdir(parents=True)  # a folder where the file goes
+    before = engine.config
+    engine.save_user_config(before.user)
+    assert isinstance(engine.sink, QueueSink)
+    not_saved = wait_for(engine.sink, ev.SettingsNotSaved)
+    assert isinstance(not_saved, ev.SettingsNotSaved)
+    assert str(engine.paths.user_config) in not_saved.detail and not_saved.next_step
+    assert engine.config == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP is POSIX")
+def test_settings_the_engine_died_under_are_said_not_saved(engine: EngineProcess) -> None:
+    import signal
+
+    assert engine.pid is not None
+    os.kill(engine.pid, signal.SIGSTOP)  # it cannot answer before it dies
+    engine.save_user_config(engine.config.user)
+    engine._child.kill()
+    assert isinstance(engine.sink, QueueSink)
+    not_saved = wait_for(engine.sink, ev.SettingsNotSaved)
+    assert isinstance(not_saved, ev.SettingsNotSaved)
+    assert not_saved.title == "The backup engine stopped"
 
 
 def test_settings_saved_are_in_force_in_this_process_too(engine: EngineProcess) -> None:
@@ -486,7 +633,7 @@ def test_a_long_answer_comes_in_pieces_and_arrives_whole_and_in_order(
         try:
             engine.scan_once()
             answers.append(engine.session_files())
-            assert [d.name for d in engine.destinations()] == ["Drive"]  # a short one
+            assert engine.call("config") == engine.config  # a short one
         finally:
             engine.stop()
     whole, pieced = answers  # the same files (their checks may have finished since)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.catalog import FileState
@@ -70,11 +71,44 @@ def test_a_crashed_engine_is_said_and_restarted_with_the_windows_up(
         assert question.key == ENGINE_STOPPED and "ended unexpectedly" in question.text
         qtbot.waitUntil(lambda: engine.alive, timeout=WAIT_MS)
         assert engine.pid != first and transfer.isVisible()
-        assert [d.name for d in engine.destinations()] == ["Drive"]  # it answers again
+        assert engine.pending_summary().files == 0  # it answers again
         assert not prompter.told  # restarted: nothing else to say
     finally:
         controller.shutdown()
     assert not engine.alive
+
+
+def test_settings_saved_through_the_engine_close_the_window_once_in_force(
+    qtbot: QtBot, prompter: RecordingPrompter, tmp_path: Path
+) -> None:
+    """Save never waits for the engine: the window stays, Save disabled, until the
+    engine's ``SettingsApplied``; a file the engine cannot write is told, the window
+    stays with the edits and nothing is said in force."""
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    sink = QueueSink()
+    engine = EngineProcess(paths, sink, config=Config())
+    pump = app_pump(sink)
+    controller = AppController(engine, pump, prompter, tray_available=True)
+    controller.start([])
+    save = QDialogButtonBox.StandardButton.Save
+    try:
+        paths.user_config.mkdir(parents=True)  # a folder where the file goes
+        settings = controller.show_settings()
+        settings.idle.setValue(44)
+        settings.save()
+        assert settings.isVisible() and not settings.buttons.button(save).isEnabled()
+        qtbot.waitUntil(lambda: bool(prompter.told), timeout=WAIT_MS)
+        (told,) = prompter.told
+        assert str(paths.user_config) in told.text + told.detail
+        assert settings.isVisible() and settings.buttons.button(save).isEnabled()
+        assert settings.idle.value() == 44 and engine.config.user.reminders.idle_minutes != 44
+        paths.user_config.rmdir()
+        settings.save()
+        qtbot.waitUntil(lambda: not settings.isVisible(), timeout=WAIT_MS)
+        assert engine.config.user.reminders.idle_minutes == 44
+        assert engine.reminder_settings().idle_minutes == 44 and len(prompter.told) == 1
+    finally:
+        controller.shutdown()
 
 
 def _ends_at_once(*_args: object) -> None:
@@ -111,7 +145,7 @@ class _Crash:
     def crash_while(self, pause: Callable[[], None]) -> None:
         """``pause()`` the copy (so that it cannot finish first), then kill the engine."""
         pause()
-        self.engine.destinations()  # answered after the pause: the calls are taken in order
+        self.engine.call("config")  # answered after the pause: the calls are taken in order
         self.engine._child.kill()  # as a crash in a native library would end it
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from almc_assistant.core.autostart import Autostart, XdgAutostart
@@ -18,6 +19,8 @@ from almc_assistant.core.service_events import PreflightFinished
 from almc_assistant.qt.settings_dialog import SettingsDialog
 from tests.portable import WINDOWS
 from tests.qt.helpers import FakeService
+
+SAVE = QDialogButtonBox.StandardButton.Save
 
 
 class SettingsService(FakeService):
@@ -108,11 +111,40 @@ def test_test_button_runs_a_real_preflight(qtbot: QtBot, prompter, facility_shar
     assert "Lab share" in tab.result.text() and "free" in tab.result.text()
 
 
+def _applied(dialog: SettingsDialog) -> None:
+    """Save pressed, then the service's ``SettingsApplied`` (as the window's owner relays it
+    from the pump: ``controller_windows``)."""
+    dialog.buttons.accepted.emit()
+    assert dialog.isVisible() and not dialog.buttons.button(SAVE).isEnabled()
+    dialog.on_settings_applied()
+
+
 def test_save_failure_is_told(qtbot: QtBot, prompter, facility_share) -> None:
     dialog = _dialog(qtbot, prompter, SettingsService([facility_share], fail_save=True))
     dialog.save()
     assert prompter.told[0].title == "Cannot save settings"
-    assert dialog.isVisible()
+    assert dialog.isVisible() and dialog.buttons.button(SAVE).isEnabled()
+
+
+def test_saved_settings_close_the_window_only_once_in_force(
+    qtbot: QtBot, prompter, facility_share
+) -> None:
+    """The engine in its own process answers a save by event: until ``SettingsApplied``
+    the window stays, Save disabled; ``SettingsNotSaved`` leaves it open with the edits."""
+    service = SettingsService([facility_share])
+    dialog = _dialog(qtbot, prompter, service)
+    dialog.idle.setValue(45)
+    dialog.buttons.accepted.emit()
+    assert service.saved[-1].reminders.idle_minutes == 45
+    assert dialog.isVisible() and not dialog.buttons.button(SAVE).isEnabled()
+    dialog.on_settings_not_saved()  # the file could not be written (told by the owner)
+    assert dialog.isVisible() and dialog.buttons.button(SAVE).isEnabled()
+    assert dialog.idle.value() == 45  # the edits are still there to save again
+    dialog.on_settings_applied()  # another window's settings, applied: shown, no close
+    assert dialog.isVisible() and dialog.idle.value() == Config().user.reminders.idle_minutes
+    dialog.idle.setValue(50)
+    _applied(dialog)
+    assert not dialog.isVisible() and service.saved[-1].reminders.idle_minutes == 50
 
 
 def test_folders_editable_only_when_allowed(
@@ -162,7 +194,7 @@ def test_start_at_login_checkbox_turns_the_entry_on_and_off(
     assert box.isEnabled() and not box.isChecked()
     assert "cannot remind you at logout" in dialog.start_at_login_note.text()
     box.setChecked(True)
-    dialog.buttons.accepted.emit()
+    _applied(dialog)
     assert not dialog.isVisible()
     assert f"Exec={tmp_path}/bin/almc-assistant" in _entry(tmp_path).read_text(encoding="utf-8")
     assert auto.status().enabled
@@ -172,6 +204,8 @@ def test_start_at_login_checkbox_turns_the_entry_on_and_off(
     assert box.isChecked()
     box.setChecked(False)
     dialog.buttons.accepted.emit()
+    assert _entry(tmp_path).exists()  # not before the settings are in force
+    dialog.on_settings_applied()
     assert not _entry(tmp_path).exists()
     assert len(service.saved) == 2  # the rest of the settings were saved each time
 
@@ -185,7 +219,7 @@ def test_saving_other_settings_leaves_the_entry_alone(
     dialog.show()
     auto.backend.enable(("/somewhere/else/almc-assistant",))  # e.g. the CLI, meanwhile
     dialog.idle.setValue(50)
-    dialog.buttons.accepted.emit()
+    _applied(dialog)
     assert auto.status().command == ("/somewhere/else/almc-assistant",)
 
 
@@ -202,7 +236,7 @@ def test_facility_decides_the_box_is_read_only(
     assert not dialog.start_at_login.isEnabled()
     assert dialog.start_at_login_note.text().startswith("Set by your facility")
     assert _entry(tmp_path).exists() is checked
-    dialog.buttons.accepted.emit()  # saving changes nothing the facility decided
+    _applied(dialog)  # saving changes nothing the facility decided
     assert _entry(tmp_path).exists() is checked
 
 
@@ -230,7 +264,7 @@ def test_a_failed_change_is_told_and_the_window_stays(
     (tmp_path / "xdg").mkdir()
     (tmp_path / "xdg" / "autostart").write_text("a file, not a folder", encoding="utf-8")
     dialog.start_at_login.setChecked(True)
-    dialog.buttons.accepted.emit()
+    _applied(dialog)
     assert dialog.isVisible()
     (message,) = prompter.told
     assert str(_entry(tmp_path)) in message.text

@@ -92,7 +92,26 @@ if TYPE_CHECKING:
     from almc_assistant.core.session_end import SessionEndGuard
     from almc_assistant.core.transfer import CopyJob, OnConflict, VerifyReport
 
-__all__ = ["Service", "read_receipt"]
+__all__ = ["Service", "read_receipt", "save_text_now"]
+
+
+def save_text_now(path: Path | str, text: str, sink: EventSink) -> None:
+    """Write ``text`` to ``path`` (a temporary name, then a rename, so the name never
+    holds half a file) and publish ``TextSaved`` or ``TextSaveFailed``. Blocking: the
+    service runs it in a worker; the GUI's engine process in a thread of its own (it is
+    the user's file, chosen in the GUI: it needs no engine, even one that crashed)."""
+    target = Path(path)
+    try:
+        write_atomically(target, text.encode("utf-8"))
+    except OSError as exc:
+        err = describe_os_error(exc, action="save", path=target)
+        sink.publish(
+            ev.TextSaveFailed(
+                path=str(path), title=err.title, detail=err.detail, next_step=err.next_step
+            )
+        )
+    else:
+        sink.publish(ev.TextSaved(path=str(path)))
 
 
 class Service:
@@ -214,15 +233,23 @@ class Service:
         recorder.submit(lambda c: c.note("safety_key", policy.key))
         recorder.submit_after(self.state.publish)
 
-    def test_locations(self, folders: Sequence[Path], destinations: Sequence[Destination]) -> int:
+    def test_locations(
+        self,
+        folders: Sequence[Path],
+        destinations: Sequence[Destination],
+        *,
+        request_id: int | None = None,
+    ) -> int:
         """Returns a request id at once; a worker tests each acquisition folder and
         destination (reachable, readable or writable, free space, file system) and
-        publishes ``LocationsChecked`` (the welcome window's "Test")."""
+        publishes ``LocationsChecked`` (the welcome window's "Test"). The request id is
+        ``request_id`` when given (the GUI's engine process picks its own, so that it
+        never waits for the answer)."""
         from almc_assistant.core.location_check import check_acquisition_folder, check_destination
 
         with self._apply_lock:
             self._location_tests += 1
-            request = self._location_tests
+            request = self._location_tests if request_id is None else request_id
         folders, destinations = list(folders), list(destinations)
 
         def run() -> None:
@@ -303,29 +330,35 @@ class Service:
         return list(self.config.destinations + self.config.remote_destinations)
 
     # ================================================================== remotes (issue 13)
-    def set_up_remote(self, setup: RemoteSetup) -> int:
+    # Each takes an optional ``request_id`` (the GUI's engine process picks its own, so
+    # that it never waits for the answer); without one the service picks it.
+    def set_up_remote(self, setup: RemoteSetup, *, request_id: int | None = None) -> int:
         """Returns a request id at once; a worker saves ``setup`` in the user's private
         rclone config (secrets encrypted when a keyring is there), tests it like a copy
         would, and publishes ``RemoteTested``."""
-        return self.remotes.set_up(setup)
+        return self.remotes.set_up(setup, request_id=request_id)
 
-    def test_remote(self, destination: str) -> int:
+    def test_remote(self, destination: str, *, request_id: int | None = None) -> int:
         """Returns a request id at once; a worker opens ``destination``
         (``name:folder``) as a copy would and publishes ``RemoteTested``."""
-        return self.remotes.test(destination)
+        return self.remotes.test(destination, request_id=request_id)
 
-    def trust_host_key(self, destination: str, fingerprint: str) -> int:
+    def trust_host_key(
+        self, destination: str, fingerprint: str, *, request_id: int | None = None
+    ) -> int:
         """Returns a request id at once; a worker reads the key of SFTP remote
         ``destination``'s server, pins it if its fingerprint is ``fingerprint`` (the
         one the person confirmed), tests the remote and publishes ``RemoteTested``."""
-        return self.remotes.trust(destination, fingerprint)
+        return self.remotes.trust(destination, fingerprint, request_id=request_id)
 
-    def sign_in(self, backend: str, name: str, folder: str = "") -> int:
+    def sign_in(
+        self, backend: str, name: str, folder: str = "", *, request_id: int | None = None
+    ) -> int:
         """Returns a request id at once; a worker starts the browser sign-in to
         ``backend`` ("drive", "onedrive") with the facility's app, publishes
         ``SignInOpened`` (the page to open), waits for the browser, stores the token as
         remote ``name`` and publishes ``RemoteTested``."""
-        return self.remotes.sign_in(backend, name, folder)
+        return self.remotes.sign_in(backend, name, folder, request_id=request_id)
 
     def cancel_sign_in(self, request_id: int) -> None:
         self.remotes.cancel_sign_in(request_id)
@@ -468,22 +501,7 @@ class Service:
         """Returns at once: a worker writes ``text`` to ``path`` (a temporary name, then a
         rename, so the name never holds half a file) and publishes ``TextSaved`` or
         ``TextSaveFailed`` (a receipt the user saves)."""
-        target = Path(path)
-
-        def run() -> None:
-            try:
-                write_atomically(target, text.encode("utf-8"))
-            except OSError as exc:
-                err = describe_os_error(exc, action="save", path=target)
-                self.sink.publish(
-                    ev.TextSaveFailed(
-                        path=str(path), title=err.title, detail=err.detail, next_step=err.next_step
-                    )
-                )
-            else:
-                self.sink.publish(ev.TextSaved(path=str(path)))
-
-        self._runtime.submit("save", run)
+        self._runtime.submit("save", lambda: save_text_now(path, text, self.sink))
 
     # ================================================================== session
     def end_session(self) -> int | None:

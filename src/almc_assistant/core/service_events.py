@@ -152,6 +152,17 @@ class SettingsApplied(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsNotSaved(Event):
+    """Settings asked of the engine in its own process (``save_user_config``) were not
+    saved: the file could not be written, or the engine is gone. Nothing changed: the
+    settings in force are the ones before (the in-process service raises instead)."""
+
+    title: str
+    detail: str
+    next_step: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckFailed(Event):
     """``Service.check(paths)`` failed as a whole (``ServiceFailed`` says so too)."""
 
@@ -184,3 +195,6 @@ class LocationsChecked(Event):
 
     request_id: int
     results: tuple[LocationCheck, ...]
+    error_title: str = ""  # the test could not run (the engine refused or is gone)
+    error_detail: str = ""
+    error_next_step: str = ""

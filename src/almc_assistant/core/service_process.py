@@ -36,17 +36,26 @@ the same on Linux, macOS, Windows and in a frozen bundle, which calls
   ``("items", call_id, [item, ...])`` pieces, then its ``reply`` with an empty list.
 
 Thread contract: every method of :class:`EngineProcess` may be called from any thread.
-The calls that only start work (``request_status``, ``check``, ``preflight``,
-``start_copy``, a copy's ``pause``, ``resume`` and ``cancel``) return without waiting for
-the child: ``preflight``'s request id and ``start_copy``'s job id are chosen here and sent
-along (:meth:`EngineProcess.ask`), and the outcome arrives as the events the service
-publishes anyway; when the engine refuses (or is gone already) the same events say why:
-a ``PreflightFinished`` with ``error_title``, a copy's ``JobFinished`` in state
-"refused", as the copy engine says a refused job. The others wait for its answer (at
-most ``timeout`` seconds: an engine that does not answer is an error, never a hang).
-The configuration in force and the reminder settings are answered from the last
-``SettingsApplied`` without asking the child. A reader thread publishes the child's
-events to the sink given here (the GUI's event pump drains it). When the child ends
+No call the windows make waits for the child (``tests/core/test_service_process.py``
+runs them with the engine stopped): the ones that start work (``request_status``,
+``check``, ``preflight``, ``start_copy``, a copy's ``pause``, ``resume`` and
+``cancel``, ``start_watching``, ``end_session``, ``save_user_config``,
+``test_locations``, the remote set-up calls) are sent without waiting; their request
+ids (a preflight's, a location test's, a remote set-up's) and a copy's job id are
+chosen here and sent along (:meth:`EngineProcess.ask`), and the outcome arrives as the
+events the service publishes anyway; when the engine refuses (or is gone already) the
+same events say why: a ``PreflightFinished`` or ``LocationsChecked`` with
+``error_title``, a failed ``RemoteTested`` naming the remote, a copy's ``JobFinished``
+in state "refused" (as the copy engine says a refused job), ``SettingsNotSaved``, or
+``ServiceFailed``. The configuration in force, the destinations and the reminder
+settings are answered from the last ``SettingsApplied`` without asking the child; a
+receipt the user saves (``save_text``) is written by a thread of this process. Only
+:meth:`EngineProcess.call` waits (at most ``timeout`` seconds: an engine that does not
+answer is an error, never a hang), and only worker threads, tests and benchmarks use
+it: ``pending_summary`` (the session-end guard's worker at a logout),
+``session_files`` (the wizard's files page reads them in a worker), ``scan_once``
+(benchmarks, tests) and ``stop``. A reader thread publishes the child's events to the
+sink given here (the GUI's event pump drains it). When the child ends
 without being asked, every waiting call fails with ``ServiceStopped`` at once and
 :class:`EngineStopped` is published.
 
@@ -90,11 +99,15 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.service_events import (
     CheckFailed,
     CheckReportReady,
+    LocationsChecked,
+    ServiceFailed,
     SettingsApplied,
+    SettingsNotSaved,
     StatusQueried,
     preflight_failed,
 )
-from almc_assistant.core.service_remotes import RemoteSetup
+from almc_assistant.core.service_remotes import RemoteSetup, RemoteTested
+from almc_assistant.core.setup_state import NotSetUp, setup_needed
 
 if TYPE_CHECKING:
     from almc_assistant.core.autostart import Autostart
@@ -136,7 +149,6 @@ CALLS = frozenset(
         "pending_summary",
         "request_status",
         "session_files",
-        "destinations",
         "start_watching",
         "scan_once",
         "check",
@@ -144,7 +156,6 @@ CALLS = frozenset(
         "start_copy",
         "end_session",
         "save_user_config",
-        "save_text",
         "test_locations",
         "set_up_remote",
         "test_remote",
@@ -271,7 +282,7 @@ class EngineProcess:
         # the calls asked without waiting: what to publish if the engine refuses them
         # (and whether also when it ends before answering); see ask()
         self._refused: dict[int, tuple[Refused, bool]] = {}
-        self._requests = itertools.count(1)  # preflight request ids, chosen here
+        self._requests = itertools.count(1)  # request ids (every kind), chosen here
         self._copies: dict[str, RemoteCopy] = {}  # running copies, by job id
         from almc_assistant.core.transfer.events import JobFinished
 
@@ -540,6 +551,9 @@ class EngineProcess:
             return self._guard
 
     def pending_summary(self) -> PendingSummary:
+        """Waits for the engine (at most its call timeout): for worker threads only, the
+        session-end guard's at a logout (a fresh count, or its timeout and last count);
+        the windows ask ``request_status`` (``StatusQueried`` answers)."""
         return self.call("pending_summary")  # type: ignore[no-any-return]
 
     def request_status(self, *, report: bool = False, warnings: bool = False) -> None:
@@ -550,16 +564,32 @@ class EngineProcess:
             )
 
     def session_files(self) -> list[FileRecord]:
+        """Waits for the engine: for worker threads only (the wizard's files page reads
+        them in one; 10,000 files are a long answer)."""
         return self.call("session_files")  # type: ignore[no-any-return]
 
     def destinations(self) -> list[Destination]:
-        return self.call("destinations")  # type: ignore[no-any-return]
+        """The destinations in force, from the configuration in force (as the service
+        answers them), without asking the engine."""
+        return list(self._config.destinations + self._config.remote_destinations)
 
     def start_watching(self) -> None:
-        self.call("start_watching")
+        """Returns at once. ``NotSetUp`` is raised here when the configuration in force
+        names no acquisition folders (as the service would; the engine is asked anyway,
+        so that watching starts once settings name some); the engine's other refusals
+        arrive as ``ServiceFailed`` (action "watch")."""
+        self.ask(
+            "start_watching",
+            (),
+            {},
+            lambda err: None if isinstance(err, NotSetUp) else self._failed("watch", err),
+        )
+        setup = setup_needed(self._config, self.paths)
+        if setup is not None:
+            raise NotSetUp(setup)
 
     def scan_once(self) -> None:
-        """Scan the acquisition folders once and wait (benchmarks, tests)."""
+        """Scan the acquisition folders once and wait (benchmarks, tests: never a window)."""
         self.call("scan_once", timeout=3600)
 
     def check(self, paths: Sequence[Path]) -> None:
@@ -577,7 +607,7 @@ class EngineProcess:
     def preflight(self, files: Sequence[Path], destinations: Sequence[Destination]) -> int:
         """Returns at once with a request id chosen here; ``PreflightFinished`` answers
         (with ``error_title`` when the engine refused, is gone, or ended meanwhile)."""
-        request = next(self._requests)
+        request = self._request()
         self.ask(
             "preflight",
             (list(files), list(destinations)),
@@ -617,39 +647,117 @@ class EngineProcess:
         self._note(event)
         self.sink.publish(event)
 
-    def end_session(self) -> int | None:
-        return self.call("end_session")  # type: ignore[no-any-return]
+    def _request(self) -> int:
+        """A request id chosen here, one sequence for every kind of request."""
+        with self._lock:
+            return next(self._requests)
+
+    def _failed(self, action: str, err: BaseException) -> None:
+        title, detail, next_step = _said(err, "The backup engine could not do that")
+        self._publish(ServiceFailed(action=action, title=title, detail=detail, next_step=next_step))
+
+    def end_session(self) -> None:
+        """Returns at once (the session's id is not known here): ``SessionEnded``
+        answers; a refusal arrives as ``ServiceFailed`` (action "end session")."""
+        self.ask("end_session", (), {}, lambda err: self._failed("end session", err))
 
     def save_user_config(self, settings: UserSettings) -> Path:
-        path: Path = self.call("save_user_config", settings)
-        self._config = self.call("config")  # in force now, before SettingsApplied arrives
-        return path
+        """Returns at once with the file the settings go to. Nothing is in force before
+        ``SettingsApplied`` says so (the configuration answered here follows it); when the
+        file cannot be written, or the engine is gone or ends first, ``SettingsNotSaved``
+        says why (the settings in force are then the ones before)."""
+
+        def refused(err: BaseException) -> None:
+            title, detail, next_step = _said(err, "Your settings were not saved")
+            self._publish(SettingsNotSaved(title=title, detail=detail, next_step=next_step))
+
+        self.ask("save_user_config", (settings,), {}, refused, also_when_ended=True)
+        return self.paths.user_config
 
     def save_text(self, path: str, text: str) -> None:
-        self.call("save_text", path, text)
+        """Returns at once: a thread of this process writes the user's file (a receipt:
+        it needs no engine, even one that crashed) and publishes ``TextSaved`` or
+        ``TextSaveFailed``, as the service does."""
+        from almc_assistant.core.service import save_text_now
+
+        threading.Thread(
+            target=save_text_now, args=(path, text, self.sink), name="almc-save-text", daemon=True
+        ).start()
 
     def test_locations(self, folders: Sequence[Path], destinations: Sequence[Destination]) -> int:
-        return self.call("test_locations", list(folders), list(destinations))  # type: ignore[no-any-return]
+        """Returns at once with a request id chosen here; ``LocationsChecked`` answers
+        (with ``error_title`` when the engine refused, is gone, or ended meanwhile)."""
+        request = self._request()
 
+        def refused(err: BaseException) -> None:
+            title, detail, next_step = _said(err, "The folders could not be tested")
+            self._publish(
+                LocationsChecked(
+                    request_id=request,
+                    results=(),
+                    error_title=title,
+                    error_detail=detail,
+                    error_next_step=next_step,
+                )
+            )
+
+        self.ask(
+            "test_locations",
+            (list(folders), list(destinations)),
+            {"request_id": request},
+            refused,
+            also_when_ended=True,
+        )
+        return request
+
+    # The remote set-up calls: each returns at once with a request id chosen here;
+    # ``RemoteTested`` answers, a failed one naming the remote when the engine refused,
+    # is gone, or ended before answering.
     def set_up_remote(self, setup: RemoteSetup) -> int:
         """The secret crosses the pipe to the engine (a private pipe between two processes
         of this user), never into a log: ``RemoteSetup`` leaves it out of its repr."""
-        return self.call("set_up_remote", setup)  # type: ignore[no-any-return]
+        return self._remote("set_up_remote", setup.spec, setup)
 
     def test_remote(self, destination: str) -> int:
-        return self.call("test_remote", destination)  # type: ignore[no-any-return]
+        return self._remote("test_remote", destination, destination)
 
     def trust_host_key(self, destination: str, fingerprint: str) -> int:
-        return self.call("trust_host_key", destination, fingerprint)  # type: ignore[no-any-return]
+        return self._remote("trust_host_key", destination, destination, fingerprint)
 
     def sign_in(self, backend: str, name: str, folder: str = "") -> int:
-        return self.call("sign_in", backend, name, folder)  # type: ignore[no-any-return]
+        return self._remote("sign_in", f"{name}:{folder}", backend, name, folder)
+
+    def _remote(self, method: str, spec: str, *args: Any) -> int:
+        from almc_assistant.core.remote.setup import failed_result
+
+        request = self._request()
+        self.ask(
+            method,
+            args,
+            {"request_id": request},
+            lambda err: self._publish(
+                RemoteTested(request_id=request, result=failed_result(spec, err))
+            ),
+            also_when_ended=True,
+        )
+        return request
 
     def cancel_sign_in(self, request_id: int) -> None:
         self.post("cancel_sign_in", request_id)
 
 
 Refused = Callable[[BaseException], None]
+
+
+def _said(err: BaseException, title: str) -> tuple[str, str, str]:
+    """``err``'s title, detail and next step (``title`` and its text for an unexpected one)."""
+    if isinstance(err, AlmcError):
+        return err.title, err.detail, err.next_step
+    return (
+        title,
+        f"{type(err).__name__}: {err}",
+        "Try again; if this repeats, send the log folder to the facility staff.",
+    )
 
 
 def copy_refused(job_id: str, err: BaseException) -> Event:

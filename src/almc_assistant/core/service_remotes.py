@@ -1,9 +1,10 @@
 """The service's part for setting up remote destinations: save one, test one, sign in.
 
 Thread contract: :meth:`Remotes.set_up`, :meth:`Remotes.test`, :meth:`Remotes.trust`
-and :meth:`Remotes.sign_in` return a request id at once (GUI thread); a service worker does
-the network work and publishes the answer: :class:`RemoteTested` (and, for a sign-in,
-:class:`SignInOpened` first, with the page the front end opens in the browser).
+and :meth:`Remotes.sign_in` return a request id at once (the one given, or the next); a
+service worker does the network work and publishes the answer: :class:`RemoteTested`
+(and, for a sign-in, :class:`SignInOpened` first, with the page the front end opens in
+the browser).
 :meth:`Remotes.cancel_sign_in` may be called from any thread.
 
 A sign-in waits up to :data:`SIGN_IN_TIMEOUT` for the browser: it runs on a thread of
@@ -108,6 +109,10 @@ class Remotes:
         self._signing: threading.Thread | None = None  # the sign-in thread (one at a time)
         self._stopped = False
 
+    def _request(self, given: int | None) -> int:
+        """The request's id: ``given`` (the GUI's engine process picks its own), or the next."""
+        return next(self._ids) if given is None else given
+
     def _answer(self, request: int, result: RemoteTestResult) -> None:
         self._rt.sink.publish(
             RemoteTested(request_id=request, result=result, store=store(self._config.path))
@@ -161,11 +166,11 @@ class Remotes:
 
         return run
 
-    def set_up(self, setup: RemoteSetup) -> int:
+    def set_up(self, setup: RemoteSetup, request_id: int | None = None) -> int:
         """Save ``setup`` in the user's rclone.conf, then test it (``RemoteTested``).
         SFTP: only once its server's key is the one pinned or confirmed (``host_key``);
         otherwise the answer asks the person, and nothing is saved or sent."""
-        request = next(self._ids)
+        request = self._request(request_id)
         key: list[HostKey] = []
 
         def before() -> RemoteTestResult | None:
@@ -188,23 +193,23 @@ class Remotes:
 
         return self._with_daemon(request, setup.spec, setup.secret, work, before=before)
 
-    def test(self, spec: str) -> int:
+    def test(self, spec: str, request_id: int | None = None) -> int:
         """Test remote destination ``spec`` as a copy would open it (``RemoteTested``).
         An SFTP remote whose server key nobody confirmed (set up before keys were
         checked) answers with the key to confirm, unless that very key is pinned for
         its server already (then it is applied and the remote tested)."""
-        request = next(self._ids)
+        request = self._request(request_id)
 
         def work(daemon: RcDaemon) -> RemoteTestResult:
             return self._pinned_then(daemon, spec, "", only_unpinned=True)
 
         return self._with_daemon(request, spec, "", work)
 
-    def trust(self, spec: str, fingerprint: str) -> int:
+    def trust(self, spec: str, fingerprint: str, request_id: int | None = None) -> int:
         """Pin the key of SFTP remote ``spec``'s server if its fingerprint is
         ``fingerprint`` (the one the person confirmed), then test it (``RemoteTested``).
         Re-confirming after a change that IT expected goes here too."""
-        request = next(self._ids)
+        request = self._request(request_id)
 
         def work(daemon: RcDaemon) -> RemoteTestResult:
             if not fingerprint.strip():
@@ -245,7 +250,9 @@ class Remotes:
         )
         return check_remote(daemon, spec)
 
-    def sign_in(self, backend: str, name: str, folder: str = "") -> int:
+    def sign_in(
+        self, backend: str, name: str, folder: str = "", request_id: int | None = None
+    ) -> int:
         """Sign in to ``backend`` (Drive, OneDrive) through the browser as remote
         ``name``: ``SignInOpened`` with the page to open, then ``RemoteTested``."""
         from almc_assistant.core.remote.signin import (
@@ -255,7 +262,7 @@ class Remotes:
             store_token,
         )
 
-        request = next(self._ids)
+        request = self._request(request_id)
         spec = f"{name}:{folder}"
         client_id, client_secret = self._settings.config.sign_in_client(backend)
 

@@ -19,12 +19,16 @@ from PySide6.QtWidgets import QWidget
 
 from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import Destination, guess_kind
-from almc_assistant.core.service_events import PreflightFinished, SettingsApplied
+from almc_assistant.core.service_events import (
+    PreflightFinished,
+    SettingsApplied,
+    SettingsNotSaved,
+)
 from almc_assistant.core.service_remotes import RemoteTested, SignInOpened
 from almc_assistant.core.setup_state import SetupNeeded
 from almc_assistant.core.warnings import SafetyWarning
 from almc_assistant.qt.bridge import EventPump
-from almc_assistant.qt.prompts import Prompter
+from almc_assistant.qt.prompts import Level, Message, Prompter
 from almc_assistant.qt.service_port import ServicePort
 from almc_assistant.qt.settings_dialog import SettingsDialog
 from almc_assistant.qt.status_window import StatusWindow
@@ -69,6 +73,7 @@ class Windows(QObject):
         self._setup = setup
         self._windows: dict[str, QWidget] = {}
         pump.subscribe(SettingsApplied, self._on_settings_applied)
+        pump.subscribe(SettingsNotSaved, self._on_settings_not_saved)
         pump.subscribe(PreflightFinished, self._on_preflight_finished)
         pump.subscribe(RemoteTested, self._on_remote_event)
         pump.subscribe(SignInOpened, self._on_remote_event)
@@ -204,8 +209,15 @@ class Windows(QObject):
 
     def _on_settings_applied(self, _event: SettingsApplied) -> None:
         settings = self.of_type("settings", SettingsDialog)
-        if settings is not None and settings.isVisible():
-            settings.reload()  # saved elsewhere (the welcome window): Save keeps it
+        if settings is not None:  # its own save in force, or another's shown
+            settings.on_settings_applied()
+
+    def _on_settings_not_saved(self, event: SettingsNotSaved) -> None:
+        """A save (the settings window's or the welcome's) failed: said once, here."""
+        self._prompter.tell(Message(event.title, event.detail, event.next_step, Level.ERROR))
+        settings = self.of_type("settings", SettingsDialog)
+        if settings is not None:
+            settings.on_settings_not_saved()
 
     def _on_remote_event(self, event: RemoteTested | SignInOpened) -> None:
         settings = self.of_type("settings", SettingsDialog)

@@ -1,16 +1,27 @@
 """The typed port between the GUI and the core's service (``core/service.py``).
 
-Thread contract: every method is called on the GUI thread and returns at once (or, for
-``save_user_config``, after writing one small file); the work runs in the core's workers
-and the GUI learns of every change through events delivered by the pump
-(``qt/bridge.py``): ``StatusQueried`` answers ``request_status``, ``PreflightFinished``
-answers ``preflight``, ``RemoteTested`` answers the remote set-up calls,
-``CheckReportReady``/``CheckFailed`` answer ``check``, the copy engine's events follow a
-copy, ``SettingsApplied`` follows a save. On the engine in its own process ``preflight``
-and ``start_copy`` never wait for it: a refusal arrives as ``PreflightFinished`` with
-``error_title`` or as the job's ``JobFinished`` in state "refused" (the in-process
-service may still raise ``AlmcError`` at once: the windows handle both). This Protocol
-names only the calls the windows make, with the core's own value types, so that each
+Thread contract: every method is called on the GUI thread and returns at once, never
+waiting for the engine; the work runs in the core's workers and the GUI learns of every
+change through events delivered by the pump (``qt/bridge.py``): ``StatusQueried``
+answers ``request_status``, ``PreflightFinished`` answers ``preflight``,
+``LocationsChecked`` answers ``test_locations``, ``RemoteTested`` answers the remote
+set-up calls, ``CheckReportReady``/``CheckFailed`` answer ``check``, the copy engine's
+events follow a copy, ``SessionEnded`` follows ``end_session``, ``TextSaved``/
+``TextSaveFailed`` answer ``save_text``, and ``SettingsApplied`` says a save is in force
+(a window never says so before it arrives). On the engine in its own process every
+refusal arrives as an event too: ``PreflightFinished`` or ``LocationsChecked`` with
+``error_title``, a failed ``RemoteTested``, the job's ``JobFinished`` in state
+"refused", ``SettingsNotSaved``, ``ServiceFailed`` (watching, ending the session); the
+in-process service (the end-to-end tests) may still raise ``AlmcError`` at once (it
+writes the settings file before it returns): the windows handle both. ``start_watching``
+raises ``NotSetUp`` at once on both (from the configuration in force).
+``pending_summary`` and ``session_files`` may wait for the engine (bounded by its call
+timeout): the session-end guard's worker and the wizard's files page's worker call them;
+on the GUI thread only the status presenter's ``refresh`` does, at start and when the
+user quits (a fresh count decides the quit question; no tray state says "not known
+yet"), otherwise the tray's status comes from ``StatusQueried`` and ``StatusChanged``.
+
+This Protocol names only the calls the windows make, with the core's own value types, so that each
 window states its dependency and a test can hand it a small fake
 (``tests/qt/helpers.py`` ``FakeService``, checked against it by mypy); the tray app runs
 on the real service in a child process

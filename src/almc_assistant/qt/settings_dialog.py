@@ -1,13 +1,16 @@
 """The settings window: destinations, acquisition folders, reminders; facility read-only.
 
-Thread contract: GUI thread only. Shown non-modally; Esc closes it. "Save" is
-synchronous and brief: it hands the user's settings to
-``service.save_user_config(UserSettings)``, which writes one small TOML file and applies
-it (the service's parts follow: the policy, the running reminders; re-watching the
-folders runs in the service's worker). Every time it is shown, and whenever settings
-apply from elsewhere while it is open (the welcome window saved), the window reads the
-configuration in force (``config()``), never the one captured at start-up, so it shows
-and saves what was saved last. What the facility sets is shown but cannot be edited here.
+Thread contract: GUI thread only. Shown non-modally; Esc closes it. "Save" hands the
+user's settings to ``service.save_user_config(UserSettings)``, which writes one small
+TOML file and applies it (the service's parts follow: the policy, the running reminders;
+re-watching the folders runs in the service's worker); it never waits for the engine:
+the window stays, Save disabled, until ``SettingsApplied`` says they are in force
+(:meth:`SettingsDialog.on_settings_applied`: then it closes) or ``SettingsNotSaved``
+says why not (:meth:`SettingsDialog.on_settings_not_saved`: it stays, with the edits).
+Every time it is shown, and whenever settings apply from elsewhere while it is open (the
+welcome window saved), the window reads the configuration in force (``config()``), never
+the one captured at start-up, so it shows and saves what was saved last. What the
+facility sets is shown but cannot be edited here.
 
 "Start almc-assistant when I log in" reads and changes the OS's start-at-login entry
 through :mod:`almc_assistant.core.autostart` on this thread: one small file in the
@@ -90,6 +93,7 @@ class SettingsDialog(QWidget):
         self._config = self._current()
         self._autostart = autostart or service.autostart()
         self._autostart_shown: bool | None = None  # what the box showed when loaded
+        self._saving = False  # saved, not yet in force (SettingsApplied closes the window)
         self.setWindowTitle("almc-assistant — Settings")
         self.setWindowIcon(icons.app_icon())
         self.tabs = QTabWidget()
@@ -318,11 +322,32 @@ class SettingsDialog(QWidget):
     def save(self) -> None:
         try:
             self._service.save_user_config(self.user_settings())
+        except AlmcError as err:
+            self._tell(err)
+            return
+        self._saving = True
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(False)
+
+    def on_settings_applied(self) -> None:
+        """``SettingsApplied``: ours are in force (start at login follows, then the window
+        closes), or another window's (shown, so that Save keeps them)."""
+        if not self._saving:
+            if self.isVisible():
+                self.reload()
+            return
+        self._saving = False
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
+        try:
             self._save_start_at_login()
         except AlmcError as err:
             self._tell(err)
             return
         self.close()
+
+    def on_settings_not_saved(self) -> None:
+        """``SettingsNotSaved``: the window stays with the edits (its owner tells why)."""
+        self._saving = False
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
 
     def _save_start_at_login(self) -> None:
         wanted = self.start_at_login.isChecked()

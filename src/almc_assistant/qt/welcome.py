@@ -5,8 +5,10 @@ acquisition folders (and from the tray's "Set up…"). "Test" asks the service t
 every folder and destination (``service.test_locations``: reachable, readable or
 writable, free space, file system) in its worker; its ``LocationsChecked`` event comes
 back through the pump. "Save" hands the user's
-settings to ``service.save_user_config`` (the service applies them at once and publishes
-``SettingsApplied``). Where the facility chooses the folders and has not, the window says
+settings to ``service.save_user_config`` and the window stays, Save disabled, until
+``SettingsApplied`` says they are in force (then it closes) or ``SettingsNotSaved`` says
+why not (the engine in its own process answers by event; the settings window's owner
+tells the user). Where the facility chooses the folders and has not, the window says
 so, with the facility file's exact path and what to put in it.
 """
 
@@ -35,7 +37,7 @@ from almc_assistant.core.config import Config
 from almc_assistant.core.destinations import KIND_INFO, Destination, DestinationKind
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.location_check import LocationCheck
-from almc_assistant.core.service_events import LocationsChecked
+from almc_assistant.core.service_events import LocationsChecked, SettingsApplied, SettingsNotSaved
 from almc_assistant.core.setup_state import SetupNeeded
 from almc_assistant.qt import icons
 from almc_assistant.qt.bridge import EventPump
@@ -85,7 +87,10 @@ class WelcomeWindow(QWidget):
         self._config = config
         self._setup = setup
         self._request = 0
+        self._saving = False  # saved, not yet in force (SettingsApplied closes the window)
         pump.subscribe(LocationsChecked, self._on_locations_checked)
+        pump.subscribe(SettingsApplied, self._on_settings_applied)
+        pump.subscribe(SettingsNotSaved, self._on_settings_not_saved)
         self.setWindowTitle("Welcome to almc-assistant")
         self.setWindowIcon(icons.app_icon())
 
@@ -284,8 +289,13 @@ class WelcomeWindow(QWidget):
         return self._request
 
     def _on_locations_checked(self, event: LocationsChecked) -> None:
-        if event.request_id == self._request:
-            self.result.setText(results_html(event.results))
+        if event.request_id != self._request:
+            return
+        if event.error_title:  # the test could not run (the engine refused or is gone)
+            lines = (event.error_title, event.error_detail, event.error_next_step)
+            self.result.setText("<br>".join(html.escape(line) for line in lines if line))
+            return
+        self.result.setText(results_html(event.results))
 
     def save(self) -> None:
         config = self._config()
@@ -299,8 +309,20 @@ class WelcomeWindow(QWidget):
         except AlmcError as err:
             self._prompter.tell(Message(err.title, err.detail, err.next_step, Level.ERROR))
             return
-        self.saved.emit()
-        self.close()
+        self._saving = True
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(False)
+
+    def _on_settings_applied(self, _event: SettingsApplied) -> None:
+        if self._saving:
+            self._saving = False
+            self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
+            self.saved.emit()
+            self.close()
+
+    def _on_settings_not_saved(self, _event: SettingsNotSaved) -> None:
+        if self._saving:  # the window stays with the choices; the owner tells why
+            self._saving = False
+            self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(True)
 
 
 def results_html(results: Sequence[LocationCheck]) -> str:
