@@ -57,7 +57,7 @@ from almc_assistant.core.transfer.preflight import (
     open_destinations,
 )
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.receipt import write_receipt
+from almc_assistant.core.transfer.receipt import ReceiptTimes, write_receipt
 from almc_assistant.core.transfer.receipt_datasets import DatasetOf, remembered
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
@@ -457,6 +457,7 @@ class CopyJob:
         dataset finder is only called here)."""
         state = "cancelled" if cancelled else "finished"
         dataset_of = remembered(self.request.dataset_of)  # asked once per source, not per dest
+        times = ReceiptTimes()  # a file's mtime, formatted once for every receipt
         with ThreadPoolExecutor(2, thread_name_prefix=f"almc-finish-{self.job_id}") as pool:
             staging = [pool.submit(d.close_staging) for d in dests if isinstance(d, JobDestination)]
             for dest in dests:
@@ -478,6 +479,7 @@ class CopyJob:
                                 state=state,
                                 skipped=run.ctx.counts.skipped,
                                 dataset_of=dataset_of,
+                                times=times,
                             )
                         )
                 except (OSError, AlmcError) as exc:
