@@ -88,11 +88,6 @@ class DestinationLedger:
         with self._lock:
             self.records.append(record)
 
-    def add_records(self, records: list[CopyRecord]) -> None:
-        """Several verified copies at once (a group's)."""
-        with self._lock:
-            self.records.extend(records)
-
     def add_pending(self, record: CopyRecord) -> None:
         with self._lock:
             self.pending.append(record)
