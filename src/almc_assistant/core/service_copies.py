@@ -2,8 +2,9 @@
 
 Thread contract: any thread. :meth:`Copying.start_copy` returns at once with the running
 job (the copy engine's pool does the work and publishes its events); each verified copy
-is queued for the catalog writer. :meth:`Copying.preflight` returns a request id at once
-and publishes ``PreflightFinished`` from a worker; :meth:`Copying.preflight_now`,
+is queued for the catalog writer (a worker's group of copies as one write).
+:meth:`Copying.preflight` returns a request id at once and publishes
+``PreflightFinished`` from a worker; :meth:`Copying.preflight_now`,
 :meth:`Copying.plan_safety`, :meth:`Copying.import_receipts` and
 :meth:`Copying.verify_destination` block (they stat or read storage: the CLI, or a worker).
 """

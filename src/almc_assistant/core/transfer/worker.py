@@ -2,8 +2,9 @@
 
 Thread contract: a :class:`FileWorker` runs on one pool thread (or inline on the job
 thread); it shares the :class:`JobContext` with the other workers. It publishes
-``CopyVerified``, ``CopySkipped`` and ``CopyFailed`` events from its own thread and never
-swallows an error: an unexpected exception becomes a ``CopyFailed`` for that file (and
+``CopyVerified``, ``CopySkipped`` and ``CopyFailed`` events from its own thread (a group
+of small files' outcomes together, once the group is handled: :class:`GroupEvents`) and
+never swallows an error: an unexpected exception becomes a ``CopyFailed`` for that file (and
 is logged with its traceback); :class:`~almc_assistant.core.transfer.faults.Cancelled`
 propagates to the pool.
 """
