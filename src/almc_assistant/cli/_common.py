@@ -81,6 +81,12 @@ class _PipeAwareWriter(io.RawIOBase):
 
 
 _ENCODE = json.JSONEncoder(default=str, ensure_ascii=False).encode  # the C encoder
+QUOTE = json.encoder.encode_basestring  # how ``_ENCODE`` writes a string
+
+
+class JsonText(str):
+    """A value already written as JSON text (a row of a long list, built in one
+    f-string): :func:`print_json` writes it as it is."""
 
 
 def _pieces(value: Any, depth: int = 0) -> Iterator[str]:
@@ -102,6 +108,8 @@ def _pieces(value: Any, depth: int = 0) -> Iterator[str]:
             first = False
             yield from _pieces(item, depth + 1)
         yield "\n" + "  " * depth + "]"
+    elif type(value) is JsonText:
+        yield value
     else:
         yield _ENCODE(value)
 

@@ -182,6 +182,20 @@ _NOT_RECORDED = (
 )
 
 
+def _verified_row(c: CopyRecord) -> _common.JsonText:
+    """A verified copy's row of the JSON document: the text the encoder writes for
+    ``{"source": ..., "destination": ..., "size": ..., "mtime_ns": ..., "blake3": ...,
+    "read_back": ..., "proof": ..., "adopted": ...}``, in one f-string (a job of 10^5
+    copies prints 10^5 rows while the user waits)."""
+    q = _common.QUOTE
+    return _common.JsonText(
+        f'{{"source": {q(str(c.source))}, "destination": {q(str(c.path))}, '
+        f'"size": {int(c.size)}, "mtime_ns": {int(c.mtime_ns)}, "blake3": {q(c.blake3)}, '
+        f'"read_back": {q(c.read_back)}, "proof": {q(c.proof_kind or "read-back")}, '
+        f'"adopted": {"true" if c.adopted else "false"}}}'
+    )
+
+
 class _Collected:
     def __init__(self) -> None:
         self.verified: list[CopyRecord] = []
@@ -262,10 +276,10 @@ class _Collected:
         out.flush()
 
     def add(self, event: Event) -> None:
-        if isinstance(event, CatalogBacklog):
-            self.backlog = event
-        elif isinstance(event, CopyVerified):
+        if isinstance(event, CopyVerified):  # the most frequent first
             self.verified.append(event.copy)
+        elif isinstance(event, CatalogBacklog):
+            self.backlog = event
         elif isinstance(event, CopySkipped):
             self.skipped.append(event)
         elif isinstance(event, CopyFailed):
@@ -298,19 +312,7 @@ class _Collected:
             },
             "manifests": [str(p) for p in s.manifests],
             "receipts": [str(p) for p in s.receipts],
-            "verified": [
-                {
-                    "source": str(c.source),
-                    "destination": str(c.path),
-                    "size": c.size,
-                    "mtime_ns": c.mtime_ns,
-                    "blake3": c.blake3,
-                    "read_back": c.read_back,
-                    "proof": c.proof_kind or "read-back",
-                    "adopted": c.adopted,
-                }
-                for c in self.verified
-            ],
+            "verified": [_verified_row(c) for c in self.verified],
             "skipped": [
                 {"source": str(e.source), "destination": str(e.destination), "reason": e.reason}
                 for e in self.skipped

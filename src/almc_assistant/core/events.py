@@ -15,7 +15,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -36,6 +36,18 @@ class EventSink(Protocol):
     def publish(self, event: Event) -> None: ...
 
 
+def publish_all(sink: EventSink, events: Sequence[Event]) -> None:
+    """Publish ``events`` in order: in one call where ``sink`` takes several at once (a
+    ``publish_many`` method: a group of copies recorded in one go), else one by one.
+    Every event is still published, each as itself."""
+    many = getattr(sink, "publish_many", None)
+    if many is not None:
+        many(events)
+        return
+    for event in events:
+        sink.publish(event)
+
+
 class NullSink:
     """Drops everything (for callers that do not care)."""
 
@@ -53,6 +65,10 @@ class ListSink:
     def publish(self, event: Event) -> None:
         with self._lock:
             self._events.append(event)
+
+    def publish_many(self, events: Sequence[Event]) -> None:
+        with self._lock:
+            self._events.extend(events)
 
     @property
     def events(self) -> list[Event]:
@@ -72,6 +88,11 @@ class QueueSink:
 
     def publish(self, event: Event) -> None:
         self._queue.put(event)
+
+    def publish_many(self, events: Sequence[Event]) -> None:
+        put = self._queue.put
+        for event in events:
+            put(event)
 
     def drain(self, limit: int | None = None) -> list[Event]:
         """Return what is queued now (at most ``limit`` events) without blocking."""
@@ -116,3 +137,8 @@ class FanOutSink:
     def publish(self, event: Event) -> None:
         for sink in self._sinks:
             sink.publish(event)
+
+    def publish_many(self, events: Sequence[Event]) -> None:
+        """Each sink gets all of ``events`` (in one call where it takes several)."""
+        for sink in self._sinks:
+            publish_all(sink, events)

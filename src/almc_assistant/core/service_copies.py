@@ -2,8 +2,9 @@
 
 Thread contract: any thread. :meth:`Copying.start_copy` returns at once with the running
 job (the copy engine's pool does the work and publishes its events); each verified copy
-is queued for the catalog writer. :meth:`Copying.preflight` returns a request id at once
-and publishes ``PreflightFinished`` from a worker; :meth:`Copying.preflight_now`,
+is queued for the catalog writer (a worker's group of copies as one write).
+:meth:`Copying.preflight` returns a request id at once and publishes
+``PreflightFinished`` from a worker; :meth:`Copying.preflight_now`,
 :meth:`Copying.plan_safety`, :meth:`Copying.import_receipts` and
 :meth:`Copying.verify_destination` block (they stat or read storage: the CLI, or a worker).
 """
@@ -20,7 +21,7 @@ from almc_assistant.core.catalog import Catalog
 from almc_assistant.core.copies import CopyRecord
 from almc_assistant.core.destinations import Destination
 from almc_assistant.core.errors import ServiceStopped
-from almc_assistant.core.events import CallbackSink, Event, EventSink, FanOutSink
+from almc_assistant.core.events import Event, EventSink, FanOutSink
 from almc_assistant.core.plan_safety import PlanSafety, plan_safety
 from almc_assistant.core.preflight import PreflightResult, plan_files, preflight
 from almc_assistant.core.receipts import read_receipt, remote_receipts
@@ -84,10 +85,7 @@ class Copying:
             remote_session=self.remote_session() if remotes else None,
             dataset_of=UnitFinder().key,  # the receipts list each dataset's files together
         )
-        sink: EventSink = self._rt.sink
-        if record:
-            _ = self._rt.catalog  # open it (and its writer) before events arrive
-            sink = FanOutSink(CallbackSink(self._on_copy), self._rt.sink)
+        sink = self.recording(self._rt.sink) if record else self._rt.sink
         job = start_copy(request, sink, job_id)
         with self._rt.lock:
             self._jobs = [j for j in self._jobs if j.wait(0) is None] + [job]
@@ -122,6 +120,12 @@ class Copying:
                 self._remote = RemoteSession()
             return self._remote
 
+    def recording(self, sink: EventSink) -> EventSink:
+        """A copy job's sink: each verified copy is recorded in the catalog (a worker's
+        group of them in one queued write), then every event goes on to ``sink``."""
+        _ = self._rt.catalog  # open it (and its writer) before events arrive
+        return FanOutSink(_Recording(self._on_copy, self._on_copies), sink)
+
     def _on_copy(self, event: Event) -> None:
         """Copy workers: record verified copies (queued, batched)."""
         if isinstance(event, CopyVerified):
@@ -132,11 +136,25 @@ class Copying:
         elif isinstance(event, JobFinished):
             self._rt.recorder.submit_after(self._publish_status)
 
+    def _on_copies(self, events: Sequence[Event]) -> None:
+        """Copy workers: a group's outcomes at once; its verified copies are recorded
+        by one queued write (one transaction), the rest as :meth:`_on_copy` does."""
+        copies: list[tuple[CopyRecord, str, bool]] = []
+        for event in events:
+            if isinstance(event, CopyVerified):
+                copy = event.copy
+                track, owner = self._copy_source(copy.source)
+                copies.append((copy, owner, track))
+            elif isinstance(event, JobFinished):
+                self._on_copy(event)
+        if copies:
+            self._rt.recorder.submit(lambda c: c.record_copies(copies))
+
     def _copy_source(self, source: Path) -> tuple[bool, str]:
         """Whether a copied source is tracked, and its owner (unused when it is not): once
         per source, not per destination (the verified copies of one file come in a row)."""
         last = self._last_copied
-        if last is not None and last[0] == source:
+        if last is not None and last[0] is source:  # the job's one path object per file
             return last[1], last[2]
         track = self._root_of(source) is not None
         owner = file_owner(source, self._user) if track else self._user
@@ -260,6 +278,26 @@ class Copying:
         if not Path(destination).is_dir():
             return 0
         return len(read_manifest(Path(destination)))
+
+
+class _Recording:
+    """The catalog's sink for a job's events: one event (``publish``) or a worker's group
+    of them (``publish_many``, see :func:`core.events.publish_all`). Thread-safe as its
+    callbacks are."""
+
+    def __init__(
+        self,
+        one: Callable[[Event], None],
+        many: Callable[[Sequence[Event]], None],
+    ) -> None:
+        self._one = one
+        self._many = many
+
+    def publish(self, event: Event) -> None:
+        self._one(event)
+
+    def publish_many(self, events: Sequence[Event]) -> None:
+        self._many(events)
 
 
 def _split_destinations(

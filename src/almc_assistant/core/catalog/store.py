@@ -494,62 +494,87 @@ class Catalog:
         A source the catalog has not seen (copied from elsewhere) is recorded as complete,
         unless ``create`` is false (then nothing is recorded and False returned).
         """
+        with self.db.write() as conn:
+            file_id = self._add_copy(conn, copy, owner=owner, create=create)
+            return False if file_id is None else self._update_safe(conn, file_id)
+
+    def record_copies(self, copies: Sequence[tuple[CopyRecord, str, bool]]) -> None:
+        """Several verified copies ``(copy, owner, create)`` in one transaction: the
+        catalog ends as after :meth:`record_copy` of each in order, a file's safety
+        decided once after its copies in a row (a file's copies at two destinations)."""
+        with self.db.write() as conn:
+            pending: int | None = None  # the file whose safety is still to decide
+            untracked: PurePath | None = None  # the last source found absent, not created
+            for copy, owner, create in copies:
+                if not create and copy.source is untracked:
+                    continue  # absent a moment ago, and nothing was written for it since
+                file_id = self._add_copy(conn, copy, owner=owner, create=create)
+                untracked = copy.source if file_id is None else None
+                if pending is not None and pending != file_id:
+                    self._update_safe(conn, pending)
+                pending = file_id
+            if pending is not None:
+                self._update_safe(conn, pending)
+
+    def _add_copy(
+        self, conn: sqlite3.Connection, copy: CopyRecord, *, owner: str, create: bool
+    ) -> int | None:
+        """:meth:`record_copy` but the safety; the file's id (None: not recorded)."""
         source = copy.source
         # The source's identity as the copy engine reported it (not a receipt's).
         reported = None if copy.source_ident == NOT_CONFIRMED else copy.source_ident
-        with self.db.write() as conn:
-            row = conn.execute("SELECT id FROM files WHERE path = ?", (str(source),)).fetchone()
-            if row is None and not create:
-                return False
-            if row is None:
-                file_id = self._upsert(
-                    conn,
-                    source,
-                    copy.size,
-                    copy.mtime_ns,
-                    owner,
-                    None,
-                    FileState.COMPLETE,
-                    self._clock(),
-                    {},
-                    reported,
-                )
-            else:
-                file_id = int(row[0])
-                known = conn.execute(
-                    "SELECT dev, ino, ctime_ns FROM files WHERE id = ?", (file_id,)
-                ).fetchone()
-                if reported is not None and stored_ident(known) is None:
-                    self._set_ident(conn, file_id, None, reported)  # first known
-            source_ident = reported
-            if source_ident is None:  # not reported (a receipt): known only if recorded
-                source_ident = (
-                    stored_ident(
-                        conn.execute(
-                            "SELECT src_dev, src_ino, src_ctime_ns FROM copies WHERE file_id = ?"
-                            " AND path = ? AND size = ? AND mtime_ns = ? AND blake3 = ?",
-                            (file_id, str(copy.path), copy.size, copy.mtime_ns, copy.blake3),
-                        ).fetchone()
-                    )
-                    or copy.source_ident
-                )  # else it counts once a re-hash matches it
-            conn.execute(
-                "INSERT OR REPLACE INTO copies (file_id, destination_root, path, size,"
-                " mtime_ns, blake3, verified_at, src_dev, src_ino, src_ctime_ns, proof)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    file_id,
-                    str(copy.destination_root),
-                    str(copy.path),
-                    copy.size,
-                    copy.mtime_ns,
-                    copy.blake3,
-                    copy.verified_at,
-                    *(source_ident or (None, None, None)),
-                    None if copy.proof is None else json.dumps(dict(copy.proof)),
-                ),
+        row = conn.execute("SELECT id FROM files WHERE path = ?", (str(source),)).fetchone()
+        if row is None and not create:
+            return None
+        if row is None:
+            file_id = self._upsert(
+                conn,
+                source,
+                copy.size,
+                copy.mtime_ns,
+                owner,
+                None,
+                FileState.COMPLETE,
+                self._clock(),
+                {},
+                reported,
             )
-            return self._update_safe(conn, file_id)
+        else:
+            file_id = int(row[0])
+            known = conn.execute(
+                "SELECT dev, ino, ctime_ns FROM files WHERE id = ?", (file_id,)
+            ).fetchone()
+            if reported is not None and stored_ident(known) is None:
+                self._set_ident(conn, file_id, None, reported)  # first known
+        source_ident = reported
+        if source_ident is None:  # not reported (a receipt): known only if recorded
+            source_ident = (
+                stored_ident(
+                    conn.execute(
+                        "SELECT src_dev, src_ino, src_ctime_ns FROM copies WHERE file_id = ?"
+                        " AND path = ? AND size = ? AND mtime_ns = ? AND blake3 = ?",
+                        (file_id, str(copy.path), copy.size, copy.mtime_ns, copy.blake3),
+                    ).fetchone()
+                )
+                or copy.source_ident
+            )  # else it counts once a re-hash matches it
+        conn.execute(
+            "INSERT OR REPLACE INTO copies (file_id, destination_root, path, size,"
+            " mtime_ns, blake3, verified_at, src_dev, src_ino, src_ctime_ns, proof)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                file_id,
+                str(copy.destination_root),
+                str(copy.path),
+                copy.size,
+                copy.mtime_ns,
+                copy.blake3,
+                copy.verified_at,
+                *(source_ident or (None, None, None)),
+                None if copy.proof is None else json.dumps(dict(copy.proof)),
+            ),
+        )
+        return file_id
 
     def forget_copy(self, copy_path: PurePath) -> int:
         """A copy was found missing or different: it no longer counts."""

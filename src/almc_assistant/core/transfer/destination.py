@@ -110,6 +110,7 @@ class JobDestination(DestinationLedger):
         # a network share: the workers write their partials in staging folders (a few)
         self.staging: Staging | None = None
         self.listings: FolderListings | None = None  # a share: folders listed once
+        self._folder_paths: dict[str, Path] = {"": root}  # see folder_path
         with ThreadPoolExecutor(3 + PROBES, thread_name_prefix="almc-preflight") as pool:
             manifest = pool.submit(Manifest, root)
             lock_file = pool.submit(check_lock_file, root)
@@ -170,6 +171,14 @@ class JobDestination(DestinationLedger):
         if err.destination_dead:
             self.mark_dead(err)
         return err
+
+    def folder_path(self, relfolder: str) -> Path:
+        """The path of ``relfolder`` ("a/b", "" for the root) below the root, made once
+        per folder and job (any thread: at worst two equal paths are made)."""
+        path = self._folder_paths.get(relfolder)
+        if path is None:
+            path = self._folder_paths[relfolder] = self.root.joinpath(*relfolder.split("/"))
+        return path
 
     def open_folder(self, relfolder: str, source: Path) -> Folder:
         """Open ``relfolder`` below the root beneath it (:meth:`Folder.walk`: created when

@@ -34,10 +34,12 @@ class FolderListings:
         self._folders: dict[Path, set[str] | None] = {}  # None: not kept (too large)
         self._listing: dict[Path, threading.Lock] = {}
 
-    def surely_absent(self, final: Path) -> bool:
-        """True when ``final``'s folder was listed without ``final``'s name in it (a
-        missing folder: nothing in it). False means "look it up"."""
-        folder = final.parent
+    def surely_absent(self, final: Path, folder: Path | None = None) -> bool:
+        """True when ``final``'s folder (``folder``, when the caller has it) was listed
+        without ``final``'s name in it (a missing folder: nothing in it). False means
+        "look it up"."""
+        if folder is None:
+            folder = final.parent
         with self._lock:
             if folder in self._folders:
                 names = self._folders[folder]

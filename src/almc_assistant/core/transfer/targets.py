@@ -93,7 +93,9 @@ def plan_target(
         if isinstance(planned, str):
             return NothingToDo(dest, dest.root / task.relpath, planned)
         return planned
-    final = dest.root.joinpath(*task.relpath.split("/"))
+    relfolder, _, name = task.relpath.rpartition("/")
+    folder = dest.folder_path(relfolder)  # one Path per folder: its hash is kept
+    final = folder / name
     if dead := dest.dead:
         return CopyError(
             f"{task.source} was not copied to {dest.root}: {dead.detail}",
@@ -102,7 +104,8 @@ def plan_target(
             paths=(task.source, dest.root),
         )
     listings = dest.listings  # a share: its folders are listed once (not a refused name)
-    if listings is not None and final not in refused and listings.surely_absent(final):
+    fresh = not refused or final not in refused  # (hashing a new path is not free)
+    if listings is not None and fresh and listings.surely_absent(final, folder):
         return Target(dest, final, task.relpath, refused=refused)
     try:
         st = os.lstat(final)
@@ -110,7 +113,7 @@ def plan_target(
         return Target(dest, final, task.relpath, refused=refused)
     if _is_source(task, st):
         return onto_itself(task, dest, final)
-    if final not in refused and _adoptable(task, st):
+    if fresh and _adoptable(task, st):
         return Target(dest, final, task.relpath, adopt=True, refused=refused)
     return _conflict(task, dest, final, policy, refused | {final})
 

@@ -2,21 +2,26 @@
 
 Thread contract: a :class:`FileWorker` runs on one pool thread (or inline on the job
 thread); it shares the :class:`JobContext` with the other workers. It publishes
-``CopyVerified``, ``CopySkipped`` and ``CopyFailed`` events from its own thread and never
-swallows an error: an unexpected exception becomes a ``CopyFailed`` for that file (and
+``CopyVerified``, ``CopySkipped`` and ``CopyFailed`` events from its own thread (a group
+of small files' outcomes together, once the group is handled: :class:`GroupEvents`) and
+never swallows an error: an unexpected exception becomes a ``CopyFailed`` for that file (and
 is logged with its traceback); :class:`~almc_assistant.core.transfer.faults.Cancelled`
 propagates to the pool.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePath
 
 from almc_assistant.core.copies import CopyRecord, ident_of
-from almc_assistant.core.events import EventSink
+from almc_assistant.core.events import Event, EventSink, publish_all
 from almc_assistant.core.smallcopy import Helper
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
@@ -63,6 +68,12 @@ class Counts:
         with self.lock:
             setattr(self, name, getattr(self, name) + n)
 
+    def copied(self, size: int) -> None:
+        """One copy verified, ``size`` bytes written for it (0: an adopted file)."""
+        with self.lock:
+            self.verified += 1
+            self.bytes_copied += size
+
 
 @dataclass
 class JobContext:
@@ -108,9 +119,40 @@ class JobContext:
         )
 
 
+class GroupEvents:
+    """A worker's sink: passes each event on at once, except while :meth:`holding`, when
+    a group's outcomes are gathered and passed on together when it ends (the catalog
+    records a group in one go: see ``publish_many`` in :mod:`core.events`). Each event
+    is still published, as itself and in order; only after its whole group is handled
+    (microseconds later: retries, with their waits, come after the group's events)."""
+
+    def __init__(self, sink: EventSink) -> None:
+        self._sink = sink
+        self._held: list[Event] | None = None
+
+    def publish(self, event: Event) -> None:
+        if self._held is None:
+            self._sink.publish(event)
+        else:
+            self._held.append(event)
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        self._held = []
+        try:
+            yield
+        finally:  # also when cancelled: what was verified is reported
+            held, self._held = self._held, None
+            if held:
+                publish_all(self._sink, held)
+
+
 class FileWorker:
     def __init__(self, ctx: JobContext, helper: Helper | None = None) -> None:
         """``helper``: this worker's process for groups of small files (or threads)."""
+        self._events = GroupEvents(ctx.sink)
+        # the job's context (its counts, control, progress) with this worker's sink
+        ctx = dataclasses.replace(ctx, sink=self._events)
         self._ctx = ctx
         self._pipeline = FilePipeline(
             ctx.control,
@@ -140,7 +182,7 @@ class FileWorker:
                     grouped.append((task, targets))
                 else:
                     self._copy_group(grouped)
-                    self._guarded(task, targets, None)
+                    self._guarded(task, targets, partial(self._loop, task, targets))
             self._copy_group(grouped)
         finally:
             for task, _ in items:
@@ -159,25 +201,32 @@ class FileWorker:
                 self._internal_error(task, targets, exc)
             grouped.clear()
             return
-        for task, targets in grouped:
-            self._guarded(task, targets, {t: results[(task, t)] for t in targets})
+        later: list[tuple[FileTask, list[Target], list[Target], bool]] = []
+        with self._events.holding():  # the group's outcomes, published together
+            for task, targets in grouped:
+                first = {t: results[(task, t)] for t in targets}
+                again = self._guarded(task, targets, partial(self._handle, task, first, 1))
+                if again:
+                    later.append((task, targets, again, _in_use(first)))
         grouped.clear()
+        for task, targets, again, in_use in later:  # retries, each on its own
+            self._guarded(task, targets, partial(self._loop, task, again, 2, in_use))
 
     def _guarded(
-        self, task: FileTask, targets: list[Target], first: dict[Target, Result] | None
-    ) -> None:
-        """Copy ``task`` (``first``: the group's outcome as the first attempt), retrying;
-        an unexpected error fails ``task`` instead of the job."""
+        self, task: FileTask, targets: list[Target], attempt: Callable[[], list[Target] | None]
+    ) -> list[Target]:
+        """Run ``attempt`` (copying ``task`` to ``targets``, or publishing a group's
+        outcome for it); the targets it returns to try again. An unexpected error fails
+        ``task`` instead of the job."""
         try:
-            if first is None:
-                self._loop(task, targets)
-            else:
-                self._loop(task, self._handle(task, first, 1), 2, _in_use(first))
+            again = attempt()
         except Cancelled:
             raise
         except Exception as exc:
             log.exception("unexpected error while copying %s", task.source)
             self._internal_error(task, targets, exc)
+            return []
+        return again or []
 
     def _internal_error(self, task: FileTask, targets: list[Target], exc: Exception) -> None:
         internal = CopyError(
@@ -296,9 +345,7 @@ class FileWorker:
         if result.already:  # re-read from storage, and the manifest listed these bytes
             ctx.skipped(task, t.final, ALREADY_VERIFIED)
             return
-        if not result.adopted:
-            ctx.counts.bump("bytes_copied", task.size)
-        ctx.counts.bump("verified")
+        ctx.counts.copied(0 if result.adopted else task.size)
         record = self._record(task, t, result)
         t.dest.add_record(record)
         ctx.sink.publish(CopyVerified(job_id=ctx.job_id, copy=record))
