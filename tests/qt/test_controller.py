@@ -110,6 +110,31 @@ def test_a_failing_status_query_shows_a_problem(qtbot: QtBot, prompter) -> None:
     controller.shutdown()
 
 
+def test_watching_that_fails_in_the_engine_shows_a_problem(qtbot: QtBot, prompter) -> None:
+    # The engine in its own process answers start_watching at once; a refusal other than
+    # "not set up" arrives later as ServiceFailed("watch"), and the tray must still say it.
+    from almc_assistant.core.service_events import ServiceFailed
+
+    pump = EventPump(QueueSink())
+    controller = AppController(FakeService(), pump, prompter, tray_available=True)
+    controller.start([])
+    assert controller.status is not None and controller.status.state is not State.PROBLEM
+    pump.sink.publish(
+        ServiceFailed(
+            action="watch",
+            title="Cannot watch D:\\Data",
+            detail="The folder is gone.",
+            next_step="Connect the drive, then restart almc-assistant.",
+        )
+    )
+    qtbot.waitUntil(
+        lambda: controller.status is not None and controller.status.state is State.PROBLEM
+    )
+    assert controller.status.headline == "Cannot watch D:\\Data"
+    assert "Connect the drive" in " ".join(controller.status.details)
+    controller.shutdown()
+
+
 def test_tray_menu_opens_each_window(qtbot: QtBot, prompter, tmp_path: Path) -> None:
     from almc_assistant.qt.settings_dialog import SettingsDialog
     from almc_assistant.qt.transfer_window import TransferWindow

@@ -286,6 +286,10 @@ class StatusPresenter(QObject):
             self._windows.show_warnings(event.warnings)
 
     def _on_service_failed(self, event: ServiceFailed) -> None:
+        if event.action == "watch":  # not watching: the tray says so, as at a failed start
+            self.problem = event.title
+            self.problem_lines = (event.detail, event.next_step)
+            self.refresh()
         self._notify(event.title, f"{event.detail} {event.next_step}".strip(), Level.ERROR)
 
     # ------------------------------------------------------------------ windows
