@@ -4,9 +4,9 @@ Thread contract: a :class:`Helper` belongs to one copy worker thread (it sends o
 and waits for its answer); :func:`serve` is the child's whole life. The child imports
 only this module, :mod:`blake3`, :mod:`almc_assistant.core.identity`,
 :mod:`almc_assistant.core.rawio` and :mod:`almc_assistant.core.statfs` (a quick start;
-never the transfer package, never Qt), and is started with the ``spawn`` method like the engine's own process
-(:mod:`service_process`: no fork of a process with Qt's threads; frozen builds call
-``multiprocessing.freeze_support()`` first).
+never the transfer package, never Qt), and is started with the ``spawn`` method like
+the engine's own process (:mod:`service_process`: no fork of a process with Qt's
+threads; frozen builds call ``multiprocessing.freeze_support()`` first).
 
 Why: copying 20,000 files of 64 KiB is about 14 short system calls per file and copy,
 each releasing the GIL; with several threads in one process the GIL changes hands at
@@ -30,10 +30,10 @@ A group, for each file (the same steps as :mod:`transfer.grouped` and
 there the page cache *is* the storage, with nothing under it to flush to or to read
 from. Their partials skip the ``syncfs`` (nothing to make durable beyond memory) and
 the page dropping around the read-back (``posix_fadvise`` does nothing there), and are
-read back as they are, which is reading what the storage holds; the answer says so per folder
-(:data:`MEMORY`, against :data:`STORAGE`). Their read-backs run while a thread waits
-on the group's ``syncfs`` of the disk targets (the disk's latency hides the tmpfs's
-CPU); a memory-backed folder's read-back never waits on a disk.
+read back as they are, which is reading what the storage holds; the answer says so per
+folder (:data:`MEMORY`, against :data:`STORAGE`). Their read-backs run while a thread
+waits on the group's ``syncfs`` of the disk targets (the disk's latency hides the
+tmpfs's CPU). A type that cannot be told is read back from storage.
 
 It answers, per file, the digest and per target ``None`` (verified partial) or a fault
 (what failed, as plain data: the parent turns it into the same error, with the same
