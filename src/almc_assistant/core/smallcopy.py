@@ -31,9 +31,8 @@ there the page cache *is* the storage, with nothing under it to flush to or to r
 from. Their partials skip the ``syncfs`` (nothing to make durable beyond memory) and
 the page dropping around the read-back (``posix_fadvise`` does nothing there), and are
 read back as they are, which is reading what the storage holds; the answer says so per
-folder (:data:`MEMORY`, against :data:`STORAGE`). Their read-backs run while a thread
-waits on the group's ``syncfs`` of the disk targets (the disk's latency hides the
-tmpfs's CPU). A type that cannot be told is read back from storage.
+folder (:data:`MEMORY`, against :data:`STORAGE`). A type that cannot be told is read
+back from storage.
 
 It answers, per file, the digest and per target ``None`` (verified partial) or a fault
 (what failed, as plain data: the parent turns it into the same error, with the same
@@ -53,7 +52,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -178,8 +177,8 @@ class _Group:
                 else:
                     answers.append((None, src, [None] * len(spec[4])))
                     befores.append(None)
-        memory = _todo(folders, kinds, files, answers, MEMORY)
-        self._make_durable(folders, kinds, files, answers, lambda: self._check_all(memory))
+        self._check_all(_todo(folders, kinds, files, answers, MEMORY))
+        self._make_durable(folders, kinds, files, answers)
         self._read_back(_todo(folders, kinds, files, answers, STORAGE))
         for k, (spec, before) in enumerate(zip(files, befores, strict=True)):
             digest, fault, faults = answers[k]
@@ -264,32 +263,18 @@ class _Group:
         kinds: list[str],
         files: list[FileSpec],
         answers: list[FileAnswer],
-        meanwhile: Callable[[], None],
     ) -> None:
         """One ``syncfs`` per file system holding a partial (none for memory-backed
-        ones: nothing is under their pages); its error fails them all. ``meanwhile``
-        runs on this thread while the ``syncfs`` calls wait on another."""
+        ones: nothing is under their pages); its error fails them all."""
         devices: dict[int, int] = {}
         for fd, kind in zip(folders, kinds, strict=True):
             if isinstance(fd, int) and kind == STORAGE:
                 devices.setdefault(os.fstat(fd).st_dev, fd)
         failed: dict[int, Fault] = {}
-
-        def sync() -> None:
-            for device, fd in devices.items():
-                if self._syncfs(fd) != 0:
-                    err = ctypes.get_errno()
-                    failed[device] = ("os", "write", err, os.strerror(err))
-
-        if not devices:
-            meanwhile()
-        else:
-            syncing = threading.Thread(target=sync, name="almc-syncfs")
-            syncing.start()
-            try:
-                meanwhile()
-            finally:
-                syncing.join()
+        for device, fd in devices.items():
+            if self._syncfs(fd) != 0:
+                err = ctypes.get_errno()
+                failed[device] = ("os", "write", err, os.strerror(err))
         if not failed:
             return
         by_folder = {}

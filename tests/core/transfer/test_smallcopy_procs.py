@@ -348,9 +348,9 @@ def test_a_tmpfs_target_is_read_back_from_memory_and_a_disk_one_from_storage(
     disk.mkdir()
     memory = tmpfs("16m")
     seen = _Seen(monkeypatch)
-    real = smallcopy._Group._make_durable
+    real = smallcopy._Group._check_all
 
-    def flip_then_sync(self: Any, *args: Any) -> None:
+    def flip_then_read_back(self: Any, *args: Any) -> None:
         with open(memory / ".p1", "r+b") as f:  # the tmpfs's stored bytes: its pages
             f.seek(10)
             byte = f.read(1)
@@ -358,7 +358,7 @@ def test_a_tmpfs_target_is_read_back_from_memory_and_a_disk_one_from_storage(
             f.write(bytes([byte[0] ^ 0x80]))
         real(self, *args)
 
-    monkeypatch.setattr(smallcopy._Group, "_make_durable", flip_then_sync)
+    monkeypatch.setattr(smallcopy._Group, "_check_all", flip_then_read_back)
     folders, files = _group_of(src, [disk, memory])
     answer = smallcopy._Group(bytearray(1 << 16), seen.sync).run((folders, files, None))
     assert answer.read_back == [smallcopy.STORAGE, smallcopy.MEMORY]
