@@ -2,11 +2,11 @@
 
 Thread contract: a :class:`Helper` belongs to one copy worker thread (it sends one group
 and waits for its answer); :func:`serve` is the child's whole life. The child imports
-only this module, :mod:`blake3`, :mod:`almc_assistant.core.identity` and
-:mod:`almc_assistant.core.rawio` (a quick start; never the transfer package, never
-Qt), and is started with the ``spawn`` method like the engine's own process
-(:mod:`service_process`: no fork of a process with Qt's threads; frozen builds call
-``multiprocessing.freeze_support()`` first).
+only this module, :mod:`blake3`, :mod:`almc_assistant.core.identity`,
+:mod:`almc_assistant.core.rawio` and :mod:`almc_assistant.core.statfs` (a quick start;
+never the transfer package, never Qt), and is started with the ``spawn`` method like
+the engine's own process (:mod:`service_process`: no fork of a process with Qt's
+threads; frozen builds call ``multiprocessing.freeze_support()`` first).
 
 Why: copying 20,000 files of 64 KiB is about 14 short system calls per file and copy,
 each releasing the GIL; with several threads in one process the GIL changes hands at
@@ -25,6 +25,14 @@ A group, for each file (the same steps as :mod:`transfer.grouped` and
    compare its BLAKE3 with the source's;
 5. check the source unchanged since it was opened (the name still reaches the same file,
    same size, mtime and ctime).
+
+**Memory-backed targets** (tmpfs, ramfs: ``fstatfs`` of the target folder, per group):
+there the page cache *is* the storage, with nothing under it to flush to or to read
+from. Their partials skip the ``syncfs`` (nothing to make durable beyond memory) and
+the page dropping around the read-back (``posix_fadvise`` does nothing there), and are
+read back as they are, which is reading what the storage holds; the answer says so per
+folder (:data:`MEMORY`, against :data:`STORAGE`). A type that cannot be told is read
+back from storage.
 
 It answers, per file, the digest and per target ``None`` (verified partial) or a fault
 (what failed, as plain data: the parent turns it into the same error, with the same
@@ -48,12 +56,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, NamedTuple
 
 import blake3
 
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.rawio import fill, hash_upto, load_syncfs
+from almc_assistant.core.statfs import MEMORY_BACKED, linux_fs_type
 
 # A group sent to the child: the target folders (path, st_dev, st_ino) and its files
 # (source path, size, mtime_ns, listed (st_dev, st_ino) or None, [(folder index,
@@ -67,6 +76,22 @@ Request = tuple[Folders, list[FileSpec], str | None]
 Fault = tuple[str, ...] | tuple[str, str, int, str]
 # Per file: (BLAKE3 hex or None, the source's fault or None, per target fault or None)
 FileAnswer = tuple[str | None, Fault | None, list[Fault | None]]
+# A partial to read back: (folder fd, the source's BLAKE3, its file's faults, target, name)
+_Check = tuple[int, str, list[Fault | None], int, str]
+
+# How a target folder's partials were read back (``Answer.read_back``, per folder):
+STORAGE = "storage"  # after syncfs, their cached pages dropped, then read from the device
+MEMORY = "memory"  # tmpfs/ramfs: the page cache is the storage; read as it is, no syncfs
+
+
+class Answer(NamedTuple):
+    """A group's answer: per file (in the request's order), and per target folder how
+    its partials were read back (:data:`STORAGE`, :data:`MEMORY`; ``""`` for a folder
+    that could not be opened)."""
+
+    files: list[FileAnswer]
+    read_back: list[str]
+
 
 WINDOW = 32  # files whose storage reads are started together
 _SOURCE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -105,11 +130,12 @@ class _Group:
         self._buf = buf
         self._syncfs = syncfs
 
-    def run(self, request: Request) -> list[FileAnswer]:
+    def run(self, request: Request) -> Answer:
         folders, files, stop_after = request
         fds: list[int | Fault] = [self._open_folder(*f) for f in folders]
         try:
-            return self._run(fds, files, stop_after)
+            kinds = [_kind(fd) if isinstance(fd, int) else "" for fd in fds]
+            return Answer(self._run(fds, kinds, files, stop_after), kinds)
         finally:
             for fd in fds:
                 if isinstance(fd, int):
@@ -128,7 +154,11 @@ class _Group:
         return fd
 
     def _run(
-        self, folders: list[int | Fault], files: list[FileSpec], stop_after: str | None
+        self,
+        folders: list[int | Fault],
+        kinds: list[str],
+        files: list[FileSpec],
+        stop_after: str | None,
     ) -> list[FileAnswer]:
         answers: list[FileAnswer] = []
         befores: list[FileIdentity | None] = []
@@ -147,8 +177,9 @@ class _Group:
                 else:
                     answers.append((None, src, [None] * len(spec[4])))
                     befores.append(None)
-        self._make_durable(folders, files, answers)
-        self._read_back(folders, files, answers)
+        self._check_all(_todo(folders, kinds, files, answers, MEMORY))
+        self._make_durable(folders, kinds, files, answers)
+        self._read_back(_todo(folders, kinds, files, answers, STORAGE))
         for k, (spec, before) in enumerate(zip(files, befores, strict=True)):
             digest, fault, faults = answers[k]
             if before is None or fault is not None or all(f is not None for f in faults):
@@ -227,12 +258,17 @@ class _Group:
         return None
 
     def _make_durable(
-        self, folders: list[int | Fault], files: list[FileSpec], answers: list[FileAnswer]
+        self,
+        folders: list[int | Fault],
+        kinds: list[str],
+        files: list[FileSpec],
+        answers: list[FileAnswer],
     ) -> None:
-        """One ``syncfs`` per file system holding a partial; its error fails them all."""
+        """One ``syncfs`` per file system holding a partial (none for memory-backed
+        ones: nothing is under their pages); its error fails them all."""
         devices: dict[int, int] = {}
-        for fd in folders:
-            if isinstance(fd, int):
+        for fd, kind in zip(folders, kinds, strict=True):
+            if isinstance(fd, int) and kind == STORAGE:
                 devices.setdefault(os.fstat(fd).st_dev, fd)
         failed: dict[int, Fault] = {}
         for device, fd in devices.items():
@@ -250,39 +286,42 @@ class _Group:
                 if faults[j] is None and (fault := by_folder.get(index)) is not None:
                     faults[j] = fault
 
-    def _read_back(
-        self, folders: list[int | Fault], files: list[FileSpec], answers: list[FileAnswer]
-    ) -> None:
-        """Read back every partial written without a fault, from storage, 32 at a time
-        with their reads started together, and compare."""
-        todo: list[tuple[int, str, list[Fault | None], int, str]] = []
-        for spec, (digest, _, faults) in zip(files, answers, strict=True):
-            if digest is None:
-                continue
-            for j, (index, name) in enumerate(spec[4]):
-                if faults[j] is None:
-                    folder = folders[index]
-                    assert isinstance(folder, int)
-                    todo.append((folder, digest, faults, j, name))
-        for i in range(0, len(todo), WINDOW):
-            window = todo[i : i + WINDOW]
-            opened = [self._open_partial(folder, name) for folder, _, _, _, name in window]
+    def _read_back(self, disk: list[_Check]) -> None:
+        """Read back and compare the partials on storage, 32 at a time, their cached
+        pages dropped and their reads started together (their latencies overlap)."""
+        for i in range(0, len(disk), WINDOW):
+            window = disk[i : i + WINDOW]
+            opened = [self._open_partial(folder, name, True) for folder, _, _, _, name in window]
             for (_, digest, faults, j, _), got in zip(window, opened, strict=True):
-                if isinstance(got, tuple):
-                    faults[j] = got
-                    continue
-                try:
-                    read = self._hash(got.fd, got.before.size)
-                except OSError as exc:
-                    faults[j] = _os_fault("read back", exc)
-                    continue
-                finally:
-                    os.close(got.fd)
-                if read != digest:
-                    faults[j] = ("mismatch", read)
+                self._compare(got, digest, faults, j, True)
+
+    def _check_all(self, memory: list[_Check]) -> None:
+        """Read back and compare memory-backed partials as they are (their pages are
+        what the storage holds)."""
+        for folder, digest, faults, j, name in memory:
+            self._compare(self._open_partial(folder, name, False), digest, faults, j, False)
+
+    def _compare(
+        self, got: _Opened | Fault, digest: str, faults: list[Fault | None], j: int, evict: bool
+    ) -> None:
+        """Hash an opened partial (closed here) and set ``faults[j]`` if it differs."""
+        if isinstance(got, tuple):
+            faults[j] = got
+            return
+        try:
+            read = self._hash(got.fd, got.before.size, evict)
+        except OSError as exc:
+            faults[j] = _os_fault("read back", exc)
+            return
+        finally:
+            os.close(got.fd)
+        if read != digest:
+            faults[j] = ("mismatch", read)
 
     @staticmethod
-    def _open_partial(folder: int, name: str) -> _Opened | Fault:
+    def _open_partial(folder: int, name: str, evict: bool) -> _Opened | Fault:
+        """Open a partial to read back; ``evict``: its cached pages dropped (clean by now:
+        ``syncfs``) and its storage reads started, so what is read comes from storage."""
         try:
             fd = os.open(name, _EXISTING, dir_fd=folder)
         except OSError as exc:
@@ -294,19 +333,21 @@ class _Group:
         except OSError as exc:
             os.close(fd)
             return _os_fault("read back", exc)
-        _advise(fd, os.POSIX_FADV_DONTNEED)  # clean by now (syncfs): read from storage
-        _advise(fd, os.POSIX_FADV_WILLNEED)
+        if evict:
+            _advise(fd, os.POSIX_FADV_DONTNEED)
+            _advise(fd, os.POSIX_FADV_WILLNEED)
         return _Opened(fd, ident)
 
-    def _hash(self, fd: int, stored: int) -> str:
+    def _hash(self, fd: int, stored: int, evict: bool) -> str:
         """BLAKE3 of the file, read up to ``stored`` bytes (a grown file still shows:
-        a read takes what there is, up to the buffer); its pages dropped after."""
+        a read takes what there is, up to the buffer); ``evict``: its pages dropped after."""
         view = memoryview(self._buf)
         if stored + 1 > len(view):
             self._buf = bytearray(stored + 1)
             view = memoryview(self._buf)
         digest, _ = hash_upto(fd, view, stored)
-        _advise(fd, os.POSIX_FADV_DONTNEED)
+        if evict:
+            _advise(fd, os.POSIX_FADV_DONTNEED)
         return digest
 
     @staticmethod
@@ -317,6 +358,32 @@ class _Group:
             return _source_fault(exc)
         what = now.change_from(before)
         return ("changed", what) if what else None
+
+
+def _todo(
+    folders: list[int | Fault],
+    kinds: list[str],
+    files: list[FileSpec],
+    answers: list[FileAnswer],
+    kind: str,
+) -> list[_Check]:
+    """The partials written without a fault so far to folders of ``kind``."""
+    todo: list[_Check] = []
+    for spec, (digest, _, faults) in zip(files, answers, strict=True):
+        if digest is None:
+            continue
+        for j, (index, name) in enumerate(spec[4]):
+            if faults[j] is None and kinds[index] == kind:
+                folder = folders[index]
+                assert isinstance(folder, int)
+                todo.append((folder, digest, faults, j, name))
+    return todo
+
+
+def _kind(folder: int) -> str:
+    """:data:`MEMORY` for a folder on tmpfs or ramfs, else :data:`STORAGE` (also when the
+    type cannot be told: the read-back from storage is the safe way)."""
+    return MEMORY if linux_fs_type(folder) in MEMORY_BACKED else STORAGE
 
 
 def _source_fault(exc: OSError) -> Fault:
@@ -405,7 +472,7 @@ class Helper:
         theirs.close()
         self._process, self._conn = process, ours
 
-    def copy(self, request: Request) -> list[FileAnswer]:
+    def copy(self, request: Request) -> Answer:
         """Copy one group in the child; raise :class:`HelperDied` if it ended meanwhile."""
         try:
             self.start()
@@ -419,8 +486,8 @@ class Helper:
             raise HelperDied(self._reap()) from exc
         if kind != "ok":
             raise HelperFailed(value)
-        answers: list[FileAnswer] = value
-        return answers
+        answer: Answer = value
+        return answer
 
     def _reap(self) -> int | None:
         """Forget the dead child (the next group starts a new one); its exit code."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import sys
 
@@ -43,16 +44,33 @@ LINUX_MAGIC: dict[int, str] = {
 }
 
 
-def linux_fs_type(path: str | os.PathLike[str]) -> str | None:
-    """The file system holding ``path`` by ``statfs``'s magic number, or ``None``."""
-    if not sys.platform.startswith("linux"):
-        return None
+# File systems with no storage under the page cache: their cached pages *are* the file.
+MEMORY_BACKED = frozenset({"tmpfs", "ramfs"})
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, loaded once (``find_library`` runs ``ldconfig``: a process)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     except OSError:
         return None
+
+
+def linux_fs_type(path: str | os.PathLike[str] | int) -> str | None:
+    """The file system holding ``path`` (or the open descriptor ``path``, by
+    ``fstatfs``) by ``statfs``'s magic number, or ``None``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = _libc()
+    if libc is None:
+        return None
     buf = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit Linux
-    if libc.statfs(os.fsencode(os.fspath(path)), buf) != 0:
+    if isinstance(path, int):
+        failed = libc.fstatfs(path, buf) != 0
+    else:
+        failed = libc.statfs(os.fsencode(os.fspath(path)), buf) != 0
+    if failed:
         return None
     magic = ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF  # f_type, the first field
     return LINUX_MAGIC.get(magic, f"0x{magic:x}")

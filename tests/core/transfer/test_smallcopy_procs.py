@@ -285,9 +285,170 @@ def test_the_childs_read_back_catches_bytes_changed_on_disk(
         (str(p), 5000, p.stat().st_mtime_ns, None, [(0, f".p{i}")]) for i, p in enumerate(src)
     ]
     group = smallcopy._Group(bytearray(1 << 16), load_syncfs())
-    answers = group.run(([(str(folder), st.st_dev, st.st_ino)], files, None))
+    answers = group.run(([(str(folder), st.st_dev, st.st_ino)], files, None)).files
     digest0, fault0, faults0 = answers[0]
     assert digest0 == blake3.blake3(src[0].read_bytes()).hexdigest() and fault0 is None
     assert faults0[0] is not None and faults0[0][0] == "mismatch"
     assert answers[1][1:] == (None, [None])  # verified
     assert answers[2][1] is not None and answers[2][1][0] == "changed"
+
+
+class _Seen:
+    """The child's cache and durability calls, run in this process: the devices of the
+    descriptors given ``syncfs`` and ``POSIX_FADV_DONTNEED``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.synced: list[int] = []
+        self.dropped: list[int] = []
+        real_sync = load_syncfs()
+        assert real_sync is not None
+        real_advise = smallcopy._advise
+
+        def sync(fd: int) -> int:
+            self.synced.append(os.fstat(fd).st_dev)
+            return real_sync(fd)
+
+        def advise(fd: int, advice: int) -> None:
+            if advice == os.POSIX_FADV_DONTNEED:
+                self.dropped.append(os.fstat(fd).st_dev)
+            real_advise(fd, advice)
+
+        self.sync = sync
+        monkeypatch.setattr(smallcopy, "_advise", advise)
+
+
+def _group_of(
+    sources: list[Path], folders: list[Path]
+) -> tuple[list[tuple[str, int, int]], list[smallcopy.FileSpec]]:
+    """A request's folders and files: each source to ``.p<i>`` in every folder."""
+    described = [(str(f), f.stat().st_dev, f.stat().st_ino) for f in folders]
+    files: list[smallcopy.FileSpec] = [
+        (
+            str(p),
+            p.stat().st_size,
+            p.stat().st_mtime_ns,
+            None,
+            [(k, f".p{i}") for k in range(len(folders))],
+        )
+        for i, p in enumerate(sources)
+    ]
+    return described, files
+
+
+@pytest.mark.root
+def test_a_tmpfs_target_is_read_back_from_memory_and_a_disk_one_from_storage(
+    tmp_path: Path, tmpfs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per target folder, by its file system: the disk's partials are made durable
+    (``syncfs``) and their pages dropped before and after the read-back; the tmpfs's
+    are not (its page cache is its storage), and the answer says which way each took.
+    A byte changed on the tmpfs's partial before its read-back is still a mismatch."""
+    src = [write(tmp_path / "src" / f"f{i}.tif", os.urandom(9000 + i)) for i in range(4)]
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    memory = tmpfs("16m")
+    seen = _Seen(monkeypatch)
+    real = smallcopy._Group._check_all
+
+    def flip_then_read_back(self: Any, *args: Any) -> None:
+        with open(memory / ".p1", "r+b") as f:  # the tmpfs's stored bytes: its pages
+            f.seek(10)
+            byte = f.read(1)
+            f.seek(10)
+            f.write(bytes([byte[0] ^ 0x80]))
+        real(self, *args)
+
+    monkeypatch.setattr(smallcopy._Group, "_check_all", flip_then_read_back)
+    folders, files = _group_of(src, [disk, memory])
+    answer = smallcopy._Group(bytearray(1 << 16), seen.sync).run((folders, files, None))
+    assert answer.read_back == [smallcopy.STORAGE, smallcopy.MEMORY]
+    disk_dev, memory_dev = disk.stat().st_dev, memory.stat().st_dev
+    assert seen.synced == [disk_dev]  # one syncfs for the group, none for the tmpfs
+    assert memory_dev not in seen.dropped
+    assert seen.dropped.count(disk_dev) >= 2 * len(src)  # before and after each read-back
+    for i, (digest, fault, faults) in enumerate(answer.files):
+        assert digest == blake3.blake3(src[i].read_bytes()).hexdigest() and fault is None
+        if i == 1:
+            assert faults[0] is None and faults[1] is not None and faults[1][0] == "mismatch"
+        else:
+            assert faults == [None, None]
+    assert (memory / ".p0").read_bytes() == src[0].read_bytes()
+
+
+def _physical_offset(path: Path) -> int:
+    """Where the first byte of ``path`` lies on its device (``FS_IOC_FIEMAP``)."""
+    import fcntl
+    import struct
+
+    head = struct.pack("=QQIIII", 0, 1 << 62, 1, 0, 1, 0)  # FIEMAP_FLAG_SYNC, one extent
+    buf = bytearray(head + bytes(56))
+    with open(path, "rb") as f:
+        fcntl.ioctl(f.fileno(), 0xC020660B, buf)
+    mapped = struct.unpack_from("=I", buf, 20)[0]
+    assert mapped == 1, "the partial has no extent on the device"
+    logical, physical = struct.unpack_from("=QQ", buf, 32)
+    assert logical == 0
+    return int(physical)
+
+
+@pytest.fixture
+def ext4(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A real ext4 file system on a loop device: (its mount point, its image file)."""
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting an ext4 image needs root")
+    if shutil.which("mkfs.ext4") is None:
+        pytest.skip("mkfs.ext4 is not installed (Debian: e2fsprogs)")
+    image, mnt = tmp_path / "ext4.img", tmp_path / "ext4"
+    mnt.mkdir()
+    image.write_bytes(b"")
+    os.truncate(image, 32 << 20)
+    steps = {  # no inline data: a small partial has a block of its own on the device
+        "mkfs.ext4 failed": ["mkfs.ext4", "-q", "-O", "^inline_data", str(image)],
+        "cannot loop-mount": ["mount", "-o", "loop", str(image), str(mnt)],
+    }
+    for failed, argv in steps.items():
+        done = subprocess.run(argv, capture_output=True)
+        if done.returncode:
+            pytest.skip(f"{failed}: {done.stderr.decode().strip()}")
+    try:
+        yield mnt, image
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+@pytest.mark.root
+def test_a_byte_changed_in_storage_under_a_clean_cache_is_caught_on_disk(
+    tmp_path: Path, ext4: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk target's read-back reads the device, not the page cache: a byte changed
+    on the device after ``syncfs`` (written into the loop device's image, under the
+    file's still-cached clean pages, which go on showing the old byte) is a mismatch."""
+    mnt, image = ext4
+    src = [write(tmp_path / "src" / f"f{i}.tif", os.urandom(8192)) for i in range(2)]
+    real = smallcopy._Group._read_back
+    cached: list[bytes] = []
+
+    def corrupt_storage_then_read_back(self: Any, *args: Any) -> None:
+        where = _physical_offset(mnt / ".p0") + 100
+        fd = os.open(image, os.O_RDWR)
+        try:
+            byte = os.pread(fd, 1, where)
+            os.pwrite(fd, bytes([byte[0] ^ 1]), where)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        cached.append((mnt / ".p0").read_bytes()[100:101])  # the page cache: unchanged
+        real(self, *args)
+
+    monkeypatch.setattr(smallcopy._Group, "_read_back", corrupt_storage_then_read_back)
+    folders, files = _group_of(src, [mnt])
+    answer = smallcopy._Group(bytearray(1 << 16), load_syncfs()).run((folders, files, None))
+    assert answer.read_back == [smallcopy.STORAGE]
+    assert cached == [src[0].read_bytes()[100:101]]  # only a read from storage sees it
+    faults0 = answer.files[0][2]
+    assert faults0[0] is not None and faults0[0][0] == "mismatch"
+    assert answer.files[1][1:] == (None, [None])
+    assert (mnt / ".p0").read_bytes()[100] == src[0].read_bytes()[100] ^ 1  # as stored

@@ -103,7 +103,7 @@ def move(
         return
     control.checkpoint()
     try:
-        answers = helper.copy((folders, specs, None))
+        answer = helper.copy((folders, specs, None))
     except smallcopy.HelperDied as died:
         log.error("the helper process for %d small files stopped: %s", len(specs), died)
         for task, mine in zip(tasks, written, strict=True):
@@ -113,8 +113,11 @@ def move(
         return
     except smallcopy.HelperFailed as exc:  # the worker fails the group: internal error
         raise RuntimeError(f"in the helper process: {exc}") from None
+    if log.isEnabledFor(logging.DEBUG):
+        read_back = dict(zip((f[0] for f in folders), answer.read_back, strict=True))
+        log.debug("%d small files read back by a worker process: %s", len(specs), read_back)
     method = cache.read_back_method()
-    for task, mine, (digest, fault, faults) in zip(tasks, written, answers, strict=True):
+    for task, mine, (digest, fault, faults) in zip(tasks, written, answer.files, strict=True):
         if digest is not None:
             progress.add(task, task.size)
         if fault is not None:
