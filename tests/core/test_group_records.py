@@ -21,6 +21,8 @@ from almc_assistant.core.paths import AppPaths
 from almc_assistant.core.receipts import read_receipt
 from almc_assistant.core.service import Service
 from almc_assistant.core.transfer import (
+    READ_BACK_EVICTED,
+    READ_BACK_IN_MEMORY,
     CopyFailed,
     CopyHooks,
     CopyRequest,
@@ -127,6 +129,12 @@ def test_thousands_of_files_to_a_disk_and_a_tmpfs_are_recorded_exactly(
     for (source, _), got in truth.items():  # what is there is the source's bytes
         assert got == blake3.blake3(source.read_bytes()).hexdigest()
     assert _published(sink) == truth
+    # how each was read back, as the receipt says it: the disk's after its pages were
+    # dropped, the tmpfs's from the memory that is its storage (nothing to drop there)
+    how = {e.copy.destination_root: set() for e in sink.of_type(CopyVerified)}
+    for e in sink.of_type(CopyVerified):
+        how[e.copy.destination_root].add(e.copy.read_back)
+    assert how == {roots[0]: {READ_BACK_EVICTED}, roots[1]: {READ_BACK_IN_MEMORY}}
     for root in roots:
         rows = _receipt_rows(root)
         rels = [str(r["relative_path"]) for r in rows]

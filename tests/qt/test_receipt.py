@@ -18,6 +18,7 @@ from almc_assistant.core.plan_safety import PlanSafety
 from almc_assistant.core.transfer.events import (
     READ_BACK_CACHED,
     READ_BACK_EVICTED,
+    READ_BACK_IN_MEMORY,
     CopySkipped,
     CopyVerified,
     JobSummary,
@@ -81,6 +82,13 @@ def test_receipt_counts_copies_per_destination(tmp_path: Path) -> None:
     # a skipped copy names only its file: its root is the chosen destination holding it
     assert f"<b>{drive}</b>: 1 file (1.0 MB) copied, read back and matched; 1 file" in html
     assert "evicted from the cache and read back from the storage" in html
+    assert "file system held in memory" not in html
+    # a copy on a tmpfs: re-read from the memory that is its storage, and said so
+    ram = tmp_path / "ram"
+    state.verified.append(copy_note(_verified("/acq/a.tif", ram, 1, READ_BACK_IN_MEMORY)))
+    html = receipt_html(state)
+    assert "evicted from the cache and read back from the storage" in html
+    assert "a copy on a file system held in memory, such as a tmpfs, was re-read" in html
     state.verified.append(copy_note(_verified("/acq/d.tif", share, 1, READ_BACK_CACHED)))
     assert "could not evict the cache" in receipt_html(state)
 

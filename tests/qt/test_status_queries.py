@@ -56,9 +56,7 @@ def test_copy_progress_shows_at_once_and_the_summary_follows(qtbot, prompter) ->
     controller = AppController(service, pump, prompter, tray_available=True)
     controller.start([])
     controller._on_copy_started(FakeJob("job-1"))
-    controller._on_job_progressed(
-        Progressed(Snapshot("job-1", "running", 50, 100, 1, 2, 1e6, 1.0))
-    )
+    controller._on_job_progressed(Progressed(Snapshot("job-1", "running", 50, 100, 1, 2, 1e6, 1.0)))
     service.pending = today_summary(1, 1_000)  # the catalog moved on meanwhile
     controller.refresh_later()
     status = controller.status

@@ -20,7 +20,10 @@ READ_BACK_EVICTED = "evicted from cache and re-read"
 READ_BACK_CACHED = "re-read; cache eviction not available on this platform"
 # Windows: read back through a handle opened with FILE_FLAG_NO_BUFFERING (unbuffered.py)
 READ_BACK_UNBUFFERED = "read back from the storage, bypassing the cache"
-READ_BACK_FROM_STORAGE = frozenset({READ_BACK_EVICTED, READ_BACK_UNBUFFERED})
+# Linux tmpfs / ramfs: no storage under the page cache, so the re-read reads the copy
+# itself (nothing to evict); a copy there is lost at shutdown (the plan says so)
+READ_BACK_IN_MEMORY = "re-read from memory, the storage of this file system (tmpfs)"
+READ_BACK_FROM_STORAGE = frozenset({READ_BACK_EVICTED, READ_BACK_UNBUFFERED, READ_BACK_IN_MEMORY})
 # ``CopySkipped.reason`` when the destination already holds a verified copy (any other
 # reason means the file was left alone: not a copy of it)
 ALREADY_VERIFIED = "already verified at this destination"

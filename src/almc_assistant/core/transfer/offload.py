@@ -24,6 +24,7 @@ from almc_assistant.core import smallcopy
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copystate import Run, Written, dest_error
+from almc_assistant.core.transfer.events import READ_BACK_IN_MEMORY
 from almc_assistant.core.transfer.faults import CopyError, mismatch, source_changed
 from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.hooks import CopyHooks
@@ -72,6 +73,7 @@ def move(
     index: dict[int, int] = {}
     specs: list[smallcopy.FileSpec] = []
     written: list[list[Written]] = []
+    where: list[list[int]] = []  # per file, the folder index of each of its partials
     tasks: list[FileTask] = []
     for task, targets in items:
         mine: list[Written] = []
@@ -98,6 +100,7 @@ def move(
         listed = (task.identity.dev, task.identity.ino) if task.identity is not None else None
         specs.append((str(task.source), task.size, task.mtime_ns, listed, spec))
         written.append(mine)
+        where.append([at for at, _name in spec])
         tasks.append(task)
     if not specs:
         return
@@ -116,8 +119,12 @@ def move(
     if log.isEnabledFor(logging.DEBUG):
         read_back = dict(zip((f[0] for f in folders), answer.read_back, strict=True))
         log.debug("%d small files read back by a worker process: %s", len(specs), read_back)
-    method = cache.read_back_method()
-    for task, mine, (digest, fault, faults) in zip(tasks, written, answer.files, strict=True):
+    evicted = cache.read_back_method()
+    # a tmpfs's pages are its storage: nothing to evict, and the receipt says so
+    methods = [READ_BACK_IN_MEMORY if r == smallcopy.MEMORY else evicted for r in answer.read_back]
+    for task, mine, ats, (digest, fault, faults) in zip(
+        tasks, written, where, answer.files, strict=True
+    ):
         if digest is not None:
             progress.add(task, task.size)
         if fault is not None:
@@ -126,10 +133,10 @@ def move(
                 run.fail(w, changed)
             continue
         assert digest is not None
-        for w, f in zip(mine, faults, strict=True):
+        for w, at, f in zip(mine, ats, faults, strict=True):
             w.digest = digest
             if f is None:
-                w.read_back = method
+                w.read_back = methods[at]
             else:
                 run.fail(w, _dest_fault(w, f))
 

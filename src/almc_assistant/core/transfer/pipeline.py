@@ -41,11 +41,14 @@ import time
 from collections import defaultdict
 
 from almc_assistant.core.smallcopy import Helper
+from almc_assistant.core.statfs import MEMORY_BACKED, linux_fs_type
 from almc_assistant.core.transfer import offload
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copystate import Key, Run, Written, dest_error, local
 from almc_assistant.core.transfer.destination import JobDestination
+from almc_assistant.core.transfer.events import READ_BACK_IN_MEMORY
 from almc_assistant.core.transfer.faults import CopyError, mismatch
+from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.grouped import PREFETCH, GroupedMover, batchable, syncfs
 from almc_assistant.core.transfer.hashing import hash_fd, open_from_storage
 from almc_assistant.core.transfer.hooks import CHUNK, WINDOW, CopyHooks
@@ -163,6 +166,8 @@ class FilePipeline:
                         os.close(opened[0])
                 if got != w.digest:
                     run.fail(w, mismatch(w.task.source, w.target.final, w.digest, got))
+                elif in_memory(w.folder):
+                    w.read_back = READ_BACK_IN_MEMORY
 
     def _adopt(self, run: Run) -> None:
         """Read back the files found at adopted names; equal bytes are adopted, others
@@ -357,3 +362,9 @@ def _one_per_device(written: list[Written]) -> dict[int, JobDestination]:
     for w in written:
         out.setdefault(local(w.target).device, local(w.target))
     return out
+
+
+def in_memory(folder: Folder) -> bool:
+    """Whether ``folder`` is on a file system held in memory (tmpfs, ramfs): its cached
+    pages are the copy, so a re-read reads the copy itself and nothing was evicted."""
+    return linux_fs_type(folder.path if folder.fd is None else folder.fd) in MEMORY_BACKED

@@ -29,8 +29,13 @@ from pathlib import Path
 
 import blake3
 
+from almc_assistant.core.statfs import MEMORY_BACKED, linux_fs_type
 from almc_assistant.core.transfer import cache, unbuffered
-from almc_assistant.core.transfer.events import READ_BACK_CACHED, READ_BACK_UNBUFFERED
+from almc_assistant.core.transfer.events import (
+    READ_BACK_CACHED,
+    READ_BACK_IN_MEMORY,
+    READ_BACK_UNBUFFERED,
+)
 
 AHEAD = 3  # windows the writer may run ahead of the read-back
 
@@ -64,6 +69,8 @@ class ReadBack:
         self.method = cache.read_back_method() if bypass else READ_BACK_CACHED
         if self._direct is not None and unbuffered.honoured():
             self.method = READ_BACK_UNBUFFERED
+        elif linux_fs_type(self._reader.fileno()) in MEMORY_BACKED:
+            self.method = READ_BACK_IN_MEMORY  # tmpfs: its pages are the copy; none dropped
         self._hasher = blake3.blake3()
         self._done = 0
         self._error: BaseException | None = None

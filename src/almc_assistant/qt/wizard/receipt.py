@@ -24,6 +24,7 @@ from almc_assistant.core.inspect.units import DatasetUnit
 from almc_assistant.core.remotepaths import recorded_path
 from almc_assistant.core.transfer.events import (
     READ_BACK_FROM_STORAGE,
+    READ_BACK_IN_MEMORY,
     CopyFailed,
     CopySkipped,
     DestinationRefused,
@@ -260,12 +261,21 @@ def _copied(state: WizardState) -> list[str]:
     out.append("</ul>")
     local = [n for n in state.verified if _norm(n[0]) not in remotes]
     if local:
-        evicted = all(read_back in ("", *READ_BACK_FROM_STORAGE) for _r, _s, read_back, *_ in local)
+        methods = {read_back for _r, _s, read_back, *_ in local}
+        evicted = methods <= {"", *READ_BACK_FROM_STORAGE}
         out.append(
             "<p><b>How it was verified:</b> each copy was written under a hidden name, "
             "flushed to the storage, "
             + (
-                "evicted from the cache and read back from the storage"
+                (
+                    "evicted from the cache and read back from the storage"
+                    + (
+                        " (a copy on a file system held in memory, such as a tmpfs, was "
+                        "re-read from that memory, its only storage)"
+                        if READ_BACK_IN_MEMORY in methods
+                        else ""
+                    )
+                )
                 if evicted
                 else "read back (this platform could not evict the cache, so some reads "
                 "may have come from memory)"
