@@ -131,9 +131,9 @@ def test_thousands_of_files_to_a_disk_and_a_tmpfs_are_recorded_exactly(
     assert _published(sink) == truth
     # how each was read back, as the receipt says it: the disk's after its pages were
     # dropped, the tmpfs's from the memory that is its storage (nothing to drop there)
-    how = {e.copy.destination_root: set() for e in sink.of_type(CopyVerified)}
+    how: dict[PurePath, set[str]] = {}
     for e in sink.of_type(CopyVerified):
-        how[e.copy.destination_root].add(e.copy.read_back)
+        how.setdefault(e.copy.destination_root, set()).add(e.copy.read_back)
     assert how == {roots[0]: {READ_BACK_EVICTED}, roots[1]: {READ_BACK_IN_MEMORY}}
     for root in roots:
         rows = _receipt_rows(root)
