@@ -17,7 +17,14 @@ import pytest
 from almc_assistant.core import smallcopy
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.rawio import load_syncfs
-from almc_assistant.core.transfer import CopyFailed, CopyRequest, CopyVerified, start_copy
+from almc_assistant.core.transfer import (
+    READ_BACK_EVICTED,
+    READ_BACK_IN_MEMORY,
+    CopyFailed,
+    CopyRequest,
+    CopyVerified,
+    start_copy,
+)
 from almc_assistant.core.transfer import job as job_module
 from tests.core.transfer.conftest import copy, partials, tree_files, write
 
@@ -88,7 +95,8 @@ def test_small_files_are_copied_and_verified_by_worker_processes(
         manifest = (dest / "almc-manifest.b3sum").read_text().splitlines()
         assert len(manifest) == 300
     for e in sink.of_type(CopyVerified):
-        assert e.copy.read_back == "evicted from cache and re-read"
+        on_disk = e.copy.destination_root == dests[0] or dests[1].parent == tmp_path
+        assert e.copy.read_back == (READ_BACK_EVICTED if on_disk else READ_BACK_IN_MEMORY)
         assert e.copy.blake3 == blake3.blake3(e.copy.source.read_bytes()).hexdigest()
         assert Path(e.copy.path).stat().st_mtime_ns == e.copy.source.stat().st_mtime_ns
 
