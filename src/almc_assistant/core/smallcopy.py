@@ -62,7 +62,7 @@ import blake3
 
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.rawio import fill, hash_upto, load_syncfs
-from almc_assistant.core.statfs import MEMORY_BACKED, linux_fs_type
+from almc_assistant.core.statfs import memory_backed
 
 # A group sent to the child: the target folders (path, st_dev, st_ino) and its files
 # (source path, size, mtime_ns, listed (st_dev, st_ino) or None, [(folder index,
@@ -383,7 +383,7 @@ def _todo(
 def _kind(folder: int) -> str:
     """:data:`MEMORY` for a folder on tmpfs or ramfs, else :data:`STORAGE` (also when the
     type cannot be told: the read-back from storage is the safe way)."""
-    return MEMORY if linux_fs_type(folder) in MEMORY_BACKED else STORAGE
+    return MEMORY if memory_backed(folder) else STORAGE
 
 
 def _source_fault(exc: OSError) -> Fault:

@@ -74,3 +74,9 @@ def linux_fs_type(path: str | os.PathLike[str] | int) -> str | None:
         return None
     magic = ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF  # f_type, the first field
     return LINUX_MAGIC.get(magic, f"0x{magic:x}")
+
+
+def memory_backed(path: str | os.PathLike[str] | int) -> bool:
+    """Whether ``path`` (or the open descriptor) is on tmpfs or ramfs: its cached pages
+    are the file, so a re-read reads the copy itself and there is nothing to evict."""
+    return linux_fs_type(path) in MEMORY_BACKED

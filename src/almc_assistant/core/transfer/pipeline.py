@@ -41,7 +41,7 @@ import time
 from collections import defaultdict
 
 from almc_assistant.core.smallcopy import Helper
-from almc_assistant.core.statfs import MEMORY_BACKED, linux_fs_type
+from almc_assistant.core.statfs import memory_backed
 from almc_assistant.core.transfer import offload
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copystate import Key, Run, Written, dest_error, local
@@ -142,6 +142,7 @@ class FilePipeline:
         """Read the grouped partials back from storage, 32 at a time with their reads
         started together (their storage latencies overlap), and compare."""
         todo = [w for w in run.live() if w.grouped and not w.read_back]
+        in_memory: dict[int, bool] = {}  # per folder: one statfs, not one per file
         for i in range(0, len(todo), PREFETCH):
             window = todo[i : i + PREFETCH]
             if self._hooks.after_flush is not None:
@@ -166,7 +167,10 @@ class FilePipeline:
                         os.close(opened[0])
                 if got != w.digest:
                     run.fail(w, mismatch(w.task.source, w.target.final, w.digest, got))
-                elif in_memory(w.folder):
+                    continue
+                if id(w.folder) not in in_memory:
+                    in_memory[id(w.folder)] = _memory_backed(w.folder)
+                if in_memory[id(w.folder)]:
                     w.read_back = READ_BACK_IN_MEMORY
 
     def _adopt(self, run: Run) -> None:
@@ -364,7 +368,5 @@ def _one_per_device(written: list[Written]) -> dict[int, JobDestination]:
     return out
 
 
-def in_memory(folder: Folder) -> bool:
-    """Whether ``folder`` is on a file system held in memory (tmpfs, ramfs): its cached
-    pages are the copy, so a re-read reads the copy itself and nothing was evicted."""
-    return linux_fs_type(folder.path if folder.fd is None else folder.fd) in MEMORY_BACKED
+def _memory_backed(folder: Folder) -> bool:
+    return memory_backed(folder.path if folder.fd is None else folder.fd)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import blake3
 
-from almc_assistant.core.statfs import MEMORY_BACKED, linux_fs_type
+from almc_assistant.core.statfs import memory_backed
 from almc_assistant.core.transfer import cache, unbuffered
 from almc_assistant.core.transfer.events import (
     READ_BACK_CACHED,
@@ -69,7 +69,7 @@ class ReadBack:
         self.method = cache.read_back_method() if bypass else READ_BACK_CACHED
         if self._direct is not None and unbuffered.honoured():
             self.method = READ_BACK_UNBUFFERED
-        elif linux_fs_type(self._reader.fileno()) in MEMORY_BACKED:
+        elif memory_backed(self._reader.fileno()):
             self.method = READ_BACK_IN_MEMORY  # tmpfs: its pages are the copy; none dropped
         self._hasher = blake3.blake3()
         self._done = 0
