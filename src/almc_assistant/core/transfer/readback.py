@@ -12,6 +12,13 @@ corrupt the bytes on disk), read the window into a reused buffer and hash it, an
 the read pages too. The queue of windows is bounded, which bounds the dirty memory a
 fast writer can pile up ahead of a slow disk.
 
+On Linux, for a large file on a file system that honours it, the reader has ``O_DIRECT``
+(:mod:`direct`; the partial's writes too): the window is read from the device in whole
+blocks into a page-aligned buffer, and only its bytes are hashed; the flush and the
+eviction before still happen (they cover a tail written through the cache, and a file
+system that ignores the flag). Such a copy says ``READ_BACK_UNBUFFERED``; a read the
+kernel refuses goes on through the cache and the method says evicted.
+
 On Windows there are no pages to drop: the window is read through a second handle opened
 with ``FILE_FLAG_NO_BUFFERING`` (:mod:`unbuffered`: aligned whole-sector reads, the tail
 handled), after ``FlushFileBuffers`` on the writer's. :attr:`ReadBack.method` says how

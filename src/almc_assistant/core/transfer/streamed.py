@@ -12,8 +12,11 @@ share). For that file:
    open until the driver has checked it is unchanged.
 2. Per local target, a hidden partial next to the final name (``O_EXCL``,
    :class:`~partial.PartialFile`); per remote target, an upload (:mod:`remote_dest`).
-3. The source is read once in large chunks into reused buffers, hashed with BLAKE3 (and
-   what the remotes' servers can prove), and written to every partial and upload. Every
+3. The source is read once in large chunks into reused, page-aligned buffers, hashed
+   with BLAKE3 (and what the remotes' servers can prove), and written to every partial
+   and upload. On Linux a file of several chunks is read, written and read back with
+   ``O_DIRECT`` where the file system honours it (:mod:`direct`): the device moves the
+   bytes, not the kernel's page cache, whose copying cost more than the hashing. Every
    ``WINDOW`` bytes each partial is flushed, evicted and read back by a trailing thread
    (:mod:`readback`), so verification overlaps writing.
 4. The size read is checked; each partial gets the source's mtime, is ``fsync``\\ ed and
