@@ -114,6 +114,9 @@ class Answer(NamedTuple):
 
 
 WINDOW = 32  # files whose storage reads are started together
+# bytes: smaller files go through the cache (measured on 20,000 x 64 KiB: direct reads,
+# one synchronous request per file, took 7.2 s against 4.1-4.4 s; README)
+DIRECT_FROM = 1 << 20
 _SOURCE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _SOURCE |= getattr(os, "O_CLOEXEC", 0)
 _PARTIAL = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -156,7 +159,7 @@ class _Group:
         buf: bytearray | mmap.mmap,
         syncfs: Any,
         direct_fs: frozenset[str] = frozenset(),
-        direct_from: int = 1 << 20,
+        direct_from: int = DIRECT_FROM,
     ) -> None:
         """``buf``: page aligned (an ``mmap``) for direct reads (else they are refused
         and go through the cache); ``direct_fs``: where direct I/O may be used."""
@@ -470,8 +473,7 @@ def serve(conn: Connection, direct_fs: frozenset[str] = frozenset()) -> None:
     ``direct_fs``: the file systems where direct I/O may be used."""
     with contextlib.suppress(ValueError, OSError, AttributeError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    direct_from = int(os.environ.get("ALMC_GD_CFROM", 1 << 20))  # TEMP
-    group = _Group(mmap.mmap(-1, 1 << 20), load_syncfs(), direct_fs, direct_from)
+    group = _Group(mmap.mmap(-1, 1 << 20), load_syncfs(), direct_fs)
     while True:
         try:
             request = conn.recv()

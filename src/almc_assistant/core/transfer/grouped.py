@@ -113,12 +113,10 @@ class GroupedMover:
                     if isinstance(src, tuple):
                         os.close(src[0])
 
-    def direct_on(self, fd: int, device: int, size: int, what: str = "") -> bool:
+    def direct_on(self, fd: int, device: int, size: int) -> bool:
         """Whether a file of ``size`` bytes open as ``fd`` on ``device`` is moved by direct
         I/O (its file system asked once per device)."""
-        if os.environ.get("ALMC_GD_" + what) == "0":  # TEMP
-            return False
-        if size < int(os.environ.get("ALMC_GD_FROM", DIRECT_FROM)):  # TEMP
+        if size < DIRECT_FROM:
             return False
         if (suits := self._suits.get(device)) is None:
             suits = self._suits[device] = direct.suits(fd)
@@ -132,7 +130,7 @@ class GroupedMover:
         except CopyError as err:
             return err
         run.sources[task] = Opened(before)
-        if self.direct_on(fd, before.dev, task.size, "SRC") and set_direct(fd, True):
+        if self.direct_on(fd, before.dev, task.size) and set_direct(fd, True):
             return fd, True
         cache.prefetch(fd)
         return fd, False
@@ -213,7 +211,7 @@ class GroupedMover:
         w = Written(task, t, folder, name, digest, grouped=True)
         run.written.append(w)
         try:
-            if self.direct_on(fd, t.dest.device, len(data), "WR") and set_direct(fd, True):
+            if self.direct_on(fd, t.dest.device, len(data)) and set_direct(fd, True):
                 write_direct(fd, data)
             else:
                 rest = data

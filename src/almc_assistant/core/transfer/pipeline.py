@@ -160,7 +160,7 @@ class FilePipeline:
                     unbuffered.append(False)
                     continue
                 fds.append((fd, size))
-                unbuffered.append(self._grouped.direct_on(fd, w.target.dest.device, size, "RB"))
+                unbuffered.append(self._grouped.direct_on(fd, w.target.dest.device, size))
                 if not unbuffered[-1]:
                     cache.prefetch(fd)
             for w, opened, direct in zip(window, fds, unbuffered, strict=True):
