@@ -26,7 +26,7 @@ from almc_assistant.core.transfer import (
     start_copy,
 )
 from almc_assistant.core.transfer import job as job_module
-from tests.core.transfer.conftest import copy, partials, tree_files, write
+from tests.core.transfer.conftest import copy, partials, physical_offset, tree_files, write
 
 pytestmark = pytest.mark.skipif(
     not smallcopy.available(), reason="worker processes copy small files on Linux (syncfs)"
@@ -383,50 +383,6 @@ def test_a_tmpfs_target_is_read_back_from_memory_and_a_disk_one_from_storage(
     assert (memory / ".p0").read_bytes() == src[0].read_bytes()
 
 
-def _physical_offset(path: Path) -> int:
-    """Where the first byte of ``path`` lies on its device (``FS_IOC_FIEMAP``)."""
-    import fcntl
-    import struct
-
-    head = struct.pack("=QQIIII", 0, 1 << 62, 1, 0, 1, 0)  # FIEMAP_FLAG_SYNC, one extent
-    buf = bytearray(head + bytes(56))
-    with open(path, "rb") as f:
-        fcntl.ioctl(f.fileno(), 0xC020660B, buf)
-    mapped = struct.unpack_from("=I", buf, 20)[0]
-    assert mapped == 1, "the partial has no extent on the device"
-    logical, physical = struct.unpack_from("=QQ", buf, 32)
-    assert logical == 0
-    return int(physical)
-
-
-@pytest.fixture
-def ext4(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    """A real ext4 file system on a loop device: (its mount point, its image file)."""
-    import shutil
-    import subprocess
-
-    if os.geteuid() != 0:
-        pytest.skip("mounting an ext4 image needs root")
-    if shutil.which("mkfs.ext4") is None:
-        pytest.skip("mkfs.ext4 is not installed (Debian: e2fsprogs)")
-    image, mnt = tmp_path / "ext4.img", tmp_path / "ext4"
-    mnt.mkdir()
-    image.write_bytes(b"")
-    os.truncate(image, 32 << 20)
-    steps = {  # no inline data: a small partial has a block of its own on the device
-        "mkfs.ext4 failed": ["mkfs.ext4", "-q", "-O", "^inline_data", str(image)],
-        "cannot loop-mount": ["mount", "-o", "loop", str(image), str(mnt)],
-    }
-    for failed, argv in steps.items():
-        done = subprocess.run(argv, capture_output=True)
-        if done.returncode:
-            pytest.skip(f"{failed}: {done.stderr.decode().strip()}")
-    try:
-        yield mnt, image
-    finally:
-        subprocess.run(["umount", str(mnt)], check=False)
-
-
 @pytest.mark.root
 def test_a_byte_changed_in_storage_under_a_clean_cache_is_caught_on_disk(
     tmp_path: Path, ext4: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
@@ -440,7 +396,7 @@ def test_a_byte_changed_in_storage_under_a_clean_cache_is_caught_on_disk(
     cached: list[bytes] = []
 
     def corrupt_storage_then_read_back(self: Any, *args: Any) -> None:
-        where = _physical_offset(mnt / ".p0") + 100
+        where = physical_offset(mnt / ".p0") + 100
         fd = os.open(image, os.O_RDWR)
         try:
             byte = os.pread(fd, 1, where)
