@@ -97,7 +97,7 @@ class GroupedMover:
         self._buf = buf
         # sources and partials are read into page-aligned memory (direct I/O's buffers);
         # one block more than the largest file: a read of a file that grew shows it
-        self._aligned = direct.buffer(direct.round_up(len(buf) + 1))
+        self._aligned: direct.Buffer = direct.buffer(direct.round_up(len(buf) + 1))
         self._suits: dict[int, bool] = {}  # per device: whether direct I/O is used there
 
     def move(self, run: Run, items: list[tuple[FileTask, list[Target]]]) -> None:
