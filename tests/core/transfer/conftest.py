@@ -85,6 +85,19 @@ def physical_offset(path: Path) -> int:
     return int(physical)
 
 
+def flip_on_device(image: Path, path: Path, at: int) -> None:
+    """Flip a bit of byte ``at`` of ``path`` where it lies on the device (the loop
+    image ``image`` of :func:`ext4`), under any page the file system has cached."""
+    where = physical_offset(path) + at
+    fd = os.open(image, os.O_RDWR)
+    try:
+        byte = os.pread(fd, 1, where)
+        os.pwrite(fd, bytes([byte[0] ^ 1]), where)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @pytest.fixture
 def ext4(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     """A real ext4 file system on a loop device: (its mount point, its image file)."""

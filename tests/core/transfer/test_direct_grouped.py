@@ -31,7 +31,7 @@ from almc_assistant.core.transfer import (
     direct,
     grouped,
 )
-from tests.core.transfer.conftest import copy, partials, physical_offset, tree_files, write
+from tests.core.transfer.conftest import copy, flip_on_device, partials, tree_files, write
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or not direct.available(), reason="O_DIRECT is Linux's"
@@ -122,14 +122,7 @@ def test_threads_catch_a_byte_changed_on_the_device_under_a_clean_cache(
             return
         with open(partial, "rb") as f:  # its pages cached (clean, as written)
             f.read()
-        where = physical_offset(partial) + 100
-        fd = os.open(image, os.O_RDWR)
-        try:
-            byte = os.pread(fd, 1, where)
-            os.pwrite(fd, bytes([byte[0] ^ 1]), where)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        flip_on_device(image, partial, 100)
         cached.append(partial.read_bytes()[100:101])  # the page cache: unchanged
 
     result, sink = copy([run], [mnt], processes=0, hooks=CopyHooks(after_flush=corrupt))
@@ -156,14 +149,7 @@ def test_the_child_catches_a_byte_changed_on_the_device_and_lists_only_good_copi
 
     def corrupt_storage_then_read_back(self: Any, *args: Any) -> None:
         (mnt / ".p0").read_bytes()  # its pages cached
-        where = physical_offset(mnt / ".p0") + 100
-        fd = os.open(image, os.O_RDWR)
-        try:
-            byte = os.pread(fd, 1, where)
-            os.pwrite(fd, bytes([byte[0] ^ 1]), where)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        flip_on_device(image, mnt / ".p0", 100)
         cached.append((mnt / ".p0").read_bytes()[100:101])
         real(self, *args)
 
