@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -54,6 +55,76 @@ def hash_upto(fd: int, view: memoryview, stored: int | None = None) -> tuple[str
         if stored is not None and size >= stored:
             break
     return hasher.hexdigest(), size
+
+
+DIRECT_ALIGN = 4096  # bytes: O_DIRECT transfers are whole multiples of it (direct.ALIGN)
+_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
+
+
+def set_direct(fd: int, on: bool) -> bool:
+    """Set (``on``) or clear ``O_DIRECT`` on ``fd`` (``fcntl``); whether it is set now.
+
+    The caller decides whether the file system honours it (``transfer.direct.suits``)."""
+    if not _O_DIRECT:
+        return False
+    try:
+        import fcntl
+
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT if on else flags & ~_O_DIRECT)
+    except OSError:
+        return False
+    return on
+
+
+def fill_direct(fd: int, view: memoryview, stop: int | None = None) -> tuple[int, bool]:
+    """As :func:`fill`, on ``fd`` with ``O_DIRECT`` set and a page-aligned ``view`` whose
+    length is a whole number of :data:`DIRECT_ALIGN` blocks: the bytes read, and whether
+    every one came by a direct read.
+
+    A direct read short of a whole block is the file's end (the next offset could not be
+    read direct); ``stop``: no further read once that many bytes are in. A refused read
+    (``EINVAL``: a misaligned buffer, a file system that will not) clears the flag and
+    the rest is read through the cache, never an error."""
+    total = 0
+    direct = True
+    while total < len(view):
+        try:
+            n = read_into(fd, view[total:])
+        except OSError as exc:
+            if not direct or exc.errno != errno.EINVAL:
+                raise
+            direct = set_direct(fd, False)  # False: read on through the cache
+            continue
+        if not n:
+            break
+        total += n
+        if (stop is not None and total >= stop) or (direct and total % DIRECT_ALIGN):
+            break
+    return total, direct
+
+
+def write_direct(fd: int, data: memoryview) -> bool:
+    """Write all of ``data`` (page aligned) to ``fd``, which has ``O_DIRECT`` set: its
+    whole blocks direct, the tail (``len % DIRECT_ALIGN``) through the cache (the flag
+    cleared first), everything through the cache if a direct write is refused
+    (``EINVAL``). Whether the blocks went direct. The flag is left cleared if a tail
+    was written."""
+    body = len(data) - len(data) % DIRECT_ALIGN
+    done = 0
+    direct = True
+    try:
+        while done < body:
+            done += os.write(fd, data[done:body])
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        direct = False
+    if done < len(data):
+        set_direct(fd, False)
+        while done < len(data):
+            done += os.write(fd, data[done:])
+    return direct
 
 
 def load_syncfs() -> Callable[[int], int] | None:

@@ -29,11 +29,7 @@ from almc_assistant.core.transfer import (
     run_copy,
 )
 from almc_assistant.core.transfer.readback import ReadBack
-from tests.core.transfer.conftest import copy, partials, write
-from tests.disks import (
-    ext4,  # noqa: F401  (a fixture)
-    physical_offset,
-)
+from tests.core.transfer.conftest import copy, flip_on_device, partials, write
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="O_DIRECT is Linux's")
 
@@ -131,10 +127,7 @@ def test_switched_off_the_copy_goes_through_the_cache_and_says_so(
 
 
 @pytest.mark.root
-def test_a_byte_changed_on_the_device_is_caught(
-    tmp_path: Path,
-    ext4: tuple[Path, Path],  # noqa: F811
-) -> None:
+def test_a_byte_changed_on_the_device_is_caught(tmp_path: Path, ext4: tuple[Path, Path]) -> None:
     """A byte of the copy changed on the device itself (in the loop image, behind the
     file system's back) after the window was written and flushed: the read-back, from
     the device, sees it; no final name is created."""
@@ -145,18 +138,8 @@ def test_a_byte_changed_on_the_device_is_caught(
 
     def change_on_device(partial: Path, start: int, end: int) -> None:
         if start == 0:
-            where = physical_offset(partial) + 1000
-            fd = os.open(image, os.O_RDWR | O_DIRECT)  # past the loop device's cache too
-            try:
-                block = direct.buffer(direct.ALIGN)
-                base = where - where % direct.ALIGN
-                os.preadv(fd, [block], base)
-                block[where - base] ^= 0x01
-                os.pwritev(fd, [block], base)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            changed.append(where)
+            flip_on_device(image, partial, 1000)
+            changed.append(start)
 
     result, _ = copy(
         [src.parent], [mnt / "dest"], window=MiB, hooks=CopyHooks(after_flush=change_on_device)

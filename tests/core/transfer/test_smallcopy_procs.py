@@ -26,9 +26,7 @@ from almc_assistant.core.transfer import (
     start_copy,
 )
 from almc_assistant.core.transfer import job as job_module
-from tests.core.transfer.conftest import copy, partials, tree_files, write
-from tests.disks import ext4  # noqa: F401  (a fixture)
-from tests.disks import physical_offset as _physical_offset
+from tests.core.transfer.conftest import copy, flip_on_device, partials, tree_files, write
 
 pytestmark = pytest.mark.skipif(
     not smallcopy.available(), reason="worker processes copy small files on Linux (syncfs)"
@@ -387,9 +385,7 @@ def test_a_tmpfs_target_is_read_back_from_memory_and_a_disk_one_from_storage(
 
 @pytest.mark.root
 def test_a_byte_changed_in_storage_under_a_clean_cache_is_caught_on_disk(
-    tmp_path: Path,
-    ext4: tuple[Path, Path],  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, ext4: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The disk target's read-back reads the device, not the page cache: a byte changed
     on the device after ``syncfs`` (written into the loop device's image, under the
@@ -400,14 +396,7 @@ def test_a_byte_changed_in_storage_under_a_clean_cache_is_caught_on_disk(
     cached: list[bytes] = []
 
     def corrupt_storage_then_read_back(self: Any, *args: Any) -> None:
-        where = _physical_offset(mnt / ".p0") + 100
-        fd = os.open(image, os.O_RDWR)
-        try:
-            byte = os.pread(fd, 1, where)
-            os.pwrite(fd, bytes([byte[0] ^ 1]), where)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        flip_on_device(image, mnt / ".p0", 100)
         cached.append((mnt / ".p0").read_bytes()[100:101])  # the page cache: unchanged
         real(self, *args)
 

@@ -32,6 +32,7 @@ from almc_assistant.core.events import EventSink
 from almc_assistant.core.remotepaths import remote_path
 from almc_assistant.core.smallcopy import Helper, stop_all
 from almc_assistant.core.smallcopy import available as smallcopy_available
+from almc_assistant.core.transfer import direct
 from almc_assistant.core.transfer.concurrency import (
     PROCESS_FILE_SIZE,
     PROCESS_MIN_FILES,
@@ -471,7 +472,8 @@ class CopyJob:
         small = sum(1 for f in files if f.size <= limit)
         if want is None and small < PROCESS_MIN_FILES:
             return []
-        helpers = [Helper() for _ in range(want or process_workers())]
+        direct_fs = direct.DIRECT_FS if direct.available() else frozenset()
+        helpers = [Helper(direct_fs) for _ in range(want or process_workers())]
         try:
             for h in helpers:
                 h.start()  # they load while the first groups are planned

@@ -24,7 +24,7 @@ from almc_assistant.core import smallcopy
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copystate import Run, Written, dest_error
-from almc_assistant.core.transfer.events import READ_BACK_IN_MEMORY
+from almc_assistant.core.transfer.events import READ_BACK_IN_MEMORY, READ_BACK_UNBUFFERED
 from almc_assistant.core.transfer.faults import CopyError, mismatch, source_changed
 from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.hooks import CopyHooks
@@ -122,8 +122,9 @@ def move(
     evicted = cache.read_back_method()
     # a tmpfs's pages are its storage: nothing to evict, and the receipt says so
     methods = [READ_BACK_IN_MEMORY if r == smallcopy.MEMORY else evicted for r in answer.read_back]
-    for task, mine, ats, (digest, fault, faults) in zip(
-        tasks, written, where, answer.files, strict=True
+    unbuffered = set(answer.unbuffered)  # (file, target): read back with O_DIRECT
+    for k, (task, mine, ats, (digest, fault, faults)) in enumerate(
+        zip(tasks, written, where, answer.files, strict=True)
     ):
         if digest is not None:
             progress.add(task, task.size)
@@ -133,10 +134,10 @@ def move(
                 run.fail(w, changed)
             continue
         assert digest is not None
-        for w, at, f in zip(mine, ats, faults, strict=True):
+        for j, (w, at, f) in enumerate(zip(mine, ats, faults, strict=True)):
             w.digest = digest
             if f is None:
-                w.read_back = methods[at]
+                w.read_back = READ_BACK_UNBUFFERED if (k, j) in unbuffered else methods[at]
             else:
                 run.fail(w, _dest_fault(w, f))
 

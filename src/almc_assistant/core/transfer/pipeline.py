@@ -42,11 +42,11 @@ from collections import defaultdict
 
 from almc_assistant.core.smallcopy import Helper
 from almc_assistant.core.statfs import memory_backed
-from almc_assistant.core.transfer import offload
+from almc_assistant.core.transfer import cache, offload
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copystate import Key, Run, Written, dest_error, local
 from almc_assistant.core.transfer.destination import JobDestination
-from almc_assistant.core.transfer.events import READ_BACK_IN_MEMORY
+from almc_assistant.core.transfer.events import READ_BACK_IN_MEMORY, READ_BACK_UNBUFFERED
 from almc_assistant.core.transfer.faults import CopyError, mismatch
 from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.grouped import PREFETCH, GroupedMover, batchable, syncfs
@@ -140,7 +140,9 @@ class FilePipeline:
 
     def _read_back(self, run: Run) -> None:
         """Read the grouped partials back from storage, 32 at a time with their reads
-        started together (their storage latencies overlap), and compare."""
+        started together (their storage latencies overlap), and compare; those moved by
+        direct I/O (:mod:`grouped`) are read with ``O_DIRECT`` instead, after their
+        pages were dropped all the same."""
         todo = [w for w in run.live() if w.grouped and not w.read_back]
         in_memory: dict[int, bool] = {}  # per folder: one statfs, not one per file
         for i in range(0, len(todo), PREFETCH):
@@ -149,16 +151,26 @@ class FilePipeline:
                 for w in window:
                     self._hooks.after_flush(w.path, 0, w.task.size)
             fds: list[tuple[int, int] | OSError] = []
+            unbuffered: list[bool] = []  # per partial: read back with O_DIRECT
             for w in window:  # cache dropped, storage reads started for the whole window
                 try:
-                    fds.append(open_from_storage(w.folder, w.name, prefetch=True))
+                    fd, size = open_from_storage(w.folder, w.name)
                 except OSError as exc:
                     fds.append(exc)
-            for w, opened in zip(window, fds, strict=True):
+                    unbuffered.append(False)
+                    continue
+                fds.append((fd, size))
+                unbuffered.append(self._grouped.direct_on(fd, w.target.dest.device, size))
+                if not unbuffered[-1]:
+                    cache.prefetch(fd)
+            for w, opened, direct in zip(window, fds, unbuffered, strict=True):
                 try:
                     if isinstance(opened, OSError):
                         raise opened
-                    got, _ = hash_fd(opened[0], self._buf, opened[1])
+                    if direct:
+                        got, direct = self._grouped.hash_stored(*opened)
+                    else:
+                        got, _ = hash_fd(opened[0], self._buf, opened[1])
                 except OSError as exc:
                     run.fail(w, dest_error(exc, "read back", w.target, w.task))
                     continue
@@ -172,6 +184,8 @@ class FilePipeline:
                     in_memory[id(w.folder)] = _memory_backed(w.folder)
                 if in_memory[id(w.folder)]:
                     w.read_back = READ_BACK_IN_MEMORY
+                elif direct:  # every byte read from the device by O_DIRECT
+                    w.read_back = READ_BACK_UNBUFFERED
 
     def _adopt(self, run: Run) -> None:
         """Read back the files found at adopted names; equal bytes are adopted, others
