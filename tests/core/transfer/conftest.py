@@ -11,7 +11,8 @@ import blake3
 import pytest
 
 from almc_assistant.core.events import ListSink
-from almc_assistant.core.transfer import CopyRequest, JobResult, run_copy
+from almc_assistant.core.statfs import linux_fs_type
+from almc_assistant.core.transfer import CopyRequest, JobResult, direct, run_copy
 from tests.portable import IS_ROOT
 
 
@@ -124,3 +125,8 @@ def ext4(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         yield mnt, image
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def direct_io(folder: Path) -> bool:
+    """Whether copies into ``folder`` use ``O_DIRECT`` (Linux, a file system that honours it)."""
+    return direct.available() and linux_fs_type(folder) in direct.DIRECT_FS

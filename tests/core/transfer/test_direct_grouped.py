@@ -31,7 +31,14 @@ from almc_assistant.core.transfer import (
     direct,
     grouped,
 )
-from tests.core.transfer.conftest import copy, flip_on_device, partials, tree_files, write
+from tests.core.transfer.conftest import (
+    copy,
+    direct_io,
+    flip_on_device,
+    partials,
+    tree_files,
+    write,
+)
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or not direct.available(), reason="O_DIRECT is Linux's"
@@ -42,7 +49,7 @@ SIZES = [0, 1, 4095, 4096, 4097, MiB - 1, MiB, 2 * MiB + 123, 4 * MiB]  # 4 MiB:
 
 
 def _on_direct_fs(path: Path) -> Path:
-    if linux_fs_type(path) not in direct.DIRECT_FS:
+    if not direct_io(path):
         pytest.skip(f"{path} is on {linux_fs_type(path)}, not a file system for O_DIRECT")
     return path
 

@@ -29,7 +29,7 @@ from almc_assistant.core.transfer import (
     run_copy,
 )
 from almc_assistant.core.transfer.readback import ReadBack
-from tests.core.transfer.conftest import copy, flip_on_device, partials, write
+from tests.core.transfer.conftest import copy, direct_io, flip_on_device, partials, write
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="O_DIRECT is Linux's")
 
@@ -37,16 +37,8 @@ MiB = 1 << 20
 O_DIRECT = getattr(os, "O_DIRECT", 0)
 
 
-def _suits(folder: Path) -> bool:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        return direct.suits(fd)
-    finally:
-        os.close(fd)
-
-
 def _need_direct(folder: Path) -> None:
-    if not _suits(folder):
+    if not direct_io(folder):
         pytest.skip(f"{folder} is not on a file system with direct I/O (ext4, xfs, ...)")
 
 

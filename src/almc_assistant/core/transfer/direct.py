@@ -32,9 +32,10 @@ import mmap
 import os
 import sys
 
+from almc_assistant.core.rawio import DIRECT_ALIGN, set_direct
 from almc_assistant.core.statfs import linux_fs_type
 
-ALIGN = 4096  # bytes: the largest logical block size of disks in use (4Kn drives)
+ALIGN = DIRECT_ALIGN  # bytes: the largest logical block size of disks in use (4Kn drives)
 
 # file systems whose O_DIRECT goes to the block device (statfs names)
 DIRECT_FS = frozenset({"ext4", "xfs", "btrfs", "f2fs", "vfat", "exfat", "ntfs3"})
@@ -66,29 +67,12 @@ def suits(fd: int) -> bool:
 
 def enable(fd: int) -> bool:
     """Give ``fd`` the ``O_DIRECT`` flag if its file system :func:`suits`; whether it has it."""
-    if not suits(fd):
-        return False
-    try:
-        import fcntl
-
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT)
-    except OSError:
-        return False
-    return True
+    return suits(fd) and set_direct(fd, True)
 
 
 def disable(fd: int) -> None:
     """Take the ``O_DIRECT`` flag off ``fd`` (reads and writes go through the cache again)."""
-    if not _O_DIRECT:
-        return
-    try:
-        import fcntl
-
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
-    except OSError:
-        pass
+    set_direct(fd, False)
 
 
 def refused(exc: OSError) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+from almc_assistant.core.rawio import write_direct
 from almc_assistant.core.transfer import cache
 from almc_assistant.core.transfer import direct as _direct
 from almc_assistant.core.transfer.folder import Folder
@@ -83,23 +84,12 @@ class PartialFile:
         )
 
     def write(self, data: memoryview) -> None:
-        if self._direct and not _direct.aligned(len(data)):
-            self._write_through_cache()  # the tail: O_DIRECT takes whole blocks only
+        if self._direct:  # whole blocks direct, a tail (or a refusal) through the cache
+            self._direct = write_direct(self.fd, data) and _direct.aligned(len(data))
+            return
         while data:
-            try:
-                n = os.write(self.fd, data)
-            except OSError as exc:
-                if not (self._direct and _direct.refused(exc)):
-                    raise
-                self._write_through_cache()  # refused: the rest through the cache
-                continue
+            n = os.write(self.fd, data)
             data = data[n:]
-            if self._direct and not _direct.aligned(n):
-                self._write_through_cache()  # a short write: what follows is unaligned
-
-    def _write_through_cache(self) -> None:
-        self._direct = False
-        _direct.disable(self.fd)
 
     def close(self) -> None:
         writer: StreamWriter | None = getattr(self, "writer", None)
