@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +164,7 @@ def _follow(job: CopyJob, sink: QueueSink, collected: _Collected, *, enabled: bo
                         finished = True
                         break  # as before: what comes after the end is not this job's
                 if not finished:  # let events gather: one wake-up per batch, not per copy
-                    time.sleep(_BATCH_WAIT)
+                    job.wait(_BATCH_WAIT)  # (returns at once when the job ends)
     except KeyboardInterrupt:
         job.cancel()
         job.wait()

@@ -12,6 +12,7 @@ import pytest
 
 from almc_assistant.core.events import ListSink
 from almc_assistant.core.transfer import CopyRequest, JobResult, run_copy
+from tests.disks import physical_offset
 from tests.portable import IS_ROOT
 
 
@@ -69,25 +70,9 @@ def tmpfs(tmp_path: Path) -> Iterator[object]:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def physical_offset(path: Path) -> int:
-    """Where the first byte of ``path`` lies on its device (``FS_IOC_FIEMAP``)."""
-    import fcntl
-    import struct
-
-    head = struct.pack("=QQIIII", 0, 1 << 62, 1, 0, 1, 0)  # FIEMAP_FLAG_SYNC, one extent
-    buf = bytearray(head + bytes(56))
-    with open(path, "rb") as f:
-        fcntl.ioctl(f.fileno(), 0xC020660B, buf)
-    mapped = struct.unpack_from("=I", buf, 20)[0]
-    assert mapped == 1, "the partial has no extent on the device"
-    logical, physical = struct.unpack_from("=QQ", buf, 32)
-    assert logical == 0
-    return int(physical)
-
-
 def flip_on_device(image: Path, path: Path, at: int) -> None:
     """Flip a bit of byte ``at`` of ``path`` where it lies on the device (the loop
-    image ``image`` of :func:`ext4`), under any page the file system has cached."""
+    image ``image`` of :func:`tests.disks.ext4`), under any page the file system has cached."""
     where = physical_offset(path) + at
     fd = os.open(image, os.O_RDWR)
     try:
@@ -96,31 +81,3 @@ def flip_on_device(image: Path, path: Path, at: int) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-@pytest.fixture
-def ext4(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    """A real ext4 file system on a loop device: (its mount point, its image file)."""
-    import shutil
-    import subprocess
-
-    if os.geteuid() != 0:
-        pytest.skip("mounting an ext4 image needs root")
-    if shutil.which("mkfs.ext4") is None:
-        pytest.skip("mkfs.ext4 is not installed (Debian: e2fsprogs)")
-    image, mnt = tmp_path / "ext4.img", tmp_path / "ext4"
-    mnt.mkdir()
-    image.write_bytes(b"")
-    os.truncate(image, 32 << 20)
-    steps = {  # no inline data: a small partial has a block of its own on the device
-        "mkfs.ext4 failed": ["mkfs.ext4", "-q", "-O", "^inline_data", str(image)],
-        "cannot loop-mount": ["mount", "-o", "loop", str(image), str(mnt)],
-    }
-    for failed, argv in steps.items():
-        done = subprocess.run(argv, capture_output=True)
-        if done.returncode:
-            pytest.skip(f"{failed}: {done.stderr.decode().strip()}")
-    try:
-        yield mnt, image
-    finally:
-        subprocess.run(["umount", str(mnt)], check=False)

@@ -32,6 +32,7 @@ from almc_assistant.core.transfer import (
     grouped,
 )
 from tests.core.transfer.conftest import copy, flip_on_device, partials, tree_files, write
+from tests.disks import ext4  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or not direct.available(), reason="O_DIRECT is Linux's"
@@ -107,7 +108,9 @@ def test_with_direct_io_switched_off_every_copy_is_evicted_and_re_read(
 
 @pytest.mark.root
 def test_threads_catch_a_byte_changed_on_the_device_under_a_clean_cache(
-    tmp_path: Path, ext4: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    ext4: tuple[Path, Path],  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A 2 MiB partial whose byte is changed on the device after ``syncfs``, while its
     clean cached pages still show the old byte, is a mismatch (the copy is retried and
@@ -137,7 +140,9 @@ def test_threads_catch_a_byte_changed_on_the_device_under_a_clean_cache(
 
 @pytest.mark.root
 def test_the_child_catches_a_byte_changed_on_the_device_and_lists_only_good_copies(
-    tmp_path: Path, ext4: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    ext4: tuple[Path, Path],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The worker process's steps, in this process, with direct I/O on ext4: a byte
     changed on the device under clean cached pages is a mismatch; only the matching copy

@@ -27,6 +27,7 @@ from almc_assistant.core.transfer import (
 )
 from almc_assistant.core.transfer import job as job_module
 from tests.core.transfer.conftest import copy, flip_on_device, partials, tree_files, write
+from tests.disks import ext4  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.skipif(
     not smallcopy.available(), reason="worker processes copy small files on Linux (syncfs)"
@@ -385,7 +386,9 @@ def test_a_tmpfs_target_is_read_back_from_memory_and_a_disk_one_from_storage(
 
 @pytest.mark.root
 def test_a_byte_changed_in_storage_under_a_clean_cache_is_caught_on_disk(
-    tmp_path: Path, ext4: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    ext4: tuple[Path, Path],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The disk target's read-back reads the device, not the page cache: a byte changed
     on the device after ``syncfs`` (written into the loop device's image, under the

@@ -14,7 +14,6 @@ from typing import Protocol
 import blake3
 
 from almc_assistant.core.destination_backend import SourceDigests
-from almc_assistant.core.remote.quickxor import QuickXorHash
 
 EXTRA = ("md5", "sha256", "quickxor")
 
@@ -26,7 +25,9 @@ class _Hasher(Protocol):
 
 
 def _new(name: str) -> _Hasher:
-    if name == "quickxor":
+    if name == "quickxor":  # numpy, imported only for a OneDrive destination (75 ms)
+        from almc_assistant.core.remote.quickxor import QuickXorHash
+
         return QuickXorHash()
     return hashlib.new(name)
 

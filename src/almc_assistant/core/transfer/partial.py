@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 
 from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer import direct as _direct
 from almc_assistant.core.transfer.folder import Folder
 from almc_assistant.core.transfer.naming import partial_name, release_partial
 from almc_assistant.core.transfer.readback import FlushHook, ReadBack
@@ -32,13 +33,17 @@ class PartialFile:
         self,
         target: Target,
         folder: Folder,
-        buffer: bytearray,
+        buffer: _direct.Buffer,
         *,
         trailing: bool,
         threaded_writes: bool,
         window: int,
         after_flush: FlushHook | None,
+        direct: bool = False,
     ):
+        """``direct``: write and read back with ``O_DIRECT`` where the file system
+        :func:`~direct.suits` (``buffer`` and the chunks written must then be page
+        aligned, as :class:`~streamed.StreamedMover`'s are)."""
         self.target = target
         self.folder = folder
         self.name = partial_name(target.final.name)
@@ -52,8 +57,10 @@ class PartialFile:
             release_partial(self.partial.name)
             raise
         self.readback: ReadBack | None = None
+        self._direct = False  # the writes go to the device, not through the cache
         try:
             cache.prepare(self.fd)
+            self._direct = direct and _direct.enable(self.fd)
             reader = self.home.open(self.name, os.O_RDONLY | _NOFOLLOW)
             self.readback = ReadBack(
                 self.partial,
@@ -62,6 +69,7 @@ class PartialFile:
                 threaded=trailing,
                 after_flush=after_flush,
                 reader_fd=reader,
+                direct=self._direct,
             )
         except BaseException:
             self.discard()
@@ -75,9 +83,23 @@ class PartialFile:
         )
 
     def write(self, data: memoryview) -> None:
+        if self._direct and not _direct.aligned(len(data)):
+            self._write_through_cache()  # the tail: O_DIRECT takes whole blocks only
         while data:
-            n = os.write(self.fd, data)
+            try:
+                n = os.write(self.fd, data)
+            except OSError as exc:
+                if not (self._direct and _direct.refused(exc)):
+                    raise
+                self._write_through_cache()  # refused: the rest through the cache
+                continue
             data = data[n:]
+            if self._direct and not _direct.aligned(n):
+                self._write_through_cache()  # a short write: what follows is unaligned
+
+    def _write_through_cache(self) -> None:
+        self._direct = False
+        _direct.disable(self.fd)
 
     def close(self) -> None:
         writer: StreamWriter | None = getattr(self, "writer", None)

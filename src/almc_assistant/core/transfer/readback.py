@@ -12,6 +12,13 @@ corrupt the bytes on disk), read the window into a reused buffer and hash it, an
 the read pages too. The queue of windows is bounded, which bounds the dirty memory a
 fast writer can pile up ahead of a slow disk.
 
+On Linux, for a large file on a file system that honours it, the reader has ``O_DIRECT``
+(:mod:`direct`; the partial's writes too): the window is read from the device in whole
+blocks into a page-aligned buffer, and only its bytes are hashed; the flush and the
+eviction before still happen (they cover a tail written through the cache, and a file
+system that ignores the flag). Such a copy says ``READ_BACK_UNBUFFERED``; a read the
+kernel refuses goes on through the cache and the method says evicted.
+
 On Windows there are no pages to drop: the window is read through a second handle opened
 with ``FILE_FLAG_NO_BUFFERING`` (:mod:`unbuffered`: aligned whole-sector reads, the tail
 handled), after ``FlushFileBuffers`` on the writer's. :attr:`ReadBack.method` says how
@@ -31,6 +38,7 @@ import blake3
 
 from almc_assistant.core.statfs import memory_backed
 from almc_assistant.core.transfer import cache, unbuffered
+from almc_assistant.core.transfer import direct as _direct
 from almc_assistant.core.transfer.events import (
     READ_BACK_CACHED,
     READ_BACK_IN_MEMORY,
@@ -49,19 +57,22 @@ class ReadBack:
         self,
         path: Path,
         write_fd: int,
-        buffer: bytearray,
+        buffer: _direct.Buffer,
         *,
         threaded: bool,
         after_flush: FlushHook | None = None,
         reader_fd: int | None = None,
+        direct: bool = False,
     ) -> None:
         """``reader_fd``: the file opened for reading (owned from now on); by default
-        ``path`` is opened."""
+        ``path`` is opened. ``direct``: read with ``O_DIRECT`` where the file system
+        :func:`~direct.suits` (``buffer`` page aligned, a whole number of blocks)."""
         self.path = path
         self._wfd = write_fd
         self._raw = buffer
         self._buf = memoryview(buffer)
         self._after_flush = after_flush
+        self._odirect = False  # the reader has O_DIRECT (:mod:`direct`)
         self._reader = io.FileIO(path if reader_fd is None else reader_fd, "r")
         bypass = cache.prepare(self._reader.fileno())  # macOS: F_NOCACHE, or False
         self._direct = unbuffered.open_unbuffered(path)  # Windows only, else None
@@ -71,6 +82,9 @@ class ReadBack:
             self.method = READ_BACK_UNBUFFERED
         elif memory_backed(self._reader.fileno()):
             self.method = READ_BACK_IN_MEMORY  # tmpfs: its pages are the copy; none dropped
+        elif direct and bypass and _direct.enable(self._reader.fileno()):
+            self._odirect = True
+            self.method = READ_BACK_UNBUFFERED  # from the device, no page cache
         self._hasher = blake3.blake3()
         self._done = 0
         self._error: BaseException | None = None
@@ -144,6 +158,16 @@ class ReadBack:
             if self._direct is not None:
                 self._done = start
                 return
+        pos = self._odirect_read(start, upto, full) if self._odirect else start
+        if not self._odirect:
+            pos = self._cached_read(pos, upto, full)
+        cache.evict(self._reader.fileno(), start, pos - start)
+        self._done = pos
+
+    def _cached_read(self, start: int, upto: int, full: bool) -> int:
+        """Read ``[start, upto)`` (evicted from the cache first) and hash it; return
+        where reading stopped. With ``full``, a byte beyond ``upto`` is hashed too: anything
+        beyond what we wrote means someone else wrote here."""
         reader = self._reader
         reader.seek(start)
         pos = start
@@ -154,12 +178,41 @@ class ReadBack:
                 break  # shorter than written: the hash will not match
             self._hasher.update(buf[:n])
             pos += n
-        if full:  # anything beyond what we wrote means someone else wrote here
+        if full:
             extra = reader.readinto(buf[:1])
             if extra:
                 self._hasher.update(buf[:extra])
-        cache.evict(reader.fileno(), start, pos - start)
-        self._done = pos
+        return pos
+
+    def _odirect_read(self, start: int, upto: int, full: bool) -> int:
+        """As :meth:`_cached_read`, from the device (``O_DIRECT``): whole blocks from a
+        block boundary, only the bytes in range hashed (with ``full``, every byte found
+        beyond ``upto`` too). If the kernel refuses, the reader loses the flag, the method
+        says so, and the caller reads on through the (evicted) cache from the returned
+        position."""
+        reader = self._reader
+        buf = self._buf
+        pos = start
+        try:
+            while pos < upto or full:
+                block = pos - pos % _direct.ALIGN  # only the last window's tail is unaligned
+                want = min(len(buf), _direct.round_up(max(upto - block, 1)))
+                reader.seek(block)
+                n = reader.readinto(buf[:want]) or 0
+                skip = pos - block
+                end = n if full else min(n, upto - block)
+                if end > skip:
+                    self._hasher.update(buf[skip:end])
+                    pos = block + end
+                if n < want or pos > upto or (pos == upto and not full):
+                    break  # the file's end; a byte beyond (a mismatch); or the range read
+        except OSError as exc:
+            if not _direct.refused(exc):
+                raise
+            self._odirect = False
+            _direct.disable(reader.fileno())
+            self.method = cache.read_back_method()
+        return pos
 
     def _read_unbuffered(self, start: int, upto: int, full: bool) -> int:
         """Windows: read ``[start, upto)`` bypassing the cache; return where it stopped.

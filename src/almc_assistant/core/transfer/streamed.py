@@ -12,8 +12,11 @@ share). For that file:
    open until the driver has checked it is unchanged.
 2. Per local target, a hidden partial next to the final name (``O_EXCL``,
    :class:`~partial.PartialFile`); per remote target, an upload (:mod:`remote_dest`).
-3. The source is read once in large chunks into reused buffers, hashed with BLAKE3 (and
-   what the remotes' servers can prove), and written to every partial and upload. Every
+3. The source is read once in large chunks into reused, page-aligned buffers, hashed
+   with BLAKE3 (and what the remotes' servers can prove), and written to every partial
+   and upload. On Linux a file of several chunks is read, written and read back with
+   ``O_DIRECT`` where the file system honours it (:mod:`direct`): the device moves the
+   bytes, not the kernel's page cache, whose copying cost more than the hashing. Every
    ``WINDOW`` bytes each partial is flushed, evicted and read back by a trailing thread
    (:mod:`readback`), so verification overlaps writing.
 4. The size read is checked; each partial gets the source's mtime, is ``fsync``\\ ed and
@@ -35,7 +38,7 @@ from pathlib import Path
 from almc_assistant.core.destination_backend import SourceDigests
 from almc_assistant.core.errors import AlmcError
 from almc_assistant.core.remote.digests import ReadPassDigests
-from almc_assistant.core.transfer import cache
+from almc_assistant.core.transfer import cache, direct
 from almc_assistant.core.transfer.control import JobControl
 from almc_assistant.core.transfer.copystate import Adopt, Opened, Proven, Run, Written, dest_error
 from almc_assistant.core.transfer.faults import CopyError, mismatch, source_changed
@@ -64,18 +67,19 @@ class StreamedMover:
         self._control = control
         self._progress = progress
         self._hooks = hooks
-        self._buf = bytearray(chunk)
+        self._buf = bytearray(chunk)  # for the groups of small files (:mod:`grouped`)
         self._window = window
-        self._rb_bufs: list[bytearray] = []
-        self._bufs: list[bytearray] = [self._buf]
+        # page aligned, for direct I/O (:mod:`direct`); allocated when first needed
+        self._rb_bufs: list[direct.Buffer] = []
+        self._bufs: list[direct.Buffer] = []
 
     @property
     def buffer(self) -> bytearray:
         return self._buf
 
-    def _rb_buffer(self, i: int) -> bytearray:
+    def _rb_buffer(self, i: int) -> direct.Buffer:
         while len(self._rb_bufs) <= i:
-            self._rb_bufs.append(bytearray(len(self._buf)))
+            self._rb_bufs.append(direct.buffer(len(self._buf)))
         return self._rb_bufs[i]
 
     def move(self, run: Run, task: FileTask, targets: list[Target]) -> None:
@@ -149,6 +153,7 @@ class StreamedMover:
                         self._rb_buffer(i),
                         trailing=task.size > self._window,
                         threaded_writes=task.size > len(self._buf),
+                        direct=task.size > len(self._buf),
                         window=self._window,
                         after_flush=self._hooks.after_flush,
                     )
@@ -197,6 +202,8 @@ class StreamedMover:
         total = 0
         next_window = self._window
         src = io.FileIO(src_fd, "r", closefd=False)
+        # a large file is read from the device into our buffers (:mod:`direct`)
+        direct_read = task.size > len(self._buf) and direct.enable(src_fd)
         i = 0
         while True:
             self._control.checkpoint()
@@ -206,9 +213,17 @@ class StreamedMover:
             try:
                 n = src.readinto(views[i])
             except OSError as exc:
+                if direct_read and direct.refused(exc):  # read the rest through the cache
+                    direct_read = False
+                    direct.disable(src_fd)
+                    src.seek(total)
+                    continue
                 raise source_error(exc, task) from exc
             if not n:
                 break
+            if direct_read and not direct.aligned(n):  # the tail, or a short read
+                direct_read = False
+                direct.disable(src_fd)
             chunk = views[i][:n]
             hasher.update(chunk)
             leases[i] = lease = Lease(len(streams) + len(uploads))
@@ -238,9 +253,9 @@ class StreamedMover:
         cache.evict(src_fd)
         return hasher.result()
 
-    def _buffers(self, n: int) -> list[bytearray]:
+    def _buffers(self, n: int) -> list[direct.Buffer]:
         while len(self._bufs) < n:
-            self._bufs.append(bytearray(len(self._buf)))
+            self._bufs.append(direct.buffer(len(self._buf)))
         return self._bufs[:n]
 
     def _check_writers(

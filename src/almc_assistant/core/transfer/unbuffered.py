@@ -34,6 +34,7 @@ from ctypes import wintypes
 from typing import Any
 
 from almc_assistant.core import wininfo
+from almc_assistant.core.transfer.direct import Buffer
 from almc_assistant.core.wininfo import Overlapped
 
 ALIGN = 4096  # at least one memory page; rounded up to the volume's sector size
@@ -113,7 +114,7 @@ class UnbufferedReader:  # pragma: no cover - Windows only (the Windows lane run
         self,
         start: int,
         end: int,
-        buffer: bytearray,
+        buffer: Buffer,
         consume: Callable[[memoryview], object],
     ) -> int:
         """Pass the bytes ``[start, end)`` to ``consume``; return where reading stopped.
@@ -156,7 +157,7 @@ class UnbufferedReader:  # pragma: no cover - Windows only (the Windows lane run
             self._handle = None
 
 
-def _aligned(buffer: bytearray, align: int) -> tuple[memoryview, int]:  # pragma: no cover
+def _aligned(buffer: Buffer, align: int) -> tuple[memoryview, int]:  # pragma: no cover
     """The largest aligned, whole-block slice of ``buffer``, and its address."""
     base = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
     skip = -base % align
