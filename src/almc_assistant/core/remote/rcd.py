@@ -124,6 +124,7 @@ class RcDaemon:
         env.pop("RCLONE_CONFIG_PASS", None)  # never the user's own: ours (vault) or none
         env.update(daemon_env(self.config))
         prctl = _prctl() if sys.platform == "linux" else None
+        failure = ""  # why the last try could not even start it
         for attempt in range(3):
             self.port = _free_port()
             args = [
@@ -137,14 +138,19 @@ class RcDaemon:
             linux_main = sys.platform == "linux" and (
                 die_with_thread or threading.current_thread() is threading.main_thread()
             )
-            self._proc = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env=env,
-                preexec_fn=_die_with_parent(prctl) if linux_main and prctl else None,
-            )
+            try:
+                self._proc = subprocess.Popen(
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                    preexec_fn=_die_with_parent(prctl) if linux_main and prctl else None,
+                )
+            except OSError as exc:  # e.g. CreateProcess's transient "Internal error" (1359)
+                log.warning("rclone rcd could not be started (try %d): %s", attempt + 1, exc)
+                failure = f" ({exc})"
+                continue
             self._drainer = threading.Thread(target=self._drain, daemon=True, name="rclone-log")
             self._drainer.start()
             if self._wait_ready(timeout):
@@ -154,7 +160,7 @@ class RcDaemon:
             log.warning("rclone rcd did not answer on port %s (try %d)", self.port, attempt + 1)
             self.stop()
         raise AlmcError(
-            "The rclone helper for remote destinations did not start.",
+            f"The rclone helper for remote destinations did not start{failure}.",
             title="Remote destinations unavailable",
             next_step="Try again; if it persists, send the log to staff.",
         )
