@@ -58,20 +58,25 @@ def hash_upto(fd: int, view: memoryview, stored: int | None = None) -> tuple[str
 
 
 DIRECT_ALIGN = 4096  # bytes: O_DIRECT transfers are whole multiples of it (direct.ALIGN)
-_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
+O_DIRECT: int = getattr(os, "O_DIRECT", 0)  # 0 where there is none
+
+
+def direct_round_up(n: int) -> int:
+    """``n`` rounded up to whole :data:`DIRECT_ALIGN` blocks."""
+    return -(-n // DIRECT_ALIGN) * DIRECT_ALIGN
 
 
 def set_direct(fd: int, on: bool) -> bool:
     """Set (``on``) or clear ``O_DIRECT`` on ``fd`` (``fcntl``); whether it is set now.
 
     The caller decides whether the file system honours it (``transfer.direct.suits``)."""
-    if not _O_DIRECT:
+    if not O_DIRECT:
         return False
     try:
         import fcntl
 
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT if on else flags & ~_O_DIRECT)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | O_DIRECT if on else flags & ~O_DIRECT)
     except OSError:
         return False
     return on

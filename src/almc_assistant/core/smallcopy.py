@@ -71,7 +71,7 @@ import blake3
 
 from almc_assistant.core.identity import FileIdentity
 from almc_assistant.core.rawio import (
-    DIRECT_ALIGN,
+    direct_round_up,
     fill,
     fill_direct,
     hash_upto,
@@ -143,10 +143,6 @@ class _Opened:
     direct: bool = False  # O_DIRECT set on fd
 
 
-def _round_up(n: int) -> int:
-    return -(-n // DIRECT_ALIGN) * DIRECT_ALIGN
-
-
 def _os_fault(action: str, exc: OSError) -> Fault:
     return ("os", action, exc.errno or 0, exc.strerror or str(exc))
 
@@ -196,7 +192,7 @@ class _Group:
     def _view(self, size: int) -> memoryview:
         """The buffer's first ``size`` bytes rounded up to whole blocks plus one (a read
         of a file that grew shows it); a bigger (page-aligned) one if it is too small."""
-        want = _round_up(size + 1)
+        want = direct_round_up(size + 1)
         if want > len(self._buf):
             self._buf = mmap.mmap(-1, want)
         return memoryview(self._buf)[:want]

@@ -32,15 +32,13 @@ import mmap
 import os
 import sys
 
-from almc_assistant.core.rawio import DIRECT_ALIGN, set_direct
+from almc_assistant.core.rawio import DIRECT_ALIGN, O_DIRECT, direct_round_up, set_direct
 from almc_assistant.core.statfs import linux_fs_type
 
 ALIGN = DIRECT_ALIGN  # bytes: the largest logical block size of disks in use (4Kn drives)
 
 # file systems whose O_DIRECT goes to the block device (statfs names)
 DIRECT_FS = frozenset({"ext4", "xfs", "btrfs", "f2fs", "vfat", "exfat", "ntfs3"})
-
-_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 
 Buffer = bytearray | mmap.mmap  # what a copier reads into: page aligned when an mmap
 
@@ -52,7 +50,7 @@ def buffer(size: int) -> mmap.mmap:
 
 def available() -> bool:
     """Whether this platform has ``O_DIRECT`` (Linux) and it is not switched off."""
-    return bool(_O_DIRECT) and sys.platform.startswith("linux") and _wanted()
+    return bool(O_DIRECT) and sys.platform.startswith("linux") and _wanted()
 
 
 def _wanted() -> bool:
@@ -84,5 +82,4 @@ def aligned(n: int) -> bool:
     return n % ALIGN == 0
 
 
-def round_up(n: int) -> int:
-    return -(-n // ALIGN) * ALIGN
+round_up = direct_round_up
