@@ -37,7 +37,6 @@ from pathlib import Path
 
 from almc_assistant.core.destination_backend import SourceDigests
 from almc_assistant.core.errors import AlmcError
-from almc_assistant.core.rawio import fill_direct
 from almc_assistant.core.remote.digests import ReadPassDigests
 from almc_assistant.core.transfer import cache, direct
 from almc_assistant.core.transfer.control import JobControl
@@ -212,17 +211,19 @@ class StreamedMover:
             if lease is not None:
                 lease.wait()  # every writer is done with this buffer
             try:
-                if direct_read:  # a refusal goes on through the cache (flag cleared)
-                    n, direct_read = fill_direct(src_fd, views[i])
-                    if direct_read and not direct.aligned(n):  # the tail, or a short read
-                        direct_read = False
-                        direct.disable(src_fd)
-                else:
-                    n = src.readinto(views[i])
+                n = src.readinto(views[i])
             except OSError as exc:
+                if direct_read and direct.refused(exc):  # read the rest through the cache
+                    direct_read = False
+                    direct.disable(src_fd)
+                    src.seek(total)
+                    continue
                 raise source_error(exc, task) from exc
             if not n:
                 break
+            if direct_read and not direct.aligned(n):  # the tail, or a short read
+                direct_read = False
+                direct.disable(src_fd)
             chunk = views[i][:n]
             hasher.update(chunk)
             leases[i] = lease = Lease(len(streams) + len(uploads))
