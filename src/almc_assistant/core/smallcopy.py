@@ -30,7 +30,9 @@ A group, for each file (the same steps as :mod:`transfer.grouped` and
 there the page cache *is* the storage, with nothing under it to flush to or to read
 from. Their partials skip the ``syncfs`` (nothing to make durable beyond memory) and
 the page dropping around the read-back (``posix_fadvise`` does nothing there), and are
-read back as they are, which is reading what the storage holds; the answer says so per
+read back as they are, which is reading what the storage holds: right after each is
+written, through the descriptor that wrote it (a new ``open`` of its name would reach
+the same pages, for one more open, ``fstat`` and close per copy); the answer says so per
 folder (:data:`MEMORY`, against :data:`STORAGE`). A type that cannot be told is read
 back from storage.
 
@@ -120,6 +122,7 @@ DIRECT_FROM = 1 << 20
 _SOURCE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _SOURCE |= getattr(os, "O_CLOEXEC", 0)
 _PARTIAL = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_PARTIAL_RW = _PARTIAL & ~os.O_WRONLY | os.O_RDWR  # memory-backed: read back at once
 _EXISTING = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _EXISTING |= getattr(os, "O_CLOEXEC", 0)
 _FOLDER = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
@@ -224,7 +227,7 @@ class _Group:
             for spec, src in zip(window, opened, strict=True):
                 if isinstance(src, _Opened):
                     try:
-                        answers.append(self._write(folders, spec, src))
+                        answers.append(self._write(folders, kinds, spec, src))
                     finally:
                         os.close(src.fd)
                     befores.append(src.before)
@@ -233,7 +236,6 @@ class _Group:
                 else:
                     answers.append((None, src, [None] * len(spec[4])))
                     befores.append(None)
-        self._check_all(_todo(folders, kinds, files, answers, MEMORY))
         self._make_durable(folders, kinds, files, answers)
         self._read_back(_todo(folders, kinds, files, answers, STORAGE))
         for k, (spec, before) in enumerate(zip(files, befores, strict=True)):
@@ -272,7 +274,9 @@ class _Group:
         _advise(fd, os.POSIX_FADV_WILLNEED)
         return _Opened(fd, before)
 
-    def _write(self, folders: list[int | Fault], spec: FileSpec, src: _Opened) -> FileAnswer:
+    def _write(
+        self, folders: list[int | Fault], kinds: list[str], spec: FileSpec, src: _Opened
+    ) -> FileAnswer:
         _, size, mtime_ns, _, targets = spec
         fd = src.fd
         view = self._view(size)
@@ -292,14 +296,17 @@ class _Group:
             if not isinstance(folder, int):
                 faults.append(folder)
                 continue
-            faults.append(self._write_partial(folder, name, data, mtime_ns))
+            memory = digest if kinds[index] == MEMORY else None
+            faults.append(self._write_partial(folder, name, data, mtime_ns, memory))
         return (digest, None, faults)
 
     def _write_partial(
-        self, folder: int, name: str, data: memoryview, mtime_ns: int
+        self, folder: int, name: str, data: memoryview, mtime_ns: int, memory: str | None
     ) -> Fault | None:
+        """Write one partial; ``memory``: its folder is memory-backed and this is the
+        source's BLAKE3, so it is read back here and now (:meth:`_check_memory`)."""
         try:
-            fd = os.open(name, _PARTIAL, 0o644, dir_fd=folder)
+            fd = os.open(name, _PARTIAL_RW if memory else _PARTIAL, 0o644, dir_fd=folder)
         except OSError as exc:
             return _os_fault("create", exc)
         try:
@@ -312,9 +319,26 @@ class _Group:
             os.utime(fd, ns=(time.time_ns(), mtime_ns))
         except OSError as exc:
             return _os_fault("write", exc)
+        else:
+            if memory is not None:
+                return self._check_memory(fd, memory)
         finally:
             os.close(fd)
         return None
+
+    def _check_memory(self, fd: int, digest: str) -> Fault | None:
+        """Read a memory-backed partial back as it is, through the descriptor that wrote
+        it (from its start, up to the size ``fstat`` finds: a grown file shows), and
+        compare with ``digest``. Its pages are what the storage holds (tmpfs, ramfs):
+        a new ``open`` of the name would reach the very same pages, one open, ``fstat``
+        and close later, per copy."""
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            stored = os.fstat(fd).st_size
+            read, _ = hash_upto(fd, self._view(stored), stored)
+        except OSError as exc:
+            return _os_fault("read back", exc)
+        return None if read == digest else ("mismatch", read)
 
     def _make_durable(
         self,
@@ -350,21 +374,13 @@ class _Group:
         pages dropped and their reads started together (their latencies overlap)."""
         for i in range(0, len(disk), WINDOW):
             window = disk[i : i + WINDOW]
-            opened = [
-                self._open_partial(c[0], c[4], True, self._direct(c[0], c[6])) for c in window
-            ]
+            opened = [self._open_partial(c[0], c[4], self._direct(c[0], c[6])) for c in window]
             for (_, digest, faults, j, _, k, _), got in zip(window, opened, strict=True):
-                if self._compare(got, digest, faults, j, True):
+                if self._compare(got, digest, faults, j):
                     self._unbuffered.append((k, j))
 
-    def _check_all(self, memory: list[_Check]) -> None:
-        """Read back and compare memory-backed partials as they are (their pages are
-        what the storage holds)."""
-        for folder, digest, faults, j, name, _, _ in memory:
-            self._compare(self._open_partial(folder, name, False), digest, faults, j, False)
-
     def _compare(
-        self, got: _Opened | Fault, digest: str, faults: list[Fault | None], j: int, evict: bool
+        self, got: _Opened | Fault, digest: str, faults: list[Fault | None], j: int
     ) -> bool:
         """Hash an opened partial (closed here) and set ``faults[j]`` if it differs;
         whether it matched, read entirely by direct I/O."""
@@ -372,7 +388,7 @@ class _Group:
             faults[j] = got
             return False
         try:
-            read, unbuffered = self._hash(got, evict)
+            read, unbuffered = self._hash(got)
         except OSError as exc:
             faults[j] = _os_fault("read back", exc)
             return False
@@ -384,8 +400,8 @@ class _Group:
         return unbuffered
 
     @staticmethod
-    def _open_partial(folder: int, name: str, evict: bool, direct: bool = False) -> _Opened | Fault:
-        """Open a partial to read back; ``evict``: its cached pages dropped (clean by now:
+    def _open_partial(folder: int, name: str, direct: bool = False) -> _Opened | Fault:
+        """Open a partial to read back, its cached pages dropped (clean by now:
         ``syncfs``) and its storage reads started, so what is read comes from storage;
         ``direct``: read with ``O_DIRECT`` instead of started (pages dropped all the same)."""
         try:
@@ -399,25 +415,23 @@ class _Group:
         except OSError as exc:
             os.close(fd)
             return _os_fault("read back", exc)
-        if evict:
-            _advise(fd, os.POSIX_FADV_DONTNEED)
-            if direct and set_direct(fd, True):
-                return _Opened(fd, ident, direct=True)
-            _advise(fd, os.POSIX_FADV_WILLNEED)
+        _advise(fd, os.POSIX_FADV_DONTNEED)
+        if direct and set_direct(fd, True):
+            return _Opened(fd, ident, direct=True)
+        _advise(fd, os.POSIX_FADV_WILLNEED)
         return _Opened(fd, ident)
 
-    def _hash(self, got: _Opened, evict: bool) -> tuple[str, bool]:
+    def _hash(self, got: _Opened) -> tuple[str, bool]:
         """BLAKE3 of the file, read up to its ``fstat`` size (a grown file still shows:
-        a read takes what there is, up to the buffer); ``evict``: its pages dropped after;
-        and whether it was read entirely by direct I/O."""
+        a read takes what there is, up to the buffer), its pages dropped after; and
+        whether it was read entirely by direct I/O."""
         stored = got.before.size
         view = self._view(stored)
         if got.direct:
             total, unbuffered = fill_direct(got.fd, view, stop=stored)
             return blake3.blake3(view[:total]).hexdigest(), unbuffered
         digest, _ = hash_upto(got.fd, view, stored)
-        if evict:
-            _advise(got.fd, os.POSIX_FADV_DONTNEED)
+        _advise(got.fd, os.POSIX_FADV_DONTNEED)
         return digest, False
 
     @staticmethod

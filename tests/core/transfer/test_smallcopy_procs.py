@@ -356,19 +356,25 @@ def test_a_tmpfs_target_is_read_back_from_memory_and_a_disk_one_from_storage(
     disk.mkdir()
     memory = tmpfs("16m")
     seen = _Seen(monkeypatch)
-    real = smallcopy._Group._check_all
+    real = smallcopy._Group._check_memory
+    flipped: list[int] = []
 
-    def flip_then_read_back(self: Any, *args: Any) -> None:
-        with open(memory / ".p1", "r+b") as f:  # the tmpfs's stored bytes: its pages
-            f.seek(10)
-            byte = f.read(1)
-            f.seek(10)
-            f.write(bytes([byte[0] ^ 0x80]))
-        real(self, *args)
+    def flip_then_read_back(self: Any, fd: int, digest: str) -> Any:
+        # the tmpfs's partials are read back as each is written: .p1's, once written,
+        # gets a byte changed through another descriptor (the tmpfs's stored bytes)
+        if not flipped and (memory / ".p1").exists():
+            with open(memory / ".p1", "r+b") as f:
+                f.seek(10)
+                byte = f.read(1)
+                f.seek(10)
+                f.write(bytes([byte[0] ^ 0x80]))
+            flipped.append(os.fstat(fd).st_ino)
+        return real(self, fd, digest)
 
-    monkeypatch.setattr(smallcopy._Group, "_check_all", flip_then_read_back)
+    monkeypatch.setattr(smallcopy._Group, "_check_memory", flip_then_read_back)
     folders, files = _group_of(src, [disk, memory])
     answer = smallcopy._Group(bytearray(1 << 16), seen.sync).run((folders, files, None))
+    assert flipped == [(memory / ".p1").stat().st_ino]  # changed just before its read-back
     assert answer.read_back == [smallcopy.STORAGE, smallcopy.MEMORY]
     disk_dev, memory_dev = disk.stat().st_dev, memory.stat().st_dev
     assert seen.synced == [disk_dev]  # one syncfs for the group, none for the tmpfs
