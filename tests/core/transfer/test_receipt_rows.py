@@ -3,6 +3,7 @@ exactly what encoding each copy's ``receipt_row`` gives (names of every kind).""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -10,7 +11,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import pytest
 
 from almc_assistant.core.copies import CopyRecord
-from almc_assistant.core.transfer.receipt import ReceiptTimes, _row, _rows
+from almc_assistant.core.transfer.receipt import ReceiptTimes, VerifiedRows, _row, _rows
 
 _NAMES = [
     "a.tif",
@@ -100,3 +101,23 @@ def test_a_copy_outside_its_root_is_refused_as_before() -> None:
     (odd,) = [c for c in _copies() if c.source == _OUTSIDE]
     with pytest.raises(ValueError):
         _rows([odd], "verified_at", ReceiptTimes())
+
+
+def test_rows_formatted_as_copies_arrive_are_the_rows_of_all_at_once() -> None:
+    """The job's thread formats a destination's rows while its workers append copies
+    (:class:`VerifiedRows`): taken in any slices, with copies of one relative path twice
+    (kept in the order they were recorded), the rows are those formatted at the end."""
+    copies = [c for c in _copies() if c.source != _OUTSIDE]
+    first = next(c for c in copies if c.path.name == "a.tif")
+    twin = dataclasses.replace(first, blake3="d" * 64, verified_at=9.0)
+    copies += [twin]  # the same relative path as ``first``, recorded later
+    records: list[CopyRecord] = []
+    rows = VerifiedRows(ReceiptTimes())
+    rows.take(records)  # nothing yet
+    for end in (1, 1, 5, len(copies) - 1):
+        records += copies[len(records) : end]
+        rows.take(records)
+    records.append(twin)  # after the last round: rows() takes it
+    assert rows.rows(records) == _expected(records, "verified_at")
+    ours = [r for r in rows.rows(records) if '"relative_path": "run/a.tif"' in r]
+    assert [json.loads(r)["blake3"] for r in ours] == [first.blake3, twin.blake3]

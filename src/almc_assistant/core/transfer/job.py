@@ -20,7 +20,7 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -61,7 +61,7 @@ from almc_assistant.core.transfer.preflight import (
     open_destinations,
 )
 from almc_assistant.core.transfer.progress import Progress
-from almc_assistant.core.transfer.receipt import ReceiptTimes, write_receipt
+from almc_assistant.core.transfer.receipt import ReceiptTimes, VerifiedRows, write_receipt
 from almc_assistant.core.transfer.receipt_datasets import DatasetOf, remembered
 from almc_assistant.core.transfer.remote_dest import RemoteDestination
 from almc_assistant.core.transfer.scan import FileTask, scan_sources
@@ -74,6 +74,10 @@ if TYPE_CHECKING:
     from almc_assistant.core.remote.session import RemoteSession
 
 log = logging.getLogger(__name__)
+
+# seconds between two rounds of receipt rows formatted while the workers copy: a round
+# of 0.2 s of copies (a few thousand small files) takes milliseconds
+_MEANWHILE = 0.2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +137,23 @@ class _Run:
     receipts: list[PurePath] = field(default_factory=list)
     manifests: list[PurePath] = field(default_factory=list)
     remotes: list[RemoteDestination] = field(default_factory=list)
+    times: ReceiptTimes = field(default_factory=ReceiptTimes)  # shared by the receipts
+    # per destination (id): its receipt rows so far; None: formatted at the end instead
+    rows: dict[int, VerifiedRows | None] = field(default_factory=dict)
+
+    def format_rows(self, dests: list[AnyDestination]) -> None:
+        """Format the receipt rows of the copies verified since the last call. One that
+        cannot be formatted stops this for its destination: its receipt formats them all
+        at the end, as without this, and says why there."""
+        for dest in dests:
+            rows = self.rows.setdefault(id(dest), VerifiedRows(self.times))
+            if rows is None:
+                continue
+            try:
+                rows.take(dest.records)
+            except Exception:  # never stops the copy: the receipt at the end tells
+                log.debug("receipt rows for %s left for the end", dest.root, exc_info=True)
+                self.rows[id(dest)] = None
 
 
 _PACE_LOCK = threading.Lock()
@@ -300,7 +321,8 @@ class CopyJob:
         self._progress.start(run.files_total, run.bytes_total)
         cancelled = False
         try:
-            self._pool(scan.files, pre, run.remotes, ctx)
+            dests: list[AnyDestination] = [*pre.destinations, *run.remotes]
+            self._pool(scan.files, pre, run.remotes, ctx, lambda: run.format_rows(dests))
         except Cancelled:
             cancelled = True
         self._finish_destinations([*pre.destinations, *run.remotes], run, cancelled)
@@ -379,7 +401,10 @@ class CopyJob:
         pre: OpenedDestinations,
         remotes: list[RemoteDestination],
         ctx: JobContext,
+        meanwhile: Callable[[], None] = lambda: None,
     ) -> None:
+        """Copy ``files`` on the workers; ``meanwhile``: called on this thread every
+        :data:`_MEANWHILE` seconds while they run (the receipts' rows are formatted)."""
         excluded: dict[int, set[Path]] = {}
         for task, dest, _ in pre.file_problems:
             excluded.setdefault(id(task), set()).add(dest.root)
@@ -449,7 +474,9 @@ class CopyJob:
             for t in threads:
                 t.start()
             for t in threads:
-                t.join()
+                while t.is_alive():
+                    t.join(_MEANWHILE)
+                    meanwhile()
         finally:
             stop_all(helpers)
         if cancelled.is_set() or ctx.control.cancelled:
@@ -491,7 +518,6 @@ class CopyJob:
         dataset finder is only called here)."""
         state = "cancelled" if cancelled else "finished"
         dataset_of = remembered(self.request.dataset_of)  # asked once per source, not per dest
-        times = ReceiptTimes()  # a file's mtime, formatted once for every receipt
         with ThreadPoolExecutor(2, thread_name_prefix=f"almc-finish-{self.job_id}") as pool:
             staging = [pool.submit(d.close_staging) for d in dests if isinstance(d, JobDestination)]
             for dest in dests:
@@ -513,7 +539,8 @@ class CopyJob:
                                 state=state,
                                 skipped=run.ctx.counts.skipped,
                                 dataset_of=dataset_of,
-                                times=times,
+                                times=run.times,  # a file's mtime, formatted once for all
+                                rows=run.rows.get(id(dest)),
                             )
                         )
                 except (OSError, AlmcError) as exc:

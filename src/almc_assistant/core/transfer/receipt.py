@@ -1,6 +1,7 @@
 """The per-job receipt at each destination: what was verified, when, and how.
 
-Thread contract: called once per destination on the job thread after the workers end.
+Thread contract: called once per destination on the job thread after the workers end;
+:class:`VerifiedRows` on the job thread while they run.
 
 ``DEST/almc-receipts/<UTC time>-<job id>.json`` is written through a temporary name
 (created ``O_EXCL``, never through a link; removed on any failure), ``fsync``ed and
@@ -24,6 +25,7 @@ import errno
 import json
 import os
 import re
+from operator import itemgetter
 from pathlib import PurePath, PureWindowsPath
 
 from almc_assistant import __version__
@@ -87,6 +89,7 @@ def write_receipt(
     skipped: int,
     dataset_of: DatasetOf | None = None,
     times: ReceiptTimes | None = None,
+    rows: VerifiedRows | None = None,
 ) -> PurePath:
     name, data = receipt_document(
         dest,
@@ -97,6 +100,7 @@ def write_receipt(
         skipped=skipped,
         dataset_of=dataset_of,
         times=times,
+        rows=rows,
     )
     if isinstance(dest, RemoteDestination):
         return dest.root / RECEIPTS_DIR / dest.backend_write(f"{RECEIPTS_DIR}/{name}", data)
@@ -133,8 +137,10 @@ def receipt_document(
     skipped: int,
     dataset_of: DatasetOf | None = None,
     times: ReceiptTimes | None = None,
+    rows: VerifiedRows | None = None,
 ) -> tuple[str, bytes]:
-    """The receipt's file name and its bytes (``times``: shared by a job's receipts)."""
+    """The receipt's file name and its bytes (``times``: shared by a job's receipts;
+    ``rows``: ``dest``'s verified rows, formatted so far while the job ran)."""
     stamp = dt.datetime.fromtimestamp(started_at, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     name = f"{stamp}-{job_id}.json"
     document = {
@@ -151,7 +157,7 @@ def receipt_document(
     if dest.fs.pending_upload:
         document["pending_upload_reason"] = dest.fs.pending_upload
     when = times or ReceiptTimes()
-    verified = _rows(dest.records, "verified_at", when)
+    verified = (rows or VerifiedRows(when)).rows(dest.records)
     # not verified: only read back through a caching mount (never imported as copies)
     pending = _rows(dest.pending, "read_back_at", when)
     failed = ["  " + _row({"source": str(s), "reason": why}) for s, why in dest.failures]
@@ -180,25 +186,62 @@ class ReceiptTimes:
         return text
 
 
+class VerifiedRows:
+    """One destination's receipt rows for its verified copies, formatted as the copies
+    are made: the job's thread formats them while its workers copy (:meth:`take`), so the
+    receipt at the job's end only formats the last few, sorts and lays them out (a
+    receipt of 10^5 rows is written while the user waits; issue 17).
+
+    Thread contract: the job's thread only (it shares the job's :class:`ReceiptTimes`);
+    ``records`` is the destination's list, which the workers only append to."""
+
+    def __init__(self, times: ReceiptTimes) -> None:
+        self._times = times
+        self._keyed: list[tuple[str, str]] = []  # (relative path, row), as recorded
+        self._done = 0  # records formatted so far
+
+    def take(self, records: list[CopyRecord]) -> None:
+        """Format the records added since the last call."""
+        end = len(records)
+        if end > self._done:
+            self._keyed += _keyed_rows(records[self._done : end], "verified_at", self._times)
+            self._done = end
+
+    def rows(self, records: list[CopyRecord]) -> list[str]:
+        """Every record's row, sorted by relative path (:func:`_rows`)."""
+        self.take(records)
+        self._keyed.sort(key=itemgetter(0))  # stable: equal paths stay as recorded
+        return [row for _, row in self._keyed]
+
+
 def _rows(records: list[CopyRecord], stamp: str, when: ReceiptTimes) -> list[str]:
-    """Each record's receipt row as JSON text (indented), sorted by relative path: the
-    very text of ``_row(record.receipt_row(...))``, built in one pass without a dict per row (a
-    receipt of 10^5 rows is written at the job's end, while the user waits)."""
+    """Each record's receipt row as JSON text (indented), sorted by relative path."""
+    keyed = _keyed_rows(records, stamp, when)
+    keyed.sort(key=itemgetter(0))
+    return [row for _, row in keyed]
+
+
+def _keyed_rows(records: list[CopyRecord], stamp: str, when: ReceiptTimes) -> list[tuple[str, str]]:
+    """Each record's relative path and receipt row, in the records' order: the very text
+    of ``_row(record.receipt_row(...))``, built in one pass without a dict per row."""
     key = _text(stamp)
-    keyed = sorted(((_relpath(r), r) for r in records), key=lambda pair: pair[0])
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     append = out.append
-    for rel, r in keyed:
+    for r in records:
+        rel = _relpath(r)
         if r.proof is not None:  # a remote copy's proof: a nested object, rare
-            append("  " + _row(r.receipt_row(stamp=stamp, when=when, relpath=rel)))
+            append((rel, "  " + _row(r.receipt_row(stamp=stamp, when=when, relpath=rel))))
             continue
         append(
-            f'  {{"source": {_text(str(r.source))}, "destination": {_text(str(r.path))}, '
-            f'"relative_path": {_text(rel)}, "size": {int(r.size)}, '
-            f'"mtime_ns": {int(r.mtime_ns)}, "mtime": {_text(when(r.mtime_ns / 1e9))}, '
-            f'"blake3": {_text(r.blake3)}, {key}: {_text(when(r.verified_at))}, '
-            f'"read_back": {_text(r.read_back)}, '
-            f'"adopted_existing_copy": {"true" if r.adopted else "false"}}}'
+            (
+                rel,
+                f'  {{"source": {_text(str(r.source))}, "destination": {_text(str(r.path))}, '
+                f'"relative_path": {_text(rel)}, "size": {int(r.size)}, '
+                f'"mtime_ns": {int(r.mtime_ns)}, "mtime": {_text(when(r.mtime_ns / 1e9))}, '
+                f'"blake3": {_text(r.blake3)}, {key}: {_text(when(r.verified_at))}, '
+                f'"read_back": {_text(r.read_back)}, '
+                f'"adopted_existing_copy": {"true" if r.adopted else "false"}}}',
+            )
         )
     return out
 
