@@ -30,10 +30,10 @@ def test_rows_are_formatted_while_the_workers_copy_and_the_receipts_list_every_c
     real_take = VerifiedRows.take
 
     def take(self: VerifiedRows, records: list[CopyRecord]) -> None:
-        before = self._done
+        before = self.done
         real_take(self, records)
-        if self._done > before:
-            taken.append(self._done - before)
+        if self.done > before:
+            taken.append(self.done - before)
             some_taken.set()
 
     monkeypatch.setattr(VerifiedRows, "take", take)
@@ -41,9 +41,18 @@ def test_rows_are_formatted_while_the_workers_copy_and_the_receipts_list_every_c
     for i, name in enumerate(names):
         write(tmp_path / "src" / name, bytes([i]) * (100 + i))
 
+    asked: list[tuple[str, bool]] = []  # the dataset finder: (file, while copying)
+    copying = threading.Event()
+
+    def dataset_of(source: Path) -> tuple[str, str, str] | None:
+        asked.append((source.name, copying.is_set()))
+        return ("plate", "series", "plate") if source.name < "f10" else None
+
     def hook(task: FileTask) -> None:
+        copying.set()
         if task.source.name == names[-1]:  # the last file waits for a round of rows
             assert some_taken.wait(30), "no receipt rows were formatted during the copy"
+            copying.clear()  # what is asked from now on is asked after the copies
 
     dests = [tmp_path / "d1", tmp_path / "d2"]
     request = CopyRequest(
@@ -53,6 +62,7 @@ def test_rows_are_formatted_while_the_workers_copy_and_the_receipts_list_every_c
         group_files=1,  # each file verified and recorded on its own, as it is copied
         create_missing=True,
         hooks=CopyHooks(before_file=hook),
+        dataset_of=dataset_of,
     )
     sink = ListSink()
     result = start_copy(request, sink).wait(60)
@@ -60,6 +70,8 @@ def test_rows_are_formatted_while_the_workers_copy_and_the_receipts_list_every_c
     assert len(sink.of_type(CopyVerified)) == 2 * len(names)
     # each copy formatted once: some while the last file waited (the hook), the rest after
     assert sum(taken) == 2 * len(names) and len(taken) > 2
+    assert sorted(name for name, _ in asked) == names  # once per source, not per receipt
+    assert any(during for _, during in asked)  # some while the workers copied
     assert len(result.summary.receipts) == 2
     for dest, receipt in zip(dests, sorted(result.summary.receipts), strict=True):
         doc = json.loads(Path(receipt).read_text(encoding="utf-8"))
@@ -70,6 +82,8 @@ def test_rows_are_formatted_while_the_workers_copy_and_the_receipts_list_every_c
             assert row["blake3"] == blake3.blake3(data).hexdigest()
             assert row["destination"] == str(dest / "src" / name)
             assert row["size"] == len(data) and row["source"] == str(tmp_path / "src" / name)
+        (section,) = doc["datasets"]
+        assert section["files"] == [f"src/{n}" for n in names[:10]]
 
 
 def test_a_row_that_cannot_be_formatted_during_the_copy_is_left_for_the_end(
@@ -94,3 +108,39 @@ def test_a_row_that_cannot_be_formatted_during_the_copy_is_left_for_the_end(
     assert run.rows[id(bad)] is None and isinstance(run.rows[id(good)], VerifiedRows)
     run.format_rows([bad, good])  # not tried again
     assert run.rows[id(bad)] is None
+
+
+def test_a_dataset_finder_that_fails_during_the_copy_is_left_for_the_end(
+    tmp_path: Path,
+) -> None:
+    """An ``OSError`` is asked again next round (not remembered); anything else stops
+    the finding during the copy (the receipts ask at the end); the rows go on."""
+    asked: list[str] = []
+
+    def finder(source: Path) -> tuple[str, str, str] | None:
+        asked.append(source.name)
+        if source.name == "a":
+            raise OSError("busy")
+        raise RuntimeError("a bug")
+
+    def record(name: str) -> CopyRecord:
+        return CopyRecord(
+            source=tmp_path / name,
+            destination_root=tmp_path / "d",
+            path=tmp_path / "d" / name,
+            size=1,
+            mtime_ns=1,
+            blake3="a" * 64,
+            verified_at=1.0,
+        )
+
+    dest = SimpleNamespace(root=tmp_path / "d", records=[record("a")])
+    run: Any = job_module._Run(ctx=None, datasets=finder)  # type: ignore[arg-type]
+    run.format_rows([dest])
+    assert run.finding and asked == ["a"]
+    dest.records += [record("b"), record("c")]
+    run.format_rows([dest])
+    assert not run.finding and asked == ["a", "b"]  # stopped at the first bug
+    dest.records.append(record("d"))
+    run.format_rows([dest])
+    assert asked == ["a", "b"] and run.rows[id(dest)].done == 4  # rows went on

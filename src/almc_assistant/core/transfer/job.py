@@ -140,20 +140,39 @@ class _Run:
     times: ReceiptTimes = field(default_factory=ReceiptTimes)  # shared by the receipts
     # per destination (id): its receipt rows so far; None: formatted at the end instead
     rows: dict[int, VerifiedRows | None] = field(default_factory=dict)
+    # the receipts' dataset finder, answering once per source (``remembered``); asked
+    # while the workers copy unless it failed there (``finding``)
+    datasets: DatasetOf | None = None
+    finding: bool = True
 
     def format_rows(self, dests: list[AnyDestination]) -> None:
-        """Format the receipt rows of the copies verified since the last call. One that
-        cannot be formatted stops this for its destination: its receipt formats them all
-        at the end, as without this, and says why there."""
+        """Format the receipt rows of the copies verified since the last call, and find
+        their sources' datasets (asked once per source: the receipts' dataset sections
+        then only look them up). A row that cannot be formatted stops this for its
+        destination, and a finder that fails (other than ``OSError``, which is not
+        remembered) stops the finding: the receipts do it at the end, as without this.
+        Never raises: the copy goes on."""
         for dest in dests:
             rows = self.rows.setdefault(id(dest), VerifiedRows(self.times))
             if rows is None:
                 continue
+            new = dest.records[rows.done :]
             try:
                 rows.take(dest.records)
             except Exception:  # never stops the copy: the receipt at the end tells
                 log.debug("receipt rows for %s left for the end", dest.root, exc_info=True)
                 self.rows[id(dest)] = None
+            if (find := self.datasets) is None or not self.finding:
+                continue
+            for record in new:
+                try:
+                    find(record.source)
+                except OSError:
+                    pass
+                except Exception:  # the receipts ask again, and tell
+                    log.debug("datasets left for the end", exc_info=True)
+                    self.finding = False
+                    break
 
 
 _PACE_LOCK = threading.Lock()
@@ -244,7 +263,7 @@ class CopyJob:
             window=self.request.window,
             group_small_files=self.request.group_small_files,
         )
-        run = _Run(ctx)
+        run = _Run(ctx, datasets=remembered(self.request.dataset_of))
         error: AlmcError | None = None
         state = "completed"
         session = own = None
@@ -517,7 +536,6 @@ class CopyJob:
         rewrite run on helper threads while the job thread writes the receipt (the
         dataset finder is only called here)."""
         state = "cancelled" if cancelled else "finished"
-        dataset_of = remembered(self.request.dataset_of)  # asked once per source, not per dest
         with ThreadPoolExecutor(2, thread_name_prefix=f"almc-finish-{self.job_id}") as pool:
             staging = [pool.submit(d.close_staging) for d in dests if isinstance(d, JobDestination)]
             for dest in dests:
@@ -538,7 +556,7 @@ class CopyJob:
                                 finished_at=time.time(),
                                 state=state,
                                 skipped=run.ctx.counts.skipped,
-                                dataset_of=dataset_of,
+                                dataset_of=run.datasets,
                                 times=run.times,  # a file's mtime, formatted once for all
                                 rows=run.rows.get(id(dest)),
                             )

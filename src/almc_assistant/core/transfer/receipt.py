@@ -200,6 +200,11 @@ class VerifiedRows:
         self._keyed: list[tuple[str, str]] = []  # (relative path, row), as recorded
         self._done = 0  # records formatted so far
 
+    @property
+    def done(self) -> int:
+        """How many of the records have their row formatted."""
+        return self._done
+
     def take(self, records: list[CopyRecord]) -> None:
         """Format the records added since the last call."""
         end = len(records)
