@@ -153,23 +153,24 @@ class _Run:
         remembered) stops the finding: the receipts do it at the end, as without this.
         Never raises: the copy goes on."""
         for dest in dests:
-            rows = self.rows.setdefault(id(dest), VerifiedRows(self.times))
-            if rows is None:
+            if id(dest) not in self.rows:
+                self.rows[id(dest)] = VerifiedRows(self.times)
+            if (rows := self.rows[id(dest)]) is None:
                 continue
-            new = dest.records[rows.done :]
+            start = rows.done
             try:
                 rows.take(dest.records)
-            except Exception:  # never stops the copy: the receipt at the end tells
+            except Exception:  # never stops the copy: formatted at the end, as before
                 log.debug("receipt rows for %s left for the end", dest.root, exc_info=True)
                 self.rows[id(dest)] = None
             if (find := self.datasets) is None or not self.finding:
                 continue
-            for record in new:
+            for record in dest.records[start : rows.done]:  # the copies just formatted
                 try:
                     find(record.source)
                 except OSError:
                     pass
-                except Exception:  # the receipts ask again, and tell
+                except Exception:  # the receipts ask again at the end
                     log.debug("datasets left for the end", exc_info=True)
                     self.finding = False
                     break
