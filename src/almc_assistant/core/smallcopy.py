@@ -163,6 +163,8 @@ class _Group:
         """``buf``: page aligned (an ``mmap``) for direct reads (else they are refused
         and go through the cache); ``direct_fs``: where direct I/O may be used."""
         self._buf = buf
+        self._back = bytearray()  # a memory-backed partial's read-back (not ``_buf``:
+        # that still holds the source's bytes for the file's other targets)
         self._syncfs = syncfs
         self._direct_fs = direct_fs
         self._direct_from = direct_from
@@ -237,7 +239,7 @@ class _Group:
                     answers.append((None, src, [None] * len(spec[4])))
                     befores.append(None)
         self._make_durable(folders, kinds, files, answers)
-        self._read_back(_todo(folders, kinds, files, answers, STORAGE))
+        self._read_back(_on_storage(folders, kinds, files, answers))
         for k, (spec, before) in enumerate(zip(files, befores, strict=True)):
             digest, fault, faults = answers[k]
             if before is None or fault is not None or all(f is not None for f in faults):
@@ -335,7 +337,9 @@ class _Group:
         try:
             os.lseek(fd, 0, os.SEEK_SET)
             stored = os.fstat(fd).st_size
-            read, _ = hash_upto(fd, self._view(stored), stored)
+            if len(self._back) < stored + 1:  # one byte more: a grown file shows
+                self._back = bytearray(stored + 1)
+            read, _ = hash_upto(fd, memoryview(self._back)[: stored + 1], stored)
         except OSError as exc:
             return _os_fault("read back", exc)
         return None if read == digest else ("mismatch", read)
@@ -444,20 +448,20 @@ class _Group:
         return ("changed", what) if what else None
 
 
-def _todo(
+def _on_storage(
     folders: list[int | Fault],
     kinds: list[str],
     files: list[FileSpec],
     answers: list[FileAnswer],
-    kind: str,
 ) -> list[_Check]:
-    """The partials written without a fault so far to folders of ``kind``."""
+    """The partials written without a fault so far to folders on storage (those on
+    memory were read back as they were written)."""
     todo: list[_Check] = []
     for k, (spec, (digest, _, faults)) in enumerate(zip(files, answers, strict=True)):
         if digest is None:
             continue
         for j, (index, name) in enumerate(spec[4]):
-            if faults[j] is None and kinds[index] == kind:
+            if faults[j] is None and kinds[index] == STORAGE:
                 folder = folders[index]
                 assert isinstance(folder, int)
                 todo.append((folder, digest, faults, j, name, k, spec[1]))

@@ -390,6 +390,35 @@ def test_a_tmpfs_target_is_read_back_from_memory_and_a_disk_one_from_storage(
 
 
 @pytest.mark.root
+def test_a_tmpfs_copy_read_back_wrong_leaves_the_next_target_the_source_bytes(
+    tmp_path: Path, tmpfs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tmpfs is the first target: its partial is read back before the disk's is
+    written. A byte changed there is its mismatch alone; the disk still gets the
+    source's bytes and verifies (the read-back never overwrites the bytes being copied)."""
+    src = [write(tmp_path / "src" / f"f{i}.tif", os.urandom(9000 + i)) for i in range(3)]
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    memory = tmpfs("16m")
+    real = smallcopy._Group._check_memory
+
+    def flip_then_read_back(self: Any, fd: int, digest: str) -> Any:
+        os.pwrite(fd, bytes([os.pread(fd, 1, 10)[0] ^ 0x80]), 10)  # the stored bytes
+        return real(self, fd, digest)
+
+    monkeypatch.setattr(smallcopy._Group, "_check_memory", flip_then_read_back)
+    folders, files = _group_of(src, [memory, disk])
+    answer = smallcopy._Group(bytearray(1 << 16), _Seen(monkeypatch).sync).run(
+        (folders, files, None)
+    )
+    for i, (digest, fault, faults) in enumerate(answer.files):
+        assert digest == blake3.blake3(src[i].read_bytes()).hexdigest() and fault is None
+        assert faults[0] is not None and faults[0][0] == "mismatch"
+        assert faults[1] is None
+        assert (disk / f".p{i}").read_bytes() == src[i].read_bytes()
+
+
+@pytest.mark.root
 def test_a_byte_changed_in_storage_under_a_clean_cache_is_caught_on_disk(
     tmp_path: Path, ext4: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -195,8 +195,11 @@ class VerifiedRows:
     Thread contract: the job's thread only (it shares the job's :class:`ReceiptTimes`);
     ``records`` is the destination's list, which the workers only append to."""
 
-    def __init__(self, times: ReceiptTimes) -> None:
+    def __init__(self, times: ReceiptTimes, stamp: str = "verified_at") -> None:
+        """``stamp``: the key of the read-back's time (``read_back_at`` for copies
+        pending upload)."""
         self._times = times
+        self._stamp = stamp
         self._keyed: list[tuple[str, str]] = []  # (relative path, row), as recorded
         self._done = 0  # records formatted so far
 
@@ -209,7 +212,7 @@ class VerifiedRows:
         """Format the records added since the last call."""
         end = len(records)
         if end > self._done:
-            self._keyed += _keyed_rows(records[self._done : end], "verified_at", self._times)
+            self._keyed += _keyed_rows(records[self._done : end], self._stamp, self._times)
             self._done = end
 
     def rows(self, records: list[CopyRecord]) -> list[str]:
@@ -221,9 +224,7 @@ class VerifiedRows:
 
 def _rows(records: list[CopyRecord], stamp: str, when: ReceiptTimes) -> list[str]:
     """Each record's receipt row as JSON text (indented), sorted by relative path."""
-    keyed = _keyed_rows(records, stamp, when)
-    keyed.sort(key=itemgetter(0))
-    return [row for _, row in keyed]
+    return VerifiedRows(when, stamp).rows(records)
 
 
 def _keyed_rows(records: list[CopyRecord], stamp: str, when: ReceiptTimes) -> list[tuple[str, str]]:
